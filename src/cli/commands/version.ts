@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { defineCommand } from '../command.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export default defineCommand({
+  name: 'version',
+  summary: 'Print the Ferry version',
+  flags: {},
+  async run() {
+    process.stdout.write(`ferry v${pkg.version} (node ${process.version})\n`);
+  },
+});

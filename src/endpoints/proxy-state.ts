@@ -1,0 +1,89 @@
+/**
+ * ProxyState is the immutable snapshot every proxy backend syncs from: the
+ * service ports this node must program and their endpoints, plus what changed
+ * since the last successful sync. It is built by the watcher (change trackers
+ * → snapshot) and never mutated afterwards; backends must not mutate it.
+ *
+ * Keys are kube-proxy's ServicePortName strings, `ns/name:portName` (portName
+ * may be empty, giving `ns/name:`).
+ */
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+
+export type TrafficPolicy = 'Cluster' | 'Local';
+
+export type SessionAffinity = { type: 'None' } | { type: 'ClientIP'; timeoutSeconds: number };
+
+/** ServicePort is one port of one Service, as a proxy programs it. */
+export interface ServicePort {
+  /** `ns/name:portName`. */
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly portName: string;
+  readonly protocol: Protocol;
+  readonly type: ServiceType;
+  /** spec.clusterIPs of this proxy's IP family; empty for headless services (which proxies skip). */
+  readonly clusterIPs: readonly string[];
+  readonly port: number;
+  /** 0 when the port has no node port. */
+  readonly nodePort: number;
+  readonly externalIPs: readonly string[];
+  /** IPs of status.loadBalancer.ingress. */
+  readonly loadBalancerIPs: readonly string[];
+  readonly loadBalancerSourceRanges: readonly string[];
+  readonly sessionAffinity: SessionAffinity;
+  readonly externalTrafficPolicy: TrafficPolicy;
+  readonly internalTrafficPolicy: TrafficPolicy;
+  /** 0 unless type LoadBalancer with externalTrafficPolicy Local. */
+  readonly healthCheckNodePort: number;
+}
+
+/** Endpoint is one backend of a service port, merged from the service's EndpointSlices. */
+export interface Endpoint {
+  readonly ip: string;
+  readonly port: number;
+  /** conditions.ready (nil counts as true). */
+  readonly ready: boolean;
+  /** conditions.serving (nil counts as ready). */
+  readonly serving: boolean;
+  /** conditions.terminating (nil counts as false). */
+  readonly terminating: boolean;
+  readonly nodeName?: string;
+  readonly zone?: string;
+  readonly hostname?: string;
+  /** nodeName equals this proxy's node name. */
+  readonly isLocal: boolean;
+}
+
+/** UdpConntrackWork says which stale UDP conntrack entries a backend should flush after a sync. */
+export interface UdpConntrackWork {
+  /** Endpoints (ip:port) that went away or stopped being usable, per service port key. */
+  readonly deletedEndpoints: ReadonlyArray<{ readonly serviceKey: string; readonly endpoint: string }>;
+  /** UDP service ports that went from 0 to more than 0 usable endpoints. */
+  readonly newlyActiveServices: ReadonlySet<string>;
+}
+
+export interface ProxyState {
+  /** Name of the node this proxy runs on (`--hostname-override` or the hostname). */
+  readonly nodeName: string;
+  /** Labels of this node's Node object (zone, hints); empty before it is seen. */
+  readonly nodeLabels: Readonly<Record<string, string>>;
+  readonly services: ReadonlyMap<string, ServicePort>;
+  /** All known endpoints per service port key, before selection by traffic policy. */
+  readonly endpoints: ReadonlyMap<string, readonly Endpoint[]>;
+  /** Service port keys whose service or endpoints changed since the last successful sync. */
+  readonly changed: ReadonlySet<string>;
+  readonly udpConntrack: UdpConntrackWork;
+  /**
+   * Per service port key, the earliest `endpoints.kubernetes.io/last-change-trigger-time`
+   * (ms since epoch) behind the pending changes, for the network programming latency metric.
+   */
+  readonly triggerTimes: ReadonlyMap<string, number>;
+}
+
+/** servicePortKey builds kube-proxy's ServicePortName string. */
+export function servicePortKey(namespace: string, name: string, portName: string): string {
+  return `${namespace}/${name}:${portName}`;
+}
