@@ -39,9 +39,9 @@ export class NetnsFixture {
     return execIn(ns, file, args, options);
   }
 
-  /** spawn starts a process in ns that is killed at teardown. */
-  spawn(ns: string, file: string, args: readonly string[]): ChildProcess {
-    const child = spawnIn(ns, file, args, { detached: true });
+  /** spawn starts a process in ns that is killed (with its process group) at teardown. */
+  spawn(ns: string, file: string, args: readonly string[], env?: NodeJS.ProcessEnv): ChildProcess {
+    const child = spawnIn(ns, file, args, { detached: true, env: { ...process.env, ...env } });
     this.processes.push(child);
     return child;
   }
