@@ -124,9 +124,13 @@ export class EtcdBackend implements Backend {
     if (fromRevision < this.compacted) throw new CompactedError(fromRevision, this.compacted);
     await this.call(() => this.client.kv.range({ key: utf8(prefix), limit: 1, keys_only: true, revision: fromRevision }), fromRevision);
     let watcher: Watcher | undefined;
-    const queue = new WatchQueue(prefix, handlers, this.maxQueued, (q) => {
-      this.watches.delete(q);
-      watcher?.cancel().catch(() => {});
+    const queue = new WatchQueue(prefix, handlers, {
+      maxQueued: this.maxQueued,
+      fromRevision,
+      onDetach: (q) => {
+        this.watches.delete(q);
+        watcher?.cancel().catch(() => {});
+      },
     });
     this.watches.add(queue);
     try {
@@ -142,6 +146,8 @@ export class EtcdBackend implements Backend {
     }
     watcher.on('data', (res) => {
       for (const event of res.events) queue.push(this.toEvent(event.type, event.kv, event.prev_kv));
+      // An empty response is etcd's progress notification: nothing more up to its revision.
+      if (res.events.length === 0) queue.noteProgress(Number(res.header.revision));
     });
     watcher.on('error', (error) => void this.watchFailed(queue, fromRevision, error));
     return queue;
