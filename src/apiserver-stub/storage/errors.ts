@@ -124,3 +124,23 @@ export class UnknownBackendError extends StoreError {
     this.kind = kind;
   }
 }
+
+/** DataDirLockedError: another live store (process `pid`) holds the data directory. */
+export class DataDirLockedError extends StoreError {
+  readonly dataDir: string;
+  readonly pid: number;
+  constructor(dataDir: string, pid: number) {
+    super('FERRY_ERR_STORE_LOCKED', `data directory ${dataDir} is in use by process ${pid}`);
+    this.name = 'DataDirLockedError';
+    this.dataDir = dataDir;
+    this.pid = pid;
+  }
+}
+
+/** StoreUnavailableError: the store's server (etcd) could not be reached or failed the call (→ 503/500). */
+export class StoreUnavailableError extends StoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FERRY_ERR_STORE_UNAVAILABLE', message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
