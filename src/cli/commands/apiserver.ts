@@ -44,7 +44,7 @@ export default defineCommand({
     if ((flags['tls-cert-file'] === undefined) !== (flags['tls-private-key-file'] === undefined)) throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
     if (!backendKinds().includes(flags.storage)) throw new InvalidArgumentError(`--storage ${flags.storage}: want one of ${backendKinds().join(', ')}`);
     const dataDir = resolve(flags['data-dir']);
-    const backendOptions: BackendOptions = Object.assign({}, { dataDir, etcdServers: flags['etcd-servers'] ?? [] });
+    const backendOptions: BackendOptions = { dataDir, etcdServers: flags['etcd-servers'] ?? [] };
     const tokens = flags['token-auth-file'] ? loadTokenFile(flags['token-auth-file']) : undefined;
     const server = new ApiServer({
       backend: createBackend(flags.storage, backendOptions),
