@@ -149,3 +149,14 @@ test('errors: 404, 405, 409, 413, 415 and 422 come back as Status objects', asyn
   const fields = invalid.body.details.causes.map((c: { field: string }) => c.field);
   for (const f of ['metadata.name', 'spec.ports[0].name', 'spec.ports[0].port', 'spec.ports[1].protocol']) t.true(fields.includes(f), `${f} in ${fields.join(',')}`);
 });
+
+test('watch with a label selector: leaving the selector is DELETED, entering it is ADDED', async (t) => {
+  const { url } = await startServer(t);
+  await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'm', labels: { sel: 'yes' } } });
+  const events = await readWatch(url, '/api/v1/namespaces/default/configmaps?watch=1&labelSelector=sel%3Dyes', 3, async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/m', { metadata: { labels: { sel: 'no' } } }, 'application/merge-patch+json');
+    await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/m', { metadata: { labels: { sel: 'yes' } } }, 'application/merge-patch+json');
+  });
+  t.deepEqual(events.map((e) => e.type), ['ADDED', 'DELETED', 'ADDED']);
+});
