@@ -20,7 +20,6 @@ export interface KubeObject {
     resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    [key: string]: unknown;
   };
 }
 
