@@ -1,11 +1,11 @@
 import test from 'ava';
-import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { Node, Pod, Taint } from 'kubernetes-types/core/v1.js';
 import { SchedulerCache } from '../../../src/apiserver-stub/scheduler/node-info.ts';
 import { parseQuantity, podRequests } from '../../../src/apiserver-stub/scheduler/resources.ts';
 import { failureMessage, numFeasibleNodesToFind, Scheduler } from '../../../src/apiserver-stub/scheduler/schedule-one.ts';
 import { matchRequirement, tolerates } from '../../../src/apiserver-stub/scheduler/plugins.ts';
 
-function node(name: string, o: { cpu?: string; memory?: string; pods?: string; labels?: Record<string, string>; taints?: Node['spec'] extends infer S ? NonNullable<S>['taints'] : never; unschedulable?: boolean } = {}): Node {
+function node(name: string, o: { cpu?: string; memory?: string; pods?: string; labels?: Record<string, string>; taints?: Taint[]; unschedulable?: boolean } = {}): Node {
   return {
     metadata: { name, labels: { 'kubernetes.io/hostname': name, ...o.labels } },
     spec: { ...(o.taints ? { taints: o.taints } : {}), ...(o.unschedulable ? { unschedulable: true } : {}) },
