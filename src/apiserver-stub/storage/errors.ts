@@ -136,3 +136,11 @@ export class DataDirLockedError extends StoreError {
     this.pid = pid;
   }
 }
+
+/** StoreUnavailableError: the store's server (etcd) could not be reached or failed the call (→ 503/500). */
+export class StoreUnavailableError extends StoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FERRY_ERR_STORE_UNAVAILABLE', message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}

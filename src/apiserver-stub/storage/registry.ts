@@ -1,6 +1,7 @@
 import type { Backend } from './backend.ts';
 import { UnknownBackendError } from './errors.ts';
 import type { HistoryOptions } from './history.ts';
+import { EtcdBackend } from './etcd.ts';
 import { FileBackend } from './file.ts';
 import { MemoryBackend } from './memory.ts';
 
@@ -10,6 +11,10 @@ export interface BackendOptions {
   dataDir?: string;
   /** file: start a new log and snapshot after this many writes. */
   snapshotEvery?: number;
+  /** etcd: client URLs (kube-apiserver's `--etcd-servers`). */
+  etcdServers?: readonly string[];
+  /** etcd: compaction interval in ms (default 5 minutes; 0 disables). */
+  etcdCompactionIntervalMs?: number;
   /** Watch history retention for the memory and file stores. */
   history?: HistoryOptions;
   /** Undelivered events a watcher may hold before it is dropped. */
@@ -23,6 +28,15 @@ export type BackendFactory = (options: BackendOptions) => Backend;
 const factories = new Map<string, BackendFactory>([
   ['memory', (options) => new MemoryBackend(options)],
   ['file', (options) => new FileBackend({ ...options, dataDir: options.dataDir ?? '' })],
+  [
+    'etcd',
+    (options) =>
+      new EtcdBackend({
+        endpoints: options.etcdServers ?? [],
+        compactionIntervalMs: options.etcdCompactionIntervalMs,
+        maxQueuedEvents: options.maxQueuedEvents,
+      }),
+  ],
 ]);
 
 /** registerBackend adds (or replaces) the driver for `kind`. */
