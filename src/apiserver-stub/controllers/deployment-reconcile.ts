@@ -1,6 +1,7 @@
 import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import { InvalidArgumentError } from '../../util/errors.ts';
+import { canonicalJSON } from './canonical.ts';
 
 /**
  * The Deployment controller's reconcile math as pure functions
@@ -21,22 +22,12 @@ export interface DeploymentPlan {
   status: DeploymentStatus;
 }
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 // kube's rand.SafeEncodeString alphabet: no vowels, no 0/1/3, so hashes never spell words.
 const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** podTemplateHash is fnv32a over the template (and collision count), encoded as kube encodes it. */
 export function podTemplateHash(template: PodTemplateSpec, collisionCount = 0): string {
-  const text = canonical(template) + (collisionCount > 0 ? String(collisionCount) : '');
+  const text = canonicalJSON(template) + (collisionCount > 0 ? String(collisionCount) : '');
   let h = 0x811c9dc5;
   for (const byte of Buffer.from(text)) {
     h ^= byte;
@@ -53,7 +44,7 @@ function withoutHash(template: PodTemplateSpec | undefined): PodTemplateSpec {
 
 /** templatesEqualIgnoringHash is kube's EqualIgnoreHash. */
 export function templatesEqualIgnoringHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | undefined): boolean {
-  return canonical(withoutHash(a)) === canonical(withoutHash(b));
+  return canonicalJSON(withoutHash(a)) === canonicalJSON(withoutHash(b));
 }
 
 /** resolveFenceposts turns maxSurge/maxUnavailable (ints or percents) into counts: surge rounds up, unavailable down; never both 0. */
