@@ -70,7 +70,8 @@ export function renderRules(input: RenderInput, options: RenderOptions): Rendere
     deletedChains++;
   }
   return {
-    text: filter.text() + nat.text(),
+    // The mangle canary only needs (re)creating when everything is rewritten.
+    text: filter.text() + nat.text() + (input.full ? `*mangle\n:${KUBE_PROXY_CANARY} - [0:0]\nCOMMIT\n` : ''),
     activeChains: active,
     deletedChains,
     ruleCounts: { filter: filter.ruleCount, nat: nat.ruleCount },
