@@ -43,12 +43,13 @@ export function failedLine(stderr: string): number | undefined {
 }
 
 export function createRunner(backend: IptablesBackend): IptablesRunner {
-  const bin = (tool: string) => `${tool}-${backend}`;
+  // Debian names them iptables-nft-restore, iptables-legacy-save, ...
+  const bin = (tool: '' | '-save' | '-restore') => `iptables-${backend}${tool}`;
   return {
     backend,
     async restore(text) {
       try {
-        await execFile(bin('iptables-restore'), [...LOCK_ARGS, '--noflush', '--counters'], { input: text, timeoutMs: 60_000 });
+        await execFile(bin('-restore'), [...LOCK_ARGS, '--noflush', '--counters'], { input: text, timeoutMs: 60_000 });
       } catch (e) {
         const stderr = e instanceof ExecError ? e.stderr : '';
         const line = failedLine(stderr);
@@ -57,11 +58,11 @@ export function createRunner(backend: IptablesBackend): IptablesRunner {
       }
     },
     async save(table) {
-      const { stdout } = await execFile(bin('iptables-save'), ['-t', table], { timeoutMs: 60_000 });
+      const { stdout } = await execFile(bin('-save'), ['-t', table], { timeoutMs: 60_000 });
       return stdout;
     },
     async chainExists(table, chain) {
-      const r = await execFile(bin('iptables'), ['-w', '5', '-t', table, '-S', chain, '1'], { allowFailure: true, timeoutMs: 10_000 });
+      const r = await execFile(bin(''), ['-w', '5', '-t', table, '-S', chain, '1'], { allowFailure: true, timeoutMs: 10_000 });
       return r.code === 0;
     },
   };
