@@ -63,37 +63,47 @@ class UdpSession {
  */
 export class UdpProxy {
   readonly serviceKey: string;
-  private readonly socket: Socket;
+  private readonly sockets: readonly Socket[];
   private readonly lb: RoundRobin;
   private readonly stats: UdpStats;
   private readonly idleMs: number;
   private readonly sessions = new Map<string, UdpSession>();
 
-  private constructor(serviceKey: string, socket: Socket, lb: RoundRobin, idleMs: number, stats: UdpStats) {
+  private constructor(serviceKey: string, sockets: readonly Socket[], lb: RoundRobin, idleMs: number, stats: UdpStats) {
     this.serviceKey = serviceKey;
-    this.socket = socket;
+    this.sockets = sockets;
     this.lb = lb;
     this.idleMs = idleMs;
     this.stats = stats;
   }
 
-  /** open binds 0.0.0.0:port (0: ephemeral) and starts proxying. */
-  static open(serviceKey: string, port: number, lb: RoundRobin, idleMs: number, stats: UdpStats): Promise<UdpProxy> {
-    const socket = createSocket({ type: 'udp4', recvBufferSize: UDP_BUFFER_BYTES, sendBufferSize: UDP_BUFFER_BYTES });
-    const proxy = new UdpProxy(serviceKey, socket, lb, idleMs, stats);
-    socket.on('message', (msg, rinfo) => proxy.forward(msg, rinfo));
-    return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind({ port, address: '0.0.0.0' }, () => {
-        socket.off('error', reject);
-        socket.on('error', (err) => log.error('UDP listener error', { service: serviceKey, err }));
-        resolve(proxy);
-      });
-    });
+  /**
+   * open binds 0.0.0.0:port (0: ephemeral) and 127.0.0.1 on the same port.
+   * Replies leave from the socket the request arrived on: an unconnected UDP
+   * socket's source address is chosen by routing, and for the node's own
+   * traffic (DNATed to loopback) that would not be 127.0.0.1, so conntrack
+   * would not recognise the reply. The loopback socket is bound more
+   * specifically and gets exactly that traffic.
+   */
+  static async open(serviceKey: string, port: number, lb: RoundRobin, idleMs: number, stats: UdpStats): Promise<UdpProxy> {
+    const socket = await bindUdp('0.0.0.0', port);
+    let loopback: Socket;
+    try {
+      loopback = await bindUdp('127.0.0.1', socket.address().port);
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    const proxy = new UdpProxy(serviceKey, [socket, loopback], lb, idleMs, stats);
+    for (const s of proxy.sockets) {
+      s.on('message', (msg, rinfo) => proxy.forward(s, msg, rinfo));
+      s.on('error', (err) => log.error('UDP listener error', { service: serviceKey, err }));
+    }
+    return proxy;
   }
 
   get port(): number {
-    return this.socket.address().port;
+    return this.sockets[0]!.address().port;
   }
 
   get sessionCount(): number {
@@ -102,10 +112,10 @@ export class UdpProxy {
 
   close(): Promise<void> {
     for (const key of [...this.sessions.keys()]) this.endSession(key);
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    return Promise.all(this.sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
   }
 
-  private forward(msg: Buffer, client: RemoteInfo): void {
+  private forward(via: Socket, msg: Buffer, client: RemoteInfo): void {
     const key = `${client.address}:${client.port}`;
     let session = this.sessions.get(key);
     if (!session) {
@@ -114,7 +124,7 @@ export class UdpProxy {
         this.stats.onNoEndpoint(this.serviceKey);
         return;
       }
-      session = new UdpSession(endpoint, client, this.socket, this.idleMs, () => this.endSession(key));
+      session = new UdpSession(endpoint, client, via, this.idleMs, () => this.endSession(key));
       this.sessions.set(key, session);
       this.stats.onSessionOpened(this.serviceKey);
     }
@@ -128,4 +138,19 @@ export class UdpProxy {
     session.close();
     this.stats.onSessionClosed(this.serviceKey);
   }
+}
+
+/** bindUdp binds a UDP socket with SO_REUSEADDR, so 0.0.0.0:p and 127.0.0.1:p can both be held. */
+function bindUdp(address: string, port: number): Promise<Socket> {
+  const socket = createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: UDP_BUFFER_BYTES, sendBufferSize: UDP_BUFFER_BYTES });
+  return new Promise((resolve, reject) => {
+    socket.once('error', (err) => {
+      socket.close();
+      reject(err);
+    });
+    socket.bind({ port, address }, () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
 }
