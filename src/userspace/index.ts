@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Registry } from 'prom-client';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import { ConnectionCounts } from './connection-counts.ts';
@@ -10,7 +11,8 @@ export { UserspaceProxier } from './proxier.ts';
 /**
  * createProxier builds the userspace backend from `ferry proxy`'s
  * configuration (`--proxy-port-range`, `--udp-timeout`, `--iptables-backend`)
- * and registers its metrics in `metrics`.
+ * and registers its metrics in `metrics`. It accepts TCP connections in one
+ * process per core (this one plus availableParallelism() - 1 workers).
  */
 export function createProxier(config: ProxyConfig, metrics: Registry): UserspaceProxier {
   return new UserspaceProxier({
@@ -18,5 +20,6 @@ export function createProxier(config: ProxyConfig, metrics: Registry): Userspace
     udpIdleTimeoutMs: config.udpIdleTimeoutMs,
     runner: createPortalRunner(config.iptablesBackend),
     metrics: createMetrics(metrics, new ConnectionCounts()),
+    workers: availableParallelism() - 1,
   });
 }

@@ -10,6 +10,7 @@ import { renderPortal, renderRestore } from './portal-rules.ts';
 import type { PortalRunner } from './portal-runner.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 import { UdpProxy } from './udp-proxy.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 const log = createLogger('userspace');
 
@@ -19,6 +20,12 @@ export interface UserspaceProxierOptions {
   readonly udpIdleTimeoutMs: number;
   readonly runner: PortalRunner;
   readonly metrics: UserspaceMetrics;
+  /**
+   * Extra processes accepting TCP connections beside this one (0: none).
+   * Services with ClientIP affinity stay in this process, whose affinity
+   * map is the only one.
+   */
+  readonly workers: number;
 }
 
 /** ProxiedService is one service port with its own listener and balancer. */
@@ -48,6 +55,8 @@ export class UserspaceProxier implements Proxier {
   /** Portal rule lines last written, per service key. */
   private rules = new Map<string, readonly string[]>();
   private needFullSync = true;
+  /** Started on the first sync with a TCP service, so `--cleanup` runs fork nothing. */
+  private pool: WorkerPool | undefined;
 
   constructor(options: UserspaceProxierOptions) {
     this.options = options;
@@ -67,9 +76,11 @@ export class UserspaceProxier implements Proxier {
       const entry = this.services.get(svc.key) ?? (await this.openService(svc).catch((err: Error) => void errors.push(err)));
       if (!entry) continue;
       entry.svc = svc;
-      entry.lb.setEndpoints(endpointAddresses(svc, state.endpoints.get(svc.key) ?? []));
+      const endpoints = endpointAddresses(svc, state.endpoints.get(svc.key) ?? []);
+      entry.lb.setEndpoints(endpoints);
       entry.lb.setAffinity(svc.sessionAffinity.type === 'ClientIP' ? svc.sessionAffinity.timeoutSeconds * 1000 : 0);
       entry.lb.expireAffinity();
+      this.shareWithWorkers(entry, endpoints);
     }
     const full = this.needFullSync;
     try {
@@ -79,7 +90,7 @@ export class UserspaceProxier implements Proxier {
       return { ok: false, error: err as Error };
     }
     if (errors.length > 0) return { ok: false, error: errors[0]! };
-    return { ok: true, full, stats: { services: this.services.size, openConnections: this.options.metrics.counts.size } };
+    return { ok: true, full, stats: { services: this.services.size, openConnections: this.options.metrics.openConnections() } };
   }
 
   async cleanup(): Promise<void> {
@@ -91,6 +102,21 @@ export class UserspaceProxier implements Proxier {
 
   async close(): Promise<void> {
     await this.closeRemoved(new Map());
+    this.pool?.close();
+    this.pool = undefined;
+  }
+
+  /** shareWithWorkers keeps worker processes accepting for TCP services without affinity. */
+  private shareWithWorkers(entry: ProxiedService, endpoints: readonly string[]): void {
+    if (this.options.workers === 0 || !(entry.listener instanceof TcpProxy)) return;
+    const key = entry.svc.key;
+    if (entry.svc.sessionAffinity.type === 'ClientIP') {
+      this.pool?.unshare(key);
+      return;
+    }
+    this.pool ??= new WorkerPool(this.options.workers, this.options.metrics);
+    if (this.pool.isShared(key)) this.pool.setEndpoints(key, endpoints);
+    else this.pool.share(key, entry.listener.server, endpoints);
   }
 
   private async openService(svc: ServicePort): Promise<ProxiedService> {
@@ -120,6 +146,7 @@ export class UserspaceProxier implements Proxier {
       const next = wanted.get(key);
       if (next && next.protocol === entry.svc.protocol) continue;
       this.services.delete(key);
+      this.pool?.unshare(key);
       await entry.listener.close();
       this.ports.release(entry.reserved);
       log.info(2, 'Closed proxy listener', { service: key });

@@ -31,7 +31,8 @@ export interface TcpStats {
  */
 export class TcpProxy {
   readonly serviceKey: string;
-  private readonly server: Server;
+  /** The listening server (shared with worker processes by the primary). */
+  readonly server: Server;
   private readonly lb: RoundRobin;
   private readonly stats: TcpStats;
 
@@ -44,19 +45,25 @@ export class TcpProxy {
 
   /** open listens on 0.0.0.0:port (0: ephemeral) and starts proxying. */
   static open(serviceKey: string, port: number, lb: RoundRobin, stats: TcpStats): Promise<TcpProxy> {
-    // pauseOnConnect: nothing is read from the client before its backend is connected,
-    // so a client that sends first is held by the kernel's buffers, not by ours.
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
-    const proxy = new TcpProxy(serviceKey, server, lb, stats);
-    server.on('connection', (client) => proxy.accept(client));
+    const server = createServer();
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port, host: '0.0.0.0', backlog: 4096 }, () => {
         server.off('error', reject);
-        server.on('error', (err) => log.error('TCP listener error', { service: serviceKey, err }));
-        resolve(proxy);
+        resolve(TcpProxy.serve(serviceKey, server, lb, stats));
       });
     });
+  }
+
+  /**
+   * serve proxies the connections of a listening server, e.g. one a worker
+   * received from the primary process (both then accept from the same socket).
+   */
+  static serve(serviceKey: string, server: Server, lb: RoundRobin, stats: TcpStats): TcpProxy {
+    const proxy = new TcpProxy(serviceKey, server, lb, stats);
+    server.on('connection', (client) => proxy.accept(client));
+    server.on('error', (err) => log.error('TCP listener error', { service: serviceKey, err }));
+    return proxy;
   }
 
   get port(): number {
@@ -71,6 +78,12 @@ export class TcpProxy {
 
   private accept(client: Socket): void {
     this.stats.onAccepted(this.serviceKey);
+    // Set per socket rather than as server options, so servers received from another
+    // process behave the same: hold reads until the backend is connected, forward
+    // half-closes, and never delay small writes.
+    client.pause();
+    client.allowHalfOpen = true;
+    client.setNoDelay(true);
     client.on('error', () => client.destroy());
     const clientIP = client.remoteAddress ?? '';
     void this.dial(clientIP, client).then((picked) => {

@@ -92,6 +92,7 @@ export async function burst(topo: ProxyTopology, ns: string, url: string, n: num
     answered++;
   }
   if (answered < n) counts.set('ERROR', (counts.get('ERROR') ?? 0) + n - answered);
+  if (counts.has('ERROR')) process.stderr.write(`burst ${url} from ${ns}: ${r.stderr.trim()}\n`);
   return counts;
 }
 

@@ -19,8 +19,9 @@ rootTest('ClusterIP from a pod and the node spreads 300 requests over 3 endpoint
     const counts = await burst(topo, client, 'http://10.96.0.10/hostname', 300);
     t.log(client, Object.fromEntries(counts));
     t.is(counts.get('ERROR'), undefined);
-    // Round-robin: each endpoint gets every third new connection.
-    for (const pod of topo.pods) t.is(counts.get(pod.name), 100, `${pod.name} from ${client}`);
+    // Round-robin: each accepting process (one per core) gives each endpoint every
+    // third of its connections, so each endpoint gets 100 within one per process.
+    for (const pod of topo.pods) t.true(Math.abs((counts.get(pod.name) ?? 0) - 100) <= 4, `${pod.name} from ${client}`);
   }
   const viaNodePort = await burst(topo, topo.ext, `http://${NODE_IP}:30080/hostname`, 30);
   t.deepEqual([...viaNodePort.keys()].sort(), ['pod-0', 'pod-1', 'pod-2']);
