@@ -47,12 +47,21 @@ export interface ListResult {
 
 /** Watcher delivers events in revision order until closed. */
 export interface StoreWatch {
-  /** Stops delivery; idempotent. */
+  /** Stops delivery; idempotent. onClose is not called for a close the caller asked for. */
   close(): void;
+  /** Resumes delivery paused by onEvent returning false (call it on the sink's 'drain'). */
+  resume(): void;
 }
 
 export interface WatchHandlers {
-  onEvent(event: StoreEvent): void;
+  /**
+   * Receives events in revision order, never synchronously inside watch() and
+   * never before watch() has resolved. Returning false (as `stream.write` does
+   * when its buffer is full) pauses delivery until resume(); events queue
+   * meanwhile and a watcher whose queue passes the store's bound is dropped
+   * with onClose(SlowWatcherError). A handler that throws is closed with that error.
+   */
+  onEvent(event: StoreEvent): void | boolean;
   /**
    * Called once when the store drops this watcher (slow consumer, store closed).
    * The watcher delivers nothing after it.
