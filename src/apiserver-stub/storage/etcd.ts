@@ -53,7 +53,13 @@ export class EtcdBackend implements Backend {
     for (const url of options.endpoints) {
       if (!/^https?:\/\/[^/]+\/?$/.test(url)) throw new InvalidArgumentError(`invalid etcd endpoint "${url}" (want http://host:port)`);
     }
-    this.client = new Etcd3({ hosts: [...options.endpoints], dialTimeout: 5000 });
+    this.client = new Etcd3({
+      hosts: [...options.endpoints],
+      dialTimeout: 5000,
+      // An unpaginated list of 10,000 objects is several MB; gRPC's 4 MiB default
+      // would fail it (kube-apiserver raises its etcd client limit the same way).
+      grpcOptions: { 'grpc.max_receive_message_length': 2 ** 31 - 1 },
+    });
     this.maxQueued = options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED;
     this.compactionIntervalMs = options.compactionIntervalMs ?? 5 * 60_000;
   }

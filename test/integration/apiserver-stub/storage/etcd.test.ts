@@ -59,3 +59,12 @@ maybe('etcd: an unreachable etcd is StoreUnavailableError', async (t) => {
   t.teardown(() => store.close());
   await t.throwsAsync(store.start(), { instanceOf: StoreUnavailableError });
 });
+
+maybe('etcd: an unpaginated list larger than gRPC’s 4 MiB default works', async (t) => {
+  const store = await openEtcd();
+  t.teardown(() => store.close());
+  const blob = 'x'.repeat(100_000);
+  await Promise.all(Array.from({ length: 50 }, (_, i) => store.create(`/registry/configmaps/big/c${i}`, { data: { blob } })));
+  const list = await store.list('/registry/configmaps/big/');
+  t.is(list.items.length, 50);
+});
