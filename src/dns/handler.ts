@@ -3,7 +3,7 @@ import type { DnsController } from './controller.ts';
 import { WireFormatError } from './errors.ts';
 import type { Forwarder } from './forward.ts';
 import type { ClientAcl } from './acl.ts';
-import type { DnsMetrics, Proto } from './metrics.ts';
+import type { DnsMetrics, Plugin, Proto } from './metrics.ts';
 import { inZone, reverseToIP } from './parse.ts';
 import type { PodMode } from './lookup.ts';
 import { CLASSIC_UDP_SIZE, FLAG, MAX_TCP_SIZE, QCLASS_IN, QTYPE, RCODE } from './wire/constants.ts';
@@ -135,7 +135,7 @@ export class DnsHandler {
     return Buffer.from(response);
   }
 
-  #done(response: Buffer, client: Client, qtype: number, plugin: string, started: number): Buffer {
+  #done(response: Buffer, client: Client, qtype: number, plugin: Plugin, started: number): Buffer {
     this.#o.metrics?.request(client.proto, client.family, qtype, response[3]! & 0xf, plugin, (performance.now() - started) / 1000);
     return response;
   }

@@ -3,6 +3,9 @@ import type { ChangeKind } from './controller.ts';
 import { RCODE_NAMES, TYPE_NAMES } from './wire/constants.ts';
 
 export type Proto = 'udp' | 'tcp';
+/** The CoreDNS plugin that wrote a response ('' for errors written by the server). */
+export type Plugin = '' | 'kubernetes' | 'forward';
+const PLUGINS: readonly Plugin[] = ['', 'kubernetes', 'forward'];
 
 /** Buckets of CoreDNS's request duration histogram (plugin/metrics/vars: 0.00025 × 2^n). */
 const DURATION_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192];
@@ -16,9 +19,10 @@ const DURATION_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.
 export class DnsMetrics {
   readonly registry = new Registry();
   readonly #server: string;
-  /** `proto|family|type` → count since the last scrape. */
-  readonly #requests = new Map<string, number>();
-  readonly #responses = new Map<string, number>();
+  /** (qtype << 2 | tcp << 1 | v6) → count since the last scrape. */
+  readonly #requests = new Map<number, number>();
+  /** (rcode << 2 | plugin index) → count since the last scrape. */
+  readonly #responses = new Map<number, number>();
   readonly #duration: Histogram<'server' | 'zone' | 'view' | 'type'>;
   readonly #durationByType = new Map<number, ReturnType<Histogram<'server' | 'zone' | 'view' | 'type'>['labels']>>();
   readonly #programming: Histogram<'service_kind'>;
@@ -35,8 +39,8 @@ export class DnsMetrics {
       registers: [this.registry],
       collect() {
         for (const [k, n] of requests) {
-          const [proto, family, type] = k.split('|') as [string, string, string];
-          this.inc({ server: srv, zone: '.', view: '', proto, family, type }, n);
+          const type = TYPE_NAMES[k >> 2] ?? 'other';
+          this.inc({ server: srv, zone: '.', view: '', proto: k & 2 ? 'tcp' : 'udp', family: k & 1 ? '2' : '1', type }, n);
         }
         requests.clear();
       },
@@ -48,8 +52,8 @@ export class DnsMetrics {
       registers: [this.registry],
       collect() {
         for (const [k, n] of responses) {
-          const [rcode, plugin] = k.split('|') as [string, string];
-          this.inc({ server: srv, zone: '.', view: '', rcode, plugin }, n);
+          const rcode = RCODE_NAMES[k >> 2] ?? String(k >> 2);
+          this.inc({ server: srv, zone: '.', view: '', rcode, plugin: PLUGINS[k & 3]! }, n);
         }
         responses.clear();
       },
@@ -72,15 +76,16 @@ export class DnsMetrics {
   }
 
   /** request counts one answered query; `plugin` is 'kubernetes', 'forward' or '' (CoreDNS's label). */
-  request(proto: Proto, family: 4 | 6, qtype: number, rcode: number, plugin: string, seconds: number): void {
-    const rk = `${proto}|${family === 6 ? 2 : 1}|${TYPE_NAMES[qtype] ?? 'other'}`;
+  request(proto: Proto, family: 4 | 6, qtype: number, rcode: number, plugin: Plugin, seconds: number): void {
+    const t = TYPE_NAMES[qtype] === undefined ? 0 : qtype;
+    const rk = (t << 2) | (proto === 'tcp' ? 2 : 0) | (family === 6 ? 1 : 0);
     this.#requests.set(rk, (this.#requests.get(rk) ?? 0) + 1);
-    const sk = `${RCODE_NAMES[rcode] ?? String(rcode)}|${plugin}`;
+    const sk = (rcode << 2) | PLUGINS.indexOf(plugin);
     this.#responses.set(sk, (this.#responses.get(sk) ?? 0) + 1);
-    let child = this.#durationByType.get(qtype);
+    let child = this.#durationByType.get(t);
     if (!child) {
-      child = this.#duration.labels({ server: this.#server, zone: '.', view: '', type: TYPE_NAMES[qtype] ?? 'other' });
-      this.#durationByType.set(qtype, child);
+      child = this.#duration.labels({ server: this.#server, zone: '.', view: '', type: TYPE_NAMES[t] ?? 'other' });
+      this.#durationByType.set(t, child);
     }
     child.observe(seconds);
   }

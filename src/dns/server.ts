@@ -41,6 +41,8 @@ export class DnsServer {
   readonly #tcp: TcpServer | undefined;
   readonly #forwarder: Forwarder;
   readonly #http: HttpServer[] = [];
+  /** Bound `host:port` of each enabled HTTP endpoint (ports resolved when 0 was asked). */
+  readonly httpAddresses: { health?: string; ready?: string; metrics?: string } = {};
   #port = 0;
   #closed = false;
 
@@ -77,7 +79,14 @@ export class DnsServer {
       add(o.healthAddress, { health: true });
       add(o.readyAddress, { ready: o.controller });
       add(o.metricsAddress, { metrics: server.metrics });
-      for (const [addr, what] of endpoints) server.#http.push((await startHttp(addr, what)).server);
+      for (const [addr, what] of endpoints) {
+        const started = await startHttp(addr, what);
+        server.#http.push(started.server);
+        const bound = addr.replace(/:\d+$/, `:${started.port}`);
+        if (what.health) server.httpAddresses.health = bound;
+        if (what.ready) server.httpAddresses.ready = bound;
+        if (what.metrics) server.httpAddresses.metrics = bound;
+      }
     } catch (error) {
       await server.close();
       throw error;
