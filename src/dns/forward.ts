@@ -40,7 +40,9 @@ const MAX_NEGATIVE_TTL = 1800;
 
 /**
  * Forwarder sends names outside the cluster to the upstream resolvers: UDP
- * first, TCP when the answer comes back truncated (TC), the next upstream
+ * first, TCP when the answer comes back truncated (TC) and the asker can
+ * take a large answer (a TCP client, or our own ExternalName chase; a UDP
+ * client gets the truncated answer and retries over TCP itself), the next upstream
  * on timeout, and an UpstreamError when none answers (the caller answers
  * SERVFAIL; nothing hangs). Responses are cached for their smallest TTL
  * (negative ones for the SOA minimum), capped as CoreDNS's cache is.
@@ -70,9 +72,9 @@ export class Forwarder {
    * question and the answer size class for the cache; `questionEnd` lets a
    * cached response take the client's spelling of the name.
    */
-  async forward(packet: Buffer, key: string, questionEnd: number): Promise<Buffer> {
+  async forward(packet: Buffer, key: string, questionEnd: number, overTcp: boolean): Promise<Buffer> {
     const hit = this.#cacheGet(key);
-    const response = hit ?? (await this.#exchange(packet));
+    const response = hit ?? (await this.#exchange(packet, overTcp));
     if (!hit) this.#cachePut(key, response);
     const out = Buffer.from(response);
     out.writeUInt16BE(packet.readUInt16BE(0), 0);
@@ -84,7 +86,7 @@ export class Forwarder {
   async resolve(name: string, qtype: number): Promise<ResourceRecord[]> {
     const key = `${name}|${qtype}|chase`;
     const hit = this.#cacheGet(key);
-    const response = hit ?? (await this.#exchange(buildQuery(name, qtype)));
+    const response = hit ?? (await this.#exchange(buildQuery(name, qtype), true));
     if (!hit) this.#cachePut(key, response);
     const parsed = parseResponse(response);
     const out: ResourceRecord[] = [];
@@ -106,7 +108,7 @@ export class Forwarder {
     }
   }
 
-  async #exchange(query: Buffer): Promise<Buffer> {
+  async #exchange(query: Buffer, tcpOnTruncation: boolean): Promise<Buffer> {
     if (this.#upstreams.length === 0) throw new UpstreamError('no upstream resolver configured');
     const attempts = Math.min(2, this.#upstreams.length);
     const first = randomInt(this.#upstreams.length);
@@ -115,7 +117,7 @@ export class Forwarder {
       const upstream = this.#upstreams[(first + i) % this.#upstreams.length]!;
       try {
         const response = await this.#udp(query, upstream);
-        if (response.readUInt16BE(2) & FLAG.TC) return await this.#tcp(query, upstream);
+        if (tcpOnTruncation && response.readUInt16BE(2) & FLAG.TC) return await this.#tcp(query, upstream);
         return response;
       } catch (error) {
         lastError = error;

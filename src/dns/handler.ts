@@ -109,7 +109,7 @@ export class DnsHandler {
     if (!this.#o.acl.allows(client.address)) return plain(RCODE.REFUSED);
     const forwarder = this.#o.forwarder;
     if (!forwarder) return plain(RCODE.SERVFAIL);
-    return forwarder.forward(packet, cacheKey, q.questionEnd).then(
+    return forwarder.forward(packet, cacheKey, q.questionEnd, client.proto === 'tcp').then(
       (response) => this.#done(response, client, q.qtype, 'forward', started),
       (error: unknown) => {
         log.info(2, 'Forwarding failed', { name: q.qname, err: getErrorMessage(error) });

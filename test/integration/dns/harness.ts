@@ -191,3 +191,31 @@ export async function createPod(c: Cluster, ns: string, name: string, ip: string
   const pod = await c.client.create<Pod>(resources.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: ns, name }, spec: { containers: [{ name: 'c', image: 'none' }] } }, { namespace: ns });
   return c.client.updateStatus<Pod>(resources.pods, { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } });
 }
+
+/** freePort asks the kernel for a port free for UDP on 127.0.0.1 (then released; small race accepted). */
+export async function freePort(): Promise<number> {
+  const { createSocket } = await import('node:dgram');
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** udpQuery sends one query packet over UDP and resolves to the response (or undefined after `ms`). */
+export async function udpQuery(port: number, packet: Buffer, ms = 2000): Promise<Buffer | undefined> {
+  const { createSocket } = await import('node:dgram');
+  const s = createSocket('udp4');
+  return new Promise((resolveAnswer) => {
+    const timer = setTimeout(() => {
+      s.close();
+      resolveAnswer(undefined);
+    }, ms);
+    s.on('message', (msg) => {
+      clearTimeout(timer);
+      s.close();
+      resolveAnswer(msg);
+    });
+    s.send(packet, port, '127.0.0.1');
+  });
+}
