@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dig, freePort, startCluster, startFerryDns, createService, type Teardown } from './harness.ts';
+import { dig, freePort, waitFor, startCluster, startFerryDns, createService, type Teardown } from './harness.ts';
 
 const Z = 'cluster.local';
 
@@ -19,7 +19,7 @@ async function startDnsmasq(t: Teardown): Promise<{ port: number; stop: () => vo
   const hosts = join(dir, 'hosts');
   writeFileSync(hosts, Array.from({ length: 60 }, (_, i) => `198.51.100.${i + 1} big.example.org`).join('\n') + '\n');
   const port = await freePort();
-  const proc = spawn('dnsmasq', ['--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', `--pid-file=${join(dir, 'pid')}`, `--addn-hosts=${hosts}`, '--address=/example.com/192.0.2.53'], { stdio: 'ignore' });
+  const proc = spawn('dnsmasq', ['--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', `--pid-file=${join(dir, 'pid')}`, `--addn-hosts=${hosts}`, '--local-ttl=60', '--address=/example.com/192.0.2.53'], { stdio: 'ignore' });
   let exited = false;
   proc.on('exit', () => (exited = true));
   const stop = () => {
@@ -80,7 +80,7 @@ test('an upstream that is this server itself is dropped (loop check)', async (t)
   t.teardown(() => proc.kill('SIGTERM'));
   let log = '';
   proc.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  await new Promise((r) => setTimeout(r, 3000));
+  await waitFor(() => log.includes('Serving DNS'), 20_000, 'ferry dns to start');
   t.regex(log, /Not forwarding to this server itself \(loop\)/);
   t.is((await dig(port, ['example.com', 'A'])).status, 'SERVFAIL');
 });
