@@ -138,16 +138,18 @@ export class Informer<T extends KubeObject> {
   async #afterFailure(error: Error): Promise<void> {
     this.#lastError = error;
     const connection = error instanceof ConnectionError;
+    const listing = this.#needList;
     if (isExpired(error)) {
       log.info(2, 'Watch expired, relisting', { resource: this.#name, resourceVersion: this.#resourceVersion, err: error.message });
     } else {
-      log.warn(this.#needList ? 'Failed to list' : 'Watch failed', { resource: this.#name, err: error.message });
+      log.warn(listing ? 'Failed to list' : 'Watch failed', { resource: this.#name, err: error.message });
     }
     // A broken connection resumes from the last resourceVersion; any answer
     // from the server we cannot resume from (410, 5xx, a restart that lost
     // history) is settled by a relist, which diffs against the cache.
     if (!connection) this.#needList = true;
-    const delay = isExpired(error) ? 0 : (connection ? this.#connectionBackoff : this.#apiBackoff).next();
+    // An expired watch relists at once; an expired list (a stale continue token) backs off like any error.
+    const delay = isExpired(error) && !listing ? 0 : (connection ? this.#connectionBackoff : this.#apiBackoff).next();
     await sleep(delay, undefined, { signal: this.#abort.signal }).catch(() => undefined);
   }
 
