@@ -38,6 +38,8 @@ if (!fresh) {
     target: 'node20',
     outfile: tmp,
     logLevel: 'error',
+    minify: true,
+    keepNames: true,
     // Some bundled CommonJS packages call require() on Node built-ins.
     banner: { js: "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);" },
   });

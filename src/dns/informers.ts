@@ -6,7 +6,7 @@ import { Informer } from '../endpoints/informer.ts';
 import { LAST_CHANGE_TRIGGER_TIME } from '../endpoints/endpoints-change-tracker.ts';
 import { createLogger } from '../util/log.ts';
 import type { PodMode } from './lookup.ts';
-import { toDnsEndpointSlice, toDnsPod, toDnsService } from './object.ts';
+import { slimEndpointSlice, slimMeta, slimPod, slimService, toDnsEndpointSlice, toDnsPod, toDnsService } from './object.ts';
 import type { RecordIndex } from './records.ts';
 
 const log = createLogger('dns-informers');
@@ -17,8 +17,9 @@ const LIVE_PODS = 'status.phase!=Succeeded,status.phase!=Failed,status.phase!=Un
 /**
  * InformerFeed keeps a RecordIndex equal to the cluster: informers on
  * Services, EndpointSlices and Namespaces, and Pods only in `verified`
- * mode (CoreDNS's initPodCache). The index is marked synced once every
- * informer has listed.
+ * mode (CoreDNS's initPodCache). The informers' caches hold slim copies
+ * (object.ts transforms), not whole objects. The index is marked synced
+ * once every informer has listed.
  */
 export class InformerFeed {
   readonly #informers: Array<Informer<Service> | Informer<EndpointSlice> | Informer<Namespace> | Informer<Pod>> = [];
@@ -26,13 +27,13 @@ export class InformerFeed {
 
   constructor(client: ApiClient, index: RecordIndex, podMode: PodMode) {
     this.#index = index;
-    const services = new Informer<Service>({ client, resource: resources.services });
+    const services = new Informer<Service>({ client, resource: resources.services, transform: slimService });
     services.addHandlers({
       onAdd: (s) => index.setService(toDnsService(s)),
       onUpdate: (_, s) => index.setService(toDnsService(s)),
       onDelete: (s) => index.deleteService(s.metadata?.namespace ?? 'default', s.metadata?.name ?? ''),
     });
-    const slices = new Informer<EndpointSlice>({ client, resource: resources.endpointslices });
+    const slices = new Informer<EndpointSlice>({ client, resource: resources.endpointslices, transform: (s) => slimEndpointSlice(s, LAST_CHANGE_TRIGGER_TIME) });
     const setSlice = (s: EndpointSlice) => {
       const slim = toDnsEndpointSlice(s);
       const trigger = s.metadata?.annotations?.[LAST_CHANGE_TRIGGER_TIME];
@@ -45,14 +46,14 @@ export class InformerFeed {
       onUpdate: (_, s) => setSlice(s),
       onDelete: (s) => index.deleteEndpointSlice(s.metadata?.namespace ?? 'default', s.metadata?.name ?? ''),
     });
-    const namespaces = new Informer<Namespace>({ client, resource: resources.namespaces });
+    const namespaces = new Informer<Namespace>({ client, resource: resources.namespaces, transform: slimMeta });
     namespaces.addHandlers({
       onAdd: (n) => index.setNamespace(n.metadata?.name ?? ''),
       onDelete: (n) => index.deleteNamespace(n.metadata?.name ?? ''),
     });
     this.#informers.push(services, slices, namespaces);
     if (podMode === 'verified') {
-      const pods = new Informer<Pod>({ client, resource: resources.pods, fieldSelector: LIVE_PODS });
+      const pods = new Informer<Pod>({ client, resource: resources.pods, fieldSelector: LIVE_PODS, transform: slimPod });
       pods.addHandlers({
         onAdd: (p) => index.setPod(toDnsPod(p)),
         onUpdate: (_, p) => index.setPod(toDnsPod(p)),

@@ -90,3 +90,47 @@ export function toDnsPod(pod: Pod): DnsPod {
   const ips = pod.status?.podIPs?.map((p) => p.ip).filter((ip): ip is string => !!ip) ?? (pod.status?.podIP ? [pod.status.podIP] : []);
   return { namespace: pod.metadata?.namespace ?? 'default', name: pod.metadata?.name ?? '', ips };
 }
+
+/*
+ * Informer transforms: what the watch caches keep of each object. They hold
+ * the fields the projections above read and the metadata the informer
+ * needs (name, namespace, resourceVersion); nothing else.
+ */
+
+type Meta = { name?: string; namespace?: string; resourceVersion?: string };
+const meta = (m: Meta | undefined): Meta => ({ name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion });
+
+export function slimService(svc: Service): Service {
+  const spec = svc.spec ?? {};
+  const tolerate = svc.metadata?.annotations?.[TOLERATE_UNREADY];
+  return {
+    metadata: { ...meta(svc.metadata), ...(tolerate ? { annotations: { [TOLERATE_UNREADY]: tolerate } } : {}) },
+    spec: {
+      type: spec.type,
+      clusterIP: spec.clusterIP,
+      clusterIPs: spec.clusterIPs,
+      externalName: spec.externalName,
+      publishNotReadyAddresses: spec.publishNotReadyAddresses,
+      ports: spec.ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port })),
+    },
+  };
+}
+
+export function slimEndpointSlice(slice: EndpointSlice, keepAnnotation: string): EndpointSlice {
+  const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+  const trigger = slice.metadata?.annotations?.[keepAnnotation];
+  return {
+    metadata: { ...meta(slice.metadata), ...(service ? { labels: { 'kubernetes.io/service-name': service } } : {}), ...(trigger ? { annotations: { [keepAnnotation]: trigger } } : {}) },
+    addressType: slice.addressType,
+    endpoints: (slice.endpoints ?? []).map((e) => ({ addresses: e.addresses, hostname: e.hostname, conditions: { ready: e.conditions?.ready } })),
+    ports: slice.ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port })),
+  };
+}
+
+export function slimPod(pod: Pod): Pod {
+  return { metadata: meta(pod.metadata), status: { podIP: pod.status?.podIP, podIPs: pod.status?.podIPs?.map((p) => ({ ip: p.ip })) } };
+}
+
+export function slimMeta<T extends { metadata?: Meta }>(obj: T): T {
+  return { metadata: meta(obj.metadata) } as T;
+}
