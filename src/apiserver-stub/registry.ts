@@ -39,12 +39,10 @@ export class Registry {
     return { ...value, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata: { ...value.metadata, resourceVersion: String(kv.revision) } };
   }
 
+  /** toStored hands obj to the store, which then shares it: callers build obj fresh and never touch it afterwards. */
   private toStored(obj: KubeObject): StoredValue {
-    const copy = structuredClone(obj);
-    copy.apiVersion = apiVersionOf(this.def);
-    copy.kind = this.def.kind;
-    if (copy.metadata) delete copy.metadata.resourceVersion;
-    return copy as StoredValue;
+    const { resourceVersion: _rv, ...metadata } = obj.metadata ?? {};
+    return { ...obj, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata } as StoredValue;
   }
 
   notFound(name: string): ApiError {
@@ -70,9 +68,9 @@ export class Registry {
     if (causes.length > 0) throw this.invalid(obj, causes);
   }
 
-  /** create writes a new object; the namespace must already be set on it for namespaced kinds. */
+  /** create writes body (which it takes over: callers pass a fresh object) as a new object. */
   async create(namespace: string | undefined, body: KubeObject): Promise<KubeObject> {
-    const obj = structuredClone(body);
+    const obj = body;
     const m = metaOf(obj);
     if (this.def.namespaced) m.namespace = namespace;
     else delete m.namespace;
