@@ -4,6 +4,7 @@ import { compilePredicate, decodeContinue, encodeContinue, type ListOptions } fr
 import { sendJson } from '../request.ts';
 import { apiVersionOf } from '../resource.ts';
 import type { Ctx } from './context.ts';
+import { toTable, wantsTable } from '../printers.ts';
 
 /**
  * handleList answers a LIST with label and field selectors and limit/continue
@@ -44,5 +45,6 @@ export async function handleList(ctx: Ctx, options: ListOptions): Promise<void> 
   if (more && lastKey !== undefined) {
     metadata.continue = encodeContinue({ rv: revision, start: lastKey });
   }
+  if (wantsTable(ctx.req.headers.accept)) return sendJson(ctx.res, 200, toTable(ctx.def.kind, items, metadata, ctx.query.get('includeObject') ?? 'Metadata'));
   sendJson(ctx.res, 200, { kind: `${ctx.def.kind}List`, apiVersion: apiVersionOf(ctx.def), metadata, items });
 }

@@ -4,6 +4,7 @@ import { ApiError, apiErrors, isStoreError } from '../errors.ts';
 import { compilePredicate, type ListOptions } from '../list-options.ts';
 import { apiVersionOf } from '../resource.ts';
 import type { Ctx } from './context.ts';
+import { toTable, wantsTable } from '../printers.ts';
 import { createLogger } from '../../util/log.ts';
 
 const log = createLogger('apiserver');
@@ -51,11 +52,13 @@ class WatchStream {
   private readonly sent = new Set<string>();
   /** Whether the client's view is exactly what this stream sent (it started with the initial objects). */
   private readonly complete: boolean;
+  private readonly table: boolean;
 
   constructor(ctx: Ctx, from: number, complete: boolean) {
     this.ctx = ctx;
     this.lastRevision = from;
     this.complete = complete;
+    this.table = wantsTable(ctx.req.headers.accept);
     ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     ctx.res.flushHeaders();
     ctx.res.on('close', () => this.close());
@@ -66,9 +69,16 @@ class WatchStream {
     return this.ctx.res.write(JSON.stringify({ type, object }) + '\n');
   }
 
+  /** sendObject sends an object event, as a one-row Table when the client asked for Tables. */
+  private sendObject(type: string, obj: KubeObject): boolean {
+    if (!this.table) return this.send(type, obj);
+    const table = toTable(this.ctx.def.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, this.ctx.query.get('includeObject') ?? 'Metadata');
+    return this.send(type, table);
+  }
+
   sendInitial(obj: KubeObject): void {
     this.sent.add(this.ctx.registry.key(obj.metadata?.namespace, obj.metadata?.name ?? ''));
-    this.send('ADDED', obj);
+    this.sendObject('ADDED', obj);
   }
 
   bookmark(initialEventsEnd = false): void {
@@ -122,16 +132,16 @@ class WatchStream {
     const had = this.sent.has(key);
     if (event.type === 'DELETED') {
       this.sent.delete(key);
-      return matches || had ? this.send('DELETED', obj) : true;
+      return matches || had ? this.sendObject('DELETED', obj) : true;
     }
     if (!matches) {
       if (!had) return true;
       this.sent.delete(key);
-      return this.send('DELETED', obj);
+      return this.sendObject('DELETED', obj);
     }
     this.sent.add(key);
     const type = event.type === 'MODIFIED' && !had && this.complete ? 'ADDED' : event.type;
-    return this.send(type, obj);
+    return this.sendObject(type, obj);
   }
 
   close(): void {
