@@ -1,9 +1,9 @@
 import type { Backend, KeyValue, StoredValue } from './storage/backend.ts';
-import type { KubeObject, StatusCause } from '../kube/types.ts';
+import type { KubeObject, Meta, StatusCause } from '../kube/types.ts';
 import { generateName } from '../kube/names.ts';
 import { deepEqual } from '../kube/patch-errors.ts';
 import { ApiError, apiErrors, cause, isStoreError } from './errors.ts';
-import { carryUpdateMeta, fillCreateMeta, metaOf, now, specChanged, validateMeta } from './meta.ts';
+import { carryUpdateMeta, fillCreateMeta, metaOf, specChanged, validateMeta } from './meta.ts';
 import { apiVersionOf, groupResource, type ResourceDef } from './resource.ts';
 
 /**
@@ -200,25 +200,25 @@ export class Registry {
   }
 
   /**
-   * delete removes the object, or, while it has finalizers, marks it with
-   * deletionTimestamp and keeps it. Returns the object and whether it is gone.
+   * delete removes the object, or keeps it marked with deletionTimestamp
+   * while it has finalizers or a grace period (pods bound to a node: their
+   * node agent stops them and deletes again with grace 0, as kubelet does).
+   * Returns the object and whether it is gone.
    */
-  async delete(namespace: string | undefined, name: string, preconditions?: { uid?: string; resourceVersion?: string }): Promise<{ object: KubeObject; deleted: boolean }> {
+  async delete(namespace: string | undefined, name: string, options: DeleteRequest = {}): Promise<{ object: KubeObject; deleted: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.getKV(namespace, name);
       const obj = this.toObject(current);
       const m = metaOf(obj);
-      if (preconditions?.uid !== undefined && preconditions.uid !== m.uid) {
-        throw apiErrors.conflict(groupResource(this.def), name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${m.uid}`);
-      }
-      if (preconditions?.resourceVersion !== undefined && preconditions.resourceVersion !== m.resourceVersion) {
-        throw apiErrors.conflict(groupResource(this.def), name, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`);
-      }
+      checkPreconditions(this.def, name, m, options.preconditions);
+      const grace = this.def.strategy.gracePeriod?.(obj, options.gracePeriodSeconds) ?? 0;
+      const finalizers = (m.finalizers ?? []).length > 0;
       try {
-        if ((m.finalizers ?? []).length > 0) {
-          if (m.deletionTimestamp !== undefined) return { object: obj, deleted: false };
-          m.deletionTimestamp = now();
-          m.deletionGracePeriodSeconds = 0;
+        if (grace > 0 || finalizers) {
+          const pending = m.deletionGracePeriodSeconds;
+          if (m.deletionTimestamp !== undefined && (pending === undefined || pending <= grace)) return { object: obj, deleted: false };
+          m.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+          m.deletionGracePeriodSeconds = grace;
           const kv = await this.backend.update(this.key(namespace, name), this.toStored(obj), current.revision);
           return { object: this.toObject(kv), deleted: false };
         }
@@ -228,5 +228,20 @@ export class Registry {
         if (!isStoreError(error, 'CONFLICT') || attempt >= 5) this.mapWriteError(error, name);
       }
     }
+  }
+}
+
+/** DeleteRequest is what a DELETE may carry (metav1.DeleteOptions). */
+export interface DeleteRequest {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
+}
+
+function checkPreconditions(def: ResourceDef, name: string, m: Meta, preconditions: DeleteRequest['preconditions']): void {
+  if (preconditions?.uid !== undefined && preconditions.uid !== m.uid) {
+    throw apiErrors.conflict(groupResource(def), name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${m.uid}`);
+  }
+  if (preconditions?.resourceVersion !== undefined && preconditions.resourceVersion !== m.resourceVersion) {
+    throw apiErrors.conflict(groupResource(def), name, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`);
   }
 }
