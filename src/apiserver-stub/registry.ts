@@ -15,6 +15,7 @@ import { apiVersionOf, groupResource, type ResourceDef } from './resource.ts';
 export class Registry {
   readonly def: ResourceDef;
   private readonly backend: Backend;
+  private readonly jsonCache = new WeakMap<StoredValue, { revision: number; json: string }>();
 
   constructor(backend: Backend, def: ResourceDef) {
     this.backend = backend;
@@ -37,6 +38,19 @@ export class Registry {
     // (the only levels the server sets); callers that change deeper fields clone first.
     const value = kv.value as KubeObject;
     return { ...value, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata: { ...value.metadata, resourceVersion: String(kv.revision) } };
+  }
+
+  /**
+   * toJson is toObject serialised, cached per stored value (values are
+   * immutable and shared by the store), so lists and watch fan-out serialise
+   * each object once rather than once per reader.
+   */
+  toJson(kv: { value: StoredValue; revision: number }): string {
+    const cached = this.jsonCache.get(kv.value);
+    if (cached !== undefined && cached.revision === kv.revision) return cached.json;
+    const json = JSON.stringify(this.toObject(kv));
+    this.jsonCache.set(kv.value, { revision: kv.revision, json });
+    return json;
   }
 
   /** toStored hands obj to the store, which then shares it: callers build obj fresh and never touch it afterwards. */

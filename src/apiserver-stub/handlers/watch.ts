@@ -1,4 +1,4 @@
-import type { StoreEvent, StoreWatch } from '../storage/backend.ts';
+import type { KeyValue, StoreEvent, StoredValue, StoreWatch } from '../storage/backend.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { ApiError, apiErrors, isStoreError } from '../errors.ts';
 import { compilePredicate, type ListOptions } from '../list-options.ts';
@@ -27,17 +27,17 @@ export async function handleWatch(ctx: Ctx, options: ListOptions): Promise<void>
   const prefix = ctx.registry.prefix(ctx.namespace);
   const initial = rv === undefined || rv === '0' || options.sendInitialEvents === true;
   let from = initial ? 0 : Number(rv);
-  const initialObjects: KubeObject[] = [];
+  const initialObjects: Array<[KubeObject, KeyValue]> = [];
   if (initial) {
     const list = await ctx.api.backend.list(prefix);
     from = list.revision;
     for (const kv of list.items) {
       const obj = ctx.registry.toObject(kv);
-      if (predicate(obj)) initialObjects.push(obj);
+      if (predicate(obj)) initialObjects.push([obj, kv]);
     }
   }
   const stream = new WatchStream(ctx, from, initial);
-  for (const obj of initialObjects) stream.sendInitial(obj);
+  for (const [obj, kv] of initialObjects) stream.sendInitial(obj, kv);
   if (options.sendInitialEvents === true) stream.bookmark(true);
   await stream.start(prefix, from, predicate, options);
 }
@@ -70,15 +70,18 @@ class WatchStream {
   }
 
   /** sendObject sends an object event, as a one-row Table when the client asked for Tables. */
-  private sendObject(type: string, obj: KubeObject): boolean {
-    if (!this.table) return this.send(type, obj);
+  private sendObject(type: string, obj: KubeObject, kv: { value: StoredValue; revision: number }): boolean {
+    if (!this.table) {
+      if (this.closed) return true;
+      return this.ctx.res.write(`{"type":"${type}","object":${this.ctx.registry.toJson(kv)}}\n`);
+    }
     const table = toTable(this.ctx.def.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, this.ctx.query.get('includeObject') ?? 'Metadata');
     return this.send(type, table);
   }
 
-  sendInitial(obj: KubeObject): void {
-    this.sent.add(this.ctx.registry.key(obj.metadata?.namespace, obj.metadata?.name ?? ''));
-    this.sendObject('ADDED', obj);
+  sendInitial(obj: KubeObject, kv: KeyValue): void {
+    this.sent.add(kv.key);
+    this.sendObject('ADDED', obj, kv);
   }
 
   bookmark(initialEventsEnd = false): void {
@@ -126,22 +129,23 @@ class WatchStream {
    */
   private onEvent(event: StoreEvent, predicate: (obj: KubeObject) => boolean): boolean {
     this.lastRevision = event.revision;
-    const obj = this.ctx.registry.toObject({ value: event.value, revision: event.revision });
+    const kv = { value: event.value, revision: event.revision };
+    const obj = this.ctx.registry.toObject(kv);
     const key = event.key;
     const matches = predicate(obj);
     const had = this.sent.has(key);
     if (event.type === 'DELETED') {
       this.sent.delete(key);
-      return matches || had ? this.sendObject('DELETED', obj) : true;
+      return matches || had ? this.sendObject('DELETED', obj, kv) : true;
     }
     if (!matches) {
       if (!had) return true;
       this.sent.delete(key);
-      return this.sendObject('DELETED', obj);
+      return this.sendObject('DELETED', obj, kv);
     }
     this.sent.add(key);
     const type = event.type === 'MODIFIED' && !had && this.complete ? 'ADDED' : event.type;
-    return this.sendObject(type, obj);
+    return this.sendObject(type, obj, kv);
   }
 
   close(): void {
