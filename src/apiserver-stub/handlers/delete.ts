@@ -15,7 +15,7 @@ interface DeleteOptions {
   gracePeriodSeconds?: number;
 }
 
-const protectedNamespaces = new Set(['default', 'kube-system', 'kube-public']);
+const protectedNamespaces = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
 async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
   const body = await readBody(ctx.req);
