@@ -158,11 +158,11 @@ export async function stopLab(name: string): Promise<{ stopped: number; namespac
   const paths = labPaths(name);
   const state = readState(paths);
   const components = state?.components ?? [];
-  await stopComponents(components);
+  const stopped = await stopComponents(components);
   const namespaces = await removeLabNamespaces(state?.plan.prefix ?? planLab(name, 0, 'dry-run').prefix);
   rmSync(paths.socket, { force: true });
   rmSync(paths.state, { force: true });
-  return { stopped: components.length, namespaces };
+  return { stopped, namespaces };
 }
 
 /** stopAllLabs stops every lab with a state file, then removes any namespace left with the lab prefix. */

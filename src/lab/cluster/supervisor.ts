@@ -54,9 +54,9 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 /**
  * stopComponents sends SIGTERM to each process group, waits up to `graceMs`
  * for them to exit, then SIGKILLs what is left. Pids that are gone are skipped,
- * so it is safe to run twice or after a `kill -9`.
+ * so it is safe to run twice or after a `kill -9`. Returns how many were running.
  */
-export async function stopComponents(records: readonly ComponentRecord[], graceMs = 3000): Promise<void> {
+export async function stopComponents(records: readonly ComponentRecord[], graceMs = 3000): Promise<number> {
   const live = records.filter((r) => isAlive(r.pid));
   for (const r of live) signalGroup(r.pid, 'SIGTERM');
   const end = Date.now() + graceMs;
@@ -64,4 +64,5 @@ export async function stopComponents(records: readonly ComponentRecord[], graceM
   for (const r of live) signalGroup(r.pid, 'SIGKILL');
   // A SIGKILLed group still needs a moment to be reaped by init.
   for (let i = 0; i < 40 && live.some((r) => isAlive(r.pid)); i++) await sleep(25);
+  return live.length;
 }
