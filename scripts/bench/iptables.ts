@@ -39,9 +39,10 @@ function endpoints(i: number, generation = 0): Endpoint[] {
   });
 }
 
+/** snapshot copies the maps: a ProxyState is immutable, and the bench keeps changing `eps` while a sync runs. */
 function snapshot(services: Map<string, ServicePort>, eps: Map<string, Endpoint[]>, changed: Iterable<string>): ProxyState {
   return {
-    nodeName: 'bench', nodeLabels: {}, services, endpoints: eps, changed: new Set(changed),
+    nodeName: 'bench', nodeLabels: {}, services: new Map(services), endpoints: new Map(eps), changed: new Set(changed),
     udpConntrack: { deletedEndpoints: [], newlyActiveServices: new Set() }, triggerTimes: new Map(),
   };
 }
@@ -142,7 +143,7 @@ for (const [backend, sizes] of plan) {
     rows.push(row);
     await proxier.cleanup();
     await proxier.close();
-    process.stderr.write(`done ${backend} ${n}\n`);
+    process.stderr.write(`done ${JSON.stringify(row)}\n`);
   }
 }
 
