@@ -20,6 +20,8 @@ export class BatchUdpServer {
   #fd = -1;
   #worker: Worker | undefined;
   #port: MessagePort | undefined;
+  /** Queries the worker handed over and this thread has not taken yet (shared counter, for back-pressure). */
+  readonly #inflight = new Int32Array(new SharedArrayBuffer(4));
   #closed = false;
 
   constructor(metrics: DnsMetrics | undefined) {
@@ -62,10 +64,13 @@ export class BatchUdpServer {
     const channel = new MessageChannel();
     this.#port = channel.port1;
     this.#port.on('message', (m: { type: string; packet?: Uint8Array; name?: Uint8Array; counts?: Array<[number, number]> }) => {
-      if (m.type === 'miss') this.#onMiss(Buffer.from(m.packet!), Buffer.from(m.name!));
+      if (m.type === 'miss') {
+        Atomics.sub(this.#inflight, 0, 1);
+        this.#onMiss(Buffer.from(m.packet!), Buffer.from(m.name!));
+      }
       else if (m.type === 'stats') for (const [k, n] of m.counts!) this.#metrics?.requests('udp', 4, k >> 4, k & 0xf, 'kubernetes', n);
     });
-    this.#worker = new Worker(workerUrl(), { workerData: { fd, port: channel.port2 }, transferList: [channel.port2] });
+    this.#worker = new Worker(workerUrl(), { workerData: { fd, port: channel.port2, inflight: this.#inflight }, transferList: [channel.port2] });
     this.#worker.on('error', (err) => log.error('UDP worker failed', { err }));
     return Promise.resolve(bound.readUInt16BE(2));
   }
