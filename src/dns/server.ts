@@ -31,8 +31,10 @@ export interface DnsServerOptions {
   readyAddress: string;
   metricsAddress: string;
   /**
-   * Answer UDP with the batched recvmmsg/sendmmsg worker (IPv4, Linux);
-   * default true. Without it, or when it cannot start, node:dgram serves.
+   * Answer UDP with the batched recvmmsg/sendmmsg worker (IPv4, Linux).
+   * Default: when running from the bundle (the worker is a separate bundled
+   * file; under tsx a worker thread cannot load TypeScript). Without it, or
+   * when it cannot start, node:dgram serves.
    */
   udpBatch?: boolean;
 }
@@ -58,7 +60,8 @@ export class DnsServer {
     this.metrics = new DnsMetrics(`dns://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
     this.#forwarder = new Forwarder({ upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: 10_000 });
     this.#family = isIP(o.host) === 6 ? 6 : 4;
-    const batch = o.udpBatch !== false && this.#family === 4 ? new BatchUdpServer(this.metrics) : undefined;
+    const bundled = import.meta.url.endsWith('.mjs');
+    const batch = (o.udpBatch ?? bundled) && this.#family === 4 ? new BatchUdpServer(this.metrics) : undefined;
     this.handler = new DnsHandler({
       controller: o.controller,
       zone: o.zone,

@@ -7,6 +7,7 @@ import koffi from 'koffi';
 
 export const AF_INET = 2;
 export const SOCK_DGRAM = 2;
+export const SOCK_CLOEXEC = 0x80000;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SO_RCVBUF = 8;

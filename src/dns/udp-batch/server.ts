@@ -1,8 +1,9 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { DnsHandler } from '../handler.ts';
 import type { DnsMetrics } from '../metrics.ts';
+import { UdpServer } from '../server-udp.ts';
 import { createLogger } from '../../util/log.ts';
-import { AF_INET, errno, libc, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SOCK_DGRAM, sockaddrIn, SOL_SOCKET } from './libc.ts';
+import { AF_INET, errno, libc, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SOCK_CLOEXEC, SOCK_DGRAM, sockaddrIn, SOL_SOCKET } from './libc.ts';
 
 const log = createLogger('dns-udp');
 
@@ -23,6 +24,10 @@ export class BatchUdpServer {
   /** Queries the worker handed over and this thread has not taken yet (shared counter, for back-pressure). */
   readonly #inflight = new Int32Array(new SharedArrayBuffer(4));
   #closed = false;
+  /** The node:dgram server that took over after the worker failed, if it did. */
+  #fallback: UdpServer | undefined;
+  #workerExit: Promise<void> | undefined;
+  #bound = { host: '', port: 0 };
 
   constructor(metrics: DnsMetrics | undefined) {
     this.#metrics = metrics;
@@ -36,7 +41,8 @@ export class BatchUdpServer {
 
   listen(port: number, host: string): Promise<number> {
     const lib = libc();
-    const fd = lib.socket(AF_INET, SOCK_DGRAM, 0);
+    // CLOEXEC: child processes (dig in tests, anything spawned later) must not inherit the socket.
+    const fd = lib.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return Promise.reject(new Error(`socket: errno ${errno()}`));
     const int = (v: number) => {
       const b = Buffer.alloc(4);
@@ -71,8 +77,22 @@ export class BatchUdpServer {
       else if (m.type === 'stats') for (const [k, n] of m.counts!) this.#metrics?.requests('udp', 4, k >> 4, k & 0xf, 'kubernetes', n);
     });
     this.#worker = new Worker(workerUrl(), { workerData: { fd, port: channel.port2, inflight: this.#inflight }, transferList: [channel.port2] });
-    this.#worker.on('error', (err) => log.error('UDP worker failed', { err }));
-    return Promise.resolve(bound.readUInt16BE(2));
+    this.#worker.on('error', (err) => void this.#takeOver(err));
+    this.#workerExit = new Promise((r) => this.#worker!.once('exit', () => r()));
+    void this.#workerExit.then(() => this.#takeOver(new Error('UDP worker exited')));
+    this.#bound = { host, port: bound.readUInt16BE(2) };
+    return Promise.resolve(this.#bound.port);
+  }
+
+  /** takeOver answers with node:dgram on the same address when the worker dies, so UDP never goes silent. */
+  async #takeOver(err: unknown): Promise<void> {
+    if (this.#closed || this.#fallback || !this.handler) return;
+    log.error('UDP worker failed; answering UDP with node:dgram', { err });
+    this.#fallback = new UdpServer(this.handler, 4);
+    this.#port?.close();
+    libc().close(this.#fd);
+    this.#fd = -1;
+    await this.#fallback.listen(this.#bound.port, this.#bound.host).catch((e: unknown) => log.error('UDP fallback failed', { err: e }));
   }
 
   #onMiss(packet: Buffer, name: Buffer): void {
@@ -83,15 +103,16 @@ export class BatchUdpServer {
   }
 
   #send(buf: Buffer, name: Buffer): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#fd < 0) return;
     libc().sendto(this.#fd, buf, buf.length, 0, name, name.length);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#fallback?.close();
     this.#port?.postMessage({ type: 'stop' });
-    if (this.#worker) await new Promise((r) => this.#worker!.once('exit', r));
+    await this.#workerExit;
     this.#port?.close();
     if (this.#fd >= 0) libc().close(this.#fd);
   }
