@@ -1,9 +1,9 @@
 import type { Backend, KeyValue, StoredValue } from './storage/backend.ts';
-import type { KubeObject, StatusCause } from '../kube/types.ts';
+import type { KubeObject, Meta, StatusCause } from '../kube/types.ts';
 import { generateName } from '../kube/names.ts';
 import { deepEqual } from '../kube/patch-errors.ts';
 import { ApiError, apiErrors, cause, isStoreError } from './errors.ts';
-import { carryUpdateMeta, fillCreateMeta, metaOf, now, specChanged, validateMeta } from './meta.ts';
+import { carryUpdateMeta, fillCreateMeta, metaOf, specChanged, validateMeta } from './meta.ts';
 import { apiVersionOf, groupResource, type ResourceDef } from './resource.ts';
 
 /**
@@ -15,6 +15,7 @@ import { apiVersionOf, groupResource, type ResourceDef } from './resource.ts';
 export class Registry {
   readonly def: ResourceDef;
   private readonly backend: Backend;
+  private readonly jsonCache = new WeakMap<StoredValue, { revision: number; json: string }>();
 
   constructor(backend: Backend, def: ResourceDef) {
     this.backend = backend;
@@ -39,12 +40,23 @@ export class Registry {
     return { ...value, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata: { ...value.metadata, resourceVersion: String(kv.revision) } };
   }
 
+  /**
+   * toJson is toObject serialised, cached per stored value (values are
+   * immutable and shared by the store), so lists and watch fan-out serialise
+   * each object once rather than once per reader.
+   */
+  toJson(kv: { value: StoredValue; revision: number }): string {
+    const cached = this.jsonCache.get(kv.value);
+    if (cached !== undefined && cached.revision === kv.revision) return cached.json;
+    const json = JSON.stringify(this.toObject(kv));
+    this.jsonCache.set(kv.value, { revision: kv.revision, json });
+    return json;
+  }
+
+  /** toStored hands obj to the store, which then shares it: callers build obj fresh and never touch it afterwards. */
   private toStored(obj: KubeObject): StoredValue {
-    const copy = structuredClone(obj);
-    copy.apiVersion = apiVersionOf(this.def);
-    copy.kind = this.def.kind;
-    if (copy.metadata) delete copy.metadata.resourceVersion;
-    return copy as StoredValue;
+    const { resourceVersion: _rv, ...metadata } = obj.metadata ?? {};
+    return { ...obj, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata } as StoredValue;
   }
 
   notFound(name: string): ApiError {
@@ -70,9 +82,9 @@ export class Registry {
     if (causes.length > 0) throw this.invalid(obj, causes);
   }
 
-  /** create writes a new object; the namespace must already be set on it for namespaced kinds. */
+  /** create writes body (which it takes over: callers pass a fresh object) as a new object. */
   async create(namespace: string | undefined, body: KubeObject): Promise<KubeObject> {
-    const obj = structuredClone(body);
+    const obj = body;
     const m = metaOf(obj);
     if (this.def.namespaced) m.namespace = namespace;
     else delete m.namespace;
@@ -202,25 +214,25 @@ export class Registry {
   }
 
   /**
-   * delete removes the object, or, while it has finalizers, marks it with
-   * deletionTimestamp and keeps it. Returns the object and whether it is gone.
+   * delete removes the object, or keeps it marked with deletionTimestamp
+   * while it has finalizers or a grace period (pods bound to a node: their
+   * node agent stops them and deletes again with grace 0, as kubelet does).
+   * Returns the object and whether it is gone.
    */
-  async delete(namespace: string | undefined, name: string, preconditions?: { uid?: string; resourceVersion?: string }): Promise<{ object: KubeObject; deleted: boolean }> {
+  async delete(namespace: string | undefined, name: string, options: DeleteRequest = {}): Promise<{ object: KubeObject; deleted: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.getKV(namespace, name);
       const obj = this.toObject(current);
       const m = metaOf(obj);
-      if (preconditions?.uid !== undefined && preconditions.uid !== m.uid) {
-        throw apiErrors.conflict(groupResource(this.def), name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${m.uid}`);
-      }
-      if (preconditions?.resourceVersion !== undefined && preconditions.resourceVersion !== m.resourceVersion) {
-        throw apiErrors.conflict(groupResource(this.def), name, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`);
-      }
+      checkPreconditions(this.def, name, m, options.preconditions);
+      const grace = this.def.strategy.gracePeriod?.(obj, options.gracePeriodSeconds) ?? 0;
+      const finalizers = (m.finalizers ?? []).length > 0;
       try {
-        if ((m.finalizers ?? []).length > 0) {
-          if (m.deletionTimestamp !== undefined) return { object: obj, deleted: false };
-          m.deletionTimestamp = now();
-          m.deletionGracePeriodSeconds = 0;
+        if (grace > 0 || finalizers) {
+          const pending = m.deletionGracePeriodSeconds;
+          if (m.deletionTimestamp !== undefined && (pending === undefined || pending <= grace)) return { object: obj, deleted: false };
+          m.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+          m.deletionGracePeriodSeconds = grace;
           const kv = await this.backend.update(this.key(namespace, name), this.toStored(obj), current.revision);
           return { object: this.toObject(kv), deleted: false };
         }
@@ -230,5 +242,20 @@ export class Registry {
         if (!isStoreError(error, 'CONFLICT') || attempt >= 5) this.mapWriteError(error, name);
       }
     }
+  }
+}
+
+/** DeleteRequest is what a DELETE may carry (metav1.DeleteOptions). */
+export interface DeleteRequest {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
+}
+
+function checkPreconditions(def: ResourceDef, name: string, m: Meta, preconditions: DeleteRequest['preconditions']): void {
+  if (preconditions?.uid !== undefined && preconditions.uid !== m.uid) {
+    throw apiErrors.conflict(groupResource(def), name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${m.uid}`);
+  }
+  if (preconditions?.resourceVersion !== undefined && preconditions.resourceVersion !== m.resourceVersion) {
+    throw apiErrors.conflict(groupResource(def), name, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`);
   }
 }

@@ -56,7 +56,11 @@ export function parseJsonObject(body: Buffer): KubeObject {
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, code, JSON.stringify(body));
+}
+
+/** sendJsonText sends an already serialised JSON body. */
+export function sendJsonText(res: ServerResponse, code: number, text: string): void {
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }

@@ -41,6 +41,11 @@ export interface Strategy {
   /** Validates; `old` is the stored object on update. */
   validate?(obj: KubeObject, old: KubeObject | undefined): StatusCause[];
   /**
+   * Seconds a DELETE waits before the object goes (pods: their grace
+   * period while bound to a node); 0 or undefined deletes at once.
+   */
+  gracePeriod?(obj: KubeObject, requested: number | undefined): number;
+  /**
    * Reserves what the object needs from shared pools (ClusterIPs, NodePorts)
    * before it is written; throws ApiError when a request cannot be honoured.
    */

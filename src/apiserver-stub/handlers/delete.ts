@@ -12,9 +12,10 @@ interface DeleteOptions {
   propagationPolicy?: string;
   orphanDependents?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
 }
 
-const protectedNamespaces = new Set(['default', 'kube-system', 'kube-public']);
+const protectedNamespaces = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
 async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
   const body = await readBody(ctx.req);
@@ -25,6 +26,12 @@ async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
     throw apiErrors.unprocessable(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`);
   }
   if (opts.preconditions !== undefined && (typeof opts.preconditions !== 'object' || opts.preconditions === null)) throw apiErrors.badRequest('preconditions must be an object');
+  const grace = ctx.query.get('gracePeriodSeconds');
+  if (grace !== null) {
+    if (!/^-?\d+$/.test(grace)) throw apiErrors.badRequest(`invalid gracePeriodSeconds "${grace}"`);
+    opts.gracePeriodSeconds = Number(grace);
+  }
+  if (opts.gracePeriodSeconds !== undefined && !Number.isInteger(opts.gracePeriodSeconds)) throw apiErrors.badRequest('gracePeriodSeconds must be an integer');
   return opts;
 }
 
@@ -45,7 +52,7 @@ export async function handleDelete(ctx: Ctx): Promise<void> {
   if (ctx.def.resource === 'namespaces' && protectedNamespaces.has(name)) {
     throw apiErrors.forbidden({ group: '', resource: 'namespaces' }, name, 'this namespace may not be deleted');
   }
-  const { object, deleted } = await ctx.registry.delete(ctx.namespace, name, opts.preconditions);
+  const { object, deleted } = await ctx.registry.delete(ctx.namespace, name, { ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}) });
   if (deleted) afterDelete(ctx.api, ctx.registry, object, !orphans(opts));
   if (!deleted || ctx.def.resource === 'pods') return sendJson(ctx.res, 200, object);
   sendJson(ctx.res, 200, {
@@ -67,7 +74,7 @@ export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
     const obj = ctx.registry.toObject(kv);
     if (!predicate(obj)) continue;
     try {
-      const { object, deleted } = await ctx.registry.delete(obj.metadata?.namespace, obj.metadata!.name!);
+      const { object, deleted } = await ctx.registry.delete(obj.metadata?.namespace, obj.metadata!.name!, opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {});
       if (deleted) afterDelete(ctx.api, ctx.registry, object, !orphans(opts));
       items.push(object);
     } catch (error) {

@@ -1,9 +1,10 @@
-import type { StoreEvent, StoreWatch } from '../storage/backend.ts';
+import type { KeyValue, StoreEvent, StoredValue, StoreWatch } from '../storage/backend.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { ApiError, apiErrors, isStoreError } from '../errors.ts';
 import { compilePredicate, type ListOptions } from '../list-options.ts';
 import { apiVersionOf } from '../resource.ts';
 import type { Ctx } from './context.ts';
+import { toTable, wantsTable } from '../printers.ts';
 import { createLogger } from '../../util/log.ts';
 
 const log = createLogger('apiserver');
@@ -26,17 +27,17 @@ export async function handleWatch(ctx: Ctx, options: ListOptions): Promise<void>
   const prefix = ctx.registry.prefix(ctx.namespace);
   const initial = rv === undefined || rv === '0' || options.sendInitialEvents === true;
   let from = initial ? 0 : Number(rv);
-  const initialObjects: KubeObject[] = [];
+  const initialObjects: Array<[KubeObject, KeyValue]> = [];
   if (initial) {
     const list = await ctx.api.backend.list(prefix);
     from = list.revision;
     for (const kv of list.items) {
       const obj = ctx.registry.toObject(kv);
-      if (predicate(obj)) initialObjects.push(obj);
+      if (predicate(obj)) initialObjects.push([obj, kv]);
     }
   }
   const stream = new WatchStream(ctx, from, initial);
-  for (const obj of initialObjects) stream.sendInitial(obj);
+  for (const [obj, kv] of initialObjects) stream.sendInitial(obj, kv);
   if (options.sendInitialEvents === true) stream.bookmark(true);
   await stream.start(prefix, from, predicate, options);
 }
@@ -51,11 +52,13 @@ class WatchStream {
   private readonly sent = new Set<string>();
   /** Whether the client's view is exactly what this stream sent (it started with the initial objects). */
   private readonly complete: boolean;
+  private readonly table: boolean;
 
   constructor(ctx: Ctx, from: number, complete: boolean) {
     this.ctx = ctx;
     this.lastRevision = from;
     this.complete = complete;
+    this.table = wantsTable(ctx.req.headers.accept);
     ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     ctx.res.flushHeaders();
     ctx.res.on('close', () => this.close());
@@ -66,9 +69,19 @@ class WatchStream {
     return this.ctx.res.write(JSON.stringify({ type, object }) + '\n');
   }
 
-  sendInitial(obj: KubeObject): void {
-    this.sent.add(this.ctx.registry.key(obj.metadata?.namespace, obj.metadata?.name ?? ''));
-    this.send('ADDED', obj);
+  /** sendObject sends an object event, as a one-row Table when the client asked for Tables. */
+  private sendObject(type: string, obj: KubeObject, kv: { value: StoredValue; revision: number }): boolean {
+    if (!this.table) {
+      if (this.closed) return true;
+      return this.ctx.res.write(`{"type":"${type}","object":${this.ctx.registry.toJson(kv)}}\n`);
+    }
+    const table = toTable(this.ctx.def.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, this.ctx.query.get('includeObject') ?? 'Metadata');
+    return this.send(type, table);
+  }
+
+  sendInitial(obj: KubeObject, kv: KeyValue): void {
+    this.sent.add(kv.key);
+    this.sendObject('ADDED', obj, kv);
   }
 
   bookmark(initialEventsEnd = false): void {
@@ -116,22 +129,23 @@ class WatchStream {
    */
   private onEvent(event: StoreEvent, predicate: (obj: KubeObject) => boolean): boolean {
     this.lastRevision = event.revision;
-    const obj = this.ctx.registry.toObject({ value: event.value, revision: event.revision });
+    const kv = { value: event.value, revision: event.revision };
+    const obj = this.ctx.registry.toObject(kv);
     const key = event.key;
     const matches = predicate(obj);
     const had = this.sent.has(key);
     if (event.type === 'DELETED') {
       this.sent.delete(key);
-      return matches || had ? this.send('DELETED', obj) : true;
+      return matches || had ? this.sendObject('DELETED', obj, kv) : true;
     }
     if (!matches) {
       if (!had) return true;
       this.sent.delete(key);
-      return this.send('DELETED', obj);
+      return this.sendObject('DELETED', obj, kv);
     }
     this.sent.add(key);
     const type = event.type === 'MODIFIED' && !had && this.complete ? 'ADDED' : event.type;
-    return this.send(type, obj);
+    return this.sendObject(type, obj, kv);
   }
 
   close(): void {

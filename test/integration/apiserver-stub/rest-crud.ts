@@ -16,8 +16,9 @@ export async function call(url: string, method: string, path: string, body?: unk
   return { status: res.status, body: parsed };
 }
 
-/** readWatch collects watch events until `count` arrived or the stream ended. */
-export async function readWatch(url: string, path: string, count: number, during?: () => Promise<void>): Promise<Array<{ type: string; object: any }>> {
+/** readWatch collects watch events until `count` arrived (or `count` says it is done), or the stream ended. */
+export async function readWatch(url: string, path: string, count: number | ((events: Array<{ type: string; object: any }>) => boolean), during?: () => Promise<void>): Promise<Array<{ type: string; object: any }>> {
+  const finished = typeof count === 'number' ? (events: unknown[]) => events.length >= count : count;
   const controller = new AbortController();
   const res = await fetch(`${url}${path}`, { signal: controller.signal });
   const events: Array<{ type: string; object: any }> = [];
@@ -32,7 +33,7 @@ export async function readWatch(url: string, path: string, count: number, during
       while ((nl = buffer.indexOf('\n')) >= 0) {
         events.push(JSON.parse(buffer.slice(0, nl)));
         buffer = buffer.slice(nl + 1);
-        if (events.length >= count) return;
+        if (finished(events)) return;
       }
     }
   })();

@@ -35,7 +35,7 @@ test('file store: CRUD and watch, then a restart keeps objects, allocations and 
   const next = await call(second.url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'after' } });
   t.true(Number(next.body.metadata.resourceVersion) > lastRV);
   const defaults = await call(second.url, 'GET', '/api/v1/namespaces');
-  t.deepEqual(defaults.body.items.map((n: any) => n.metadata.name).sort(), ['default', 'kube-public', 'kube-system']);
+  t.deepEqual(defaults.body.items.map((n: any) => n.metadata.name).sort(), ['default', 'kube-node-lease', 'kube-public', 'kube-system']);
 });
 
 const missing = etcdMissing();

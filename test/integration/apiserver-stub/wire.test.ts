@@ -11,7 +11,7 @@ test('discovery: /api, /apis, group-versions, /version and health checks', async
   t.deepEqual((await call(url, 'GET', '/api')).body.versions, ['v1']);
   const groups = (await call(url, 'GET', '/apis')).body;
   t.is(groups.kind, 'APIGroupList');
-  t.deepEqual(groups.groups.map((g: { name: string }) => g.name).sort(), ['apps', 'discovery.k8s.io']);
+  t.deepEqual(groups.groups.map((g: { name: string }) => g.name).sort(), ['apps', 'coordination.k8s.io', 'discovery.k8s.io']);
   const core = (await call(url, 'GET', '/api/v1')).body;
   const svc = core.resources.find((r: { name: string }) => r.name === 'services');
   t.like(svc, { kind: 'Service', namespaced: true, shortNames: ['svc'] });
@@ -53,7 +53,7 @@ test('watch: without resourceVersion sends current objects; sendInitialEvents en
 test('watch: a bookmark arrives with allowWatchBookmarks, and label selectors filter events', async (t) => {
   const { url } = await startServer(t, 'memory', {}, { bookmarkIntervalMs: 100 });
   const rv = (await call(url, 'GET', '/api/v1/namespaces/default/configmaps')).body.metadata.resourceVersion;
-  const events = await readWatch(url, `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&allowWatchBookmarks=true&labelSelector=keep`, 2, async () => {
+  const events = await readWatch(url, `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&allowWatchBookmarks=true&labelSelector=keep`, (evs) => evs.some((e) => e.type === 'ADDED'), async () => {
     await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'skip' } });
     await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'kept', labels: { keep: 'yes' } } });
   });
@@ -159,4 +159,66 @@ test('watch with a label selector: leaving the selector is DELETED, entering it 
     await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/m', { metadata: { labels: { sel: 'yes' } } }, 'application/merge-patch+json');
   });
   t.deepEqual(events.map((e) => e.type), ['ADDED', 'DELETED', 'ADDED']);
+});
+
+test('deletion: finalizers and bound pods wait (deletionTimestamp), grace 0 and the last finalizer remove; dependents and namespaces cascade', async (t) => {
+  const { url } = await startServer(t);
+  const pods = '/api/v1/namespaces/default/pods';
+  const pod = (name: string, extra: Record<string, unknown> = {}) => ({ metadata: { name, ...extra }, spec: { nodeName: 'n1', terminationGracePeriodSeconds: 20, containers: [{ name: 'c', image: 'busybox' }] } });
+  await call(url, 'POST', pods, pod('bound'));
+  const first = await call(url, 'DELETE', `${pods}/bound`);
+  t.is(first.status, 200);
+  t.is(first.body.metadata.deletionGracePeriodSeconds, 20);
+  t.truthy(first.body.metadata.deletionTimestamp);
+  t.is((await call(url, 'GET', `${pods}/bound`)).status, 200, 'a bound pod waits for its node agent');
+  t.is((await call(url, 'DELETE', `${pods}/bound?gracePeriodSeconds=0`)).status, 200);
+  t.is((await call(url, 'GET', `${pods}/bound`)).status, 404);
+
+  await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'fin', finalizers: ['example.com/hold'] } });
+  const marked = await call(url, 'DELETE', '/api/v1/namespaces/default/configmaps/fin');
+  t.truthy(marked.body.metadata.deletionTimestamp);
+  const released = await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/fin', { metadata: { finalizers: null } }, 'application/merge-patch+json');
+  t.is(released.status, 200);
+  t.is((await call(url, 'GET', '/api/v1/namespaces/default/configmaps/fin')).status, 404);
+
+  const owner = await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'owner' } });
+  await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'owned', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.body.metadata.uid }] } });
+  await call(url, 'DELETE', '/api/v1/namespaces/default/configmaps/owner');
+  const deadline = Date.now() + 5000;
+  while ((await call(url, 'GET', '/api/v1/namespaces/default/configmaps/owned')).status !== 404 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.is((await call(url, 'GET', '/api/v1/namespaces/default/configmaps/owned')).status, 404, 'dependents are deleted with their owner');
+
+  await call(url, 'POST', '/api/v1/namespaces', { metadata: { name: 'gone' } });
+  await call(url, 'POST', '/api/v1/namespaces/gone/configmaps', { metadata: { name: 'inside' } });
+  t.is((await call(url, 'DELETE', '/api/v1/namespaces/gone')).status, 200);
+  while ((await call(url, 'GET', '/api/v1/namespaces/gone/configmaps/inside')).status !== 404 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.is((await call(url, 'GET', '/api/v1/namespaces/gone/configmaps/inside')).status, 404);
+  t.is((await call(url, 'DELETE', '/api/v1/namespaces/kube-system')).status, 403);
+});
+
+test('subresources: binding sets nodeName once; status writes only status; scale reads and writes replicas; logs', async (t) => {
+  const { url } = await startServer(t);
+  const pods = '/api/v1/namespaces/default/pods';
+  await call(url, 'POST', pods, { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  t.is((await call(url, 'POST', `${pods}/p/binding`, { metadata: { name: 'p' }, target: { kind: 'Node', name: 'n1' } })).status, 201);
+  t.is((await call(url, 'GET', `${pods}/p`)).body.spec.nodeName, 'n1');
+  t.is((await call(url, 'POST', '/api/v1/namespaces/default/bindings', { metadata: { name: 'p' }, target: { name: 'n2' } })).status, 409);
+  const status = await call(url, 'PATCH', `${pods}/p/status`, { status: { phase: 'Running', podIP: '10.0.0.5' }, spec: { nodeName: 'ignored' } }, 'application/merge-patch+json');
+  t.is(status.body.status.phase, 'Running');
+  t.is(status.body.spec.nodeName, 'n1');
+  const mainWrite = await call(url, 'PATCH', `${pods}/p`, { status: { phase: 'Failed' }, metadata: { labels: { a: 'b' } } }, 'application/merge-patch+json');
+  t.is(mainWrite.body.status.phase, 'Running', 'status only changes through /status');
+  t.is((await call(url, 'GET', `${pods}/p?fieldSelector=status.phase%3DRunning`)).status, 200);
+  t.is((await call(url, 'GET', `${pods}/p/log`)).status, 404);
+  t.is((await call(url, 'PUT', `${pods}/p/log`, 'line 1\nline 2\n', 'text/plain')).status, 200);
+  t.is((await call(url, 'GET', `${pods}/p/log?tailLines=1`)).body, 'line 2\n');
+
+  const rs = { metadata: { name: 'r' }, spec: { replicas: 1, selector: { matchLabels: { app: 'r' } }, template: { metadata: { labels: { app: 'r' } }, spec: { containers: [{ name: 'c', image: 'x' }] } } } };
+  t.is((await call(url, 'POST', '/apis/apps/v1/namespaces/default/replicasets', rs)).status, 201);
+  const scale = await call(url, 'GET', '/apis/apps/v1/namespaces/default/replicasets/r/scale');
+  t.like(scale.body, { kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 1 }, status: { selector: 'app=r' } });
+  const put = await call(url, 'PUT', '/apis/apps/v1/namespaces/default/replicasets/r/scale', { ...scale.body, spec: { replicas: 4 } });
+  t.is(put.body.spec.replicas, 4);
+  t.is((await call(url, 'PUT', '/apis/apps/v1/namespaces/default/replicasets/r/scale', { ...scale.body, spec: { replicas: 5 } })).status, 409, 'a stale Scale resourceVersion conflicts');
+  t.is((await call(url, 'GET', '/apis/apps/v1/namespaces/default/replicasets/r')).body.spec.replicas, 4);
 });

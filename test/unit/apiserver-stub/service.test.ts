@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { KubeObject } from '../../../src/kube/types.ts';
-import { defaultService, validateService } from '../../../src/apiserver-stub/strategies/service.ts';
+import { defaultService, serviceStrategy, validateService } from '../../../src/apiserver-stub/strategies/service.ts';
 import { ServiceAllocator } from '../../../src/apiserver-stub/allocators/service-allocator.ts';
 import { parseCidr, parsePortRange } from '../../../src/apiserver-stub/allocators/cidr.ts';
 import { RangeAllocator, staticBandSize } from '../../../src/apiserver-stub/allocators/range.ts';
@@ -65,8 +65,8 @@ test('validation: headless without ports is fine; clusterIP is immutable', (t) =
 
 test('range allocator: dynamic picks skip the static band until the rest is full', (t) => {
   const r = new RangeAllocator(20, 16);
-  const got = Array.from({ length: 4 }, () => r.allocate());
-  t.deepEqual(got, [16, 17, 18, 19]);
+  const got = Array.from({ length: 4 }, () => r.allocate()!);
+  t.deepEqual(got.sort((a, b) => a - b), [16, 17, 18, 19]);
   t.is(r.allocate(), 0);
   t.false(r.take(0));
   t.true(r.take(5));
@@ -99,4 +99,21 @@ test('service allocator: a failed write gives the reservation back', (t) => {
   const a = new ServiceAllocator(parseCidr('10.96.0.0/24'), parsePortRange('30000-30009'));
   a.reserve(svc({ clusterIP: '10.96.0.7', ports: [{ port: 1 }] }, 'x')).cancel();
   t.notThrows(() => a.reserve(svc({ clusterIP: '10.96.0.7', ports: [{ port: 1 }] }, 'y')));
+});
+
+test('update: switching to ExternalName drops the allocated clusterIP; leaving NodePort drops node ports', (t) => {
+  const strategy = serviceStrategy(new ServiceAllocator(parseCidr('10.96.0.0/24'), parsePortRange('30000-30009')));
+  const old = svc({ type: 'NodePort', clusterIP: '10.96.0.20', clusterIPs: ['10.96.0.20'], ports: [{ port: 80, nodePort: 30001 }] });
+  defaultService(old);
+  const toExternal = structuredClone(old);
+  Object.assign(toExternal.spec as object, { type: 'ExternalName', externalName: 'example.com' });
+  strategy.prepareForUpdate!(toExternal, old);
+  defaultService(toExternal);
+  t.deepEqual(validateService(toExternal, old).filter((c) => c.field === 'spec.clusterIP'), []);
+  const toClusterIP = structuredClone(old);
+  (toClusterIP.spec as { type: string }).type = 'ClusterIP';
+  strategy.prepareForUpdate!(toClusterIP, old);
+  defaultService(toClusterIP);
+  t.deepEqual(validateService(toClusterIP, old), []);
+  t.false('nodePort' in ((toClusterIP.spec as { ports: object[] }).ports[0]!));
 });
