@@ -57,7 +57,7 @@ export class ProxyStateBuilder {
 
   /** pendingCounts: services with unapplied service or endpoint changes (for the *_changes_pending gauges). */
   pendingCounts(): { services: number; endpoints: number } {
-    return { services: this.#serviceChanges.pendingChanges().size, endpoints: this.#endpointChanges.pendingChanges().size };
+    return { services: this.#serviceChanges.pendingCount(), endpoints: this.#endpointChanges.pendingCount() };
   }
 
   /** build applies pending changes and returns a snapshot; call it only from the sync runner. */
