@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Backend, StoredValue } from '../../src/apiserver-stub/storage/backend.ts';
 import { createBackend } from '../../src/apiserver-stub/storage/registry.ts';
+import { EtcdServer } from '../../test/integration/apiserver-stub/storage/etcd-server.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -12,6 +13,7 @@ const { values: args } = parseArgs({
     inflight: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'file' },
     watchers: { type: 'string', default: '100' },
+    'etcd-servers': { type: 'string' },
   },
 });
 const count = Number(args.count);
@@ -28,8 +30,8 @@ function service(i: number): StoredValue {
   };
 }
 
-async function open(dir: string): Promise<Backend> {
-  const store = createBackend(args.backend!, { dataDir: dir });
+async function open(dir: string, etcdServers: string[]): Promise<Backend> {
+  const store = createBackend(args.backend!, { dataDir: dir, etcdServers, etcdCompactionIntervalMs: 0 });
   await store.start();
   return store;
 }
@@ -91,8 +93,11 @@ async function fanOutMs(store: Backend, prefix: string): Promise<number> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-store-'));
+// --backend etcd without --etcd-servers runs against a throwaway etcd on 127.0.0.1.
+const etcd = args.backend === 'etcd' && !args['etcd-servers'] ? await EtcdServer.start() : undefined;
+const etcdServers = args['etcd-servers']?.split(',') ?? (etcd ? [etcd.url] : []);
 try {
-  const store = await open(dir);
+  const store = await open(dir, etcdServers);
   const rate = await creates(store, '/registry/services/bench/', inflight);
   console.log(`${args.backend}: create ${count} objects, ${inflight} in flight: ${rate.toFixed(0)} creates/s`);
   const burst = await creates(store, '/registry/services/burst/', count);
@@ -101,11 +106,13 @@ try {
   console.log(`${args.backend}: list ${list.items} objects: ${list.storeMs.toFixed(1)} ms in the store, ${list.ms.toFixed(1)} ms with a ServiceList JSON body (median of 9)`);
   console.log(`${args.backend}: ${watchers} watchers all receive one update: ${(await fanOutMs(store, '/registry/services/bench/')).toFixed(1)} ms (median of 5, from issuing the write)`);
   await store.close();
-  if (args.backend !== 'file') process.exit(0);
-  const started = performance.now();
-  const reopened = await open(dir);
-  console.log(`${args.backend}: restart with ${2 * count} objects: ${(performance.now() - started).toFixed(0)} ms`);
-  await reopened.close();
+  if (args.backend === 'file') {
+    const started = performance.now();
+    const reopened = await open(dir, etcdServers);
+    console.log(`${args.backend}: restart with ${2 * count} objects: ${(performance.now() - started).toFixed(0)} ms`);
+    await reopened.close();
+  }
 } finally {
+  await etcd?.stop();
   await rm(dir, { recursive: true, force: true });
 }

@@ -33,11 +33,10 @@ export class Registry {
 
   /** toObject stamps what readers see: apiVersion, kind and the revision as resourceVersion. */
   toObject(kv: { value: StoredValue; revision: number }): KubeObject {
-    const obj = structuredClone(kv.value) as KubeObject;
-    obj.apiVersion = apiVersionOf(this.def);
-    obj.kind = this.def.kind;
-    metaOf(obj).resourceVersion = String(kv.revision);
-    return obj;
+    // Stored values are shared with the store: copy the top level and metadata
+    // (the only levels the server sets); callers that change deeper fields clone first.
+    const value = kv.value as KubeObject;
+    return { ...value, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata: { ...value.metadata, resourceVersion: String(kv.revision) } };
   }
 
   private toStored(obj: KubeObject): StoredValue {

@@ -35,8 +35,8 @@ export async function handleWatch(ctx: Ctx, options: ListOptions): Promise<void>
       if (predicate(obj)) initialObjects.push(obj);
     }
   }
-  const stream = new WatchStream(ctx, from);
-  for (const obj of initialObjects) stream.send('ADDED', obj);
+  const stream = new WatchStream(ctx, from, initial);
+  for (const obj of initialObjects) stream.sendInitial(obj);
   if (options.sendInitialEvents === true) stream.bookmark(true);
   await stream.start(prefix, from, predicate, options);
 }
@@ -47,10 +47,15 @@ class WatchStream {
   private closed = false;
   private watch: StoreWatch | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Keys of objects this client was sent and not told are gone, to turn selector exits into DELETED. */
+  private readonly sent = new Set<string>();
+  /** Whether the client's view is exactly what this stream sent (it started with the initial objects). */
+  private readonly complete: boolean;
 
-  constructor(ctx: Ctx, from: number) {
+  constructor(ctx: Ctx, from: number, complete: boolean) {
     this.ctx = ctx;
     this.lastRevision = from;
+    this.complete = complete;
     ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     ctx.res.flushHeaders();
     ctx.res.on('close', () => this.close());
@@ -61,8 +66,14 @@ class WatchStream {
     return this.ctx.res.write(JSON.stringify({ type, object }) + '\n');
   }
 
+  sendInitial(obj: KubeObject): void {
+    this.sent.add(this.ctx.registry.key(obj.metadata?.namespace, obj.metadata?.name ?? ''));
+    this.send('ADDED', obj);
+  }
+
   bookmark(initialEventsEnd = false): void {
-    const metadata: Record<string, unknown> = { resourceVersion: String(this.lastRevision) };
+    const revision = Math.max(this.lastRevision, this.watch?.progressRevision() ?? 0);
+    const metadata: Record<string, unknown> = { resourceVersion: String(revision) };
     if (initialEventsEnd) metadata.annotations = { 'k8s.io/initial-events-end': 'true' };
     this.send('BOOKMARK', { kind: this.ctx.def.kind, apiVersion: apiVersionOf(this.ctx.def), metadata });
   }
@@ -98,11 +109,29 @@ class WatchStream {
     if (options.timeoutSeconds !== undefined) this.timers.push(setTimeout(() => this.close(), options.timeoutSeconds * 1000));
   }
 
+  /**
+   * onEvent forwards a store event through the selectors. An object that
+   * stops matching is sent as DELETED and one that starts matching as ADDED,
+   * as the watch cache does, as far as this stream knows what the client holds.
+   */
   private onEvent(event: StoreEvent, predicate: (obj: KubeObject) => boolean): boolean {
     this.lastRevision = event.revision;
     const obj = this.ctx.registry.toObject({ value: event.value, revision: event.revision });
-    if (!predicate(obj)) return true;
-    return this.send(event.type, obj);
+    const key = event.key;
+    const matches = predicate(obj);
+    const had = this.sent.has(key);
+    if (event.type === 'DELETED') {
+      this.sent.delete(key);
+      return matches || had ? this.send('DELETED', obj) : true;
+    }
+    if (!matches) {
+      if (!had) return true;
+      this.sent.delete(key);
+      return this.send('DELETED', obj);
+    }
+    this.sent.add(key);
+    const type = event.type === 'MODIFIED' && !had && this.complete ? 'ADDED' : event.type;
+    return this.send(type, obj);
   }
 
   close(): void {

@@ -1,0 +1,162 @@
+import test from 'ava';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { startServer, tempDir } from './server-fixture.ts';
+import { call, readWatch } from './rest-crud.ts';
+
+/** Wire semantics clients depend on: discovery, watch framing and errors, paging, auth, Unix socket, limits. */
+
+test('discovery: /api, /apis, group-versions, /version and health checks', async (t) => {
+  const { url } = await startServer(t);
+  t.deepEqual((await call(url, 'GET', '/api')).body.versions, ['v1']);
+  const groups = (await call(url, 'GET', '/apis')).body;
+  t.is(groups.kind, 'APIGroupList');
+  t.deepEqual(groups.groups.map((g: { name: string }) => g.name).sort(), ['apps', 'discovery.k8s.io']);
+  const core = (await call(url, 'GET', '/api/v1')).body;
+  const svc = core.resources.find((r: { name: string }) => r.name === 'services');
+  t.like(svc, { kind: 'Service', namespaced: true, shortNames: ['svc'] });
+  t.true(svc.verbs.includes('watch'));
+  t.true(core.resources.some((r: { name: string }) => r.name === 'pods/binding'));
+  const apps = (await call(url, 'GET', '/apis/apps/v1')).body;
+  t.like(apps.resources.find((r: { name: string }) => r.name === 'deployments/scale'), { group: 'autoscaling', version: 'v1', kind: 'Scale' });
+  t.is((await call(url, 'GET', '/version')).body.major, '1');
+  for (const path of ['/healthz', '/livez', '/readyz']) t.is((await call(url, 'GET', path)).status, 200);
+  t.is((await call(url, 'GET', '/apis/nope/v1')).status, 404);
+});
+
+test('watch: too old a resourceVersion gets an in-stream 410 ERROR event, then the stream closes', async (t) => {
+  const { url, server } = await startServer(t);
+  for (let i = 0; i < 3; i++) await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `c${i}` } });
+  await server.backend.compact(server.backend.currentRevision());
+  const res = await fetch(`${url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2`);
+  t.is(res.status, 200);
+  const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
+  t.is(lines.length, 1);
+  t.like(lines[0], { type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
+});
+
+test('watch: without resourceVersion sends current objects; sendInitialEvents ends them with the initial-events-end bookmark; timeoutSeconds closes', async (t) => {
+  const { url } = await startServer(t);
+  await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'x' } });
+  const plain = await readWatch(url, '/api/v1/namespaces/default/configmaps?watch=true', 1);
+  t.deepEqual(plain.map((e) => e.type), ['ADDED']);
+  const streamed = await readWatch(url, '/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan', 2);
+  t.deepEqual(streamed.map((e) => e.type), ['ADDED', 'BOOKMARK']);
+  t.is(streamed[1]!.object.metadata.annotations['k8s.io/initial-events-end'], 'true');
+  t.is((await call(url, 'GET', '/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true')).status, 422);
+  const started = Date.now();
+  const res = await fetch(`${url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0&timeoutSeconds=1`);
+  await res.text();
+  t.true(Date.now() - started < 5000);
+});
+
+test('watch: a bookmark arrives with allowWatchBookmarks, and label selectors filter events', async (t) => {
+  const { url } = await startServer(t, 'memory', {}, { bookmarkIntervalMs: 100 });
+  const rv = (await call(url, 'GET', '/api/v1/namespaces/default/configmaps')).body.metadata.resourceVersion;
+  const events = await readWatch(url, `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&allowWatchBookmarks=true&labelSelector=keep`, 2, async () => {
+    await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'skip' } });
+    await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'kept', labels: { keep: 'yes' } } });
+  });
+  t.true(events.some((e) => e.type === 'ADDED' && e.object.metadata.name === 'kept'));
+  t.false(events.some((e) => e.object.metadata?.name === 'skip'));
+  const more = await readWatch(url, `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&allowWatchBookmarks=true&labelSelector=nothing`, 1);
+  t.is(more[0]!.type, 'BOOKMARK');
+});
+
+test('list: limit and continue page through everything at one revision', async (t) => {
+  const { url } = await startServer(t);
+  for (let i = 0; i < 7; i++) await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `p${i}` } });
+  const names: string[] = [];
+  let token = '';
+  let pages = 0;
+  let rv: string | undefined;
+  do {
+    const page = (await call(url, 'GET', `/api/v1/namespaces/default/configmaps?limit=3${token ? `&continue=${encodeURIComponent(token)}` : ''}`)).body;
+    rv ??= page.metadata.resourceVersion;
+    t.is(page.metadata.resourceVersion, rv);
+    names.push(...page.items.map((i: any) => i.metadata.name));
+    token = page.metadata.continue ?? '';
+    pages++;
+    if (pages === 1) await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'p9-late' } });
+  } while (token !== '');
+  t.deepEqual(names, ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
+  t.is(pages, 3);
+  t.is((await call(url, 'GET', '/api/v1/namespaces/default/configmaps?limit=2&continue=garbage')).status, 400);
+});
+
+test('field selectors: metadata.name, spec.nodeName, status.phase, involvedObject.*; unknown fields are 400', async (t) => {
+  const { url } = await startServer(t);
+  const pod = (name: string, nodeName?: string) => ({ metadata: { name }, spec: { ...(nodeName ? { nodeName } : {}), containers: [{ name: 'c', image: 'busybox' }] } });
+  await call(url, 'POST', '/api/v1/namespaces/default/pods', pod('on-a', 'a'));
+  await call(url, 'POST', '/api/v1/namespaces/default/pods', pod('pending'));
+  const names = async (q: string) => (await call(url, 'GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(q)}`)).body.items.map((p: any) => p.metadata.name);
+  t.deepEqual(await names('spec.nodeName=a'), ['on-a']);
+  t.deepEqual(await names('spec.nodeName='), ['pending']);
+  t.deepEqual(await names('status.phase=Pending,metadata.name!=on-a'), ['pending']);
+  t.deepEqual(await names('metadata.namespace=default,metadata.name=on-a'), ['on-a']);
+  await call(url, 'POST', '/api/v1/namespaces/default/events', { metadata: { name: 'e1' }, involvedObject: { kind: 'Service', name: 'web', namespace: 'default' }, reason: 'Test' });
+  const ev = await call(url, 'GET', `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.kind=Service,involvedObject.name=web')}`);
+  t.is(ev.body.items.length, 1);
+  const bad = await call(url, 'GET', '/api/v1/pods?fieldSelector=spec.bogus%3Dx');
+  t.is(bad.status, 400);
+  t.regex(bad.body.message, /field label not supported: spec.bogus/);
+});
+
+test('auth: with a token file, requests without a valid bearer token get 401 Status; health stays open', async (t) => {
+  const { url } = await startServer(t, 'memory', {}, { tokens: new Map([['s3cret', { name: 'admin', uid: '1', groups: [] }]]) });
+  const denied = await call(url, 'GET', '/api/v1/namespaces');
+  t.is(denied.status, 401);
+  t.like(denied.body, { kind: 'Status', reason: 'Unauthorized', code: 401 });
+  const wrong = await fetch(`${url}/api/v1/namespaces`, { headers: { Authorization: 'Bearer nope' } });
+  t.is(wrong.status, 401);
+  const ok = await fetch(`${url}/api/v1/namespaces`, { headers: { Authorization: 'Bearer s3cret' } });
+  t.is(ok.status, 200);
+  t.is((await call(url, 'GET', '/healthz')).status, 200);
+});
+
+test('unix socket: the same API over a Unix socket', async (t) => {
+  const { server } = await startServer(t);
+  const socketPath = join(await tempDir(t), 'api.sock');
+  await server.listenUnix(socketPath);
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath, path: '/api/v1/namespaces/default', method: 'GET' }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  t.is(JSON.parse(body).metadata.name, 'default');
+});
+
+test('errors: 404, 405, 409, 413, 415 and 422 come back as Status objects', async (t) => {
+  const { url } = await startServer(t);
+  const expect = async (status: number, reason: string, method: string, path: string, body?: unknown, type?: string) => {
+    const r = await call(url, method, path, body, type);
+    t.is(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
+    t.like(r.body, { kind: 'Status', status: 'Failure', reason, code: status });
+  };
+  await expect(404, 'NotFound', 'GET', '/api/v1/namespaces/default/services/none');
+  await expect(404, 'NotFound', 'POST', '/api/v1/namespaces/nons/services', { metadata: { name: 'x' }, spec: { ports: [{ port: 1 }] } });
+  await expect(405, 'MethodNotAllowed', 'PUT', '/api/v1/namespaces/default/services');
+  await expect(409, 'AlreadyExists', 'POST', '/api/v1/namespaces', { metadata: { name: 'default' } });
+  await expect(413, 'RequestEntityTooLarge', 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'big' }, data: { x: 'a'.repeat(3 * 1024 * 1024 + 10) } });
+  await expect(415, 'UnsupportedMediaType', 'PATCH', '/api/v1/namespaces/default/services/kubernetes', 'a: b', 'application/apply-patch+yaml');
+  await expect(400, 'BadRequest', 'POST', '/api/v1/namespaces/default/services', '{"metadata":');
+  const invalid = await call(url, 'POST', '/api/v1/namespaces/default/services', { metadata: { name: 'Bad_Name' }, spec: { ports: [{ port: 70000 }, { port: 80, protocol: 'ICMP' }] } });
+  t.is(invalid.status, 422);
+  const fields = invalid.body.details.causes.map((c: { field: string }) => c.field);
+  for (const f of ['metadata.name', 'spec.ports[0].name', 'spec.ports[0].port', 'spec.ports[1].protocol']) t.true(fields.includes(f), `${f} in ${fields.join(',')}`);
+});
+
+test('watch with a label selector: leaving the selector is DELETED, entering it is ADDED', async (t) => {
+  const { url } = await startServer(t);
+  await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'm', labels: { sel: 'yes' } } });
+  const events = await readWatch(url, '/api/v1/namespaces/default/configmaps?watch=1&labelSelector=sel%3Dyes', 3, async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/m', { metadata: { labels: { sel: 'no' } } }, 'application/merge-patch+json');
+    await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/m', { metadata: { labels: { sel: 'yes' } } }, 'application/merge-patch+json');
+  });
+  t.deepEqual(events.map((e) => e.type), ['ADDED', 'DELETED', 'ADDED']);
+});
