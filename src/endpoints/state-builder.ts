@@ -1,6 +1,6 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { Endpoint, ProxyState } from './proxy-state.ts';
+import type { ProxyState } from './proxy-state.ts';
 import { ServiceChangeTracker, ServicePortMap } from './service-change-tracker.ts';
 import { EndpointsChangeTracker, EndpointsMap } from './endpoints-change-tracker.ts';
 
@@ -57,7 +57,7 @@ export class ProxyStateBuilder {
 
   /** pendingCounts: services with unapplied service or endpoint changes (for the *_changes_pending gauges). */
   pendingCounts(): { services: number; endpoints: number } {
-    return { services: this.#serviceChanges.pendingChanges().size, endpoints: this.#endpointChanges.pendingChanges().size };
+    return { services: this.#serviceChanges.pendingCount(), endpoints: this.#endpointChanges.pendingCount() };
   }
 
   /** build applies pending changes and returns a snapshot; call it only from the sync runner. */
@@ -73,8 +73,6 @@ export class ProxyStateBuilder {
     for (const [name, t] of eps.lastChangeTriggerTimes) this.#triggerTimes.set(name, Math.min(t, this.#triggerTimes.get(name) ?? Infinity));
     this.#builtTriggerTimes = new Map(this.#triggerTimes);
 
-    const endpoints = new Map<string, readonly Endpoint[]>();
-    for (const [key, entry] of this.#endpoints.endpoints) endpoints.set(key, entry.endpoints);
     const triggerTimes = new Map<string, number>();
     for (const key of this.#changed) {
       const t = this.#triggerTimes.get(serviceOfKey(key));
@@ -83,8 +81,8 @@ export class ProxyStateBuilder {
     return Object.freeze({
       nodeName: this.#nodeName,
       nodeLabels: this.#nodeLabels,
-      services: new Map(this.#services.ports),
-      endpoints,
+      services: this.#services.ports.snapshot(),
+      endpoints: this.#endpoints.endpoints.snapshot(),
       changed: new Set(this.#changed),
       udpConntrack: Object.freeze({ deletedEndpoints: Object.freeze([...this.#deletedUDPEndpoints]), newlyActiveServices: new Set(this.#newlyActiveUDP) }),
       triggerTimes,

@@ -71,11 +71,13 @@ export class FaultProxy {
       const upstream = connect(this.target, '127.0.0.1');
       for (const s of [client, upstream]) {
         this.#sockets.add(s);
-        s.on('close', () => this.#sockets.delete(s));
-        s.on('error', () => {
+        // A cut is a cut on both sides: closing one end resets the other.
+        s.on('close', () => {
+          this.#sockets.delete(s);
           client.destroy();
           upstream.destroy();
         });
+        s.on('error', () => undefined);
       }
       client.pipe(upstream).pipe(client);
     });
@@ -124,7 +126,10 @@ export function stateDiff(got: ProxyState | undefined, want: ProxyState): string
   });
   const g = render(got);
   const w = render(want);
-  if (g.services !== w.services) return `services differ: got ${got.services.size}, want ${want.services.size}`;
+  if (g.services !== w.services) {
+    const differs = [...new Set([...got.services.keys(), ...want.services.keys()])].filter((k) => JSON.stringify(got.services.get(k)) !== JSON.stringify(want.services.get(k)));
+    return `services differ (got ${got.services.size}, want ${want.services.size}), e.g. ${differs[0]}: got ${JSON.stringify(got.services.get(differs[0]!))} want ${JSON.stringify(want.services.get(differs[0]!))}`;
+  }
   const keys = new Set([...g.endpoints.keys(), ...w.endpoints.keys()]);
   const bad = [...keys].filter((k) => g.endpoints.get(k) !== w.endpoints.get(k));
   return bad.length ? `endpoints differ for ${bad.length} ports, e.g. ${bad[0]}: got ${g.endpoints.get(bad[0]!)} want ${w.endpoints.get(bad[0]!)}` : '';
@@ -144,13 +149,13 @@ export function duplicates(state: ProxyState): string[] {
   return dups;
 }
 
-export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<number> {
-  const start = Date.now();
+/** until polls cond until it holds; on timeout it throws with what() evaluated then. Returns the ms waited. */
+export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: () => string, since = Date.now()): Promise<number> {
   while (!(await cond())) {
-    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
+    if (Date.now() - since > ms) throw new Error(`${what()}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
   }
-  return Date.now() - start;
+  return Date.now() - since;
 }
 
 /** serviceObject and sliceObject build the API objects the workload tests write. */

@@ -33,7 +33,7 @@ test('after each random burst the ProxyState equals a fresh list of the API', as
     while (workload.services.size < target) await workload.createService();
     for (let i = 0; i < 150; i++) await workload.randomOp();
     const want = await truth(client, 'node-a');
-    const ms = await until(() => stateDiff(loop.lastState, want) === '', 5000, `burst ${burst}: ${stateDiff(loop.lastState, want)}`);
+    const ms = await until(() => stateDiff(loop.lastState, want) === '', 5000, () => `burst ${burst}: ${stateDiff(loop.lastState, want)}`);
     t.deepEqual(duplicates(loop.lastState!), []);
     t.log(`burst ${burst}: ${want.services.size} service ports, ${[...want.endpoints.values()].reduce((n, e) => n + e.length, 0)} endpoints, equal after ${ms} ms`);
   }

@@ -18,10 +18,15 @@ const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
  */
 export class Workload {
   readonly services = new Map<string, Svc>();
-  readonly #client: ApiClient;
+  #client: ApiClient;
   #seq = 0;
 
   constructor(client: ApiClient) {
+    this.#client = client;
+  }
+
+  /** useClient switches to another connection (after an apiserver restart). */
+  useClient(client: ApiClient): void {
     this.#client = client;
   }
 

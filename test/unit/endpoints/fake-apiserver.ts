@@ -70,6 +70,11 @@ export class FakeApiserver {
     this.#watchers.clear();
   }
 
+  /** freeze stops writing to open watches while keeping their connections (a half-open peer). */
+  freeze(): void {
+    this.#watchers.clear();
+  }
+
   bookmark(collection: string): void {
     for (const w of this.#watchers) if (w.collection === collection) w.res.write(JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(this.#rv) } } }) + '\n');
   }
@@ -102,6 +107,7 @@ export class FakeApiserver {
 
   #watch(collection: string, from: number, res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
     if (from < this.#compactedAt) {
       res.end(JSON.stringify({ type: 'ERROR', object: { kind: 'Status', status: 'Failure', reason: 'Expired', code: 410, message: `too old resource version: ${from} (${this.#compactedAt})` } }) + '\n');
       return;
