@@ -29,19 +29,42 @@ export interface RuleOptions {
   readonly clusterCIDRs: readonly string[];
   readonly masqueradeBit: number;
   readonly rejects: readonly RejectTarget[];
+  /** Jumps to insert (full syncs), see missingJumps. */
+  readonly jumps: readonly Jump[];
 }
 
-/** Jumps from the built-in chains into ours, ensured one by one on full syncs. */
-export const JUMPS: ReadonlyArray<{ table: string; chain: string; rule: readonly string[] }> = [
-  { table: 'nat', chain: 'PREROUTING', rule: ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'] },
-  { table: 'nat', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'] },
-  { table: 'nat', chain: 'POSTROUTING', rule: ['-m', 'comment', '--comment', 'kubernetes postrouting rules', '-j', 'KUBE-POSTROUTING'] },
+/** Jump is a rule in a built-in chain that leads into one of ours. */
+export interface Jump {
+  readonly table: 'nat' | 'filter';
+  readonly chain: string;
+  readonly rule: string;
+  readonly target: string;
+}
+
+/** JUMPS are inserted on full syncs where `iptables-save` does not show them (as kube-proxy ensures them). */
+export const JUMPS: readonly Jump[] = [
+  { table: 'nat', chain: 'PREROUTING', rule: '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES', target: 'KUBE-SERVICES' },
+  { table: 'nat', chain: 'OUTPUT', rule: '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES', target: 'KUBE-SERVICES' },
+  { table: 'nat', chain: 'POSTROUTING', rule: '-m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING', target: 'KUBE-POSTROUTING' },
   ...['INPUT', 'OUTPUT', 'FORWARD'].map((chain) => ({
-    table: 'filter',
+    table: 'filter' as const,
     chain,
-    rule: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'],
+    rule: '-m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    target: 'KUBE-SERVICES',
   })),
 ];
+
+/** missingJumps reads `iptables-save` output (all tables) and lists the jumps it lacks. */
+export function missingJumps(saved: string): Jump[] {
+  let table = '';
+  const present = new Set<string>();
+  for (const line of saved.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    const m = /^-A (\S+) .*-j (KUBE-\S+)/.exec(line);
+    if (m) present.add(`${table} ${m[1]} ${m[2]}`);
+  }
+  return JUMPS.filter((j) => !present.has(`${j.table} ${j.chain} ${j.target}`));
+}
 
 const IPV4_CIDR = /^\d+\.\d+\.\d+\.\d+\/\d+$/;
 
@@ -72,9 +95,10 @@ export function renderRules(o: RuleOptions): string {
     `-A KUBE-SERVICES ${clusterIP} -j ACCEPT`,
     `-A KUBE-NODE-PORT -p tcp -m comment --comment "Kubernetes nodeport TCP port for masquerade purpose" -m set --match-set ${SET.nodePortTCP} dst -j KUBE-MARK-MASQ`,
     `-A KUBE-NODE-PORT -p udp -m comment --comment "Kubernetes nodeport UDP port for masquerade purpose" -m set --match-set ${SET.nodePortUDP} dst -j KUBE-MARK-MASQ`,
+    ...insertJumps(o.jumps, 'nat'),
     'COMMIT',
   );
-  const filter = ['*filter', ':KUBE-SERVICES - [0:0]'];
+  const filter = ['*filter', ':KUBE-SERVICES - [0:0]', ...insertJumps(o.jumps, 'filter')];
   for (const r of o.rejects) {
     if (r.address !== undefined && r.address.includes(':')) continue; // IPv6 rules belong to ip6tables
     const proto = r.protocol.toLowerCase();
@@ -85,16 +109,14 @@ export function renderRules(o: RuleOptions): string {
   return [...nat, ...filter].join('\n') + '\n';
 }
 
-export async function restore(bin: IptablesBinaries, text: string): Promise<void> {
-  await execFile(bin.restore, ['-w', '5', '--noflush'], { input: text, timeoutMs: 60_000 });
+const insertJumps = (jumps: readonly Jump[], table: string): string[] => jumps.filter((j) => j.table === table).map((j) => `-I ${j.chain} 1 ${j.rule}`);
+
+export async function save(bin: IptablesBinaries): Promise<string> {
+  return (await execFile(bin.save, [], { timeoutMs: 60_000 })).stdout;
 }
 
-/** ensureJumps inserts each jump rule unless `-C` finds it. */
-export async function ensureJumps(bin: IptablesBinaries): Promise<void> {
-  for (const j of JUMPS) {
-    const check = await execFile(bin.iptables, ['-w', '5', '-t', j.table, '-C', j.chain, ...j.rule], { allowFailure: true });
-    if (check.code !== 0) await execFile(bin.iptables, ['-w', '5', '-t', j.table, '-I', j.chain, ...j.rule]);
-  }
+export async function restore(bin: IptablesBinaries, text: string): Promise<void> {
+  await execFile(bin.restore, ['-w', '5', '--noflush'], { input: text, timeoutMs: 60_000 });
 }
 
 /**

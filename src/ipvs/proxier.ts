@@ -15,7 +15,7 @@ import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } fro
 import { GracefulTermination } from './graceful.ts';
 import { applySysctls, nodePortAddresses } from './host.ts';
 import { ipsetRestore, renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
-import { binaries, ensureJumps, removeKubeChains, renderRules, restore, type IptablesBinaries } from './iptables.ts';
+import { binaries, missingJumps, removeKubeChains, renderRules, restore, save, type IptablesBinaries, type Jump } from './iptables.ts';
 
 const log = createLogger('ipvs');
 
@@ -109,6 +109,7 @@ export class IpvsProxier implements Proxier {
 
   private async fullSync(state: ProxyState): Promise<Record<string, number>> {
     const { ipvs, rt } = await this.open();
+    const phase = phaseTimer();
     await applySysctls();
     const { ipvsTcpTimeoutMs: tcp, ipvsTcpFinTimeoutMs: fin, ipvsUdpTimeoutMs: udp } = this.config;
     if (tcp || fin || udp) await ipvs.setTimeouts({ tcp: Math.round(tcp / 1000), tcpFin: Math.round(fin / 1000), udp: Math.round(udp / 1000) });
@@ -116,32 +117,40 @@ export class IpvsProxier implements Proxier {
     const allAddresses = await rt.listAddresses();
     this.nodeIPs = nodePortAddresses(allAddresses, this.linkIndex, this.config.nodePortAddresses);
     const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex).map((a) => a.address));
+    phase('host');
 
     this.desired = new DesiredIndex();
     const touched = new Set<string>();
     for (const key of state.services.keys()) this.desired.update(key, state, this.options(), touched);
     this.desired.addresses.drain();
     this.desired.setEntries.drain();
+    phase('desired');
 
     this.kernel = await this.readKernel(ipvs);
     // Stale virtual servers are ours when their address is on kube-ipvs0 or is a NodePort address.
     const ours = (k: KernelVirtualServer) => bound.has(k.service.address) || this.nodeIPs.includes(k.service.address);
     for (const [key, k] of this.kernel) if (this.desired.virtualServers.has(key) || ours(k)) touched.add(key);
     this.adoptTerminating();
+    phase('readKernel');
 
     const want = new Set(this.desired.addresses.keys());
     const addAddrs = [...want].filter((a) => !bound.has(a));
     const delAddrs = [...bound].filter((a) => !want.has(a) && !a.toLowerCase().startsWith('fe80'));
     await this.applyAddresses(addAddrs, true);
+    phase('addresses');
     const ops = await this.applyVirtualServers(touched);
+    phase('ipvs');
     await ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
-    this.lastRules = this.rules();
-    await restore(this.iptables, this.lastRules);
-    await ensureJumps(this.iptables);
+    phase('ipset');
+    const jumps = missingJumps(await save(this.iptables));
+    await restore(this.iptables, this.rules(jumps));
+    this.lastRules = this.rules([]);
     this.desired.takeRejectsChanged();
+    phase('iptables');
     await this.applyAddresses(delAddrs, false);
-    return this.stats(ops, addAddrs.length + delAddrs.length);
+    return { ...this.stats(ops, addAddrs.length + delAddrs.length), ...phase.done() };
   }
+
 
   private async partialSync(state: ProxyState): Promise<Record<string, number>> {
     const touched = new Set<string>();
@@ -152,7 +161,7 @@ export class IpvsProxier implements Proxier {
     const sets = this.desired.setEntries.drain();
     await ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey)));
     if (this.desired.takeRejectsChanged()) {
-      const rules = this.rules();
+      const rules = this.rules([]);
       if (rules !== this.lastRules) await restore(this.iptables, rules);
       this.lastRules = rules;
     }
@@ -167,9 +176,9 @@ export class IpvsProxier implements Proxier {
     return { virtualServers: this.desired.virtualServers.size, realServers, ipvsOps, addressOps, terminating: this.graceful.size };
   }
 
-  private rules(): string {
+  private rules(jumps: readonly Jump[]): string {
     const c = this.config;
-    return renderRules({ masqueradeAll: c.masqueradeAll, clusterCIDRs: c.clusterCIDRs, masqueradeBit: c.masqueradeBit, rejects: this.desired.rejects() });
+    return renderRules({ masqueradeAll: c.masqueradeAll, clusterCIDRs: c.clusterCIDRs, masqueradeBit: c.masqueradeBit, rejects: this.desired.rejects(), jumps });
   }
 
   private async ensureLink(rt: RouteNetlink): Promise<number> {
@@ -298,6 +307,18 @@ export class IpvsProxier implements Proxier {
       this.needFull = true;
     });
   }
+}
+
+/** phaseTimer records how long each phase of a full sync took, as `ms_<phase>` stats. */
+function phaseTimer(): ((name: string) => void) & { done(): Record<string, number> } {
+  const times: Record<string, number> = {};
+  let last = performance.now();
+  const mark = (name: string) => {
+    const now = performance.now();
+    times[`ms_${name}`] = Math.round(now - last);
+    last = now;
+  };
+  return Object.assign(mark, { done: () => times });
 }
 
 function request(ipvs: IpvsNetlink, op: IpvsOp): Request {

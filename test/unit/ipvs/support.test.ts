@@ -2,7 +2,7 @@ import test from 'ava';
 import { GracefulTermination } from '../../../src/ipvs/graceful.ts';
 import { nodePortAddresses } from '../../../src/ipvs/host.ts';
 import { renderDelta, renderFullRestore } from '../../../src/ipvs/ipset.ts';
-import { renderRules } from '../../../src/ipvs/iptables.ts';
+import { missingJumps, renderRules } from '../../../src/ipvs/iptables.ts';
 import { RefCount } from '../../../src/ipvs/refcount.ts';
 import { SET } from '../../../src/ipvs/desired.ts';
 
@@ -61,6 +61,7 @@ test('iptables rules: masquerade by cluster CIDR, hairpin, NodePort marks, REJEC
       { protocol: 'TCP', address: '10.96.0.30', port: 80 },
       { protocol: 'UDP', address: undefined, port: 30053 },
     ],
+    jumps: missingJumps('*nat\n-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT\n*filter\nCOMMIT\n'),
   });
   const lines = text.split('\n');
   for (const want of [
@@ -74,4 +75,7 @@ test('iptables rules: masquerade by cluster CIDR, hairpin, NodePort marks, REJEC
     t.true(lines.includes(want), want);
   }
   t.is(lines.filter((l) => l === 'COMMIT').length, 2);
+  t.false(lines.some((l) => l.startsWith('-I PREROUTING')), 'present jump not inserted again');
+  t.true(lines.includes('-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING'));
+  t.true(lines.includes('-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES'));
 });
