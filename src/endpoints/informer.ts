@@ -36,6 +36,13 @@ export interface InformerOptions<T extends KubeObject> {
   /** Secondary indexes of the store, e.g. `{ namespace: byNamespace }`. */
   readonly indexers?: Record<string, IndexFunc<T>>;
   /**
+   * Applied to every listed or watched object before it is stored and
+   * handed to handlers (client-go's SetTransform): keep only the fields the
+   * consumer reads, so the cache does not hold whole objects. It must keep
+   * metadata.name, namespace and resourceVersion.
+   */
+  readonly transform?: (obj: T) => T;
+  /**
    * Back-off between retries. Connection failures (refused, reset) retry fast
    * (default 100 ms doubling to 500 ms) so a restarted apiserver is picked up
    * within a second; answers such as 401, 403 or 5xx back off longer (default
@@ -173,7 +180,9 @@ export class Informer<T extends KubeObject> {
   /** replace makes the cache equal the list and emits the difference. */
   #replace(items: T[]): void {
     const seen = new Set<string>();
-    for (const obj of items) {
+    const transform = this.#options.transform;
+    for (const raw of items) {
+      const obj = transform ? transform(raw) : raw;
       const key = objectKey(obj);
       seen.add(key);
       const old = this.store.get(key);
@@ -216,7 +225,7 @@ export class Informer<T extends KubeObject> {
       if (rv) this.#resourceVersion = rv;
       return;
     }
-    const obj = event.object;
+    const obj = this.#options.transform ? this.#options.transform(event.object) : event.object;
     const key = objectKey(obj);
     if (event.type === 'DELETED') {
       const old = this.store.delete(key);
