@@ -14,6 +14,10 @@ export type ProxierFactory = (config: ProxyConfig, metrics: BackendMetrics) => P
 const backends: Record<string, () => Promise<{ createProxier: ProxierFactory }>> = {
   'dry-run': () => import('./dry-run-proxier.ts'),
   iptables: () => import('../iptables/index.ts'),
+  userspace: async () => {
+    const { createProxier } = await import('../userspace/index.ts');
+    return { createProxier: async (config, metrics) => createProxier(config, metrics.registry) };
+  },
 };
 
 /** availableModes lists the modes this build can run. */

@@ -3,6 +3,7 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineCommand } from '../command.ts';
 import { ApiClient } from '../../endpoints/client/api-client.ts';
+import { availableModes } from '../../endpoints/backends.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { demoObjects, dnsObjects, ensureNamespace, ensureObject, waitForNodes, DEMO_NAME } from '../../lab/cluster/addons.ts';
 import { writeKubeconfig } from '../../lab/cluster/kubeconfig.ts';
@@ -35,6 +36,7 @@ export default defineCommand({
     const mode = flags.mode as ProxyMode;
     if (!PROXY_MODES.includes(mode)) throw new InvalidArgumentError(`invalid --mode ${JSON.stringify(flags.mode)}: want one of ${PROXY_MODES.join(', ')}`);
     if (mode === 'ipvs') throw new InvalidArgumentError('--mode ipvs needs a kernel with IPVS (User-Mode Linux); the lab does not run it yet');
+    if (!availableModes().includes(mode)) throw new InvalidArgumentError(`proxy mode ${mode} is not available in this build (available: ${availableModes().join(', ')})`);
     if (flags.nodes < 1 || flags.nodes > 200) throw new InvalidArgumentError('--nodes must be between 1 and 200');
     const paths = labPaths(flags.name);
     const client = new ApiClient({ server: `unix://${paths.socket}` }, { userAgent: 'ferry-up' });
