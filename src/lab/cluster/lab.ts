@@ -123,11 +123,11 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   writeState(paths, state);
   const apiserver = start(specs.apiserver);
   await setupControlPlaneNetwork(plan);
-  await waitFor('the apiserver', () => apiReady(paths.socket), 20_000, apiserver);
+  await waitFor('the apiserver', () => apiReady(paths.socket), 60_000, apiserver);
   for (const spec of specs.control) start(spec);
   const proxies = plan.nodes.map(async (n) => {
     const agent = start(specs.node(n));
-    await waitFor(`node namespace ${n.ns}`, () => existsSync(`/run/netns/${n.ns}`), 20_000, agent);
+    await waitFor(`node namespace ${n.ns}`, () => existsSync(`/run/netns/${n.ns}`), 60_000, agent);
     start(specs.proxy(n));
     await routeServicesFromNode(n);
   });
@@ -145,7 +145,7 @@ export async function restartComponent(name: string, component: string): Promise
   const rec = startComponent({ name: old.name, argv: old.argv, log: old.log, ...(old.netns ? { netns: old.netns } : {}) });
   state.components = state.components.map((c) => (c.name === component ? rec : c));
   writeState(paths, state);
-  if (component === 'apiserver') await waitFor('the apiserver', () => apiReady(paths.socket), 20_000, rec);
+  if (component === 'apiserver') await waitFor('the apiserver', () => apiReady(paths.socket), 60_000, rec);
   return rec;
 }
 
