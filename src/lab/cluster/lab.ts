@@ -29,6 +29,8 @@ export interface StartOptions {
   proxyArgs?: string[];
   /** Runs once the apiserver answers, alongside the other components' start (creating the add-ons early saves time). */
   onApiReady?: () => Promise<void>;
+  /** Called at each start-up milestone (for `ferry up`'s timing line). */
+  mark?: (milestone: string) => void;
 }
 
 /** freePort asks the kernel for an unused loopback port. */
@@ -123,15 +125,21 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   writeState(paths, state);
   const apiserver = start(specs.apiserver);
   await setupControlPlaneNetwork(plan);
+  opts.mark?.('network');
   await waitFor('the apiserver', () => apiReady(paths.socket), 60_000, apiserver);
+  opts.mark?.('apiserver ready');
   for (const spec of specs.control) start(spec);
   const proxies = plan.nodes.map(async (n) => {
     const agent = start(specs.node(n));
+    // /run/netns/<ns> appears before `ip netns add` has mounted it: wait for the node's eth0 (the
+    // route needs it), by when the namespace is certainly usable, then start the proxy in it.
     await waitFor(`node namespace ${n.ns}`, () => existsSync(`/run/netns/${n.ns}`), 60_000, agent);
-    start(specs.proxy(n));
     await routeServicesFromNode(n);
+    opts.mark?.(`${n.name} network`);
+    start(specs.proxy(n));
   });
   await Promise.all([...proxies, opts.onApiReady?.()]);
+  opts.mark?.('all started');
   return state;
 }
 
