@@ -31,3 +31,11 @@ export async function requireNamespace(api: Api, namespace: string): Promise<voi
     throw apiErrors.forbidden({ group: '', resource: 'namespaces' }, namespace, `unable to create new content in namespace ${namespace} because it is being terminated`);
   }
 }
+
+/** isDryRun reads `?dryRun=All` (the only value kube accepts); anything else is a 400. */
+export function isDryRun(query: URLSearchParams): boolean {
+  const values = query.getAll('dryRun');
+  if (values.length === 0) return false;
+  if (values.every((v) => v === 'All')) return true;
+  throw apiErrors.badRequest(`dryRun: Unsupported value: ${JSON.stringify(values.find((v) => v !== 'All'))}: supported values: "All"`);
+}

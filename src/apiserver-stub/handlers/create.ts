@@ -1,5 +1,5 @@
 import { readBody, parseJsonObject, sendJson } from '../request.ts';
-import { checkKind, checkNamespace, requireNamespace } from './admission.ts';
+import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
 
 /** handleCreate answers POST to a collection: 201 with the stored object. */
@@ -8,6 +8,6 @@ export async function handleCreate(ctx: Ctx): Promise<void> {
   checkKind(ctx.def, body);
   checkNamespace(body, ctx.namespace);
   if (ctx.namespace !== undefined) await requireNamespace(ctx.api, ctx.namespace);
-  const created = await ctx.registry.create(ctx.namespace, body);
+  const created = await ctx.registry.create(ctx.namespace, body, isDryRun(ctx.query));
   sendJson(ctx.res, 201, created);
 }

@@ -3,7 +3,7 @@ import { formatLabelSelector, fromLabelSelector } from '../../kube/labels.ts';
 import { ApiError, apiErrors } from '../errors.ts';
 import { readBody, parseJson, parseJsonObject, sendJson } from '../request.ts';
 import { replicasOf } from '../strategies/workloads.ts';
-import { checkKind } from './admission.ts';
+import { checkKind, isDryRun } from './admission.ts';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { Ctx } from './context.ts';
 
@@ -50,7 +50,7 @@ export async function handleScale(ctx: Ctx): Promise<void> {
     const spec = { ...(obj.spec as object), replicas: scaleReplicas(scale) };
     const pinned = scale.metadata?.resourceVersion;
     return { ...obj, spec, metadata: { ...obj.metadata, ...(pinned ? { resourceVersion: pinned } : {}) } };
-  });
+  }, undefined, isDryRun(ctx.query));
   sendJson(ctx.res, 200, toScale(updated));
 }
 

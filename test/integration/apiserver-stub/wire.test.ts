@@ -222,3 +222,22 @@ test('subresources: binding sets nodeName once; status writes only status; scale
   t.is((await call(url, 'PUT', '/apis/apps/v1/namespaces/default/replicasets/r/scale', { ...scale.body, spec: { replicas: 5 } })).status, 409, 'a stale Scale resourceVersion conflicts');
   t.is((await call(url, 'GET', '/apis/apps/v1/namespaces/default/replicasets/r')).body.spec.replicas, 4);
 });
+
+test('dryRun=All checks create, patch and delete and persists nothing', async (t) => {
+  const { url } = await startServer(t);
+  const base = '/api/v1/namespaces/default/services';
+  const dry = await call(url, 'POST', `${base}?dryRun=All`, { metadata: { name: 'dry' }, spec: { type: 'NodePort', ports: [{ port: 80 }] } });
+  t.is(dry.status, 201);
+  t.truthy(dry.body.spec.clusterIP);
+  t.is((await call(url, 'GET', `${base}/dry`)).status, 404);
+  t.is((await call(url, 'POST', `${base}?dryRun=All`, { metadata: { name: 'dry' }, spec: { ports: [{ port: 0 }] } })).status, 422);
+  const before = await call(url, 'GET', `${base}/kubernetes`);
+  const patched = await call(url, 'PATCH', `${base}/kubernetes?dryRun=All`, { metadata: { labels: { x: 'y' } } }, 'application/merge-patch+json');
+  t.is(patched.body.metadata.labels.x, 'y');
+  const after = await call(url, 'GET', `${base}/kubernetes`);
+  t.is(after.body.metadata.resourceVersion, before.body.metadata.resourceVersion);
+  t.is(after.body.metadata.labels.x, undefined);
+  t.is((await call(url, 'DELETE', `${base}/kubernetes?dryRun=All`)).status, 200);
+  t.is((await call(url, 'GET', `${base}/kubernetes`)).status, 200);
+  t.is((await call(url, 'DELETE', `${base}/kubernetes?dryRun=Some`)).status, 400);
+});
