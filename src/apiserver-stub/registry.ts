@@ -158,14 +158,15 @@ export class Registry {
     return obj;
   }
 
-  /** write stores obj over old at revision, or deletes it when its last finalizer went away during deletion. */
+  /** write stores obj over old at revision, or deletes it when its last finalizer went away during a deletion. */
   private async write(namespace: string | undefined, name: string, obj: KubeObject, old: KubeObject, revision: number, dryRun: boolean): Promise<KubeObject> {
     this.def.strategy.prepareForUpdate?.(obj, old);
     this.def.strategy.defaults?.(obj);
     this.check(obj, old);
     const m = metaOf(obj);
     if (specChanged(obj, old)) m.generation = (old.metadata?.generation ?? 1) + 1;
-    if (m.deletionTimestamp !== undefined && (m.finalizers ?? []).length === 0) {
+    // As kube's ShouldDeleteDuringUpdate: only a deletion that is no longer waiting on a grace period completes here.
+    if (m.deletionTimestamp !== undefined && m.deletionGracePeriodSeconds === 0 && (m.finalizers ?? []).length === 0) {
       const deleted = await this.writes(dryRun).delete(this.key(namespace, name), revision).catch((e: unknown) => this.mapWriteError(e, name));
       return this.toObject(deleted);
     }

@@ -171,6 +171,9 @@ test('deletion: finalizers and bound pods wait (deletionTimestamp), grace 0 and 
   t.is(first.body.metadata.deletionGracePeriodSeconds, 20);
   t.truthy(first.body.metadata.deletionTimestamp);
   t.is((await call(url, 'GET', `${pods}/bound`)).status, 200, 'a bound pod waits for its node agent');
+  const terminating = await call(url, 'PATCH', `${pods}/bound/status`, { status: { phase: 'Running' } }, 'application/merge-patch+json');
+  t.is(terminating.status, 200);
+  t.is((await call(url, 'GET', `${pods}/bound`)).status, 200, 'status updates while terminating keep the pod');
   t.is((await call(url, 'DELETE', `${pods}/bound?gracePeriodSeconds=0`)).status, 200);
   t.is((await call(url, 'GET', `${pods}/bound`)).status, 404);
 
