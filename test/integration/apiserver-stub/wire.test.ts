@@ -244,3 +244,20 @@ test('dryRun=All checks create, patch and delete and persists nothing', async (t
   t.is((await call(url, 'GET', `${base}/kubernetes`)).status, 200);
   t.is((await call(url, 'DELETE', `${base}/kubernetes?dryRun=Some`)).status, 400);
 });
+
+test('list: resourceVersionMatch=Exact reads the past; compacted is 410, future is 504', async (t) => {
+  const { url, server } = await startServer(t);
+  const base = '/api/v1/namespaces/default/configmaps';
+  const first = await call(url, 'POST', base, { metadata: { name: 'a' } });
+  const rv = first.body.metadata.resourceVersion;
+  await call(url, 'POST', base, { metadata: { name: 'b' } });
+  const past = await call(url, 'GET', `${base}?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+  t.deepEqual(past.body.items.map((i: any) => i.metadata.name), ['a']);
+  t.is(past.body.metadata.resourceVersion, rv);
+  t.is((await call(url, 'GET', `${base}?resourceVersion=999999&resourceVersionMatch=Exact`)).status, 504);
+  t.is((await call(url, 'GET', `${base}?resourceVersionMatch=Exact`)).status, 422);
+  await server.backend.compact(server.backend.currentRevision());
+  const gone = await call(url, 'GET', `${base}?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+  t.is(gone.status, 410);
+  t.is(gone.body.reason, 'Expired');
+});
