@@ -261,3 +261,13 @@ test('list: resourceVersionMatch=Exact reads the past; compacted is 410, future 
   t.is(gone.status, 410);
   t.is(gone.body.reason, 'Expired');
 });
+
+test('bootstrap: default/kubernetes on the range first address; with an advertise address its Endpoints and EndpointSlice', async (t) => {
+  const { url } = await startServer(t, 'memory', {}, { serviceClusterIPRange: '10.43.0.0/16', advertise: { address: '192.0.2.10', port: 6443 } });
+  const svc = (await call(url, 'GET', '/api/v1/namespaces/default/services/kubernetes')).body;
+  t.like(svc, { metadata: { labels: { provider: 'kubernetes', component: 'apiserver' } }, spec: { clusterIP: '10.43.0.1', ports: [{ name: 'https', port: 443, targetPort: 6443 }] } });
+  const ep = (await call(url, 'GET', '/api/v1/namespaces/default/endpoints/kubernetes')).body;
+  t.is(ep.subsets[0].addresses[0].ip, '192.0.2.10');
+  const slices = (await call(url, 'GET', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes')).body;
+  t.deepEqual(slices.items[0].endpoints[0].addresses, ['192.0.2.10']);
+});
