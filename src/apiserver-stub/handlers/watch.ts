@@ -102,10 +102,13 @@ class WatchStream {
         onEvent: (event) => this.onEvent(event, predicate),
         onClose: (reason) => {
           log.info(4, 'Watch closed by store', { prefix, reason });
-          this.close();
+          // History gone under a live watch: tell the client to relist, as at watch start.
+          if (isStoreError(reason, 'COMPACTED')) this.fail(apiErrors.expired(reason.message));
+          else this.close();
         },
       });
-      if (this.closed) {
+      if (this.closed || this.ctx.res.destroyed) {
+        this.close();
         watch.close();
         return;
       }
@@ -119,7 +122,7 @@ class WatchStream {
       return this.fail(apiErrors.unavailable(`watch failed: ${(error as Error).message}`));
     }
     if (options.allowWatchBookmarks) this.timers.push(setInterval(() => this.bookmark(), this.ctx.api.bookmarkIntervalMs));
-    if (options.timeoutSeconds !== undefined) this.timers.push(setTimeout(() => this.close(), options.timeoutSeconds * 1000));
+    if (options.timeoutSeconds !== undefined && options.timeoutSeconds > 0) this.timers.push(setTimeout(() => this.close(), options.timeoutSeconds * 1000));
   }
 
   /**
