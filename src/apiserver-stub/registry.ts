@@ -16,17 +16,19 @@ import { dryRunWrites, type Writes } from './dry-run.ts';
 export class Registry {
   readonly def: ResourceDef;
   private readonly backend: Backend;
+  /** Key prefix of every object of this resource. */
+  private readonly base: string;
   private readonly jsonCache = new WeakMap<StoredValue, { revision: number; json: string }>();
 
   constructor(backend: Backend, def: ResourceDef) {
     this.backend = backend;
     this.def = def;
+    this.base = `/registry/${def.group === '' ? '' : `${def.group}/`}${def.resource}/`;
   }
 
   /** prefix is the key prefix of one namespace, or of every object when namespace is undefined. */
   prefix(namespace?: string): string {
-    const base = `/registry/${this.def.group === '' ? '' : `${this.def.group}/`}${this.def.resource}/`;
-    return this.def.namespaced && namespace !== undefined ? `${base}${namespace}/` : base;
+    return this.def.namespaced && namespace !== undefined ? `${this.base}${namespace}/` : this.base;
   }
 
   key(namespace: string | undefined, name: string): string {
