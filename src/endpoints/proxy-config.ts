@@ -1,0 +1,36 @@
+/**
+ * ProxyConfig is `ferry proxy`'s configuration after flag parsing and
+ * validation, in kube-proxy's KubeProxyConfiguration spirit: flags → this
+ * object → explicit arguments to a backend's factory. Backends never read
+ * flags or globals. Durations are milliseconds.
+ */
+export interface ProxyConfig {
+  /** iptables | ipvs | userspace | dry-run. */
+  readonly mode: string;
+  /** This node's name (`--hostname-override`, else the host name). */
+  readonly nodeName: string;
+  /** `--cluster-cidr`: pod CIDRs; traffic from outside them to a service is masqueraded. Empty: no local detection. */
+  readonly clusterCIDRs: readonly string[];
+  /** `--masquerade-all`: SNAT every packet sent to a service IP. */
+  readonly masqueradeAll: boolean;
+  /** `--iptables-masquerade-bit` (default 14 → mark 0x4000). */
+  readonly masqueradeBit: number;
+  /** `--nodeport-addresses`: CIDRs whose local addresses accept NodePorts; empty means every local address. */
+  readonly nodePortAddresses: readonly string[];
+  /** `--sync-period` (default 30 s): full resync interval and healthz timeout basis. */
+  readonly syncPeriodMs: number;
+  /** `--min-sync-period` (default 1 s): minimum time between syncs. */
+  readonly minSyncPeriodMs: number;
+  /** `--iptables-backend`: which iptables binaries to use; undefined means what `iptables` points to. */
+  readonly iptablesBackend: 'nft' | 'legacy' | undefined;
+  /** `--ipvs-scheduler` (default rr). */
+  readonly ipvsScheduler: string;
+  /** `--ipvs-tcp-timeout`, `--ipvs-tcpfin-timeout`, `--ipvs-udp-timeout`; 0 leaves the kernel's value. */
+  readonly ipvsTcpTimeoutMs: number;
+  readonly ipvsTcpFinTimeoutMs: number;
+  readonly ipvsUdpTimeoutMs: number;
+  /** `--proxy-port-range` for userspace listeners, e.g. [30000, 32767]; undefined means ephemeral ports. */
+  readonly proxyPortRange: readonly [number, number] | undefined;
+  /** `--udp-timeout` (default 250 ms): idle timeout of userspace UDP sessions. */
+  readonly udpIdleTimeoutMs: number;
+}
