@@ -4,7 +4,7 @@ import type { Ctx } from './context.ts';
 
 /** handleCreate answers POST to a collection: 201 with the stored object. */
 export async function handleCreate(ctx: Ctx): Promise<void> {
-  const body = parseJsonObject(await readBody(ctx.req));
+  const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
   checkKind(ctx.def, body);
   checkNamespace(body, ctx.namespace);
   if (ctx.namespace !== undefined) await requireNamespace(ctx.api, ctx.namespace);

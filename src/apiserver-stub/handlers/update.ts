@@ -4,7 +4,7 @@ import type { Ctx } from './context.ts';
 
 /** handleUpdate answers PUT of an object or its status: 200, or 201 when an absent object was created. */
 export async function handleUpdate(ctx: Ctx): Promise<void> {
-  const body = parseJsonObject(await readBody(ctx.req));
+  const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
   checkKind(ctx.def, body);
   checkNamespace(body, ctx.namespace);
   if (ctx.namespace !== undefined && ctx.def.allowCreateOnUpdate) await requireNamespace(ctx.api, ctx.namespace);

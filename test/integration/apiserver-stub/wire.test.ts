@@ -271,3 +271,13 @@ test('bootstrap: default/kubernetes on the range first address; with an advertis
   const slices = (await call(url, 'GET', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes')).body;
   t.deepEqual(slices.items[0].endpoints[0].addresses, ['192.0.2.10']);
 });
+
+test('writes accept YAML bodies (application/yaml); malformed YAML is 400', async (t) => {
+  const { url } = await startServer(t);
+  const yaml = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  k: v\n';
+  const created = await call(url, 'POST', '/api/v1/namespaces/default/configmaps', yaml, 'application/yaml');
+  t.is(created.status, 201);
+  t.is(created.body.data.k, 'v');
+  t.is((await call(url, 'POST', '/api/v1/namespaces/default/configmaps', 'a: [b', 'application/yaml')).status, 400);
+  t.is((await call(url, 'POST', '/api/v1/namespaces/default/configmaps', '- 1\n- 2\n', 'application/yaml')).status, 400);
+});
