@@ -17,6 +17,10 @@ async function getJson(url: string): Promise<Record<string, any>> {
   return (await res.json()) as Record<string, any>;
 }
 
+test('kubectl is installed (scripts/setup installs Debian kubernetes-client when none is present)', (t) => {
+  t.true(kubectls().length > 0);
+});
+
 for (const bin of kubectls()) {
   test(`kubectl ${bin}: apply, get, describe, patch, scale, expose, label, annotate, delete, watch`, async (t) => {
     const { url } = await startServer(t);
