@@ -1,0 +1,56 @@
+import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { Endpoints, Node, Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { ApiClient, KubeObject } from '../../endpoints/client/api-client.ts';
+import { resources } from '../../endpoints/client/resources.ts';
+import { Informer } from '../../endpoints/informer.ts';
+import { byNamespace, byServiceName } from '../../endpoints/store.ts';
+import { CONTROLLER_NAME, LABEL_MANAGED_BY } from './endpointslice-reconcile.ts';
+
+/** byController files objects under their controller owner's uid. */
+export const byController = (obj: KubeObject): readonly string[] => {
+  const ref = (obj as { metadata?: { ownerReferences?: Array<{ controller?: boolean; uid: string }> } }).metadata?.ownerReferences?.find((r) => r.controller);
+  return ref ? [ref.uid] : [];
+};
+
+/**
+ * SharedInformers holds one informer per resource for all the controllers of
+ * a controller-manager (client-go's SharedInformerFactory), so each resource
+ * is listed and watched once whatever the number of controllers using it.
+ */
+export class SharedInformers {
+  readonly services: Informer<Service>;
+  readonly pods: Informer<Pod>;
+  readonly nodes: Informer<Node>;
+  readonly endpointSlices: Informer<EndpointSlice>;
+  readonly endpoints: Informer<Endpoints>;
+  readonly replicaSets: Informer<ReplicaSet>;
+  readonly deployments: Informer<Deployment>;
+
+  constructor(client: ApiClient, resyncPeriodMs: number) {
+    const common = { client, resyncPeriodMs };
+    this.services = new Informer<Service>({ ...common, resource: resources.services, indexers: { namespace: byNamespace } });
+    this.pods = new Informer<Pod>({ ...common, resource: resources.pods, indexers: { namespace: byNamespace, controller: byController } });
+    this.nodes = new Informer<Node>({ ...common, resource: resources.nodes });
+    this.endpointSlices = new Informer<EndpointSlice>({ ...common, resource: resources.endpointslices, labelSelector: `${LABEL_MANAGED_BY}=${CONTROLLER_NAME}`, indexers: { service: byServiceName } });
+    this.endpoints = new Informer<Endpoints>({ ...common, resource: resources.endpoints });
+    this.replicaSets = new Informer<ReplicaSet>({ ...common, resource: resources.replicasets, indexers: { controller: byController } });
+    this.deployments = new Informer<Deployment>({ ...common, resource: resources.deployments });
+  }
+
+  private all(): Informer<KubeObject>[] {
+    return [this.services, this.pods, this.nodes, this.endpointSlices, this.endpoints, this.replicaSets, this.deployments] as unknown as Informer<KubeObject>[];
+  }
+
+  start(): void {
+    for (const i of this.all()) i.start();
+  }
+
+  async synced(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.synced));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.stop()));
+  }
+}
