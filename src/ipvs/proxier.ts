@@ -33,6 +33,8 @@ export interface IpvsProxierOptions {
   /** A terminating real server is deleted after this long even with connections left. */
   readonly gracefulTimeoutMs?: number;
   readonly registry?: Registry;
+  /** `kubeproxy_sync_proxy_rules_iptables_restore_failures_total`, counted when iptables-restore fails. */
+  readonly restoreFailures?: { inc(): void };
 }
 
 /** SyncFailedError wraps the requests the kernel refused during a sync. */
@@ -69,12 +71,14 @@ export class IpvsProxier implements Proxier {
   private lock: Promise<unknown> = Promise.resolve();
   private readonly opsCounter: Counter<'op'> | undefined;
   private readonly terminatingGauge: Gauge | undefined;
+  private readonly restoreFailures: { inc(): void } | undefined;
 
   constructor(config: ProxyConfig, options: IpvsProxierOptions = {}) {
     this.config = config;
     this.iptables = binaries(config.iptablesBackend);
     this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
+    this.restoreFailures = options.restoreFailures;
     if (options.registry) {
       const registers = [options.registry];
       this.opsCounter = new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers });
@@ -151,7 +155,7 @@ export class IpvsProxier implements Proxier {
     await ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
     phase('ipset');
     const jumps = missingJumps(await save(this.iptables));
-    await restore(this.iptables, this.rules(jumps));
+    await this.restore(this.rules(jumps));
     this.lastRules = this.rules([]);
     this.desired.takeRejectsChanged();
     phase('iptables');
@@ -173,7 +177,7 @@ export class IpvsProxier implements Proxier {
     await ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey)));
     if (this.desired.takeRejectsChanged()) {
       const rules = this.rules([]);
-      if (rules !== this.lastRules) await restore(this.iptables, rules);
+      if (rules !== this.lastRules) await this.restore(rules);
       this.lastRules = rules;
     }
     await this.applyAddresses(addrs.vanished, false);
@@ -185,6 +189,15 @@ export class IpvsProxier implements Proxier {
   private stats(ipvsOps: number, addressOps: number): Record<string, number> {
     this.terminatingGauge?.set(this.graceful.size);
     return { virtualServers: this.desired.virtualServers.size, realServers: this.desired.realServers, ipvsOps, addressOps, terminating: this.graceful.size };
+  }
+
+  private async restore(text: string): Promise<void> {
+    try {
+      await restore(this.iptables, text);
+    } catch (e) {
+      this.restoreFailures?.inc();
+      throw e;
+    }
   }
 
   private rules(jumps: readonly Jump[]): string {
