@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -36,6 +36,13 @@ const url = await new Promise<string>((resolve, reject) => {
 
 const client = new ApiClient({ server: url }, { connections: inflight });
 
+/** cpuSeconds of the apiserver process (utime+stime from /proc), to tell which side limits a rate. */
+function serverCpuSeconds(): number {
+  const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+const ownCpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+
 async function parallel(n: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: inflight }, async () => {
@@ -64,6 +71,7 @@ const scheduler = new SchedulerService({ client: schedClient, percentageOfNodesT
 s = t();
 await scheduler.start();
 const synced = t();
+const cpu0 = { own: ownCpuSeconds(), server: serverCpuSeconds() };
 while (scheduler.bound < podCount) {
   if (t() - s > 600_000) throw new Error(`only ${scheduler.bound} of ${podCount} pods bound after 10 minutes`);
   await sleep(20);
@@ -71,10 +79,13 @@ while (scheduler.bound < podCount) {
 const bindSeconds = (t() - synced) / 1000;
 const rate = podCount / bindSeconds;
 console.log(`scheduler: informer sync ${((synced - s) / 1000).toFixed(2)} s; ${podCount} pods bound on ${nodeCount} nodes in ${bindSeconds.toFixed(2)} s = ${rate.toFixed(0)} pods/s (goal ≥ 1000)`);
+const cpu = { own: ownCpuSeconds() - cpu0.own, server: serverCpuSeconds() - cpu0.server };
+console.log(`scheduler: CPU during binding: scheduler process ${cpu.own.toFixed(1)} s, apiserver ${cpu.server.toFixed(1)} s, wall ${bindSeconds.toFixed(1)} s (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`);
 const perNode = scheduler.cache.nodes().map((n) => n.requested.pods);
 console.log(`scheduler: pods per node min ${Math.min(...perNode)} max ${Math.max(...perNode)}`);
 await scheduler.stop();
 await schedClient.close();
+rec.note(`binding ran with the machine's load average at ${loadavg()[0]!.toFixed(1)}; scheduler process CPU ${cpu.own.toFixed(1)} s, apiserver CPU ${cpu.server.toFixed(1)} s over ${bindSeconds.toFixed(1)} s`);
 rec.figure({ id: 'bind_rate', label: `pods bound per second (${nodeCount} nodes, ${podCount} pods)`, value: Math.round(rate), unit: 'pods/s', goal: { op: '>=', value: 1000 } });
 
 // EndpointSlices: pods get an IP and Ready (as agents would report), then Services select 10 pods each.
