@@ -129,8 +129,17 @@ rootOnly('two nodes run a deployment; pods reach each other across nodes; endpoi
   const flaky = slices.store.list().flatMap((s) => s.endpoints ?? []).find((e) => e.targetRef?.name === 'flaky');
   t.like(flaky?.conditions, { ready: false, serving: false, terminating: false });
 
-  // kubectl logs through the pods/log subresource the agent reports to.
-  await until('logs', async () => (await kubectl('/usr/bin/kubectl', server.url, cache, ['logs', 'flaky'])).code === 0);
+  // Any other image runs its command as a host program, with the service variables; `kubectl logs` shows its output.
+  await client.create(resources.pods, {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talker', namespace: 'default' },
+    spec: { containers: [{ name: 'sh', image: 'host/sh', command: ['sh', '-c', 'echo "hello from $(hostname) web=$WEB_SERVICE_HOST:$WEB_SERVICE_PORT"; exec sleep 600'] }] },
+  } as Pod);
+  const webIP = (await client.get<{ spec?: { clusterIP?: string } } & { metadata?: { name?: string } }>(resources.services, 'web', { namespace: 'default' })).spec?.clusterIP;
+  const logs = await until('talker logs', async () => {
+    const r = await kubectl('/usr/bin/kubectl', server.url, cache, ['logs', 'talker']);
+    return r.code === 0 && r.stdout.includes('hello') && r.stdout;
+  });
+  t.is(logs, `hello from talker web=${webIP}:80\n`);
 
   // (4) stopping the agents removes every namespace of the lab.
   await Promise.all(agents.map((a) => a.stop()));
