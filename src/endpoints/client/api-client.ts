@@ -47,6 +47,12 @@ export interface WatchOptions {
   readonly allowWatchBookmarks?: boolean;
   /** Server-side end of the watch; the stream then ends cleanly. */
   readonly timeoutSeconds?: number | undefined;
+  /**
+   * Longest silence (no event, no bookmark) before the watch is given up as a
+   * ConnectionError (default: until timeoutSeconds + 30 s, or never). It
+   * catches half-open connections whose peer vanished without a reset.
+   */
+  readonly idleTimeoutMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -175,7 +181,7 @@ export class ApiClient {
         timeoutSeconds, labelSelector: options.labelSelector, fieldSelector: options.fieldSelector,
       },
       what,
-    }, { signal: options.signal, bodyTimeoutMs: timeoutSeconds !== undefined ? (timeoutSeconds + 30) * 1000 : 0 });
+    }, { signal: options.signal, bodyTimeoutMs: options.idleTimeoutMs ?? (timeoutSeconds !== undefined ? (timeoutSeconds + 30) * 1000 : 0) });
     if (response.statusCode >= 300) throw await this.#apiError(response, what);
     try {
       yield* readWatchEvents<T>(response.body);
