@@ -116,6 +116,8 @@ export async function setupPodNetwork(nodeNs: string, podNs: string, ipam: PodIp
     const hostIf = hostVethName(podNs);
     await vethPair(nodeNs, hostIf, podNs, 'eth0');
     await setMaster(nodeNs, hostIf, NODE_BRIDGE);
+    // kubelet's hairpin-veth: a pod reaching itself through a Service is DNATed back out the port it came in on.
+    await ip(['-n', nodeNs, 'link', 'set', hostIf, 'type', 'bridge_slave', 'hairpin', 'on']);
     await addAddress(podNs, 'eth0', `${address}/${ipam.prefix}`);
     await addRoute(podNs, ['default', 'via', ipam.gateway]);
     return { ns: podNs, ip: address };
