@@ -9,8 +9,8 @@ import { BenchRecorder } from '../../src/bench/result.ts';
 /** See scripts/bench/apiserver. Goals: ≥ 2,000 creates/s, list ≤ 100 ms, watch fan-out ≤ 50 ms. */
 const { values } = parseArgs({ options: { count: { type: 'string' }, inflight: { type: 'string', default: '64' }, watchers: { type: 'string', default: '100' }, storage: { type: 'string', default: 'file' } } });
 const recorder = new BenchRecorder('apiserver');
-// `ferry bench --quick` (FERRY_BENCH_QUICK=1) creates 2,000 services instead of 10,000.
-const count = Number(values.count ?? (recorder.quick ? 2000 : 10000));
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1) creates 1,000 services instead of 10,000.
+const count = Number(values.count ?? (recorder.quick ? 1000 : 10000));
 const inflight = Number(values.inflight);
 const watcherCount = Number(values.watchers);
 

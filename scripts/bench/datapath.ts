@@ -26,9 +26,9 @@ import { ProxyTopology } from '../../test/helpers/proxy-topology.ts';
 import type { DatapathMode } from './datapath.node.ts';
 
 const recorder = new BenchRecorder('datapath');
-// `ferry bench --quick` (FERRY_BENCH_QUICK=1): 100 and 1,000 services, 200 connections per point.
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1): 100 and 1,000 services, 100 connections per point.
 const SIZES = recorder.quick ? [100, 1000] : [100, 1000, 5000, 10_000];
-const CONNECTIONS = recorder.quick ? 200 : 1000;
+const CONNECTIONS = recorder.quick ? 100 : 1000;
 const WARMUP = 20;
 const MODES: readonly DatapathMode[] = ['iptables-nft', 'iptables-legacy', 'userspace'];
 const MODE_TOOLS: Record<DatapathMode, string> = { 'iptables-nft': 'iptables-nft-restore', 'iptables-legacy': 'iptables-legacy-restore', userspace: 'iptables-restore' };

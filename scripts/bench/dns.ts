@@ -38,12 +38,12 @@ const { values: args } = parseArgs({
   },
 });
 const recorder = new BenchRecorder('dns');
-// `ferry bench --quick` (FERRY_BENCH_QUICK=1): 1,000 services, 2,000 pods, 5 s and 2 s runs.
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1): 1,000 services, 1,000 pods, 3 s and 1 s runs.
 const quick = recorder.quick;
-const duration = Number(args.duration ?? (quick ? 5 : 30));
+const duration = Number(args.duration ?? (quick ? 3 : 30));
 const nServices = Number(args.services ?? (quick ? 1000 : 10000));
-const nPods = Number(args.pods ?? (quick ? 2000 : 50000));
-const latencyDuration = args['latency-duration'] ?? (quick ? '2' : '5');
+const nPods = Number(args.pods ?? (quick ? 1000 : 50000));
+const latencyDuration = args['latency-duration'] ?? (quick ? '1' : '5');
 const ZONE = 'cluster.local';
 const NS = 'bench';
 const FERRY = resolve(import.meta.dirname, '../../bin/ferry');

@@ -24,8 +24,8 @@ import { BenchRecorder } from '../../src/bench/result.ts';
 
 const args = process.argv.slice(2);
 const recorder = new BenchRecorder('userspace');
-// `ferry bench --quick` (FERRY_BENCH_QUICK=1) runs each row for 2 s instead of 6 s.
-const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 0) || (recorder.quick ? 2 : 6);
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1) runs each row for 1 s instead of 6 s.
+const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 0) || (recorder.quick ? 1 : 6);
 const WRK_CONNECTIONS = 32;
 
 const IPERF_VIP = '10.96.0.50';

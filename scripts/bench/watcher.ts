@@ -16,10 +16,10 @@ import { NETWORK_PROGRAMMING_CHART } from '../../src/bench/shared-charts.ts';
 
 const { values: args } = parseArgs({ options: { services: { type: 'string' }, endpoints: { type: 'string', default: '10' }, changes: { type: 'string' }, inflight: { type: 'string', default: '32' } } });
 const recorder = new BenchRecorder('watcher');
-// `ferry bench --quick` (FERRY_BENCH_QUICK=1): 1,000 services and 100 changes instead of 10,000 and 300.
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1): 1,000 services and 50 changes instead of 10,000 and 300.
 const SERVICES = Number(args.services ?? (recorder.quick ? 1000 : 10000));
 const ENDPOINTS = Number(args.endpoints);
-const CHANGES = Number(args.changes ?? (recorder.quick ? 100 : 300));
+const CHANGES = Number(args.changes ?? (recorder.quick ? 50 : 300));
 const INFLIGHT = Number(args.inflight);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 const ip = (s: number, e: number) => `10.${(s >> 8) & 255}.${s & 255}.${e + 1}`;
