@@ -95,12 +95,12 @@ export class PodWorker {
     } catch (error) {
       argvError = getErrorMessage(error);
     }
-    const run: ContainerRun = { spec, seenRestarts: 0, process: undefined as unknown as ContainerProcess };
-    run.process = new ContainerProcess({
+    const process = new ContainerProcess({
       name: spec.name, netns: this.ns, hostname, argv, restartPolicy, backoff: this.ctx.backoff, workingDir: spec.workingDir,
       env: { ...env, POD_NAME: this.pod.metadata?.name ?? '', POD_NAMESPACE: this.pod.metadata?.namespace ?? '' },
       onChange: () => this.containerChanged(run),
     });
+    const run: ContainerRun = { spec, seenRestarts: 0, process };
     this.runs.push(run);
     if (argvError) return run.process.fail('CreateContainerError', argvError);
     if (errors.length > 0) return run.process.fail('CreateContainerConfigError', errors.join('; '));
