@@ -64,6 +64,12 @@ export class PodWorker {
 
   /** start builds the pod's network and starts its containers; failures become the pod's status. */
   async start(): Promise<void> {
+    if ((this.pod.spec?.initContainers ?? []).length > 0) {
+      // Running the main containers without their init containers would be a silently different pod.
+      this.failure = { reason: 'InitContainersUnsupported', message: 'ferry node does not run init containers' };
+      this.onChange();
+      return;
+    }
     try {
       const net = await setupPodNetwork(this.ctx.nodeNs, this.ns, this.ctx.ipam);
       this.ip = net.ip;
