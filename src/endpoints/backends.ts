@@ -13,6 +13,8 @@ export type ProxierFactory = (config: ProxyConfig, metrics: BackendMetrics) => P
  */
 const backends: Record<string, () => Promise<{ createProxier: ProxierFactory }>> = {
   'dry-run': () => import('./dry-run-proxier.ts'),
+  ipvs: () => import('../ipvs/index.ts'),
+  iptables: () => import('../iptables/index.ts'),
 };
 
 /** availableModes lists the modes this build can run. */

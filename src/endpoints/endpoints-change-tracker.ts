@@ -50,9 +50,9 @@ export class EndpointsChangeTracker {
     return true;
   }
 
-  /** pendingChanges names services with slice changes not yet checked out. */
-  pendingChanges(): Set<string> {
-    return new Set(this.#pending);
+  /** pendingCount is how many services have slice changes not yet checked out. */
+  pendingCount(): number {
+    return this.#pending.size;
   }
 
   /** checkout applies pending slices and returns each changed service's endpoints before and after, plus trigger times. */

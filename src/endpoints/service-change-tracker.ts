@@ -85,9 +85,9 @@ export class ServiceChangeTracker {
     return this.#items.size > 0;
   }
 
-  /** pendingChanges names the services with changes not yet applied. */
-  pendingChanges(): Set<string> {
-    return new Set(this.#items.keys());
+  /** pendingCount is how many services have changes not yet applied. */
+  pendingCount(): number {
+    return this.#items.size;
   }
 
   /** checkout hands the pending changes over and forgets them. */

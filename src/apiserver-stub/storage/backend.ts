@@ -66,6 +66,13 @@ export interface StoreWatch {
   close(): void;
   /** Resumes delivery paused by onEvent returning false (call it on the sink's 'drain'). */
   resume(): void;
+  /**
+   * A revision this watcher has caught up to: every event under its prefix at
+   * or below it has been handed to onEvent. Use it as a BOOKMARK's
+   * resourceVersion, never currentRevision(), which may be ahead of events
+   * still queued for this watcher (a client resuming from it would skip them).
+   */
+  progressRevision(): number;
 }
 
 export interface WatchHandlers {

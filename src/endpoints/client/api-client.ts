@@ -198,6 +198,11 @@ export class ApiClient {
     return this.#json<T>({ method, path, body, query, what: `${method} ${path}` });
   }
 
+  /** putText sends a text/plain body, as the node agent reports container logs to `pods/{name}/log`. */
+  async putText<T>(path: string, text: string): Promise<T> {
+    return this.#json<T>({ method: 'PUT', path, body: text, contentType: 'text/plain; charset=utf-8', what: `PUT ${path}` });
+  }
+
   /** close drops the keep-alive connections and aborts open watches; idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -224,7 +229,7 @@ export class ApiClient {
       return await request(this.#origin + req.path + queryString(req.query), {
         method: req.method,
         headers,
-        body: req.body === undefined ? null : JSON.stringify(req.body),
+        body: req.body === undefined ? null : typeof req.body === 'string' && req.contentType?.startsWith('text/') ? req.body : JSON.stringify(req.body),
         dispatcher: this.#dispatcher,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: opts.bodyTimeoutMs ?? this.#timeoutMs,

@@ -68,3 +68,14 @@ maybe('etcd: an unpaginated list larger than gRPC’s 4 MiB default works', asyn
   const list = await store.list('/registry/configmaps/big/');
   t.is(list.items.length, 50);
 });
+
+maybe('etcd: the compactor compacts to the revision seen one interval earlier', async (t) => {
+  const store = new EtcdBackend({ endpoints: [server!.url], compactionIntervalMs: 200 });
+  await store.start();
+  t.teardown(() => store.close());
+  const old = await store.create('/registry/leases/compactor/a', { v: 1 });
+  await store.update(old.key, { v: 2 }, old.revision);
+  await new Promise((r) => setTimeout(r, 700));
+  const err = await t.throwsAsync(store.list('/registry/leases/compactor/', { revision: old.revision - 1 }), { instanceOf: CompactedError });
+  t.true((err?.compactRevision ?? 0) >= old.revision);
+});

@@ -1,0 +1,37 @@
+import { defineCommand } from '../command.ts';
+import { startNetexec, startServeHostname } from '../../lab/agnhost.ts';
+
+export default defineCommand({
+  name: 'agnhost',
+  summary: 'Run the agnhost-style test server (netexec or serve-hostname), as image ferry/agnhost does',
+  usage: 'netexec | serve-hostname',
+  flags: {
+    'http-port': { type: 'int', default: 8080, help: 'netexec: HTTP port' },
+    'udp-port': { type: 'int', default: 8081, help: 'netexec: UDP port (0 disables)' },
+    'enable-shell': { type: 'boolean', default: false, help: 'netexec: serve /shell' },
+    port: { type: 'int', default: 9376, help: 'serve-hostname: port' },
+    http: { type: 'boolean', help: 'serve-hostname: serve HTTP (the default when no protocol is given)' },
+    tcp: { type: 'boolean', default: false, help: 'serve-hostname: raw TCP, reply then close' },
+    udp: { type: 'boolean', default: false, help: 'serve-hostname: UDP' },
+  },
+  async run({ flags, positionals }) {
+    const [mode] = positionals;
+    let handle;
+    if (mode === 'netexec') {
+      handle = await startNetexec({ httpPort: flags['http-port'], udpPort: flags['udp-port'], enableShell: flags['enable-shell'] });
+    } else if (mode === 'serve-hostname') {
+      const http = flags.http ?? (!flags.tcp && !flags.udp);
+      handle = await startServeHostname({ port: flags.port, http, tcp: flags.tcp, udp: flags.udp });
+    } else {
+      process.stderr.write(`ferry agnhost: unknown mode ${JSON.stringify(mode)} (want netexec or serve-hostname)\n`);
+      return 2;
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    await handle.close();
+    return 0;
+  },
+});
