@@ -4,13 +4,13 @@ import type { Api } from './handlers/context.ts';
 
 /**
  * bootstrap creates what kube-apiserver's controllers keep in place: the
- * default, kube-system and kube-public namespaces, and `default/kubernetes`
+ * default, kube-system, kube-public and kube-node-lease namespaces, and `default/kubernetes`
  * on the range's first address (labels provider=kubernetes,
  * component=apiserver, port https 443). With an advertise address it also
  * writes that Service's Endpoints and EndpointSlice pointing at it.
  */
 export async function bootstrap(api: Api, firstIP: string, advertise?: { address: string; port: number }): Promise<void> {
-  for (const name of ['default', 'kube-system', 'kube-public']) {
+  for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensure(api, '', 'namespaces', undefined, { metadata: { name } });
   }
   await ensure(api, '', 'services', 'default', {

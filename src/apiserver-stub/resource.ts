@@ -41,6 +41,11 @@ export interface Strategy {
   /** Validates; `old` is the stored object on update. */
   validate?(obj: KubeObject, old: KubeObject | undefined): StatusCause[];
   /**
+   * Seconds a DELETE waits before the object goes (pods: their grace
+   * period while bound to a node); 0 or undefined deletes at once.
+   */
+  gracePeriod?(obj: KubeObject, requested: number | undefined): number;
+  /**
    * Reserves what the object needs from shared pools (ClusterIPs, NodePorts)
    * before it is written; throws ApiError when a request cannot be honoured.
    */
@@ -52,10 +57,6 @@ export interface Reservation {
   commit(): void;
   cancel(): void;
 }
-
-export const verbs = {
-  namespacedOrCluster: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
-} as const;
 
 export function apiVersionOf(def: Pick<ResourceDef, 'group' | 'version'>): string {
   return def.group === '' ? def.version : `${def.group}/${def.version}`;

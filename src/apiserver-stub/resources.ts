@@ -1,6 +1,6 @@
 import type { KubeObject } from '../kube/types.ts';
 import type { ResourceDef, Strategy } from './resource.ts';
-import { configMapStrategy, endpointSliceStrategy, endpointsStrategy, eventStrategy, namespaceStrategy, nodeStrategy } from './strategies/basic.ts';
+import { configMapStrategy, endpointSliceStrategy, endpointsStrategy, eventStrategy, namespaceStrategy, nodeStrategy, plainStrategy } from './strategies/basic.ts';
 import { deploymentStrategy, podStrategy, replicaSetStrategy } from './strategies/workloads.ts';
 
 /** The resources Ferry serves, in discovery order; the Service strategy is passed in since it holds the allocators. */
@@ -42,6 +42,7 @@ export function resourceDefs(serviceStrategy: Strategy): ResourceDef[] {
     },
     { ...core, resource: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, nameFormat: 'subdomain', shortNames: ['cm'], subresources: [], statusSubresource: false, strategy: configMapStrategy },
     { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', namespaced: true, nameFormat: 'subdomain', shortNames: [], subresources: [], statusSubresource: false, strategy: endpointSliceStrategy, fields: { addressType: (o) => path(o, 'addressType') } },
+    { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', singular: 'lease', kind: 'Lease', namespaced: true, nameFormat: 'subdomain', shortNames: [], subresources: [], statusSubresource: false, strategy: plainStrategy },
     { group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment', namespaced: true, nameFormat: 'subdomain', shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'], statusSubresource: true, strategy: deploymentStrategy },
     { group: 'apps', version: 'v1', resource: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', namespaced: true, nameFormat: 'subdomain', shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'], statusSubresource: true, strategy: replicaSetStrategy, fields: { 'status.replicas': (o) => path(o, 'status', 'replicas') } },
   ];

@@ -14,7 +14,12 @@ export type Route =
   | { kind: 'unknown' };
 
 export function route(pathname: string, lookup: (group: string, version: string, resource: string) => ResourceDef | undefined, served: (group: string, version: string) => boolean): Route {
-  const segs = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  let segs: string[];
+  try {
+    segs = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  } catch {
+    return { kind: 'unknown' };
+  }
   if (segs.length === 1 && (segs[0] === 'healthz' || segs[0] === 'livez' || segs[0] === 'readyz')) return { kind: 'health', check: segs[0] };
   if (segs.length >= 2 && (segs[0] === 'healthz' || segs[0] === 'livez' || segs[0] === 'readyz')) return { kind: 'health', check: segs.join('/') };
   if (segs.length === 1 && segs[0] === 'version') return { kind: 'version' };

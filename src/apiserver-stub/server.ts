@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Backend, StoreWatch } from './storage/backend.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { createLogger } from '../util/log.ts';
-import { ApiError, apiErrors, isStoreError } from './errors.ts';
+import { ApiError, apiErrors, storeFailure } from './errors.ts';
 import { authenticate, type TokenUser } from './auth.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
 import { dispatchBindings, dispatchResource } from './dispatch.ts';
@@ -102,7 +102,8 @@ export class ApiServer implements Api {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.serve(req, res).catch((error: unknown) => {
       if (error instanceof ApiError) return sendError(res, error);
-      if (isStoreError(error, 'CLOSED')) return sendError(res, apiErrors.unavailable('the store is unavailable'));
+      const mapped = storeFailure(error);
+      if (mapped) return sendError(res, mapped);
       log.error('Request failed', { method: req.method, url: req.url, error: error instanceof Error ? error.stack : error });
       sendError(res, apiErrors.internal(error instanceof Error ? error.message : String(error)));
     });

@@ -15,9 +15,9 @@ export interface SliceInfo {
     readonly ready: boolean;
     readonly serving: boolean;
     readonly terminating: boolean;
-    readonly nodeName?: string;
-    readonly zone?: string;
-    readonly hostname?: string;
+    readonly nodeName: string | undefined;
+    readonly zone: string | undefined;
+    readonly hostname: string | undefined;
   }>;
 }
 
@@ -40,15 +40,16 @@ export function sliceInfo(slice: EndpointSlice): SliceInfo | undefined {
     .filter((e) => e.addresses.length > 0)
     .map((e) => {
       const ready = e.conditions?.ready ?? true;
+      // One object shape for every endpoint keeps V8 on its fast paths at 100k endpoints.
       return {
         // kube-proxy uses the first address: the others are the same endpoint.
         ip: e.addresses[0]!,
         ready,
         serving: e.conditions?.serving ?? ready,
         terminating: e.conditions?.terminating ?? false,
-        ...(e.nodeName ? { nodeName: e.nodeName } : {}),
-        ...(e.zone ? { zone: e.zone } : {}),
-        ...(e.hostname ? { hostname: e.hostname } : {}),
+        nodeName: e.nodeName ?? undefined,
+        zone: e.zone ?? undefined,
+        hostname: e.hostname ?? undefined,
       };
     })
     .sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
@@ -62,23 +63,29 @@ export function sliceInfo(slice: EndpointSlice): SliceInfo | undefined {
  * (slices can overlap while the controller moves endpoints between them).
  */
 export function mergeSlices(namespace: string, service: string, slices: Iterable<SliceInfo>, nodeName: string): EndpointsOfService {
-  const byKey = new Map<string, { protocol: Protocol; eps: Map<string, Endpoint> }>();
+  const byKey = new Map<string, { protocol: Protocol; eps: Map<string, Endpoint>; sources: number }>();
   for (const slice of slices) {
     for (const port of slice.ports) {
       const key = servicePortKey(namespace, service, port.name);
       let entry = byKey.get(key);
-      if (!entry) byKey.set(key, (entry = { protocol: port.protocol, eps: new Map() }));
+      if (!entry) byKey.set(key, (entry = { protocol: port.protocol, eps: new Map(), sources: 0 }));
+      entry.sources++;
       for (const e of slice.endpoints) {
         const id = `${e.ip}:${port.port}`;
         const existing = entry.eps.get(id);
         if (existing && (existing.ready || !e.ready)) continue;
-        entry.eps.set(id, Object.freeze({ ...e, port: port.port, isLocal: e.nodeName !== undefined && e.nodeName === nodeName }));
+        entry.eps.set(id, Object.freeze({
+          ip: e.ip, port: port.port, ready: e.ready, serving: e.serving, terminating: e.terminating,
+          nodeName: e.nodeName, zone: e.zone, hostname: e.hostname, isLocal: e.nodeName !== undefined && e.nodeName === nodeName,
+        }));
       }
     }
   }
   const result: EndpointsOfService = new Map();
-  for (const [key, { protocol, eps }] of byKey) {
-    const endpoints = [...eps.values()].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.port - b.port));
+  for (const [key, { protocol, eps, sources }] of byKey) {
+    const endpoints = [...eps.values()];
+    // A single slice's endpoints are already sorted by IP (sliceInfo sorts them).
+    if (sources > 1) endpoints.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.port - b.port));
     result.set(key, { protocol, endpoints: Object.freeze(endpoints) });
   }
   return result;

@@ -1,7 +1,8 @@
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { Endpoint, Protocol } from './proxy-state.ts';
+import type { Endpoint } from './proxy-state.ts';
 import { mergeSlices, sliceInfo, sliceServiceName } from './endpoint-slice-cache.ts';
 import type { EndpointsOfService, SliceInfo } from './endpoint-slice-cache.ts';
+import { SnapshotMap } from './snapshot-map.ts';
 
 /** LAST_CHANGE_TRIGGER_TIME is set by the endpoint controllers; it starts the network programming latency clock. */
 export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
@@ -23,6 +24,8 @@ interface ServiceSlices {
 export class EndpointsChangeTracker {
   readonly #nodeName: string;
   readonly #services = new Map<string, ServiceSlices>();
+  /** Names of services whose `pending` is not empty. */
+  readonly #pending = new Set<string>();
   /** Service name → earliest trigger time (ms) among changes not yet checked out. */
   readonly #triggerTimes = new Map<string, number>();
 
@@ -41,23 +44,22 @@ export class EndpointsChangeTracker {
     const known = svc.pending.has(sliceName) ? svc.pending.get(sliceName) : svc.applied.get(sliceName);
     if (JSON.stringify(known) === JSON.stringify(info)) return false;
     svc.pending.set(sliceName, info);
+    this.#pending.add(name);
     const trigger = Date.parse(slice.metadata?.annotations?.[LAST_CHANGE_TRIGGER_TIME] ?? '');
     if (!removed && Number.isFinite(trigger)) this.#triggerTimes.set(name, Math.min(trigger, this.#triggerTimes.get(name) ?? Infinity));
     return true;
   }
 
-  /** pendingChanges names services with slice changes not yet checked out. */
-  pendingChanges(): Set<string> {
-    const names = new Set<string>();
-    for (const [name, svc] of this.#services) if (svc.pending.size > 0) names.add(name);
-    return names;
+  /** pendingCount is how many services have slice changes not yet checked out. */
+  pendingCount(): number {
+    return this.#pending.size;
   }
 
   /** checkout applies pending slices and returns each changed service's endpoints before and after, plus trigger times. */
   checkout(): { changes: Map<string, { previous: EndpointsOfService; current: EndpointsOfService }>; triggerTimes: Map<string, number> } {
     const changes = new Map<string, { previous: EndpointsOfService; current: EndpointsOfService }>();
-    for (const [name, svc] of this.#services) {
-      if (svc.pending.size === 0) continue;
+    for (const name of this.#pending) {
+      const svc = this.#services.get(name)!;
       const [namespace, service] = splitName(name);
       const previous = mergeSlices(namespace, service, svc.applied.values(), this.#nodeName);
       for (const [sliceName, info] of svc.pending) {
@@ -68,6 +70,7 @@ export class EndpointsChangeTracker {
       if (svc.applied.size === 0) this.#services.delete(name);
       changes.set(name, { previous, current: mergeSlices(namespace, service, svc.applied.values(), this.#nodeName) });
     }
+    this.#pending.clear();
     const triggerTimes = new Map(this.#triggerTimes);
     this.#triggerTimes.clear();
     return { changes, triggerTimes };
@@ -98,7 +101,7 @@ const sameEndpoints = (a: readonly Endpoint[], b: readonly Endpoint[]): boolean 
 
 /** EndpointsMap is the applied state: every service port key's merged endpoints. */
 export class EndpointsMap {
-  readonly endpoints = new Map<string, { readonly protocol: Protocol; readonly endpoints: readonly Endpoint[] }>();
+  readonly endpoints = new SnapshotMap<readonly Endpoint[]>();
 
   apply(tracker: EndpointsChangeTracker): EndpointsUpdateResult {
     const { changes, triggerTimes } = tracker.checkout();
@@ -111,7 +114,7 @@ export class EndpointsMap {
         if (before && after && before.protocol === after.protocol && sameEndpoints(before.endpoints, after.endpoints)) continue;
         changed = true;
         result.changedPorts.add(key);
-        if (after) this.endpoints.set(key, after);
+        if (after) this.endpoints.set(key, after.endpoints);
         else this.endpoints.delete(key);
         if ((before?.protocol ?? after?.protocol) === 'UDP') detectStaleUDP(key, before?.endpoints ?? [], after?.endpoints ?? [], result);
       }

@@ -36,14 +36,27 @@ export interface InformerOptions<T extends KubeObject> {
   /** Secondary indexes of the store, e.g. `{ namespace: byNamespace }`. */
   readonly indexers?: Record<string, IndexFunc<T>>;
   /**
+   * Applied to every listed or watched object before it is stored and
+   * handed to handlers (client-go's SetTransform): keep only the fields the
+   * consumer reads, so the cache does not hold whole objects. It must keep
+   * metadata.name, namespace and resourceVersion.
+   */
+  readonly transform?: (obj: T) => T;
+  /**
    * Back-off between retries. Connection failures (refused, reset) retry fast
-   * (default 200 ms doubling to 800 ms) so a restarted apiserver is picked up
+   * (default 100 ms doubling to 500 ms) so a restarted apiserver is picked up
    * within a second; answers such as 401, 403 or 5xx back off longer (default
    * up to 30 s, as client-go's reflector).
    */
   readonly backoff?: { connection?: { initialMs: number; maxMs: number }; api?: { initialMs: number; maxMs: number } };
   /** Server-side watch timeout; default random in [300, 600) s like the reflector. */
   readonly watchTimeoutSeconds?: () => number;
+  /**
+   * A watch silent this long (no event, no bookmark) is resumed on a new
+   * connection, in case the old one is half-open (default 2 minutes: the
+   * apiserver sends bookmarks every 30 s to a minute when asked for them).
+   */
+  readonly watchIdleTimeoutMs?: number;
 }
 
 /**
@@ -76,7 +89,7 @@ export class Informer<T extends KubeObject> {
     this.#options = options;
     this.store = new Store<T>(options.indexers);
     this.synced = new Promise((resolve) => (this.#markSynced = resolve));
-    this.#connectionBackoff = new Backoff(options.backoff?.connection ?? { initialMs: 200, maxMs: 800 });
+    this.#connectionBackoff = new Backoff(options.backoff?.connection ?? { initialMs: 100, maxMs: 500 });
     this.#apiBackoff = new Backoff(options.backoff?.api ?? { initialMs: 800, maxMs: 30_000 });
     this.#name = `${options.resource.resource}${options.namespace ? ` in ${options.namespace}` : ''}`;
   }
@@ -132,16 +145,18 @@ export class Informer<T extends KubeObject> {
   async #afterFailure(error: Error): Promise<void> {
     this.#lastError = error;
     const connection = error instanceof ConnectionError;
+    const listing = this.#needList;
     if (isExpired(error)) {
       log.info(2, 'Watch expired, relisting', { resource: this.#name, resourceVersion: this.#resourceVersion, err: error.message });
     } else {
-      log.warn(this.#needList ? 'Failed to list' : 'Watch failed', { resource: this.#name, err: error.message });
+      log.warn(listing ? 'Failed to list' : 'Watch failed', { resource: this.#name, err: error.message });
     }
     // A broken connection resumes from the last resourceVersion; any answer
     // from the server we cannot resume from (410, 5xx, a restart that lost
     // history) is settled by a relist, which diffs against the cache.
     if (!connection) this.#needList = true;
-    const delay = isExpired(error) ? 0 : (connection ? this.#connectionBackoff : this.#apiBackoff).next();
+    // An expired watch relists at once; an expired list (a stale continue token) backs off like any error.
+    const delay = isExpired(error) && !listing ? 0 : (connection ? this.#connectionBackoff : this.#apiBackoff).next();
     await sleep(delay, undefined, { signal: this.#abort.signal }).catch(() => undefined);
   }
 
@@ -165,7 +180,9 @@ export class Informer<T extends KubeObject> {
   /** replace makes the cache equal the list and emits the difference. */
   #replace(items: T[]): void {
     const seen = new Set<string>();
-    for (const obj of items) {
+    const transform = this.#options.transform;
+    for (const raw of items) {
+      const obj = transform ? transform(raw) : raw;
       const key = objectKey(obj);
       seen.add(key);
       const old = this.store.get(key);
@@ -187,13 +204,23 @@ export class Informer<T extends KubeObject> {
       namespace: o.namespace, labelSelector: o.labelSelector, fieldSelector: o.fieldSelector,
       resourceVersion: this.#resourceVersion, allowWatchBookmarks: true,
       timeoutSeconds: o.watchTimeoutSeconds?.() ?? 300 + Math.floor(Math.random() * 300),
+      idleTimeoutMs: o.watchIdleTimeoutMs ?? 120_000,
       signal: this.#abort.signal,
     });
+    const started = Date.now();
+    let received = 0;
     for await (const event of events) {
+      received++;
       this.#apply(event);
       this.#lastError = undefined;
       this.#connectionBackoff.reset();
       this.#apiBackoff.reset();
+    }
+    if (this.#abort.signal.aborted) return;
+    // As client-go: a watch the server ends at once without a single event is
+    // a failure to back off from, not a reason to reconnect in a tight loop.
+    if (received === 0 && Date.now() - started < 1000) {
+      throw new ConnectionError(o.client.server, `watch ${this.#name}`, new Error('very short watch: closed within a second without events'));
     }
     log.info(4, 'Watch closed, resuming', { resource: this.#name, resourceVersion: this.#resourceVersion });
   }
@@ -207,7 +234,7 @@ export class Informer<T extends KubeObject> {
       if (rv) this.#resourceVersion = rv;
       return;
     }
-    const obj = event.object;
+    const obj = this.#options.transform ? this.#options.transform(event.object) : event.object;
     const key = objectKey(obj);
     if (event.type === 'DELETED') {
       const old = this.store.delete(key);

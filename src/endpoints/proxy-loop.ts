@@ -106,12 +106,16 @@ export class ProxyLoop {
 
   #serviceChange(previous: Service | undefined, current: Service | undefined): void {
     this.#o.metrics.serviceChangesTotal.inc();
-    if (this.builder.onServiceChange(previous, current)) this.#queue();
+    const pending = this.builder.onServiceChange(previous, current);
+    this.#o.metrics.serviceChangesPending.set(this.builder.pendingCounts().services);
+    if (pending) this.#queue();
   }
 
   #sliceChange(slice: EndpointSlice, removed: boolean): void {
     this.#o.metrics.endpointChangesTotal.inc();
-    if (this.builder.onEndpointSliceChange(slice, removed)) this.#queue();
+    const changed = this.builder.onEndpointSliceChange(slice, removed);
+    this.#o.metrics.endpointChangesPending.set(this.builder.pendingCounts().endpoints);
+    if (changed) this.#queue();
   }
 
   #nodeChange(node: Node): void {

@@ -1,6 +1,7 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { servicePortKey } from './proxy-state.ts';
 import type { Protocol, ServicePort, ServiceType, TrafficPolicy } from './proxy-state.ts';
+import { SnapshotMap } from './snapshot-map.ts';
 
 /** DEFAULT_AFFINITY_TIMEOUT_SECONDS is the apiserver's ClientIP affinity default (3 hours). */
 const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
@@ -84,9 +85,9 @@ export class ServiceChangeTracker {
     return this.#items.size > 0;
   }
 
-  /** pendingChanges names the services with changes not yet applied. */
-  pendingChanges(): Set<string> {
-    return new Set(this.#items.keys());
+  /** pendingCount is how many services have changes not yet applied. */
+  pendingCount(): number {
+    return this.#items.size;
   }
 
   /** checkout hands the pending changes over and forgets them. */
@@ -107,7 +108,7 @@ export interface ServiceUpdateResult {
 
 /** ServicePortMap is the applied state: every service port this proxy knows, by key. */
 export class ServicePortMap {
-  readonly ports = new Map<string, ServicePort>();
+  readonly ports = new SnapshotMap<ServicePort>();
 
   apply(tracker: ServiceChangeTracker): ServiceUpdateResult {
     const result: ServiceUpdateResult = { changedPorts: new Set(), deletedUDPClusterIPs: new Set() };

@@ -1,6 +1,6 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { Endpoint, ProxyState } from './proxy-state.ts';
+import type { ProxyState } from './proxy-state.ts';
 import { ServiceChangeTracker, ServicePortMap } from './service-change-tracker.ts';
 import { EndpointsChangeTracker, EndpointsMap } from './endpoints-change-tracker.ts';
 
@@ -26,6 +26,7 @@ export class ProxyStateBuilder {
   #changed = new Set<string>();
   #deletedUDPEndpoints: Array<{ serviceKey: string; endpoint: string }> = [];
   #newlyActiveUDP = new Set<string>();
+  #deletedUDPClusterIPs = new Set<string>();
   /** Service name → earliest trigger time (ms), for the latency metric. */
   #triggerTimes = new Map<string, number>();
   /** Trigger times of the last built snapshot, reported by syncSucceeded. */
@@ -57,7 +58,7 @@ export class ProxyStateBuilder {
 
   /** pendingCounts: services with unapplied service or endpoint changes (for the *_changes_pending gauges). */
   pendingCounts(): { services: number; endpoints: number } {
-    return { services: this.#serviceChanges.pendingChanges().size, endpoints: this.#endpointChanges.pendingChanges().size };
+    return { services: this.#serviceChanges.pendingCount(), endpoints: this.#endpointChanges.pendingCount() };
   }
 
   /** build applies pending changes and returns a snapshot; call it only from the sync runner. */
@@ -70,11 +71,14 @@ export class ProxyStateBuilder {
     this.#nodeChanged = false;
     this.#deletedUDPEndpoints.push(...eps.deletedUDPEndpoints);
     for (const key of eps.newlyActiveUDPServices) this.#newlyActiveUDP.add(key);
+    for (const ip of svc.deletedUDPClusterIPs) this.#deletedUDPClusterIPs.add(ip);
+    // An IP given to a UDP port again before the sync is live: its entries must stay.
+    if (this.#deletedUDPClusterIPs.size > 0) {
+      for (const port of this.#services.ports.snapshot().values()) if (port.protocol === 'UDP') for (const ip of port.clusterIPs) this.#deletedUDPClusterIPs.delete(ip);
+    }
     for (const [name, t] of eps.lastChangeTriggerTimes) this.#triggerTimes.set(name, Math.min(t, this.#triggerTimes.get(name) ?? Infinity));
     this.#builtTriggerTimes = new Map(this.#triggerTimes);
 
-    const endpoints = new Map<string, readonly Endpoint[]>();
-    for (const [key, entry] of this.#endpoints.endpoints) endpoints.set(key, entry.endpoints);
     const triggerTimes = new Map<string, number>();
     for (const key of this.#changed) {
       const t = this.#triggerTimes.get(serviceOfKey(key));
@@ -83,10 +87,14 @@ export class ProxyStateBuilder {
     return Object.freeze({
       nodeName: this.#nodeName,
       nodeLabels: this.#nodeLabels,
-      services: new Map(this.#services.ports),
-      endpoints,
+      services: this.#services.ports.snapshot(),
+      endpoints: this.#endpoints.endpoints.snapshot(),
       changed: new Set(this.#changed),
-      udpConntrack: Object.freeze({ deletedEndpoints: Object.freeze([...this.#deletedUDPEndpoints]), newlyActiveServices: new Set(this.#newlyActiveUDP) }),
+      udpConntrack: Object.freeze({
+        deletedEndpoints: Object.freeze([...this.#deletedUDPEndpoints]),
+        newlyActiveServices: new Set(this.#newlyActiveUDP),
+        deletedClusterIPs: new Set(this.#deletedUDPClusterIPs),
+      }),
       triggerTimes,
     });
   }
@@ -101,6 +109,7 @@ export class ProxyStateBuilder {
     this.#changed = new Set();
     this.#deletedUDPEndpoints = [];
     this.#newlyActiveUDP = new Set();
+    this.#deletedUDPClusterIPs = new Set();
     for (const [name, t] of this.#builtTriggerTimes) if (this.#triggerTimes.get(name) === t) this.#triggerTimes.delete(name);
     this.#builtTriggerTimes = new Map();
     return times;

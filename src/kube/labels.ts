@@ -88,7 +88,7 @@ class Parser {
 
   private key(): string {
     const t = this.next();
-    if (t.kind !== 'id') throw new LabelSelectorParseError(`found '${describe(t)}', expected: identifier`);
+    if (t.kind !== 'id' || t.text === 'in' || t.text === 'notin') throw new LabelSelectorParseError(`found '${describe(t)}', expected: identifier`);
     const errs = isQualifiedName(t.text);
     if (errs.length > 0) throw new LabelSelectorParseError(`invalid label key "${t.text}": ${errs.join('; ')}`);
     return t.text;

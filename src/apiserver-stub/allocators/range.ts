@@ -1,23 +1,19 @@
 /**
  * RangeAllocator hands out integers in [0, size) (offsets into a CIDR or a
- * port range). Dynamic picks start above a low "static" band kept for
- * requested values, and only fall into it when the rest is full, as
- * kube-apiserver's bitmap allocator with `calculateRangeOffset`.
+ * port range). Dynamic picks start at a random offset above a low "static"
+ * band kept for requested values, and only fall into it when the rest is
+ * full, as kube-apiserver's bitmap allocator with `calculateRangeOffset`.
+ * Random starts also keep apiserver replicas sharing one etcd from picking
+ * the same value before they see each other's writes.
  */
 export class RangeAllocator {
   readonly size: number;
   private readonly staticBand: number;
   private readonly used = new Set<number>();
-  private next: number;
 
   constructor(size: number, staticBand: number) {
     this.size = size;
     this.staticBand = Math.min(staticBand, size);
-    this.next = this.staticBand;
-  }
-
-  has(offset: number): boolean {
-    return this.used.has(offset);
   }
 
   /** take marks offset used; false when it is outside the range or taken. */
@@ -34,20 +30,13 @@ export class RangeAllocator {
   /** allocate takes a free offset, or undefined when the range is full. */
   allocate(): number | undefined {
     const dynamic = this.size - this.staticBand;
+    const start = Math.floor(Math.random() * dynamic);
     for (let i = 0; i < dynamic; i++) {
-      const offset = this.staticBand + ((this.next - this.staticBand + i) % dynamic);
-      if (!this.used.has(offset)) {
-        this.used.add(offset);
-        this.next = offset + 1 >= this.size ? this.staticBand : offset + 1;
-        return offset;
-      }
+      const offset = this.staticBand + ((start + i) % dynamic);
+      if (this.take(offset)) return offset;
     }
     for (let offset = 0; offset < this.staticBand; offset++) if (this.take(offset)) return offset;
     return undefined;
-  }
-
-  get free(): number {
-    return this.size - this.used.size;
   }
 }
 

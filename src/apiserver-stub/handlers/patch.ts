@@ -6,6 +6,7 @@ import { PatchError, type Json } from '../../kube/patch-errors.ts';
 import { apiErrors } from '../errors.ts';
 import { readBody, parseJson, sendJson } from '../request.ts';
 import type { Ctx } from './context.ts';
+import { checkKind, isDryRun } from './admission.ts';
 
 /**
  * The PATCH types served. Server-side apply (`application/apply-patch+yaml`)
@@ -52,6 +53,16 @@ export function applyPatch(type: PatchType, obj: KubeObject, patch: unknown, kin
 export async function handlePatch(ctx: Ctx): Promise<void> {
   const type = patchTypeOf(ctx.req.headers['content-type']);
   const patch = parseJson(await readBody(ctx.req));
-  const updated = await ctx.registry.mutate(ctx.namespace, ctx.name!, (obj) => applyPatch(type, obj, patch, ctx.def.kind), ctx.subresource === 'status' ? 'status' : undefined);
+  const updated = await ctx.registry.mutate(
+    ctx.namespace,
+    ctx.name!,
+    (obj) => {
+      const patched = applyPatch(type, obj, patch, ctx.def.kind);
+      checkKind(ctx.def, patched);
+      return patched;
+    },
+    ctx.subresource === 'status' ? 'status' : undefined,
+    isDryRun(ctx.query),
+  );
   sendJson(ctx.res, 200, updated);
 }

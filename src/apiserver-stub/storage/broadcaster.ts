@@ -17,6 +17,9 @@ export class WatchQueue implements StoreWatch {
   private readonly handlers: WatchHandlers;
   private readonly maxQueued: number;
   private readonly onDetach: (queue: WatchQueue) => void;
+  private readonly caughtUp: (() => number) | undefined;
+  // Revision of the last event handed to onEvent (at first: the watch's start).
+  private delivered: number;
   // Pending events live in queue[head..]; head avoids O(n) shift().
   private queue: StoreEvent[] = [];
   private head = 0;
@@ -24,11 +27,23 @@ export class WatchQueue implements StoreWatch {
   private scheduled = false;
   private closed = false;
 
-  constructor(prefix: string, handlers: WatchHandlers, maxQueued: number, onDetach: (queue: WatchQueue) => void) {
+  /**
+   * `fromRevision` is where the watch starts. `caughtUp`, when given, returns a
+   * revision up to which every event for this watcher has already been pushed
+   * (the in-process stores push synchronously as they apply), so an empty
+   * queue means the watcher is caught up to it.
+   */
+  constructor(
+    prefix: string,
+    handlers: WatchHandlers,
+    options: { maxQueued: number; fromRevision: number; caughtUp?: () => number; onDetach: (queue: WatchQueue) => void },
+  ) {
     this.prefix = prefix;
     this.handlers = handlers;
-    this.maxQueued = maxQueued;
-    this.onDetach = onDetach;
+    this.maxQueued = options.maxQueued;
+    this.onDetach = options.onDetach;
+    this.caughtUp = options.caughtUp;
+    this.delivered = options.fromRevision;
   }
 
   get isClosed(): boolean {
@@ -43,6 +58,16 @@ export class WatchQueue implements StoreWatch {
     // drains on the next turn however large a burst of writes was.
     if (this.paused) this.dropIfBehind();
     else this.schedule();
+  }
+
+  progressRevision(): number {
+    if (this.head < this.queue.length || !this.caughtUp) return this.delivered;
+    return Math.max(this.delivered, this.caughtUp());
+  }
+
+  /** noteProgress records that the source has sent everything up to `revision` (etcd progress notifications). */
+  noteProgress(revision: number): void {
+    if (this.head === this.queue.length) this.delivered = Math.max(this.delivered, revision);
   }
 
   close(): void {
@@ -81,6 +106,7 @@ export class WatchQueue implements StoreWatch {
     this.scheduled = false;
     while (!this.closed && !this.paused && this.head < this.queue.length) {
       const event = this.queue[this.head++]!;
+      this.delivered = event.revision;
       try {
         if (this.handlers.onEvent(event) === false) this.paused = true;
       } catch (error) {
@@ -116,11 +142,12 @@ export class Broadcaster {
   }
 
   /**
-   * subscribe registers a watcher and queues `backlog` (already filtered to the
-   * prefix, in revision order) ahead of any later publish.
+   * subscribe registers a watcher from `fromRevision` and queues `backlog`
+   * (already filtered to the prefix, in revision order) ahead of any later
+   * publish. `caughtUp` is the source's revision, see WatchQueue.
    */
-  subscribe(prefix: string, handlers: WatchHandlers, backlog: readonly StoreEvent[]): WatchQueue {
-    const queue = new WatchQueue(prefix, handlers, this.maxQueued, (q) => this.detach(q));
+  subscribe(prefix: string, handlers: WatchHandlers, backlog: readonly StoreEvent[], fromRevision = 0, caughtUp?: () => number): WatchQueue {
+    const queue = new WatchQueue(prefix, handlers, { maxQueued: this.maxQueued, fromRevision, caughtUp, onDetach: (q) => this.detach(q) });
     let set = this.byPrefix.get(prefix);
     if (!set) this.byPrefix.set(prefix, (set = new Set()));
     set.add(queue);

@@ -53,7 +53,13 @@ export class EtcdBackend implements Backend {
     for (const url of options.endpoints) {
       if (!/^https?:\/\/[^/]+\/?$/.test(url)) throw new InvalidArgumentError(`invalid etcd endpoint "${url}" (want http://host:port)`);
     }
-    this.client = new Etcd3({ hosts: [...options.endpoints], dialTimeout: 5000 });
+    this.client = new Etcd3({
+      hosts: [...options.endpoints],
+      dialTimeout: 5000,
+      // An unpaginated list of 10,000 objects is several MB; gRPC's 4 MiB default
+      // would fail it (kube-apiserver raises its etcd client limit the same way).
+      grpcOptions: { 'grpc.max_receive_message_length': 2 ** 31 - 1 },
+    });
     this.maxQueued = options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED;
     this.compactionIntervalMs = options.compactionIntervalMs ?? 5 * 60_000;
   }
@@ -118,16 +124,20 @@ export class EtcdBackend implements Backend {
     if (fromRevision < this.compacted) throw new CompactedError(fromRevision, this.compacted);
     await this.call(() => this.client.kv.range({ key: utf8(prefix), limit: 1, keys_only: true, revision: fromRevision }), fromRevision);
     let watcher: Watcher | undefined;
-    const queue = new WatchQueue(prefix, handlers, this.maxQueued, (q) => {
-      this.watches.delete(q);
-      watcher?.cancel().catch(() => {});
+    const queue = new WatchQueue(prefix, handlers, {
+      maxQueued: this.maxQueued,
+      fromRevision,
+      onDetach: (q) => {
+        this.watches.delete(q);
+        watcher?.cancel().catch(() => {});
+      },
     });
     this.watches.add(queue);
     try {
       watcher = await this.client.watch().prefix(prefix).startRevision(String(fromRevision + 1)).withPreviousKV().create();
     } catch (error) {
       queue.close();
-      throw new StoreUnavailableError(`etcd watch failed: ${getErrorMessage(error)}`, { cause: error });
+      throw await this.watchError(fromRevision, error);
     }
     if (queue.isClosed) {
       // Closed (or dropped) while etcd was creating the watch.
@@ -136,6 +146,8 @@ export class EtcdBackend implements Backend {
     }
     watcher.on('data', (res) => {
       for (const event of res.events) queue.push(this.toEvent(event.type, event.kv, event.prev_kv));
+      // An empty response is etcd's progress notification: nothing more up to its revision.
+      if (res.events.length === 0) queue.noteProgress(Number(res.header.revision));
     });
     watcher.on('error', (error) => void this.watchFailed(queue, fromRevision, error));
     return queue;
@@ -215,11 +227,19 @@ export class EtcdBackend implements Backend {
     return { type: kv.create_revision === kv.mod_revision ? 'ADDED' : 'MODIFIED', key, value: parseValue(kv), revision };
   }
 
-  // etcd cancels a watch whose start was compacted away while it was being created.
   private async watchFailed(queue: WatchQueue, fromRevision: number, error: Error): Promise<void> {
     if (queue.isClosed) return;
-    const reason = /canceled/i.test(error.message) ? new CompactedError(fromRevision, await this.findCompactRevision(fromRevision)) : new StoreUnavailableError(`etcd watch: ${error.message}`, { cause: error });
+    const reason = await this.watchError(fromRevision, error);
     queue.fail(reason);
+  }
+
+  // etcd cancels a watch whose start revision was compacted away (after our
+  // pre-check, or while the client reconnected); other failures are unavailability.
+  private async watchError(fromRevision: number, error: unknown): Promise<Error> {
+    if (this.closed) return new StoreClosedError();
+    const message = getErrorMessage(error);
+    if (/canceled/i.test(message)) return new CompactedError(fromRevision, await this.findCompactRevision(fromRevision));
+    return new StoreUnavailableError(`etcd watch: ${message}`, { cause: error });
   }
 
   private startCompactor(): void {

@@ -126,7 +126,7 @@ export class RevisionedState {
     this.checkReadable(fromRevision);
     const backlog: StoreEvent[] = [];
     for (const { event } of this.history.since(fromRevision)) if (event.key.startsWith(prefix)) backlog.push(event);
-    return this.broadcaster.subscribe(prefix, handlers, backlog);
+    return this.broadcaster.subscribe(prefix, handlers, backlog, fromRevision, () => this.rev);
   }
 
   /** compact forgets history at or below `revision` (clamped to the current revision). */

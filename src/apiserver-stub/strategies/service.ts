@@ -71,6 +71,12 @@ function carryAllocated(svc: KubeObject, old: KubeObject): void {
     }
     if (s.healthCheckNodePort === undefined && s.externalTrafficPolicy === 'Local') s.healthCheckNodePort = o.healthCheckNodePort;
   }
+  if (s.type === 'ExternalName' && o.type !== 'ExternalName') {
+    // Switching to ExternalName drops the allocated address the client did not change, as kube's dropTypeDependentFields.
+    if (s.clusterIP === o.clusterIP) delete s.clusterIP;
+    if (JSON.stringify(s.clusterIPs) === JSON.stringify(o.clusterIPs)) delete s.clusterIPs;
+    for (const f of ['ipFamilies', 'ipFamilyPolicy', 'internalTrafficPolicy'] as const) if (JSON.stringify(s[f]) === JSON.stringify(o[f])) delete s[f];
+  }
   if (!needsNodePorts(s) && needsNodePorts(o)) {
     for (const p of ports(s)) {
       const match = ports(o).find((q) => q.port === p.port);

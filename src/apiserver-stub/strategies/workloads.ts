@@ -54,7 +54,22 @@ function validatePodSpec(spec: unknown, field: string, causes: StatusCause[]): v
   });
 }
 
+/**
+ * podGracePeriod is kube's pod graceful deletion: a pod bound to a node and
+ * not finished waits for its node agent (the request's gracePeriodSeconds, else
+ * spec.terminationGracePeriodSeconds, else 30); others go at once.
+ */
+function podGracePeriod(pod: KubeObject, requested: number | undefined): number {
+  const spec = obj(pod.spec) ?? {};
+  const phase = obj(pod.status)?.phase;
+  if (typeof spec.nodeName !== 'string' || spec.nodeName === '' || phase === 'Succeeded' || phase === 'Failed') return 0;
+  if (requested !== undefined) return Math.max(0, requested);
+  const configured = spec.terminationGracePeriodSeconds;
+  return typeof configured === 'number' && configured >= 0 ? configured : 30;
+}
+
 export const podStrategy: Strategy = {
+  gracePeriod: podGracePeriod,
   prepareForCreate(pod) {
     pod.status = { phase: 'Pending', qosClass: 'BestEffort' };
   },

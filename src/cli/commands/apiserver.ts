@@ -17,8 +17,9 @@ function parseListen(text: string): { host: string; port: number } {
 
 /** kubeconfig is a config pointing kubectl at the server (with the first token when auth is on). */
 function kubeconfig(server: string, token: string | undefined): string {
+  const cluster = server.startsWith('https') ? `    server: ${server}\n    insecure-skip-tls-verify: true\n` : `    server: ${server}\n`;
   const user = token ? `    token: ${token}\n` : '    {}\n';
-  return `apiVersion: v1\nkind: Config\nclusters:\n- name: ferry\n  cluster:\n    server: ${server}\n    insecure-skip-tls-verify: ${server.startsWith('https') ? 'true' : 'false'}\ncontexts:\n- name: ferry\n  context:\n    cluster: ferry\n    user: ferry\ncurrent-context: ferry\nusers:\n- name: ferry\n  user:\n${user.startsWith('    {}') ? '    {}\n' : user}`;
+  return `apiVersion: v1\nkind: Config\nclusters:\n- name: ferry\n  cluster:\n${cluster}contexts:\n- name: ferry\n  context:\n    cluster: ferry\n    user: ferry\ncurrent-context: ferry\nusers:\n- name: ferry\n  user:\n${user}`;
 }
 
 export default defineCommand({
@@ -46,6 +47,7 @@ export default defineCommand({
     const dataDir = resolve(flags['data-dir']);
     const backendOptions: BackendOptions = { dataDir, etcdServers: flags['etcd-servers'] ?? [] };
     const tokens = flags['token-auth-file'] ? loadTokenFile(flags['token-auth-file']) : undefined;
+    if (tokens && !tls) log.warn('Token auth over plain HTTP: kubectl sends bearer tokens only over HTTPS, so give --tls-cert-file and --tls-private-key-file for kubectl');
     const server = new ApiServer({
       backend: createBackend(flags.storage, backendOptions),
       serviceClusterIPRange: flags['service-cluster-ip-range'],

@@ -47,6 +47,12 @@ export interface WatchOptions {
   readonly allowWatchBookmarks?: boolean;
   /** Server-side end of the watch; the stream then ends cleanly. */
   readonly timeoutSeconds?: number | undefined;
+  /**
+   * Longest silence (no event, no bookmark) before the watch is given up as a
+   * ConnectionError (default: until timeoutSeconds + 30 s, or never). It
+   * catches half-open connections whose peer vanished without a reset.
+   */
+  readonly idleTimeoutMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -175,7 +181,7 @@ export class ApiClient {
         timeoutSeconds, labelSelector: options.labelSelector, fieldSelector: options.fieldSelector,
       },
       what,
-    }, { signal: options.signal, bodyTimeoutMs: timeoutSeconds !== undefined ? (timeoutSeconds + 30) * 1000 : 0 });
+    }, { signal: options.signal, bodyTimeoutMs: options.idleTimeoutMs ?? (timeoutSeconds !== undefined ? (timeoutSeconds + 30) * 1000 : 0) });
     if (response.statusCode >= 300) throw await this.#apiError(response, what);
     try {
       yield* readWatchEvents<T>(response.body);
@@ -190,6 +196,11 @@ export class ApiClient {
   /** request sends any REST call and returns the parsed JSON body (for paths the typed methods do not cover). */
   async request<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, query?: Record<string, string | number | boolean | undefined>): Promise<T> {
     return this.#json<T>({ method, path, body, query, what: `${method} ${path}` });
+  }
+
+  /** putText sends a text/plain body, as the node agent reports container logs to `pods/{name}/log`. */
+  async putText<T>(path: string, text: string): Promise<T> {
+    return this.#json<T>({ method: 'PUT', path, body: text, contentType: 'text/plain; charset=utf-8', what: `PUT ${path}` });
   }
 
   /** close drops the keep-alive connections and aborts open watches; idempotent. */
@@ -218,7 +229,7 @@ export class ApiClient {
       return await request(this.#origin + req.path + queryString(req.query), {
         method: req.method,
         headers,
-        body: req.body === undefined ? null : JSON.stringify(req.body),
+        body: req.body === undefined ? null : typeof req.body === 'string' && req.contentType?.startsWith('text/') ? req.body : JSON.stringify(req.body),
         dispatcher: this.#dispatcher,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: opts.bodyTimeoutMs ?? this.#timeoutMs,

@@ -121,6 +121,9 @@ function fromKubeconfig(paths: string[]): ClientConfig {
   const user = typeof userName === 'string' && userName !== '' ? lookup(files, 'users', userName) : undefined;
   if (typeof userName === 'string' && userName !== '' && !user) throw new KubeconfigError(`kubeconfig ${where}: user ${JSON.stringify(userName)} not found`);
   const u = user?.value ?? {};
+  for (const plugin of ['exec', 'auth-provider']) {
+    if (u[plugin] !== undefined) throw new KubeconfigError(`kubeconfig ${user!.file}: user ${JSON.stringify(userName)} uses ${plugin} credentials, which ferry does not support; use a token, tokenFile or client certificate`);
+  }
   const c = cluster.value;
   const userFile = user?.file ?? cluster.file;
   const tokenFile = str(u, 'tokenFile');

@@ -20,13 +20,13 @@ export async function* readWatchEvents<T>(body: Readable): AsyncGenerator<WatchE
   let pending = '';
   for await (const chunk of body as AsyncIterable<Buffer>) {
     pending += decoder.decode(chunk, { stream: true });
-    let nl = pending.indexOf('\n');
-    while (nl !== -1) {
-      const line = pending.slice(0, nl).trim();
-      pending = pending.slice(nl + 1);
+    let start = 0;
+    for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n', start)) {
+      const line = pending.slice(start, nl).trim();
+      start = nl + 1;
       if (line !== '') yield parseEvent<T>(line);
-      nl = pending.indexOf('\n');
     }
+    pending = pending.slice(start);
   }
   const last = (pending + decoder.decode()).trim();
   if (last !== '') yield parseEvent<T>(last);

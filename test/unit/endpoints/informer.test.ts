@@ -9,13 +9,13 @@ import { FakeApiserver } from './fake-apiserver.ts';
 const SVC = '/api/v1/services';
 const svc = (ns: string, name: string, port = 80) => ({ kind: 'Service', metadata: { namespace: ns, name }, spec: { ports: [{ port }] } });
 
-async function setup(t: any) {
+async function setup(t: any, extra: { watchIdleTimeoutMs?: number } = {}) {
   const api = new FakeApiserver();
   const server = await api.listen();
   const client = new ApiClient({ server }, { requestTimeoutMs: 2000 });
   const events: string[] = [];
   const informer = new Informer<any>({
-    client, resource: resources.services, pageSize: 2, indexers: { namespace: byNamespace },
+    client, resource: resources.services, pageSize: 2, indexers: { namespace: byNamespace }, ...extra,
     backoff: { connection: { initialMs: 10, maxMs: 20 }, api: { initialMs: 10, maxMs: 20 } },
   });
   informer.addHandlers({
@@ -122,4 +122,43 @@ test('stop is idempotent and ends the watch', async (t) => {
   await informer.stop();
   await informer.stop();
   t.pass();
+});
+
+test('a silent (half-open) watch is resumed after the idle timeout', async (t) => {
+  const { api, informer, events } = await setup(t, { watchIdleTimeoutMs: 200 });
+  informer.start();
+  await informer.synced;
+  await until(() => api.requests.some((r) => r.includes('watch=1')));
+  api.freeze();
+  api.upsert(SVC, svc('ns1', 'late'));
+  await until(() => events.includes('add ns1/late'));
+  t.is(api.requests.filter((r) => r.includes('watch=1')).length, 2);
+  t.is(api.requests.filter((r) => !r.includes('watch=1')).length, 1, 'resumed, not relisted');
+});
+
+test('watch lines split across chunks and several events per chunk are parsed in order', async (t) => {
+  const { readWatchEvents } = await import('../../../src/endpoints/client/watch-stream.ts');
+  const { Readable } = await import('node:stream');
+  const events = ['{"type":"ADDED","object":{"metadata":{"name":"a"}}}', '{"type":"DELETED","object":{"metadata":{"name":"b"}}}', '{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}'];
+  const text = events.join('\n') + '\n';
+  const chunks = [text.slice(0, 10), text.slice(10, 70), text.slice(70)].map((c) => Buffer.from(c));
+  const got: string[] = [];
+  for await (const e of readWatchEvents<any>(Readable.from(chunks))) got.push(`${e.type} ${e.object.metadata?.name ?? e.object.metadata?.resourceVersion}`);
+  t.deepEqual(got, ['ADDED a', 'DELETED b', 'BOOKMARK 9']);
+  const bad = readWatchEvents<any>(Readable.from([Buffer.from('{"type":"NOPE"}\n')]));
+  await t.throwsAsync(async () => { for await (const _ of bad) void _; }, { message: /malformed watch event/ });
+});
+
+test('watches the server ends at once are retried with back-off, not in a tight loop', async (t) => {
+  const { api, informer } = await setup(t);
+  api.endWatchesAtOnce = true;
+  informer.start();
+  await informer.synced;
+  const watches = () => api.requests.filter((r) => r.includes('watch=1')).length;
+  await until(() => watches() >= 3);
+  t.regex(informer.lastError!.message, /very short watch/);
+  const before = watches();
+  await new Promise((r) => setTimeout(r, 500));
+  // Back-off is 10 ms doubling to 20 ms in this setup: at most ~50 attempts in 500 ms, not thousands.
+  t.true(watches() - before <= 60, `watch attempts in 500 ms: ${watches() - before}`);
 });

@@ -86,3 +86,8 @@ test('in-cluster config from the service account directory', (t) => {
   t.is(got.tokenFile, join(sa, 'token'));
   t.is(String(got.ca), 'SA-CA');
 });
+
+test('exec credential plugins are refused with a clear message', (t) => {
+  const file = kubeconfig('exec.yaml', 'current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\nclusters: [{name: c, cluster: {server: "https://a"}}]\nusers: [{name: u, user: {exec: {command: aws}}}]');
+  t.throws(() => loadClientConfig({ kubeconfig: file, env: {} }), { message: /user "u" uses exec credentials, which ferry does not support/ });
+});

@@ -59,3 +59,23 @@ maybe('etcd: an unreachable etcd is StoreUnavailableError', async (t) => {
   t.teardown(() => store.close());
   await t.throwsAsync(store.start(), { instanceOf: StoreUnavailableError });
 });
+
+maybe('etcd: an unpaginated list larger than gRPC’s 4 MiB default works', async (t) => {
+  const store = await openEtcd();
+  t.teardown(() => store.close());
+  const blob = 'x'.repeat(100_000);
+  await Promise.all(Array.from({ length: 50 }, (_, i) => store.create(`/registry/configmaps/big/c${i}`, { data: { blob } })));
+  const list = await store.list('/registry/configmaps/big/');
+  t.is(list.items.length, 50);
+});
+
+maybe('etcd: the compactor compacts to the revision seen one interval earlier', async (t) => {
+  const store = new EtcdBackend({ endpoints: [server!.url], compactionIntervalMs: 200 });
+  await store.start();
+  t.teardown(() => store.close());
+  const old = await store.create('/registry/leases/compactor/a', { v: 1 });
+  await store.update(old.key, { v: 2 }, old.revision);
+  await new Promise((r) => setTimeout(r, 700));
+  const err = await t.throwsAsync(store.list('/registry/leases/compactor/', { revision: old.revision - 1 }), { instanceOf: CompactedError });
+  t.true((err?.compactRevision ?? 0) >= old.revision);
+});

@@ -172,8 +172,11 @@ const cases: Array<{ name: string; run: Case }> = [
       await store.update(a.key, { v: 2 }, a.revision);
       const got = new Collector();
       const watch = await store.watch(`${root}/ns/`, a.revision, got.handlers);
-      await store.delete(b.key);
+      t.is(watch.progressRevision(), a.revision, 'nothing delivered yet: progress is the start');
+      const del = await store.delete(b.key);
       await got.waitFor(3);
+      t.true(watch.progressRevision() >= del.revision, 'progress covers delivered events');
+      t.true(watch.progressRevision() <= store.currentRevision());
       watch.close();
       t.deepEqual(summary(got.events), ['ADDED b', 'MODIFIED a', 'DELETED b']);
       t.is(got.events[0]!.revision, b.revision);

@@ -82,3 +82,15 @@ test('memory: a handler that throws closes only its watcher', async (t) => {
   await ok.waitFor(2);
   t.is(closed?.message, 'boom');
 });
+
+test('memory: progressRevision trails queued events and catches up to writes elsewhere once drained', async (t) => {
+  const store = new MemoryBackend();
+  const got = new Collector();
+  const watch = await store.watch('/registry/a/', 0, got.handlers);
+  const a = await store.create('/registry/a/ns/x', {});
+  t.is(watch.progressRevision(), 0, 'the event is queued, not delivered');
+  await got.waitFor(1);
+  t.is(watch.progressRevision(), a.revision);
+  const other = await store.create('/registry/b/ns/y', {});
+  t.is(watch.progressRevision(), other.revision, 'nothing queued: caught up to the store');
+});
