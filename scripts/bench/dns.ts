@@ -7,7 +7,9 @@
 //    it with a hosts file and srv-host lines holding the same names.
 // 3. dnsperf sends the same query file (A for every service, SRV for every
 //    fifth, headless A names; shuffled) to each for --duration seconds:
-//    QPS, lost queries and dnsperf's average latency under full load.
+//    QPS, lost queries and dnsperf's average latency under full load; then
+//    again with A questions only, since dnsmasq scans its srv-host list
+//    linearly and the SRV names alone slow it down.
 // 4. A paced run (dnsperf -Q --latency-qps, -v) gives per-query latencies,
 //    from which p50/p99 are computed here (dnsperf 2.10 has no histogram).
 // 5. Resident memory (VmRSS) of ferry dns after sync, after load, and of a
@@ -23,22 +25,27 @@ import { ApiServer } from '../../src/apiserver-stub/server.ts';
 import { createBackend } from '../../src/apiserver-stub/storage/registry.ts';
 import { ApiClient } from '../../src/endpoints/client/api-client.ts';
 import { resources } from '../../src/endpoints/client/resources.ts';
+import { BenchRecorder } from '../../src/bench/result.ts';
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '30' },
-    services: { type: 'string', default: '10000' },
-    pods: { type: 'string', default: '50000' },
+    duration: { type: 'string' },
+    services: { type: 'string' },
+    pods: { type: 'string' },
     clients: { type: 'string', default: '4' },
     outstanding: { type: 'string', default: '100' },
     'latency-qps': { type: 'string', default: '20000' },
-    'latency-duration': { type: 'string', default: '5' },
+    'latency-duration': { type: 'string' },
     'ferry-args': { type: 'string', default: '' },
   },
 });
-const duration = Number(args.duration);
-const nServices = Number(args.services);
-const nPods = Number(args.pods);
+const recorder = new BenchRecorder('dns');
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1): 1,000 services, 1,000 pods, 3 s and 1 s runs.
+const quick = recorder.quick;
+const duration = Number(args.duration ?? (quick ? 3 : 30));
+const nServices = Number(args.services ?? (quick ? 1000 : 10000));
+const nPods = Number(args.pods ?? (quick ? 1000 : 50000));
+const latencyDuration = args['latency-duration'] ?? (quick ? '1' : '5');
 const ZONE = 'cluster.local';
 const NS = 'bench';
 const FERRY = resolve(import.meta.dirname, '../../bin/ferry');
@@ -164,9 +171,9 @@ interface PerfResult {
   codes: string;
 }
 
-function dnsperf(port: number, extra: string[], onLine?: (line: string) => void): Promise<{ out: string }> {
+function dnsperf(port: number, extra: string[], onLine?: (line: string) => void, file = 'queries'): Promise<{ out: string }> {
   return new Promise((resolvePerf, reject) => {
-    const proc = spawn('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', join(work, 'queries'), '-c', args.clients!, '-q', args.outstanding!, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', join(work, file), '-c', args.clients!, '-q', args.outstanding!, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(proc);
     let out = '';
     let partial = '';
@@ -192,15 +199,17 @@ function parsePerf(out: string): PerfResult {
   };
 }
 
-async function throughput(label: string, port: number): Promise<PerfResult> {
-  const r = parsePerf((await dnsperf(port, ['-l', String(duration)])).out);
+async function throughput(label: string, port: number, file = 'queries'): Promise<PerfResult> {
+  const r = parsePerf((await dnsperf(port, ['-l', String(duration)], undefined, file)).out);
   log(`${label}: ${r.qps.toFixed(0)} QPS, avg ${r.avgMs.toFixed(3)} ms, lost ${r.lost}/${r.sent}, ${r.codes}`);
   return r;
 }
 
-async function latency(label: string, port: number): Promise<{ p50: number; p99: number; avg: number; n: number }> {
+type Latency = { p50: number; p99: number; avg: number; n: number };
+
+async function latency(label: string, port: number): Promise<Latency> {
   const samples: number[] = [];
-  await dnsperf(port, ['-l', args['latency-duration']!, '-Q', args['latency-qps']!, '-v'], (line) => {
+  await dnsperf(port, ['-l', latencyDuration, '-Q', args['latency-qps']!, '-v'], (line) => {
     const v = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (Number.isFinite(v)) samples.push(v * 1000);
   });
@@ -212,6 +221,32 @@ async function latency(label: string, port: number): Promise<{ p50: number; p99:
   return r;
 }
 
+function record(r: { f: PerfResult; d: PerfResult; fl: Latency; dl: Latency; rssLoaded: number; rssVerified: number; coreDnsMB: number }): void {
+  const at = `at ${args['latency-qps']} QPS`;
+  recorder.figure({ id: 'ferry_qps', label: `ferry dns QPS, ${nServices} services`, value: r.f.qps, unit: 'queries/s', goal: { op: '>=', value: 100_000 }, referenceId: 'dnsmasq_qps' });
+  recorder.figure({ id: 'dnsmasq_qps', label: 'dnsmasq QPS (reference)', value: r.d.qps, unit: 'queries/s' });
+  recorder.figure({ id: 'qps_ratio', label: 'ferry dns / dnsmasq QPS', value: r.f.qps / r.d.qps, unit: '×', goal: { op: '>=', value: 0.9 } });
+  recorder.figure({ id: 'ferry_p99_ms', label: `ferry dns p99 latency ${at}`, value: r.fl.p99, unit: 'ms', goal: { op: '<=', value: 1 }, referenceId: 'dnsmasq_p99_ms' });
+  recorder.figure({ id: 'dnsmasq_p99_ms', label: `dnsmasq p99 latency ${at} (reference)`, value: r.dl.p99, unit: 'ms' });
+  recorder.figure({ id: 'ferry_avg_ms', label: 'ferry dns average latency, full load', value: r.f.avgMs, unit: 'ms', referenceId: 'dnsmasq_avg_ms' });
+  recorder.figure({ id: 'dnsmasq_avg_ms', label: 'dnsmasq average latency, full load (reference)', value: r.d.avgMs, unit: 'ms' });
+  recorder.figure({ id: 'ferry_lost', label: 'ferry dns lost queries, full load', value: r.f.lost, unit: 'queries' });
+  recorder.figure({ id: 'ferry_rss_mb', label: `ferry dns RSS after load, ${nServices} services`, value: r.rssLoaded, unit: 'MB' });
+  if (Number.isFinite(r.rssVerified)) {
+    recorder.figure({ id: 'ferry_rss_verified_mb', label: `ferry dns --pods verified RSS, ${nServices} services + ${nPods} pods`, value: r.rssVerified, unit: 'MB', goal: { op: '<=', value: r.coreDnsMB / 2 } });
+  }
+  recorder.chart({ id: 'dns_qps', title: `DNS throughput vs dnsmasq (${nServices} services, dnsperf)`, xTitle: 'load', yTitle: 'queries per second', kind: 'bar' });
+  recorder.chart({ id: 'dns_latency', title: 'DNS latency vs dnsmasq', xTitle: 'measure', yTitle: 'latency (ms)', kind: 'bar' });
+  for (const [series, perf, lat] of [['ferry dns', r.f, r.fl], ['dnsmasq', r.d, r.dl]] as const) {
+    recorder.point({ chart: 'dns_qps', series, x: `full load, ${duration} s`, y: perf.qps });
+    recorder.point({ chart: 'dns_latency', series, x: 'average, full load', y: perf.avgMs });
+    recorder.point({ chart: 'dns_latency', series, x: `p50 ${at}`, y: lat.p50 });
+    recorder.point({ chart: 'dns_latency', series, x: `p99 ${at}`, y: lat.p99 });
+  }
+  if (nServices !== 10000 || nPods !== 50000) recorder.note(`${nServices} services and ${nPods} pods instead of the issue's 10,000 and 50,000 (quick sizes); the memory goal is half the CoreDNS formula at these sizes.`);
+  recorder.write();
+}
+
 async function main(): Promise<void> {
   const api = new ApiServer({ backend: createBackend('memory', { dataDir: work }) });
   await api.start();
@@ -221,6 +256,7 @@ async function main(): Promise<void> {
   try {
     const names = await populate(client);
     writeFileSync(join(work, 'queries'), names.queries.join('\n') + '\n');
+    writeFileSync(join(work, 'queries-a'), names.queries.filter((q) => q.endsWith(' A')).join('\n') + '\n');
     const ferry = await startFerry(url, []);
     const rssSynced = rssMB(ferry.pid);
     const dnsmasqPort = await startDnsmasq(names);
@@ -229,6 +265,8 @@ async function main(): Promise<void> {
     const f = await throughput('ferry dns', ferry.port);
     const rssLoaded = rssMB(ferry.pid);
     const d = await throughput('dnsmasq  ', dnsmasqPort);
+    const fa = await throughput('ferry dns (A only)', ferry.port, 'queries-a');
+    const da = await throughput('dnsmasq   (A only)', dnsmasqPort, 'queries-a');
     const fl = await latency('ferry dns', ferry.port);
     const dl = await latency('dnsmasq  ', dnsmasqPort);
     let rssVerified = Number.NaN;
@@ -246,12 +284,15 @@ async function main(): Promise<void> {
       '|---|---|---|---|---|',
       `| ferry dns | ${f.qps.toFixed(0)} | ${f.avgMs.toFixed(3)} ms | ${fl.p50.toFixed(3)} / ${fl.p99.toFixed(3)} ms | ${f.lost} of ${f.sent} |`,
       `| dnsmasq | ${d.qps.toFixed(0)} | ${d.avgMs.toFixed(3)} ms | ${dl.p50.toFixed(3)} / ${dl.p99.toFixed(3)} ms | ${d.lost} of ${d.sent} |`,
-      `ferry/dnsmasq: ${(f.qps / d.qps).toFixed(2)}×`,
+      `| ferry dns, A only | ${fa.qps.toFixed(0)} | ${fa.avgMs.toFixed(3)} ms | | ${fa.lost} of ${fa.sent} |`,
+      `| dnsmasq, A only | ${da.qps.toFixed(0)} | ${da.avgMs.toFixed(3)} ms | | ${da.lost} of ${da.sent} |`,
+      `ferry/dnsmasq: ${(f.qps / d.qps).toFixed(2)}× (mixed), ${(fa.qps / da.qps).toFixed(2)}× (A only)`,
       `ferry dns RSS: ${rssSynced.toFixed(1)} MB after sync, ${rssLoaded.toFixed(1)} MB after load; --pods verified with ${nPods} pods: ${rssVerified.toFixed(1)} MB`,
       `CoreDNS formula at ${nServices} services + ${nPods} pods: ${coreDnsMB.toFixed(0)} MB (half: ${(coreDnsMB / 2).toFixed(0)} MB)`,
       `response codes (ferry): ${f.codes}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
+    record({ f, d, fl, dl, rssLoaded, rssVerified, coreDnsMB });
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     await client.close();

@@ -12,7 +12,11 @@ export function proxyStateToJSON(state: ProxyState): Record<string, unknown> {
     services: sorted(state.services),
     endpoints: sorted(state.endpoints),
     changed: [...state.changed].sort(),
-    udpConntrack: { deletedEndpoints: state.udpConntrack.deletedEndpoints, newlyActiveServices: [...state.udpConntrack.newlyActiveServices].sort() },
+    udpConntrack: {
+      deletedEndpoints: state.udpConntrack.deletedEndpoints,
+      newlyActiveServices: [...state.udpConntrack.newlyActiveServices].sort(),
+      deletedClusterIPs: [...(state.udpConntrack.deletedClusterIPs ?? [])].sort(),
+    },
     triggerTimes: sorted(state.triggerTimes),
   };
 }

@@ -207,11 +207,20 @@ export class Informer<T extends KubeObject> {
       idleTimeoutMs: o.watchIdleTimeoutMs ?? 120_000,
       signal: this.#abort.signal,
     });
+    const started = Date.now();
+    let received = 0;
     for await (const event of events) {
+      received++;
       this.#apply(event);
       this.#lastError = undefined;
       this.#connectionBackoff.reset();
       this.#apiBackoff.reset();
+    }
+    if (this.#abort.signal.aborted) return;
+    // As client-go: a watch the server ends at once without a single event is
+    // a failure to back off from, not a reason to reconnect in a tight loop.
+    if (received === 0 && Date.now() - started < 1000) {
+      throw new ConnectionError(o.client.server, `watch ${this.#name}`, new Error('very short watch: closed within a second without events'));
     }
     log.info(4, 'Watch closed, resuming', { resource: this.#name, resourceVersion: this.#resourceVersion });
   }

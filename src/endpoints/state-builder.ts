@@ -26,6 +26,7 @@ export class ProxyStateBuilder {
   #changed = new Set<string>();
   #deletedUDPEndpoints: Array<{ serviceKey: string; endpoint: string }> = [];
   #newlyActiveUDP = new Set<string>();
+  #deletedUDPClusterIPs = new Set<string>();
   /** Service name → earliest trigger time (ms), for the latency metric. */
   #triggerTimes = new Map<string, number>();
   /** Trigger times of the last built snapshot, reported by syncSucceeded. */
@@ -70,6 +71,11 @@ export class ProxyStateBuilder {
     this.#nodeChanged = false;
     this.#deletedUDPEndpoints.push(...eps.deletedUDPEndpoints);
     for (const key of eps.newlyActiveUDPServices) this.#newlyActiveUDP.add(key);
+    for (const ip of svc.deletedUDPClusterIPs) this.#deletedUDPClusterIPs.add(ip);
+    // An IP given to a UDP port again before the sync is live: its entries must stay.
+    if (this.#deletedUDPClusterIPs.size > 0) {
+      for (const port of this.#services.ports.snapshot().values()) if (port.protocol === 'UDP') for (const ip of port.clusterIPs) this.#deletedUDPClusterIPs.delete(ip);
+    }
     for (const [name, t] of eps.lastChangeTriggerTimes) this.#triggerTimes.set(name, Math.min(t, this.#triggerTimes.get(name) ?? Infinity));
     this.#builtTriggerTimes = new Map(this.#triggerTimes);
 
@@ -84,7 +90,11 @@ export class ProxyStateBuilder {
       services: this.#services.ports.snapshot(),
       endpoints: this.#endpoints.endpoints.snapshot(),
       changed: new Set(this.#changed),
-      udpConntrack: Object.freeze({ deletedEndpoints: Object.freeze([...this.#deletedUDPEndpoints]), newlyActiveServices: new Set(this.#newlyActiveUDP) }),
+      udpConntrack: Object.freeze({
+        deletedEndpoints: Object.freeze([...this.#deletedUDPEndpoints]),
+        newlyActiveServices: new Set(this.#newlyActiveUDP),
+        deletedClusterIPs: new Set(this.#deletedUDPClusterIPs),
+      }),
       triggerTimes,
     });
   }
@@ -99,6 +109,7 @@ export class ProxyStateBuilder {
     this.#changed = new Set();
     this.#deletedUDPEndpoints = [];
     this.#newlyActiveUDP = new Set();
+    this.#deletedUDPClusterIPs = new Set();
     for (const [name, t] of this.#builtTriggerTimes) if (this.#triggerTimes.get(name) === t) this.#triggerTimes.delete(name);
     this.#builtTriggerTimes = new Map();
     return times;

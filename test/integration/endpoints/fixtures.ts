@@ -20,11 +20,17 @@ import { ProxyStateBuilder } from '../../../src/endpoints/state-builder.ts';
  */
 export class TestApiserver {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'ferry-watcher-api-'));
+  readonly storage: 'file' | 'memory';
   server: ApiServer | undefined;
   port = 0;
 
+  /** storage 'file' (default) keeps the data across restarts; 'memory' is faster. */
+  constructor(storage: 'file' | 'memory' = 'file') {
+    this.storage = storage;
+  }
+
   async start(): Promise<void> {
-    const server = new ApiServer({ backend: createBackend('file', { dataDir: this.dataDir }), bookmarkIntervalMs: 1000 });
+    const server = new ApiServer({ backend: createBackend(this.storage, { dataDir: this.dataDir }), bookmarkIntervalMs: 1000 });
     await server.start();
     this.port = (await server.listen('127.0.0.1', 0)).port;
     this.server = server;

@@ -12,6 +12,8 @@ import type { AddressInfo, Socket } from 'node:net';
 export class FakeApiserver {
   readonly objects = new Map<string, Map<string, Record<string, any>>>();
   readonly requests: string[] = [];
+  /** When set, watches end at once with no event (a misbehaving server or proxy). */
+  endWatchesAtOnce = false;
   /** When set, every request gets this status with a Status body. */
   failWith: { code: number; reason: string; message: string } | undefined;
   #rv = 1;
@@ -108,6 +110,7 @@ export class FakeApiserver {
   #watch(collection: string, from: number, res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
+    if (this.endWatchesAtOnce) return void res.end();
     if (from < this.#compactedAt) {
       res.end(JSON.stringify({ type: 'ERROR', object: { kind: 'Status', status: 'Failure', reason: 'Expired', code: 410, message: `too old resource version: ${from} (${this.#compactedAt})` } }) + '\n');
       return;

@@ -148,3 +148,17 @@ test('watch lines split across chunks and several events per chunk are parsed in
   const bad = readWatchEvents<any>(Readable.from([Buffer.from('{"type":"NOPE"}\n')]));
   await t.throwsAsync(async () => { for await (const _ of bad) void _; }, { message: /malformed watch event/ });
 });
+
+test('watches the server ends at once are retried with back-off, not in a tight loop', async (t) => {
+  const { api, informer } = await setup(t);
+  api.endWatchesAtOnce = true;
+  informer.start();
+  await informer.synced;
+  const watches = () => api.requests.filter((r) => r.includes('watch=1')).length;
+  await until(() => watches() >= 3);
+  t.regex(informer.lastError!.message, /very short watch/);
+  const before = watches();
+  await new Promise((r) => setTimeout(r, 500));
+  // Back-off is 10 ms doubling to 20 ms in this setup: at most ~50 attempts in 500 ms, not thousands.
+  t.true(watches() - before <= 60, `watch attempts in 500 ms: ${watches() - before}`);
+});

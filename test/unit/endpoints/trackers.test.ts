@@ -125,3 +125,18 @@ test('deleting the last slice removes the endpoints; node label change marks eve
   t.deepEqual(after.nodeLabels, { 'topology.kubernetes.io/zone': 'z1' });
   t.deepEqual([...after.changed], ['ns1/s:p80']);
 });
+
+test('deleting a UDP service reports its cluster IP for conntrack cleanup, once', (t) => {
+  const b = new ProxyStateBuilder('node-a');
+  const dns = service('dns', { clusterIP: '172.30.0.10', clusterIPs: ['172.30.0.10'], ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
+  const web = service('web', { ports: [{ name: 'http', port: 80 }] });
+  b.onServiceChange(undefined, dns);
+  b.onServiceChange(undefined, web);
+  b.build();
+  b.syncSucceeded();
+  b.onServiceChange(dns, undefined);
+  b.onServiceChange(web, undefined);
+  t.deepEqual([...b.build().udpConntrack.deletedClusterIPs!], ['172.30.0.10']);
+  b.syncSucceeded();
+  t.deepEqual([...b.build().udpConntrack.deletedClusterIPs!], []);
+});
