@@ -12,6 +12,8 @@ import type { ServiceSpec } from './state.ts';
 const rootTest = isRoot ? test : test.serial.skip;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** DIGEST is stream-sink's line for a finished connection: `<bytes> <sha256>`. */
+const DIGEST = /^\d+ [0-9a-f]{64}$/m;
 const script = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 
 rootTest('requests under service and endpoint churn: only the removed service fails, and only after removal', async (t) => {
@@ -73,11 +75,13 @@ rootTest('removing an endpoint drains: an open connection to it completes intact
 
   const bytes = 192 * 2 ** 20;
   const source = topo.fixture.exec(topo.pods[0]!.ns, process.execPath, ['--import', 'tsx', script('stream-source.ts'), '10.96.0.40', '9000', String(bytes)], { timeoutMs: 60_000 });
-  await sleep(1500);
+  // Remove the endpoint only once the transfer is flowing through it.
+  while (!sinkOut.includes('receiving')) await once(sink.stdout!, 'data');
+  await sleep(500);
   await proxy.sync([svc([])]);
   const sent = (await source).stdout.trim();
-  while (sinkOut.split('\n').length < 3 && sink.exitCode === null) await once(sink.stdout!, 'data');
-  t.is(sinkOut.split('\n')[1], sent);
+  while (!DIGEST.test(sinkOut) && sink.exitCode === null) await once(sink.stdout!, 'data');
+  t.is(DIGEST.exec(sinkOut)?.[0], sent);
   t.is(sent.split(' ')[0], String(bytes));
   // New connections find no endpoint and are closed at once.
   const r = await topo.fixture.exec(topo.pods[0]!.ns, 'curl', ['-sS', '-m', '2', 'http://10.96.0.40:9000/'], { allowFailure: true });

@@ -4,9 +4,10 @@
  * JSON lines on stdin, answering one JSON line per command on stdout:
  *
  *   {"op":"sync","services":[ServiceSpec...]} → {"ok":true,"ports":{"ns/svc:p":40123}}
- *   {"op":"rss"}                               → {"ok":true,"maxRssKiB":51234}
+ *   {"op":"rss"}                               → {"ok":true,"maxRssKiB":51234}  (peak of this process and its workers)
  *   {"op":"cleanup"}                           → {"ok":true}
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Registry } from 'prom-client';
 import { createProxier, UserspaceProxier } from '../../../src/userspace/index.ts';
@@ -57,11 +58,20 @@ async function handle(cmd: Command): Promise<Record<string, unknown>> {
       return { ok: true, ports: Object.fromEntries(cmd.services.map((s) => [s.key, proxier.proxyPort(s.key)])) };
     }
     case 'rss':
-      return { ok: true, maxRssKiB: process.resourceUsage().maxRSS };
+      return { ok: true, maxRssKiB: Math.max(process.resourceUsage().maxRSS, ...workerPeakRssKiB()) };
     case 'cleanup':
       await proxier.cleanup();
       return { ok: true };
   }
+}
+
+/** workerPeakRssKiB reads the peak RSS (VmHWM) of this process's children, the TCP workers. */
+function workerPeakRssKiB(): number[] {
+  const children = readdirSync('/proc/self/task').flatMap((tid) => readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ').filter(Boolean));
+  return children.map((pid) => {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  });
 }
 
 const lines = createInterface({ input: process.stdin });
