@@ -63,6 +63,12 @@ export interface UdpConntrackWork {
   readonly deletedEndpoints: ReadonlyArray<{ readonly serviceKey: string; readonly endpoint: string }>;
   /** UDP service ports that went from 0 to more than 0 usable endpoints. */
   readonly newlyActiveServices: ReadonlySet<string>;
+  /**
+   * Cluster IPs of UDP service ports that were removed (kube-proxy's
+   * DeletedUDPClusterIPs): flush UDP entries to them. Optional so snapshots
+   * written by hand in tests need not list it; the watcher always sets it.
+   */
+  readonly deletedClusterIPs?: ReadonlySet<string>;
 }
 
 export interface ProxyState {

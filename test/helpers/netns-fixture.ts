@@ -11,11 +11,12 @@ export const isRoot = process.getuid?.() === 0;
 
 /**
  * NetnsFixture owns the namespaces and processes of one test and removes them
- * in t.teardown, also when the test fails. Names carry a random run id so
- * parallel tests never collide.
+ * in t.teardown, also when the test fails. Names carry the creating process's
+ * pid and a random id (`fytest-<pid>-<id>-<name>`), so parallel tests never
+ * collide and `scripts/test` removes only leftovers whose creator is dead.
  */
 export class NetnsFixture {
-  readonly id = randomBytes(3).toString('hex');
+  readonly id = `${process.pid}-${randomBytes(2).toString('hex')}`;
   private readonly namespaces: string[] = [];
   private readonly processes: ChildProcess[] = [];
 
@@ -23,7 +24,7 @@ export class NetnsFixture {
     t.teardown(() => this.destroy());
   }
 
-  /** ns returns the full namespace name for a short name, e.g. `fytest-a1b2c3-node`. */
+  /** ns returns the full namespace name for a short name, e.g. `fytest-4242-a1b2-node`. */
   ns(short: string): string {
     return `${TEST_NETNS_PREFIX}${this.id}-${short}`;
   }

@@ -1,0 +1,83 @@
+import type { Deployment, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import { resources } from '../../endpoints/client/resources.ts';
+import { objectKey } from '../../endpoints/store.ts';
+import { createLogger } from '../../util/log.ts';
+import { sameJSON } from './canonical.ts';
+import { Controller, type Requeue } from './controller.ts';
+import { planDeployment } from './deployment-reconcile.ts';
+import type { SharedInformers } from './informers.ts';
+import { controllerRef } from './replicaset-reconcile.ts';
+import { WriteTracker } from './write-tracker.ts';
+
+const log = createLogger('deployment-controller');
+
+export interface DeploymentControllerConfig {
+  client: ApiClient;
+  informers: SharedInformers;
+  workers: number;
+}
+
+/** withoutTimes drops condition timestamps so that a status differing only in them is not rewritten. */
+function withoutTimes(s: DeploymentStatus | undefined): unknown {
+  return { ...s, conditions: (s?.conditions ?? []).map(({ lastUpdateTime: _u, lastTransitionTime: _t, ...c }) => c) };
+}
+
+/**
+ * DeploymentController drives each Deployment through its ReplicaSets
+ * (kube-controller-manager's deployment controller): creates the set of the
+ * current template, scales sets for a rolling update or a recreate, and
+ * reports the status `kubectl rollout status` reads.
+ */
+export class DeploymentController {
+  readonly controller: Controller;
+  private readonly cfg: DeploymentControllerConfig;
+  private readonly tracker = new WriteTracker();
+
+  constructor(cfg: DeploymentControllerConfig) {
+    this.cfg = cfg;
+    this.controller = new Controller('deployment', (key) => this.sync(key));
+    const inf = cfg.informers;
+    const enqueue = (d: Deployment) => this.controller.enqueue(objectKey(d));
+    inf.deployments.addHandlers({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n), onDelete: enqueue });
+    const rsOwner = (rs: ReplicaSet) => {
+      const ref = controllerRef(rs);
+      if (ref?.kind === 'Deployment') this.controller.enqueue(`${rs.metadata?.namespace}/${ref.name}`);
+    };
+    inf.replicaSets.addHandlers({ onAdd: rsOwner, onUpdate: (_o, n) => rsOwner(n), onDelete: rsOwner });
+  }
+
+  run(): void {
+    this.controller.run(this.cfg.workers);
+  }
+
+  async sync(key: string): Promise<Requeue | void> {
+    const inf = this.cfg.informers;
+    const d = inf.deployments.store.get(key);
+    if (!d) {
+      this.tracker.forgetOwner(key);
+      return;
+    }
+    const owned = inf.replicaSets.store.byIndex('controller', d.metadata?.uid ?? '');
+    const byName = new Map(owned.map((rs) => [rs.metadata?.name ?? '', rs]));
+    if (this.tracker.isStale(key, (name) => {
+      const rs = byName.get(name);
+      return rs && { resourceVersion: rs.metadata?.resourceVersion, deleting: rs.metadata?.deletionTimestamp !== undefined };
+    })) return { requeueAfterMs: 50 };
+    const plan = planDeployment(d, owned, new Date());
+    const client = this.cfg.client;
+    if (plan.createReplicaSet) {
+      const rs = await client.create(resources.replicasets, plan.createReplicaSet);
+      this.tracker.recordWrite(key, rs.metadata?.name ?? '', rs.metadata?.resourceVersion);
+      log.info(2, 'Created ReplicaSet', { deployment: key, replicaSet: rs.metadata?.name, replicas: rs.spec?.replicas });
+    }
+    for (const { rs, replicas } of plan.scale) {
+      const written = await client.update(resources.replicasets, { ...rs, spec: { ...rs.spec!, replicas } });
+      this.tracker.recordWrite(key, written.metadata?.name ?? '', written.metadata?.resourceVersion);
+      log.info(2, 'Scaled ReplicaSet', { deployment: key, replicaSet: rs.metadata?.name, from: rs.spec?.replicas, to: replicas });
+    }
+    if (!sameJSON(withoutTimes(d.status), withoutTimes(plan.status))) {
+      await client.patch(resources.deployments, d.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace: d.metadata?.namespace, subresource: 'status' });
+    }
+  }
+}

@@ -1,0 +1,207 @@
+import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
+import { InvalidArgumentError } from '../../util/errors.ts';
+import { canonicalJSON } from './canonical.ts';
+
+/**
+ * The Deployment controller's reconcile math as pure functions
+ * (kube-controller-manager `pkg/controller/deployment`: `sync.go`,
+ * `rolling.go`, `recreate.go`, `util/deployment_util.go`): the pod template
+ * hash, which ReplicaSet is the new one, how far a rolling update may scale
+ * the new set up (maxSurge) and the old ones down (maxUnavailable), and the
+ * status `kubectl rollout status` reads.
+ */
+
+export const LABEL_POD_TEMPLATE_HASH = 'pod-template-hash';
+export const ANNOTATION_REVISION = 'deployment.kubernetes.io/revision';
+
+/** DeploymentPlan is what one sync writes; `scale` holds sets whose spec.replicas must change. */
+export interface DeploymentPlan {
+  createReplicaSet?: ReplicaSet;
+  scale: Array<{ rs: ReplicaSet; replicas: number }>;
+  status: DeploymentStatus;
+}
+
+// kube's rand.SafeEncodeString alphabet: no vowels, no 0/1/3, so hashes never spell words.
+const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** podTemplateHash is fnv32a over the template (and collision count), encoded as kube encodes it. */
+export function podTemplateHash(template: PodTemplateSpec, collisionCount = 0): string {
+  const text = canonicalJSON(template) + (collisionCount > 0 ? String(collisionCount) : '');
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return [...String(h)].map((c) => SAFE[c.charCodeAt(0) % SAFE.length]).join('');
+}
+
+function withoutHash(template: PodTemplateSpec | undefined): PodTemplateSpec {
+  const t = structuredClone(template ?? {});
+  if (t.metadata?.labels) delete t.metadata.labels[LABEL_POD_TEMPLATE_HASH];
+  return t;
+}
+
+/** templatesEqualIgnoringHash is kube's EqualIgnoreHash. */
+export function templatesEqualIgnoringHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | undefined): boolean {
+  return canonicalJSON(withoutHash(a)) === canonicalJSON(withoutHash(b));
+}
+
+/** resolveFenceposts turns maxSurge/maxUnavailable (ints or percents) into counts: surge rounds up, unavailable down; never both 0. */
+export function resolveFenceposts(d: Deployment): { maxSurge: number; maxUnavailable: number } {
+  const replicas = d.spec?.replicas ?? 1;
+  const ru = d.spec?.strategy?.rollingUpdate;
+  const surge = scaledValue(ru?.maxSurge ?? '25%', replicas, true, 'maxSurge');
+  const unavailable = scaledValue(ru?.maxUnavailable ?? '25%', replicas, false, 'maxUnavailable');
+  if (surge === 0 && unavailable === 0) return { maxSurge: 0, maxUnavailable: 1 };
+  return { maxSurge: surge, maxUnavailable: unavailable };
+}
+
+function scaledValue(v: number | string, total: number, roundUp: boolean, field: string): number {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+)%$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`invalid ${field} ${JSON.stringify(v)}: want an integer or a percentage`);
+  const x = (Number(m[1]) * total) / 100;
+  return roundUp ? Math.ceil(x) : Math.floor(x);
+}
+
+const specReplicas = (rs: ReplicaSet) => rs.spec?.replicas ?? 0;
+const rsCreated = (rs: ReplicaSet) => Date.parse(rs.metadata?.creationTimestamp ?? '') || 0;
+
+/** newReplicaSetFor builds the ReplicaSet of the deployment's current template. */
+export function newReplicaSetFor(d: Deployment, hash: string, replicas: number, revision: number): ReplicaSet {
+  const template = structuredClone(d.spec?.template ?? {});
+  template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [LABEL_POD_TEMPLATE_HASH]: hash } };
+  const name = d.metadata?.name ?? '';
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: {
+      name: `${name}-${hash}`,
+      namespace: d.metadata?.namespace,
+      labels: { ...template.metadata.labels },
+      annotations: { [ANNOTATION_REVISION]: String(revision) },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true }],
+    },
+    spec: {
+      replicas,
+      minReadySeconds: d.spec?.minReadySeconds ?? 0,
+      selector: { ...d.spec?.selector, matchLabels: { ...d.spec?.selector?.matchLabels, [LABEL_POD_TEMPLATE_HASH]: hash } },
+      template,
+    },
+  };
+}
+
+function revisionOf(rs: ReplicaSet): number {
+  return Number(rs.metadata?.annotations?.[ANNOTATION_REVISION] ?? 0) || 0;
+}
+
+/** planDeployment decides one sync of a Deployment over the ReplicaSets it owns. */
+export function planDeployment(d: Deployment, owned: readonly ReplicaSet[], now: Date): DeploymentPlan {
+  const desired = d.spec?.replicas ?? 1;
+  const newRS = owned.find((rs) => templatesEqualIgnoringHash(rs.spec?.template, d.spec?.template));
+  const old = owned.filter((rs) => rs !== newRS).sort((a, b) => rsCreated(a) - rsCreated(b));
+  const plan: DeploymentPlan = { scale: [], status: deploymentStatus(d, newRS, owned, now) };
+  const recreate = d.spec?.strategy?.type === 'Recreate';
+  const paused = d.spec?.paused === true;
+  let newReplicas = newRS ? specReplicas(newRS) : 0;
+  if (!paused) {
+    if (recreate) {
+      for (const rs of old) if (specReplicas(rs) > 0) plan.scale.push({ rs, replicas: 0 });
+      const oldRunning = old.some((rs) => (rs.status?.replicas ?? 0) > 0);
+      newReplicas = oldRunning ? newReplicas : desired;
+    } else {
+      newReplicas = rollingNewReplicas(d, newRS, old, desired);
+      plan.scale.push(...rollingOldScaleDown(d, newRS, old, desired));
+    }
+  }
+  if (!newRS) {
+    const hash = podTemplateHash(d.spec?.template ?? {}, d.status?.collisionCount ?? 0);
+    const revision = Math.max(0, ...old.map(revisionOf)) + 1;
+    plan.createReplicaSet = newReplicaSetFor(d, hash, newReplicas, revision);
+  } else if (newReplicas !== specReplicas(newRS)) {
+    plan.scale.push({ rs: newRS, replicas: newReplicas });
+  }
+  return plan;
+}
+
+/** rollingNewReplicas is kube's NewRSNewReplicas: scale the new set up within replicas + maxSurge. */
+function rollingNewReplicas(d: Deployment, newRS: ReplicaSet | undefined, old: readonly ReplicaSet[], desired: number): number {
+  const current = newRS ? specReplicas(newRS) : 0;
+  if (current > desired) return desired;
+  if (old.every((rs) => specReplicas(rs) === 0)) return desired;
+  const { maxSurge } = resolveFenceposts(d);
+  const total = current + old.reduce((n, rs) => n + specReplicas(rs), 0);
+  const room = desired + maxSurge - total;
+  if (room <= 0) return current;
+  return current + Math.min(room, desired - current);
+}
+
+/**
+ * rollingOldScaleDown is kube's reconcileOldReplicaSets: first drop old pods
+ * that are not available anyway (they cost no availability), then scale old
+ * sets down oldest first while at least replicas − maxUnavailable stay available.
+ */
+function rollingOldScaleDown(d: Deployment, newRS: ReplicaSet | undefined, old: readonly ReplicaSet[], desired: number): Array<{ rs: ReplicaSet; replicas: number }> {
+  const oldTotal = old.reduce((n, rs) => n + specReplicas(rs), 0);
+  if (oldTotal === 0) return [];
+  const { maxUnavailable } = resolveFenceposts(d);
+  const minAvailable = desired - maxUnavailable;
+  const all = oldTotal + (newRS ? specReplicas(newRS) : 0);
+  const newUnavailable = newRS ? specReplicas(newRS) - (newRS.status?.availableReplicas ?? 0) : 0;
+  let budget = all - minAvailable - newUnavailable;
+  const target = new Map(old.map((rs) => [rs, specReplicas(rs)]));
+  for (const rs of old) {
+    if (budget <= 0) break;
+    const unhealthy = Math.max(0, specReplicas(rs) - (rs.status?.availableReplicas ?? 0));
+    const cut = Math.min(unhealthy, budget);
+    target.set(rs, target.get(rs)! - cut);
+    budget -= cut;
+  }
+  const available = old.reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0) + (newRS?.status?.availableReplicas ?? 0);
+  let allowed = available - minAvailable;
+  for (const rs of old) {
+    if (allowed <= 0) break;
+    const cut = Math.min(target.get(rs)!, allowed);
+    target.set(rs, target.get(rs)! - cut);
+    allowed -= cut;
+  }
+  return old.filter((rs) => target.get(rs) !== specReplicas(rs)).map((rs) => ({ rs, replicas: target.get(rs)! }));
+}
+
+function condition(prev: DeploymentCondition | undefined, type: string, status: string, reason: string, message: string, now: string): DeploymentCondition {
+  const same = prev && prev.status === status && prev.reason === reason;
+  return { type, status, reason, message, lastUpdateTime: same ? prev.lastUpdateTime : now, lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now };
+}
+
+/** deploymentStatus sums the sets' status; Progressing is NewReplicaSetAvailable once the rollout completed. */
+export function deploymentStatus(d: Deployment, newRS: ReplicaSet | undefined, owned: readonly ReplicaSet[], now: Date): DeploymentStatus {
+  const desired = d.spec?.replicas ?? 1;
+  const sum = (f: (rs: ReplicaSet) => number | undefined) => owned.reduce((n, rs) => n + (f(rs) ?? 0), 0);
+  const replicas = sum((rs) => rs.status?.replicas);
+  const available = sum((rs) => rs.status?.availableReplicas);
+  const updated = newRS?.status?.replicas ?? 0;
+  const { maxUnavailable } = d.spec?.strategy?.type === 'Recreate' ? { maxUnavailable: 0 } : resolveFenceposts(d);
+  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  const prev = (t: string) => d.status?.conditions?.find((c) => c.type === t);
+  const isAvailable = available >= desired - maxUnavailable;
+  const complete = updated === desired && replicas === desired && available >= desired && newRS !== undefined;
+  const name = newRS?.metadata?.name ?? `${d.metadata?.name}`;
+  return {
+    observedGeneration: d.metadata?.generation ?? 0,
+    replicas,
+    updatedReplicas: updated,
+    readyReplicas: sum((rs) => rs.status?.readyReplicas),
+    availableReplicas: available,
+    unavailableReplicas: Math.max(0, desired - available),
+    ...(d.status?.collisionCount ? { collisionCount: d.status.collisionCount } : {}),
+    conditions: [
+      isAvailable
+        ? condition(prev('Available'), 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', stamp)
+        : condition(prev('Available'), 'Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', stamp),
+      complete
+        ? condition(prev('Progressing'), 'Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${name}" has successfully progressed.`, stamp)
+        : condition(prev('Progressing'), 'Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${name}" is progressing.`, stamp),
+    ],
+  };
+}

@@ -1,0 +1,72 @@
+import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import { InvalidArgumentError } from '../../util/errors.ts';
+import { createLogger } from '../../util/log.ts';
+import { DeploymentController } from './deployment-controller.ts';
+import { EndpointsController } from './endpoints-controller.ts';
+import { EndpointSliceController } from './endpointslice-controller.ts';
+import { SharedInformers } from './informers.ts';
+import { ReplicaSetController } from './replicaset-controller.ts';
+
+const log = createLogger('controller-manager');
+
+export const CONTROLLER_NAMES = ['endpointslice', 'endpoints', 'replicaset', 'deployment'] as const;
+export type ControllerName = (typeof CONTROLLER_NAMES)[number];
+
+export interface ControllerManagerOptions {
+  client: ApiClient;
+  /** Which controllers to run (default all). */
+  controllers?: readonly string[];
+  maxEndpointsPerSlice: number;
+  /** Informer resync: every object is looked at again this often, repairing anything a missed event left. */
+  resyncPeriodMs: number;
+  workers: { endpointslice: number; endpoints: number; replicaset: number; deployment: number };
+}
+
+interface Runnable {
+  run(): void;
+  controller: { stop(): Promise<void>; queue: { idle: boolean } };
+}
+
+/**
+ * ControllerManager runs the chosen controllers over one set of shared
+ * informers (kube-controller-manager). It survives apiserver restarts: the
+ * informers relist, and failed writes are retried with back-off.
+ */
+export class ControllerManager {
+  readonly informers: SharedInformers;
+  private readonly running: Runnable[] = [];
+
+  constructor(o: ControllerManagerOptions) {
+    const names = o.controllers && o.controllers.length > 0 ? o.controllers : CONTROLLER_NAMES;
+    for (const n of names) if (!(CONTROLLER_NAMES as readonly string[]).includes(n)) throw new InvalidArgumentError(`unknown controller ${JSON.stringify(n)} (known: ${CONTROLLER_NAMES.join(', ')})`);
+    if (!Number.isInteger(o.maxEndpointsPerSlice) || o.maxEndpointsPerSlice < 1 || o.maxEndpointsPerSlice > 1000) {
+      throw new InvalidArgumentError(`invalid max-endpoints-per-slice ${o.maxEndpointsPerSlice}: must be between 1 and 1000`);
+    }
+    this.informers = new SharedInformers(o.client, o.resyncPeriodMs);
+    const common = { client: o.client, informers: this.informers };
+    for (const n of names as readonly ControllerName[]) {
+      if (n === 'endpointslice') this.running.push(new EndpointSliceController({ ...common, maxEndpointsPerSlice: o.maxEndpointsPerSlice, workers: o.workers.endpointslice }));
+      if (n === 'endpoints') this.running.push(new EndpointsController({ ...common, workers: o.workers.endpoints }));
+      if (n === 'replicaset') this.running.push(new ReplicaSetController({ ...common, workers: o.workers.replicaset }));
+      if (n === 'deployment') this.running.push(new DeploymentController({ ...common, workers: o.workers.deployment }));
+    }
+  }
+
+  /** start lists and watches, then starts the workers once every cache has synced. */
+  async start(): Promise<void> {
+    this.informers.start();
+    await this.informers.synced();
+    for (const r of this.running) r.run();
+    log.info(1, 'Controllers started', { controllers: this.running.length });
+  }
+
+  /** idle tells whether every controller's queue is drained (benchmarks wait for it). */
+  idle(): boolean {
+    return this.running.every((r) => r.controller.queue.idle);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.running.map((r) => r.controller.stop()));
+    await this.informers.stop();
+  }
+}

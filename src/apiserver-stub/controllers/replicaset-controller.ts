@@ -1,0 +1,87 @@
+import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import { isNotFound } from '../../endpoints/client/errors.ts';
+import { resources } from '../../endpoints/client/resources.ts';
+import { objectKey } from '../../endpoints/store.ts';
+import { createLogger } from '../../util/log.ts';
+import { sameJSON } from './canonical.ts';
+import { Controller, type Requeue } from './controller.ts';
+import type { SharedInformers } from './informers.ts';
+import { controllerRef, planReplicaSet, podFromTemplate } from './replicaset-reconcile.ts';
+import { WriteTracker } from './write-tracker.ts';
+
+const log = createLogger('replicaset-controller');
+
+export interface ReplicaSetControllerConfig {
+  client: ApiClient;
+  informers: SharedInformers;
+  workers: number;
+}
+
+/**
+ * ReplicaSetController keeps each ReplicaSet's pods at its replicas
+ * (kube-controller-manager's replicaset controller): pods it owns by
+ * controller reference are counted, missing ones created from the template,
+ * surplus ones deleted in kube's order, and the status reported. Pods carry
+ * the set's controller reference from birth, so there is no adoption.
+ */
+export class ReplicaSetController {
+  readonly controller: Controller;
+  private readonly cfg: ReplicaSetControllerConfig;
+  private readonly tracker = new WriteTracker();
+
+  constructor(cfg: ReplicaSetControllerConfig) {
+    this.cfg = cfg;
+    this.controller = new Controller('replicaset', (key) => this.sync(key));
+    const inf = cfg.informers;
+    const enqueue = (rs: ReplicaSet) => this.controller.enqueue(objectKey(rs));
+    inf.replicaSets.addHandlers({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n), onDelete: enqueue });
+    const podOwner = (p: Pod) => {
+      const ref = controllerRef(p);
+      if (ref?.kind === 'ReplicaSet') this.controller.enqueue(`${p.metadata?.namespace}/${ref.name}`);
+    };
+    inf.pods.addHandlers({ onAdd: podOwner, onUpdate: (_o, n) => podOwner(n), onDelete: podOwner });
+  }
+
+  run(): void {
+    this.controller.run(this.cfg.workers);
+  }
+
+  async sync(key: string): Promise<Requeue | void> {
+    const inf = this.cfg.informers;
+    const rs = inf.replicaSets.store.get(key);
+    if (!rs) {
+      this.tracker.forgetOwner(key);
+      return;
+    }
+    const owned = inf.pods.store.byIndex('controller', rs.metadata?.uid ?? '');
+    const byName = new Map(owned.map((p) => [p.metadata?.name ?? '', p]));
+    if (this.tracker.isStale(key, (name) => {
+      const p = byName.get(name);
+      return p && { resourceVersion: p.metadata?.resourceVersion, deleting: p.metadata?.deletionTimestamp !== undefined };
+    })) return { requeueAfterMs: 50 };
+    const plan = planReplicaSet(rs, owned, Date.now());
+    const client = this.cfg.client;
+    const namespace = rs.metadata?.namespace;
+    if (plan.create > 0) {
+      const template = podFromTemplate(rs);
+      const created = await Promise.all(Array.from({ length: plan.create }, () => client.create(resources.pods, template)));
+      for (const p of created) this.tracker.recordWrite(key, p.metadata?.name ?? '', p.metadata?.resourceVersion);
+      log.info(2, 'Created pods', { replicaSet: key, count: plan.create });
+    }
+    for (const p of plan.delete) {
+      const name = p.metadata?.name ?? '';
+      await client.delete(resources.pods, name, { namespace }).catch((e: unknown) => {
+        if (!isNotFound(e)) throw e;
+      });
+      this.tracker.recordDelete(key, name);
+    }
+    if (plan.delete.length > 0) log.info(2, 'Deleted pods', { replicaSet: key, count: plan.delete.length });
+    const { conditions: _ignored, ...current } = rs.status ?? {};
+    if (!sameJSON(current, plan.status)) {
+      // A merge patch of the whole status: no resourceVersion, so no conflict with the Deployment controller scaling the set.
+      await client.patch(resources.replicasets, rs.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace, subresource: 'status' });
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import type { KubeObject } from '../../kube/types.ts';
+import { ApiError, apiErrors } from '../errors.ts';
+import { compilePredicate, parseListOptions } from '../list-options.ts';
+import { readBody, parseJsonObject, sendJson } from '../request.ts';
+import type { Registry } from '../registry.ts';
+import { createLogger } from '../../util/log.ts';
+import type { Api, Ctx } from './context.ts';
+import { isDryRun } from './admission.ts';
+
+const log = createLogger('apiserver');
+
+interface DeleteOptions {
+  propagationPolicy?: string;
+  orphanDependents?: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
+}
+
+const protectedNamespaces = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+
+async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
+  const body = await readBody(ctx.req);
+  const opts: DeleteOptions = body.length > 0 ? (parseJsonObject(body) as DeleteOptions) : {};
+  const policy = ctx.query.get('propagationPolicy');
+  if (policy !== null) opts.propagationPolicy = policy;
+  if (opts.propagationPolicy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
+    throw apiErrors.unprocessable(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`);
+  }
+  if (opts.preconditions !== undefined && (typeof opts.preconditions !== 'object' || opts.preconditions === null)) throw apiErrors.badRequest('preconditions must be an object');
+  const grace = ctx.query.get('gracePeriodSeconds');
+  if (grace !== null) {
+    if (!/^-?\d+$/.test(grace)) throw apiErrors.badRequest(`invalid gracePeriodSeconds "${grace}"`);
+    opts.gracePeriodSeconds = Number(grace);
+  }
+  if (opts.gracePeriodSeconds !== undefined && !Number.isInteger(opts.gracePeriodSeconds)) throw apiErrors.badRequest('gracePeriodSeconds must be an integer');
+  return opts;
+}
+
+function orphans(opts: DeleteOptions): boolean {
+  return opts.propagationPolicy === 'Orphan' || opts.orphanDependents === true;
+}
+
+/**
+ * handleDelete answers DELETE of one object: 200 with a Success Status (pods:
+ * the deleted object, as their registry's ReturnDeletedObject), or 200 with
+ * the object marked for deletion while finalizers remain. Dependents (by
+ * ownerReferences) are deleted afterwards unless orphaned, standing in for
+ * the garbage collector.
+ */
+export async function handleDelete(ctx: Ctx): Promise<void> {
+  const opts = await deleteOptions(ctx);
+  const name = ctx.name!;
+  const dryRun = isDryRun(ctx.query);
+  if (ctx.def.resource === 'namespaces' && protectedNamespaces.has(name)) {
+    throw apiErrors.forbidden({ group: '', resource: 'namespaces' }, name, 'this namespace may not be deleted');
+  }
+  const { object, deleted } = await ctx.registry.delete(ctx.namespace, name, { ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), dryRun });
+  if (deleted) afterDelete(ctx.api, ctx.registry, object, !orphans(opts));
+  if (!deleted || dryRun || ctx.def.resource === 'pods') return sendJson(ctx.res, 200, object);
+  sendJson(ctx.res, 200, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name, group: ctx.def.group, kind: ctx.def.resource, uid: object.metadata?.uid },
+  });
+}
+
+/** handleDeleteCollection deletes every object matching the selectors. */
+export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
+  const opts = await deleteOptions(ctx);
+  const dryRun = isDryRun(ctx.query);
+  const predicate = compilePredicate(ctx.def, parseListOptions(ctx.query));
+  const list = await ctx.api.backend.list(ctx.registry.prefix(ctx.namespace));
+  const items: KubeObject[] = [];
+  for (const kv of list.items) {
+    const obj = ctx.registry.toObject(kv);
+    if (!predicate(obj)) continue;
+    try {
+      const { object, deleted } = await ctx.registry.delete(obj.metadata?.namespace, obj.metadata!.name!, { ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), dryRun });
+      if (deleted) afterDelete(ctx.api, ctx.registry, object, !orphans(opts));
+      items.push(object);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.httpCode === 404)) throw error;
+    }
+  }
+  sendJson(ctx.res, 200, { kind: `${ctx.def.kind}List`, apiVersion: ctx.def.group === '' ? 'v1' : `${ctx.def.group}/${ctx.def.version}`, metadata: {}, items });
+}
+
+/** afterDelete removes what belonged to the object: a namespace's contents, or owned dependents. */
+function afterDelete(api: Api, registry: Registry, object: KubeObject, cascade: boolean): void {
+  const work = registry.def.resource === 'namespaces' ? purgeNamespace(api, object.metadata!.name!) : cascade ? deleteDependents(api, object) : Promise.resolve();
+  work.catch((error: unknown) => log.error('Cleaning up after a delete failed', { name: object.metadata?.name, error }));
+}
+
+async function purgeNamespace(api: Api, namespace: string): Promise<void> {
+  for (const reg of api.registries) {
+    if (!reg.def.namespaced) continue;
+    const list = await api.backend.list(reg.prefix(namespace));
+    for (const kv of list.items) await api.backend.delete(kv.key).catch(() => undefined);
+  }
+}
+
+async function deleteDependents(api: Api, owner: KubeObject): Promise<void> {
+  const uid = owner.metadata?.uid;
+  const namespace = owner.metadata?.namespace;
+  if (uid === undefined || namespace === undefined) return;
+  for (const reg of api.registries) {
+    if (!reg.def.namespaced) continue;
+    const list = await api.backend.list(reg.prefix(namespace));
+    for (const kv of list.items) {
+      const refs = (kv.value.metadata as KubeObject['metadata'])?.ownerReferences ?? [];
+      if (!refs.some((r) => r.uid === uid)) continue;
+      const obj = reg.toObject(kv);
+      const result = await reg.delete(namespace, obj.metadata!.name!).catch(() => undefined);
+      if (result?.deleted) await deleteDependents(api, result.object);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import type { KubeObject } from '../../kube/types.ts';
+import { applyJsonPatch } from '../../kube/json-patch.ts';
+import { applyMergePatch } from '../../kube/merge-patch.ts';
+import { applyStrategicMergePatch } from '../../kube/strategic-merge-patch.ts';
+import { PatchError, type Json } from '../../kube/patch-errors.ts';
+import { apiErrors } from '../errors.ts';
+import { readBody, parseJson, sendJson } from '../request.ts';
+import type { Ctx } from './context.ts';
+import { checkKind, isDryRun } from './admission.ts';
+
+/**
+ * The PATCH types served. Server-side apply (`application/apply-patch+yaml`)
+ * is not: it gets 415 like any other type, so use client-side `kubectl apply`.
+ */
+export type PatchType = 'json' | 'merge' | 'strategic';
+
+export function patchTypeOf(contentType: string | undefined): PatchType {
+  const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  switch (media) {
+    case 'application/json-patch+json':
+      return 'json';
+    case 'application/merge-patch+json':
+      return 'merge';
+    case 'application/strategic-merge-patch+json':
+      return 'strategic';
+    default:
+      throw apiErrors.unsupportedMediaType(media || '(none)');
+  }
+}
+
+/** applyPatch applies a parsed patch of the given type to a copy of obj; bad patches are 422. */
+export function applyPatch(type: PatchType, obj: KubeObject, patch: unknown, kind: string): KubeObject {
+  let result: Json;
+  try {
+    if (type === 'json') result = applyJsonPatch(obj as Json, patch);
+    else if (type === 'merge') {
+      if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new PatchError('a merge patch must be a JSON object');
+      result = applyMergePatch(obj as Json, patch as Json);
+    } else result = applyStrategicMergePatch(obj as Json, patch as Json, kind);
+  } catch (error) {
+    if (error instanceof PatchError) throw apiErrors.unprocessable(`the server rejected our request due to an error in our request: ${error.message}`);
+    throw error;
+  }
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) throw apiErrors.unprocessable('the patched object must be a JSON object');
+  const out = result as KubeObject;
+  if (out.metadata !== undefined && (typeof out.metadata !== 'object' || out.metadata === null || Array.isArray(out.metadata))) {
+    throw apiErrors.unprocessable('metadata must be a JSON object');
+  }
+  return out;
+}
+
+/** handlePatch answers PATCH of an object or its status. */
+export async function handlePatch(ctx: Ctx): Promise<void> {
+  const type = patchTypeOf(ctx.req.headers['content-type']);
+  const patch = parseJson(await readBody(ctx.req));
+  const updated = await ctx.registry.mutate(
+    ctx.namespace,
+    ctx.name!,
+    (obj) => {
+      const patched = applyPatch(type, obj, patch, ctx.def.kind);
+      checkKind(ctx.def, patched);
+      return patched;
+    },
+    ctx.subresource === 'status' ? 'status' : undefined,
+    isDryRun(ctx.query),
+  );
+  sendJson(ctx.res, 200, updated);
+}

@@ -1,0 +1,188 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Backend, StoreWatch } from './storage/backend.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { createLogger } from '../util/log.ts';
+import { ApiError, apiErrors, storeFailure } from './errors.ts';
+import { authenticate, type TokenUser } from './auth.ts';
+import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
+import { dispatchBindings, dispatchResource } from './dispatch.ts';
+import type { Api } from './handlers/context.ts';
+import { Registry } from './registry.ts';
+import { resourceDefs } from './resources.ts';
+import { sendError, sendJson } from './request.ts';
+import { route } from './router.ts';
+import { parseCidr, parsePortRange } from './allocators/cidr.ts';
+import { ServiceAllocator, serviceKey } from './allocators/service-allocator.ts';
+import { serviceStrategy } from './strategies/service.ts';
+import { bootstrap } from './bootstrap.ts';
+
+const log = createLogger('apiserver');
+
+export interface ApiServerOptions {
+  readonly backend: Backend;
+  /** Default 10.96.0.0/12. */
+  readonly serviceClusterIPRange?: string;
+  /** Default 30000-32767. */
+  readonly serviceNodePortRange?: string;
+  /** Bearer tokens; when set, every request but health and version needs one. */
+  readonly tokens?: ReadonlyMap<string, TokenUser>;
+  /** Where the `kubernetes` Service's endpoints point (address:port), when given. */
+  readonly advertise?: { address: string; port: number };
+  readonly bookmarkIntervalMs?: number;
+}
+
+/**
+ * ApiServer is the compact Kubernetes API server: it serves discovery, the
+ * resources of resources.ts over a storage Backend, and health checks, on
+ * any number of HTTP(S) or Unix-socket listeners.
+ */
+export class ApiServer implements Api {
+  readonly backend: Backend;
+  readonly registries: Registry[];
+  readonly podLogs = new Map<string, string>();
+  readonly bookmarkIntervalMs: number;
+  readonly allocator: ServiceAllocator;
+  private readonly byResource = new Map<string, Registry>();
+  private readonly tokens: ReadonlyMap<string, TokenUser> | undefined;
+  private readonly advertise: { address: string; port: number } | undefined;
+  private readonly servers: Server[] = [];
+  private serviceFeed: StoreWatch | undefined;
+  private closing = false;
+
+  constructor(options: ApiServerOptions) {
+    this.backend = options.backend;
+    this.tokens = options.tokens;
+    this.advertise = options.advertise;
+    this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 30_000;
+    this.allocator = new ServiceAllocator(parseCidr(options.serviceClusterIPRange ?? '10.96.0.0/12'), parsePortRange(options.serviceNodePortRange ?? '30000-32767'));
+    this.registries = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
+    for (const r of this.registries) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
+  }
+
+  registry(group: string, resource: string): Registry {
+    const r = this.byResource.get(`${group}/${resource}`);
+    if (!r) throw new Error(`no registry for ${resource}.${group}`);
+    return r;
+  }
+
+  /** start opens the store, loads allocations, and creates the default namespaces and the `kubernetes` Service. */
+  async start(): Promise<void> {
+    await this.backend.start();
+    await this.feedAllocator();
+    await bootstrap(this, this.allocator.firstIP(), this.advertise);
+  }
+
+  /** feedAllocator records every stored Service's addresses and ports, then follows changes. */
+  private async feedAllocator(): Promise<void> {
+    const services = this.registry('', 'services');
+    const list = await this.backend.list(services.prefix());
+    const seen = new Set<string>();
+    for (const kv of list.items) {
+      const svc = services.toObject(kv);
+      seen.add(serviceKey(svc));
+      this.allocator.record(serviceKey(svc), svc);
+    }
+    this.serviceFeed = await this.backend.watch(services.prefix(), list.revision, {
+      onEvent: (event) => {
+        const svc = services.toObject(event) as KubeObject;
+        this.allocator.record(serviceKey(svc), event.type === 'DELETED' ? undefined : svc);
+      },
+      onClose: (reason) => {
+        if (this.closing) return;
+        log.warn('Service allocation feed closed; relisting', { reason });
+        setTimeout(() => void this.feedAllocator().catch((error: unknown) => log.error('Relisting services failed', { error })), 1000).unref();
+      },
+    });
+  }
+
+  /** handle is the request listener: it never throws and always answers. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.serve(req, res).catch((error: unknown) => {
+      if (error instanceof ApiError) return sendError(res, error);
+      const mapped = storeFailure(error);
+      if (mapped) return sendError(res, mapped);
+      log.error('Request failed', { method: req.method, url: req.url, error: error instanceof Error ? error.stack : error });
+      sendError(res, apiErrors.internal(error instanceof Error ? error.message : String(error)));
+    });
+  };
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw apiErrors.badRequest('malformed request URL');
+    }
+    const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, (g, v) => this.registries.some((x) => x.def.group === g && x.def.version === v));
+    if (r.kind === 'health') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      return void res.end('ok');
+    }
+    if (r.kind === 'version') return sendJson(res, 200, versionInfo());
+    if (this.tokens && !authenticate(req, this.tokens)) throw apiErrors.unauthorized();
+    const defs = this.registries.map((x) => x.def);
+    switch (r.kind) {
+      case 'discovery': {
+        if (req.method !== 'GET') throw apiErrors.methodNotAllowed(req.method ?? '', url.pathname);
+        const doc = r.doc === 'api' ? apiVersions() : r.doc === 'apis' ? apiGroupList(defs) : r.doc === 'group' ? apiGroupDoc(defs, r.group) : apiResourceList(defs, r.group, r.version);
+        if (doc === undefined) throw apiErrors.pathNotFound(url.pathname);
+        return sendJson(res, 200, doc);
+      }
+      case 'bindings':
+        return dispatchBindings(this, req, res, url.searchParams, r.namespace);
+      case 'resource': {
+        const registry = this.registry(r.def.group, r.def.resource);
+        return dispatchResource({ req, res, query: url.searchParams, api: this, def: r.def, registry, namespace: r.namespace, name: r.name, subresource: r.subresource });
+      }
+      default:
+        throw apiErrors.pathNotFound(url.pathname);
+    }
+  }
+
+  private track(server: Server): Server {
+    server.keepAliveTimeout = 65_000;
+    server.requestTimeout = 0;
+    server.on('clientError', (_error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n' + JSON.stringify(apiErrors.badRequest('malformed HTTP request').status));
+      else socket.destroy();
+    });
+    this.servers.push(server);
+    return server;
+  }
+
+  /** listen serves on host:port (port 0 picks one) over HTTP, or HTTPS with tls files; resolves to the bound address. */
+  listen(host: string, port: number, tls?: { certFile: string; keyFile: string }): Promise<AddressInfo> {
+    const server = this.track(tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, this.handle) : createServer(this.handle));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve(server.address() as AddressInfo));
+    });
+  }
+
+  /** listenUnix serves the same API on a Unix socket (plain HTTP). */
+  listenUnix(path: string): Promise<void> {
+    const server = this.track(createServer(this.handle));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.serviceFeed?.close();
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
+    await this.backend.close();
+  }
+}

@@ -1,0 +1,41 @@
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { Resvg } from '@resvg/resvg-js';
+import type { ChartSpec } from './result.ts';
+import type { AggregatedPoint } from './stats.ts';
+
+/**
+ * chartSpec turns one chart's aggregated points into a Vega-Lite spec: a line
+ * per series over numeric x (with min–max error bars), or grouped bars over
+ * categorical x. Pure, so the report's charts are testable without rendering.
+ */
+export function chartSpec(chart: ChartSpec, points: readonly AggregatedPoint[]): TopLevelSpec {
+  const values = points.map((p) => ({ series: p.series, x: p.x, y: p.y.median, min: p.y.min, max: p.y.max }));
+  const y = { field: 'y', type: 'quantitative' as const, title: chart.yTitle, scale: chart.logY ? { type: 'log' as const } : {} };
+  const color = { field: 'series', type: 'nominal' as const, title: null };
+  const base = { title: chart.title, width: 480, height: 280, data: { values } };
+  if (chart.kind === 'bar') {
+    return {
+      ...base,
+      mark: 'bar',
+      encoding: { x: { field: 'x', type: 'nominal', title: chart.xTitle }, xOffset: { field: 'series' }, y, color },
+    };
+  }
+  const x = { field: 'x', type: 'quantitative' as const, title: chart.xTitle };
+  return {
+    ...base,
+    layer: [
+      { mark: { type: 'line', point: true }, encoding: { x, y, color } },
+      { mark: 'rule', encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color } },
+    ],
+  };
+}
+
+/** renderChart renders a spec to SVG, and the SVG to PNG with the system's fonts. */
+export async function renderChart(spec: TopLevelSpec): Promise<{ svg: string; png: Buffer }> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  const png = new Resvg(svg, { background: 'white', font: { loadSystemFonts: true } }).render().asPng();
+  return { svg, png: Buffer.from(png) };
+}

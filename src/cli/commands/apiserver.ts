@@ -1,0 +1,82 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { defineCommand, commonFlags } from '../command.ts';
+import { InvalidArgumentError } from '../../util/errors.ts';
+import { createLogger } from '../../util/log.ts';
+import { ApiServer } from '../../apiserver-stub/server.ts';
+import { loadTokenFile } from '../../apiserver-stub/auth.ts';
+import { createBackend, backendKinds, type BackendOptions } from '../../apiserver-stub/storage/registry.ts';
+
+const log = createLogger('apiserver');
+
+function parseListen(text: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`invalid --listen "${text}": want host:port`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+/** kubeconfig is a config pointing kubectl at the server (with the first token when auth is on). */
+function kubeconfig(server: string, token: string | undefined): string {
+  const cluster = server.startsWith('https') ? `    server: ${server}\n    insecure-skip-tls-verify: true\n` : `    server: ${server}\n`;
+  const user = token ? `    token: ${token}\n` : '    {}\n';
+  return `apiVersion: v1\nkind: Config\nclusters:\n- name: ferry\n  cluster:\n${cluster}contexts:\n- name: ferry\n  context:\n    cluster: ferry\n    user: ferry\ncurrent-context: ferry\nusers:\n- name: ferry\n  user:\n${user}`;
+}
+
+export default defineCommand({
+  name: 'apiserver',
+  summary: 'Run the compact Kubernetes API server',
+  flags: {
+    listen: { type: 'string', default: '127.0.0.1:6443', help: 'address:port to serve on (plain HTTP unless TLS files are given)' },
+    'unix-socket': { type: 'string', help: 'also serve the API on this Unix socket path' },
+    'tls-cert-file': { type: 'string', help: 'serve HTTPS with this certificate (PEM)' },
+    'tls-private-key-file': { type: 'string', help: 'private key (PEM) for --tls-cert-file' },
+    'token-auth-file': { type: 'string', help: 'CSV of token,user,uid[,"groups"]; when set, requests need a valid bearer token' },
+    'data-dir': { type: 'string', default: './.ferry/apiserver', help: 'directory of the file store, and where the kubeconfig is written' },
+    storage: { type: 'string', default: 'file', help: 'storage backend: file, memory or etcd' },
+    'etcd-servers': { type: 'list', help: 'etcd client URLs for --storage=etcd' },
+    'service-cluster-ip-range': { type: 'string', default: '10.96.0.0/12', help: 'CIDR ClusterIPs are allocated from' },
+    'service-node-port-range': { type: 'string', default: '30000-32767', help: 'port range NodePorts are allocated from' },
+    'advertise-address': { type: 'string', help: 'IP the `kubernetes` Service endpoints point at (its Endpoints/EndpointSlice are written only when set)' },
+    ...commonFlags,
+  },
+  async run({ flags }) {
+    const { host, port } = parseListen(flags.listen);
+    const tls = flags['tls-cert-file'] && flags['tls-private-key-file'] ? { certFile: flags['tls-cert-file'], keyFile: flags['tls-private-key-file'] } : undefined;
+    if ((flags['tls-cert-file'] === undefined) !== (flags['tls-private-key-file'] === undefined)) throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
+    if (!backendKinds().includes(flags.storage)) throw new InvalidArgumentError(`--storage ${flags.storage}: want one of ${backendKinds().join(', ')}`);
+    const dataDir = resolve(flags['data-dir']);
+    const backendOptions: BackendOptions = { dataDir, etcdServers: flags['etcd-servers'] ?? [] };
+    const tokens = flags['token-auth-file'] ? loadTokenFile(flags['token-auth-file']) : undefined;
+    if (tokens && !tls) log.warn('Token auth over plain HTTP: kubectl sends bearer tokens only over HTTPS, so give --tls-cert-file and --tls-private-key-file for kubectl');
+    const server = new ApiServer({
+      backend: createBackend(flags.storage, backendOptions),
+      serviceClusterIPRange: flags['service-cluster-ip-range'],
+      serviceNodePortRange: flags['service-node-port-range'],
+      ...(tokens ? { tokens } : {}),
+      ...(flags['advertise-address'] ? { advertise: { address: flags['advertise-address'], port } } : {}),
+    });
+    await server.start();
+    const address = await server.listen(host, port, tls);
+    const url = `${tls ? 'https' : 'http'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+    const socket = flags['unix-socket'];
+    if (socket) {
+      mkdirSync(dirname(resolve(socket)), { recursive: true });
+      rmSync(socket, { force: true });
+      await server.listenUnix(socket);
+    }
+    mkdirSync(dataDir, { recursive: true });
+    const configPath = join(dataDir, 'kubeconfig');
+    writeFileSync(configPath, kubeconfig(url, tokens ? [...tokens.keys()][0] : undefined), { mode: 0o600 });
+    log.info(0, 'Serving', { url, storage: flags.storage, ...(socket ? { unixSocket: socket } : {}) });
+    process.stdout.write(`ferry apiserver listening on ${url}${socket ? ` and unix:${socket}` : ''}\n`);
+    process.stdout.write(`  kubectl --server ${url} get namespaces${tokens ? ' --token <token>' : ''}\n  or: export KUBECONFIG=${configPath}\n`);
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        log.info(0, 'Shutting down');
+        void server.close().finally(done);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+  },
+});

@@ -1,0 +1,98 @@
+import { hostname } from 'node:os';
+import { commonFlags, defineCommand } from '../command.ts';
+import { createLogger } from '../../util/log.ts';
+import { ApiClient } from '../../endpoints/client/api-client.ts';
+import { loadClientConfig } from '../../endpoints/client/kubeconfig.ts';
+import { loadBackend } from '../../endpoints/backends.ts';
+import { ProxierHealth, healthzHandler, metricsHandler } from '../../endpoints/healthz.ts';
+import { listenHttp, parseBindAddress } from '../../endpoints/http-server.ts';
+import type { HttpServer } from '../../endpoints/http-server.ts';
+import { ProxyMetrics } from '../../endpoints/metrics.ts';
+import { ProxyLoop } from '../../endpoints/proxy-loop.ts';
+import { validateProxyConfig } from '../../endpoints/proxy-config-validate.ts';
+
+const log = createLogger('proxy');
+
+export default defineCommand({
+  name: 'proxy',
+  summary: 'Run the service proxy (kube-proxy): watch Services and EndpointSlices and program this node',
+  flags: {
+    kubeconfig: { type: 'string', help: 'path to a kubeconfig file (else $KUBECONFIG, --server, or the in-cluster service account)' },
+    server: { type: 'string', help: 'apiserver URL (https://, http:// or unix:///path/to/socket); overrides the kubeconfig server' },
+    mode: { type: 'string', default: 'iptables', help: 'proxy mode: iptables, ipvs, userspace or dry-run' },
+    'cluster-cidr': { type: 'list', help: 'pod CIDRs (comma-separated); traffic from outside them to a service is masqueraded' },
+    'min-sync-period': { type: 'duration', default: '1s', help: 'minimum interval between syncs of the proxy rules' },
+    'sync-period': { type: 'duration', default: '30s', help: 'maximum interval between syncs (also the retry delay after a failed sync)' },
+    'config-sync-period': { type: 'duration', default: '15m', help: 'how often the informers resync their cache' },
+    'healthz-bind-address': { type: 'string', default: '0.0.0.0:10256', help: 'host:port of the /healthz and /livez server; empty disables it' },
+    'metrics-bind-address': { type: 'string', default: '127.0.0.1:10249', help: 'host:port of the /metrics server; empty disables it' },
+    'hostname-override': { type: 'string', help: 'node name of this proxy (default: the host name)' },
+    'masquerade-all': { type: 'boolean', default: false, help: 'SNAT all traffic sent to service cluster IPs' },
+    'iptables-masquerade-bit': { type: 'int', default: 14, help: 'fwmark bit marking packets to SNAT (0-31)' },
+    'nodeport-addresses': { type: 'list', help: 'CIDRs whose local addresses accept NodePorts (default: all)' },
+    cleanup: { type: 'boolean', default: false, help: 'remove the rules of --mode and exit' },
+    'iptables-backend': { type: 'string', help: 'iptables binaries to use: nft or legacy (default: what iptables points to)' },
+    'ipvs-scheduler': { type: 'string', default: 'rr', help: 'IPVS scheduler (rr, lc, dh, sh, sed, nq, wrr, wlc)' },
+    'ipvs-tcp-timeout': { type: 'duration', default: '0s', help: 'IPVS idle TCP timeout (0 leaves the kernel value)' },
+    'ipvs-tcpfin-timeout': { type: 'duration', default: '0s', help: 'IPVS TCP FIN_WAIT timeout (0 leaves the kernel value)' },
+    'ipvs-udp-timeout': { type: 'duration', default: '0s', help: 'IPVS UDP timeout (0 leaves the kernel value)' },
+    'proxy-port-range': { type: 'string', help: 'userspace mode listener ports, begin-end or begin+offset (default: ephemeral)' },
+    'udp-timeout': { type: 'duration', default: '250ms', help: 'userspace mode idle timeout of UDP sessions' },
+    ...commonFlags,
+  },
+  async run({ flags }) {
+    const config = validateProxyConfig({
+      mode: flags.mode,
+      nodeName: (flags['hostname-override'] ?? hostname()).trim().toLowerCase(),
+      clusterCIDRs: flags['cluster-cidr'] ?? [],
+      masqueradeAll: flags['masquerade-all'],
+      masqueradeBit: flags['iptables-masquerade-bit'],
+      nodePortAddresses: flags['nodeport-addresses'] ?? [],
+      syncPeriodMs: flags['sync-period'],
+      minSyncPeriodMs: flags['min-sync-period'],
+      iptablesBackend: flags['iptables-backend'],
+      ipvsScheduler: flags['ipvs-scheduler'],
+      ipvsTcpTimeoutMs: flags['ipvs-tcp-timeout'],
+      ipvsTcpFinTimeoutMs: flags['ipvs-tcpfin-timeout'],
+      ipvsUdpTimeoutMs: flags['ipvs-udp-timeout'],
+      proxyPortRange: flags['proxy-port-range'],
+      udpIdleTimeoutMs: flags['udp-timeout'],
+    });
+    const healthzBind = flags['healthz-bind-address'] ? parseBindAddress('healthz-bind-address', flags['healthz-bind-address']) : undefined;
+    const metricsBind = flags['metrics-bind-address'] ? parseBindAddress('metrics-bind-address', flags['metrics-bind-address']) : undefined;
+    const metrics = new ProxyMetrics({ processMetrics: true });
+    const proxier = await (await loadBackend(config.mode))(config, metrics);
+    if (flags.cleanup) {
+      await proxier.cleanup();
+      await proxier.close();
+      log.info(0, 'Cleaned up', { mode: config.mode });
+      return 0;
+    }
+    const client = new ApiClient(loadClientConfig({ kubeconfig: flags.kubeconfig, server: flags.server }), { userAgent: `ferry-proxy/${config.nodeName}` });
+    const health = new ProxierHealth({ healthTimeoutMs: 2 * config.syncPeriodMs });
+    const servers: HttpServer[] = [];
+    const loop = new ProxyLoop({ client, proxier, nodeName: config.nodeName, minSyncPeriodMs: config.minSyncPeriodMs, syncPeriodMs: config.syncPeriodMs, configSyncPeriodMs: flags['config-sync-period'], metrics, health });
+    const shutdown = async () => {
+      await loop.stop();
+      await Promise.all(servers.map((s) => s.close()));
+      await proxier.close();
+      await client.close();
+    };
+    try {
+      if (healthzBind) servers.push(await listenHttp(healthzBind, healthzHandler(health, metrics)));
+      if (metricsBind) servers.push(await listenHttp(metricsBind, metricsHandler(metrics, config.mode)));
+    } catch (error) {
+      await shutdown();
+      throw error;
+    }
+    log.info(0, 'Starting proxy', { mode: config.mode, node: config.nodeName, server: client.server, healthz: servers[0]?.address, metrics: servers[1]?.address });
+    loop.start();
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    log.info(0, 'Shutting down', { signal });
+    await shutdown();
+    return 0;
+  },
+});

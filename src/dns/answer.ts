@@ -1,0 +1,152 @@
+import { CLASSIC_UDP_SIZE, FLAG, MAX_UDP_SIZE, QTYPE, RCODE } from './wire/constants.ts';
+import type { Message, ResourceRecord } from './wire/message.ts';
+import type { Query } from './wire/query.ts';
+import { ipFamily, lookupPTR, lookupRequest, type Item, type LookupContext } from './lookup.ts';
+import { inZone, parseRequest } from './parse.ts';
+
+/** The schema version of the Kubernetes DNS specification we serve, and its TTL (CoreDNS). */
+export const DNS_SCHEMA_VERSION = '1.1.0';
+const DNS_VERSION_TTL = 28800;
+
+export interface AnswerContext extends LookupContext {
+  ttl: number;
+}
+
+/**
+ * ClusterAnswer is the response to a cluster name, and, when it is an
+ * ExternalName CNAME pointing outside the zone, the target to chase through
+ * the upstream (the caller appends what it finds; such answers are not cached).
+ */
+export interface ClusterAnswer {
+  message: Message;
+  chase: string | undefined;
+}
+
+/** replyTo starts a response to `q`: QR and AA set, RD and CD echoed, the question and OPT echoed. */
+export function replyTo(q: Query, rcode: number, authoritative = true): Message {
+  const flags = FLAG.QR | (authoritative ? FLAG.AA : 0) | (q.flags & (FLAG.RD | FLAG.CD)) | (q.opcode << 11) | (rcode & 0xf);
+  return {
+    id: q.id,
+    flags,
+    question: { qname: q.qname, qtype: q.qtype, qclass: q.qclass },
+    answer: [],
+    authority: [],
+    additional: [],
+    edns: q.edns ? { udpSize: responseUdpSize(q.edns.udpSize), extendedRcode: rcode >> 4, dnssecOk: q.edns.dnssecOk } : undefined,
+  };
+}
+
+/** responseUdpSize is the payload size we advertise and honour: the client's, within [512, 4096]. */
+export function responseUdpSize(advertised: number): number {
+  return Math.min(Math.max(advertised, CLASSIC_UDP_SIZE), MAX_UDP_SIZE);
+}
+
+/** soaRecord is the zone's SOA as CoreDNS writes it in negative answers. */
+export function soaRecord(zone: string, ctx: AnswerContext): ResourceRecord {
+  const ttl = Math.min(ctx.ttl, 300);
+  return {
+    name: zone,
+    ttl,
+    type: QTYPE.SOA,
+    mname: `ns.dns.${zone}`,
+    rname: `hostmaster.${zone}`,
+    serial: ctx.controller.modified(),
+    refresh: 7200,
+    retry: 1800,
+    expire: 86400,
+    minimum: ttl,
+  };
+}
+
+function negative(q: Query, ctx: AnswerContext, rcode: number, zone: string): ClusterAnswer {
+  const message = replyTo(q, rcode);
+  message.authority.push(soaRecord(zone, ctx));
+  return { message, chase: undefined };
+}
+
+/** answerCluster answers a question whose name is inside the cluster zone (the caller checked, and that the index has synced). */
+export function answerCluster(q: Query, ctx: AnswerContext): ClusterAnswer {
+  const { zone } = ctx;
+  if (q.name === zone) return answerApex(q, ctx);
+  if (q.qtype === QTYPE.TXT && q.name === `dns-version.${zone}`) {
+    const message = replyTo(q, RCODE.NOERROR);
+    message.answer.push({ name: q.qname, ttl: DNS_VERSION_TTL, type: QTYPE.TXT, texts: [DNS_SCHEMA_VERSION] });
+    return { message, chase: undefined };
+  }
+  const request = parseRequest(q.name, zone);
+  if (!request) return negative(q, ctx, RCODE.NXDOMAIN, zone);
+  const found = lookupRequest(request, ctx, q.qtype === QTYPE.SRV);
+  if (found.kind === 'nxdomain') return negative(q, ctx, RCODE.NXDOMAIN, zone);
+  const message = replyTo(q, RCODE.NOERROR);
+  let chase: string | undefined;
+  switch (q.qtype) {
+    case QTYPE.A:
+    case QTYPE.AAAA:
+      chase = addressRecords(q, found.items, ctx, message);
+      break;
+    case QTYPE.SRV:
+      srvRecords(q, found.items, ctx, message);
+      break;
+    case QTYPE.CNAME:
+      for (const item of found.items) if (item.isName) message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.CNAME, target: item.host });
+      break;
+  }
+  if (message.answer.length === 0) message.authority.push(soaRecord(zone, ctx));
+  return { message, chase };
+}
+
+function answerApex(q: Query, ctx: AnswerContext): ClusterAnswer {
+  const message = replyTo(q, RCODE.NOERROR);
+  if (q.qtype === QTYPE.SOA) message.answer.push({ ...soaRecord(ctx.zone, ctx), name: q.qname });
+  else if (q.qtype === QTYPE.NS) message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.NS, target: `ns.dns.${ctx.zone}` });
+  else message.authority.push(soaRecord(ctx.zone, ctx));
+  return { message, chase: undefined };
+}
+
+/** addressRecords adds A/AAAA records, or the CNAME of an ExternalName (chased inside the zone, returned for chasing outside it). */
+function addressRecords(q: Query, items: Item[], ctx: AnswerContext, message: Message): string | undefined {
+  const family = q.qtype === QTYPE.A ? 4 : 6;
+  for (const item of items) {
+    if (item.isName) {
+      message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.CNAME, target: item.host });
+      if (!inZone(item.host, ctx.zone)) return item.host;
+      const inner = parseRequest(item.host, ctx.zone);
+      const found = inner && lookupRequest(inner, ctx, false);
+      if (found?.kind !== 'found') return undefined;
+      for (const it of found.items) if (!it.isName && ipFamily(it.host) === family) message.answer.push(address(item.host, it.host, ctx.ttl));
+      return undefined;
+    }
+    if (ipFamily(item.host) === family) message.answer.push(address(q.qname, item.host, ctx.ttl));
+  }
+  return undefined;
+}
+
+function srvRecords(q: Query, items: Item[], ctx: AnswerContext, message: Message): void {
+  const withPort = items.filter((i) => i.port > 0);
+  const weight = withPort.length ? Math.floor(100 / withPort.length) : 0;
+  const extra = new Set<string>();
+  for (const item of withPort) {
+    message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.SRV, priority: 0, weight, port: item.port, target: item.target });
+    const glue = `${item.target}|${item.host}`;
+    if (item.isName || extra.has(glue)) continue;
+    extra.add(glue);
+    message.additional.push(address(item.target, item.host, ctx.ttl));
+  }
+}
+
+function address(name: string, ip: string, ttl: number): ResourceRecord {
+  return ipFamily(ip) === 6 ? { name, ttl, type: QTYPE.AAAA, address: ip } : { name, ttl, type: QTYPE.A, address: ip };
+}
+
+/**
+ * answerReverse answers a PTR question for a cluster address, or returns
+ * undefined when no service or endpoint has it (the caller falls through
+ * to the upstream, as kubeadm's `fallthrough in-addr.arpa ip6.arpa`).
+ */
+export function answerReverse(q: Query, ip: string, ctx: AnswerContext): Message | undefined {
+  const names = lookupPTR(ip, ctx);
+  if (names.length === 0) return undefined;
+  const message = replyTo(q, RCODE.NOERROR);
+  for (const target of names) message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.PTR, target });
+  return message;
+}

@@ -1,0 +1,165 @@
+import { answerCluster, answerReverse, replyTo, responseUdpSize, type AnswerContext } from './answer.ts';
+import type { DnsController } from './controller.ts';
+import { WireFormatError } from './errors.ts';
+import type { Forwarder } from './forward.ts';
+import type { ClientAcl } from './acl.ts';
+import type { DnsMetrics, Plugin, Proto } from './metrics.ts';
+import { inZone, reverseToIP } from './parse.ts';
+import type { PodMode } from './lookup.ts';
+import { CLASSIC_UDP_SIZE, FLAG, MAX_TCP_SIZE, QCLASS_IN, QTYPE, RCODE } from './wire/constants.ts';
+import { patchResponse, scanQuery, sizeClass } from './wire/fast.ts';
+import { encodeMessage, type Message } from './wire/message.ts';
+import { parseQuery, type Query } from './wire/query.ts';
+import { getErrorMessage } from '../util/errors.ts';
+import { createLogger } from '../util/log.ts';
+
+const log = createLogger('dns');
+
+export interface HandlerOptions {
+  controller: DnsController;
+  /** Cluster domain, lower case, no trailing dot. */
+  zone: string;
+  ttl: number;
+  podMode: PodMode;
+  forwarder: Forwarder | undefined;
+  acl: ClientAcl;
+  metrics: DnsMetrics | undefined;
+  /** Most prebuilt responses kept; the cache is emptied on every cluster change anyway. */
+  cacheSize?: number;
+  /** Told about every prebuilt response and every emptying, to mirror the cache (the batched UDP worker). */
+  cacheListener?: { set(key: string, response: Buffer): void; clear(): void };
+}
+
+/** Client is where a query came from. */
+export interface Client {
+  proto: Proto;
+  address: string;
+  family: 4 | 6;
+}
+
+/**
+ * DnsHandler turns one query packet into one response packet (or none:
+ * packets too broken to answer are dropped). Cluster answers are kept as
+ * prebuilt wire responses keyed by question and answer-size class, so a
+ * repeated question costs a scan of the header and question, a map lookup
+ * and a copy with the ID and name spelling patched; any cluster change
+ * empties that cache. Everything else goes through the parser, the record
+ * lookup and the encoder. The handler never throws.
+ */
+export class DnsHandler {
+  readonly #o: HandlerOptions;
+  readonly #ctx: AnswerContext;
+  readonly #cache = new Map<string, Buffer>();
+  readonly #cacheSize: number;
+  readonly #reverseZones = ['in-addr.arpa', 'ip6.arpa'];
+
+  constructor(options: HandlerOptions) {
+    this.#o = options;
+    this.#ctx = { controller: options.controller, zone: options.zone, ttl: options.ttl, podMode: options.podMode };
+    this.#cacheSize = options.cacheSize ?? 100_000;
+    options.controller.onChange(() => this.#clearCache());
+  }
+
+  /** handle answers `packet`; a Promise only when the answer needs the upstream. */
+  handle(packet: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
+    const started = performance.now();
+    const fast = scanQuery(packet);
+    if (fast && this.#o.controller.hasSynced()) {
+      const key = fast.key + sizeClass(client.proto, fast.ednsSize, fast.dnssecOk);
+      const cached = this.#cache.get(key);
+      if (cached) {
+        this.#o.metrics?.request(client.proto, client.family, fast.qtype, cached[3]! & 0xf, 'kubernetes', (performance.now() - started) / 1000);
+        return patchResponse(cached, packet, fast.questionEnd);
+      }
+    }
+    let result: Buffer | undefined | Promise<Buffer | undefined>;
+    try {
+      result = this.#slow(packet, client, started);
+    } catch (error) {
+      log.error('Answering a query failed', { client: client.address, err: getErrorMessage(error) });
+      result = servfailFromHeader(packet);
+    }
+    return result;
+  }
+
+  #slow(packet: Buffer, client: Client, started: number): Buffer | undefined | Promise<Buffer | undefined> {
+    let q: Query;
+    try {
+      q = parseQuery(packet);
+    } catch (error) {
+      if (error instanceof WireFormatError && error.id !== undefined) return this.#done(formErr(packet), client, 0, 'kubernetes', started);
+      return undefined;
+    }
+    const limit = client.proto === 'tcp' ? MAX_TCP_SIZE : q.edns ? responseUdpSize(q.edns.udpSize) : CLASSIC_UDP_SIZE;
+    const plain = (rcode: number) => this.#done(encodeMessage(replyTo(q, rcode, false), limit), client, q.qtype, '', started);
+    if (q.opcode !== 0) return plain(RCODE.NOTIMP);
+    if (q.edns && q.edns.version !== 0) return plain(RCODE.BADVERS);
+    if (q.qtype === QTYPE.AXFR || q.qtype === QTYPE.IXFR) return plain(RCODE.REFUSED);
+    if (q.qclass !== QCLASS_IN) return plain(RCODE.REFUSED);
+    const cacheKey = packet.toString('latin1', 12, q.questionEnd - 2).toLowerCase() + sizeClass(client.proto, q.edns ? q.edns.udpSize : -1, q.edns?.dnssecOk ?? false);
+    if (inZone(q.name, this.#o.zone)) {
+      if (!this.#o.controller.hasSynced()) return plain(RCODE.SERVFAIL);
+      const { message, chase } = answerCluster(q, this.#ctx);
+      if (chase !== undefined) return this.#chase(q, message, chase, limit, client, started);
+      return this.#done(this.#remember(cacheKey, encodeMessage(message, limit)), client, q.qtype, 'kubernetes', started);
+    }
+    if (q.qtype === QTYPE.PTR && this.#o.controller.hasSynced() && this.#reverseZones.some((z) => inZone(q.name, z))) {
+      const ip = reverseToIP(q.name);
+      const message = ip === undefined ? undefined : answerReverse(q, ip, this.#ctx);
+      if (message) return this.#done(this.#remember(cacheKey, encodeMessage(message, limit)), client, q.qtype, 'kubernetes', started);
+    }
+    if (!this.#o.acl.allows(client.address)) return plain(RCODE.REFUSED);
+    const forwarder = this.#o.forwarder;
+    if (!forwarder) return plain(RCODE.SERVFAIL);
+    return forwarder.forward(packet, cacheKey, q.questionEnd, client.proto === 'tcp').then(
+      (response) => this.#done(response, client, q.qtype, 'forward', started),
+      (error: unknown) => {
+        log.info(2, 'Forwarding failed', { name: q.qname, err: getErrorMessage(error) });
+        return plain(RCODE.SERVFAIL);
+      },
+    );
+  }
+
+  async #chase(q: Query, message: Message, target: string, limit: number, client: Client, started: number): Promise<Buffer | undefined> {
+    try {
+      const records = await this.#o.forwarder?.resolve(target, q.qtype);
+      if (records) message.answer.push(...records);
+    } catch (error) {
+      // CoreDNS drops what it could not chase and still returns the CNAME.
+      log.info(2, 'ExternalName chase failed', { target, err: getErrorMessage(error) });
+    }
+    return this.#done(encodeMessage(message, limit), client, q.qtype, 'kubernetes', started);
+  }
+
+  #remember(key: string, response: Buffer): Buffer {
+    if (this.#cache.size >= this.#cacheSize) this.#clearCache();
+    this.#cache.set(key, response);
+    this.#o.cacheListener?.set(key, response);
+    return Buffer.from(response);
+  }
+
+  #clearCache(): void {
+    this.#cache.clear();
+    this.#o.cacheListener?.clear();
+  }
+
+  #done(response: Buffer, client: Client, qtype: number, plugin: Plugin, started: number): Buffer {
+    this.#o.metrics?.request(client.proto, client.family, qtype, response[3]! & 0xf, plugin, (performance.now() - started) / 1000);
+    return response;
+  }
+}
+
+/** formErr answers a query that could not be parsed: its header only, rcode FORMERR (RFC 1035 §4.1.1). */
+function formErr(packet: Buffer): Buffer {
+  const out = Buffer.alloc(12);
+  packet.copy(out, 0, 0, 4);
+  out.writeUInt16BE((out.readUInt16BE(2) & (FLAG.RD | 0x7800)) | FLAG.QR | RCODE.FORMERR, 2);
+  return out;
+}
+
+function servfailFromHeader(packet: Buffer): Buffer | undefined {
+  if (packet.length < 12) return undefined;
+  const out = formErr(packet);
+  out[3] = (out[3]! & 0xf0) | RCODE.SERVFAIL;
+  return out;
+}

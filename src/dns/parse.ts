@@ -1,0 +1,143 @@
+/**
+ * RecordRequest is a cluster name taken apart, as CoreDNS's parseRequest
+ * does (plugin/kubernetes/parse.go). Names have the forms
+ *   _port._proto.service.namespace.svc.zone
+ *   endpoint.service.namespace.svc.zone
+ *   service.namespace.svc|pod.zone
+ * An empty field was not present in the name. `podOrSvc` empty means the
+ * apex, `svc.<zone>` or `pod.<zone>`, which answer NODATA.
+ */
+export interface RecordRequest {
+  port: string;
+  protocol: string;
+  endpoint: string;
+  service: string;
+  namespace: string;
+  podOrSvc: '' | 'svc' | 'pod';
+}
+
+/**
+ * parseRequest splits `name` (lower-case, no trailing dot, inside `zone`)
+ * into a RecordRequest. It returns undefined for names no record can have
+ * (neither svc nor pod under the zone, or too many labels): NXDOMAIN.
+ */
+export function parseRequest(name: string, zone: string): RecordRequest | undefined {
+  const r: RecordRequest = { port: '', protocol: '', endpoint: '', service: '', namespace: '', podOrSvc: '' };
+  const base = name === zone ? '' : name.slice(0, name.length - zone.length - 1);
+  if (base === '' || base === 'svc' || base === 'pod') return r;
+  const segs = base.split('.');
+  let last = segs.length - 1;
+  const kind = segs[last];
+  if (kind !== 'svc' && kind !== 'pod') return undefined;
+  r.podOrSvc = kind;
+  if (--last < 0) return r;
+  r.namespace = segs[last]!;
+  if (--last < 0) return r;
+  r.service = segs[last]!;
+  if (--last < 0) return r;
+  if (last === 0) {
+    r.endpoint = segs[0]!;
+    return r;
+  }
+  if (last === 1) {
+    r.protocol = stripUnderscore(segs[1]!);
+    r.port = stripUnderscore(segs[0]!);
+    return r;
+  }
+  return undefined;
+}
+
+function stripUnderscore(label: string): string {
+  return label.startsWith('_') ? label.slice(1) : label;
+}
+
+/** inZone reports whether `name` is `zone` or below it (both lower-case, no trailing dot). */
+export function inZone(name: string, zone: string): boolean {
+  return name === zone || (name.length > zone.length && name.endsWith(zone) && name[name.length - zone.length - 1] === '.');
+}
+
+/**
+ * reverseToIP turns an in-addr.arpa or ip6.arpa name into the address it
+ * names, or undefined when the name is not a complete address (a partial
+ * reverse zone, or bad labels).
+ */
+export function reverseToIP(name: string): string | undefined {
+  if (name.endsWith('.in-addr.arpa')) {
+    const labels = name.slice(0, -'.in-addr.arpa'.length).split('.');
+    if (labels.length !== 4 || !labels.every((l) => /^(0|[1-9]\d{0,2})$/.test(l) && Number(l) < 256)) return undefined;
+    return labels.reverse().join('.');
+  }
+  if (name.endsWith('.ip6.arpa')) {
+    const nibbles = name.slice(0, -'.ip6.arpa'.length).split('.');
+    if (nibbles.length !== 32 || !nibbles.every((n) => /^[0-9a-f]$/.test(n))) return undefined;
+    const hex = nibbles.reverse().join('');
+    return canonicalIPv6(hex.match(/.{4}/g)!.join(':'));
+  }
+  return undefined;
+}
+
+/** canonicalIPv6 gives the RFC 5952 text of an IPv6 address (lower case, longest zero run as '::'). */
+export function canonicalIPv6(address: string): string {
+  const halves = address.toLowerCase().split('::');
+  const parse = (s: string | undefined) => (s ? s.split(':').map((g) => Number.parseInt(g, 16)) : []);
+  const left = parse(halves[0]);
+  const right = parse(halves[1]);
+  const groups = halves.length === 1 ? left : [...left, ...new Array<number>(Math.max(0, 8 - left.length - right.length)).fill(0), ...right];
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestAt < 0) return hex.join(':');
+  return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
+}
+
+/** reverseName gives the PTR owner name of an address (no trailing dot). */
+export function reverseName(ip: string): string {
+  if (ip.includes(':')) {
+    const halves = ip.split('::');
+    const parse = (s: string | undefined) => (s ? s.split(':') : []);
+    const left = parse(halves[0]);
+    const right = parse(halves[1]);
+    const groups = halves.length === 1 ? left : [...left, ...new Array<string>(8 - left.length - right.length).fill('0'), ...right];
+    return `${[...groups.map((g) => g.padStart(4, '0')).join('')].reverse().join('.')}.ip6.arpa`;
+  }
+  return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
+}
+
+/**
+ * podIPFromName reads the address in a pod name label: `1-2-3-4` for IPv4,
+ * dashes for colons for IPv6 (`fd00--1`), as CoreDNS does. Undefined when it
+ * is not an address.
+ */
+export function podIPFromName(label: string): string | undefined {
+  const dashes = label.split('-').length - 1;
+  if (dashes === 3 && !label.includes('--')) {
+    const ip = label.replaceAll('-', '.');
+    return /^(\d{1,3}\.){3}\d{1,3}$/.test(ip) && ip.split('.').every((o) => Number(o) < 256 && String(Number(o)) === o) ? ip : undefined;
+  }
+  const ip = label.replaceAll('-', ':');
+  if (!/^[0-9a-f:]+$/.test(ip) || ip.includes(':::') || (ip.match(/::/g)?.length ?? 0) > 1) return undefined;
+  const groups = ip.split(':');
+  if (groups.some((g) => g.length > 4)) return undefined;
+  if (!ip.includes('::') && groups.length !== 8) return undefined;
+  if (ip.includes('::') && groups.filter((g) => g !== '').length > 7) return undefined;
+  return canonicalIPv6(ip);
+}
+
+/** endpointName is an endpoint's DNS label: its hostname, else its address with dashes (CoreDNS endpointHostname). */
+export function endpointName(ip: string, hostname: string | undefined): string {
+  if (hostname) return hostname;
+  return ip.includes(':') ? ip.replaceAll(':', '-') : ip.replaceAll('.', '-');
+}

@@ -1,0 +1,205 @@
+import type { ChangeKind, DnsController, EndpointRef } from './controller.ts';
+import type { DnsEndpoint, DnsEndpointSlice, DnsPod, DnsService } from './object.ts';
+
+const key = (ns: string, name: string) => `${ns}/${name}`;
+const NO_ENDPOINTS: readonly DnsEndpoint[] = Object.freeze([]);
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * RecordIndex is the DNS server's view of the cluster: slim services,
+ * endpoint slices and pods, with reverse indexes by IP for PTR and
+ * verified pod records. It is fed by set/delete calls (from informers in
+ * `ferry dns`, from fixtures in tests) and answers DnsController queries.
+ * If `watchNamespaces` is false every namespace is taken to exist.
+ */
+export class RecordIndex implements DnsController {
+  readonly #services = new Map<string, DnsService>();
+  readonly #slices = new Map<string, Map<string, DnsEndpointSlice>>();
+  /** Service key of each slice (`ns/slice` → `ns/service`). */
+  readonly #sliceOwner = new Map<string, string>();
+  /** Flattened endpoints per service key, rebuilt when one of its slices changes. */
+  readonly #endpoints = new Map<string, DnsEndpoint[]>();
+  readonly #byClusterIP = new Map<string, DnsService[]>();
+  readonly #byEndpointIP = new Map<string, EndpointRef[]>();
+  readonly #podsByIP = new Map<string, DnsPod[]>();
+  readonly #pods = new Map<string, DnsPod>();
+  readonly #namespaces = new Set<string>();
+  readonly #watchNamespaces: boolean;
+  readonly #listeners: Array<(kind: ChangeKind, at: number | undefined) => void> = [];
+  #synced = false;
+  #modified = Math.floor(Date.now() / 1000);
+
+  constructor(options: { watchNamespaces: boolean }) {
+    this.#watchNamespaces = options.watchNamespaces;
+  }
+
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  /** markSynced is called once the initial lists of every watched kind are applied. */
+  markSynced(): void {
+    this.#synced = true;
+    this.#changed('namespace', undefined);
+  }
+
+  modified(): number {
+    return this.#modified;
+  }
+
+  hasNamespace(ns: string): boolean {
+    return !this.#watchNamespaces || this.#namespaces.has(ns);
+  }
+
+  service(ns: string, name: string): DnsService | undefined {
+    return this.#services.get(key(ns, name));
+  }
+
+  endpoints(ns: string, service: string): readonly DnsEndpoint[] {
+    return this.#endpoints.get(key(ns, service)) ?? NO_ENDPOINTS;
+  }
+
+  servicesByClusterIP(ip: string): readonly DnsService[] {
+    return this.#byClusterIP.get(ip) ?? NONE;
+  }
+
+  endpointsByIP(ip: string): readonly EndpointRef[] {
+    const refs = this.#byEndpointIP.get(ip);
+    if (!refs) return NONE;
+    // The service object may have been replaced since the slice was indexed.
+    return refs.flatMap((r) => {
+      const svc = this.service(r.service.namespace, r.service.name);
+      return svc ? [{ service: svc, endpoint: r.endpoint }] : [];
+    });
+  }
+
+  podsByIP(ip: string): readonly DnsPod[] {
+    return this.#podsByIP.get(ip) ?? NONE;
+  }
+
+  onChange(listener: (kind: ChangeKind, changedAtMs: number | undefined) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  setService(svc: DnsService, changedAtMs?: number): void {
+    const k = key(svc.namespace, svc.name);
+    this.#unindexService(this.#services.get(k));
+    this.#services.set(k, svc);
+    for (const ip of svc.clusterIPs) push(this.#byClusterIP, ip, svc);
+    this.#reindexEndpoints(svc.namespace, svc.name);
+    this.#changed(serviceKind(svc), changedAtMs);
+  }
+
+  deleteService(ns: string, name: string): void {
+    const k = key(ns, name);
+    const old = this.#services.get(k);
+    if (!old) return;
+    this.#unindexService(old);
+    this.#services.delete(k);
+    this.#reindexEndpoints(ns, name);
+    this.#changed(serviceKind(old), undefined);
+  }
+
+  setEndpointSlice(slice: DnsEndpointSlice, changedAtMs?: number): void {
+    const sk = key(slice.namespace, slice.name);
+    const owner = this.#sliceOwner.get(sk);
+    const k = key(slice.namespace, slice.service);
+    // A slice moves to another service only by relabeling; drop it from the old one.
+    if (owner !== undefined && owner !== k) this.deleteEndpointSlice(slice.namespace, slice.name);
+    let slices = this.#slices.get(k);
+    if (!slices) this.#slices.set(k, (slices = new Map()));
+    slices.set(slice.name, slice);
+    this.#sliceOwner.set(sk, k);
+    this.#reindexEndpoints(slice.namespace, slice.service);
+    const svc = this.service(slice.namespace, slice.service);
+    this.#changed(svc ? serviceKind(svc) : 'headless_with_selector', changedAtMs);
+  }
+
+  deleteEndpointSlice(ns: string, name: string): void {
+    const sk = key(ns, name);
+    const k = this.#sliceOwner.get(sk);
+    if (k === undefined) return;
+    this.#sliceOwner.delete(sk);
+    const map = this.#slices.get(k);
+    const slice = map?.get(name);
+    if (!map || !slice) return;
+    map.delete(name);
+    if (map.size === 0) this.#slices.delete(k);
+    this.#reindexEndpoints(ns, slice.service);
+    const svc = this.service(ns, slice.service);
+    this.#changed(svc ? serviceKind(svc) : 'headless_with_selector', undefined);
+  }
+
+  setPod(pod: DnsPod, changedAtMs?: number): void {
+    this.deletePod(pod.namespace, pod.name, false);
+    this.#pods.set(key(pod.namespace, pod.name), pod);
+    for (const ip of pod.ips) push(this.#podsByIP, ip, pod);
+    this.#changed('pod', changedAtMs);
+  }
+
+  deletePod(ns: string, name: string, notify = true): void {
+    const old = this.#pods.get(key(ns, name));
+    if (!old) return;
+    this.#pods.delete(key(ns, name));
+    for (const ip of old.ips) remove(this.#podsByIP, ip, (p) => p === old);
+    if (notify) this.#changed('pod', undefined);
+  }
+
+  setNamespace(name: string): void {
+    if (this.#namespaces.has(name)) return;
+    this.#namespaces.add(name);
+    this.#changed('namespace', undefined);
+  }
+
+  deleteNamespace(name: string): void {
+    if (this.#namespaces.delete(name)) this.#changed('namespace', undefined);
+  }
+
+  /** counts is for logs and tests. */
+  counts(): { services: number; endpoints: number; pods: number } {
+    let endpoints = 0;
+    for (const eps of this.#endpoints.values()) endpoints += eps.length;
+    return { services: this.#services.size, endpoints, pods: this.#pods.size };
+  }
+
+  #unindexService(svc: DnsService | undefined): void {
+    if (!svc) return;
+    for (const ip of svc.clusterIPs) remove(this.#byClusterIP, ip, (s) => s.namespace === svc.namespace && s.name === svc.name);
+  }
+
+  #reindexEndpoints(ns: string, service: string): void {
+    const k = key(ns, service);
+    for (const ep of this.#endpoints.get(k) ?? []) remove(this.#byEndpointIP, ep.ip, (r) => r.endpoint === ep);
+    const slices = this.#slices.get(k);
+    const all = slices ? [...slices.values()].flatMap((s) => s.endpoints) : [];
+    if (all.length === 0) this.#endpoints.delete(k);
+    else this.#endpoints.set(k, all);
+    const svc = this.service(ns, service);
+    if (!svc) return;
+    for (const ep of all) push(this.#byEndpointIP, ep.ip, { service: svc, endpoint: ep });
+  }
+
+  #changed(kind: ChangeKind, at: number | undefined): void {
+    this.#modified = Math.floor(Date.now() / 1000);
+    for (const listener of this.#listeners) listener(kind, at);
+  }
+}
+
+function serviceKind(svc: DnsService): ChangeKind {
+  if (svc.kind === 'ExternalName') return 'external_name';
+  return svc.kind === 'Headless' ? 'headless_with_selector' : 'cluster_ip';
+}
+
+function push<T>(map: Map<string, T[]>, k: string, v: T): void {
+  const list = map.get(k);
+  if (list) list.push(v);
+  else map.set(k, [v]);
+}
+
+function remove<T>(map: Map<string, T[]>, k: string, match: (v: T) => boolean): void {
+  const list = map.get(k);
+  if (!list) return;
+  const kept = list.filter((v) => !match(v));
+  if (kept.length === 0) map.delete(k);
+  else map.set(k, kept);
+}

@@ -1,0 +1,126 @@
+import type { Server as HttpServer } from 'node:http';
+import { isIP } from 'node:net';
+import { ClientAcl } from './acl.ts';
+import type { DnsController } from './controller.ts';
+import { Forwarder, type Upstream } from './forward.ts';
+import { DnsHandler } from './handler.ts';
+import { startHttp } from './health.ts';
+import type { PodMode } from './lookup.ts';
+import { DnsMetrics } from './metrics.ts';
+import { TcpServer } from './server-tcp.ts';
+import { UdpServer } from './server-udp.ts';
+import { BatchUdpServer } from './udp-batch/server.ts';
+import { createLogger } from '../util/log.ts';
+
+const log = createLogger('dns');
+
+/** DnsServerOptions are validated `ferry dns` settings (see src/cli/commands/dns.ts for defaults). */
+export interface DnsServerOptions {
+  controller: DnsController;
+  /** Listen host and port (port 0 picks one; UDP and TCP then share it). */
+  host: string;
+  port: number;
+  zone: string;
+  ttl: number;
+  podMode: PodMode;
+  upstreams: Upstream[];
+  forwardAllow: string[];
+  upstreamTimeoutMs?: number;
+  /** '' disables an endpoint. */
+  healthAddress: string;
+  readyAddress: string;
+  metricsAddress: string;
+  /**
+   * Answer UDP with the batched recvmmsg/sendmmsg worker (IPv4, Linux).
+   * Default: when running from the bundle (the worker is a separate bundled
+   * file; under tsx a worker thread cannot load TypeScript). Without it, or
+   * when it cannot start, node:dgram serves.
+   */
+  udpBatch?: boolean;
+}
+
+/**
+ * DnsServer is one running `ferry dns`: the handler on UDP and TCP, the
+ * forwarder, and the health/ready/metrics endpoints. close() is idempotent.
+ */
+export class DnsServer {
+  readonly handler: DnsHandler;
+  readonly metrics: DnsMetrics;
+  #udp: UdpServer | BatchUdpServer;
+  readonly #tcp: TcpServer;
+  readonly #family: 4 | 6;
+  readonly #forwarder: Forwarder;
+  readonly #http: HttpServer[] = [];
+  /** Bound `host:port` of each enabled HTTP endpoint (ports resolved when 0 was asked). */
+  readonly httpAddresses: { health?: string; ready?: string; metrics?: string } = {};
+  #port = 0;
+  #closed = false;
+
+  private constructor(o: DnsServerOptions) {
+    this.metrics = new DnsMetrics(`dns://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
+    this.#forwarder = new Forwarder({ upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: 10_000 });
+    this.#family = isIP(o.host) === 6 ? 6 : 4;
+    const bundled = import.meta.url.endsWith('.mjs');
+    const batch = (o.udpBatch ?? bundled) && this.#family === 4 ? new BatchUdpServer(this.metrics) : undefined;
+    this.handler = new DnsHandler({
+      controller: o.controller,
+      zone: o.zone,
+      ttl: o.ttl,
+      podMode: o.podMode,
+      forwarder: o.upstreams.length ? this.#forwarder : undefined,
+      acl: new ClientAcl(o.forwardAllow),
+      metrics: this.metrics,
+      ...(batch ? { cacheListener: batch.cacheListener } : {}),
+    });
+    if (batch) batch.handler = this.handler;
+    o.controller.onChange((kind, at) => at !== undefined && this.metrics.programmed(kind, at));
+    this.#udp = batch ?? new UdpServer(this.handler, this.#family);
+    this.#tcp = new TcpServer(this.handler, { idleTimeoutMs: 10_000, maxConnections: 1000 });
+  }
+
+  static async start(o: DnsServerOptions): Promise<DnsServer> {
+    const server = new DnsServer(o);
+    try {
+      // TCP first: with port 0 it picks the port, and UDP takes the same one.
+      server.#port = await server.#tcp.listen(o.port, o.host);
+      try {
+        await server.#udp.listen(server.#port, o.host);
+      } catch (error) {
+        if (!(server.#udp instanceof BatchUdpServer) || (error as { code?: string }).code === 'EADDRINUSE') throw error;
+        log.warn('Batched UDP unavailable, using node:dgram', { err: error });
+        server.#udp = new UdpServer(server.handler, server.#family);
+        await server.#udp.listen(server.#port, o.host);
+      }
+      const endpoints = new Map<string, Parameters<typeof startHttp>[1]>();
+      const add = (addr: string, what: Parameters<typeof startHttp>[1]) => {
+        if (addr) endpoints.set(addr, { ...endpoints.get(addr), ...what });
+      };
+      add(o.healthAddress, { health: true });
+      add(o.readyAddress, { ready: o.controller });
+      add(o.metricsAddress, { metrics: server.metrics });
+      for (const [addr, what] of endpoints) {
+        const started = await startHttp(addr, what);
+        server.#http.push(started.server);
+        const bound = addr.replace(/:\d+$/, `:${started.port}`);
+        if (what.health) server.httpAddresses.health = bound;
+        if (what.ready) server.httpAddresses.ready = bound;
+        if (what.metrics) server.httpAddresses.metrics = bound;
+      }
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    return server;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#forwarder.close();
+    await Promise.all([this.#udp.close(), this.#tcp.close(), ...this.#http.map((s) => new Promise((r) => s.close(r)))]);
+  }
+}

@@ -1,0 +1,70 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets } from 'prom-client';
+
+/**
+ * BackendMetrics is the handle a backend gets at construction: the metrics
+ * kube-proxy defines for backends, plus the registry for any a backend adds
+ * itself. Backends never touch a global registry.
+ */
+export interface BackendMetrics {
+  readonly registry: Registry;
+  /** `kubeproxy_sync_proxy_rules_iptables_restore_failures_total`. */
+  readonly iptablesRestoreFailures: Counter;
+  /** `kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total`. */
+  readonly iptablesPartialRestoreFailures: Counter;
+  /** `kubeproxy_sync_proxy_rules_iptables_total{table}`: rules the last sync wrote per table. */
+  readonly iptablesRulesTotal: Gauge<'table'>;
+  /** `kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy}`. */
+  readonly noLocalEndpoints: Gauge<'traffic_policy'>;
+}
+
+/**
+ * ProxyMetrics holds kube-proxy's metrics (subsystem `kubeproxy`) on a
+ * registry of its own, served by the metrics server. Durations are observed
+ * in seconds as kube-proxy does.
+ */
+export class ProxyMetrics implements BackendMetrics {
+  readonly registry = new Registry();
+  readonly syncDuration: Histogram;
+  readonly syncFullDuration: Histogram;
+  readonly syncPartialDuration: Histogram;
+  readonly networkProgrammingDuration: Histogram;
+  readonly lastSyncTimestamp: Gauge;
+  readonly lastQueuedTimestamp: Gauge;
+  readonly serviceChangesPending: Gauge;
+  readonly serviceChangesTotal: Counter;
+  readonly endpointChangesPending: Gauge;
+  readonly endpointChangesTotal: Counter;
+  readonly syncFailuresTotal: Counter;
+  readonly healthzTotal: Counter<'code'>;
+  readonly livezTotal: Counter<'code'>;
+  readonly iptablesRestoreFailures: Counter;
+  readonly iptablesPartialRestoreFailures: Counter;
+  readonly iptablesRulesTotal: Gauge<'table'>;
+  readonly noLocalEndpoints: Gauge<'traffic_policy'>;
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    const durationBuckets = exponentialBuckets(0.001, 2, 15);
+    this.syncDuration = new Histogram({ name: 'kubeproxy_sync_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds', buckets: durationBuckets, registers });
+    this.syncFullDuration = new Histogram({ name: 'kubeproxy_sync_full_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds for full resyncs', buckets: durationBuckets, registers });
+    this.syncPartialDuration = new Histogram({ name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds for partial resyncs', buckets: durationBuckets, registers });
+    this.networkProgrammingDuration = new Histogram({
+      name: 'kubeproxy_network_programming_duration_seconds', help: 'In Cluster Network Programming Latency in seconds',
+      buckets: [...linearBuckets(0.25, 0.25, 2), ...linearBuckets(1, 1, 59), ...linearBuckets(60, 5, 12), ...linearBuckets(120, 30, 7)], registers,
+    });
+    this.lastSyncTimestamp = new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'The last time proxy rules were successfully synced', registers });
+    this.lastQueuedTimestamp = new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', help: 'The last time a sync of proxy rules was queued', registers });
+    this.serviceChangesPending = new Gauge({ name: 'kubeproxy_sync_proxy_rules_service_changes_pending', help: 'Pending proxy rules Service changes', registers });
+    this.serviceChangesTotal = new Counter({ name: 'kubeproxy_sync_proxy_rules_service_changes_total', help: 'Cumulative proxy rules Service changes', registers });
+    this.endpointChangesPending = new Gauge({ name: 'kubeproxy_sync_proxy_rules_endpoint_changes_pending', help: 'Pending proxy rules Endpoint changes', registers });
+    this.endpointChangesTotal = new Counter({ name: 'kubeproxy_sync_proxy_rules_endpoint_changes_total', help: 'Cumulative proxy rules Endpoint changes', registers });
+    this.syncFailuresTotal = new Counter({ name: 'ferry_proxy_sync_failures_total', help: 'Syncs that failed and were scheduled for retry', registers });
+    this.healthzTotal = new Counter({ name: 'kubeproxy_proxy_healthz_total', help: 'Cumulative proxy healthz HTTP status', labelNames: ['code'], registers });
+    this.livezTotal = new Counter({ name: 'kubeproxy_proxy_livez_total', help: 'Cumulative proxy livez HTTP status', labelNames: ['code'], registers });
+    this.iptablesRestoreFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total', help: 'Cumulative proxy iptables restore failures', registers });
+    this.iptablesPartialRestoreFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total', help: 'Cumulative proxy iptables partial restore failures', registers });
+    this.iptablesRulesTotal = new Gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_total', help: 'Total number of iptables rules owned by kube-proxy', labelNames: ['table'], registers });
+    this.noLocalEndpoints = new Gauge({ name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total', help: 'Number of services with a Local traffic policy and no endpoints', labelNames: ['traffic_policy'], registers });
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

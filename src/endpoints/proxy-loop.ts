@@ -1,0 +1,159 @@
+import type { Node, Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { createLogger } from '../util/log.ts';
+import { getErrorMessage } from '../util/errors.ts';
+import type { ApiClient } from './client/api-client.ts';
+import { resources } from './client/resources.ts';
+import { realClock } from './clock.ts';
+import type { Clock } from './clock.ts';
+import type { ProxierHealth } from './healthz.ts';
+import { Informer } from './informer.ts';
+import type { ProxyMetrics } from './metrics.ts';
+import type { Proxier } from './proxier.ts';
+import type { ProxyState } from './proxy-state.ts';
+import { ProxyStateBuilder } from './state-builder.ts';
+import { byNamespace, byServiceName } from './store.ts';
+import { SyncRunner } from './sync-runner.ts';
+
+const log = createLogger('proxy');
+
+/** PROXY_LABEL_SELECTOR is kube-proxy's: skip objects owned by another proxy, and headless services. */
+export const PROXY_LABEL_SELECTOR = '!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless';
+
+export interface ProxyLoopOptions {
+  readonly client: ApiClient;
+  readonly proxier: Proxier;
+  readonly nodeName: string;
+  readonly minSyncPeriodMs: number;
+  readonly syncPeriodMs: number;
+  /** `--config-sync-period`: informer resync (default 15 m in kube-proxy). */
+  readonly configSyncPeriodMs: number;
+  readonly metrics: ProxyMetrics;
+  readonly health: ProxierHealth;
+  readonly clock?: Clock;
+  /** Informer back-off override (tests). */
+  readonly backoff?: ConstructorParameters<typeof Informer>[0]['backoff'];
+  /** Called after each successful sync with the snapshot it applied. */
+  readonly onSynced?: (state: ProxyState) => void;
+}
+
+/**
+ * ProxyLoop is the watcher of `ferry proxy`: Service, EndpointSlice and Node
+ * informers feed the change trackers; each change asks the SyncRunner for a
+ * sync, which builds a ProxyState and hands it to the backend. Syncs start
+ * only once Services and EndpointSlices have both synced.
+ */
+export class ProxyLoop {
+  readonly services: Informer<Service>;
+  readonly endpointSlices: Informer<EndpointSlice>;
+  readonly node: Informer<Node>;
+  readonly builder: ProxyStateBuilder;
+  readonly runner: SyncRunner;
+  readonly #o: ProxyLoopOptions;
+  readonly #clock: Clock;
+  #lastState: ProxyState | undefined;
+  #stopped = false;
+
+  constructor(options: ProxyLoopOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? realClock;
+    this.builder = new ProxyStateBuilder(options.nodeName);
+    const common = { client: options.client, resyncPeriodMs: options.configSyncPeriodMs, backoff: options.backoff };
+    this.services = new Informer<Service>({ ...common, resource: resources.services, labelSelector: PROXY_LABEL_SELECTOR, indexers: { namespace: byNamespace } });
+    this.endpointSlices = new Informer<EndpointSlice>({ ...common, resource: resources.endpointslices, labelSelector: PROXY_LABEL_SELECTOR, indexers: { namespace: byNamespace, service: byServiceName } });
+    this.node = new Informer<Node>({ ...common, resource: resources.nodes, fieldSelector: `metadata.name=${options.nodeName}` });
+    this.runner = new SyncRunner({ fn: () => this.#sync(), minIntervalMs: options.minSyncPeriodMs, maxIntervalMs: options.syncPeriodMs, clock: this.#clock });
+    this.services.addHandlers({
+      onAdd: (s) => this.#serviceChange(undefined, s),
+      onUpdate: (a, b) => this.#serviceChange(a, b),
+      onDelete: (s) => this.#serviceChange(s, undefined),
+    });
+    this.endpointSlices.addHandlers({
+      onAdd: (s) => this.#sliceChange(s, false),
+      onUpdate: (_a, b) => this.#sliceChange(b, false),
+      onDelete: (s) => this.#sliceChange(s, true),
+    });
+    this.node.addHandlers({
+      onAdd: (n) => this.#nodeChange(n),
+      onUpdate: (_a, n) => this.#nodeChange(n),
+      onDelete: (n) => this.#nodeChange({ ...n, metadata: { ...n.metadata, deletionTimestamp: n.metadata?.deletionTimestamp ?? new Date().toISOString() } }),
+    });
+  }
+
+  /** The snapshot of the last successful sync. */
+  get lastState(): ProxyState | undefined {
+    return this.#lastState;
+  }
+
+  /** start runs the informers and starts syncing once Services and EndpointSlices have synced. */
+  start(): void {
+    this.services.start();
+    this.endpointSlices.start();
+    this.node.start();
+    void Promise.all([this.services.synced, this.endpointSlices.synced]).then(() => {
+      if (this.#stopped) return;
+      log.info(2, 'Services and EndpointSlices synced, starting syncs', { services: this.services.store.size, endpointSlices: this.endpointSlices.store.size });
+      this.runner.start();
+    });
+  }
+
+  /** stop ends the informers and the runner (waiting for a running sync); idempotent. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all([this.services.stop(), this.endpointSlices.stop(), this.node.stop()]);
+    await this.runner.stop();
+  }
+
+  #serviceChange(previous: Service | undefined, current: Service | undefined): void {
+    this.#o.metrics.serviceChangesTotal.inc();
+    const pending = this.builder.onServiceChange(previous, current);
+    this.#o.metrics.serviceChangesPending.set(this.builder.pendingCounts().services);
+    if (pending) this.#queue();
+  }
+
+  #sliceChange(slice: EndpointSlice, removed: boolean): void {
+    this.#o.metrics.endpointChangesTotal.inc();
+    const changed = this.builder.onEndpointSliceChange(slice, removed);
+    this.#o.metrics.endpointChangesPending.set(this.builder.pendingCounts().endpoints);
+    if (changed) this.#queue();
+  }
+
+  #nodeChange(node: Node): void {
+    this.#o.health.syncNode(node);
+    if (this.builder.setNodeLabels(node.metadata?.labels)) this.#queue();
+  }
+
+  #queue(): void {
+    this.#o.health.queuedUpdate();
+    this.#o.metrics.lastQueuedTimestamp.set(this.#clock.now() / 1000);
+    this.runner.run();
+  }
+
+  /** One sync: never throws; a failure is logged, counted and retried by the runner. */
+  async #sync(): Promise<boolean> {
+    const { metrics, health, proxier } = this.#o;
+    const started = performance.now();
+    const state = this.builder.build();
+    const pending = this.builder.pendingCounts();
+    metrics.serviceChangesPending.set(pending.services);
+    metrics.endpointChangesPending.set(pending.endpoints);
+    const result = await proxier.sync(state).catch((error: unknown) => ({ ok: false as const, error: error as Error }));
+    const seconds = (performance.now() - started) / 1000;
+    if (!result.ok) {
+      metrics.syncFailuresTotal.inc();
+      health.queuedUpdate();
+      log.error('Sync failed, retrying', { mode: proxier.mode, err: getErrorMessage(result.error) });
+      return false;
+    }
+    metrics.syncDuration.observe(seconds);
+    (result.full ? metrics.syncFullDuration : metrics.syncPartialDuration).observe(seconds);
+    const now = this.#clock.now();
+    metrics.lastSyncTimestamp.set(now / 1000);
+    for (const t of this.builder.syncSucceeded()) metrics.networkProgrammingDuration.observe(Math.max(0, now - t) / 1000);
+    health.updated();
+    this.#lastState = state;
+    log.info(4, 'Synced proxy rules', { mode: proxier.mode, full: result.full, services: state.services.size, changed: state.changed.size, seconds: seconds.toFixed(3), ...result.stats });
+    this.#o.onSynced?.(state);
+    return true;
+  }
+}

@@ -1,0 +1,110 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger } from '../util/log.ts';
+
+const log = createLogger('service-health');
+
+/** HealthCheckService is one service with a health check node port (externalTrafficPolicy Local). */
+export interface HealthCheckService {
+  readonly namespace: string;
+  readonly name: string;
+  /** spec.healthCheckNodePort. */
+  readonly port: number;
+}
+
+interface Listener {
+  readonly service: HealthCheckService;
+  readonly server: Server;
+  localEndpoints: number;
+}
+
+/**
+ * ServiceHealthServer serves kube-proxy's per-service health check node
+ * ports: 200 when this node has local endpoints for the service (and the
+ * proxy is healthy), 503 otherwise, so external load balancers send traffic
+ * only to nodes that can serve it without a second hop. Every backend uses it.
+ */
+export class ServiceHealthServer {
+  private readonly host: string;
+  private readonly isProxyHealthy: () => boolean;
+  /** Keyed by `namespace/name`. */
+  private readonly listeners = new Map<string, Listener>();
+
+  /** host is the listen address ('0.0.0.0' in a node); isProxyHealthy feeds serviceProxyHealthy. */
+  constructor(host: string, isProxyHealthy: () => boolean) {
+    this.host = host;
+    this.isProxyHealthy = isProxyHealthy;
+  }
+
+  /**
+   * syncServices opens a listener per service (keyed `namespace/name`) and
+   * closes those no longer wanted. A port that cannot be bound is reported
+   * and retried on the next sync; it does not stop the others.
+   */
+  async syncServices(services: ReadonlyMap<string, HealthCheckService>): Promise<Error[]> {
+    for (const [key, l] of this.listeners) {
+      const want = services.get(key);
+      if (!want || want.port !== l.service.port) {
+        this.listeners.delete(key);
+        await closeServer(l.server);
+      }
+    }
+    const errors: Error[] = [];
+    for (const [key, service] of services) {
+      if (this.listeners.has(key)) continue;
+      const listener: Listener = { service, server: createServer(), localEndpoints: 0 };
+      listener.server.on('request', (_req, res) => {
+        const healthy = this.isProxyHealthy();
+        const body = JSON.stringify({ service: { namespace: service.namespace, name: service.name }, localEndpoints: listener.localEndpoints, serviceProxyHealthy: healthy });
+        res.setHeader('Content-Type', 'application/json');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.setHeader('X-Load-Balancing-Endpoint-Weight', String(listener.localEndpoints));
+        res.statusCode = listener.localEndpoints > 0 && healthy ? 200 : 503;
+        res.end(body);
+      });
+      try {
+        await listen(listener.server, service.port, this.host);
+        this.listeners.set(key, listener);
+      } catch (e) {
+        log.warn(`cannot open health check node port`, { service: key, port: service.port, err: String(e) });
+        errors.push(e as Error);
+      }
+    }
+    return errors;
+  }
+
+  /** syncEndpoints sets each service's local endpoint count (missing keys count 0). */
+  syncEndpoints(localEndpoints: ReadonlyMap<string, number>): void {
+    for (const [key, l] of this.listeners) l.localEndpoints = localEndpoints.get(key) ?? 0;
+  }
+
+  /** port returns the bound port of a service's listener (tests use port 0). */
+  port(key: string): number | undefined {
+    const addr = this.listeners.get(key)?.server.address();
+    return addr && typeof addr === 'object' ? (addr as AddressInfo).port : undefined;
+  }
+
+  /** close closes every listener; idempotent. */
+  async close(): Promise<void> {
+    const all = [...this.listeners.values()];
+    this.listeners.clear();
+    await Promise.all(all.map((l) => closeServer(l.server)));
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,54 @@
+import { comment } from './rule-buffer.ts';
+
+/** The fixed chains every sync rewrites in full, per table. */
+export const KUBE_SERVICES = 'KUBE-SERVICES';
+export const KUBE_EXTERNAL_SERVICES = 'KUBE-EXTERNAL-SERVICES';
+export const KUBE_NODEPORTS = 'KUBE-NODEPORTS';
+export const KUBE_FORWARD = 'KUBE-FORWARD';
+export const KUBE_PROXY_FIREWALL = 'KUBE-PROXY-FIREWALL';
+export const KUBE_POSTROUTING = 'KUBE-POSTROUTING';
+export const KUBE_MARK_MASQ = 'KUBE-MARK-MASQ';
+/** KUBE-PROXY-CANARY is an empty chain whose disappearance means someone flushed the tables. */
+export const KUBE_PROXY_CANARY = 'KUBE-PROXY-CANARY';
+
+export const FILTER_CHAINS = [KUBE_NODEPORTS, KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_PROXY_FIREWALL] as const;
+export const NAT_CHAINS = [KUBE_NODEPORTS, KUBE_SERVICES, KUBE_MARK_MASQ, KUBE_POSTROUTING] as const;
+
+/** JumpRule hooks one of our chains into a built-in chain. */
+export interface JumpRule {
+  readonly table: 'filter' | 'nat';
+  readonly from: string;
+  readonly to: string;
+  readonly args: readonly string[];
+}
+
+const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'];
+
+/** JUMP_RULES are kube-proxy's jumps from the built-in chains (iptablesJumpChains). */
+export const JUMP_RULES: readonly JumpRule[] = [
+  { table: 'filter', from: 'INPUT', to: KUBE_EXTERNAL_SERVICES, args: [...NEW, ...comment('kubernetes externally-visible service portals')] },
+  { table: 'filter', from: 'FORWARD', to: KUBE_EXTERNAL_SERVICES, args: [...NEW, ...comment('kubernetes externally-visible service portals')] },
+  { table: 'filter', from: 'INPUT', to: KUBE_NODEPORTS, args: comment('kubernetes health check service ports') },
+  { table: 'filter', from: 'FORWARD', to: KUBE_SERVICES, args: [...NEW, ...comment('kubernetes service portals')] },
+  { table: 'filter', from: 'OUTPUT', to: KUBE_SERVICES, args: [...NEW, ...comment('kubernetes service portals')] },
+  { table: 'filter', from: 'FORWARD', to: KUBE_FORWARD, args: comment('kubernetes forwarding rules') },
+  { table: 'filter', from: 'INPUT', to: KUBE_PROXY_FIREWALL, args: [...NEW, ...comment('kubernetes load balancer firewall')] },
+  { table: 'filter', from: 'OUTPUT', to: KUBE_PROXY_FIREWALL, args: [...NEW, ...comment('kubernetes load balancer firewall')] },
+  { table: 'filter', from: 'FORWARD', to: KUBE_PROXY_FIREWALL, args: [...NEW, ...comment('kubernetes load balancer firewall')] },
+  { table: 'nat', from: 'OUTPUT', to: KUBE_SERVICES, args: comment('kubernetes service portals') },
+  { table: 'nat', from: 'PREROUTING', to: KUBE_SERVICES, args: comment('kubernetes service portals') },
+  { table: 'nat', from: 'POSTROUTING', to: KUBE_POSTROUTING, args: comment('kubernetes postrouting rules') },
+];
+
+/** missingJumps lists the jump rules absent from iptables-save dumps of filter and nat. */
+export function missingJumps(dumps: { readonly filter: string; readonly nat: string }): JumpRule[] {
+  return JUMP_RULES.filter((j) => {
+    const lines = dumps[j.table].split('\n');
+    return !lines.some((l) => l.startsWith(`-A ${j.from} `) && l.endsWith(` -j ${j.to}`));
+  });
+}
+
+/** isFixedChain tells the fixed chains (and the canary) this proxier creates. */
+export function isFixedChain(name: string): boolean {
+  return (FILTER_CHAINS as readonly string[]).includes(name) || (NAT_CHAINS as readonly string[]).includes(name) || name === KUBE_PROXY_CANARY;
+}

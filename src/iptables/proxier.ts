@@ -1,0 +1,152 @@
+import { networkInterfaces } from 'node:os';
+import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
+import type { ProxyConfig } from '../endpoints/proxy-config.ts';
+import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
+import { ServiceHealthServer, type HealthCheckService } from '../endpoints/service-health.ts';
+import { categorizeEndpoints } from '../endpoints/topology.ts';
+import { createLogger } from '../util/log.ts';
+import { isServiceChain } from './chain-names.ts';
+import { cleanupRules } from './cleanup.ts';
+import { conntrackDeletions, runConntrackDeletions } from './conntrack.ts';
+import { KUBE_PROXY_CANARY, missingJumps } from './fixed-chains.ts';
+import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
+import { cidrContains } from './render-service.ts';
+import { chainsInSave, type IptablesRunner } from './runner.ts';
+
+const log = createLogger('iptables');
+
+/**
+ * Partial syncs look for the canary at most this often: the lookup costs an
+ * exec that reads the table (slow at 10k services with iptables-legacy), and
+ * kube-proxy too only polls it periodically. Full syncs recreate it anyway.
+ */
+const CANARY_INTERVAL_MS = 5_000;
+
+/** IptablesMetrics is the part of the proxy's metrics this backend updates. */
+export interface IptablesMetrics {
+  readonly iptablesRestoreFailures: { inc(): void };
+  readonly iptablesPartialRestoreFailures: { inc(): void };
+  readonly iptablesRulesTotal: { set(labels: { table: string }, value: number): void };
+}
+
+/** IptablesProxierOptions are the proxier's explicit inputs (no flags, no globals). */
+export interface IptablesProxierOptions {
+  readonly config: ProxyConfig;
+  readonly runner: IptablesRunner;
+  readonly metrics: IptablesMetrics;
+  /** Listen address of health check node ports. */
+  readonly healthHost: string;
+  /** Clock, injected for tests of the full-sync period. */
+  readonly now: () => number;
+}
+
+/**
+ * IptablesProxier programs services with iptables-restore, kube-proxy's way:
+ * one `iptables-restore --noflush` per sync, partial when it can be, full on
+ * the first sync, every sync period, after any failure and after an external
+ * flush (the canary chain vanished).
+ */
+export class IptablesProxier implements Proxier {
+  readonly mode = 'iptables';
+  private readonly options: IptablesProxierOptions;
+  private readonly health: ServiceHealthServer;
+  /** The following fields are mutated only inside sync(). */
+  private needFullSync = true;
+  private lastFullSync = 0;
+  private installedChains: ReadonlySet<string> = new Set();
+  private previousServices: ReadonlyMap<string, ServicePort> = new Map();
+  private lastSyncOk = false;
+  private lastCanaryCheck = 0;
+  private readonly fragments: FragmentCache = new Map();
+
+  constructor(options: IptablesProxierOptions) {
+    this.options = options;
+    this.health = new ServiceHealthServer(options.healthHost, () => this.lastSyncOk);
+  }
+
+  async sync(state: ProxyState): Promise<SyncResult> {
+    const { runner, metrics, config, now } = this.options;
+    let full = this.needFullSync || now() - this.lastFullSync >= config.syncPeriodMs;
+    try {
+      if (!full && now() - this.lastCanaryCheck >= CANARY_INTERVAL_MS) {
+        this.lastCanaryCheck = now();
+        if (!(await runner.chainExists('nat', KUBE_PROXY_CANARY))) {
+          log.info(0, 'canary chain is gone, the tables were flushed: doing a full sync');
+          full = true;
+        }
+      }
+      let installed = this.installedChains;
+      let jumps: ReturnType<typeof missingJumps> = [];
+      if (full) {
+        const [filter, nat] = await Promise.all([runner.save('filter'), runner.save('nat')]);
+        installed = new Set(chainsInSave(nat).filter(isServiceChain));
+        jumps = missingJumps({ filter, nat });
+      }
+      const rendered = renderRules({ state, full, installedChains: installed, jumps }, this.renderOptions(), this.fragments);
+      await runner.restore(rendered.text);
+      this.installedChains = rendered.activeChains;
+      metrics.iptablesRulesTotal.set({ table: 'filter' }, rendered.ruleCounts.filter);
+      metrics.iptablesRulesTotal.set({ table: 'nat' }, rendered.ruleCounts.nat);
+      if (full) this.lastFullSync = this.lastCanaryCheck = now();
+      this.needFullSync = false;
+      this.lastSyncOk = true;
+      await this.afterRestore(state);
+      return { ok: true, full, stats: { ...rendered.ruleCounts, services: state.services.size, deletedChains: rendered.deletedChains } };
+    } catch (e) {
+      metrics.iptablesRestoreFailures.inc();
+      if (!full) metrics.iptablesPartialRestoreFailures.inc();
+      this.needFullSync = true;
+      this.lastSyncOk = false;
+      return { ok: false, error: e as Error };
+    }
+  }
+
+  /** afterRestore does what follows installed rules: health check ports and conntrack; its failures are logged, not fatal. */
+  private async afterRestore(state: ProxyState): Promise<void> {
+    const wanted = new Map<string, HealthCheckService>();
+    const local = new Map<string, number>();
+    for (const svc of state.services.values()) {
+      if (svc.healthCheckNodePort <= 0) continue;
+      const key = `${svc.namespace}/${svc.name}`;
+      wanted.set(key, { namespace: svc.namespace, name: svc.name, port: svc.healthCheckNodePort });
+      const cat = categorizeEndpoints(svc, state.endpoints.get(svc.key) ?? []);
+      local.set(key, (local.get(key) ?? 0) + (cat.local?.length ?? 0));
+    }
+    for (const err of await this.health.syncServices(wanted)) log.warn('health check node port', { err: err.message });
+    this.health.syncEndpoints(local);
+    for (const err of await runConntrackDeletions(conntrackDeletions(state, this.previousServices))) {
+      log.warn('conntrack cleanup failed', { err: err.message });
+    }
+    this.previousServices = state.services;
+  }
+
+  private renderOptions(): RenderOptions {
+    const { config } = this.options;
+    const nodeIPs = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+      .map((a) => a!.address);
+    const nodePortIPs =
+      config.nodePortAddresses.length === 0
+        ? ('all' as const)
+        : [...nodeIPs, '127.0.0.1'].filter((ip) => config.nodePortAddresses.some((cidr) => cidrContains(cidr, ip)));
+    return {
+      clusterCIDRs: config.clusterCIDRs,
+      masqueradeAll: config.masqueradeAll,
+      masqueradeMark: `0x${(1 << config.masqueradeBit).toString(16)}`,
+      nodePortIPs,
+      nodeIPs,
+    };
+  }
+
+  async cleanup(): Promise<void> {
+    await this.health.close();
+    await cleanupRules(this.options.runner);
+    this.installedChains = new Set();
+    this.needFullSync = true;
+  }
+
+  async close(): Promise<void> {
+    await this.health.close();
+  }
+}

@@ -1,0 +1,234 @@
+import type { Endpoint, ServicePort } from '../endpoints/proxy-state.ts';
+import { categorizeEndpoints, externallyAccessible } from '../endpoints/topology.ts';
+import { endpointChain, serviceChains } from './chain-names.ts';
+import {
+  KUBE_EXTERNAL_SERVICES,
+  KUBE_MARK_MASQ,
+  KUBE_NODEPORTS,
+  KUBE_PROXY_FIREWALL,
+  KUBE_SERVICES,
+} from './fixed-chains.ts';
+import { comment, protoMatch } from './rule-buffer.ts';
+
+/** RenderOptions are the node- and flag-derived inputs of rendering. */
+export interface RenderOptions {
+  /** `--cluster-cidr`; the first CIDR is the local-traffic detector (`! -s cidr`); empty: none. */
+  readonly clusterCIDRs: readonly string[];
+  readonly masqueradeAll: boolean;
+  /** The masquerade mark, e.g. `0x4000`. */
+  readonly masqueradeMark: string;
+  /** Local IPs that accept NodePorts, or 'all' (`-m addrtype --dst-type LOCAL`). */
+  readonly nodePortIPs: readonly string[] | 'all';
+  /** This node's IPs, to let the node reach its own load balancer IPs through KUBE-FW. */
+  readonly nodeIPs: readonly string[];
+}
+
+/**
+ * ServiceFragment is everything one service port contributes to a restore.
+ * It depends only on the service, its endpoints and the options, so a
+ * partial sync reuses the fragments of unchanged services as they are.
+ */
+export interface ServiceFragment {
+  /** Whole `-A` lines for the filter table's fixed chains. */
+  readonly filterRules: readonly string[];
+  /** Whole `-A` lines for nat KUBE-SERVICES and KUBE-NODEPORTS. */
+  readonly natDispatch: readonly string[];
+  /** The service's own nat chains (KUBE-SVC/SVL/EXT/FW/SEP) it uses. */
+  readonly chains: readonly string[];
+  /** Whole `-A` lines of those chains. */
+  readonly chainRules: readonly string[];
+}
+
+/** FragmentWriter collects one service's lines, routing nat lines by chain. */
+class FragmentWriter implements ServiceFragment {
+  readonly options: RenderOptions;
+  readonly filterRules: string[] = [];
+  readonly natDispatch: string[] = [];
+  readonly chains: string[] = [];
+  readonly chainRules: string[] = [];
+
+  constructor(options: RenderOptions) {
+    this.options = options;
+  }
+
+  filter(chain: string, ...args: readonly string[]): void {
+    this.filterRules.push(['-A', chain, ...args].join(' '));
+  }
+
+  nat(chain: string, ...args: readonly string[]): void {
+    const line = ['-A', chain, ...args].join(' ');
+    (chain === KUBE_SERVICES || chain === KUBE_NODEPORTS ? this.natDispatch : this.chainRules).push(line);
+  }
+
+  declare(chain: string): void {
+    this.chains.push(chain);
+  }
+}
+
+/** probability is kube-proxy's `%0.10f` of 1/n. */
+export function probability(n: number): string {
+  return (1 / n).toFixed(10);
+}
+
+const epString = (ep: Endpoint) => `${ep.ip}:${ep.port}`;
+
+/**
+ * renderService renders one service port's dispatch rules (KUBE-SERVICES,
+ * KUBE-NODEPORTS, KUBE-EXTERNAL-SERVICES, KUBE-PROXY-FIREWALL) and its own
+ * KUBE-SVC/SVL/EXT/FW/SEP chains, following kube-proxy v1.28 syncProxyRules.
+ */
+export function renderService(options: RenderOptions, svc: ServicePort, endpoints: readonly Endpoint[]): ServiceFragment {
+  const w = new FragmentWriter(options);
+  const name = svc.key;
+  const chains = serviceChains(svc.key, svc.protocol);
+  const proto = protoMatch(svc.protocol);
+  const cat = categorizeEndpoints(svc, endpoints);
+  const clusterEps = cat.cluster ?? [];
+  const localEps = cat.local ?? [];
+  const hasEndpoints = cat.hasAnyEndpoints;
+  const usesClusterChain = clusterEps.length > 0 && cat.cluster !== undefined;
+  const usesLocalChain = localEps.length > 0 && cat.local !== undefined;
+
+  const internalLocal = svc.internalTrafficPolicy === 'Local';
+  const externalLocal = svc.externalTrafficPolicy === 'Local' && externallyAccessible(svc);
+  const internalChain = internalLocal ? chains.local : chains.cluster;
+  const hasInternalEndpoints = internalLocal ? localEps.length > 0 && hasEndpoints : hasEndpoints;
+  const externalPolicyChain = externalLocal ? chains.local : chains.cluster;
+  const hasExternalEndpoints = externalLocal ? localEps.length > 0 && hasEndpoints : hasEndpoints;
+  const usesExternalChain = hasExternalEndpoints && externallyAccessible(svc);
+  const usesFwChain = hasExternalEndpoints && svc.loadBalancerIPs.length > 0 && svc.loadBalancerSourceRanges.length > 0;
+  const lbTarget = usesFwChain ? chains.firewall : chains.external;
+
+  const noEndpoints = (local: boolean) =>
+    !hasEndpoints ? { target: 'REJECT', text: `${name} has no endpoints` } : local ? { target: 'DROP', text: `${name} has no local endpoints` } : undefined;
+  const internalFilter = noEndpoints(internalLocal);
+  const externalFilter = noEndpoints(externalLocal);
+
+  // Cluster IPs.
+  for (const ip of svc.clusterIPs) {
+    const match = [...proto, '-d', ip, '--dport', String(svc.port)];
+    if (hasInternalEndpoints) {
+      w.nat(KUBE_SERVICES, ...comment(`${name} cluster IP`), ...match, '-j', internalChain);
+      writeClusterIPMasquerade(w, internalChain, name, match);
+    } else if (internalFilter) {
+      w.filter(KUBE_SERVICES, ...comment(internalFilter.text), ...match, '-j', internalFilter.target);
+    }
+  }
+
+  // External IPs.
+  for (const ip of svc.externalIPs) {
+    const match = [...proto, '-d', ip, '--dport', String(svc.port)];
+    if (hasExternalEndpoints) w.nat(KUBE_SERVICES, ...comment(`${name} external IP`), ...match, '-j', chains.external);
+    else if (externalFilter) w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), ...match, '-j', externalFilter.target);
+  }
+
+  // Load balancer ingress IPs.
+  for (const ip of svc.loadBalancerIPs) {
+    const match = [...proto, '-d', ip, '--dport', String(svc.port)];
+    if (hasExternalEndpoints) w.nat(KUBE_SERVICES, ...comment(`${name} loadbalancer IP`), ...match, '-j', lbTarget);
+    else if (externalFilter) w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), ...match, '-j', externalFilter.target);
+    if (usesFwChain) w.filter(KUBE_PROXY_FIREWALL, ...comment(`${name} traffic not accepted by ${chains.firewall}`), ...match, '-j', 'DROP');
+  }
+
+  // Node port.
+  if (svc.nodePort > 0) {
+    const portMatch = [...proto, '--dport', String(svc.nodePort)];
+    if (hasExternalEndpoints) w.nat(KUBE_NODEPORTS, ...comment(name), ...portMatch, '-j', chains.external);
+    else if (externalFilter) {
+      w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), '-m', 'addrtype', '--dst-type', 'LOCAL', ...portMatch, '-j', externalFilter.target);
+    }
+  }
+
+  // Health check node port: accept it in filter (kube-proxy opens it whatever the endpoints).
+  if (svc.healthCheckNodePort > 0) {
+    w.filter(KUBE_NODEPORTS, ...comment(`${name} health check node port`), '-m', 'tcp', '-p', 'tcp', '--dport', String(svc.healthCheckNodePort), '-j', 'ACCEPT');
+  }
+
+  if (usesExternalChain) writeExternalChain(w, svc, chains.external, chains.cluster, externalPolicyChain, externalLocal);
+  if (usesFwChain) writeFirewallChain(w, svc, chains.firewall, chains.external);
+  if (usesClusterChain) writeServiceToEndpoints(w, svc, chains.cluster, clusterEps);
+  if (usesLocalChain) writeServiceToEndpoints(w, svc, chains.local, localEps);
+  for (const ep of cat.allReachable) writeEndpointChain(w, svc, endpointChain(svc.key, svc.protocol, epString(ep)), ep);
+  return w;
+}
+
+function writeClusterIPMasquerade(w: FragmentWriter, chain: string, name: string, match: readonly string[]): void {
+  const { options } = w;
+  if (options.masqueradeAll) w.nat(chain, ...comment(`${name} cluster IP`), ...match, '-j', KUBE_MARK_MASQ);
+  else if (options.clusterCIDRs.length > 0) {
+    // Off-cluster traffic to a service VIP is masqueraded so replies come back through this node.
+    w.nat(chain, ...comment(`${name} cluster IP`), ...match, '!', '-s', options.clusterCIDRs[0]!, '-j', KUBE_MARK_MASQ);
+  }
+}
+
+function writeExternalChain(w: FragmentWriter, svc: ServicePort, chain: string, clusterChain: string, policyChain: string, local: boolean): void {
+  const { options } = w;
+  const name = svc.key;
+  w.declare(chain);
+  if (!local) {
+    w.nat(chain, ...comment(`masquerade traffic for ${name} external destinations`), '-j', KUBE_MARK_MASQ);
+  } else {
+    // Pods and the node itself short-circuit to the cluster-wide chain: they
+    // would otherwise be dropped on nodes without local endpoints.
+    if (options.clusterCIDRs.length > 0) {
+      w.nat(chain, ...comment(`pod traffic for ${name} external destinations`), '-s', options.clusterCIDRs[0]!, '-j', clusterChain);
+    }
+    w.nat(chain, ...comment(`masquerade LOCAL traffic for ${name} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', KUBE_MARK_MASQ);
+    w.nat(chain, ...comment(`route LOCAL traffic for ${name} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', clusterChain);
+  }
+  w.nat(chain, '-j', policyChain);
+}
+
+function writeFirewallChain(w: FragmentWriter, svc: ServicePort, chain: string, externalChain: string): void {
+  const { options } = w;
+  const name = svc.key;
+  w.declare(chain);
+  let allowFromNode = false;
+  for (const cidr of svc.loadBalancerSourceRanges) {
+    w.nat(chain, ...comment(`${name} loadbalancer IP`), '-s', cidr, '-j', externalChain);
+    if (options.nodeIPs.some((ip) => cidrContains(cidr, ip))) allowFromNode = true;
+  }
+  // A node reaching its own load balancer VIP loops back with the VIP as source.
+  if (allowFromNode) for (const ip of svc.loadBalancerIPs) w.nat(chain, ...comment(`${name} loadbalancer IP`), '-s', ip, '-j', externalChain);
+  w.nat(chain, ...comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`));
+}
+
+function writeServiceToEndpoints(w: FragmentWriter, svc: ServicePort, chain: string, endpoints: readonly Endpoint[]): void {
+  w.declare(chain);
+  const seps = endpoints.map((ep) => ({ ep, sep: endpointChain(svc.key, svc.protocol, epString(ep)) }));
+  if (svc.sessionAffinity.type === 'ClientIP') {
+    const seconds = String(svc.sessionAffinity.timeoutSeconds);
+    for (const { ep, sep } of seps) {
+      w.nat(chain, ...comment(`${svc.key} -> ${epString(ep)}`), '-m', 'recent', '--name', sep, '--rcheck', '--seconds', seconds, '--reap', '-j', sep);
+    }
+  }
+  seps.forEach(({ ep, sep }, i) => {
+    const stat = i < seps.length - 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', probability(seps.length - i)] : [];
+    w.nat(chain, ...comment(`${svc.key} -> ${epString(ep)}`), ...stat, '-j', sep);
+  });
+}
+
+function writeEndpointChain(w: FragmentWriter, svc: ServicePort, chain: string, ep: Endpoint): void {
+  w.declare(chain);
+  // Hairpin: a pod reaching itself through the service must be SNATed, or it would answer itself directly.
+  w.nat(chain, ...comment(svc.key), '-s', ep.ip, '-j', KUBE_MARK_MASQ);
+  const affinity = svc.sessionAffinity.type === 'ClientIP' ? ['-m', 'recent', '--name', chain, '--set'] : [];
+  w.nat(chain, ...comment(svc.key), ...affinity, ...protoMatch(svc.protocol), '-j', 'DNAT', '--to-destination', epString(ep));
+}
+
+/** cidrContains tells whether an IPv4 address lies in an IPv4 CIDR (false for anything else). */
+export function cidrContains(cidr: string, ip: string): boolean {
+  const [base, bitsText] = cidr.split('/');
+  const bits = Number(bitsText ?? 32);
+  const a = ipv4ToInt(base ?? '');
+  const b = ipv4ToInt(ip);
+  if (a === undefined || b === undefined || !(bits >= 0 && bits <= 32)) return false;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((a & mask) >>> 0) === ((b & mask) >>> 0);
+}
+
+function ipv4ToInt(ip: string): number | undefined {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}

@@ -1,0 +1,120 @@
+import type { ProxyState } from '../endpoints/proxy-state.ts';
+import { isServiceChain } from './chain-names.ts';
+import {
+  FILTER_CHAINS,
+  KUBE_FORWARD,
+  KUBE_MARK_MASQ,
+  KUBE_NODEPORTS,
+  KUBE_POSTROUTING,
+  KUBE_PROXY_CANARY,
+  KUBE_SERVICES,
+  NAT_CHAINS,
+  type JumpRule,
+} from './fixed-chains.ts';
+import { renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
+import { comment, TableBuffer } from './rule-buffer.ts';
+
+export type { RenderOptions } from './render-service.ts';
+
+/**
+ * FragmentCache holds each service's last rendered fragment, owned by the
+ * caller across syncs. Partial renders reuse the fragments of unchanged
+ * services instead of recomputing 10k services' rules for one change; full
+ * renders recompute everything (options such as node IPs may have changed).
+ */
+export type FragmentCache = Map<string, ServiceFragment>;
+
+/** RenderInput is one sync's worth of input to the pure renderer. */
+export interface RenderInput {
+  readonly state: ProxyState;
+  /** Rewrite every service's chains; otherwise only those of `state.changed`. */
+  readonly full: boolean;
+  /** Per-service nat chains currently installed: those no longer in use get deleted. */
+  readonly installedChains: ReadonlySet<string>;
+  /** Jump rules missing from the built-in chains, to insert at their top. */
+  readonly jumps: readonly JumpRule[];
+}
+
+/** Rendered is one iptables-restore input and what it leaves installed. */
+export interface Rendered {
+  readonly text: string;
+  /** Per-service nat chains in use once `text` is restored. */
+  readonly activeChains: ReadonlySet<string>;
+  readonly deletedChains: number;
+  readonly ruleCounts: { readonly filter: number; readonly nat: number };
+}
+
+/**
+ * renderRules turns a ProxyState into one iptables-restore --noflush input
+ * for *filter and *nat. The text depends only on the input and options (the
+ * cache only saves work): the fixed chains are rewritten every time;
+ * per-service chains only for changed services unless `full`; chains no
+ * longer used are flushed and deleted.
+ */
+export function renderRules(input: RenderInput, options: RenderOptions, cache: FragmentCache = new Map()): Rendered {
+  const filter = new TableBuffer('filter');
+  const nat = new TableBuffer('nat');
+  for (const c of FILTER_CHAINS) filter.declare(c);
+  for (const c of NAT_CHAINS) nat.declare(c);
+  filter.declare(KUBE_PROXY_CANARY);
+  nat.declare(KUBE_PROXY_CANARY);
+  for (const j of input.jumps) (j.table === 'filter' ? filter : nat).raw(['-I', j.from, ...j.args, '-j', j.to].join(' '));
+
+  writeFixedRules(filter, nat, options.masqueradeMark);
+
+  const active = new Set<string>();
+  const { state } = input;
+  for (const svc of state.services.values()) {
+    if (svc.clusterIPs.length === 0) continue; // headless: nothing to proxy
+    const write = input.full || state.changed.has(svc.key);
+    let fragment = write ? undefined : cache.get(svc.key);
+    if (!fragment) {
+      fragment = renderService(options, svc, state.endpoints.get(svc.key) ?? []);
+      cache.set(svc.key, fragment);
+    }
+    for (const line of fragment.filterRules) filter.raw(line);
+    for (const line of fragment.natDispatch) nat.raw(line);
+    for (const chain of fragment.chains) active.add(chain);
+    if (!write) continue;
+    for (const chain of fragment.chains) nat.declare(chain);
+    for (const line of fragment.chainRules) nat.raw(line);
+  }
+  for (const key of cache.keys()) if (!state.services.has(key)) cache.delete(key);
+  writeNodePortDispatch(nat, options.nodePortIPs);
+
+  let deletedChains = 0;
+  for (const chain of [...input.installedChains].sort()) {
+    if (active.has(chain) || !isServiceChain(chain)) continue;
+    nat.declare(chain); // flushes it, so nothing it references blocks the delete
+    nat.raw(`-X ${chain}`);
+    deletedChains++;
+  }
+  return {
+    // The mangle canary only needs (re)creating when everything is rewritten.
+    text: filter.text() + nat.text() + (input.full ? `*mangle\n:${KUBE_PROXY_CANARY} - [0:0]\nCOMMIT\n` : ''),
+    activeChains: active,
+    deletedChains,
+    ruleCounts: { filter: filter.ruleCount, nat: nat.ruleCount },
+  };
+}
+
+function writeFixedRules(filter: TableBuffer, nat: TableBuffer, mark: string): void {
+  filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
+  filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding rules'), '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
+  filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding conntrack rule'), '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
+  nat.append(KUBE_MARK_MASQ, '-j', 'MARK', '--or-mark', mark);
+  nat.append(KUBE_POSTROUTING, '-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN');
+  // Clear the mark so a packet that is re-processed (e.g. an IPsec tunnel) is not masqueraded twice.
+  nat.append(KUBE_POSTROUTING, '-j', 'MARK', '--xor-mark', mark);
+  nat.append(KUBE_POSTROUTING, ...comment('kubernetes service traffic requiring SNAT'), '-j', 'MASQUERADE', '--random-fully');
+}
+
+const NODEPORTS_COMMENT = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';
+
+function writeNodePortDispatch(nat: TableBuffer, nodePortIPs: readonly string[] | 'all'): void {
+  if (nodePortIPs === 'all') {
+    nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', KUBE_NODEPORTS);
+    return;
+  }
+  for (const ip of nodePortIPs) nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-d', ip, '-j', KUBE_NODEPORTS);
+}

@@ -1,0 +1,85 @@
+import type { ProxyState } from '../endpoints/proxy-state.ts';
+import { serviceDesired, type DesiredOptions, type RejectTarget, type ServiceDesired, type SetName, type VirtualServerSpec } from './desired.ts';
+import { RefCount } from './refcount.ts';
+
+/**
+ * DesiredIndex holds the desired state of every service port and its
+ * aggregate (all virtual servers, address and ipset entry reference counts,
+ * REJECT targets), updated one service port at a time, so a sync after one
+ * endpoint change costs one service's work, not the whole cluster's.
+ */
+export class DesiredIndex {
+  private readonly perService = new Map<string, ServiceDesired>();
+  readonly virtualServers = new Map<string, VirtualServerSpec>();
+  /** Real servers over all virtual servers, kept as a count so stats cost nothing per sync. */
+  realServers = 0;
+  readonly addresses = new RefCount<string>();
+  /** Keys are `SET entry`. */
+  readonly setEntries = new RefCount<string>();
+  private readonly rejectsByService = new Map<string, readonly RejectTarget[]>();
+  private rejectsChanged = true;
+
+  /**
+   * update recomputes one service port from the snapshot (removing it when
+   * the snapshot no longer has it) and adds the virtual server keys whose
+   * desired state may have changed to `touched`.
+   */
+  update(key: string, state: ProxyState, opts: DesiredOptions, touched: Set<string>): void {
+    const old = this.perService.get(key);
+    if (old) this.remove(key, old, touched);
+    const svc = state.services.get(key);
+    if (!svc) return;
+    const next = serviceDesired(svc, state.endpoints.get(key) ?? [], opts);
+    this.perService.set(key, next);
+    for (const [vs, spec] of next.virtualServers) {
+      this.realServers += spec.dests.size - (this.virtualServers.get(vs)?.dests.size ?? 0);
+      this.virtualServers.set(vs, spec);
+      touched.add(vs);
+    }
+    for (const a of next.addresses) this.addresses.add(a);
+    for (const [set, e] of next.setEntries) this.setEntries.add(`${set} ${e}`);
+    if (next.rejects.length > 0 || old?.rejects.length) this.rejectsChanged = true;
+    if (next.rejects.length > 0) this.rejectsByService.set(key, next.rejects);
+  }
+
+  private remove(key: string, old: ServiceDesired, touched: Set<string>): void {
+    this.perService.delete(key);
+    for (const vs of old.virtualServers.keys()) {
+      this.realServers -= this.virtualServers.get(vs)?.dests.size ?? 0;
+      this.virtualServers.delete(vs);
+      touched.add(vs);
+    }
+    for (const a of old.addresses) this.addresses.remove(a);
+    for (const [set, e] of old.setEntries) this.setEntries.remove(`${set} ${e}`);
+    if (this.rejectsByService.delete(key)) this.rejectsChanged = true;
+  }
+
+  serviceKeys(): IterableIterator<string> {
+    return this.perService.keys();
+  }
+
+  rejects(): RejectTarget[] {
+    return [...this.rejectsByService.values()].flat();
+  }
+
+  /** takeRejectsChanged tells (once) whether the REJECT targets changed since the last call. */
+  takeRejectsChanged(): boolean {
+    const changed = this.rejectsChanged;
+    this.rejectsChanged = false;
+    return changed;
+  }
+
+  /** entriesOf lists the current entries of one ipset. */
+  entriesOf(set: SetName): string[] {
+    const prefix = `${set} `;
+    const out: string[] = [];
+    for (const k of this.setEntries.keys()) if (k.startsWith(prefix)) out.push(k.slice(prefix.length));
+    return out;
+  }
+}
+
+/** splitSetKey turns a `SET entry` key back into its parts. */
+export function splitSetKey(k: string): readonly [SetName, string] {
+  const i = k.indexOf(' ');
+  return [k.slice(0, i) as SetName, k.slice(i + 1)];
+}

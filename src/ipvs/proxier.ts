@@ -1,0 +1,364 @@
+import type { Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import type { ProxyConfig } from '../endpoints/proxy-config.ts';
+import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
+import type { ProxyState } from '../endpoints/proxy-state.ts';
+import { isErrno, type NetlinkError } from '../netlink/errors.ts';
+import { IpvsNetlink, IpvsUnavailableError } from '../netlink/ipvs.ts';
+import type { Request } from '../netlink/socket.ts';
+import { RouteNetlink } from '../netlink/rtnl.ts';
+import { getErrorMessage } from '../util/errors.ts';
+import { createLogger } from '../util/log.ts';
+import { DesiredIndex, splitSetKey } from './desired-index.ts';
+import { destKey, vsKey } from './desired.ts';
+import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } from './diff.ts';
+import { GracefulTermination } from './graceful.ts';
+import { applySysctls, nodePortAddresses } from './host.ts';
+import { ipsetRestore, renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
+import { binaries, missingJumps, removeKubeChains, renderRules, restore, save, type IptablesBinaries, type Jump } from './iptables.ts';
+
+const log = createLogger('ipvs');
+
+export const DUMMY_LINK = 'kube-ipvs0';
+/**
+ * Partial syncs trust the proxier's model of the kernel; a full sync re-reads
+ * the kernel at least this often (kube-proxy's FullSyncPeriod), repairing
+ * anything changed behind the proxier's back.
+ */
+const FULL_SYNC_INTERVAL_MS = 60 * 60_000;
+
+export interface IpvsProxierOptions {
+  /** How often terminating real servers are checked for deletion. */
+  readonly gracefulCheckIntervalMs?: number;
+  /** A terminating real server is deleted after this long even with connections left. */
+  readonly gracefulTimeoutMs?: number;
+  readonly registry?: Registry;
+  /** `kubeproxy_sync_proxy_rules_iptables_restore_failures_total`, counted when iptables-restore fails. */
+  readonly restoreFailures?: { inc(): void };
+}
+
+/** SyncFailedError wraps the requests the kernel refused during a sync. */
+class IpvsSyncError extends Error {
+  constructor(errors: readonly NetlinkError[]) {
+    super(`${errors.length} IPVS/address operations failed; first: ${errors[0]?.message}`);
+    this.name = 'IpvsSyncError';
+  }
+}
+
+/**
+ * IpvsProxier is kube-proxy's IPVS mode over Ferry's own netlink bindings.
+ * A full sync (the first, after a failure, and every resync) reads the
+ * kernel's virtual servers and kube-ipvs0 addresses and rebuilds ipsets and
+ * rules; a partial sync recomputes only the changed service ports and sends
+ * only the operations they need. All operations go out in netlink batches.
+ */
+export class IpvsProxier implements Proxier {
+  readonly mode = 'ipvs';
+  private readonly config: ProxyConfig;
+  private readonly iptables: IptablesBinaries;
+  private ipvs: IpvsNetlink | undefined;
+  private rt: RouteNetlink | undefined;
+  private needFull = true;
+  private lastFullAt = 0;
+  private linkIndex = 0;
+  private nodeIPs: string[] = [];
+  private desired = new DesiredIndex();
+  private kernel = new Map<string, KernelVirtualServer>();
+  private lastRules = '';
+  private readonly graceful: GracefulTermination;
+  private readonly checkIntervalMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private lock: Promise<unknown> = Promise.resolve();
+  private readonly opsCounter: Counter<'op'> | undefined;
+  private readonly terminatingGauge: Gauge | undefined;
+  private readonly restoreFailures: { inc(): void } | undefined;
+
+  constructor(config: ProxyConfig, options: IpvsProxierOptions = {}) {
+    this.config = config;
+    this.iptables = binaries(config.iptablesBackend);
+    this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
+    this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
+    this.restoreFailures = options.restoreFailures;
+    if (options.registry) {
+      const registers = [options.registry];
+      this.opsCounter = new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers });
+      this.terminatingGauge = new Gauge({ name: 'kubeproxy_ipvs_terminating_real_servers', help: 'Real servers at weight 0 waiting for their connections to end', registers });
+    }
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async open(): Promise<{ ipvs: IpvsNetlink; rt: RouteNetlink }> {
+    this.ipvs ??= await IpvsNetlink.open();
+    this.rt ??= RouteNetlink.open();
+    return { ipvs: this.ipvs, rt: this.rt };
+  }
+
+  sync(state: ProxyState): Promise<SyncResult> {
+    return this.locked(async () => {
+      const full = this.needFull || Date.now() - this.lastFullAt >= FULL_SYNC_INTERVAL_MS;
+      try {
+        const stats = full ? await this.fullSync(state) : await this.partialSync(state);
+        this.needFull = false;
+        if (full) this.lastFullAt = Date.now();
+        this.startChecker();
+        return { ok: true, full, stats };
+      } catch (e) {
+        this.needFull = true;
+        log.error('Sync failed; the next sync is a full one', { err: e });
+        return { ok: false, error: e instanceof Error ? e : new Error(getErrorMessage(e)) };
+      }
+    });
+  }
+
+  private options() {
+    return { scheduler: this.config.ipvsScheduler, nodeIPs: this.nodeIPs };
+  }
+
+  private async fullSync(state: ProxyState): Promise<Record<string, number>> {
+    const { ipvs, rt } = await this.open();
+    const phase = phaseTimer();
+    await applySysctls();
+    const { ipvsTcpTimeoutMs: tcp, ipvsTcpFinTimeoutMs: fin, ipvsUdpTimeoutMs: udp } = this.config;
+    if (tcp || fin || udp) await ipvs.setTimeouts({ tcp: Math.round(tcp / 1000), tcpFin: Math.round(fin / 1000), udp: Math.round(udp / 1000) });
+    this.linkIndex = await this.ensureLink(rt);
+    const allAddresses = await rt.listAddresses();
+    this.nodeIPs = nodePortAddresses(allAddresses, this.linkIndex, this.config.nodePortAddresses);
+    const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex).map((a) => a.address));
+    phase('host');
+
+    this.desired = new DesiredIndex();
+    const touched = new Set<string>();
+    for (const key of state.services.keys()) this.desired.update(key, state, this.options(), touched);
+    this.desired.addresses.drain();
+    this.desired.setEntries.drain();
+    phase('desired');
+
+    this.kernel = await this.readKernel(ipvs);
+    // Stale virtual servers are ours when their address is on kube-ipvs0 or is a NodePort address.
+    const ours = (k: KernelVirtualServer) => bound.has(k.service.address) || this.nodeIPs.includes(k.service.address);
+    for (const [key, k] of this.kernel) if (this.desired.virtualServers.has(key) || ours(k)) touched.add(key);
+    this.adoptTerminating();
+    phase('readKernel');
+
+    const want = new Set(this.desired.addresses.keys());
+    const addAddrs = [...want].filter((a) => !bound.has(a));
+    const delAddrs = [...bound].filter((a) => !want.has(a) && !a.toLowerCase().startsWith('fe80'));
+    await this.applyAddresses(addAddrs, true);
+    phase('addresses');
+    const ops = await this.applyVirtualServers(touched);
+    phase('ipvs');
+    await ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
+    phase('ipset');
+    const jumps = missingJumps(await save(this.iptables));
+    await this.restore(this.rules(jumps));
+    this.lastRules = this.rules([]);
+    this.desired.takeRejectsChanged();
+    phase('iptables');
+    await this.applyAddresses(delAddrs, false);
+    return { ...this.stats(ops, addAddrs.length + delAddrs.length), ...phase.done() };
+  }
+
+
+  private async partialSync(state: ProxyState): Promise<Record<string, number>> {
+    const phase = phaseTimer();
+    const touched = new Set<string>();
+    for (const key of state.changed) this.desired.update(key, state, this.options(), touched);
+    const addrs = this.desired.addresses.drain();
+    phase('desired');
+    await this.applyAddresses(addrs.appeared, true);
+    const ops = await this.applyVirtualServers(touched);
+    phase('ipvs');
+    const sets = this.desired.setEntries.drain();
+    await ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey)));
+    if (this.desired.takeRejectsChanged()) {
+      const rules = this.rules([]);
+      if (rules !== this.lastRules) await this.restore(rules);
+      this.lastRules = rules;
+    }
+    await this.applyAddresses(addrs.vanished, false);
+    phase('rules');
+    return { ...this.stats(ops, addrs.appeared.length + addrs.vanished.length), ...phase.done() };
+  }
+
+
+  private stats(ipvsOps: number, addressOps: number): Record<string, number> {
+    this.terminatingGauge?.set(this.graceful.size);
+    return { virtualServers: this.desired.virtualServers.size, realServers: this.desired.realServers, ipvsOps, addressOps, terminating: this.graceful.size };
+  }
+
+  private async restore(text: string): Promise<void> {
+    try {
+      await restore(this.iptables, text);
+    } catch (e) {
+      this.restoreFailures?.inc();
+      throw e;
+    }
+  }
+
+  private rules(jumps: readonly Jump[]): string {
+    const c = this.config;
+    return renderRules({ masqueradeAll: c.masqueradeAll, clusterCIDRs: c.clusterCIDRs, masqueradeBit: c.masqueradeBit, rejects: this.desired.rejects(), jumps });
+  }
+
+  private async ensureLink(rt: RouteNetlink): Promise<number> {
+    const existing = await rt.linkIndex(DUMMY_LINK);
+    if (existing !== undefined) return existing;
+    await rt.createDummyLink(DUMMY_LINK);
+    const index = await rt.linkIndex(DUMMY_LINK);
+    if (index === undefined) throw new Error(`${DUMMY_LINK} vanished right after it was created`);
+    return index;
+  }
+
+  /** readKernel dumps every virtual server and its real servers. */
+  private async readKernel(ipvs: IpvsNetlink): Promise<Map<string, KernelVirtualServer>> {
+    const model = new Map<string, KernelVirtualServer>();
+    for (const service of await ipvs.listServices()) {
+      const dests = new Map((await ipvs.listDestinations(service)).map((d) => [destKey(d.address, d.port), d] as const));
+      model.set(vsKey(service.protocol, service.address, service.port), { service, dests });
+    }
+    return model;
+  }
+
+  /** adoptTerminating makes weight-0 real servers nobody wants (say, from before a restart) terminate. */
+  private adoptTerminating(): void {
+    const now = Date.now();
+    for (const [key, k] of this.kernel) {
+      const want = this.desired.virtualServers.get(key);
+      if (!want) continue;
+      for (const [dk, d] of k.dests) if (d.weight === 0 && !want.dests.has(dk)) this.graceful.start(key, dk, now);
+    }
+  }
+
+  private async applyAddresses(addresses: readonly string[], add: boolean): Promise<void> {
+    if (addresses.length === 0 || !this.rt) return;
+    const ops = addresses.map((address) => ({ add, address: { index: this.linkIndex, address, prefixLength: address.includes(':') ? 128 : 32 } }));
+    const errors = (await this.rt.applyAddresses(ops)).filter((e): e is NetlinkError => {
+      // Already bound / already gone is the state we wanted.
+      return e !== undefined && !isErrno(e, add ? 'EEXIST' : 'EADDRNOTAVAIL');
+    });
+    if (errors.length) throw new IpvsSyncError(errors);
+  }
+
+  private async applyVirtualServers(touched: Iterable<string>): Promise<number> {
+    const ipvs = this.ipvs!;
+    const planned: Array<{ key: string; op: IpvsOp }> = [];
+    for (const key of touched) for (const op of diffVirtualServer(this.desired.virtualServers.get(key), this.kernel.get(key))) planned.push({ key, op });
+    if (planned.length === 0) return 0;
+    const errors = await ipvs.apply(planned.map(({ op }) => request(ipvs, op)));
+    const failed: NetlinkError[] = [];
+    const now = Date.now();
+    planned.forEach(({ key, op }, i) => {
+      const error = errors[i];
+      if (error) return void failed.push(error);
+      applyOp(this.kernel, key, op);
+      this.opsCounter?.inc({ op: op.kind });
+      if (op.kind === 'delService') this.graceful.forgetVirtualServer(key);
+      else if (op.kind === 'setDest' && op.terminating) this.graceful.start(key, destKey(op.dest.address, op.dest.port), now);
+      else if (op.kind === 'setDest' || op.kind === 'newDest') this.graceful.stop(key, destKey(op.dest.address, op.dest.port));
+    });
+    if (failed.length) throw new IpvsSyncError(failed);
+    return planned.length;
+  }
+
+  private startChecker(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.locked(() => this.checkTerminating()), this.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  /** checkTerminating deletes terminating real servers that are idle or out of time. */
+  private async checkTerminating(): Promise<void> {
+    const ipvs = this.ipvs;
+    if (!ipvs || this.graceful.size === 0) return;
+    try {
+      const now = Date.now();
+      const planned: Array<{ key: string; op: IpvsOp }> = [];
+      for (const key of this.graceful.virtualServers()) {
+        const k = this.kernel.get(key);
+        if (!k) {
+          this.graceful.forgetVirtualServer(key);
+          continue;
+        }
+        for (const d of this.graceful.due(key, await ipvs.listDestinations(k.service), now)) planned.push({ key, op: { kind: 'delDest', service: k.service, dest: d } });
+      }
+      const errors = planned.length ? await ipvs.apply(planned.map(({ op }) => request(ipvs, op))) : [];
+      planned.forEach(({ key, op }, i) => {
+        if (errors[i] && !isErrno(errors[i], 'ENOENT')) return log.warn('Could not delete a terminated real server', { err: errors[i] });
+        applyOp(this.kernel, key, op);
+        if (op.kind === 'delDest') this.graceful.stop(key, destKey(op.dest.address, op.dest.port));
+        this.opsCounter?.inc({ op: op.kind });
+      });
+      this.terminatingGauge?.set(this.graceful.size);
+    } catch (e) {
+      log.warn('Graceful termination check failed', { err: e });
+    }
+  }
+
+  cleanup(): Promise<void> {
+    return this.locked(async () => {
+      try {
+        const ipvs = this.ipvs ?? (await IpvsNetlink.open());
+        this.ipvs = ipvs;
+        await ipvs.flush();
+      } catch (e) {
+        if (!(e instanceof IpvsUnavailableError)) throw e;
+      }
+      const rt = (this.rt ??= RouteNetlink.open());
+      const index = await rt.linkIndex(DUMMY_LINK);
+      if (index !== undefined) await rt.deleteLink(index);
+      await removeKubeChains(this.iptables);
+      await destroyKubeSets();
+      this.kernel.clear();
+      this.desired = new DesiredIndex();
+      this.lastRules = '';
+      this.needFull = true;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.locked(async () => {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = undefined;
+      this.ipvs?.close();
+      this.rt?.close();
+      this.ipvs = undefined;
+      this.rt = undefined;
+      this.needFull = true;
+    });
+  }
+}
+
+/** phaseTimer records how long each phase of a full sync took, as `ms_<phase>` stats. */
+function phaseTimer(): ((name: string) => void) & { done(): Record<string, number> } {
+  const times: Record<string, number> = {};
+  let last = performance.now();
+  const mark = (name: string) => {
+    const now = performance.now();
+    times[`ms_${name}`] = Math.round(now - last);
+    last = now;
+  };
+  return Object.assign(mark, { done: () => times });
+}
+
+function request(ipvs: IpvsNetlink, op: IpvsOp): Request {
+  switch (op.kind) {
+    case 'newService':
+      return ipvs.newService(op.service);
+    case 'setService':
+      return ipvs.setService(op.service);
+    case 'delService':
+      return ipvs.delService(op.service);
+    case 'newDest':
+      return ipvs.newDest(op.service, op.dest);
+    case 'setDest':
+      return ipvs.setDest(op.service, op.dest);
+    case 'delDest':
+      return ipvs.delDest(op.service, op.dest);
+  }
+}
+

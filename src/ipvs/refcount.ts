@@ -1,0 +1,49 @@
+/**
+ * RefCount counts how many service ports need a kernel object (an address on
+ * kube-ipvs0, an ipset entry): several ports of one service share their
+ * cluster IP, so an address goes only when its last user goes. `drain()`
+ * hands over the objects that appeared (0 → 1) and disappeared (1 → 0)
+ * since the last drain, which is exactly what the kernel must be told.
+ */
+export class RefCount<K> {
+  private readonly counts = new Map<K, number>();
+  private readonly appeared = new Set<K>();
+  private readonly vanished = new Set<K>();
+
+  add(k: K): void {
+    const n = this.counts.get(k) ?? 0;
+    this.counts.set(k, n + 1);
+    if (n === 0 && !this.vanished.delete(k)) this.appeared.add(k);
+  }
+
+  remove(k: K): void {
+    const n = this.counts.get(k) ?? 0;
+    if (n === 0) return;
+    if (n > 1) {
+      this.counts.set(k, n - 1);
+      return;
+    }
+    this.counts.delete(k);
+    if (!this.appeared.delete(k)) this.vanished.add(k);
+  }
+
+  has(k: K): boolean {
+    return this.counts.has(k);
+  }
+
+  keys(): IterableIterator<K> {
+    return this.counts.keys();
+  }
+
+  get size(): number {
+    return this.counts.size;
+  }
+
+  /** drain returns and forgets the changes since the last drain. */
+  drain(): { appeared: K[]; vanished: K[] } {
+    const out = { appeared: [...this.appeared], vanished: [...this.vanished] };
+    this.appeared.clear();
+    this.vanished.clear();
+    return out;
+  }
+}

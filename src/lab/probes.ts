@@ -1,0 +1,122 @@
+import type { Container, Probe } from 'kubernetes-types/core/v1.js';
+import { execIn } from './netns.ts';
+
+/**
+ * Container probes as kubelet runs them (`pkg/kubelet/prober`): exec,
+ * tcpSocket and httpGet, each run inside the pod's network namespace with
+ * the probe's timeout; a prober keeps a probe's result with its initial
+ * delay, period and success/failure thresholds.
+ */
+
+export interface ProbeOutcome {
+  ok: boolean;
+  message: string;
+}
+
+/** resolveProbePort turns a named port into the container's number. */
+function resolveProbePort(port: number | string, c: Container): number | undefined {
+  if (typeof port === 'number') return port;
+  if (/^\d+$/.test(port)) return Number(port);
+  return c.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+/** runProbe performs one probe against a container in `podNs`. */
+export async function runProbe(probe: Probe, c: Container, podNs: string, podIP: string): Promise<ProbeOutcome> {
+  const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
+  if (probe.exec) {
+    const [cmd, ...args] = probe.exec.command ?? [];
+    if (!cmd) return { ok: false, message: 'exec probe without a command' };
+    const r = await execIn(podNs, cmd, args, { allowFailure: true, timeoutMs }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+    return { ok: r.code === 0, message: r.code === 0 ? '' : `exec probe exited ${r.code}: ${(r.stdout + r.stderr).trim().slice(0, 200)}` };
+  }
+  if (probe.tcpSocket) {
+    const port = resolveProbePort(probe.tcpSocket.port, c);
+    if (port === undefined) return { ok: false, message: `unknown port ${probe.tcpSocket.port}` };
+    const host = probe.tcpSocket.host || podIP;
+    const r = await execIn(podNs, 'bash', ['-c', 'exec 3<>"/dev/tcp/$0/$1"', host, String(port)], { allowFailure: true, timeoutMs });
+    return { ok: r.code === 0, message: r.code === 0 ? '' : `dial tcp ${host}:${port}: connect failed` };
+  }
+  if (probe.httpGet) {
+    const g = probe.httpGet;
+    const port = resolveProbePort(g.port, c);
+    if (port === undefined) return { ok: false, message: `unknown port ${g.port}` };
+    const scheme = (g.scheme ?? 'HTTP').toLowerCase();
+    const url = `${scheme}://${g.host || podIP}:${port}${g.path ?? '/'}`;
+    const args = ['-s', '-k', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', String(timeoutMs / 1000)];
+    for (const h of g.httpHeaders ?? []) args.push('-H', `${h.name}: ${h.value}`);
+    const r = await execIn(podNs, 'curl', [...args, url], { allowFailure: true, timeoutMs: timeoutMs + 1000 });
+    const status = Number(r.stdout.trim());
+    // kubelet counts 200-399 as success.
+    const ok = status >= 200 && status < 400;
+    return { ok, message: ok ? '' : status > 0 ? `HTTP probe failed with statuscode: ${status}` : `Get "${url}": connection failed` };
+  }
+  return { ok: false, message: 'probe has no handler (exec, tcpSocket or httpGet)' };
+}
+
+/**
+ * Prober runs one probe periodically and keeps its result: `initial` until
+ * it has an answer, then it flips only after successThreshold successes or
+ * failureThreshold failures in a row.
+ */
+export class Prober {
+  result: boolean;
+  lastMessage = '';
+  private timer: NodeJS.Timeout | undefined;
+  private successes = 0;
+  private failures = 0;
+  private stopped = false;
+  private readonly probe: Probe;
+  private readonly run: () => Promise<ProbeOutcome>;
+  private readonly onChange: (result: boolean) => void;
+
+  constructor(probe: Probe, initial: boolean, run: () => Promise<ProbeOutcome>, onChange: (result: boolean) => void) {
+    this.probe = probe;
+    this.result = initial;
+    this.run = run;
+    this.onChange = onChange;
+  }
+
+  start(): void {
+    this.schedule((this.probe.initialDelaySeconds ?? 0) * 1000);
+  }
+
+  /** reset puts the result back to `value` (a restarted container is probed afresh). */
+  reset(value: boolean): void {
+    this.result = value;
+    this.successes = 0;
+    this.failures = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.start();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    const outcome = await this.run();
+    if (this.stopped) return;
+    this.lastMessage = outcome.message;
+    if (outcome.ok) {
+      this.successes++;
+      this.failures = 0;
+      if (!this.result && this.successes >= (this.probe.successThreshold ?? 1)) this.flip(true);
+    } else {
+      this.failures++;
+      this.successes = 0;
+      if (this.result && this.failures >= (this.probe.failureThreshold ?? 3)) this.flip(false);
+    }
+    this.schedule((this.probe.periodSeconds ?? 10) * 1000);
+  }
+
+  private flip(value: boolean): void {
+    this.result = value;
+    this.onChange(value);
+  }
+}

@@ -1,0 +1,64 @@
+import test from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { request, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { kubectl, kubectls, tempDir } from './server-fixture.ts';
+
+/** `ferry apiserver` as a process: flags, the printed kubectl hint, the kubeconfig it writes, token auth, the Unix socket. */
+function status(options: RequestOptions, tls: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = (tls ? httpsRequest : request)({ ...options, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('ferry apiserver: prints how to reach it, writes a kubeconfig, serves HTTPS and the Unix socket with token auth', async (t) => {
+  const dir = await tempDir(t);
+  // kubectl sends bearer tokens only over HTTPS: serve with a throwaway self-signed certificate.
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const tokenFile = join(dir, 'tokens.csv');
+  await writeFile(tokenFile, 'tok123,admin,1,"system:masters"\n');
+  const socketPath = join(dir, 'run', 'api.sock');
+  const child = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir, '--unix-socket', socketPath, '--token-auth-file', tokenFile, '--tls-cert-file', join(dir, 'cert.pem'), '--tls-private-key-file', join(dir, 'key.pem')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const deadline = Date.now() + 30_000;
+  while (!/KUBECONFIG=/.test(out)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no start banner: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+  t.regex(out, /kubectl --server https:\/\/127\.0\.0\.1:\d+ get namespaces/);
+  const bin = kubectls()[0];
+  if (bin) {
+    const r = await kubectl(bin, url, join(dir, 'cache'), ['--kubeconfig', join(dir, 'kubeconfig'), 'get', 'ns', '-o', 'name']);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, /namespace\/kube-system/);
+  }
+  const port = Number(new URL(url).port);
+  t.is(await status({ host: '127.0.0.1', port, path: '/api/v1/namespaces' }, true), 401);
+  t.is(await status({ host: '127.0.0.1', port, path: '/api/v1/namespaces', headers: { Authorization: 'Bearer tok123' } }, true), 200);
+  t.is(await status({ socketPath, path: '/api/v1/namespaces/default' }, false), 401);
+  t.is(await status({ socketPath, path: '/api/v1/namespaces/default', headers: { Authorization: 'Bearer tok123' } }, false), 200);
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  t.is(code, 0);
+});
+
+test('ferry apiserver: bad flags are a usage error', async (t) => {
+  const child = spawn('./bin/ferry', ['apiserver', '--storage', 'floppy'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  t.not(code, 0);
+  t.regex(err, /storage/);
+});

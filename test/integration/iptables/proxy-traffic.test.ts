@@ -1,0 +1,160 @@
+import test, { type ExecutionContext } from 'ava';
+import { addRoute, ip } from '../../../src/lab/netns.ts';
+import { isRoot } from '../../helpers/netns-fixture.ts';
+import { EXT_IP, NODE_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
+import { fileURLToPath } from 'node:url';
+import { endpoint, ProxyDriver, proxyConfig, SERVICE_CIDR, service } from './harness.ts';
+
+// The iptables proxier proved with real packets: it runs inside the node
+// namespace of the shared topology (ext 192.168.50.2 → node 192.168.50.1 →
+// cbr0 → pods 10.244.1.10+i), and clients in pods, the node and ext make
+// real HTTP/UDP requests to agnhost. Service IPs are 172.30.0.0/16.
+const ferryBin = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
+const rootTest = isRoot ? test.serial : test.skip;
+
+async function lab(t: ExecutionContext, backend: 'nft' | 'legacy', pods: number) {
+  const topo = await ProxyTopology.create(t, pods);
+  // Like a real node, the node routes service IPs towards its upstream (ext):
+  // its own connections then reach OUTPUT's DNAT, and a pod's packets to a
+  // service leave by another interface, so no ICMP redirect uses up the
+  // per-host ICMP rate limit that REJECT's port-unreachable also needs.
+  await addRoute(topo.node, [SERVICE_CIDR, 'via', EXT_IP]);
+  // br_netfilter is on in this kernel, so a pod DNATed to itself is bridged
+  // back out the port it came in on: kubelet's hairpin-veth mode allows that.
+  for (let i = 0; i < pods; i++) await ip(['-n', topo.node, 'link', 'set', `veth${i}`, 'type', 'bridge_slave', 'hairpin', 'on']);
+  const driver = new ProxyDriver(t, topo.node, proxyConfig(backend));
+  return { topo, driver };
+}
+
+function assertSpread(t: ExecutionContext, counts: Map<string, number>, names: string[], n: number): void {
+  t.deepEqual([...counts.keys()].sort(), [...names].sort(), `answers: ${JSON.stringify([...counts])}`);
+  for (const name of names) {
+    const share = (counts.get(name) ?? 0) / n;
+    t.true(share >= 0.2 && share <= 0.47, `${name} got ${(share * 100).toFixed(1)}%`);
+  }
+}
+
+/** ferryCleanup runs the real CLI, `ferry proxy --mode iptables --cleanup`, inside the node namespace. */
+async function ferryCleanup(topo: ProxyTopology, backend: 'nft' | 'legacy'): Promise<void> {
+  await topo.fixture.exec(topo.node, ferryBin, ['proxy', '--mode', 'iptables', '--iptables-backend', backend, '--cleanup']);
+}
+
+async function iptablesSave(topo: ProxyTopology, backend: 'nft' | 'legacy'): Promise<string> {
+  return (await topo.fixture.exec(topo.node, `iptables-${backend}-save`, [])).stdout;
+}
+
+rootTest('iptables (nft): cluster IP, node ports, eTP Local and health, affinity, no endpoints, hairpin, changes, cleanup', async (t) => {
+  const { topo, driver } = await lab(t, 'nft', 3);
+  const [p0, p1, p2] = topo.pods as [typeof topo.pods[0], typeof topo.pods[0], typeof topo.pods[0]];
+  const all = [p0, p1, p2].map((p) => endpoint(p.ip));
+  const web = service('web', '172.30.0.10', { type: 'NodePort', nodePort: 30080 });
+  const local = service('local', '172.30.0.11', { type: 'LoadBalancer', nodePort: 30081, externalTrafficPolicy: 'Local', healthCheckNodePort: 30200 });
+  const sticky = service('sticky', '172.30.0.12', { sessionAffinity: { type: 'ClientIP', timeoutSeconds: 2 } });
+  const empty = service('empty', '172.30.0.13');
+  const solo = service('solo', '172.30.0.14');
+  const otherNode = { isLocal: false, nodeName: 'node-b' };
+  const eps = {
+    [web.key]: all,
+    [local.key]: [endpoint(p0.ip), endpoint(p1.ip, otherNode)],
+    [sticky.key]: all,
+    [empty.key]: [],
+    [solo.key]: [endpoint(p1.ip)],
+  };
+  const first = await driver.sync([web, local, sticky, empty, solo], eps);
+  t.true(first.full, 'the first sync is a full one');
+
+  // (1) Cluster IP from a pod and from the node: 300 requests spread over 3 endpoints.
+  assertSpread(t, await topo.tally(p0.ns, 'http://172.30.0.10/hostname', 300), ['pod-0', 'pod-1', 'pod-2'], 300);
+  assertSpread(t, await topo.tally(topo.node, 'http://172.30.0.10/hostname', 300), ['pod-0', 'pod-1', 'pod-2'], 300);
+
+  // (2) NodePort from ext; eTP Local keeps the client address and uses only local endpoints.
+  const viaNodePort = await topo.tally(topo.ext, `http://${NODE_IP}:30080/hostname`, 30);
+  t.is(viaNodePort.get('ERROR'), undefined);
+  t.deepEqual([...(await topo.tally(topo.ext, `http://${NODE_IP}:30081/hostname`, 30)).keys()], ['pod-0']);
+  t.regex(await topo.curl(topo.ext, `http://${NODE_IP}:30081/clientip`), new RegExp(`^${EXT_IP.replaceAll('.', '\\.')}:\\d+$`));
+  const healthy = await topo.fixture.exec(topo.ext, 'curl', ['-s', '-i', '-m', '2', `http://${NODE_IP}:30200/`]);
+  t.regex(healthy.stdout, /^HTTP\/1\.1 200/);
+  t.regex(healthy.stdout, /X-Load-Balancing-Endpoint-Weight: 1/i);
+  t.regex(healthy.stdout, /"localEndpoints":1/);
+
+  // (3) ClientIP affinity: 50 requests from one client hit one endpoint; after the timeout it may change.
+  const stuck = await topo.tally(topo.node, 'http://172.30.0.12/hostname', 50);
+  t.is(stuck.size, 1, `affinity answers: ${JSON.stringify([...stuck])}`);
+  await new Promise((r) => setTimeout(r, 3000));
+  t.is((await topo.tally(topo.node, 'http://172.30.0.12/hostname', 10)).get('ERROR'), undefined);
+
+  // (4) No endpoints: refused at once, not a timeout.
+  const started = Date.now();
+  // bash's /dev/tcp prints the errno text (curl only says "Couldn't connect").
+  const refused = await topo.fixture.exec(p0.ns, 'timeout', ['5', 'bash', '-c', 'exec 3<>/dev/tcp/172.30.0.13/80'], { allowFailure: true });
+  t.is(refused.code, 1, refused.stderr);
+  t.regex(refused.stderr, /Connection refused/);
+  t.true(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+
+  // (5) Hairpin: the only endpoint reaches its own service and answers itself.
+  t.is(await topo.curl(p1.ns, 'http://172.30.0.14/hostname'), 'pod-1');
+
+  // eTP Local without local endpoints: health check node port says 503.
+  const noLocal = { ...eps, [local.key]: [endpoint(p1.ip, otherNode)] };
+  const partial = await driver.sync([web, local, sticky, empty, solo], noLocal);
+  t.false(partial.full, 'later syncs are partial');
+  const unhealthy = await topo.fixture.exec(topo.ext, 'curl', ['-s', '-i', '-m', '2', `http://${NODE_IP}:30200/`]);
+  t.regex(unhealthy.stdout, /^HTTP\/1\.1 503/);
+  t.regex(unhealthy.stdout, /"localEndpoints":0/);
+
+  // (7) Endpoint removed, then added; service deleted: traffic follows within one sync.
+  await driver.sync([web, local, sticky, empty, solo], { ...noLocal, [web.key]: [endpoint(p0.ip), endpoint(p1.ip)] });
+  const two = await topo.tally(topo.node, 'http://172.30.0.10/hostname', 40);
+  t.deepEqual([...two.keys()].sort(), ['pod-0', 'pod-1']);
+  await driver.sync([web, local, sticky, empty, solo], noLocal);
+  t.true((await topo.tally(topo.node, 'http://172.30.0.10/hostname', 60)).has('pod-2'));
+  await driver.sync([web, local, sticky, empty], noLocal);
+  const gone = await topo.fixture.exec(topo.node, 'curl', ['-sS', '-m', '1', 'http://172.30.0.14/hostname'], { allowFailure: true });
+  t.not(gone.code, 0, 'a deleted service no longer answers');
+  t.notRegex(await iptablesSave(topo, 'nft'), /KUBE-SVC-\S+ .*solo|default\/solo/);
+
+  // After `ferry proxy --cleanup`, no KUBE- chain is left and the node's own rules are untouched.
+  await topo.fixture.exec(topo.node, 'iptables-nft', ['-A', 'FORWARD', '-s', '10.99.0.0/16', '-j', 'ACCEPT']);
+  await ferryCleanup(topo, 'nft');
+  const after = await iptablesSave(topo, 'nft');
+  t.notRegex(after, /KUBE-/);
+  t.regex(after, /-A FORWARD -s 10\.99\.0\.0\/16 -j ACCEPT/);
+});
+
+rootTest('iptables (nft): UDP clients follow a replaced endpoint within 2 s (conntrack cleanup)', async (t) => {
+  const { topo, driver } = await lab(t, 'nft', 3);
+  const [p0, p1, p2] = topo.pods as [typeof topo.pods[0], typeof topo.pods[0], typeof topo.pods[0]];
+  const dns = service('dns', '172.30.0.20', { protocol: 'UDP', port: 53, portName: 'dns' });
+  await driver.sync([dns], { [dns.key]: [endpoint(p0.ip, { port: 8081 })] });
+  // One socket, one source port: the conntrack entry would pin it to pod-0 forever without cleanup.
+  const script = `const s=require('dgram').createSocket('udp4');s.on('message',m=>console.log(Date.now()+' '+m));setInterval(()=>s.send('hostname',53,'172.30.0.20'),100);setTimeout(()=>process.exit(0),20000)`;
+  const client = topo.fixture.spawn(p2.ns, process.execPath, ['-e', script]);
+  const replies: Array<{ at: number; from: string }> = [];
+  client.stdout!.on('data', (b: Buffer) => {
+    for (const l of b.toString().split('\n').filter(Boolean)) replies.push({ at: Number(l.split(' ')[0]), from: l.split(' ')[1]! });
+  });
+  const waitFor = async (cond: () => boolean, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return cond();
+  };
+  t.true(await waitFor(() => replies.some((r) => r.from === 'pod-0'), 5000), 'pod-0 answers first');
+  await driver.sync([dns], { [dns.key]: [endpoint(p1.ip, { port: 8081 })] });
+  const synced = Date.now();
+  t.true(await waitFor(() => replies.some((r) => r.at > synced && r.from === 'pod-1'), 2000), `replies after the sync: ${JSON.stringify(replies.filter((r) => r.at > synced).slice(0, 5))}`);
+  const settled = Date.now() + 300;
+  await new Promise((r) => setTimeout(r, 800));
+  t.false(replies.some((r) => r.at > settled && r.from === 'pod-0'), 'pod-0 no longer answers');
+  client.kill('SIGKILL');
+  await driver.cleanup();
+});
+
+rootTest('iptables (legacy): cluster IP spread and cleanup', async (t) => {
+  const { topo, driver } = await lab(t, 'legacy', 3);
+  const web = service('web', '172.30.0.10');
+  await driver.sync([web], { [web.key]: topo.pods.map((p) => endpoint(p.ip)) });
+  assertSpread(t, await topo.tally(topo.pods[0]!.ns, 'http://172.30.0.10/hostname', 300), ['pod-0', 'pod-1', 'pod-2'], 300);
+  t.regex(await iptablesSave(topo, 'legacy'), /KUBE-SVC-/);
+  await ferryCleanup(topo, 'legacy');
+  t.notRegex(await iptablesSave(topo, 'legacy'), /KUBE-/);
+});

@@ -1,0 +1,30 @@
+import test from 'ava';
+import { humanAge, printers, toTable, wantsTable } from '../../../src/apiserver-stub/printers.ts';
+
+test('humanAge follows kube HumanDuration', (t) => {
+  const now = Date.parse('2026-01-10T00:00:00Z');
+  const ago = (s: number) => new Date(now - s * 1000).toISOString();
+  t.is(humanAge(ago(5), now), '5s');
+  t.is(humanAge(ago(150), now), '2m30s');
+  t.is(humanAge(ago(60 * 45), now), '45m');
+  t.is(humanAge(ago(3600 * 5 + 60 * 7), now), '5h7m');
+  t.is(humanAge(ago(86400 * 3), now), '3d');
+});
+
+test('service rows: type, cluster IP, external IP, ports with node ports, selector', (t) => {
+  const cells = printers.Service!.cells({
+    metadata: { name: 'web', creationTimestamp: new Date().toISOString() },
+    spec: { type: 'LoadBalancer', clusterIP: '10.96.0.9', selector: { app: 'web' }, ports: [{ port: 80, nodePort: 30080, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }] },
+  });
+  t.deepEqual([cells[0], cells[1], cells[2], cells[3], cells[4], cells[6]], ['web', 'LoadBalancer', '10.96.0.9', '<pending>', '80:30080/TCP,53/UDP', 'app=web']);
+});
+
+test('Accept negotiation and table shape', (t) => {
+  t.true(wantsTable('application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json'));
+  t.false(wantsTable('application/json'));
+  t.false(wantsTable(undefined));
+  const table = toTable('Namespace', [{ metadata: { name: 'a' } }], { resourceVersion: '3' }, 'Metadata') as any;
+  t.is(table.kind, 'Table');
+  t.deepEqual(table.columnDefinitions.map((c: { name: string }) => c.name), ['Name', 'Status', 'Age']);
+  t.is(table.rows[0].object.kind, 'PartialObjectMetadata');
+});

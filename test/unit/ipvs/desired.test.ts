@@ -1,0 +1,126 @@
+import test from 'ava';
+import type { Endpoint, ServicePort } from '../../../src/endpoints/proxy-state.ts';
+import { serviceDesired, SET, vsKey } from '../../../src/ipvs/desired.ts';
+import { IPVS_SVC_F_PERSISTENT } from '../../../src/netlink/ipvs.ts';
+
+/**
+ * Test addresses: service IPs 10.96.0.0/16, pods 10.244.0.0/16, node
+ * addresses 192.168.50.1 and fd00::1.
+ */
+const base: ServicePort = {
+  key: 'ns/web:http',
+  namespace: 'ns',
+  name: 'web',
+  portName: 'http',
+  protocol: 'TCP',
+  type: 'ClusterIP',
+  clusterIPs: ['10.96.0.10'],
+  port: 80,
+  nodePort: 0,
+  externalIPs: [],
+  loadBalancerIPs: [],
+  loadBalancerSourceRanges: [],
+  sessionAffinity: { type: 'None' },
+  externalTrafficPolicy: 'Cluster',
+  internalTrafficPolicy: 'Cluster',
+  healthCheckNodePort: 0,
+};
+const ep = (ip: string, extra: Partial<Endpoint> = {}): Endpoint => ({ ip, port: 8080, ready: true, serving: true, terminating: false, isLocal: false, ...extra });
+const opts = { scheduler: 'rr', nodeIPs: ['192.168.50.1', 'fd00::1'] };
+
+interface Case {
+  name: string;
+  svc: Partial<ServicePort>;
+  eps: Endpoint[];
+  /** vsKey → sorted `ip:port:weight` of its real servers. */
+  virtualServers: Record<string, string[]>;
+  addresses: string[];
+  sets: string[];
+  rejects?: number;
+}
+
+const cases: Case[] = [
+  {
+    name: 'ClusterIP with two endpoints, one not ready',
+    svc: {},
+    eps: [ep('10.244.1.10'), ep('10.244.1.11', { ready: false, serving: false })],
+    virtualServers: { [vsKey('TCP', '10.96.0.10', 80)]: ['10.244.1.10:8080:1'] },
+    addresses: ['10.96.0.10'],
+    sets: [`${SET.clusterIP} 10.96.0.10,tcp:80`],
+  },
+  {
+    name: 'NodePort on each IPv4 node address, external IP, LB IP, hairpin entry for a local endpoint',
+    svc: { type: 'LoadBalancer', nodePort: 30080, externalIPs: ['203.0.113.5'], loadBalancerIPs: ['198.51.100.7'] },
+    eps: [ep('10.244.1.10', { isLocal: true })],
+    virtualServers: {
+      [vsKey('TCP', '10.96.0.10', 80)]: ['10.244.1.10:8080:1'],
+      [vsKey('TCP', '192.168.50.1', 30080)]: ['10.244.1.10:8080:1'],
+      [vsKey('TCP', '203.0.113.5', 80)]: ['10.244.1.10:8080:1'],
+      [vsKey('TCP', '198.51.100.7', 80)]: ['10.244.1.10:8080:1'],
+    },
+    addresses: ['10.96.0.10', '203.0.113.5', '198.51.100.7'],
+    sets: [
+      `${SET.clusterIP} 10.96.0.10,tcp:80`,
+      `${SET.externalIP} 203.0.113.5,tcp:80`,
+      `${SET.loadBalancer} 198.51.100.7,tcp:80`,
+      `${SET.nodePortTCP} 30080`,
+      `${SET.loopBack} 10.244.1.10,tcp:8080,10.244.1.10`,
+    ],
+  },
+  {
+    name: 'externalTrafficPolicy Local: NodePort only to local endpoints, ClusterIP to all',
+    svc: { nodePort: 30081, protocol: 'UDP', externalTrafficPolicy: 'Local' },
+    eps: [ep('10.244.1.10', { isLocal: true }), ep('10.244.2.10')],
+    virtualServers: {
+      [vsKey('UDP', '10.96.0.10', 80)]: ['10.244.1.10:8080:1', '10.244.2.10:8080:1'],
+      [vsKey('UDP', '192.168.50.1', 30081)]: ['10.244.1.10:8080:1'],
+    },
+    addresses: ['10.96.0.10'],
+    sets: [`${SET.clusterIP} 10.96.0.10,udp:80`, `${SET.nodePortUDP} 30081`, `${SET.loopBack} 10.244.1.10,udp:8080,10.244.1.10`],
+  },
+  {
+    name: 'no endpoints: virtual servers stay (empty) and REJECT targets appear for the IP and the NodePort',
+    svc: { nodePort: 30082 },
+    eps: [],
+    virtualServers: { [vsKey('TCP', '10.96.0.10', 80)]: [], [vsKey('TCP', '192.168.50.1', 30082)]: [] },
+    addresses: ['10.96.0.10'],
+    sets: [`${SET.clusterIP} 10.96.0.10,tcp:80`, `${SET.nodePortTCP} 30082`],
+    rejects: 2,
+  },
+  {
+    name: 'headless: nothing',
+    svc: { clusterIPs: [] },
+    eps: [ep('10.244.1.10')],
+    virtualServers: {},
+    addresses: [],
+    sets: [],
+  },
+  {
+    name: 'IPv6 service: IPv6 NodePort address only, no IPv4 ipset entries',
+    svc: { clusterIPs: ['fd00:96::10'], nodePort: 30083 },
+    eps: [ep('fd00:244::10')],
+    virtualServers: { [vsKey('TCP', 'fd00:96::10', 80)]: ['fd00:244::10:8080:1'], [vsKey('TCP', 'fd00::1', 30083)]: ['fd00:244::10:8080:1'] },
+    addresses: ['fd00:96::10'],
+    sets: [`${SET.nodePortTCP} 30083`],
+  },
+];
+
+for (const c of cases) {
+  test(`desired: ${c.name}`, (t) => {
+    const d = serviceDesired({ ...base, ...c.svc }, c.eps, opts);
+    const vs = Object.fromEntries([...d.virtualServers].map(([k, v]) => [k, [...v.dests.values()].map((x) => `${x.address}:${x.port}:${x.weight}`).sort()]));
+    t.deepEqual(vs, c.virtualServers);
+    t.deepEqual(d.addresses, c.addresses);
+    t.deepEqual(d.setEntries.map(([s, e]) => `${s} ${e}`), c.sets);
+    t.is(d.rejects.length, c.rejects ?? 0);
+  });
+}
+
+test('desired: ClientIP affinity is persistence with the service timeout; the scheduler comes from config', (t) => {
+  const d = serviceDesired({ ...base, sessionAffinity: { type: 'ClientIP', timeoutSeconds: 10800 } }, [ep('10.244.1.10')], { ...opts, scheduler: 'lc' });
+  const { service } = [...d.virtualServers.values()][0]!;
+  t.deepEqual(
+    { scheduler: service.scheduler, flags: service.flags, timeout: service.timeout, netmask: service.netmask },
+    { scheduler: 'lc', flags: IPVS_SVC_F_PERSISTENT, timeout: 10800, netmask: 0xffffffff },
+  );
+});

@@ -1,0 +1,81 @@
+import test from 'ava';
+import { GracefulTermination } from '../../../src/ipvs/graceful.ts';
+import { nodePortAddresses } from '../../../src/ipvs/host.ts';
+import { renderDelta, renderFullRestore } from '../../../src/ipvs/ipset.ts';
+import { missingJumps, renderRules } from '../../../src/ipvs/iptables.ts';
+import { RefCount } from '../../../src/ipvs/refcount.ts';
+import { SET } from '../../../src/ipvs/desired.ts';
+
+test('RefCount reports an object once when its first user comes and once when its last goes', (t) => {
+  const r = new RefCount<string>();
+  r.add('10.96.0.10');
+  r.add('10.96.0.10');
+  r.add('10.96.0.11');
+  t.deepEqual(r.drain(), { appeared: ['10.96.0.10', '10.96.0.11'], vanished: [] });
+  r.remove('10.96.0.10');
+  t.deepEqual(r.drain(), { appeared: [], vanished: [] });
+  r.remove('10.96.0.10');
+  r.remove('10.96.0.11');
+  r.add('10.96.0.11'); // gone and back within one sync: no change
+  t.deepEqual(r.drain(), { appeared: [], vanished: ['10.96.0.10'] });
+});
+
+test('graceful termination deletes idle real servers at once and busy ones after the timeout', (t) => {
+  const g = new GracefulTermination(10_000);
+  g.start('vs', '10.244.1.10|8080', 0);
+  g.start('vs', '10.244.1.11|8080', 0);
+  g.start('vs', '10.244.1.12|8080', 0);
+  const status = (address: string, active: number, weight = 0) => ({ address, port: 8080, weight, forward: 0, upperThreshold: 0, lowerThreshold: 0, activeConns: active, inactiveConns: 0, persistConns: 0 });
+  const kernel = [status('10.244.1.10', 0), status('10.244.1.11', 3)];
+  t.deepEqual(g.due('vs', kernel, 1_000).map((d) => d.address), ['10.244.1.10']);
+  t.is(g.size, 2, 'a real server the kernel no longer has is forgotten');
+  t.deepEqual(g.due('vs', kernel, 10_000).map((d) => d.address), ['10.244.1.10', '10.244.1.11']);
+});
+
+test('NodePort addresses: every non-loopback address off kube-ipvs0, filtered by --nodeport-addresses', (t) => {
+  const all = [
+    { index: 1, address: '127.0.0.1', prefixLength: 8 },
+    { index: 2, address: '192.168.50.1', prefixLength: 24 },
+    { index: 3, address: '10.244.1.1', prefixLength: 24 },
+    { index: 9, address: '10.96.0.10', prefixLength: 32 },
+    { index: 2, address: 'fe80::1', prefixLength: 64 },
+  ];
+  t.deepEqual(nodePortAddresses(all, 9, []), ['10.244.1.1', '192.168.50.1']);
+  t.deepEqual(nodePortAddresses(all, 9, ['192.168.0.0/16']), ['192.168.50.1']);
+});
+
+test('ipset full restore rebuilds each set into a temporary one and swaps it in', (t) => {
+  const text = renderFullRestore((set) => (set === SET.clusterIP ? ['10.96.0.10,tcp:80'] : []));
+  t.true(text.includes('create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 1048576 -exist\n'));
+  t.true(text.includes('add KUBE-CLUSTER-IP-TMP 10.96.0.10,tcp:80\nswap KUBE-CLUSTER-IP-TMP KUBE-CLUSTER-IP\ndestroy KUBE-CLUSTER-IP-TMP\n'));
+  t.is(renderDelta([[SET.nodePortTCP, '30080']], [[SET.clusterIP, '10.96.0.10,tcp:80']]), 'del KUBE-CLUSTER-IP 10.96.0.10,tcp:80 -exist\nadd KUBE-NODE-PORT-TCP 30080 -exist\n');
+  t.is(renderDelta([], []), '');
+});
+
+test('iptables rules: masquerade by cluster CIDR, hairpin, NodePort marks, REJECT for services without endpoints', (t) => {
+  const text = renderRules({
+    masqueradeAll: false,
+    clusterCIDRs: ['10.244.0.0/16'],
+    masqueradeBit: 14,
+    rejects: [
+      { protocol: 'TCP', address: '10.96.0.30', port: 80 },
+      { protocol: 'UDP', address: undefined, port: 30053 },
+    ],
+    jumps: missingJumps('*nat\n-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT\n*filter\nCOMMIT\n'),
+  });
+  const lines = text.split('\n');
+  for (const want of [
+    '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
+    '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
+    '-A KUBE-SERVICES -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" ! -s 10.244.0.0/16 -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ',
+    '-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODE-PORT',
+    '-A KUBE-SERVICES -d 10.96.0.30/32 -p tcp -m tcp --dport 80 -m comment --comment "service has no endpoints" -j REJECT --reject-with icmp-port-unreachable',
+    '-A KUBE-SERVICES -m addrtype --dst-type LOCAL -p udp -m udp --dport 30053 -m comment --comment "service has no endpoints" -j REJECT --reject-with icmp-port-unreachable',
+  ]) {
+    t.true(lines.includes(want), want);
+  }
+  t.is(lines.filter((l) => l === 'COMMIT').length, 2);
+  t.false(lines.some((l) => l.startsWith('-I PREROUTING')), 'present jump not inserted again');
+  t.true(lines.includes('-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING'));
+  t.true(lines.includes('-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES'));
+});
