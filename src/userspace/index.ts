@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
-import type { Registry } from 'prom-client';
+import type { BackendMetrics } from '../endpoints/metrics.ts';
+import type { Proxier } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
+import { createRunner, detectBackend } from '../iptables/runner.ts';
 import { ConnectionCounts } from './connection-counts.ts';
 import { createMetrics } from './metrics.ts';
 import { createPortalRunner } from './portal-runner.ts';
@@ -11,16 +13,18 @@ export { UserspaceProxier } from './proxier.ts';
 /**
  * createProxier builds the userspace backend from `ferry proxy`'s
  * configuration (`--proxy-port-range`, `--udp-timeout`, `--iptables-backend`)
- * and registers its metrics in `metrics`. It accepts TCP connections in one
- * process per core (this one plus availableParallelism() - 1 workers).
+ * and registers its metrics in `metrics.registry`. It accepts TCP
+ * connections in one process per core (this one plus availableParallelism()
+ * - 1 workers).
  */
-export function createProxier(config: ProxyConfig, metrics: Registry): UserspaceProxier {
+export async function createProxier(config: ProxyConfig, metrics: BackendMetrics): Promise<Proxier> {
+  const backend = config.iptablesBackend ?? (await detectBackend());
   return new UserspaceProxier({
     listenAddress: '0.0.0.0',
     portRange: config.proxyPortRange,
     udpIdleTimeoutMs: config.udpIdleTimeoutMs,
-    runner: createPortalRunner(config.iptablesBackend),
-    metrics: createMetrics(metrics, new ConnectionCounts()),
+    runner: createPortalRunner(createRunner(backend)),
+    metrics: createMetrics(metrics.registry, new ConnectionCounts()),
     workers: availableParallelism() - 1,
   });
 }

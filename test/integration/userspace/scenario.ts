@@ -9,11 +9,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { availableParallelism } from 'node:os';
 import { Registry } from 'prom-client';
-import { createProxier, UserspaceProxier } from '../../../src/userspace/index.ts';
+import { UserspaceProxier } from '../../../src/userspace/index.ts';
 import { ConnectionCounts } from '../../../src/userspace/connection-counts.ts';
 import { createMetrics } from '../../../src/userspace/metrics.ts';
 import { createPortalRunner } from '../../../src/userspace/portal-runner.ts';
+import { createRunner, detectBackend } from '../../../src/iptables/runner.ts';
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import { proxyState, type ServiceSpec } from './state.ts';
 
@@ -35,18 +37,16 @@ const config: ProxyConfig = {
   udpIdleTimeoutMs: 250,
 };
 
-// SCENARIO_WORKERS overrides the worker count (benchmarks compare one process with one per core).
-const workers = process.env.SCENARIO_WORKERS;
-const proxier = workers === undefined
-  ? createProxier(config, new Registry())
-  : new UserspaceProxier({
-      listenAddress: '0.0.0.0',
-    portRange: config.proxyPortRange,
-      udpIdleTimeoutMs: config.udpIdleTimeoutMs,
-      runner: createPortalRunner(undefined),
-      metrics: createMetrics(new Registry(), new ConnectionCounts()),
-      workers: Number(workers),
-    });
+// Built as createProxier does, but typed as UserspaceProxier (for proxyPort); SCENARIO_WORKERS
+// overrides the worker count (benchmarks compare one process with one per core).
+const proxier = new UserspaceProxier({
+  listenAddress: '0.0.0.0',
+  portRange: config.proxyPortRange,
+  udpIdleTimeoutMs: config.udpIdleTimeoutMs,
+  runner: createPortalRunner(createRunner(await detectBackend())),
+  metrics: createMetrics(new Registry(), new ConnectionCounts()),
+  workers: process.env.SCENARIO_WORKERS === undefined ? availableParallelism() - 1 : Number(process.env.SCENARIO_WORKERS),
+});
 
 type Command = { op: 'sync'; services: ServiceSpec[] } | { op: 'rss' } | { op: 'cleanup' };
 
