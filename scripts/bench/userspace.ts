@@ -164,6 +164,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${mode.name}\n`);
     const mark = teardowns.length;
     const topo = await ProxyTopology.create(context, 4);
+    process.stderr.write(`  namespaces ${topo.fixture.ns('*')}\n`);
     await startBackends(topo);
     const stop = await mode.start(topo);
     try {

@@ -7,6 +7,7 @@ import { ConnectionCounts } from './connection-counts.ts';
 import { createMetrics } from './metrics.ts';
 import { createPortalRunner } from './portal-runner.ts';
 import { UserspaceProxier } from './proxier.ts';
+import { SHARED_ACCEPT_ENV } from './worker-pool.ts';
 
 export { UserspaceProxier } from './proxier.ts';
 
@@ -19,12 +20,15 @@ export { UserspaceProxier } from './proxier.ts';
  */
 export async function createProxier(config: ProxyConfig, metrics: BackendMetrics): Promise<Proxier> {
   const backend = config.iptablesBackend ?? (await detectBackend());
+  const workers = availableParallelism() - 1;
+  // This process shares its listeners with the workers: take turns accepting (see SHARED_ACCEPT_ENV).
+  if (workers > 0) Object.assign(process.env, SHARED_ACCEPT_ENV);
   return new UserspaceProxier({
     listenAddress: '0.0.0.0',
     portRange: config.proxyPortRange,
     udpIdleTimeoutMs: config.udpIdleTimeoutMs,
     runner: createPortalRunner(createRunner(backend)),
     metrics: createMetrics(metrics.registry, new ConnectionCounts()),
-    workers: availableParallelism() - 1,
+    workers,
   });
 }

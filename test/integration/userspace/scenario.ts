@@ -16,6 +16,7 @@ import { ConnectionCounts } from '../../../src/userspace/connection-counts.ts';
 import { createMetrics } from '../../../src/userspace/metrics.ts';
 import { createPortalRunner } from '../../../src/userspace/portal-runner.ts';
 import { createRunner, detectBackend } from '../../../src/iptables/runner.ts';
+import { SHARED_ACCEPT_ENV } from '../../../src/userspace/worker-pool.ts';
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import { proxyState, type ServiceSpec } from './state.ts';
 
@@ -39,13 +40,15 @@ const config: ProxyConfig = {
 
 // Built as createProxier does, but typed as UserspaceProxier (for proxyPort); SCENARIO_WORKERS
 // overrides the worker count (benchmarks compare one process with one per core).
+const workers = process.env.SCENARIO_WORKERS === undefined ? availableParallelism() - 1 : Number(process.env.SCENARIO_WORKERS);
+if (workers > 0) Object.assign(process.env, SHARED_ACCEPT_ENV);
 const proxier = new UserspaceProxier({
   listenAddress: '0.0.0.0',
   portRange: config.proxyPortRange,
   udpIdleTimeoutMs: config.udpIdleTimeoutMs,
   runner: createPortalRunner(createRunner(await detectBackend())),
   metrics: createMetrics(new Registry(), new ConnectionCounts()),
-  workers: process.env.SCENARIO_WORKERS === undefined ? availableParallelism() - 1 : Number(process.env.SCENARIO_WORKERS),
+  workers,
 });
 
 type Command = { op: 'sync'; services: ServiceSpec[] } | { op: 'rss' } | { op: 'cleanup' };
