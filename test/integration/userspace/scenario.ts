@@ -39,8 +39,8 @@ const config: ProxyConfig = {
 };
 
 // Built as createProxier does, but typed as UserspaceProxier (for proxyPort); SCENARIO_WORKERS
-// overrides the worker count (benchmarks compare one process with one per core).
-const workers = process.env.SCENARIO_WORKERS === undefined ? availableParallelism() - 1 : Number(process.env.SCENARIO_WORKERS);
+// overrides the worker count (tests exercise the workers, benchmarks compare counts).
+const workers = process.env.SCENARIO_WORKERS === undefined ? Math.max(0, availableParallelism() - 2) : Number(process.env.SCENARIO_WORKERS);
 if (workers > 0) Object.assign(process.env, SHARED_ACCEPT_ENV);
 const proxier = new UserspaceProxier({
   listenAddress: '0.0.0.0',
