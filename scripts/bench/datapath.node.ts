@@ -13,7 +13,7 @@
  * userspace portal chain: the rule a first packet to it meets after all others.
  */
 import { createInterface } from 'node:readline';
-import { Registry } from 'prom-client';
+import { ProxyMetrics } from '../../src/endpoints/metrics.ts';
 import type { ProxyConfig } from '../../src/endpoints/proxy-config.ts';
 import type { Proxier } from '../../src/endpoints/proxier.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../../src/endpoints/proxy-state.ts';
@@ -44,8 +44,8 @@ const config = (mode: DatapathMode): ProxyConfig => ({
   udpIdleTimeoutMs: 250,
 });
 
-function createProxier(mode: DatapathMode): Proxier {
-  if (mode === 'userspace') return createUserspaceProxier(config(mode), new Registry());
+async function createProxier(mode: DatapathMode): Promise<Proxier> {
+  if (mode === 'userspace') return createUserspaceProxier(config(mode), new ProxyMetrics());
   const counter = { inc() {} };
   return new IptablesProxier({
     config: config(mode),
@@ -100,7 +100,7 @@ async function handle(cmd: Command): Promise<Record<string, unknown>> {
     proxier = undefined;
     return { ok: true };
   }
-  proxier = createProxier(mode);
+  proxier = await createProxier(mode);
   const state = syntheticState(cmd.services, cmd.endpoints);
   const started = performance.now();
   const r = await proxier.sync(state);
