@@ -37,6 +37,13 @@ test('kubectl 1.32 typed creates over protobuf are stored with the fields it sen
     t.is(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
+  // create runs a kubectl create with request tracing and returns the body's media type.
+  const create = async (...args: string[]): Promise<string> => {
+    const r = await kubectl(bin, url, cache, ['-v=8', ...args]);
+    t.is(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+    return /POST http[^\n]*\n(?:[^\n]*\n)*?[^\n]*Content-Type: (\S+)/.exec(r.stderr)?.[1] ?? 'none';
+  };
+  const protobuf = 'application/vnd.kubernetes.protobuf';
   const getJson = async (...args: string[]): Promise<Record<string, any>> => JSON.parse(await k('get', ...args, '-o', 'json'));
 
   // Prove the wire: a protobuf request body, a JSON answer kubectl accepts.
@@ -47,7 +54,7 @@ test('kubectl 1.32 typed creates over protobuf are stored with the fields it sen
   t.regex(traced.stderr, /Response Status: 201 Created[\s\S]*Content-Type: application\/json/);
   t.is((await getJson('ns', 'pb')).metadata.name, 'pb');
 
-  t.regex(await k('create', 'deployment', 'web', '--image=ferry/agnhost', '--replicas=4', '--', 'netexec'), /deployment.apps\/web created/);
+  t.is(await create('create', 'deployment', 'web', '--image=ferry/agnhost', '--replicas=4', '--', 'netexec'), protobuf);
   const deploy = await getJson('deploy', 'web');
   t.is(deploy.spec.replicas, 4);
   t.deepEqual(deploy.spec.selector, { matchLabels: { app: 'web' } });
@@ -59,23 +66,24 @@ test('kubectl 1.32 typed creates over protobuf are stored with the fields it sen
   t.is(container.name, 'agnhost');
   t.is(deploy.spec.template.metadata.creationTimestamp ?? null, null);
 
-  await k('create', 'service', 'clusterip', 's1', '--tcp=80:8080');
+  t.is(await create('create', 'service', 'clusterip', 's1', '--tcp=80:8080'), protobuf);
   const s1 = await getJson('svc', 's1');
   t.is(s1.spec.type, 'ClusterIP');
   t.deepEqual(s1.spec.selector, { app: 's1' });
   t.like(s1.spec.ports[0], { name: '80-8080', port: 80, targetPort: 8080, protocol: 'TCP' });
   t.regex(s1.spec.clusterIP, /^10\./);
 
-  await k('create', 'service', 'nodeport', 's2', '--tcp=80:8080');
+  t.is(await create('create', 'service', 'nodeport', 's2', '--tcp=80:8080'), protobuf);
   const s2 = await getJson('svc', 's2');
   t.is(s2.spec.type, 'NodePort');
   t.like(s2.spec.ports[0], { port: 80, targetPort: 8080 });
   t.true(s2.spec.ports[0].nodePort >= 30000 && s2.spec.ports[0].nodePort <= 32767);
 
-  await k('create', 'configmap', 'c1', '--from-literal=a=b');
+  t.is(await create('create', 'configmap', 'c1', '--from-literal=a=b'), protobuf);
   t.deepEqual((await getJson('cm', 'c1')).data, { a: 'b' });
 
-  await k('run', 'p1', '--image=ferry/agnhost', '--', 'netexec');
+  // kubectl run builds its pod as unstructured and sends JSON even in 1.32.
+  t.is(await create('run', 'p1', '--image=ferry/agnhost', '--', 'netexec'), 'application/json');
   const pod = await getJson('pod', 'p1');
   t.deepEqual(pod.metadata.labels, { run: 'p1' });
   t.like(pod.spec.containers[0], { name: 'p1', image: 'ferry/agnhost', args: ['netexec'] });
