@@ -2,7 +2,7 @@ import { ProtobufDecodeError, ProtobufUnsupportedError } from './errors.ts';
 import { isScalar, messageDef, type FieldDef, type ScalarKind } from './schema.ts';
 import { WireReader, toInt32, toInt64, wireType } from './wire.ts';
 
-type Json = string | number | boolean | Json[] | { [key: string]: Json };
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -49,12 +49,11 @@ function readScalarField(reader: WireReader, wire: number, f: FieldDef, kind: Sc
     return;
   }
   const value = readScalar(reader, wire, kind, path);
-  if (f.repeated) ((out[f.json] ??= []) as Json[]).push(value ?? '');
-  else if (value !== undefined && (f.keepZero || !isZero(value))) out[f.json] = value;
+  if (f.repeated) ((out[f.json] ??= []) as Json[]).push(value);
+  else if (f.keepZero || !isZero(value)) out[f.json] = value;
 }
 
-/** readScalar returns undefined for a zero Time (Go writes it as null). */
-function readScalar(reader: WireReader, wire: number, kind: ScalarKind, path: string): Json | undefined {
+function readScalar(reader: WireReader, wire: number, kind: ScalarKind, path: string): Json {
   switch (kind) {
     case 'int32': case 'int64': case 'bool':
       expectWire(wire, wireType.varint, path);
@@ -140,8 +139,12 @@ function quantity(bytes: Uint8Array, path: string): string {
   return value;
 }
 
-/** Time{seconds=1, nanos=2}; metav1.Time marshals to JSON as RFC3339 in seconds. */
-function time(bytes: Uint8Array, path: string): string | undefined {
+/**
+ * Time{seconds=1, nanos=2}; metav1.Time marshals to JSON as RFC3339 in
+ * seconds. Go writes a zero Time as an empty message and as JSON null (the
+ * `creationTimestamp: null` of every JSON create), so null it is.
+ */
+function time(bytes: Uint8Array, path: string): string | null {
   const reader = new WireReader(bytes, path);
   let seconds = 0;
   while (!reader.done()) {
@@ -151,6 +154,6 @@ function time(bytes: Uint8Array, path: string): string | undefined {
     else if (field === 2) reader.varint();
     else throw new ProtobufUnsupportedError(path, `Time field number ${field} is not supported`);
   }
-  if (seconds === 0) return undefined;
+  if (seconds === 0) return null;
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -106,3 +106,37 @@ test('a protobuf body with a field we have no table for is a 415 naming it, and 
   t.is(truncated.status, 400);
   t.is(((await truncated.json()) as { reason: string }).reason, 'BadRequest');
 });
+
+const jsonKubectl = '/usr/lib/google-cloud-sdk/bin/kubectl.1.31';
+
+test('objects created over protobuf (kubectl 1.32) are stored as the same objects kubectl 1.31 sends as JSON', async (t) => {
+  if (!existsSync(bin) || !existsSync(jsonKubectl)) return t.pass('needs both /usr/bin/kubectl and kubectl.1.31');
+  const url = await startFerryApiserver(t);
+  const cache = join(await tempDir(t), 'cache');
+  const run = async (kubectlBin: string, args: string[]): Promise<string> => {
+    const r = await kubectl(kubectlBin, url, cache, args);
+    t.is(r.code, 0, `${kubectlBin} ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  // Everything the server assigns differs between two objects; the rest must not.
+  const stored = async (resource: string, name: string): Promise<unknown> => {
+    const obj = JSON.parse(await run(bin, ['get', resource, name, '-o', 'json']));
+    for (const k of ['uid', 'resourceVersion', 'creationTimestamp']) delete obj.metadata[k];
+    if (obj.spec?.clusterIP) for (const k of ['clusterIP', 'clusterIPs']) delete obj.spec[k];
+    for (const p of obj.spec?.ports ?? []) delete p.nodePort;
+    return JSON.parse(JSON.stringify(obj).replaceAll(name, 'NAME'));
+  };
+  const commands: Array<{ resource: string; args: (name: string) => string[] }> = [
+    { resource: 'ns', args: (n) => ['create', 'namespace', n] },
+    { resource: 'deploy', args: (n) => ['create', 'deployment', n, '--image=ferry/agnhost', '--replicas=4', '--port=8080', '--', 'netexec'] },
+    { resource: 'svc', args: (n) => ['create', 'service', 'clusterip', n, '--tcp=80:8080', '--tcp=81:http'] },
+    { resource: 'svc', args: (n) => ['create', 'service', 'nodeport', n, '--tcp=80:8080'] },
+    { resource: 'svc', args: (n) => ['create', 'service', 'externalname', n, '--external-name=example.com'] },
+    { resource: 'cm', args: (n) => ['create', 'configmap', n, '--from-literal=a=b', '--from-literal=c='] },
+  ];
+  for (const [i, c] of commands.entries()) {
+    await run(bin, c.args(`pb${i}`));
+    await run(jsonKubectl, c.args(`js${i}`));
+    t.deepEqual(await stored(c.resource, `pb${i}`), await stored(c.resource, `js${i}`), c.args('X').join(' '));
+  }
+});

@@ -15,10 +15,10 @@ interface Case {
 
 const cases: Case[] = [
   {
-    name: 'strings, int64, empty strings and zero Time omitted (Go writes every non-pointer field)',
+    name: 'strings, int64, empty strings omitted (Go writes every non-pointer field), zero Time as null',
     apiVersion: 'v1', kind: 'Namespace',
     raw: [...meta(str(1, 'n1'), str(2, ''), int(7, 3), msg(8)), ...msg(2), ...msg(3, str(1, ''))],
-    want: { metadata: { name: 'n1', generation: 3 }, spec: {}, status: {} },
+    want: { metadata: { name: 'n1', generation: 3, creationTimestamp: null }, spec: {}, status: {} },
   },
   {
     name: 'Time as RFC3339 seconds',
