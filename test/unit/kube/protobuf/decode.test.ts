@@ -181,3 +181,22 @@ for (const c of bad) {
     t.throws(() => decodeKubeProtobuf(c.body), { instanceOf: c.error, message: c.message });
   });
 }
+
+test('mutated and truncated bodies only ever raise the two typed errors', (t) => {
+  const base = envelope('apps/v1', 'Deployment', cases.find((c) => c.kind === 'Deployment')!.raw);
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let i = 0; i < 3000; i++) {
+    const body = Uint8Array.from(base.subarray(0, 4 + rand(base.length - 3)));
+    for (let j = rand(4); j >= 0; j--) body[4 + rand(Math.max(1, body.length - 4))] = rand(256);
+    try {
+      decodeKubeProtobuf(body);
+    } catch (error) {
+      if (!(error instanceof ProtobufDecodeError || error instanceof ProtobufUnsupportedError)) return t.fail(`untyped error ${String(error)}`);
+    }
+  }
+  t.pass();
+});
