@@ -25,22 +25,27 @@ import { ApiServer } from '../../src/apiserver-stub/server.ts';
 import { createBackend } from '../../src/apiserver-stub/storage/registry.ts';
 import { ApiClient } from '../../src/endpoints/client/api-client.ts';
 import { resources } from '../../src/endpoints/client/resources.ts';
+import { BenchRecorder } from '../../src/bench/result.ts';
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '30' },
-    services: { type: 'string', default: '10000' },
-    pods: { type: 'string', default: '50000' },
+    duration: { type: 'string' },
+    services: { type: 'string' },
+    pods: { type: 'string' },
     clients: { type: 'string', default: '4' },
     outstanding: { type: 'string', default: '100' },
     'latency-qps': { type: 'string', default: '20000' },
-    'latency-duration': { type: 'string', default: '5' },
+    'latency-duration': { type: 'string' },
     'ferry-args': { type: 'string', default: '' },
   },
 });
-const duration = Number(args.duration);
-const nServices = Number(args.services);
-const nPods = Number(args.pods);
+const recorder = new BenchRecorder('dns');
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1): 1,000 services, 1,000 pods, 3 s and 1 s runs.
+const quick = recorder.quick;
+const duration = Number(args.duration ?? (quick ? 3 : 30));
+const nServices = Number(args.services ?? (quick ? 1000 : 10000));
+const nPods = Number(args.pods ?? (quick ? 1000 : 50000));
+const latencyDuration = args['latency-duration'] ?? (quick ? '1' : '5');
 const ZONE = 'cluster.local';
 const NS = 'bench';
 const FERRY = resolve(import.meta.dirname, '../../bin/ferry');
@@ -200,9 +205,11 @@ async function throughput(label: string, port: number, file = 'queries'): Promis
   return r;
 }
 
-async function latency(label: string, port: number): Promise<{ p50: number; p99: number; avg: number; n: number }> {
+type Latency = { p50: number; p99: number; avg: number; n: number };
+
+async function latency(label: string, port: number): Promise<Latency> {
   const samples: number[] = [];
-  await dnsperf(port, ['-l', args['latency-duration']!, '-Q', args['latency-qps']!, '-v'], (line) => {
+  await dnsperf(port, ['-l', latencyDuration, '-Q', args['latency-qps']!, '-v'], (line) => {
     const v = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (Number.isFinite(v)) samples.push(v * 1000);
   });
@@ -212,6 +219,32 @@ async function latency(label: string, port: number): Promise<{ p50: number; p99:
   const r = { p50: q(0.5), p99: q(0.99), avg, n: samples.length };
   log(`${label} at ${args['latency-qps']} QPS: p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, avg ${r.avg.toFixed(3)} ms (${r.n} queries)`);
   return r;
+}
+
+function record(r: { f: PerfResult; d: PerfResult; fl: Latency; dl: Latency; rssLoaded: number; rssVerified: number; coreDnsMB: number }): void {
+  const at = `at ${args['latency-qps']} QPS`;
+  recorder.figure({ id: 'ferry_qps', label: `ferry dns QPS, ${nServices} services`, value: r.f.qps, unit: 'queries/s', goal: { op: '>=', value: 100_000 }, referenceId: 'dnsmasq_qps' });
+  recorder.figure({ id: 'dnsmasq_qps', label: 'dnsmasq QPS (reference)', value: r.d.qps, unit: 'queries/s' });
+  recorder.figure({ id: 'qps_ratio', label: 'ferry dns / dnsmasq QPS', value: r.f.qps / r.d.qps, unit: '×', goal: { op: '>=', value: 0.9 } });
+  recorder.figure({ id: 'ferry_p99_ms', label: `ferry dns p99 latency ${at}`, value: r.fl.p99, unit: 'ms', goal: { op: '<=', value: 1 }, referenceId: 'dnsmasq_p99_ms' });
+  recorder.figure({ id: 'dnsmasq_p99_ms', label: `dnsmasq p99 latency ${at} (reference)`, value: r.dl.p99, unit: 'ms' });
+  recorder.figure({ id: 'ferry_avg_ms', label: 'ferry dns average latency, full load', value: r.f.avgMs, unit: 'ms', referenceId: 'dnsmasq_avg_ms' });
+  recorder.figure({ id: 'dnsmasq_avg_ms', label: 'dnsmasq average latency, full load (reference)', value: r.d.avgMs, unit: 'ms' });
+  recorder.figure({ id: 'ferry_lost', label: 'ferry dns lost queries, full load', value: r.f.lost, unit: 'queries' });
+  recorder.figure({ id: 'ferry_rss_mb', label: `ferry dns RSS after load, ${nServices} services`, value: r.rssLoaded, unit: 'MB' });
+  if (Number.isFinite(r.rssVerified)) {
+    recorder.figure({ id: 'ferry_rss_verified_mb', label: `ferry dns --pods verified RSS, ${nServices} services + ${nPods} pods`, value: r.rssVerified, unit: 'MB', goal: { op: '<=', value: r.coreDnsMB / 2 } });
+  }
+  recorder.chart({ id: 'dns_qps', title: `DNS throughput vs dnsmasq (${nServices} services, dnsperf)`, xTitle: 'load', yTitle: 'queries per second', kind: 'bar' });
+  recorder.chart({ id: 'dns_latency', title: 'DNS latency vs dnsmasq', xTitle: 'measure', yTitle: 'latency (ms)', kind: 'bar' });
+  for (const [series, perf, lat] of [['ferry dns', r.f, r.fl], ['dnsmasq', r.d, r.dl]] as const) {
+    recorder.point({ chart: 'dns_qps', series, x: `full load, ${duration} s`, y: perf.qps });
+    recorder.point({ chart: 'dns_latency', series, x: 'average, full load', y: perf.avgMs });
+    recorder.point({ chart: 'dns_latency', series, x: `p50 ${at}`, y: lat.p50 });
+    recorder.point({ chart: 'dns_latency', series, x: `p99 ${at}`, y: lat.p99 });
+  }
+  if (nServices !== 10000 || nPods !== 50000) recorder.note(`${nServices} services and ${nPods} pods instead of the issue's 10,000 and 50,000 (quick sizes); the memory goal is half the CoreDNS formula at these sizes.`);
+  recorder.write();
 }
 
 async function main(): Promise<void> {
@@ -259,6 +292,7 @@ async function main(): Promise<void> {
       `response codes (ferry): ${f.codes}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
+    record({ f, d, fl, dl, rssLoaded, rssVerified, coreDnsMB });
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     await client.close();

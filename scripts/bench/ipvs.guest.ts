@@ -16,9 +16,11 @@ import { IpvsProxier } from '../../src/ipvs/proxier.ts';
 import { IpvsNetlink, type Destination, type VirtualService } from '../../src/netlink/ipvs.ts';
 import type { Request } from '../../src/netlink/socket.ts';
 import type { Figure } from '../../src/bench/result.ts';
+import { SYNC_TIME_CHART } from '../../src/bench/shared-charts.ts';
 
 const quick = process.argv.includes('--quick');
-const SERVICES = quick ? 1000 : 10_000;
+// Quick (`ferry bench --quick`): 250 services, as ipvsadm --restore of 1,000 alone takes about 30 s under UML here.
+const SERVICES = quick ? 250 : 10_000;
 const ENDPOINTS = 10;
 const CHANGES = 20;
 
@@ -111,6 +113,7 @@ async function proxierSyncs(): Promise<Record<string, unknown>> {
   const fullMs = ms(start);
   if (!full.ok) throw full.error;
   const times: number[] = [];
+  const phases: Record<string, number[]> = {};
   for (let c = 0; c < CHANGES; c++) {
     const i = (c * 7919) % SERVICES;
     const key = servicePort(i).key;
@@ -121,10 +124,13 @@ async function proxierSyncs(): Promise<Record<string, unknown>> {
     const r = await proxier.sync(state(services, endpoints, new Set([key])));
     times.push(ms(start));
     if (!r.ok) throw r.error;
+    for (const [k, v] of Object.entries(r.stats ?? {})) if (k.startsWith('ms_')) (phases[k] ??= []).push(v);
   }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   await proxier.close();
   times.sort((a, b) => a - b);
-  return { fullMs, stats: full.stats, changeMedianMs: times[Math.floor(times.length / 2)], changeMaxMs: times[times.length - 1] };
+  const changePhases = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)]));
+  return { fullMs, stats: full.stats, changePhases, changeMedianMs: times[Math.floor(times.length / 2)], changeMaxMs: times[times.length - 1] };
 }
 
 /** orchestrate runs each measurement in a fresh namespace of its own, so each starts from empty. */
@@ -152,8 +158,9 @@ function orchestrate(): void {
   row('ferry proxier full sync from empty (+ addresses, ipsets, rules)', proxier.fullMs!);
   row(`ferry proxier one endpoint change, median of ${CHANGES}`, proxier.changeMedianMs!);
   row(`ferry proxier one endpoint change, max of ${CHANGES}`, proxier.changeMaxMs!);
-  const stats = (proxier as unknown as { stats: Record<string, number> }).stats;
-  console.log(`full sync phases (ms): ${Object.entries(stats).filter(([k]) => k.startsWith('ms_')).map(([k, v]) => `${k.slice(3)} ${v}`).join(', ')}`);
+  const phases = (o: unknown) => Object.entries(o as Record<string, number>).filter(([k]) => k.startsWith('ms_')).map(([k, v]) => `${k.slice(3)} ${v}`).join(', ');
+  console.log(`full sync phases (ms): ${phases((proxier as unknown as { stats: unknown }).stats)}`);
+  console.log(`one change, median per phase (ms, whole ms): ${phases((proxier as unknown as { changePhases: unknown }).changePhases)}`);
   const figures: Figure[] = [
     { id: 'ipvsadm_restore_ms', label: 'ipvsadm --restore (reference)', value: ipvsadm.ms!, unit: 'ms' },
     { id: 'netlink_batch_ms', label: 'Ferry netlink batch, IPVS only', value: netlink.ms!, unit: 'ms', referenceId: 'ipvsadm_restore_ms' },
@@ -165,8 +172,10 @@ function orchestrate(): void {
     { chart: 'ipvs_full_sync', series: 'time', x: 'ipvsadm --restore', y: ipvsadm.ms! },
     { chart: 'ipvs_full_sync', series: 'time', x: 'ferry netlink batch', y: netlink.ms! },
     { chart: 'ipvs_full_sync', series: 'time', x: 'ferry full sync', y: proxier.fullMs! },
+    { chart: SYNC_TIME_CHART.id, series: 'ipvs (UML)', x: SERVICES, y: proxier.fullMs! },
+    { chart: SYNC_TIME_CHART.id, series: 'ipvsadm --restore (UML)', x: SERVICES, y: ipvsadm.ms! },
   ];
-  const charts = [{ id: 'ipvs_full_sync', title: `IPVS: ${SERVICES} services x ${ENDPOINTS} endpoints from empty (UML)`, xTitle: 'tool', yTitle: 'ms', kind: 'bar' }];
+  const charts = [{ id: 'ipvs_full_sync', title: `IPVS: ${SERVICES} services x ${ENDPOINTS} endpoints from empty (UML)`, xTitle: 'tool', yTitle: 'ms', kind: 'bar' }, SYNC_TIME_CHART];
   const notes = ['Measured inside a User-Mode Linux guest (one virtual CPU, slower system calls than the host); compare figures within this run only.'];
   console.log(`BENCH_JSON ${JSON.stringify({ suite: 'ipvs', figures, points, charts, notes })}`);
 }

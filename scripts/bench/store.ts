@@ -5,18 +5,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Backend, StoredValue } from '../../src/apiserver-stub/storage/backend.ts';
 import { createBackend } from '../../src/apiserver-stub/storage/registry.ts';
+import { BenchRecorder } from '../../src/bench/result.ts';
 import { EtcdServer } from '../../test/integration/apiserver-stub/storage/etcd-server.ts';
 
 const { values: args } = parseArgs({
   options: {
-    count: { type: 'string', default: '10000' },
+    count: { type: 'string' },
     inflight: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'file' },
     watchers: { type: 'string', default: '100' },
     'etcd-servers': { type: 'string' },
   },
 });
-const count = Number(args.count);
+const recorder = new BenchRecorder('store');
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1) stores 2,000 objects instead of 10,000.
+const count = Number(args.count ?? (recorder.quick ? 2000 : 10000));
 const inflight = Number(args.inflight);
 const watchers = Number(args.watchers);
 
@@ -104,14 +107,22 @@ try {
   console.log(`${args.backend}: create ${count} objects, all issued at once: ${burst.toFixed(0)} creates/s`);
   const list = await listMs(store, '/registry/services/bench/');
   console.log(`${args.backend}: list ${list.items} objects: ${list.storeMs.toFixed(1)} ms in the store, ${list.ms.toFixed(1)} ms with a ServiceList JSON body (median of 9)`);
-  console.log(`${args.backend}: ${watchers} watchers all receive one update: ${(await fanOutMs(store, '/registry/services/bench/')).toFixed(1)} ms (median of 5, from issuing the write)`);
+  const fanOut = await fanOutMs(store, '/registry/services/bench/');
+  console.log(`${args.backend}: ${watchers} watchers all receive one update: ${fanOut.toFixed(1)} ms (median of 5, from issuing the write)`);
+  recorder.figure({ id: 'create_rate', label: `${args.backend} store: create ${count} objects, ${inflight} in flight`, value: rate, unit: 'creates/s', goal: { op: '>=', value: 2000 } });
+  recorder.figure({ id: 'create_burst_rate', label: `${args.backend} store: create ${count} objects, all at once`, value: burst, unit: 'creates/s' });
+  recorder.figure({ id: 'list_ms', label: `${args.backend} store: list ${list.items} objects + ServiceList JSON (median of 9)`, value: list.ms, unit: 'ms', goal: { op: '<=', value: 100 } });
+  recorder.figure({ id: 'watch_fanout_ms', label: `${args.backend} store: ${watchers} watchers receive one update (median of 5)`, value: fanOut, unit: 'ms', goal: { op: '<=', value: 50 } });
   await store.close();
   if (args.backend === 'file') {
     const started = performance.now();
     const reopened = await open(dir, etcdServers);
-    console.log(`${args.backend}: restart with ${2 * count} objects: ${(performance.now() - started).toFixed(0)} ms`);
+    const restartMs = performance.now() - started;
+    console.log(`${args.backend}: restart with ${2 * count} objects: ${restartMs.toFixed(0)} ms`);
+    recorder.figure({ id: 'restart_ms', label: `file store: restart with ${2 * count} objects`, value: restartMs, unit: 'ms' });
     await reopened.close();
   }
+  recorder.write();
 } finally {
   await etcd?.stop();
   await rm(dir, { recursive: true, force: true });

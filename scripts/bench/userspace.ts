@@ -7,7 +7,7 @@
  *   10.96.0.51:80    HTTP, 3 endpoints: HAProxy in each pod answering a fixed 200
  *
  * Modes: (a) Ferry userspace (scenario process in the node namespace; also
- * run as a single process without workers, for comparison),
+ * run with one worker process sharing the listeners, for comparison),
  * (b) HAProxy in TCP mode in the node namespace, reached by a REDIRECT from
  * the ClusterIP like the userspace portal, (c) plain iptables DNAT in the node
  * namespace (the kernel path iptables mode uses). Rows: iperf3 with 1 and 8
@@ -21,9 +21,12 @@ import { join } from 'node:path';
 import { ProxyTopology } from '../../test/helpers/proxy-topology.ts';
 import { ProxyDriver } from '../../test/integration/userspace/proxy-driver.ts';
 import { execIn, sysctlIn } from '../../src/lab/netns.ts';
+import { BenchRecorder } from '../../src/bench/result.ts';
 
 const args = process.argv.slice(2);
-const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 6;
+const recorder = new BenchRecorder('userspace');
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1) runs each row for 1 s instead of 6 s.
+const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 0) || (recorder.quick ? 1 : 6);
 const WRK_CONNECTIONS = 32;
 
 const IPERF_VIP = '10.96.0.50';
@@ -94,10 +97,10 @@ const ferryMode = (name: string, env: NodeJS.ProcessEnv): Mode => ({
   },
 });
 
-/** ferry: as `ferry proxy` runs it, one accepting process per core. */
+/** ferry: as `ferry proxy` runs it (on 2 cores: one process, see src/userspace/index.ts). */
 const ferry = ferryMode('ferry userspace', {});
-/** ferry1: a single process, to show what the workers add. */
-const ferry1 = ferryMode('ferry 1 process', { SCENARIO_WORKERS: '0' });
+/** ferryWorker: the primary plus one worker sharing its listeners, to show what a second process does here. */
+const ferryWorker = ferryMode('ferry +1 worker', { SCENARIO_WORKERS: '1' });
 
 const haproxy: Mode = {
   name: 'haproxy tcp',
@@ -154,13 +157,14 @@ async function startBackends(topo: ProxyTopology): Promise<void> {
 
 async function main(): Promise<void> {
   const only = args.includes('--mode') ? args[args.indexOf('--mode') + 1] : undefined;
-  const modes = [ferry, ferry1, haproxy, kernel].filter((m) => !only || only.split(',').some((o) => m.name.startsWith(o)));
+  const modes = [ferry, ferryWorker, haproxy, kernel].filter((m) => !only || only.split(',').some((o) => m.name.startsWith(o)));
   process.stderr.write(`${seconds}s per row; a fresh topology (4 pods) per mode, so no mode meets another's TIME_WAIT sockets\n`);
   const results = new Map<string, number[]>();
   for (const mode of modes) {
     process.stderr.write(`${mode.name}\n`);
     const mark = teardowns.length;
     const topo = await ProxyTopology.create(context, 4);
+    process.stderr.write(`  namespaces ${topo.fixture.ns('*')}\n`);
     await startBackends(topo);
     const stop = await mode.start(topo);
     try {
@@ -179,6 +183,32 @@ async function main(): Promise<void> {
     }
   }
   printTable(modes, results);
+  record(modes, results);
+}
+
+/** record gives `ferry bench` each row per mode, Ferry's ratios against the issue's goals, and the charts. */
+function record(modes: Mode[], results: Map<string, number[]>): void {
+  const id = (row: Row, mode: Mode) => `${row.name}_${mode.name}`.replace(/[^a-z0-9]+/gi, '_');
+  recorder.chart({ id: 'userspace_throughput', title: `Bulk TCP throughput through a ClusterIP (iperf3, ${seconds} s)`, xTitle: 'iperf3 streams', yTitle: 'Gbit/s', kind: 'bar' });
+  recorder.chart({ id: 'userspace_requests', title: `HTTP requests through a ClusterIP (wrk, ${WRK_CONNECTIONS} connections, ${seconds} s)`, xTitle: 'connection use', yTitle: 'requests/s', kind: 'bar' });
+  for (const row of rows) {
+    const values = results.get(row.name) ?? [];
+    const byMode = new Map(modes.map((m, i) => [m, values[i] ?? Number.NaN]));
+    for (const [mode, value] of byMode) {
+      if (!Number.isFinite(value)) continue;
+      const ref = mode === ferry && byMode.has(haproxy) ? id(row, haproxy) : undefined;
+      recorder.figure({ id: id(row, mode), label: `${row.name}, ${mode.name}${mode === ferry ? '' : ' (reference)'}`, value, unit: row.unit, ...(ref ? { referenceId: ref } : {}) });
+      const chart = row.unit === 'Gbit/s' ? 'userspace_throughput' : 'userspace_requests';
+      recorder.point({ chart, series: mode.name, x: row.name.replace(/^(iperf3|wrk) /, ''), y: value });
+    }
+    const f = byMode.get(ferry);
+    const h = byMode.get(haproxy);
+    const k = byMode.get(kernel);
+    if (f !== undefined && h !== undefined && Number.isFinite(f / h)) recorder.figure({ id: `${id(row, ferry)}_vs_haproxy`, label: `${row.name}: ferry / haproxy`, value: f / h, unit: '×', goal: { op: '>=', value: 1 } });
+    if (row.unit === 'Gbit/s' && f !== undefined && k !== undefined && Number.isFinite(f / k)) recorder.figure({ id: `${id(row, ferry)}_vs_kernel`, label: `${row.name}: ferry / kernel DNAT`, value: f / k, unit: '×', goal: { op: '>=', value: 0.3 } });
+    if (values.some((v) => !Number.isFinite(v))) recorder.note(`${row.name}: a mode failed to measure (see the log).`);
+  }
+  recorder.write();
 }
 
 async function runTeardowns(fns: Array<() => unknown>): Promise<void> {

@@ -11,11 +11,15 @@ import { ProxyMetrics } from '../../src/endpoints/metrics.ts';
 import type { Proxier, SyncResult } from '../../src/endpoints/proxier.ts';
 import { ProxyLoop } from '../../src/endpoints/proxy-loop.ts';
 import type { ProxyState } from '../../src/endpoints/proxy-state.ts';
+import { BenchRecorder } from '../../src/bench/result.ts';
+import { NETWORK_PROGRAMMING_CHART } from '../../src/bench/shared-charts.ts';
 
-const { values: args } = parseArgs({ options: { services: { type: 'string', default: '10000' }, endpoints: { type: 'string', default: '10' }, changes: { type: 'string', default: '300' }, inflight: { type: 'string', default: '32' } } });
-const SERVICES = Number(args.services);
+const { values: args } = parseArgs({ options: { services: { type: 'string' }, endpoints: { type: 'string', default: '10' }, changes: { type: 'string' }, inflight: { type: 'string', default: '32' } } });
+const recorder = new BenchRecorder('watcher');
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1): 1,000 services and 50 changes instead of 10,000 and 300.
+const SERVICES = Number(args.services ?? (recorder.quick ? 1000 : 10000));
 const ENDPOINTS = Number(args.endpoints);
-const CHANGES = Number(args.changes);
+const CHANGES = Number(args.changes ?? (recorder.quick ? 50 : 300));
 const INFLIGHT = Number(args.inflight);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 const ip = (s: number, e: number) => `10.${(s >> 8) & 255}.${s & 255}.${e + 1}`;
@@ -71,6 +75,20 @@ function slice(s: number, round = 0) {
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
+function recordFigures(m: { syncedMs: number; firstSnapshotMs: number; rssAddedMiB: number; latencies: number[]; internal: number[] }): void {
+  const scale = `${SERVICES} services x ${ENDPOINTS} endpoints`;
+  recorder.figure({ id: 'has_synced_ms', label: `initial sync to hasSynced, ${scale}`, value: m.syncedMs, unit: 'ms' });
+  recorder.figure({ id: 'first_snapshot_ms', label: `initial sync to first ProxyState, ${scale}`, value: m.firstSnapshotMs, unit: 'ms' });
+  recorder.figure({ id: 'rss_added_mib', label: `resident memory added by the watcher, ${scale}`, value: m.rssAddedMiB, unit: 'MiB' });
+  recorder.figure({ id: 'change_p50_ms', label: `change-to-snapshot latency p50 (${m.latencies.length} changes)`, value: pct(m.latencies, 50), unit: 'ms' });
+  recorder.figure({ id: 'change_p99_ms', label: `change-to-snapshot latency p99 (${m.latencies.length} changes)`, value: pct(m.latencies, 99), unit: 'ms', goal: { op: '<=', value: 20 } });
+  recorder.figure({ id: 'event_to_snapshot_p99_ms', label: 'of which watch event → ProxyState, p99', value: pct(m.internal, 99), unit: 'ms' });
+  recorder.chart(NETWORK_PROGRAMMING_CHART);
+  for (const p of [10, 25, 50, 75, 90, 95, 99]) recorder.point({ chart: 'network_programming_latency', series: 'watcher: API change → ProxyState', x: p, y: pct(m.latencies, p) });
+  if (SERVICES !== 10000) recorder.note(`${SERVICES} services instead of the issue's 10,000 (quick sizes).`);
+  recorder.write();
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-watcher-'));
   const api = await startApiserver(dir);
@@ -122,6 +140,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`change-to-snapshot latency, ${CHANGES} single endpoint changes (patch sent → backend receives the ProxyState; min-sync-period 0): p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms\n`);
     process.stdout.write(`  of which watch event → ProxyState (tracker, runner, snapshot): p50 ${pct(internal, 50).toFixed(1)} ms, p99 ${pct(internal, 99).toFixed(1)} ms\n`);
+    recordFigures({ syncedMs, firstSnapshotMs, rssAddedMiB: (rss - rssBefore) / 2 ** 20, latencies, internal });
     await loop.stop();
     await watcherClient.close();
   } finally {

@@ -35,13 +35,24 @@ function runOnce(suite: SuiteDef, options: RunnerOptions, run: number, log: stri
   child.stderr.on('data', (b: Buffer) => chunks.push(b));
   const limit = options.quick ? suite.timeoutMs.quick : suite.timeoutMs.full;
   let timedOut = false;
+  // SIGTERM first so lab suites remove their namespaces; SIGKILL if that takes over 15 s.
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid && child.exitCode === null) process.kill(-child.pid, sig);
+    } catch {
+      // Already gone.
+    }
+  };
+  let killer: NodeJS.Timeout | undefined;
   const timer = setTimeout(() => {
     timedOut = true;
-    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    signal('SIGTERM');
+    killer = setTimeout(() => signal('SIGKILL'), 15_000);
   }, limit);
   return new Promise((resolve) => {
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(killer);
       const output = Buffer.concat(chunks).toString();
       writeFileSync(log, output);
       const tail = output.trim().split('\n').slice(-5).join('\n');

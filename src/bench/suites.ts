@@ -16,13 +16,15 @@ export interface SuiteDef {
 const MIN = 60_000;
 
 export const SUITES: readonly SuiteDef[] = [
+  { name: 'store', description: 'storage backend: create rate, list, watch fan-out, restart', requires: [], timeoutMs: { quick: 1 * MIN, full: 5 * MIN } },
   { name: 'apiserver', description: 'create/list/watch fan-out of the compact apiserver', requires: [], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
   { name: 'scheduler', description: 'pods bound per second; EndpointSlice convergence', requires: [], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
   { name: 'watcher', description: 'initial sync at 100k endpoints; change-to-snapshot latency', requires: [], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
   { name: 'iptables', description: 'render and restore times, incremental sync, nft vs legacy', requires: ['iptables-restore'], timeoutMs: { quick: 2 * MIN, full: 15 * MIN } },
   { name: 'ipvs', description: 'IPVS sync vs ipvsadm --restore, under User-Mode Linux', requires: ['linux.uml', 'ipvsadm'], timeoutMs: { quick: 3 * MIN, full: 15 * MIN } },
-  { name: 'userspace', description: 'userspace proxy vs HAProxy vs kernel DNAT', requires: ['iperf3', 'wrk'], timeoutMs: { quick: 3 * MIN, full: 15 * MIN } },
-  { name: 'dns', description: 'QPS and latency vs dnsmasq; memory', requires: ['dnsperf'], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
+  { name: 'userspace', description: 'userspace proxy vs HAProxy vs kernel DNAT', requires: ['iperf3', 'wrk', 'haproxy'], timeoutMs: { quick: 3 * MIN, full: 15 * MIN } },
+  { name: 'datapath', description: 'first-packet latency vs number of services per mode', requires: ['iptables-restore'], timeoutMs: { quick: 3 * MIN, full: 20 * MIN } },
+  { name: 'dns', description: 'QPS and latency vs dnsmasq; memory', requires: ['dnsperf', 'dnsmasq'], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
 ];
 
 /** selectSuites resolves names given on the command line; none means all. */

@@ -13,11 +13,9 @@ export type ProxierFactory = (config: ProxyConfig, metrics: BackendMetrics) => P
  */
 const backends: Record<string, () => Promise<{ createProxier: ProxierFactory }>> = {
   'dry-run': () => import('./dry-run-proxier.ts'),
+  ipvs: () => import('../ipvs/index.ts'),
   iptables: () => import('../iptables/index.ts'),
-  userspace: async () => {
-    const { createProxier } = await import('../userspace/index.ts');
-    return { createProxier: async (config, metrics) => createProxier(config, metrics.registry) };
-  },
+  userspace: () => import('../userspace/index.ts'),
 };
 
 /** availableModes lists the modes this build can run. */

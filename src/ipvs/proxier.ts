@@ -10,16 +10,24 @@ import { RouteNetlink } from '../netlink/rtnl.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';
 import { DesiredIndex, splitSetKey } from './desired-index.ts';
+import { IpvsSyncError } from './errors.ts';
 import { destKey, vsKey } from './desired.ts';
 import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } from './diff.ts';
 import { GracefulTermination } from './graceful.ts';
 import { applySysctls, nodePortAddresses } from './host.ts';
 import { ipsetRestore, renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
-import { binaries, missingJumps, removeKubeChains, renderRules, restore, save, type IptablesBinaries, type Jump } from './iptables.ts';
+import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
+import { missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
 
 const log = createLogger('ipvs');
 
 export const DUMMY_LINK = 'kube-ipvs0';
+/**
+ * Partial syncs trust the proxier's model of the kernel; a full sync re-reads
+ * the kernel at least this often (kube-proxy's FullSyncPeriod), repairing
+ * anything changed behind the proxier's back.
+ */
+const FULL_SYNC_INTERVAL_MS = 60 * 60_000;
 
 export interface IpvsProxierOptions {
   /** How often terminating real servers are checked for deletion. */
@@ -27,14 +35,10 @@ export interface IpvsProxierOptions {
   /** A terminating real server is deleted after this long even with connections left. */
   readonly gracefulTimeoutMs?: number;
   readonly registry?: Registry;
-}
-
-/** SyncFailedError wraps the requests the kernel refused during a sync. */
-class IpvsSyncError extends Error {
-  constructor(errors: readonly NetlinkError[]) {
-    super(`${errors.length} IPVS/address operations failed; first: ${errors[0]?.message}`);
-    this.name = 'IpvsSyncError';
-  }
+  /** The iptables binaries; by default those of config.iptablesBackend (createProxier detects it when unset). */
+  readonly runner?: IptablesRunner;
+  /** `kubeproxy_sync_proxy_rules_iptables_restore_failures_total`, counted when iptables-restore fails. */
+  readonly restoreFailures?: { inc(): void };
 }
 
 /**
@@ -47,10 +51,11 @@ class IpvsSyncError extends Error {
 export class IpvsProxier implements Proxier {
   readonly mode = 'ipvs';
   private readonly config: ProxyConfig;
-  private readonly iptables: IptablesBinaries;
+  private readonly iptables: IptablesRunner;
   private ipvs: IpvsNetlink | undefined;
   private rt: RouteNetlink | undefined;
   private needFull = true;
+  private lastFullAt = 0;
   private linkIndex = 0;
   private nodeIPs: string[] = [];
   private desired = new DesiredIndex();
@@ -62,12 +67,14 @@ export class IpvsProxier implements Proxier {
   private lock: Promise<unknown> = Promise.resolve();
   private readonly opsCounter: Counter<'op'> | undefined;
   private readonly terminatingGauge: Gauge | undefined;
+  private readonly restoreFailures: { inc(): void } | undefined;
 
   constructor(config: ProxyConfig, options: IpvsProxierOptions = {}) {
     this.config = config;
-    this.iptables = binaries(config.iptablesBackend);
+    this.iptables = options.runner ?? createRunner(config.iptablesBackend ?? 'nft');
     this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
+    this.restoreFailures = options.restoreFailures;
     if (options.registry) {
       const registers = [options.registry];
       this.opsCounter = new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers });
@@ -89,10 +96,11 @@ export class IpvsProxier implements Proxier {
 
   sync(state: ProxyState): Promise<SyncResult> {
     return this.locked(async () => {
-      const full = this.needFull;
+      const full = this.needFull || Date.now() - this.lastFullAt >= FULL_SYNC_INTERVAL_MS;
       try {
         const stats = full ? await this.fullSync(state) : await this.partialSync(state);
         this.needFull = false;
+        if (full) this.lastFullAt = Date.now();
         this.startChecker();
         return { ok: true, full, stats };
       } catch (e) {
@@ -142,8 +150,8 @@ export class IpvsProxier implements Proxier {
     phase('ipvs');
     await ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
     phase('ipset');
-    const jumps = missingJumps(await save(this.iptables));
-    await restore(this.iptables, this.rules(jumps));
+    const jumps = missingJumps(await saveTables(this.iptables));
+    await this.restore(this.rules(jumps));
     this.lastRules = this.rules([]);
     this.desired.takeRejectsChanged();
     phase('iptables');
@@ -153,27 +161,39 @@ export class IpvsProxier implements Proxier {
 
 
   private async partialSync(state: ProxyState): Promise<Record<string, number>> {
+    const phase = phaseTimer();
     const touched = new Set<string>();
     for (const key of state.changed) this.desired.update(key, state, this.options(), touched);
     const addrs = this.desired.addresses.drain();
+    phase('desired');
     await this.applyAddresses(addrs.appeared, true);
     const ops = await this.applyVirtualServers(touched);
+    phase('ipvs');
     const sets = this.desired.setEntries.drain();
     await ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey)));
     if (this.desired.takeRejectsChanged()) {
       const rules = this.rules([]);
-      if (rules !== this.lastRules) await restore(this.iptables, rules);
+      if (rules !== this.lastRules) await this.restore(rules);
       this.lastRules = rules;
     }
     await this.applyAddresses(addrs.vanished, false);
-    return this.stats(ops, addrs.appeared.length + addrs.vanished.length);
+    phase('rules');
+    return { ...this.stats(ops, addrs.appeared.length + addrs.vanished.length), ...phase.done() };
   }
 
+
   private stats(ipvsOps: number, addressOps: number): Record<string, number> {
-    let realServers = 0;
-    for (const vs of this.desired.virtualServers.values()) realServers += vs.dests.size;
     this.terminatingGauge?.set(this.graceful.size);
-    return { virtualServers: this.desired.virtualServers.size, realServers, ipvsOps, addressOps, terminating: this.graceful.size };
+    return { virtualServers: this.desired.virtualServers.size, realServers: this.desired.realServers, ipvsOps, addressOps, terminating: this.graceful.size };
+  }
+
+  private async restore(text: string): Promise<void> {
+    try {
+      await this.iptables.restore(text);
+    } catch (e) {
+      this.restoreFailures?.inc();
+      throw e;
+    }
   }
 
   private rules(jumps: readonly Jump[]): string {

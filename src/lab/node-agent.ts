@@ -91,7 +91,7 @@ export class NodeAgent {
   }
 
   async start(): Promise<void> {
-    await teardownNode(this.o.prefix, this.o.nodeName);
+    await teardownNode(this.o.prefix, this.o.nodeName, { keepSwitch: true });
     this.nodeNs = await setupNodeNetwork({ prefix: this.o.prefix, nodeName: this.o.nodeName, nodeAddress: this.o.nodeAddress }, this.ipam);
     await this.register();
     this.services.start();
@@ -124,8 +124,8 @@ export class NodeAgent {
     try {
       await this.o.client.patch(resources.nodes, this.o.nodeName, { status }, 'merge', { subresource: 'status' });
     } catch (error) {
-      if (isNotFound(error) && ready) await this.register().catch((e: unknown) => log.warn('Cannot register node', { err: getErrorMessage(e) }));
-      else log.warn('Cannot renew node status', { err: getErrorMessage(error) });
+      if (!isNotFound(error)) log.warn('Cannot renew node status', { err: getErrorMessage(error) });
+      else if (ready) await this.register().catch((e: unknown) => log.warn('Cannot register node', { err: getErrorMessage(e) }));
     }
   }
 

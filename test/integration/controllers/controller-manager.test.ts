@@ -1,12 +1,12 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
-import type { Endpoints, Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { Endpoints, Node, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
 import { resources } from '../../../src/endpoints/client/resources.ts';
 import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
-import { startServer } from '../apiserver-stub/server-fixture.ts';
+import { startServer, tempDir } from '../apiserver-stub/server-fixture.ts';
 
 // The apiserver runs in-process on 127.0.0.1:0 (memory store); no node agent: the test plays kubelet by writing pod status.
 
@@ -127,4 +127,59 @@ test('a service without a selector is left alone; deleting a service removes its
   await client.delete(resources.services, 'empty', { namespace: 'default' });
   await until('slices removed', async () => (await client.list<EndpointSlice>(resources.endpointslices, { namespace: 'default', labelSelector: 'kubernetes.io/service-name=empty' })).items.length === 0);
   t.pass();
+});
+
+test('controllers survive an apiserver restart: the informers relist and work resumes', async (t) => {
+  const dataDir = await tempDir(t, 'ferry-cm-restart-');
+  const first = await startServer(t, 'file', { dataDir });
+  const client = new ApiClient({ server: first.url });
+  const manager = new ControllerManager({ client, maxEndpointsPerSlice: 100, resyncPeriodMs: 0, workers: { endpointslice: 1, endpoints: 1, replicaset: 1, deployment: 1 } });
+  await manager.start();
+  t.teardown(async () => {
+    await manager.stop();
+    await client.close();
+  });
+  await client.create(resources.deployments, deployment(1));
+  await until('first pod', async () => (await podsOf(client)).length === 1);
+  await first.close();
+  await sleep(500);
+  await startServer(t, 'file', { dataDir }, {}, first.port);
+  const d2 = deployment(2);
+  d2.metadata!.name = 'api';
+  d2.spec!.selector = { matchLabels: { app: 'api' } };
+  d2.spec!.template.metadata!.labels = { app: 'api' };
+  await until('create after restart', async () => client.create(resources.deployments, d2));
+  const pods = await until('pods of the deployment made after the restart', async () => {
+    const items = (await client.list<Pod>(resources.pods, { namespace: 'default', labelSelector: 'app=api' })).items;
+    return items.length === 2 ? items : undefined;
+  });
+  t.is(pods.length, 2);
+});
+
+test('node lifecycle: a silent node goes Unknown and is tainted unreachable; a NotReady node gets not-ready', async (t) => {
+  const server = await startServer(t);
+  const client = new ApiClient({ server: server.url });
+  const manager = new ControllerManager({ client, controllers: ['nodelifecycle'], maxEndpointsPerSlice: 100, resyncPeriodMs: 0, workers: { endpointslice: 1, endpoints: 1, replicaset: 1, deployment: 1 }, nodeMonitor: { gracePeriodMs: 2000, periodMs: 200 } });
+  await manager.start();
+  t.teardown(async () => {
+    await manager.stop();
+    await client.close();
+  });
+  const beat = (ago: number) => new Date(Date.now() - ago).toISOString().replace(/\.\d+Z$/, 'Z');
+  const node = (name: string, ready: string, ago: number): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: [{ type: 'Ready', status: ready, lastHeartbeatTime: beat(ago) }] } });
+  await client.create(resources.nodes, node('silent', 'True', 120_000));
+  await client.create(resources.nodes, node('sick', 'False', 0));
+  await client.create(resources.nodes, node('fine', 'True', 0));
+  const silent = await until('silent tainted', async () => {
+    const n = await client.get<Node>(resources.nodes, 'silent');
+    return n.spec?.taints?.some((x) => x.key === 'node.kubernetes.io/unreachable') ? n : undefined;
+  });
+  t.is(silent.status?.conditions?.[0]?.status, 'Unknown');
+  const sick = await until('sick tainted', async () => {
+    const n = await client.get<Node>(resources.nodes, 'sick');
+    return n.spec?.taints?.length ? n : undefined;
+  });
+  t.deepEqual(sick.spec?.taints, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }]);
+  const fine = await client.get<Node>(resources.nodes, 'fine');
+  t.is(fine.spec?.taints, undefined);
 });

@@ -1,0 +1,177 @@
+/**
+ * Data-path benchmark: first-packet latency vs number of services, per mode.
+ *
+ * Topology (test/helpers/proxy-topology.ts): client `ext` → node namespace →
+ * two agnhost pods on cbr0. Nothing is linked to the root namespace. For each
+ * mode (iptables with the nft and the legacy backend, userspace) and each size
+ * N, datapath.node.ts programs N services × 2 endpoints in the node namespace
+ * (a fresh proxier, first sync from empty, timed), then datapath.client.ts in
+ * `ext` opens fresh TCP connections one after the other to the service whose
+ * rule is LAST in the dispatch chain (KUBE-SERVICES, KUBE-PORTALS-CONTAINER):
+ * a first packet walks every rule before it, which is where iptables' O(n)
+ * shows. Figures: p50/p90/p99 of the handshake and of the first HTTP byte.
+ *
+ * Bounded: `count` connections per point, a 3 s timeout each, and every
+ * namespace and process removed at the end, on failure and on SIGTERM.
+ */
+import type { ExecutionContext } from 'ava';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { BenchRecorder } from '../../src/bench/result.ts';
+import { SYNC_TIME_CHART } from '../../src/bench/shared-charts.ts';
+import { spawnIn, sysctlIn } from '../../src/lab/netns.ts';
+import { execFile } from '../../src/util/exec.ts';
+import { ProxyTopology } from '../../test/helpers/proxy-topology.ts';
+import type { DatapathMode } from './datapath.node.ts';
+
+const recorder = new BenchRecorder('datapath');
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1): 100 and 1,000 services, 100 connections per point.
+const SIZES = recorder.quick ? [100, 1000] : [100, 1000, 5000, 10_000];
+const CONNECTIONS = recorder.quick ? 100 : 1000;
+const WARMUP = 20;
+const MODES: readonly DatapathMode[] = ['iptables-nft', 'iptables-legacy', 'userspace'];
+const MODE_TOOLS: Record<DatapathMode, string> = { 'iptables-nft': 'iptables-nft-restore', 'iptables-legacy': 'iptables-legacy-restore', userspace: 'iptables-restore' };
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const teardowns: Array<() => unknown> = [];
+// ProxyTopology registers its cleanup through an ava-like teardown hook.
+const context = { teardown: (fn: () => unknown) => teardowns.push(fn), log: () => {} } as unknown as ExecutionContext;
+
+/** LineProcess is a child that answers one JSON line per JSON line it is sent. */
+class LineProcess {
+  private readonly child: ChildProcess;
+  private readonly lines: Interface;
+  private readonly waiting: Array<(line: string) => void> = [];
+  private stderr = '';
+
+  constructor(ns: string, script: string, args: readonly string[]) {
+    this.child = spawnIn(ns, process.execPath, ['--import', 'tsx', here(script), ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.child.stderr!.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-2000)));
+    this.lines = createInterface({ input: this.child.stdout! });
+    this.lines.on('line', (line) => this.waiting.shift()?.(line));
+    teardowns.push(() => this.kill());
+  }
+
+  ask<T>(cmd: object, timeoutMs: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(cmd)} within ${timeoutMs / 1000} s; stderr: ${this.stderr}`)), timeoutMs);
+      this.waiting.push((line) => {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as T);
+      });
+      this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
+    });
+  }
+
+  /** close ends stdin (the node half cleans up then) and waits up to 20 s before killing. */
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.stdin!.end();
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    this.kill();
+  }
+
+  private kill(): void {
+    if (this.child.exitCode !== null || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+interface Samples {
+  connectMs: number[];
+  responseMs: number[];
+  failures: number;
+}
+
+const pct = (xs: readonly number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
+
+async function hasProgram(name: string): Promise<boolean> {
+  return (await execFile('sh', ['-c', `command -v ${name}`], { allowFailure: true })).code === 0;
+}
+
+/** measureMode programs each size with one mode and measures; returns false when the mode could not run. */
+async function measureMode(topo: ProxyTopology, client: LineProcess, mode: DatapathMode): Promise<void> {
+  const node = new LineProcess(topo.node, 'datapath.node.ts', [mode]);
+  const endpoints = topo.pods.map((p) => `${p.ip}:8080`);
+  try {
+    for (const n of SIZES) {
+      const sync = await node.ask<{ ok: boolean; error?: string; syncMs: number; clusterIP: string }>({ op: 'sync', services: n, endpoints }, 300_000);
+      if (!sync.ok) throw new Error(`${mode} sync of ${n} services failed: ${sync.error}`);
+      const s = await client.ask<Samples>({ host: sync.clusterIP, port: 80, count: CONNECTIONS, warmup: WARMUP }, (CONNECTIONS + WARMUP) * 3500);
+      await node.ask({ op: 'reset' }, 120_000);
+      report(mode, n, sync.syncMs, s);
+    }
+  } finally {
+    await node.close();
+  }
+}
+
+function report(mode: DatapathMode, n: number, syncMs: number, s: Samples): void {
+  const f = (v: number) => v.toFixed(3).padStart(8);
+  console.log(`${mode.padEnd(16)} ${String(n).padStart(6)} services  sync ${syncMs.toFixed(0).padStart(6)} ms  connect p50/p90/p99 ${f(pct(s.connectMs, 50))} ${f(pct(s.connectMs, 90))} ${f(pct(s.connectMs, 99))} ms  first byte p50/p99 ${f(pct(s.responseMs, 50))} ${f(pct(s.responseMs, 99))} ms  failures ${s.failures}/${CONNECTIONS}`);
+  const id = `${mode}_${n}`.replace(/-/g, '_');
+  for (const p of [50, 90, 99]) {
+    recorder.figure({ id: `${id}_connect_p${p}_ms`, label: `${mode}, ${n} services: connect p${p}`, value: pct(s.connectMs, p), unit: 'ms' });
+  }
+  recorder.figure({ id: `${id}_response_p50_ms`, label: `${mode}, ${n} services: first HTTP byte p50`, value: pct(s.responseMs, 50), unit: 'ms' });
+  recorder.figure({ id: `${id}_failures`, label: `${mode}, ${n} services: failed connections of ${CONNECTIONS}`, value: s.failures, unit: 'connections' });
+  recorder.point({ chart: 'datapath_connect_p50', series: mode, x: n, y: pct(s.connectMs, 50) });
+  recorder.point({ chart: 'datapath_connect_p99', series: mode, x: n, y: pct(s.connectMs, 99) });
+  recorder.point({ chart: 'datapath_response_p50', series: mode, x: n, y: pct(s.responseMs, 50) });
+  if (mode === 'userspace') {
+    recorder.figure({ id: `${id}_sync_ms`, label: `userspace, ${n} services: first sync from empty`, value: syncMs, unit: 'ms' });
+    recorder.point({ chart: SYNC_TIME_CHART.id, series: 'userspace', x: n, y: syncMs });
+  }
+}
+
+async function main(): Promise<void> {
+  const title = (what: string) => `${what} to the last service vs number of services (fresh TCP connections)`;
+  recorder.chart({ id: 'datapath_connect_p50', title: title('First-packet latency p50'), xTitle: 'services', yTitle: 'TCP handshake p50 (ms)', kind: 'line' });
+  recorder.chart({ id: 'datapath_connect_p99', title: title('First-packet latency p99'), xTitle: 'services', yTitle: 'TCP handshake p99 (ms)', kind: 'line' });
+  recorder.chart({ id: 'datapath_response_p50', title: title('First HTTP byte p50'), xTitle: 'services', yTitle: 'first byte p50 (ms)', kind: 'line' });
+  recorder.chart(SYNC_TIME_CHART);
+  process.stderr.write(`building topology (2 pods); sizes ${SIZES.join(', ')}; ${CONNECTIONS} connections per point\n`);
+  const topo = await ProxyTopology.create(context, 2);
+  for (const ns of [topo.node, topo.ext]) await sysctlIn(ns, 'net.ipv4.tcp_tw_reuse', '1');
+  const client = new LineProcess(topo.ext, 'datapath.client.ts', []);
+  for (const mode of MODES) {
+    if (!(await hasProgram(MODE_TOOLS[mode]))) {
+      recorder.note(`${mode}: skipped, ${MODE_TOOLS[mode]} is not installed.`);
+      continue;
+    }
+    process.stderr.write(`${mode}\n`);
+    await measureMode(topo, client, mode).catch((err: Error) => {
+      process.stderr.write(`${mode} failed: ${err.message}\n`);
+      recorder.note(`${mode}: failed: ${err.message.split('\n')[0]}`);
+    });
+  }
+  recorder.note('IPVS is not measured here (the host kernel has no IPVS; the ipvs suite measures sync times under User-Mode Linux).');
+  recorder.note('Latencies are measured by a Node client (event-loop time included) on a shared, loaded machine: compare modes and sizes within one run.');
+  await client.close();
+  recorder.write();
+}
+
+async function teardown(): Promise<void> {
+  for (const fn of teardowns.splice(0).reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      process.stderr.write(`cleanup: ${(err as Error).message}\n`);
+    }
+  }
+}
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => void teardown().finally(() => process.exit(1)));
+}
+try {
+  await main();
+} finally {
+  await teardown();
+}
