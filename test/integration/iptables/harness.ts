@@ -6,6 +6,7 @@ import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import type { Endpoint, ServicePort } from '../../../src/endpoints/proxy-state.ts';
 import { spawnIn } from '../../../src/lab/netns.ts';
 import type { DriverCommand, WireState } from './driver.ts';
+import { proxyConfig as testProxyConfig, servicePort } from '../../helpers/proxy-state-fixtures.ts';
 
 const driverPath = fileURLToPath(new URL('./driver.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -14,12 +15,7 @@ export const SERVICE_CIDR = '172.30.0.0/16';
 
 /** proxyConfig is a ProxyConfig for tests: pods in 10.244.0.0/16, long sync period (tests decide syncs). */
 export function proxyConfig(backend: 'nft' | 'legacy', over: Partial<ProxyConfig> = {}): ProxyConfig {
-  return {
-    mode: 'iptables', nodeName: 'node', clusterCIDRs: ['10.244.0.0/16'], masqueradeAll: false, masqueradeBit: 14,
-    nodePortAddresses: [], syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, iptablesBackend: backend,
-    ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0, ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250,
-    ...over,
-  };
+  return testProxyConfig({ syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, iptablesBackend: backend, ...over });
 }
 
 /**
@@ -97,13 +93,7 @@ export class ProxyDriver {
 
 /** service builds a ServicePort `default/<name>:http` on port 80 → agnhost 8080 unless told. */
 export function service(name: string, clusterIP: string, over: Partial<ServicePort> = {}): ServicePort {
-  const portName = over.portName ?? 'http';
-  return {
-    key: `default/${name}:${portName}`, namespace: 'default', name, portName, protocol: 'TCP', type: 'ClusterIP',
-    clusterIPs: [clusterIP], port: 80, nodePort: 0, externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [],
-    sessionAffinity: { type: 'None' }, externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster', healthCheckNodePort: 0,
-    ...over,
-  };
+  return servicePort('default', name, { portName: 'http', clusterIPs: [clusterIP], ...over });
 }
 
 /** endpoint is a ready endpoint of a pod IP on agnhost's HTTP port (8080) unless told. */

@@ -19,24 +19,12 @@ import { createRunner, detectBackend } from '../../../src/iptables/runner.ts';
 import { SHARED_ACCEPT_ENV } from '../../../src/userspace/worker-pool.ts';
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import { proxyState, type ServiceSpec } from './state.ts';
+import { proxyConfig } from '../../helpers/proxy-state-fixtures.ts';
 
-const config: ProxyConfig = {
+const config: ProxyConfig = proxyConfig({
   mode: 'userspace',
-  nodeName: 'node',
-  clusterCIDRs: ['10.244.0.0/16'],
-  masqueradeAll: false,
-  masqueradeBit: 14,
-  nodePortAddresses: [],
-  syncPeriodMs: 30_000,
-  minSyncPeriodMs: 1_000,
-  iptablesBackend: undefined,
-  ipvsScheduler: 'rr',
-  ipvsTcpTimeoutMs: 0,
-  ipvsTcpFinTimeoutMs: 0,
-  ipvsUdpTimeoutMs: 0,
   proxyPortRange: process.env.PROXY_PORT_RANGE ? (process.env.PROXY_PORT_RANGE.split('-').map(Number) as [number, number]) : undefined,
-  udpIdleTimeoutMs: 250,
-};
+});
 
 // Built as createProxier does, but typed as UserspaceProxier (for proxyPort); SCENARIO_WORKERS
 // overrides the worker count (tests exercise the workers, benchmarks compare counts).

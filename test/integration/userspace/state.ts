@@ -1,4 +1,5 @@
 import type { Endpoint, ProxyState, ServicePort } from '../../../src/endpoints/proxy-state.ts';
+import { affinity, servicePort as baseServicePort } from '../../helpers/proxy-state-fixtures.ts';
 
 /**
  * Compact service and endpoint specs for userspace tests, turned into full
@@ -20,24 +21,15 @@ export interface ServiceSpec {
 export function servicePort(spec: ServiceSpec): ServicePort {
   const [nsName, portName = ''] = spec.key.split(':');
   const [namespace = '', name = ''] = nsName!.split('/');
-  return {
-    key: spec.key,
-    namespace,
-    name,
+  return baseServicePort(namespace, name, {
     portName,
     protocol: spec.protocol ?? 'TCP',
     type: spec.nodePort ? 'NodePort' : 'ClusterIP',
     clusterIPs: [spec.clusterIP],
     port: spec.port,
     nodePort: spec.nodePort ?? 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    sessionAffinity: spec.affinitySeconds ? { type: 'ClientIP', timeoutSeconds: spec.affinitySeconds } : { type: 'None' },
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-  };
+    sessionAffinity: affinity(spec.affinitySeconds),
+  });
 }
 
 export function endpoint(address: string): Endpoint {

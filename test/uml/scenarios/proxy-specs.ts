@@ -1,5 +1,6 @@
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../../../src/endpoints/proxy-state.ts';
+import { affinity, servicePort as baseServicePort, proxyConfig as testProxyConfig } from '../../helpers/proxy-state-fixtures.ts';
 
 /**
  * Compact service descriptions for UML scenarios and the IPVS benchmark,
@@ -20,11 +21,7 @@ export interface ServiceSpec {
 }
 
 export function servicePort(s: ServiceSpec): ServicePort {
-  const namespace = s.namespace ?? 'default';
-  return {
-    key: `${namespace}/${s.name}:`,
-    namespace,
-    name: s.name,
+  return baseServicePort(s.namespace ?? 'default', s.name, {
     portName: '',
     protocol: s.protocol ?? 'TCP',
     type: s.nodePort ? 'NodePort' : 'ClusterIP',
@@ -32,13 +29,8 @@ export function servicePort(s: ServiceSpec): ServicePort {
     port: s.port,
     nodePort: s.nodePort ?? 0,
     externalIPs: s.externalIPs ?? [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    sessionAffinity: s.affinitySeconds ? { type: 'ClientIP', timeoutSeconds: s.affinitySeconds } : { type: 'None' },
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-  };
+    sessionAffinity: affinity(s.affinitySeconds),
+  });
 }
 
 function endpoints(s: ServiceSpec): Endpoint[] {
@@ -79,22 +71,5 @@ export class StateBuilder {
 }
 
 export function proxyConfig(overrides: Partial<ProxyConfig> = {}): ProxyConfig {
-  return {
-    mode: 'ipvs',
-    nodeName: 'node',
-    clusterCIDRs: ['10.244.0.0/16'],
-    masqueradeAll: false,
-    masqueradeBit: 14,
-    nodePortAddresses: [],
-    syncPeriodMs: 30_000,
-    minSyncPeriodMs: 1_000,
-    iptablesBackend: 'legacy',
-    ipvsScheduler: 'rr',
-    ipvsTcpTimeoutMs: 0,
-    ipvsTcpFinTimeoutMs: 0,
-    ipvsUdpTimeoutMs: 0,
-    proxyPortRange: undefined,
-    udpIdleTimeoutMs: 250,
-    ...overrides,
-  };
+  return testProxyConfig({ mode: 'ipvs', iptablesBackend: 'legacy', ...overrides });
 }

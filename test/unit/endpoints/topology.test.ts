@@ -1,13 +1,9 @@
 import test from 'ava';
 import { categorizeEndpoints } from '../../../src/endpoints/topology.ts';
 import type { Endpoint, ServicePort } from '../../../src/endpoints/proxy-state.ts';
+import { servicePort } from '../../helpers/proxy-state-fixtures.ts';
 
-const svc = (over: Partial<ServicePort> = {}): ServicePort => ({
-  key: 'ns1/svc1:p80', namespace: 'ns1', name: 'svc1', portName: 'p80', protocol: 'TCP', type: 'ClusterIP',
-  clusterIPs: ['172.30.0.41'], port: 80, nodePort: 0, externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [],
-  sessionAffinity: { type: 'None' }, externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster', healthCheckNodePort: 0,
-  ...over,
-});
+const svc = (over: Partial<ServicePort> = {}): ServicePort => servicePort('ns1', 'svc1', { clusterIPs: ['172.30.0.41'], ...over });
 
 const ep = (ip: string, over: Partial<Endpoint> = {}): Endpoint => ({ ip, port: 80, ready: true, serving: true, terminating: false, isLocal: false, ...over });
 

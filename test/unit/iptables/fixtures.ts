@@ -1,5 +1,6 @@
 import type { Endpoint, ProxyState, ServicePort } from '../../../src/endpoints/proxy-state.ts';
 import type { RenderOptions } from '../../../src/iptables/render.ts';
+import { proxyState, servicePort } from '../../helpers/proxy-state-fixtures.ts';
 
 /*
  * Fixed test addresses (kube-proxy's proxier_test.go conventions):
@@ -23,28 +24,7 @@ export const OPTIONS: RenderOptions = {
 };
 
 /** svc builds a ClusterIP TCP service port `ns/name:p80` with overrides. */
-export function svc(ns: string, name: string, over: Partial<ServicePort> = {}): ServicePort {
-  const portName = over.portName ?? 'p80';
-  return {
-    key: `${ns}/${name}:${portName}`,
-    namespace: ns,
-    name,
-    portName,
-    protocol: 'TCP',
-    type: 'ClusterIP',
-    clusterIPs: [],
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    sessionAffinity: { type: 'None' },
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-    ...over,
-  };
-}
+export const svc = servicePort;
 
 /** ep builds a ready endpoint on port 80, local unless said otherwise. */
 export function ep(ip: string, over: Partial<Endpoint> = {}): Endpoint {
@@ -52,17 +32,7 @@ export function ep(ip: string, over: Partial<Endpoint> = {}): Endpoint {
 }
 
 /** state builds a snapshot; `changed` defaults to every service. */
-export function state(entries: ReadonlyArray<[ServicePort, Endpoint[]]>, changed?: readonly string[]): ProxyState {
-  return {
-    nodeName: 'node1',
-    nodeLabels: {},
-    services: new Map(entries.map(([s]) => [s.key, s])),
-    endpoints: new Map(entries.map(([s, e]) => [s.key, e])),
-    changed: new Set(changed ?? entries.map(([s]) => s.key)),
-    udpConntrack: { deletedEndpoints: [], newlyActiveServices: new Set() },
-    triggerTimes: new Map(),
-  };
-}
+export const state = (entries: ReadonlyArray<[ServicePort, Endpoint[]]>, changed?: readonly string[]): ProxyState => proxyState(entries, changed);
 
 /**
  * normalize makes restore text comparable ignoring unimportant order: per

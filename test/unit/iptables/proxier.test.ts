@@ -1,4 +1,5 @@
 import test from 'ava';
+import { proxyConfig } from '../../helpers/proxy-state-fixtures.ts';
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import { cleanupRules } from '../../../src/iptables/cleanup.ts';
 import { IptablesRestoreError } from '../../../src/iptables/errors.ts';
@@ -10,11 +11,7 @@ import { ep, NODE_IP, state, svc } from './fixtures.ts';
 // The proxier over a stateful fake: what each sync leaves in the tables,
 // partial vs full syncs, failures, an external flush, and cleanup.
 
-const config: ProxyConfig = {
-  mode: 'iptables', nodeName: 'node1', clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [],
-  syncPeriodMs: 30_000, minSyncPeriodMs: 1000, iptablesBackend: 'nft', ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0, ipvsTcpFinTimeoutMs: 0,
-  ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250,
-};
+const config: ProxyConfig = proxyConfig({ nodeName: 'node1', clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' });
 
 function setup() {
   const ipt = new FakeIptables();

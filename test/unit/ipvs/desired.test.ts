@@ -2,29 +2,13 @@ import test from 'ava';
 import type { Endpoint, ServicePort } from '../../../src/endpoints/proxy-state.ts';
 import { serviceDesired, SET, vsKey } from '../../../src/ipvs/desired.ts';
 import { IPVS_SVC_F_PERSISTENT } from '../../../src/netlink/ipvs.ts';
+import { servicePort } from '../../helpers/proxy-state-fixtures.ts';
 
 /**
  * Test addresses: service IPs 10.96.0.0/16, pods 10.244.0.0/16, node
  * addresses 192.168.50.1 and fd00::1.
  */
-const base: ServicePort = {
-  key: 'ns/web:http',
-  namespace: 'ns',
-  name: 'web',
-  portName: 'http',
-  protocol: 'TCP',
-  type: 'ClusterIP',
-  clusterIPs: ['10.96.0.10'],
-  port: 80,
-  nodePort: 0,
-  externalIPs: [],
-  loadBalancerIPs: [],
-  loadBalancerSourceRanges: [],
-  sessionAffinity: { type: 'None' },
-  externalTrafficPolicy: 'Cluster',
-  internalTrafficPolicy: 'Cluster',
-  healthCheckNodePort: 0,
-};
+const base: ServicePort = servicePort('ns', 'web', { portName: 'http', clusterIPs: ['10.96.0.10'] });
 const ep = (ip: string, extra: Partial<Endpoint> = {}): Endpoint => ({ ip, port: 8080, ready: true, serving: true, terminating: false, isLocal: false, ...extra });
 const opts = { scheduler: 'rr', nodeIPs: ['192.168.50.1', 'fd00::1'] };
 
