@@ -161,7 +161,7 @@ export class NodeAgent {
       return;
     }
     if (!pod) return;
-    if (pod.metadata?.deletionTimestamp) return this.removeFinalizer(pod);
+    if (pod.metadata?.deletionTimestamp) return this.finishDeletion(pod);
     if (!worker) {
       if (isTerminal(pod)) return;
       await this.addFinalizer(pod);
@@ -188,6 +188,21 @@ export class NodeAgent {
   private async addFinalizer(pod: Pod): Promise<void> {
     if (pod.metadata?.finalizers?.includes(POD_FINALIZER)) return;
     await this.o.client.patch(resources.pods, pod.metadata?.name ?? '', { metadata: { finalizers: [...(pod.metadata?.finalizers ?? []), POD_FINALIZER] } }, 'merge', { namespace: pod.metadata?.namespace });
+  }
+
+  /**
+   * finishDeletion ends a deleted pod once its processes are gone, as kubelet
+   * does: the apiserver keeps a pod bound to a node until its node deletes it
+   * again with grace 0, so drop our finalizer and send that delete (for this
+   * uid only: a new pod may already have the name).
+   */
+  private async finishDeletion(pod: Pod): Promise<void> {
+    await this.removeFinalizer(pod);
+    try {
+      await this.o.client.delete(resources.pods, pod.metadata?.name ?? '', { namespace: pod.metadata?.namespace }, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
   }
 
   private async removeFinalizer(pod: Pod): Promise<void> {
