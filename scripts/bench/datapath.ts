@@ -132,9 +132,9 @@ function report(mode: DatapathMode, n: number, syncMs: number, s: Samples): void
 
 async function main(): Promise<void> {
   const title = (what: string) => `${what} to the last service vs number of services (fresh TCP connections)`;
-  recorder.chart({ id: 'datapath_connect_p50', title: title('First-packet latency p50'), xTitle: 'services', yTitle: 'TCP handshake p50 (ms)', kind: 'line' });
-  recorder.chart({ id: 'datapath_connect_p99', title: title('First-packet latency p99'), xTitle: 'services', yTitle: 'TCP handshake p99 (ms)', kind: 'line' });
-  recorder.chart({ id: 'datapath_response_p50', title: title('First HTTP byte p50'), xTitle: 'services', yTitle: 'first byte p50 (ms)', kind: 'line' });
+  recorder.chart({ id: 'datapath_connect_p50', title: title('First-packet latency p50'), xTitle: 'services', yTitle: 'TCP handshake p50 (ms)', kind: 'line', logX: true });
+  recorder.chart({ id: 'datapath_connect_p99', title: title('First-packet latency p99'), xTitle: 'services', yTitle: 'TCP handshake p99 (ms)', kind: 'line', logX: true });
+  recorder.chart({ id: 'datapath_response_p50', title: title('First HTTP byte p50'), xTitle: 'services', yTitle: 'first byte p50 (ms)', kind: 'line', logX: true });
   recorder.chart(SYNC_TIME_CHART);
   process.stderr.write(`building topology (2 pods); sizes ${SIZES.join(', ')}; ${CONNECTIONS} connections per point\n`);
   const topo = await ProxyTopology.create(context, 2);

@@ -40,6 +40,8 @@ export interface ChartSpec {
   /** line: numeric x (sizes); bar: categorical x (modes, tools). */
   readonly kind: 'line' | 'bar';
   readonly logY?: boolean;
+  /** Log scale on a line chart's x (sizes such as 100, 1k, 10k). */
+  readonly logX?: boolean;
 }
 
 export interface SuiteRun {

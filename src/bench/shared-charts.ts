@@ -10,6 +10,7 @@ export const SYNC_TIME_CHART: ChartSpec = {
   xTitle: 'services',
   yTitle: 'sync time (ms)',
   kind: 'line',
+  logX: true,
   logY: true,
 };
 
