@@ -102,11 +102,19 @@ async function handle(cmd: Command): Promise<Record<string, unknown>> {
   }
   proxier = createProxier(mode);
   const state = syntheticState(cmd.services, cmd.endpoints);
-  const started = performance.now();
-  const r = await proxier.sync(state);
-  const syncMs = performance.now() - started;
-  if (!r.ok) return { ok: false, error: r.error.message };
-  return { ok: true, syncMs, clusterIP: clusterIP(cmd.services - 1) };
+  // A failed sync is retried as the SyncRunner would (legacy iptables shares
+  // /run/xtables.lock with every other process on the machine); the time
+  // reported is that of the sync that succeeded.
+  let error = '';
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    const started = performance.now();
+    const r = await proxier.sync(state);
+    const syncMs = performance.now() - started;
+    if (r.ok) return { ok: true, syncMs, attempts: attempt, clusterIP: clusterIP(cmd.services - 1) };
+    error = r.error.message;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return { ok: false, error: `4 attempts; last: ${error}` };
 }
 
 for await (const line of createInterface({ input: process.stdin })) {

@@ -101,8 +101,9 @@ async function measureMode(topo: ProxyTopology, client: LineProcess, mode: Datap
   const endpoints = topo.pods.map((p) => `${p.ip}:8080`);
   try {
     for (const n of SIZES) {
-      const sync = await node.ask<{ ok: boolean; error?: string; syncMs: number; clusterIP: string }>({ op: 'sync', services: n, endpoints }, 300_000);
+      const sync = await node.ask<{ ok: boolean; error?: string; syncMs: number; attempts: number; clusterIP: string }>({ op: 'sync', services: n, endpoints }, 600_000);
       if (!sync.ok) throw new Error(`${mode} sync of ${n} services failed: ${sync.error}`);
+      if (sync.attempts > 1) recorder.note(`${mode}, ${n} services: the sync succeeded at attempt ${sync.attempts} (earlier ones failed, e.g. on the shared xtables lock).`);
       const s = await client.ask<Samples>({ host: sync.clusterIP, port: 80, count: CONNECTIONS, warmup: WARMUP }, (CONNECTIONS + WARMUP) * 3500);
       await node.ask({ op: 'reset' }, 120_000);
       report(mode, n, sync.syncMs, s);
