@@ -7,7 +7,9 @@
 //    it with a hosts file and srv-host lines holding the same names.
 // 3. dnsperf sends the same query file (A for every service, SRV for every
 //    fifth, headless A names; shuffled) to each for --duration seconds:
-//    QPS, lost queries and dnsperf's average latency under full load.
+//    QPS, lost queries and dnsperf's average latency under full load; then
+//    again with A questions only, since dnsmasq scans its srv-host list
+//    linearly and the SRV names alone slow it down.
 // 4. A paced run (dnsperf -Q --latency-qps, -v) gives per-query latencies,
 //    from which p50/p99 are computed here (dnsperf 2.10 has no histogram).
 // 5. Resident memory (VmRSS) of ferry dns after sync, after load, and of a
@@ -169,9 +171,9 @@ interface PerfResult {
   codes: string;
 }
 
-function dnsperf(port: number, extra: string[], onLine?: (line: string) => void): Promise<{ out: string }> {
+function dnsperf(port: number, extra: string[], onLine?: (line: string) => void, file = 'queries'): Promise<{ out: string }> {
   return new Promise((resolvePerf, reject) => {
-    const proc = spawn('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', join(work, 'queries'), '-c', args.clients!, '-q', args.outstanding!, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', join(work, file), '-c', args.clients!, '-q', args.outstanding!, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(proc);
     let out = '';
     let partial = '';
@@ -197,8 +199,8 @@ function parsePerf(out: string): PerfResult {
   };
 }
 
-async function throughput(label: string, port: number): Promise<PerfResult> {
-  const r = parsePerf((await dnsperf(port, ['-l', String(duration)])).out);
+async function throughput(label: string, port: number, file = 'queries'): Promise<PerfResult> {
+  const r = parsePerf((await dnsperf(port, ['-l', String(duration)], undefined, file)).out);
   log(`${label}: ${r.qps.toFixed(0)} QPS, avg ${r.avgMs.toFixed(3)} ms, lost ${r.lost}/${r.sent}, ${r.codes}`);
   return r;
 }
@@ -254,6 +256,7 @@ async function main(): Promise<void> {
   try {
     const names = await populate(client);
     writeFileSync(join(work, 'queries'), names.queries.join('\n') + '\n');
+    writeFileSync(join(work, 'queries-a'), names.queries.filter((q) => q.endsWith(' A')).join('\n') + '\n');
     const ferry = await startFerry(url, []);
     const rssSynced = rssMB(ferry.pid);
     const dnsmasqPort = await startDnsmasq(names);
@@ -262,6 +265,8 @@ async function main(): Promise<void> {
     const f = await throughput('ferry dns', ferry.port);
     const rssLoaded = rssMB(ferry.pid);
     const d = await throughput('dnsmasq  ', dnsmasqPort);
+    const fa = await throughput('ferry dns (A only)', ferry.port, 'queries-a');
+    const da = await throughput('dnsmasq   (A only)', dnsmasqPort, 'queries-a');
     const fl = await latency('ferry dns', ferry.port);
     const dl = await latency('dnsmasq  ', dnsmasqPort);
     let rssVerified = Number.NaN;
@@ -279,7 +284,9 @@ async function main(): Promise<void> {
       '|---|---|---|---|---|',
       `| ferry dns | ${f.qps.toFixed(0)} | ${f.avgMs.toFixed(3)} ms | ${fl.p50.toFixed(3)} / ${fl.p99.toFixed(3)} ms | ${f.lost} of ${f.sent} |`,
       `| dnsmasq | ${d.qps.toFixed(0)} | ${d.avgMs.toFixed(3)} ms | ${dl.p50.toFixed(3)} / ${dl.p99.toFixed(3)} ms | ${d.lost} of ${d.sent} |`,
-      `ferry/dnsmasq: ${(f.qps / d.qps).toFixed(2)}×`,
+      `| ferry dns, A only | ${fa.qps.toFixed(0)} | ${fa.avgMs.toFixed(3)} ms | | ${fa.lost} of ${fa.sent} |`,
+      `| dnsmasq, A only | ${da.qps.toFixed(0)} | ${da.avgMs.toFixed(3)} ms | | ${da.lost} of ${da.sent} |`,
+      `ferry/dnsmasq: ${(f.qps / d.qps).toFixed(2)}× (mixed), ${(fa.qps / da.qps).toFixed(2)}× (A only)`,
       `ferry dns RSS: ${rssSynced.toFixed(1)} MB after sync, ${rssLoaded.toFixed(1)} MB after load; --pods verified with ${nPods} pods: ${rssVerified.toFixed(1)} MB`,
       `CoreDNS formula at ${nServices} services + ${nPods} pods: ${coreDnsMB.toFixed(0)} MB (half: ${(coreDnsMB / 2).toFixed(0)} MB)`,
       `response codes (ferry): ${f.codes}`,

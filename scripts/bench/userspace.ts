@@ -6,7 +6,8 @@
  *   10.96.0.50:5201  iperf3 (one endpoint: iperf3's streams must meet one server)
  *   10.96.0.51:80    HTTP, 3 endpoints: HAProxy in each pod answering a fixed 200
  *
- * Modes: (a) Ferry userspace (scenario process in the node namespace),
+ * Modes: (a) Ferry userspace (scenario process in the node namespace; also
+ * run as a single process without workers, for comparison),
  * (b) HAProxy in TCP mode in the node namespace, reached by a REDIRECT from
  * the ClusterIP like the userspace portal, (c) plain iptables DNAT in the node
  * namespace (the kernel path iptables mode uses). Rows: iperf3 with 1 and 8
@@ -55,15 +56,19 @@ async function wrk(topo: ProxyTopology, close: boolean): Promise<number> {
   const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(r.stdout);
   if (errors) process.stderr.write(`  wrk: ${errors[0]}\n`);
+  if (process.env.BENCH_DEBUG) process.stderr.write(r.stdout);
   return m ? Number(m[1]) : 0;
 }
 
-const rows: Row[] = [
+const allRows: Row[] = [
   { name: 'iperf3 1 stream', unit: 'Gbit/s', run: (t) => iperf(t, 1) },
   { name: 'iperf3 8 streams', unit: 'Gbit/s', run: (t) => iperf(t, 8) },
   { name: 'wrk keep-alive', unit: 'req/s', run: (t) => wrk(t, false) },
   { name: 'wrk new conn/request', unit: 'req/s', run: (t) => wrk(t, true) },
 ];
+
+const onlyRows = args.includes('--rows') ? args[args.indexOf('--rows') + 1]!.split(',') : undefined;
+const rows = allRows.filter((r) => !onlyRows || onlyRows.some((o) => r.name.startsWith(o)));
 
 interface Mode {
   name: string;
@@ -76,10 +81,10 @@ async function nat(topo: ProxyTopology, rules: string): Promise<void> {
 
 const httpEndpoints = (topo: ProxyTopology) => topo.pods.slice(1).map((p) => `${p.ip}:80`);
 
-const ferry: Mode = {
-  name: 'ferry userspace',
+const ferryMode = (name: string, env: NodeJS.ProcessEnv): Mode => ({
+  name,
   async start(topo) {
-    const proxy = await ProxyDriver.start(context, topo);
+    const proxy = await ProxyDriver.start(context, topo, env);
     await proxy.sync([
       { key: 'bench/iperf:data', clusterIP: IPERF_VIP, port: 5201, endpoints: [`${topo.pods[0]!.ip}:5201`] },
       { key: 'bench/http:http', clusterIP: HTTP_VIP, port: 80, endpoints: httpEndpoints(topo) },
@@ -90,7 +95,12 @@ const ferry: Mode = {
       await execIn(topo.node, 'ip', ['route', 'del', '10.96.0.0/16'], { allowFailure: true });
     };
   },
-};
+});
+
+/** ferry: as `ferry proxy` runs it, one accepting process per core. */
+const ferry = ferryMode('ferry userspace', {});
+/** ferry1: a single process, to show what the workers add. */
+const ferry1 = ferryMode('ferry 1 process', { SCENARIO_WORKERS: '0' });
 
 const haproxy: Mode = {
   name: 'haproxy tcp',
@@ -140,18 +150,21 @@ async function startBackends(topo: ProxyTopology): Promise<void> {
     topo.fixture.spawn(pod.ns, 'haproxy', ['-db', '-f', cfg]);
   }
   for (const ns of [topo.node, topo.ext, ...topo.pods.map((p) => p.ns)]) await sysctlIn(ns, 'net.ipv4.tcp_tw_reuse', '1');
+  // wrk's new-connection row opens tens of thousands of connections: give the client the whole port range.
+  await sysctlIn(topo.ext, 'net.ipv4.ip_local_port_range', '1024 65000');
   await new Promise((r) => setTimeout(r, 700));
 }
 
 async function main(): Promise<void> {
   const only = args.includes('--mode') ? args[args.indexOf('--mode') + 1] : undefined;
-  const modes = [ferry, haproxy, kernel].filter((m) => !only || m.name.startsWith(only));
-  process.stderr.write(`building topology (4 pods), ${seconds}s per row\n`);
-  const topo = await ProxyTopology.create(context, 4);
-  await startBackends(topo);
+  const modes = [ferry, ferry1, haproxy, kernel].filter((m) => !only || only.split(',').some((o) => m.name.startsWith(o)));
+  process.stderr.write(`${seconds}s per row; a fresh topology (4 pods) per mode, so no mode meets another's TIME_WAIT sockets\n`);
   const results = new Map<string, number[]>();
   for (const mode of modes) {
     process.stderr.write(`${mode.name}\n`);
+    const mark = teardowns.length;
+    const topo = await ProxyTopology.create(context, 4);
+    await startBackends(topo);
     const stop = await mode.start(topo);
     try {
       for (const row of rows) {
@@ -165,6 +178,7 @@ async function main(): Promise<void> {
       }
     } finally {
       await stop();
+      await runTeardowns(teardowns.splice(mark));
     }
   }
   printTable(modes, results);
@@ -196,6 +210,16 @@ function record(modes: Mode[], results: Map<string, number[]>): void {
   recorder.write();
 }
 
+async function runTeardowns(fns: Array<() => unknown>): Promise<void> {
+  for (const fn of fns.reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      process.stderr.write(`cleanup: ${(err as Error).message}\n`);
+    }
+  }
+}
+
 function printTable(modes: Mode[], results: Map<string, number[]>): void {
   const header = ['row', ...modes.map((m) => m.name)];
   const ferryIdx = modes.indexOf(ferry);
@@ -218,11 +242,5 @@ function printTable(modes: Mode[], results: Map<string, number[]>): void {
 try {
   await main();
 } finally {
-  for (const fn of teardowns.reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      process.stderr.write(`cleanup: ${(err as Error).message}\n`);
-    }
-  }
+  await runTeardowns(teardowns);
 }

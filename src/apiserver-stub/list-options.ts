@@ -11,6 +11,7 @@ export interface ListOptions {
   readonly limit: number;
   readonly continueToken: string | undefined;
   readonly resourceVersion: string | undefined;
+  readonly resourceVersionMatch: string | undefined;
   readonly watch: boolean;
   readonly allowWatchBookmarks: boolean;
   readonly sendInitialEvents: boolean | undefined;
@@ -36,6 +37,7 @@ export function parseListOptions(params: URLSearchParams): ListOptions {
     limit: nonNegativeInt(params, 'limit') ?? 0,
     continueToken: params.get('continue') || undefined,
     resourceVersion: params.get('resourceVersion') || undefined,
+    resourceVersionMatch: params.get('resourceVersionMatch') || undefined,
     watch: bool(params.get('watch')),
     allowWatchBookmarks: bool(params.get('allowWatchBookmarks')),
     sendInitialEvents: sie === null ? undefined : bool(sie),

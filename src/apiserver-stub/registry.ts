@@ -5,6 +5,7 @@ import { deepEqual } from '../kube/patch-errors.ts';
 import { ApiError, apiErrors, cause, isStoreError } from './errors.ts';
 import { carryUpdateMeta, fillCreateMeta, metaOf, specChanged, validateMeta } from './meta.ts';
 import { apiVersionOf, groupResource, type ResourceDef } from './resource.ts';
+import { dryRunWrites, type Writes } from './dry-run.ts';
 
 /**
  * Registry is the generic REST store for one resource over the Backend, as
@@ -15,17 +16,19 @@ import { apiVersionOf, groupResource, type ResourceDef } from './resource.ts';
 export class Registry {
   readonly def: ResourceDef;
   private readonly backend: Backend;
+  /** Key prefix of every object of this resource. */
+  private readonly base: string;
   private readonly jsonCache = new WeakMap<StoredValue, { revision: number; json: string }>();
 
   constructor(backend: Backend, def: ResourceDef) {
     this.backend = backend;
     this.def = def;
+    this.base = `/registry/${def.group === '' ? '' : `${def.group}/`}${def.resource}/`;
   }
 
   /** prefix is the key prefix of one namespace, or of every object when namespace is undefined. */
   prefix(namespace?: string): string {
-    const base = `/registry/${this.def.group === '' ? '' : `${this.def.group}/`}${this.def.resource}/`;
-    return this.def.namespaced && namespace !== undefined ? `${base}${namespace}/` : base;
+    return this.def.namespaced && namespace !== undefined ? `${this.base}${namespace}/` : this.base;
   }
 
   key(namespace: string | undefined, name: string): string {
@@ -59,6 +62,10 @@ export class Registry {
     return { ...obj, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata } as StoredValue;
   }
 
+  private writes(dryRun = false): Writes {
+    return dryRun ? dryRunWrites(this.backend) : this.backend;
+  }
+
   notFound(name: string): ApiError {
     return apiErrors.notFound(groupResource(this.def), name);
   }
@@ -83,7 +90,7 @@ export class Registry {
   }
 
   /** create writes body (which it takes over: callers pass a fresh object) as a new object. */
-  async create(namespace: string | undefined, body: KubeObject): Promise<KubeObject> {
+  async create(namespace: string | undefined, body: KubeObject, dryRun = false): Promise<KubeObject> {
     const obj = body;
     const m = metaOf(obj);
     if (this.def.namespaced) m.namespace = namespace;
@@ -97,8 +104,9 @@ export class Registry {
       this.check(obj, undefined);
       const reservation = this.def.strategy.reserve?.(obj, undefined);
       try {
-        const kv = await this.backend.create(this.key(namespace, m.name!), this.toStored(obj));
-        reservation?.commit();
+        const kv = await this.writes(dryRun).create(this.key(namespace, m.name!), this.toStored(obj));
+        if (dryRun) reservation?.cancel();
+        else reservation?.commit();
         return this.toObject(kv);
       } catch (error) {
         reservation?.cancel();
@@ -116,12 +124,12 @@ export class Registry {
    * status from the body; a main-resource write keeps the stored status when
    * the kind has a status subresource.
    */
-  async update(namespace: string | undefined, name: string, body: KubeObject, subresource?: 'status'): Promise<{ object: KubeObject; created: boolean }> {
+  async update(namespace: string | undefined, name: string, body: KubeObject, subresource?: 'status', dryRun = false): Promise<{ object: KubeObject; created: boolean }> {
     const m = metaOf(body);
     if (m.name !== undefined && m.name !== name) throw apiErrors.badRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
     const current = await this.backend.get(this.key(namespace, name));
     if (!current) {
-      if (this.def.allowCreateOnUpdate && subresource === undefined) return { object: await this.create(namespace, { ...body, metadata: { ...m, name } }), created: true };
+      if (this.def.allowCreateOnUpdate && subresource === undefined) return { object: await this.create(namespace, { ...body, metadata: { ...m, name } }, dryRun), created: true };
       throw this.notFound(name);
     }
     const rv = m.resourceVersion;
@@ -130,7 +138,7 @@ export class Registry {
     }
     const old = this.toObject(current);
     const obj = this.merged(body, old, subresource);
-    return { object: await this.write(namespace, name, obj, old, current.revision), created: false };
+    return { object: await this.write(namespace, name, obj, old, current.revision, dryRun), created: false };
   }
 
   private merged(body: KubeObject, old: KubeObject, subresource: 'status' | undefined): KubeObject {
@@ -152,23 +160,25 @@ export class Registry {
     return obj;
   }
 
-  /** write stores obj over old at revision, or deletes it when its last finalizer went away during deletion. */
-  private async write(namespace: string | undefined, name: string, obj: KubeObject, old: KubeObject, revision: number): Promise<KubeObject> {
+  /** write stores obj over old at revision, or deletes it when its last finalizer went away during a deletion. */
+  private async write(namespace: string | undefined, name: string, obj: KubeObject, old: KubeObject, revision: number, dryRun: boolean): Promise<KubeObject> {
     this.def.strategy.prepareForUpdate?.(obj, old);
     this.def.strategy.defaults?.(obj);
     this.check(obj, old);
     const m = metaOf(obj);
     if (specChanged(obj, old)) m.generation = (old.metadata?.generation ?? 1) + 1;
-    if (m.deletionTimestamp !== undefined && (m.finalizers ?? []).length === 0) {
-      const deleted = await this.backend.delete(this.key(namespace, name), revision).catch((e: unknown) => this.mapWriteError(e, name));
+    // As kube's ShouldDeleteDuringUpdate: only a deletion that is no longer waiting on a grace period completes here.
+    if (m.deletionTimestamp !== undefined && m.deletionGracePeriodSeconds === 0 && (m.finalizers ?? []).length === 0) {
+      const deleted = await this.writes(dryRun).delete(this.key(namespace, name), revision).catch((e: unknown) => this.mapWriteError(e, name));
       return this.toObject(deleted);
     }
     const unchanged = deepEqual({ ...obj, metadata: { ...m, resourceVersion: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
     if (unchanged) return old;
     const reservation = this.def.strategy.reserve?.(obj, old);
     try {
-      const kv = await this.backend.update(this.key(namespace, name), this.toStored(obj), revision);
-      reservation?.commit();
+      const kv = await this.writes(dryRun).update(this.key(namespace, name), this.toStored(obj), revision);
+      if (dryRun) reservation?.cancel();
+      else reservation?.commit();
       return this.toObject(kv);
     } catch (error) {
       reservation?.cancel();
@@ -189,7 +199,7 @@ export class Registry {
    * retrying on a concurrent write unless the result pins a resourceVersion
    * (as PATCH does: a patch carrying a resourceVersion must not be retried).
    */
-  async mutate(namespace: string | undefined, name: string, change: (obj: KubeObject) => KubeObject, subresource?: 'status'): Promise<KubeObject> {
+  async mutate(namespace: string | undefined, name: string, change: (obj: KubeObject) => KubeObject, subresource?: 'status', dryRun = false): Promise<KubeObject> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.getKV(namespace, name);
       const old = this.toObject(current);
@@ -205,7 +215,7 @@ export class Registry {
         throw this.invalid(obj, [cause.invalid('metadata.name', changed.metadata?.name, 'field is immutable')]);
       }
       try {
-        return await this.write(namespace, name, obj, old, current.revision);
+        return await this.write(namespace, name, obj, old, current.revision, dryRun);
       } catch (error) {
         const retriable = error instanceof ApiError && error.status.reason === 'Conflict' && (pinned === undefined || pinned === '');
         if (!retriable || attempt >= 5) throw error;
@@ -233,11 +243,11 @@ export class Registry {
           if (m.deletionTimestamp !== undefined && (pending === undefined || pending <= grace)) return { object: obj, deleted: false };
           m.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
           m.deletionGracePeriodSeconds = grace;
-          const kv = await this.backend.update(this.key(namespace, name), this.toStored(obj), current.revision);
+          const kv = await this.writes(options.dryRun).update(this.key(namespace, name), this.toStored(obj), current.revision);
           return { object: this.toObject(kv), deleted: false };
         }
-        const kv = await this.backend.delete(this.key(namespace, name), current.revision);
-        return { object: this.toObject(kv), deleted: true };
+        const kv = await this.writes(options.dryRun).delete(this.key(namespace, name), current.revision);
+        return { object: this.toObject(kv), deleted: !options.dryRun };
       } catch (error) {
         if (!isStoreError(error, 'CONFLICT') || attempt >= 5) this.mapWriteError(error, name);
       }
@@ -249,6 +259,8 @@ export class Registry {
 export interface DeleteRequest {
   preconditions?: { uid?: string; resourceVersion?: string };
   gracePeriodSeconds?: number;
+  /** Check everything, persist nothing (`?dryRun=All`). */
+  dryRun?: boolean;
 }
 
 function checkPreconditions(def: ResourceDef, name: string, m: Meta, preconditions: DeleteRequest['preconditions']): void {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject } from '../kube/types.ts';
+import { parse as parseYaml } from 'yaml';
 import { ApiError, apiErrors } from './errors.ts';
 
 /** The largest request body accepted, as kube-apiserver's 3 MiB limit. */
@@ -45,14 +46,32 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
-export function parseJsonObject(body: Buffer): KubeObject {
-  const value = parseJson(body);
+/**
+ * parseJsonObject parses an object body: JSON, or YAML when the request says
+ * `application/yaml` (kube-apiserver accepts both for writes).
+ */
+export function parseJsonObject(body: Buffer, contentType?: string): KubeObject {
+  const value = isYaml(contentType) ? parseYamlBody(body) : parseJson(body);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw apiErrors.badRequest('the request body must be a JSON object');
   const obj = value as KubeObject;
   if (obj.metadata !== undefined && (typeof obj.metadata !== 'object' || obj.metadata === null || Array.isArray(obj.metadata))) {
     throw apiErrors.badRequest('metadata must be a JSON object');
   }
   return obj;
+}
+
+function isYaml(contentType: string | undefined): boolean {
+  const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return media === 'application/yaml' || media === 'application/x-yaml' || media === 'text/yaml';
+}
+
+function parseYamlBody(body: Buffer): unknown {
+  if (body.length === 0) throw apiErrors.badRequest('the request body is empty');
+  try {
+    return parseYaml(body.toString('utf8'), { maxAliasCount: 100 });
+  } catch (error) {
+    throw apiErrors.badRequest(`the request body is not valid YAML: ${(error as Error).message}`);
+  }
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown): void {

@@ -58,10 +58,6 @@ export interface Reservation {
   cancel(): void;
 }
 
-export const verbs = {
-  namespacedOrCluster: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
-} as const;
-
 export function apiVersionOf(def: Pick<ResourceDef, 'group' | 'version'>): string {
   return def.group === '' ? def.version : `${def.group}/${def.version}`;
 }

@@ -7,7 +7,7 @@ import type { DnsMetrics, Plugin, Proto } from './metrics.ts';
 import { inZone, reverseToIP } from './parse.ts';
 import type { PodMode } from './lookup.ts';
 import { CLASSIC_UDP_SIZE, FLAG, MAX_TCP_SIZE, QCLASS_IN, QTYPE, RCODE } from './wire/constants.ts';
-import { patchResponse, scanQuery } from './wire/fast.ts';
+import { patchResponse, scanQuery, sizeClass } from './wire/fast.ts';
 import { encodeMessage, type Message } from './wire/message.ts';
 import { parseQuery, type Query } from './wire/query.ts';
 import { getErrorMessage } from '../util/errors.ts';
@@ -26,6 +26,8 @@ export interface HandlerOptions {
   metrics: DnsMetrics | undefined;
   /** Most prebuilt responses kept; the cache is emptied on every cluster change anyway. */
   cacheSize?: number;
+  /** Told about every prebuilt response and every emptying, to mirror the cache (the batched UDP worker). */
+  cacheListener?: { set(key: string, response: Buffer): void; clear(): void };
 }
 
 /** Client is where a query came from. */
@@ -55,7 +57,7 @@ export class DnsHandler {
     this.#o = options;
     this.#ctx = { controller: options.controller, zone: options.zone, ttl: options.ttl, podMode: options.podMode };
     this.#cacheSize = options.cacheSize ?? 100_000;
-    options.controller.onChange(() => this.#cache.clear());
+    options.controller.onChange(() => this.#clearCache());
   }
 
   /** handle answers `packet`; a Promise only when the answer needs the upstream. */
@@ -130,22 +132,21 @@ export class DnsHandler {
   }
 
   #remember(key: string, response: Buffer): Buffer {
-    if (this.#cache.size >= this.#cacheSize) this.#cache.clear();
+    if (this.#cache.size >= this.#cacheSize) this.#clearCache();
     this.#cache.set(key, response);
+    this.#o.cacheListener?.set(key, response);
     return Buffer.from(response);
+  }
+
+  #clearCache(): void {
+    this.#cache.clear();
+    this.#o.cacheListener?.clear();
   }
 
   #done(response: Buffer, client: Client, qtype: number, plugin: Plugin, started: number): Buffer {
     this.#o.metrics?.request(client.proto, client.family, qtype, response[3]! & 0xf, plugin, (performance.now() - started) / 1000);
     return response;
   }
-}
-
-/** sizeClass names how large an answer may be, part of the response cache key. */
-function sizeClass(proto: Proto, ednsSize: number, dnssecOk: boolean): string {
-  if (proto === 'tcp') return ednsSize < 0 ? '|t' : dnssecOk ? '|te+' : '|te';
-  if (ednsSize < 0) return '|u';
-  return `|e${responseUdpSize(ednsSize)}${dnssecOk ? '+' : ''}`;
 }
 
 /** formErr answers a query that could not be parsed: its header only, rcode FORMERR (RFC 1035 §4.1.1). */

@@ -90,6 +90,15 @@ export class DnsMetrics {
     child.observe(seconds);
   }
 
+  /** requests counts `n` queries answered by the batched UDP worker (no duration: they are timed in bulk, not one by one). */
+  requests(proto: Proto, family: 4 | 6, qtype: number, rcode: number, plugin: Plugin, n: number): void {
+    const t = TYPE_NAMES[qtype] === undefined ? 0 : qtype;
+    const rk = (t << 2) | (proto === 'tcp' ? 2 : 0) | (family === 6 ? 1 : 0);
+    this.#requests.set(rk, (this.#requests.get(rk) ?? 0) + n);
+    const sk = (rcode << 2) | PLUGINS.indexOf(plugin);
+    this.#responses.set(sk, (this.#responses.get(sk) ?? 0) + n);
+  }
+
   /** programmed records how long an API change took to reach the answers (CoreDNS's DNS programming latency SLI). */
   programmed(kind: ChangeKind, changedAtMs: number): void {
     if (kind === 'pod' || kind === 'namespace') return;

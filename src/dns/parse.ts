@@ -128,7 +128,7 @@ export function podIPFromName(label: string): string | undefined {
     return /^(\d{1,3}\.){3}\d{1,3}$/.test(ip) && ip.split('.').every((o) => Number(o) < 256 && String(Number(o)) === o) ? ip : undefined;
   }
   const ip = label.replaceAll('-', ':');
-  if (!/^[0-9a-f:]+$/.test(ip) || (ip.match(/::/g)?.length ?? 0) > 1) return undefined;
+  if (!/^[0-9a-f:]+$/.test(ip) || ip.includes(':::') || (ip.match(/::/g)?.length ?? 0) > 1) return undefined;
   const groups = ip.split(':');
   if (groups.some((g) => g.length > 4)) return undefined;
   if (!ip.includes('::') && groups.length !== 8) return undefined;

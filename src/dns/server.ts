@@ -9,6 +9,10 @@ import type { PodMode } from './lookup.ts';
 import { DnsMetrics } from './metrics.ts';
 import { TcpServer } from './server-tcp.ts';
 import { UdpServer } from './server-udp.ts';
+import { BatchUdpServer } from './udp-batch/server.ts';
+import { createLogger } from '../util/log.ts';
+
+const log = createLogger('dns');
 
 /** DnsServerOptions are validated `ferry dns` settings (see src/cli/commands/dns.ts for defaults). */
 export interface DnsServerOptions {
@@ -26,8 +30,13 @@ export interface DnsServerOptions {
   healthAddress: string;
   readyAddress: string;
   metricsAddress: string;
-  /** Receive UDP here only (cluster workers share the primary's socket); default true. */
-  tcp?: boolean;
+  /**
+   * Answer UDP with the batched recvmmsg/sendmmsg worker (IPv4, Linux).
+   * Default: when running from the bundle (the worker is a separate bundled
+   * file; under tsx a worker thread cannot load TypeScript). Without it, or
+   * when it cannot start, node:dgram serves.
+   */
+  udpBatch?: boolean;
 }
 
 /**
@@ -37,8 +46,9 @@ export interface DnsServerOptions {
 export class DnsServer {
   readonly handler: DnsHandler;
   readonly metrics: DnsMetrics;
-  readonly #udp: UdpServer;
-  readonly #tcp: TcpServer | undefined;
+  #udp: UdpServer | BatchUdpServer;
+  readonly #tcp: TcpServer;
+  readonly #family: 4 | 6;
   readonly #forwarder: Forwarder;
   readonly #http: HttpServer[] = [];
   /** Bound `host:port` of each enabled HTTP endpoint (ports resolved when 0 was asked). */
@@ -49,6 +59,9 @@ export class DnsServer {
   private constructor(o: DnsServerOptions) {
     this.metrics = new DnsMetrics(`dns://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
     this.#forwarder = new Forwarder({ upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: 10_000 });
+    this.#family = isIP(o.host) === 6 ? 6 : 4;
+    const bundled = import.meta.url.endsWith('.mjs');
+    const batch = (o.udpBatch ?? bundled) && this.#family === 4 ? new BatchUdpServer(this.metrics) : undefined;
     this.handler = new DnsHandler({
       controller: o.controller,
       zone: o.zone,
@@ -57,21 +70,27 @@ export class DnsServer {
       forwarder: o.upstreams.length ? this.#forwarder : undefined,
       acl: new ClientAcl(o.forwardAllow),
       metrics: this.metrics,
+      ...(batch ? { cacheListener: batch.cacheListener } : {}),
     });
+    if (batch) batch.handler = this.handler;
     o.controller.onChange((kind, at) => at !== undefined && this.metrics.programmed(kind, at));
-    const family = isIP(o.host) === 6 ? 6 : 4;
-    this.#udp = new UdpServer(this.handler, family);
-    this.#tcp = o.tcp === false ? undefined : new TcpServer(this.handler, { idleTimeoutMs: 10_000, maxConnections: 1000 });
+    this.#udp = batch ?? new UdpServer(this.handler, this.#family);
+    this.#tcp = new TcpServer(this.handler, { idleTimeoutMs: 10_000, maxConnections: 1000 });
   }
 
   static async start(o: DnsServerOptions): Promise<DnsServer> {
     const server = new DnsServer(o);
     try {
-      if (server.#tcp) {
-        // TCP first: with port 0 it picks the port, and UDP takes the same one.
-        server.#port = await server.#tcp.listen(o.port, o.host);
+      // TCP first: with port 0 it picks the port, and UDP takes the same one.
+      server.#port = await server.#tcp.listen(o.port, o.host);
+      try {
         await server.#udp.listen(server.#port, o.host);
-      } else server.#port = await server.#udp.listen(o.port, o.host);
+      } catch (error) {
+        if (!(server.#udp instanceof BatchUdpServer) || (error as { code?: string }).code === 'EADDRINUSE') throw error;
+        log.warn('Batched UDP unavailable, using node:dgram', { err: error });
+        server.#udp = new UdpServer(server.handler, server.#family);
+        await server.#udp.listen(server.#port, o.host);
+      }
       const endpoints = new Map<string, Parameters<typeof startHttp>[1]>();
       const add = (addr: string, what: Parameters<typeof startHttp>[1]) => {
         if (addr) endpoints.set(addr, { ...endpoints.get(addr), ...what });
@@ -102,6 +121,6 @@ export class DnsServer {
     if (this.#closed) return;
     this.#closed = true;
     this.#forwarder.close();
-    await Promise.all([this.#udp.close(), this.#tcp?.close(), ...this.#http.map((s) => new Promise((r) => s.close(r)))]);
+    await Promise.all([this.#udp.close(), this.#tcp.close(), ...this.#http.map((s) => new Promise((r) => s.close(r)))]);
   }
 }

@@ -13,6 +13,7 @@ export type ProxierFactory = (config: ProxyConfig, metrics: BackendMetrics) => P
  */
 const backends: Record<string, () => Promise<{ createProxier: ProxierFactory }>> = {
   'dry-run': () => import('./dry-run-proxier.ts'),
+  ipvs: () => import('../ipvs/index.ts'),
   iptables: () => import('../iptables/index.ts'),
 };
 

@@ -26,8 +26,20 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
+// Names are recomputed for every endpoint of every service on full syncs;
+// memoizing them saves most of the hashing. Cleared wholesale when it grows
+// past what 100k endpoints need, so churn cannot make it grow without bound.
+const memo = new Map<string, string>();
+const MEMO_LIMIT = 500_000;
+
 function hash16(text: string): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, 16);
+  let h = memo.get(text);
+  if (h === undefined) {
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    h = base32(createHash('sha256').update(text).digest()).slice(0, 16);
+    memo.set(text, h);
+  }
+  return h;
 }
 
 /** ServiceChains are the per-service-port chains, whether or not a sync uses them. */

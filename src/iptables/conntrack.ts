@@ -16,8 +16,9 @@ function serviceIPs(svc: ServicePort): string[] {
  * conntrackDeletions computes the `conntrack -D` argument lists for a sync, as
  * kube-proxy v1.28 does: entries to service IPs (and node ports) DNATed to
  * endpoints that went away, and all entries to UDP services that just gained
- * endpoints (they may hold ICMP-rejected "no endpoint" state). `previous`
- * supplies services deleted in this sync.
+ * endpoints (they may hold ICMP-rejected "no endpoint" state), and all
+ * entries to the IPs of UDP services deleted since `previous` (the last
+ * synced services), which also supplies services deleted in this sync.
  */
 export function conntrackDeletions(state: ProxyState, previous: ReadonlyMap<string, ServicePort>): ConntrackDeletion[] {
   const out: ConntrackDeletion[] = [];
@@ -33,6 +34,10 @@ export function conntrackDeletions(state: ProxyState, previous: ReadonlyMap<stri
     if (!svc || svc.protocol !== 'UDP') continue;
     for (const ip of serviceIPs(svc)) out.push(['-D', '--orig-dst', ip, '-p', 'udp']);
     if (svc.nodePort > 0) out.push(['-D', '-p', 'udp', '--dport', String(svc.nodePort)]);
+  }
+  for (const [key, svc] of previous) {
+    if (svc.protocol !== 'UDP' || state.services.has(key)) continue;
+    for (const ip of svc.clusterIPs) out.push(['-D', '--orig-dst', ip, '-p', 'udp']);
   }
   return out;
 }

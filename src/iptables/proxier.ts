@@ -9,11 +9,18 @@ import { isServiceChain } from './chain-names.ts';
 import { cleanupRules } from './cleanup.ts';
 import { conntrackDeletions, runConntrackDeletions } from './conntrack.ts';
 import { KUBE_PROXY_CANARY, missingJumps } from './fixed-chains.ts';
-import { renderRules, type RenderOptions } from './render.ts';
+import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
 import { cidrContains } from './render-service.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
 
 const log = createLogger('iptables');
+
+/**
+ * Partial syncs look for the canary at most this often: the lookup costs an
+ * exec that reads the table (slow at 10k services with iptables-legacy), and
+ * kube-proxy too only polls it periodically. Full syncs recreate it anyway.
+ */
+const CANARY_INTERVAL_MS = 5_000;
 
 /** IptablesMetrics is the part of the proxy's metrics this backend updates. */
 export interface IptablesMetrics {
@@ -49,6 +56,8 @@ export class IptablesProxier implements Proxier {
   private installedChains: ReadonlySet<string> = new Set();
   private previousServices: ReadonlyMap<string, ServicePort> = new Map();
   private lastSyncOk = false;
+  private lastCanaryCheck = 0;
+  private readonly fragments: FragmentCache = new Map();
 
   constructor(options: IptablesProxierOptions) {
     this.options = options;
@@ -59,9 +68,12 @@ export class IptablesProxier implements Proxier {
     const { runner, metrics, config, now } = this.options;
     let full = this.needFullSync || now() - this.lastFullSync >= config.syncPeriodMs;
     try {
-      if (!full && !(await runner.chainExists('nat', KUBE_PROXY_CANARY))) {
-        log.info(0, 'canary chain is gone, the tables were flushed: doing a full sync');
-        full = true;
+      if (!full && now() - this.lastCanaryCheck >= CANARY_INTERVAL_MS) {
+        this.lastCanaryCheck = now();
+        if (!(await runner.chainExists('nat', KUBE_PROXY_CANARY))) {
+          log.info(0, 'canary chain is gone, the tables were flushed: doing a full sync');
+          full = true;
+        }
       }
       let installed = this.installedChains;
       let jumps: ReturnType<typeof missingJumps> = [];
@@ -70,12 +82,12 @@ export class IptablesProxier implements Proxier {
         installed = new Set(chainsInSave(nat).filter(isServiceChain));
         jumps = missingJumps({ filter, nat });
       }
-      const rendered = renderRules({ state, full, installedChains: installed, jumps }, this.renderOptions());
+      const rendered = renderRules({ state, full, installedChains: installed, jumps }, this.renderOptions(), this.fragments);
       await runner.restore(rendered.text);
       this.installedChains = rendered.activeChains;
       metrics.iptablesRulesTotal.set({ table: 'filter' }, rendered.ruleCounts.filter);
       metrics.iptablesRulesTotal.set({ table: 'nat' }, rendered.ruleCounts.nat);
-      if (full) this.lastFullSync = now();
+      if (full) this.lastFullSync = this.lastCanaryCheck = now();
       this.needFullSync = false;
       this.lastSyncOk = true;
       await this.afterRestore(state);

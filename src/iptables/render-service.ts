@@ -8,7 +8,7 @@ import {
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
 } from './fixed-chains.ts';
-import { comment, protoMatch, type TableBuffer } from './rule-buffer.ts';
+import { comment, protoMatch } from './rule-buffer.ts';
 
 /** RenderOptions are the node- and flag-derived inputs of rendering. */
 export interface RenderOptions {
@@ -23,13 +23,46 @@ export interface RenderOptions {
   readonly nodeIPs: readonly string[];
 }
 
-/** ServiceRenderContext is what one service port's rendering writes into. */
-export interface ServiceRenderContext {
-  readonly filter: TableBuffer;
-  readonly nat: TableBuffer;
+/**
+ * ServiceFragment is everything one service port contributes to a restore.
+ * It depends only on the service, its endpoints and the options, so a
+ * partial sync reuses the fragments of unchanged services as they are.
+ */
+export interface ServiceFragment {
+  /** Whole `-A` lines for the filter table's fixed chains. */
+  readonly filterRules: readonly string[];
+  /** Whole `-A` lines for nat KUBE-SERVICES and KUBE-NODEPORTS. */
+  readonly natDispatch: readonly string[];
+  /** The service's own nat chains (KUBE-SVC/SVL/EXT/FW/SEP) it uses. */
+  readonly chains: readonly string[];
+  /** Whole `-A` lines of those chains. */
+  readonly chainRules: readonly string[];
+}
+
+/** FragmentWriter collects one service's lines, routing nat lines by chain. */
+class FragmentWriter implements ServiceFragment {
   readonly options: RenderOptions;
-  /** Per-service nat chains in use after this sync (filled in, also for skipped services). */
-  readonly active: Set<string>;
+  readonly filterRules: string[] = [];
+  readonly natDispatch: string[] = [];
+  readonly chains: string[] = [];
+  readonly chainRules: string[] = [];
+
+  constructor(options: RenderOptions) {
+    this.options = options;
+  }
+
+  filter(chain: string, ...args: readonly string[]): void {
+    this.filterRules.push(['-A', chain, ...args].join(' '));
+  }
+
+  nat(chain: string, ...args: readonly string[]): void {
+    const line = ['-A', chain, ...args].join(' ');
+    (chain === KUBE_SERVICES || chain === KUBE_NODEPORTS ? this.natDispatch : this.chainRules).push(line);
+  }
+
+  declare(chain: string): void {
+    this.chains.push(chain);
+  }
 }
 
 /** probability is kube-proxy's `%0.10f` of 1/n. */
@@ -40,14 +73,12 @@ export function probability(n: number): string {
 const epString = (ep: Endpoint) => `${ep.ip}:${ep.port}`;
 
 /**
- * renderService writes one service port's dispatch rules (KUBE-SERVICES,
- * KUBE-NODEPORTS, KUBE-EXTERNAL-SERVICES, KUBE-PROXY-FIREWALL), and, when
- * `writeChains`, its own KUBE-SVC/SVL/EXT/FW/SEP chains, following
- * kube-proxy v1.28 syncProxyRules. Unchanged services in a partial sync pass
- * writeChains=false: their chains are left as installed but still marked active.
+ * renderService renders one service port's dispatch rules (KUBE-SERVICES,
+ * KUBE-NODEPORTS, KUBE-EXTERNAL-SERVICES, KUBE-PROXY-FIREWALL) and its own
+ * KUBE-SVC/SVL/EXT/FW/SEP chains, following kube-proxy v1.28 syncProxyRules.
  */
-export function renderService(ctx: ServiceRenderContext, svc: ServicePort, endpoints: readonly Endpoint[], writeChains: boolean): void {
-  const { filter, nat, active } = ctx;
+export function renderService(options: RenderOptions, svc: ServicePort, endpoints: readonly Endpoint[]): ServiceFragment {
+  const w = new FragmentWriter(options);
   const name = svc.key;
   const chains = serviceChains(svc.key, svc.protocol);
   const proto = protoMatch(svc.protocol);
@@ -77,129 +108,112 @@ export function renderService(ctx: ServiceRenderContext, svc: ServicePort, endpo
   for (const ip of svc.clusterIPs) {
     const match = [...proto, '-d', ip, '--dport', String(svc.port)];
     if (hasInternalEndpoints) {
-      nat.append(KUBE_SERVICES, ...comment(`${name} cluster IP`), ...match, '-j', internalChain);
-      if (writeChains) writeClusterIPMasquerade(ctx, internalChain, name, match);
+      w.nat(KUBE_SERVICES, ...comment(`${name} cluster IP`), ...match, '-j', internalChain);
+      writeClusterIPMasquerade(w, internalChain, name, match);
     } else if (internalFilter) {
-      filter.append(KUBE_SERVICES, ...comment(internalFilter.text), ...match, '-j', internalFilter.target);
+      w.filter(KUBE_SERVICES, ...comment(internalFilter.text), ...match, '-j', internalFilter.target);
     }
   }
 
   // External IPs.
   for (const ip of svc.externalIPs) {
     const match = [...proto, '-d', ip, '--dport', String(svc.port)];
-    if (hasExternalEndpoints) nat.append(KUBE_SERVICES, ...comment(`${name} external IP`), ...match, '-j', chains.external);
-    else if (externalFilter) filter.append(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), ...match, '-j', externalFilter.target);
+    if (hasExternalEndpoints) w.nat(KUBE_SERVICES, ...comment(`${name} external IP`), ...match, '-j', chains.external);
+    else if (externalFilter) w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), ...match, '-j', externalFilter.target);
   }
 
   // Load balancer ingress IPs.
   for (const ip of svc.loadBalancerIPs) {
     const match = [...proto, '-d', ip, '--dport', String(svc.port)];
-    if (hasExternalEndpoints) nat.append(KUBE_SERVICES, ...comment(`${name} loadbalancer IP`), ...match, '-j', lbTarget);
-    else if (externalFilter) filter.append(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), ...match, '-j', externalFilter.target);
-    if (usesFwChain) filter.append(KUBE_PROXY_FIREWALL, ...comment(`${name} traffic not accepted by ${chains.firewall}`), ...match, '-j', 'DROP');
+    if (hasExternalEndpoints) w.nat(KUBE_SERVICES, ...comment(`${name} loadbalancer IP`), ...match, '-j', lbTarget);
+    else if (externalFilter) w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), ...match, '-j', externalFilter.target);
+    if (usesFwChain) w.filter(KUBE_PROXY_FIREWALL, ...comment(`${name} traffic not accepted by ${chains.firewall}`), ...match, '-j', 'DROP');
   }
 
   // Node port.
   if (svc.nodePort > 0) {
     const portMatch = [...proto, '--dport', String(svc.nodePort)];
-    if (hasExternalEndpoints) nat.append(KUBE_NODEPORTS, ...comment(name), ...portMatch, '-j', chains.external);
+    if (hasExternalEndpoints) w.nat(KUBE_NODEPORTS, ...comment(name), ...portMatch, '-j', chains.external);
     else if (externalFilter) {
-      filter.append(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), '-m', 'addrtype', '--dst-type', 'LOCAL', ...portMatch, '-j', externalFilter.target);
+      w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), '-m', 'addrtype', '--dst-type', 'LOCAL', ...portMatch, '-j', externalFilter.target);
     }
   }
 
   // Health check node port: accept it in filter (kube-proxy opens it whatever the endpoints).
   if (svc.healthCheckNodePort > 0) {
-    filter.append(KUBE_NODEPORTS, ...comment(`${name} health check node port`), '-m', 'tcp', '-p', 'tcp', '--dport', String(svc.healthCheckNodePort), '-j', 'ACCEPT');
+    w.filter(KUBE_NODEPORTS, ...comment(`${name} health check node port`), '-m', 'tcp', '-p', 'tcp', '--dport', String(svc.healthCheckNodePort), '-j', 'ACCEPT');
   }
 
-  if (usesExternalChain) {
-    active.add(chains.external);
-    if (writeChains) writeExternalChain(ctx, svc, chains.external, chains.cluster, externalPolicyChain, externalLocal);
-  }
-  if (usesFwChain) {
-    active.add(chains.firewall);
-    if (writeChains) writeFirewallChain(ctx, svc, chains.firewall, chains.external);
-  }
-  if (usesClusterChain) {
-    active.add(chains.cluster);
-    if (writeChains) writeServiceToEndpoints(ctx, svc, chains.cluster, clusterEps);
-  }
-  if (usesLocalChain) {
-    active.add(chains.local);
-    if (writeChains) writeServiceToEndpoints(ctx, svc, chains.local, localEps);
-  }
-  for (const ep of cat.allReachable) {
-    const sep = endpointChain(svc.key, svc.protocol, epString(ep));
-    active.add(sep);
-    if (writeChains) writeEndpointChain(ctx, svc, sep, ep);
-  }
+  if (usesExternalChain) writeExternalChain(w, svc, chains.external, chains.cluster, externalPolicyChain, externalLocal);
+  if (usesFwChain) writeFirewallChain(w, svc, chains.firewall, chains.external);
+  if (usesClusterChain) writeServiceToEndpoints(w, svc, chains.cluster, clusterEps);
+  if (usesLocalChain) writeServiceToEndpoints(w, svc, chains.local, localEps);
+  for (const ep of cat.allReachable) writeEndpointChain(w, svc, endpointChain(svc.key, svc.protocol, epString(ep)), ep);
+  return w;
 }
 
-function writeClusterIPMasquerade(ctx: ServiceRenderContext, chain: string, name: string, match: readonly string[]): void {
-  const { options, nat } = ctx;
-  if (options.masqueradeAll) nat.append(chain, ...comment(`${name} cluster IP`), ...match, '-j', KUBE_MARK_MASQ);
+function writeClusterIPMasquerade(w: FragmentWriter, chain: string, name: string, match: readonly string[]): void {
+  const { options } = w;
+  if (options.masqueradeAll) w.nat(chain, ...comment(`${name} cluster IP`), ...match, '-j', KUBE_MARK_MASQ);
   else if (options.clusterCIDRs.length > 0) {
     // Off-cluster traffic to a service VIP is masqueraded so replies come back through this node.
-    nat.append(chain, ...comment(`${name} cluster IP`), ...match, '!', '-s', options.clusterCIDRs[0]!, '-j', KUBE_MARK_MASQ);
+    w.nat(chain, ...comment(`${name} cluster IP`), ...match, '!', '-s', options.clusterCIDRs[0]!, '-j', KUBE_MARK_MASQ);
   }
 }
 
-function writeExternalChain(ctx: ServiceRenderContext, svc: ServicePort, chain: string, clusterChain: string, policyChain: string, local: boolean): void {
-  const { nat, options } = ctx;
+function writeExternalChain(w: FragmentWriter, svc: ServicePort, chain: string, clusterChain: string, policyChain: string, local: boolean): void {
+  const { options } = w;
   const name = svc.key;
-  nat.declare(chain);
+  w.declare(chain);
   if (!local) {
-    nat.append(chain, ...comment(`masquerade traffic for ${name} external destinations`), '-j', KUBE_MARK_MASQ);
+    w.nat(chain, ...comment(`masquerade traffic for ${name} external destinations`), '-j', KUBE_MARK_MASQ);
   } else {
     // Pods and the node itself short-circuit to the cluster-wide chain: they
     // would otherwise be dropped on nodes without local endpoints.
     if (options.clusterCIDRs.length > 0) {
-      nat.append(chain, ...comment(`pod traffic for ${name} external destinations`), '-s', options.clusterCIDRs[0]!, '-j', clusterChain);
+      w.nat(chain, ...comment(`pod traffic for ${name} external destinations`), '-s', options.clusterCIDRs[0]!, '-j', clusterChain);
     }
-    nat.append(chain, ...comment(`masquerade LOCAL traffic for ${name} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', KUBE_MARK_MASQ);
-    nat.append(chain, ...comment(`route LOCAL traffic for ${name} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', clusterChain);
+    w.nat(chain, ...comment(`masquerade LOCAL traffic for ${name} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', KUBE_MARK_MASQ);
+    w.nat(chain, ...comment(`route LOCAL traffic for ${name} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', clusterChain);
   }
-  nat.append(chain, '-j', policyChain);
+  w.nat(chain, '-j', policyChain);
 }
 
-function writeFirewallChain(ctx: ServiceRenderContext, svc: ServicePort, chain: string, externalChain: string): void {
-  const { nat, options } = ctx;
+function writeFirewallChain(w: FragmentWriter, svc: ServicePort, chain: string, externalChain: string): void {
+  const { options } = w;
   const name = svc.key;
-  nat.declare(chain);
+  w.declare(chain);
   let allowFromNode = false;
   for (const cidr of svc.loadBalancerSourceRanges) {
-    nat.append(chain, ...comment(`${name} loadbalancer IP`), '-s', cidr, '-j', externalChain);
+    w.nat(chain, ...comment(`${name} loadbalancer IP`), '-s', cidr, '-j', externalChain);
     if (options.nodeIPs.some((ip) => cidrContains(cidr, ip))) allowFromNode = true;
   }
   // A node reaching its own load balancer VIP loops back with the VIP as source.
-  if (allowFromNode) for (const ip of svc.loadBalancerIPs) nat.append(chain, ...comment(`${name} loadbalancer IP`), '-s', ip, '-j', externalChain);
-  nat.append(chain, ...comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`));
+  if (allowFromNode) for (const ip of svc.loadBalancerIPs) w.nat(chain, ...comment(`${name} loadbalancer IP`), '-s', ip, '-j', externalChain);
+  w.nat(chain, ...comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`));
 }
 
-function writeServiceToEndpoints(ctx: ServiceRenderContext, svc: ServicePort, chain: string, endpoints: readonly Endpoint[]): void {
-  const { nat } = ctx;
-  nat.declare(chain);
+function writeServiceToEndpoints(w: FragmentWriter, svc: ServicePort, chain: string, endpoints: readonly Endpoint[]): void {
+  w.declare(chain);
   const seps = endpoints.map((ep) => ({ ep, sep: endpointChain(svc.key, svc.protocol, epString(ep)) }));
   if (svc.sessionAffinity.type === 'ClientIP') {
     const seconds = String(svc.sessionAffinity.timeoutSeconds);
     for (const { ep, sep } of seps) {
-      nat.append(chain, ...comment(`${svc.key} -> ${epString(ep)}`), '-m', 'recent', '--name', sep, '--rcheck', '--seconds', seconds, '--reap', '-j', sep);
+      w.nat(chain, ...comment(`${svc.key} -> ${epString(ep)}`), '-m', 'recent', '--name', sep, '--rcheck', '--seconds', seconds, '--reap', '-j', sep);
     }
   }
   seps.forEach(({ ep, sep }, i) => {
     const stat = i < seps.length - 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', probability(seps.length - i)] : [];
-    nat.append(chain, ...comment(`${svc.key} -> ${epString(ep)}`), ...stat, '-j', sep);
+    w.nat(chain, ...comment(`${svc.key} -> ${epString(ep)}`), ...stat, '-j', sep);
   });
 }
 
-function writeEndpointChain(ctx: ServiceRenderContext, svc: ServicePort, chain: string, ep: Endpoint): void {
-  const { nat } = ctx;
-  nat.declare(chain);
+function writeEndpointChain(w: FragmentWriter, svc: ServicePort, chain: string, ep: Endpoint): void {
+  w.declare(chain);
   // Hairpin: a pod reaching itself through the service must be SNATed, or it would answer itself directly.
-  nat.append(chain, ...comment(svc.key), '-s', ep.ip, '-j', KUBE_MARK_MASQ);
+  w.nat(chain, ...comment(svc.key), '-s', ep.ip, '-j', KUBE_MARK_MASQ);
   const affinity = svc.sessionAffinity.type === 'ClientIP' ? ['-m', 'recent', '--name', chain, '--set'] : [];
-  nat.append(chain, ...comment(svc.key), ...affinity, ...protoMatch(svc.protocol), '-j', 'DNAT', '--to-destination', epString(ep));
+  w.nat(chain, ...comment(svc.key), ...affinity, ...protoMatch(svc.protocol), '-j', 'DNAT', '--to-destination', epString(ep));
 }
 
 /** cidrContains tells whether an IPv4 address lies in an IPv4 CIDR (false for anything else). */

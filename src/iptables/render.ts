@@ -11,10 +11,18 @@ import {
   NAT_CHAINS,
   type JumpRule,
 } from './fixed-chains.ts';
-import { renderService, type RenderOptions } from './render-service.ts';
+import { renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
 import { comment, TableBuffer } from './rule-buffer.ts';
 
 export type { RenderOptions } from './render-service.ts';
+
+/**
+ * FragmentCache holds each service's last rendered fragment, owned by the
+ * caller across syncs. Partial renders reuse the fragments of unchanged
+ * services instead of recomputing 10k services' rules for one change; full
+ * renders recompute everything (options such as node IPs may have changed).
+ */
+export type FragmentCache = Map<string, ServiceFragment>;
 
 /** RenderInput is one sync's worth of input to the pure renderer. */
 export interface RenderInput {
@@ -38,11 +46,12 @@ export interface Rendered {
 
 /**
  * renderRules turns a ProxyState into one iptables-restore --noflush input
- * for *filter and *nat. It is pure: same input, same text. The fixed chains
- * are rewritten every time; per-service chains only for changed services
- * unless `full`; chains no longer used are flushed and deleted.
+ * for *filter and *nat. The text depends only on the input and options (the
+ * cache only saves work): the fixed chains are rewritten every time;
+ * per-service chains only for changed services unless `full`; chains no
+ * longer used are flushed and deleted.
  */
-export function renderRules(input: RenderInput, options: RenderOptions): Rendered {
+export function renderRules(input: RenderInput, options: RenderOptions, cache: FragmentCache = new Map()): Rendered {
   const filter = new TableBuffer('filter');
   const nat = new TableBuffer('nat');
   for (const c of FILTER_CHAINS) filter.declare(c);
@@ -54,12 +63,23 @@ export function renderRules(input: RenderInput, options: RenderOptions): Rendere
   writeFixedRules(filter, nat, options.masqueradeMark);
 
   const active = new Set<string>();
-  const ctx = { filter, nat, options, active };
   const { state } = input;
-  for (const svc of [...state.services.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+  for (const svc of state.services.values()) {
     if (svc.clusterIPs.length === 0) continue; // headless: nothing to proxy
-    renderService(ctx, svc, state.endpoints.get(svc.key) ?? [], input.full || state.changed.has(svc.key));
+    const write = input.full || state.changed.has(svc.key);
+    let fragment = write ? undefined : cache.get(svc.key);
+    if (!fragment) {
+      fragment = renderService(options, svc, state.endpoints.get(svc.key) ?? []);
+      cache.set(svc.key, fragment);
+    }
+    for (const line of fragment.filterRules) filter.raw(line);
+    for (const line of fragment.natDispatch) nat.raw(line);
+    for (const chain of fragment.chains) active.add(chain);
+    if (!write) continue;
+    for (const chain of fragment.chains) nat.declare(chain);
+    for (const line of fragment.chainRules) nat.raw(line);
   }
+  for (const key of cache.keys()) if (!state.services.has(key)) cache.delete(key);
   writeNodePortDispatch(nat, options.nodePortIPs);
 
   let deletedChains = 0;

@@ -42,6 +42,10 @@ export function failedLine(stderr: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+// Generous: iptables-nft-restore --noflush takes about a minute for 1k services
+// x 10 endpoints on a loaded 2-core machine; a hung binary must still not block syncs forever.
+const RESTORE_TIMEOUT_MS = 300_000;
+
 export function createRunner(backend: IptablesBackend): IptablesRunner {
   // Debian names them iptables-nft-restore, iptables-legacy-save, ...
   const bin = (tool: '' | '-save' | '-restore') => `iptables-${backend}${tool}`;
@@ -49,7 +53,7 @@ export function createRunner(backend: IptablesBackend): IptablesRunner {
     backend,
     async restore(text) {
       try {
-        await execFile(bin('-restore'), [...LOCK_ARGS, '--noflush', '--counters'], { input: text, timeoutMs: 60_000 });
+        await execFile(bin('-restore'), [...LOCK_ARGS, '--noflush', '--counters'], { input: text, timeoutMs: RESTORE_TIMEOUT_MS });
       } catch (e) {
         const stderr = e instanceof ExecError ? e.stderr : '';
         const line = failedLine(stderr);

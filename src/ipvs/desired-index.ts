@@ -11,6 +11,8 @@ import { RefCount } from './refcount.ts';
 export class DesiredIndex {
   private readonly perService = new Map<string, ServiceDesired>();
   readonly virtualServers = new Map<string, VirtualServerSpec>();
+  /** Real servers over all virtual servers, kept as a count so stats cost nothing per sync. */
+  realServers = 0;
   readonly addresses = new RefCount<string>();
   /** Keys are `SET entry`. */
   readonly setEntries = new RefCount<string>();
@@ -30,6 +32,7 @@ export class DesiredIndex {
     const next = serviceDesired(svc, state.endpoints.get(key) ?? [], opts);
     this.perService.set(key, next);
     for (const [vs, spec] of next.virtualServers) {
+      this.realServers += spec.dests.size - (this.virtualServers.get(vs)?.dests.size ?? 0);
       this.virtualServers.set(vs, spec);
       touched.add(vs);
     }
@@ -42,6 +45,7 @@ export class DesiredIndex {
   private remove(key: string, old: ServiceDesired, touched: Set<string>): void {
     this.perService.delete(key);
     for (const vs of old.virtualServers.keys()) {
+      this.realServers -= this.virtualServers.get(vs)?.dests.size ?? 0;
       this.virtualServers.delete(vs);
       touched.add(vs);
     }

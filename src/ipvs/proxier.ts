@@ -20,6 +20,12 @@ import { binaries, missingJumps, removeKubeChains, renderRules, restore, save, t
 const log = createLogger('ipvs');
 
 export const DUMMY_LINK = 'kube-ipvs0';
+/**
+ * Partial syncs trust the proxier's model of the kernel; a full sync re-reads
+ * the kernel at least this often (kube-proxy's FullSyncPeriod), repairing
+ * anything changed behind the proxier's back.
+ */
+const FULL_SYNC_INTERVAL_MS = 60 * 60_000;
 
 export interface IpvsProxierOptions {
   /** How often terminating real servers are checked for deletion. */
@@ -27,6 +33,8 @@ export interface IpvsProxierOptions {
   /** A terminating real server is deleted after this long even with connections left. */
   readonly gracefulTimeoutMs?: number;
   readonly registry?: Registry;
+  /** `kubeproxy_sync_proxy_rules_iptables_restore_failures_total`, counted when iptables-restore fails. */
+  readonly restoreFailures?: { inc(): void };
 }
 
 /** SyncFailedError wraps the requests the kernel refused during a sync. */
@@ -51,6 +59,7 @@ export class IpvsProxier implements Proxier {
   private ipvs: IpvsNetlink | undefined;
   private rt: RouteNetlink | undefined;
   private needFull = true;
+  private lastFullAt = 0;
   private linkIndex = 0;
   private nodeIPs: string[] = [];
   private desired = new DesiredIndex();
@@ -62,12 +71,14 @@ export class IpvsProxier implements Proxier {
   private lock: Promise<unknown> = Promise.resolve();
   private readonly opsCounter: Counter<'op'> | undefined;
   private readonly terminatingGauge: Gauge | undefined;
+  private readonly restoreFailures: { inc(): void } | undefined;
 
   constructor(config: ProxyConfig, options: IpvsProxierOptions = {}) {
     this.config = config;
     this.iptables = binaries(config.iptablesBackend);
     this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
+    this.restoreFailures = options.restoreFailures;
     if (options.registry) {
       const registers = [options.registry];
       this.opsCounter = new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers });
@@ -89,10 +100,11 @@ export class IpvsProxier implements Proxier {
 
   sync(state: ProxyState): Promise<SyncResult> {
     return this.locked(async () => {
-      const full = this.needFull;
+      const full = this.needFull || Date.now() - this.lastFullAt >= FULL_SYNC_INTERVAL_MS;
       try {
         const stats = full ? await this.fullSync(state) : await this.partialSync(state);
         this.needFull = false;
+        if (full) this.lastFullAt = Date.now();
         this.startChecker();
         return { ok: true, full, stats };
       } catch (e) {
@@ -143,7 +155,7 @@ export class IpvsProxier implements Proxier {
     await ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
     phase('ipset');
     const jumps = missingJumps(await save(this.iptables));
-    await restore(this.iptables, this.rules(jumps));
+    await this.restore(this.rules(jumps));
     this.lastRules = this.rules([]);
     this.desired.takeRejectsChanged();
     phase('iptables');
@@ -153,27 +165,39 @@ export class IpvsProxier implements Proxier {
 
 
   private async partialSync(state: ProxyState): Promise<Record<string, number>> {
+    const phase = phaseTimer();
     const touched = new Set<string>();
     for (const key of state.changed) this.desired.update(key, state, this.options(), touched);
     const addrs = this.desired.addresses.drain();
+    phase('desired');
     await this.applyAddresses(addrs.appeared, true);
     const ops = await this.applyVirtualServers(touched);
+    phase('ipvs');
     const sets = this.desired.setEntries.drain();
     await ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey)));
     if (this.desired.takeRejectsChanged()) {
       const rules = this.rules([]);
-      if (rules !== this.lastRules) await restore(this.iptables, rules);
+      if (rules !== this.lastRules) await this.restore(rules);
       this.lastRules = rules;
     }
     await this.applyAddresses(addrs.vanished, false);
-    return this.stats(ops, addrs.appeared.length + addrs.vanished.length);
+    phase('rules');
+    return { ...this.stats(ops, addrs.appeared.length + addrs.vanished.length), ...phase.done() };
   }
 
+
   private stats(ipvsOps: number, addressOps: number): Record<string, number> {
-    let realServers = 0;
-    for (const vs of this.desired.virtualServers.values()) realServers += vs.dests.size;
     this.terminatingGauge?.set(this.graceful.size);
-    return { virtualServers: this.desired.virtualServers.size, realServers, ipvsOps, addressOps, terminating: this.graceful.size };
+    return { virtualServers: this.desired.virtualServers.size, realServers: this.desired.realServers, ipvsOps, addressOps, terminating: this.graceful.size };
+  }
+
+  private async restore(text: string): Promise<void> {
+    try {
+      await restore(this.iptables, text);
+    } catch (e) {
+      this.restoreFailures?.inc();
+      throw e;
+    }
   }
 
   private rules(jumps: readonly Jump[]): string {

@@ -65,13 +65,22 @@ async function ensureSwitch(prefix: string): Promise<string> {
 
 /** setupNodeNetwork creates the node namespace, joins it to the lab switch and creates its pod bridge. */
 export async function setupNodeNetwork(cfg: NodeNetworkConfig, ipam: PodIpam): Promise<string> {
-  const sw = await ensureSwitch(cfg.prefix);
   const ns = nodeNamespace(cfg.prefix, cfg.nodeName);
   await createNamespace(ns);
   await sysctlIn(ns, 'net.ipv4.ip_forward', '1');
   const port = switchPortName(cfg.nodeName);
-  await vethPair(ns, 'eth0', sw, port);
-  await setMaster(sw, port, SWITCH_BRIDGE);
+  // Another node of the lab may remove the switch as it leaves just as we join: make it again and retry.
+  for (let attempt = 1; ; attempt++) {
+    const sw = await ensureSwitch(cfg.prefix);
+    try {
+      await vethPair(ns, 'eth0', sw, port);
+      await setMaster(sw, port, SWITCH_BRIDGE);
+      break;
+    } catch (error) {
+      await ip(['-n', ns, 'link', 'del', 'eth0'], { allowFailure: true });
+      if (attempt >= 3) throw error;
+    }
+  }
   await addAddress(ns, 'eth0', cfg.nodeAddress);
   await createBridge(ns, NODE_BRIDGE, `${ipam.gateway}/${ipam.prefix}`);
   return ns;
@@ -107,6 +116,8 @@ export async function setupPodNetwork(nodeNs: string, podNs: string, ipam: PodIp
     const hostIf = hostVethName(podNs);
     await vethPair(nodeNs, hostIf, podNs, 'eth0');
     await setMaster(nodeNs, hostIf, NODE_BRIDGE);
+    // kubelet's hairpin-veth: a pod reaching itself through a Service is DNATed back out the port it came in on.
+    await ip(['-n', nodeNs, 'link', 'set', hostIf, 'type', 'bridge_slave', 'hairpin', 'on']);
     await addAddress(podNs, 'eth0', `${address}/${ipam.prefix}`);
     await addRoute(podNs, ['default', 'via', ipam.gateway]);
     return { ns: podNs, ip: address };
@@ -159,10 +170,12 @@ export async function teardownPodNetwork(podNs: string): Promise<void> {
 
 /**
  * teardownNode removes the node's pod namespaces and the node namespace, then
- * the lab switch if no node is left on it. Safe to run on a half-built or
- * already removed node (it is also `ferry node --cleanup`).
+ * the lab switch if no node is left on it (unless keepSwitch: an agent
+ * clearing its own leftovers at start must not pull the switch from under a
+ * node starting beside it). Safe to run on a half-built or already removed
+ * node (it is also `ferry node --cleanup`).
  */
-export async function teardownNode(prefix: string, nodeName: string): Promise<void> {
+export async function teardownNode(prefix: string, nodeName: string, options: { keepSwitch?: boolean } = {}): Promise<void> {
   const ns = nodeNamespace(prefix, nodeName);
   for (const name of await listNamespaces()) {
     if (!name.startsWith(`${ns}_`)) continue;
@@ -172,7 +185,7 @@ export async function teardownNode(prefix: string, nodeName: string): Promise<vo
   await killNamespaceProcesses(ns);
   await deleteNamespace(ns);
   const sw = switchNamespace(prefix);
-  if (!(await listNamespaces()).includes(sw)) return;
+  if (options.keepSwitch || !(await listNamespaces()).includes(sw)) return;
   // The kernel removes a deleted namespace's veth peers asynchronously: wait for ours to leave the switch.
   const port = switchPortName(nodeName);
   for (let i = 0; i < 50 && (await switchPorts(sw)).includes(port); i++) await sleep(50);

@@ -16,6 +16,7 @@ export { UserspaceProxier } from './proxier.ts';
  */
 export function createProxier(config: ProxyConfig, metrics: Registry): UserspaceProxier {
   return new UserspaceProxier({
+    listenAddress: '0.0.0.0',
     portRange: config.proxyPortRange,
     udpIdleTimeoutMs: config.udpIdleTimeoutMs,
     runner: createPortalRunner(config.iptablesBackend),

@@ -16,6 +16,8 @@ const log = createLogger('userspace');
 
 /** UserspaceProxierOptions are the explicit arguments of the userspace backend. */
 export interface UserspaceProxierOptions {
+  /** Address listeners bind: 0.0.0.0 on a node (portal rules redirect to it); tests use 127.0.0.1. */
+  readonly listenAddress: string;
   readonly portRange: readonly [number, number] | undefined;
   readonly udpIdleTimeoutMs: number;
   readonly runner: PortalRunner;
@@ -126,8 +128,8 @@ export class UserspaceProxier implements Proxier {
       const reserved = this.ports.next();
       try {
         const listener = svc.protocol === 'UDP'
-          ? await UdpProxy.open(svc.key, reserved, lb, this.options.udpIdleTimeoutMs, this.options.metrics)
-          : await TcpProxy.open(svc.key, reserved, lb, this.options.metrics);
+          ? await UdpProxy.open(svc.key, this.options.listenAddress, reserved, lb, this.options.udpIdleTimeoutMs, this.options.metrics)
+          : await TcpProxy.open(svc.key, { host: this.options.listenAddress, port: reserved }, lb, this.options.metrics);
         const entry = { svc, lb, listener, reserved };
         this.services.set(svc.key, entry);
         log.info(2, 'Opened proxy listener', { service: svc.key, protocol: svc.protocol, port: listener.port });

@@ -43,27 +43,28 @@ export class TcpProxy {
     this.stats = stats;
   }
 
-  /** open listens on 0.0.0.0:port (0: ephemeral) and starts proxying. */
-  static open(serviceKey: string, port: number, lb: RoundRobin, stats: TcpStats): Promise<TcpProxy> {
-    const server = createServer();
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port, host: '0.0.0.0', backlog: 4096 }, () => {
-        server.off('error', reject);
-        resolve(TcpProxy.serve(serviceKey, server, lb, stats));
-      });
-    });
-  }
-
   /**
-   * serve proxies the connections of a listening server, e.g. one a worker
-   * received from the primary process (both then accept from the same socket).
+   * open listens on host:port (port 0: ephemeral), or on the socket of a
+   * listener another process sent us (both then accept from it), and starts
+   * proxying.
    */
-  static serve(serviceKey: string, server: Server, lb: RoundRobin, stats: TcpStats): TcpProxy {
+  static open(serviceKey: string, where: { host: string; port: number } | Server, lb: RoundRobin, stats: TcpStats): Promise<TcpProxy> {
+    // pauseOnConnect: nothing is read from the client before its backend is connected,
+    // so a client that sends first is held by the kernel's buffers, not by ours.
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     const proxy = new TcpProxy(serviceKey, server, lb, stats);
     server.on('connection', (client) => proxy.accept(client));
-    server.on('error', (err) => log.error('TCP listener error', { service: serviceKey, err }));
-    return proxy;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      const listening = () => {
+        server.off('error', reject);
+        server.on('error', (err) => log.error('TCP listener error', { service: serviceKey, err }));
+        resolve(proxy);
+      };
+      // listen(handle) takes the received server's socket over, options and all.
+      if ('host' in where) server.listen({ port: where.port, host: where.host, backlog: 4096 }, listening);
+      else server.listen(where, listening);
+    });
   }
 
   get port(): number {
@@ -71,19 +72,18 @@ export class TcpProxy {
     return typeof addr === 'object' && addr ? addr.port : 0;
   }
 
-  /** close stops accepting; connections already proxied run until either side ends them. */
+  /**
+   * close stops accepting; connections already proxied run until either side
+   * ends them (drain). It does not wait for them: server.close's callback
+   * would, and a sync must not block on a long-lived connection.
+   */
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    this.server.close();
+    return new Promise((resolve) => setImmediate(resolve));
   }
 
   private accept(client: Socket): void {
     this.stats.onAccepted(this.serviceKey);
-    // Set per socket rather than as server options, so servers received from another
-    // process behave the same: hold reads until the backend is connected, forward
-    // half-closes, and never delay small writes.
-    client.pause();
-    client.allowHalfOpen = true;
-    client.setNoDelay(true);
     client.on('error', () => client.destroy());
     const clientIP = client.remoteAddress ?? '';
     void this.dial(clientIP, client).then((picked) => {

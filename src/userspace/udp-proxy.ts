@@ -78,23 +78,25 @@ export class UdpProxy {
   }
 
   /**
-   * open binds 0.0.0.0:port (0: ephemeral) and 127.0.0.1 on the same port.
+   * open binds host:port (port 0: ephemeral) and, when host is 0.0.0.0, also
+   * 127.0.0.1 on the same port.
    * Replies leave from the socket the request arrived on: an unconnected UDP
    * socket's source address is chosen by routing, and for the node's own
    * traffic (DNATed to loopback) that would not be 127.0.0.1, so conntrack
    * would not recognise the reply. The loopback socket is bound more
    * specifically and gets exactly that traffic.
    */
-  static async open(serviceKey: string, port: number, lb: RoundRobin, idleMs: number, stats: UdpStats): Promise<UdpProxy> {
-    const socket = await bindUdp('0.0.0.0', port);
-    let loopback: Socket;
-    try {
-      loopback = await bindUdp('127.0.0.1', socket.address().port);
-    } catch (err) {
-      socket.close();
-      throw err;
+  static async open(serviceKey: string, host: string, port: number, lb: RoundRobin, idleMs: number, stats: UdpStats): Promise<UdpProxy> {
+    const sockets = [await bindUdp(host, port)];
+    if (host === '0.0.0.0') {
+      try {
+        sockets.push(await bindUdp('127.0.0.1', sockets[0]!.address().port));
+      } catch (err) {
+        sockets[0]!.close();
+        throw err;
+      }
     }
-    const proxy = new UdpProxy(serviceKey, [socket, loopback], lb, idleMs, stats);
+    const proxy = new UdpProxy(serviceKey, sockets, lb, idleMs, stats);
     for (const s of proxy.sockets) {
       s.on('message', (msg, rinfo) => proxy.forward(s, msg, rinfo));
       s.on('error', (err) => log.error('UDP listener error', { service: serviceKey, err }));

@@ -28,7 +28,7 @@ process.on('message', (msg: ToWorker, handle: unknown) => {
     case 'share': {
       const lb = new RoundRobin();
       lb.setEndpoints(msg.endpoints);
-      services.set(msg.key, { proxy: TcpProxy.serve(msg.key, handle as Server, lb, stats), lb });
+      void TcpProxy.open(msg.key, handle as Server, lb, stats).then((proxy) => services.set(msg.key, { proxy, lb }));
       return;
     }
     case 'endpoints':

@@ -18,6 +18,8 @@ export const umlSkipMessage = 'linux.uml is not installed (apt-get install user-
  * the test with the scenario's own message.
  */
 export async function runScenario(t: ExecutionContext, name: string, timeoutSeconds = 240): Promise<string> {
+  // Guests are slow to start TypeScript processes on a loaded machine; allow the guest's whole budget.
+  t.timeout((timeoutSeconds + 60) * 1000);
   const r = await execFile(`${repo}/scripts/uml-run`, ['tsx', `test/uml/scenarios/${name}.ts`], {
     allowFailure: true,
     timeoutMs: (timeoutSeconds + 30) * 1000,

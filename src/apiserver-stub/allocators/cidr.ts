@@ -36,10 +36,6 @@ export function offsetOf(cidr: Ipv4Cidr, ip: string): number | undefined {
   return offset >= 1 && offset <= lastUsable ? offset : undefined;
 }
 
-export function formatCidr(cidr: Ipv4Cidr): string {
-  return `${intToIp(cidr.base)}/${cidr.prefix}`;
-}
-
 /** parsePortRange parses `30000-32767` (or a single port). */
 export function parsePortRange(text: string): { base: number; size: number } {
   const m = /^(\d+)(?:-(\d+))?$/.exec(text.trim());

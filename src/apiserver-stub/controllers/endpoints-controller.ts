@@ -5,7 +5,6 @@ import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
 import { Controller } from './controller.ts';
-import { servicesSelecting } from './endpointslice-controller.ts';
 import { desiredEndpoints, endpointsNeedUpdate, LABEL_SKIP_MIRROR } from './endpoints-reconcile.ts';
 import type { SharedInformers } from './informers.ts';
 
@@ -35,10 +34,9 @@ export class EndpointsController {
     inf.services.addHandlers({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n), onDelete: enqueue });
     inf.endpoints.addHandlers({ onUpdate: (_o, n) => enqueue(n), onDelete: enqueue });
     const podChanged = (old: Pod | undefined, pod: Pod) => {
-      const services = inf.services.store.byIndex('namespace', pod.metadata?.namespace ?? '');
-      const keys = new Set(servicesSelecting(services, pod.metadata?.labels));
-      if (old) for (const k of servicesSelecting(services, old.metadata?.labels)) keys.add(k);
-      for (const k of keys) this.controller.enqueue(k);
+      const ns = pod.metadata?.namespace ?? '';
+      for (const k of inf.servicesSelecting(ns, pod.metadata?.labels)) this.controller.enqueue(k);
+      if (old && old.metadata?.labels !== pod.metadata?.labels) for (const k of inf.servicesSelecting(ns, old.metadata?.labels)) this.controller.enqueue(k);
     };
     inf.pods.addHandlers({ onAdd: (p) => podChanged(undefined, p), onUpdate: podChanged, onDelete: (p) => podChanged(undefined, p) });
   }
@@ -61,7 +59,7 @@ export class EndpointsController {
       return;
     }
     if (!service.spec?.selector || service.spec.type === 'ExternalName') return;
-    const desired = desiredEndpoints(service, inf.pods.store.byIndex('namespace', namespace));
+    const desired = desiredEndpoints(service, inf.podsSelectedBy(namespace, service.spec.selector));
     if (!current) {
       await client.create(resources.endpoints, desired);
       log.info(2, 'Created Endpoints', { service: key });

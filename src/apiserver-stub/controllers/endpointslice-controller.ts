@@ -1,4 +1,4 @@
-import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import { isNotFound } from '../../endpoints/client/errors.ts';
@@ -8,7 +8,6 @@ import { createLogger } from '../../util/log.ts';
 import { Controller, type Requeue } from './controller.ts';
 import { planSlices } from './endpointslice-reconcile.ts';
 import type { SharedInformers } from './informers.ts';
-import { selectorMatches } from './pod-endpoint.ts';
 import { WriteTracker } from './write-tracker.ts';
 
 const log = createLogger('endpointslice-controller');
@@ -20,11 +19,6 @@ export interface EndpointSliceControllerConfig {
   informers: SharedInformers;
   maxEndpointsPerSlice: number;
   workers: number;
-}
-
-/** servicesSelecting returns the keys of the services in the pod's namespace whose selector matches its labels. */
-export function servicesSelecting(services: readonly Service[], labels: Readonly<Record<string, string>> | undefined): string[] {
-  return services.filter((s) => s.spec?.selector && selectorMatches(s.spec.selector, labels)).map((s) => objectKey(s));
 }
 
 /**
@@ -59,10 +53,10 @@ export class EndpointSliceController {
   }
 
   private podChanged(old: Pod | undefined, pod: Pod): void {
-    const services = this.cfg.informers.services.store.byIndex('namespace', pod.metadata?.namespace ?? '');
-    const keys = new Set(servicesSelecting(services, pod.metadata?.labels));
-    if (old) for (const k of servicesSelecting(services, old.metadata?.labels)) keys.add(k);
-    for (const k of keys) this.controller.enqueue(k);
+    const ns = pod.metadata?.namespace ?? '';
+    const inf = this.cfg.informers;
+    for (const k of inf.servicesSelecting(ns, pod.metadata?.labels)) this.controller.enqueue(k);
+    if (old && old.metadata?.labels !== pod.metadata?.labels) for (const k of inf.servicesSelecting(ns, old.metadata?.labels)) this.controller.enqueue(k);
   }
 
   /** nodeChanged requeues every service when a node's zone changes (endpoints carry it). */
@@ -97,7 +91,7 @@ export class EndpointSliceController {
     const [namespace] = key.split('/');
     const plan = planSlices({
       service,
-      pods: inf.pods.store.byIndex('namespace', namespace!),
+      pods: inf.podsSelectedBy(namespace!, service.spec.selector),
       nodeZones: this.nodeZones,
       existing,
       maxEndpointsPerSlice: this.cfg.maxEndpointsPerSlice,

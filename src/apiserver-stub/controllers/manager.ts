@@ -24,7 +24,7 @@ export interface ControllerManagerOptions {
 
 interface Runnable {
   run(): void;
-  controller: { stop(): Promise<void> };
+  controller: { stop(): Promise<void>; queue: { idle: boolean } };
 }
 
 /**
@@ -58,6 +58,11 @@ export class ControllerManager {
     await this.informers.synced();
     for (const r of this.running) r.run();
     log.info(1, 'Controllers started', { controllers: this.running.length });
+  }
+
+  /** idle tells whether every controller's queue is drained (benchmarks wait for it). */
+  idle(): boolean {
+    return this.running.every((r) => r.controller.queue.idle);
   }
 
   async stop(): Promise<void> {

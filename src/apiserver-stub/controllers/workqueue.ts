@@ -25,6 +25,11 @@ export class WorkQueue {
     return this.queue.length;
   }
 
+  /** idle: nothing queued, nothing being processed, nothing waiting on a timer. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.processing.size === 0 && this.timers.size === 0;
+  }
+
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../kube/types.ts';
-import { ApiError, apiErrors } from '../errors.ts';
+import { apiErrors } from '../errors.ts';
 import { apiVersionOf, type ResourceDef } from '../resource.ts';
 import type { Api } from './context.ts';
 
@@ -20,14 +20,17 @@ export function checkNamespace(obj: KubeObject, namespace: string | undefined): 
 /** requireNamespace is NamespaceLifecycle admission: creating in a missing or terminating namespace fails. */
 export async function requireNamespace(api: Api, namespace: string): Promise<void> {
   const reg = api.registry('', 'namespaces');
-  let ns: KubeObject;
-  try {
-    ns = await reg.get(undefined, namespace);
-  } catch (error) {
-    if (error instanceof ApiError && error.httpCode === 404) throw apiErrors.notFound({ group: '', resource: 'namespaces' }, namespace);
-    throw error;
-  }
-  if (ns.metadata?.deletionTimestamp !== undefined) {
+  const kv = await api.backend.get(reg.key(undefined, namespace));
+  if (!kv) throw apiErrors.notFound({ group: '', resource: 'namespaces' }, namespace);
+  if ((kv.value as KubeObject).metadata?.deletionTimestamp !== undefined) {
     throw apiErrors.forbidden({ group: '', resource: 'namespaces' }, namespace, `unable to create new content in namespace ${namespace} because it is being terminated`);
   }
+}
+
+/** isDryRun reads `?dryRun=All` (the only value kube accepts); anything else is a 400. */
+export function isDryRun(query: URLSearchParams): boolean {
+  const values = query.getAll('dryRun');
+  if (values.length === 0) return false;
+  if (values.every((v) => v === 'All')) return true;
+  throw apiErrors.badRequest(`dryRun: Unsupported value: ${JSON.stringify(values.find((v) => v !== 'All'))}: supported values: "All"`);
 }

@@ -1,13 +1,13 @@
 import { readBody, parseJsonObject, sendJson } from '../request.ts';
-import { checkKind, checkNamespace, requireNamespace } from './admission.ts';
+import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
 
 /** handleCreate answers POST to a collection: 201 with the stored object. */
 export async function handleCreate(ctx: Ctx): Promise<void> {
-  const body = parseJsonObject(await readBody(ctx.req));
+  const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
   checkKind(ctx.def, body);
   checkNamespace(body, ctx.namespace);
   if (ctx.namespace !== undefined) await requireNamespace(ctx.api, ctx.namespace);
-  const created = await ctx.registry.create(ctx.namespace, body);
+  const created = await ctx.registry.create(ctx.namespace, body, isDryRun(ctx.query));
   sendJson(ctx.res, 201, created);
 }

@@ -5,6 +5,7 @@ import { readBody, parseJsonObject, sendJson } from '../request.ts';
 import type { Registry } from '../registry.ts';
 import { createLogger } from '../../util/log.ts';
 import type { Api, Ctx } from './context.ts';
+import { isDryRun } from './admission.ts';
 
 const log = createLogger('apiserver');
 
@@ -49,12 +50,13 @@ function orphans(opts: DeleteOptions): boolean {
 export async function handleDelete(ctx: Ctx): Promise<void> {
   const opts = await deleteOptions(ctx);
   const name = ctx.name!;
+  const dryRun = isDryRun(ctx.query);
   if (ctx.def.resource === 'namespaces' && protectedNamespaces.has(name)) {
     throw apiErrors.forbidden({ group: '', resource: 'namespaces' }, name, 'this namespace may not be deleted');
   }
-  const { object, deleted } = await ctx.registry.delete(ctx.namespace, name, { ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}) });
+  const { object, deleted } = await ctx.registry.delete(ctx.namespace, name, { ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), dryRun });
   if (deleted) afterDelete(ctx.api, ctx.registry, object, !orphans(opts));
-  if (!deleted || ctx.def.resource === 'pods') return sendJson(ctx.res, 200, object);
+  if (!deleted || dryRun || ctx.def.resource === 'pods') return sendJson(ctx.res, 200, object);
   sendJson(ctx.res, 200, {
     kind: 'Status',
     apiVersion: 'v1',
@@ -67,6 +69,7 @@ export async function handleDelete(ctx: Ctx): Promise<void> {
 /** handleDeleteCollection deletes every object matching the selectors. */
 export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
   const opts = await deleteOptions(ctx);
+  const dryRun = isDryRun(ctx.query);
   const predicate = compilePredicate(ctx.def, parseListOptions(ctx.query));
   const list = await ctx.api.backend.list(ctx.registry.prefix(ctx.namespace));
   const items: KubeObject[] = [];
@@ -74,7 +77,7 @@ export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
     const obj = ctx.registry.toObject(kv);
     if (!predicate(obj)) continue;
     try {
-      const { object, deleted } = await ctx.registry.delete(obj.metadata?.namespace, obj.metadata!.name!, opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {});
+      const { object, deleted } = await ctx.registry.delete(obj.metadata?.namespace, obj.metadata!.name!, { ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), dryRun });
       if (deleted) afterDelete(ctx.api, ctx.registry, object, !orphans(opts));
       items.push(object);
     } catch (error) {

@@ -21,6 +21,14 @@ export async function handleList(ctx: Ctx, options: ListOptions): Promise<void> 
     const token = decodeContinue(options.continueToken, prefix);
     startAfter = token.start;
     revision = token.rv;
+  } else if (options.resourceVersionMatch === 'Exact') {
+    // Exact reads at that revision (410 when compacted); otherwise the current state is at least as new as asked.
+    if (options.resourceVersion === undefined || !/^[1-9]\d*$/.test(options.resourceVersion)) {
+      throw apiErrors.unprocessable('resourceVersionMatch: Forbidden: resourceVersionMatch "Exact" is forbidden for resourceVersion "0" or unset');
+    }
+    revision = Number(options.resourceVersion);
+  } else if (options.resourceVersionMatch !== undefined && options.resourceVersionMatch !== 'NotOlderThan') {
+    throw apiErrors.unprocessable(`resourceVersionMatch: Unsupported value: "${options.resourceVersionMatch}": supported values: "Exact", "NotOlderThan"`);
   }
   const kvs: KeyValue[] = [];
   let more = false;
@@ -29,7 +37,9 @@ export async function handleList(ctx: Ctx, options: ListOptions): Promise<void> 
     const page = await ctx.api.backend
       .list(prefix, { limit: options.limit > 0 ? options.limit - kvs.length : 0, ...(startAfter !== undefined ? { startAfter } : {}), ...(revision !== undefined ? { revision } : {}) })
       .catch((error: unknown) => {
-        if (isStoreError(error, 'COMPACTED')) throw apiErrors.expired('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results.');
+        if (isStoreError(error, 'COMPACTED') && options.continueToken !== undefined) throw apiErrors.expired('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results.');
+        if (isStoreError(error, 'COMPACTED')) throw apiErrors.expired(`too old resource version: ${options.resourceVersion}`);
+        if (isStoreError(error, 'FUTURE_REVISION')) throw apiErrors.timeout(`Too large resource version: ${options.resourceVersion}, current: ${ctx.api.backend.currentRevision()}`);
         throw error;
       });
     revision = page.revision;

@@ -6,7 +6,7 @@ import { PatchError, type Json } from '../../kube/patch-errors.ts';
 import { apiErrors } from '../errors.ts';
 import { readBody, parseJson, sendJson } from '../request.ts';
 import type { Ctx } from './context.ts';
-import { checkKind } from './admission.ts';
+import { checkKind, isDryRun } from './admission.ts';
 
 /**
  * The PATCH types served. Server-side apply (`application/apply-patch+yaml`)
@@ -62,6 +62,7 @@ export async function handlePatch(ctx: Ctx): Promise<void> {
       return patched;
     },
     ctx.subresource === 'status' ? 'status' : undefined,
+    isDryRun(ctx.query),
   );
   sendJson(ctx.res, 200, updated);
 }

@@ -3,7 +3,7 @@ import { formatLabelSelector, fromLabelSelector } from '../../kube/labels.ts';
 import { ApiError, apiErrors } from '../errors.ts';
 import { readBody, parseJson, parseJsonObject, sendJson } from '../request.ts';
 import { replicasOf } from '../strategies/workloads.ts';
-import { checkKind } from './admission.ts';
+import { checkKind, isDryRun } from './admission.ts';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { Ctx } from './context.ts';
 
@@ -37,7 +37,7 @@ export async function handleScale(ctx: Ctx): Promise<void> {
   if (method === 'GET') return sendJson(ctx.res, 200, toScale(await ctx.registry.get(ctx.namespace, name)));
   let change: (scale: KubeObject) => KubeObject;
   if (method === 'PUT') {
-    const body = parseJsonObject(await readBody(ctx.req));
+    const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
     checkKind(ctx.def, body, 'Scale', 'autoscaling/v1');
     change = () => body;
   } else if (method === 'PATCH') {
@@ -50,7 +50,7 @@ export async function handleScale(ctx: Ctx): Promise<void> {
     const spec = { ...(obj.spec as object), replicas: scaleReplicas(scale) };
     const pinned = scale.metadata?.resourceVersion;
     return { ...obj, spec, metadata: { ...obj.metadata, ...(pinned ? { resourceVersion: pinned } : {}) } };
-  });
+  }, undefined, isDryRun(ctx.query));
   sendJson(ctx.res, 200, toScale(updated));
 }
 
@@ -80,7 +80,7 @@ export async function bind(ctx: Ctx, podName: string, body: KubeObject): Promise
 /** handleBinding answers POST pods/{name}/binding. */
 export async function handleBinding(ctx: Ctx): Promise<void> {
   if (ctx.req.method !== 'POST') throw apiErrors.methodNotAllowed(ctx.req.method ?? '', 'pods/binding');
-  const body = parseJsonObject(await readBody(ctx.req));
+  const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
   if (body.metadata?.name !== undefined && body.metadata.name !== ctx.name) throw apiErrors.badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${ctx.name})`);
   await bind(ctx, ctx.name!, body);
 }

@@ -27,17 +27,16 @@ export async function handleWatch(ctx: Ctx, options: ListOptions): Promise<void>
   const prefix = ctx.registry.prefix(ctx.namespace);
   const initial = rv === undefined || rv === '0' || options.sendInitialEvents === true;
   let from = initial ? 0 : Number(rv);
-  const initialObjects: Array<[KubeObject, KeyValue]> = [];
+  const initialObjects: KeyValue[] = [];
   if (initial) {
     const list = await ctx.api.backend.list(prefix);
     from = list.revision;
     for (const kv of list.items) {
-      const obj = ctx.registry.toObject(kv);
-      if (predicate(obj)) initialObjects.push([obj, kv]);
+      if (predicate(kv.value as KubeObject)) initialObjects.push(kv);
     }
   }
-  const stream = new WatchStream(ctx, from, initial);
-  for (const [obj, kv] of initialObjects) stream.sendInitial(obj, kv);
+  const stream = new WatchStream(ctx, from, initial, options.labelSelector !== '' || options.fieldSelector !== '');
+  for (const kv of initialObjects) stream.sendInitial(kv);
   if (options.sendInitialEvents === true) stream.bookmark(true);
   await stream.start(prefix, from, predicate, options);
 }
@@ -53,11 +52,14 @@ class WatchStream {
   /** Whether the client's view is exactly what this stream sent (it started with the initial objects). */
   private readonly complete: boolean;
   private readonly table: boolean;
+  /** Whether selectors filter this stream (only then is `sent` kept). */
+  private readonly selective: boolean;
 
-  constructor(ctx: Ctx, from: number, complete: boolean) {
+  constructor(ctx: Ctx, from: number, complete: boolean, selective: boolean) {
     this.ctx = ctx;
     this.lastRevision = from;
     this.complete = complete;
+    this.selective = selective;
     this.table = wantsTable(ctx.req.headers.accept);
     ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     ctx.res.flushHeaders();
@@ -70,18 +72,16 @@ class WatchStream {
   }
 
   /** sendObject sends an object event, as a one-row Table when the client asked for Tables. */
-  private sendObject(type: string, obj: KubeObject, kv: { value: StoredValue; revision: number }): boolean {
-    if (!this.table) {
-      if (this.closed) return true;
-      return this.ctx.res.write(`{"type":"${type}","object":${this.ctx.registry.toJson(kv)}}\n`);
-    }
-    const table = toTable(this.ctx.def.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, this.ctx.query.get('includeObject') ?? 'Metadata');
-    return this.send(type, table);
+  private sendObject(type: string, kv: { value: StoredValue; revision: number }): boolean {
+    if (this.closed) return true;
+    if (!this.table) return this.ctx.res.write(`{"type":"${type}","object":${this.ctx.registry.toJson(kv)}}\n`);
+    const obj = this.ctx.registry.toObject(kv);
+    return this.send(type, toTable(this.ctx.def.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, this.ctx.query.get('includeObject') ?? 'Metadata'));
   }
 
-  sendInitial(obj: KubeObject, kv: KeyValue): void {
-    this.sent.add(kv.key);
-    this.sendObject('ADDED', obj, kv);
+  sendInitial(kv: KeyValue): void {
+    if (this.selective) this.sent.add(kv.key);
+    this.sendObject('ADDED', kv);
   }
 
   bookmark(initialEventsEnd = false): void {
@@ -102,10 +102,13 @@ class WatchStream {
         onEvent: (event) => this.onEvent(event, predicate),
         onClose: (reason) => {
           log.info(4, 'Watch closed by store', { prefix, reason });
-          this.close();
+          // History gone under a live watch: tell the client to relist, as at watch start.
+          if (isStoreError(reason, 'COMPACTED')) this.fail(apiErrors.expired(reason.message));
+          else this.close();
         },
       });
-      if (this.closed) {
+      if (this.closed || this.ctx.res.destroyed) {
+        this.close();
         watch.close();
         return;
       }
@@ -119,33 +122,35 @@ class WatchStream {
       return this.fail(apiErrors.unavailable(`watch failed: ${(error as Error).message}`));
     }
     if (options.allowWatchBookmarks) this.timers.push(setInterval(() => this.bookmark(), this.ctx.api.bookmarkIntervalMs));
-    if (options.timeoutSeconds !== undefined) this.timers.push(setTimeout(() => this.close(), options.timeoutSeconds * 1000));
+    if (options.timeoutSeconds !== undefined && options.timeoutSeconds > 0) this.timers.push(setTimeout(() => this.close(), options.timeoutSeconds * 1000));
   }
 
   /**
-   * onEvent forwards a store event through the selectors. An object that
-   * stops matching is sent as DELETED and one that starts matching as ADDED,
-   * as the watch cache does, as far as this stream knows what the client holds.
+   * onEvent forwards a store event through the selectors. With selectors, an
+   * object that stops matching is sent as DELETED and one that starts
+   * matching as ADDED, as the watch cache does, as far as this stream knows
+   * what the client holds.
    */
   private onEvent(event: StoreEvent, predicate: (obj: KubeObject) => boolean): boolean {
     this.lastRevision = event.revision;
     const kv = { value: event.value, revision: event.revision };
-    const obj = this.ctx.registry.toObject(kv);
+    if (!this.selective) return this.sendObject(event.type, kv);
     const key = event.key;
-    const matches = predicate(obj);
+    // Selectors read labels, names and fields, all present on the stored value.
+    const matches = predicate(event.value as KubeObject);
     const had = this.sent.has(key);
     if (event.type === 'DELETED') {
       this.sent.delete(key);
-      return matches || had ? this.sendObject('DELETED', obj, kv) : true;
+      return matches || had ? this.sendObject('DELETED', kv) : true;
     }
     if (!matches) {
       if (!had) return true;
       this.sent.delete(key);
-      return this.sendObject('DELETED', obj, kv);
+      return this.sendObject('DELETED', kv);
     }
     this.sent.add(key);
     const type = event.type === 'MODIFIED' && !had && this.complete ? 'ADDED' : event.type;
-    return this.sendObject(type, obj, kv);
+    return this.sendObject(type, kv);
   }
 
   close(): void {

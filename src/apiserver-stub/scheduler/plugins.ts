@@ -49,6 +49,8 @@ export interface ScorePlugin {
   /** score returns a raw score; normalize (if any) maps the feasible nodes' raw scores to 0..100. */
   score(s: PodState, n: NodeInfo): number;
   normalize?(scores: Float64Array): void;
+  /** skip tells (kube's PreScore Skip) that the plugin would give every node the same score for this pod. */
+  skip?(s: PodState): boolean;
 }
 
 /** tolerates is kube's Toleration.ToleratesTaint. */
@@ -126,6 +128,7 @@ export const NodeAffinity: FilterPlugin & ScorePlugin = {
     return total;
   },
   normalize: normalizeToMax,
+  skip: (s) => s.preferredTerms.length === 0,
 };
 
 function untoleratedTaint(s: PodState, n: NodeInfo): Taint | undefined {
@@ -209,6 +212,7 @@ export const PodTopologySpread: ScorePlugin = {
     return s.owner ? (n.ownerCounts.get(s.owner) ?? 0) : 0;
   },
   normalize: (scores) => normalizeToMax(scores, true),
+  skip: (s) => s.owner === undefined,
 };
 
 /** normalizeToMax is kube's DefaultNormalizeScore: scale so the best raw score is 100 (reversed: the lowest). */

@@ -90,6 +90,7 @@ export class Scheduler {
     const totals = new Float64Array(feasible.length);
     const raw = new Float64Array(feasible.length);
     for (const p of this.scores) {
+      if (p.skip?.(s)) continue;
       for (let i = 0; i < feasible.length; i++) raw[i] = p.score(s, feasible[i]!);
       p.normalize?.(raw);
       for (let i = 0; i < feasible.length; i++) totals[i]! += raw[i]! * p.weight;

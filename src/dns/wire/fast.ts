@@ -1,4 +1,4 @@
-import { HEADER_SIZE, QCLASS_IN, QTYPE } from './constants.ts';
+import { CLASSIC_UDP_SIZE, HEADER_SIZE, MAX_UDP_SIZE, QCLASS_IN, QTYPE } from './constants.ts';
 
 /**
  * FastQuestion is what the hot path reads of a query: the question's end,
@@ -66,4 +66,15 @@ export function patchResponse(cached: Buffer, query: Buffer, questionEnd: number
   out[3] = (out[3]! & 0xef) | (query[3]! & 0x10);
   query.copy(out, HEADER_SIZE, HEADER_SIZE, questionEnd - 4);
   return out;
+}
+
+/**
+ * sizeClass names how large an answer may be, the second half of a
+ * response cache key: TCP (with or without OPT), UDP without OPT (512), or
+ * UDP with the advertised size clamped to [512, 4096] and the DO bit.
+ */
+export function sizeClass(proto: 'udp' | 'tcp', ednsSize: number, dnssecOk: boolean): string {
+  if (proto === 'tcp') return ednsSize < 0 ? '|t' : dnssecOk ? '|te+' : '|te';
+  if (ednsSize < 0) return '|u';
+  return `|e${Math.min(Math.max(ednsSize, CLASSIC_UDP_SIZE), MAX_UDP_SIZE)}${dnssecOk ? '+' : ''}`;
 }

@@ -171,6 +171,9 @@ test('deletion: finalizers and bound pods wait (deletionTimestamp), grace 0 and 
   t.is(first.body.metadata.deletionGracePeriodSeconds, 20);
   t.truthy(first.body.metadata.deletionTimestamp);
   t.is((await call(url, 'GET', `${pods}/bound`)).status, 200, 'a bound pod waits for its node agent');
+  const terminating = await call(url, 'PATCH', `${pods}/bound/status`, { status: { phase: 'Running' } }, 'application/merge-patch+json');
+  t.is(terminating.status, 200);
+  t.is((await call(url, 'GET', `${pods}/bound`)).status, 200, 'status updates while terminating keep the pod');
   t.is((await call(url, 'DELETE', `${pods}/bound?gracePeriodSeconds=0`)).status, 200);
   t.is((await call(url, 'GET', `${pods}/bound`)).status, 404);
 
@@ -221,4 +224,60 @@ test('subresources: binding sets nodeName once; status writes only status; scale
   t.is(put.body.spec.replicas, 4);
   t.is((await call(url, 'PUT', '/apis/apps/v1/namespaces/default/replicasets/r/scale', { ...scale.body, spec: { replicas: 5 } })).status, 409, 'a stale Scale resourceVersion conflicts');
   t.is((await call(url, 'GET', '/apis/apps/v1/namespaces/default/replicasets/r')).body.spec.replicas, 4);
+});
+
+test('dryRun=All checks create, patch and delete and persists nothing', async (t) => {
+  const { url } = await startServer(t);
+  const base = '/api/v1/namespaces/default/services';
+  const dry = await call(url, 'POST', `${base}?dryRun=All`, { metadata: { name: 'dry' }, spec: { type: 'NodePort', ports: [{ port: 80 }] } });
+  t.is(dry.status, 201);
+  t.truthy(dry.body.spec.clusterIP);
+  t.is((await call(url, 'GET', `${base}/dry`)).status, 404);
+  t.is((await call(url, 'POST', `${base}?dryRun=All`, { metadata: { name: 'dry' }, spec: { ports: [{ port: 0 }] } })).status, 422);
+  const before = await call(url, 'GET', `${base}/kubernetes`);
+  const patched = await call(url, 'PATCH', `${base}/kubernetes?dryRun=All`, { metadata: { labels: { x: 'y' } } }, 'application/merge-patch+json');
+  t.is(patched.body.metadata.labels.x, 'y');
+  const after = await call(url, 'GET', `${base}/kubernetes`);
+  t.is(after.body.metadata.resourceVersion, before.body.metadata.resourceVersion);
+  t.is(after.body.metadata.labels.x, undefined);
+  t.is((await call(url, 'DELETE', `${base}/kubernetes?dryRun=All`)).status, 200);
+  t.is((await call(url, 'GET', `${base}/kubernetes`)).status, 200);
+  t.is((await call(url, 'DELETE', `${base}/kubernetes?dryRun=Some`)).status, 400);
+});
+
+test('list: resourceVersionMatch=Exact reads the past; compacted is 410, future is 504', async (t) => {
+  const { url, server } = await startServer(t);
+  const base = '/api/v1/namespaces/default/configmaps';
+  const first = await call(url, 'POST', base, { metadata: { name: 'a' } });
+  const rv = first.body.metadata.resourceVersion;
+  await call(url, 'POST', base, { metadata: { name: 'b' } });
+  const past = await call(url, 'GET', `${base}?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+  t.deepEqual(past.body.items.map((i: any) => i.metadata.name), ['a']);
+  t.is(past.body.metadata.resourceVersion, rv);
+  t.is((await call(url, 'GET', `${base}?resourceVersion=999999&resourceVersionMatch=Exact`)).status, 504);
+  t.is((await call(url, 'GET', `${base}?resourceVersionMatch=Exact`)).status, 422);
+  await server.backend.compact(server.backend.currentRevision());
+  const gone = await call(url, 'GET', `${base}?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+  t.is(gone.status, 410);
+  t.is(gone.body.reason, 'Expired');
+});
+
+test('bootstrap: default/kubernetes on the range first address; with an advertise address its Endpoints and EndpointSlice', async (t) => {
+  const { url } = await startServer(t, 'memory', {}, { serviceClusterIPRange: '10.43.0.0/16', advertise: { address: '192.0.2.10', port: 6443 } });
+  const svc = (await call(url, 'GET', '/api/v1/namespaces/default/services/kubernetes')).body;
+  t.like(svc, { metadata: { labels: { provider: 'kubernetes', component: 'apiserver' } }, spec: { clusterIP: '10.43.0.1', ports: [{ name: 'https', port: 443, targetPort: 6443 }] } });
+  const ep = (await call(url, 'GET', '/api/v1/namespaces/default/endpoints/kubernetes')).body;
+  t.is(ep.subsets[0].addresses[0].ip, '192.0.2.10');
+  const slices = (await call(url, 'GET', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes')).body;
+  t.deepEqual(slices.items[0].endpoints[0].addresses, ['192.0.2.10']);
+});
+
+test('writes accept YAML bodies (application/yaml); malformed YAML is 400', async (t) => {
+  const { url } = await startServer(t);
+  const yaml = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  k: v\n';
+  const created = await call(url, 'POST', '/api/v1/namespaces/default/configmaps', yaml, 'application/yaml');
+  t.is(created.status, 201);
+  t.is(created.body.data.k, 'v');
+  t.is((await call(url, 'POST', '/api/v1/namespaces/default/configmaps', 'a: [b', 'application/yaml')).status, 400);
+  t.is((await call(url, 'POST', '/api/v1/namespaces/default/configmaps', '- 1\n- 2\n', 'application/yaml')).status, 400);
 });

@@ -6,7 +6,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
 import { resources } from '../../../src/endpoints/client/resources.ts';
 import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
-import { startServer } from '../apiserver-stub/server-fixture.ts';
+import { startServer, tempDir } from '../apiserver-stub/server-fixture.ts';
 
 // The apiserver runs in-process on 127.0.0.1:0 (memory store); no node agent: the test plays kubelet by writing pod status.
 
@@ -127,4 +127,31 @@ test('a service without a selector is left alone; deleting a service removes its
   await client.delete(resources.services, 'empty', { namespace: 'default' });
   await until('slices removed', async () => (await client.list<EndpointSlice>(resources.endpointslices, { namespace: 'default', labelSelector: 'kubernetes.io/service-name=empty' })).items.length === 0);
   t.pass();
+});
+
+test('controllers survive an apiserver restart: the informers relist and work resumes', async (t) => {
+  const dataDir = await tempDir(t, 'ferry-cm-restart-');
+  const first = await startServer(t, 'file', { dataDir });
+  const client = new ApiClient({ server: first.url });
+  const manager = new ControllerManager({ client, maxEndpointsPerSlice: 100, resyncPeriodMs: 0, workers: { endpointslice: 1, endpoints: 1, replicaset: 1, deployment: 1 } });
+  await manager.start();
+  t.teardown(async () => {
+    await manager.stop();
+    await client.close();
+  });
+  await client.create(resources.deployments, deployment(1));
+  await until('first pod', async () => (await podsOf(client)).length === 1);
+  await first.close();
+  await sleep(500);
+  await startServer(t, 'file', { dataDir }, {}, first.port);
+  const d2 = deployment(2);
+  d2.metadata!.name = 'api';
+  d2.spec!.selector = { matchLabels: { app: 'api' } };
+  d2.spec!.template.metadata!.labels = { app: 'api' };
+  await until('create after restart', async () => client.create(resources.deployments, d2));
+  const pods = await until('pods of the deployment made after the restart', async () => {
+    const items = (await client.list<Pod>(resources.pods, { namespace: 'default', labelSelector: 'app=api' })).items;
+    return items.length === 2 ? items : undefined;
+  });
+  t.is(pods.length, 2);
 });

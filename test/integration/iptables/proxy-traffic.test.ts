@@ -2,12 +2,14 @@ import test, { type ExecutionContext } from 'ava';
 import { addRoute, ip } from '../../../src/lab/netns.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { EXT_IP, NODE_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
+import { fileURLToPath } from 'node:url';
 import { endpoint, ProxyDriver, proxyConfig, SERVICE_CIDR, service } from './harness.ts';
 
 // The iptables proxier proved with real packets: it runs inside the node
 // namespace of the shared topology (ext 192.168.50.2 → node 192.168.50.1 →
 // cbr0 → pods 10.244.1.10+i), and clients in pods, the node and ext make
 // real HTTP/UDP requests to agnhost. Service IPs are 172.30.0.0/16.
+const ferryBin = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
 const rootTest = isRoot ? test.serial : test.skip;
 
 async function lab(t: ExecutionContext, backend: 'nft' | 'legacy', pods: number) {
@@ -30,6 +32,11 @@ function assertSpread(t: ExecutionContext, counts: Map<string, number>, names: s
     const share = (counts.get(name) ?? 0) / n;
     t.true(share >= 0.2 && share <= 0.47, `${name} got ${(share * 100).toFixed(1)}%`);
   }
+}
+
+/** ferryCleanup runs the real CLI, `ferry proxy --mode iptables --cleanup`, inside the node namespace. */
+async function ferryCleanup(topo: ProxyTopology, backend: 'nft' | 'legacy'): Promise<void> {
+  await topo.fixture.exec(topo.node, ferryBin, ['proxy', '--mode', 'iptables', '--iptables-backend', backend, '--cleanup']);
 }
 
 async function iptablesSave(topo: ProxyTopology, backend: 'nft' | 'legacy'): Promise<string> {
@@ -106,9 +113,12 @@ rootTest('iptables (nft): cluster IP, node ports, eTP Local and health, affinity
   t.not(gone.code, 0, 'a deleted service no longer answers');
   t.notRegex(await iptablesSave(topo, 'nft'), /KUBE-SVC-\S+ .*solo|default\/solo/);
 
-  // After cleanup, no KUBE- chain is left and the node's own rules are untouched.
-  await driver.cleanup();
-  t.notRegex(await iptablesSave(topo, 'nft'), /KUBE-/);
+  // After `ferry proxy --cleanup`, no KUBE- chain is left and the node's own rules are untouched.
+  await topo.fixture.exec(topo.node, 'iptables-nft', ['-A', 'FORWARD', '-s', '10.99.0.0/16', '-j', 'ACCEPT']);
+  await ferryCleanup(topo, 'nft');
+  const after = await iptablesSave(topo, 'nft');
+  t.notRegex(after, /KUBE-/);
+  t.regex(after, /-A FORWARD -s 10\.99\.0\.0\/16 -j ACCEPT/);
 });
 
 rootTest('iptables (nft): UDP clients follow a replaced endpoint within 2 s (conntrack cleanup)', async (t) => {
@@ -145,6 +155,6 @@ rootTest('iptables (legacy): cluster IP spread and cleanup', async (t) => {
   await driver.sync([web], { [web.key]: topo.pods.map((p) => endpoint(p.ip)) });
   assertSpread(t, await topo.tally(topo.pods[0]!.ns, 'http://172.30.0.10/hostname', 300), ['pod-0', 'pod-1', 'pod-2'], 300);
   t.regex(await iptablesSave(topo, 'legacy'), /KUBE-SVC-/);
-  await driver.cleanup();
+  await ferryCleanup(topo, 'legacy');
   t.notRegex(await iptablesSave(topo, 'legacy'), /KUBE-/);
 });

@@ -30,9 +30,10 @@ export class ProxyDriver {
     });
   }
 
-  static async start(t: ExecutionContext, topo: ProxyTopology): Promise<ProxyDriver> {
+  /** start runs the proxier; `env` reaches scenario.ts (e.g. SCENARIO_WORKERS). */
+  static async start(t: ExecutionContext, topo: ProxyTopology, env: NodeJS.ProcessEnv = {}): Promise<ProxyDriver> {
     await addRoute(topo.node, [SERVICE_CIDR, 'dev', 'cbr0']);
-    const child = spawnIn(topo.node, process.execPath, ['--import', 'tsx', scenario], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawnIn(topo.node, process.execPath, ['--import', 'tsx', scenario], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
     t.teardown(() => {
       if (child.exitCode === null && child.pid !== undefined) {
         try {

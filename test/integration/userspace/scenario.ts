@@ -9,7 +9,10 @@
  */
 import { createInterface } from 'node:readline';
 import { Registry } from 'prom-client';
-import { createProxier } from '../../../src/userspace/index.ts';
+import { createProxier, UserspaceProxier } from '../../../src/userspace/index.ts';
+import { ConnectionCounts } from '../../../src/userspace/connection-counts.ts';
+import { createMetrics } from '../../../src/userspace/metrics.ts';
+import { createPortalRunner } from '../../../src/userspace/portal-runner.ts';
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import { proxyState, type ServiceSpec } from './state.ts';
 
@@ -31,7 +34,18 @@ const config: ProxyConfig = {
   udpIdleTimeoutMs: 250,
 };
 
-const proxier = createProxier(config, new Registry());
+// SCENARIO_WORKERS overrides the worker count (benchmarks compare one process with one per core).
+const workers = process.env.SCENARIO_WORKERS;
+const proxier = workers === undefined
+  ? createProxier(config, new Registry())
+  : new UserspaceProxier({
+      listenAddress: '0.0.0.0',
+    portRange: config.proxyPortRange,
+      udpIdleTimeoutMs: config.udpIdleTimeoutMs,
+      runner: createPortalRunner(undefined),
+      metrics: createMetrics(new Registry(), new ConnectionCounts()),
+      workers: Number(workers),
+    });
 
 type Command = { op: 'sync'; services: ServiceSpec[] } | { op: 'rss' } | { op: 'cleanup' };
 

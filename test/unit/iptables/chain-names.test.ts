@@ -52,4 +52,6 @@ test('conntrack deletions for gone UDP endpoints and newly active UDP services',
     ['-D', '--orig-dst', '172.30.0.10', '-p', 'udp'],
     ['-D', '-p', 'udp', '--dport', '30053'],
   ]);
+  const gone = svc('ns9', 'udp-gone', { protocol: 'UDP', clusterIPs: ['172.30.0.99'] });
+  t.deepEqual(conntrackDeletions(state([]), new Map([[gone.key, gone], [tcp.key, tcp]])), [['-D', '--orig-dst', '172.30.0.99', '-p', 'udp']]);
 });

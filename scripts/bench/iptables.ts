@@ -1,0 +1,155 @@
+// Benchmark of the iptables proxier; run through scripts/bench/iptables, which
+// puts this process in a scratch network namespace.
+import { parseArgs } from 'node:util';
+import type { ProxyConfig } from '../../src/endpoints/proxy-config.ts';
+import type { Endpoint, ProxyState, ServicePort } from '../../src/endpoints/proxy-state.ts';
+import { cleanupRules } from '../../src/iptables/cleanup.ts';
+import { IptablesProxier } from '../../src/iptables/proxier.ts';
+import { renderRules } from '../../src/iptables/render.ts';
+import { createRunner, type IptablesBackend, type IptablesRunner } from '../../src/iptables/runner.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    // iptables-nft-restore --noflush is superlinear in the number of chains
+    // here (1k services x 10 endpoints: about a minute), so nft runs at 1k by default.
+    'legacy-sizes': { type: 'string', default: '1000,5000,10000' },
+    'nft-sizes': { type: 'string', default: '1000' },
+    'latency-seconds': { type: 'string', default: '10' },
+  },
+});
+const sizesOf = (list: string) => (list === '' ? [] : list.split(',').map(Number));
+const plan: Array<[IptablesBackend, number[]]> = [['legacy', sizesOf(args['legacy-sizes'])], ['nft', sizesOf(args['nft-sizes'])]];
+const latencySeconds = Number(args['latency-seconds']);
+const ENDPOINTS = 10;
+
+function service(i: number): ServicePort {
+  const name = `svc-${i}`;
+  return {
+    key: `bench/${name}:http`, namespace: 'bench', name, portName: 'http', protocol: 'TCP', type: 'ClusterIP',
+    clusterIPs: [`172.${20 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`], port: 80, nodePort: 0, externalIPs: [], loadBalancerIPs: [],
+    loadBalancerSourceRanges: [], sessionAffinity: { type: 'None' }, externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster',
+    healthCheckNodePort: 0,
+  };
+}
+
+function endpoints(i: number, generation = 0): Endpoint[] {
+  return Array.from({ length: ENDPOINTS }, (_, j) => {
+    const n = i * ENDPOINTS + j;
+    return { ip: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, port: 8080 + generation, ready: true, serving: true, terminating: false, isLocal: true };
+  });
+}
+
+/** snapshot copies the maps: a ProxyState is immutable, and the bench keeps changing `eps` while a sync runs. */
+function snapshot(services: Map<string, ServicePort>, eps: Map<string, Endpoint[]>, changed: Iterable<string>): ProxyState {
+  return {
+    nodeName: 'bench', nodeLabels: {}, services: new Map(services), endpoints: new Map(eps), changed: new Set(changed),
+    udpConntrack: { deletedEndpoints: [], newlyActiveServices: new Set() }, triggerTimes: new Map(),
+  };
+}
+
+/** timedRunner wraps a runner to add up time spent in iptables-restore. */
+function timedRunner(inner: IptablesRunner): IptablesRunner & { restoreMs: number } {
+  const r = {
+    backend: inner.backend,
+    restoreMs: 0,
+    async restore(text: string) {
+      const t0 = performance.now();
+      await inner.restore(text);
+      r.restoreMs += performance.now() - t0;
+    },
+    save: (t: string) => inner.save(t),
+    chainExists: (t: string, c: string) => inner.chainExists(t, c),
+  };
+  return r;
+}
+
+const config = (backend: IptablesBackend): ProxyConfig => ({
+  mode: 'iptables', nodeName: 'bench', clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [],
+  syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, iptablesBackend: backend, ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0,
+  ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250,
+});
+const noMetrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+interface Row { backend: string; services: number; renderMs: number; restoreMs: number; fullMs: number; rules: number; incrementalMs?: number; p50?: number; p99?: number }
+const rows: Row[] = [];
+
+for (const [backend, sizes] of plan) {
+  for (const n of sizes) {
+    const runner = timedRunner(createRunner(backend));
+    await cleanupRules(runner);
+    const services = new Map<string, ServicePort>();
+    const eps = new Map<string, Endpoint[]>();
+    for (let i = 0; i < n; i++) {
+      const s = service(i);
+      services.set(s.key, s);
+      eps.set(s.key, endpoints(i));
+    }
+    const proxier = new IptablesProxier({ config: config(backend), runner, metrics: noMetrics, healthHost: '127.0.0.1', now: Date.now });
+    const state = snapshot(services, eps, services.keys());
+    const opts = { clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeMark: '0x4000', nodePortIPs: 'all' as const, nodeIPs: [] };
+    const r0 = performance.now();
+    const rendered = renderRules({ state, full: true, installedChains: new Set(), jumps: [] }, opts);
+    const renderMs = performance.now() - r0;
+    runner.restoreMs = 0;
+    const f0 = performance.now();
+    const full = await proxier.sync(state);
+    const fullMs = performance.now() - f0;
+    if (!full.ok) throw full.error;
+    const row: Row = { backend, services: n, renderMs, restoreMs: runner.restoreMs, fullMs, rules: rendered.ruleCounts.nat + rendered.ruleCounts.filter };
+    if (n === Math.max(...sizes)) {
+      // Incremental: one endpoint of one service changes, 5 times.
+      const inc: number[] = [];
+      for (let k = 0; k < 5; k++) {
+        const key = service(k).key;
+        eps.set(key, endpoints(k, k + 1));
+        const t0 = performance.now();
+        const r = await proxier.sync(snapshot(services, eps, [key]));
+        inc.push(performance.now() - t0);
+        if (!r.ok || r.full) throw new Error(`incremental sync ${r.ok ? 'was full' : r.error.message}`);
+      }
+      row.incrementalMs = median(inc);
+      // Latency: 10 changes/s for latencySeconds; a sync starts as soon as the previous one ends
+      // (min-sync-period 0) and takes every change pending at its start.
+      const latencies: number[] = [];
+      let pending: Array<{ key: string; at: number }> = [];
+      let syncing = false;
+      const runSync = async () => {
+        if (syncing || pending.length === 0) return;
+        syncing = true;
+        const batch = pending;
+        pending = [];
+        const r = await proxier.sync(snapshot(services, eps, batch.map((c) => c.key)));
+        if (!r.ok) throw r.error;
+        const done = performance.now();
+        for (const c of batch) latencies.push(done - c.at);
+        syncing = false;
+        void runSync();
+      };
+      for (let c = 0; c < latencySeconds * 10; c++) {
+        const i = (c * 7919) % n;
+        const key = service(i).key;
+        eps.set(key, endpoints(i, (c % 50) + 10));
+        pending.push({ key, at: performance.now() });
+        void runSync();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      while (syncing || pending.length > 0) await new Promise((r) => setTimeout(r, 20));
+      row.p50 = pct(latencies, 50);
+      row.p99 = pct(latencies, 99);
+    }
+    rows.push(row);
+    await proxier.cleanup();
+    await proxier.close();
+    process.stderr.write(`done ${JSON.stringify(row)}\n`);
+  }
+}
+
+console.log(`iptables proxier, ${ENDPOINTS} endpoints per service; latency: proxier-side (snapshot handed to sync -> iptables-restore done), 10 changes/s for ${latencySeconds} s, min-sync-period 0`);
+console.log('| backend | services | rules | render | iptables-restore | full sync | render/restore | incremental (1 endpoint) | latency p50 | latency p99 |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.backend} | ${r.services} | ${r.rules} | ${ms(r.renderMs)} | ${ms(r.restoreMs)} | ${ms(r.fullMs)} | ${((100 * r.renderMs) / r.restoreMs).toFixed(0)}% | ${r.incrementalMs === undefined ? '' : ms(r.incrementalMs)} | ${r.p50 === undefined ? '' : ms(r.p50)} | ${r.p99 === undefined ? '' : ms(r.p99)} |`);
+}

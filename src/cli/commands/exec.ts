@@ -1,0 +1,31 @@
+import { spawn } from 'node:child_process';
+import { defineCommand } from '../command.ts';
+import { openLab, targetNamespace } from '../../lab/cluster/client.ts';
+import { InvalidArgumentError } from '../../util/errors.ts';
+
+export default defineCommand({
+  name: 'exec',
+  summary: 'Run a command inside a lab pod\'s (or node\'s) network namespace, e.g. ferry exec web-abc -- curl -s web/hostname',
+  usage: '<pod> | node/<node>  -- <command> [args...]',
+  flags: {
+    name: { type: 'string', default: 'lab', help: 'lab name' },
+    namespace: { type: 'string', default: 'default', help: 'Kubernetes namespace of the pod' },
+    n: { type: 'string', help: 'short for --namespace' },
+  },
+  async run({ flags, positionals, rest }) {
+    const [target] = positionals;
+    if (!target || rest.length === 0) throw new InvalidArgumentError('usage: ferry exec <pod> [-n namespace] -- <command> [args...]');
+    const { state, client } = openLab(flags.name);
+    let ns: string;
+    try {
+      ns = await targetNamespace(state, client, target, flags.n ?? flags.namespace);
+    } finally {
+      await client.close();
+    }
+    const child = spawn('ip', ['netns', 'exec', ns, ...rest], { stdio: 'inherit' });
+    return new Promise<number>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 1 : 1)));
+    });
+  },
+});

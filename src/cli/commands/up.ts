@@ -1,0 +1,97 @@
+import { execFile } from 'node:child_process';
+import type { Service } from 'kubernetes-types/core/v1.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defineCommand } from '../command.ts';
+import { ApiClient } from '../../endpoints/client/api-client.ts';
+import { resources } from '../../endpoints/client/resources.ts';
+import { demoObjects, dnsObjects, ensureNamespace, ensureObject, waitForNodes, DEMO_NAME } from '../../lab/cluster/addons.ts';
+import { writeKubeconfig } from '../../lab/cluster/kubeconfig.ts';
+import { FERRY_BIN, startLab, stopLab } from '../../lab/cluster/lab.ts';
+import { PROXY_MODES, type ProxyMode } from '../../lab/cluster/plan.ts';
+import { labPaths } from '../../lab/cluster/state.ts';
+import { InvalidArgumentError } from '../../util/errors.ts';
+
+/** answers is whether `curl` from inside a namespace gets an HTTP answer from url. */
+function answers(ns: string, url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile('ip', ['netns', 'exec', ns, 'curl', '-sf', '-m', '1', url], (error) => resolve(!error));
+  });
+}
+
+export default defineCommand({
+  name: 'up',
+  summary: 'Start a lab cluster in the background: apiserver, controllers, scheduler, and per node a node agent and proxy in its own network namespace',
+  flags: {
+    name: { type: 'string', default: 'lab', help: 'lab name: state, logs and kubeconfig go under .ferry/<name>/' },
+    nodes: { type: 'int', default: 3, help: 'number of nodes' },
+    mode: { type: 'string', default: 'iptables', help: `proxy mode of every node: ${PROXY_MODES.join(', ')}` },
+    demo: { type: 'boolean', default: false, help: 'deploy a 3-replica agnhost netexec Deployment and a NodePort Service, and wait until it answers' },
+    'apiserver-port': { type: 'int', default: 0, help: 'TCP port of the apiserver on 127.0.0.1 (0: a free one)' },
+    'lab-prefix': { type: 'string', help: 'prefix of the lab\'s network namespaces (default fylab-<name>-)' },
+    'proxy-arg': { type: 'list', help: 'extra flags for every ferry proxy, e.g. --proxy-arg=--min-sync-period=100ms' },
+  },
+  async run({ flags }) {
+    const began = Date.now();
+    const mode = flags.mode as ProxyMode;
+    if (!PROXY_MODES.includes(mode)) throw new InvalidArgumentError(`invalid --mode ${JSON.stringify(flags.mode)}: want one of ${PROXY_MODES.join(', ')}`);
+    if (mode === 'ipvs') throw new InvalidArgumentError('--mode ipvs needs a kernel with IPVS (User-Mode Linux); the lab does not run it yet');
+    if (flags.nodes < 1 || flags.nodes > 200) throw new InvalidArgumentError('--nodes must be between 1 and 200');
+    const paths = labPaths(flags.name);
+    const client = new ApiClient({ server: `unix://${paths.socket}` }, { userAgent: 'ferry-up' });
+    let demoIP: string | undefined;
+    const addons = async () => {
+      await ensureNamespace(client, 'kube-system');
+      const dns = dnsObjects(paths.socket);
+      const demo = demoObjects();
+      const services = await Promise.all([
+        ensureObject(client, resources.services, dns.service),
+        ...(flags.demo ? [ensureObject(client, resources.services, demo.service)] : []),
+      ]);
+      demoIP = (services[1] as Service | undefined)?.spec?.clusterIP;
+      await waitForNodes(client, flags.nodes);
+      await Promise.all([
+        ensureObject(client, resources.deployments, dns.deployment),
+        ...(flags.demo ? [ensureObject(client, resources.deployments, demo.deployment)] : []),
+      ]);
+    };
+    let state;
+    try {
+      state = await startLab({
+        name: flags.name, nodes: flags.nodes, mode, apiPort: flags['apiserver-port'], proxyArgs: flags['proxy-arg'] ?? [], onApiReady: addons,
+        ...(flags['lab-prefix'] ? { prefix: flags['lab-prefix'] } : {}),
+      });
+    } catch (error) {
+      await client.close();
+      process.stderr.write(`ferry up failed; cleaning up (logs stay under ${paths.logs})\n`);
+      await stopLab(flags.name);
+      throw error;
+    }
+    const server = `http://127.0.0.1:${state.apiPort}`;
+    writeKubeconfig(paths.kubeconfig, flags.name, server);
+    const out: string[] = [`Lab ${flags.name} is up: ${flags.nodes} node(s), proxy mode ${mode}, apiserver ${server} (logs: ${paths.logs}).`];
+    if (flags.demo && demoIP) {
+      const node = state.plan.nodes[0]!;
+      const url = `http://${demoIP}:80/hostname`;
+      while (!(await answers(node.ns, url))) {
+        if (Date.now() - began > 60_000) throw new InvalidArgumentError(`demo service ${url} did not answer within 60 s; see ferry status and ferry logs`);
+        await sleep(50);
+      }
+      out.push(`Demo service ${DEMO_NAME} answered through its ClusterIP ${demoIP} ${((Date.now() - began) / 1000).toFixed(2)} s after ferry up started.`);
+    } else {
+      out.push(`Started in ${((Date.now() - began) / 1000).toFixed(2)} s.`);
+    }
+    await client.close();
+    const ferry = FERRY_BIN.replace(`${process.cwd()}/`, './');
+    const nameFlag = flags.name === 'lab' ? '' : ` --name ${flags.name}`;
+    out.push('', 'Use it with kubectl:', `  export KUBECONFIG=${paths.kubeconfig}; kubectl get nodes`);
+    if (flags.demo) {
+      out.push('', 'Try:',
+        `  kubectl get pods -o wide`,
+        `  ${ferry} exec${nameFlag} node/${state.plan.nodes[0]!.name} -- curl -s http://${demoIP}/hostname`,
+        `  ${ferry} exec${nameFlag} $(kubectl get pods -l app=${DEMO_NAME} -o name | head -1 | cut -d/ -f2) -- dig +search +short ${DEMO_NAME}`);
+    }
+    out.push('', `Status: ${ferry} status${nameFlag}; logs: ${ferry} logs${nameFlag} <component>; stop: ${ferry} down${nameFlag}`);
+    process.stdout.write(`${out.join('\n')}\n`);
+    return 0;
+  },
+});

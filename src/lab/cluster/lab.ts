@@ -1,0 +1,174 @@
+import { existsSync, rmSync, truncateSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LabError } from './errors.ts';
+import { removeLabNamespaces, routeServicesFromNode, setupControlPlaneNetwork } from './network.ts';
+import { CLUSTER_CIDR, CONTROL_PLANE_IP, LAB_PREFIX_ROOT, planLab, SERVICE_CIDR, type LabPlan, type NodePlan, type ProxyMode } from './plan.ts';
+import { labNames, labPaths, readState, writeState, type ComponentRecord, type LabPaths, type LabState } from './state.ts';
+import { isAlive, startComponent, stopComponents, type ComponentSpec } from './supervisor.ts';
+
+/**
+ * Bringing a lab's processes and namespaces up and down. The objects inside
+ * the cluster (DNS, demo) are up.ts's business; this module only knows
+ * processes, namespaces and the state file.
+ */
+
+export const FERRY_BIN = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
+
+export interface StartOptions {
+  name: string;
+  nodes: number;
+  mode: ProxyMode;
+  prefix?: string;
+  /** TCP port of the apiserver on 127.0.0.1; 0 picks a free one. */
+  apiPort: number;
+  /** Extra `ferry proxy` flags (the e2e suite shortens sync periods). */
+  proxyArgs?: string[];
+  /** Runs once the apiserver answers, alongside the other components' start (creating the add-ons early saves time). */
+  onApiReady?: () => Promise<void>;
+}
+
+/** freePort asks the kernel for an unused loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** apiReady is whether the apiserver answers /readyz on its Unix socket. */
+export function apiReady(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: socket, path: '/readyz', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, component?: ComponentRecord): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    if (component && !isAlive(component.pid)) throw new LabError('FERRY_ERR_LAB_START', `${component.name} exited while waiting for ${what}; see ${component.log}`);
+    await sleep(20);
+  }
+  throw new LabError('FERRY_ERR_LAB_START', `timed out after ${timeoutMs} ms waiting for ${what}${component ? `; see ${component.log}` : ''}`);
+}
+
+export function componentSpecs(plan: LabPlan, paths: LabPaths, apiPort: number, proxyArgs: readonly string[] = []) {
+  const server = `unix://${paths.socket}`;
+  const log = (n: string) => join(paths.logs, `${n}.log`);
+  const apiserver: ComponentSpec = {
+    name: 'apiserver',
+    argv: [FERRY_BIN, 'apiserver', '--listen', `127.0.0.1:${apiPort}`, '--unix-socket', paths.socket, '--data-dir', paths.data,
+      '--advertise-address', CONTROL_PLANE_IP, '--service-cluster-ip-range', SERVICE_CIDR],
+    log: log('apiserver'),
+  };
+  const control: ComponentSpec[] = [
+    { name: 'controller-manager', argv: [FERRY_BIN, 'controller-manager', '--server', server], log: log('controller-manager') },
+    { name: 'scheduler', argv: [FERRY_BIN, 'scheduler', '--server', server], log: log('scheduler') },
+    { name: 'relay', argv: [FERRY_BIN, 'relay', '--listen', `${CONTROL_PLANE_IP}:${apiPort}`, '--unix-socket', paths.socket], netns: plan.controlPlaneNs, log: log('relay') },
+  ];
+  const node = (n: NodePlan): ComponentSpec => ({
+    name: `node-${n.name}`,
+    argv: [FERRY_BIN, 'node', '--server', server, '--name', n.name, '--lab-prefix', plan.prefix, '--node-ip', n.ip, '--pod-cidr', n.podCIDR],
+    log: log(`node-${n.name}`),
+  });
+  const proxy = (n: NodePlan): ComponentSpec => ({
+    name: `proxy-${n.name}`,
+    argv: [FERRY_BIN, 'proxy', '--server', server, '--mode', plan.mode, '--hostname-override', n.name, '--cluster-cidr', CLUSTER_CIDR, ...proxyArgs],
+    netns: n.ns,
+    log: log(`proxy-${n.name}`),
+  });
+  return { apiserver, control, node, proxy };
+}
+
+/**
+ * startLab brings up a fresh lab: control-plane network and apiserver first
+ * (in parallel), then every other component at once, each node's proxy as
+ * soon as its node agent has made the node namespace. The state file is
+ * rewritten after every start so a crash half-way leaves nothing `ferry down`
+ * cannot find.
+ */
+export async function startLab(opts: StartOptions): Promise<LabState> {
+  const paths = labPaths(opts.name);
+  const old = readState(paths);
+  if (old?.components.some((c) => isAlive(c.pid))) throw new LabError('FERRY_ERR_LAB_EXISTS', `lab ${opts.name} is running (ferry down --name ${opts.name} first)`);
+  if (old) await stopLab(opts.name);
+  const plan = planLab(opts.name, opts.nodes, opts.mode, opts.prefix);
+  await removeLabNamespaces(plan.prefix);
+  rmSync(paths.data, { recursive: true, force: true });
+  rmSync(paths.socket, { force: true });
+  const apiPort = opts.apiPort || (await freePort());
+  const state: LabState = { plan, apiPort, socket: paths.socket, startedAt: new Date().toISOString(), components: [] };
+  const start = (spec: ComponentSpec) => {
+    if (existsSync(spec.log)) truncateSync(spec.log);
+    const rec = startComponent(spec);
+    state.components.push(rec);
+    writeState(paths, state);
+    return rec;
+  };
+  const specs = componentSpecs(plan, paths, apiPort, opts.proxyArgs);
+  writeState(paths, state);
+  const apiserver = start(specs.apiserver);
+  await setupControlPlaneNetwork(plan);
+  await waitFor('the apiserver', () => apiReady(paths.socket), 20_000, apiserver);
+  for (const spec of specs.control) start(spec);
+  const proxies = plan.nodes.map(async (n) => {
+    const agent = start(specs.node(n));
+    await waitFor(`node namespace ${n.ns}`, () => existsSync(`/run/netns/${n.ns}`), 20_000, agent);
+    start(specs.proxy(n));
+    await routeServicesFromNode(n);
+  });
+  await Promise.all([...proxies, opts.onApiReady?.()]);
+  return state;
+}
+
+/** restartComponent stops one component and starts it again with the same command (tests: proxy and apiserver restarts). */
+export async function restartComponent(name: string, component: string): Promise<ComponentRecord> {
+  const paths = labPaths(name);
+  const state = readState(paths);
+  const old = state?.components.find((c) => c.name === component);
+  if (!state || !old) throw new LabError('FERRY_ERR_LAB_NOT_FOUND', `no component ${component} in lab ${name}`);
+  await stopComponents([old]);
+  const rec = startComponent({ name: old.name, argv: old.argv, log: old.log, ...(old.netns ? { netns: old.netns } : {}) });
+  state.components = state.components.map((c) => (c.name === component ? rec : c));
+  writeState(paths, state);
+  if (component === 'apiserver') await waitFor('the apiserver', () => apiReady(paths.socket), 20_000, rec);
+  return rec;
+}
+
+/**
+ * stopLab stops every process of the lab and removes its namespaces, socket
+ * and state file (the logs stay for reading). Safe to run twice and after any
+ * component was killed.
+ */
+export async function stopLab(name: string): Promise<{ stopped: number; namespaces: string[] }> {
+  const paths = labPaths(name);
+  const state = readState(paths);
+  const components = state?.components ?? [];
+  const stopped = await stopComponents(components);
+  const namespaces = await removeLabNamespaces(state?.plan.prefix ?? planLab(name, 0, 'dry-run').prefix);
+  rmSync(paths.socket, { force: true });
+  rmSync(paths.state, { force: true });
+  return { stopped, namespaces };
+}
+
+/** stopAllLabs stops every lab with a state file, then removes any namespace left with the lab prefix. */
+export async function stopAllLabs(): Promise<{ labs: string[]; strays: string[] }> {
+  const labs = labNames();
+  for (const name of labs) await stopLab(name);
+  const strays = await removeLabNamespaces(LAB_PREFIX_ROOT);
+  return { labs, strays };
+}

@@ -1,0 +1,258 @@
+import type { Node, Pod, Service, Taint } from 'kubernetes-types/core/v1.js';
+import type { ApiClient } from '../endpoints/client/api-client.ts';
+import { ApiError, isNotFound } from '../endpoints/client/errors.ts';
+import { resourcePath, resources } from '../endpoints/client/resources.ts';
+import { Informer } from '../endpoints/informer.ts';
+import { objectKey } from '../endpoints/store.ts';
+import { canonicalJSON } from '../apiserver-stub/controllers/canonical.ts';
+import { Controller, type Requeue } from '../apiserver-stub/controllers/controller.ts';
+import { getErrorMessage } from '../util/errors.ts';
+import { createLogger } from '../util/log.ts';
+import { cidrContains, parseCidr, PodIpam } from './ipam.ts';
+import { setupNodeNetwork, syncNodeRoutes, teardownNode } from './node-network.ts';
+import { internalIPOf, nodeObject, nodeStatus, type NodeSpecOptions } from './node-object.ts';
+import { PodWorker, type PodContext } from './pod-worker.ts';
+
+const log = createLogger('node');
+
+/**
+ * POD_FINALIZER holds a deleted pod in the API (with its deletionTimestamp)
+ * until the agent has run its graceful termination, so endpoints show it
+ * `terminating` meanwhile; the compact apiserver deletes pods at once
+ * otherwise. The agent removes it when the pod's processes are gone.
+ */
+export const POD_FINALIZER = 'lab.ferry.dev/pod-termination';
+
+export interface NodeAgentOptions {
+  client: ApiClient;
+  nodeName: string;
+  /** Namespace prefix of the lab this node belongs to. */
+  prefix: string;
+  /** Node address on the lab switch with prefix length, e.g. `192.168.200.11/24`. */
+  nodeAddress: string;
+  podCIDR: string;
+  clusterDNS: string[];
+  clusterDomain: string;
+  capacity: NodeSpecOptions['capacity'];
+  labels: Record<string, string>;
+  taints: Taint[];
+  /** Container restart back-off (kubelet: 10 s doubling to 5 min). */
+  backoff: { initialMs: number; maxMs: number };
+  /** Node status heartbeat (kubelet's --node-status-update-frequency). */
+  statusUpdateMs: number;
+  /** How long stop() grants each pod at most, whatever its terminationGracePeriodSeconds. */
+  stopGraceCapMs: number;
+}
+
+const graceMs = (p: Pod) => (p.metadata?.deletionGracePeriodSeconds || p.spec?.terminationGracePeriodSeconds || 30) * 1000;
+const isTerminal = (p: Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
+
+/**
+ * NodeAgent is `ferry node`, a small kubelet for labs: it builds the node's
+ * network namespace, registers and renews its Node, runs the pods bound to
+ * it as processes in their own network namespaces, reports their status and
+ * logs, keeps host-gw routes to the other nodes' podCIDRs, and removes
+ * everything it made when it stops.
+ */
+export class NodeAgent {
+  private readonly o: NodeAgentOptions;
+  private readonly spec: NodeSpecOptions;
+  private readonly ipam: PodIpam;
+  private readonly pods: Informer<Pod>;
+  private readonly services: Informer<Service>;
+  private readonly nodes: Informer<Node>;
+  private readonly controller: Controller;
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly terminating = new Map<string, Promise<void>>();
+  private readonly dirty = new Set<string>();
+  private readonly reportedLogs = new Map<string, number>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private nodeNs = '';
+  private routesSyncing: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(o: NodeAgentOptions) {
+    this.o = o;
+    this.ipam = new PodIpam(o.podCIDR);
+    const internalIP = o.nodeAddress.split('/')[0]!;
+    this.spec = { name: o.nodeName, internalIP, podCIDR: o.podCIDR, capacity: o.capacity, labels: o.labels, taints: o.taints };
+    this.pods = new Informer<Pod>({ client: o.client, resource: resources.pods, fieldSelector: `spec.nodeName=${o.nodeName}` });
+    this.services = new Informer<Service>({ client: o.client, resource: resources.services });
+    this.nodes = new Informer<Node>({ client: o.client, resource: resources.nodes });
+    this.controller = new Controller('node-pods', (key) => this.syncPod(key));
+    const enqueue = (p: Pod) => this.controller.enqueue(objectKey(p));
+    this.pods.addHandlers({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n), onDelete: enqueue });
+    const routes = () => this.syncRoutes();
+    this.nodes.addHandlers({ onAdd: routes, onUpdate: routes, onDelete: routes });
+  }
+
+  get namespace(): string {
+    return this.nodeNs;
+  }
+
+  async start(): Promise<void> {
+    await teardownNode(this.o.prefix, this.o.nodeName, { keepSwitch: true });
+    this.nodeNs = await setupNodeNetwork({ prefix: this.o.prefix, nodeName: this.o.nodeName, nodeAddress: this.o.nodeAddress }, this.ipam);
+    await this.register();
+    this.services.start();
+    this.nodes.start();
+    this.pods.start();
+    await Promise.all([this.services.synced, this.nodes.synced, this.pods.synced]);
+    this.controller.run(8);
+    this.timers.push(setInterval(() => void this.heartbeat(), this.o.statusUpdateMs));
+    this.timers.push(setInterval(() => void this.flushStatus(), 100));
+    this.timers.push(setInterval(() => void this.reportLogs(), 1000));
+    log.info(1, 'Node agent started', { node: this.o.nodeName, namespace: this.nodeNs, podCIDR: this.o.podCIDR });
+  }
+
+  /** register creates the Node, or takes over an existing one of the same name. */
+  private async register(): Promise<void> {
+    const client = this.o.client;
+    const want = nodeObject(this.spec, new Date());
+    try {
+      await client.create(resources.nodes, want);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.statusCode === 409)) throw error;
+      await client.patch(resources.nodes, this.o.nodeName, { metadata: { labels: want.metadata?.labels }, spec: want.spec }, 'merge');
+    }
+    await client.patch(resources.nodes, this.o.nodeName, { status: want.status }, 'merge', { subresource: 'status' });
+  }
+
+  private async heartbeat(ready = true): Promise<void> {
+    const current = this.nodes.store.get(this.o.nodeName);
+    const status = nodeStatus(this.spec, ready, current?.status?.conditions, new Date());
+    try {
+      await this.o.client.patch(resources.nodes, this.o.nodeName, { status }, 'merge', { subresource: 'status' });
+    } catch (error) {
+      if (!isNotFound(error)) log.warn('Cannot renew node status', { err: getErrorMessage(error) });
+      else if (ready) await this.register().catch((e: unknown) => log.warn('Cannot register node', { err: getErrorMessage(e) }));
+    }
+  }
+
+  /** syncRoutes points the other nodes' podCIDRs at their addresses on the lab switch (host-gw). */
+  private syncRoutes(): void {
+    this.routesSyncing = this.routesSyncing.then(async () => {
+      if (this.stopped) return;
+      const transit = parseCidr(this.o.nodeAddress.replace(/\.\d+\//, '.0/'));
+      const peers = this.nodes.store.list().flatMap((n) => {
+        const ip = internalIPOf(n);
+        const cidr = n.spec?.podCIDR;
+        return n.metadata?.name !== this.o.nodeName && ip && cidr && cidrContains(transit, ip) ? [{ podCIDR: cidr, nodeIP: ip }] : [];
+      });
+      await syncNodeRoutes(this.nodeNs, peers).catch((e: unknown) => log.warn('Cannot sync routes', { err: getErrorMessage(e) }));
+    });
+  }
+
+  private ctx(): PodContext {
+    return {
+      prefix: this.o.prefix, nodeName: this.o.nodeName, nodeNs: this.nodeNs, hostIP: this.spec.internalIP, ipam: this.ipam,
+      clusterDNS: this.o.clusterDNS, clusterDomain: this.o.clusterDomain, backoff: this.o.backoff,
+      services: () => this.services.store.list(),
+    };
+  }
+
+  private async syncPod(key: string): Promise<Requeue | void> {
+    if (this.stopped) return;
+    if (this.terminating.has(key)) return;
+    const pod = this.pods.store.get(key);
+    let worker = this.workers.get(key);
+    if (worker && (!pod || pod.metadata?.uid !== worker.uid || pod.metadata?.deletionTimestamp)) {
+      this.terminate(key, worker, pod && pod.metadata?.uid === worker.uid ? graceMs(pod) : graceMs(worker.pod));
+      return;
+    }
+    if (!pod) return;
+    if (pod.metadata?.deletionTimestamp) return this.removeFinalizer(pod);
+    if (!worker) {
+      if (isTerminal(pod)) return;
+      await this.addFinalizer(pod);
+      worker = new PodWorker(this.ctx(), pod, () => this.dirty.add(key));
+      this.workers.set(key, worker);
+      log.info(2, 'Starting pod', { pod: key, namespace: worker.ns });
+      await worker.start();
+    }
+    worker.pod = pod;
+  }
+
+  /** terminate stops a pod's processes in the background (it may take the whole grace period), then looks at the key again. */
+  private terminate(key: string, worker: PodWorker, grace: number): void {
+    log.info(2, 'Stopping pod', { pod: key, graceSeconds: grace / 1000 });
+    const done = worker.stop(grace).finally(() => {
+      this.workers.delete(key);
+      this.terminating.delete(key);
+      this.reportedLogs.delete(key);
+      this.controller.enqueue(key);
+    });
+    this.terminating.set(key, done);
+  }
+
+  private async addFinalizer(pod: Pod): Promise<void> {
+    if (pod.metadata?.finalizers?.includes(POD_FINALIZER)) return;
+    await this.o.client.patch(resources.pods, pod.metadata?.name ?? '', { metadata: { finalizers: [...(pod.metadata?.finalizers ?? []), POD_FINALIZER] } }, 'merge', { namespace: pod.metadata?.namespace });
+  }
+
+  private async removeFinalizer(pod: Pod): Promise<void> {
+    if (!pod.metadata?.finalizers?.includes(POD_FINALIZER)) return;
+    const finalizers = pod.metadata.finalizers.filter((f) => f !== POD_FINALIZER);
+    try {
+      await this.o.client.patch(resources.pods, pod.metadata.name ?? '', { metadata: { finalizers, resourceVersion: pod.metadata.resourceVersion } }, 'merge', { namespace: pod.metadata.namespace });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  /** flushStatus reports the status of pods whose state changed, when it differs from what the API holds. */
+  private async flushStatus(): Promise<void> {
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    await Promise.all(keys.map(async (key) => {
+      const worker = this.workers.get(key);
+      const pod = this.pods.store.get(key);
+      if (!worker || !pod || pod.metadata?.uid !== worker.uid || this.stopped) return;
+      const status = worker.status(new Date());
+      const current = Object.fromEntries(Object.keys(status).map((k) => [k, (pod.status as Record<string, unknown> | undefined)?.[k]]));
+      if (canonicalJSON(current) === canonicalJSON(status)) return;
+      try {
+        await this.o.client.patch(resources.pods, pod.metadata?.name ?? '', { status }, 'merge', { namespace: pod.metadata?.namespace, subresource: 'status' });
+      } catch (error) {
+        if (!isNotFound(error)) {
+          log.warn('Cannot report pod status', { pod: key, err: getErrorMessage(error) });
+          this.dirty.add(key);
+        }
+      }
+    }));
+  }
+
+  /** reportLogs sends each pod's output to the apiserver's pods/log when it grew. */
+  private async reportLogs(): Promise<void> {
+    for (const [key, worker] of this.workers) {
+      const version = worker.logVersion();
+      if (this.reportedLogs.get(key) === version) continue;
+      this.reportedLogs.set(key, version);
+      const path = resourcePath(resources.pods, { namespace: worker.pod.metadata?.namespace, name: worker.pod.metadata?.name, subresource: 'log' });
+      await this.o.client.putText(path, worker.logs()).catch((e: unknown) => {
+        this.reportedLogs.delete(key);
+        log.info(4, 'Cannot report logs', { pod: key, err: getErrorMessage(e) });
+      });
+    }
+  }
+
+  /**
+   * stop ends every pod (SIGTERM, grace capped at stopGraceCapMs, SIGKILL),
+   * lets the API delete the pods it held, reports the node NotReady and
+   * removes the node's namespaces; idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.controller.stop();
+    await Promise.all([this.pods.stop(), this.services.stop(), this.nodes.stop()]);
+    await Promise.all([...this.workers.values()].map((w) => w.stop(Math.min(graceMs(w.pod), this.o.stopGraceCapMs))));
+    await Promise.all(this.terminating.values());
+    await Promise.all([...this.workers.values()].map((w) => this.removeFinalizer(w.pod).catch(() => undefined)));
+    await this.heartbeat(false).catch(() => undefined);
+    await this.routesSyncing;
+    await teardownNode(this.o.prefix, this.o.nodeName);
+    log.info(1, 'Node agent stopped', { node: this.o.nodeName });
+  }
+}

@@ -1,0 +1,3 @@
+import { defineE2E } from './suite.ts';
+
+defineE2E('iptables');
