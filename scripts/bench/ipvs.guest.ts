@@ -165,9 +165,9 @@ function orchestrate(): void {
     { id: 'one_change_max_ms', label: 'Ferry sync of one endpoint change (max)', value: proxier.changeMaxMs!, unit: 'ms' },
   ];
   const points = [
-    { chart: 'ipvs_full_sync', series: 'time', x: 'ipvsadm --restore', y: ipvsadm.ms! },
-    { chart: 'ipvs_full_sync', series: 'time', x: 'ferry netlink batch', y: netlink.ms! },
-    { chart: 'ipvs_full_sync', series: 'time', x: 'ferry full sync', y: proxier.fullMs! },
+    { chart: 'ipvs_full_sync', series: 'from empty', x: 'ipvsadm --restore', y: ipvsadm.ms! },
+    { chart: 'ipvs_full_sync', series: 'from empty', x: 'ferry netlink batch', y: netlink.ms! },
+    { chart: 'ipvs_full_sync', series: 'from empty', x: 'ferry full sync', y: proxier.fullMs! },
     { chart: SYNC_TIME_CHART.id, series: 'ipvs (UML)', x: SERVICES, y: proxier.fullMs! },
     { chart: SYNC_TIME_CHART.id, series: 'ipvsadm --restore (UML)', x: SERVICES, y: ipvsadm.ms! },
   ];

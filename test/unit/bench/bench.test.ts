@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { aggregate, aggregateRuns } from '../../../src/bench/stats.ts';
 import { runBench } from '../../../src/bench/bench.ts';
 import { chartSpec } from '../../../src/bench/charts.ts';
+import { runSuite } from '../../../src/bench/runner.ts';
 import type { SuiteRun } from '../../../src/bench/result.ts';
 import type { SuiteDef } from '../../../src/bench/suites.ts';
 
@@ -83,4 +84,21 @@ test('chartSpec puts a log x axis\'s ticks at the measured sizes and never cuts 
   t.is(enc.x.scale.type, 'log');
   t.deepEqual(enc.x.axis.values, [100, 1000, 10_000]);
   t.is(enc.color.legend.labelLimit, 0);
+});
+
+// A suite that outlives its time limit is stopped with SIGTERM first, so lab
+// suites can remove their namespaces, and is reported as timed out.
+test('runSuite stops a suite past its time limit with SIGTERM and reports the timeout', async (t) => {
+  const repo = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
+  t.teardown(() => rmSync(repo, { recursive: true, force: true }));
+  mkdirSync(join(repo, 'scripts', 'bench'), { recursive: true });
+  const marker = join(repo, 'cleaned-up');
+  const path = join(repo, 'scripts', 'bench', 'slow');
+  writeFileSync(path, `#!/bin/bash\ntrap 'touch ${marker}; exit 1' TERM\nsleep 30 & wait\n`);
+  chmodSync(path, 0o755);
+  const suite: SuiteDef = { name: 'slow', description: '', requires: [], timeoutMs: { quick: 500, full: 500 } };
+  const outcome = await runSuite(suite, 1, 1, { repoDir: repo, outDir: join(repo, 'out'), quick: true, runs: 1, progress: () => {} });
+  t.is(outcome.status, 'failed');
+  t.regex(outcome.reason!, /timed out after 0\.5 s/);
+  t.true(existsSync(marker), 'the suite got SIGTERM and ran its cleanup');
 });
