@@ -10,7 +10,8 @@
  *
  * Service keys are zero-padded (`bench/svc-00042:http`) and given in order,
  * so the last service sorts last in iptables' KUBE-SERVICES and in the
- * userspace portal chain: the rule a first packet to it meets after all others.
+ * userspace portal chain: the rule a first packet to it meets after all others
+ * (IPVS looks services up in a hash table: no order there).
  */
 import { createInterface } from 'node:readline';
 import { Registry } from 'prom-client';
@@ -20,14 +21,15 @@ import type { Endpoint, ProxyState, ServicePort } from '../../src/endpoints/prox
 import { IptablesProxier } from '../../src/iptables/index.ts';
 import { createRunner } from '../../src/iptables/runner.ts';
 import { createProxier as createUserspaceProxier } from '../../src/userspace/index.ts';
+import { IpvsProxier } from '../../src/ipvs/proxier.ts';
 
-export type DatapathMode = 'iptables-nft' | 'iptables-legacy' | 'userspace';
+export type DatapathMode = 'iptables-nft' | 'iptables-legacy' | 'userspace' | 'ipvs';
 
 /** clusterIP of service i: 10.96.1.0 upwards, inside the lab only. */
 export const clusterIP = (i: number): string => `10.96.${1 + (i >> 8)}.${i & 255}`;
 
 const config = (mode: DatapathMode): ProxyConfig => ({
-  mode: mode === 'userspace' ? 'userspace' : 'iptables',
+  mode: mode.startsWith('iptables') ? 'iptables' : mode,
   nodeName: 'node',
   clusterCIDRs: ['10.244.0.0/16'],
   masqueradeAll: false,
@@ -35,7 +37,8 @@ const config = (mode: DatapathMode): ProxyConfig => ({
   nodePortAddresses: [],
   syncPeriodMs: 30_000,
   minSyncPeriodMs: 1_000,
-  iptablesBackend: mode === 'iptables-legacy' ? 'legacy' : 'nft',
+  // ipvs runs under UML, whose kernel has no nftables NAT (LAB.md).
+  iptablesBackend: mode === 'iptables-legacy' || mode === 'ipvs' ? 'legacy' : 'nft',
   ipvsScheduler: 'rr',
   ipvsTcpTimeoutMs: 0,
   ipvsTcpFinTimeoutMs: 0,
@@ -46,6 +49,7 @@ const config = (mode: DatapathMode): ProxyConfig => ({
 
 function createProxier(mode: DatapathMode): Proxier {
   if (mode === 'userspace') return createUserspaceProxier(config(mode), new Registry());
+  if (mode === 'ipvs') return new IpvsProxier(config(mode));
   const counter = { inc() {} };
   return new IptablesProxier({
     config: config(mode),
