@@ -64,6 +64,12 @@ export class PodWorker {
 
   /** start builds the pod's network and starts its containers; failures become the pod's status. */
   async start(): Promise<void> {
+    if ((this.pod.spec?.initContainers ?? []).length > 0) {
+      // Running the main containers without their init containers would be a silently different pod.
+      this.failure = { reason: 'InitContainersUnsupported', message: 'ferry node does not run init containers' };
+      this.onChange();
+      return;
+    }
     try {
       const net = await setupPodNetwork(this.ctx.nodeNs, this.ns, this.ctx.ipam);
       this.ip = net.ip;
@@ -95,12 +101,12 @@ export class PodWorker {
     } catch (error) {
       argvError = getErrorMessage(error);
     }
-    const run: ContainerRun = { spec, seenRestarts: 0, process: undefined as unknown as ContainerProcess };
-    run.process = new ContainerProcess({
+    const process = new ContainerProcess({
       name: spec.name, netns: this.ns, hostname, argv, restartPolicy, backoff: this.ctx.backoff, workingDir: spec.workingDir,
       env: { ...env, POD_NAME: this.pod.metadata?.name ?? '', POD_NAMESPACE: this.pod.metadata?.namespace ?? '' },
       onChange: () => this.containerChanged(run),
     });
+    const run: ContainerRun = { spec, seenRestarts: 0, process };
     this.runs.push(run);
     if (argvError) return run.process.fail('CreateContainerError', argvError);
     if (errors.length > 0) return run.process.fail('CreateContainerConfigError', errors.join('; '));

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Node, Pod, PodCondition } from 'kubernetes-types/core/v1.js';
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import type { ApiClient, KubeObject } from '../../endpoints/client/api-client.ts';
 import { ApiError, isConflict, isNotFound } from '../../endpoints/client/errors.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { Informer } from '../../endpoints/informer.ts';
@@ -22,6 +22,18 @@ export interface SchedulerServiceOptions {
   parallelBinds?: number;
   /** Unschedulable pods are retried at least this often even without a cluster event (kube: 5 min). */
   unschedulableFlushMs?: number;
+}
+
+/** failedSchedulingEvent is the Warning `kubectl describe pod` lists, as kube-scheduler records it. */
+function failedSchedulingEvent(pod: Pod, message: string, component: string): KubeObject {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    apiVersion: 'v1', kind: 'Event',
+    metadata: { generateName: `${pod.metadata?.name}.`, namespace: pod.metadata?.namespace },
+    involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: pod.metadata?.namespace, name: pod.metadata?.name, uid: pod.metadata?.uid, resourceVersion: pod.metadata?.resourceVersion },
+    reason: 'FailedScheduling', message, type: 'Warning', count: 1,
+    source: { component }, reportingComponent: component, firstTimestamp: now, lastTimestamp: now,
+  } as KubeObject;
 }
 
 const isTerminal = (p: Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
@@ -167,6 +179,7 @@ export class SchedulerService {
     log.info(2, 'Unable to schedule pod', { pod: objectKey(pod), reason: message });
     try {
       await this.o.client.patch(resources.pods, pod.metadata?.name ?? '', { status: { conditions } }, 'merge', { namespace: pod.metadata?.namespace, subresource: 'status' });
+      await this.o.client.create(resources.events, failedSchedulingEvent(pod, message, this.o.schedulerName));
     } catch (error) {
       if (!(error instanceof ApiError && isNotFound(error))) log.warn('Cannot report unschedulable pod', { pod: objectKey(pod), err: getErrorMessage(error) });
     }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { commonFlags, defineCommand } from '../command.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
@@ -40,6 +41,7 @@ export default defineCommand({
     } catch (error) {
       throw new InvalidArgumentError((error as Error).message);
     }
+    if (isIP(listen.host) === 0) throw new InvalidArgumentError(`invalid --listen ${JSON.stringify(flags.listen)}: the host must be an IP address`);
     if (!POD_MODES.includes(flags.pods)) throw new InvalidArgumentError(`invalid --pods ${JSON.stringify(flags.pods)}: want ${POD_MODES.join(', ')}`);
     if (flags.ttl < 0 || flags.ttl > 3600) throw new InvalidArgumentError(`invalid --ttl ${flags.ttl}: want 0-3600`);
     const zone = flags['cluster-domain'].toLowerCase().replace(/\.$/, '');

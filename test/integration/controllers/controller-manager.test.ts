@@ -1,7 +1,7 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
-import type { Endpoints, Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { Endpoints, Node, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
 import { resources } from '../../../src/endpoints/client/resources.ts';
@@ -154,4 +154,32 @@ test('controllers survive an apiserver restart: the informers relist and work re
     return items.length === 2 ? items : undefined;
   });
   t.is(pods.length, 2);
+});
+
+test('node lifecycle: a silent node goes Unknown and is tainted unreachable; a NotReady node gets not-ready', async (t) => {
+  const server = await startServer(t);
+  const client = new ApiClient({ server: server.url });
+  const manager = new ControllerManager({ client, controllers: ['nodelifecycle'], maxEndpointsPerSlice: 100, resyncPeriodMs: 0, workers: { endpointslice: 1, endpoints: 1, replicaset: 1, deployment: 1 }, nodeMonitor: { gracePeriodMs: 2000, periodMs: 200 } });
+  await manager.start();
+  t.teardown(async () => {
+    await manager.stop();
+    await client.close();
+  });
+  const beat = (ago: number) => new Date(Date.now() - ago).toISOString().replace(/\.\d+Z$/, 'Z');
+  const node = (name: string, ready: string, ago: number): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: [{ type: 'Ready', status: ready, lastHeartbeatTime: beat(ago) }] } });
+  await client.create(resources.nodes, node('silent', 'True', 120_000));
+  await client.create(resources.nodes, node('sick', 'False', 0));
+  await client.create(resources.nodes, node('fine', 'True', 0));
+  const silent = await until('silent tainted', async () => {
+    const n = await client.get<Node>(resources.nodes, 'silent');
+    return n.spec?.taints?.some((x) => x.key === 'node.kubernetes.io/unreachable') ? n : undefined;
+  });
+  t.is(silent.status?.conditions?.[0]?.status, 'Unknown');
+  const sick = await until('sick tainted', async () => {
+    const n = await client.get<Node>(resources.nodes, 'sick');
+    return n.spec?.taints?.length ? n : undefined;
+  });
+  t.deepEqual(sick.spec?.taints, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }]);
+  const fine = await client.get<Node>(resources.nodes, 'fine');
+  t.is(fine.spec?.taints, undefined);
 });

@@ -62,6 +62,12 @@ test('a nodeSelector matching no node stays Pending with the reason, and is boun
   });
   t.is(pending.status?.phase, 'Pending');
   t.like(pending.status?.conditions?.find((c) => c.type === 'PodScheduled'), { reason: 'Unschedulable', message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector." });
+  const events = await until('a FailedScheduling event', async () => {
+    const items = (await client.list<{ reason?: string; message?: string; involvedObject?: { name?: string } } & { metadata?: { name?: string } }>(resources.events, { namespace: 'default' })).items;
+    const mine = items.filter((e) => e.involvedObject?.name === 'picky' && e.reason === 'FailedScheduling');
+    return mine.length > 0 ? mine : undefined;
+  });
+  t.is(events[0]!.message, "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.");
   await client.create(resources.nodes, node('b', { labels: { disk: 'ssd' } }));
   const bound = await until('binding', async () => {
     const p = await get('picky');
