@@ -113,6 +113,7 @@ async function proxierSyncs(): Promise<Record<string, unknown>> {
   const fullMs = ms(start);
   if (!full.ok) throw full.error;
   const times: number[] = [];
+  const phases: Record<string, number[]> = {};
   for (let c = 0; c < CHANGES; c++) {
     const i = (c * 7919) % SERVICES;
     const key = servicePort(i).key;
@@ -123,10 +124,13 @@ async function proxierSyncs(): Promise<Record<string, unknown>> {
     const r = await proxier.sync(state(services, endpoints, new Set([key])));
     times.push(ms(start));
     if (!r.ok) throw r.error;
+    for (const [k, v] of Object.entries(r.stats ?? {})) if (k.startsWith('ms_')) (phases[k] ??= []).push(v);
   }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   await proxier.close();
   times.sort((a, b) => a - b);
-  return { fullMs, stats: full.stats, changeMedianMs: times[Math.floor(times.length / 2)], changeMaxMs: times[times.length - 1] };
+  const changePhases = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)]));
+  return { fullMs, stats: full.stats, changePhases, changeMedianMs: times[Math.floor(times.length / 2)], changeMaxMs: times[times.length - 1] };
 }
 
 /** orchestrate runs each measurement in a fresh namespace of its own, so each starts from empty. */
@@ -155,8 +159,9 @@ function orchestrate(): void {
   row('ferry proxier full sync from empty (+ addresses, ipsets, rules)', proxier.fullMs!);
   row(`ferry proxier one endpoint change, median of ${CHANGES}`, proxier.changeMedianMs!);
   row(`ferry proxier one endpoint change, max of ${CHANGES}`, proxier.changeMaxMs!);
-  const stats = (proxier as unknown as { stats: Record<string, number> }).stats;
-  console.log(`full sync phases (ms): ${Object.entries(stats).filter(([k]) => k.startsWith('ms_')).map(([k, v]) => `${k.slice(3)} ${v}`).join(', ')}`);
+  const phases = (o: unknown) => Object.entries(o as Record<string, number>).filter(([k]) => k.startsWith('ms_')).map(([k, v]) => `${k.slice(3)} ${v}`).join(', ');
+  console.log(`full sync phases (ms): ${phases((proxier as unknown as { stats: unknown }).stats)}`);
+  console.log(`one change, median per phase (ms, whole ms): ${phases((proxier as unknown as { changePhases: unknown }).changePhases)}`);
   const figures: Figure[] = [
     { id: 'ipvsadm_restore_ms', label: 'ipvsadm --restore (reference)', value: ipvsadm.ms!, unit: 'ms' },
     { id: 'netlink_batch_ms', label: 'Ferry netlink batch, IPVS only', value: netlink.ms!, unit: 'ms', referenceId: 'ipvsadm_restore_ms' },

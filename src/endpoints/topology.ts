@@ -20,8 +20,13 @@ export function externallyAccessible(svc: ServicePort): boolean {
   return svc.nodePort > 0 || svc.externalIPs.length > 0 || svc.loadBalancerIPs.length > 0;
 }
 
+/**
+ * usesClusterEndpoints: as kube-proxy's UsesClusterEndpoints, true for
+ * iTP Cluster or any externally accessible port: even with eTP Local, pod
+ * and node traffic to external addresses short-circuits to cluster endpoints.
+ */
 export function usesClusterEndpoints(svc: ServicePort): boolean {
-  return svc.internalTrafficPolicy === 'Cluster' || (externallyAccessible(svc) && svc.externalTrafficPolicy === 'Cluster');
+  return svc.internalTrafficPolicy === 'Cluster' || externallyAccessible(svc);
 }
 
 export function usesLocalEndpoints(svc: ServicePort): boolean {

@@ -41,6 +41,7 @@ export interface Rendered {
   /** Per-service nat chains in use once `text` is restored. */
   readonly activeChains: ReadonlySet<string>;
   readonly deletedChains: number;
+  /** Rules in our chains per table once `text` is restored (written plus left in place; not the jumps). */
   readonly ruleCounts: { readonly filter: number; readonly nat: number };
 }
 
@@ -63,6 +64,9 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
   writeFixedRules(filter, nat, options.masqueradeMark);
 
   const active = new Set<string>();
+  // Rules of unchanged services' chains stay installed; they count towards the
+  // nat total as in kube-proxy (sync_proxy_rules_iptables_total{table}).
+  let skippedNatRules = 0;
   const { state } = input;
   for (const svc of state.services.values()) {
     if (svc.clusterIPs.length === 0) continue; // headless: nothing to proxy
@@ -75,7 +79,10 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
     for (const line of fragment.filterRules) filter.raw(line);
     for (const line of fragment.natDispatch) nat.raw(line);
     for (const chain of fragment.chains) active.add(chain);
-    if (!write) continue;
+    if (!write) {
+      skippedNatRules += fragment.chainRules.length;
+      continue;
+    }
     for (const chain of fragment.chains) nat.declare(chain);
     for (const line of fragment.chainRules) nat.raw(line);
   }
@@ -94,7 +101,10 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
     text: filter.text() + nat.text() + (input.full ? `*mangle\n:${KUBE_PROXY_CANARY} - [0:0]\nCOMMIT\n` : ''),
     activeChains: active,
     deletedChains,
-    ruleCounts: { filter: filter.ruleCount, nat: nat.ruleCount },
+    ruleCounts: {
+      filter: filter.ruleCount - input.jumps.filter((j) => j.table === 'filter').length,
+      nat: nat.ruleCount + skippedNatRules - deletedChains - input.jumps.filter((j) => j.table === 'nat').length,
+    },
   };
 }
 

@@ -15,7 +15,7 @@ const TYPES: Record<SetName, string> = {
   [SET.nodePortTCP]: 'bitmap:port range 0-65535',
   [SET.nodePortUDP]: 'bitmap:port range 0-65535',
 };
-export const SET_NAMES = Object.keys(TYPES) as SetName[];
+const SET_NAMES = Object.keys(TYPES) as SetName[];
 const TMP_SUFFIX = '-TMP';
 
 /** renderFullRestore rebuilds every set from its entries (create if missing, fill a temp set, swap). */

@@ -1,4 +1,4 @@
-import { execFile } from '../util/exec.ts';
+import { chainsInSave, type IptablesRunner } from '../iptables/runner.ts';
 import type { RejectTarget } from './desired.ts';
 import { SET } from './desired.ts';
 
@@ -7,22 +7,8 @@ import { SET } from './desired.ts';
  * mark traffic that needs SNAT (from outside the cluster CIDR, to NodePorts,
  * external and load balancer IPs), masquerade it and hairpin traffic in
  * POSTROUTING, and REJECT traffic to services without endpoints.
- *
- * Kept minimal here until the shared iptables toolkit (src/iptables) lands:
- * then the restore runner and backend choice should come from there.
+ * The binaries are run through the iptables toolkit's runner (src/iptables).
  */
-export type IptablesBackend = 'nft' | 'legacy' | undefined;
-
-export interface IptablesBinaries {
-  readonly iptables: string;
-  readonly restore: string;
-  readonly save: string;
-}
-
-export function binaries(backend: IptablesBackend): IptablesBinaries {
-  const suffix = backend ? `-${backend}` : '';
-  return { iptables: `iptables${suffix}`, restore: `iptables${suffix}-restore`, save: `iptables${suffix}-save` };
-}
 
 export interface RuleOptions {
   readonly masqueradeAll: boolean;
@@ -54,7 +40,7 @@ export const JUMPS: readonly Jump[] = [
   })),
 ];
 
-/** missingJumps reads `iptables-save` output (all tables) and lists the jumps it lacks. */
+/** missingJumps reads `iptables-save` output (any tables, each after its `*table` line) and lists the jumps it lacks. */
 export function missingJumps(saved: string): Jump[] {
   let table = '';
   const present = new Set<string>();
@@ -111,12 +97,9 @@ export function renderRules(o: RuleOptions): string {
 
 const insertJumps = (jumps: readonly Jump[], table: string): string[] => jumps.filter((j) => j.table === table).map((j) => `-I ${j.chain} 1 ${j.rule}`);
 
-export async function save(bin: IptablesBinaries): Promise<string> {
-  return (await execFile(bin.save, [], { timeoutMs: 60_000 })).stdout;
-}
-
-export async function restore(bin: IptablesBinaries, text: string): Promise<void> {
-  await execFile(bin.restore, ['-w', '5', '--noflush'], { input: text, timeoutMs: 60_000 });
+/** saveTables returns the nat and filter dumps, for missingJumps. */
+export async function saveTables(runner: IptablesRunner): Promise<string> {
+  return (await runner.save('nat')) + (await runner.save('filter'));
 }
 
 /**
@@ -124,13 +107,12 @@ export async function restore(bin: IptablesBinaries, text: string): Promise<void
  * KUBE- chain, then flushes and deletes every KUBE- chain, in nat and filter
  * (also what other proxy modes left). Safe on a clean node.
  */
-export async function removeKubeChains(bin: IptablesBinaries): Promise<void> {
+export async function removeKubeChains(runner: IptablesRunner): Promise<void> {
   for (const table of ['nat', 'filter', 'mangle']) {
-    const saved = await execFile(bin.save, ['-t', table], { allowFailure: true });
-    if (saved.code !== 0) continue;
-    const lines = saved.stdout.split('\n');
-    const chains = lines.filter((l) => l.startsWith(':KUBE-')).map((l) => l.slice(1).split(' ')[0]!);
-    const jumps = lines.filter((l) => /^-A (?!KUBE-)\S+ .*-j KUBE-/.test(l));
+    const saved = await runner.save(table).catch(() => undefined);
+    if (saved === undefined) continue;
+    const chains = chainsInSave(saved).filter((c) => c.startsWith('KUBE-'));
+    const jumps = saved.split('\n').filter((l) => /^-A (?!KUBE-)\S+ .*-j KUBE-/.test(l));
     if (chains.length === 0 && jumps.length === 0) continue;
     const text = [
       `*${table}`,
@@ -139,6 +121,6 @@ export async function removeKubeChains(bin: IptablesBinaries): Promise<void> {
       ...chains.map((c) => `-X ${c}`),
       'COMMIT',
     ].join('\n');
-    await restore(bin, text + '\n');
+    await runner.restore(text + '\n');
   }
 }

@@ -10,12 +10,14 @@ import { RouteNetlink } from '../netlink/rtnl.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';
 import { DesiredIndex, splitSetKey } from './desired-index.ts';
+import { IpvsSyncError } from './errors.ts';
 import { destKey, vsKey } from './desired.ts';
 import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } from './diff.ts';
 import { GracefulTermination } from './graceful.ts';
 import { applySysctls, nodePortAddresses } from './host.ts';
 import { ipsetRestore, renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
-import { binaries, missingJumps, removeKubeChains, renderRules, restore, save, type IptablesBinaries, type Jump } from './iptables.ts';
+import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
+import { missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
 
 const log = createLogger('ipvs');
 
@@ -33,16 +35,10 @@ export interface IpvsProxierOptions {
   /** A terminating real server is deleted after this long even with connections left. */
   readonly gracefulTimeoutMs?: number;
   readonly registry?: Registry;
+  /** The iptables binaries; by default those of config.iptablesBackend (createProxier detects it when unset). */
+  readonly runner?: IptablesRunner;
   /** `kubeproxy_sync_proxy_rules_iptables_restore_failures_total`, counted when iptables-restore fails. */
   readonly restoreFailures?: { inc(): void };
-}
-
-/** SyncFailedError wraps the requests the kernel refused during a sync. */
-class IpvsSyncError extends Error {
-  constructor(errors: readonly NetlinkError[]) {
-    super(`${errors.length} IPVS/address operations failed; first: ${errors[0]?.message}`);
-    this.name = 'IpvsSyncError';
-  }
 }
 
 /**
@@ -55,7 +51,7 @@ class IpvsSyncError extends Error {
 export class IpvsProxier implements Proxier {
   readonly mode = 'ipvs';
   private readonly config: ProxyConfig;
-  private readonly iptables: IptablesBinaries;
+  private readonly iptables: IptablesRunner;
   private ipvs: IpvsNetlink | undefined;
   private rt: RouteNetlink | undefined;
   private needFull = true;
@@ -75,7 +71,7 @@ export class IpvsProxier implements Proxier {
 
   constructor(config: ProxyConfig, options: IpvsProxierOptions = {}) {
     this.config = config;
-    this.iptables = binaries(config.iptablesBackend);
+    this.iptables = options.runner ?? createRunner(config.iptablesBackend ?? 'nft');
     this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
     this.restoreFailures = options.restoreFailures;
@@ -154,7 +150,7 @@ export class IpvsProxier implements Proxier {
     phase('ipvs');
     await ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
     phase('ipset');
-    const jumps = missingJumps(await save(this.iptables));
+    const jumps = missingJumps(await saveTables(this.iptables));
     await this.restore(this.rules(jumps));
     this.lastRules = this.rules([]);
     this.desired.takeRejectsChanged();
@@ -193,7 +189,7 @@ export class IpvsProxier implements Proxier {
 
   private async restore(text: string): Promise<void> {
     try {
-      await restore(this.iptables, text);
+      await this.iptables.restore(text);
     } catch (e) {
       this.restoreFailures?.inc();
       throw e;

@@ -133,7 +133,7 @@ export class NetlinkSocket {
       const data: NetlinkMessage[] = [];
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        for (const m of await this.receive(deadline, req.describe)) {
+        for (const m of await this.receive(deadline, timeoutMs, req.describe)) {
           if (m.seq !== seq) continue; // a reply to an earlier request that timed out
           if (m.type === NLMSG_ERROR) {
             const { error, extAck } = parseErrorReply(m);
@@ -198,7 +198,7 @@ export class NetlinkSocket {
     await this.sendAll(buf, timeoutMs);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      for (const m of await this.receive(deadline, () => `batch of ${end - start} requests`)) {
+      for (const m of await this.receive(deadline, timeoutMs, () => `batch of ${end - start} requests`)) {
         if (m.type !== NLMSG_ERROR) continue;
         const index = start + ((m.seq - firstSeq) >>> 0);
         if (index < start || index >= end) continue;
@@ -223,7 +223,7 @@ export class NetlinkSocket {
   }
 
   /** receive reads one datagram, waiting (off the event loop) until the deadline. */
-  private async receive(deadline: number, describe: () => string): Promise<NetlinkMessage[]> {
+  private async receive(deadline: number, timeoutMs: number, describe: () => string): Promise<NetlinkMessage[]> {
     for (;;) {
       if (this.closed) throw new NetlinkSocketError('recv', 9 /* EBADF */);
       const n = sys.recv(this.fd, this.rx, this.rx.length, MSG_DONTWAIT | MSG_TRUNC) as number;
@@ -232,7 +232,7 @@ export class NetlinkSocket {
       const errno = koffi.errno();
       if (errno === EINTR) continue;
       if (errno !== EAGAIN) throw new NetlinkSocketError('recv', errno);
-      if (!(await this.wait(POLLIN, deadline))) throw new NetlinkTimeoutError(describe(), DEFAULT_TIMEOUT_MS);
+      if (!(await this.wait(POLLIN, deadline))) throw new NetlinkTimeoutError(describe(), timeoutMs);
     }
   }
 

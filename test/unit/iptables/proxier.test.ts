@@ -42,8 +42,10 @@ test('first sync is full, hooks the built-in chains once, and routes traffic', a
   t.is(trace(ipt, '172.30.0.41'), '10.180.0.1:80');
   t.true(ipt.rules('nat', 'PREROUTING').some((r) => r.endsWith('-j KUBE-SERVICES')));
   t.true(counts.rules.nat! > 0);
+  const natRules = counts.rules.nat;
   const again = await proxier.sync(state([[s1, [ep('10.180.0.1')]]], []));
   t.like(again, { ok: true, full: false });
+  t.is(counts.rules.nat, natRules, 'a partial sync still reports every installed rule');
   t.is(ipt.rules('nat', 'PREROUTING').length, 1, 'jump rules are not duplicated');
   await proxier.close();
 });

@@ -130,3 +130,12 @@ for (const tc of flows) {
     t.deepEqual(tracePacket(ipt, tc, [NODE_IP]), { output: tc.output, masq: tc.masq });
   });
 }
+
+test('iTP Local + eTP Local node port: the short-circuit target KUBE-SVC exists (restore accepts it)', async (t) => {
+  const both = state([[svc('ns2', 'svc2', { type: 'NodePort', clusterIPs: ['172.30.0.42'], nodePort: 3001, internalTrafficPolicy: 'Local', externalTrafficPolicy: 'Local' }), [ep('10.180.0.2'), ep('10.180.1.1', { isLocal: false })]]]);
+  const ipt = new FakeIptables();
+  await ipt.restore(renderRules({ state: both, full: true, installedChains: new Set(), jumps: [] }, OPTIONS).text);
+  t.is(tracePacket(ipt, { sourceIP: '10.0.0.5', destIP: NODE_IP, destPort: 3001 }, [NODE_IP]).output, '10.180.0.2:80, 10.180.1.1:80', 'pods short-circuit to all endpoints');
+  t.is(tracePacket(ipt, { sourceIP: '203.0.113.200', destIP: NODE_IP, destPort: 3001 }, [NODE_IP]).output, '10.180.0.2:80', 'external clients get local endpoints');
+  t.is(tracePacket(ipt, { sourceIP: '10.0.0.5', destIP: '172.30.0.42', destPort: 80 }, [NODE_IP]).output, '10.180.0.2:80', 'cluster IP is iTP Local');
+});
