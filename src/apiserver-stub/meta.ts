@@ -66,6 +66,10 @@ export function validateMeta(obj: KubeObject, format: NameFormat): StatusCause[]
   if (m.finalizers !== undefined && (!Array.isArray(m.finalizers) || m.finalizers.some((f) => typeof f !== 'string'))) {
     causes.push(cause.invalid('metadata.finalizers', m.finalizers, 'must be a list of strings'));
   }
+  const refs: unknown = m.ownerReferences;
+  if (refs !== undefined && (!Array.isArray(refs) || refs.some((r) => typeof r !== 'object' || r === null || typeof (r as { uid?: unknown }).uid !== 'string'))) {
+    causes.push(cause.invalid('metadata.ownerReferences', refs, 'must be a list of owner references, each with a uid'));
+  }
   return causes;
 }
 
