@@ -134,15 +134,15 @@ function report(mode: DatapathMode, n: number, syncMs: number, s: Samples): void
   recorder.point({ chart: 'datapath_response_p50', series, x: n, y: pct(s.responseMs, 50) });
   if (mode === 'userspace') {
     recorder.figure({ id: `${id}_sync_ms`, label: `userspace, ${n} services: first sync from empty`, value: syncMs, unit: 'ms' });
-    recorder.point({ chart: SYNC_TIME_CHART.id, series: 'userspace', x: n, y: syncMs });
+    recorder.point({ chart: SYNC_TIME_CHART.id, series: 'userspace (2 endpoints per service)', x: n, y: syncMs });
   }
 }
 
 async function main(): Promise<void> {
   const title = (what: string) => `${what} to the last service vs number of services (fresh TCP connections)`;
-  recorder.chart({ id: 'datapath_connect_p50', title: title('First-packet latency p50'), xTitle: 'services', yTitle: 'TCP handshake p50 (ms)', kind: 'line', logX: true });
-  recorder.chart({ id: 'datapath_connect_p99', title: title('First-packet latency p99'), xTitle: 'services', yTitle: 'TCP handshake p99 (ms)', kind: 'line', logX: true });
-  recorder.chart({ id: 'datapath_response_p50', title: title('First HTTP byte p50'), xTitle: 'services', yTitle: 'first byte p50 (ms)', kind: 'line', logX: true });
+  recorder.chart({ id: 'datapath_connect_p50', title: title('First-packet latency p50'), xTitle: 'services', yTitle: 'TCP handshake p50 (ms)', kind: 'line', logX: true, logY: true });
+  recorder.chart({ id: 'datapath_connect_p99', title: title('First-packet latency p99'), xTitle: 'services', yTitle: 'TCP handshake p99 (ms)', kind: 'line', logX: true, logY: true });
+  recorder.chart({ id: 'datapath_response_p50', title: title('First HTTP byte p50'), xTitle: 'services', yTitle: 'first byte p50 (ms)', kind: 'line', logX: true, logY: true });
   recorder.chart(SYNC_TIME_CHART);
   process.stderr.write(`building topology (2 pods); sizes ${SIZES.join(', ')}; ${CONNECTIONS} connections per point\n`);
   const topo = uml ? await umlTopology() : await ProxyTopology.create(context, 2);
