@@ -14,7 +14,7 @@
  * (IPVS looks services up in a hash table: no order there).
  */
 import { createInterface } from 'node:readline';
-import { Registry } from 'prom-client';
+import { ProxyMetrics } from '../../src/endpoints/metrics.ts';
 import type { ProxyConfig } from '../../src/endpoints/proxy-config.ts';
 import type { Proxier } from '../../src/endpoints/proxier.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../../src/endpoints/proxy-state.ts';
@@ -47,8 +47,8 @@ const config = (mode: DatapathMode): ProxyConfig => ({
   udpIdleTimeoutMs: 250,
 });
 
-function createProxier(mode: DatapathMode): Proxier {
-  if (mode === 'userspace') return createUserspaceProxier(config(mode), new Registry());
+async function createProxier(mode: DatapathMode): Promise<Proxier> {
+  if (mode === 'userspace') return createUserspaceProxier(config(mode), new ProxyMetrics());
   if (mode === 'ipvs') return new IpvsProxier(config(mode));
   const counter = { inc() {} };
   return new IptablesProxier({
@@ -104,7 +104,7 @@ async function handle(cmd: Command): Promise<Record<string, unknown>> {
     proxier = undefined;
     return { ok: true };
   }
-  proxier = createProxier(mode);
+  proxier = await createProxier(mode);
   const state = syntheticState(cmd.services, cmd.endpoints);
   // A failed sync is retried as the SyncRunner would (legacy iptables shares
   // /run/xtables.lock with every other process on the machine); the time

@@ -7,7 +7,7 @@
  *   10.96.0.51:80    HTTP, 3 endpoints: HAProxy in each pod answering a fixed 200
  *
  * Modes: (a) Ferry userspace (scenario process in the node namespace; also
- * run as a single process without workers, for comparison),
+ * run with one worker process sharing the listeners, for comparison),
  * (b) HAProxy in TCP mode in the node namespace, reached by a REDIRECT from
  * the ClusterIP like the userspace portal, (c) plain iptables DNAT in the node
  * namespace (the kernel path iptables mode uses). Rows: iperf3 with 1 and 8
@@ -97,10 +97,10 @@ const ferryMode = (name: string, env: NodeJS.ProcessEnv): Mode => ({
   },
 });
 
-/** ferry: as `ferry proxy` runs it, one accepting process per core. */
+/** ferry: as `ferry proxy` runs it (on 2 cores: one process, see src/userspace/index.ts). */
 const ferry = ferryMode('ferry userspace', {});
-/** ferry1: a single process, to show what the workers add. */
-const ferry1 = ferryMode('ferry 1 process', { SCENARIO_WORKERS: '0' });
+/** ferryWorker: the primary plus one worker sharing its listeners, to show what a second process does here. */
+const ferryWorker = ferryMode('ferry +1 worker', { SCENARIO_WORKERS: '1' });
 
 const haproxy: Mode = {
   name: 'haproxy tcp',
@@ -157,14 +157,15 @@ async function startBackends(topo: ProxyTopology): Promise<void> {
 
 async function main(): Promise<void> {
   const only = args.includes('--mode') ? args[args.indexOf('--mode') + 1] : undefined;
-  // Quick runs (`ferry bench --quick`) leave out the single-process comparison.
-  const modes = (recorder.quick ? [ferry, haproxy, kernel] : [ferry, ferry1, haproxy, kernel]).filter((m) => !only || only.split(',').some((o) => m.name.startsWith(o)));
+  // Quick runs (`ferry bench --quick`) leave out the one-worker comparison.
+  const modes = (recorder.quick ? [ferry, haproxy, kernel] : [ferry, ferryWorker, haproxy, kernel]).filter((m) => !only || only.split(',').some((o) => m.name.startsWith(o)));
   process.stderr.write(`${seconds}s per row; a fresh topology (4 pods) per mode, so no mode meets another's TIME_WAIT sockets\n`);
   const results = new Map<string, number[]>();
   for (const mode of modes) {
     process.stderr.write(`${mode.name}\n`);
     const mark = teardowns.length;
     const topo = await ProxyTopology.create(context, 4);
+    process.stderr.write(`  namespaces ${topo.fixture.ns('*')}\n`);
     await startBackends(topo);
     const stop = await mode.start(topo);
     try {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject } from '../kube/types.ts';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, apiErrors } from './errors.ts';
+import { decodeProtobufBody, isProtobuf } from './protobuf-body.ts';
 
 /** The largest request body accepted, as kube-apiserver's 3 MiB limit. */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -48,10 +49,11 @@ export function parseJson(body: Buffer): unknown {
 
 /**
  * parseJsonObject parses an object body: JSON, or YAML when the request says
- * `application/yaml` (kube-apiserver accepts both for writes).
+ * `application/yaml` (kube-apiserver accepts both for writes), or protobuf
+ * (kubectl 1.32+ sends typed creates so) decoded to the same JSON object.
  */
 export function parseJsonObject(body: Buffer, contentType?: string): KubeObject {
-  const value = isYaml(contentType) ? parseYamlBody(body) : parseJson(body);
+  const value = isProtobuf(contentType) ? decodeProtobufBody(body) : isYaml(contentType) ? parseYamlBody(body) : parseJson(body);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw apiErrors.badRequest('the request body must be a JSON object');
   const obj = value as KubeObject;
   if (obj.metadata !== undefined && (typeof obj.metadata !== 'object' || obj.metadata === null || Array.isArray(obj.metadata))) {

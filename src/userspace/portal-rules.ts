@@ -19,13 +19,42 @@ export const CHAIN_NODEPORT_HOST = 'KUBE-NODEPORT-HOST';
 
 export const PORTAL_CHAINS = [CHAIN_PORTALS_CONTAINER, CHAIN_PORTALS_HOST, CHAIN_NODEPORT_CONTAINER, CHAIN_NODEPORT_HOST] as const;
 
-/** JUMP_RULES are the rules (table nat) that send traffic from the built-in chains into ours, in order. */
-export const JUMP_RULES: ReadonlyArray<{ chain: string; args: readonly string[] }> = [
-  { chain: 'PREROUTING', args: ['-m', 'comment', '--comment', 'handle ClusterIPs; NOTE: this must be before the NodePort rules', '-j', CHAIN_PORTALS_CONTAINER] },
-  { chain: 'PREROUTING', args: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-m', 'comment', '--comment', 'handle service NodePorts; NOTE: this must be the last rule in the chain', '-j', CHAIN_NODEPORT_CONTAINER] },
-  { chain: 'OUTPUT', args: ['-m', 'comment', '--comment', 'handle ClusterIPs; NOTE: this must be before the NodePort rules', '-j', CHAIN_PORTALS_HOST] },
-  { chain: 'OUTPUT', args: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-m', 'comment', '--comment', 'handle service NodePorts; NOTE: this must be the last rule in the chain', '-j', CHAIN_NODEPORT_HOST] },
+/** JumpRule hooks one portal chain into a built-in nat chain; `args` are restore-file text. */
+export interface JumpRule {
+  readonly from: 'PREROUTING' | 'OUTPUT';
+  readonly to: string;
+  readonly args: string;
+}
+
+/** JUMP_RULES send traffic from the built-in nat chains into ours, in order (ClusterIPs before NodePorts). */
+export const JUMP_RULES: readonly JumpRule[] = [
+  { from: 'PREROUTING', to: CHAIN_PORTALS_CONTAINER, args: '-m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules"' },
+  { from: 'PREROUTING', to: CHAIN_NODEPORT_CONTAINER, args: '-m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain"' },
+  { from: 'OUTPUT', to: CHAIN_PORTALS_HOST, args: '-m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules"' },
+  { from: 'OUTPUT', to: CHAIN_NODEPORT_HOST, args: '-m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain"' },
 ];
+
+/** savedJumps finds, in an `iptables-save -t nat` dump, the lines of our jump rules (any spelling, any count). */
+export function savedJumps(natDump: string): string[] {
+  return natDump.split('\n').filter((l) => JUMP_RULES.some((j) => l.startsWith(`-A ${j.from} `) && l.endsWith(` -j ${j.to}`)));
+}
+
+/** renderJumps renders the restore text adding the jumps missing from a nat dump, or undefined when none is. */
+export function renderJumps(natDump: string): string | undefined {
+  const present = savedJumps(natDump);
+  const missing = JUMP_RULES.filter((j) => !present.some((l) => l.startsWith(`-A ${j.from} `) && l.endsWith(` -j ${j.to}`)));
+  if (missing.length === 0) return undefined;
+  return ['*nat', ...missing.map((j) => `-A ${j.from} ${j.args} -j ${j.to}`), 'COMMIT', ''].join('\n');
+}
+
+/** renderRemoval renders the restore text deleting our jumps and the existing portal chains, or undefined. */
+export function renderRemoval(natDump: string, existing: readonly string[]): string | undefined {
+  const jumps = savedJumps(natDump).map((l) => `-D ${l.slice(3)}`);
+  const chains = PORTAL_CHAINS.filter((c) => existing.includes(c));
+  if (jumps.length === 0 && chains.length === 0) return undefined;
+  // Declaring a chain flushes it, so it can then be deleted in the same transaction.
+  return ['*nat', ...chains.map((c) => `:${c} - [0:0]`), ...jumps, ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+}
 
 /** Portal is what the rules of one service port need. */
 export interface Portal {

@@ -153,7 +153,8 @@ function splice(client: Socket, backend: Socket, endpoint: string, counts: Conne
   const done = () => {
     if (--open === 0) counts.closed(endpoint);
   };
-  const teardown = () => {
+  const teardown = (err: Error) => {
+    log.info(2, 'Proxied connection failed, closing both sides', { endpoint, err });
     client.destroy();
     backend.destroy();
   };

@@ -21,14 +21,20 @@ const stats: TcpStats = {
   onDialFailure: (key) => bump(pending.dialFailures, key),
   onNoEndpoint: (key) => bump(pending.noEndpoint, key),
 };
-const services = new Map<string, { proxy: TcpProxy; lb: RoundRobin }>();
+/** Per service: its balancer (set at once, so endpoint updates never miss it) and listener once open. */
+const services = new Map<string, { lb: RoundRobin; proxy?: TcpProxy }>();
 
 process.on('message', (msg: ToWorker, handle: unknown) => {
   switch (msg.type) {
     case 'share': {
-      const lb = new RoundRobin();
-      lb.setEndpoints(msg.endpoints);
-      void TcpProxy.open(msg.key, handle as Server, lb, stats).then((proxy) => services.set(msg.key, { proxy, lb }));
+      const entry: { lb: RoundRobin; proxy?: TcpProxy } = { lb: new RoundRobin() };
+      entry.lb.setEndpoints(msg.endpoints);
+      services.set(msg.key, entry);
+      void TcpProxy.open(msg.key, handle as Server, entry.lb, stats).then((proxy) => {
+        entry.proxy = proxy;
+        // Unshared while opening: close at once.
+        if (services.get(msg.key) !== entry) void proxy.close();
+      });
       return;
     }
     case 'endpoints':
@@ -37,7 +43,7 @@ process.on('message', (msg: ToWorker, handle: unknown) => {
     case 'unshare': {
       const entry = services.get(msg.key);
       services.delete(msg.key);
-      void entry?.proxy.close();
+      void entry?.proxy?.close();
       return;
     }
   }

@@ -10,6 +10,8 @@ import { ProxyDriver } from './proxy-driver.ts';
 // its peak RSS stays bounded, and the bytes arrive intact.
 const rootTest = isRoot ? test : test.serial.skip;
 
+/** DIGEST is stream-sink's line for a finished connection: `<bytes> <sha256>`. */
+const DIGEST = /^\d+ [0-9a-f]{64}$/m;
 const script = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 const GIB = 1024 ** 3;
 const SINK_RATE = 200 * 1024 * 1024;
@@ -30,8 +32,8 @@ rootTest('1 GiB through the proxy to a slow reader arrives intact with bounded p
   const started = Date.now();
   const source = await topo.fixture.exec(topo.pods[0]!.ns, process.execPath, ['--import', 'tsx', script('stream-source.ts'), '10.96.0.20', '9000', String(GIB)], { timeoutMs: 120_000 });
   const seconds = (Date.now() - started) / 1000;
-  while (sinkOut.split('\n').length < 3 && sink.exitCode === null) await once(sink.stdout!, 'data');
-  const received = sinkOut.split('\n')[1]!;
+  while (!DIGEST.test(sinkOut) && sink.exitCode === null) await once(sink.stdout!, 'data');
+  const received = DIGEST.exec(sinkOut)![0];
   const rssKiB = await proxy.maxRssKiB();
   t.log(`1 GiB in ${seconds.toFixed(1)}s (${(GIB / 2 ** 20 / seconds).toFixed(0)} MiB/s, reader capped at ${SINK_RATE / 2 ** 20} MiB/s); proxy peak RSS ${(rssKiB / 1024).toFixed(0)} MiB`);
   t.is(received, source.stdout.trim());

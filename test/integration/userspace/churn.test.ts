@@ -11,12 +11,17 @@ import type { ServiceSpec } from './state.ts';
 // removal; a connection to a removed endpoint drains instead of being cut.
 const rootTest = isRoot ? test : test.serial.skip;
 
+/** One worker process beside the primary, whatever the core count, so the shared-listener path is tested. */
+const WITH_WORKER = { SCENARIO_WORKERS: '1' };
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** DIGEST is stream-sink's line for a finished connection: `<bytes> <sha256>`. */
+const DIGEST = /^\d+ [0-9a-f]{64}$/m;
 const script = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 
 rootTest('requests under service and endpoint churn: only the removed service fails, and only after removal', async (t) => {
   const topo = await ProxyTopology.create(t, 4);
-  const proxy = await ProxyDriver.start(t, topo);
+  const proxy = await ProxyDriver.start(t, topo, WITH_WORKER);
   const ep = (...i: number[]) => i.map((n) => `${topo.pods[n]!.ip}:8080`);
   const a = (endpoints: string[]): ServiceSpec => ({ key: 'default/a:http', clusterIP: '10.96.0.30', port: 80, nodePort: 30030, endpoints });
   const b = (endpoints: string[]): ServiceSpec => ({ key: 'default/b:http', clusterIP: '10.96.0.31', port: 80, endpoints });
@@ -60,7 +65,7 @@ rootTest('requests under service and endpoint churn: only the removed service fa
 
 rootTest('removing an endpoint drains: an open connection to it completes intact', async (t) => {
   const topo = await ProxyTopology.create(t, 2);
-  const proxy = await ProxyDriver.start(t, topo);
+  const proxy = await ProxyDriver.start(t, topo, WITH_WORKER);
   const sinkPod = topo.pods[1]!;
   const sink = topo.fixture.spawn(sinkPod.ns, process.execPath, ['--import', 'tsx', script('stream-sink.ts'), '9000', String(64 * 2 ** 20)]);
   let sinkOut = '';
@@ -73,11 +78,13 @@ rootTest('removing an endpoint drains: an open connection to it completes intact
 
   const bytes = 192 * 2 ** 20;
   const source = topo.fixture.exec(topo.pods[0]!.ns, process.execPath, ['--import', 'tsx', script('stream-source.ts'), '10.96.0.40', '9000', String(bytes)], { timeoutMs: 60_000 });
-  await sleep(1500);
+  // Remove the endpoint only once the transfer is flowing through it.
+  while (!sinkOut.includes('receiving')) await once(sink.stdout!, 'data');
+  await sleep(500);
   await proxy.sync([svc([])]);
   const sent = (await source).stdout.trim();
-  while (sinkOut.split('\n').length < 3 && sink.exitCode === null) await once(sink.stdout!, 'data');
-  t.is(sinkOut.split('\n')[1], sent);
+  while (!DIGEST.test(sinkOut) && sink.exitCode === null) await once(sink.stdout!, 'data');
+  t.is(DIGEST.exec(sinkOut)?.[0], sent);
   t.is(sent.split(' ')[0], String(bytes));
   // New connections find no endpoint and are closed at once.
   const r = await topo.fixture.exec(topo.pods[0]!.ns, 'curl', ['-sS', '-m', '2', 'http://10.96.0.40:9000/'], { allowFailure: true });

@@ -97,14 +97,23 @@ export async function burst(topo: ProxyTopology, ns: string, url: string, n: num
   return counts;
 }
 
-/** killPodProcesses SIGKILLs every process in a pod namespace (its agnhost), leaving the namespace up. */
+/**
+ * killPodProcesses SIGKILLs every process in a pod namespace (its agnhost),
+ * leaving the namespace up, and waits until they are gone: until then the
+ * kernel still completes handshakes on the dying process's listening socket.
+ */
 export async function killPodProcesses(ns: string): Promise<void> {
-  const pids = await ip(['netns', 'pids', ns]);
-  for (const pid of pids.stdout.split('\n').filter(Boolean)) {
+  const pids = async () => (await ip(['netns', 'pids', ns])).stdout.split('\n').filter(Boolean);
+  for (const pid of await pids()) {
     try {
       process.kill(Number(pid), 'SIGKILL');
     } catch {
       // Exited meanwhile.
     }
+  }
+  const deadline = Date.now() + 10_000;
+  while ((await pids()).length > 0) {
+    if (Date.now() > deadline) throw new Error(`processes in ${ns} survived SIGKILL for 10s`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,8 +1,11 @@
 /**
  * stream-sink: a deliberately slow TCP reader for the back-pressure test.
- * Usage: stream-sink.ts <port> <bytesPerSecond>. Accepts one connection,
- * reads at most bytesPerSecond (pausing the socket when ahead of the budget),
- * hashes what it got and prints `<bytes> <sha256>` when the sender is done.
+ * Usage: stream-sink.ts <port> <bytesPerSecond>. Reads each connection at
+ * most bytesPerSecond (pausing the socket when ahead of the budget), hashes
+ * what it got and prints `receiving` at the first bytes and `<bytes> <sha256>`
+ * when the sender is done.
+ * Connections that carry nothing print nothing: a proxy's dial that timed out
+ * under load may still have reached us before it was abandoned.
  */
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -14,6 +17,7 @@ const server = createServer((socket) => {
   const hash = createHash('sha256');
   const started = Date.now();
   let bytes = 0;
+  socket.once('data', () => process.stdout.write('receiving\n'));
   socket.on('data', (chunk: Buffer) => {
     hash.update(chunk);
     bytes += chunk.length;
@@ -24,9 +28,9 @@ const server = createServer((socket) => {
     }
   });
   socket.on('end', () => {
-    process.stdout.write(`${bytes} ${hash.digest('hex')}\n`);
+    if (bytes > 0) process.stdout.write(`${bytes} ${hash.digest('hex')}\n`);
     socket.end();
-    server.close();
   });
+  socket.on('error', () => socket.destroy());
 });
 server.listen(port, () => process.stdout.write('listening\n'));

@@ -8,11 +8,14 @@ import { burst, killPodProcesses, ProxyDriver } from './proxy-driver.ts';
 // and from outside the cluster.
 const rootTest = isRoot ? test : test.serial.skip;
 
+/** One worker process beside the primary, whatever the core count, so the shared-listener path is tested. */
+const WITH_WORKER = { SCENARIO_WORKERS: '1' };
+
 const web = (endpoints: string[]) => ({ key: 'default/web:http', clusterIP: '10.96.0.10', port: 80, nodePort: 30080, endpoints });
 
 rootTest('ClusterIP from a pod and the node spreads 300 requests over 3 endpoints; NodePort works from ext', async (t) => {
   const topo = await ProxyTopology.create(t, 3);
-  const proxy = await ProxyDriver.start(t, topo);
+  const proxy = await ProxyDriver.start(t, topo, WITH_WORKER);
   await proxy.sync([web(topo.pods.map((p) => `${p.ip}:8080`))]);
 
   for (const client of [topo.pods[0]!.ns, topo.node]) {
@@ -27,17 +30,24 @@ rootTest('ClusterIP from a pod and the node spreads 300 requests over 3 endpoint
   t.deepEqual([...viaNodePort.keys()].sort(), ['pod-0', 'pod-1', 'pod-2']);
   // Source IP is lost in this mode: pods see the node's address.
   t.regex(await topo.curl(topo.ext, `http://${NODE_IP}:30080/clientip`), /^(10\.244\.1\.1|192\.168\.50\.1):\d+$/);
+
+  const natRules = async () => (await topo.fixture.exec(topo.node, 'iptables-save', ['-t', 'nat'])).stdout;
+  t.is((await natRules()).match(/-j KUBE-(PORTALS|NODEPORT)-(CONTAINER|HOST)$/gm)?.length, 4, 'four jumps');
+  await proxy.cleanup();
+  t.notRegex(await natRules(), /KUBE-(PORTALS|NODEPORT)/);
+  t.not(await topo.curl(topo.pods[0]!.ns, 'http://10.96.0.10/hostname', 1).catch(() => 'refused'), 'pod-0');
 });
 
 rootTest('an endpoint whose process died costs no client an error: the dial moves on', async (t) => {
   const topo = await ProxyTopology.create(t, 3);
-  const proxy = await ProxyDriver.start(t, topo);
+  const proxy = await ProxyDriver.start(t, topo, { ...WITH_WORKER, FERRY_V: '1' });
   await proxy.sync([web(topo.pods.map((p) => `${p.ip}:8080`))]);
   const dead = topo.pods[1]!;
   await killPodProcesses(dead.ns);
 
   const counts = await burst(topo, topo.pods[0]!.ns, 'http://10.96.0.10/hostname', 150);
   t.log(Object.fromEntries(counts));
+  if (counts.has('ERROR')) t.log('proxy log:', proxy.stderr);
   t.is(counts.get('ERROR'), undefined);
   t.is(counts.get(dead.name), undefined);
   t.is((counts.get('pod-0') ?? 0) + (counts.get('pod-2') ?? 0), 150);

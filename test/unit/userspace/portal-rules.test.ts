@@ -1,5 +1,5 @@
 import test from 'ava';
-import { renderPortal, renderRestore, type Portal } from '../../../src/userspace/portal-rules.ts';
+import { renderJumps, renderPortal, renderRemoval, renderRestore, type Portal } from '../../../src/userspace/portal-rules.ts';
 
 // Addresses: ClusterIPs 10.96.0.0/16, external IP 203.0.113.7.
 const web: Portal = { serviceKey: 'default/web:http', protocol: 'TCP', ips: ['10.96.0.10'], port: 80, nodePort: 30080, proxyPort: 40001 };
@@ -59,4 +59,36 @@ test('renderRestore incremental: a removed service only deletes; nothing changed
   const text = renderRestore(rules(web, dns), rules(dns), false)!;
   t.deepEqual(text.split('\n').filter((l) => l.startsWith('-')), renderPortal(web).map((l) => `-D ${l}`));
   t.is(renderRestore(rules(web, dns), rules(dns, web), false), undefined);
+});
+
+// An `iptables-save -t nat` dump with our jumps (as iptables-save spells them) and chains.
+const SAVED = [
+  '*nat',
+  ':PREROUTING ACCEPT [0:0]',
+  ':OUTPUT ACCEPT [0:0]',
+  ':KUBE-PORTALS-CONTAINER - [0:0]',
+  ':KUBE-PORTALS-HOST - [0:0]',
+  ':SOMEONE-ELSE - [0:0]',
+  '-A PREROUTING -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER',
+  '-A PREROUTING -j SOMEONE-ELSE',
+  '-A OUTPUT -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-HOST',
+  'COMMIT',
+].join('\n');
+
+test('renderJumps adds only the missing jumps, and nothing when all are there', (t) => {
+  const text = renderJumps(SAVED)!;
+  t.deepEqual(text.split('\n').filter((l) => l.startsWith('-A')), [
+    '-A PREROUTING -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-CONTAINER',
+    '-A OUTPUT -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-HOST',
+  ]);
+  t.is(renderJumps(`${SAVED}\n${text}`), undefined);
+});
+
+test('renderRemoval deletes our jumps and existing portal chains, leaves others alone, and is empty on a clean node', (t) => {
+  const text = renderRemoval(SAVED, ['PREROUTING', 'OUTPUT', 'KUBE-PORTALS-CONTAINER', 'KUBE-PORTALS-HOST', 'SOMEONE-ELSE'])!;
+  const lines = text.split('\n');
+  t.deepEqual(lines.filter((l) => l.startsWith('-D')).map((l) => l.split(' ').at(-1)), ['KUBE-PORTALS-CONTAINER', 'KUBE-PORTALS-HOST']);
+  t.deepEqual(lines.filter((l) => l.startsWith('-X')), ['-X KUBE-PORTALS-CONTAINER', '-X KUBE-PORTALS-HOST']);
+  t.false(text.includes('SOMEONE-ELSE'));
+  t.is(renderRemoval('*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT', ['PREROUTING']), undefined);
 });
