@@ -196,7 +196,7 @@ export class Framework {
   async hostnames(from: string, url: string, count: number): Promise<string[]> {
     const seen: string[] = [];
     for (let i = 0; i < count; i++) {
-      const r = await this.curl(from, `${url}/hostname`);
+      const r = await this.curl(from, `${url}/hostname`, 5);
       if (r.code === 0) seen.push(r.stdout.trim());
     }
     return seen;

@@ -29,6 +29,8 @@ export interface StartOptions {
   proxyArgs?: string[];
   /** Runs once the apiserver answers, alongside the other components' start (creating the add-ons early saves time). */
   onApiReady?: () => Promise<void>;
+  /** Called at each start-up milestone (for `ferry up`'s timing line). */
+  mark?: (milestone: string) => void;
 }
 
 /** freePort asks the kernel for an unused loopback port. */
@@ -123,15 +125,21 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   writeState(paths, state);
   const apiserver = start(specs.apiserver);
   await setupControlPlaneNetwork(plan);
-  await waitFor('the apiserver', () => apiReady(paths.socket), 20_000, apiserver);
+  opts.mark?.('network');
+  await waitFor('the apiserver', () => apiReady(paths.socket), 60_000, apiserver);
+  opts.mark?.('apiserver ready');
   for (const spec of specs.control) start(spec);
   const proxies = plan.nodes.map(async (n) => {
     const agent = start(specs.node(n));
-    await waitFor(`node namespace ${n.ns}`, () => existsSync(`/run/netns/${n.ns}`), 20_000, agent);
-    start(specs.proxy(n));
+    // /run/netns/<ns> appears before `ip netns add` has mounted it: wait for the node's eth0 (the
+    // route needs it), by when the namespace is certainly usable, then start the proxy in it.
+    await waitFor(`node namespace ${n.ns}`, () => existsSync(`/run/netns/${n.ns}`), 60_000, agent);
     await routeServicesFromNode(n);
+    opts.mark?.(`${n.name} network`);
+    start(specs.proxy(n));
   });
   await Promise.all([...proxies, opts.onApiReady?.()]);
+  opts.mark?.('all started');
   return state;
 }
 
@@ -145,7 +153,7 @@ export async function restartComponent(name: string, component: string): Promise
   const rec = startComponent({ name: old.name, argv: old.argv, log: old.log, ...(old.netns ? { netns: old.netns } : {}) });
   state.components = state.components.map((c) => (c.name === component ? rec : c));
   writeState(paths, state);
-  if (component === 'apiserver') await waitFor('the apiserver', () => apiReady(paths.socket), 20_000, rec);
+  if (component === 'apiserver') await waitFor('the apiserver', () => apiReady(paths.socket), 60_000, rec);
   return rec;
 }
 

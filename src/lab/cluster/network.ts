@@ -28,7 +28,7 @@ export async function setupControlPlaneNetwork(plan: LabPlan): Promise<void> {
  * health checks) need a route before the OUTPUT chain can DNAT a ClusterIP,
  * which real nodes have through their default route.
  */
-export async function routeServicesFromNode(node: NodePlan, timeoutMs = 20_000): Promise<void> {
+export async function routeServicesFromNode(node: NodePlan, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const { code } = await ip(['-n', node.ns, 'route', 'replace', SERVICE_CIDR, 'dev', 'eth0', 'src', node.ip], { allowFailure: true });

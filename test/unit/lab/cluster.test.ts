@@ -1,0 +1,63 @@
+import test from 'ava';
+import { createServer, connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { planLab } from '../../../src/lab/cluster/plan.ts';
+import { renderKubeconfig } from '../../../src/lab/cluster/kubeconfig.ts';
+import { startRelay } from '../../../src/lab/cluster/relay.ts';
+import { labPaths, readState, writeState } from '../../../src/lab/cluster/state.ts';
+
+test('planLab names namespaces by prefix and gives each node its address and pod range', (t) => {
+  const cases = [
+    { name: 'lab', nodes: 3, prefix: undefined, want: { switchNs: 'fylab-lab-switch', cp: 'fylab-lab-cp', last: { name: 'node3', ip: '192.168.200.13', podCIDR: '10.244.3.0/24', ns: 'fylab-lab-node3' } } },
+    { name: 'x', nodes: 1, prefix: 'fytest-1-ipt-', want: { switchNs: 'fytest-1-ipt-switch', cp: 'fytest-1-ipt-cp', last: { name: 'node1', ip: '192.168.200.11', podCIDR: '10.244.1.0/24', ns: 'fytest-1-ipt-node1' } } },
+  ];
+  for (const c of cases) {
+    const plan = planLab(c.name, c.nodes, 'iptables', c.prefix);
+    t.is(plan.switchNs, c.want.switchNs);
+    t.is(plan.controlPlaneNs, c.want.cp);
+    t.is(plan.nodes.length, c.nodes);
+    t.deepEqual(plan.nodes.at(-1), c.want.last);
+  }
+});
+
+test('renderKubeconfig points the current context at the server', (t) => {
+  const cfg = parse(renderKubeconfig('lab', 'http://127.0.0.1:6443')) as { 'current-context': string; contexts: Array<{ name: string; context: { cluster: string } }>; clusters: Array<{ name: string; cluster: { server: string } }> };
+  const ctx = cfg.contexts.find((c) => c.name === cfg['current-context'])!;
+  t.is(cfg.clusters.find((c) => c.name === ctx.context.cluster)!.cluster.server, 'http://127.0.0.1:6443');
+});
+
+test('state round-trips through state.json', (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'ferry-lab-state-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const paths = labPaths('lab', home);
+  t.is(readState(paths), undefined);
+  const state = { plan: planLab('lab', 2, 'userspace'), apiPort: 1234, socket: paths.socket, startedAt: 'now', components: [{ name: 'apiserver', argv: ['x'], pid: 42, log: 'l' }] };
+  writeState(paths, state);
+  t.deepEqual(readState(paths), state);
+});
+
+test('the relay splices TCP connections to the Unix socket, both ways', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-relay-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const socket = join(dir, 'api.sock');
+  const upstream = createServer((c) => c.on('data', (d) => c.write(`echo:${d.toString()}`)));
+  await new Promise<void>((r) => upstream.listen(socket, r));
+  const relay = await startRelay('127.0.0.1', 0, socket);
+  t.teardown(() => {
+    relay.close();
+    upstream.close();
+  });
+  const { port } = relay.address() as { port: number };
+  const answer = await new Promise<string>((resolve, reject) => {
+    const c = connect(port, '127.0.0.1', () => c.write('ping'));
+    c.on('data', (d) => {
+      resolve(d.toString());
+      c.destroy();
+    });
+    c.on('error', reject);
+  });
+  t.is(answer, 'echo:ping');
+});
