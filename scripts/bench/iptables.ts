@@ -7,18 +7,26 @@ import { cleanupRules } from '../../src/iptables/cleanup.ts';
 import { IptablesProxier } from '../../src/iptables/proxier.ts';
 import { renderRules } from '../../src/iptables/render.ts';
 import { createRunner, type IptablesBackend, type IptablesRunner } from '../../src/iptables/runner.ts';
+import { BenchRecorder } from '../../src/bench/result.ts';
+import { NETWORK_PROGRAMMING_CHART, SYNC_TIME_CHART } from '../../src/bench/shared-charts.ts';
 
 const { values: args } = parseArgs({
   options: {
     // iptables-nft-restore --noflush is superlinear in the number of chains
     // here (1k services x 10 endpoints: about a minute), so nft runs at 1k by default.
-    'legacy-sizes': { type: 'string', default: '1000,5000,10000' },
-    'nft-sizes': { type: 'string', default: '1000' },
-    'latency-seconds': { type: 'string', default: '10' },
+    'legacy-sizes': { type: 'string' },
+    'nft-sizes': { type: 'string' },
+    'latency-seconds': { type: 'string' },
   },
 });
+const recorder = new BenchRecorder('iptables');
+// `ferry bench --quick` (FERRY_BENCH_QUICK=1): legacy 100 and 1k, nft 100 and 300, 3 s of changes.
+const quick = recorder.quick;
+args['legacy-sizes'] ??= quick ? '100,1000' : '1000,5000,10000';
+args['nft-sizes'] ??= quick ? '100,300' : '1000';
+args['latency-seconds'] ??= quick ? '3' : '10';
 const sizesOf = (list: string) => (list === '' ? [] : list.split(',').map(Number));
-const plan: Array<[IptablesBackend, number[]]> = [['legacy', sizesOf(args['legacy-sizes'])], ['nft', sizesOf(args['nft-sizes'])]];
+const plan: Array<[IptablesBackend, number[]]> = [['legacy', sizesOf(args['legacy-sizes']!)], ['nft', sizesOf(args['nft-sizes']!)]];
 const latencySeconds = Number(args['latency-seconds']);
 const ENDPOINTS = 10;
 
@@ -139,6 +147,7 @@ for (const [backend, sizes] of plan) {
       while (syncing || pending.length > 0) await new Promise((r) => setTimeout(r, 20));
       row.p50 = pct(latencies, 50);
       row.p99 = pct(latencies, 99);
+      for (const p of [10, 25, 50, 75, 90, 95, 99]) recorder.point({ chart: NETWORK_PROGRAMMING_CHART.id, series: `iptables ${backend}, ${n} services: snapshot → rules installed`, x: p, y: pct(latencies, p) });
     }
     rows.push(row);
     await proxier.cleanup();
@@ -152,4 +161,28 @@ console.log('| backend | services | rules | render | iptables-restore | full syn
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.backend} | ${r.services} | ${r.rules} | ${ms(r.renderMs)} | ${ms(r.restoreMs)} | ${ms(r.fullMs)} | ${((100 * r.renderMs) / r.restoreMs).toFixed(0)}% | ${r.incrementalMs === undefined ? '' : ms(r.incrementalMs)} | ${r.p50 === undefined ? '' : ms(r.p50)} | ${r.p99 === undefined ? '' : ms(r.p99)} |`);
+}
+recordFigures();
+
+/** recordFigures gives `ferry bench` each row with the issue's goals (those stated for 10k services apply there) and the chart points. */
+function recordFigures(): void {
+  recorder.chart(SYNC_TIME_CHART);
+  recorder.chart(NETWORK_PROGRAMMING_CHART);
+  for (const r of rows) {
+    const id = `${r.backend}_${r.services}`;
+    const at10k = r.services === 10_000;
+    const what = `${r.backend}, ${r.services} services × ${ENDPOINTS} endpoints`;
+    recorder.figure({ id: `${id}_restore_ms`, label: `${what}: iptables-restore alone (floor)`, value: r.restoreMs, unit: 'ms' });
+    recorder.figure({ id: `${id}_full_ms`, label: `${what}: full sync`, value: r.fullMs, unit: 'ms', referenceId: `${id}_restore_ms`, ...(at10k ? { goal: { op: '<=' as const, value: 3000 } } : {}) });
+    recorder.figure({ id: `${id}_render_ms`, label: `${what}: render`, value: r.renderMs, unit: 'ms' });
+    recorder.figure({ id: `${id}_render_share`, label: `${what}: render / restore`, value: r.renderMs / r.restoreMs, unit: '×', ...(at10k ? { goal: { op: '<=' as const, value: 0.2 } } : {}) });
+    if (r.incrementalMs !== undefined) recorder.figure({ id: `${id}_incremental_ms`, label: `${what}: sync of one endpoint change`, value: r.incrementalMs, unit: 'ms', goal: { op: '<=', value: 50 } });
+    if (r.p50 !== undefined) recorder.figure({ id: `${id}_latency_p50_ms`, label: `${what}: change → rules installed p50`, value: r.p50, unit: 'ms', goal: { op: '<=', value: 50 } });
+    if (r.p99 !== undefined) recorder.figure({ id: `${id}_latency_p99_ms`, label: `${what}: change → rules installed p99`, value: r.p99, unit: 'ms', goal: { op: '<=', value: 250 } });
+    recorder.point({ chart: SYNC_TIME_CHART.id, series: `iptables ${r.backend}`, x: r.services, y: r.fullMs });
+    recorder.point({ chart: SYNC_TIME_CHART.id, series: `iptables-${r.backend}-restore alone`, x: r.services, y: r.restoreMs });
+  }
+  if (quick) recorder.note('Quick sizes: the issue\'s goals for 10k services are not checked.');
+  recorder.note(`Latency at ${latencySeconds * 10} changes over ${latencySeconds} s, min-sync-period 0, proxier-side (snapshot handed to sync → iptables-restore done).`);
+  recorder.write();
 }

@@ -157,7 +157,8 @@ async function startBackends(topo: ProxyTopology): Promise<void> {
 
 async function main(): Promise<void> {
   const only = args.includes('--mode') ? args[args.indexOf('--mode') + 1] : undefined;
-  const modes = [ferry, ferryWorker, haproxy, kernel].filter((m) => !only || only.split(',').some((o) => m.name.startsWith(o)));
+  // Quick runs (`ferry bench --quick`) leave out the one-worker comparison.
+  const modes = (recorder.quick ? [ferry, haproxy, kernel] : [ferry, ferryWorker, haproxy, kernel]).filter((m) => !only || only.split(',').some((o) => m.name.startsWith(o)));
   process.stderr.write(`${seconds}s per row; a fresh topology (4 pods) per mode, so no mode meets another's TIME_WAIT sockets\n`);
   const results = new Map<string, number[]>();
   for (const mode of modes) {
@@ -197,7 +198,7 @@ function record(modes: Mode[], results: Map<string, number[]>): void {
     for (const [mode, value] of byMode) {
       if (!Number.isFinite(value)) continue;
       const ref = mode === ferry && byMode.has(haproxy) ? id(row, haproxy) : undefined;
-      recorder.figure({ id: id(row, mode), label: `${row.name}, ${mode.name}${mode === ferry ? '' : ' (reference)'}`, value, unit: row.unit, ...(ref ? { referenceId: ref } : {}) });
+      recorder.figure({ id: id(row, mode), label: `${row.name}, ${mode.name}${mode === haproxy || mode === kernel ? ' (reference)' : ''}`, value, unit: row.unit, ...(ref ? { referenceId: ref } : {}) });
       const chart = row.unit === 'Gbit/s' ? 'userspace_throughput' : 'userspace_requests';
       recorder.point({ chart, series: mode.name, x: row.name.replace(/^(iperf3|wrk) /, ''), y: value });
     }

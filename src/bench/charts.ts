@@ -12,16 +12,19 @@ import type { AggregatedPoint } from './stats.ts';
 export function chartSpec(chart: ChartSpec, points: readonly AggregatedPoint[]): TopLevelSpec {
   const values = points.map((p) => ({ series: p.series, x: p.x, y: p.y.median, min: p.y.min, max: p.y.max }));
   const y = { field: 'y', type: 'quantitative' as const, title: chart.yTitle, scale: chart.logY ? { type: 'log' as const } : {} };
-  const color = { field: 'series', type: 'nominal' as const, title: null };
+  // labelLimit 0: legends show whole series names ("ipvsadm --restore (UML)"), never an ellipsis.
+  const color = { field: 'series', type: 'nominal' as const, title: null, legend: { labelLimit: 0 } };
   const base = { title: chart.title, width: 480, height: 280, data: { values } };
   if (chart.kind === 'bar') {
     return {
       ...base,
       mark: 'bar',
-      encoding: { x: { field: 'x', type: 'nominal', title: chart.xTitle }, xOffset: { field: 'series' }, y, color },
+      encoding: { x: { field: 'x', type: 'nominal', title: chart.xTitle, sort: null, axis: { labelAngle: 0, labelLimit: 0 } }, xOffset: { field: 'series' }, y, color },
     };
   }
-  const x = { field: 'x', type: 'quantitative' as const, title: chart.xTitle };
+  // On a log x, ticks go exactly at the measured sizes (100, 1,000, 10,000) rather than at 200, 300, 900...
+  const sizes = [...new Set(points.map((p) => Number(p.x)))].sort((a, b) => a - b);
+  const x = { field: 'x', type: 'quantitative' as const, title: chart.xTitle, ...(chart.logX ? { scale: { type: 'log' as const }, axis: { values: sizes } } : {}) };
   return {
     ...base,
     layer: [

@@ -12,24 +12,28 @@ export interface MachineInfo {
   readonly tools: Readonly<Record<string, string>>;
 }
 
-const TOOL_VERSION_ARGS: Record<string, string[]> = {
-  iptables: ['-V'],
-  'iptables-legacy': ['-V'],
-  ipset: ['version'],
-  ipvsadm: ['--version'],
-  conntrack: ['--version'],
-  haproxy: ['-v'],
-  dnsmasq: ['--version'],
-  iperf3: ['--version'],
-  wrk: ['--version'],
-  etcd: ['--version'],
-  kubectl: ['version', '--client'],
-  'linux.uml': ['--version'],
+/** The command that prints each reference tool's version. */
+const TOOL_VERSION_COMMANDS: Record<string, readonly string[]> = {
+  iptables: ['iptables', '-V'],
+  'iptables-legacy': ['iptables-legacy', '-V'],
+  ipset: ['ipset', 'version'],
+  // `ipvsadm --version` asks the kernel (no IPVS on the host); the package says which ipvsadm ran under UML.
+  ipvsadm: ['dpkg-query', '-W', '-f', 'ipvsadm ${Version}', 'ipvsadm'],
+  conntrack: ['conntrack', '--version'],
+  haproxy: ['haproxy', '-v'],
+  dnsmasq: ['dnsmasq', '--version'],
+  dnsperf: ['dpkg-query', '-W', '-f', 'dnsperf ${Version}', 'dnsperf'],
+  iperf3: ['iperf3', '--version'],
+  wrk: ['wrk', '--version'],
+  etcd: ['etcd', '--version'],
+  kubectl: ['kubectl', 'version', '--client'],
+  'linux.uml': ['linux.uml', '--version'],
 };
 
-async function toolVersion(tool: string, args: string[]): Promise<string> {
+async function toolVersion([file, ...args]: readonly string[]): Promise<string> {
   try {
-    const r = await execFile(tool, args, { allowFailure: true, timeoutMs: 5000 });
+    const r = await execFile(file!, args, { allowFailure: true, timeoutMs: 5000 });
+    if (r.code !== 0 && r.stdout.trim() === '') return 'missing';
     const line = (r.stdout + r.stderr).split('\n').find((l) => l.trim() !== '') ?? '';
     return line.trim().slice(0, 120) || 'present';
   } catch {
@@ -39,7 +43,7 @@ async function toolVersion(tool: string, args: string[]): Promise<string> {
 
 export async function describeMachine(): Promise<MachineInfo> {
   const tools: Record<string, string> = {};
-  await Promise.all(Object.entries(TOOL_VERSION_ARGS).map(async ([tool, args]) => (tools[tool] = await toolVersion(tool, args))));
+  await Promise.all(Object.entries(TOOL_VERSION_COMMANDS).map(async ([tool, command]) => (tools[tool] = await toolVersion(command))));
   return {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,

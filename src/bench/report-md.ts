@@ -66,12 +66,12 @@ export function renderReport(results: BenchResults): string {
     '|---|---|',
     ...Object.entries(m.tools).map(([tool, version]) => `| ${tool} | ${version} |`),
     '',
-    '| suite | status | goals met |',
-    '|---|---|---|',
+    '| suite | status | goals met | wall time |',
+    '|---|---|---|---:|',
     ...results.suites.map((s) => {
       const withGoal = s.figures.filter((f) => f.goal);
       const met = withGoal.filter((f) => meetsGoal(f.value.median, f.goal!)).length;
-      return `| ${s.suite} | ${s.status}${s.reason && s.status !== 'ok' ? `: ${s.reason.split('\n')[0]}` : ''} | ${withGoal.length ? `${met}/${withGoal.length}` : ''} |`;
+      return `| ${s.suite} | ${s.status}${s.reason && s.status !== 'ok' ? `: ${s.reason.split('\n')[0]}` : ''} | ${withGoal.length ? `${met}/${withGoal.length}` : ''} | ${s.seconds.toFixed(0)} s |`;
     }),
     '',
     ...results.suites.flatMap(suiteSection),

@@ -40,6 +40,8 @@ export interface ChartSpec {
   /** line: numeric x (sizes); bar: categorical x (modes, tools). */
   readonly kind: 'line' | 'bar';
   readonly logY?: boolean;
+  /** Log scale on a line chart's x (sizes such as 100, 1k, 10k). */
+  readonly logX?: boolean;
 }
 
 export interface SuiteRun {
@@ -85,11 +87,15 @@ export class BenchRecorder {
     this.notes.push(text);
   }
 
+  /** run is what was recorded, e.g. for a suite half in a UML guest that prints it for its host half. */
+  run(): SuiteRun {
+    return { suite: this.suite, figures: this.figures, points: this.points, charts: this.charts, notes: this.notes };
+  }
+
   /** write saves the run to `$FERRY_BENCH_OUT` when set; a no-op for plain runs. */
   write(): void {
     const out = process.env.FERRY_BENCH_OUT;
     if (!out) return;
-    const run: SuiteRun = { suite: this.suite, figures: this.figures, points: this.points, charts: this.charts, notes: this.notes };
-    writeFileSync(out, JSON.stringify(run, null, 2));
+    writeFileSync(out, JSON.stringify(this.run(), null, 2));
   }
 }

@@ -25,14 +25,25 @@ async function missingPrograms(programs: readonly string[]): Promise<string[]> {
 }
 
 /** runOnce runs a suite script once; resolves to its SuiteRun or an error text. */
-function runOnce(suite: SuiteDef, options: RunnerOptions, run: number, log: string): Promise<SuiteRun | string> {
+/** lastLine is the last non-empty line a suite printed (it names the size being measured), cut for a status line. */
+function lastLine(chunks: readonly Buffer[]): string {
+  const text = Buffer.concat(chunks.slice(-4)).toString();
+  const line = text.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
+  return line.length > 90 ? `${line.slice(0, 87)}...` : line;
+}
+
+function runOnce(suite: SuiteDef, options: RunnerOptions, run: number, log: string, status: (line: string) => void): Promise<SuiteRun | string> {
   const out = join(options.outDir, 'raw', `${suite.name}-${run}.json`);
   rmSync(out, { force: true });
   const env = { ...process.env, FERRY_BENCH_OUT: out, FERRY_BENCH_QUICK: options.quick ? '1' : '0' };
   const child = spawn(join(options.repoDir, 'scripts', 'bench', suite.name), [], { cwd: options.repoDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const chunks: Buffer[] = [];
-  child.stdout.on('data', (b: Buffer) => chunks.push(b));
-  child.stderr.on('data', (b: Buffer) => chunks.push(b));
+  const collect = (b: Buffer) => {
+    chunks.push(b);
+    status(lastLine(chunks));
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   const limit = options.quick ? suite.timeoutMs.quick : suite.timeoutMs.full;
   let timedOut = false;
   // SIGTERM first so lab suites remove their namespaces; SIGKILL if that takes over 15 s.
@@ -82,8 +93,9 @@ export async function runSuite(suite: SuiteDef, index: number, total: number, op
   mkdirSync(join(options.outDir, 'logs'), { recursive: true });
   const runs: SuiteRun[] = [];
   for (let run = 1; run <= options.runs; run++) {
-    const ticker = setInterval(() => options.progress(`[${index}/${total}] ${suite.name} run ${run}/${options.runs} ${seconds().toFixed(0)}s`), 1000);
-    const result = await runOnce(suite, options, run, join(options.outDir, 'logs', `${suite.name}-${run}.log`));
+    let latest = '';
+    const ticker = setInterval(() => options.progress(`[${index}/${total}] ${suite.name} run ${run}/${options.runs} ${seconds().toFixed(0)}s${latest ? ` | ${latest}` : ''}`), 1000);
+    const result = await runOnce(suite, options, run, join(options.outDir, 'logs', `${suite.name}-${run}.log`), (line) => (latest = line));
     clearInterval(ticker);
     if (typeof result === 'string') {
       return { suite: suite.name, status: 'failed', reason: `run ${run}: ${result}`, ...aggregateRuns(runs), seconds: seconds() };

@@ -6,10 +6,11 @@ import type { ChartSpec } from './result.ts';
  */
 export const SYNC_TIME_CHART: ChartSpec = {
   id: 'sync_time_vs_services',
-  title: 'Full sync time from empty vs number of services',
+  title: 'Full sync time from empty vs number of services (10 endpoints each unless noted)',
   xTitle: 'services',
   yTitle: 'sync time (ms)',
   kind: 'line',
+  logX: true,
   logY: true,
 };
 

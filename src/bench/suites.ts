@@ -24,7 +24,9 @@ export const SUITES: readonly SuiteDef[] = [
   { name: 'ipvs', description: 'IPVS sync vs ipvsadm --restore, under User-Mode Linux', requires: ['linux.uml', 'ipvsadm'], timeoutMs: { quick: 3 * MIN, full: 15 * MIN } },
   { name: 'userspace', description: 'userspace proxy vs HAProxy vs kernel DNAT', requires: ['iperf3', 'wrk', 'haproxy'], timeoutMs: { quick: 3 * MIN, full: 15 * MIN } },
   { name: 'datapath', description: 'first-packet latency vs number of services per mode', requires: ['iptables-restore'], timeoutMs: { quick: 3 * MIN, full: 20 * MIN } },
+  { name: 'datapath-ipvs', description: 'first-packet latency vs number of services, ipvs mode under User-Mode Linux', requires: ['linux.uml', 'ipvsadm'], timeoutMs: { quick: 4 * MIN, full: 25 * MIN } },
   { name: 'dns', description: 'QPS and latency vs dnsmasq; memory', requires: ['dnsperf', 'dnsmasq'], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
+  { name: 'lab', description: 'ferry up: time until the demo service answers through its ClusterIP', requires: [], timeoutMs: { quick: 2 * MIN, full: 5 * MIN } },
 ];
 
 /** selectSuites resolves names given on the command line; none means all. */

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { aggregate, aggregateRuns } from '../../../src/bench/stats.ts';
 import { runBench } from '../../../src/bench/bench.ts';
+import { chartSpec } from '../../../src/bench/charts.ts';
+import { runSuite } from '../../../src/bench/runner.ts';
 import type { SuiteRun } from '../../../src/bench/result.ts';
 import type { SuiteDef } from '../../../src/bench/suites.ts';
 
@@ -72,4 +74,31 @@ test('runBench reports failures and missing tools and still writes results, repo
   const svg = readFileSync(join(outDir, 'charts', 'qps.svg'), 'utf8');
   t.true(svg.includes('queries/s') && svg.includes('transport') && svg.includes('reference'), 'axes titles and legend are drawn');
   t.true(existsSync(join(outDir, 'results.json')));
+});
+
+test('chartSpec puts a log x axis\'s ticks at the measured sizes and never cuts legend labels', (t) => {
+  const y = { median: 1, min: 1, max: 1, runs: 1 };
+  const points = [1000, 100, 10_000].map((x) => ({ chart: 'c', series: 'ipvsadm --restore (UML)', x, y }));
+  const spec = chartSpec({ id: 'c', title: 'C', xTitle: 'services', yTitle: 'ms', kind: 'line', logX: true }, points) as unknown as { layer: Array<{ encoding: { x: { scale: { type: string }; axis: { values: number[] } }; color: { legend: { labelLimit: number } } } }> };
+  const enc = spec.layer[0]!.encoding;
+  t.is(enc.x.scale.type, 'log');
+  t.deepEqual(enc.x.axis.values, [100, 1000, 10_000]);
+  t.is(enc.color.legend.labelLimit, 0);
+});
+
+// A suite that outlives its time limit is stopped with SIGTERM first, so lab
+// suites can remove their namespaces, and is reported as timed out.
+test('runSuite stops a suite past its time limit with SIGTERM and reports the timeout', async (t) => {
+  const repo = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
+  t.teardown(() => rmSync(repo, { recursive: true, force: true }));
+  mkdirSync(join(repo, 'scripts', 'bench'), { recursive: true });
+  const marker = join(repo, 'cleaned-up');
+  const path = join(repo, 'scripts', 'bench', 'slow');
+  writeFileSync(path, `#!/bin/bash\ntrap 'touch ${marker}; exit 1' TERM\nsleep 30 & wait\n`);
+  chmodSync(path, 0o755);
+  const suite: SuiteDef = { name: 'slow', description: '', requires: [], timeoutMs: { quick: 500, full: 500 } };
+  const outcome = await runSuite(suite, 1, 1, { repoDir: repo, outDir: join(repo, 'out'), quick: true, runs: 1, progress: () => {} });
+  t.is(outcome.status, 'failed');
+  t.regex(outcome.reason!, /timed out after 0\.5 s/);
+  t.true(existsSync(marker), 'the suite got SIGTERM and ran its cleanup');
 });
