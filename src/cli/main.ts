@@ -8,14 +8,31 @@ import { setVerbosity } from '../util/log.ts';
 
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 
+async function loadCommand(file: string): Promise<Command> {
+  const mod = (await import(pathToFileURL(join(commandsDir, file)).href)) as { default: Command };
+  return mod.default;
+}
+
+/** loadCommands imports every command, for the usage listing only. */
 async function loadCommands(): Promise<Map<string, Command>> {
   const files = readdirSync(commandsDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'));
   const commands = new Map<string, Command>();
   for (const file of files.sort()) {
-    const mod = (await import(pathToFileURL(join(commandsDir, file)).href)) as { default: Command };
-    commands.set(mod.default.name, mod.default);
+    const command = await loadCommand(file);
+    commands.set(command.name, command);
   }
   return commands;
+}
+
+/**
+ * findCommand imports only the named command's module (commands/<name>.ts):
+ * importing all of them costs a second of start-up per process, and `ferry up`
+ * starts a dozen processes at once.
+ */
+async function findCommand(name: string): Promise<Command | undefined> {
+  if (!/^[a-z][a-z-]*$/.test(name)) return undefined;
+  const file = readdirSync(commandsDir).find((f) => f === `${name}.ts` || f === `${name}.js`);
+  return file ? loadCommand(file) : undefined;
 }
 
 function usage(commands: Map<string, Command>): string {
@@ -29,15 +46,14 @@ function commandHelp(c: Command): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const commands = await loadCommands();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage(commands));
+    process.stdout.write(usage(await loadCommands()));
     return name === undefined ? 1 : 0;
   }
-  const command = commands.get(name);
+  const command = await findCommand(name);
   if (!command) {
-    process.stderr.write(`ferry: unknown command ${JSON.stringify(name)}\n\n${usage(commands)}`);
+    process.stderr.write(`ferry: unknown command ${JSON.stringify(name)}\n\n${usage(await loadCommands())}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
