@@ -1,5 +1,5 @@
 /**
- * Entry point of the bundled `ferry dns` (see scripts/bundle-dns.mjs and
+ * Entry point of the bundled `ferry dns` (see scripts/bundle.mjs and
  * bin/ferry): the same command definition and flag parsing as
  * src/cli/main.ts, without loading every other command, so the bundle holds
  * only what the DNS server needs.

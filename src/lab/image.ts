@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import { FerryError } from '../util/errors.ts';
@@ -14,6 +15,27 @@ export const AGNHOST_IMAGE = 'ferry/agnhost';
 
 const tsxLoader = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 const agnhostMain = fileURLToPath(new URL('./agnhost-main.ts', import.meta.url));
+const bundler = fileURLToPath(new URL('../../scripts/bundle.mjs', import.meta.url));
+
+let agnhostProgram: string[] | undefined;
+
+/**
+ * agnhostArgv is how to start agnhost: its esbuild bundle under plain node
+ * (scripts/bundle.mjs, which rebuilds it when a source is newer), since a
+ * pod's server under tsx costs ~0.5 s of CPU to start (far more in a UML
+ * guest); tsx when the bundle cannot be had. Checked once per process.
+ */
+function agnhostArgv(): string[] {
+  if (!agnhostProgram) {
+    try {
+      const bundle = execFileSync(process.execPath, [bundler, 'agnhost'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      agnhostProgram = [process.execPath, bundle];
+    } catch {
+      agnhostProgram = [process.execPath, '--import', tsxLoader, agnhostMain];
+    }
+  }
+  return agnhostProgram;
+}
 
 /** ImageError is a container that cannot be turned into a program (kubelet's CreateContainerError). */
 export class ImageError extends FerryError {
@@ -34,7 +56,7 @@ export function containerArgv(c: Container): string[] {
     // Real agnhost images are run as `/agnhost <mode>`; accept that spelling too.
     if (words[0] === '/agnhost' || words[0] === 'agnhost') words.shift();
     if (words.length === 0) throw new ImageError(`image ${c.image} needs a mode as its command or args (netexec, serve-hostname)`);
-    return [process.execPath, '--import', tsxLoader, agnhostMain, ...words];
+    return [...agnhostArgv(), ...words];
   }
   if (!c.command || c.command.length === 0) {
     throw new ImageError(`image ${JSON.stringify(c.image)} is not pulled in the lab: give the container a command (a host program) or use image ${AGNHOST_IMAGE}`);

@@ -6,6 +6,8 @@ import { Informer } from '../endpoints/informer.ts';
 import { objectKey } from '../endpoints/store.ts';
 import { canonicalJSON } from '../apiserver-stub/controllers/canonical.ts';
 import { Controller, type Requeue } from '../apiserver-stub/controllers/controller.ts';
+import { Backoff } from '../endpoints/backoff.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';
 import { cidrContains, parseCidr, PodIpam } from './ipam.ts';
@@ -93,7 +95,7 @@ export class NodeAgent {
   async start(): Promise<void> {
     await teardownNode(this.o.prefix, this.o.nodeName, { keepSwitch: true });
     this.nodeNs = await setupNodeNetwork({ prefix: this.o.prefix, nodeName: this.o.nodeName, nodeAddress: this.o.nodeAddress }, this.ipam);
-    await this.register();
+    await this.registerUntilDone();
     this.services.start();
     this.nodes.start();
     this.pods.start();
@@ -103,6 +105,24 @@ export class NodeAgent {
     this.timers.push(setInterval(() => void this.flushStatus(), 100));
     this.timers.push(setInterval(() => void this.reportLogs(), 1000));
     log.info(1, 'Node agent started', { node: this.o.nodeName, namespace: this.nodeNs, podCIDR: this.o.podCIDR });
+  }
+
+  /**
+   * registerUntilDone retries registration while the apiserver cannot be
+   * reached or fails (as kubelet does); a request it rejects (4xx) is final.
+   */
+  private async registerUntilDone(): Promise<void> {
+    const backoff = new Backoff(this.o.backoff);
+    for (;;) {
+      try {
+        return await this.register();
+      } catch (error) {
+        if (error instanceof ApiError && error.statusCode >= 400 && error.statusCode < 500 && error.statusCode !== 429) throw error;
+        const delayMs = backoff.next();
+        log.warn('Cannot register node; retrying', { err: getErrorMessage(error), delayMs });
+        await sleep(delayMs);
+      }
+    }
   }
 
   /** register creates the Node, or takes over an existing one of the same name. */

@@ -6,12 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container, Pod, PodSpec, Service, ServiceSpec } from 'kubernetes-types/core/v1.js';
 import { ApiClient } from '../../src/endpoints/client/api-client.ts';
 import { resources } from '../../src/endpoints/client/resources.ts';
-import { targetNamespace } from '../../src/lab/cluster/client.ts';
+import { execInLab, targetNamespace } from '../../src/lab/cluster/client.ts';
 import { restartComponent, stopLab } from '../../src/lab/cluster/lab.ts';
 import type { ProxyMode } from '../../src/lab/cluster/plan.ts';
 import { labPaths, readState, type LabState } from '../../src/lab/cluster/state.ts';
 import { AGNHOST_IMAGE } from '../../src/lab/image.ts';
-import { execIn } from '../../src/lab/netns.ts';
 
 /**
  * The e2e framework: one `ferry up` lab per mode (started through the real
@@ -174,8 +173,7 @@ export class Framework {
   /** exec runs a host program inside a pod's network namespace (`ferry exec`'s path), or a node's with `node/<name>`. */
   async exec(target: string, file: string, args: readonly string[], timeoutMs = 15_000): Promise<Run> {
     const netns = await targetNamespace(this.lab.state, this.client, target, this.ns);
-    const r = await execIn(netns, file, args, { allowFailure: true, timeoutMs });
-    return { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr };
+    return execInLab(this.lab.state, netns, file, args, { timeoutMs });
   }
 
   /** curl fetches a URL from a pod (or node/<name>); code is curl's exit code (7: refused, 28: timeout). */

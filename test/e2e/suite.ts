@@ -22,20 +22,43 @@ export interface ModeTraits {
    * closes, 52/56. Never 28: the client must not hang.
    */
   rejectCodes?: number[];
+  /**
+   * At most this many tests at once: an ipvs lab's nodes and pods share the
+   * one CPU of a User-Mode Linux guest, where a test's pods start several
+   * times slower than on the host.
+   */
+  concurrency?: number;
+}
+
+/** gate returns a wrapper that lets at most `limit` calls run at once. */
+function gate(limit: number): <T>(run: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (run) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await run();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
 }
 
 export function defineE2E(mode: ProxyMode, traits: ModeTraits = {}): void {
   const unsupported = traits.unsupported ?? {};
   const rejectCodes = traits.rejectCodes ?? [7];
   const lab = new Lab(mode);
+  const limited = gate(traits.concurrency ?? Number.POSITIVE_INFINITY);
   const serial = isRoot ? test.serial : test.skip;
   const it = (title: string, body: (f: Framework) => Promise<void>) => {
     if (!isRoot || title in unsupported) return test.skip(title + (unsupported[title] ? ` (${unsupported[title]})` : ''), () => undefined);
-    return test(title, async (t) => {
+    return test(title, (t) => limited(async () => {
       const f = await lab.framework(t);
       await body(f);
       t.pass();
-    });
+    }));
   };
   const itSerial = (title: string, body: (f: Framework) => Promise<void>) => serial(title, async (t) => {
     const f = await lab.framework(t);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { defineCommand } from '../command.ts';
-import { openLab, targetNamespace } from '../../lab/cluster/client.ts';
+import { execInLab, openLab, targetNamespace } from '../../lab/cluster/client.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 
 export default defineCommand({
@@ -21,6 +21,11 @@ export default defineCommand({
       ns = await targetNamespace(state, client, target, flags.n ?? flags.namespace);
     } finally {
       await client.close();
+    }
+    if (state.guest) {
+      // An ipvs lab's namespaces live in its UML guest: the guest's exec agent runs the command (no stdin).
+      const r = await execInLab(state, ns, rest[0]!, rest.slice(1), { onOutput: (stream, chunk) => process[stream].write(chunk) });
+      return r.code;
     }
     const child = spawn('ip', ['netns', 'exec', ns, ...rest], { stdio: 'inherit' });
     return new Promise<number>((resolve, reject) => {

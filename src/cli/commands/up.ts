@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineCommand } from '../command.ts';
@@ -9,14 +8,18 @@ import { demoObjects, dnsObjects, ensureNamespace, ensureObject, waitForNodes, D
 import { writeKubeconfig } from '../../lab/cluster/kubeconfig.ts';
 import { FERRY_BIN, startLab, stopLab } from '../../lab/cluster/lab.ts';
 import { PROXY_MODES, type ProxyMode } from '../../lab/cluster/plan.ts';
-import { labPaths } from '../../lab/cluster/state.ts';
+import { labPaths, type LabState } from '../../lab/cluster/state.ts';
+import { execInLab } from '../../lab/cluster/client.ts';
+import { GUEST_API_SOCKET } from '../../lab/cluster/uml.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 
-/** answers is whether `curl` from inside a namespace gets an HTTP answer from url. */
-function answers(ns: string, url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile('ip', ['netns', 'exec', ns, 'curl', '-sf', '-m', '1', url], (error) => resolve(!error));
-  });
+/** answers is whether `curl` from inside a lab namespace gets an HTTP answer from url. */
+async function answers(state: LabState, ns: string, url: string): Promise<boolean> {
+  try {
+    return (await execInLab(state, ns, 'curl', ['-sf', '-m', '1', url], { timeoutMs: 5000 })).code === 0;
+  } catch {
+    return false;
+  }
 }
 
 export default defineCommand({
@@ -38,7 +41,6 @@ export default defineCommand({
     const mark = (what: string) => marks.push(`${what} ${((Date.now() - began) / 1000).toFixed(2)}`);
     const mode = flags.mode as ProxyMode;
     if (!PROXY_MODES.includes(mode)) throw new InvalidArgumentError(`invalid --mode ${JSON.stringify(flags.mode)}: want one of ${PROXY_MODES.join(', ')}`);
-    if (mode === 'ipvs') throw new InvalidArgumentError('--mode ipvs needs a kernel with IPVS (User-Mode Linux); the lab does not run it yet');
     if (!availableModes().includes(mode)) throw new InvalidArgumentError(`proxy mode ${mode} is not available in this build (available: ${availableModes().join(', ')})`);
     if (flags.nodes < 1 || flags.nodes > 200) throw new InvalidArgumentError('--nodes must be between 1 and 200');
     const paths = labPaths(flags.name);
@@ -46,7 +48,8 @@ export default defineCommand({
     let demoIP: string | undefined;
     const addons = async () => {
       await ensureNamespace(client, 'kube-system');
-      const dns = dnsObjects(paths.socket);
+      // In an ipvs lab the DNS pods run in the UML guest, which has its own relay socket.
+      const dns = dnsObjects(mode === 'ipvs' ? GUEST_API_SOCKET : paths.socket);
       const demo = demoObjects();
       const services = await Promise.all([
         ensureObject(client, resources.services, dns.service),
@@ -54,7 +57,8 @@ export default defineCommand({
       ]);
       demoIP = (services[1] as Service | undefined)?.spec?.clusterIP;
       mark('services');
-      await waitForNodes(client, flags.nodes);
+      // Nodes in a UML guest start far slower than on the host.
+      await waitForNodes(client, flags.nodes, mode === 'ipvs' ? 180_000 : 20_000);
       mark('nodes registered');
       await Promise.all([
         ensureObject(client, resources.deployments, dns.deployment),
@@ -76,10 +80,11 @@ export default defineCommand({
     const server = `http://127.0.0.1:${state.apiPort}`;
     writeKubeconfig(paths.kubeconfig, flags.name, server);
     const out: string[] = [`Lab ${flags.name} is up: ${flags.nodes} node(s), proxy mode ${mode}, apiserver ${server} (logs: ${paths.logs}).`];
+    if (state.guest) out.push('This kernel has no IPVS: the nodes, their ipvs proxies and the pods run inside a User-Mode Linux kernel (control plane on this host); ferry exec reaches them there.');
     if (flags.demo && demoIP) {
       const node = state.plan.nodes[0]!;
       const url = `http://${demoIP}:80/hostname`;
-      while (!(await answers(node.ns, url))) {
+      while (!(await answers(state, node.ns, url))) {
         if (Date.now() - began > 180_000) throw new InvalidArgumentError(`demo service ${url} did not answer within 180 s; see ferry status and ferry logs`);
         await sleep(50);
       }

@@ -1,5 +1,5 @@
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
-import type { Namespace, Service } from 'kubernetes-types/core/v1.js';
+import type { Namespace, Node, Service } from 'kubernetes-types/core/v1.js';
 import { fileURLToPath } from 'node:url';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import { ApiError } from '../../endpoints/client/errors.ts';
@@ -111,7 +111,10 @@ export async function ensureNamespace(client: ApiClient, name: string): Promise<
  */
 export async function waitForNodes(client: ApiClient, count: number, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while ((await client.list(resources.nodes)).items.length < count) {
+  // Ready, not just created: a Node without its status has no allocatable yet, and the scheduler
+  // would put every pod on the first node whose status arrived.
+  const ready = (n: Node) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  while ((await client.list<Node>(resources.nodes)).items.filter(ready).length < count) {
     if (Date.now() > end) return;
     await new Promise((r) => setTimeout(r, 25));
   }

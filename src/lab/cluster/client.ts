@@ -1,7 +1,9 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { ApiClient } from '../../endpoints/client/api-client.ts';
 import { resources } from '../../endpoints/client/resources.ts';
+import { execIn, spawnIn } from '../netns.ts';
 import { podNamespace } from '../node-network.ts';
+import { callGuest, type GuestCallOptions, type GuestResult } from './guest-exec.ts';
 import { LabError } from './errors.ts';
 import { labPaths, readState, type LabState } from './state.ts';
 
@@ -27,4 +29,30 @@ export async function targetNamespace(state: LabState, client: ApiClient, target
   const node = pod.spec?.nodeName;
   if (!node || !pod.status?.podIP) throw new LabError('FERRY_ERR_LAB_POD', `pod ${namespace}/${target} is not running yet (phase ${pod.status?.phase ?? 'Pending'})`);
   return podNamespace(state.plan.prefix, node, target, pod.metadata?.uid ?? '');
+}
+
+/**
+ * execInLab runs a program inside one of the lab's network namespaces and
+ * collects its output: with `ip netns exec` on the host, or through the exec
+ * agent of an ipvs lab's User-Mode Linux guest, whose namespaces the host
+ * cannot enter.
+ */
+export async function execInLab(state: LabState, ns: string, file: string, args: readonly string[], opts: GuestCallOptions = {}): Promise<GuestResult> {
+  if (state.guest) return callGuest(state.guest, { op: 'exec', ns, argv: [file, ...args], ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }, opts);
+  if (!opts.onOutput) {
+    const r = await execIn(ns, file, args, { allowFailure: true, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+    return { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr };
+  }
+  const onOutput = opts.onOutput;
+  return new Promise((resolve, reject) => {
+    const child = spawnIn(ns, file, args);
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    child.stdout!.on('data', (b: Buffer) => onOutput('stdout', b));
+    child.stderr!.on('data', (b: Buffer) => onOutput('stderr', b));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 137 : 1), stdout: '', stderr: '' });
+    });
+  });
 }

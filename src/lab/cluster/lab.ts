@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from './errors.ts';
+import { execFile } from '../../util/exec.ts';
+import { callGuest } from './guest-exec.ts';
 import { removeLabNamespaces, routeServicesFromNode, setupControlPlaneNetwork } from './network.ts';
 import { CLUSTER_CIDR, CONTROL_PLANE_IP, LAB_PREFIX_ROOT, planLab, SERVICE_CIDR, type LabPlan, type NodePlan, type ProxyMode } from './plan.ts';
 import { labNames, labPaths, readState, writeState, type ComponentRecord, type LabPaths, type LabState } from './state.ts';
 import { isAlive, startComponent, stopComponents, type ComponentSpec } from './supervisor.ts';
+import { GUEST_LINK, guestLink, guestLinkNamespace, guestSpec, setupGuestLink, umlAvailable } from './uml.ts';
 
 /**
  * Bringing a lab's processes and namespaces up and down. The objects inside
@@ -68,8 +71,15 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
   throw new LabError('FERRY_ERR_LAB_START', `timed out after ${timeoutMs} ms waiting for ${what}${component ? `; see ${component.log}` : ''}`);
 }
 
-export function componentSpecs(plan: LabPlan, paths: LabPaths, apiPort: number, proxyArgs: readonly string[] = []) {
-  const server = `unix://${paths.socket}`;
+export type ComponentSpecs = ReturnType<typeof componentSpecs>;
+
+/**
+ * componentSpecs: every lab process's command. `socket` is the apiserver's
+ * Unix socket as the node half sees it (the host's, or the guest's relay in
+ * an ipvs lab).
+ */
+export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, apiPort: number, proxyArgs: readonly string[] = []) {
+  const server = `unix://${socket}`;
   const log = (n: string) => join(paths.logs, `${n}.log`);
   const apiserver: ComponentSpec = {
     name: 'apiserver',
@@ -80,8 +90,12 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, apiPort: number, 
   const control: ComponentSpec[] = [
     { name: 'controller-manager', argv: [FERRY_BIN, 'controller-manager', '--server', server], log: log('controller-manager') },
     { name: 'scheduler', argv: [FERRY_BIN, 'scheduler', '--server', server], log: log('scheduler') },
-    { name: 'relay', argv: [FERRY_BIN, 'relay', '--listen', `${CONTROL_PLANE_IP}:${apiPort}`, '--unix-socket', paths.socket], netns: plan.controlPlaneNs, log: log('relay') },
   ];
+  const relay: ComponentSpec = {
+    name: 'relay', argv: [FERRY_BIN, 'relay', '--listen', `${CONTROL_PLANE_IP}:${apiPort}`, '--unix-socket', socket], netns: plan.controlPlaneNs, log: log('relay'),
+  };
+  // The UML guest's kernel has no nftables NAT (LAB.md): ipvs proxies there use legacy iptables.
+  const modeArgs = plan.mode === 'ipvs' ? ['--iptables-backend', 'legacy'] : [];
   const node = (n: NodePlan): ComponentSpec => ({
     name: `node-${n.name}`,
     argv: [FERRY_BIN, 'node', '--server', server, '--name', n.name, '--lab-prefix', plan.prefix, '--node-ip', n.ip, '--pod-cidr', n.podCIDR],
@@ -89,19 +103,47 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, apiPort: number, 
   });
   const proxy = (n: NodePlan): ComponentSpec => ({
     name: `proxy-${n.name}`,
-    argv: [FERRY_BIN, 'proxy', '--server', server, '--mode', plan.mode, '--hostname-override', n.name, '--cluster-cidr', CLUSTER_CIDR, ...proxyArgs],
+    argv: [FERRY_BIN, 'proxy', '--server', server, '--mode', plan.mode, '--hostname-override', n.name, '--cluster-cidr', CLUSTER_CIDR, ...modeArgs, ...proxyArgs],
     netns: n.ns,
     log: log(`proxy-${n.name}`),
   });
-  return { apiserver, control, node, proxy };
+  return { apiserver, control, relay, node, proxy };
 }
 
 /**
- * startLab brings up a fresh lab: control-plane network and apiserver first
- * (in parallel), then every other component at once, each node's proxy as
- * soon as its node agent has made the node namespace. The state file is
- * rewritten after every start so a crash half-way leaves nothing `ferry down`
- * cannot find.
+ * startNodeHalf starts, once the control-plane network is made, its relay and
+ * every node: each node's agent, and the node's proxy as soon as the agent
+ * has made the node namespace. It runs on the host, or inside the UML guest
+ * of an ipvs lab (`ferry lab-guest`).
+ */
+export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start: (spec: ComponentSpec) => ComponentRecord, mark?: (what: string) => void): Promise<void> {
+  start(specs.relay);
+  await Promise.all(plan.nodes.map(async (n) => {
+    const agent = start(specs.node(n));
+    // /run/netns/<ns> appears before `ip netns add` has mounted it: wait for the node's eth0 (the
+    // route needs it), by when the namespace is certainly usable, then start the proxy in it.
+    await waitFor(`node namespace ${n.ns}`, () => existsSync(`/run/netns/${n.ns}`), 60_000, agent);
+    await routeServicesFromNode(n);
+    mark?.(`${n.name} network`);
+    start(specs.proxy(n));
+  }));
+}
+
+/** startGuest boots an ipvs lab's UML guest, which runs the node half (src/cli/commands/lab-guest.ts). */
+async function startGuest(state: LabState, paths: LabPaths, start: (spec: ComponentSpec) => ComponentRecord): Promise<void> {
+  const { plan, apiPort } = state;
+  // The guest's root is read-only: build the bundles its pods run (DNS, agnhost) before it boots.
+  await execFile(process.execPath, [fileURLToPath(new URL('../../../scripts/bundle.mjs', import.meta.url)), 'dns']);
+  start({ name: 'guest-relay', argv: [FERRY_BIN, 'relay', '--listen', `${GUEST_LINK.host}:${apiPort}`, '--unix-socket', paths.socket], netns: guestLinkNamespace(plan), log: join(paths.logs, 'guest-relay.log') });
+  state.guest = guestLink(plan);
+  start(guestSpec(plan, paths));
+}
+
+/**
+ * startLab brings up a fresh lab: the apiserver and the network first (in
+ * parallel), then every other component at once. In an ipvs lab the node
+ * half runs inside a User-Mode Linux guest. The state file is rewritten
+ * after every start so a crash half-way leaves nothing `ferry down` cannot find.
  */
 export async function startLab(opts: StartOptions): Promise<LabState> {
   const paths = labPaths(opts.name);
@@ -109,11 +151,12 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   if (old?.components.some((c) => isAlive(c.pid))) throw new LabError('FERRY_ERR_LAB_EXISTS', `lab ${opts.name} is running (ferry down --name ${opts.name} first)`);
   if (old) await stopLab(opts.name);
   const plan = planLab(opts.name, opts.nodes, opts.mode, opts.prefix);
+  if (plan.mode === 'ipvs' && !umlAvailable()) throw new LabError('FERRY_ERR_LAB_START', 'ferry up --mode ipvs runs the nodes in a User-Mode Linux kernel (this kernel has no IPVS): apt-get install user-mode-linux');
   await removeLabNamespaces(plan.prefix);
   rmSync(paths.data, { recursive: true, force: true });
   rmSync(paths.socket, { force: true });
   const apiPort = opts.apiPort || (await freePort());
-  const state: LabState = { plan, apiPort, socket: paths.socket, startedAt: new Date().toISOString(), components: [] };
+  const state: LabState = { plan, apiPort, socket: paths.socket, startedAt: new Date().toISOString(), components: [], proxyArgs: [...(opts.proxyArgs ?? [])] };
   const start = (spec: ComponentSpec) => {
     if (existsSync(spec.log)) truncateSync(spec.log);
     const rec = startComponent(spec);
@@ -121,24 +164,17 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
     writeState(paths, state);
     return rec;
   };
-  const specs = componentSpecs(plan, paths, apiPort, opts.proxyArgs);
+  const inGuest = plan.mode === 'ipvs';
+  const specs = componentSpecs(plan, paths, paths.socket, apiPort, opts.proxyArgs);
   writeState(paths, state);
   const apiserver = start(specs.apiserver);
-  await setupControlPlaneNetwork(plan);
+  await (inGuest ? setupGuestLink(plan) : setupControlPlaneNetwork(plan));
   opts.mark?.('network');
   await waitFor('the apiserver', () => apiReady(paths.socket), 60_000, apiserver);
   opts.mark?.('apiserver ready');
   for (const spec of specs.control) start(spec);
-  const proxies = plan.nodes.map(async (n) => {
-    const agent = start(specs.node(n));
-    // /run/netns/<ns> appears before `ip netns add` has mounted it: wait for the node's eth0 (the
-    // route needs it), by when the namespace is certainly usable, then start the proxy in it.
-    await waitFor(`node namespace ${n.ns}`, () => existsSync(`/run/netns/${n.ns}`), 60_000, agent);
-    await routeServicesFromNode(n);
-    opts.mark?.(`${n.name} network`);
-    start(specs.proxy(n));
-  });
-  await Promise.all([...proxies, opts.onApiReady?.()]);
+  const nodes = inGuest ? startGuest(state, paths, start) : startNodeHalf(plan, specs, start, opts.mark);
+  await Promise.all([nodes, opts.onApiReady?.()]);
   opts.mark?.('all started');
   return state;
 }
@@ -148,6 +184,11 @@ export async function restartComponent(name: string, component: string): Promise
   const paths = labPaths(name);
   const state = readState(paths);
   const old = state?.components.find((c) => c.name === component);
+  if (state?.guest && !old) {
+    const r = await callGuest(state.guest, { op: 'restart', component }, { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new LabError('FERRY_ERR_LAB_NOT_FOUND', `restarting ${component} in lab ${name}'s guest: ${r.stderr.trim()}`);
+    return { name: component, argv: [], pid: 0, log: join(paths.logs, `${component}.log`) };
+  }
   if (!state || !old) throw new LabError('FERRY_ERR_LAB_NOT_FOUND', `no component ${component} in lab ${name}`);
   await stopComponents([old]);
   const rec = startComponent({ name: old.name, argv: old.argv, log: old.log, ...(old.netns ? { netns: old.netns } : {}) });

@@ -1,29 +1,48 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
 
 /**
- * Relay: a TCP listener whose every connection is spliced to a Unix socket.
- * The lab's apiserver listens on the host's loopback and a Unix socket; lab
- * namespaces are never linked to the root namespace, so pods reach it through
- * this relay, which runs in the control-plane namespace on the lab switch and
- * is the `kubernetes` Service's endpoint.
+ * Relays between the lab's apiserver socket and TCP. The apiserver listens on
+ * the host's loopback and a Unix socket; lab namespaces are never linked to
+ * the root namespace, so:
+ * - pods reach it through a TCP listener in the control-plane namespace
+ *   spliced to the Unix socket (the `kubernetes` Service's endpoint);
+ * - an ipvs lab's User-Mode Linux guest reaches it over its guest link, and
+ *   gives its own components a Unix socket spliced to that TCP address.
  */
-export function startRelay(host: string, port: number, socketPath: string): Promise<Server> {
-  const server = createServer((client) => {
-    const upstream = connect(socketPath);
-    const closeBoth = (a: Socket, b: Socket) => () => {
-      a.destroy();
-      b.destroy();
-    };
-    client.on('error', closeBoth(client, upstream));
-    upstream.on('error', closeBoth(upstream, client));
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
+
+function splice(client: Socket, upstream: Socket): void {
+  const closeBoth = () => {
+    client.destroy();
+    upstream.destroy();
+  };
+  client.on('error', closeBoth);
+  upstream.on('error', closeBoth);
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
+function listen(server: Server, ...where: [string] | [number, string]): Promise<Server> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    const ready = () => {
       server.off('error', reject);
       resolve(server);
-    });
+    };
+    if (where.length === 1) server.listen(where[0], ready);
+    else server.listen(where[0], where[1], ready);
   });
+}
+
+function relayTo(target: NetConnectOpts): Server {
+  return createServer((client) => splice(client, connect(target)));
+}
+
+/** startRelay accepts TCP on host:port and splices each connection to a Unix socket. */
+export function startRelay(host: string, port: number, socketPath: string): Promise<Server> {
+  return listen(relayTo({ path: socketPath }), port, host);
+}
+
+/** startUnixRelay accepts on a Unix socket and splices each connection to TCP host:port. */
+export function startUnixRelay(socketPath: string, host: string, port: number): Promise<Server> {
+  return listen(relayTo({ host, port }), socketPath);
 }

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { GuestLink } from './guest-exec.ts';
 import type { LabPlan } from './plan.ts';
 
 /**
@@ -27,6 +28,10 @@ export interface LabState {
   socket: string;
   startedAt: string;
   components: ComponentRecord[];
+  /** Extra `ferry proxy` flags (`ferry up --proxy-arg`), for proxies started later (an ipvs lab's guest). */
+  proxyArgs?: string[];
+  /** ipvs labs: the User-Mode Linux guest running the nodes, reached through its exec agent. */
+  guest?: GuestLink;
 }
 
 export interface LabPaths {

@@ -7,7 +7,7 @@ import { kubectl, kubectls, startServer, tempDir } from './server-fixture.ts';
 
 /**
  * Acceptance 1: kubectl from this machine against an apiserver on 127.0.0.1
- * with memory storage: apply, get -o wide/yaml, describe, re-apply as a
+ * with memory storage: api-resources, apply, get -o wide/yaml, describe, re-apply as a
  * patch, patch merge/json, scale, expose, label, annotate, delete, get -w.
  */
 const manifest = new URL('./fixtures/demo.yaml', import.meta.url);
@@ -31,6 +31,13 @@ for (const bin of kubectls()) {
       t.is(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
       return r.stdout + r.stderr;
     };
+
+    // Discovery as kubectl reads it: every served resource with its short names.
+    const resources = await k('api-resources', '--no-headers');
+    for (const [name, short] of [['services', 'svc'], ['endpoints', 'ep'], ['pods', 'po'], ['nodes', 'no'], ['namespaces', 'ns'], ['deployments', 'deploy'], ['replicasets', 'rs']]) {
+      t.regex(resources, new RegExp(`^${name}\\s+${short}\\s`, 'm'), `${name} (${short}) missing in kubectl api-resources:\n${resources}`);
+    }
+    t.regex(resources, /^endpointslices\s+discovery\.k8s\.io\/v1\s+true\s+EndpointSlice$/m);
 
     const applied = await k('apply', '--validate=false', '-f', manifest.pathname);
     t.regex(applied, /namespace\/demo created/);

@@ -69,6 +69,8 @@ export class FaultProxy {
   readonly #sockets = new Set<Socket>();
   readonly #server: Server;
   port = 0;
+  /** Request targets (method and path) the watcher sent, in order: tests tell a relist from a resumed watch. */
+  readonly requests: string[] = [];
 
   constructor(target: number) {
     this.target = target;
@@ -85,6 +87,9 @@ export class FaultProxy {
         });
         s.on('error', () => undefined);
       }
+      client.on('data', (chunk: Buffer) => {
+        for (const m of chunk.toString('latin1').matchAll(/^(GET|POST|PUT|PATCH|DELETE) (\S+) HTTP\/1\.1\r$/gm)) this.requests.push(`${m[1]} ${m[2]}`);
+      });
       client.pipe(upstream).pipe(client);
     });
   }

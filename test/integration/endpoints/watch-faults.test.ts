@@ -59,8 +59,14 @@ test('converges within 1 s after cuts, apiserver restarts and a compaction', asy
   proxy.cutAll();
   for (let i = 0; i < 40; i++) await workload.randomOp();
   await api.compact();
+  const sent = proxy.requests.length;
   proxy.reachable = true;
   await converge('outage + compaction (410 relist)', 1000, Date.now());
+  // A resume would be watches only: lists of both resources show the 410 made the watcher relist.
+  const lists = proxy.requests.slice(sent).filter((r) => r.startsWith('GET ') && !/[?&]watch=(1|true)/.test(r));
+  for (const resource of ['services', 'endpointslices']) {
+    t.true(lists.some((r) => r.includes(`/${resource}`)), `no relist of ${resource} after the compaction; requests: ${proxy.requests.slice(sent).join(', ')}`);
+  }
 
   // 3. Apiserver restarts (same file store, new port) with changes on both sides of the restart.
   for (let r = 0; r < 2; r++) {

@@ -92,6 +92,7 @@ rootOnly('two nodes run a deployment; pods reach each other across nodes; endpoi
   }, 30_000);
   t.is(answer, to.metadata!.name!);
   t.regex((await k('get', 'deployment', 'web')), /web\s+4\/4\s+4\s+4/);
+  t.regex(await k('rollout', 'status', 'deployment/web', '--timeout=30s'), /deployment "web" successfully rolled out/);
 
   // (2) a Service: slices list the four ready pods.
   await k('expose', 'deployment', 'web', '--port', '80', '--target-port', '8080');
