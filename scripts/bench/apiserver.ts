@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Pool, request } from 'undici';
 import { BenchRecorder } from '../../src/bench/result.ts';
+import { startApiserverProcess } from './apiserver-process.ts';
 
 /** See scripts/bench/apiserver. Goals: ≥ 2,000 creates/s, list ≤ 100 ms, watch fan-out ≤ 50 ms. */
 const { values } = parseArgs({ options: { count: { type: 'string' }, inflight: { type: 'string', default: '64' }, watchers: { type: 'string', default: '100' }, storage: { type: 'string', default: 'file' } } });
@@ -14,25 +12,9 @@ const count = Number(values.count ?? (recorder.quick ? 1000 : 10000));
 const inflight = Number(values.inflight);
 const watcherCount = Number(values.watchers);
 
-const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-apiserver-'));
 // FERRY_BENCH_PROFILE=<dir> writes a CPU profile of the server there.
 const profile = process.env.FERRY_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FERRY_BENCH_PROFILE}`] : [];
-const server = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/cli/main.ts', 'apiserver', '--listen', '127.0.0.1:0', '--storage', values.storage!, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-const cleanup = (): void => {
-  server.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
-
-const url = await new Promise<string>((resolve, reject) => {
-  let out = '';
-  server.stdout.on('data', (c: Buffer) => {
-    out += c.toString();
-    const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-    if (m) resolve(m[1]!);
-  });
-  server.once('exit', (code) => reject(new Error(`apiserver exited with ${code}`)));
-});
+const { url, server } = await startApiserverProcess('apiserver', values.storage!, profile);
 
 const pool = new Pool(url, { connections: inflight, pipelining: 1 });
 const base = '/api/v1/namespaces/default/services';
@@ -117,5 +99,5 @@ await new Promise<void>((resolve) => {
   server.kill('SIGTERM');
   setTimeout(resolve, 5000).unref();
 });
-cleanup();
+// The exit handler of startApiserverProcess removes the data dir.
 process.exit(0);

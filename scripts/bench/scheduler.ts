@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../../src/endpoints/client/api-client.ts';
@@ -9,6 +7,7 @@ import { resources } from '../../src/endpoints/client/resources.ts';
 import { SchedulerService } from '../../src/apiserver-stub/scheduler/service.ts';
 import { ControllerManager } from '../../src/apiserver-stub/controllers/manager.ts';
 import { BenchRecorder } from '../../src/bench/result.ts';
+import { startApiserverProcess } from './apiserver-process.ts';
 
 /** See scripts/bench/scheduler. */
 const rec = new BenchRecorder('scheduler');
@@ -18,21 +17,7 @@ const podCount = Number(values.pods ?? (rec.quick ? 1000 : 10000));
 const serviceCount = Number(values.services ?? (rec.quick ? 100 : 1000));
 const inflight = 64;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-scheduler-'));
-const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'apiserver', '--listen', '127.0.0.1:0', '--storage', values.storage!, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-process.on('exit', () => {
-  server.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
-});
-const url = await new Promise<string>((resolve, reject) => {
-  let out = '';
-  server.stdout.on('data', (c: Buffer) => {
-    out += c.toString();
-    const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-    if (m) resolve(m[1]!);
-  });
-  server.once('exit', (code) => reject(new Error(`apiserver exited with ${code}`)));
-});
+const { url, server } = await startApiserverProcess('scheduler', values.storage!);
 
 const client = new ApiClient({ server: url }, { connections: inflight });
 

@@ -30,10 +30,14 @@ export interface RejectTarget {
 export const SET = {
   clusterIP: 'KUBE-CLUSTER-IP',
   externalIP: 'KUBE-EXTERNAL-IP',
+  externalIPLocal: 'KUBE-EXTERNAL-IP-LOCAL',
   loadBalancer: 'KUBE-LOAD-BALANCER',
+  loadBalancerLocal: 'KUBE-LOAD-BALANCER-LOCAL',
   loopBack: 'KUBE-LOOP-BACK',
   nodePortTCP: 'KUBE-NODE-PORT-TCP',
   nodePortUDP: 'KUBE-NODE-PORT-UDP',
+  nodePortLocalTCP: 'KUBE-NODE-PORT-LOCAL-TCP',
+  nodePortLocalUDP: 'KUBE-NODE-PORT-LOCAL-UDP',
 } as const;
 export type SetName = (typeof SET)[keyof typeof SET];
 
@@ -102,12 +106,23 @@ export function serviceDesired(svc: ServicePort, endpoints: readonly Endpoint[],
   };
 
   for (const ip of svc.clusterIPs) bound(ip, svc.port, internal, SET.clusterIP);
-  for (const ip of svc.externalIPs) bound(ip, svc.port, external, SET.externalIP);
-  for (const ip of svc.loadBalancerIPs) bound(ip, svc.port, external, SET.loadBalancer);
+  // externalTrafficPolicy Local keeps the client's address: its ports are also in the -LOCAL sets,
+  // whose rules return before the masquerade mark (kube-proxy's ipvs layout).
+  const local = svc.externalTrafficPolicy === 'Local';
+  for (const ip of svc.externalIPs) {
+    bound(ip, svc.port, external, SET.externalIP);
+    if (local && isIPv4(ip)) setEntries.push([SET.externalIPLocal, `${ip},${proto}:${svc.port}`]);
+  }
+  for (const ip of svc.loadBalancerIPs) {
+    bound(ip, svc.port, external, SET.loadBalancer);
+    if (local && isIPv4(ip)) setEntries.push([SET.loadBalancerLocal, `${ip},${proto}:${svc.port}`]);
+  }
   if (svc.nodePort > 0) {
     for (const ip of opts.nodeIPs) if (sameFamily(ip, svc.clusterIPs[0]!)) add(ip, svc.nodePort, external);
     if (svc.protocol === 'TCP') setEntries.push([SET.nodePortTCP, String(svc.nodePort)]);
     if (svc.protocol === 'UDP') setEntries.push([SET.nodePortUDP, String(svc.nodePort)]);
+    if (local && svc.protocol === 'TCP') setEntries.push([SET.nodePortLocalTCP, String(svc.nodePort)]);
+    if (local && svc.protocol === 'UDP') setEntries.push([SET.nodePortLocalUDP, String(svc.nodePort)]);
     if (noEndpoints) rejects.push({ protocol: svc.protocol, address: undefined, port: svc.nodePort });
   }
   // Hairpin: a local endpoint reaching its own service is masqueraded (KUBE-LOOP-BACK).

@@ -10,10 +10,14 @@ import { SET, type SetName } from './desired.ts';
 const TYPES: Record<SetName, string> = {
   [SET.clusterIP]: 'hash:ip,port family inet hashsize 1024 maxelem 1048576',
   [SET.externalIP]: 'hash:ip,port family inet hashsize 1024 maxelem 1048576',
+  [SET.externalIPLocal]: 'hash:ip,port family inet hashsize 1024 maxelem 1048576',
   [SET.loadBalancer]: 'hash:ip,port family inet hashsize 1024 maxelem 1048576',
+  [SET.loadBalancerLocal]: 'hash:ip,port family inet hashsize 1024 maxelem 1048576',
   [SET.loopBack]: 'hash:ip,port,ip family inet hashsize 1024 maxelem 1048576',
   [SET.nodePortTCP]: 'bitmap:port range 0-65535',
   [SET.nodePortUDP]: 'bitmap:port range 0-65535',
+  [SET.nodePortLocalTCP]: 'bitmap:port range 0-65535',
+  [SET.nodePortLocalUDP]: 'bitmap:port range 0-65535',
 };
 const SET_NAMES = Object.keys(TYPES) as SetName[];
 const TMP_SUFFIX = '-TMP';

@@ -75,11 +75,16 @@ export function renderRules(o: RuleOptions): string {
     nat.push(`-A KUBE-SERVICES -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" ! -s ${cidr} ${clusterIP} -j KUBE-MARK-MASQ`);
   }
   nat.push(
+    // externalTrafficPolicy Local: no masquerade, so endpoints see the client's address.
+    `-A KUBE-SERVICES -m comment --comment "Kubernetes service external ip + port with externalTrafficPolicy=local" -m set --match-set ${SET.externalIPLocal} dst,dst -j RETURN`,
     `-A KUBE-SERVICES -m comment --comment "Kubernetes service external ip + port for masquerade and filter purpose" -m set --match-set ${SET.externalIP} dst,dst -j KUBE-MARK-MASQ`,
+    `-A KUBE-SERVICES -m comment --comment "Kubernetes service load balancer ip + port with externalTrafficPolicy=local" -m set --match-set ${SET.loadBalancerLocal} dst,dst -j RETURN`,
     `-A KUBE-SERVICES -m comment --comment "Kubernetes service load balancer ip + port for masquerade purpose" -m set --match-set ${SET.loadBalancer} dst,dst -j KUBE-MARK-MASQ`,
     '-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODE-PORT',
     `-A KUBE-SERVICES ${clusterIP} -j ACCEPT`,
+    `-A KUBE-NODE-PORT -p tcp -m comment --comment "Kubernetes nodeport TCP port with externalTrafficPolicy=local" -m set --match-set ${SET.nodePortLocalTCP} dst -j RETURN`,
     `-A KUBE-NODE-PORT -p tcp -m comment --comment "Kubernetes nodeport TCP port for masquerade purpose" -m set --match-set ${SET.nodePortTCP} dst -j KUBE-MARK-MASQ`,
+    `-A KUBE-NODE-PORT -p udp -m comment --comment "Kubernetes nodeport UDP port with externalTrafficPolicy=local" -m set --match-set ${SET.nodePortLocalUDP} dst -j RETURN`,
     `-A KUBE-NODE-PORT -p udp -m comment --comment "Kubernetes nodeport UDP port for masquerade purpose" -m set --match-set ${SET.nodePortUDP} dst -j KUBE-MARK-MASQ`,
     ...insertJumps(o.jumps, 'nat'),
     'COMMIT',

@@ -60,7 +60,7 @@ const cases: Case[] = [
       [vsKey('UDP', '192.168.50.1', 30081)]: ['10.244.1.10:8080:1'],
     },
     addresses: ['10.96.0.10'],
-    sets: [`${SET.clusterIP} 10.96.0.10,udp:80`, `${SET.nodePortUDP} 30081`, `${SET.loopBack} 10.244.1.10,udp:8080,10.244.1.10`],
+    sets: [`${SET.clusterIP} 10.96.0.10,udp:80`, `${SET.nodePortUDP} 30081`, `${SET.nodePortLocalUDP} 30081`, `${SET.loopBack} 10.244.1.10,udp:8080,10.244.1.10`],
   },
   {
     name: 'no endpoints: virtual servers stay (empty) and REJECT targets appear for the IP and the NodePort',

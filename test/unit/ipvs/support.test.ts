@@ -75,6 +75,12 @@ test('iptables rules: masquerade by cluster CIDR, hairpin, NodePort marks, REJEC
     t.true(lines.includes(want), want);
   }
   t.is(lines.filter((l) => l === 'COMMIT').length, 2);
+  // externalTrafficPolicy Local keeps the client address: each -LOCAL set returns before its masquerade mark.
+  for (const [local, masq] of [['KUBE-NODE-PORT-LOCAL-TCP', 'KUBE-NODE-PORT-TCP'], ['KUBE-NODE-PORT-LOCAL-UDP', 'KUBE-NODE-PORT-UDP'], ['KUBE-EXTERNAL-IP-LOCAL', 'KUBE-EXTERNAL-IP'], ['KUBE-LOAD-BALANCER-LOCAL', 'KUBE-LOAD-BALANCER']]) {
+    const ret = lines.findIndex((l) => l.includes(`--match-set ${local} `) && l.endsWith('-j RETURN'));
+    const mark = lines.findIndex((l) => l.includes(`--match-set ${masq} `) && l.endsWith('-j KUBE-MARK-MASQ'));
+    t.true(ret >= 0 && ret < mark, `${local} RETURN before the ${masq} masquerade mark`);
+  }
   t.false(lines.some((l) => l.startsWith('-I PREROUTING')), 'present jump not inserted again');
   t.true(lines.includes('-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING'));
   t.true(lines.includes('-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES'));

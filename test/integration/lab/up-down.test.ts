@@ -1,0 +1,59 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isAlive } from '../../../src/lab/cluster/supervisor.ts';
+import { labPaths, readState } from '../../../src/lab/cluster/state.ts';
+import { listNamespaces } from '../../../src/lab/netns.ts';
+import { isRoot } from '../../helpers/netns-fixture.ts';
+
+/**
+ * Issue 9, acceptance 2, through the real CLI: `ferry up` → `ferry down` →
+ * `ferry up` works, and `ferry down` after `kill -9` of components (the
+ * apiserver, and a node agent whose pods are left running) removes every
+ * process, namespace and the state file; a second `ferry down` finds nothing.
+ */
+const FERRY = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
+const name = `updown-${process.pid}`;
+const prefix = `fytest-${process.pid}-ud-`;
+
+function ferry(args: string[], timeoutMs = 120_000): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(FERRY, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) || 1 : 0, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+const up = () => ferry(['up', '--name', name, '--nodes', '2', '--lab-prefix', prefix]);
+const down = () => ferry(['down', '--name', name]);
+const labNamespaces = async () => (await listNamespaces()).filter((n) => n.startsWith(prefix));
+
+(isRoot ? test : test.skip)('ferry up, down, up again; down after kill -9 of components cleans everything; down twice is safe', async (t) => {
+  t.teardown(() => down());
+  const first = await up();
+  t.is(first.code, 0, first.out);
+  t.true((await labNamespaces()).length >= 4, 'switch, control plane and two nodes');
+  const stopped = await down();
+  t.is(stopped.code, 0, stopped.out);
+  t.deepEqual(await labNamespaces(), []);
+
+  const second = await up();
+  t.is(second.code, 0, second.out);
+  const state = readState(labPaths(name))!;
+  // Pods run once the cluster DNS deployment is scheduled: wait for one pod namespace, so killing its agent orphans it.
+  const deadline = Date.now() + 60_000;
+  while (!(await labNamespaces()).some((n) => n.includes('_')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  t.true((await labNamespaces()).some((n) => n.includes('_')), 'a pod namespace exists');
+  const killed = state.components.filter((c) => c.name === 'apiserver' || c.name === 'node-node1');
+  for (const c of killed) process.kill(c.pid, 'SIGKILL');
+
+  const after = await down();
+  t.is(after.code, 0, after.out);
+  t.deepEqual(await labNamespaces(), [], 'no namespace of the lab is left');
+  t.deepEqual(state.components.filter((c) => isAlive(c.pid)).map((c) => c.name), [], 'no component is left running');
+  t.false(existsSync(labPaths(name).state), 'the state file is removed');
+  const again = await down();
+  t.is(again.code, 0, again.out);
+  t.regex(again.out, /stopped 0 process\(es\), removed 0 namespace\(s\)/);
+});
