@@ -1,14 +1,20 @@
 #!/usr/bin/env node
-// scripts/bundle.mjs <dns|agnhost>: bundle the programs that run under plain
-// node instead of tsx, with esbuild, into dist/, and print the path of the
-// one asked for:
+// scripts/bundle.mjs <ferry|dns|agnhost>: bundle the programs that run under
+// plain node instead of tsx, with esbuild, into dist/, and print the path of
+// the one asked for:
+// - ferry: the CLI (src/cli/main.ts), and the userspace proxy's worker. Under
+//   tsx every process pays ~0.5 s of CPU to start; `ferry up` starts a dozen
+//   at once (and a User-Mode Linux guest pays far more). bin/ferry runs it
+//   when it is newer than every source (`ferry bench` stays on tsx).
 // - dns: `ferry dns` (src/dns/daemon.ts), plus its batched UDP worker. tsx's
 //   off-thread loader alone holds ~37 MB resident, and the DNS server has a
 //   memory budget (issue 8).
 // - agnhost: image `ferry/agnhost` (src/lab/agnhost-main.ts), one process per
 //   lab pod. Under tsx each takes ~0.5 s of CPU to start, several seconds in a
 //   User-Mode Linux guest; the bundle starts in a fraction of that.
-// koffi stays external (a native addon), resolved from the checkout's node_modules.
+// Native addons (koffi, resvg) and what does not bundle cleanly (etcd3's gRPC,
+// the charting libraries of `ferry bench`) stay external, resolved from the
+// checkout's node_modules.
 // The bundles are rebuilt when any source file is newer than them.
 import { build } from 'esbuild';
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -18,13 +24,15 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const entries = {
+  ferry: join(root, 'src', 'cli', 'main.ts'),
+  'ferry-userspace-worker': join(root, 'src', 'userspace', 'worker-main.ts'),
   'ferry-dns': join(root, 'src', 'dns', 'daemon.ts'),
   'ferry-dns-udp-worker': join(root, 'src', 'dns', 'udp-batch', 'worker.ts'),
   'ferry-agnhost': join(root, 'src', 'lab', 'agnhost-main.ts'),
 };
-const wanted = { dns: 'ferry-dns', agnhost: 'ferry-agnhost' }[process.argv[2] ?? 'dns'];
+const wanted = { ferry: 'ferry', dns: 'ferry-dns', agnhost: 'ferry-agnhost' }[process.argv[2] ?? 'ferry'];
 if (!wanted) {
-  process.stderr.write('usage: scripts/bundle.mjs <dns|agnhost>\n');
+  process.stderr.write('usage: scripts/bundle.mjs <ferry|dns|agnhost>\n');
   process.exit(2);
 }
 const outPath = (name) => join(dist, `${name}.mjs`);
@@ -51,7 +59,7 @@ if (!fresh) {
   await build({
     entryPoints: entries,
     outExtension: { '.js': '.mjs' },
-    external: ['koffi'],
+    external: ['koffi', '@resvg/resvg-js', 'etcd3', 'vega', 'vega-lite', 'esbuild'],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -63,8 +71,8 @@ if (!fresh) {
     // Some bundled CommonJS packages call require() on Node built-ins.
     banner: { js: "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);" },
   });
-  // The DNS worker first: the main bundle's freshness is what others check.
-  for (const name of ['ferry-dns-udp-worker', 'ferry-agnhost', 'ferry-dns']) renameSync(join(tmpDir, `${name}.mjs`), outPath(name));
+  // The CLI last: bin/ferry takes its age as the age of them all.
+  for (const name of ['ferry-dns-udp-worker', 'ferry-userspace-worker', 'ferry-agnhost', 'ferry-dns', 'ferry']) renameSync(join(tmpDir, `${name}.mjs`), outPath(name));
   rmSync(tmpDir, { recursive: true, force: true });
 }
 process.stdout.write(outPath(wanted));

@@ -1,38 +1,18 @@
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from './command.ts';
+import { COMMANDS } from './registry.ts';
 import { formatFlagHelp, parseFlags } from './flags.ts';
 import { getErrorMessage, InvalidArgumentError } from '../util/errors.ts';
 import { setVerbosity } from '../util/log.ts';
 
-const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
-
-async function loadCommand(file: string): Promise<Command> {
-  const mod = (await import(pathToFileURL(join(commandsDir, file)).href)) as { default: Command };
-  return mod.default;
-}
-
 /** loadCommands imports every command, for the usage listing only. */
 async function loadCommands(): Promise<Map<string, Command>> {
-  const files = readdirSync(commandsDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'));
   const commands = new Map<string, Command>();
-  for (const file of files.sort()) {
-    const command = await loadCommand(file);
-    commands.set(command.name, command);
-  }
+  for (const name of Object.keys(COMMANDS).sort()) commands.set(name, (await COMMANDS[name]!()).default);
   return commands;
 }
 
-/**
- * findCommand imports only the named command's module (commands/<name>.ts):
- * importing all of them costs a second of start-up per process, and `ferry up`
- * starts a dozen processes at once.
- */
 async function findCommand(name: string): Promise<Command | undefined> {
-  if (!/^[a-z][a-z-]*$/.test(name)) return undefined;
-  const file = readdirSync(commandsDir).find((f) => f === `${name}.ts` || f === `${name}.js`);
-  return file ? loadCommand(file) : undefined;
+  return Object.hasOwn(COMMANDS, name) ? (await COMMANDS[name]!()).default : undefined;
 }
 
 function usage(commands: Map<string, Command>): string {

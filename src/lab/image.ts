@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import { FerryError } from '../util/errors.ts';
+import { repoPath } from '../util/repo.ts';
 
 /**
  * Images are not pulled in the lab: an image names a program. `ferry/agnhost`
@@ -13,9 +13,9 @@ import { FerryError } from '../util/errors.ts';
 
 export const AGNHOST_IMAGE = 'ferry/agnhost';
 
-const tsxLoader = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
-const agnhostMain = fileURLToPath(new URL('./agnhost-main.ts', import.meta.url));
-const bundler = fileURLToPath(new URL('../../scripts/bundle.mjs', import.meta.url));
+const tsxLoader = repoPath('node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+const agnhostMain = repoPath('src', 'lab', 'agnhost-main.ts');
+const bundler = repoPath('scripts', 'bundle.mjs');
 
 let agnhostProgram: string[] | undefined;
 

@@ -112,7 +112,8 @@ export class NodeAgent {
    * reached or fails (as kubelet does); a request it rejects (4xx) is final.
    */
   private async registerUntilDone(): Promise<void> {
-    const backoff = new Backoff(this.o.backoff);
+    // Short, unlike the pods' restart back-off: the agent may start before the apiserver answers.
+    const backoff = new Backoff({ initialMs: 100, maxMs: 5000 });
     for (;;) {
       try {
         return await this.register();

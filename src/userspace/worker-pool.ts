@@ -1,11 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createLogger } from '../util/log.ts';
 import type { FromWorker, ToWorker, WorkerReport } from './worker-protocol.ts';
+import { BUNDLED, repoPath } from '../util/repo.ts';
 
 const log = createLogger('userspace');
-const workerMain = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+// From the bundle, the worker's own bundle (scripts/bundle.mjs); under tsx, its source (fork passes tsx's --import on).
+const workerMain = BUNDLED ? repoPath('dist', 'ferry-userspace-worker.mjs') : repoPath('src', 'userspace', 'worker-main.ts');
 
 /**
  * SHARED_ACCEPT_ENV makes libuv accept one connection per wake-up and then

@@ -59,9 +59,13 @@ export class Lab {
   state!: LabState;
   client!: ApiClient;
 
-  constructor(mode: ProxyMode) {
+  /** Multiplies every per-request timeout (curl, dig, exec): a UML guest's one CPU is starved when the host is busy. */
+  readonly timeScale: number;
+
+  constructor(mode: ProxyMode, timeScale = 1) {
     this.mode = mode;
     this.name = `e2e-${mode}-${process.pid}`;
+    this.timeScale = timeScale;
   }
 
   get prefix(): string {
@@ -173,21 +177,21 @@ export class Framework {
   /** exec runs a host program inside a pod's network namespace (`ferry exec`'s path), or a node's with `node/<name>`. */
   async exec(target: string, file: string, args: readonly string[], timeoutMs = 15_000): Promise<Run> {
     const netns = await targetNamespace(this.lab.state, this.client, target, this.ns);
-    return execInLab(this.lab.state, netns, file, args, { timeoutMs });
+    return execInLab(this.lab.state, netns, file, args, { timeoutMs: timeoutMs * this.lab.timeScale });
   }
 
   /** curl fetches a URL from a pod (or node/<name>); code is curl's exit code (7: refused, 28: timeout). */
   curl(from: string, url: string, timeoutS = 2): Promise<Run> {
-    return this.exec(from, 'curl', ['-s', '-m', String(timeoutS), url]);
+    return this.exec(from, 'curl', ['-s', '-m', String(timeoutS * this.lab.timeScale), url]);
   }
 
   /** udp sends one datagram from a pod and returns the first answer. */
   udp(from: string, host: string, port: number, message: string): Promise<Run> {
-    return this.exec(from, 'bash', ['-c', `echo -n '${message}' | socat -T 2 - UDP:${host}:${port}`], 5_000);
+    return this.exec(from, 'bash', ['-c', `echo -n '${message}' | socat -T ${2 * this.lab.timeScale} - UDP:${host}:${port}`], 5_000);
   }
 
   dig(from: string, args: readonly string[]): Promise<Run> {
-    return this.exec(from, 'dig', ['+short', '+time=2', '+tries=2', ...args]);
+    return this.exec(from, 'dig', ['+short', `+time=${2 * this.lab.timeScale}`, '+tries=2', ...args]);
   }
 
   /** hostnames collects the distinct answers of `count` requests of /hostname to url. */

@@ -28,6 +28,8 @@ export interface ModeTraits {
    * times slower than on the host.
    */
   concurrency?: number;
+  /** Multiplies per-request timeouts (see Lab.timeScale). */
+  timeScale?: number;
 }
 
 /** gate returns a wrapper that lets at most `limit` calls run at once. */
@@ -49,7 +51,7 @@ function gate(limit: number): <T>(run: () => Promise<T>) => Promise<T> {
 export function defineE2E(mode: ProxyMode, traits: ModeTraits = {}): void {
   const unsupported = traits.unsupported ?? {};
   const rejectCodes = traits.rejectCodes ?? [7];
-  const lab = new Lab(mode);
+  const lab = new Lab(mode, traits.timeScale);
   const limited = gate(traits.concurrency ?? Number.POSITIVE_INFINITY);
   const serial = isRoot ? test.serial : test.skip;
   const it = (title: string, body: (f: Framework) => Promise<void>) => {

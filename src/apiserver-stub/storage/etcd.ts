@@ -1,4 +1,6 @@
-import { Etcd3, Range, type ICompare, type IKeyValue, type IRequestOp, type ITxnResponse, type Watcher } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, ICompare, IKeyValue, IRequestOp, ITxnResponse, Watcher } from 'etcd3';
+import type * as Etcd3Module from 'etcd3';
 import { InvalidArgumentError, getErrorMessage } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 import type { Backend, KeyValue, ListOptions, ListResult, StoreEvent, StoreWatch, StoredValue, WatchHandlers } from './backend.ts';
@@ -12,6 +14,9 @@ import {
   StoreClosedError,
   StoreUnavailableError,
 } from './errors.ts';
+
+/** loadEtcd3 loads the etcd client (gRPC, protobufjs: ~0.2 s) only when the etcd store is used, not in every `ferry` process. */
+const loadEtcd3 = (): typeof Etcd3Module => createRequire(import.meta.url)('etcd3') as typeof Etcd3Module;
 
 const log = createLogger('store-etcd');
 
@@ -53,7 +58,7 @@ export class EtcdBackend implements Backend {
     for (const url of options.endpoints) {
       if (!/^https?:\/\/[^/]+\/?$/.test(url)) throw new InvalidArgumentError(`invalid etcd endpoint "${url}" (want http://host:port)`);
     }
-    this.client = new Etcd3({
+    this.client = new (loadEtcd3().Etcd3)({
       hosts: [...options.endpoints],
       dialTimeout: 5000,
       // An unpaginated list of 10,000 objects is several MB; gRPC's 4 MiB default
@@ -109,7 +114,7 @@ export class EtcdBackend implements Backend {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
-    const range = Range.prefix(prefix);
+    const range = loadEtcd3().Range.prefix(prefix);
     const start = options.startAfter !== undefined && options.startAfter >= prefix ? utf8(options.startAfter + '\0') : range.start;
     const res = await this.call(
       () => this.client.kv.range({ key: start, range_end: range.end, limit: options.limit ?? 0, revision: options.revision ?? 0 }),

@@ -1,10 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { defineCommand } from '../command.ts';
 import { runBench } from '../../bench/bench.ts';
 import { selectSuites, SUITES } from '../../bench/suites.ts';
+import { REPO_ROOT } from '../../util/repo.ts';
 
-const repoDir = fileURLToPath(new URL('../../..', import.meta.url));
+const repoDir = REPO_ROOT;
 
 /** progressPrinter redraws one status line on a terminal, and prints a line every 15 s otherwise. */
 function progressPrinter(): (line: string) => void {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { defineCommand } from '../command.ts';
+import { repoPath } from '../../util/repo.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
 
 export default defineCommand({
   name: 'version',

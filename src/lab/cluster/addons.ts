@@ -1,11 +1,11 @@
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { Namespace, Node, Service } from 'kubernetes-types/core/v1.js';
-import { fileURLToPath } from 'node:url';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import { ApiError } from '../../endpoints/client/errors.ts';
 import { resources, type ResourceRef } from '../../endpoints/client/resources.ts';
 import { AGNHOST_IMAGE } from '../image.ts';
 import { CLUSTER_DNS_IP, CLUSTER_DOMAIN } from './plan.ts';
+import { repoPath } from '../../util/repo.ts';
 
 /**
  * The lab's add-ons, as objects in the API: cluster DNS the way kubeadm
@@ -13,7 +13,7 @@ import { CLUSTER_DNS_IP, CLUSTER_DOMAIN } from './plan.ts';
  * `kube-dns` at 10.96.0.10), and the `--demo` application.
  */
 
-const FERRY_BIN = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
+const FERRY_BIN = repoPath('bin', 'ferry');
 
 export function dnsObjects(socket: string): { deployment: Deployment; service: Service } {
   const labels = { 'k8s-app': 'kube-dns' };

@@ -2,7 +2,6 @@ import { existsSync, rmSync, truncateSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from './errors.ts';
 import { execFile } from '../../util/exec.ts';
@@ -12,6 +11,7 @@ import { CLUSTER_CIDR, CONTROL_PLANE_IP, LAB_PREFIX_ROOT, planLab, SERVICE_CIDR,
 import { labNames, labPaths, readState, writeState, type ComponentRecord, type LabPaths, type LabState } from './state.ts';
 import { isAlive, startComponent, stopComponents, type ComponentSpec } from './supervisor.ts';
 import { GUEST_LINK, guestLink, guestLinkNamespace, guestSpec, setupGuestLink, umlAvailable } from './uml.ts';
+import { repoPath } from '../../util/repo.ts';
 
 /**
  * Bringing a lab's processes and namespaces up and down. The objects inside
@@ -19,7 +19,7 @@ import { GUEST_LINK, guestLink, guestLinkNamespace, guestSpec, setupGuestLink, u
  * processes, namespaces and the state file.
  */
 
-export const FERRY_BIN = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
+export const FERRY_BIN = repoPath('bin', 'ferry');
 
 export interface StartOptions {
   name: string;
@@ -133,7 +133,7 @@ export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start:
 async function startGuest(state: LabState, paths: LabPaths, start: (spec: ComponentSpec) => ComponentRecord): Promise<void> {
   const { plan, apiPort } = state;
   // The guest's root is read-only: build the bundles its pods run (DNS, agnhost) before it boots.
-  await execFile(process.execPath, [fileURLToPath(new URL('../../../scripts/bundle.mjs', import.meta.url)), 'dns']);
+  await execFile(process.execPath, [repoPath('scripts', 'bundle.mjs'), 'ferry']);
   start({ name: 'guest-relay', argv: [FERRY_BIN, 'relay', '--listen', `${GUEST_LINK.host}:${apiPort}`, '--unix-socket', paths.socket], netns: guestLinkNamespace(plan), log: join(paths.logs, 'guest-relay.log') });
   state.guest = guestLink(plan);
   start(guestSpec(plan, paths));
@@ -170,10 +170,12 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   const apiserver = start(specs.apiserver);
   await (inGuest ? setupGuestLink(plan) : setupControlPlaneNetwork(plan));
   opts.mark?.('network');
+  // Nodes build their networks (or the guest boots) while the apiserver starts: a node agent
+  // retries registration until the apiserver answers.
+  const nodes = inGuest ? startGuest(state, paths, start) : startNodeHalf(plan, specs, start, opts.mark);
   await waitFor('the apiserver', () => apiReady(paths.socket), 60_000, apiserver);
   opts.mark?.('apiserver ready');
   for (const spec of specs.control) start(spec);
-  const nodes = inGuest ? startGuest(state, paths, start) : startNodeHalf(plan, specs, start, opts.mark);
   await Promise.all([nodes, opts.onApiReady?.()]);
   opts.mark?.('all started');
   return state;

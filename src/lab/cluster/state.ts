@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { GuestLink } from './guest-exec.ts';
 import type { LabPlan } from './plan.ts';
+import { repoPath } from '../../util/repo.ts';
 
 /**
  * A lab's state directory `.ferry/<name>/` (under the checkout): the
@@ -10,7 +11,7 @@ import type { LabPlan } from './plan.ts';
  * `ferry down` can remove them even after a crash.
  */
 
-export const FERRY_HOME = resolve(new URL('../../../.ferry', import.meta.url).pathname);
+export const FERRY_HOME = repoPath('.ferry');
 
 export interface ComponentRecord {
   /** `apiserver`, `controller-manager`, `scheduler`, `relay`, `node-node1`, `proxy-node1`. */

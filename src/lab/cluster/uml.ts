@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { addAddress, createNamespace, ip } from '../netns.ts';
 import type { GuestLink } from './guest-exec.ts';
 import type { LabPlan } from './plan.ts';
 import type { LabPaths } from './state.ts';
 import type { ComponentSpec } from './supervisor.ts';
+import { REPO_ROOT } from '../../util/repo.ts';
 
 /**
  * An ipvs lab's kernel: this host's kernel has no IPVS, so the node half of
@@ -20,7 +20,7 @@ import type { ComponentSpec } from './supervisor.ts';
  * reaches the guest's exec agent.
  */
 
-const REPO = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
+const REPO = REPO_ROOT;
 const FERRY_BIN = join(REPO, 'bin', 'ferry');
 
 export const GUEST_LINK = { host: '192.168.201.1', guest: '192.168.201.2', prefixLength: 30, tap: 'tap0' } as const;
