@@ -149,7 +149,7 @@ export class Framework {
       const p = await this.client.get<Pod>(resources.pods, name, { namespace: this.ns });
       const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
       return ready && p.status?.podIP ? p : undefined;
-    }, 90_000);
+    }, 90_000 * this.lab.timeScale);
   }
 
   async deletePod(name: string): Promise<void> {

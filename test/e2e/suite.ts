@@ -3,7 +3,7 @@ import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import { resources } from '../../src/endpoints/client/resources.ts';
 import { isRoot } from '../helpers/netns-fixture.ts';
 import type { ProxyMode } from '../../src/lab/cluster/plan.ts';
-import { Lab, netexec, until, type Framework } from './framework.ts';
+import { Lab, netexec, until as untilUnscaled, type Framework } from './framework.ts';
 
 /**
  * The Kubernetes network e2e tests (test/e2e/network/service.go and dns.go)
@@ -52,6 +52,8 @@ export function defineE2E(mode: ProxyMode, traits: ModeTraits = {}): void {
   const unsupported = traits.unsupported ?? {};
   const rejectCodes = traits.rejectCodes ?? [7];
   const lab = new Lab(mode, traits.timeScale);
+  const until = <T>(what: string, get: () => Promise<T | undefined | false | null>, timeoutMs = 60_000, everyMs?: number) =>
+    untilUnscaled(what, get, timeoutMs * lab.timeScale, everyMs);
   const limited = gate(traits.concurrency ?? Number.POSITIVE_INFINITY);
   const serial = isRoot ? test.serial : test.skip;
   const it = (title: string, body: (f: Framework) => Promise<void>) => {
