@@ -11,6 +11,7 @@ import { TcpServer } from './server-tcp.ts';
 import { UdpServer } from './server-udp.ts';
 import { BatchUdpServer } from './udp-batch/server.ts';
 import { createLogger } from '../util/log.ts';
+import { BUNDLED } from '../util/repo.ts';
 
 const log = createLogger('dns');
 
@@ -60,8 +61,7 @@ export class DnsServer {
     this.metrics = new DnsMetrics(`dns://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
     this.#forwarder = new Forwarder({ upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: 10_000 });
     this.#family = isIP(o.host) === 6 ? 6 : 4;
-    const bundled = import.meta.url.endsWith('.mjs');
-    const batch = (o.udpBatch ?? bundled) && this.#family === 4 ? new BatchUdpServer(this.metrics) : undefined;
+    const batch = (o.udpBatch ?? BUNDLED) && this.#family === 4 ? new BatchUdpServer(this.metrics) : undefined;
     this.handler = new DnsHandler({
       controller: o.controller,
       zone: o.zone,

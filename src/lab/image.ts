@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import { FerryError } from '../util/errors.ts';
-import { repoPath } from '../util/repo.ts';
+import { bundlePath, repoPath } from '../util/repo.ts';
 
 /**
  * Images are not pulled in the lab: an image names a program. `ferry/agnhost`
@@ -15,21 +14,19 @@ export const AGNHOST_IMAGE = 'ferry/agnhost';
 
 const tsxLoader = repoPath('node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
 const agnhostMain = repoPath('src', 'lab', 'agnhost-main.ts');
-const bundler = repoPath('scripts', 'bundle.mjs');
 
 let agnhostProgram: string[] | undefined;
 
 /**
  * agnhostArgv is how to start agnhost: its esbuild bundle under plain node
- * (scripts/bundle.mjs, which rebuilds it when a source is newer), since a
+ * (bundlePath), since a
  * pod's server under tsx costs ~0.5 s of CPU to start (far more in a UML
  * guest); tsx when the bundle cannot be had. Checked once per process.
  */
 function agnhostArgv(): string[] {
   if (!agnhostProgram) {
     try {
-      const bundle = execFileSync(process.execPath, [bundler, 'agnhost'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-      agnhostProgram = [process.execPath, bundle];
+      agnhostProgram = [process.execPath, bundlePath('agnhost')];
     } catch {
       agnhostProgram = [process.execPath, '--import', tsxLoader, agnhostMain];
     }

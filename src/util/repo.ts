@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,3 +21,13 @@ export const repoPath = (...parts: string[]): string => join(REPO_ROOT, ...parts
 
 /** BUNDLED: this module was loaded from a dist/ bundle (scripts/bundle.mjs). */
 export const BUNDLED = import.meta.url.endsWith('.mjs');
+
+/**
+ * bundlePath is the path of a dist/ bundle, up to date: scripts/bundle.mjs
+ * (re)builds the bundles when a source is newer. A process that runs from the
+ * bundles needs no check: bin/ferry rebuilt them all before starting it.
+ */
+export function bundlePath(name: 'ferry' | 'dns' | 'agnhost'): string {
+  if (BUNDLED) return repoPath('dist', name === 'ferry' ? 'ferry.mjs' : `ferry-${name}.mjs`);
+  return execFileSync(process.execPath, [repoPath('scripts', 'bundle.mjs'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}

@@ -177,7 +177,7 @@ export class Framework {
   /** exec runs a host program inside a pod's network namespace (`ferry exec`'s path), or a node's with `node/<name>`. */
   async exec(target: string, file: string, args: readonly string[], timeoutMs = 15_000): Promise<Run> {
     const netns = await targetNamespace(this.lab.state, this.client, target, this.ns);
-    return execInLab(this.lab.state, netns, file, args, { timeoutMs: timeoutMs * this.lab.timeScale });
+    return execInLab(this.lab.state, netns, file, args, timeoutMs * this.lab.timeScale);
   }
 
   /** curl fetches a URL from a pod (or node/<name>); code is curl's exit code (7: refused, 28: timeout). */

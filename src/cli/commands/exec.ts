@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { defineCommand } from '../command.ts';
-import { execInLab, openLab, targetNamespace } from '../../lab/cluster/client.ts';
+import { openLab, targetNamespace } from '../../lab/cluster/client.ts';
+import { callGuest } from '../../lab/cluster/guest-exec.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 
 export default defineCommand({
@@ -24,7 +25,7 @@ export default defineCommand({
     }
     if (state.guest) {
       // An ipvs lab's namespaces live in its UML guest: the guest's exec agent runs the command (no stdin).
-      const r = await execInLab(state, ns, rest[0]!, rest.slice(1), { onOutput: (stream, chunk) => process[stream].write(chunk) });
+      const r = await callGuest(state.guest, { op: 'exec', ns, argv: rest }, { onOutput: (stream, chunk) => process[stream].write(chunk) });
       return r.code;
     }
     const child = spawn('ip', ['netns', 'exec', ns, ...rest], { stdio: 'inherit' });

@@ -1,11 +1,11 @@
-import { existsSync, rmSync, truncateSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { defineCommand } from '../command.ts';
 import { serveGuestExec } from '../../lab/cluster/guest-exec.ts';
 import { componentSpecs, startNodeHalf } from '../../lab/cluster/lab.ts';
 import { setupControlPlaneNetwork } from '../../lab/cluster/network.ts';
 import { startUnixRelay } from '../../lab/cluster/relay.ts';
 import { labPaths, readState, type ComponentRecord } from '../../lab/cluster/state.ts';
-import { startComponent, stopComponents, type ComponentSpec } from '../../lab/cluster/supervisor.ts';
+import { restartProcess, startFresh, stopComponents, type ComponentSpec } from '../../lab/cluster/supervisor.ts';
 import { GUEST_API_SOCKET, GUEST_EXEC_PORT, GUEST_LINK } from '../../lab/cluster/uml.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
@@ -27,8 +27,7 @@ export default defineCommand({
     const relay = await startUnixRelay(GUEST_API_SOCKET, GUEST_LINK.host, state.apiPort);
     const components = new Map<string, ComponentRecord>();
     const start = (spec: ComponentSpec) => {
-      if (existsSync(spec.log)) truncateSync(spec.log);
-      const rec = startComponent(spec);
+      const rec = startFresh(spec);
       components.set(rec.name, rec);
       log.info(0, 'Started', { component: rec.name, pid: rec.pid });
       return rec;
@@ -36,8 +35,9 @@ export default defineCommand({
     const restart = async (name: string) => {
       const old = components.get(name);
       if (!old) throw new InvalidArgumentError(`no component ${name} in the guest (have ${[...components.keys()].join(', ')})`);
-      await stopComponents([old]);
-      start({ name: old.name, argv: old.argv, log: old.log, ...(old.netns ? { netns: old.netns } : {}) });
+      const rec = await restartProcess(old);
+      components.set(name, rec);
+      log.info(0, 'Restarted', { component: name, pid: rec.pid });
     };
     const agent = await serveGuestExec(GUEST_LINK.guest, GUEST_EXEC_PORT, { restart });
     const specs = componentSpecs(state.plan, paths, GUEST_API_SOCKET, state.apiPort, state.proxyArgs ?? []);

@@ -4,6 +4,7 @@ import { resources } from '../../endpoints/client/resources.ts';
 import { execInLab, openLab } from '../../lab/cluster/client.ts';
 import { apiReady } from '../../lab/cluster/lab.ts';
 import { isAlive } from '../../lab/cluster/supervisor.ts';
+import { labIptablesBackend } from '../../lab/cluster/plan.ts';
 import type { LabState } from '../../lab/cluster/state.ts';
 import { getErrorMessage } from '../../util/errors.ts';
 
@@ -15,7 +16,7 @@ function table(rows: string[][]): string {
 /** run runs a program in a lab namespace (on the host or in an ipvs lab's guest); undefined when it fails. */
 async function run(state: LabState, ns: string, file: string, args: string[]): Promise<string | undefined> {
   try {
-    const r = await execInLab(state, ns, file, args, { timeoutMs: 10_000 });
+    const r = await execInLab(state, ns, file, args, 10_000);
     return r.code === 0 ? r.stdout : undefined;
   } catch {
     return undefined;
@@ -24,8 +25,8 @@ async function run(state: LabState, ns: string, file: string, args: string[]): P
 
 /** ruleCount counts the proxy's iptables rules in a node namespace (every mode writes some), and IPVS virtual servers in ipvs mode. */
 async function ruleCount(state: LabState, ns: string): Promise<string> {
-  const backend = state.plan.mode === 'ipvs' ? 'iptables-legacy-save' : 'iptables-save';
-  const saved = await run(state, ns, backend, []);
+  const save = labIptablesBackend(state.plan.mode) === 'legacy' ? 'iptables-legacy-save' : 'iptables-save';
+  const saved = await run(state, ns, save, []);
   const rules = saved === undefined ? '?' : String(saved.split('\n').filter((l) => l.startsWith('-A ')).length);
   if (state.plan.mode !== 'ipvs') return rules;
   const ipvs = await run(state, ns, 'ipvsadm', ['-Ln']);

@@ -16,7 +16,7 @@ import { InvalidArgumentError } from '../../util/errors.ts';
 /** answers is whether `curl` from inside a lab namespace gets an HTTP answer from url. */
 async function answers(state: LabState, ns: string, url: string): Promise<boolean> {
   try {
-    return (await execInLab(state, ns, 'curl', ['-sf', '-m', '1', url], { timeoutMs: 5000 })).code === 0;
+    return (await execInLab(state, ns, 'curl', ['-sf', '-m', '1', url], 5000)).code === 0;
   } catch {
     return false;
   }

@@ -3,6 +3,7 @@ import type { DnsHandler } from '../handler.ts';
 import type { DnsMetrics } from '../metrics.ts';
 import { UdpServer } from '../server-udp.ts';
 import { createLogger } from '../../util/log.ts';
+import { BUNDLED, repoPath } from '../../util/repo.ts';
 import { AF_INET, errno, libc, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SOCK_CLOEXEC, SOCK_DGRAM, sockaddrIn, SOL_SOCKET } from './libc.ts';
 
 const log = createLogger('dns-udp');
@@ -118,8 +119,7 @@ export class BatchUdpServer {
   }
 }
 
-/** workerUrl finds the worker beside this module: the bundled .mjs in dist/, or the .ts source under tsx. */
-function workerUrl(): URL {
-  const here = import.meta.url;
-  return here.endsWith('.mjs') ? new URL('./ferry-dns-udp-worker.mjs', here) : new URL('./worker.ts', here);
+/** workerUrl finds the worker: its bundle in dist/, or the .ts source under tsx. */
+function workerUrl(): string {
+  return BUNDLED ? repoPath('dist', 'ferry-dns-udp-worker.mjs') : repoPath('src', 'dns', 'udp-batch', 'worker.ts');
 }

@@ -1,9 +1,9 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { ApiClient } from '../../endpoints/client/api-client.ts';
 import { resources } from '../../endpoints/client/resources.ts';
-import { execIn, spawnIn } from '../netns.ts';
+import { execIn } from '../netns.ts';
 import { podNamespace } from '../node-network.ts';
-import { callGuest, type GuestCallOptions, type GuestResult } from './guest-exec.ts';
+import { callGuest, type GuestResult } from './guest-exec.ts';
 import { LabError } from './errors.ts';
 import { labPaths, readState, type LabState } from './state.ts';
 
@@ -37,22 +37,8 @@ export async function targetNamespace(state: LabState, client: ApiClient, target
  * agent of an ipvs lab's User-Mode Linux guest, whose namespaces the host
  * cannot enter.
  */
-export async function execInLab(state: LabState, ns: string, file: string, args: readonly string[], opts: GuestCallOptions = {}): Promise<GuestResult> {
-  if (state.guest) return callGuest(state.guest, { op: 'exec', ns, argv: [file, ...args], ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }, opts);
-  if (!opts.onOutput) {
-    const r = await execIn(ns, file, args, { allowFailure: true, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
-    return { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr };
-  }
-  const onOutput = opts.onOutput;
-  return new Promise((resolve, reject) => {
-    const child = spawnIn(ns, file, args);
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
-    child.stdout!.on('data', (b: Buffer) => onOutput('stdout', b));
-    child.stderr!.on('data', (b: Buffer) => onOutput('stderr', b));
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 137 : 1), stdout: '', stderr: '' });
-    });
-  });
+export async function execInLab(state: LabState, ns: string, file: string, args: readonly string[], timeoutMs: number): Promise<GuestResult> {
+  if (state.guest) return callGuest(state.guest, { op: 'exec', ns, argv: [file, ...args], timeoutMs }, { timeoutMs });
+  const r = await execIn(ns, file, args, { allowFailure: true, timeoutMs });
+  return { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -39,6 +39,10 @@ function frame(kind: number, payload: Buffer): Buffer {
   return Buffer.concat([head, payload]);
 }
 
+function exitFrame(code: number): Buffer {
+  return frame(FRAME.exit, Buffer.from(JSON.stringify(code)));
+}
+
 function runExec(socket: Socket, req: Extract<GuestRequest, { op: 'exec' }>): void {
   const child = spawn('ip', ['netns', 'exec', req.ns, ...req.argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   const timer = req.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), req.timeoutMs) : undefined;
@@ -47,7 +51,7 @@ function runExec(socket: Socket, req: Extract<GuestRequest, { op: 'exec' }>): vo
   const finish = (code: number, message?: string) => {
     clearTimeout(timer);
     if (message) socket.write(frame(FRAME.stderr, Buffer.from(message)));
-    socket.end(frame(FRAME.exit, Buffer.from(JSON.stringify(code))));
+    socket.end(exitFrame(code));
   };
   child.once('error', (error) => finish(127, `${error.message}\n`));
   child.once('close', (code, signal) => finish(code ?? (signal ? 128 + 9 : 1)));
@@ -59,21 +63,21 @@ async function handle(socket: Socket, line: string, handlers: GuestHandlers): Pr
   try {
     req = JSON.parse(line) as GuestRequest;
   } catch {
-    socket.end(frame(FRAME.exit, Buffer.from('2')));
+    socket.end(exitFrame(2));
     return;
   }
   if (req.op === 'exec' && Array.isArray(req.argv) && req.argv.length > 0) return runExec(socket, req);
   if (req.op === 'restart') {
     try {
       await handlers.restart(req.component);
-      socket.end(frame(FRAME.exit, Buffer.from('0')));
+      socket.end(exitFrame(0));
     } catch (error) {
       socket.write(frame(FRAME.stderr, Buffer.from(`${(error as Error).message}\n`)));
-      socket.end(frame(FRAME.exit, Buffer.from('1')));
+      socket.end(exitFrame(1));
     }
     return;
   }
-  socket.end(frame(FRAME.exit, Buffer.from('2')));
+  socket.end(exitFrame(2));
 }
 
 /** serveGuestExec runs the agent's listener (inside the guest). */

@@ -1,17 +1,16 @@
-import { existsSync, rmSync, truncateSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from './errors.ts';
-import { execFile } from '../../util/exec.ts';
 import { callGuest } from './guest-exec.ts';
 import { removeLabNamespaces, routeServicesFromNode, setupControlPlaneNetwork } from './network.ts';
-import { CLUSTER_CIDR, CONTROL_PLANE_IP, LAB_PREFIX_ROOT, planLab, SERVICE_CIDR, type LabPlan, type NodePlan, type ProxyMode } from './plan.ts';
+import { CLUSTER_CIDR, CONTROL_PLANE_IP, LAB_PREFIX_ROOT, labIptablesBackend, planLab, SERVICE_CIDR, type LabPlan, type NodePlan, type ProxyMode } from './plan.ts';
 import { labNames, labPaths, readState, writeState, type ComponentRecord, type LabPaths, type LabState } from './state.ts';
-import { isAlive, startComponent, stopComponents, type ComponentSpec } from './supervisor.ts';
+import { isAlive, restartProcess, startFresh, stopComponents, type ComponentSpec } from './supervisor.ts';
 import { GUEST_LINK, guestLink, guestLinkNamespace, guestSpec, setupGuestLink, umlAvailable } from './uml.ts';
-import { repoPath } from '../../util/repo.ts';
+import { bundlePath, repoPath } from '../../util/repo.ts';
 
 /**
  * Bringing a lab's processes and namespaces up and down. The objects inside
@@ -94,8 +93,8 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
   const relay: ComponentSpec = {
     name: 'relay', argv: [FERRY_BIN, 'relay', '--listen', `${CONTROL_PLANE_IP}:${apiPort}`, '--unix-socket', socket], netns: plan.controlPlaneNs, log: log('relay'),
   };
-  // The UML guest's kernel has no nftables NAT (LAB.md): ipvs proxies there use legacy iptables.
-  const modeArgs = plan.mode === 'ipvs' ? ['--iptables-backend', 'legacy'] : [];
+  const backend = labIptablesBackend(plan.mode);
+  const modeArgs = backend ? ['--iptables-backend', backend] : [];
   const node = (n: NodePlan): ComponentSpec => ({
     name: `node-${n.name}`,
     argv: [FERRY_BIN, 'node', '--server', server, '--name', n.name, '--lab-prefix', plan.prefix, '--node-ip', n.ip, '--pod-cidr', n.podCIDR],
@@ -132,8 +131,8 @@ export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start:
 /** startGuest boots an ipvs lab's UML guest, which runs the node half (src/cli/commands/lab-guest.ts). */
 async function startGuest(state: LabState, paths: LabPaths, start: (spec: ComponentSpec) => ComponentRecord): Promise<void> {
   const { plan, apiPort } = state;
-  // The guest's root is read-only: build the bundles its pods run (DNS, agnhost) before it boots.
-  await execFile(process.execPath, [repoPath('scripts', 'bundle.mjs'), 'ferry']);
+  // The guest's root is read-only: the bundles it runs (CLI, DNS, agnhost) must be built before it boots.
+  bundlePath('ferry');
   start({ name: 'guest-relay', argv: [FERRY_BIN, 'relay', '--listen', `${GUEST_LINK.host}:${apiPort}`, '--unix-socket', paths.socket], netns: guestLinkNamespace(plan), log: join(paths.logs, 'guest-relay.log') });
   state.guest = guestLink(plan);
   start(guestSpec(plan, paths));
@@ -158,8 +157,7 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   const apiPort = opts.apiPort || (await freePort());
   const state: LabState = { plan, apiPort, socket: paths.socket, startedAt: new Date().toISOString(), components: [], proxyArgs: [...(opts.proxyArgs ?? [])] };
   const start = (spec: ComponentSpec) => {
-    if (existsSync(spec.log)) truncateSync(spec.log);
-    const rec = startComponent(spec);
+    const rec = startFresh(spec);
     state.components.push(rec);
     writeState(paths, state);
     return rec;
@@ -182,22 +180,20 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
 }
 
 /** restartComponent stops one component and starts it again with the same command (tests: proxy and apiserver restarts). */
-export async function restartComponent(name: string, component: string): Promise<ComponentRecord> {
+export async function restartComponent(name: string, component: string): Promise<void> {
   const paths = labPaths(name);
   const state = readState(paths);
   const old = state?.components.find((c) => c.name === component);
   if (state?.guest && !old) {
     const r = await callGuest(state.guest, { op: 'restart', component }, { timeoutMs: 60_000 });
     if (r.code !== 0) throw new LabError('FERRY_ERR_LAB_NOT_FOUND', `restarting ${component} in lab ${name}'s guest: ${r.stderr.trim()}`);
-    return { name: component, argv: [], pid: 0, log: join(paths.logs, `${component}.log`) };
+    return;
   }
   if (!state || !old) throw new LabError('FERRY_ERR_LAB_NOT_FOUND', `no component ${component} in lab ${name}`);
-  await stopComponents([old]);
-  const rec = startComponent({ name: old.name, argv: old.argv, log: old.log, ...(old.netns ? { netns: old.netns } : {}) });
+  const rec = await restartProcess(old);
   state.components = state.components.map((c) => (c.name === component ? rec : c));
   writeState(paths, state);
   if (component === 'apiserver') await waitFor('the apiserver', () => apiReady(paths.socket), 60_000, rec);
-  return rec;
 }
 
 /**

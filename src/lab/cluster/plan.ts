@@ -21,6 +21,15 @@ export const LAB_PREFIX_ROOT = 'fylab-';
 export const PROXY_MODES = ['iptables', 'userspace', 'ipvs', 'dry-run'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
 
+/**
+ * labIptablesBackend: the iptables backend of a lab's proxies. An ipvs lab's
+ * nodes run in a UML guest whose kernel has no nftables NAT (LAB.md), so
+ * legacy; elsewhere none is forced (the proxy takes what `iptables` is).
+ */
+export function labIptablesBackend(mode: ProxyMode): 'legacy' | undefined {
+  return mode === 'ipvs' ? 'legacy' : undefined;
+}
+
 export interface NodePlan {
   name: string;
   ip: string;

@@ -1,4 +1,4 @@
-import { connect, createServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
+import { connect, createServer, type ListenOptions, type NetConnectOpts, type Server, type Socket } from 'node:net';
 
 /**
  * Relays between the lab's apiserver socket and TCP. The apiserver listens on
@@ -21,15 +21,13 @@ function splice(client: Socket, upstream: Socket): void {
   upstream.pipe(client);
 }
 
-function listen(server: Server, ...where: [string] | [number, string]): Promise<Server> {
+function listen(server: Server, where: ListenOptions): Promise<Server> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    const ready = () => {
+    server.listen(where, () => {
       server.off('error', reject);
       resolve(server);
-    };
-    if (where.length === 1) server.listen(where[0], ready);
-    else server.listen(where[0], where[1], ready);
+    });
   });
 }
 
@@ -39,10 +37,10 @@ function relayTo(target: NetConnectOpts): Server {
 
 /** startRelay accepts TCP on host:port and splices each connection to a Unix socket. */
 export function startRelay(host: string, port: number, socketPath: string): Promise<Server> {
-  return listen(relayTo({ path: socketPath }), port, host);
+  return listen(relayTo({ path: socketPath }), { port, host });
 }
 
 /** startUnixRelay accepts on a Unix socket and splices each connection to TCP host:port. */
 export function startUnixRelay(socketPath: string, host: string, port: number): Promise<Server> {
-  return listen(relayTo({ host, port }), socketPath);
+  return listen(relayTo({ host, port }), { path: socketPath });
 }

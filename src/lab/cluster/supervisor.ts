@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComponentRecord } from './state.ts';
@@ -30,6 +30,18 @@ export function startComponent(spec: ComponentSpec): ComponentRecord {
   } finally {
     closeSync(fd);
   }
+}
+
+/** startFresh starts a component of a new lab run, its log emptied first (a restart appends instead). */
+export function startFresh(spec: ComponentSpec): ComponentRecord {
+  if (existsSync(spec.log)) truncateSync(spec.log);
+  return startComponent(spec);
+}
+
+/** restartProcess stops a component and starts it again with the same command, appending to its log. */
+export async function restartProcess(old: ComponentRecord): Promise<ComponentRecord> {
+  await stopComponents([old]);
+  return startComponent({ name: old.name, argv: old.argv, log: old.log, ...(old.netns ? { netns: old.netns } : {}) });
 }
 
 export function isAlive(pid: number): boolean {

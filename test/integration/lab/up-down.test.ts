@@ -1,10 +1,10 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isAlive } from '../../../src/lab/cluster/supervisor.ts';
 import { labPaths, readState } from '../../../src/lab/cluster/state.ts';
 import { listNamespaces } from '../../../src/lab/netns.ts';
+import { execFile } from '../../../src/util/exec.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 
 /**
@@ -17,12 +17,9 @@ const FERRY = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
 const name = `updown-${process.pid}`;
 const prefix = `fytest-${process.pid}-ud-`;
 
-function ferry(args: string[], timeoutMs = 120_000): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(FERRY, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) || 1 : 0, out: `${stdout}${stderr}` });
-    });
-  });
+async function ferry(args: string[]): Promise<{ code: number | null; out: string }> {
+  const r = await execFile(FERRY, args, { allowFailure: true, timeoutMs: 120_000 });
+  return { code: r.code, out: `${r.stdout}${r.stderr}` };
 }
 
 const up = () => ferry(['up', '--name', name, '--nodes', '2', '--lab-prefix', prefix]);
