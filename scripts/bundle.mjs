@@ -2,7 +2,7 @@
 // scripts/bundle.mjs <ferry|dns|agnhost>: bundle the programs that run under
 // plain node instead of tsx, with esbuild, into dist/, and print the path of
 // the one asked for:
-// - ferry: the CLI (src/cli/main.ts), and the userspace proxy's worker. Under
+// - ferry: the CLI (src/cli/main.ts), and the userspace proxy's engine thread. Under
 //   tsx every process pays ~0.5 s of CPU to start; `ferry up` starts a dozen
 //   at once (and a User-Mode Linux guest pays far more). bin/ferry runs it
 //   when it is newer than every source (`ferry bench` stays on tsx).
@@ -25,7 +25,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const entries = {
   ferry: join(root, 'src', 'cli', 'main.ts'),
-  'ferry-userspace-worker': join(root, 'src', 'userspace', 'worker-main.ts'),
+  'ferry-userspace-engine': join(root, 'src', 'userspace', 'engine', 'thread.ts'),
   'ferry-dns': join(root, 'src', 'dns', 'daemon.ts'),
   'ferry-dns-udp-worker': join(root, 'src', 'dns', 'udp-batch', 'worker.ts'),
   'ferry-agnhost': join(root, 'src', 'lab', 'agnhost-main.ts'),
@@ -72,7 +72,7 @@ if (!fresh) {
     banner: { js: "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);" },
   });
   // The CLI last: bin/ferry takes its age as the age of them all.
-  for (const name of ['ferry-dns-udp-worker', 'ferry-userspace-worker', 'ferry-agnhost', 'ferry-dns', 'ferry']) renameSync(join(tmpDir, `${name}.mjs`), outPath(name));
+  for (const name of ['ferry-dns-udp-worker', 'ferry-userspace-engine', 'ferry-agnhost', 'ferry-dns', 'ferry']) renameSync(join(tmpDir, `${name}.mjs`), outPath(name));
   rmSync(tmpDir, { recursive: true, force: true });
 }
 process.stdout.write(outPath(wanted));

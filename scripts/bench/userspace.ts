@@ -6,8 +6,9 @@
  *   10.96.0.50:5201  iperf3 (one endpoint: iperf3's streams must meet one server)
  *   10.96.0.51:80    HTTP, 3 endpoints: HAProxy in each pod answering a fixed 200
  *
- * Modes: (a) Ferry userspace (scenario process in the node namespace; also
- * run with one worker process sharing the listeners, for comparison),
+ * Modes: (a) Ferry userspace (scenario process in the node namespace, one
+ * engine thread per core as `ferry proxy` runs it; also with a single
+ * thread, for comparison),
  * (b) HAProxy in TCP mode in the node namespace, reached by a REDIRECT from
  * the ClusterIP like the userspace portal, (c) plain iptables DNAT in the node
  * namespace (the kernel path iptables mode uses). Rows: iperf3 with 1 and 8
@@ -97,10 +98,10 @@ const ferryMode = (name: string, env: NodeJS.ProcessEnv): Mode => ({
   },
 });
 
-/** ferry: as `ferry proxy` runs it (on 2 cores: one process, see src/userspace/index.ts). */
+/** ferry: as `ferry proxy` runs it (one engine thread per core, see src/userspace/engine/engine.ts). */
 const ferry = ferryMode('ferry userspace', {});
-/** ferryWorker: the primary plus one worker sharing its listeners, to show what a second process does here. */
-const ferryWorker = ferryMode('ferry +1 worker', { SCENARIO_WORKERS: '1' });
+/** ferryOneThread: a single engine thread, to show what the second one does here. */
+const ferryOneThread = ferryMode('ferry 1 thread', { SCENARIO_TCP_THREADS: '1' });
 
 const haproxy: Mode = {
   name: 'haproxy tcp',
@@ -157,8 +158,8 @@ async function startBackends(topo: ProxyTopology): Promise<void> {
 
 async function main(): Promise<void> {
   const only = args.includes('--mode') ? args[args.indexOf('--mode') + 1] : undefined;
-  // Quick runs (`ferry bench --quick`) leave out the one-worker comparison.
-  const modes = (recorder.quick ? [ferry, haproxy, kernel] : [ferry, ferryWorker, haproxy, kernel]).filter((m) => !only || only.split(',').some((o) => m.name.startsWith(o)));
+  // Quick runs (`ferry bench --quick`) leave out the one-thread comparison.
+  const modes = (recorder.quick ? [ferry, haproxy, kernel] : [ferry, ferryOneThread, haproxy, kernel]).filter((m) => !only || only.split(',').some((o) => m.name.startsWith(o)));
   process.stderr.write(`${seconds}s per row; a fresh topology (4 pods) per mode, so no mode meets another's TIME_WAIT sockets\n`);
   const results = new Map<string, number[]>();
   for (const mode of modes) {

@@ -2,15 +2,13 @@ import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
 import { categorizeEndpoints } from '../endpoints/topology.ts';
 import { createLogger } from '../util/log.ts';
+import { TcpEngine } from './engine/engine.ts';
 import { ListenError } from './errors.ts';
-import { RoundRobin } from './load-balancer.ts';
 import type { UserspaceMetrics } from './metrics.ts';
 import { PortAllocator } from './port-allocator.ts';
 import { renderPortal, renderRestore } from './portal-rules.ts';
 import type { PortalRunner } from './portal-runner.ts';
-import { TcpProxy } from './tcp-proxy.ts';
 import { UdpProxy } from './udp-proxy.ts';
-import { WorkerPool } from './worker-pool.ts';
 
 const log = createLogger('userspace');
 
@@ -22,19 +20,21 @@ export interface UserspaceProxierOptions {
   readonly udpIdleTimeoutMs: number;
   readonly runner: PortalRunner;
   readonly metrics: UserspaceMetrics;
-  /**
-   * Extra processes accepting TCP connections beside this one (0: none).
-   * Services with ClientIP affinity stay in this process, whose affinity
-   * map is the only one.
-   */
-  readonly workers: number;
+  /** Engine threads proxying TCP (see engine/engine.ts). */
+  readonly tcpThreads: number;
 }
 
-/** ProxiedService is one service port with its own listener and balancer. */
+/** ServiceListener is a service port's listener with the balancer its new connections use. */
+interface ServiceListener {
+  readonly port: number;
+  update(endpoints: readonly string[], affinityMs: number): void;
+  close(): Promise<void>;
+}
+
+/** ProxiedService is one service port with its own listener. */
 interface ProxiedService {
   svc: ServicePort;
-  readonly lb: RoundRobin;
-  readonly listener: TcpProxy | UdpProxy;
+  readonly listener: ServiceListener;
   /** The port allocator's reservation (0 when the kernel chose the port). */
   readonly reserved: number;
 }
@@ -42,7 +42,8 @@ interface ProxiedService {
 /**
  * UserspaceProxier is the userspace mode: every TCP/UDP service port gets a
  * listener on the node, portal rules send the service's traffic to it, and
- * Node copies bytes to an endpoint. The backend sees connections from the
+ * the proxy moves bytes to an endpoint: TCP on the engine threads, UDP
+ * through node:dgram. The backend sees connections from the
  * node, never the client's address (source IP is lost, as in upstream's
  * userspace mode). SCTP ports and IPv6 addresses are not proxied.
  *
@@ -57,12 +58,13 @@ export class UserspaceProxier implements Proxier {
   /** Portal rule lines last written, per service key. */
   private rules = new Map<string, readonly string[]>();
   private needFullSync = true;
-  /** Started on the first sync with a TCP service, so `--cleanup` runs fork nothing. */
-  private pool: WorkerPool | undefined;
+  /** Its threads start with the first TCP listener, so `--cleanup` runs start none. */
+  private readonly engine: TcpEngine;
 
   constructor(options: UserspaceProxierOptions) {
     this.options = options;
     this.ports = new PortAllocator(options.portRange);
+    this.engine = new TcpEngine(options.tcpThreads, options.metrics);
   }
 
   /** proxyPort is the listener port of a service key (for tests and logs), or undefined. */
@@ -78,11 +80,7 @@ export class UserspaceProxier implements Proxier {
       const entry = this.services.get(svc.key) ?? (await this.openService(svc).catch((err: Error) => void errors.push(err)));
       if (!entry) continue;
       entry.svc = svc;
-      const endpoints = endpointAddresses(svc, state.endpoints.get(svc.key) ?? []);
-      entry.lb.setEndpoints(endpoints);
-      entry.lb.setAffinity(svc.sessionAffinity.type === 'ClientIP' ? svc.sessionAffinity.timeoutSeconds * 1000 : 0);
-      entry.lb.expireAffinity();
-      this.shareWithWorkers(entry, endpoints);
+      entry.listener.update(endpointAddresses(svc, state.endpoints.get(svc.key) ?? []), svc.sessionAffinity.type === 'ClientIP' ? svc.sessionAffinity.timeoutSeconds * 1000 : 0);
     }
     const full = this.needFullSync;
     try {
@@ -104,33 +102,18 @@ export class UserspaceProxier implements Proxier {
 
   async close(): Promise<void> {
     await this.closeRemoved(new Map());
-    this.pool?.close();
-    this.pool = undefined;
-  }
-
-  /** shareWithWorkers keeps worker processes accepting for TCP services without affinity. */
-  private shareWithWorkers(entry: ProxiedService, endpoints: readonly string[]): void {
-    if (this.options.workers === 0 || !(entry.listener instanceof TcpProxy)) return;
-    const key = entry.svc.key;
-    if (entry.svc.sessionAffinity.type === 'ClientIP') {
-      this.pool?.unshare(key);
-      return;
-    }
-    this.pool ??= new WorkerPool(this.options.workers, this.options.metrics);
-    if (this.pool.isShared(key)) this.pool.setEndpoints(key, endpoints);
-    else this.pool.share(key, entry.listener.server, endpoints);
+    await this.engine.close();
   }
 
   private async openService(svc: ServicePort): Promise<ProxiedService> {
-    const lb = new RoundRobin();
     let lastError: unknown;
     for (let i = 0; i < this.ports.attempts; i++) {
       const reserved = this.ports.next();
       try {
         const listener = svc.protocol === 'UDP'
-          ? await UdpProxy.open(svc.key, this.options.listenAddress, reserved, lb, this.options.udpIdleTimeoutMs, this.options.metrics)
-          : await TcpProxy.open(svc.key, { host: this.options.listenAddress, port: reserved }, lb, this.options.metrics);
-        const entry = { svc, lb, listener, reserved };
+          ? await UdpProxy.open(svc.key, this.options.listenAddress, reserved, this.options.udpIdleTimeoutMs, this.options.metrics)
+          : this.engine.listen(svc.key, this.options.listenAddress, reserved, [], 0);
+        const entry = { svc, listener, reserved };
         this.services.set(svc.key, entry);
         log.info(2, 'Opened proxy listener', { service: svc.key, protocol: svc.protocol, port: listener.port });
         return entry;
@@ -148,7 +131,6 @@ export class UserspaceProxier implements Proxier {
       const next = wanted.get(key);
       if (next && next.protocol === entry.svc.protocol) continue;
       this.services.delete(key);
-      this.pool?.unshare(key);
       await entry.listener.close();
       this.ports.release(entry.reserved);
       log.info(2, 'Closed proxy listener', { service: key });

@@ -1,6 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { createLogger } from '../util/log.ts';
-import type { RoundRobin } from './load-balancer.ts';
+import { RoundRobin } from './load-balancer.ts';
 
 const log = createLogger('userspace');
 
@@ -64,15 +64,14 @@ class UdpSession {
 export class UdpProxy {
   readonly serviceKey: string;
   private readonly sockets: readonly Socket[];
-  private readonly lb: RoundRobin;
+  private readonly lb = new RoundRobin();
   private readonly stats: UdpStats;
   private readonly idleMs: number;
   private readonly sessions = new Map<string, UdpSession>();
 
-  private constructor(serviceKey: string, sockets: readonly Socket[], lb: RoundRobin, idleMs: number, stats: UdpStats) {
+  private constructor(serviceKey: string, sockets: readonly Socket[], idleMs: number, stats: UdpStats) {
     this.serviceKey = serviceKey;
     this.sockets = sockets;
-    this.lb = lb;
     this.idleMs = idleMs;
     this.stats = stats;
   }
@@ -86,7 +85,7 @@ export class UdpProxy {
    * would not recognise the reply. The loopback socket is bound more
    * specifically and gets exactly that traffic.
    */
-  static async open(serviceKey: string, host: string, port: number, lb: RoundRobin, idleMs: number, stats: UdpStats): Promise<UdpProxy> {
+  static async open(serviceKey: string, host: string, port: number, idleMs: number, stats: UdpStats): Promise<UdpProxy> {
     const sockets = [await bindUdp(host, port)];
     if (host === '0.0.0.0') {
       try {
@@ -96,7 +95,7 @@ export class UdpProxy {
         throw err;
       }
     }
-    const proxy = new UdpProxy(serviceKey, sockets, lb, idleMs, stats);
+    const proxy = new UdpProxy(serviceKey, sockets, idleMs, stats);
     for (const s of proxy.sockets) {
       s.on('message', (msg, rinfo) => proxy.forward(s, msg, rinfo));
       s.on('error', (err) => log.error('UDP listener error', { service: serviceKey, err }));
@@ -106,6 +105,13 @@ export class UdpProxy {
 
   get port(): number {
     return this.sockets[0]!.address().port;
+  }
+
+  /** update sets the endpoints new sessions may use and the ClientIP affinity timeout (0: none). */
+  update(endpoints: readonly string[], affinityMs: number): void {
+    this.lb.setEndpoints(endpoints);
+    this.lb.setAffinity(affinityMs);
+    this.lb.expireAffinity();
   }
 
   get sessionCount(): number {

@@ -11,8 +11,8 @@ import type { ServiceSpec } from './state.ts';
 // removal; a connection to a removed endpoint drains instead of being cut.
 const rootTest = isRoot ? test : test.serial.skip;
 
-/** One worker process beside the primary, whatever the core count, so the shared-listener path is tested. */
-const WITH_WORKER = { SCENARIO_WORKERS: '1' };
+/** Two engine threads, whatever the core count, so the shared-listener path is tested. */
+const TWO_THREADS = { SCENARIO_TCP_THREADS: '2' };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** DIGEST is stream-sink's line for a finished connection: `<bytes> <sha256>`. */
@@ -21,7 +21,7 @@ const script = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.
 
 rootTest('requests under service and endpoint churn: only the removed service fails, and only after removal', async (t) => {
   const topo = await ProxyTopology.create(t, 4);
-  const proxy = await ProxyDriver.start(t, topo, WITH_WORKER);
+  const proxy = await ProxyDriver.start(t, topo, TWO_THREADS);
   const ep = (...i: number[]) => i.map((n) => `${topo.pods[n]!.ip}:8080`);
   const a = (endpoints: string[]): ServiceSpec => ({ key: 'default/a:http', clusterIP: '10.96.0.30', port: 80, nodePort: 30030, endpoints });
   const b = (endpoints: string[]): ServiceSpec => ({ key: 'default/b:http', clusterIP: '10.96.0.31', port: 80, endpoints });
@@ -65,7 +65,7 @@ rootTest('requests under service and endpoint churn: only the removed service fa
 
 rootTest('removing an endpoint drains: an open connection to it completes intact', async (t) => {
   const topo = await ProxyTopology.create(t, 2);
-  const proxy = await ProxyDriver.start(t, topo, WITH_WORKER);
+  const proxy = await ProxyDriver.start(t, topo, TWO_THREADS);
   const sinkPod = topo.pods[1]!;
   const sink = topo.fixture.spawn(sinkPod.ns, process.execPath, ['--import', 'tsx', script('stream-sink.ts'), '9000', String(64 * 2 ** 20)]);
   let sinkOut = '';

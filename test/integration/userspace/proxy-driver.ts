@@ -30,7 +30,7 @@ export class ProxyDriver {
     });
   }
 
-  /** start runs the proxier; `env` reaches scenario.ts (e.g. SCENARIO_WORKERS). */
+  /** start runs the proxier; `env` reaches scenario.ts (e.g. SCENARIO_TCP_THREADS). */
   static async start(t: ExecutionContext, topo: ProxyTopology, env: NodeJS.ProcessEnv = {}): Promise<ProxyDriver> {
     await addRoute(topo.node, [SERVICE_CIDR, 'dev', 'cbr0']);
     const child = spawnIn(topo.node, process.execPath, ['--import', 'tsx', scenario], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });

@@ -4,19 +4,16 @@
  * JSON lines on stdin, answering one JSON line per command on stdout:
  *
  *   {"op":"sync","services":[ServiceSpec...]} → {"ok":true,"ports":{"ns/svc:p":40123}}
- *   {"op":"rss"}                               → {"ok":true,"maxRssKiB":51234}  (peak of this process and its workers)
+ *   {"op":"rss"}                               → {"ok":true,"maxRssKiB":51234}  (peak of this process, engine threads included)
  *   {"op":"cleanup"}                           → {"ok":true}
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { availableParallelism } from 'node:os';
 import { Registry } from 'prom-client';
 import { UserspaceProxier } from '../../../src/userspace/index.ts';
-import { ConnectionCounts } from '../../../src/userspace/connection-counts.ts';
 import { createMetrics } from '../../../src/userspace/metrics.ts';
 import { createPortalRunner } from '../../../src/userspace/portal-runner.ts';
 import { createRunner, detectBackend } from '../../../src/iptables/runner.ts';
-import { SHARED_ACCEPT_ENV } from '../../../src/userspace/worker-pool.ts';
+import { defaultTcpThreads } from '../../../src/userspace/engine/engine.ts';
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import { proxyState, type ServiceSpec } from './state.ts';
 import { proxyConfig } from '../../helpers/proxy-state-fixtures.ts';
@@ -26,17 +23,16 @@ const config: ProxyConfig = proxyConfig({
   proxyPortRange: process.env.PROXY_PORT_RANGE ? (process.env.PROXY_PORT_RANGE.split('-').map(Number) as [number, number]) : undefined,
 });
 
-// Built as createProxier does, but typed as UserspaceProxier (for proxyPort); SCENARIO_WORKERS
-// overrides the worker count (tests exercise the workers, benchmarks compare counts).
-const workers = process.env.SCENARIO_WORKERS === undefined ? Math.max(0, availableParallelism() - 2) : Number(process.env.SCENARIO_WORKERS);
-if (workers > 0) Object.assign(process.env, SHARED_ACCEPT_ENV);
+// Built as createProxier does, but typed as UserspaceProxier (for proxyPort); SCENARIO_TCP_THREADS
+// overrides the engine thread count (tests exercise several threads, benchmarks compare counts).
+const tcpThreads = process.env.SCENARIO_TCP_THREADS === undefined ? defaultTcpThreads() : Number(process.env.SCENARIO_TCP_THREADS);
 const proxier = new UserspaceProxier({
   listenAddress: '0.0.0.0',
   portRange: config.proxyPortRange,
   udpIdleTimeoutMs: config.udpIdleTimeoutMs,
   runner: createPortalRunner(createRunner(await detectBackend())),
-  metrics: createMetrics(new Registry(), new ConnectionCounts()),
-  workers,
+  metrics: createMetrics(new Registry()),
+  tcpThreads,
 });
 
 type Command = { op: 'sync'; services: ServiceSpec[] } | { op: 'rss' } | { op: 'cleanup' };
@@ -49,20 +45,11 @@ async function handle(cmd: Command): Promise<Record<string, unknown>> {
       return { ok: true, ports: Object.fromEntries(cmd.services.map((s) => [s.key, proxier.proxyPort(s.key)])) };
     }
     case 'rss':
-      return { ok: true, maxRssKiB: Math.max(process.resourceUsage().maxRSS, ...workerPeakRssKiB()) };
+      return { ok: true, maxRssKiB: process.resourceUsage().maxRSS };
     case 'cleanup':
       await proxier.cleanup();
       return { ok: true };
   }
-}
-
-/** workerPeakRssKiB reads the peak RSS (VmHWM) of this process's children, the TCP workers. */
-function workerPeakRssKiB(): number[] {
-  const children = readdirSync('/proc/self/task').flatMap((tid) => readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ').filter(Boolean));
-  return children.map((pid) => {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  });
 }
 
 const lines = createInterface({ input: process.stdin });

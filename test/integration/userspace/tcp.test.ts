@@ -8,14 +8,14 @@ import { burst, killPodProcesses, ProxyDriver } from './proxy-driver.ts';
 // and from outside the cluster.
 const rootTest = isRoot ? test : test.serial.skip;
 
-/** One worker process beside the primary, whatever the core count, so the shared-listener path is tested. */
-const WITH_WORKER = { SCENARIO_WORKERS: '1' };
+/** Two engine threads, whatever the core count, so the shared-listener path is tested. */
+const TWO_THREADS = { SCENARIO_TCP_THREADS: '2' };
 
 const web = (endpoints: string[]) => ({ key: 'default/web:http', clusterIP: '10.96.0.10', port: 80, nodePort: 30080, endpoints });
 
 rootTest('ClusterIP from a pod and the node spreads 300 requests over 3 endpoints; NodePort works from ext', async (t) => {
   const topo = await ProxyTopology.create(t, 3);
-  const proxy = await ProxyDriver.start(t, topo, WITH_WORKER);
+  const proxy = await ProxyDriver.start(t, topo, TWO_THREADS);
   await proxy.sync([web(topo.pods.map((p) => `${p.ip}:8080`))]);
 
   for (const client of [topo.pods[0]!.ns, topo.node]) {
@@ -40,7 +40,7 @@ rootTest('ClusterIP from a pod and the node spreads 300 requests over 3 endpoint
 
 rootTest('an endpoint whose process died costs no client an error: the dial moves on', async (t) => {
   const topo = await ProxyTopology.create(t, 3);
-  const proxy = await ProxyDriver.start(t, topo, { ...WITH_WORKER, FERRY_V: '1' });
+  const proxy = await ProxyDriver.start(t, topo, { ...TWO_THREADS, FERRY_V: '1' });
   await proxy.sync([web(topo.pods.map((p) => `${p.ip}:8080`))]);
   const dead = topo.pods[1]!;
   await killPodProcesses(dead.ns);

@@ -1,6 +1,5 @@
 import test from 'ava';
 import { Registry } from 'prom-client';
-import { ConnectionCounts } from '../../../src/userspace/connection-counts.ts';
 import { createMetrics } from '../../../src/userspace/metrics.ts';
 import { UserspaceProxier } from '../../../src/userspace/proxier.ts';
 import { proxyState, type ServiceSpec } from '../../integration/userspace/state.ts';
@@ -11,7 +10,7 @@ import { FakePortalRunner } from './fake-portal-runner.ts';
 function setup(t: import('ava').ExecutionContext) {
   const runner = new FakePortalRunner();
   const registry = new Registry();
-  const proxier = new UserspaceProxier({ listenAddress: '127.0.0.1', portRange: undefined, udpIdleTimeoutMs: 250, runner, metrics: createMetrics(registry, new ConnectionCounts()), workers: 0 });
+  const proxier = new UserspaceProxier({ listenAddress: '127.0.0.1', portRange: undefined, udpIdleTimeoutMs: 250, runner, metrics: createMetrics(registry), tcpThreads: 1 });
   t.teardown(() => proxier.close());
   return { runner, proxier, registry };
 }

@@ -2,22 +2,35 @@ import test from 'ava';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
-import { ConnectionCounts } from '../../../src/userspace/connection-counts.ts';
-import { RoundRobin } from '../../../src/userspace/load-balancer.ts';
-import { TcpProxy, type TcpStats } from '../../../src/userspace/tcp-proxy.ts';
+import { TcpEngine, type EngineReports } from '../../../src/userspace/engine/engine.ts';
+import { AF_INET, SOCK_CLOEXEC, SOCK_STREAM, libc, sockaddrIn } from '../../../src/userspace/engine/libc.ts';
 import { UdpProxy, type UdpStats } from '../../../src/userspace/udp-proxy.ts';
 
-// TCP and UDP proxying on loopback: retries, half-close, draining, sessions.
+// TCP (engine threads) and UDP proxying on loopback: retries, timeouts, half-close, draining, sessions.
 
-function tcpStats() {
+/** engine starts a TcpEngine whose reports are summed in `seen`; `open` is the last open count per thread. */
+function engine(t: import('ava').ExecutionContext, threads = 1) {
   const seen = { accepted: 0, dialFailures: 0, noEndpoint: 0 };
-  const stats: TcpStats = {
-    counts: new ConnectionCounts(),
-    onAccepted: () => void seen.accepted++,
-    onDialFailure: () => void seen.dialFailures++,
-    onNoEndpoint: () => void seen.noEndpoint++,
+  const open = new Map<number, number>();
+  const sum = (table: Record<string, number>) => Object.values(table).reduce((a, b) => a + b, 0);
+  const reports: EngineReports = {
+    onReport(thread, r) {
+      seen.accepted += sum(r.accepted);
+      seen.dialFailures += sum(r.dialFailures);
+      seen.noEndpoint += sum(r.noEndpoint);
+      open.set(thread, sum(r.open));
+    },
   };
-  return { stats, seen };
+  const tcp = new TcpEngine(threads, reports);
+  t.teardown(() => tcp.close());
+  const openTotal = () => [...open.values()].reduce((a, b) => a + b, 0);
+  return { tcp, seen, openTotal };
+}
+
+/** eventually polls cond for up to 2 s (engine threads report at most every 100 ms). */
+async function eventually(cond: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+  return cond();
 }
 
 async function listen(t: import('ava').ExecutionContext, server: Server): Promise<number> {
@@ -25,6 +38,11 @@ async function listen(t: import('ava').ExecutionContext, server: Server): Promis
   await once(server, 'listening');
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   return (server.address() as { port: number }).port;
+}
+
+/** namedEcho answers every connection with its name and closes. */
+function namedEcho(name: string): Server {
+  return createServer((s) => s.end(name));
 }
 
 /** halfCloseEcho answers, after the client's FIN, with everything it received, then closes. */
@@ -47,6 +65,28 @@ async function exchange(port: number, payload: string): Promise<string> {
   return Buffer.concat(chunks).toString();
 }
 
+/**
+ * blackHole returns a loopback port whose SYNs go unanswered: a listening
+ * socket with a backlog of 0 that never accepts, its queue already full.
+ */
+async function blackHole(t: import('ava').ExecutionContext): Promise<number> {
+  const sys = libc();
+  const fd = sys.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  t.teardown(() => sys.close(fd));
+  sys.bind(fd, sockaddrIn('127.0.0.1', 0), 16);
+  sys.listen(fd, 0);
+  const addr = Buffer.alloc(16);
+  sys.getsockname(fd, addr, Buffer.from([16, 0, 0, 0]));
+  const port = addr.readUInt16BE(2);
+  for (let i = 0; i < 2; i++) {
+    const filler = connect({ port, host: '127.0.0.1' });
+    filler.on('error', () => {});
+    t.teardown(() => filler.destroy());
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  return port;
+}
+
 /** deadPort returns a loopback port nobody listens on. */
 async function deadPort(): Promise<number> {
   const s = createServer().listen(0, '127.0.0.1');
@@ -58,50 +98,86 @@ async function deadPort(): Promise<number> {
 
 test('half-close: the client FIN reaches the backend and its answer still comes back', async (t) => {
   const backend = await listen(t, halfCloseEcho());
-  const lb = new RoundRobin();
-  lb.setEndpoints([`127.0.0.1:${backend}`]);
-  const { stats } = tcpStats();
-  const proxy = await TcpProxy.open('t/echo:', { host: '127.0.0.1', port: 0 }, lb, stats);
-  t.teardown(() => proxy.close());
-  t.is(await exchange(proxy.port, 'hello'), 'echo:hello');
-  t.is(stats.counts.size, 0, 'the connection is counted closed');
+  const { tcp, seen, openTotal } = engine(t);
+  const listener = tcp.listen('t/echo:', '127.0.0.1', 0, [`127.0.0.1:${backend}`], 0);
+  t.is(await exchange(listener.port, 'hello'), 'echo:hello');
+  t.true(await eventually(() => seen.accepted === 1 && openTotal() === 0), 'the connection is counted, then counted closed');
 });
 
 test('a refused endpoint is retried on the next one: every connection succeeds', async (t) => {
   const backend = await listen(t, halfCloseEcho());
-  const lb = new RoundRobin();
-  lb.setEndpoints([`127.0.0.1:${await deadPort()}`, `127.0.0.1:${backend}`]);
-  const { stats, seen } = tcpStats();
-  const proxy = await TcpProxy.open('t/echo:', { host: '127.0.0.1', port: 0 }, lb, stats);
-  t.teardown(() => proxy.close());
-  for (let i = 0; i < 6; i++) t.is(await exchange(proxy.port, `m${i}`), `echo:m${i}`);
-  t.true(seen.dialFailures >= 2);
+  const { tcp, seen } = engine(t);
+  const listener = tcp.listen('t/echo:', '127.0.0.1', 0, [`127.0.0.1:${await deadPort()}`, `127.0.0.1:${backend}`], 0);
+  for (let i = 0; i < 6; i++) t.is(await exchange(listener.port, `m${i}`), `echo:m${i}`);
+  t.true(await eventually(() => seen.dialFailures >= 2));
+});
+
+test('an endpoint that never answers the SYN times out after 250 ms and the next one serves', async (t) => {
+  const backend = await listen(t, halfCloseEcho());
+  const { tcp, seen } = engine(t);
+  const listener = tcp.listen('t/echo:', '127.0.0.1', 0, [`127.0.0.1:${await blackHole(t)}`, `127.0.0.1:${backend}`], 0);
+  t.is(await exchange(listener.port, 'warm-up'), 'echo:warm-up');
+  const took: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const started = Date.now();
+    t.is(await exchange(listener.port, `m${i}`), `echo:m${i}`);
+    took.push(Date.now() - started);
+  }
+  t.true(took.every((ms) => ms < 600), `no attempt waits past its 250 ms timeout: ${took.join(', ')} ms`);
+  t.true(took.filter((ms) => ms >= 240).length >= 1, `round-robin sent some clients to the black hole first: ${took.join(', ')} ms`);
+  t.true(await eventually(() => seen.dialFailures >= 2));
 });
 
 test('no endpoint: the client is closed without data', async (t) => {
-  const { stats, seen } = tcpStats();
-  const proxy = await TcpProxy.open('t/none:', { host: '127.0.0.1', port: 0 }, new RoundRobin(), stats);
-  t.teardown(() => proxy.close());
-  t.is(await exchange(proxy.port, 'x'), '');
-  t.is(seen.noEndpoint, 1);
+  const { tcp, seen } = engine(t);
+  const listener = tcp.listen('t/none:', '127.0.0.1', 0, [], 0);
+  t.is(await exchange(listener.port, 'x'), '');
+  t.true(await eventually(() => seen.noEndpoint === 1));
 });
 
 test('endpoint removal and listener close drain: an open connection keeps working', async (t) => {
   const backend = await listen(t, halfCloseEcho());
-  const lb = new RoundRobin();
-  lb.setEndpoints([`127.0.0.1:${backend}`]);
-  const { stats } = tcpStats();
-  const proxy = await TcpProxy.open('t/echo:', { host: '127.0.0.1', port: 0 }, lb, stats);
-  const c = connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+  const { tcp } = engine(t);
+  const listener = tcp.listen('t/echo:', '127.0.0.1', 0, [`127.0.0.1:${backend}`], 0);
+  const c = connect({ port: listener.port, host: '127.0.0.1', allowHalfOpen: true });
   const chunks: Buffer[] = [];
   c.on('data', (b: Buffer) => chunks.push(b));
   c.write('before ');
   await new Promise((r) => setTimeout(r, 50));
-  lb.setEndpoints([]);
-  await proxy.close();
+  listener.update([], 0);
+  await listener.close();
   c.end('after');
   await once(c, 'close');
   t.is(Buffer.concat(chunks).toString(), 'echo:before after');
+  await t.throwsAsync(exchange(listener.port, 'x').then((got) => (got === '' ? Promise.reject(new Error('refused')) : got)), undefined, 'the closed listener accepts nothing');
+});
+
+test('two threads share a listener; a ClientIP-affinity service keeps every client on one endpoint', async (t) => {
+  const backends = [await listen(t, namedEcho('a')), await listen(t, namedEcho('b')), await listen(t, namedEcho('c'))];
+  const { tcp } = engine(t, 2);
+  const endpoints = backends.map((p) => `127.0.0.1:${p}`);
+  const spread = tcp.listen('t/spread:', '127.0.0.1', 0, endpoints, 0);
+  const pinned = tcp.listen('t/pinned:', '127.0.0.1', 0, endpoints, 10_000);
+  const answers = async (port: number) => new Set(await Promise.all(Array.from({ length: 30 }, () => exchange(port, ''))));
+  t.deepEqual([...(await answers(spread.port))].sort(), ['a', 'b', 'c']);
+  t.is((await answers(pinned.port)).size, 1);
+  // Affinity off: the service is given to both threads and spreads again.
+  pinned.update(endpoints, 0);
+  t.deepEqual([...(await answers(pinned.port))].sort(), ['a', 'b', 'c']);
+});
+
+test('1 MiB each way through the engine arrives intact (the bulk path: splice)', async (t) => {
+  const payload = Buffer.alloc(1 << 20, 0);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 7919) & 0xff;
+  const backend = await listen(t, createServer({ allowHalfOpen: true }, (s) => s.pipe(s)));
+  const { tcp } = engine(t);
+  const listener = tcp.listen('t/bulk:', '127.0.0.1', 0, [`127.0.0.1:${backend}`], 0);
+  const c = connect({ port: listener.port, host: '127.0.0.1', allowHalfOpen: true });
+  const chunks: Buffer[] = [];
+  c.on('data', (b: Buffer) => chunks.push(b));
+  c.end(payload);
+  await once(c, 'close');
+  t.true(Buffer.concat(chunks).equals(payload));
 });
 
 function udpEcho(t: import('ava').ExecutionContext): Promise<number> {
@@ -112,11 +188,10 @@ function udpEcho(t: import('ava').ExecutionContext): Promise<number> {
 }
 
 test('UDP: a client session forwards both ways and closes after the idle timeout', async (t) => {
-  const lb = new RoundRobin();
-  lb.setEndpoints([`127.0.0.1:${await udpEcho(t)}`]);
   let open = 0;
   const stats: UdpStats = { onSessionOpened: () => void open++, onSessionClosed: () => void open--, onNoEndpoint: () => {} };
-  const proxy = await UdpProxy.open('t/udp:', '127.0.0.1', 0, lb, 100, stats);
+  const proxy = await UdpProxy.open('t/udp:', '127.0.0.1', 0, 100, stats);
+  proxy.update([`127.0.0.1:${await udpEcho(t)}`], 0);
   t.teardown(() => proxy.close());
   const client = createSocket('udp4');
   t.teardown(() => client.close());

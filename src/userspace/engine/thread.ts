@@ -1,0 +1,239 @@
+/**
+ * Entry point of an engine thread: one epoll loop that accepts from the
+ * service listeners it was given, dials endpoints and moves bytes, all
+ * through system calls (./libc.ts), never through Node's event loop, which
+ * this thread does not run while the loop does. See ./engine.ts.
+ */
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { ConnectionCounts } from '../connection-counts.ts';
+import { RoundRobin } from '../load-balancer.ts';
+import { Connection, type ConnectionOwner, type Flow } from './connection.ts';
+import { Dialer, type Dial } from './dialer.ts';
+import {
+  EPOLLET, EPOLLEXCLUSIVE, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_DATA_OFFSET, EPOLL_EVENT_SIZE,
+  SOCK_CLOEXEC, SOCK_NONBLOCK, libc, sockaddrInHost,
+} from './libc.ts';
+import { PipePool } from './pipe-pool.ts';
+import type { EngineReport, EngineThreadData, FromEngine, ToEngine } from './protocol.ts';
+
+const sys = libc();
+/** Connections accepted per listener event before other events are served. */
+const ACCEPT_BATCH = 64;
+const MAX_EVENTS = 256;
+/** Counters are reported at most this often, and only when something changed. */
+const REPORT_INTERVAL_MS = 100;
+const STREAM = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+
+/** Listener is one service port's listening socket as this thread accepts from it. */
+class Listener {
+  readonly key: string;
+  readonly fd: number;
+  readonly lb = new RoundRobin();
+
+  constructor(key: string, fd: number) {
+    this.key = key;
+    this.fd = fd;
+  }
+}
+
+class EngineLoop implements ConnectionOwner {
+  private readonly data: EngineThreadData;
+  private readonly epfd = sys.epoll_create1(SOCK_CLOEXEC);
+  private readonly event = Buffer.alloc(EPOLL_EVENT_SIZE);
+  private readonly events = Buffer.alloc(EPOLL_EVENT_SIZE * MAX_EVENTS);
+  private readonly peer = Buffer.alloc(16);
+  private readonly peerLen = Buffer.alloc(4);
+  private readonly wakeBuf = Buffer.alloc(8);
+  private readonly listeners = new Map<string, Listener>();
+  /** What each descriptor belongs to, by number. */
+  private readonly owners: Array<Listener | Dial | Connection | undefined> = [];
+  private readonly connections = new Set<Connection>();
+  private readonly pipes = new PipePool();
+  private readonly dialer: Dialer;
+  private pumpLater: Array<[Connection, Flow]> = [];
+  private readonly counts = new ConnectionCounts();
+  private tallies = newTallies();
+  private dirty = false;
+  private lastReport = 0;
+  private running = true;
+  private now = Date.now();
+
+  constructor(data: EngineThreadData) {
+    this.data = data;
+    this.dialer = new Dialer({
+      connecting: (dial) => {
+        this.owners[dial.backend] = dial;
+        this.ctl(EPOLL_CTL_ADD, dial.backend, STREAM);
+      },
+      connected: (dial) => this.connected(dial),
+      failed: (dial, gaveUp) => {
+        if (dial.backend >= 0) this.owners[dial.backend] = undefined;
+        this.tally(this.tallies.dialFailures, dial.serviceKey);
+        if (gaveUp) sys.close(dial.client);
+      },
+      noEndpoint: (dial) => {
+        this.tally(this.tallies.noEndpoint, dial.serviceKey);
+        sys.close(dial.client);
+      },
+    });
+    this.ctl(EPOLL_CTL_ADD, data.wakeFd, EPOLLIN);
+  }
+
+  run(): void {
+    while (this.running) {
+      const n = sys.epoll_wait(this.epfd, this.events, MAX_EVENTS, this.timeout());
+      this.now = Date.now();
+      try {
+        for (let i = 0; i < n; i++) {
+          const at = i * EPOLL_EVENT_SIZE;
+          this.dispatch(this.events.readInt32LE(at + EPOLL_DATA_OFFSET), this.events.readUInt32LE(at));
+        }
+        this.runLater();
+        this.dialer.expire(this.now);
+        if (this.dirty && this.now - this.lastReport >= REPORT_INTERVAL_MS) this.report();
+      } catch (err) {
+        this.post({ type: 'error', message: (err as Error).stack ?? String(err) });
+      }
+    }
+    this.shutdown();
+  }
+
+  later(conn: Connection, flow: Flow): void {
+    this.pumpLater.push([conn, flow]);
+  }
+
+  closed(conn: Connection): void {
+    this.owners[conn.client] = undefined;
+    this.owners[conn.backend] = undefined;
+    this.connections.delete(conn);
+    this.counts.closed(conn.endpoint);
+    this.dirty = true;
+  }
+
+  private timeout(): number {
+    if (this.pumpLater.length > 0) return 0;
+    const until = Math.min(this.dialer.nextDeadline(), this.dirty ? this.lastReport + REPORT_INTERVAL_MS : Infinity);
+    return until === Infinity ? -1 : Math.max(0, until - Date.now());
+  }
+
+  private dispatch(fd: number, events: number): void {
+    if (fd === this.data.wakeFd) return this.receive();
+    const owner = this.owners[fd];
+    if (owner instanceof Connection) owner.onEvent(fd, events);
+    else if (owner instanceof Listener) this.accept(owner);
+    else if (owner) this.dialer.ready(owner, events, this.now);
+  }
+
+  private accept(l: Listener): void {
+    for (let i = 0; i < ACCEPT_BATCH; i++) {
+      this.peerLen.writeUInt32LE(16, 0);
+      const client = sys.accept4(l.fd, this.peer, this.peerLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (client < 0) return;
+      this.tally(this.tallies.accepted, l.key);
+      this.dialer.start({ client, clientIP: sockaddrInHost(this.peer), serviceKey: l.key, lb: l.lb, attempt: 0, backend: -1, endpoint: '' }, this.now);
+    }
+  }
+
+  private connected(dial: Dial): void {
+    const conn = new Connection(dial.client, dial.backend, dial.serviceKey, dial.endpoint, this, this.pipes);
+    this.owners[dial.client] = conn;
+    this.owners[dial.backend] = conn;
+    this.connections.add(conn);
+    this.counts.opened(dial.endpoint);
+    this.dirty = true;
+    this.ctl(EPOLL_CTL_ADD, dial.client, STREAM);
+    conn.start();
+  }
+
+  private runLater(): void {
+    const due = this.pumpLater;
+    this.pumpLater = [];
+    for (const [conn, flow] of due) if (!conn.closed) conn.pump(flow);
+  }
+
+  private receive(): void {
+    sys.read(this.data.wakeFd, this.wakeBuf, 8);
+    for (let m = receiveMessageOnPort(this.data.port); m; m = receiveMessageOnPort(this.data.port)) this.handle(m.message as ToEngine);
+  }
+
+  private handle(msg: ToEngine): void {
+    switch (msg.type) {
+      case 'listen': {
+        const l = new Listener(msg.key, msg.fd);
+        this.configure(l.lb, msg.endpoints, msg.affinityMs);
+        this.listeners.set(msg.key, l);
+        this.owners[msg.fd] = l;
+        // EPOLLEXCLUSIVE: a connection wakes one of the threads sharing the socket, not all.
+        this.ctl(EPOLL_CTL_ADD, msg.fd, EPOLLIN | EPOLLEXCLUSIVE);
+        return;
+      }
+      case 'update': {
+        const l = this.listeners.get(msg.key);
+        if (l) this.configure(l.lb, msg.endpoints, msg.affinityMs);
+        return;
+      }
+      case 'unlisten': {
+        const l = this.listeners.get(msg.key);
+        if (l) {
+          this.listeners.delete(msg.key);
+          this.owners[l.fd] = undefined;
+          this.ctl(EPOLL_CTL_DEL, l.fd, 0);
+        }
+        this.post({ type: 'released', key: msg.key });
+        return;
+      }
+      case 'stop':
+        this.running = false;
+        return;
+    }
+  }
+
+  private configure(lb: RoundRobin, endpoints: readonly string[], affinityMs: number): void {
+    lb.setEndpoints(endpoints);
+    lb.setAffinity(affinityMs);
+    lb.expireAffinity();
+  }
+
+  private ctl(op: number, fd: number, events: number): void {
+    this.event.writeUInt32LE(events >>> 0, 0);
+    this.event.writeInt32LE(fd, EPOLL_DATA_OFFSET);
+    sys.epoll_ctl(this.epfd, op, fd, this.event);
+  }
+
+  private tally(table: Record<string, number>, key: string): void {
+    table[key] = (table[key] ?? 0) + 1;
+    this.dirty = true;
+  }
+
+  private report(): void {
+    const report: EngineReport = { type: 'report', ...this.tallies, open: Object.fromEntries(this.counts.entries()) };
+    this.tallies = newTallies();
+    this.dirty = false;
+    this.lastReport = this.now;
+    this.post(report);
+  }
+
+  private post(msg: FromEngine): void {
+    this.data.port.postMessage(msg);
+  }
+
+  /** shutdown closes every proxied connection and this thread's descriptors (listeners are the main thread's). */
+  private shutdown(): void {
+    for (const conn of [...this.connections]) conn.close();
+    for (const owner of this.owners) {
+      if (owner === undefined || owner instanceof Listener || owner instanceof Connection) continue;
+      sys.close(owner.backend);
+      sys.close(owner.client);
+    }
+    this.pipes.close();
+    this.report();
+    sys.close(this.epfd);
+    this.data.port.close();
+  }
+}
+
+function newTallies(): Pick<EngineReport, 'accepted' | 'dialFailures' | 'noEndpoint'> {
+  return { accepted: {}, dialFailures: {}, noEndpoint: {} };
+}
+
+new EngineLoop(workerData as EngineThreadData).run();
