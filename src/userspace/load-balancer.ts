@@ -26,6 +26,11 @@ export class RoundRobin {
     return this.endpoints.length;
   }
 
+  /** pinsClients: ClientIP affinity is on, so new connections need the client's address. */
+  get pinsClients(): boolean {
+    return this.affinityTimeoutMs > 0;
+  }
+
   /**
    * setAffinity sets the ClientIP affinity timeout; 0 turns affinity off and
    * forgets every client.

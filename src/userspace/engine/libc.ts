@@ -40,7 +40,7 @@ export interface EngineLibc {
   bind(fd: number, addr: Buffer, len: number): number;
   listen(fd: number, backlog: number): number;
   getsockname(fd: number, addr: Buffer, len: Buffer): number;
-  accept4(fd: number, addr: Buffer, len: Buffer, flags: number): number;
+  accept4(fd: number, addr: Buffer | null, len: Buffer | null, flags: number): number;
   connect(fd: number, addr: Buffer, len: number): number;
   shutdown(fd: number, how: number): number;
   close(fd: number): number;

@@ -126,11 +126,14 @@ class EngineLoop implements ConnectionOwner {
 
   private accept(l: Listener): void {
     for (let i = 0; i < ACCEPT_BATCH; i++) {
+      // The client's address is only asked for when affinity needs it.
+      const pinned = l.lb.pinsClients;
       this.peerLen.writeUInt32LE(16, 0);
-      const client = sys.accept4(l.fd, this.peer, this.peerLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      const client = sys.accept4(l.fd, pinned ? this.peer : null, pinned ? this.peerLen : null, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (client < 0) return;
       this.tally(this.tallies.accepted, l.key);
-      this.dialer.start({ client, clientIP: sockaddrInHost(this.peer), serviceKey: l.key, lb: l.lb, attempt: 0, backend: -1, endpoint: '' }, this.now);
+      const clientIP = pinned ? sockaddrInHost(this.peer) : '';
+      this.dialer.start({ client, clientIP, serviceKey: l.key, lb: l.lb, attempt: 0, backend: -1, endpoint: '' }, this.now);
     }
   }
 
