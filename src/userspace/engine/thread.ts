@@ -8,10 +8,11 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ConnectionCounts } from '../connection-counts.ts';
 import { RoundRobin } from '../load-balancer.ts';
 import { Connection, type ConnectionOwner, type Flow } from './connection.ts';
+import { DeadlineQueue } from './deadlines.ts';
 import { Dialer, type Dial } from './dialer.ts';
 import {
   EPOLLET, EPOLLEXCLUSIVE, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_DATA_OFFSET, EPOLL_EVENT_SIZE,
-  SOCK_CLOEXEC, SOCK_NONBLOCK, libc, sockaddrInHost,
+  EAGAIN, SOCK_CLOEXEC, SOCK_NONBLOCK, errno, libc, sockaddrInHost,
 } from './libc.ts';
 import { PipePool } from './pipe-pool.ts';
 import type { EngineReport, EngineThreadData, FromEngine, ToEngine } from './protocol.ts';
@@ -22,6 +23,14 @@ const ACCEPT_BATCH = 64;
 const MAX_EVENTS = 256;
 /** Counters are reported at most this often, and only when something changed. */
 const REPORT_INTERVAL_MS = 100;
+/**
+ * A listener whose accept failed for want of descriptors (EMFILE, ENFILE,
+ * ENOBUFS) is set aside this long: it stays readable, and level-triggered
+ * epoll would otherwise spin on it.
+ */
+const ACCEPT_PAUSE_MS = 100;
+/** EMFILE, ENFILE, ENOBUFS, ENOMEM. */
+const OUT_OF_DESCRIPTORS = new Set([24, 23, 105, 12]);
 const STREAM = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
 /** Listener is one service port's listening socket as this thread accepts from it. */
@@ -50,6 +59,7 @@ class EngineLoop implements ConnectionOwner {
   private readonly connections = new Set<Connection>();
   private readonly pipes = new PipePool();
   private readonly dialer: Dialer;
+  private readonly pausedListeners = new DeadlineQueue<Listener>(ACCEPT_PAUSE_MS);
   private pumpLater: Array<[Connection, Flow]> = [];
   private readonly counts = new ConnectionCounts();
   private tallies = newTallies();
@@ -90,6 +100,7 @@ class EngineLoop implements ConnectionOwner {
         }
         this.runLater();
         this.dialer.expire(this.now);
+        this.pausedListeners.expire(this.now, (l) => this.listeners.get(l.key) === l && this.watchListener(l));
         if (this.dirty && this.now - this.lastReport >= REPORT_INTERVAL_MS) this.report();
       } catch (err) {
         this.post({ type: 'error', message: (err as Error).stack ?? String(err) });
@@ -112,7 +123,7 @@ class EngineLoop implements ConnectionOwner {
 
   private timeout(): number {
     if (this.pumpLater.length > 0) return 0;
-    const until = Math.min(this.dialer.nextDeadline(), this.dirty ? this.lastReport + REPORT_INTERVAL_MS : Infinity);
+    const until = Math.min(this.dialer.nextDeadline(), this.pausedListeners.next(), this.dirty ? this.lastReport + REPORT_INTERVAL_MS : Infinity);
     return until === Infinity ? -1 : Math.max(0, until - Date.now());
   }
 
@@ -130,7 +141,13 @@ class EngineLoop implements ConnectionOwner {
       const pinned = l.lb.pinsClients;
       this.peerLen.writeUInt32LE(16, 0);
       const client = sys.accept4(l.fd, pinned ? this.peer : null, pinned ? this.peerLen : null, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (client < 0) return;
+      if (client < 0) {
+        const err = errno();
+        if (err === EAGAIN) return;
+        if (OUT_OF_DESCRIPTORS.has(err)) return this.pauseListener(l, err);
+        // Anything else (ECONNABORTED: the client reset first) concerns that client only.
+        continue;
+      }
       this.tally(this.tallies.accepted, l.key);
       const clientIP = pinned ? sockaddrInHost(this.peer) : '';
       this.dialer.start({ client, clientIP, serviceKey: l.key, lb: l.lb, attempt: 0, backend: -1, endpoint: '' }, this.now);
@@ -165,9 +182,7 @@ class EngineLoop implements ConnectionOwner {
         const l = new Listener(msg.key, msg.fd);
         this.configure(l.lb, msg.endpoints, msg.affinityMs);
         this.listeners.set(msg.key, l);
-        this.owners[msg.fd] = l;
-        // EPOLLEXCLUSIVE: a connection wakes one of the threads sharing the socket, not all.
-        this.ctl(EPOLL_CTL_ADD, msg.fd, EPOLLIN | EPOLLEXCLUSIVE);
+        this.watchListener(l);
         return;
       }
       case 'update': {
@@ -179,8 +194,7 @@ class EngineLoop implements ConnectionOwner {
         const l = this.listeners.get(msg.key);
         if (l) {
           this.listeners.delete(msg.key);
-          this.owners[l.fd] = undefined;
-          this.ctl(EPOLL_CTL_DEL, l.fd, 0);
+          if (this.owners[l.fd] === l) this.unwatchListener(l);
         }
         this.post({ type: 'released', key: msg.key });
         return;
@@ -189,6 +203,23 @@ class EngineLoop implements ConnectionOwner {
         this.running = false;
         return;
     }
+  }
+
+  private watchListener(l: Listener): void {
+    this.owners[l.fd] = l;
+    // EPOLLEXCLUSIVE: a connection wakes one of the threads sharing the socket, not all.
+    this.ctl(EPOLL_CTL_ADD, l.fd, EPOLLIN | EPOLLEXCLUSIVE);
+  }
+
+  private unwatchListener(l: Listener): void {
+    this.owners[l.fd] = undefined;
+    this.ctl(EPOLL_CTL_DEL, l.fd, 0);
+  }
+
+  private pauseListener(l: Listener, err: number): void {
+    this.unwatchListener(l);
+    this.pausedListeners.add(l, this.now);
+    this.post({ type: 'error', message: `accept on ${l.key}: errno ${err}, paused for ${ACCEPT_PAUSE_MS} ms` });
   }
 
   private configure(lb: RoundRobin, endpoints: readonly string[], affinityMs: number): void {
