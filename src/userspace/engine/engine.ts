@@ -11,6 +11,8 @@ const log = createLogger('userspace');
 const ONE = Buffer.from([1, 0, 0, 0]);
 const WAKE = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
 const BACKLOG = 4096;
+/** A thread that died is started again after this long (not at once: something may kill it at every start). */
+const RESTART_DELAY_MS = 500;
 
 /**
  * defaultTcpThreads: one engine thread per core, as HAProxy's default
@@ -47,12 +49,14 @@ interface EngineThread {
  * are opened here and shared: every thread given one waits on it with
  * EPOLLEXCLUSIVE and the kernel wakes one per connection. A service with
  * ClientIP affinity is given to thread 0 only, whose balancer then holds the
- * one affinity map. Threads start with the first listener.
+ * one affinity map. Threads start with the first listener; one that dies is
+ * started again and given its listeners back (its connections are lost).
  */
 export class TcpEngine {
   private readonly size: number;
   private readonly reports: EngineReports;
   private threads: EngineThread[] = [];
+  private readonly listeners = new Set<TcpListener>();
   private readonly sys = libc();
 
   constructor(threads: number, reports: EngineReports) {
@@ -65,14 +69,20 @@ export class TcpEngine {
     const fd = this.openSocket(host, port);
     if (this.threads.length === 0) this.threads = Array.from({ length: this.size }, (_, i) => this.startThread(i));
     const listener = new TcpListener(this, serviceKey, fd, this.boundPort(fd));
+    this.listeners.add(listener);
     listener.update(endpoints, affinityMs);
     return listener;
   }
 
-  /** close stops the threads (their connections are closed) and waits for them to exit. */
+  /** close stops the threads (their connections are closed), waits for them to exit, and closes the listeners left. */
   async close(): Promise<void> {
     const threads = this.threads;
     this.threads = [];
+    await this.stopThreads(threads);
+    await Promise.all([...this.listeners].map((l) => l.close()));
+  }
+
+  private async stopThreads(threads: EngineThread[]): Promise<void> {
     await Promise.all(threads.map(async (t) => {
       if (!t.exited) {
         this.send(t, { type: 'stop' });
@@ -109,7 +119,8 @@ export class TcpEngine {
   }
 
   /** @internal */
-  closeSocket(fd: number): void {
+  closeSocket(listener: TcpListener, fd: number): void {
+    this.listeners.delete(listener);
     this.sys.close(fd);
   }
 
@@ -148,9 +159,18 @@ export class TcpEngine {
       channel.port1.close();
       for (const waiting of thread.releases.values()) for (const resolve of waiting) resolve();
       thread.releases.clear();
+      if (this.threads[index] === thread) setTimeout(() => this.restartThread(thread), RESTART_DELAY_MS).unref();
     });
     worker.unref();
     return thread;
+  }
+
+  private restartThread(dead: EngineThread): void {
+    if (this.threads[dead.index] !== dead) return;
+    log.warn('Userspace engine thread exited, starting it again', { thread: dead.index });
+    this.sys.close(dead.wakeFd);
+    this.threads[dead.index] = this.startThread(dead.index);
+    for (const listener of this.listeners) listener.rejoin(dead.index);
   }
 
   private onMessage(thread: EngineThread, msg: FromEngine): void {
@@ -180,6 +200,8 @@ export class TcpListener {
   private readonly fd: number;
   /** Threads accepting from this socket. */
   private members: number[] = [];
+  private endpoints: readonly string[] = [];
+  private affinityMs = 0;
   private closing: Promise<void> | undefined;
 
   constructor(engine: TcpEngine, key: string, fd: number, port: number) {
@@ -191,6 +213,8 @@ export class TcpListener {
 
   update(endpoints: readonly string[], affinityMs: number): void {
     if (this.closing) return;
+    this.endpoints = endpoints;
+    this.affinityMs = affinityMs;
     const wanted = this.engine.threadsFor(affinityMs);
     for (const index of this.members) if (!wanted.includes(index)) void this.engine.release(index, this.key);
     for (const index of wanted) {
@@ -200,9 +224,15 @@ export class TcpListener {
     this.members = wanted;
   }
 
+  /** @internal rejoin gives a restarted thread this listener again, if it had it. */
+  rejoin(index: number): void {
+    if (this.closing || !this.members.includes(index)) return;
+    this.engine.send(index, { type: 'listen', key: this.key, fd: this.fd, endpoints: this.endpoints, affinityMs: this.affinityMs });
+  }
+
   /** close resolves once no thread accepts from the socket any more and it is closed. */
   close(): Promise<void> {
-    this.closing ??= Promise.all(this.members.map((index) => this.engine.release(index, this.key))).then(() => this.engine.closeSocket(this.fd));
+    this.closing ??= Promise.all(this.members.map((index) => this.engine.release(index, this.key))).then(() => this.engine.closeSocket(this, this.fd));
     return this.closing;
   }
 }

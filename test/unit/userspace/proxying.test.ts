@@ -166,6 +166,17 @@ test('two threads share a listener; a ClientIP-affinity service keeps every clie
   t.deepEqual([...(await answers(pinned.port))].sort(), ['a', 'b', 'c']);
 });
 
+test('an engine thread that dies is started again with its listeners', async (t) => {
+  const backend = await listen(t, halfCloseEcho());
+  const { tcp } = engine(t);
+  const listener = tcp.listen('t/echo:', '127.0.0.1', 0, [`127.0.0.1:${backend}`], 0);
+  t.is(await exchange(listener.port, 'before'), 'echo:before');
+  // Reach the thread as a crash would: from outside the loop.
+  const threads = (tcp as unknown as { threads: Array<{ worker: import('node:worker_threads').Worker }> }).threads;
+  await threads[0]!.worker.terminate();
+  t.is(await exchange(listener.port, 'after'), 'echo:after', 'the connection waited in the accept queue for the new thread');
+});
+
 test('1 MiB each way through the engine arrives intact (the bulk path: splice)', async (t) => {
   const payload = Buffer.alloc(1 << 20, 0);
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 7919) & 0xff;
