@@ -29,8 +29,9 @@ export class DeadlineQueue<T> {
       this.head++;
       onExpired(item);
     }
+    if (this.head === 0) return;
     if (this.head === this.entries.length) {
-      this.entries = [];
+      this.entries.length = 0;
       this.head = 0;
     } else if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);

@@ -41,6 +41,7 @@ export class Dialer {
   private readonly events: DialEvents;
   private readonly timeouts = DIAL_TIMEOUTS_MS.map((ms) => new DeadlineQueue<{ dial: Dial; backend: number; attempt: number }>(ms));
   private readonly addresses = new Map<string, Buffer>();
+  private now = 0;
 
   constructor(events: DialEvents) {
     this.events = events;
@@ -83,12 +84,14 @@ export class Dialer {
 
   /** expire fails the attempts whose timeout has passed. */
   expire(now: number): void {
-    for (const queue of this.timeouts) {
-      queue.expire(now, (t) => {
-        if (t.dial.backend === t.backend && t.dial.attempt === t.attempt) this.retry(t.dial, now);
-      });
-    }
+    this.now = now;
+    for (const queue of this.timeouts) queue.expire(now, this.onTimeout);
   }
+
+  /** onTimeout fails an attempt still waiting for its connect (bound once: expire runs on every loop turn). */
+  private readonly onTimeout = (t: { dial: Dial; backend: number; attempt: number }): void => {
+    if (t.dial.backend === t.backend && t.dial.attempt === t.attempt) this.retry(t.dial, this.now);
+  };
 
   private retry(dial: Dial, now: number): void {
     sys.close(dial.backend);

@@ -100,7 +100,7 @@ class EngineLoop implements ConnectionOwner {
         }
         this.runLater();
         this.dialer.expire(this.now);
-        this.pausedListeners.expire(this.now, (l) => this.listeners.get(l.key) === l && this.watchListener(l));
+        this.pausedListeners.expire(this.now, this.resumeListener);
         if (this.dirty && this.now - this.lastReport >= REPORT_INTERVAL_MS) this.report();
       } catch (err) {
         this.post({ type: 'error', message: (err as Error).stack ?? String(err) });
@@ -166,6 +166,7 @@ class EngineLoop implements ConnectionOwner {
   }
 
   private runLater(): void {
+    if (this.pumpLater.length === 0) return;
     const due = this.pumpLater;
     this.pumpLater = [];
     for (const [conn, flow] of due) if (!conn.closed) conn.pump(flow);
@@ -215,6 +216,10 @@ class EngineLoop implements ConnectionOwner {
     this.owners[l.fd] = undefined;
     this.ctl(EPOLL_CTL_DEL, l.fd, 0);
   }
+
+  private readonly resumeListener = (l: Listener): void => {
+    if (this.listeners.get(l.key) === l) this.watchListener(l);
+  };
 
   private pauseListener(l: Listener, err: number): void {
     this.unwatchListener(l);
