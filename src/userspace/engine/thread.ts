@@ -31,6 +31,11 @@ const REPORT_INTERVAL_MS = 100;
 const ACCEPT_PAUSE_MS = 100;
 /** EMFILE, ENFILE, ENOBUFS, ENOMEM. */
 const OUT_OF_DESCRIPTORS = new Set([24, 23, 105, 12]);
+/**
+ * Longest wait in epoll_wait: Worker.terminate() stops a thread only when it
+ * runs JavaScript, so an idle thread must return to it now and then.
+ */
+const IDLE_WAKE_MS = 1000;
 const STREAM = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
 /** Listener is one service port's listening socket as this thread accepts from it. */
@@ -124,7 +129,7 @@ class EngineLoop implements ConnectionOwner {
   private timeout(): number {
     if (this.pumpLater.length > 0) return 0;
     const until = Math.min(this.dialer.nextDeadline(), this.pausedListeners.next(), this.dirty ? this.lastReport + REPORT_INTERVAL_MS : Infinity);
-    return until === Infinity ? -1 : Math.max(0, until - Date.now());
+    return Math.max(0, Math.min(until, Date.now() + IDLE_WAKE_MS) - Date.now());
   }
 
   private dispatch(fd: number, events: number): void {
