@@ -1,4 +1,4 @@
-import type { DnsEndpoint, DnsPod, DnsService } from './object.ts';
+import type { DnsEndpoint, DnsService } from './object.ts';
 
 /** ChangeKind names what changed, for the programming-latency metric (service_kind label). */
 export type ChangeKind = 'cluster_ip' | 'headless_with_selector' | 'headless_without_selector' | 'external_name' | 'pod' | 'namespace';
@@ -27,8 +27,8 @@ export interface DnsController {
   endpoints(ns: string, service: string): readonly DnsEndpoint[];
   servicesByClusterIP(ip: string): readonly DnsService[];
   endpointsByIP(ip: string): readonly EndpointRef[];
-  /** podsByIP is only populated in `--pods verified` mode. */
-  podsByIP(ip: string): readonly DnsPod[];
+  /** hasPod reports whether a pod in `ns` has address `ip` (pods are only watched in `--pods verified` mode). */
+  hasPod(ns: string, ip: string): boolean;
   /**
    * onChange registers a listener called synchronously after each applied
    * change, with the kind of object and the time (ms) the API object was

@@ -7,6 +7,7 @@ import type { DnsMetrics, Plugin, Proto } from './metrics.ts';
 import { inZone, reverseToIP } from './parse.ts';
 import type { PodMode } from './lookup.ts';
 import { CLASSIC_UDP_SIZE, FLAG, MAX_TCP_SIZE, QCLASS_IN, QTYPE, RCODE } from './wire/constants.ts';
+import { ResponseArena } from './wire/arena.ts';
 import { patchResponse, scanQuery, sizeClass } from './wire/fast.ts';
 import { encodeMessage, type Message } from './wire/message.ts';
 import { parseQuery, type Query } from './wire/query.ts';
@@ -50,6 +51,7 @@ export class DnsHandler {
   readonly #o: HandlerOptions;
   readonly #ctx: AnswerContext;
   readonly #cache = new Map<string, Buffer>();
+  readonly #arena = new ResponseArena();
   readonly #cacheSize: number;
   readonly #reverseZones = ['in-addr.arpa', 'ip6.arpa'];
 
@@ -131,15 +133,18 @@ export class DnsHandler {
     return this.#done(encodeMessage(message, limit), client, q.qtype, 'kubernetes', started);
   }
 
+  /** remember caches a copy of `response` and returns `response` itself, which nobody else holds. */
   #remember(key: string, response: Buffer): Buffer {
     if (this.#cache.size >= this.#cacheSize) this.#clearCache();
-    this.#cache.set(key, response);
-    this.#o.cacheListener?.set(key, response);
-    return Buffer.from(response);
+    const kept = this.#arena.copy(response);
+    this.#cache.set(key, kept);
+    this.#o.cacheListener?.set(key, kept);
+    return response;
   }
 
   #clearCache(): void {
     this.#cache.clear();
+    this.#arena.reset();
     this.#o.cacheListener?.clear();
   }
 

@@ -55,9 +55,9 @@ export class InformerFeed {
     if (podMode === 'verified') {
       const pods = new Informer<Pod>({ client, resource: resources.pods, fieldSelector: LIVE_PODS, transform: slimPod });
       pods.addHandlers({
-        onAdd: (p) => index.setPod(toDnsPod(p)),
-        onUpdate: (_, p) => index.setPod(toDnsPod(p)),
-        onDelete: (p) => index.deletePod(p.metadata?.namespace ?? 'default', p.metadata?.name ?? ''),
+        onAdd: (p) => index.updatePod(undefined, toDnsPod(p)),
+        onUpdate: (old, p) => index.updatePod(toDnsPod(old), toDnsPod(p)),
+        onDelete: (p) => index.updatePod(toDnsPod(p), undefined),
       });
       this.#informers.push(pods);
     }

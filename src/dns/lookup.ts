@@ -51,7 +51,7 @@ function findPods(r: RecordRequest, ctx: LookupContext): Lookup {
   if (r.endpoint !== '' || r.port !== '') return NXDOMAIN;
   const ip = podIPFromName(r.service);
   if (!ip) return NXDOMAIN;
-  if (ctx.podMode === 'verified' && !ctx.controller.podsByIP(ip).some((p) => p.namespace === r.namespace)) return NXDOMAIN;
+  if (ctx.podMode === 'verified' && !ctx.controller.hasPod(r.namespace, ip)) return NXDOMAIN;
   return { kind: 'found', items: [{ host: ip, isName: false, port: 0, target: '' }] };
 }
 

@@ -23,10 +23,10 @@ export interface DnsService {
   name: string;
   kind: ServiceKind;
   /** ClusterIPs of a ClusterIP service; empty otherwise. */
-  clusterIPs: string[];
+  clusterIPs: readonly string[];
   /** Lower case, no trailing dot; '' unless ExternalName. */
   externalName: string;
-  ports: DnsPort[];
+  ports: readonly DnsPort[];
   /** publishNotReadyAddresses, or the tolerate-unready-endpoints annotation. */
   publishNotReady: boolean;
 }
@@ -38,7 +38,7 @@ export interface DnsEndpoint {
   /** conditions.ready, nil counting as ready. */
   ready: boolean;
   /** Shared by every endpoint of one slice. */
-  ports: DnsPort[];
+  ports: readonly DnsPort[];
 }
 
 /** DnsEndpointSlice is one slice's endpoints, keyed by the service it belongs to. */
@@ -49,34 +49,65 @@ export interface DnsEndpointSlice {
   endpoints: DnsEndpoint[];
 }
 
+/** DnsPod is what `--pods verified` needs of a pod: its namespace and addresses. */
 export interface DnsPod {
   namespace: string;
-  name: string;
-  ips: string[];
+  ips: readonly string[];
 }
 
 const TOLERATE_UNREADY = 'service.alpha.kubernetes.io/tolerate-unready-endpoints';
+const NO_IPS: readonly string[] = Object.freeze([]);
 
 export function toDnsService(svc: Service): DnsService {
   const spec = svc.spec ?? {};
   const type = spec.type ?? 'ClusterIP';
-  const ips = (spec.clusterIPs?.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : []).filter((ip) => ip !== '' && ip !== 'None');
+  const listed = clusterIPs(svc) ?? NO_IPS;
+  // The informer's slim copy holds the same list: share it unless it names no address.
+  const ips = listed.every((ip) => ip !== '' && ip !== 'None') ? listed : listed.filter((ip) => ip !== '' && ip !== 'None');
   const kind: ServiceKind = type === 'ExternalName' ? 'ExternalName' : ips.length === 0 ? 'Headless' : 'ClusterIP';
   return {
     namespace: svc.metadata?.namespace ?? 'default',
     name: svc.metadata?.name ?? '',
     kind,
-    clusterIPs: kind === 'ClusterIP' ? ips : [],
+    clusterIPs: kind === 'ClusterIP' ? ips : NO_IPS,
     externalName: kind === 'ExternalName' ? (spec.externalName ?? '').toLowerCase().replace(/\.$/, '') : '',
-    ports: (spec.ports ?? []).map((p) => ({ name: p.name ?? '', protocol: (p.protocol ?? 'TCP').toLowerCase(), port: p.port })),
+    ports: internPorts(spec.ports),
     publishNotReady: spec.publishNotReadyAddresses === true || svc.metadata?.annotations?.[TOLERATE_UNREADY] === 'true',
   };
+}
+
+function clusterIPs(svc: Service): string[] | undefined {
+  const spec = svc.spec;
+  return spec?.clusterIPs?.length ? spec.clusterIPs : spec?.clusterIP ? [spec.clusterIP] : undefined;
+}
+
+type AnyPort = { name?: string; protocol?: string; port?: number };
+const MAX_PORT_LISTS = 10_000;
+const portLists = new Map<string, readonly DnsPort[]>();
+
+/**
+ * internPorts returns one shared, frozen list per distinct port list: most
+ * services of a cluster list the same few ports, and a list plus an object
+ * per port per service is a good part of the index at 10,000 services. The
+ * table is emptied if a cluster ever has more distinct lists than it keeps
+ * (lists handed out stay valid).
+ */
+export function internPorts(ports: readonly AnyPort[] | undefined): readonly DnsPort[] {
+  const normal = (ports ?? []).map((p) => ({ name: p.name ?? '', protocol: (p.protocol ?? 'TCP').toLowerCase(), port: p.port ?? 0 }));
+  const key = normal.map((p) => `${p.name}/${p.protocol}/${p.port}`).join(',');
+  let list = portLists.get(key);
+  if (!list) {
+    if (portLists.size >= MAX_PORT_LISTS) portLists.clear();
+    list = Object.freeze(normal.map((p) => Object.freeze(p)));
+    portLists.set(key, list);
+  }
+  return list;
 }
 
 export function toDnsEndpointSlice(slice: EndpointSlice): DnsEndpointSlice | undefined {
   const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
   if (!service) return undefined;
-  const ports = (slice.ports ?? []).map((p) => ({ name: p.name ?? '', protocol: (p.protocol ?? 'TCP').toLowerCase(), port: p.port ?? 0 }));
+  const ports = internPorts(slice.ports);
   const endpoints: DnsEndpoint[] = [];
   for (const ep of slice.endpoints ?? []) {
     for (const ip of ep.addresses ?? []) {
@@ -87,8 +118,11 @@ export function toDnsEndpointSlice(slice: EndpointSlice): DnsEndpointSlice | und
 }
 
 export function toDnsPod(pod: Pod): DnsPod {
-  const ips = pod.status?.podIPs?.map((p) => p.ip).filter((ip): ip is string => !!ip) ?? (pod.status?.podIP ? [pod.status.podIP] : []);
-  return { namespace: pod.metadata?.namespace ?? 'default', name: pod.metadata?.name ?? '', ips };
+  return { namespace: pod.metadata?.namespace ?? 'default', ips: podIPs(pod) };
+}
+
+function podIPs(pod: Pod): string[] {
+  return pod.status?.podIPs?.map((p) => p.ip).filter((ip): ip is string => !!ip) ?? (pod.status?.podIP ? [pod.status.podIP] : []);
 }
 
 /*
@@ -107,11 +141,11 @@ export function slimService(svc: Service): Service {
     metadata: { ...meta(svc.metadata), ...(tolerate ? { annotations: { [TOLERATE_UNREADY]: tolerate } } : {}) },
     spec: {
       type: spec.type,
-      clusterIP: spec.clusterIP,
-      clusterIPs: spec.clusterIPs,
+      clusterIPs: clusterIPs(svc),
       externalName: spec.externalName,
       publishNotReadyAddresses: spec.publishNotReadyAddresses,
-      ports: spec.ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port })),
+      // Interned, and in the lower case toDnsService keeps: the index shares the same list.
+      ports: internPorts(spec.ports) as DnsPort[],
     },
   };
 }
@@ -123,12 +157,14 @@ export function slimEndpointSlice(slice: EndpointSlice, keepAnnotation: string):
     metadata: { ...meta(slice.metadata), ...(service ? { labels: { 'kubernetes.io/service-name': service } } : {}), ...(trigger ? { annotations: { [keepAnnotation]: trigger } } : {}) },
     addressType: slice.addressType,
     endpoints: (slice.endpoints ?? []).map((e) => ({ addresses: e.addresses, hostname: e.hostname, conditions: { ready: e.conditions?.ready } })),
-    ports: slice.ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port })),
+    ports: internPorts(slice.ports) as DnsPort[],
   };
 }
 
+/** slimPod keeps a single address as podIP alone: a list and an object per pod add up at 50,000 pods. */
 export function slimPod(pod: Pod): Pod {
-  return { metadata: meta(pod.metadata), status: { podIP: pod.status?.podIP, podIPs: pod.status?.podIPs?.map((p) => ({ ip: p.ip })) } };
+  const ips = podIPs(pod);
+  return { metadata: meta(pod.metadata), status: ips.length > 1 ? { podIPs: ips.map((ip) => ({ ip })) } : { podIP: ips[0] } };
 }
 
 export function slimMeta<T extends { metadata?: Meta }>(obj: T): T {

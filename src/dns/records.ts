@@ -1,7 +1,8 @@
 import type { ChangeKind, DnsController, EndpointRef } from './controller.ts';
 import type { DnsEndpoint, DnsEndpointSlice, DnsPod, DnsService } from './object.ts';
 
-const key = (ns: string, name: string) => `${ns}/${name}`;
+/** A flat string: a template literal would keep a cons string and a copy of `ns/` per key. */
+const key = (ns: string, name: string) => [ns, name].join('/');
 const NO_ENDPOINTS: readonly DnsEndpoint[] = Object.freeze([]);
 const NONE: readonly never[] = Object.freeze([]);
 
@@ -21,8 +22,16 @@ export class RecordIndex implements DnsController {
   readonly #endpoints = new Map<string, DnsEndpoint[]>();
   readonly #byClusterIP = new Map<string, DnsService[]>();
   readonly #byEndpointIP = new Map<string, EndpointRef[]>();
-  readonly #podsByIP = new Map<string, DnsPod[]>();
-  readonly #pods = new Map<string, DnsPod>();
+  /**
+   * Namespace of each pod address, the only thing a verified pod record
+   * asks; an address several pods hold (host network) lists one namespace
+   * per pod. A single namespace is kept bare, not in a list: at 50,000 pods
+   * every object per pod counts. Pods are added and removed as the caller
+   * (an informer, whose cache holds every pod) had them, so no copy of each
+   * pod is kept here.
+   */
+  readonly #podNamespaces = new Map<string, string | string[]>();
+  #podCount = 0;
   readonly #namespaces = new Set<string>();
   readonly #watchNamespaces: boolean;
   readonly #listeners: Array<(kind: ChangeKind, at: number | undefined) => void> = [];
@@ -73,8 +82,9 @@ export class RecordIndex implements DnsController {
     });
   }
 
-  podsByIP(ip: string): readonly DnsPod[] {
-    return this.#podsByIP.get(ip) ?? NONE;
+  hasPod(ns: string, ip: string): boolean {
+    const held = this.#podNamespaces.get(ip);
+    return held === ns || (Array.isArray(held) && held.includes(ns));
   }
 
   onChange(listener: (kind: ChangeKind, changedAtMs: number | undefined) => void): void {
@@ -130,19 +140,32 @@ export class RecordIndex implements DnsController {
     this.#changed(svc ? serviceKind(svc) : 'headless_with_selector', undefined);
   }
 
-  setPod(pod: DnsPod, changedAtMs?: number): void {
-    this.deletePod(pod.namespace, pod.name, false);
-    this.#pods.set(key(pod.namespace, pod.name), pod);
-    for (const ip of pod.ips) push(this.#podsByIP, ip, pod);
+  /** updatePod replaces pod `old` (as added before; undefined for a new pod) with `cur` (undefined when deleted). */
+  updatePod(old: DnsPod | undefined, cur: DnsPod | undefined, changedAtMs?: number): void {
+    if (old) this.#removePod(old);
+    if (cur) {
+      this.#podCount++;
+      for (const ip of cur.ips) {
+        const held = this.#podNamespaces.get(ip);
+        if (held === undefined) this.#podNamespaces.set(ip, cur.namespace);
+        else if (Array.isArray(held)) held.push(cur.namespace);
+        else this.#podNamespaces.set(ip, [held, cur.namespace]);
+      }
+    }
     this.#changed('pod', changedAtMs);
   }
 
-  deletePod(ns: string, name: string, notify = true): void {
-    const old = this.#pods.get(key(ns, name));
-    if (!old) return;
-    this.#pods.delete(key(ns, name));
-    for (const ip of old.ips) remove(this.#podsByIP, ip, (p) => p === old);
-    if (notify) this.#changed('pod', undefined);
+  #removePod(pod: DnsPod): void {
+    this.#podCount = Math.max(0, this.#podCount - 1);
+    for (const ip of pod.ips) {
+      const held = this.#podNamespaces.get(ip);
+      if (held === pod.namespace) this.#podNamespaces.delete(ip);
+      else if (Array.isArray(held)) {
+        const i = held.indexOf(pod.namespace);
+        if (i >= 0) held.splice(i, 1);
+        if (held.length === 1) this.#podNamespaces.set(ip, held[0]!);
+      }
+    }
   }
 
   setNamespace(name: string): void {
@@ -159,7 +182,7 @@ export class RecordIndex implements DnsController {
   counts(): { services: number; endpoints: number; pods: number } {
     let endpoints = 0;
     for (const eps of this.#endpoints.values()) endpoints += eps.length;
-    return { services: this.#services.size, endpoints, pods: this.#pods.size };
+    return { services: this.#services.size, endpoints, pods: this.#podCount };
   }
 
   #unindexService(svc: DnsService | undefined): void {

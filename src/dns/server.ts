@@ -6,6 +6,7 @@ import { Forwarder, type Upstream } from './forward.ts';
 import { DnsHandler } from './handler.ts';
 import { startHttp } from './health.ts';
 import type { PodMode } from './lookup.ts';
+import { MallocTrimmer } from './malloc-trim.ts';
 import { DnsMetrics } from './metrics.ts';
 import { TcpServer } from './server-tcp.ts';
 import { UdpServer } from './server-udp.ts';
@@ -51,6 +52,7 @@ export class DnsServer {
   readonly #tcp: TcpServer;
   readonly #family: 4 | 6;
   readonly #forwarder: Forwarder;
+  readonly #trimmer: MallocTrimmer;
   readonly #http: HttpServer[] = [];
   /** Bound `host:port` of each enabled HTTP endpoint (ports resolved when 0 was asked). */
   readonly httpAddresses: { health?: string; ready?: string; metrics?: string } = {};
@@ -76,6 +78,7 @@ export class DnsServer {
     o.controller.onChange((kind, at) => at !== undefined && this.metrics.programmed(kind, at));
     this.#udp = batch ?? new UdpServer(this.handler, this.#family);
     this.#tcp = new TcpServer(this.handler, { idleTimeoutMs: 10_000, maxConnections: 1000 });
+    this.#trimmer = new MallocTrimmer(o.controller);
   }
 
   static async start(o: DnsServerOptions): Promise<DnsServer> {
@@ -120,6 +123,7 @@ export class DnsServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#trimmer.stop();
     this.#forwarder.close();
     await Promise.all([this.#udp.close(), this.#tcp.close(), ...this.#http.map((s) => new Promise((r) => s.close(r)))]);
   }

@@ -162,7 +162,7 @@ export class Informer<T extends KubeObject> {
 
   async #listAndReplace(): Promise<void> {
     const o = this.#options;
-    const list = await o.client.listAll<T>(o.resource, { namespace: o.namespace, labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, limit: o.pageSize ?? 500 });
+    const list = await o.client.listAll<T>(o.resource, { namespace: o.namespace, labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, limit: o.pageSize ?? 500 }, o.transform);
     if (this.#abort.signal.aborted) return;
     this.#replace(list.items);
     this.#resourceVersion = list.resourceVersion;
@@ -177,12 +177,10 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  /** replace makes the cache equal the list and emits the difference. */
+  /** replace makes the cache equal the (already transformed) list and emits the difference. */
   #replace(items: T[]): void {
     const seen = new Set<string>();
-    const transform = this.#options.transform;
-    for (const raw of items) {
-      const obj = transform ? transform(raw) : raw;
+    for (const obj of items) {
       const key = objectKey(obj);
       seen.add(key);
       const old = this.store.get(key);

@@ -7,7 +7,8 @@ export type IndexFunc<T> = (obj: T) => readonly string[];
 export function objectKey(obj: KubeObject): string {
   const ns = obj.metadata?.namespace;
   const name = obj.metadata?.name ?? '';
-  return ns ? `${ns}/${name}` : name;
+  // join makes one flat string; a template literal leaves a cons string and a copy of `ns/` per key (50,000 pods in a DNS cache).
+  return ns ? [ns, name].join('/') : name;
 }
 
 /** byNamespace files namespaced objects under their namespace. */

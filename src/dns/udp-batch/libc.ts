@@ -1,7 +1,8 @@
 /**
  * The few libc socket calls the batched UDP path needs, through koffi, and
- * the x86-64/aarch64 Linux layouts of the structures they take. Everything
- * here is Linux-only; callers fall back to node:dgram when loading fails.
+ * the x86-64/aarch64 Linux layouts of the structures they take; and
+ * malloc_trim (src/dns/malloc-trim.ts). Everything here is Linux-only;
+ * callers fall back to node:dgram when loading fails.
  */
 import koffi from 'koffi';
 
@@ -31,6 +32,7 @@ export interface Libc {
   sendmmsg(fd: number, vec: unknown, vlen: number, flags: number): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number): number;
   close(fd: number): number;
+  malloc_trim(pad: number): number;
 }
 
 let loaded: Libc | undefined;
@@ -48,6 +50,7 @@ export function libc(): Libc {
     sendmmsg: lib.func('int sendmmsg(int, void *, unsigned int, int)'),
     sendto: lib.func('intptr_t sendto(int, void *, size_t, int, void *, uint32_t)'),
     close: lib.func('int close(int)'),
+    malloc_trim: lib.func('int malloc_trim(size_t)'),
   } as Libc;
   return loaded;
 }

@@ -11,6 +11,7 @@
  * Messages out: {miss, packet, name}, {stats, counts: [qtype<<4|rcode, n][]}.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { ResponseArena } from '../wire/arena.ts';
 import { scanQuery, sizeClass } from '../wire/fast.ts';
 import { EAGAIN, EINTR, errno, IOVEC_SIZE, libc, MMSGHDR_SIZE, MSG_WAITFORONE, nativeBlock, SOCKADDR_SIZE } from './libc.ts';
 
@@ -25,6 +26,7 @@ type InMessage = { type: 'set'; key: string; response: Uint8Array } | { type: 'c
 const { fd, port, inflight } = workerData as { fd: number; port: MessagePort; inflight: Int32Array };
 const lib = libc();
 const cache = new Map<string, Buffer>();
+const arena = new ResponseArena();
 const counts = new Map<number, number>();
 
 const recvVec = nativeBlock(BATCH * MMSGHDR_SIZE);
@@ -57,8 +59,10 @@ function drain(): boolean {
     if (!m) return true;
     const msg = m.message as InMessage;
     if (msg.type === 'stop') return false;
-    if (msg.type === 'clear') cache.clear();
-    else cache.set(msg.key, Buffer.from(msg.response));
+    if (msg.type === 'clear') {
+      cache.clear();
+      arena.reset();
+    } else cache.set(msg.key, arena.copy(msg.response));
   }
 }
 

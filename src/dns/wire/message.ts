@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { FLAG, HEADER_SIZE, QTYPE } from './constants.ts';
+import { FLAG, HEADER_SIZE, MAX_TCP_SIZE, QTYPE } from './constants.ts';
 import { NameCompressor } from './name.ts';
 
 /**
@@ -43,6 +43,12 @@ export interface Message {
 }
 
 const OPT_SIZE = 11;
+/**
+ * Every message is written here and copied out at its size: a buffer of
+ * `limit` bytes per message, taken from Node's shared pool, would keep a
+ * whole 8 KB pool slab alive for every dozen cached responses.
+ */
+const scratch = Buffer.allocUnsafeSlow(MAX_TCP_SIZE);
 
 /**
  * encodeMessage writes `msg` in at most `limit` bytes. Records that do not
@@ -52,7 +58,7 @@ const OPT_SIZE = 11;
  * The OPT record always fits: its room is reserved first.
  */
 export function encodeMessage(msg: Message, limit: number): Buffer {
-  const buf = Buffer.allocUnsafe(limit);
+  const buf = limit <= scratch.length ? scratch : Buffer.allocUnsafe(limit);
   const names = new NameCompressor();
   const room = limit - (msg.edns ? OPT_SIZE : 0);
   let off = HEADER_SIZE;

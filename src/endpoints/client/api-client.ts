@@ -127,15 +127,20 @@ export class ApiClient {
     return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '', continue: body.metadata?.continue || undefined };
   }
 
-  /** listAll pages through with limit/continue; the resourceVersion is the first page's (a consistent snapshot). */
-  async listAll<T extends KubeObject>(ref: ResourceRef, options: Omit<ListOptions, 'continue'> = {}): Promise<ObjectList<T>> {
+  /**
+   * listAll pages through with limit/continue; the resourceVersion is the
+   * first page's (a consistent snapshot). `map` is applied to each page as it
+   * arrives, so a caller that keeps only part of each object never holds
+   * every whole object at once.
+   */
+  async listAll<T extends KubeObject>(ref: ResourceRef, options: Omit<ListOptions, 'continue'> = {}, map: (item: T) => T = (item) => item): Promise<ObjectList<T>> {
     const items: T[] = [];
     let page = await this.list<T>(ref, options);
     const resourceVersion = page.resourceVersion;
-    items.push(...page.items);
+    for (const item of page.items) items.push(map(item));
     while (page.continue) {
       page = await this.list<T>(ref, { ...options, resourceVersion: undefined, continue: page.continue });
-      for (const item of page.items) items.push(item);
+      for (const item of page.items) items.push(map(item));
     }
     return { items, resourceVersion, continue: undefined };
   }

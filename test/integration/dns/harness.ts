@@ -187,8 +187,8 @@ export async function createNamespace(c: Cluster, name: string): Promise<void> {
 }
 
 /** createPod creates a pod and sets its status (phase Running, podIP). */
-export async function createPod(c: Cluster, ns: string, name: string, ip: string): Promise<Pod> {
-  const pod = await c.client.create<Pod>(resources.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: ns, name }, spec: { containers: [{ name: 'c', image: 'none' }] } }, { namespace: ns });
+export async function createPod(c: Cluster, ns: string, name: string, ip: string, spec: Partial<Pod['spec']> = {}): Promise<Pod> {
+  const pod = await c.client.create<Pod>(resources.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: ns, name }, spec: { containers: [{ name: 'c', image: 'none' }], ...spec } }, { namespace: ns });
   return c.client.updateStatus<Pod>(resources.pods, { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } });
 }
 

@@ -8,6 +8,7 @@
  * by a headless service.
  */
 import test from 'ava';
+import { podHostname } from '../../../src/apiserver-stub/controllers/pod-endpoint.ts';
 import { Cleanup, clusterIPService, createNamespace, createPod, createService, createSlice, dig, slice, startCluster, startFerryDns, type Cluster } from './harness.ts';
 
 const Z = 'cluster.local';
@@ -31,6 +32,11 @@ async function populate(c: Cluster): Promise<void> {
   await createSlice(c, slice('testns', 'hdls6', 'hdls6-1', [{ addresses: ['fd00:16::10'], conditions: { ready: true } }], [{ name: 'http', port: 8080 }]));
   await createService(c, { apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'testns', name: 'ext' }, spec: { type: 'ExternalName', externalName: 'foo.example.com' } });
   await createPod(c, 'testns', 'p1', '172.16.0.10');
+  // Pod hostname+subdomain: the test's apiserver runs no controllers, so the slice is written here with
+  // the endpoint hostname the EndpointSlice controller derives from the pod (podHostname).
+  const sub = await createService(c, clusterIPService('testns', 'sub', [{ name: 'http', port: 80 }], { clusterIP: 'None', selector: { app: 'sub' } }));
+  const h = await createPod(c, 'testns', 'h-pod', '172.16.0.40', { hostname: 'h', subdomain: 'sub' });
+  await createSlice(c, slice('testns', 'sub', 'sub-1', [{ addresses: ['172.16.0.40'], hostname: podHostname(h, sub), conditions: { ready: true } }], [{ name: 'http', port: 8080 }]));
 }
 
 interface Row {
@@ -55,6 +61,7 @@ const rows: Row[] = [
   { name: 'headless A lists ready endpoints', args: [`hdls.testns.svc.${Z}`, 'A'], status: 'NOERROR', answer: [`hdls.testns.svc.${Z}. 30 IN A 172.16.0.10`, `hdls.testns.svc.${Z}. 30 IN A 172.16.0.11`] },
   { name: 'headless hostname record', args: [`db-0.hdls.testns.svc.${Z}`, 'A'], status: 'NOERROR', answer: [`db-0.hdls.testns.svc.${Z}. 30 IN A 172.16.0.10`] },
   { name: 'headless endpoint without hostname', args: [`172-16-0-11.hdls.testns.svc.${Z}`, 'A'], status: 'NOERROR', answer: [`172-16-0-11.hdls.testns.svc.${Z}. 30 IN A 172.16.0.11`] },
+  { name: 'pod hostname+subdomain record', args: [`h.sub.testns.svc.${Z}`, 'A'], status: 'NOERROR', answer: [`h.sub.testns.svc.${Z}. 30 IN A 172.16.0.40`] },
   { name: 'not-ready endpoint has no record', args: [`172-16-0-12.hdls.testns.svc.${Z}`, 'A'], status: 'NXDOMAIN' },
   {
     name: 'headless SRV', args: [`_http._tcp.hdls.testns.svc.${Z}`, 'SRV'], status: 'NOERROR',

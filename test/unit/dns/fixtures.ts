@@ -45,7 +45,7 @@ export function fixtureIndex(synced = true, headlessSize = 0): RecordIndex {
   index.setEndpointSlice({ namespace: 'testns', name: 'hdls6-abc', service: 'hdls6', endpoints: [ep('fd00::10')] });
   index.setService(svc('ext', 'ExternalName', { externalName: 'ext.example.com' }));
   index.setService(svc('extin', 'ExternalName', { externalName: `svc1.testns.svc.${ZONE}` }));
-  index.setPod({ namespace: 'testns', name: 'p1', ips: ['172.0.0.2'] });
+  index.updatePod(undefined, { namespace: 'testns', ips: ['172.0.0.2'] });
   if (headlessSize > 0) {
     index.setService(svc('big', 'Headless'));
     const eps = Array.from({ length: headlessSize }, (_, i) => ep(`172.1.${Math.floor(i / 250)}.${(i % 250) + 1}`));
