@@ -1,5 +1,5 @@
 import {
-  EAGAIN, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, MSG_NOSIGNAL, SHUT_WR, SPLICE_F_MOVE, SPLICE_F_NONBLOCK, errno, libc, nativeBuffer,
+  EAGAIN, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, MSG_NOSIGNAL, SHUT_WR, SPLICE_F_MOVE, SPLICE_F_NONBLOCK, errno, libc, nativeBlock,
 } from './libc.ts';
 import type { PipePool, Pipe } from './pipe-pool.ts';
 
@@ -14,7 +14,8 @@ const SPLICE_BYTES = 1024 * 1024;
 const PUMP_ROUNDS = 16;
 
 const sys = libc();
-const scratch = nativeBuffer(COPY_BYTES);
+const scratch = nativeBlock(COPY_BYTES);
+const scratchAt = Number(scratch.address);
 
 /** ConnectionOwner is the event loop a connection reports to. */
 export interface ConnectionOwner {
@@ -152,12 +153,12 @@ export class Connection {
 
   /** copy reads into the scratch buffer and sends at once; what does not fit is held. */
   private copy(f: Flow): boolean {
-    const n = sys.recvAt(f.from, scratch.address, COPY_BYTES, 0);
+    const n = sys.recvAt(f.from, scratchAt, COPY_BYTES, 0);
     if (n <= 0) return this.readEnded(f, n);
     if (n === COPY_BYTES) f.bulk = true;
     // Under EPOLLET a short read means the socket was drained: data arriving later raises a new edge.
     else if (!f.hangup) f.readable = false;
-    let sent = sys.sendAt(f.to, scratch.address, n, MSG_NOSIGNAL);
+    let sent = sys.sendAt(f.to, scratchAt, n, MSG_NOSIGNAL);
     if (sent < 0) {
       if (errno() !== EAGAIN) return this.fail();
       sent = 0;

@@ -3,7 +3,9 @@
  * pipes and eventfd. Linux only (x86-64 and aarch64 layouts). Each thread
  * loads its own functions (koffi's are per isolate).
  */
-import koffi from 'koffi';
+import { libcLibrary, socketCalls, type SocketCalls } from '../../util/libc.ts';
+
+export { errno, nativeBlock, sockaddrIn, sockaddrInHost } from '../../util/libc.ts';
 
 export const AF_INET = 2;
 export const SOCK_STREAM = 1;
@@ -34,16 +36,11 @@ export const F_SETPIPE_SZ = 1031;
 export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
 export const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
 
-export interface EngineLibc {
-  socket(domain: number, type: number, protocol: number): number;
-  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
-  bind(fd: number, addr: Buffer, len: number): number;
+export interface EngineLibc extends SocketCalls {
   listen(fd: number, backlog: number): number;
-  getsockname(fd: number, addr: Buffer, len: Buffer): number;
   accept4(fd: number, addr: Buffer | null, len: Buffer | null, flags: number): number;
   connect(fd: number, addr: Buffer, len: number): number;
   shutdown(fd: number, how: number): number;
-  close(fd: number): number;
   send(fd: number, buf: Buffer, len: number, flags: number): number;
   /** recv and send on native memory (an address): a Buffer argument costs koffi ~150 ns more per call. */
   recvAt(fd: number, address: number, len: number, flags: number): number;
@@ -63,18 +60,14 @@ let loaded: EngineLibc | undefined;
 
 export function libc(): EngineLibc {
   if (loaded) return loaded;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcLibrary();
   // ssize_t results are declared `long` (64-bit on LP64) so koffi returns plain numbers.
   loaded = {
-    socket: lib.func('int socket(int, int, int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, void *, uint32_t)'),
-    bind: lib.func('int bind(int, void *, uint32_t)'),
+    ...socketCalls(lib),
     listen: lib.func('int listen(int, int)'),
-    getsockname: lib.func('int getsockname(int, void *, void *)'),
     accept4: lib.func('int accept4(int, void *, void *, int)'),
     connect: lib.func('int connect(int, void *, uint32_t)'),
     shutdown: lib.func('int shutdown(int, int)'),
-    close: lib.func('int close(int)'),
     send: lib.func('long send(int, void *, size_t, int)'),
     recvAt: lib.func('long recv(int, intptr_t, size_t, int)'),
     sendAt: lib.func('long send(int, intptr_t, size_t, int)'),
@@ -89,24 +82,6 @@ export function libc(): EngineLibc {
     write: lib.func('long write(int, void *, size_t)'),
   } as EngineLibc;
   return loaded;
-}
-
-export function errno(): number {
-  return koffi.errno();
-}
-
-/**
- * NativeBuffer is memory koffi allocated, seen from JavaScript as a Buffer
- * and passed to the *At calls by address. It lives as long as the thread.
- */
-export interface NativeBuffer {
-  readonly buf: Buffer;
-  readonly address: number;
-}
-
-export function nativeBuffer(size: number): NativeBuffer {
-  const ptr = koffi.alloc('uint8_t', size);
-  return { buf: Buffer.from(koffi.view(ptr, size) as ArrayBuffer), address: Number(koffi.address(ptr)) };
 }
 
 /** SyscallError carries the errno of a failed call, with Node's code names for the common ones. */
@@ -124,17 +99,3 @@ export class SyscallError extends Error {
 }
 
 const ERRNO_CODES: Record<number, string> = { 1: 'EPERM', 13: 'EACCES', 22: 'EINVAL', 24: 'EMFILE', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL' };
-
-/** sockaddrIn encodes an IPv4 socket address. */
-export function sockaddrIn(host: string, port: number): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt16LE(AF_INET, 0);
-  b.writeUInt16BE(port, 2);
-  host.split('.').forEach((o, i) => (b[4 + i] = Number(o)));
-  return b;
-}
-
-/** sockaddrInHost decodes the address of an IPv4 socket address. */
-export function sockaddrInHost(b: Buffer): string {
-  return `${b[4]}.${b[5]}.${b[6]}.${b[7]}`;
-}

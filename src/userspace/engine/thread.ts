@@ -12,7 +12,7 @@ import { DeadlineQueue } from './deadlines.ts';
 import { Dialer, type Dial } from './dialer.ts';
 import {
   EPOLLET, EPOLLEXCLUSIVE, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_DATA_OFFSET, EPOLL_EVENT_SIZE,
-  EAGAIN, SOCK_CLOEXEC, SOCK_NONBLOCK, errno, libc, nativeBuffer, sockaddrInHost,
+  EAGAIN, SOCK_CLOEXEC, SOCK_NONBLOCK, errno, libc, nativeBlock, sockaddrInHost,
 } from './libc.ts';
 import { PipePool } from './pipe-pool.ts';
 import type { EngineReport, EngineThreadData, FromEngine, ToEngine } from './protocol.ts';
@@ -53,8 +53,10 @@ class Listener {
 class EngineLoop implements ConnectionOwner {
   private readonly data: EngineThreadData;
   private readonly epfd = sys.epoll_create1(SOCK_CLOEXEC);
-  private readonly event = nativeBuffer(EPOLL_EVENT_SIZE);
-  private readonly events = nativeBuffer(EPOLL_EVENT_SIZE * MAX_EVENTS);
+  private readonly event = nativeBlock(EPOLL_EVENT_SIZE);
+  private readonly eventAt = Number(this.event.address);
+  private readonly events = nativeBlock(EPOLL_EVENT_SIZE * MAX_EVENTS);
+  private readonly eventsAt = Number(this.events.address);
   private readonly peer = Buffer.alloc(16);
   private readonly peerLen = Buffer.alloc(4);
   private readonly wakeBuf = Buffer.alloc(8);
@@ -96,7 +98,7 @@ class EngineLoop implements ConnectionOwner {
 
   run(): void {
     while (this.running) {
-      const n = sys.epoll_wait(this.epfd, this.events.address, MAX_EVENTS, this.timeout());
+      const n = sys.epoll_wait(this.epfd, this.eventsAt, MAX_EVENTS, this.timeout());
       this.now = Date.now();
       try {
         for (let i = 0; i < n; i++) {
@@ -241,7 +243,7 @@ class EngineLoop implements ConnectionOwner {
   private ctl(op: number, fd: number, events: number): void {
     this.event.buf.writeUInt32LE(events >>> 0, 0);
     this.event.buf.writeInt32LE(fd, EPOLL_DATA_OFFSET);
-    sys.epoll_ctl(this.epfd, op, fd, this.event.address);
+    sys.epoll_ctl(this.epfd, op, fd, this.eventAt);
   }
 
   private tally(table: Record<string, number>, key: string): void {
