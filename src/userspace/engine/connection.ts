@@ -1,5 +1,6 @@
 import {
-  EAGAIN, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, MSG_NOSIGNAL, SHUT_WR, SPLICE_F_MOVE, SPLICE_F_NONBLOCK, errno, libc, nativeBlock,
+  EAGAIN, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, MSG_NOSIGNAL, SHUT_WR, SPLICE_F_MOVE, SPLICE_F_NONBLOCK, errno, libc, nativeBlock,
+  resetOnClose,
 } from './libc.ts';
 import type { PipePool, Pipe } from './pipe-pool.ts';
 
@@ -14,6 +15,7 @@ const SPLICE_BYTES = 1024 * 1024;
 const PUMP_ROUNDS = 16;
 
 const sys = libc();
+const HANGUP = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 const scratch = nativeBlock(COPY_BYTES);
 const scratchAt = Number(scratch.address);
 
@@ -44,6 +46,12 @@ export class Flow {
   writable = true;
   /** The peer's FIN or an error was signalled: read until EOF or EAGAIN, never stop at a short read. */
   hangup = false;
+  /**
+   * Urgent data (MSG_OOB) arrived: reads stop short at its mark, and splice
+   * stops there for good, so this flow copies and reads until EAGAIN from
+   * now on. The urgent byte itself is dropped, as upstream's io.Copy did.
+   */
+  urgent = false;
   eof = false;
   shut = false;
   bulk = false;
@@ -61,7 +69,7 @@ export class Flow {
  * per blocked write). A FIN from one side
  * is passed on as shutdown(SHUT_WR) once that direction is drained, while
  * the other direction keeps flowing (half-close); an error on either side
- * closes both, so a reset reaches the other end.
+ * resets both.
  */
 export class Connection {
   readonly client: number;
@@ -89,8 +97,13 @@ export class Connection {
     return this.done;
   }
 
-  /** start moves whatever either side sent while the backend was being dialled. */
-  start(): void {
+  /**
+   * start moves whatever either side sent while the backend was being
+   * dialled. `backendEvents` is the backend's first event: a backend that
+   * wrote and closed at once has its FIN in it, and no later edge will come.
+   */
+  start(backendEvents: number): void {
+    this.down.hangup = (backendEvents & HANGUP) !== 0;
     this.pump(this.up);
     if (!this.done) this.pump(this.down);
   }
@@ -98,9 +111,10 @@ export class Connection {
   onEvent(fd: number, events: number): void {
     const incoming = fd === this.client ? this.up : this.down;
     const outgoing = fd === this.client ? this.down : this.up;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if (events & (EPOLLIN | EPOLLPRI | HANGUP)) {
       incoming.readable = true;
-      if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) incoming.hangup = true;
+      if (events & HANGUP) incoming.hangup = true;
+      if (events & EPOLLPRI) incoming.urgent = true;
       this.pump(incoming);
     }
     if (!this.done && events & (EPOLLOUT | EPOLLHUP | EPOLLERR) && outgoing.pending > 0) {
@@ -135,7 +149,11 @@ export class Connection {
       return false;
     }
     if (!f.readable) return false;
-    if (f.bulk && !f.pipe) f.pipe = this.pipes.acquire();
+    if (f.urgent && f.pipe) {
+      this.pipes.release(f.pipe, true);
+      f.pipe = undefined;
+    }
+    if (f.bulk && !f.pipe && !f.urgent) f.pipe = this.pipes.acquire();
     f.bulk = f.pipe !== undefined;
     return f.pipe ? this.spliceIn(f, f.pipe) : this.copy(f);
   }
@@ -157,7 +175,7 @@ export class Connection {
     if (n <= 0) return this.readEnded(f, n);
     if (n === COPY_BYTES) f.bulk = true;
     // Under EPOLLET a short read means the socket was drained: data arriving later raises a new edge.
-    else if (!f.hangup) f.readable = false;
+    else if (!f.hangup && !f.urgent) f.readable = false;
     let sent = sys.sendAt(f.to, scratchAt, n, MSG_NOSIGNAL);
     if (sent < 0) {
       if (errno() !== EAGAIN) return this.fail();
@@ -204,7 +222,10 @@ export class Connection {
     else sys.shutdown(f.to, SHUT_WR);
   }
 
+  /** fail resets both sides: a peer must not take a broken connection for one that ended cleanly. */
   private fail(): boolean {
+    resetOnClose(this.client);
+    resetOnClose(this.backend);
     this.close();
     return false;
   }

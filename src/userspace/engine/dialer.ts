@@ -1,7 +1,7 @@
 import type { RoundRobin } from '../load-balancer.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import {
-  AF_INET, EINPROGRESS, EPOLLERR, EPOLLHUP, EPOLLOUT, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, TCP_NODELAY, errno, libc, sockaddrIn,
+  AF_INET, EINPROGRESS, EPOLLERR, EPOLLHUP, EPOLLOUT, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, TCP_NODELAY, errno, keepAlive, libc, sockaddrIn,
 } from './libc.ts';
 import { DIAL_TIMEOUTS_MS } from './protocol.ts';
 
@@ -24,7 +24,8 @@ export interface Dial {
 export interface DialEvents {
   /** connecting: `dial.backend` waits for its first event (connect finished or failed). */
   connecting(dial: Dial): void;
-  connected(dial: Dial): void;
+  /** connected: `events` is the backend's first event, which may already carry its data and FIN. */
+  connected(dial: Dial, events: number): void;
   /** failed: an attempt failed; the next one has started, unless `gaveUp`. */
   failed(dial: Dial, gaveUp: boolean): void;
   noEndpoint(dial: Dial): void;
@@ -70,7 +71,7 @@ export class Dialer {
   ready(dial: Dial, events: number, now: number): void {
     if (events & (EPOLLERR | EPOLLHUP)) return this.retry(dial, now);
     if (!(events & EPOLLOUT)) return;
-    this.events.connected(dial);
+    this.events.connected(dial, events);
     // The connection owns the socket now; a pending timeout of this attempt must find it gone.
     dial.backend = -1;
   }
@@ -108,6 +109,7 @@ export class Dialer {
     const fd = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return false;
     sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, 4);
+    keepAlive(fd);
     if (sys.connect(fd, this.address(dial.endpoint), 16) < 0 && errno() !== EINPROGRESS) {
       sys.close(fd);
       return false;

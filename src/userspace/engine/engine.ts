@@ -3,7 +3,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { createLogger } from '../../util/log.ts';
 import { BUNDLED, bundlePath, repoPath } from '../../util/repo.ts';
 import {
-  AF_INET, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SyscallError, TCP_NODELAY, errno, libc, sockaddrIn,
+  AF_INET, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SyscallError, TCP_NODELAY, errno, keepAlive, libc, sockaddrIn,
 } from './libc.ts';
 import type { EngineReport, EngineThreadData, FromEngine, ToEngine } from './protocol.ts';
 
@@ -67,7 +67,12 @@ export class TcpEngine {
   /** listen opens a listening socket on host:port (0: ephemeral) for serviceKey and starts accepting. */
   listen(serviceKey: string, host: string, port: number, endpoints: readonly string[], affinityMs: number): TcpListener {
     const fd = this.openSocket(host, port);
-    if (this.threads.length === 0) this.threads = Array.from({ length: this.size }, (_, i) => this.startThread(i));
+    try {
+      if (this.threads.length === 0) this.threads = this.startThreads();
+    } catch (err) {
+      this.sys.close(fd);
+      throw err;
+    }
     const listener = new TcpListener(this, serviceKey, fd, this.boundPort(fd));
     this.listeners.add(listener);
     listener.update(endpoints, affinityMs);
@@ -128,8 +133,9 @@ export class TcpEngine {
     const fd = this.sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw new SyscallError('socket', errno());
     this.sys.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, ONE, 4);
-    // Accepted sockets inherit TCP_NODELAY: small replies are not held back by Nagle.
+    // Accepted sockets inherit TCP_NODELAY (small replies are not held back by Nagle) and keepalive.
     this.sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, 4);
+    keepAlive(fd);
     if (this.sys.bind(fd, sockaddrIn(host, port), 16) < 0 || this.sys.listen(fd, BACKLOG) < 0) {
       const err = new SyscallError(`listen ${host}:${port}`, errno());
       this.sys.close(fd);
@@ -143,6 +149,18 @@ export class TcpEngine {
     const len = Buffer.from([16, 0, 0, 0]);
     this.sys.getsockname(fd, addr, len);
     return addr.readUInt16BE(2);
+  }
+
+  /** startThreads starts every thread, or none: one that cannot start (out of descriptors) stops those started. */
+  private startThreads(): EngineThread[] {
+    const started: EngineThread[] = [];
+    try {
+      for (let i = 0; i < this.size; i++) started.push(this.startThread(i));
+      return started;
+    } catch (err) {
+      void this.stopThreads(started);
+      throw err;
+    }
   }
 
   private startThread(index: number): EngineThread {
@@ -202,6 +220,8 @@ export class TcpListener {
   private members: number[] = [];
   private endpoints: readonly string[] = [];
   private affinityMs = 0;
+  /** Threads still letting go of the socket after leaving `members` (affinity turned on). */
+  private leaving: Array<Promise<void>> = [];
   private closing: Promise<void> | undefined;
 
   constructor(engine: TcpEngine, key: string, fd: number, port: number) {
@@ -216,7 +236,7 @@ export class TcpListener {
     this.endpoints = endpoints;
     this.affinityMs = affinityMs;
     const wanted = this.engine.threadsFor(affinityMs);
-    for (const index of this.members) if (!wanted.includes(index)) void this.engine.release(index, this.key);
+    for (const index of this.members) if (!wanted.includes(index)) this.leaving.push(this.engine.release(index, this.key));
     for (const index of wanted) {
       const type = this.members.includes(index) ? 'update' : 'listen';
       this.engine.send(index, type === 'listen' ? { type, key: this.key, fd: this.fd, endpoints, affinityMs } : { type, key: this.key, endpoints, affinityMs });
@@ -232,7 +252,8 @@ export class TcpListener {
 
   /** close resolves once no thread accepts from the socket any more and it is closed. */
   close(): Promise<void> {
-    this.closing ??= Promise.all(this.members.map((index) => this.engine.release(index, this.key))).then(() => this.engine.closeSocket(this, this.fd));
+    // Closed only once no thread can accept4 on it: a reused descriptor number would be another socket.
+    this.closing ??= Promise.all([...this.leaving, ...this.members.map((index) => this.engine.release(index, this.key))]).then(() => this.engine.closeSocket(this, this.fd));
     return this.closing;
   }
 }

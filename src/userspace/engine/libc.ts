@@ -16,10 +16,15 @@ export const SO_REUSEADDR = 2;
 export const IPPROTO_TCP = 6;
 export const TCP_NODELAY = 1;
 export const SHUT_WR = 1;
+export const SO_KEEPALIVE = 9;
+export const SO_LINGER = 13;
+export const TCP_KEEPIDLE = 4;
+export const TCP_KEEPINTVL = 5;
 export const MSG_NOSIGNAL = 0x4000;
 export const EAGAIN = 11;
 export const EINPROGRESS = 115;
 export const EPOLLIN = 0x1;
+export const EPOLLPRI = 0x2;
 export const EPOLLOUT = 0x4;
 export const EPOLLERR = 0x8;
 export const EPOLLHUP = 0x10;
@@ -82,6 +87,28 @@ export function libc(): EngineLibc {
     write: lib.func('long write(int, void *, size_t)'),
   } as EngineLibc;
   return loaded;
+}
+
+const ONE = Buffer.from([1, 0, 0, 0]);
+const KEEPALIVE_SECONDS = Buffer.from([15, 0, 0, 0]);
+const LINGER_ZERO = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+
+/**
+ * keepAlive probes an idle connection after 15 s, every 15 s, as Go's
+ * net.Dial and net.Listen did for upstream's userspace proxy: a peer that
+ * vanished without FIN or RST is found and its connection closed (there is
+ * no idle timeout). Accepted sockets inherit it from their listener.
+ */
+export function keepAlive(fd: number): void {
+  const sys = libc();
+  sys.setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, ONE, 4);
+  sys.setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, KEEPALIVE_SECONDS, 4);
+  sys.setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, KEEPALIVE_SECONDS, 4);
+}
+
+/** resetOnClose makes close() send a RST (SO_LINGER 0): a failed connection must not look cleanly ended. */
+export function resetOnClose(fd: number): void {
+  libc().setsockopt(fd, SOL_SOCKET, SO_LINGER, LINGER_ZERO, 8);
 }
 
 /** SyscallError carries the errno of a failed call, with Node's code names for the common ones. */

@@ -11,7 +11,7 @@ import { Connection, type ConnectionOwner, type Flow } from './connection.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import { Dialer, type Dial } from './dialer.ts';
 import {
-  EPOLLET, EPOLLEXCLUSIVE, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_DATA_OFFSET, EPOLL_EVENT_SIZE,
+  EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_DATA_OFFSET, EPOLL_EVENT_SIZE,
   EAGAIN, SOCK_CLOEXEC, SOCK_NONBLOCK, errno, libc, nativeBlock, sockaddrInHost,
 } from './libc.ts';
 import { PipePool } from './pipe-pool.ts';
@@ -36,7 +36,7 @@ const OUT_OF_DESCRIPTORS = new Set([24, 23, 105, 12]);
  * runs JavaScript, so an idle thread must return to it now and then.
  */
 const IDLE_WAKE_MS = 1000;
-const STREAM = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+const STREAM = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
 /** Listener is one service port's listening socket as this thread accepts from it. */
 class Listener {
@@ -52,7 +52,7 @@ class Listener {
 
 class EngineLoop implements ConnectionOwner {
   private readonly data: EngineThreadData;
-  private readonly epfd = sys.epoll_create1(SOCK_CLOEXEC);
+  private readonly epfd = epollCreate();
   private readonly event = nativeBlock(EPOLL_EVENT_SIZE);
   private readonly eventAt = Number(this.event.address);
   private readonly events = nativeBlock(EPOLL_EVENT_SIZE * MAX_EVENTS);
@@ -63,6 +63,12 @@ class EngineLoop implements ConnectionOwner {
   private readonly listeners = new Map<string, Listener>();
   /** What each descriptor belongs to, by number. */
   private readonly owners: Array<Listener | Dial | Connection | undefined> = [];
+  /**
+   * Registration count of each descriptor number, carried in the upper half
+   * of epoll_data: an event still queued for a socket closed earlier in the
+   * same batch must not reach the new socket that reused its number.
+   */
+  private readonly generations: number[] = [];
   private readonly connections = new Set<Connection>();
   private readonly pipes = new PipePool();
   private readonly dialer: Dialer;
@@ -73,16 +79,18 @@ class EngineLoop implements ConnectionOwner {
   private dirty = false;
   private lastReport = 0;
   private running = true;
-  private now = Date.now();
+  /** Monotonic (performance.now()): deadlines must not move with the wall clock. */
+  private now = performance.now();
 
   constructor(data: EngineThreadData) {
     this.data = data;
     this.dialer = new Dialer({
       connecting: (dial) => {
         this.owners[dial.backend] = dial;
-        this.ctl(EPOLL_CTL_ADD, dial.backend, STREAM);
+        // Unwatched, the dial would wait for its timeout; the next attempt gets a fresh socket.
+        if (!this.ctl(EPOLL_CTL_ADD, dial.backend, STREAM)) this.dialer.ready(dial, EPOLLERR, this.now);
       },
-      connected: (dial) => this.connected(dial),
+      connected: (dial, events) => this.connected(dial, events),
       failed: (dial, gaveUp) => {
         if (dial.backend >= 0) this.owners[dial.backend] = undefined;
         this.tally(this.tallies.dialFailures, dial.serviceKey);
@@ -99,21 +107,37 @@ class EngineLoop implements ConnectionOwner {
   run(): void {
     while (this.running) {
       const n = sys.epoll_wait(this.epfd, this.eventsAt, MAX_EVENTS, this.timeout());
-      this.now = Date.now();
+      this.now = performance.now();
+      for (let i = 0; i < n; i++) {
+        const at = i * EPOLL_EVENT_SIZE;
+        const fd = this.events.buf.readInt32LE(at + EPOLL_DATA_OFFSET);
+        if (this.events.buf.readUInt32LE(at + EPOLL_DATA_OFFSET + 4) !== this.generations[fd]) continue;
+        this.guarded(fd, this.events.buf.readUInt32LE(at));
+      }
       try {
-        for (let i = 0; i < n; i++) {
-          const at = i * EPOLL_EVENT_SIZE;
-          this.dispatch(this.events.buf.readInt32LE(at + EPOLL_DATA_OFFSET), this.events.buf.readUInt32LE(at));
-        }
         this.runLater();
         this.dialer.expire(this.now);
         this.pausedListeners.expire(this.now, this.resumeListener);
         if (this.dirty && this.now - this.lastReport >= REPORT_INTERVAL_MS) this.report();
       } catch (err) {
-        this.post({ type: 'error', message: (err as Error).stack ?? String(err) });
+        this.postError(err);
       }
     }
     this.shutdown();
+  }
+
+  /**
+   * guarded dispatches one event; an exception is reported and ends only the
+   * connection it came from, never the rest of the batch (its edges would be lost).
+   */
+  private guarded(fd: number, events: number): void {
+    try {
+      this.dispatch(fd, events);
+    } catch (err) {
+      const owner = this.owners[fd];
+      if (owner instanceof Connection) owner.close();
+      this.postError(err);
+    }
   }
 
   later(conn: Connection, flow: Flow): void {
@@ -131,7 +155,8 @@ class EngineLoop implements ConnectionOwner {
   private timeout(): number {
     if (this.pumpLater.length > 0) return 0;
     const until = Math.min(this.dialer.nextDeadline(), this.pausedListeners.next(), this.dirty ? this.lastReport + REPORT_INTERVAL_MS : Infinity);
-    return Math.max(0, Math.min(until, Date.now() + IDLE_WAKE_MS) - Date.now());
+    const now = performance.now();
+    return Math.ceil(Math.max(0, Math.min(until, now + IDLE_WAKE_MS) - now));
   }
 
   private dispatch(fd: number, events: number): void {
@@ -161,22 +186,30 @@ class EngineLoop implements ConnectionOwner {
     }
   }
 
-  private connected(dial: Dial): void {
+  private connected(dial: Dial, backendEvents: number): void {
     const conn = new Connection(dial.client, dial.backend, dial.serviceKey, dial.endpoint, this, this.pipes);
     this.owners[dial.client] = conn;
     this.owners[dial.backend] = conn;
     this.connections.add(conn);
     this.counts.opened(dial.endpoint);
     this.dirty = true;
-    this.ctl(EPOLL_CTL_ADD, dial.client, STREAM);
-    conn.start();
+    if (!this.ctl(EPOLL_CTL_ADD, dial.client, STREAM)) return conn.close();
+    conn.start(backendEvents);
   }
 
   private runLater(): void {
     if (this.pumpLater.length === 0) return;
     const due = this.pumpLater;
     this.pumpLater = [];
-    for (const [conn, flow] of due) if (!conn.closed) conn.pump(flow);
+    for (const [conn, flow] of due) {
+      if (conn.closed) continue;
+      try {
+        conn.pump(flow);
+      } catch (err) {
+        conn.close();
+        this.postError(err);
+      }
+    }
   }
 
   private receive(): void {
@@ -216,7 +249,7 @@ class EngineLoop implements ConnectionOwner {
   private watchListener(l: Listener): void {
     this.owners[l.fd] = l;
     // EPOLLEXCLUSIVE: a connection wakes one of the threads sharing the socket, not all.
-    this.ctl(EPOLL_CTL_ADD, l.fd, EPOLLIN | EPOLLEXCLUSIVE);
+    if (!this.ctl(EPOLL_CTL_ADD, l.fd, EPOLLIN | EPOLLEXCLUSIVE)) this.pauseListener(l, errno());
   }
 
   private unwatchListener(l: Listener): void {
@@ -240,10 +273,13 @@ class EngineLoop implements ConnectionOwner {
     lb.expireAffinity();
   }
 
-  private ctl(op: number, fd: number, events: number): void {
+  /** ctl changes what epoll watches of fd; false when the kernel refused (ENOMEM, max_user_watches). */
+  private ctl(op: number, fd: number, events: number): boolean {
+    if (op === EPOLL_CTL_ADD) this.generations[fd] = ((this.generations[fd] ?? 0) + 1) >>> 0;
     this.event.buf.writeUInt32LE(events >>> 0, 0);
     this.event.buf.writeInt32LE(fd, EPOLL_DATA_OFFSET);
-    sys.epoll_ctl(this.epfd, op, fd, this.eventAt);
+    this.event.buf.writeUInt32LE(this.generations[fd] ?? 0, EPOLL_DATA_OFFSET + 4);
+    return sys.epoll_ctl(this.epfd, op, fd, this.eventAt) === 0;
   }
 
   private tally(table: Record<string, number>, key: string): void {
@@ -257,6 +293,10 @@ class EngineLoop implements ConnectionOwner {
     this.dirty = false;
     this.lastReport = this.now;
     this.post(report);
+  }
+
+  private postError(err: unknown): void {
+    this.post({ type: 'error', message: (err as Error).stack ?? String(err) });
   }
 
   private post(msg: FromEngine): void {
@@ -276,6 +316,13 @@ class EngineLoop implements ConnectionOwner {
     sys.close(this.epfd);
     this.data.port.close();
   }
+}
+
+function epollCreate(): number {
+  const fd = sys.epoll_create1(SOCK_CLOEXEC);
+  // Thrown at start: the thread exits and the engine starts it again.
+  if (fd < 0) throw new Error(`epoll_create1: errno ${errno()}`);
+  return fd;
 }
 
 function newTallies(): Pick<EngineReport, 'accepted' | 'dialFailures' | 'noEndpoint'> {

@@ -4,6 +4,8 @@ import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
 import { TcpEngine, type EngineReports } from '../../../src/userspace/engine/engine.ts';
 import { AF_INET, SOCK_CLOEXEC, SOCK_STREAM, libc, sockaddrIn } from '../../../src/userspace/engine/libc.ts';
+
+const MSG_OOB = 1;
 import { UdpProxy, type UdpStats } from '../../../src/userspace/udp-proxy.ts';
 
 // TCP (engine threads) and UDP proxying on loopback: retries, timeouts, half-close, draining, sessions.
@@ -63,6 +65,25 @@ async function exchange(port: number, payload: string): Promise<string> {
   c.end(payload);
   await once(c, 'close');
   return Buffer.concat(chunks).toString();
+}
+
+/** listenTo connects, sends nothing, and resolves with what arrived once the stream ended, or 'stalled' after timeoutMs. */
+function listenTo(port: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const c = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    let got = '';
+    const timer = setTimeout(() => {
+      c.destroy();
+      resolve('stalled');
+    }, timeoutMs);
+    c.on('data', (b: Buffer) => (got += b.toString()));
+    c.on('error', () => {});
+    c.on('end', () => {
+      clearTimeout(timer);
+      c.destroy();
+      resolve(got);
+    });
+  });
 }
 
 /**
@@ -175,6 +196,30 @@ test('an engine thread that dies is started again with its listeners', async (t)
   const threads = (tcp as unknown as { threads: Array<{ worker: import('node:worker_threads').Worker }> }).threads;
   await threads[0]!.worker.terminate();
   t.is(await exchange(listener.port, 'after'), 'echo:after', 'the connection waited in the accept queue for the new thread');
+});
+
+test('a backend that writes and closes at once: 300 concurrent clients each get its data and the FIN', async (t) => {
+  const backend = await listen(t, createServer((s) => s.end('hello')));
+  const { tcp, openTotal } = engine(t);
+  const listener = tcp.listen('t/hello:', '127.0.0.1', 0, [`127.0.0.1:${backend}`], 0);
+  const got = await Promise.all(Array.from({ length: 300 }, () => listenTo(listener.port, 3000)));
+  t.is(got.filter((g) => g === 'hello').length, 300, 'every client got the data and the end of the stream');
+  t.true(await eventually(() => openTotal() === 0), 'no connection is left open');
+});
+
+test('urgent data (MSG_OOB) does not stall a flow: the bytes around it arrive, the urgent byte is dropped', async (t) => {
+  const received: Buffer[] = [];
+  const backend = await listen(t, createServer((s) => s.on('data', (b: Buffer) => received.push(b))));
+  const { tcp } = engine(t);
+  const listener = tcp.listen('t/oob:', '127.0.0.1', 0, [`127.0.0.1:${backend}`], 0);
+  const c = connect({ port: listener.port, host: '127.0.0.1' });
+  t.teardown(() => c.destroy());
+  await once(c, 'connect');
+  // node:net cannot send urgent data: send on its descriptor directly ('!' is the urgent byte).
+  const fd = (c as unknown as { _handle: { fd: number } })._handle.fd;
+  libc().send(fd, Buffer.from('a!'), 2, MSG_OOB);
+  c.write('world');
+  t.true(await eventually(() => Buffer.concat(received).toString() === 'aworld'), `backend got ${JSON.stringify(Buffer.concat(received).toString())}`);
 });
 
 test('1 MiB each way through the engine arrives intact (the bulk path: splice)', async (t) => {
