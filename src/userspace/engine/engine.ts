@@ -49,8 +49,9 @@ interface EngineThread {
  * are opened here and shared: every thread given one waits on it with
  * EPOLLEXCLUSIVE and the kernel wakes one per connection. A service with
  * ClientIP affinity is given to thread 0 only, whose balancer then holds the
- * one affinity map. Threads start with the first listener; one that dies is
- * started again and given its listeners back (its connections are lost).
+ * one affinity map. Threads start with the first listener; one that dies
+ * (the loop catches exceptions per event, so only termination or running
+ * out of memory ends one) is started again and given its listeners back.
  */
 export class TcpEngine {
   private readonly size: number;
@@ -185,7 +186,8 @@ export class TcpEngine {
 
   private restartThread(dead: EngineThread): void {
     if (this.threads[dead.index] !== dead) return;
-    log.warn('Userspace engine thread exited, starting it again', { thread: dead.index });
+    // Its connections are lost; their descriptors belong to the process and stay open (the thread's list of them died with it).
+    log.error('Userspace engine thread exited, starting it again; its connections are abandoned', { thread: dead.index });
     this.sys.close(dead.wakeFd);
     this.threads[dead.index] = this.startThread(dead.index);
     for (const listener of this.listeners) listener.rejoin(dead.index);
