@@ -186,10 +186,18 @@ export class TcpEngine {
 
   private restartThread(dead: EngineThread): void {
     if (this.threads[dead.index] !== dead) return;
+    let replacement: EngineThread;
+    try {
+      replacement = this.startThread(dead.index);
+    } catch (err) {
+      log.error('Userspace engine thread cannot start again, retrying', { thread: dead.index, err });
+      setTimeout(() => this.restartThread(dead), RESTART_DELAY_MS).unref();
+      return;
+    }
     // Its connections are lost; their descriptors belong to the process and stay open (the thread's list of them died with it).
-    log.error('Userspace engine thread exited, starting it again; its connections are abandoned', { thread: dead.index });
+    log.error('Userspace engine thread exited and was started again; its connections are abandoned', { thread: dead.index });
     this.sys.close(dead.wakeFd);
-    this.threads[dead.index] = this.startThread(dead.index);
+    this.threads[dead.index] = replacement;
     for (const listener of this.listeners) listener.rejoin(dead.index);
   }
 
