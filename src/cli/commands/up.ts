@@ -6,6 +6,7 @@ import { availableModes } from '../../endpoints/backends.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { demoObjects, dnsObjects, ensureNamespace, ensureObject, waitForNodes, DEMO_NAME } from '../../lab/cluster/addons.ts';
 import { writeKubeconfig } from '../../lab/cluster/kubeconfig.ts';
+import { LabError } from '../../lab/cluster/errors.ts';
 import { FERRY_BIN, startLab, stopLab } from '../../lab/cluster/lab.ts';
 import { PROXY_MODES, type ProxyMode } from '../../lab/cluster/plan.ts';
 import { labPaths, type LabState } from '../../lab/cluster/state.ts';
@@ -73,6 +74,8 @@ export default defineCommand({
       });
     } catch (error) {
       await client.close();
+      // A lab already running under this name is not this run's to clean up.
+      if (error instanceof LabError && error.code === 'FERRY_ERR_LAB_EXISTS') throw error;
       process.stderr.write(`ferry up failed; cleaning up (logs stay under ${paths.logs})\n`);
       await stopLab(flags.name);
       throw error;

@@ -26,7 +26,7 @@ const up = () => ferry(['up', '--name', name, '--nodes', '2', '--lab-prefix', pr
 const down = () => ferry(['down', '--name', name]);
 const labNamespaces = async () => (await listNamespaces()).filter((n) => n.startsWith(prefix));
 
-(isRoot ? test : test.skip)('ferry up, down, up again; down after kill -9 of components cleans everything; down twice is safe', async (t) => {
+(isRoot ? test : test.skip)('ferry up, down, up again (a second up is refused and harms nothing); down after kill -9 of components cleans everything; down twice is safe', async (t) => {
   t.teardown(() => down());
   const first = await up();
   t.is(first.code, 0, first.out);
@@ -38,6 +38,10 @@ const labNamespaces = async () => (await listNamespaces()).filter((n) => n.start
   const second = await up();
   t.is(second.code, 0, second.out);
   const state = readState(labPaths(name))!;
+  const refused = await up();
+  t.not(refused.code, 0, 'a second ferry up under the same name is refused');
+  t.regex(refused.out, /is running \(ferry down --name/);
+  t.deepEqual(state.components.filter((c) => !isAlive(c.pid)).map((c) => c.name), [], 'and leaves the running lab alone');
   // Pods run once the cluster DNS deployment is scheduled: wait for one pod namespace, so killing its agent orphans it.
   const deadline = Date.now() + 60_000;
   while (!(await labNamespaces()).some((n) => n.includes('_')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
