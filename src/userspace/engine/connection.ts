@@ -2,6 +2,7 @@ import {
   EAGAIN, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, MSG_NOSIGNAL, SHUT_WR, SPLICE_F_MOVE, SPLICE_F_NONBLOCK, errno, libc, nativeBlock,
   resetOnClose,
 } from './libc.ts';
+import { closeFd } from './ledger.ts';
 import type { PipePool, Pipe } from './pipe-pool.ts';
 
 /**
@@ -135,8 +136,8 @@ export class Connection {
   close(): void {
     if (this.done) return;
     this.done = true;
-    sys.close(this.client);
-    sys.close(this.backend);
+    closeFd(this.client);
+    closeFd(this.backend);
     for (const f of [this.up, this.down]) if (f.pipe) this.pipes.release(f.pipe, f.pending === 0);
     this.owner.closed(this);
   }

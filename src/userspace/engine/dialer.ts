@@ -1,5 +1,6 @@
 import type { RoundRobin } from '../load-balancer.ts';
 import { DeadlineQueue } from './deadlines.ts';
+import { closeFd, own } from './ledger.ts';
 import {
   AF_INET, EINPROGRESS, EPOLLERR, EPOLLHUP, EPOLLOUT, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, TCP_NODELAY, errno, keepAlive, libc, sockaddrIn,
 } from './libc.ts';
@@ -95,7 +96,7 @@ export class Dialer {
   };
 
   private retry(dial: Dial, now: number): void {
-    sys.close(dial.backend);
+    closeFd(dial.backend);
     const gaveUp = dial.attempt === DIAL_TIMEOUTS_MS.length - 1;
     this.events.failed(dial, gaveUp);
     dial.backend = -1;
@@ -106,12 +107,12 @@ export class Dialer {
 
   /** connect opens a non-blocking socket and starts connecting; false when that failed at once. */
   private connect(dial: Dial): boolean {
-    const fd = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const fd = own(sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd < 0) return false;
     sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, 4);
     keepAlive(fd);
     if (sys.connect(fd, this.address(dial.endpoint), 16) < 0 && errno() !== EINPROGRESS) {
-      sys.close(fd);
+      closeFd(fd);
       return false;
     }
     dial.backend = fd;

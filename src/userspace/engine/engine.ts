@@ -5,6 +5,7 @@ import { BUNDLED, bundlePath, repoPath } from '../../util/repo.ts';
 import {
   AF_INET, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SyscallError, TCP_NODELAY, errno, keepAlive, libc, sockaddrIn,
 } from './libc.ts';
+import { LEDGER_SIZE, closeLeftBehind } from './ledger.ts';
 import type { EngineReport, EngineThreadData, FromEngine, ToEngine } from './protocol.ts';
 
 const log = createLogger('userspace');
@@ -168,7 +169,7 @@ export class TcpEngine {
     const wakeFd = this.sys.eventfd(0, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (wakeFd < 0) throw new SyscallError('eventfd', errno());
     const channel = new MessageChannel();
-    const data: EngineThreadData = { index, wakeFd, port: channel.port2 };
+    const data: EngineThreadData = { index, wakeFd, port: channel.port2, ledger: new SharedArrayBuffer(LEDGER_SIZE) };
     const worker = new Worker(threadPath(), { workerData: data, transferList: [channel.port2] });
     const thread: EngineThread = { index, worker, port: channel.port1, wakeFd, releases: new Map(), exited: false };
     channel.port1.on('message', (msg: FromEngine) => this.onMessage(thread, msg));
@@ -178,6 +179,10 @@ export class TcpEngine {
       channel.port1.close();
       for (const waiting of thread.releases.values()) for (const resolve of waiting) resolve();
       thread.releases.clear();
+      // A thread that stopped cleanly left nothing; one that died left its connections' sockets and pipes.
+      const abandoned = closeLeftBehind(data.ledger);
+      if (abandoned > 0) log.error('Userspace engine thread died; closed the descriptors it left', { thread: index, descriptors: abandoned });
+      this.reports.onReport(index, { type: 'report', accepted: {}, dialFailures: {}, noEndpoint: {}, open: {} });
       if (this.threads[index] === thread) setTimeout(() => this.restartThread(thread), RESTART_DELAY_MS).unref();
     });
     worker.unref();
@@ -194,8 +199,7 @@ export class TcpEngine {
       setTimeout(() => this.restartThread(dead), RESTART_DELAY_MS).unref();
       return;
     }
-    // Its connections are lost; their descriptors belong to the process and stay open (the thread's list of them died with it).
-    log.error('Userspace engine thread exited and was started again; its connections are abandoned', { thread: dead.index });
+    log.warn('Userspace engine thread exited and was started again', { thread: dead.index });
     this.sys.close(dead.wakeFd);
     this.threads[dead.index] = replacement;
     for (const listener of this.listeners) listener.rejoin(dead.index);

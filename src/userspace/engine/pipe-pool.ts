@@ -1,3 +1,4 @@
+import { closeFd, own } from './ledger.ts';
 import { F_SETPIPE_SZ, SOCK_CLOEXEC, SOCK_NONBLOCK, libc } from './libc.ts';
 
 /** Pipe is the kernel buffer a bulk flow splices through. */
@@ -26,7 +27,7 @@ export class PipePool {
     const pipe = this.idle.pop();
     if (pipe) return pipe;
     if (this.sys.pipe2(this.fds, SOCK_NONBLOCK | SOCK_CLOEXEC) < 0) return undefined;
-    const created = { read: this.fds.readInt32LE(0), write: this.fds.readInt32LE(4) };
+    const created = { read: own(this.fds.readInt32LE(0)), write: own(this.fds.readInt32LE(4)) };
     // Best effort: past /proc/sys/fs/pipe-max-size, or over the user's pipe quota, the default size stays.
     this.sys.fcntl(created.write, F_SETPIPE_SZ, PIPE_BYTES);
     return created;
@@ -37,8 +38,8 @@ export class PipePool {
       this.idle.push(pipe);
       return;
     }
-    this.sys.close(pipe.read);
-    this.sys.close(pipe.write);
+    closeFd(pipe.read);
+    closeFd(pipe.write);
   }
 
   close(): void {

@@ -32,6 +32,8 @@ export interface EngineThreadData {
   readonly index: number;
   readonly wakeFd: number;
   readonly port: import('node:worker_threads').MessagePort;
+  /** The thread's descriptor ledger (./ledger.ts). */
+  readonly ledger: SharedArrayBuffer;
 }
 
 /**

@@ -9,6 +9,7 @@ import { ConnectionCounts } from '../connection-counts.ts';
 import { RoundRobin } from '../load-balancer.ts';
 import { Connection, type ConnectionOwner, type Flow } from './connection.ts';
 import { DeadlineQueue } from './deadlines.ts';
+import { closeFd, own, useLedger } from './ledger.ts';
 import { Dialer, type Dial } from './dialer.ts';
 import {
   EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_DATA_OFFSET, EPOLL_EVENT_SIZE,
@@ -94,11 +95,11 @@ class EngineLoop implements ConnectionOwner {
       failed: (dial, gaveUp) => {
         if (dial.backend >= 0) this.owners[dial.backend] = undefined;
         this.tally(this.tallies.dialFailures, dial.serviceKey);
-        if (gaveUp) sys.close(dial.client);
+        if (gaveUp) closeFd(dial.client);
       },
       noEndpoint: (dial) => {
         this.tally(this.tallies.noEndpoint, dial.serviceKey);
-        sys.close(dial.client);
+        closeFd(dial.client);
       },
     });
     this.ctl(EPOLL_CTL_ADD, data.wakeFd, EPOLLIN);
@@ -172,7 +173,7 @@ class EngineLoop implements ConnectionOwner {
       // The client's address is only asked for when affinity needs it.
       const pinned = l.lb.pinsClients;
       this.peerLen.writeUInt32LE(16, 0);
-      const client = sys.accept4(l.fd, pinned ? this.peer : null, pinned ? this.peerLen : null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      const client = own(sys.accept4(l.fd, pinned ? this.peer : null, pinned ? this.peerLen : null, SOCK_NONBLOCK | SOCK_CLOEXEC));
       if (client < 0) {
         const err = errno();
         if (err === EAGAIN) return;
@@ -308,18 +309,18 @@ class EngineLoop implements ConnectionOwner {
     for (const conn of [...this.connections]) conn.close();
     for (const owner of this.owners) {
       if (owner === undefined || owner instanceof Listener || owner instanceof Connection) continue;
-      sys.close(owner.backend);
-      sys.close(owner.client);
+      closeFd(owner.backend);
+      closeFd(owner.client);
     }
     this.pipes.close();
     this.report();
-    sys.close(this.epfd);
+    closeFd(this.epfd);
     this.data.port.close();
   }
 }
 
 function epollCreate(): number {
-  const fd = sys.epoll_create1(SOCK_CLOEXEC);
+  const fd = own(sys.epoll_create1(SOCK_CLOEXEC));
   // Thrown at start: the thread exits and the engine starts it again.
   if (fd < 0) throw new Error(`epoll_create1: errno ${errno()}`);
   return fd;
@@ -329,4 +330,5 @@ function newTallies(): Pick<EngineReport, 'accepted' | 'dialFailures' | 'noEndpo
   return { accepted: {}, dialFailures: {}, noEndpoint: {} };
 }
 
+useLedger((workerData as EngineThreadData).ledger);
 new EngineLoop(workerData as EngineThreadData).run();

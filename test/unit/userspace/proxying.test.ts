@@ -50,6 +50,8 @@ function namedEcho(name: string): Server {
 /** halfCloseEcho answers, after the client's FIN, with everything it received, then closes. */
 function halfCloseEcho(): Server {
   return createServer({ allowHalfOpen: true }, (s) => {
+    // A proxy that resets its side (a dead engine thread's connections) resets this one.
+    s.on('error', () => {});
     const got: Buffer[] = [];
     s.on('data', (b: Buffer) => got.push(b));
     s.on('end', () => s.end(Buffer.concat([Buffer.from('echo:'), ...got])));
@@ -187,14 +189,22 @@ test('two threads share a listener; a ClientIP-affinity service keeps every clie
   t.deepEqual([...(await answers(pinned.port))].sort(), ['a', 'b', 'c']);
 });
 
-test('an engine thread that dies is started again with its listeners', async (t) => {
+test('an engine thread that dies: its connections are closed, and it is started again with its listeners', async (t) => {
   const backend = await listen(t, halfCloseEcho());
-  const { tcp } = engine(t);
+  const { tcp, openTotal } = engine(t);
   const listener = tcp.listen('t/echo:', '127.0.0.1', 0, [`127.0.0.1:${backend}`], 0);
   t.is(await exchange(listener.port, 'before'), 'echo:before');
+  const held = connect({ port: listener.port, host: '127.0.0.1', allowHalfOpen: true });
+  held.on('error', () => {});
+  held.write('held open');
+  t.true(await eventually(() => openTotal() === 1), 'the held connection is proxied');
+  const ended = new Promise((resolve) => held.on('close', resolve));
   // Reach the thread as a crash would: from outside the loop.
   const threads = (tcp as unknown as { threads: Array<{ worker: import('node:worker_threads').Worker }> }).threads;
   await threads[0]!.worker.terminate();
+  await ended;
+  t.pass("the dead thread's connection was reset, not left hanging");
+  t.is(openTotal(), 0, 'and no longer counted');
   t.is(await exchange(listener.port, 'after'), 'echo:after', 'the connection waited in the accept queue for the new thread');
 });
 
