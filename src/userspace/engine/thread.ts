@@ -70,7 +70,6 @@ class EngineLoop implements ConnectionOwner {
    * same batch must not reach the new socket that reused its number.
    */
   private readonly generations: number[] = [];
-  private readonly connections = new Set<Connection>();
   private readonly pipes = new PipePool();
   private readonly dialer: Dialer;
   private readonly pausedListeners = new DeadlineQueue<Listener>(ACCEPT_PAUSE_MS);
@@ -148,7 +147,6 @@ class EngineLoop implements ConnectionOwner {
   closed(conn: Connection): void {
     this.owners[conn.client] = undefined;
     this.owners[conn.backend] = undefined;
-    this.connections.delete(conn);
     this.counts.closed(conn.endpoint);
     this.dirty = true;
   }
@@ -191,7 +189,6 @@ class EngineLoop implements ConnectionOwner {
     const conn = new Connection(dial.client, dial.backend, dial.serviceKey, dial.endpoint, this, this.pipes);
     this.owners[dial.client] = conn;
     this.owners[dial.backend] = conn;
-    this.connections.add(conn);
     this.counts.opened(dial.endpoint);
     this.dirty = true;
     if (!this.ctl(EPOLL_CTL_ADD, dial.client, STREAM)) return conn.close();
@@ -304,11 +301,17 @@ class EngineLoop implements ConnectionOwner {
     this.data.port.postMessage(msg);
   }
 
-  /** shutdown closes every proxied connection and this thread's descriptors (listeners are the main thread's). */
+  /**
+   * shutdown closes every proxied connection, every dial and this thread's
+   * descriptors (listeners are the main thread's). `owners` holds them all.
+   */
   private shutdown(): void {
-    for (const conn of [...this.connections]) conn.close();
     for (const owner of this.owners) {
-      if (owner === undefined || owner instanceof Listener || owner instanceof Connection) continue;
+      if (owner === undefined || owner instanceof Listener) continue;
+      if (owner instanceof Connection) {
+        owner.close();
+        continue;
+      }
       closeFd(owner.backend);
       closeFd(owner.client);
     }
