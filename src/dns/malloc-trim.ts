@@ -1,5 +1,5 @@
 import type { DnsController } from './controller.ts';
-import { libc } from './udp-batch/libc.ts';
+import { libcLibrary } from '../util/libc.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';
 
@@ -22,8 +22,8 @@ export class MallocTrimmer {
 
   constructor(controller: DnsController) {
     try {
-      const lib = libc();
-      this.#trim = () => void lib.malloc_trim(0);
+      const mallocTrim = libcLibrary().func('int malloc_trim(size_t)') as (pad: number) => number;
+      this.#trim = () => void mallocTrim(0);
     } catch (error) {
       log.info(2, 'No malloc_trim; freed memory stays with malloc', { err: getErrorMessage(error) });
       return;

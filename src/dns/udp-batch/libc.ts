@@ -1,8 +1,7 @@
 /**
  * The few libc socket calls the batched UDP path needs, through koffi, and
- * the x86-64/aarch64 Linux layouts of the structures they take; and
- * malloc_trim (src/dns/malloc-trim.ts). Everything here is Linux-only;
- * callers fall back to node:dgram when loading fails.
+ * the x86-64/aarch64 Linux layouts of the structures they take. Everything
+ * here is Linux-only; callers fall back to node:dgram when loading fails.
  */
 import { libcLibrary, socketCalls, type SocketCalls } from '../../util/libc.ts';
 
@@ -29,7 +28,6 @@ export interface Libc extends SocketCalls {
   recvmmsg(fd: number, vec: unknown, vlen: number, flags: number, timeout: null): number;
   sendmmsg(fd: number, vec: unknown, vlen: number, flags: number): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number): number;
-  malloc_trim(pad: number): number;
 }
 
 let loaded: Libc | undefined;
@@ -43,7 +41,6 @@ export function libc(): Libc {
     recvmmsg: lib.func('int recvmmsg(int, void *, unsigned int, int, void *)'),
     sendmmsg: lib.func('int sendmmsg(int, void *, unsigned int, int)'),
     sendto: lib.func('intptr_t sendto(int, void *, size_t, int, void *, uint32_t)'),
-    malloc_trim: lib.func('int malloc_trim(size_t)'),
   } as Libc;
   return loaded;
 }
