@@ -131,8 +131,9 @@ function flatTargets(plan: Plan, out: Out): Targets {
 
   const external = (nodePort: boolean) =>
     plan.externalLocal ? use({ kind: 'external-local', nodePort, m: local.length, n: cluster.length }) : use({ kind: 'external', nodePort, n: cluster.length });
-  const externalTarget = external(false);
-  for (const ip of [...svc.externalIPs, ...svc.loadBalancerIPs]) {
+  const addresses = [...svc.externalIPs, ...svc.loadBalancerIPs];
+  const externalTarget = addresses.length > 0 ? external(false) : undefined;
+  for (const ip of addresses) {
     list(endpointMap(p), `${ip} . ${svc.port}`, plan.externalLocal ? local : cluster);
     if (plan.externalLocal) list(endpointMap(p, true), `${ip} . ${svc.port}`, cluster);
   }
