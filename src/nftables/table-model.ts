@@ -16,6 +16,9 @@ interface ElementRecord {
   count: number;
 }
 
+/** Touched maps an element id to its record and its value in the kernel before this transaction. */
+type Touched = Map<string, { readonly rec: ElementRecord; readonly before: string | typeof ABSENT }>;
+
 /** The owner under which node-level elements (node port addresses) are kept. */
 const NODE_OWNER = '';
 
@@ -59,19 +62,20 @@ export class TableModel {
     this.#ownChains = 0;
     const tx = new TransactionBuilder();
     tx.head.push(...renderSkeleton(this.#options));
-    const touched = new Map<string, string | typeof ABSENT>();
-    this.#replace(NODE_OWNER, nodeObjects(nodePortIPs), tx, touched);
+    this.#replace(NODE_OWNER, nodeObjects(nodePortIPs), tx, undefined);
     for (const svc of state.services.values()) {
       if (svc.clusterIPs.length === 0) continue;
-      this.#replace(svc.key, renderServicePort(svc, state.endpoints.get(svc.key) ?? [], this.#options), tx, touched);
+      this.#replace(svc.key, renderServicePort(svc, state.endpoints.get(svc.key) ?? [], this.#options), tx, undefined);
     }
-    return this.#finish(tx, touched, true);
+    // The table starts empty: every element is an addition.
+    for (const rec of this.#elements.values()) tx.addElement(rec.set, rec.value ? `${rec.key} : ${rec.value}` : rec.key);
+    return { text: tx.text(), full: true, elementOps: this.#elements.size, elements: this.#elements.size, chains: this.#shared.size + this.#ownChains };
   }
 
   /** partial renders only the service ports in `state.changed` (and node port addresses, when they changed). */
   partial(state: ProxyState, nodePortIPs: readonly string[]): Transaction {
     const tx = new TransactionBuilder();
-    const touched = new Map<string, string | typeof ABSENT>();
+    const touched: Touched = new Map();
     this.#replace(NODE_OWNER, nodeObjects(nodePortIPs), tx, touched);
     for (const key of state.changed) {
       const svc = state.services.get(key);
@@ -82,26 +86,30 @@ export class TableModel {
     if (this.#services.size - 1 > state.services.size) {
       for (const key of [...this.#services.keys()]) if (key !== NODE_OWNER && !state.services.has(key)) this.#replace(key, undefined, tx, touched);
     }
-    return this.#finish(tx, touched, false);
+    return this.#finish(tx, touched);
   }
 
-  #replace(owner: string, next: ServiceObjects | undefined, tx: TransactionBuilder, touched: Map<string, string | typeof ABSENT>): void {
+  /** #replace swaps an owner's objects; `touched` records each element's value before the first change (undefined: a full sync, nothing to record). */
+  #replace(owner: string, next: ServiceObjects | undefined, tx: TransactionBuilder, touched: Touched | undefined): void {
     const previous = this.#services.get(owner);
     if (!previous && !next) return;
     for (const e of previous?.elements ?? []) {
       const id = `${e.set}\0${e.key}`;
       const rec = this.#elements.get(id)!;
-      if (!touched.has(id)) touched.set(id, rec.value);
+      if (touched && !touched.has(id)) touched.set(id, { rec, before: rec.value });
       if (--rec.count === 0) this.#elements.delete(id);
     }
     for (const e of next?.elements ?? []) {
       const id = `${e.set}\0${e.key}`;
-      const rec = this.#elements.get(id);
-      if (!touched.has(id)) touched.set(id, rec ? rec.value : ABSENT);
+      let rec = this.#elements.get(id);
       if (rec) {
+        if (touched && !touched.has(id)) touched.set(id, { rec, before: rec.value });
         rec.count++;
         rec.value = e.value ?? '';
-      } else this.#elements.set(id, { set: e.set, key: e.key, value: e.value ?? '', count: 1 });
+      } else {
+        this.#elements.set(id, (rec = { set: e.set, key: e.key, value: e.value ?? '', count: 1 }));
+        if (touched && !touched.has(id)) touched.set(id, { rec, before: ABSENT });
+      }
     }
     for (const c of next?.shared ?? []) this.#ensureShared(c, tx);
     this.#replaceOwn(previous, next, tx);
@@ -137,22 +145,21 @@ export class TableModel {
     tx.rules.push(...sharedChainRules(c, this.#options));
   }
 
-  #finish(tx: TransactionBuilder, touched: Map<string, string | typeof ABSENT>, full: boolean): Transaction {
+  #finish(tx: TransactionBuilder, touched: Touched): Transaction {
     let ops = 0;
-    for (const [id, before] of touched) {
-      const after = this.#elements.get(id);
-      if (after && before === after.value) continue;
-      const [set, key] = id.split('\0') as [string, string];
+    for (const [id, { rec, before }] of touched) {
+      const now = this.#elements.get(id);
+      if (now && before === now.value) continue;
       if (before !== ABSENT) {
-        tx.deleteElement(set, key);
+        tx.deleteElement(rec.set, rec.key);
         ops++;
       }
-      if (after) {
-        tx.addElement(set, after.value ? `${key} : ${after.value}` : key);
+      if (now) {
+        tx.addElement(now.set, now.value ? `${now.key} : ${now.value}` : now.key);
         ops++;
       }
     }
-    return { text: tx.text(), full, elementOps: ops, elements: this.#elements.size, chains: this.#shared.size + this.#ownChains };
+    return { text: tx.text(), full: false, elementOps: ops, elements: this.#elements.size, chains: this.#shared.size + this.#ownChains };
   }
 }
 

@@ -3,6 +3,7 @@ import { addRoute, ip } from '../../../src/lab/netns.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { EXT_IP, NODE_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
 import { fileURLToPath } from 'node:url';
+import { NFT_BINARY } from '../../../src/nftables/runner.ts';
 import { endpoint, ProxyDriver, proxyConfig, SERVICE_CIDR, service, type DataplaneMode } from './harness.ts';
 
 // The iptables and nftables proxiers proved with real packets, by the same
@@ -44,7 +45,7 @@ async function ferryCleanup(topo: ProxyTopology, mode: DataplaneMode): Promise<v
 
 /** rulesDump is what the mode left in the node: iptables-save, or the nftables ruleset. */
 async function rulesDump(topo: ProxyTopology, mode: DataplaneMode): Promise<string> {
-  if (mode === 'nftables') return (await topo.fixture.exec(topo.node, 'nft', ['list', 'ruleset'])).stdout;
+  if (mode === 'nftables') return (await topo.fixture.exec(topo.node, NFT_BINARY, ['list', 'ruleset'])).stdout;
   return (await topo.fixture.exec(topo.node, `${mode}-save`, [])).stdout;
 }
 
