@@ -4,6 +4,7 @@ import { NLM_F_ACK, NLMSG_DONE, NLMSG_ERROR, parseErrorReply, parseMessages, typ
 
 export const NETLINK_ROUTE = 0;
 export const NETLINK_GENERIC = 16;
+export const NETLINK_NETFILTER = 12;
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { execFile, ExecError } from '../util/exec.ts';
 import { createLogger } from '../util/log.ts';
 import { NftError, NftUnavailableError } from './errors.ts';
+import { NFPROTO_IPV4, NftablesNetlink } from '../netlink/nftables.ts';
+import { TABLE_NAME } from './layout.ts';
 import { LibNftablesContext } from './libnftables.ts';
 
 const log = createLogger('nftables');
@@ -20,7 +22,24 @@ export interface NftRunner {
   run(text: string): Promise<string>;
   /** check parses and evaluates `text` against the kernel without committing it (`nft --check`). */
   check(text: string): Promise<void>;
+  /** chainRules counts the rules of one of Ferry's chains (0 when it or the table is missing), without reading any set. */
+  chainRules(chain: string): Promise<number>;
   close(): void;
+}
+
+/** ChainReader opens its netlink socket on first use, in the namespace the proxier runs in. */
+class ChainReader {
+  #netlink: NftablesNetlink | undefined;
+
+  count(chain: string): Promise<number> {
+    this.#netlink ??= NftablesNetlink.open();
+    return this.#netlink.countRules(NFPROTO_IPV4, TABLE_NAME, chain);
+  }
+
+  close(): void {
+    this.#netlink?.close();
+    this.#netlink = undefined;
+  }
 }
 
 // A cold load of 30k services is tens of MB of text; a hung nft must still not block syncs forever.
@@ -76,11 +95,16 @@ class TransactionFiles {
 /** nftCliRunner spawns `nft` per transaction: the fallback when libnftables is missing. */
 export function nftCliRunner(): NftRunner {
   const files = new TransactionFiles();
+  const chains = new ChainReader();
   return {
     kind: 'nft',
     run: (text) => (text.length >= BIG_TRANSACTION_BYTES ? files.with(text, (path) => nft(['-f', path])) : nft(['-f', '-'], text)),
     check: async (text) => void (await nft(['--check', '-f', '-'], text)),
-    close: () => files.close(),
+    chainRules: (chain) => chains.count(chain),
+    close: () => {
+      files.close();
+      chains.close();
+    },
   };
 }
 
@@ -93,6 +117,7 @@ export function nftCliRunner(): NftRunner {
 export function libnftablesRunner(options: { childForBig?: boolean } = {}): NftRunner {
   const ctx = new LibNftablesContext();
   const files = new TransactionFiles();
+  const chains = new ChainReader();
   const childForBig = options.childForBig ?? true;
   return {
     kind: 'libnftables',
@@ -103,9 +128,11 @@ export function libnftablesRunner(options: { childForBig?: boolean } = {}): NftR
       );
     },
     check: async (text) => void (await ctx.run(text, { dryRun: true })),
+    chainRules: (chain) => chains.count(chain),
     close: () => {
       ctx.close();
       files.close();
+      chains.close();
     },
   };
 }
