@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile, ExecError } from '../util/exec.ts';
 import { createLogger } from '../util/log.ts';
+import { NFT_BINARY } from './binary.ts';
 import { NftError, NftUnavailableError } from './errors.ts';
 import { NFPROTO_IPV4, NftablesNetlink } from '../netlink/nftables.ts';
 import { TABLE_NAME } from './layout.ts';
@@ -53,14 +54,6 @@ const NFT_TIMEOUT_MS = 300_000;
  * child instead of staying in the proxy's heap.
  */
 export const BIG_TRANSACTION_BYTES = 1 << 20;
-
-/**
- * NFT_BINARY is nftables' own `nft`, looked up where Debian and others
- * install it: a bare `nft` on PATH can be another program (npm's
- * @vercel/nft puts one in node_modules/.bin, which npx and npm scripts
- * put first).
- */
-export const NFT_BINARY = ['/usr/sbin/nft', '/sbin/nft', '/usr/local/sbin/nft', '/usr/bin/nft'].find((p) => existsSync(p)) ?? 'nft';
 
 async function nft(args: string[], input?: string): Promise<string> {
   try {

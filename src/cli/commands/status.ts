@@ -4,7 +4,9 @@ import { resources } from '../../endpoints/client/resources.ts';
 import { execInLab, openLab } from '../../lab/cluster/client.ts';
 import { apiReady } from '../../lab/cluster/lab.ts';
 import { isAlive } from '../../lab/cluster/supervisor.ts';
-import { countNftTable, isMissingTable, NFT_BIN, NFT_LIST_JSON, NFT_TABLE, ruleDumps } from '../../lab/cluster/proxy-rules.ts';
+import { countNftTable, isMissingTable, NFT_LIST_JSON, ruleDumps } from '../../lab/cluster/proxy-rules.ts';
+import { NFT_BINARY } from '../../nftables/binary.ts';
+import { TABLE } from '../../nftables/layout.ts';
 import type { LabState } from '../../lab/cluster/state.ts';
 import { getErrorMessage } from '../../util/errors.ts';
 
@@ -31,11 +33,11 @@ async function run(state: LabState, ns: string, file: string, args: string[]): P
 async function nftablesCount(state: LabState, ns: string): Promise<string> {
   let r;
   try {
-    r = await execInLab(state, ns, NFT_BIN, [...NFT_LIST_JSON], 10_000);
+    r = await execInLab(state, ns, NFT_BINARY, [...NFT_LIST_JSON], 10_000);
   } catch {
     return '?';
   }
-  if (r.code !== 0) return isMissingTable(r.stderr) ? `no table ${NFT_TABLE.family} ${NFT_TABLE.name}` : '?';
+  if (r.code !== 0) return isMissingTable(r.stderr) ? `no table ${TABLE}` : '?';
   try {
     const c = countNftTable(r.stdout);
     return `${c.elements} elements, ${c.rules} rules`;

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { NFT_BINARY } from '../../nftables/binary.ts';
+import { TABLE_FAMILY, TABLE_NAME } from '../../nftables/layout.ts';
 import { LabError } from './errors.ts';
 import { labIptablesBackend, type ProxyMode } from './plan.ts';
 
@@ -9,18 +10,8 @@ import { labIptablesBackend, type ProxyMode } from './plan.ts';
  * running the commands in a node's namespace is the caller's business.
  */
 
-/** NFT_TABLE is the one table the nftables proxy programs (`ip ferry`, src/nftables). */
-export const NFT_TABLE = { family: 'ip', name: 'ferry' } as const;
-
-/**
- * NFT_BIN is nftables' `nft` by absolute path: under `npx` (ava, the e2e
- * suite's `ferry up`), PATH starts with node_modules/.bin, where a build
- * dependency (@vercel/nft) installs a file tracer also named `nft`.
- */
-export const NFT_BIN = ['/usr/sbin/nft', '/sbin/nft'].find((p) => existsSync(p)) ?? 'nft';
-
 /** NFT_LIST_JSON lists the proxy's table as JSON: `nft -j list table ip ferry`. */
-export const NFT_LIST_JSON = ['-j', 'list', 'table', NFT_TABLE.family, NFT_TABLE.name] as const;
+export const NFT_LIST_JSON = ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME] as const;
 
 /** NftTableCounts sums up one nftables table. */
 export interface NftTableCounts {
@@ -47,7 +38,7 @@ interface NftJsonSet {
   elem?: unknown;
 }
 
-const inTable = (o: { family?: string; table?: string }) => o.family === NFT_TABLE.family && o.table === NFT_TABLE.name;
+const inTable = (o: { family?: string; table?: string }) => o.family === TABLE_FAMILY && o.table === TABLE_NAME;
 
 function elementCount(elem: unknown): number {
   if (elem === undefined || elem === null) return 0;
@@ -103,7 +94,7 @@ export interface RuleDump {
  * iptables rules (legacy in an ipvs lab's guest) and, for ipvs, virtual servers.
  */
 export function ruleDumps(mode: ProxyMode): RuleDump[] {
-  if (mode === 'nftables') return [{ what: 'nftables', file: NFT_BIN, args: ['list', 'table', NFT_TABLE.family, NFT_TABLE.name] }];
+  if (mode === 'nftables') return [{ what: 'nftables', file: NFT_BINARY, args: ['list', 'table', TABLE_FAMILY, TABLE_NAME] }];
   const save = labIptablesBackend(mode) === 'legacy' ? 'iptables-legacy-save' : 'iptables-save';
   const iptables: RuleDump = { what: 'iptables', file: save, args: [] };
   return mode === 'ipvs' ? [iptables, { what: 'ipvs', file: 'ipvsadm', args: ['-Ln'] }] : [iptables];

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
-import { NFT_BINARY } from '../../../src/nftables/runner.ts';
+import { NFT_BINARY } from '../../../src/nftables/binary.ts';
 import { isRoot, NetnsFixture } from '../../helpers/netns-fixture.ts';
 import { endpoint, ProxyDriver, proxyConfig, service } from './harness.ts';
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { addRoute, ip } from '../../../src/lab/netns.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { EXT_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
-import { NFT_BINARY } from '../../../src/nftables/runner.ts';
+import { NFT_BINARY } from '../../../src/nftables/binary.ts';
 import { SERVICE_CIDR } from './harness.ts';
 
 // End to end through the real parts: `ferry apiserver` and

@@ -3,7 +3,7 @@ import { addRoute, ip } from '../../../src/lab/netns.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { EXT_IP, NODE_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
 import { fileURLToPath } from 'node:url';
-import { NFT_BINARY } from '../../../src/nftables/runner.ts';
+import { NFT_BINARY } from '../../../src/nftables/binary.ts';
 import { endpoint, ProxyDriver, proxyConfig, SERVICE_CIDR, service, type DataplaneMode } from './harness.ts';
 
 // The iptables and nftables proxiers proved with real packets, by the same

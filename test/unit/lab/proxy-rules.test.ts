@@ -1,6 +1,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { countNftTable, isMissingTable, NFT_BIN, ruleDumps } from '../../../src/lab/cluster/proxy-rules.ts';
+import { countNftTable, isMissingTable, ruleDumps } from '../../../src/lab/cluster/proxy-rules.ts';
+import { NFT_BINARY } from '../../../src/nftables/binary.ts';
 
 /**
  * `ferry status` counts of an nftables lab's table, read from a listing
@@ -43,7 +44,7 @@ test('isMissingTable tells a table that does not exist from nft failing', (t) =>
 
 test('ruleDumps: the nftables mode shows its own table only; ipvs adds virtual servers to legacy iptables', (t) => {
   const show = (mode: Parameters<typeof ruleDumps>[0]) => ruleDumps(mode).map((d) => [d.what, d.file, ...d.args].join(' '));
-  t.deepEqual(show('nftables'), [`nftables ${NFT_BIN} list table ip ferry`]);
+  t.deepEqual(show('nftables'), [`nftables ${NFT_BINARY} list table ip ferry`]);
   t.deepEqual(show('iptables'), ['iptables iptables-save']);
   t.deepEqual(show('userspace'), ['iptables iptables-save']);
   t.deepEqual(show('ipvs'), ['iptables iptables-legacy-save', 'ipvs ipvsadm -Ln']);
