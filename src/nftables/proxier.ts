@@ -9,7 +9,8 @@ import { createLogger } from '../util/log.ts';
 import { CANARY_CHAIN, TABLE, type LayoutOptions } from './layout.ts';
 import type { NftRunner } from './runner.ts';
 import type { RenderOptions } from './service.ts';
-import { TableModel } from './table-model.ts';
+import { encodable, encodeSets } from './element-encoding.ts';
+import { TableModel, type Transaction } from './table-model.ts';
 
 const log = createLogger('nftables');
 
@@ -82,8 +83,8 @@ export class NftablesProxier implements Proxier {
       if (full) this.#model = new TableModel(renderOptions(config, nodeIPs));
       const model = this.#model!;
       const nodePortIPs = config.nodePortAddresses.length === 0 ? [] : [...nodeIPs, '127.0.0.1'].filter((ip) => config.nodePortAddresses.some((c) => ipv4InCidr(c, ip)));
-      const tx = full ? model.full(state, nodePortIPs) : model.partial(state, nodePortIPs);
-      if (tx.text) await runner.run(tx.text);
+      const tx = full ? await this.#fullSync(model, state, nodePortIPs) : model.partial(state, nodePortIPs);
+      if (!full && tx.text) await runner.run(tx.text);
       if (full) this.#lastFullSync = now();
       this.#needFullSync = false;
       this.#lastSyncOk = true;
@@ -97,6 +98,23 @@ export class NftablesProxier implements Proxier {
       this.#lastSyncOk = false;
       return { ok: false, error: e as Error };
     }
+  }
+
+  /**
+   * #fullSync replaces the table. When it holds rules, in one nft
+   * transaction, so traffic never sees a half-loaded table. When it is
+   * missing or empty (a cold start, or deleted from outside) nothing is lost
+   * by loading it in steps: the table and its rules through nft, then the
+   * elements through netlink, past nft's parser (most of a full sync's time
+   * and memory at 10k services).
+   */
+  async #fullSync(model: TableModel, state: ProxyState, nodePortIPs: readonly string[]): Promise<Transaction> {
+    const { runner } = this.#o;
+    const cold = !(await this.#tableIntact());
+    const tx = model.full(state, nodePortIPs, cold ? encodable : () => false);
+    await runner.run(tx.text);
+    if (tx.elementsApart) await runner.addElements(encodeSets(tx.elementsApart));
+    return tx;
   }
 
   /** #tableIntact reads one small chain: gone with `delete table` or `flush ruleset`, empty after `flush table`. */

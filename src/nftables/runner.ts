@@ -5,7 +5,7 @@ import { execFile, ExecError } from '../util/exec.ts';
 import { createLogger } from '../util/log.ts';
 import { NFT_BINARY } from './binary.ts';
 import { NftError, NftUnavailableError } from './errors.ts';
-import { NFPROTO_IPV4, NftablesNetlink } from '../netlink/nftables.ts';
+import { NFPROTO_IPV4, NftablesNetlink, type SetElement } from '../netlink/nftables.ts';
 import { TABLE_NAME } from './layout.ts';
 import { LibNftablesContext } from './libnftables.ts';
 
@@ -25,16 +25,27 @@ export interface NftRunner {
   check(text: string): Promise<void>;
   /** chainRules counts the rules of one of Ferry's chains (0 when it or the table is missing), without reading any set. */
   chainRules(chain: string): Promise<number>;
+  /**
+   * addElements adds elements to the table's sets through netlink, past nft's
+   * parser, in as many transactions as it takes: only for a table being
+   * created, where a partial load harms nobody.
+   */
+  addElements(sets: ReadonlyMap<string, Iterable<SetElement>>): Promise<void>;
   close(): void;
 }
 
-/** ChainReader opens its netlink socket on first use, in the namespace the proxier runs in. */
-class ChainReader {
+/** TableNetlink opens its netlink socket on first use, in the namespace the proxier runs in. */
+class TableNetlink {
   #netlink: NftablesNetlink | undefined;
 
   count(chain: string): Promise<number> {
     this.#netlink ??= NftablesNetlink.open();
     return this.#netlink.countRules(NFPROTO_IPV4, TABLE_NAME, chain);
+  }
+
+  add(sets: ReadonlyMap<string, Iterable<SetElement>>): Promise<void> {
+    this.#netlink ??= NftablesNetlink.open();
+    return this.#netlink.addElements(NFPROTO_IPV4, TABLE_NAME, sets);
   }
 
   close(): void {
@@ -88,15 +99,16 @@ class TransactionFiles {
 /** nftCliRunner spawns `nft` per transaction: the fallback when libnftables is missing. */
 export function nftCliRunner(): NftRunner {
   const files = new TransactionFiles();
-  const chains = new ChainReader();
+  const table = new TableNetlink();
   return {
     kind: 'nft',
     run: (text) => (text.length >= BIG_TRANSACTION_BYTES ? files.with(text, (path) => nft(['-f', path])) : nft(['-f', '-'], text)),
     check: async (text) => void (await nft(['--check', '-f', '-'], text)),
-    chainRules: (chain) => chains.count(chain),
+    chainRules: (chain) => table.count(chain),
+    addElements: (sets) => table.add(sets),
     close: () => {
       files.close();
-      chains.close();
+      table.close();
     },
   };
 }
@@ -110,7 +122,7 @@ export function nftCliRunner(): NftRunner {
 export function libnftablesRunner(options: { childForBig?: boolean } = {}): NftRunner {
   const ctx = new LibNftablesContext();
   const files = new TransactionFiles();
-  const chains = new ChainReader();
+  const table = new TableNetlink();
   const childForBig = options.childForBig ?? true;
   return {
     kind: 'libnftables',
@@ -121,11 +133,12 @@ export function libnftablesRunner(options: { childForBig?: boolean } = {}): NftR
       );
     },
     check: async (text) => void (await ctx.run(text, { dryRun: true })),
-    chainRules: (chain) => chains.count(chain),
+    chainRules: (chain) => table.count(chain),
+    addElements: (sets) => table.add(sets),
     close: () => {
       ctx.close();
       files.close();
-      chains.close();
+      table.close();
     },
   };
 }

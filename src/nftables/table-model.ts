@@ -8,7 +8,13 @@ const ELEMENTS_PER_COMMAND = 10_000;
 
 const ABSENT = Symbol('absent');
 
-interface ElementRecord {
+/** ElementText is an element in nft syntax: its key, and its value in a map ('' in a set). */
+export interface ElementText {
+  readonly key: string;
+  readonly value: string;
+}
+
+interface ElementRecord extends ElementText {
   readonly set: string;
   readonly key: string;
   value: string;
@@ -27,6 +33,12 @@ const NODE_OWNER = '';
  */
 export interface Transaction {
   readonly text: string;
+  /**
+   * Elements left out of `text` to be added after it, per set, as
+   * `[key, value]` (value '' for sets): a full sync asked for them apart
+   * (a cold load hands them to the kernel through netlink).
+   */
+  readonly elementsApart?: ReadonlyMap<string, readonly ElementText[]>;
   readonly full: boolean;
   /** Element additions and deletions it holds (a value change counts twice). */
   readonly elementOps: number;
@@ -54,8 +66,12 @@ export class TableModel {
     this.#options = options;
   }
 
-  /** full renders the whole table from `state`, replacing whatever the kernel has, and resets the model to it. */
-  full(state: ProxyState, nodePortIPs: readonly string[]): Transaction {
+  /**
+   * full renders the whole table from `state`, replacing whatever the kernel
+   * has, and resets the model to it. `apart` says which sets' elements to
+   * return apart from the text instead of in it.
+   */
+  full(state: ProxyState, nodePortIPs: readonly string[], apart: (set: string) => boolean = () => false): Transaction {
     this.#services = new Map();
     this.#elements = new Map();
     this.#shared = new Set();
@@ -68,8 +84,17 @@ export class TableModel {
       this.#replace(svc.key, renderServicePort(svc, state.endpoints.get(svc.key) ?? [], this.#options), tx, undefined);
     }
     // The table starts empty: every element is an addition.
-    for (const rec of this.#elements.values()) tx.addElement(rec.set, rec.value ? `${rec.key} : ${rec.value}` : rec.key);
-    return { text: tx.text(), full: true, elementOps: this.#elements.size, elements: this.#elements.size, chains: this.#shared.size + this.#ownChains };
+    const elementsApart = new Map<string, ElementRecord[]>();
+    for (const rec of this.#elements.values()) {
+      if (!apart(rec.set)) tx.addElement(rec.set, rec.value ? `${rec.key} : ${rec.value}` : rec.key);
+      else {
+        let list = elementsApart.get(rec.set);
+        if (!list) elementsApart.set(rec.set, (list = []));
+        list.push(rec);
+      }
+    }
+    const counts = { full: true, elementOps: this.#elements.size, elements: this.#elements.size, chains: this.#shared.size + this.#ownChains };
+    return { text: tx.text(), ...(elementsApart.size > 0 ? { elementsApart } : {}), ...counts };
   }
 
   /** partial renders only the service ports in `state.changed` (and node port addresses, when they changed). */

@@ -2,6 +2,7 @@ import test from 'ava';
 import { NftError } from '../../../src/nftables/errors.ts';
 import { FULL_SYNC_PERIOD_MS, NftablesProxier } from '../../../src/nftables/proxier.ts';
 import type { NftRunner } from '../../../src/nftables/runner.ts';
+import type { SetElement } from '../../../src/netlink/nftables.ts';
 import { proxyConfig } from '../../helpers/proxy-state-fixtures.ts';
 import { ep, state, svc } from './fixtures.ts';
 
@@ -22,6 +23,11 @@ class RecordingRunner implements NftRunner {
       throw new NftError('nft transaction failed', 'Error: Could not process rule: No such file or directory');
     }
     return '';
+  }
+
+  readonly added: Array<Map<string, SetElement[]>> = [];
+  async addElements(sets: ReadonlyMap<string, Iterable<SetElement>>): Promise<void> {
+    this.added.push(new Map([...sets].map(([set, elements]) => [set, [...elements]])));
   }
 
   async check(): Promise<void> {}
@@ -67,6 +73,21 @@ test('the first sync replaces the table, later ones send only what changed', asy
   await proxier.close();
 });
 
+test('a cold start (no table) loads the rules through nft and the elements through netlink', async (t) => {
+  const { runner, proxier } = setup();
+  runner.canaryRules = 0;
+  const first = await proxier.sync(one);
+  t.true(first.ok && first.full);
+  t.false(runner.runs[0]!.includes('add element ip ferry endpoints-tcp'), 'no encodable element goes through nft');
+  t.deepEqual([...runner.added[0]!.keys()].sort(), ['cluster-ips', 'endpoints-tcp', 'hairpin-connections', 'service-ips']);
+  const [slot0] = runner.added[0]!.get('endpoints-tcp')!;
+  // 172.30.0.10 . 80 . 0 : 10.180.0.1 . 80, one 4-byte register per part.
+  t.is(slot0!.key.toString('hex'), 'ac1e000a' + '00500000' + '00000000');
+  t.is(slot0!.data!.toString('hex'), '0ab40001' + '00500000');
+  t.deepEqual(runner.added[0]!.get('service-ips')![0]!.verdict, { code: -4, chain: 'lb-1' });
+  await proxier.close();
+});
+
 test('a failed transaction is a failed sync, and the next sync is a full one', async (t) => {
   const { runner, proxier, counts } = setup();
   await proxier.sync(one);
@@ -89,7 +110,9 @@ test('a table deleted or flushed from outside is found at the next sync and rebu
   runner.canaryRules = 0; // nft flush table: the chain is there, empty
   t.true((await proxier.sync(state([[web, [ep('10.180.0.1')]]], []))) .ok);
   t.is(counts.repairs, 2);
-  t.true(runner.runs.at(-1)!.includes('add element ip ferry endpoints-tcp { 172.30.0.10 . 80 . 0 : 10.180.0.1 . 80 }'));
+  // The table is rebuilt as at a cold start: elements through netlink.
+  t.true(runner.runs.at(-1)!.startsWith('add table ip ferry\ndelete table ip ferry\n'));
+  t.is(runner.added.at(-1)!.get('endpoints-tcp')!.length, 1);
   await proxier.close();
 });
 
