@@ -139,3 +139,38 @@ test('iTP Local + eTP Local node port: the short-circuit target KUBE-SVC exists 
   t.is(tracePacket(ipt, { sourceIP: '203.0.113.200', destIP: NODE_IP, destPort: 3001 }, [NODE_IP]).output, '10.180.0.2:80', 'external clients get local endpoints');
   t.is(tracePacket(ipt, { sourceIP: '10.0.0.5', destIP: '172.30.0.42', destPort: 80 }, [NODE_IP]).output, '10.180.0.2:80', 'cluster IP is iTP Local');
 });
+
+// eTP Local with endpoints only on other nodes (kube-proxy's "endpoints
+// anywhere?" gating): pods and the node reach the remote endpoints through
+// KUBE-EXT → KUBE-SVC on every external address; outside clients are dropped.
+const remoteOnly = state([
+  [
+    svc('ns2', 'svc2', {
+      type: 'LoadBalancer', clusterIPs: ['172.30.0.42'], nodePort: 3001, externalIPs: ['192.168.99.22'],
+      loadBalancerIPs: ['1.2.3.4'], loadBalancerSourceRanges: ['203.0.113.0/25', '10.0.0.0/8', '192.168.0.0/24'],
+      externalTrafficPolicy: 'Local', healthCheckNodePort: 30000,
+    }),
+    [ep('10.180.1.1', { isLocal: false })],
+  ],
+]);
+
+const remoteOnlyFlows: Array<{ name: string; sourceIP: string; destIP: string; destPort: number; output: string; masq: boolean }> = [
+  { name: 'pod to node port', sourceIP: '10.0.0.2', destIP: NODE_IP, destPort: 3001, output: '10.180.1.1:80', masq: false },
+  { name: 'node to its node port is masqueraded', sourceIP: NODE_IP, destIP: NODE_IP, destPort: 3001, output: '10.180.1.1:80', masq: true },
+  { name: 'outside client to node port is dropped', sourceIP: '203.0.113.200', destIP: NODE_IP, destPort: 3001, output: 'DROP', masq: false },
+  { name: 'pod to external IP', sourceIP: '10.0.0.2', destIP: '192.168.99.22', destPort: 80, output: '10.180.1.1:80', masq: false },
+  { name: 'outside client to external IP is dropped', sourceIP: '203.0.113.200', destIP: '192.168.99.22', destPort: 80, output: 'DROP', masq: false },
+  { name: 'pod to LB IP (allowed range) goes through KUBE-FW', sourceIP: '10.0.0.2', destIP: '1.2.3.4', destPort: 80, output: '10.180.1.1:80', masq: false },
+  { name: 'node to LB IP is masqueraded', sourceIP: NODE_IP, destIP: '1.2.3.4', destPort: 80, output: '10.180.1.1:80', masq: true },
+  { name: 'allowed outside client to LB IP is dropped (no local endpoints)', sourceIP: '203.0.113.5', destIP: '1.2.3.4', destPort: 80, output: 'DROP', masq: false },
+  { name: 'blocked outside client to LB IP is dropped', sourceIP: '203.0.113.200', destIP: '1.2.3.4', destPort: 80, output: 'DROP', masq: false },
+  { name: 'cluster IP still served', sourceIP: '10.0.0.2', destIP: '172.30.0.42', destPort: 80, output: '10.180.1.1:80', masq: false },
+];
+
+for (const tc of remoteOnlyFlows) {
+  test(`trace eTP Local, remote endpoints only: ${tc.name}`, async (t) => {
+    const ipt = new FakeIptables();
+    await ipt.restore(renderRules({ state: remoteOnly, full: true, installedChains: new Set(), jumps: [] }, OPTIONS).text);
+    t.deepEqual(tracePacket(ipt, tc, [NODE_IP]), { output: tc.output, masq: tc.masq });
+  });
+}
