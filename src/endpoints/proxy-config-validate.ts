@@ -13,6 +13,7 @@ export interface RawProxyFlags {
   masqueradeAll: boolean;
   masqueradeBit: number;
   nodePortAddresses: string[];
+  localhostNodePorts: boolean;
   syncPeriodMs: number;
   minSyncPeriodMs: number;
   iptablesBackend: string | undefined;
@@ -59,6 +60,7 @@ export function validateProxyConfig(raw: RawProxyFlags): ProxyConfig {
     masqueradeAll: raw.masqueradeAll,
     masqueradeBit: raw.masqueradeBit,
     nodePortAddresses: Object.freeze(raw.nodePortAddresses.map((c) => checkCIDR('nodeport-addresses', c.trim()))),
+    localhostNodePorts: raw.localhostNodePorts,
     syncPeriodMs: raw.syncPeriodMs,
     minSyncPeriodMs: raw.minSyncPeriodMs,
     iptablesBackend: raw.iptablesBackend as ProxyConfig['iptablesBackend'],

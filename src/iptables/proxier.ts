@@ -8,10 +8,11 @@ import { createLogger } from '../util/log.ts';
 import { isServiceChain } from './chain-names.ts';
 import { cleanupRules } from './cleanup.ts';
 import { conntrackDeletions, runConntrackDeletions } from './conntrack.ts';
-import { KUBE_PROXY_CANARY, missingJumps } from './fixed-chains.ts';
+import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps } from './fixed-chains.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
 import { cidrContains } from './render-service.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
+import { ROUTE_LOCALNET, type SysctlWriter } from './sysctl.ts';
 
 const log = createLogger('iptables');
 
@@ -38,6 +39,8 @@ export interface IptablesProxierOptions {
   readonly healthHost: string;
   /** Clock, injected for tests of the full-sync period. */
   readonly now: () => number;
+  /** Sets sysctls of the proxy's network namespace (route_localnet); unit tests pass a fake. */
+  readonly sysctl: SysctlWriter;
 }
 
 /**
@@ -58,6 +61,7 @@ export class IptablesProxier implements Proxier {
   private lastSyncOk = false;
   private lastCanaryCheck = 0;
   private readonly fragments: FragmentCache = new Map();
+  private routeLocalnetSet = false;
 
   constructor(options: IptablesProxierOptions) {
     this.options = options;
@@ -77,12 +81,14 @@ export class IptablesProxier implements Proxier {
       }
       let installed = this.installedChains;
       let jumps: ReturnType<typeof missingJumps> = [];
+      const options = this.renderOptions();
       if (full) {
         const [filter, nat] = await Promise.all([runner.save('filter'), runner.save('nat')]);
         installed = new Set(chainsInSave(nat).filter(isServiceChain));
-        jumps = missingJumps({ filter, nat });
+        jumps = missingJumps({ filter, nat }, options.localhostNodePorts ? [...JUMP_RULES, ...KUBELET_JUMP_RULES] : JUMP_RULES);
       }
-      const rendered = renderRules({ state, full, installedChains: installed, jumps }, this.renderOptions(), this.fragments);
+      await this.ensureRouteLocalnet(options.localhostNodePorts);
+      const rendered = renderRules({ state, full, installedChains: installed, jumps }, options, this.fragments);
       await runner.restore(rendered.text);
       this.installedChains = rendered.activeChains;
       metrics.iptablesRulesTotal.set({ table: 'filter' }, rendered.ruleCounts.filter);
@@ -120,6 +126,17 @@ export class IptablesProxier implements Proxier {
     this.previousServices = state.services;
   }
 
+  /**
+   * ensureRouteLocalnet sets route_localnet=1 once, as kube-proxy does at start
+   * with localhost NodePorts: without it the kernel drops a packet to
+   * 127.0.0.1 that DNAT sends out of the host as a martian.
+   */
+  private async ensureRouteLocalnet(wanted: boolean): Promise<void> {
+    if (!wanted || this.routeLocalnetSet) return;
+    await this.options.sysctl(ROUTE_LOCALNET, '1');
+    this.routeLocalnetSet = true;
+  }
+
   private renderOptions(): RenderOptions {
     const { config } = this.options;
     const nodeIPs = Object.values(networkInterfaces())
@@ -136,6 +153,8 @@ export class IptablesProxier implements Proxier {
       masqueradeMark: `0x${(1 << config.masqueradeBit).toString(16)}`,
       nodePortIPs,
       nodeIPs,
+      // kube-proxy turns localhost NodePorts off when --nodeport-addresses leaves out 127.0.0.1.
+      localhostNodePorts: config.localhostNodePorts && (config.nodePortAddresses.length === 0 || config.nodePortAddresses.some((cidr) => cidrContains(cidr, '127.0.0.1'))),
     };
   }
 

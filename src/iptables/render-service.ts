@@ -21,6 +21,12 @@ export interface RenderOptions {
   readonly nodePortIPs: readonly string[] | 'all';
   /** This node's IPs, to let the node reach its own load balancer IPs through KUBE-FW. */
   readonly nodeIPs: readonly string[];
+  /**
+   * NodePorts answer on 127.0.0.1 (`--iptables-localhost-nodeports` and a
+   * `--nodeport-addresses` that holds it): KUBE-FIREWALL blocks other
+   * localnet traffic. False: `! -d 127.0.0.0/8` keeps loopback out of KUBE-NODEPORTS.
+   */
+  readonly localhostNodePorts: boolean;
 }
 
 /**

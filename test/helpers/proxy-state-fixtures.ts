@@ -59,6 +59,7 @@ export function proxyConfig(over: Partial<ProxyConfig> = {}): ProxyConfig {
     masqueradeAll: false,
     masqueradeBit: 14,
     nodePortAddresses: [],
+    localhostNodePorts: true,
     syncPeriodMs: 30_000,
     minSyncPeriodMs: 1_000,
     iptablesBackend: undefined,

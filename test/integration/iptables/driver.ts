@@ -9,6 +9,7 @@ import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../../../src/endpoints/proxy-state.ts';
 import { IptablesProxier } from '../../../src/iptables/proxier.ts';
 import { createRunner } from '../../../src/iptables/runner.ts';
+import { writeProcSysctl } from '../../../src/iptables/sysctl.ts';
 
 export interface WireState {
   services: ServicePort[];
@@ -40,6 +41,8 @@ const proxier = new IptablesProxier({
   metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: { set() {} } },
   healthHost: '0.0.0.0',
   now: Date.now,
+  // The driver runs inside the node namespace: this sets the node's sysctl only.
+  sysctl: writeProcSysctl,
 });
 
 const reply = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);

@@ -9,7 +9,7 @@ import type { RawProxyFlags } from '../../../src/endpoints/proxy-config-validate
 import { ProxyStateBuilder } from '../../../src/endpoints/state-builder.ts';
 
 const defaults: RawProxyFlags = {
-  mode: 'dry-run', nodeName: 'node-a', clusterCIDRs: [], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [],
+  mode: 'dry-run', nodeName: 'node-a', clusterCIDRs: [], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [], localhostNodePorts: true,
   syncPeriodMs: 30_000, minSyncPeriodMs: 1000, iptablesBackend: undefined, ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0,
   ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250,
 };

@@ -65,7 +65,7 @@ const cases: Case[] = [
     name: 'no --cluster-cidr: no local-traffic masquerade rule',
     services: [[svc('ns1', 'svc1', { clusterIPs: ['172.30.0.41'] }), [ep('10.180.0.1')]]],
     options: { clusterCIDRs: [] },
-    hasNot: ['-j KUBE-MARK-MASQ\n-A KUBE-SVC', '! -s'],
+    hasNot: ['-j KUBE-MARK-MASQ\n-A KUBE-SVC', '! -s 10.0.0.0/8'],
     has: [`-A KUBE-SVC-${SVC1} -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ`],
   },
   {
@@ -74,6 +74,20 @@ const cases: Case[] = [
     options: { nodePortIPs: ['192.168.0.2'] },
     has: ['-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.168.0.2 -j KUBE-NODEPORTS'],
     hasNot: ['--dst-type LOCAL -j KUBE-NODEPORTS'],
+  },
+  {
+    name: 'localhost NodePorts off: loopback kept out of KUBE-NODEPORTS, no KUBE-FIREWALL',
+    services: [[svc('ns1', 'svc1', { clusterIPs: ['172.30.0.41'] }), [ep('10.180.0.1')]]],
+    options: { localhostNodePorts: false },
+    has: ['-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS'],
+    hasNot: ['KUBE-FIREWALL'],
+  },
+  {
+    name: 'localhost NodePorts off with listed addresses: 127.0.0.1 is skipped',
+    services: [[svc('ns1', 'svc1', { clusterIPs: ['172.30.0.41'] }), [ep('10.180.0.1')]]],
+    options: { localhostNodePorts: false, nodePortIPs: ['192.168.0.2', '127.0.0.1'] },
+    has: ['-d 192.168.0.2 -j KUBE-NODEPORTS'],
+    hasNot: ['-d 127.0.0.1 -j KUBE-NODEPORTS'],
   },
   {
     name: 'iTP Local with a local endpoint: cluster IP goes to KUBE-SVL',

@@ -36,6 +36,8 @@ test('golden: multiple services, full sync, one stale chain deleted', (t) => {
       :KUBE-FORWARD - [0:0]
       :KUBE-PROXY-FIREWALL - [0:0]
       :KUBE-PROXY-CANARY - [0:0]
+      :KUBE-FIREWALL - [0:0]
+      -A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
       -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
       -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
       -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
