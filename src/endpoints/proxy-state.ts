@@ -4,8 +4,8 @@
  * since the last successful sync. It is built by the watcher (change trackers
  * → snapshot) and never mutated afterwards; backends must not mutate it.
  *
- * Keys are kube-proxy's ServicePortName strings, `ns/name:portName` (portName
- * may be empty, giving `ns/name:`).
+ * Keys are kube-proxy's ServicePortName strings: `ns/name:portName`, or
+ * `ns/name` for an unnamed port (so chain hashes and comments match kube-proxy's).
  */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
@@ -89,7 +89,13 @@ export interface ProxyState {
   readonly triggerTimes: ReadonlyMap<string, number>;
 }
 
-/** servicePortKey builds kube-proxy's ServicePortName string. */
+/** servicePortKey builds kube-proxy's ServicePortName string: `ns/name:port`, or `ns/name` when the port is unnamed. */
 export function servicePortKey(namespace: string, name: string, portName: string): string {
-  return `${namespace}/${name}:${portName}`;
+  return portName === '' ? `${namespace}/${name}` : `${namespace}/${name}:${portName}`;
+}
+
+/** serviceOfPortKey turns a service port key into its service's `ns/name` (names and port names hold no colon). */
+export function serviceOfPortKey(key: string): string {
+  const colon = key.indexOf(':');
+  return colon < 0 ? key : key.slice(0, colon);
 }

@@ -1,11 +1,8 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { ProxyState } from './proxy-state.ts';
+import { serviceOfPortKey, type ProxyState } from './proxy-state.ts';
 import { ServiceChangeTracker, ServicePortMap } from './service-change-tracker.ts';
 import { EndpointsChangeTracker, EndpointsMap } from './endpoints-change-tracker.ts';
-
-/** serviceOfKey turns `ns/name:port` into `ns/name` (port names are DNS labels: no colon). */
-const serviceOfKey = (key: string): string => key.slice(0, key.lastIndexOf(':'));
 
 /**
  * ProxyStateBuilder turns informer events into immutable ProxyState
@@ -81,7 +78,7 @@ export class ProxyStateBuilder {
 
     const triggerTimes = new Map<string, number>();
     for (const key of this.#changed) {
-      const t = this.#triggerTimes.get(serviceOfKey(key));
+      const t = this.#triggerTimes.get(serviceOfPortKey(key));
       if (t !== undefined) triggerTimes.set(key, t);
     }
     return Object.freeze({

@@ -176,3 +176,27 @@ for (const tc of remoteOnlyFlows) {
     t.deepEqual(tracePacket(ipt, tc, [NODE_IP]), { output: tc.output, masq: tc.masq });
   });
 }
+
+// An unnamed port is `ns/name` in kube-proxy (no trailing colon), which names
+// its chains and comments. Expected lines from kube-proxy's
+// TestEndpointSliceE2E (pkg/proxy/iptables/proxier_test.go, as carried by
+// aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212).
+test('golden: unnamed port is ns/name, with kube-proxy chain hashes and comments', (t) => {
+  const unnamed = svc('ns1', 'svc1', { portName: '', clusterIPs: ['172.30.1.1'] });
+  t.is(unnamed.key, 'ns1/svc1');
+  const out = renderRules({ state: state([[unnamed, ['10.0.1.1', '10.0.1.2', '10.0.1.3'].map((ip) => ep(ip))]]), full: true, installedChains: new Set(), jumps: [] }, OPTIONS);
+  const expected = [
+    '-A KUBE-SEP-3JOIVZTXZZRGORX4 -m comment --comment ns1/svc1 -s 10.0.1.1 -j KUBE-MARK-MASQ',
+    '-A KUBE-SEP-3JOIVZTXZZRGORX4 -m comment --comment ns1/svc1 -m tcp -p tcp -j DNAT --to-destination 10.0.1.1:80',
+    '-A KUBE-SEP-IO5XOSKPAXIFQXAJ -m comment --comment ns1/svc1 -s 10.0.1.2 -j KUBE-MARK-MASQ',
+    '-A KUBE-SEP-IO5XOSKPAXIFQXAJ -m comment --comment ns1/svc1 -m tcp -p tcp -j DNAT --to-destination 10.0.1.2:80',
+    '-A KUBE-SEP-XGJFVO3L2O5SRFNT -m comment --comment ns1/svc1 -s 10.0.1.3 -j KUBE-MARK-MASQ',
+    '-A KUBE-SEP-XGJFVO3L2O5SRFNT -m comment --comment ns1/svc1 -m tcp -p tcp -j DNAT --to-destination 10.0.1.3:80',
+    '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 cluster IP" -m tcp -p tcp -d 172.30.1.1 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
+    '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 -> 10.0.1.1:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-3JOIVZTXZZRGORX4',
+    '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 -> 10.0.1.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-IO5XOSKPAXIFQXAJ',
+    '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 -> 10.0.1.3:80" -j KUBE-SEP-XGJFVO3L2O5SRFNT',
+    '-A KUBE-SERVICES -m comment --comment "ns1/svc1 cluster IP" -m tcp -p tcp -d 172.30.1.1 --dport 80 -j KUBE-SVC-AQI2S6QIMU7PVVRP',
+  ];
+  for (const line of expected) t.true(out.text.includes(line), `missing: ${line}`);
+});
