@@ -15,7 +15,10 @@ export interface ProxyConfig {
   readonly masqueradeAll: boolean;
   /** `--iptables-masquerade-bit` (default 14 → mark 0x4000). */
   readonly masqueradeBit: number;
-  /** `--nodeport-addresses`: CIDRs whose local addresses accept NodePorts; empty means every local address. */
+  /**
+   * `--nodeport-addresses`: CIDRs (either family) whose local addresses accept NodePorts, or ['primary'] for
+   * the node's primary IPs; a family with no CIDR of its own accepts them on every local address (node-port-addresses.ts).
+   */
   readonly nodePortAddresses: readonly string[];
   /**
    * `--iptables-localhost-nodeports` (default true): NodePorts also answer on

@@ -76,6 +76,12 @@ export interface ProxyState {
   readonly nodeName: string;
   /** Labels of this node's Node object (zone, hints); empty before it is seen. */
   readonly nodeLabels: Readonly<Record<string, string>>;
+  /**
+   * This node's primary IPs from its Node object (nodeHostIPs: InternalIP,
+   * else ExternalIP, one per family), for `--nodeport-addresses primary`.
+   * Undefined or empty before the Node is seen.
+   */
+  readonly nodeIPs?: readonly string[];
   readonly services: ReadonlyMap<string, ServicePort>;
   /** All known endpoints per service port key, before selection by traffic policy. */
   readonly endpoints: ReadonlyMap<string, readonly Endpoint[]>;

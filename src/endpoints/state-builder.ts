@@ -18,6 +18,7 @@ export class ProxyStateBuilder {
   readonly #services = new ServicePortMap();
   readonly #endpoints = new EndpointsMap();
   #nodeLabels: Readonly<Record<string, string>> = Object.freeze({});
+  #nodeIPs: readonly string[] = Object.freeze([]);
   #nodeChanged = false;
   // Accumulated since the last successful sync:
   #changed = new Set<string>();
@@ -53,6 +54,13 @@ export class ProxyStateBuilder {
     return true;
   }
 
+  /** setNodeIPs records this node's primary IPs (nodeHostIPs); returns whether they changed (a sync is then due). */
+  setNodeIPs(ips: readonly string[]): boolean {
+    if (ips.join(',') === this.#nodeIPs.join(',')) return false;
+    this.#nodeIPs = Object.freeze([...ips]);
+    return true;
+  }
+
   /** pendingCounts: services with unapplied service or endpoint changes (for the *_changes_pending gauges). */
   pendingCounts(): { services: number; endpoints: number } {
     return { services: this.#serviceChanges.pendingCount(), endpoints: this.#endpointChanges.pendingCount() };
@@ -84,6 +92,7 @@ export class ProxyStateBuilder {
     return Object.freeze({
       nodeName: this.#nodeName,
       nodeLabels: this.#nodeLabels,
+      nodeIPs: this.#nodeIPs,
       services: this.#services.ports.snapshot(),
       endpoints: this.#endpoints.endpoints.snapshot(),
       changed: new Set(this.#changed),

@@ -9,8 +9,8 @@ import { isServiceChain } from './chain-names.ts';
 import { cleanupRules } from './cleanup.ts';
 import { conntrackDeletions, runConntrackDeletions } from './conntrack.ts';
 import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps } from './fixed-chains.ts';
+import { nodePortTargets } from './node-ports.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
-import { cidrContains } from './render-service.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
 import { ROUTE_LOCALNET, type SysctlWriter } from './sysctl.ts';
 
@@ -81,7 +81,7 @@ export class IptablesProxier implements Proxier {
       }
       let installed = this.installedChains;
       let jumps: ReturnType<typeof missingJumps> = [];
-      const options = this.renderOptions();
+      const options = this.renderOptions(state);
       if (full) {
         const [filter, nat] = await Promise.all([runner.save('filter'), runner.save('nat')]);
         installed = new Set(chainsInSave(nat).filter(isServiceChain));
@@ -137,24 +137,18 @@ export class IptablesProxier implements Proxier {
     this.routeLocalnetSet = true;
   }
 
-  private renderOptions(): RenderOptions {
+  private renderOptions(state: ProxyState): RenderOptions {
     const { config } = this.options;
     const nodeIPs = Object.values(networkInterfaces())
       .flat()
       .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
       .map((a) => a!.address);
-    const nodePortIPs =
-      config.nodePortAddresses.length === 0
-        ? ('all' as const)
-        : [...nodeIPs, '127.0.0.1'].filter((ip) => config.nodePortAddresses.some((cidr) => cidrContains(cidr, ip)));
     return {
       clusterCIDRs: config.clusterCIDRs,
       masqueradeAll: config.masqueradeAll,
       masqueradeMark: `0x${(1 << config.masqueradeBit).toString(16)}`,
-      nodePortIPs,
       nodeIPs,
-      // kube-proxy turns localhost NodePorts off when --nodeport-addresses leaves out 127.0.0.1.
-      localhostNodePorts: config.localhostNodePorts && (config.nodePortAddresses.length === 0 || config.nodePortAddresses.some((cidr) => cidrContains(cidr, '127.0.0.1'))),
+      ...nodePortTargets(config, nodeIPs, state.nodeIPs),
     };
   }
 

@@ -29,7 +29,7 @@ export default defineCommand({
     'hostname-override': { type: 'string', help: 'node name of this proxy (default: the host name)' },
     'masquerade-all': { type: 'boolean', default: false, help: 'SNAT all traffic sent to service cluster IPs' },
     'iptables-masquerade-bit': { type: 'int', default: 14, help: 'fwmark bit marking packets to SNAT (0-31)' },
-    'nodeport-addresses': { type: 'list', help: 'CIDRs whose local addresses accept NodePorts (default: all)' },
+    'nodeport-addresses': { type: 'list', help: "CIDRs whose local addresses accept NodePorts, or 'primary' for the node's primary IPs (default: all)" },
     'iptables-localhost-nodeports': { type: 'boolean', default: true, help: 'iptables mode: NodePorts also answer on 127.0.0.1 (sets route_localnet=1 and blocks outside localnet traffic)' },
     cleanup: { type: 'boolean', default: false, help: 'remove the rules of --mode and exit' },
     'iptables-backend': { type: 'string', help: 'iptables binaries to use: nft or legacy (default: what iptables points to)' },

@@ -17,6 +17,8 @@ export interface WireState {
   changed: string[];
   deletedEndpoints: Array<{ serviceKey: string; endpoint: string }>;
   newlyActive: string[];
+  /** The Node's primary IPs (for --nodeport-addresses primary). */
+  nodeIPs?: string[];
 }
 
 export type DriverCommand = { op: 'sync'; state: WireState } | { op: 'cleanup' };
@@ -25,6 +27,7 @@ function fromWire(w: WireState): ProxyState {
   return {
     nodeName: 'node',
     nodeLabels: {},
+    nodeIPs: w.nodeIPs ?? [],
     services: new Map(w.services.map((s) => [s.key, s])),
     endpoints: new Map(w.endpoints),
     changed: new Set(w.changed),

@@ -117,6 +117,14 @@ test('unnamed port: key ns/name (kube-proxy\'s ServicePortName), endpoints and t
   t.is(state.triggerTimes.get('ns1/u'), Date.parse('2026-01-01T00:00:05Z'));
 });
 
+test('node IPs (for --nodeport-addresses primary) reach the snapshot; only a change asks for a sync', (t) => {
+  const b = new ProxyStateBuilder('node-a');
+  t.deepEqual(b.build().nodeIPs, []);
+  t.true(b.setNodeIPs(['192.168.50.1']));
+  t.false(b.setNodeIPs(['192.168.50.1']));
+  t.deepEqual(b.build().nodeIPs, ['192.168.50.1']);
+});
+
 test('deleting the last slice removes the endpoints; node label change marks every service', (t) => {
   const b = new ProxyStateBuilder('node-a');
   b.onServiceChange(undefined, service('s', { ports: [{ name: 'p80', port: 80 }] }));
