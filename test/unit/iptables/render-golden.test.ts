@@ -122,7 +122,7 @@ const flows: Array<{ name: string; sourceIP: string; destIP: string; destPort: n
   { name: 'LB IP from an allowed range', sourceIP: '203.0.113.5', destIP: '5.6.7.8', destPort: 80, output: '10.180.0.3:80, 10.180.0.4:80', masq: true },
   { name: 'LB IP from elsewhere is dropped', sourceIP: '203.0.113.200', destIP: '5.6.7.8', destPort: 80, output: 'DROP', masq: false },
   { name: 'hairpin: an endpoint reaching itself is masqueraded', sourceIP: '10.180.0.1', destIP: '172.30.0.41', destPort: 80, output: '10.180.0.1:80', masq: true },
-  { name: 'wrong port falls through', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 81, output: 'ACCEPT', masq: false },
+  { name: 'wrong port falls through', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 81, output: '', masq: false },
 ];
 
 for (const tc of flows) {
@@ -164,8 +164,9 @@ const remoteOnlyFlows: Array<{ name: string; sourceIP: string; destIP: string; d
   { name: 'outside client to external IP is dropped', sourceIP: '203.0.113.200', destIP: '192.168.99.22', destPort: 80, output: 'DROP', masq: false },
   { name: 'pod to LB IP (allowed range) goes through KUBE-FW', sourceIP: '10.0.0.2', destIP: '1.2.3.4', destPort: 80, output: '10.180.1.1:80', masq: false },
   { name: 'node to LB IP is masqueraded', sourceIP: NODE_IP, destIP: '1.2.3.4', destPort: 80, output: '10.180.1.1:80', masq: true },
-  { name: 'allowed outside client to LB IP is dropped (no local endpoints)', sourceIP: '203.0.113.5', destIP: '1.2.3.4', destPort: 80, output: 'DROP', masq: false },
-  { name: 'blocked outside client to LB IP is dropped', sourceIP: '203.0.113.200', destIP: '1.2.3.4', destPort: 80, output: 'DROP', masq: false },
+  // Both KUBE-EXTERNAL-SERVICES ("no local endpoints") and KUBE-PROXY-FIREWALL drop it.
+  { name: 'allowed outside client to LB IP is dropped (no local endpoints)', sourceIP: '203.0.113.5', destIP: '1.2.3.4', destPort: 80, output: 'DROP, DROP', masq: false },
+  { name: 'blocked outside client to LB IP is dropped', sourceIP: '203.0.113.200', destIP: '1.2.3.4', destPort: 80, output: 'DROP, DROP', masq: false },
   { name: 'cluster IP still served', sourceIP: '10.0.0.2', destIP: '172.30.0.42', destPort: 80, output: '10.180.1.1:80', masq: false },
 ];
 
