@@ -8,9 +8,10 @@ import { ask, coreDnsIndex, SOA } from './fixture.ts';
 // handler over the same cluster. Records are as upstream expects them.
 //
 // Left out, and why:
-// - "CNAME External Truncated Lookup": CoreDNS copies the TC bit of the
-//   upstream's answer to an ExternalName chase into its own; Ferry's chase
-//   does not carry TC — a missing feature.
+// - "CNAME External Truncated Lookup": CoreDNS copies the TC bit of a
+//   truncated upstream answer to an ExternalName chase into its own, so the
+//   client retries over TCP; Ferry's forwarder asks that upstream again over
+//   TCP itself (forward.ts) and answers in full, so there is no TC to carry.
 // - TestMultiClusterServeDNS: Ferry has no multicluster zones
 //   (ServiceImport / clusterset) — a missing feature.
 
