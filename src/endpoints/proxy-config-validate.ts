@@ -4,7 +4,7 @@ import { cidrFamily, NODE_PORT_ADDRESSES_PRIMARY } from './node-port-addresses.t
 import type { ProxyConfig } from './proxy-config.ts';
 
 /** PROXY_MODES are the modes kube-proxy-style flags accept; whether one is built in is the registry's business. */
-export const PROXY_MODES = ['iptables', 'ipvs', 'userspace', 'dry-run'] as const;
+export const PROXY_MODES = ['iptables', 'nftables', 'ipvs', 'userspace', 'dry-run'] as const;
 
 /** RawProxyFlags is what `ferry proxy` parsed, before validation. Durations are ms. */
 export interface RawProxyFlags {

@@ -33,7 +33,7 @@ rootTest('iptables: eTP Local with endpoints only on another node: pods and the 
   // The node routes service and external IPs towards its upstream, as a real node would.
   await addRoute(topo.node, [SERVICE_CIDR, 'via', EXT_IP]);
   await addRoute(topo.node, [`${EXTERNAL_IP}/32`, 'via', EXT_IP]);
-  const driver = new ProxyDriver(t, topo.node, proxyConfig('nft'));
+  const driver = new ProxyDriver(t, topo.node, proxyConfig('iptables-nft'));
   const remote = service('remote', '172.30.0.30', { type: 'NodePort', nodePort: 30090, externalIPs: [EXTERNAL_IP], externalTrafficPolicy: 'Local' });
   await driver.sync([remote], { [remote.key]: [endpoint(p1.ip, { isLocal: false, nodeName: 'node-b' })] });
 

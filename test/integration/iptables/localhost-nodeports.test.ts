@@ -37,7 +37,7 @@ rootTest('iptables: curl 127.0.0.1:<nodePort> on the node answers; a packet to 1
   t.deepEqual(heard, ['before-proxy'], 'the lab can deliver an outside packet to 127.0.0.1 (the hole KUBE-FIREWALL closes)');
   await topo.fixture.exec(topo.node, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=0']);
 
-  const driver = new ProxyDriver(t, topo.node, proxyConfig('nft'));
+  const driver = new ProxyDriver(t, topo.node, proxyConfig('iptables-nft'));
   const web = service('web', '172.30.0.40', { type: 'NodePort', nodePort: 30095 });
   await driver.sync([web], { [web.key]: [endpoint(p0.ip)] });
 
