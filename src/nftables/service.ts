@@ -230,7 +230,7 @@ export function outermost(cidrs: readonly string[]): string[] {
   return kept;
 }
 
-/** ownChainLines renders `add rule` lines of a service's own chain. */
+/** ownChainRules renders the `add rule` lines of a service's own chain. */
 export function ownChainRules(chain: OwnChain): string[] {
   return chain.rules.map((r) => `add rule ${TABLE} ${chain.name} ${r}`);
 }
