@@ -1,0 +1,119 @@
+/**
+ * One cell of the nftables benchmark's sync table, in a fresh scratch
+ * namespace of its own and a process of its own (so the peak RSS it reports
+ * is the proxy's alone):
+ *
+ *   ip netns exec <scratch> node --import tsx nftables.sync.ts <cell> <services> <endpoints> <changes>
+ *
+ * cell: `nftables`, `iptables-nft`, `iptables-legacy` (the proxier, as
+ * `ferry proxy` builds it) or `nft-floor` (`nft -f` of the same full ruleset
+ * the nftables proxier loads: the floor). Prints one JSON line after the full
+ * sync from empty, `{"phase":"full","ms":…,"peakRssMiB":…,"baseRssMiB":…}`,
+ * then for proxiers one after `changes` single-endpoint changes,
+ * `{"phase":"change","ms":[…]}`. The orchestrator enforces the time limit
+ * by killing this process group and deleting the namespace.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Proxier } from '../../src/endpoints/proxier.ts';
+import type { ProxyState } from '../../src/endpoints/proxy-state.ts';
+import { IptablesProxier } from '../../src/iptables/proxier.ts';
+import { createRunner } from '../../src/iptables/runner.ts';
+import { execFile } from '../../src/util/exec.ts';
+import { benchCluster, benchProxyConfig, benchService, noIptablesMetrics, oneEndpointChanged, snapshot, type BenchCluster } from './synthetic.ts';
+
+export type SyncCell = 'nftables' | 'iptables-nft' | 'iptables-legacy' | 'nft-floor';
+
+/** statusKiB reads a VmRSS/VmHWM line of /proc/self/status. */
+function statusMiB(field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  return Number(m?.[1] ?? Number.NaN) / 1024;
+}
+
+function print(line: object): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+async function createProxier(cell: Exclude<SyncCell, 'nft-floor'>): Promise<Proxier> {
+  if (cell === 'nftables') throw new Error('the nftables proxier is not in this build yet');
+  const backend = cell === 'iptables-nft' ? 'nft' : 'legacy';
+  return new IptablesProxier({ config: benchProxyConfig('iptables', backend), runner: createRunner(backend), metrics: noIptablesMetrics, healthHost: '127.0.0.1', now: Date.now });
+}
+
+/** floorRuleset is the flat-layout ruleset of the reference (§5) for plain ClusterIP services, elements batched. */
+function floorRuleset(state: ProxyState): string {
+  const counts = new Set([...state.endpoints.values()].map((e) => e.length));
+  const lines = ['table ip ferry {', '  map service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }',
+    '  map endpoints-tcp { typeof ip daddr . tcp dport . numgen random mod 1 : ip daddr . tcp dport ; }'];
+  for (const n of counts) lines.push(`  chain lb-${n} { meta l4proto tcp dnat ip addr . port to ip daddr . tcp dport . numgen random mod ${n} map @endpoints-tcp; }`);
+  lines.push('  chain services { ip daddr . meta l4proto . th dport vmap @service-ips; }',
+    '  chain nat-prerouting { type nat hook prerouting priority -100; policy accept; jump services; }',
+    '  chain nat-output { type nat hook output priority -100; policy accept; jump services; }', '}');
+  const dispatch: string[] = [];
+  const endpoints: string[] = [];
+  for (const [key, svc] of state.services) {
+    const eps = state.endpoints.get(key) ?? [];
+    dispatch.push(`${svc.clusterIPs[0]} . tcp . ${svc.port} : goto lb-${eps.length}`);
+    eps.forEach((e, slot) => endpoints.push(`${svc.clusterIPs[0]} . ${svc.port} . ${slot} : ${e.ip} . ${e.port}`));
+  }
+  for (let i = 0; i < dispatch.length; i += 20_000) lines.push(`add element ip ferry service-ips { ${dispatch.slice(i, i + 20_000).join(', ')} }`);
+  for (let i = 0; i < endpoints.length; i += 20_000) lines.push(`add element ip ferry endpoints-tcp { ${endpoints.slice(i, i + 20_000).join(', ')} }`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** measureFloor times `nft -f` of the full ruleset; /usr/bin/time gives nft's own peak RSS. */
+async function measureFloor(cluster: BenchCluster): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-nft-'));
+  try {
+    const file = join(dir, 'full.nft');
+    writeFileSync(file, floorRuleset(snapshot(cluster, cluster.services.keys())));
+    const started = performance.now();
+    const r = await execFile('/usr/bin/time', ['-f', '%M', 'nft', '-f', file]);
+    const ms = performance.now() - started;
+    const maxRssKiB = Number(r.stderr.trim().split('\n').pop());
+    print({ phase: 'full', ms, peakRssMiB: maxRssKiB / 1024, baseRssMiB: 0 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** measureProxier: a full sync from empty, then `changes` syncs of one endpoint change each. */
+async function measureProxier(cell: Exclude<SyncCell, 'nft-floor'>, cluster: BenchCluster, changes: number): Promise<void> {
+  const proxier = await createProxier(cell);
+  const state = snapshot(cluster, cluster.services.keys());
+  const baseRssMiB = statusMiB('VmRSS');
+  const started = performance.now();
+  const full = await proxier.sync(state);
+  const ms = performance.now() - started;
+  if (!full.ok) throw full.error;
+  print({ phase: 'full', ms, peakRssMiB: statusMiB('VmHWM'), baseRssMiB });
+  const times: number[] = [];
+  for (let k = 1; k <= changes; k++) {
+    // Spread over the cluster: services far apart, each change one endpoint of one service.
+    const key = benchService((k * 7919) % cluster.services.size).key;
+    cluster.endpoints.set(key, oneEndpointChanged(cluster.endpoints.get(key)!, k));
+    const t0 = performance.now();
+    const r = await proxier.sync(snapshot(cluster, [key]));
+    times.push(performance.now() - t0);
+    if (!r.ok) throw r.error;
+    if (r.full) throw new Error(`change ${k} was synced in full`);
+  }
+  print({ phase: 'change', ms: times });
+  await proxier.close();
+}
+
+async function main(): Promise<void> {
+  const [cell, services, endpoints, changes] = process.argv.slice(2);
+  const cluster = benchCluster(Number(services), Number(endpoints));
+  if (cell === 'nft-floor') await measureFloor(cluster);
+  else await measureProxier(cell as Exclude<SyncCell, 'nft-floor'>, cluster, Number(changes));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    print({ phase: 'error', error: err instanceof Error ? err.message.split('\n').slice(0, 3).join(' ') : String(err) });
+    process.exit(1);
+  },
+);
