@@ -91,14 +91,14 @@ export function syncTable(rows: readonly SizeRow[]): string[] {
 
 export function latencyTable(rows: readonly LatencyRow[]): string[] {
   const lines = [
-    '| mode | background services × 10 | switches seen | API write → new endpoint answers p50 | p99 | max | proxy start → probe answers | background writes/s |',
+    '| mode | background services × 10 | switches (over 10 s) | API write → new endpoint answers p50 | p99 | max | proxy start → probe answers | background writes/s |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const goals = r.mode === 'nftables';
     const p50 = percentile(r.latenciesMs, 50);
     const p99 = percentile(r.latenciesMs, 99);
-    const seen = `${r.latenciesMs.length} of ${r.latenciesMs.length + r.missed}`;
+    const seen = `${r.latenciesMs.length} (${r.missed})`;
     lines.push(`| ${r.mode} | ${r.services.toLocaleString('en-US')} | ${seen} | ${withGoal(formatMs(p50), p50, goals ? GOALS.latencyP50Ms : undefined, formatMs)} | ${withGoal(formatMs(p99), p99, goals ? GOALS.latencyP99Ms : undefined, formatMs)} | ${formatMs(Math.max(...r.latenciesMs))} | ${formatMs(r.firstSyncMs)} | ${r.backgroundWritesPerSecond.toFixed(1)} |`);
   }
   return lines;
