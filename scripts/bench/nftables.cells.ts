@@ -21,7 +21,7 @@ export interface CellResult {
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const MB_PER_MIB = 1.048576;
 
-type Line = { phase: 'full'; ms: number; peakRssMiB: number } | { phase: 'change'; ms: number[] } | { phase: 'error'; error: string };
+type Line = { phase: 'full'; ms: number; peakRssMiB: number; baseRssMiB: number } | { phase: 'change'; ms: number[] } | { phase: 'error'; error: string };
 
 export async function runSyncCell(teardowns: Teardowns, cell: SyncCell, services: number, endpoints: number, changes: number, limitMs: number): Promise<CellResult> {
   const mark = teardowns.mark();
@@ -47,7 +47,7 @@ export async function runSyncCell(teardowns: Teardowns, cell: SyncCell, services
     const full = await next();
     if (full === 'timeout') return { full: over, change: { ok: false, text: 'not run' }, overLimit: true };
     if (full === 'exit' || full.phase !== 'full') return { full: failed(full), change: { ok: false, text: 'not run' }, overLimit: false };
-    const fullSync = { ms: full.ms, peakRssMB: full.peakRssMiB * MB_PER_MIB };
+    const fullSync = { ms: full.ms, peakRssMB: full.peakRssMiB * MB_PER_MIB, baseRssMB: full.baseRssMiB * MB_PER_MIB };
     if (cell === 'nft-floor') return { full: { ok: true, value: fullSync }, change: { ok: false, text: '' }, overLimit: false };
     const change = await next();
     const changeOutcome: Outcome<number[]> = change === 'timeout' ? over : change === 'exit' || change.phase !== 'change' ? failed(change) : { ok: true, value: change.ms };

@@ -22,6 +22,8 @@ export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly o
 export interface FullSync {
   readonly ms: number;
   readonly peakRssMB: number;
+  /** RSS before the sync began: Node, the modules and the ProxyState (0 for the floor). */
+  readonly baseRssMB: number;
 }
 
 export type ProxierCell = 'nftables' | 'iptables-nft' | 'iptables-legacy';
@@ -84,7 +86,7 @@ export function syncTable(rows: readonly SizeRow[]): string[] {
       const s = changeSummary(t);
       return withGoal(s.text, s.median, goal, formatMs);
     });
-    lines.push(`| ${n.toLocaleString('en-US')} | ${outcomeText(r.floor, (v) => `${formatMs(v.ms)} (nft ${mb(v.peakRssMB)})`)} | ${outcomeText(nft, (v) => withGoal(formatMs(v.ms), v.ms, GOALS.fullSyncMs.get(n), formatMs))} | ${vsFloor} | ${nft.ok ? withGoal(mb(nft.value.peakRssMB), nft.value.peakRssMB, GOALS.peakRssMB.get(n), mb) : ''} | ${outcomeText(r.full['iptables-nft'], (v) => formatMs(v.ms))} | ${outcomeText(r.full['iptables-legacy'], (v) => formatMs(v.ms))} | ${change('nftables', GOALS.changeMs.get(n))} | ${change('iptables-nft')} | ${change('iptables-legacy')} |`);
+    lines.push(`| ${n.toLocaleString('en-US')} | ${outcomeText(r.floor, (v) => `${formatMs(v.ms)} (nft ${mb(v.peakRssMB)})`)} | ${outcomeText(nft, (v) => withGoal(formatMs(v.ms), v.ms, GOALS.fullSyncMs.get(n), formatMs))} | ${vsFloor} | ${nft.ok ? withGoal(`${mb(nft.value.peakRssMB)} (${mb(nft.value.baseRssMB)} before)`, nft.value.peakRssMB, GOALS.peakRssMB.get(n), mb) : ''} | ${outcomeText(r.full['iptables-nft'], (v) => formatMs(v.ms))} | ${outcomeText(r.full['iptables-legacy'], (v) => formatMs(v.ms))} | ${change('nftables', GOALS.changeMs.get(n))} | ${change('iptables-nft')} | ${change('iptables-legacy')} |`);
   }
   return lines;
 }

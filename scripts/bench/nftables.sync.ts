@@ -18,10 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Proxier } from '../../src/endpoints/proxier.ts';
 import type { ProxyState } from '../../src/endpoints/proxy-state.ts';
-import { IptablesProxier } from '../../src/iptables/proxier.ts';
-import { createRunner } from '../../src/iptables/runner.ts';
+import { loadBackend } from '../../src/endpoints/backends.ts';
+import { ProxyMetrics } from '../../src/endpoints/metrics.ts';
 import { execFile } from '../../src/util/exec.ts';
-import { benchCluster, benchProxyConfig, benchService, noIptablesMetrics, oneEndpointChanged, snapshot, type BenchCluster } from './synthetic.ts';
+import { benchCluster, benchProxyConfig, benchService, oneEndpointChanged, snapshot, type BenchCluster } from './synthetic.ts';
 
 export type SyncCell = 'nftables' | 'iptables-nft' | 'iptables-legacy' | 'nft-floor';
 
@@ -35,10 +35,10 @@ function print(line: object): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
+/** createProxier builds the cell's backend as `ferry proxy --mode …` does (src/endpoints/backends.ts). */
 async function createProxier(cell: Exclude<SyncCell, 'nft-floor'>): Promise<Proxier> {
-  if (cell === 'nftables') throw new Error('the nftables proxier is not in this build yet');
-  const backend = cell === 'iptables-nft' ? 'nft' : 'legacy';
-  return new IptablesProxier({ config: benchProxyConfig('iptables', backend), runner: createRunner(backend), metrics: noIptablesMetrics, healthHost: '127.0.0.1', now: Date.now });
+  const config = cell === 'nftables' ? benchProxyConfig('nftables') : benchProxyConfig('iptables', cell === 'iptables-nft' ? 'nft' : 'legacy');
+  return (await loadBackend(config.mode))(config, new ProxyMetrics());
 }
 
 /** floorRuleset is the flat-layout ruleset of the reference (§5) for plain ClusterIP services, elements batched. */

@@ -67,7 +67,7 @@ async function measureSyncs(): Promise<SizeRow[]> {
       process.stdout.write(`${cell}: ${n} services × ${ENDPOINTS} endpoints...\n`);
       const r = await runSyncCell(teardowns, cell, n, ENDPOINTS, Number(args.changes), LIMIT_MS);
       if (r.overLimit) overLimitAt.set(cell, n);
-      process.stdout.write(`  full ${r.full.ok ? `${r.full.value.ms.toFixed(0)} ms, peak RSS ${r.full.value.peakRssMB.toFixed(0)} MB` : r.full.text}${r.change.ok ? `; one change ${changeSummary(r.change.value).text}` : ''}\n`);
+      process.stdout.write(`  full ${r.full.ok ? `${r.full.value.ms.toFixed(0)} ms, peak RSS ${r.full.value.peakRssMB.toFixed(0)} MB (${r.full.value.baseRssMB.toFixed(0)} MB before the sync)` : r.full.text}${r.change.ok ? `; one change ${changeSummary(r.change.value).text}` : ''}\n`);
       results.set(cell, r);
     }
     const get = (c: SyncCell) => results.get(c)!;
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   const out = [''];
   if (syncRows.length > 0) {
     out.push(`Full sync from empty and one endpoint change (median and max of ${args.changes}), ${ENDPOINTS} endpoints per service; each cell a fresh namespace and process; time limit ${LIMIT_MS / 1000} s per run.`,
-      'Peak RSS: the proxy process (VmHWM, holding the ProxyState); for the floor, nft\'s own (/usr/bin/time). Goals from issue 15 beside the figures they apply to.', '', ...syncTable(syncRows), '');
+      'Peak RSS: the proxy process (VmHWM; "before": its RSS when the sync began, Node, modules and the ProxyState); for the floor, nft\'s own (/usr/bin/time). Goals from issue 15 beside the figures they apply to.', '', ...syncTable(syncRows), '');
   }
   if (latencyRows.length > 0) {
     out.push(`Network programming latency by traffic: ferry apiserver (memory) + ferry proxy --min-sync-period 0 in a lab; ${args.switches} switches of the probe service's only endpoint between two pods, 10 background endpoint changes per second; from the PATCH to the SYN of the first connection the new pod answers (polled every 1 ms).`,

@@ -32,11 +32,11 @@ test('changeSummary gives the median and the max', (t) => {
 
 const row = (services: number, nftMs: number): SizeRow => ({
   services,
-  floor: { ok: true, value: { ms: 2000, peakRssMB: 398 } },
+  floor: { ok: true, value: { ms: 2000, peakRssMB: 398, baseRssMB: 0 } },
   full: {
-    nftables: { ok: true, value: { ms: nftMs, peakRssMB: 250 } },
+    nftables: { ok: true, value: { ms: nftMs, peakRssMB: 250, baseRssMB: 90 } },
     'iptables-nft': { ok: false, text: '> 120 s' },
-    'iptables-legacy': { ok: true, value: { ms: 8400, peakRssMB: 900 } },
+    'iptables-legacy': { ok: true, value: { ms: 8400, peakRssMB: 900, baseRssMB: 100 } },
   },
   change: {
     nftables: { ok: true, value: [0.3, 0.4, 0.5] },
@@ -54,7 +54,7 @@ test('syncTable puts the 10k goals beside the nftables figures only, and says wh
   t.is(cells[2], '2.00 s (nft 398 MB)');
   t.is(cells[3], '2.60 s (goal ≤ 2.50 s ❌)');
   t.is(cells[4], '1.30× (goal ≤ 1.20× ❌)');
-  t.is(cells[5], '250 MB (goal ≤ 300 MB ✅)');
+  t.is(cells[5], '250 MB (90 MB before) (goal ≤ 300 MB ✅)');
   t.is(cells[6], '> 120 s');
   t.is(cells[7], '8.40 s');
   t.is(cells[8], '0.40 ms (max 0.50 ms) (goal ≤ 5.00 ms ✅)');
