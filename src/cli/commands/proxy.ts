@@ -19,7 +19,7 @@ export default defineCommand({
   flags: {
     kubeconfig: { type: 'string', help: 'path to a kubeconfig file (else $KUBECONFIG, --server, or the in-cluster service account)' },
     server: { type: 'string', help: 'apiserver URL (https://, http:// or unix:///path/to/socket); overrides the kubeconfig server' },
-    mode: { type: 'string', default: 'iptables', help: 'proxy mode: iptables, ipvs, userspace or dry-run' },
+    mode: { type: 'string', default: 'iptables', help: 'proxy mode: iptables, nftables, ipvs, userspace or dry-run' },
     'cluster-cidr': { type: 'list', help: 'pod CIDRs (comma-separated); traffic from outside them to a service is masqueraded' },
     'min-sync-period': { type: 'duration', default: '1s', help: 'minimum interval between syncs of the proxy rules' },
     'sync-period': { type: 'duration', default: '30s', help: 'maximum interval between syncs (also the retry delay after a failed sync)' },
