@@ -17,9 +17,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Proxier } from '../../src/endpoints/proxier.ts';
-import type { ProxyState } from '../../src/endpoints/proxy-state.ts';
 import { loadBackend } from '../../src/endpoints/backends.ts';
 import { ProxyMetrics } from '../../src/endpoints/metrics.ts';
+import { renderFullTransaction } from '../../src/nftables/index.ts';
+import { renderOptions } from '../../src/nftables/proxier.ts';
 import { execFile } from '../../src/util/exec.ts';
 import { benchCluster, benchProxyConfig, benchService, oneEndpointChanged, snapshot, type BenchCluster } from './synthetic.ts';
 
@@ -41,33 +42,13 @@ async function createProxier(cell: Exclude<SyncCell, 'nft-floor'>): Promise<Prox
   return (await loadBackend(config.mode))(config, new ProxyMetrics());
 }
 
-/** floorRuleset is the flat-layout ruleset of the reference (§5) for plain ClusterIP services, elements batched. */
-function floorRuleset(state: ProxyState): string {
-  const counts = new Set([...state.endpoints.values()].map((e) => e.length));
-  const lines = ['table ip ferry {', '  map service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }',
-    '  map endpoints-tcp { typeof ip daddr . tcp dport . numgen random mod 1 : ip daddr . tcp dport ; }'];
-  for (const n of counts) lines.push(`  chain lb-${n} { meta l4proto tcp dnat ip addr . port to ip daddr . tcp dport . numgen random mod ${n} map @endpoints-tcp; }`);
-  lines.push('  chain services { ip daddr . meta l4proto . th dport vmap @service-ips; }',
-    '  chain nat-prerouting { type nat hook prerouting priority -100; policy accept; jump services; }',
-    '  chain nat-output { type nat hook output priority -100; policy accept; jump services; }', '}');
-  const dispatch: string[] = [];
-  const endpoints: string[] = [];
-  for (const [key, svc] of state.services) {
-    const eps = state.endpoints.get(key) ?? [];
-    dispatch.push(`${svc.clusterIPs[0]} . tcp . ${svc.port} : goto lb-${eps.length}`);
-    eps.forEach((e, slot) => endpoints.push(`${svc.clusterIPs[0]} . ${svc.port} . ${slot} : ${e.ip} . ${e.port}`));
-  }
-  for (let i = 0; i < dispatch.length; i += 20_000) lines.push(`add element ip ferry service-ips { ${dispatch.slice(i, i + 20_000).join(', ')} }`);
-  for (let i = 0; i < endpoints.length; i += 20_000) lines.push(`add element ip ferry endpoints-tcp { ${endpoints.slice(i, i + 20_000).join(', ')} }`);
-  return `${lines.join('\n')}\n`;
-}
-
 /** measureFloor times `nft -f` of the full ruleset; /usr/bin/time gives nft's own peak RSS. */
 async function measureFloor(cluster: BenchCluster): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-nft-'));
   try {
     const file = join(dir, 'full.nft');
-    writeFileSync(file, floorRuleset(snapshot(cluster, cluster.services.keys())));
+    // The text the nftables proxier's first sync loads (no node IPs: the synthetic services use none).
+    writeFileSync(file, renderFullTransaction(snapshot(cluster, cluster.services.keys()), renderOptions(benchProxyConfig('nftables'), [])));
     const started = performance.now();
     const r = await execFile('/usr/bin/time', ['-f', '%M', 'nft', '-f', file]);
     const ms = performance.now() - started;
