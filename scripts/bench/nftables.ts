@@ -14,6 +14,7 @@
  * them for `ferry bench`.
  */
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BenchRecorder } from '../../src/bench/result.ts';
 import { NETWORK_PROGRAMMING_CHART, SYNC_TIME_CHART } from '../../src/bench/shared-charts.ts';
@@ -116,9 +117,9 @@ function recordSyncs(rows: readonly SizeRow[]): void {
         const goal = goals ? GOALS.fullSyncMs.get(n) : undefined;
         recorder.figure({ id: `${id}_${n}_full_ms`, label: `${what}: ${cell} full sync`, value: full.value.ms, unit: 'ms', ...(r.floor.ok ? { referenceId: `floor_${n}_ms` } : {}), ...(goal ? { goal } : {}) });
         recorder.point({ chart: 'nftables_full_sync', series: cell, x: n, y: full.value.ms });
+        const rss = goals ? GOALS.peakRssMB.get(n) : undefined;
+        recorder.figure({ id: `${id}_${n}_peak_rss_mb`, label: `${what}: ${cell} proxy peak RSS`, value: full.value.peakRssMB, unit: 'MB', ...(rss ? { goal: rss } : {}) });
         if (goals) {
-          const rss = GOALS.peakRssMB.get(n);
-          recorder.figure({ id: `${id}_${n}_peak_rss_mb`, label: `${what}: ${cell} proxy peak RSS`, value: full.value.peakRssMB, unit: 'MB', ...(rss ? { goal: rss } : {}) });
           recorder.point({ chart: SYNC_TIME_CHART.id, series: 'nftables', x: n, y: full.value.ms });
           if (r.floor.ok) {
             const ratio = GOALS.floorRatio.get(n);
@@ -149,11 +150,15 @@ function recordLatencies(rows: readonly LatencyRow[]): void {
   }
 }
 
+/** loadAverage: the machine is shared (2 cores), so a run says how busy it was. */
+const loadAverage = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+
 async function main(): Promise<void> {
   const ipvs = existsSync('/proc/net/ip_vs');
+  const loadAtStart = loadAverage();
   const syncRows = args['skip-sync'] ? [] : await measureSyncs();
   const latencyRows = args['skip-latency'] ? [] : await measureLatencies();
-  const out = [''];
+  const out = ['', `Load average (1/5/15 min) at start ${loadAtStart}, at end ${loadAverage()}: other jobs on this machine's 2 cores shift single figures.`, ''];
   if (syncRows.length > 0) {
     out.push(`Full sync from empty and one endpoint change (median and max of ${args.changes}), ${ENDPOINTS} endpoints per service; each cell a fresh namespace and process; time limit ${LIMIT_MS / 1000} s per run.`,
       'Peak RSS: the proxy process (VmHWM; "before": its RSS when the sync began, Node, modules and the ProxyState); for the floor, nft\'s own (/usr/bin/time). Goals from issue 15 beside the figures they apply to.', '', ...syncTable(syncRows), '');
@@ -169,6 +174,7 @@ async function main(): Promise<void> {
   if (!ipvs) recorder.note('ipvs is not in this kernel: no latency by traffic for it here.');
   if (quick) recorder.note('Quick sizes: the issue\'s goals at 10k and 30k services are not checked.');
   recorder.note(`Time limit ${LIMIT_MS / 1000} s per sync run; latency with ${args.switches} switches and 10 background changes/s (background size per mode: ${args.latency}).`);
+  recorder.note(`Load average at start ${loadAtStart}, at end ${loadAverage()} (2 cores, shared).`);
   recorder.write();
 }
 
