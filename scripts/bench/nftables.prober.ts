@@ -1,10 +1,10 @@
 /**
  * The nftables benchmark's traffic client: runs in the lab's external
  * namespace and, while asked to, opens a fresh TCP connection to a service
- * every `everyMs` milliseconds (at most MAX_IN_FLIGHT open) and asks agnhost which pod
- * answers. A fresh connection is DNATed by its SYN, so the start of the first
- * connection the new pod answers is when the new rules were in place (to within
- * everyMs). One JSON command per stdin line:
+ * every `everyMs` milliseconds (at most MAX_IN_FLIGHT open) and asks agnhost
+ * which pod answers. A fresh connection is DNATed by its SYN, so the start of
+ * the first connection the new pod answers is when the new rules were in
+ * place (to within everyMs). One JSON command per stdin line:
  *
  *   {"op":"start","host":"172.30.0.10","port":80,"want":"pod-1","everyMs":1} → {"ok":true}   (polling has begun)
  *   {"op":"result","timeoutMs":10000}
@@ -12,7 +12,8 @@
  *
  * Times are process.hrtime (CLOCK_MONOTONIC), the same clock in every process
  * on the machine, so the orchestrator compares them with its API write times.
- * Traffic is bounded: one poll at a time, stopped at the first answer or the timeout.
+ * Traffic is bounded: at most 1000 connections a second and MAX_IN_FLIGHT open,
+ * only between `start` and the first answer of the wanted pod (or the timeout).
  */
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
