@@ -1,4 +1,4 @@
-import type { Counter, Gauge } from 'prom-client';
+import type { Counter } from 'prom-client';
 import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
 import { ipv4InCidr, localIPv4s } from '../endpoints/node-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
@@ -9,7 +9,8 @@ import { createLogger } from '../util/log.ts';
 import { CANARY_CHAIN, TABLE, type LayoutOptions } from './layout.ts';
 import type { NftRunner } from './runner.ts';
 import type { RenderOptions } from './service.ts';
-import { TableModel } from './table-model.ts';
+import { encodable, encodeSets } from './element-encoding.ts';
+import { TableModel, type Transaction } from './table-model.ts';
 
 const log = createLogger('nftables');
 
@@ -28,7 +29,7 @@ export interface NftablesMetrics {
   /** `ferry_proxy_nftables_table_repairs_total`: times the table was found deleted or flushed from outside. */
   readonly tableRepairs: Pick<Counter, 'inc'>;
   /** `ferry_proxy_nftables_elements`: elements in the table's sets and maps after the last sync. */
-  readonly elements: Pick<Gauge, 'set'>;
+  readonly elements: { set(value: number): void };
 }
 
 export interface NftablesProxierOptions {
@@ -48,7 +49,8 @@ export interface NftablesProxierOptions {
  * a sync is a transaction of only what changed, computed from memory without
  * listing the kernel. Full (atomic, whole-table) syncs happen at start,
  * after any failure, hourly, and when the canary shows the table was deleted
- * or flushed from outside (checked every --sync-period).
+ * or flushed from outside (checked at every sync, which comes at least every
+ * --sync-period).
  */
 export class NftablesProxier implements Proxier {
   readonly mode = 'nftables';
@@ -57,7 +59,6 @@ export class NftablesProxier implements Proxier {
   #model: TableModel | undefined;
   #needFullSync = true;
   #lastFullSync = 0;
-  #lastCanaryCheck = 0;
   #lastSyncOk = false;
   #previousServices: ReadonlyMap<string, ServicePort> = new Map();
 
@@ -70,8 +71,8 @@ export class NftablesProxier implements Proxier {
     const { runner, metrics, config, now } = this.#o;
     let full = this.#needFullSync || !this.#model || now() - this.#lastFullSync >= FULL_SYNC_PERIOD_MS;
     try {
-      if (!full && now() - this.#lastCanaryCheck >= config.syncPeriodMs) {
-        this.#lastCanaryCheck = now();
+      // The check is a netlink dump of one chain's single rule: cheap enough for every sync.
+      if (!full) {
         if (!(await this.#tableIntact())) {
           log.info(0, 'the nftables table was deleted or flushed from outside: doing a full sync', { table: TABLE });
           metrics.tableRepairs.inc();
@@ -82,9 +83,9 @@ export class NftablesProxier implements Proxier {
       if (full) this.#model = new TableModel(renderOptions(config, nodeIPs));
       const model = this.#model!;
       const nodePortIPs = config.nodePortAddresses.length === 0 ? [] : [...nodeIPs, '127.0.0.1'].filter((ip) => config.nodePortAddresses.some((c) => ipv4InCidr(c, ip)));
-      const tx = full ? model.full(state, nodePortIPs) : model.partial(state, nodePortIPs);
-      if (tx.text) await runner.run(tx.text);
-      if (full) this.#lastFullSync = this.#lastCanaryCheck = now();
+      const tx = full ? await this.#fullSync(model, state, nodePortIPs) : model.partial(state, nodePortIPs);
+      if (!full && tx.text) await runner.run(tx.text);
+      if (full) this.#lastFullSync = now();
       this.#needFullSync = false;
       this.#lastSyncOk = true;
       metrics.elements.set(tx.elements);
@@ -99,10 +100,26 @@ export class NftablesProxier implements Proxier {
     }
   }
 
+  /**
+   * #fullSync replaces the table. When it holds rules, in one nft
+   * transaction, so traffic never sees a half-loaded table. When it is
+   * missing or empty (a cold start, or deleted from outside) nothing is lost
+   * by loading it in steps: the table and its rules through nft, then the
+   * elements through netlink, past nft's parser (most of a full sync's time
+   * and memory at 10k services).
+   */
+  async #fullSync(model: TableModel, state: ProxyState, nodePortIPs: readonly string[]): Promise<Transaction> {
+    const { runner } = this.#o;
+    const cold = !(await this.#tableIntact());
+    const tx = model.full(state, nodePortIPs, cold ? encodable : () => false);
+    await runner.run(tx.text);
+    if (tx.elementsApart) await runner.addElements(encodeSets(tx.elementsApart));
+    return tx;
+  }
+
   /** #tableIntact reads one small chain: gone with `delete table` or `flush ruleset`, empty after `flush table`. */
   async #tableIntact(): Promise<boolean> {
-    const listing = await this.#o.runner.run(`list chain ${TABLE} ${CANARY_CHAIN}`).catch(() => '');
-    return listing.includes('jump services');
+    return (await this.#o.runner.chainRules(CANARY_CHAIN)) > 0;
   }
 
   async #afterCommit(state: ProxyState): Promise<void> {

@@ -77,7 +77,8 @@ export function renderServicePort(svc: ServicePort, endpoints: readonly Endpoint
   const targets = svc.sessionAffinity.type === 'ClientIP' ? affinityTargets(plan, out, o) : flatTargets(plan, out);
   writeDispatch(plan, targets, out);
   writeFirewall(svc, plan.p, o, out.elements);
-  for (const ep of cat.allReachable) out.elements.push({ set: SETS.hairpin, key: `${ep.ip} . ${ep.ip}` });
+  // Only a pod on this node can reach itself through this node's rules.
+  for (const ep of cat.allReachable) if (ep.isLocal) out.elements.push({ set: SETS.hairpin, key: `${ep.ip} . ${ep.ip}` });
   return out;
 }
 

@@ -8,13 +8,22 @@ const ELEMENTS_PER_COMMAND = 10_000;
 
 const ABSENT = Symbol('absent');
 
-interface ElementRecord {
+/** ElementText is an element in nft syntax: its key, and its value in a map ('' in a set). */
+export interface ElementText {
+  readonly key: string;
+  readonly value: string;
+}
+
+interface ElementRecord extends ElementText {
   readonly set: string;
   readonly key: string;
   value: string;
   /** Services contributing it (the hairpin set is shared by services with a common endpoint). */
   count: number;
 }
+
+/** Touched maps an element id to its record and its value in the kernel before this transaction. */
+type Touched = Map<string, { readonly rec: ElementRecord; readonly before: string | typeof ABSENT }>;
 
 /** The owner under which node-level elements (node port addresses) are kept. */
 const NODE_OWNER = '';
@@ -24,6 +33,12 @@ const NODE_OWNER = '';
  */
 export interface Transaction {
   readonly text: string;
+  /**
+   * Elements left out of `text` to be added after it, per set, as
+   * `[key, value]` (value '' for sets): a full sync asked for them apart
+   * (a cold load hands them to the kernel through netlink).
+   */
+  readonly elementsApart?: ReadonlyMap<string, readonly ElementText[]>;
   readonly full: boolean;
   /** Element additions and deletions it holds (a value change counts twice). */
   readonly elementOps: number;
@@ -51,27 +66,41 @@ export class TableModel {
     this.#options = options;
   }
 
-  /** full renders the whole table from `state`, replacing whatever the kernel has, and resets the model to it. */
-  full(state: ProxyState, nodePortIPs: readonly string[]): Transaction {
+  /**
+   * full renders the whole table from `state`, replacing whatever the kernel
+   * has, and resets the model to it. `apart` says which sets' elements to
+   * return apart from the text instead of in it.
+   */
+  full(state: ProxyState, nodePortIPs: readonly string[], apart: (set: string) => boolean = () => false): Transaction {
     this.#services = new Map();
     this.#elements = new Map();
     this.#shared = new Set();
     this.#ownChains = 0;
     const tx = new TransactionBuilder();
     tx.head.push(...renderSkeleton(this.#options));
-    const touched = new Map<string, string | typeof ABSENT>();
-    this.#replace(NODE_OWNER, nodeObjects(nodePortIPs), tx, touched);
+    this.#replace(NODE_OWNER, nodeObjects(nodePortIPs), tx, undefined);
     for (const svc of state.services.values()) {
       if (svc.clusterIPs.length === 0) continue;
-      this.#replace(svc.key, renderServicePort(svc, state.endpoints.get(svc.key) ?? [], this.#options), tx, touched);
+      this.#replace(svc.key, renderServicePort(svc, state.endpoints.get(svc.key) ?? [], this.#options), tx, undefined);
     }
-    return this.#finish(tx, touched, true);
+    // The table starts empty: every element is an addition.
+    const elementsApart = new Map<string, ElementRecord[]>();
+    for (const rec of this.#elements.values()) {
+      if (!apart(rec.set)) tx.addElement(rec.set, rec.value ? `${rec.key} : ${rec.value}` : rec.key);
+      else {
+        let list = elementsApart.get(rec.set);
+        if (!list) elementsApart.set(rec.set, (list = []));
+        list.push(rec);
+      }
+    }
+    const counts = { full: true, elementOps: this.#elements.size, elements: this.#elements.size, chains: this.#shared.size + this.#ownChains };
+    return { text: tx.text(), ...(elementsApart.size > 0 ? { elementsApart } : {}), ...counts };
   }
 
   /** partial renders only the service ports in `state.changed` (and node port addresses, when they changed). */
   partial(state: ProxyState, nodePortIPs: readonly string[]): Transaction {
     const tx = new TransactionBuilder();
-    const touched = new Map<string, string | typeof ABSENT>();
+    const touched: Touched = new Map();
     this.#replace(NODE_OWNER, nodeObjects(nodePortIPs), tx, touched);
     for (const key of state.changed) {
       const svc = state.services.get(key);
@@ -82,26 +111,30 @@ export class TableModel {
     if (this.#services.size - 1 > state.services.size) {
       for (const key of [...this.#services.keys()]) if (key !== NODE_OWNER && !state.services.has(key)) this.#replace(key, undefined, tx, touched);
     }
-    return this.#finish(tx, touched, false);
+    return this.#finish(tx, touched);
   }
 
-  #replace(owner: string, next: ServiceObjects | undefined, tx: TransactionBuilder, touched: Map<string, string | typeof ABSENT>): void {
+  /** #replace swaps an owner's objects; `touched` records each element's value before the first change (undefined: a full sync, nothing to record). */
+  #replace(owner: string, next: ServiceObjects | undefined, tx: TransactionBuilder, touched: Touched | undefined): void {
     const previous = this.#services.get(owner);
     if (!previous && !next) return;
     for (const e of previous?.elements ?? []) {
       const id = `${e.set}\0${e.key}`;
       const rec = this.#elements.get(id)!;
-      if (!touched.has(id)) touched.set(id, rec.value);
+      if (touched && !touched.has(id)) touched.set(id, { rec, before: rec.value });
       if (--rec.count === 0) this.#elements.delete(id);
     }
     for (const e of next?.elements ?? []) {
       const id = `${e.set}\0${e.key}`;
-      const rec = this.#elements.get(id);
-      if (!touched.has(id)) touched.set(id, rec ? rec.value : ABSENT);
+      let rec = this.#elements.get(id);
       if (rec) {
+        if (touched && !touched.has(id)) touched.set(id, { rec, before: rec.value });
         rec.count++;
         rec.value = e.value ?? '';
-      } else this.#elements.set(id, { set: e.set, key: e.key, value: e.value ?? '', count: 1 });
+      } else {
+        this.#elements.set(id, (rec = { set: e.set, key: e.key, value: e.value ?? '', count: 1 }));
+        if (touched && !touched.has(id)) touched.set(id, { rec, before: ABSENT });
+      }
     }
     for (const c of next?.shared ?? []) this.#ensureShared(c, tx);
     this.#replaceOwn(previous, next, tx);
@@ -137,22 +170,21 @@ export class TableModel {
     tx.rules.push(...sharedChainRules(c, this.#options));
   }
 
-  #finish(tx: TransactionBuilder, touched: Map<string, string | typeof ABSENT>, full: boolean): Transaction {
+  #finish(tx: TransactionBuilder, touched: Touched): Transaction {
     let ops = 0;
-    for (const [id, before] of touched) {
-      const after = this.#elements.get(id);
-      if (after && before === after.value) continue;
-      const [set, key] = id.split('\0') as [string, string];
+    for (const [id, { rec, before }] of touched) {
+      const now = this.#elements.get(id);
+      if (now && before === now.value) continue;
       if (before !== ABSENT) {
-        tx.deleteElement(set, key);
+        tx.deleteElement(rec.set, rec.key);
         ops++;
       }
-      if (after) {
-        tx.addElement(set, after.value ? `${key} : ${after.value}` : key);
+      if (now) {
+        tx.addElement(now.set, now.value ? `${now.key} : ${now.value}` : now.key);
         ops++;
       }
     }
-    return { text: tx.text(), full, elementOps: ops, elements: this.#elements.size, chains: this.#shared.size + this.#ownChains };
+    return { text: tx.text(), full: false, elementOps: ops, elements: this.#elements.size, chains: this.#shared.size + this.#ownChains };
   }
 }
 

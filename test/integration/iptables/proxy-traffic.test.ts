@@ -3,6 +3,7 @@ import { addRoute, ip } from '../../../src/lab/netns.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { EXT_IP, NODE_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
 import { fileURLToPath } from 'node:url';
+import { NFT_BINARY } from '../../../src/nftables/binary.ts';
 import { endpoint, ProxyDriver, proxyConfig, SERVICE_CIDR, service, type DataplaneMode } from './harness.ts';
 
 // The iptables and nftables proxiers proved with real packets, by the same
@@ -44,7 +45,7 @@ async function ferryCleanup(topo: ProxyTopology, mode: DataplaneMode): Promise<v
 
 /** rulesDump is what the mode left in the node: iptables-save, or the nftables ruleset. */
 async function rulesDump(topo: ProxyTopology, mode: DataplaneMode): Promise<string> {
-  if (mode === 'nftables') return (await topo.fixture.exec(topo.node, 'nft', ['list', 'ruleset'])).stdout;
+  if (mode === 'nftables') return (await topo.fixture.exec(topo.node, NFT_BINARY, ['list', 'ruleset'])).stdout;
   return (await topo.fixture.exec(topo.node, `${mode}-save`, [])).stdout;
 }
 
@@ -164,4 +165,39 @@ rootTest('iptables-legacy: cluster IP spread and cleanup', async (t) => {
   t.regex(await rulesDump(topo, 'iptables-legacy'), /KUBE-SVC-/);
   await ferryCleanup(topo, 'iptables-legacy');
   t.notRegex(await rulesDump(topo, 'iptables-legacy'), /KUBE-/);
+});
+
+// kube-proxy's nftables mode semantics for external addresses and policies.
+// (The iptables mode joins this list with issue 20's eTP Local fix.)
+for (const mode of ['nftables'] as const) rootTest(`${mode}: external IPs, LB source ranges, eTP Local short-circuit, iTP Local`, async (t) => {
+  const { topo, driver } = await lab(t, mode, 3);
+  const [p0, p1, p2] = topo.pods as [typeof topo.pods[0], typeof topo.pods[0], typeof topo.pods[0]];
+  await addRoute(topo.node, ['192.168.99.0/24', 'via', EXT_IP]);
+  const remote = { isLocal: false, nodeName: 'node-b' };
+  const allowed = service('allowed', '172.30.0.30', { type: 'LoadBalancer', nodePort: 30090, loadBalancerIPs: ['192.168.99.20'], loadBalancerSourceRanges: ['192.168.50.0/30'] });
+  const denied = service('denied', '172.30.0.31', { type: 'LoadBalancer', nodePort: 30091, loadBalancerIPs: ['192.168.99.21'], loadBalancerSourceRanges: ['10.99.0.0/16'] });
+  const elsewhere = service('elsewhere', '172.30.0.32', { externalIPs: ['192.168.99.10'], nodePort: 30092, type: 'NodePort', externalTrafficPolicy: 'Local' });
+  const itp = service('itp', '172.30.0.33', { internalTrafficPolicy: 'Local' });
+  await driver.sync([allowed, denied, elsewhere, itp], {
+    [allowed.key]: [endpoint(p0.ip)],
+    [denied.key]: [endpoint(p0.ip)],
+    [elsewhere.key]: [endpoint(p2.ip, remote)],
+    [itp.key]: [endpoint(p0.ip), endpoint(p1.ip, remote)],
+  });
+  const fails = async (ns: string, url: string) => (await topo.fixture.exec(ns, 'curl', ['-sS', '-m', '1', url], { allowFailure: true })).code !== 0;
+
+  // LB source ranges: a source in the range gets through, one outside is dropped.
+  t.is(await topo.curl(topo.ext, 'http://192.168.99.20/hostname'), 'pod-0');
+  t.true(await fails(topo.ext, 'http://192.168.99.21/hostname'), 'outside loadBalancerSourceRanges');
+
+  // eTP Local with the only endpoint on another node: outside clients are dropped,
+  // pods and the node itself reach the remote endpoint (kube-proxy's short-circuit).
+  t.true(await fails(topo.ext, 'http://192.168.99.10/hostname'), 'no local endpoint for an outside client');
+  t.true(await fails(topo.ext, `http://${NODE_IP}:30092/hostname`), 'no local endpoint on the node port either');
+  t.is(await topo.curl(p0.ns, 'http://192.168.99.10/hostname'), 'pod-2');
+  t.is(await topo.curl(topo.node, 'http://192.168.99.10/hostname'), 'pod-2');
+  t.is(await topo.curl(p0.ns, `http://${NODE_IP}:30092/hostname`), 'pod-2');
+
+  // iTP Local: cluster IP traffic stays on this node's endpoints.
+  t.deepEqual([...(await topo.tally(topo.node, 'http://172.30.0.33/hostname', 20)).keys()], ['pod-0']);
 });
