@@ -134,7 +134,7 @@ export async function measureLatency(teardowns: Teardowns, o: LatencyOptions): P
     await populate(api, topo, o.services);
     process.stderr.write(`${o.mode}: ${o.services} background services created in ${((performance.now() - populateStart) / 1000).toFixed(1)} s\n`);
     const prober = new LineProcess(teardowns, topo.ext, here('nftables.prober.ts'), []);
-    // watchFor starts polling for `want`; the function it returns waits for the answer, as ms since `from`.
+    // watchFor starts polling for `want`; the function it returns waits for its first answer, in ms since writeAt.
     const watchFor = async (want: string, timeoutMs: number, everyMs = 1) => {
       await prober.ask({ op: 'start', host: PROBE_IP, port: 80, want, everyMs }, 10_000);
       return (writeAt: bigint) => prober.ask<{ ok: boolean; firstAt?: string; error?: string }>({ op: 'result', timeoutMs }, timeoutMs + 5000)
