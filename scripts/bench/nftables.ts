@@ -30,6 +30,8 @@ const quick = recorder.quick;
 const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: quick ? '100,1000' : '1000,5000,10000,30000' },
+    // Which columns of the sync table to measure (the others read `not run`).
+    cells: { type: 'string', default: 'nft-floor,nftables,iptables-nft,iptables-legacy' },
     'limit-seconds': { type: 'string', default: quick ? '60' : '120' },
     changes: { type: 'string', default: '10' },
     // mode=services: the background scale of the latency lab per mode (the largest that each loads in reasonable time).
@@ -43,6 +45,7 @@ const ENDPOINTS = 10;
 const SIZES = args.sizes.split(',').filter(Boolean).map(Number);
 const LIMIT_MS = Number(args['limit-seconds']) * 1000;
 const CELLS: readonly SyncCell[] = ['nft-floor', 'nftables', 'iptables-nft', 'iptables-legacy'];
+const CHOSEN = new Set(args.cells.split(','));
 const CELL_TOOLS: Record<SyncCell, string> = { 'nft-floor': 'nft', nftables: 'nft', 'iptables-nft': 'iptables-nft-restore', 'iptables-legacy': 'iptables-legacy-restore' };
 const LATENCY = args.latency.split(',').filter(Boolean).map((kv) => {
   const [mode, services] = kv.split('=');
@@ -60,8 +63,8 @@ async function measureSyncs(): Promise<SizeRow[]> {
     const results = new Map<SyncCell, Awaited<ReturnType<typeof runSyncCell>>>();
     for (const cell of CELLS) {
       const skippedAt = overLimitAt.get(cell);
-      if (missing.has(cell) || skippedAt !== undefined) {
-        const text = missing.has(cell) ? `not run: no ${CELL_TOOLS[cell]}` : `not run (> ${LIMIT_MS / 1000} s at ${skippedAt})`;
+      if (!CHOSEN.has(cell) || missing.has(cell) || skippedAt !== undefined) {
+        const text = !CHOSEN.has(cell) ? 'not run (--cells)' : missing.has(cell) ? `not run: no ${CELL_TOOLS[cell]}` : `not run (> ${LIMIT_MS / 1000} s at ${skippedAt})`;
         results.set(cell, { full: { ok: false, text }, change: { ok: false, text: 'not run' }, overLimit: false });
         continue;
       }
