@@ -19,6 +19,11 @@ export function ipv4InCidr(cidr: string, ip: string): boolean {
   return ((a & mask) >>> 0) === ((b & mask) >>> 0);
 }
 
+/** addressesIn keeps the addresses that lie in one of the CIDRs (`--nodeport-addresses`). */
+export function addressesIn(cidrs: readonly string[], ips: readonly string[]): string[] {
+  return ips.filter((ip) => cidrs.some((cidr) => ipv4InCidr(cidr, ip)));
+}
+
 function ipv4ToInt(ip: string): number | undefined {
   const parts = ip.split('.').map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;

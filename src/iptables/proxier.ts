@@ -1,4 +1,4 @@
-import { networkInterfaces } from 'node:os';
+import { addressesIn, localIPv4s } from '../endpoints/node-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
@@ -9,7 +9,6 @@ import { cleanupRules } from './cleanup.ts';
 import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
 import { KUBE_PROXY_CANARY, missingJumps } from './fixed-chains.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
-import { cidrContains } from './render-service.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
 
 const log = createLogger('iptables');
@@ -111,14 +110,11 @@ export class IptablesProxier implements Proxier {
 
   private renderOptions(): RenderOptions {
     const { config } = this.options;
-    const nodeIPs = Object.values(networkInterfaces())
-      .flat()
-      .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
-      .map((a) => a!.address);
+    const nodeIPs = localIPv4s();
     const nodePortIPs =
       config.nodePortAddresses.length === 0
         ? ('all' as const)
-        : [...nodeIPs, '127.0.0.1'].filter((ip) => config.nodePortAddresses.some((cidr) => cidrContains(cidr, ip)));
+        : addressesIn(config.nodePortAddresses, [...nodeIPs, '127.0.0.1']);
     return {
       clusterCIDRs: config.clusterCIDRs,
       masqueradeAll: config.masqueradeAll,

@@ -1,6 +1,6 @@
 import type { Counter } from 'prom-client';
 import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
-import { ipv4InCidr, localIPv4s } from '../endpoints/node-addresses.ts';
+import { addressesIn, localIPv4s } from '../endpoints/node-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
@@ -82,7 +82,8 @@ export class NftablesProxier implements Proxier {
       const nodeIPs = (this.#o.nodeIPs ?? localIPv4s)();
       if (full) this.#model = new TableModel(renderOptions(config, nodeIPs));
       const model = this.#model!;
-      const nodePortIPs = config.nodePortAddresses.length === 0 ? [] : [...nodeIPs, '127.0.0.1'].filter((ip) => config.nodePortAddresses.some((c) => ipv4InCidr(c, ip)));
+      // Loopback is left out, as kube-proxy's nftables mode does: no localhost node ports.
+      const nodePortIPs = config.nodePortAddresses.length === 0 ? [] : addressesIn(config.nodePortAddresses, nodeIPs);
       const tx = full ? await this.#fullSync(model, state, nodePortIPs) : model.partial(state, nodePortIPs);
       if (!full && tx.text) await runner.run(tx.text);
       if (full) this.#lastFullSync = now();

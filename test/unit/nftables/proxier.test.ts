@@ -1,5 +1,6 @@
 import test from 'ava';
 import { NftError } from '../../../src/nftables/errors.ts';
+import { checkKernel } from '../../../src/nftables/index.ts';
 import { FULL_SYNC_PERIOD_MS, NftablesProxier } from '../../../src/nftables/proxier.ts';
 import type { NftRunner } from '../../../src/nftables/runner.ts';
 import type { SetElement } from '../../../src/netlink/nftables.ts';
@@ -126,4 +127,11 @@ test('full syncs recur hourly', async (t) => {
   const hourly = await proxier.sync(one);
   t.true(hourly.ok && hourly.full);
   await proxier.close();
+});
+
+test('kernels before 5.13 are refused unless kube-proxy\'s variable skips the check', (t) => {
+  t.notThrows(() => checkKernel('6.18.44-fc-v1300', undefined));
+  t.notThrows(() => checkKernel('5.13.0', undefined));
+  t.throws(() => checkKernel('5.10.0-28-amd64', undefined), { code: 'FERRY_ERR_NFT_UNAVAILABLE', message: /older than 5\.13/ });
+  t.notThrows(() => checkKernel('5.10.0-28-amd64', '1'));
 });
