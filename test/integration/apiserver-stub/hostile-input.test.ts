@@ -1,0 +1,76 @@
+import test from 'ava';
+import { startServer } from './server-fixture.ts';
+
+/**
+ * Issue 19: hostile input costs the apiserver nothing. Each test reproduces
+ * one finding of the issue against a real server over HTTP.
+ */
+
+interface Answer {
+  readonly status: number;
+  readonly body: any;
+  readonly ms: number;
+}
+
+async function call(url: string, method: string, path: string, body?: unknown, type = 'application/json'): Promise<Answer> {
+  const started = performance.now();
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { 'Content-Type': type },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(20_000),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed, ms: performance.now() - started };
+}
+
+const services = '/api/v1/namespaces/default/services';
+
+test('finding 1: a JSON patch copying /metadata into itself 40 times is a 4xx within 1 s, and the server keeps answering', async (t) => {
+  const { url } = await startServer(t);
+  await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'bomb', labels: { a: 'b' } }, data: { k: 'v' } });
+  const ops = Array.from({ length: 40 }, (_, i) => ({ op: 'copy', from: '/metadata', path: `/metadata/c${i}` }));
+  t.true(JSON.stringify(ops).length < 2600, 'the bomb is a 2.5 KB patch');
+  const answer = await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/bomb', ops, 'application/json-patch+json');
+  t.log(`metadata bomb: ${answer.status} ${answer.body.reason} in ${answer.ms.toFixed(0)} ms: ${answer.body.message}`);
+  t.true(answer.status >= 400 && answer.status < 500, `status ${answer.status}`);
+  t.true(answer.ms < 1000, `${answer.ms} ms`);
+  t.is((await call(url, 'GET', '/version')).status, 200);
+  const after = await call(url, 'GET', '/api/v1/namespaces/default/configmaps/bomb');
+  t.deepEqual(Object.keys(after.body.metadata).filter((k) => /^c\d+$/.test(k)), [], 'nothing of the bomb was stored');
+});
+
+test('finding 1: 1,000 copies of /spec into /spec/ports/- on a Service is a 4xx within 1 s', async (t) => {
+  const { url } = await startServer(t);
+  const created = await call(url, 'POST', services, { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] } });
+  t.is(created.status, 201);
+  const ops = Array.from({ length: 1000 }, () => ({ op: 'copy', from: '/spec', path: '/spec/ports/-' }));
+  const answer = await call(url, 'PATCH', `${services}/web`, ops, 'application/json-patch+json');
+  t.log(`spec bomb: ${answer.status} ${answer.body.reason} in ${answer.ms.toFixed(0)} ms: ${answer.body.message}`);
+  t.true(answer.status >= 400 && answer.status < 500, `status ${answer.status}`);
+  t.true(answer.ms < 1000, `${answer.ms} ms`);
+  t.is((await call(url, 'GET', `${services}/web`)).body.spec.ports.length, 1);
+});
+
+test('finding 1: more than 10,000 JSON patch operations is a 413, and a merge patch past 3 MiB of object is a 413', async (t) => {
+  const { url } = await startServer(t);
+  await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'many' }, data: { k: 'v' } });
+  const ops = Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/data/k', value: 'v' }));
+  const many = await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/many', ops, 'application/json-patch+json');
+  t.is(many.status, 413);
+  t.regex(many.body.message, /maximum operations in a JSON patch is 10000, got 10001/);
+  const ok = await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/many', ops.slice(0, 10_000), 'application/json-patch+json');
+  t.is(ok.status, 200, 'exactly 10,000 operations are allowed');
+  // Two 2 MiB merge patches: each body is under 3 MiB, the object they build is not.
+  const big = 'x'.repeat(2 * 1024 * 1024);
+  t.is((await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/many', { data: { a: big } }, 'application/merge-patch+json')).status, 200);
+  const grown = await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/many', { data: { b: big } }, 'application/merge-patch+json');
+  t.is(grown.status, 413);
+  t.log(`merge growth: ${grown.status}: ${grown.body.message}`);
+});
