@@ -62,6 +62,21 @@ export class Registry {
     return { ...obj, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata } as StoredValue;
   }
 
+  /**
+   * toEncodable is toStored, proven to serialise before anything is reserved
+   * for the object (its name, its addresses): as kube encodes before it
+   * stores, a body that cannot be encoded fails alone and takes nothing.
+   */
+  private toEncodable(obj: KubeObject): StoredValue {
+    const stored = this.toStored(obj);
+    try {
+      JSON.stringify(stored);
+    } catch (error) {
+      throw apiErrors.badRequest(`the object cannot be encoded: ${(error as Error).message}`);
+    }
+    return stored;
+  }
+
   private writes(dryRun = false): Writes {
     return dryRun ? dryRunWrites(this.backend) : this.backend;
   }
@@ -102,9 +117,10 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       if (generate) m.name = generateName(m.generateName!);
       this.check(obj, undefined);
+      const stored = this.toEncodable(obj);
       const reservation = this.def.strategy.reserve?.(obj, undefined);
       try {
-        const kv = await this.writes(dryRun).create(this.key(namespace, m.name!), this.toStored(obj));
+        const kv = await this.writes(dryRun).create(this.key(namespace, m.name!), stored);
         if (dryRun) reservation?.cancel();
         else reservation?.commit();
         return this.toObject(kv);
@@ -174,9 +190,10 @@ export class Registry {
     }
     const unchanged = deepEqual({ ...obj, metadata: { ...m, resourceVersion: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
     if (unchanged) return old;
+    const stored = this.toEncodable(obj);
     const reservation = this.def.strategy.reserve?.(obj, old);
     try {
-      const kv = await this.writes(dryRun).update(this.key(namespace, name), this.toStored(obj), revision);
+      const kv = await this.writes(dryRun).update(this.key(namespace, name), stored, revision);
       if (dryRun) reservation?.cancel();
       else reservation?.commit();
       return this.toObject(kv);

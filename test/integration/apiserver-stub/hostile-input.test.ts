@@ -1,5 +1,5 @@
 import test from 'ava';
-import { startServer } from './server-fixture.ts';
+import { startServer, tempDir } from './server-fixture.ts';
 
 /**
  * Issue 19: hostile input costs the apiserver nothing. Each test reproduces
@@ -74,3 +74,27 @@ test('finding 1: more than 10,000 JSON patch operations is a 413, and a merge pa
   t.is(grown.status, 413);
   t.log(`merge growth: ${grown.status}: ${grown.body.message}`);
 });
+
+const deepValue = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
+
+for (const storage of ['memory', 'file'] as const) {
+  test(`finding 2 (${storage} store): a create that fails leaves no phantom name and no reserved address`, async (t) => {
+    const { url } = await startServer(t, storage, storage === 'file' ? { dataDir: await tempDir(t) } : {});
+    const configmaps = '/api/v1/namespaces/default/configmaps';
+    for (let i = 0; i < 5; i++) {
+      const failed = await call(url, 'POST', configmaps, `{"metadata":{"name":"deep"},"x":${deepValue(100_000)}}`);
+      t.true(failed.status >= 400 && failed.status < 500, `deep create: ${failed.status}`);
+    }
+    t.log(`100,000-deep create: ${(await call(url, 'POST', configmaps, `{"metadata":{"name":"deep"},"x":${deepValue(100_000)}}`)).body.message}`);
+    const valid = await call(url, 'POST', configmaps, { metadata: { name: 'deep' }, data: { k: 'v' } });
+    t.is(valid.status, 201, 'the name was not kept by the failed creates');
+    t.is((await call(url, 'GET', `${configmaps}/deep`)).body.data.k, 'v');
+    // A Service that fails asks for an address; the address is free afterwards.
+    const svc = (name: string, extra: object) => ({ metadata: { name }, spec: { clusterIP: '10.96.7.7', ports: [{ port: 80 }] }, ...extra });
+    const bad = await call(url, 'POST', services, JSON.stringify(svc('bad', {})).replace(/}$/, `,"x":${deepValue(100_000)}}`));
+    t.true(bad.status >= 400 && bad.status < 500, `deep service: ${bad.status}`);
+    const good = await call(url, 'POST', services, svc('good', {}));
+    t.is(good.status, 201, JSON.stringify(good.body).slice(0, 200));
+    t.is(good.body.spec.clusterIP, '10.96.7.7');
+  });
+}

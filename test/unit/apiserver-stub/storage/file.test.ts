@@ -40,6 +40,19 @@ test('file: restart keeps every acknowledged write and revisions keep increasing
   t.true(next.revision > before);
 });
 
+test('file: a value that cannot be encoded fails its write alone: no revision, no in-flight key taken', async (t) => {
+  const store = await openStore(await tempDir(t));
+  t.teardown(() => store.close());
+  const before = await store.create('/registry/x/ns/before', {});
+  let deep: unknown = [];
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  await t.throwsAsync(store.create('/registry/x/ns/a', { deep }), { code: 'FERRY_ERR_STORE_UNENCODABLE' });
+  await t.throwsAsync(store.create('/registry/x/ns/a', { n: 1n } as never), { code: 'FERRY_ERR_STORE_UNENCODABLE' });
+  const after = await store.create('/registry/x/ns/a', { ok: true });
+  t.is(after.revision, before.revision + 1, 'the failed writes used no revision');
+  t.deepEqual((await store.get('/registry/x/ns/a'))?.value, { ok: true });
+});
+
 test('file: concurrent writes are all acknowledged, revisions in issue order', async (t) => {
   const store = await openStore(await tempDir(t));
   t.teardown(() => store.close());
