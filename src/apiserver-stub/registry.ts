@@ -6,6 +6,7 @@ import { ApiError, apiErrors, cause, isStoreError } from './errors.ts';
 import { carryUpdateMeta, fillCreateMeta, metaOf, specChanged, validateMeta } from './meta.ts';
 import { apiVersionOf, groupResource, type ResourceDef } from './resource.ts';
 import { dryRunWrites, type Writes } from './dry-run.ts';
+import { checkFieldTypes } from './field-types.ts';
 
 /**
  * Registry is the generic REST store for one resource over the Backend, as
@@ -96,7 +97,14 @@ export class Registry {
   }
 
   private invalid(obj: KubeObject, causes: StatusCause[]): ApiError {
-    return apiErrors.invalid(this.def.kind, this.def.group, obj.metadata?.name ?? '', causes);
+    const name = obj.metadata?.name;
+    return apiErrors.invalid(this.def.kind, this.def.group, typeof name === 'string' ? name : '', causes);
+  }
+
+  /** checkTypes runs before defaults, which would otherwise paper over a wrongly typed field (`strategy: 0`). */
+  private checkTypes(obj: KubeObject): void {
+    const causes = checkFieldTypes(obj, this.def.kind);
+    if (causes.length > 0) throw this.invalid(obj, causes);
   }
 
   private check(obj: KubeObject, old: KubeObject | undefined): void {
@@ -107,6 +115,7 @@ export class Registry {
   /** create writes body (which it takes over: callers pass a fresh object) as a new object. */
   async create(namespace: string | undefined, body: KubeObject, dryRun = false): Promise<KubeObject> {
     const obj = body;
+    this.checkTypes(obj);
     const m = metaOf(obj);
     if (this.def.namespaced) m.namespace = namespace;
     else delete m.namespace;
@@ -178,6 +187,7 @@ export class Registry {
 
   /** write stores obj over old at revision, or deletes it when its last finalizer went away during a deletion. */
   private async write(namespace: string | undefined, name: string, obj: KubeObject, old: KubeObject, revision: number, dryRun: boolean): Promise<KubeObject> {
+    this.checkTypes(obj);
     this.def.strategy.prepareForUpdate?.(obj, old);
     this.def.strategy.defaults?.(obj);
     this.check(obj, old);

@@ -98,3 +98,79 @@ for (const storage of ['memory', 'file'] as const) {
     t.is(good.body.spec.clusterIP, '10.96.7.7');
   });
 }
+
+test('finding 3: deep nesting and self-aliasing YAML are a 400 with a clear message; the deepest allowed body round-trips', async (t) => {
+  const { url } = await startServer(t);
+  const configmaps = '/api/v1/namespaces/default/configmaps';
+  for (const depth of [1_001, 10_000, 100_000]) {
+    const answer = await call(url, 'POST', configmaps, `{"metadata":{"name":"d"},"x":${deepValue(depth)}}`);
+    t.is(answer.status, 400, `${depth} levels`);
+    t.regex(answer.body.message, /nested too deeply: more than 1000 levels/);
+  }
+  t.log(`deep JSON: ${(await call(url, 'POST', configmaps, `{"x":${deepValue(5000)}}`)).body.message}`);
+  const deepYaml = `metadata: {name: dy}\nx: ${deepValue(2000)}\n`;
+  t.is((await call(url, 'POST', configmaps, deepYaml, 'application/yaml')).status, 400);
+  const alias = await call(url, 'POST', configmaps, 'metadata: {name: alias}\ndata: &x {a: *x}\n', 'application/yaml');
+  t.is(alias.status, 400);
+  t.log(`self alias: ${alias.status}: ${alias.body.message}`);
+  // A shared (not circular) alias is copied: each place is its own value.
+  const shared = await call(url, 'POST', configmaps, 'metadata: {name: shared, labels: &l {a: b}, annotations: *l}\n', 'application/yaml');
+  t.is(shared.status, 201);
+  t.deepEqual(shared.body.metadata.annotations, { a: 'b' });
+  // 998 levels inside the object's own two: at the limit, stored, read back, patched, listed.
+  const atLimit = `{"metadata":{"name":"limit"},"x":${deepValue(999)}}`;
+  t.is((await call(url, 'POST', configmaps, atLimit)).status, 201);
+  t.is((await call(url, 'PATCH', `${configmaps}/limit`, { data: { k: 'v' } }, 'application/strategic-merge-patch+json')).status, 200);
+  t.is((await call(url, 'GET', configmaps)).status, 200);
+});
+
+test('finding 3: wrongly typed fields of a Deployment are a 422 naming the field, never a 500 or a stored object', async (t) => {
+  const { url } = await startServer(t);
+  const deployments = '/apis/apps/v1/namespaces/default/deployments';
+  const deployment = (name: string): any => ({
+    metadata: { name },
+    spec: { selector: { matchLabels: { app: 'w' } }, template: { metadata: { labels: { app: 'w' } }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } } },
+  });
+  const cases: Array<[string, (d: any) => void]> = [
+    ['spec.selector.matchExpressions', (d) => (d.spec.selector.matchExpressions = 0)],
+    ['spec.strategy', (d) => (d.spec.strategy = 0)],
+    ['metadata.managedFields', (d) => (d.metadata.managedFields = -1)],
+    ['spec.replicas', (d) => (d.spec.replicas = '3')],
+    ['spec.template.spec.containers[0].ports', (d) => (d.spec.template.spec.containers[0].ports = {})],
+    ['metadata.labels[app]', (d) => (d.metadata.labels = { app: 7 })],
+  ];
+  for (const [i, [field, breakIt]] of cases.entries()) {
+    const d = deployment(`bad-${i}`);
+    breakIt(d);
+    const answer = await call(url, 'POST', deployments, d);
+    t.is(answer.status, 422, `${field}: ${JSON.stringify(answer.body).slice(0, 300)}`);
+    t.true(answer.body.details?.causes?.some((c: any) => c.field === field && c.reason === 'FieldValueTypeInvalid'), `${field}: ${answer.body.message}`);
+    t.is((await call(url, 'GET', `${deployments}/bad-${i}`)).status, 404);
+  }
+  t.log(`strategy: 0 → ${(await call(url, 'POST', deployments, { ...deployment('x'), spec: { ...deployment('x').spec, strategy: 0 } })).body.message}`);
+  // The same through a patch of a stored Deployment.
+  t.is((await call(url, 'POST', deployments, deployment('ok'))).status, 201);
+  const patched = await call(url, 'PATCH', `${deployments}/ok`, { spec: { selector: { matchExpressions: 0 } } }, 'application/merge-patch+json');
+  t.is(patched.status, 422);
+  t.is(patched.body.details.causes[0].field, 'spec.selector.matchExpressions');
+});
+
+test('finding 3: __proto__ and constructor keys are data through create and every patch type', async (t) => {
+  const { url } = await startServer(t);
+  const configmaps = '/api/v1/namespaces/default/configmaps';
+  const created = await call(url, 'POST', configmaps, '{"metadata":{"name":"proto"},"data":{"__proto__":"p","constructor":"c"},"__proto__":{"polluted":"yes"}}');
+  t.is(created.status, 201, JSON.stringify(created.body));
+  t.deepEqual(created.body.data, JSON.parse('{"__proto__":"p","constructor":"c"}'));
+  t.deepEqual(Object.getOwnPropertyDescriptor(created.body, '__proto__')?.value, { polluted: 'yes' }, 'a top-level __proto__ is kept as a field');
+  const merge = await call(url, 'PATCH', `${configmaps}/proto`, '{"data":{"__proto__":"merged"}}', 'application/merge-patch+json');
+  t.is(merge.status, 200);
+  t.is(Object.getOwnPropertyDescriptor(merge.body.data, '__proto__')?.value, 'merged');
+  const strategic = await call(url, 'PATCH', `${configmaps}/proto`, '{"data":{"constructor":"s","__proto__":{"x":"y"}}}', 'application/strategic-merge-patch+json');
+  t.is(strategic.status, 422, 'an object where a string belongs is a type error, not a prototype');
+  const json = await call(url, 'PATCH', `${configmaps}/proto`, [{ op: 'add', path: '/data/__proto__', value: 'j' }], 'application/json-patch+json');
+  t.is(json.status, 200);
+  const read = await call(url, 'GET', `${configmaps}/proto`);
+  t.is(Object.getOwnPropertyDescriptor(read.body.data, '__proto__')?.value, 'j');
+  t.is(read.body.data.constructor, 'c');
+  t.is(({} as any).polluted, undefined);
+});
