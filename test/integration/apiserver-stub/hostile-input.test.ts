@@ -174,3 +174,19 @@ test('finding 3: __proto__ and constructor keys are data through create and ever
   t.is(read.body.data.constructor, 'c');
   t.is(({} as any).polluted, undefined);
 });
+
+test('finding 4: DELETE of the namespaces collection is a 405, as kube, and deletes nothing', async (t) => {
+  const { url } = await startServer(t);
+  await call(url, 'POST', '/api/v1/namespaces', { metadata: { name: 'team' } });
+  const answer = await call(url, 'DELETE', '/api/v1/namespaces');
+  t.is(answer.status, 405);
+  t.is(answer.body.reason, 'MethodNotAllowed');
+  t.log(`DELETE /api/v1/namespaces: ${answer.status}: ${answer.body.message}`);
+  const names = (await call(url, 'GET', '/api/v1/namespaces')).body.items.map((n: any) => n.metadata.name).sort();
+  t.true(names.includes('default') && names.includes('kube-system') && names.includes('team'));
+  const discovery = (await call(url, 'GET', '/api/v1')).body.resources.find((r: any) => r.name === 'namespaces');
+  t.false(discovery.verbs.includes('deletecollection'), 'discovery does not offer it either');
+  // Other collections still delete.
+  await call(url, 'POST', '/api/v1/namespaces/team/configmaps', { metadata: { name: 'a' } });
+  t.is((await call(url, 'DELETE', '/api/v1/namespaces/team/configmaps')).status, 200);
+});
