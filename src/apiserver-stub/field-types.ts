@@ -134,7 +134,21 @@ function shortValue(value: unknown): string {
   return text.length > 64 ? `${text.slice(0, 61)}...` : text;
 }
 
-/** checkFieldTypes returns a FieldValueTypeInvalid cause for each field of obj whose value has the wrong JSON type. */
+/** zeroValue is what Go's decoder makes of a null list item or map value: the element type's zero value. */
+function zeroValue(type: FieldType): unknown {
+  if (type === 'string') return '';
+  if (type === 'integer' || type === 'number' || type === 'int-or-string') return 0;
+  if (type === 'boolean') return false;
+  if (typeof type === 'object' && 'list' in type) return [];
+  return {};
+}
+
+/**
+ * checkFieldTypes returns a FieldValueTypeInvalid cause for each field of
+ * obj whose value has the wrong JSON type. As Go's decoder, it turns a null
+ * list item or map value into its type's zero value (`ports: [null]` is
+ * `ports: [{}]`), so readers of stored objects never meet a null element.
+ */
 export function checkFieldTypes(obj: KubeObject, kind: string): StatusCause[] {
   const causes: StatusCause[] = [];
   const stack: Array<{ value: unknown; type: FieldType; field: string }> = [{ value: obj, type: kindFields(kind), field: '' }];
@@ -147,8 +161,19 @@ export function checkFieldTypes(obj: KubeObject, kind: string): StatusCause[] {
     }
     if (typeof type === 'string') continue;
     const join = (key: string): string => (field === '' ? key : `${field}.${key}`);
-    if ('list' in type) (value as unknown[]).forEach((item, i) => stack.push({ value: item, type: type.list, field: `${field}[${i}]` }));
-    else if ('map' in type) for (const [k, v] of Object.entries(value as object)) stack.push({ value: v, type: type.map, field: `${field}[${k}]` });
+    if ('list' in type) {
+      const list = value as unknown[];
+      list.forEach((item, i) => {
+        if (item === null) list[i] = zeroValue(type.list);
+        stack.push({ value: list[i], type: type.list, field: `${field}[${i}]` });
+      });
+    } else if ('map' in type) {
+      const map = value as Record<string, unknown>;
+      for (const [k, v] of Object.entries(map)) {
+        if (v === null) Object.defineProperty(map, k, { value: zeroValue(type.map), writable: true, enumerable: true, configurable: true });
+        stack.push({ value: map[k], type: type.map, field: `${field}[${k}]` });
+      }
+    }
     else for (const [k, v] of Object.entries(value as object)) if (Object.hasOwn(type.fields, k)) stack.push({ value: v, type: type.fields[k]!, field: join(k) });
   }
   return causes;

@@ -3,7 +3,7 @@ import type { KubeObject } from '../kube/types.ts';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, apiErrors } from './errors.ts';
 import { decodeProtobufBody, isProtobuf } from './protobuf-body.ts';
-import { checkJsonDepth, plainTree } from './body-shape.ts';
+import { checkJsonDepth, checkYamlDepth, plainTree } from './body-shape.ts';
 
 /** The largest request body accepted, as kube-apiserver's 3 MiB limit. */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -72,9 +72,11 @@ function isYaml(contentType: string | undefined): boolean {
 
 function parseYamlBody(body: Buffer): unknown {
   if (body.length === 0) throw apiErrors.badRequest('the request body is empty');
+  const text = body.toString('utf8');
+  checkYamlDepth(text);
   let doc: unknown;
   try {
-    doc = parseYaml(body.toString('utf8'), { maxAliasCount: 100 });
+    doc = parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
     throw apiErrors.badRequest(`the request body is not valid YAML: ${(error as Error).message}`);
   }

@@ -190,3 +190,36 @@ test('finding 4: DELETE of the namespaces collection is a 405, as kube, and dele
   await call(url, 'POST', '/api/v1/namespaces/team/configmaps', { metadata: { name: 'a' } });
   t.is((await call(url, 'DELETE', '/api/v1/namespaces/team/configmaps')).status, 200);
 });
+
+test('fuzz finding: null list items are stored as zero values (as Go decodes them) and Tables of odd objects print, not 500', async (t) => {
+  const { url } = await startServer(t);
+  const endpoints = '/api/v1/namespaces/default/endpoints';
+  const created = await call(url, 'POST', endpoints, { metadata: { name: 'nulls' }, subsets: [{ addresses: [{ ip: '10.0.0.1' }], ports: [null] }] });
+  t.is(created.status, 201, JSON.stringify(created.body));
+  t.deepEqual(created.body.subsets[0].ports, [{}]);
+  const bad = await call(url, 'POST', endpoints, { metadata: { name: 'nulls2' }, subsets: [{ addresses: [null] }] });
+  t.is(bad.status, 422, 'a null address is an empty one, which validation refuses');
+  const table = await fetch(`${url}${endpoints}`, { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' } });
+  t.is(table.status, 200);
+  t.is(((await table.json()) as any).rows[0].cells[0], 'nulls');
+});
+
+test('finding 5: deep YAML never reaches the parser, whose stack overflow could abort the process', async (t) => {
+  const { url } = await startServer(t);
+  const configmaps = '/api/v1/namespaces/default/configmaps';
+  for (const depth of [300, 600, 900, 2000]) {
+    let flow = 'x';
+    for (let i = 0; i < depth; i++) flow = i % 2 ? `[${flow}]` : `{a: ${flow}}`;
+    let block = 'metadata: {name: b}\nx:\n';
+    for (let i = 1; i <= depth; i++) block += `${' '.repeat(i)}a:\n`;
+    for (const body of [`metadata: {name: f}\nx: ${flow}\n`, block]) {
+      const answer = await call(url, 'POST', configmaps, body, 'application/yaml');
+      t.is(answer.status, 400, `${depth} levels`);
+      t.regex(answer.body.message, /nested too deeply: more than 256 levels/);
+    }
+  }
+  // A real manifest's nesting is far below the bound.
+  const manifest = 'metadata:\n  name: ok\n  annotations: {app: "a [not] {a bracket}"}\ndata:\n  # a comment with [[[[ brackets\n  k: |\n    [[[[\n';
+  t.is((await call(url, 'POST', configmaps, manifest, 'application/yaml')).status, 201);
+  t.is((await call(url, 'GET', '/version')).status, 200);
+});
