@@ -15,6 +15,7 @@ const backends: Record<string, () => Promise<{ createProxier: ProxierFactory }>>
   'dry-run': () => import('./dry-run-proxier.ts'),
   ipvs: () => import('../ipvs/index.ts'),
   iptables: () => import('../iptables/index.ts'),
+  nftables: () => import('../nftables/index.ts'),
   userspace: () => import('../userspace/index.ts'),
 };
 

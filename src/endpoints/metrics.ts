@@ -15,6 +15,12 @@ export interface BackendMetrics {
   readonly iptablesRulesTotal: Gauge<'table'>;
   /** `kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy}`. */
   readonly noLocalEndpoints: Gauge<'traffic_policy'>;
+  /** `kubeproxy_sync_proxy_rules_nftables_sync_failures_total`. */
+  readonly nftablesSyncFailures: Counter;
+  /** `ferry_proxy_nftables_table_repairs_total`: the table found deleted or flushed from outside and rebuilt. */
+  readonly nftablesTableRepairs: Counter;
+  /** `ferry_proxy_nftables_elements`: elements in the table's sets and maps after the last sync. */
+  readonly nftablesElements: Gauge;
 }
 
 /**
@@ -41,6 +47,9 @@ export class ProxyMetrics implements BackendMetrics {
   readonly iptablesPartialRestoreFailures: Counter;
   readonly iptablesRulesTotal: Gauge<'table'>;
   readonly noLocalEndpoints: Gauge<'traffic_policy'>;
+  readonly nftablesSyncFailures: Counter;
+  readonly nftablesTableRepairs: Counter;
+  readonly nftablesElements: Gauge;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -65,6 +74,9 @@ export class ProxyMetrics implements BackendMetrics {
     this.iptablesPartialRestoreFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total', help: 'Cumulative proxy iptables partial restore failures', registers });
     this.iptablesRulesTotal = new Gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_total', help: 'Total number of iptables rules owned by kube-proxy', labelNames: ['table'], registers });
     this.noLocalEndpoints = new Gauge({ name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total', help: 'Number of services with a Local traffic policy and no endpoints', labelNames: ['traffic_policy'], registers });
+    this.nftablesSyncFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_nftables_sync_failures_total', help: 'Cumulative proxy nftables sync failures', registers });
+    this.nftablesTableRepairs = new Counter({ name: 'ferry_proxy_nftables_table_repairs_total', help: 'Times the nftables table was found deleted or flushed from outside and rebuilt', registers });
+    this.nftablesElements = new Gauge({ name: 'ferry_proxy_nftables_elements', help: 'Elements in the nftables sets and maps after the last sync', registers });
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 }

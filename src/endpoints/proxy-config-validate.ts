@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../util/errors.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 
 /** PROXY_MODES are the modes kube-proxy-style flags accept; whether one is built in is the registry's business. */
-export const PROXY_MODES = ['iptables', 'ipvs', 'userspace', 'dry-run'] as const;
+export const PROXY_MODES = ['iptables', 'nftables', 'ipvs', 'userspace', 'dry-run'] as const;
 
 /** RawProxyFlags is what `ferry proxy` parsed, before validation. Durations are ms. */
 export interface RawProxyFlags {

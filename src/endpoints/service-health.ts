@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../util/log.ts';
+import type { ProxyState } from './proxy-state.ts';
+import { categorizeEndpoints } from './topology.ts';
 
 const log = createLogger('service-health');
 
@@ -76,6 +78,26 @@ export class ServiceHealthServer {
   /** syncEndpoints sets each service's local endpoint count (missing keys count 0). */
   syncEndpoints(localEndpoints: ReadonlyMap<string, number>): void {
     for (const [key, l] of this.listeners) l.localEndpoints = localEndpoints.get(key) ?? 0;
+  }
+
+  /**
+   * syncFromState opens the health check node ports of `state`'s services
+   * (externalTrafficPolicy Local) and sets their local endpoint counts, as
+   * every proxy backend does after it programmed a snapshot.
+   */
+  async syncFromState(state: ProxyState): Promise<Error[]> {
+    const wanted = new Map<string, HealthCheckService>();
+    const local = new Map<string, number>();
+    for (const svc of state.services.values()) {
+      if (svc.healthCheckNodePort <= 0) continue;
+      const key = `${svc.namespace}/${svc.name}`;
+      wanted.set(key, { namespace: svc.namespace, name: svc.name, port: svc.healthCheckNodePort });
+      const cat = categorizeEndpoints(svc, state.endpoints.get(svc.key) ?? []);
+      local.set(key, (local.get(key) ?? 0) + (cat.local?.length ?? 0));
+    }
+    const errors = await this.syncServices(wanted);
+    this.syncEndpoints(local);
+    return errors;
   }
 
   /** port returns the bound port of a service's listener (tests use port 0). */

@@ -1,30 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Protocol } from '../endpoints/proxy-state.ts';
+import { base32 } from '../util/base32.ts';
 
 /**
  * Chain names as kube-proxy computes them, so operators (and kube-proxy's own
  * test fixtures) recognise every chain: a prefix plus the first 16 characters
  * of base32(sha256(...)), which keeps names under iptables' 28-character limit.
  */
-
-const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** base32 is RFC 4648 base32 without padding (Go's base32.StdEncoding, minus the '=' we never reach). */
-export function base32(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32_ALPHABET[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32_ALPHABET[(value << (5 - bits)) & 31];
-  return out;
-}
 
 // Names are recomputed for every endpoint of every service on full syncs;
 // memoizing them saves most of the hashing. Cleared wholesale when it grows

@@ -1,16 +1,14 @@
-import { networkInterfaces } from 'node:os';
+import { addressesIn, localIPv4s } from '../endpoints/node-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
-import { ServiceHealthServer, type HealthCheckService } from '../endpoints/service-health.ts';
-import { categorizeEndpoints } from '../endpoints/topology.ts';
+import { ServiceHealthServer } from '../endpoints/service-health.ts';
 import { createLogger } from '../util/log.ts';
 import { isServiceChain } from './chain-names.ts';
 import { cleanupRules } from './cleanup.ts';
-import { conntrackDeletions, runConntrackDeletions } from './conntrack.ts';
+import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
 import { KUBE_PROXY_CANARY, missingJumps } from './fixed-chains.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
-import { cidrContains } from './render-service.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
 
 const log = createLogger('iptables');
@@ -103,17 +101,7 @@ export class IptablesProxier implements Proxier {
 
   /** afterRestore does what follows installed rules: health check ports and conntrack; its failures are logged, not fatal. */
   private async afterRestore(state: ProxyState): Promise<void> {
-    const wanted = new Map<string, HealthCheckService>();
-    const local = new Map<string, number>();
-    for (const svc of state.services.values()) {
-      if (svc.healthCheckNodePort <= 0) continue;
-      const key = `${svc.namespace}/${svc.name}`;
-      wanted.set(key, { namespace: svc.namespace, name: svc.name, port: svc.healthCheckNodePort });
-      const cat = categorizeEndpoints(svc, state.endpoints.get(svc.key) ?? []);
-      local.set(key, (local.get(key) ?? 0) + (cat.local?.length ?? 0));
-    }
-    for (const err of await this.health.syncServices(wanted)) log.warn('health check node port', { err: err.message });
-    this.health.syncEndpoints(local);
+    for (const err of await this.health.syncFromState(state)) log.warn('health check node port', { err: err.message });
     for (const err of await runConntrackDeletions(conntrackDeletions(state, this.previousServices))) {
       log.warn('conntrack cleanup failed', { err: err.message });
     }
@@ -122,14 +110,11 @@ export class IptablesProxier implements Proxier {
 
   private renderOptions(): RenderOptions {
     const { config } = this.options;
-    const nodeIPs = Object.values(networkInterfaces())
-      .flat()
-      .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
-      .map((a) => a!.address);
+    const nodeIPs = localIPv4s();
     const nodePortIPs =
       config.nodePortAddresses.length === 0
         ? ('all' as const)
-        : [...nodeIPs, '127.0.0.1'].filter((ip) => config.nodePortAddresses.some((cidr) => cidrContains(cidr, ip)));
+        : addressesIn(config.nodePortAddresses, [...nodeIPs, '127.0.0.1']);
     return {
       clusterCIDRs: config.clusterCIDRs,
       masqueradeAll: config.masqueradeAll,

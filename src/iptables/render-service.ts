@@ -1,3 +1,4 @@
+import { ipv4InCidr } from '../endpoints/node-addresses.ts';
 import type { Endpoint, ServicePort } from '../endpoints/proxy-state.ts';
 import { categorizeEndpoints, externallyAccessible } from '../endpoints/topology.ts';
 import { endpointChain, serviceChains } from './chain-names.ts';
@@ -186,7 +187,7 @@ function writeFirewallChain(w: FragmentWriter, svc: ServicePort, chain: string, 
   let allowFromNode = false;
   for (const cidr of svc.loadBalancerSourceRanges) {
     w.nat(chain, ...comment(`${name} loadbalancer IP`), '-s', cidr, '-j', externalChain);
-    if (options.nodeIPs.some((ip) => cidrContains(cidr, ip))) allowFromNode = true;
+    if (options.nodeIPs.some((ip) => ipv4InCidr(cidr, ip))) allowFromNode = true;
   }
   // A node reaching its own load balancer VIP loops back with the VIP as source.
   if (allowFromNode) for (const ip of svc.loadBalancerIPs) w.nat(chain, ...comment(`${name} loadbalancer IP`), '-s', ip, '-j', externalChain);
@@ -214,21 +215,4 @@ function writeEndpointChain(w: FragmentWriter, svc: ServicePort, chain: string, 
   w.nat(chain, ...comment(svc.key), '-s', ep.ip, '-j', KUBE_MARK_MASQ);
   const affinity = svc.sessionAffinity.type === 'ClientIP' ? ['-m', 'recent', '--name', chain, '--set'] : [];
   w.nat(chain, ...comment(svc.key), ...affinity, ...protoMatch(svc.protocol), '-j', 'DNAT', '--to-destination', epString(ep));
-}
-
-/** cidrContains tells whether an IPv4 address lies in an IPv4 CIDR (false for anything else). */
-export function cidrContains(cidr: string, ip: string): boolean {
-  const [base, bitsText] = cidr.split('/');
-  const bits = Number(bitsText ?? 32);
-  const a = ipv4ToInt(base ?? '');
-  const b = ipv4ToInt(ip);
-  if (a === undefined || b === undefined || !(bits >= 0 && bits <= 32)) return false;
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return ((a & mask) >>> 0) === ((b & mask) >>> 0);
-}
-
-function ipv4ToInt(ip: string): number | undefined {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }

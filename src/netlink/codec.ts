@@ -144,6 +144,15 @@ export class MessageWriter {
     return this;
   }
 
+  /** attrBe32: a 32-bit value in network byte order (nf_tables verdict codes, which may be negative). */
+  attrBe32(type: number, v: number): this {
+    this.attrHeader(type, 4);
+    this.reserve(4);
+    this.buf.writeInt32BE(v | 0, this.len);
+    this.len += 4;
+    return this;
+  }
+
   attrU32(type: number, v: number): this {
     this.attrHeader(type, 4);
     return this.u32(v);

@@ -4,6 +4,7 @@ import { NLM_F_ACK, NLMSG_DONE, NLMSG_ERROR, parseErrorReply, parseMessages, typ
 
 export const NETLINK_ROUTE = 0;
 export const NETLINK_GENERIC = 16;
+export const NETLINK_NETFILTER = 12;
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -170,6 +171,39 @@ export class NetlinkSocket {
         }
         await this.sendChunk(reqs, start, end, bytes, results, timeoutMs);
         start = end;
+      }
+      return results;
+    });
+  }
+
+  /**
+   * sendTogether sends messages in one datagram, as an nfnetlink batch must
+   * arrive (its begin and end markers around the commands), and resolves to
+   * the reply of each message that asked for an ACK: undefined for success,
+   * its NetlinkError otherwise. Messages without NLM_F_ACK get no entry.
+   */
+  sendTogether(messages: readonly Buffer[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Array<NetlinkError | undefined>> {
+    return this.serialise(async () => {
+      const buf = Buffer.concat(messages);
+      const waiting = new Map<number, number>();
+      let off = 0;
+      for (const m of messages) {
+        const seq = this.nextSeq();
+        buf.writeUInt32LE(seq, off + 8);
+        if (buf.readUInt16LE(off + 6) & NLM_F_ACK) waiting.set(seq, waiting.size);
+        off += m.length;
+      }
+      const results = new Array<NetlinkError | undefined>(waiting.size).fill(undefined);
+      await this.sendAll(buf, timeoutMs);
+      const deadline = Date.now() + timeoutMs;
+      while (waiting.size > 0) {
+        for (const m of await this.receive(deadline, timeoutMs, () => `${messages.length} messages sent together`)) {
+          const index = waiting.get(m.seq);
+          if (m.type !== NLMSG_ERROR || index === undefined) continue;
+          waiting.delete(m.seq);
+          const { error, extAck } = parseErrorReply(m);
+          if (error !== 0) results[index] = new NetlinkError(-error, `message ${index + 1} of ${results.length}`, extAck);
+        }
       }
       return results;
     });

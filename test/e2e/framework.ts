@@ -9,7 +9,9 @@ import { resources } from '../../src/endpoints/client/resources.ts';
 import { execInLab, targetNamespace } from '../../src/lab/cluster/client.ts';
 import { restartComponent, stopLab } from '../../src/lab/cluster/lab.ts';
 import type { ProxyMode } from '../../src/lab/cluster/plan.ts';
+import { ruleDumps } from '../../src/lab/cluster/proxy-rules.ts';
 import { labPaths, readState, type LabState } from '../../src/lab/cluster/state.ts';
+import { listNamespaces } from '../../src/lab/netns.ts';
 import { AGNHOST_IMAGE } from '../../src/lab/image.ts';
 
 /**
@@ -89,6 +91,11 @@ export class Lab {
     await stopLab(this.name);
   }
 
+  /** leftovers lists the lab's namespaces that still exist (after down: none, and with them every rule the proxies wrote). */
+  async leftovers(): Promise<string[]> {
+    return (await listNamespaces()).filter((n) => n.startsWith(this.prefix));
+  }
+
   node(i: number) {
     return this.state.plan.nodes[i]!;
   }
@@ -96,6 +103,24 @@ export class Lab {
   async restart(component: string): Promise<void> {
     await restartComponent(this.name, component);
     this.state = readState(labPaths(this.name))!;
+  }
+
+  /**
+   * rules dumps what node i's proxy programmed, per mode (src/lab/cluster/proxy-rules.ts):
+   * `nft list table ip ferry` in nftables mode, iptables-save (and ipvsadm -Ln) in the others.
+   * A dump that fails shows its error: a missing nftables table is worth seeing.
+   */
+  async rules(i: number): Promise<string> {
+    const parts = await Promise.all(ruleDumps(this.mode).map(async (d) => {
+      const r = await execInLab(this.state, this.node(i).ns, d.file, d.args, 30_000 * this.timeScale);
+      return `# ${this.node(i).name}: ${[d.file, ...d.args].join(' ')} (exit ${r.code})\n${r.stdout}${r.stderr}`;
+    }));
+    return parts.join('\n');
+  }
+
+  /** status runs `ferry status` on the lab, as a user would. */
+  status(): Promise<Run> {
+    return run(FERRY, ['status', '--name', this.name], 60_000 * this.timeScale);
   }
 
   /** newNamespace makes the test's namespace; every object made through the returned Framework is removed at teardown. */

@@ -1,8 +1,11 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import { resources } from '../../src/endpoints/client/resources.ts';
 import { isRoot } from '../helpers/netns-fixture.ts';
 import type { ProxyMode } from '../../src/lab/cluster/plan.ts';
+import { labPaths } from '../../src/lab/cluster/state.ts';
 import { Lab, netexec, until as untilUnscaled, type Framework } from './framework.ts';
 
 /**
@@ -56,29 +59,48 @@ export function defineE2E(mode: ProxyMode, traits: ModeTraits = {}): void {
     untilUnscaled(what, get, timeoutMs * lab.timeScale, everyMs);
   const limited = gate(traits.concurrency ?? Number.POSITIVE_INFINITY);
   const serial = isRoot ? test.serial : test.skip;
+  /**
+   * traced runs a test's body; when it fails, what every node's proxy held
+   * then (ruleDumps of the mode) goes to a file beside the lab's logs, named
+   * in the failure, so a data-plane failure can be read against its rules.
+   */
+  const traced = async (t: ExecutionContext, body: (f: Framework) => Promise<void>) => {
+    const f = await lab.framework(t);
+    try {
+      await body(f);
+    } catch (error) {
+      const file = join(labPaths(lab.name).logs, `rules-${t.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.txt`);
+      const dumps = await Promise.all(lab.state.plan.nodes.map((_, i) => lab.rules(i).catch((e: unknown) => `# node ${i}: ${String(e)}`)));
+      writeFileSync(file, `${dumps.join('\n')}\n`);
+      t.log(`each node's ${mode} rules at the failure: ${file}`);
+      throw error;
+    }
+    t.pass();
+  };
   const it = (title: string, body: (f: Framework) => Promise<void>) => {
     if (!isRoot || title in unsupported) return test.skip(title + (unsupported[title] ? ` (${unsupported[title]})` : ''), () => undefined);
-    return test(title, (t) => limited(async () => {
-      const f = await lab.framework(t);
-      await body(f);
-      t.pass();
-    }));
+    return test(title, (t) => limited(() => traced(t, body)));
   };
-  const itSerial = (title: string, body: (f: Framework) => Promise<void>) => serial(title, async (t) => {
-    const f = await lab.framework(t);
-    await body(f);
-    t.pass();
-  });
+  const itSerial = (title: string, body: (f: Framework) => Promise<void>) => serial(title, (t) => traced(t, body));
 
   if (isRoot) {
     test.before(async () => {
       await lab.down(); // a lab of this name left by a killed run
       await lab.up();
     });
-    test.after.always(() => lab.down());
+    test.after.always(async () => {
+      await lab.down();
+      // The proxies' rules (an nftables table, iptables chains) live only in the lab's namespaces.
+      const left = await lab.leftovers();
+      if (left.length) throw new Error(`ferry down left namespaces of the lab: ${left.join(', ')}`);
+    });
   }
 
   const url = (ip: string, port: number) => `http://${ip}:${port}`;
+  /** mentions is whether a rule dump names ip as a whole address (10.96.0.1 is not in 10.96.0.10). */
+  const mentions = (dump: string, ip: string) => new RegExp(`(?<![\\d.])${ip.replace(/\./g, '\\.')}(?![\\d])`).test(dump);
+  /** What `ferry status` shows per node in a mode's PROXY RULES column, with the service programmed. */
+  const statusRules = ({ nftables: /^[1-9]\d* elements, [1-9]\d* rules$/, ipvs: /^\d+ iptables, [1-9]\d* ipvs$/ } as Partial<Record<ProxyMode, RegExp>>)[mode] ?? /^[1-9]\d*$/;
   const ipOf = (p: Pod) => p.status!.podIP!;
   const expectAnswer = async (f: Framework, from: string, target: string, want?: (body: string) => boolean) =>
     until(`${target} answering from ${from}`, async () => {
@@ -227,6 +249,23 @@ export function defineE2E(mode: ProxyMode, traits: ModeTraits = {}): void {
     // A node without a local endpoint drops external traffic rather than forwarding it.
     const other = await f.curl(`node/${from.name}`, `${url(lab.node(1).ip, nodePort)}/clientip`, 1);
     if (other.code === 0) throw new Error(`node ${lab.node(1).name} has no local endpoint but answered: ${other.stdout}`);
+  });
+
+  it('should program a service in every node\'s rules, count them in ferry status, and remove it', async (f) => {
+    await pods(f, 'rules', 1);
+    const svc = await f.createService('rules-test', { selector: { app: 'rules' }, ports: [{ port: 80, targetPort: 8080 }] });
+    const ip = svc.spec!.clusterIP!;
+    const nodes = lab.state.plan.nodes;
+    await Promise.all(nodes.map((n, i) => until(`${n.name}'s ${mode} rules holding ${ip}`, async () => mentions(await lab.rules(i), ip), 30_000)));
+    const status = await lab.status();
+    if (status.code !== 0) throw new Error(`ferry status failed (${status.code}): ${status.stderr}`);
+    for (const n of nodes) {
+      // NODE READY IP POD-CIDR PROXY PROXY-RULES: the rules column follows the proxy's health.
+      const rules = status.stdout.split('\n').find((l) => new RegExp(`^${n.name}\\s`).test(l))?.match(/healthz \d+\s+(.+)$/)?.[1];
+      if (!rules || !statusRules.test(rules)) throw new Error(`ferry status: ${n.name}'s proxy rules ${JSON.stringify(rules)}, want ${statusRules}:\n${status.stdout}`);
+    }
+    await f.deleteService('rules-test');
+    await Promise.all(nodes.map((n, i) => until(`${ip} gone from ${n.name}'s ${mode} rules`, async () => !mentions(await lab.rules(i), ip), 30_000)));
   });
 
   it('should be rejected when no endpoints exist', async (f) => {

@@ -1,6 +1,6 @@
 import type { ExecutionContext } from 'ava';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { umlStatus } from '../../src/lab/cluster/uml.ts';
 import { execFile } from '../../src/util/exec.ts';
 
 /**
@@ -9,8 +9,9 @@ import { execFile } from '../../src/util/exec.ts';
  */
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
-export const umlAvailable = spawnSync('sh', ['-c', 'command -v linux.uml'], { stdio: 'ignore' }).status === 0;
-export const umlSkipMessage = 'linux.uml is not installed (apt-get install user-mode-linux): IPVS tests need a kernel with IPVS';
+const status = umlStatus();
+export const umlAvailable = status.ok;
+export const umlSkipMessage = `${status.ok ? '' : status.reason}: IPVS tests need a kernel with IPVS`;
 
 /**
  * runScenario boots a guest running `tsx test/uml/scenarios/<name>.ts`, logs

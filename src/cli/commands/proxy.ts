@@ -4,6 +4,7 @@ import { createLogger } from '../../util/log.ts';
 import { ApiClient } from '../../endpoints/client/api-client.ts';
 import { loadClientConfig } from '../../endpoints/client/kubeconfig.ts';
 import { loadBackend } from '../../endpoints/backends.ts';
+import { cleanupAllModes } from '../../endpoints/cleanup-all.ts';
 import { ProxierHealth, healthzHandler, metricsHandler } from '../../endpoints/healthz.ts';
 import { listenHttp, parseBindAddress } from '../../endpoints/http-server.ts';
 import type { HttpServer } from '../../endpoints/http-server.ts';
@@ -19,7 +20,7 @@ export default defineCommand({
   flags: {
     kubeconfig: { type: 'string', help: 'path to a kubeconfig file (else $KUBECONFIG, --server, or the in-cluster service account)' },
     server: { type: 'string', help: 'apiserver URL (https://, http:// or unix:///path/to/socket); overrides the kubeconfig server' },
-    mode: { type: 'string', default: 'iptables', help: 'proxy mode: iptables, ipvs, userspace or dry-run' },
+    mode: { type: 'string', default: 'iptables', help: 'proxy mode: iptables, nftables, ipvs, userspace or dry-run' },
     'cluster-cidr': { type: 'list', help: 'pod CIDRs (comma-separated); traffic from outside them to a service is masqueraded' },
     'min-sync-period': { type: 'duration', default: '1s', help: 'minimum interval between syncs of the proxy rules' },
     'sync-period': { type: 'duration', default: '30s', help: 'maximum interval between syncs (also the retry delay after a failed sync)' },
@@ -30,7 +31,7 @@ export default defineCommand({
     'masquerade-all': { type: 'boolean', default: false, help: 'SNAT all traffic sent to service cluster IPs' },
     'iptables-masquerade-bit': { type: 'int', default: 14, help: 'fwmark bit marking packets to SNAT (0-31)' },
     'nodeport-addresses': { type: 'list', help: 'CIDRs whose local addresses accept NodePorts (default: all)' },
-    cleanup: { type: 'boolean', default: false, help: 'remove the rules of --mode and exit' },
+    cleanup: { type: 'boolean', default: false, help: 'remove the rules every mode left (iptables in both backends, IPVS, ipsets, nftables) and exit' },
     'iptables-backend': { type: 'string', help: 'iptables binaries to use: nft or legacy (default: what iptables points to)' },
     'ipvs-scheduler': { type: 'string', default: 'rr', help: 'IPVS scheduler (rr, lc, dh, sh, sed, nq, wrr, wlc)' },
     'ipvs-tcp-timeout': { type: 'duration', default: '0s', help: 'IPVS idle TCP timeout (0 leaves the kernel value)' },
@@ -61,13 +62,12 @@ export default defineCommand({
     const healthzBind = flags['healthz-bind-address'] ? parseBindAddress('healthz-bind-address', flags['healthz-bind-address']) : undefined;
     const metricsBind = flags['metrics-bind-address'] ? parseBindAddress('metrics-bind-address', flags['metrics-bind-address']) : undefined;
     const metrics = new ProxyMetrics({ processMetrics: true });
-    const proxier = await (await loadBackend(config.mode))(config, metrics);
     if (flags.cleanup) {
-      await proxier.cleanup();
-      await proxier.close();
-      log.info(0, 'Cleaned up', { mode: config.mode });
-      return 0;
+      const errors = await cleanupAllModes(config);
+      log.info(0, 'Cleaned up every mode', { failed: errors.length });
+      return errors.length === 0 ? 0 : 1;
     }
+    const proxier = await (await loadBackend(config.mode))(config, metrics);
     const client = new ApiClient(loadClientConfig({ kubeconfig: flags.kubeconfig, server: flags.server }), { userAgent: `ferry-proxy/${config.nodeName}` });
     const health = new ProxierHealth({ healthTimeoutMs: 2 * config.syncPeriodMs });
     const servers: HttpServer[] = [];

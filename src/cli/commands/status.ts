@@ -4,7 +4,9 @@ import { resources } from '../../endpoints/client/resources.ts';
 import { execInLab, openLab } from '../../lab/cluster/client.ts';
 import { apiReady } from '../../lab/cluster/lab.ts';
 import { isAlive } from '../../lab/cluster/supervisor.ts';
-import { labIptablesBackend } from '../../lab/cluster/plan.ts';
+import { countNftTable, isMissingTable, NFT_LIST_JSON, ruleDumps } from '../../lab/cluster/proxy-rules.ts';
+import { NFT_BINARY } from '../../nftables/binary.ts';
+import { TABLE } from '../../nftables/layout.ts';
 import type { LabState } from '../../lab/cluster/state.ts';
 import { getErrorMessage } from '../../util/errors.ts';
 
@@ -23,14 +25,36 @@ async function run(state: LabState, ns: string, file: string, args: string[]): P
   }
 }
 
-/** ruleCount counts the proxy's iptables rules in a node namespace (every mode writes some), and IPVS virtual servers in ipvs mode. */
+/**
+ * nftablesCount sums up the nftables proxy's table in a node namespace:
+ * elements over its sets and maps, and rules; a node whose proxy has not
+ * made the table (yet) says so.
+ */
+async function nftablesCount(state: LabState, ns: string): Promise<string> {
+  let r;
+  try {
+    r = await execInLab(state, ns, NFT_BINARY, [...NFT_LIST_JSON], 10_000);
+  } catch {
+    return '?';
+  }
+  if (r.code !== 0) return isMissingTable(r.stderr) ? `no table ${TABLE}` : '?';
+  try {
+    const c = countNftTable(r.stdout);
+    return `${c.elements} elements, ${c.rules} rules`;
+  } catch {
+    return '?';
+  }
+}
+
+/** ruleCount counts what the proxy programmed in a node namespace: its nftables table, or its iptables rules (every other mode writes some) and IPVS virtual servers in ipvs mode. */
 async function ruleCount(state: LabState, ns: string): Promise<string> {
-  const save = labIptablesBackend(state.plan.mode) === 'legacy' ? 'iptables-legacy-save' : 'iptables-save';
-  const saved = await run(state, ns, save, []);
+  if (state.plan.mode === 'nftables') return nftablesCount(state, ns);
+  const [iptables, ipvs] = ruleDumps(state.plan.mode);
+  const saved = await run(state, ns, iptables!.file, iptables!.args);
   const rules = saved === undefined ? '?' : String(saved.split('\n').filter((l) => l.startsWith('-A ')).length);
-  if (state.plan.mode !== 'ipvs') return rules;
-  const ipvs = await run(state, ns, 'ipvsadm', ['-Ln']);
-  return `${rules} iptables, ${ipvs === undefined ? '?' : ipvs.split('\n').filter((l) => /^(TCP|UDP|SCTP) /.test(l)).length} ipvs`;
+  if (!ipvs) return rules;
+  const servers = await run(state, ns, ipvs.file, ipvs.args);
+  return `${rules} iptables, ${servers === undefined ? '?' : servers.split('\n').filter((l) => /^(TCP|UDP|SCTP) /.test(l)).length} ipvs`;
 }
 
 /** proxyHealth reads the proxy's /healthz inside its node namespace. */

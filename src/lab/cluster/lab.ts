@@ -9,7 +9,7 @@ import { removeLabNamespaces, routeServicesFromNode, setupControlPlaneNetwork } 
 import { CLUSTER_CIDR, CONTROL_PLANE_IP, LAB_PREFIX_ROOT, labIptablesBackend, planLab, SERVICE_CIDR, type LabPlan, type NodePlan, type ProxyMode } from './plan.ts';
 import { labNames, labPaths, readState, writeState, type ComponentRecord, type LabPaths, type LabState } from './state.ts';
 import { isAlive, restartProcess, startFresh, stopComponents, type ComponentSpec } from './supervisor.ts';
-import { GUEST_LINK, guestLink, guestLinkNamespace, guestSpec, setupGuestLink, umlAvailable } from './uml.ts';
+import { GUEST_LINK, guestLink, guestLinkNamespace, guestSpec, setupGuestLink, umlStatus } from './uml.ts';
 import { bundlePath, repoPath } from '../../util/repo.ts';
 
 /**
@@ -150,7 +150,10 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   if (old?.components.some((c) => isAlive(c.pid))) throw new LabError('FERRY_ERR_LAB_EXISTS', `lab ${opts.name} is running (ferry down --name ${opts.name} first)`);
   if (old) await stopLab(opts.name);
   const plan = planLab(opts.name, opts.nodes, opts.mode, opts.prefix);
-  if (plan.mode === 'ipvs' && !umlAvailable()) throw new LabError('FERRY_ERR_LAB_START', 'ferry up --mode ipvs runs the nodes in a User-Mode Linux kernel (this kernel has no IPVS): apt-get install user-mode-linux');
+  if (plan.mode === 'ipvs') {
+    const uml = umlStatus();
+    if (!uml.ok) throw new LabError('FERRY_ERR_LAB_START', `ferry up --mode ipvs runs the nodes in a User-Mode Linux kernel (this kernel has no IPVS): ${uml.reason}`);
+  }
   await removeLabNamespaces(plan.prefix);
   rmSync(paths.data, { recursive: true, force: true });
   rmSync(paths.socket, { force: true });

@@ -18,7 +18,7 @@ export const CLUSTER_DOMAIN = 'cluster.local';
 /** Prefix of every namespace `ferry up` makes for a lab unless --lab-prefix says otherwise. */
 export const LAB_PREFIX_ROOT = 'fylab-';
 
-export const PROXY_MODES = ['iptables', 'userspace', 'ipvs', 'dry-run'] as const;
+export const PROXY_MODES = ['iptables', 'nftables', 'userspace', 'ipvs', 'dry-run'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
 
 /**

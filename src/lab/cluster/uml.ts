@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addAddress, createNamespace, ip } from '../netns.ts';
 import type { GuestLink } from './guest-exec.ts';
@@ -40,8 +40,36 @@ export function guestLink(plan: LabPlan): GuestLink {
   return { ns: guestLinkNamespace(plan), address: GUEST_LINK.guest, port: GUEST_EXEC_PORT };
 }
 
-export function umlAvailable(): boolean {
-  return spawnSync('sh', ['-c', 'command -v linux.uml'], { stdio: 'ignore' }).status === 0;
+/** UmlStatus says whether a User-Mode Linux guest can run commands on this host, and why not. */
+export type UmlStatus = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+let probed: UmlStatus | undefined;
+
+/**
+ * umlStatus boots one guest that runs `true` (scripts/uml-run), once per
+ * process, and remembers the answer per host kernel and CPU in the UML cache.
+ * Being installed is not enough: Debian 12's UML 6.1 panics at boot on hosts
+ * whose CPUs have AMX ("ptrace set fp regs failed, errno = 14": the host's
+ * XSAVE area outgrew what that kernel passes to ptrace).
+ */
+export function umlStatus(): UmlStatus {
+  if (probed) return probed;
+  if (spawnSync('sh', ['-c', 'command -v linux.uml'], { stdio: 'ignore' }).status !== 0) {
+    return (probed = { ok: false, reason: 'linux.uml is not installed (apt-get install user-mode-linux)' });
+  }
+  const key = spawnSync('sh', ['-c', "uname -r; grep -m1 '^flags' /proc/cpuinfo | md5sum"], { encoding: 'utf8' }).stdout.replace(/\W+/g, '-');
+  const cacheDir = join(REPO, '.ferry', 'uml-cache');
+  const cacheFile = join(cacheDir, `boots-${key}`);
+  if (existsSync(cacheFile)) return (probed = JSON.parse(readFileSync(cacheFile, 'utf8')) as UmlStatus);
+  const r = spawnSync(join(REPO, 'scripts', 'uml-run'), ['true'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, UML_TIMEOUT: '90' } });
+  const panic = /ptrace[^\n]*failed[^\n]*|Kernel panic[^\n]*/.exec(r.stderr ?? '')?.[0];
+  probed = r.status === 0 ? { ok: true } : { ok: false, reason: `User-Mode Linux does not boot on this host (${panic ?? `uml-run exited ${r.status}`})` };
+  // A guest that timed out may only have met a busy machine: ask again next time.
+  if (r.status !== 124 && r.status !== null) {
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(cacheFile, JSON.stringify(probed));
+  }
+  return probed;
 }
 
 /** setupGuestLink makes the guest link's namespace and tap device (the guest attaches to it at boot). */

@@ -1,5 +1,6 @@
 /**
- * driver runs an IptablesProxier inside a lab namespace for packet tests
+ * driver runs a proxier (iptables, or nftables when the config's mode says
+ * so) inside a lab namespace for packet tests
  * (`ip netns exec <node> node --import tsx driver.ts '<config json>'`). It
  * reads one JSON command per stdin line ({op:'sync', state} or
  * {op:'cleanup'}) and answers one JSON line per command on stdout.
@@ -7,8 +8,11 @@
 import { createInterface } from 'node:readline';
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../../../src/endpoints/proxy-state.ts';
+import type { Proxier } from '../../../src/endpoints/proxier.ts';
 import { IptablesProxier } from '../../../src/iptables/proxier.ts';
 import { createRunner } from '../../../src/iptables/runner.ts';
+import { NftablesProxier } from '../../../src/nftables/proxier.ts';
+import { createNftRunner } from '../../../src/nftables/runner.ts';
 
 export interface WireState {
   services: ServicePort[];
@@ -34,13 +38,16 @@ function fromWire(w: WireState): ProxyState {
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ProxyConfig;
 const counter = { inc() {} };
-const proxier = new IptablesProxier({
-  config,
-  runner: createRunner(config.iptablesBackend ?? 'nft'),
-  metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: { set() {} } },
-  healthHost: '0.0.0.0',
-  now: Date.now,
-});
+const gauge = { set() {} };
+const proxier: Proxier = config.mode === 'nftables'
+  ? new NftablesProxier({ config, runner: createNftRunner(), metrics: { syncFailures: counter, tableRepairs: counter, elements: gauge }, healthHost: '0.0.0.0', now: Date.now })
+  : new IptablesProxier({
+      config,
+      runner: createRunner(config.iptablesBackend ?? 'nft'),
+      metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: gauge },
+      healthHost: '0.0.0.0',
+      now: Date.now,
+    });
 
 const reply = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
 for await (const line of createInterface({ input: process.stdin })) {

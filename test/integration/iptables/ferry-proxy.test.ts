@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { addRoute, ip } from '../../../src/lab/netns.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { EXT_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
+import { NFT_BINARY } from '../../../src/nftables/binary.ts';
 import { SERVICE_CIDR } from './harness.ts';
 
 // End to end through the real parts: `ferry apiserver` and
-// `ferry proxy --mode iptables` run in the node namespace; kubectl creates a
+// `ferry proxy --mode iptables|nftables` run in the node namespace; kubectl creates a
 // Service and its EndpointSlice; requests to the ClusterIP reach the pods,
 // and follow an EndpointSlice change.
 const ferryBin = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
@@ -25,7 +26,8 @@ const manifest = (addresses: string[]) => JSON.stringify({
   ],
 });
 
-rootTest('ferry proxy --mode iptables programs services from the apiserver', async (t) => {
+/** startNode starts `ferry apiserver` in the node namespace of a 2-pod topology and returns a kubectl against it. */
+async function startNode(t: ExecutionContext) {
   const topo = await ProxyTopology.create(t, 2);
   await addRoute(topo.node, [SERVICE_CIDR, 'via', EXT_IP]);
   for (let i = 0; i < 2; i++) await ip(['-n', topo.node, 'link', 'set', `veth${i}`, 'type', 'bridge_slave', 'hairpin', 'on']);
@@ -36,27 +38,45 @@ rootTest('ferry proxy --mode iptables programs services from the apiserver', asy
     topo.fixture.exec(topo.node, 'kubectl', ['--server', 'http://127.0.0.1:6443', ...args], { input, allowFailure: true });
   const deadline = Date.now() + 20_000;
   while ((await kubectl(['get', 'namespaces'])).code !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  return { topo, kubectl };
+}
+
+/** startProxy runs `ferry proxy` in the node namespace against that apiserver; its log is collected. */
+function startProxy(topo: ProxyTopology, modeFlags: readonly string[], extra: readonly string[] = []) {
   const proxy = topo.fixture.spawn(topo.node, ferryBin, [
-    'proxy', '--mode', 'iptables', '--iptables-backend', 'nft', '--server', 'http://127.0.0.1:6443', '--hostname-override', 'node',
-    '--cluster-cidr', '10.244.0.0/16', '--min-sync-period', '0s', '--healthz-bind-address', '', '--metrics-bind-address', '',
+    'proxy', ...modeFlags, '--server', 'http://127.0.0.1:6443', '--hostname-override', 'node',
+    '--cluster-cidr', '10.244.0.0/16', '--min-sync-period', '0s', '--healthz-bind-address', '', '--metrics-bind-address', '', ...extra,
   ]);
-  let proxyLog = '';
-  proxy.stderr!.on('data', (b: Buffer) => (proxyLog += b.toString()));
+  const state = { log: '', proxy };
+  proxy.stderr!.on('data', (b: Buffer) => (state.log += b.toString()));
+  return state;
+}
+
+/** until polls the cluster IP from the node until it answers `want` (10 s). */
+async function until(topo: ProxyTopology, want: string, ms = 10_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const r = await topo.fixture.exec(topo.node, 'curl', ['-s', '-m', '1', 'http://172.30.0.50/hostname'], { allowFailure: true });
+    if (r.stdout === want) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+const MODES: ReadonlyArray<{ name: string; flags: string[]; leftovers: () => [string, string[], RegExp] }> = [
+  { name: 'iptables', flags: ['--mode', 'iptables', '--iptables-backend', 'nft'], leftovers: () => ['iptables-nft-save', [], /KUBE-/] },
+  { name: 'nftables', flags: ['--mode', 'nftables'], leftovers: () => [NFT_BINARY, ['list', 'ruleset'], /table ip ferry/] },
+];
+
+for (const mode of MODES) rootTest(`ferry proxy --mode ${mode.name} programs services from the apiserver`, async (t) => {
+  const { topo, kubectl } = await startNode(t);
+  const started = startProxy(topo, mode.flags);
   // --validate=false: the compact apiserver serves no OpenAPI schema for kubectl to validate against.
   const applied = await kubectl(['apply', '--validate=false', '-f', '-'], manifest([topo.pods[0]!.ip]));
   t.is(applied.code, 0, applied.stderr);
-  const until = async (want: string) => {
-    const end = Date.now() + 10_000;
-    while (Date.now() < end) {
-      const r = await topo.fixture.exec(topo.node, 'curl', ['-s', '-m', '1', 'http://172.30.0.50/hostname'], { allowFailure: true });
-      if (r.stdout === want) return true;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return false;
-  };
-  t.true(await until('pod-0'), `proxy log:\n${proxyLog}`);
+  t.true(await until(topo, 'pod-0'), `proxy log:\n${started.log}`);
   t.is((await kubectl(['apply', '--validate=false', '-f', '-'], manifest([topo.pods[1]!.ip]))).code, 0);
-  t.true(await until('pod-1'), 'traffic follows the EndpointSlice change');
+  t.true(await until(topo, 'pod-1'), 'traffic follows the EndpointSlice change');
   t.is((await kubectl(['delete', 'service', 'web'])).code, 0);
   const end = Date.now() + 10_000;
   let refused = false;
@@ -66,7 +86,29 @@ rootTest('ferry proxy --mode iptables programs services from the apiserver', asy
     if (!refused) await new Promise((r) => setTimeout(r, 100));
   }
   t.true(refused, 'a deleted service stops answering');
-  proxy.kill('SIGTERM');
-  await topo.fixture.exec(topo.node, ferryBin, ['proxy', '--mode', 'iptables', '--iptables-backend', 'nft', '--cleanup']);
-  t.notRegex((await topo.fixture.exec(topo.node, 'iptables-nft-save', [])).stdout, /KUBE-/);
+  started.proxy.kill('SIGTERM');
+  await topo.fixture.exec(topo.node, ferryBin, ['proxy', ...mode.flags, '--cleanup']);
+  const [bin, args, leftover] = mode.leftovers();
+  t.notRegex((await topo.fixture.exec(topo.node, bin, args)).stdout, leftover);
+});
+
+rootTest('ferry proxy --mode nftables rebuilds its table within one sync period after nft delete table and nft flush ruleset', async (t) => {
+  const { topo, kubectl } = await startNode(t);
+  const metricsPort = 10249;
+  const proxy = startProxy(topo, ['--mode', 'nftables'], ['--sync-period', '2s', '--metrics-bind-address', `127.0.0.1:${metricsPort}`]);
+  t.is((await kubectl(['apply', '--validate=false', '-f', '-'], manifest([topo.pods[0]!.ip]))).code, 0);
+  t.true(await until(topo, 'pod-0'), `proxy log:\n${proxy.log}`);
+  for (const outside of [['delete', 'table', 'ip', 'ferry'], ['flush', 'ruleset'], ['flush', 'table', 'ip', 'ferry']]) {
+    await topo.fixture.exec(topo.node, NFT_BINARY, outside);
+    const broken = await topo.fixture.exec(topo.node, 'curl', ['-s', '-m', '1', 'http://172.30.0.50/hostname'], { allowFailure: true });
+    t.not(broken.stdout, 'pod-0', `nft ${outside.join(' ')} takes the service down`);
+    const started = Date.now();
+    // One sync period is 2 s; allow the curl timeouts on top.
+    t.true(await until(topo, 'pod-0', 4_000), `repaired after nft ${outside.join(' ')}:\n${proxy.log}`);
+    t.log(`nft ${outside.join(' ')}: answering again after ${Date.now() - started} ms`);
+  }
+  const metrics = await topo.fixture.exec(topo.node, 'curl', ['-s', `http://127.0.0.1:${metricsPort}/metrics`]);
+  t.regex(metrics.stdout, /^ferry_proxy_nftables_table_repairs_total 3$/m);
+  proxy.proxy.kill('SIGTERM');
+  await topo.fixture.exec(topo.node, ferryBin, ['proxy', '--mode', 'nftables', '--cleanup']);
 });

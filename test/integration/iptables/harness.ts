@@ -13,9 +13,16 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const SERVICE_CIDR = '172.30.0.0/16';
 
+/**
+ * DataplaneMode is what the traffic tests run against: the iptables proxier
+ * on one of its backends, or the nftables proxier.
+ */
+export type DataplaneMode = 'iptables-nft' | 'iptables-legacy' | 'nftables';
+
 /** proxyConfig is a ProxyConfig for tests: pods in 10.244.0.0/16, long sync period (tests decide syncs). */
-export function proxyConfig(backend: 'nft' | 'legacy', over: Partial<ProxyConfig> = {}): ProxyConfig {
-  return testProxyConfig({ syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, iptablesBackend: backend, ...over });
+export function proxyConfig(mode: DataplaneMode, over: Partial<ProxyConfig> = {}): ProxyConfig {
+  const backend = mode === 'iptables-legacy' ? 'legacy' : 'nft';
+  return testProxyConfig({ syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, mode: mode === 'nftables' ? 'nftables' : 'iptables', iptablesBackend: backend, ...over });
 }
 
 /**

@@ -3,16 +3,18 @@ import { addRoute, ip } from '../../../src/lab/netns.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { EXT_IP, NODE_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
 import { fileURLToPath } from 'node:url';
-import { endpoint, ProxyDriver, proxyConfig, SERVICE_CIDR, service } from './harness.ts';
+import { NFT_BINARY } from '../../../src/nftables/binary.ts';
+import { endpoint, ProxyDriver, proxyConfig, SERVICE_CIDR, service, type DataplaneMode } from './harness.ts';
 
-// The iptables proxier proved with real packets: it runs inside the node
+// The iptables and nftables proxiers proved with real packets, by the same
+// scenarios: each runs inside the node
 // namespace of the shared topology (ext 192.168.50.2 → node 192.168.50.1 →
 // cbr0 → pods 10.244.1.10+i), and clients in pods, the node and ext make
 // real HTTP/UDP requests to agnhost. Service IPs are 172.30.0.0/16.
 const ferryBin = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
 const rootTest = isRoot ? test.serial : test.skip;
 
-async function lab(t: ExecutionContext, backend: 'nft' | 'legacy', pods: number) {
+async function lab(t: ExecutionContext, mode: DataplaneMode, pods: number) {
   const topo = await ProxyTopology.create(t, pods);
   // Like a real node, the node routes service IPs towards its upstream (ext):
   // its own connections then reach OUTPUT's DNAT, and a pod's packets to a
@@ -22,7 +24,7 @@ async function lab(t: ExecutionContext, backend: 'nft' | 'legacy', pods: number)
   // br_netfilter is on in this kernel, so a pod DNATed to itself is bridged
   // back out the port it came in on: kubelet's hairpin-veth mode allows that.
   for (let i = 0; i < pods; i++) await ip(['-n', topo.node, 'link', 'set', `veth${i}`, 'type', 'bridge_slave', 'hairpin', 'on']);
-  const driver = new ProxyDriver(t, topo.node, proxyConfig(backend));
+  const driver = new ProxyDriver(t, topo.node, proxyConfig(mode));
   return { topo, driver };
 }
 
@@ -34,17 +36,21 @@ function assertSpread(t: ExecutionContext, counts: Map<string, number>, names: s
   }
 }
 
-/** ferryCleanup runs the real CLI, `ferry proxy --mode iptables --cleanup`, inside the node namespace. */
-async function ferryCleanup(topo: ProxyTopology, backend: 'nft' | 'legacy'): Promise<void> {
-  await topo.fixture.exec(topo.node, ferryBin, ['proxy', '--mode', 'iptables', '--iptables-backend', backend, '--cleanup']);
+const modeFlags = (mode: DataplaneMode) => (mode === 'nftables' ? ['--mode', 'nftables'] : ['--mode', 'iptables', '--iptables-backend', mode.slice('iptables-'.length)]);
+
+/** ferryCleanup runs the real CLI, `ferry proxy --mode … --cleanup`, inside the node namespace. */
+async function ferryCleanup(topo: ProxyTopology, mode: DataplaneMode): Promise<void> {
+  await topo.fixture.exec(topo.node, ferryBin, ['proxy', ...modeFlags(mode), '--cleanup']);
 }
 
-async function iptablesSave(topo: ProxyTopology, backend: 'nft' | 'legacy'): Promise<string> {
-  return (await topo.fixture.exec(topo.node, `iptables-${backend}-save`, [])).stdout;
+/** rulesDump is what the mode left in the node: iptables-save, or the nftables ruleset. */
+async function rulesDump(topo: ProxyTopology, mode: DataplaneMode): Promise<string> {
+  if (mode === 'nftables') return (await topo.fixture.exec(topo.node, NFT_BINARY, ['list', 'ruleset'])).stdout;
+  return (await topo.fixture.exec(topo.node, `${mode}-save`, [])).stdout;
 }
 
-rootTest('iptables (nft): cluster IP, node ports, eTP Local and health, affinity, no endpoints, hairpin, changes, cleanup', async (t) => {
-  const { topo, driver } = await lab(t, 'nft', 3);
+for (const mode of ['iptables-nft', 'nftables'] as const) rootTest(`${mode}: cluster IP, node ports, eTP Local and health, affinity, no endpoints, hairpin, changes, cleanup`, async (t) => {
+  const { topo, driver } = await lab(t, mode, 3);
   const [p0, p1, p2] = topo.pods as [typeof topo.pods[0], typeof topo.pods[0], typeof topo.pods[0]];
   const all = [p0, p1, p2].map((p) => endpoint(p.ip));
   const web = service('web', '172.30.0.10', { type: 'NodePort', nodePort: 30080 });
@@ -111,18 +117,18 @@ rootTest('iptables (nft): cluster IP, node ports, eTP Local and health, affinity
   await driver.sync([web, local, sticky, empty], noLocal);
   const gone = await topo.fixture.exec(topo.node, 'curl', ['-sS', '-m', '1', 'http://172.30.0.14/hostname'], { allowFailure: true });
   t.not(gone.code, 0, 'a deleted service no longer answers');
-  t.notRegex(await iptablesSave(topo, 'nft'), /KUBE-SVC-\S+ .*solo|default\/solo/);
+  t.notRegex(await rulesDump(topo, mode), /KUBE-SVC-\S+ .*solo|default\/solo|172\.30\.0\.14/);
 
-  // After `ferry proxy --cleanup`, no KUBE- chain is left and the node's own rules are untouched.
+  // After `ferry proxy --cleanup`, nothing of the mode is left and the node's own rules are untouched.
   await topo.fixture.exec(topo.node, 'iptables-nft', ['-A', 'FORWARD', '-s', '10.99.0.0/16', '-j', 'ACCEPT']);
-  await ferryCleanup(topo, 'nft');
-  const after = await iptablesSave(topo, 'nft');
-  t.notRegex(after, /KUBE-/);
-  t.regex(after, /-A FORWARD -s 10\.99\.0\.0\/16 -j ACCEPT/);
+  await ferryCleanup(topo, mode);
+  t.notRegex(await rulesDump(topo, 'iptables-nft'), /KUBE-/);
+  t.regex(await rulesDump(topo, 'iptables-nft'), /-A FORWARD -s 10\.99\.0\.0\/16 -j ACCEPT/);
+  t.notRegex(await rulesDump(topo, 'nftables'), /table ip ferry/);
 });
 
-for (const backend of ['nft', 'legacy'] as const) rootTest(`iptables (${backend}): UDP clients follow a replaced endpoint within 2 s (conntrack cleanup)`, async (t) => {
-  const { topo, driver } = await lab(t, backend, 3);
+for (const mode of ['iptables-nft', 'iptables-legacy', 'nftables'] as const) rootTest(`${mode}: UDP clients follow a replaced endpoint within 2 s (conntrack cleanup)`, async (t) => {
+  const { topo, driver } = await lab(t, mode, 3);
   const [p0, p1, p2] = topo.pods as [typeof topo.pods[0], typeof topo.pods[0], typeof topo.pods[0]];
   const dns = service('dns', '172.30.0.20', { protocol: 'UDP', port: 53, portName: 'dns' });
   await driver.sync([dns], { [dns.key]: [endpoint(p0.ip, { port: 8081 })] });
@@ -151,12 +157,47 @@ for (const backend of ['nft', 'legacy'] as const) rootTest(`iptables (${backend}
   await driver.cleanup();
 });
 
-rootTest('iptables (legacy): cluster IP spread and cleanup', async (t) => {
-  const { topo, driver } = await lab(t, 'legacy', 3);
+rootTest('iptables-legacy: cluster IP spread and cleanup', async (t) => {
+  const { topo, driver } = await lab(t, 'iptables-legacy', 3);
   const web = service('web', '172.30.0.10');
   await driver.sync([web], { [web.key]: topo.pods.map((p) => endpoint(p.ip)) });
   assertSpread(t, await topo.tally(topo.pods[0]!.ns, 'http://172.30.0.10/hostname', 300), ['pod-0', 'pod-1', 'pod-2'], 300);
-  t.regex(await iptablesSave(topo, 'legacy'), /KUBE-SVC-/);
-  await ferryCleanup(topo, 'legacy');
-  t.notRegex(await iptablesSave(topo, 'legacy'), /KUBE-/);
+  t.regex(await rulesDump(topo, 'iptables-legacy'), /KUBE-SVC-/);
+  await ferryCleanup(topo, 'iptables-legacy');
+  t.notRegex(await rulesDump(topo, 'iptables-legacy'), /KUBE-/);
+});
+
+// kube-proxy's nftables mode semantics for external addresses and policies.
+// (The iptables mode joins this list with issue 20's eTP Local fix.)
+for (const mode of ['nftables'] as const) rootTest(`${mode}: external IPs, LB source ranges, eTP Local short-circuit, iTP Local`, async (t) => {
+  const { topo, driver } = await lab(t, mode, 3);
+  const [p0, p1, p2] = topo.pods as [typeof topo.pods[0], typeof topo.pods[0], typeof topo.pods[0]];
+  await addRoute(topo.node, ['192.168.99.0/24', 'via', EXT_IP]);
+  const remote = { isLocal: false, nodeName: 'node-b' };
+  const allowed = service('allowed', '172.30.0.30', { type: 'LoadBalancer', nodePort: 30090, loadBalancerIPs: ['192.168.99.20'], loadBalancerSourceRanges: ['192.168.50.0/30'] });
+  const denied = service('denied', '172.30.0.31', { type: 'LoadBalancer', nodePort: 30091, loadBalancerIPs: ['192.168.99.21'], loadBalancerSourceRanges: ['10.99.0.0/16'] });
+  const elsewhere = service('elsewhere', '172.30.0.32', { externalIPs: ['192.168.99.10'], nodePort: 30092, type: 'NodePort', externalTrafficPolicy: 'Local' });
+  const itp = service('itp', '172.30.0.33', { internalTrafficPolicy: 'Local' });
+  await driver.sync([allowed, denied, elsewhere, itp], {
+    [allowed.key]: [endpoint(p0.ip)],
+    [denied.key]: [endpoint(p0.ip)],
+    [elsewhere.key]: [endpoint(p2.ip, remote)],
+    [itp.key]: [endpoint(p0.ip), endpoint(p1.ip, remote)],
+  });
+  const fails = async (ns: string, url: string) => (await topo.fixture.exec(ns, 'curl', ['-sS', '-m', '1', url], { allowFailure: true })).code !== 0;
+
+  // LB source ranges: a source in the range gets through, one outside is dropped.
+  t.is(await topo.curl(topo.ext, 'http://192.168.99.20/hostname'), 'pod-0');
+  t.true(await fails(topo.ext, 'http://192.168.99.21/hostname'), 'outside loadBalancerSourceRanges');
+
+  // eTP Local with the only endpoint on another node: outside clients are dropped,
+  // pods and the node itself reach the remote endpoint (kube-proxy's short-circuit).
+  t.true(await fails(topo.ext, 'http://192.168.99.10/hostname'), 'no local endpoint for an outside client');
+  t.true(await fails(topo.ext, `http://${NODE_IP}:30092/hostname`), 'no local endpoint on the node port either');
+  t.is(await topo.curl(p0.ns, 'http://192.168.99.10/hostname'), 'pod-2');
+  t.is(await topo.curl(topo.node, 'http://192.168.99.10/hostname'), 'pod-2');
+  t.is(await topo.curl(p0.ns, `http://${NODE_IP}:30092/hostname`), 'pod-2');
+
+  // iTP Local: cluster IP traffic stays on this node's endpoints.
+  t.deepEqual([...(await topo.tally(topo.node, 'http://172.30.0.33/hostname', 20)).keys()], ['pod-0']);
 });

@@ -17,7 +17,7 @@ const defaults: RawProxyFlags = {
 const cases: Array<{ name: string; over: Partial<RawProxyFlags>; want: Record<string, unknown> | RegExp }> = [
   { name: 'defaults', over: {}, want: { mode: 'dry-run', masqueradeBit: 14, proxyPortRange: undefined } },
   { name: 'cluster CIDRs and port range forms', over: { clusterCIDRs: ['10.0.0.0/8', ' 192.168.0.0/16'], proxyPortRange: '30000+100' }, want: { clusterCIDRs: ['10.0.0.0/8', '192.168.0.0/16'], proxyPortRange: [30000, 30100] } },
-  { name: 'unknown mode', over: { mode: 'ebpf' }, want: /invalid --mode "ebpf": want one of iptables, ipvs, userspace, dry-run/ },
+  { name: 'unknown mode', over: { mode: 'ebpf' }, want: /invalid --mode "ebpf": want one of iptables, nftables, ipvs, userspace, dry-run/ },
   { name: 'bad CIDR', over: { clusterCIDRs: ['10.0.0.0/33'] }, want: /invalid --cluster-cidr "10.0.0.0\/33"/ },
   { name: 'masquerade bit out of range', over: { masqueradeBit: 32 }, want: /--iptables-masquerade-bit 32/ },
   { name: 'min sync above sync period', over: { minSyncPeriodMs: 60_000 }, want: /--min-sync-period: must be <= --sync-period/ },

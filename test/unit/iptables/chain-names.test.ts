@@ -1,6 +1,7 @@
 import test from 'ava';
-import { base32, endpointChain, isServiceChain, serviceChains } from '../../../src/iptables/chain-names.ts';
-import { conntrackDeletions } from '../../../src/iptables/conntrack.ts';
+import { endpointChain, isServiceChain, serviceChains } from '../../../src/iptables/chain-names.ts';
+import { base32 } from '../../../src/util/base32.ts';
+import { conntrackDeletions } from '../../../src/endpoints/conntrack.ts';
 import { probability } from '../../../src/iptables/render-service.ts';
 import { ep, state, svc } from './fixtures.ts';
 

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { planLab } from '../../../src/lab/cluster/plan.ts';
+import { componentSpecs } from '../../../src/lab/cluster/lab.ts';
+import { planLab, type ProxyMode } from '../../../src/lab/cluster/plan.ts';
 import { renderKubeconfig } from '../../../src/lab/cluster/kubeconfig.ts';
 import { startRelay } from '../../../src/lab/cluster/relay.ts';
 import { labPaths, readState, writeState } from '../../../src/lab/cluster/state.ts';
@@ -20,6 +21,21 @@ test('planLab names namespaces by prefix and gives each node its address and pod
     t.is(plan.controlPlaneNs, c.want.cp);
     t.is(plan.nodes.length, c.nodes);
     t.deepEqual(plan.nodes.at(-1), c.want.last);
+  }
+});
+
+test('each node\'s proxy runs with the lab\'s --mode, in the node\'s namespace; only an ipvs lab forces legacy iptables', (t) => {
+  const paths = labPaths('x', '/nonexistent');
+  const cases: Array<{ mode: ProxyMode; extra: string[] }> = [
+    { mode: 'nftables', extra: [] },
+    { mode: 'iptables', extra: [] },
+    { mode: 'ipvs', extra: ['--iptables-backend', 'legacy'] },
+  ];
+  for (const c of cases) {
+    const plan = planLab('x', 2, c.mode);
+    const proxy = componentSpecs(plan, paths, paths.socket, 6443, ['--sync-period=5s']).proxy(plan.nodes[1]!);
+    t.is(proxy.netns, 'fylab-x-node2');
+    t.deepEqual(proxy.argv.slice(1), ['proxy', '--server', `unix://${paths.socket}`, '--mode', c.mode, '--hostname-override', 'node2', '--cluster-cidr', '10.244.0.0/16', ...c.extra, '--sync-period=5s'], c.mode);
   }
 });
 

@@ -1,4 +1,4 @@
-import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
+import type { ProxyState, ServicePort } from './proxy-state.ts';
 import { execFile } from '../util/exec.ts';
 
 /**

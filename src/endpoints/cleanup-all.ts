@@ -1,0 +1,57 @@
+import { access } from 'node:fs/promises';
+import { createLogger } from '../util/log.ts';
+import { getErrorMessage } from '../util/errors.ts';
+import { availableModes, loadBackend } from './backends.ts';
+import { ProxyMetrics } from './metrics.ts';
+import type { ProxyConfig } from './proxy-config.ts';
+
+const log = createLogger('proxy');
+
+/** Modes whose rules live in iptables, and so are cleaned once per iptables backend found. */
+const IPTABLES_MODES = new Set(['iptables', 'ipvs', 'userspace']);
+
+async function iptablesBackends(): Promise<Array<'nft' | 'legacy'>> {
+  const found: Array<'nft' | 'legacy'> = [];
+  for (const backend of ['nft', 'legacy'] as const) {
+    const bins = [`/usr/sbin/iptables-${backend}-restore`, `/sbin/iptables-${backend}-restore`];
+    for (const bin of bins) {
+      if (await access(bin).then(() => true, () => false)) {
+        found.push(backend);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * cleanupAllModes removes what any proxy mode left on this node, as
+ * kube-proxy's --cleanup does whatever --mode says: iptables chains in both
+ * backends (iptables, ipvs and userspace modes), IPVS services, ipsets and
+ * kube-ipvs0, and the nftables table. A mode that cannot run here (no IPVS,
+ * no nft) has nothing to clean; its failure is reported and the others go on.
+ */
+export async function cleanupAllModes(config: ProxyConfig): Promise<Error[]> {
+  const errors: Error[] = [];
+  const backends = await iptablesBackends();
+  for (const mode of availableModes()) {
+    if (mode === 'dry-run') continue;
+    for (const iptablesBackend of IPTABLES_MODES.has(mode) ? backends : [undefined]) {
+      const what = iptablesBackend ? `${mode} (iptables-${iptablesBackend})` : mode;
+      try {
+        // A registry each: backends register their metrics when built, and several are built here.
+        const proxier = await (await loadBackend(mode))({ ...config, mode, iptablesBackend }, new ProxyMetrics());
+        try {
+          await proxier.cleanup();
+        } finally {
+          await proxier.close();
+        }
+        log.info(2, 'Cleaned up', { mode: what });
+      } catch (e) {
+        log.warn('Cleanup failed', { mode: what, err: getErrorMessage(e) });
+        errors.push(e as Error);
+      }
+    }
+  }
+  return errors;
+}

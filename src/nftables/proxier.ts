@@ -1,0 +1,153 @@
+import type { Counter } from 'prom-client';
+import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
+import { addressesIn, localIPv4s } from '../endpoints/node-addresses.ts';
+import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
+import type { ProxyConfig } from '../endpoints/proxy-config.ts';
+import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
+import { ServiceHealthServer } from '../endpoints/service-health.ts';
+import { createLogger } from '../util/log.ts';
+import { CANARY_CHAIN, TABLE, type LayoutOptions } from './layout.ts';
+import type { NftRunner } from './runner.ts';
+import type { RenderOptions } from './service.ts';
+import { encodable, encodeSets } from './element-encoding.ts';
+import { TableModel, type Transaction } from './table-model.ts';
+
+const log = createLogger('nftables');
+
+/**
+ * Full resyncs replace the whole table from memory, which resets affinity
+ * state and costs seconds at 10k services; the memory is the truth and the
+ * canary catches outside edits, so like kube-proxy since #139513 they are
+ * hourly rather than every --sync-period.
+ */
+export const FULL_SYNC_PERIOD_MS = 3_600_000;
+
+/** NftablesMetrics is the part of the proxy's metrics this backend updates. */
+export interface NftablesMetrics {
+  /** `kubeproxy_sync_proxy_rules_nftables_sync_failures_total`. */
+  readonly syncFailures: Pick<Counter, 'inc'>;
+  /** `ferry_proxy_nftables_table_repairs_total`: times the table was found deleted or flushed from outside. */
+  readonly tableRepairs: Pick<Counter, 'inc'>;
+  /** `ferry_proxy_nftables_elements`: elements in the table's sets and maps after the last sync. */
+  readonly elements: { set(value: number): void };
+}
+
+export interface NftablesProxierOptions {
+  readonly config: ProxyConfig;
+  readonly runner: NftRunner;
+  readonly metrics: NftablesMetrics;
+  /** Listen address of health check node ports. */
+  readonly healthHost: string;
+  readonly now: () => number;
+  /** This node's IPv4 addresses (read at every sync by default). */
+  readonly nodeIPs?: () => string[];
+}
+
+/**
+ * NftablesProxier programs services into one nftables table of its own
+ * (`ip ferry`) in the flat layout: services are elements of shared maps, so
+ * a sync is a transaction of only what changed, computed from memory without
+ * listing the kernel. Full (atomic, whole-table) syncs happen at start,
+ * after any failure, hourly, and when the canary shows the table was deleted
+ * or flushed from outside (checked at every sync, which comes at least every
+ * --sync-period).
+ */
+export class NftablesProxier implements Proxier {
+  readonly mode = 'nftables';
+  readonly #o: NftablesProxierOptions;
+  readonly #health: ServiceHealthServer;
+  #model: TableModel | undefined;
+  #needFullSync = true;
+  #lastFullSync = 0;
+  #lastSyncOk = false;
+  #previousServices: ReadonlyMap<string, ServicePort> = new Map();
+
+  constructor(options: NftablesProxierOptions) {
+    this.#o = options;
+    this.#health = new ServiceHealthServer(options.healthHost, () => this.#lastSyncOk);
+  }
+
+  async sync(state: ProxyState): Promise<SyncResult> {
+    const { runner, metrics, config, now } = this.#o;
+    let full = this.#needFullSync || !this.#model || now() - this.#lastFullSync >= FULL_SYNC_PERIOD_MS;
+    try {
+      // The check is a netlink dump of one chain's single rule: cheap enough for every sync.
+      if (!full) {
+        if (!(await this.#tableIntact())) {
+          log.info(0, 'the nftables table was deleted or flushed from outside: doing a full sync', { table: TABLE });
+          metrics.tableRepairs.inc();
+          full = true;
+        }
+      }
+      const nodeIPs = (this.#o.nodeIPs ?? localIPv4s)();
+      if (full) this.#model = new TableModel(renderOptions(config, nodeIPs));
+      const model = this.#model!;
+      // Loopback is left out, as kube-proxy's nftables mode does: no localhost node ports.
+      const nodePortIPs = config.nodePortAddresses.length === 0 ? [] : addressesIn(config.nodePortAddresses, nodeIPs);
+      const tx = full ? await this.#fullSync(model, state, nodePortIPs) : model.partial(state, nodePortIPs);
+      if (!full && tx.text) await runner.run(tx.text);
+      if (full) this.#lastFullSync = now();
+      this.#needFullSync = false;
+      this.#lastSyncOk = true;
+      metrics.elements.set(tx.elements);
+      await this.#afterCommit(state);
+      return { ok: true, full, stats: { services: state.services.size, elements: tx.elements, elementOps: tx.elementOps, chains: tx.chains, bytes: tx.text.length } };
+    } catch (e) {
+      metrics.syncFailures.inc();
+      // The model was updated as the transaction was rendered: only a full sync makes it true again.
+      this.#needFullSync = true;
+      this.#lastSyncOk = false;
+      return { ok: false, error: e as Error };
+    }
+  }
+
+  /**
+   * #fullSync replaces the table. When it holds rules, in one nft
+   * transaction, so traffic never sees a half-loaded table. When it is
+   * missing or empty (a cold start, or deleted from outside) nothing is lost
+   * by loading it in steps: the table and its rules through nft, then the
+   * elements through netlink, past nft's parser (most of a full sync's time
+   * and memory at 10k services).
+   */
+  async #fullSync(model: TableModel, state: ProxyState, nodePortIPs: readonly string[]): Promise<Transaction> {
+    const { runner } = this.#o;
+    const cold = !(await this.#tableIntact());
+    const tx = model.full(state, nodePortIPs, cold ? encodable : () => false);
+    await runner.run(tx.text);
+    if (tx.elementsApart) await runner.addElements(encodeSets(tx.elementsApart));
+    return tx;
+  }
+
+  /** #tableIntact reads one small chain: gone with `delete table` or `flush ruleset`, empty after `flush table`. */
+  async #tableIntact(): Promise<boolean> {
+    return (await this.#o.runner.chainRules(CANARY_CHAIN)) > 0;
+  }
+
+  async #afterCommit(state: ProxyState): Promise<void> {
+    for (const err of await this.#health.syncFromState(state)) log.warn('health check node port', { err: err.message });
+    for (const err of await runConntrackDeletions(conntrackDeletions(state, this.#previousServices))) log.warn('conntrack cleanup failed', { err: err.message });
+    this.#previousServices = state.services;
+  }
+
+  async cleanup(): Promise<void> {
+    await this.#health.close();
+    await this.#o.runner.run(`add table ${TABLE}\ndelete table ${TABLE}\n`);
+    this.#needFullSync = true;
+  }
+
+  async close(): Promise<void> {
+    await this.#health.close();
+    this.#o.runner.close();
+  }
+}
+
+/** renderOptions derives the renderer's inputs from the configuration and this node's addresses. */
+export function renderOptions(config: ProxyConfig, nodeIPs: readonly string[]): RenderOptions {
+  const layout: LayoutOptions = {
+    clusterCIDRs: config.clusterCIDRs.filter((c) => !c.includes(':')),
+    masqueradeAll: config.masqueradeAll,
+    masqueradeMark: `0x${(2 ** config.masqueradeBit).toString(16)}`,
+    nodePortsOnAllAddresses: config.nodePortAddresses.length === 0,
+  };
+  return { ...layout, nodeIPs };
+}

@@ -1,0 +1,48 @@
+import test from 'ava';
+import { fileURLToPath } from 'node:url';
+import { NFT_BINARY } from '../../../src/nftables/binary.ts';
+import { isRoot, NetnsFixture } from '../../helpers/netns-fixture.ts';
+import { endpoint, ProxyDriver, proxyConfig, service } from './harness.ts';
+
+// `ferry proxy --cleanup` removes what every mode left, whatever --mode says,
+// as kube-proxy's does: rules of the iptables mode in both backends, the
+// userspace mode's portal chains, ipsets of the IPVS mode (IPVS itself is not
+// in this kernel; its cleanup is tested under UML) and the nftables table.
+const ferryBin = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
+const rootTest = isRoot ? test.serial : test.skip;
+
+rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE- ipset and no nftables table', async (t) => {
+  const fixture = new NetnsFixture(t);
+  const ns = await fixture.add('node');
+  const web = service('web', '172.30.0.10', { type: 'NodePort', nodePort: 30080 });
+  for (const mode of ['iptables-nft', 'iptables-legacy', 'nftables'] as const) {
+    const driver = new ProxyDriver(t, ns, proxyConfig(mode));
+    await driver.sync([web], { [web.key]: [endpoint('10.244.1.10')] });
+  }
+  await fixture.exec(ns, 'iptables-nft', ['-t', 'nat', '-N', 'KUBE-PORTALS-CONTAINER']);
+  await fixture.exec(ns, 'iptables-nft', ['-t', 'nat', '-A', 'PREROUTING', '-j', 'KUBE-PORTALS-CONTAINER']);
+  await fixture.exec(ns, 'ipset', ['create', 'KUBE-CLUSTER-IP', 'hash:ip,port']);
+  // Someone else's rules stay.
+  await fixture.exec(ns, 'iptables-legacy', ['-A', 'INPUT', '-s', '10.99.0.0/16', '-j', 'ACCEPT']);
+  await fixture.exec(ns, NFT_BINARY, ['add', 'table', 'ip', 'theirs']);
+
+  const dump = async () => [
+    (await fixture.exec(ns, 'iptables-nft-save', [])).stdout,
+    (await fixture.exec(ns, 'iptables-legacy-save', [])).stdout,
+    (await fixture.exec(ns, 'ipset', ['list', '-n'])).stdout,
+    (await fixture.exec(ns, NFT_BINARY, ['list', 'tables'])).stdout,
+  ].join('\n');
+  const before = await dump();
+  t.regex(before, /KUBE-SVC-[\s\S]*KUBE-SVC-/, 'both backends hold service chains');
+  t.regex(before, /table ip ferry/);
+
+  const r = await fixture.exec(ns, ferryBin, ['proxy', '--cleanup'], { allowFailure: true });
+  t.is(r.code, 0, r.stderr);
+  const after = await dump();
+  t.notRegex(after, /KUBE-/);
+  t.notRegex(after, /table ip ferry/);
+  t.regex(after, /-A INPUT -s 10\.99\.0\.0\/16 -j ACCEPT/);
+  t.regex(after, /table ip theirs/);
+  // Safe on a clean node, and twice.
+  t.is((await fixture.exec(ns, ferryBin, ['proxy', '--cleanup'], { allowFailure: true })).code, 0);
+});
