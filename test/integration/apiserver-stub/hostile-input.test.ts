@@ -223,3 +223,24 @@ test('finding 5: deep YAML never reaches the parser, whose stack overflow could 
   t.is((await call(url, 'POST', configmaps, manifest, 'application/yaml')).status, 201);
   t.is((await call(url, 'GET', '/version')).status, 200);
 });
+
+test('finding 4: deleting a namespace purges what it held, but not what a namespace of the same name created meanwhile holds', async (t) => {
+  const { url } = await startServer(t, 'file', { dataDir: await tempDir(t) });
+  await call(url, 'POST', '/api/v1/namespaces', { metadata: { name: 'team' } });
+  const configmaps = '/api/v1/namespaces/team/configmaps';
+  const pods = '/api/v1/namespaces/team/pods';
+  // Pods are purged before configmaps: while their 300 deletes run, the namespace is re-created.
+  const pod = (name: string) => ({ metadata: { name }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } });
+  for (let i = 0; i < 300; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => call(url, 'POST', pods, pod(`old-${i + j}`))));
+  await call(url, 'POST', configmaps, { metadata: { name: 'old-cm' } });
+  t.is((await call(url, 'DELETE', '/api/v1/namespaces/team')).status, 200);
+  // While the purge of 300 objects runs, the namespace comes back with an object of its own.
+  t.is((await call(url, 'POST', '/api/v1/namespaces', { metadata: { name: 'team' } })).status, 201);
+  t.is((await call(url, 'POST', configmaps, { metadata: { name: 'fresh' } })).status, 201);
+  const names = async (path: string) => ((await call(url, 'GET', path)).body.items as any[]).map((c) => c.metadata.name);
+  const started = Date.now();
+  while ((await names(configmaps)).includes('old-cm') && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
+  t.deepEqual(await names(pods), [], 'the old pods are gone');
+  t.deepEqual(await names(configmaps), ['fresh'], 'the old configmap is gone, the new one stays');
+});
