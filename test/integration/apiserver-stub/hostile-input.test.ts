@@ -1,4 +1,5 @@
 import test from 'ava';
+import { connect, type Socket } from 'node:net';
 import { startServer, tempDir } from './server-fixture.ts';
 
 /**
@@ -243,4 +244,54 @@ test('finding 4: deleting a namespace purges what it held, but not what a namesp
   await new Promise((r) => setTimeout(r, 300));
   t.deepEqual(await names(pods), [], 'the old pods are gone');
   t.deepEqual(await names(configmaps), ['fresh'], 'the old configmap is gone, the new one stays');
+});
+
+/** slowRequest sends a request's headers and part of its body, then nothing: it stays in flight. */
+function slowRequest(port: number, method: string, path: string): Promise<{ socket: Socket; answer: Promise<string> }> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"metadata":`);
+      let text = '';
+      const answer = new Promise<string>((done) => {
+        socket.on('data', (b) => (text += b));
+        socket.on('close', () => done(text));
+      });
+      resolve({ socket, answer });
+    });
+    socket.on('error', () => {});
+  });
+}
+
+test('inflight limits: writes past --max-mutating-requests-inflight get 429 with Retry-After; reads, health and watches go on', async (t) => {
+  const { url, port } = await startServer(t, 'memory', {}, { inflight: { maxRequestsInflight: 3, maxMutatingRequestsInflight: 2 } });
+  const slow = await Promise.all([slowRequest(port, 'POST', '/api/v1/namespaces/default/configmaps'), slowRequest(port, 'POST', '/api/v1/namespaces/default/configmaps')]);
+  t.teardown(() => slow.forEach((s) => s.socket.destroy()));
+  await new Promise((r) => setTimeout(r, 100));
+  const res = await fetch(`${url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ metadata: { name: 'third' } }) });
+  t.is(res.status, 429);
+  t.is(res.headers.get('retry-after'), '1');
+  const status = (await res.json()) as any;
+  t.is(status.reason, 'TooManyRequests');
+  t.log(`third write: ${res.status} Retry-After ${res.headers.get('retry-after')}: ${status.message}`);
+  t.is((await call(url, 'GET', '/api/v1/namespaces/default/configmaps')).status, 200, 'reads have their own pool');
+  t.is((await call(url, 'GET', '/readyz')).status, 200);
+  const watch = await fetch(`${url}/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1`);
+  t.is(watch.status, 200, 'watches are not counted');
+  await watch.text();
+  for (const s of slow) s.socket.destroy();
+  await new Promise((r) => setTimeout(r, 100));
+  t.is((await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'third' } })).status, 201, 'the slots came back');
+});
+
+test('--request-timeout: a client that never finishes its body is cut off (408) and frees its slot', async (t) => {
+  const { url, port } = await startServer(t, 'memory', {}, { requestTimeoutMs: 1000, inflight: { maxRequestsInflight: 10, maxMutatingRequestsInflight: 1 } });
+  const started = Date.now();
+  const slow = await slowRequest(port, 'POST', '/api/v1/namespaces/default/configmaps');
+  t.teardown(() => slow.socket.destroy());
+  const answer = await slow.answer;
+  const ms = Date.now() - started;
+  t.regex(answer, /^HTTP\/1\.1 408/);
+  t.true(ms < 3000, `${ms} ms`);
+  t.log(`a trickled body: ${answer.split('\r\n')[0]} after ${ms} ms`);
+  t.is((await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'after' } })).status, 201);
 });
