@@ -27,6 +27,7 @@ export const SUITES: readonly SuiteDef[] = [
   { name: 'datapath', description: 'first-packet latency vs number of services per mode', requires: ['iptables-restore'], timeoutMs: { quick: 3 * MIN, full: 20 * MIN } },
   { name: 'datapath-ipvs', description: 'first-packet latency vs number of services, ipvs mode under User-Mode Linux', requires: ['linux.uml', 'ipvsadm'], timeoutMs: { quick: 4 * MIN, full: 25 * MIN } },
   { name: 'dns', description: 'QPS and latency vs dnsmasq; memory', requires: ['dnsperf', 'dnsmasq'], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
+  { name: 'fuzz', description: 'hostile apiserver requests: 5xx, crashes, RSS, probe p99, restart', requires: [], timeoutMs: { quick: 2 * MIN, full: 6 * MIN } },
   { name: 'lab', description: 'ferry up: time until the demo service answers through its ClusterIP', requires: [], timeoutMs: { quick: 2 * MIN, full: 5 * MIN } },
 ];
 
