@@ -13,7 +13,7 @@ const log = createLogger('iptables');
 
 /**
  * createProxier builds the iptables backend: `--iptables-backend` picks the
- * binaries, else whatever `iptables` points to (`iptables -V`).
+ * binaries, else detectBackend chooses as kube-proxy's image does.
  */
 export async function createProxier(config: ProxyConfig, metrics: IptablesMetrics): Promise<Proxier> {
   const backend = config.iptablesBackend ?? (await detectBackend());
