@@ -19,8 +19,12 @@ export interface ForwarderOptions {
   upstreams: Upstream[];
   /** Per-upstream attempt timeout; the whole exchange gives up after two attempts. */
   timeoutMs: number;
-  /** Most responses kept in the cache. */
+  /** Most responses kept in the cache; 0 keeps none (a Corefile without `cache`). */
   cacheSize: number;
+  /** Most seconds a response is kept (`cache TTL`); default 3600, as CoreDNS's cache. */
+  maxTtl?: number;
+  /** Which upstream is asked first (`forward { policy }`); default random. */
+  policy?: 'random' | 'round_robin' | 'sequential';
 }
 
 interface Pending {
@@ -51,6 +55,9 @@ export class Forwarder {
   readonly #upstreams: Upstream[];
   readonly #timeoutMs: number;
   readonly #cacheSize: number;
+  readonly #maxTtl: number;
+  readonly #policy: NonNullable<ForwarderOptions['policy']>;
+  #nextUpstream = 0;
   readonly #cache = new Map<string, Cached>();
   readonly #pending = new Map<number, Pending>();
   #sockets: { 4?: Socket; 6?: Socket } = {};
@@ -60,6 +67,8 @@ export class Forwarder {
     this.#upstreams = options.upstreams;
     this.#timeoutMs = options.timeoutMs;
     this.#cacheSize = options.cacheSize;
+    this.#maxTtl = options.maxTtl ?? MAX_CACHE_TTL;
+    this.#policy = options.policy ?? 'random';
   }
 
   get upstreams(): readonly Upstream[] {
@@ -111,7 +120,8 @@ export class Forwarder {
   async #exchange(query: Buffer, tcpOnTruncation: boolean): Promise<Buffer> {
     if (this.#upstreams.length === 0) throw new UpstreamError('no upstream resolver configured');
     const attempts = Math.min(2, this.#upstreams.length);
-    const first = randomInt(this.#upstreams.length);
+    const n = this.#upstreams.length;
+    const first = this.#policy === 'sequential' ? 0 : this.#policy === 'round_robin' ? this.#nextUpstream++ % n : randomInt(n);
     let lastError: unknown;
     for (let i = 0; i < attempts; i++) {
       const upstream = this.#upstreams[(first + i) % this.#upstreams.length]!;
@@ -210,8 +220,8 @@ export class Forwarder {
     } catch {
       return;
     }
-    const ttl = cacheTtl(parsed);
-    if (ttl <= 0) return;
+    const ttl = Math.min(this.#maxTtl, cacheTtl(parsed));
+    if (ttl <= 0 || this.#cacheSize <= 0) return;
     if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(key, { response, expiresAt: Date.now() + ttl * 1000 });
   }

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { DnsHandler } from './handler.ts';
+import type { PacketHandler } from './packet-handler.ts';
 import { createLogger } from '../util/log.ts';
 
 const log = createLogger('dns-tcp');
@@ -19,11 +19,11 @@ export interface TcpServerOptions {
  */
 export class TcpServer {
   readonly #server: Server;
-  readonly #handler: DnsHandler;
+  readonly #handler: PacketHandler;
   readonly #options: TcpServerOptions;
   readonly #sockets = new Set<Socket>();
 
-  constructor(handler: DnsHandler, options: TcpServerOptions) {
+  constructor(handler: PacketHandler, options: TcpServerOptions) {
     this.#handler = handler;
     this.#options = options;
     this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));

@@ -4,6 +4,7 @@ import { ClientAcl } from './acl.ts';
 import type { DnsController } from './controller.ts';
 import { Forwarder, type Upstream } from './forward.ts';
 import { DnsHandler } from './handler.ts';
+import type { PacketHandler } from './packet-handler.ts';
 import { startHttp } from './health.ts';
 import type { PodMode } from './lookup.ts';
 import { MallocTrimmer } from './malloc-trim.ts';
@@ -39,6 +40,18 @@ export interface DnsServerOptions {
    * when it cannot start, node:dgram serves.
    */
   udpBatch?: boolean;
+  /** Forwarder cache size (default 10,000; 0: a Corefile without `cache`), longest TTL kept (`cache TTL`), upstream order (`policy`). */
+  forwardCacheSize?: number;
+  forwardMaxTtl?: number;
+  forwardPolicy?: 'random' | 'round_robin' | 'sequential';
+  /**
+   * wrapHandler puts a Corefile's plugin chain (rewrite, hosts, ...) in
+   * front of the handler. Then the batched UDP worker may only answer
+   * responses `batchable` accepts by itself; others go to the main thread
+   * and through the chain.
+   */
+  wrapHandler?: (handler: DnsHandler) => PacketHandler;
+  batchable?: (response: Buffer) => boolean;
 }
 
 /**
@@ -47,6 +60,8 @@ export interface DnsServerOptions {
  */
 export class DnsServer {
   readonly handler: DnsHandler;
+  /** What the servers call: the handler, or the plugin chain around it. */
+  readonly entry: PacketHandler;
   readonly metrics: DnsMetrics;
   #udp: UdpServer | BatchUdpServer;
   readonly #tcp: TcpServer;
@@ -61,7 +76,9 @@ export class DnsServer {
 
   private constructor(o: DnsServerOptions) {
     this.metrics = new DnsMetrics(`dns://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
-    this.#forwarder = new Forwarder({ upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: 10_000 });
+    this.#forwarder = new Forwarder({
+      upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: o.forwardCacheSize ?? 10_000, maxTtl: o.forwardMaxTtl, policy: o.forwardPolicy,
+    });
     this.#family = isIP(o.host) === 6 ? 6 : 4;
     const batch = (o.udpBatch ?? BUNDLED) && this.#family === 4 ? new BatchUdpServer(this.metrics) : undefined;
     this.handler = new DnsHandler({
@@ -72,12 +89,13 @@ export class DnsServer {
       forwarder: o.upstreams.length ? this.#forwarder : undefined,
       acl: new ClientAcl(o.forwardAllow),
       metrics: this.metrics,
-      ...(batch ? { cacheListener: batch.cacheListener } : {}),
+      ...(batch ? { cacheListener: batchListener(batch.cacheListener, o.batchable) } : {}),
     });
-    if (batch) batch.handler = this.handler;
+    this.entry = o.wrapHandler ? o.wrapHandler(this.handler) : this.handler;
+    if (batch) batch.handler = this.entry;
     o.controller.onChange((kind, at) => at !== undefined && this.metrics.programmed(kind, at));
-    this.#udp = batch ?? new UdpServer(this.handler, this.#family);
-    this.#tcp = new TcpServer(this.handler, { idleTimeoutMs: 10_000, maxConnections: 1000 });
+    this.#udp = batch ?? new UdpServer(this.entry, this.#family);
+    this.#tcp = new TcpServer(this.entry, { idleTimeoutMs: 10_000, maxConnections: 1000 });
     this.#trimmer = new MallocTrimmer(o.controller);
   }
 
@@ -91,7 +109,7 @@ export class DnsServer {
       } catch (error) {
         if (!(server.#udp instanceof BatchUdpServer) || (error as { code?: string }).code === 'EADDRINUSE') throw error;
         log.warn('Batched UDP unavailable, using node:dgram', { err: error });
-        server.#udp = new UdpServer(server.handler, server.#family);
+        server.#udp = new UdpServer(server.entry, server.#family);
         await server.#udp.listen(server.#port, o.host);
       }
       const endpoints = new Map<string, Parameters<typeof startHttp>[1]>();
@@ -127,4 +145,15 @@ export class DnsServer {
     this.#forwarder.close();
     await Promise.all([this.#udp.close(), this.#tcp.close(), ...this.#http.map((s) => new Promise((r) => s.close(r)))]);
   }
+}
+
+/** batchListener passes the worker only the prebuilt responses it may answer without the main thread. */
+function batchListener(listener: BatchUdpServer['cacheListener'], batchable: ((response: Buffer) => boolean) | undefined): BatchUdpServer['cacheListener'] {
+  if (!batchable) return listener;
+  return {
+    set: (key, response) => {
+      if (batchable(response)) listener.set(key, response);
+    },
+    clear: () => listener.clear(),
+  };
 }
