@@ -21,6 +21,8 @@ export interface KubernetesConfig {
   /** Exposed namespaces; empty: all. */
   readonly namespaces: readonly string[];
   readonly noEndpoints: boolean;
+  /** endpoint_pod_names: an endpoint without a hostname is named after its pod, not its dashed address. */
+  readonly endpointPodNames: boolean;
 }
 
 export interface HostsEntry {
@@ -113,6 +115,7 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
   let fallthrough: string[] | undefined;
   let namespaces: string[] = [];
   let noEndpoints = false;
+  let endpointPodNames = false;
   for (const o of d.block) {
     const opt = { ...o, name: `kubernetes: ${o.name}` };
     if (o.name === 'pods') {
@@ -125,9 +128,10 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
       if (bad !== undefined) fail(opt, `falling through for the cluster zone (${bad}) is not implemented by ferry; in-addr.arpa and ip6.arpa are`);
     } else if (o.name === 'namespaces') namespaces = [...o.args];
     else if (o.name === 'noendpoints') noEndpoints = true;
-    else fail(d, `unknown property ${JSON.stringify(o.name)}${['endpoint_pod_names', 'kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'ignore', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
+    else if (o.name === 'endpoint_pod_names') endpointPodNames = true;
+    else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'ignore', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
   }
-  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints };
+  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames };
 }
 
 function hosts(d: Directive, blockZones: readonly string[]): HostsConfig {

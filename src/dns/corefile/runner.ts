@@ -6,7 +6,6 @@ import { createLogger } from '../../util/log.ts';
 import { getErrorMessage } from '../../util/errors.ts';
 import type { Upstream } from '../forward.ts';
 import { InformerFeed } from '../informers.ts';
-import type { PodMode } from '../lookup.ts';
 import { RecordIndex } from '../records.ts';
 import { DnsServer } from '../server.ts';
 import { parseUpstream, resolvConfUpstreams, withoutSelf } from '../upstream.ts';
@@ -65,7 +64,7 @@ export class CorefileRunner {
   readonly #path: string | undefined;
   readonly #index = new RecordIndex({ watchNamespaces: true });
   #feed: InformerFeed | undefined;
-  #feedMode: PodMode | undefined;
+  #feedMode: string | undefined;
   #servers: DnsServer[] = [];
   #hosts: HostsTable[] = [];
   #configs: ServerConfig[] = [];
@@ -92,7 +91,7 @@ export class CorefileRunner {
   }
 
   async #serve(configs: ServerConfig[]): Promise<void> {
-    const podMode = configs.some((c) => c.kubernetes?.podMode === 'verified') ? 'verified' : 'insecure';
+    const podMode: 'verified' | 'insecure' = configs.some((c) => c.kubernetes?.podMode === 'verified') ? 'verified' : 'insecure';
     const readText = this.#o.readText ?? readOrEmpty;
     const started: DnsServer[] = [];
     const hostsTables: HostsTable[] = [];
@@ -138,11 +137,12 @@ export class CorefileRunner {
     this.#servers = started;
     this.#hosts = hostsTables;
     this.#configs = configs;
-    if (this.#feedMode !== podMode) {
-      // Pods are only watched in verified mode: a change of mode needs other informers.
+    const keepPodNames = configs.some((c) => c.kubernetes?.endpointPodNames);
+    if (this.#feedMode !== `${podMode}/${keepPodNames}`) {
+      // Pods are only watched in verified mode, pod names kept only for endpoint_pod_names: either change needs other informers.
       await this.#feed?.stop();
-      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode);
-      this.#feedMode = podMode;
+      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, keepPodNames);
+      this.#feedMode = `${podMode}/${keepPodNames}`;
       this.#feed.start();
     }
   }
