@@ -17,6 +17,8 @@ const KUBEADM = readFileSync(resolve(import.meta.dirname, '../../fixtures/coredn
 interface Running {
   port: number;
   stderr: () => string;
+  proc: ReturnType<typeof spawn>;
+  exited: () => boolean;
 }
 
 /** startConf runs `ferry dns -conf FILE` and waits for /ready. */
@@ -43,7 +45,7 @@ async function startConf(t: Teardown, url: string, file: string): Promise<Runnin
   const port = Number(/listen=\S+:(\d+)/.exec(line)![1]);
   const ready = /ready=(\S+)/.exec(line)?.[1];
   if (ready) await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
-  return { port, stderr: () => log };
+  return { port, stderr: () => log, proc, exited: () => exited };
 }
 
 /** freePort finds a port free for both TCP and UDP on 127.0.0.1 (then released; small race accepted). */
@@ -159,6 +161,7 @@ test('reload: an edit takes effect within the interval; a broken edit keeps the 
   const port = await freePort();
   const corefile = (address: string, extra = '') => `.:${port} {
     bind 127.0.0.1
+    ready 127.0.0.1:0
     reload 2s
     hosts {
         ${address} app.example.com
@@ -177,4 +180,39 @@ ${extra}}
   t.regex(dns.stderr(), /Corefile reload failed: keeping the running configuration.*Unknown directive 'frobnicate'/);
   t.deepEqual((await dig(dns.port, ['app.example.com', 'A'])).answer, ['app.example.com. 3600 IN A 10.0.0.2'], 'the old configuration still serves');
   void c;
+});
+
+test('several server blocks on their own ports, and health { lameduck } serving on after SIGTERM', async (t) => {
+  const c = await startCluster(t);
+  await populate(c);
+  const dir = tempDir(t);
+  const [p1, p2] = [await freePort(), await freePort()];
+  const file = join(dir, 'Corefile');
+  writeFileSync(file, `cluster.local:${p1} {
+    bind 127.0.0.1
+    ready 127.0.0.1:0
+    health 127.0.0.1:0 {
+        lameduck 1500ms
+    }
+    kubernetes cluster.local
+}
+example.test:${p2} {
+    bind 127.0.0.1
+    hosts {
+        10.7.7.7 www.example.test
+    }
+}
+`);
+  const dns = await startConf(t, c.url, file);
+  t.is((await dig(p1, ['web.testns.svc.cluster.local', 'A'])).answer[0], 'web.testns.svc.cluster.local. 5 IN A 10.96.100.1');
+  t.is((await dig(p1, ['www.example.test', 'A'])).status, 'REFUSED', 'outside the first block\'s zone');
+  t.deepEqual((await dig(p2, ['www.example.test', 'A'])).answer, ['www.example.test. 3600 IN A 10.7.7.7']);
+  t.is((await dig(p2, ['web.testns.svc.cluster.local', 'A'])).status, 'REFUSED');
+  const stopped = Date.now();
+  dns.proc.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  t.is((await dig(p1, ['web.testns.svc.cluster.local', 'A'])).status, 'NOERROR', 'still serving in lameduck');
+  await waitFor(() => dns.exited(), 10_000, 'exit');
+  t.true(Date.now() - stopped >= 1400, 'exited after the lameduck duration');
+  t.regex(dns.stderr(), /Going into lameduck mode/);
 });
