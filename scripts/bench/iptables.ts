@@ -72,7 +72,7 @@ function timedRunner(inner: IptablesRunner): IptablesRunner & { restoreMs: numbe
 }
 
 const config = (backend: IptablesBackend): ProxyConfig => ({
-  mode: 'iptables', nodeName: 'bench', clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [],
+  mode: 'iptables', nodeName: 'bench', clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [], localhostNodePorts: false,
   syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, iptablesBackend: backend, ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0,
   ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250,
 });
@@ -95,9 +95,9 @@ for (const [backend, sizes] of plan) {
       services.set(s.key, s);
       eps.set(s.key, endpoints(i));
     }
-    const proxier = new IptablesProxier({ config: config(backend), runner, metrics: noMetrics, healthHost: '127.0.0.1', now: Date.now });
+    const proxier = new IptablesProxier({ config: config(backend), runner, metrics: noMetrics, healthHost: '127.0.0.1', now: Date.now, sysctl: async () => {} }); // localhostNodePorts is off: no sysctl
     const state = snapshot(services, eps, services.keys());
-    const opts = { clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeMark: '0x4000', nodePortIPs: 'all' as const, nodeIPs: [] };
+    const opts = { clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeMark: '0x4000', nodePortIPs: 'all' as const, nodeIPs: [], localhostNodePorts: false };
     const r0 = performance.now();
     const rendered = renderRules({ state, full: true, installedChains: new Set(), jumps: [] }, opts);
     const renderMs = performance.now() - r0;

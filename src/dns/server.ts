@@ -28,6 +28,8 @@ export interface DnsServerOptions {
   podMode: PodMode;
   upstreams: Upstream[];
   forwardAllow: string[];
+  /** Non-loopback addresses this server answers on (the apex NS glue); see boundIPs. */
+  localIPs?: readonly string[];
   upstreamTimeoutMs?: number;
   /** '' disables an endpoint. */
   healthAddress: string;
@@ -86,6 +88,7 @@ export class DnsServer {
       zone: o.zone,
       ttl: o.ttl,
       podMode: o.podMode,
+      localIPs: o.localIPs ?? [],
       forwarder: o.upstreams.length ? this.#forwarder : undefined,
       acl: new ClientAcl(o.forwardAllow),
       metrics: this.metrics,

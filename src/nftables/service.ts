@@ -4,7 +4,7 @@ import { categorizeEndpoints, externallyAccessible } from '../endpoints/topology
 import { base32 } from '../util/base32.ts';
 import { endpointMap, nftProtocol, nodePortEndpointMap, REJECT_CHAIN, SETS, TABLE, type LayoutOptions, type NftProtocol } from './layout.ts';
 import { sharedChainName, type SharedChain } from './shared-chains.ts';
-import { ipv4InCidr } from '../endpoints/node-addresses.ts';
+import { inAnyCIDR } from '../endpoints/node-port-addresses.ts';
 
 /** RenderOptions are the layout's options plus this node's addresses. */
 export interface RenderOptions extends LayoutOptions {
@@ -206,7 +206,7 @@ function affinityTargets(plan: Plan, out: Out, o: LayoutOptions): Targets {
 function writeFirewall(svc: ServicePort, p: NftProtocol, o: RenderOptions, elements: Element[]): void {
   if (svc.loadBalancerSourceRanges.length === 0) return;
   // A node reaching its own LB IP loops back with that IP as the source.
-  const fromNode = svc.loadBalancerSourceRanges.some((cidr) => o.nodeIPs.some((ip) => ipv4InCidr(cidr, ip)));
+  const fromNode = svc.loadBalancerSourceRanges.some((cidr) => o.nodeIPs.some((ip) => inAnyCIDR(ip, [cidr])));
   const sources = [...svc.loadBalancerSourceRanges.filter((c) => !c.includes(':')), ...(fromNode ? svc.loadBalancerIPs : [])];
   for (const lb of svc.loadBalancerIPs) {
     const key = `${lb} . ${p} . ${svc.port}`;

@@ -6,6 +6,7 @@ import { createLogger } from '../../util/log.ts';
 import { getErrorMessage } from '../../util/errors.ts';
 import type { Upstream } from '../forward.ts';
 import { InformerFeed } from '../informers.ts';
+import { boundIPs } from '../ns.ts';
 import { RecordIndex } from '../records.ts';
 import { DnsServer } from '../server.ts';
 import { parseUpstream, resolvConfUpstreams, withoutSelf } from '../upstream.ts';
@@ -115,6 +116,7 @@ export class CorefileRunner {
           podMode: k?.podMode ?? 'disabled',
           upstreams,
           forwardAllow: this.#o.forwardAllow,
+          localIPs: boundIPs(host),
           healthAddress: c.health?.address ?? '',
           readyAddress: c.ready ?? '',
           metricsAddress: c.prometheus ?? '',

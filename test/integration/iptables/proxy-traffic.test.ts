@@ -168,8 +168,7 @@ rootTest('iptables-legacy: cluster IP spread and cleanup', async (t) => {
 });
 
 // kube-proxy's nftables mode semantics for external addresses and policies.
-// (The iptables mode joins this list with issue 20's eTP Local fix.)
-for (const mode of ['nftables'] as const) rootTest(`${mode}: external IPs, LB source ranges, eTP Local short-circuit, iTP Local`, async (t) => {
+for (const mode of ['iptables-nft', 'nftables'] as const) rootTest(`${mode}: external IPs, LB source ranges, eTP Local short-circuit, iTP Local`, async (t) => {
   const { topo, driver } = await lab(t, mode, 3);
   const [p0, p1, p2] = topo.pods as [typeof topo.pods[0], typeof topo.pods[0], typeof topo.pods[0]];
   await addRoute(topo.node, ['192.168.99.0/24', 'via', EXT_IP]);

@@ -45,14 +45,16 @@ test('the same file as JSON decodes the same', (t) => {
   t.deepEqual(fromFile(JSON.stringify(parseYaml(KUBEADM))).flags, fromFile(KUBEADM).flags);
 });
 
-async function syncRules(config: ProxyConfig): Promise<{ restores: string[]; ipt: FakeIptables }> {
+async function syncRules(config: ProxyConfig): Promise<{ restores: string[]; ipt: FakeIptables; sysctls: string[] }> {
   const ipt = new FakeIptables();
+  const sysctls: string[] = [];
   const metrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } };
-  const proxier = new IptablesProxier({ config, runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000, metrics });
+  const sysctl = async (key: string, value: string) => void sysctls.push(`${key}=${value}`);
+  const proxier = new IptablesProxier({ config, runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000, metrics, sysctl });
   const web = svc('default', 'web', { clusterIPs: ['172.30.0.41'], type: 'NodePort', nodePort: 30080 });
   await proxier.sync(state([[web, [ep('10.244.1.5'), ep('10.244.2.7', { isLocal: false })]]]));
   await proxier.close();
-  return { restores: ipt.restores, ipt };
+  return { restores: ipt.restores, ipt, sysctls };
 }
 
 test('kubeadm config.conf programs the same iptables rules as the flags, masquerading traffic from outside its clusterCIDR', async (t) => {
@@ -60,6 +62,7 @@ test('kubeadm config.conf programs the same iptables rules as the flags, masquer
   const viaFlags = await syncRules(proxyConfigFromFlags(fromFlags([...KUBEADM_AS_FLAGS.slice(0, 4), '--hostname-override', 'node1'])));
   t.true(viaFile.restores.length > 0);
   t.deepEqual(viaFile.restores, viaFlags.restores);
+  t.deepEqual(viaFile.sysctls, viaFlags.sysctls);
   t.true(viaFile.restores[0]!.includes('! -s 10.244.0.0/16'), "the file's clusterCIDR is the local-traffic detector");
   const fromOutside = tracePacket(viaFile.ipt, { sourceIP: '203.0.113.9', destIP: '172.30.0.41', destPort: 80 }, [NODE_IP]);
   t.true(fromOutside.masq);
@@ -134,12 +137,23 @@ test('accepted: kube defaults written out, the NFTablesProxyMode gate, nodePortA
   t.is(flags.mode, 'userspace');
 });
 
-test('iptables.localhostNodePorts: true (the default) is accepted; false needs --iptables-localhost-nodeports in this build', (t) => {
-  t.notThrows(() => fromFile(withFields({ iptables: { localhostNodePorts: true } })));
-  const text = withFields({ iptables: { localhostNodePorts: false } });
-  if (known.has('iptables-localhost-nodeports')) {
-    t.is(fromFile(text).flags['iptables-localhost-nodeports' as keyof ProxyFlagValues], false);
-  } else {
-    t.throws(() => fromFile(text), { message: /KubeProxyConfiguration.iptables.localhostNodePorts: Unsupported value: false: not implemented by this build of ferry/ });
-  }
+test('iptables.localhostNodePorts and nodePortAddresses: primary program the same rules as their flags', async (t) => {
+  t.is(fromFile(KUBEADM).flags['iptables-localhost-nodeports'], true, 'null is kube\'s default, true');
+  const text = withFields({ iptables: { localhostNodePorts: false }, nodePortAddresses: ['primary'] });
+  const file = proxyConfigFromFlags(fromFile(text, ['--hostname-override', 'node1']).flags);
+  t.like(file, { localhostNodePorts: false, nodePortAddresses: ['primary'] });
+  const flags = proxyConfigFromFlags(fromFlags([...KUBEADM_AS_FLAGS.slice(0, 4), '--hostname-override', 'node1', '--iptables-localhost-nodeports=false', '--nodeport-addresses', 'primary']));
+  t.deepEqual(file, flags);
+  const [viaFile, viaFlags] = [await syncRules(file), await syncRules(flags)];
+  t.deepEqual(viaFile.restores, viaFlags.restores);
+  t.deepEqual(viaFile.sysctls, [], 'no route_localnet without localhost NodePorts');
+  t.deepEqual((await syncRules(proxyConfigFromFlags(fromFile(KUBEADM, ['--hostname-override', 'node1']).flags))).sysctls, ['net.ipv4.conf.all.route_localnet=1']);
+});
+
+test('a file setting whose flag this build lacks must hold kube\'s default', (t) => {
+  const without = new Set([...known].filter((f) => f !== 'iptables-localhost-nodeports'));
+  const parsed = parseFlags(proxyFlags, ['--config', 'config.conf']);
+  const resolve = (text: string) => resolveProxySettings({ flags: parsed.flags, explicit: parsed.explicit, knownFlags: without, file: { path: 'config.conf', text } });
+  t.notThrows(() => resolve(KUBEADM));
+  t.throws(() => resolve(withFields({ iptables: { localhostNodePorts: false } })), { message: /KubeProxyConfiguration.iptables.localhostNodePorts: Unsupported value: false: not implemented by this build of ferry/ });
 });

@@ -28,7 +28,7 @@ const portCases: Array<{ name: string; svc: Service; want: Record<string, unknow
   {
     name: 'LoadBalancer Local with affinity and ingress IPs',
     svc: service('lb', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: 'ClientIP', externalIPs: ['192.0.2.1', '2001:db8::1'], ports: [{ port: 80, nodePort: 30080 }] }, { status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } } }),
-    want: [{ key: 'ns1/lb:', type: 'LoadBalancer', nodePort: 30080, externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: { type: 'ClientIP', timeoutSeconds: 10800 }, externalIPs: ['192.0.2.1'], loadBalancerIPs: ['198.51.100.7'] }],
+    want: [{ key: 'ns1/lb', type: 'LoadBalancer', nodePort: 30080, externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: { type: 'ClientIP', timeoutSeconds: 10800 }, externalIPs: ['192.0.2.1'], loadBalancerIPs: ['198.51.100.7'] }],
   },
 ];
 for (const tc of portCases) {
@@ -69,10 +69,10 @@ test('no-op changes are dropped: update to the same spec, add then delete before
 test('changed survives a failed sync and is cleared only by a successful one', (t) => {
   const b = new ProxyStateBuilder('node-a');
   b.onServiceChange(undefined, service('a', { ports: [{ port: 80 }] }));
-  t.deepEqual([...b.build().changed], ['ns1/a:']);
+  t.deepEqual([...b.build().changed], ['ns1/a']);
   // The sync of that snapshot fails; another change arrives.
   b.onServiceChange(undefined, service('b', { clusterIP: '172.30.0.42', clusterIPs: ['172.30.0.42'], ports: [{ port: 80 }] }));
-  t.deepEqual([...b.build().changed].sort(), ['ns1/a:', 'ns1/b:']);
+  t.deepEqual([...b.build().changed].sort(), ['ns1/a', 'ns1/b']);
   b.syncSucceeded();
   t.deepEqual([...b.build().changed], []);
 });
@@ -105,6 +105,24 @@ test('trigger times: earliest per service, reported once by the successful sync'
   t.is(state.triggerTimes.get('ns1/s:p80'), Date.parse('2026-01-01T00:00:05Z'));
   t.deepEqual(b.syncSucceeded(), [Date.parse('2026-01-01T00:00:05Z')]);
   t.deepEqual(b.syncSucceeded(), []);
+});
+
+test('unnamed port: key ns/name (kube-proxy\'s ServicePortName), endpoints and trigger time found under it', (t) => {
+  const b = new ProxyStateBuilder('node-a');
+  b.onServiceChange(undefined, service('u', { ports: [{ port: 80 }] }));
+  b.onEndpointSliceChange(slice('u-1', 'u', [['10.0.0.1']], [['', 8080]], { 'endpoints.kubernetes.io/last-change-trigger-time': '2026-01-01T00:00:05Z' }), false);
+  const state = b.build();
+  t.deepEqual([...state.services.keys()], ['ns1/u']);
+  t.deepEqual(state.endpoints.get('ns1/u')?.map((e) => `${e.ip}:${e.port}`), ['10.0.0.1:8080']);
+  t.is(state.triggerTimes.get('ns1/u'), Date.parse('2026-01-01T00:00:05Z'));
+});
+
+test('node IPs (for --nodeport-addresses primary) reach the snapshot; only a change asks for a sync', (t) => {
+  const b = new ProxyStateBuilder('node-a');
+  t.deepEqual(b.build().nodeIPs, []);
+  t.true(b.setNodeIPs(['192.168.50.1']));
+  t.false(b.setNodeIPs(['192.168.50.1']));
+  t.deepEqual(b.build().nodeIPs, ['192.168.50.1']);
 });
 
 test('deleting the last slice removes the endpoints; node label change marks every service', (t) => {
