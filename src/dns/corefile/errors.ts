@@ -6,10 +6,13 @@ import { InvalidArgumentError } from '../../util/errors.ts';
  */
 export class CorefileError extends InvalidArgumentError {
   readonly line: number;
+  /** The message without the place. */
+  readonly detail: string;
 
   constructor(line: number, message: string, file = 'Corefile') {
     super(`${file}:${line} - Error during parsing: ${message}`);
     this.name = 'CorefileError';
     this.line = line;
+    this.detail = message;
   }
 }

@@ -19,9 +19,16 @@ import { scopedController } from './scoped-controller.ts';
 
 const log = createLogger('dns');
 
-/** loadCorefile parses and checks a Corefile into one ServerConfig per server block. Throws CorefileError. */
-export function loadCorefile(text: string): ServerConfig[] {
-  const configs = parseCorefile(text).map((b) => serverConfig(b));
+/** loadCorefile parses and checks a Corefile into one ServerConfig per server block. Throws CorefileError naming `file`. */
+export function loadCorefile(text: string, file = 'Corefile'): ServerConfig[] {
+  try {
+    return checkServers(parseCorefile(text).map((b) => serverConfig(b)));
+  } catch (error) {
+    throw error instanceof CorefileError && file !== 'Corefile' ? new CorefileError(error.line, error.detail, file) : error;
+  }
+}
+
+function checkServers(configs: ServerConfig[]): ServerConfig[] {
   const ports = new Map<number, number>();
   for (const c of configs) {
     if (c.port !== 0 && ports.has(c.port)) throw new CorefileError(0, `several server blocks on port ${c.port} are not implemented by ferry: list their zones in one block`);
@@ -85,7 +92,7 @@ export class CorefileRunner {
 
   /** start serves `text`; throws (CorefileError, a bind failure) and leaves nothing running if it cannot. */
   async start(text: string): Promise<void> {
-    const configs = loadCorefile(text);
+    const configs = loadCorefile(text, this.#path);
     await this.#serve(configs);
     this.#digest = digest(text);
     this.#scheduleReload();
@@ -171,7 +178,7 @@ export class CorefileRunner {
     if (d === this.#digest || this.#closed) return;
     let configs: ServerConfig[];
     try {
-      configs = loadCorefile(text);
+      configs = loadCorefile(text, this.#path);
     } catch (error) {
       log.error('Corefile reload failed: keeping the running configuration', { file: this.#path, err: getErrorMessage(error) });
       this.#digest = d; // logged once per bad edit, not every interval
