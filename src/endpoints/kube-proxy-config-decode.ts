@@ -42,7 +42,7 @@ const SCHEMA: Schema = {
   metricsBindAddress: 'string',
   bindAddressHardFail: 'bool',
   enableProfiling: 'bool',
-  showHiddenMetricsForAlphaFeatures: 'string',
+  showHiddenMetricsForVersion: 'string',
   mode: 'string',
   iptables: { masqueradeBit: 'int?', masqueradeAll: 'bool', localhostNodePorts: 'bool?', syncPeriod: 'duration', minSyncPeriod: 'duration' },
   ipvs: {
@@ -93,7 +93,7 @@ export interface KubeProxyConfiguration {
   metricsBindAddress: string;
   bindAddressHardFail: boolean;
   enableProfiling: boolean;
-  showHiddenMetricsForAlphaFeatures: string;
+  showHiddenMetricsForVersion: string;
   mode: string;
   iptables: ModeSection & { localhostNodePorts: boolean | null };
   ipvs: {

@@ -115,7 +115,7 @@ function validateLocalDetection(errs: Errors, c: KubeProxyConfiguration): void {
 /** validateUnimplemented refuses settings Ferry does not carry out unless they hold kube's default or "leave as is". */
 function validateUnimplemented(errs: Errors, c: KubeProxyConfiguration): void {
   if (c.enableProfiling) notImplemented(errs, 'enableProfiling', true, [false]);
-  if (c.showHiddenMetricsForAlphaFeatures) notImplemented(errs, 'showHiddenMetricsForAlphaFeatures', c.showHiddenMetricsForAlphaFeatures, ['']);
+  if (c.showHiddenMetricsForVersion) notImplemented(errs, 'showHiddenMetricsForVersion', c.showHiddenMetricsForVersion, ['']);
   if (c.oomScoreAdj! < -1000 || c.oomScoreAdj! > 1000) invalid(errs, 'oomScoreAdj', c.oomScoreAdj, 'must be within the range [-1000, 1000]');
   else if (c.oomScoreAdj !== -999) notImplemented(errs, 'oomScoreAdj', c.oomScoreAdj, [-999]);
   const cc = c.clientConnection;

@@ -41,6 +41,11 @@ test("kubeadm 1.30's config.conf gives the same ProxyConfig and kubeconfig as th
   t.deepEqual(JSON.parse(JSON.stringify(rest)), JSON.parse(JSON.stringify(flags)), 'every flag, healthz/metrics addresses and --config-sync-period included');
 });
 
+test("kubeadm 1.29's config.conf (logging without text options) gives the same configuration", (t) => {
+  const v129 = readFileSync(new URL('../../fixtures/kube-proxy/kubeadm-1.29-config.conf', import.meta.url), 'utf8');
+  t.deepEqual(fromFile(v129), fromFile(KUBEADM));
+});
+
 test('the same file as JSON decodes the same', (t) => {
   t.deepEqual(fromFile(JSON.stringify(parseYaml(KUBEADM))).flags, fromFile(KUBEADM).flags);
 });
