@@ -4,7 +4,7 @@ import type { Query } from '../wire/query.ts';
 import { QTYPE, RCODE } from '../wire/constants.ts';
 import { replyTo } from '../answer.ts';
 import type { Message } from '../wire/message.ts';
-import { reverseToIP } from '../parse.ts';
+import { canonicalIPv6, reverseToIP } from '../parse.ts';
 import { createLogger } from '../../util/log.ts';
 import type { HostsConfig, HostsEntry } from './plugins.ts';
 
@@ -82,7 +82,9 @@ export class HostsTable {
         const list = isIP(e.address) === 4 ? rec.v4 : rec.v6;
         if (!list.includes(e.address)) list.push(e.address);
         byName.set(name, rec);
-        if (!this.#cfg.noReverse) byAddress.set(e.address, [...new Set([...(byAddress.get(e.address) ?? []), name])]);
+        // Keyed as reverseToIP writes addresses, so `fd00:0::1` in the file answers the PTR of fd00::1.
+        const key = isIP(e.address) === 6 ? canonicalIPv6(e.address) : e.address;
+        if (!this.#cfg.noReverse) byAddress.set(key, [...new Set([...(byAddress.get(key) ?? []), name])]);
       }
     }
     this.#byName = byName;

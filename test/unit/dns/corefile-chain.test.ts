@@ -114,3 +114,12 @@ test("endpoint pod names are kept by the informers' transform only when asked", 
   t.is(toDnsEndpointSlice(slimEndpointSlice(s, 'x', true))!.endpoints[0]!.podName, 'sts-pod-x');
   t.is(toDnsEndpointSlice(slimEndpointSlice(s, 'x'))!.endpoints[0]!.podName, undefined);
 });
+
+test('hosts answers AAAA and the PTR of an IPv6 address however the file spells it; no_reverse turns PTR off', async (t) => {
+  const h = chainFor(`.:53 {\n  hosts {\n    fd00:0:0::7 v6.example.\n    fallthrough\n  }\n  kubernetes ${z}\n}\n`);
+  t.deepEqual((await ask(h, 'v6.example.', 'AAAA')).answer, ['v6.example.\t3600\tIN\tAAAA\tfd00::7']);
+  const ptr = `${'7'}.${'0.'.repeat(27)}0.0.d.f.ip6.arpa.`;
+  t.deepEqual((await ask(h, ptr, 'PTR')).answer, [`${ptr}\t3600\tIN\tPTR\tv6.example.`]);
+  const off = chainFor(`.:53 {\n  hosts {\n    fd00::7 v6.example.\n    no_reverse\n    fallthrough\n  }\n  kubernetes ${z}\n}\n`);
+  t.deepEqual((await ask(off, ptr, 'PTR')).answer, []);
+});
