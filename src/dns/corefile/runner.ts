@@ -146,6 +146,14 @@ export class CorefileRunner {
     this.#servers = started;
     this.#hosts = hostsTables;
     this.#configs = configs;
+    if (!configs.some((c) => c.kubernetes)) {
+      // No cluster zone to serve (a forwarder, hosts): nothing to watch, and /ready has nothing to wait for.
+      await this.#feed?.stop();
+      this.#feed = undefined;
+      this.#feedMode = undefined;
+      this.#index.markSynced();
+      return;
+    }
     const keepPodNames = configs.some((c) => c.kubernetes?.endpointPodNames);
     if (this.#feedMode !== `${podMode}/${keepPodNames}`) {
       // Pods are only watched in verified mode, pod names kept only for endpoint_pod_names: either change needs other informers.

@@ -216,3 +216,12 @@ example.test:${p2} {
   t.true(Date.now() - stopped >= 1400, 'exited after the lameduck duration');
   t.regex(dns.stderr(), /Going into lameduck mode/);
 });
+
+test('a Corefile without kubernetes needs no apiserver: ready at once, answering from hosts', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'Corefile');
+  writeFileSync(file, `.:${await freePort()} {\n    bind 127.0.0.1\n    ready 127.0.0.1:0\n    hosts {\n        10.0.0.9 only.example.com\n    }\n}\n`);
+  const dns = await startConf(t, 'http://127.0.0.1:1', file);
+  t.deepEqual((await dig(dns.port, ['only.example.com', 'A'])).answer, ['only.example.com. 3600 IN A 10.0.0.9']);
+  t.is((await dig(dns.port, ['other.example.com', 'A'])).status, 'SERVFAIL', 'hosts without fallthrough, as CoreDNS');
+});
