@@ -53,6 +53,11 @@ export interface DnsServerOptions {
    * and through the chain.
    */
   wrapHandler?: (handler: DnsHandler) => PacketHandler;
+  /**
+   * false: open no DNS sockets; another server on the same port hands this
+   * one the queries for its zones (several Corefile blocks on one port).
+   */
+  listen?: boolean;
   batchable?: (response: Buffer) => boolean;
 }
 
@@ -82,7 +87,7 @@ export class DnsServer {
       upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: o.forwardCacheSize ?? 10_000, maxTtl: o.forwardMaxTtl, policy: o.forwardPolicy,
     });
     this.#family = isIP(o.host) === 6 ? 6 : 4;
-    const batch = (o.udpBatch ?? BUNDLED) && this.#family === 4 ? new BatchUdpServer(this.metrics) : undefined;
+    const batch = (o.udpBatch ?? BUNDLED) && this.#family === 4 && o.listen !== false ? new BatchUdpServer(this.metrics) : undefined;
     this.handler = new DnsHandler({
       controller: o.controller,
       zone: o.zone,
@@ -105,16 +110,8 @@ export class DnsServer {
   static async start(o: DnsServerOptions): Promise<DnsServer> {
     const server = new DnsServer(o);
     try {
-      // TCP first: with port 0 it picks the port, and UDP takes the same one.
-      server.#port = await server.#tcp.listen(o.port, o.host);
-      try {
-        await server.#udp.listen(server.#port, o.host);
-      } catch (error) {
-        if (!(server.#udp instanceof BatchUdpServer) || (error as { code?: string }).code === 'EADDRINUSE') throw error;
-        log.warn('Batched UDP unavailable, using node:dgram', { err: error });
-        server.#udp = new UdpServer(server.entry, server.#family);
-        await server.#udp.listen(server.#port, o.host);
-      }
+      if (o.listen === false) server.#port = o.port;
+      else await server.#listenDns(o);
       const endpoints = new Map<string, Parameters<typeof startHttp>[1]>();
       const add = (addr: string, what: Parameters<typeof startHttp>[1]) => {
         if (addr) endpoints.set(addr, { ...endpoints.get(addr), ...what });
@@ -135,6 +132,19 @@ export class DnsServer {
       throw error;
     }
     return server;
+  }
+
+  async #listenDns(o: DnsServerOptions): Promise<void> {
+    // TCP first: with port 0 it picks the port, and UDP takes the same one.
+    this.#port = await this.#tcp.listen(o.port, o.host);
+    try {
+      await this.#udp.listen(this.#port, o.host);
+    } catch (error) {
+      if (!(this.#udp instanceof BatchUdpServer) || (error as { code?: string }).code === 'EADDRINUSE') throw error;
+      log.warn('Batched UDP unavailable, using node:dgram', { err: error });
+      this.#udp = new UdpServer(this.entry, this.#family);
+      await this.#udp.listen(this.#port, o.host);
+    }
   }
 
   get port(): number {

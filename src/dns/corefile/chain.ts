@@ -92,3 +92,41 @@ export class PluginChain implements PacketHandler {
 export function needsChain(cfg: ServerConfig): boolean {
   return cfg.hosts !== undefined || cfg.rewrites.length > 0 || cfg.loadbalance || cfg.log || cfg.forward?.maxConcurrent !== undefined || !cfg.zones.includes('.');
 }
+
+/** ZoneBlock is one server block's entry on a shared port, with the zones it serves. */
+export interface ZoneBlock {
+  readonly zones: readonly string[];
+  readonly entry: PacketHandler;
+}
+
+/**
+ * ZoneDispatch hands each query to the server block on its port whose zone
+ * matches the name most specifically, as CoreDNS picks among blocks sharing
+ * a port (`example.org:53` before `.:53`). The first block takes what none
+ * matches (it answers REFUSED when the name is outside its zones too).
+ */
+export class ZoneDispatch implements PacketHandler {
+  readonly #blocks: readonly ZoneBlock[];
+
+  constructor(blocks: readonly ZoneBlock[]) {
+    this.#blocks = blocks;
+  }
+
+  handle(packet: Buffer, client: Client): Answer | Promise<Answer> {
+    let name: string;
+    try {
+      name = parseQuery(packet).name;
+    } catch {
+      return this.#blocks[0]!.entry.handle(packet, client);
+    }
+    let best = this.#blocks[0]!;
+    let bestLength = -1;
+    for (const block of this.#blocks) {
+      for (const zone of block.zones) {
+        const length = zone === '.' ? 0 : inZone(name, zone.slice(0, -1)) ? zone.length : -1;
+        if (length > bestLength) [best, bestLength] = [block, length];
+      }
+    }
+    return best.entry.handle(packet, client);
+  }
+}

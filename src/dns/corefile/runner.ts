@@ -8,9 +8,11 @@ import type { Upstream } from '../forward.ts';
 import { InformerFeed } from '../informers.ts';
 import { boundIPs } from '../ns.ts';
 import { RecordIndex } from '../records.ts';
+import type { DnsHandler } from '../handler.ts';
+import type { PacketHandler } from '../packet-handler.ts';
 import { DnsServer } from '../server.ts';
 import { parseUpstream, resolvConfUpstreams, withoutSelf } from '../upstream.ts';
-import { needsChain, PluginChain } from './chain.ts';
+import { needsChain, PluginChain, ZoneDispatch, type ZoneBlock } from './chain.ts';
 import { CorefileError } from './errors.ts';
 import { HostsTable } from './hosts.ts';
 import { parseCorefile } from './parse.ts';
@@ -29,11 +31,14 @@ export function loadCorefile(text: string, file = 'Corefile'): ServerConfig[] {
 }
 
 function checkServers(configs: ServerConfig[]): ServerConfig[] {
-  const ports = new Map<number, number>();
+  const served = new Set<string>();
   for (const c of configs) {
-    if (c.port !== 0 && ports.has(c.port)) throw new CorefileError(0, `several server blocks on port ${c.port} are not implemented by ferry: list their zones in one block`);
-    ports.set(c.port, 1);
     if (c.bind.length > 1) throw new CorefileError(0, 'plugin/bind: more than one address is not implemented by ferry');
+    for (const zone of c.zones) {
+      const key = `dns://${zone}:${c.port}${c.bind[0] ? ` on ${c.bind[0]}` : ''}`;
+      if (c.port !== 0 && served.has(key)) throw new CorefileError(0, `cannot serve ${key} - it is already defined`);
+      served.add(key);
+    }
   }
   return configs;
 }
@@ -85,7 +90,7 @@ export class CorefileRunner {
     this.#path = path;
   }
 
-  /** servers are the running DnsServers, one per server block, in file order. */
+  /** servers are the running DnsServers, one per server block (on a shared port, the one that listens last). */
   get servers(): readonly DnsServer[] {
     return this.#servers;
   }
@@ -104,39 +109,16 @@ export class CorefileRunner {
     const started: DnsServer[] = [];
     const hostsTables: HostsTable[] = [];
     try {
-      for (const c of configs) {
-        const host = c.bind[0] ?? '0.0.0.0';
-        const { kept: upstreams, dropped } = withoutSelf(upstreamsOf(c, readText), { host, port: c.port });
-        for (const u of dropped) log.warn('Not forwarding to this server itself (loop)', { upstream: `${u.address}:${u.port}` });
-        if (c.forward && upstreams.length === 0) log.warn('No upstream resolver: names outside the cluster answer SERVFAIL');
-        const hosts = c.hosts ? new HostsTable(c.hosts) : undefined;
-        if (hosts) hostsTables.push(hosts);
-        await hosts?.start();
-        const k = c.kubernetes;
-        const server = await DnsServer.start({
-          controller: k ? scopedController(this.#index, k) : this.#index,
-          host,
-          port: c.port,
-          // Without `kubernetes` the block serves no cluster zone: `.invalid` never exists (RFC 6761).
-          zone: k?.zone ?? 'invalid',
-          ttl: k?.ttl ?? 5,
-          podMode: k?.podMode ?? 'disabled',
-          upstreams,
-          forwardAllow: this.#o.forwardAllow,
-          localIPs: boundIPs(host),
-          healthAddress: c.health?.address ?? '',
-          readyAddress: c.ready ?? '',
-          metricsAddress: c.prometheus ?? '',
-          forwardCacheSize: c.cacheTtl === undefined ? 0 : 10_000,
-          forwardMaxTtl: c.cacheTtl,
-          forwardPolicy: c.forward?.policy,
-          ...(needsChain(c) ? { wrapHandler: (h) => new PluginChain(h, c, hosts), batchable: c.loadbalance ? (r) => r.readUInt16BE(6) < 2 : undefined } : {}),
-        });
-        started.push(server);
-        log.info(0, 'Serving DNS', {
-          listen: `${host}:${server.port}`, zones: c.zones.join(','), zone: k?.zone, pods: k?.podMode,
-          upstreams: upstreams.map((u) => `${u.address}:${u.port}`).join(',') || 'none', apiserver: this.#o.client.server, ...server.httpAddresses,
-        });
+      for (const group of byAddress(configs)) {
+        // Blocks sharing an address: the first listens and hands each query to the block of its zone.
+        const [listener, ...others] = group;
+        const blocks: ZoneBlock[] = [];
+        for (const c of others) {
+          const server = await this.#startBlock(c, readText, hostsTables, { listen: false });
+          started.push(server);
+          blocks.push({ zones: c.zones, entry: server.entry });
+        }
+        started.push(await this.#startBlock(listener!, readText, hostsTables, { dispatchTo: blocks }));
       }
     } catch (error) {
       for (const h of hostsTables) h.stop();
@@ -162,6 +144,47 @@ export class CorefileRunner {
       this.#feedMode = `${podMode}/${keepPodNames}`;
       this.#feed.start();
     }
+  }
+
+  /** #startBlock starts one server block's DnsServer; `dispatchTo` are the other blocks on its port. */
+  async #startBlock(c: ServerConfig, readText: (path: string) => string, hostsTables: HostsTable[], o: { listen?: false; dispatchTo?: ZoneBlock[] }): Promise<DnsServer> {
+    const host = c.bind[0] ?? '0.0.0.0';
+    const { kept: upstreams, dropped } = withoutSelf(upstreamsOf(c, readText), { host, port: c.port });
+    for (const u of dropped) log.warn('Not forwarding to this server itself (loop)', { upstream: `${u.address}:${u.port}` });
+    if (c.forward && upstreams.length === 0) log.warn('No upstream resolver: names outside the cluster answer SERVFAIL');
+    const hosts = c.hosts ? new HostsTable(c.hosts) : undefined;
+    if (hosts) hostsTables.push(hosts);
+    await hosts?.start();
+    const k = c.kubernetes;
+    const chained = needsChain(c);
+    const dispatch = (o.dispatchTo?.length ?? 0) > 0;
+    const own = (h: DnsHandler): PacketHandler => (chained ? new PluginChain(h, c, hosts) : h);
+    const server = await DnsServer.start({
+      controller: k ? scopedController(this.#index, k) : this.#index,
+      host,
+      port: c.port,
+      // Without `kubernetes` the block serves no cluster zone: `.invalid` never exists (RFC 6761).
+      zone: k?.zone ?? 'invalid',
+      ttl: k?.ttl ?? 5,
+      podMode: k?.podMode ?? 'disabled',
+      upstreams,
+      forwardAllow: this.#o.forwardAllow,
+      localIPs: boundIPs(host),
+      healthAddress: c.health?.address ?? '',
+      readyAddress: c.ready ?? '',
+      metricsAddress: c.prometheus ?? '',
+      forwardCacheSize: c.cacheTtl === undefined ? 0 : 10_000,
+      forwardMaxTtl: c.cacheTtl,
+      forwardPolicy: c.forward?.policy,
+      ...(o.listen === false ? { listen: false } : {}),
+      ...(chained || dispatch ? { wrapHandler: (h: DnsHandler) => (dispatch ? new ZoneDispatch([{ zones: c.zones, entry: own(h) }, ...o.dispatchTo!]) : own(h)) } : {}),
+      ...(c.loadbalance ? { batchable: (r: Buffer) => r.readUInt16BE(6) < 2 } : {}),
+    });
+    log.info(0, 'Serving DNS', {
+      listen: `${host}:${server.port}`, zones: c.zones.join(','), zone: k?.zone, pods: k?.podMode,
+      upstreams: upstreams.map((u) => `${u.address}:${u.port}`).join(',') || 'none', apiserver: this.#o.client.server, ...server.httpAddresses,
+    });
+    return server;
   }
 
   #scheduleReload(): void {
@@ -225,6 +248,16 @@ export class CorefileRunner {
     await this.#feed?.stop();
     await this.#stopServers();
   }
+}
+
+/** byAddress groups blocks by listen address and port, in file order; the block serving `.` (if any) comes first and listens. */
+function byAddress(configs: ServerConfig[]): ServerConfig[][] {
+  const groups = new Map<string, ServerConfig[]>();
+  for (const c of configs) {
+    const key = c.port === 0 ? `${groups.size}:0` : `${c.bind[0] ?? '0.0.0.0'}:${c.port}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  return [...groups.values()].map((g) => [...g].sort((a, b) => Number(b.zones.includes('.')) - Number(a.zones.includes('.'))));
 }
 
 function digest(text: string): string {

@@ -43,7 +43,9 @@ async function startConf(t: Teardown, url: string, file: string): Promise<Runnin
     proc.on('exit', (code) => fail(new Error(`ferry dns exited ${code}:\n${log}`)));
   });
   const port = Number(/listen=\S+:(\d+)/.exec(line)![1]);
-  const ready = /ready=(\S+)/.exec(line)?.[1];
+  // One "Serving DNS" line per server block: the one with /ready may come after the first.
+  await new Promise((r) => setTimeout(r, 500));
+  const ready = /Serving DNS .*ready=(\S+)/.exec(log)?.[1];
   if (ready) await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
   return { port, stderr: () => log, proc, exited: () => exited };
 }
@@ -224,4 +226,33 @@ test('a Corefile without kubernetes needs no apiserver: ready at once, answering
   const dns = await startConf(t, 'http://127.0.0.1:1', file);
   t.deepEqual((await dig(dns.port, ['only.example.com', 'A'])).answer, ['only.example.com. 3600 IN A 10.0.0.9']);
   t.is((await dig(dns.port, ['other.example.com', 'A'])).status, 'SERVFAIL', 'hosts without fallthrough, as CoreDNS');
+});
+
+test('server blocks sharing a port: each query goes to the block of the most specific zone', async (t) => {
+  const c = await startCluster(t);
+  await populate(c);
+  const dir = tempDir(t);
+  const port = await freePort();
+  const file = join(dir, 'Corefile');
+  writeFileSync(file, `corp.test:${port} {
+    bind 127.0.0.1
+    hosts {
+        10.8.8.8 db.corp.test
+    }
+}
+.:${port} {
+    bind 127.0.0.1
+    ready 127.0.0.1:0
+    kubernetes cluster.local
+    hosts {
+        10.9.9.9 db.corp.test
+        fallthrough
+    }
+}
+`);
+  const dns = await startConf(t, c.url, file);
+  t.deepEqual((await dig(dns.port, ['db.corp.test', 'A'])).answer, ['db.corp.test. 3600 IN A 10.8.8.8'], 'corp.test. is more specific than .');
+  t.is((await dig(dns.port, ['web.testns.svc.cluster.local', 'A'])).answer[0], 'web.testns.svc.cluster.local. 5 IN A 10.96.100.1');
+  t.is((await dig(dns.port, ['other.corp.test', 'A'])).status, 'SERVFAIL', "the corp.test block's hosts has no fallthrough");
+  t.is((await dig(dns.port, ['web.testns.svc.cluster.local', 'A', '+tcp'])).status, 'NOERROR', 'TCP too');
 });

@@ -68,7 +68,7 @@ const faults: Array<{ name: string; text: string; message: RegExp }> = [
   { name: 'bad pods mode', text: '.:53 {\n  kubernetes cluster.local {\n    pods maybe\n  }\n}\n', message: /Corefile:3 - Error during parsing: plugin\/kubernetes: pods: want one of disabled, insecure, verified/ },
   { name: 'plugin twice', text: '.:53 {\n  cache 30\n  cache 60\n}\n', message: /Corefile:3 .*plugin\/cache: this plugin can only be used once per Server Block/ },
   { name: 'reload too often', text: '.:53 {\n  reload 1s\n}\n', message: /plugin\/reload: interval value must be greater or equal to 2s/ },
-  { name: 'two blocks on one port', text: 'a.org:53 {\n  errors\n}\nb.org:53 {\n  errors\n}\n', message: /several server blocks on port 53/ },
+  { name: 'one zone twice on one port', text: 'a.org:53 {\n  errors\n}\na.org b.org:53 {\n  errors\n}\n', message: /cannot serve dns:\/\/a.org.:53 - it is already defined/ },
   { name: 'forward of a sub-zone', text: '.:53 {\n  forward example.org 1.1.1.1\n}\n', message: /plugin\/forward: forwarding only "example.org" is not implemented by ferry/ },
   { name: 'import', text: '.:53 {\n  import common\n}\n', message: /Corefile:2 .*import is not implemented by ferry/ },
 ];
