@@ -127,3 +127,13 @@ export function resolveProxySettings(opts: ResolveOptions): ResolvedProxySetting
   }
   return { flags, config };
 }
+
+/**
+ * inConfigTerms adds the config field to a flag validation message
+ * (`invalid --cluster-cidr ...`), for a setting that came from the file.
+ */
+export function inConfigTerms(message: string, file: string): string {
+  const flag = /--([a-z0-9-]+)/.exec(message)?.[1];
+  const field = flag === undefined ? undefined : FIELDS[flag];
+  return field ? `${message} (KubeProxyConfiguration.${field.path} in ${file})` : message;
+}

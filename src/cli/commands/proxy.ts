@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { commonFlags, defineCommand } from '../command.ts';
 import type { FlagSpecs, FlagValues } from '../flags.ts';
-import { encodeKubeProxyConfiguration, resolveProxySettings } from '../../endpoints/kube-proxy-config.ts';
+import { encodeKubeProxyConfiguration, inConfigTerms, resolveProxySettings } from '../../endpoints/kube-proxy-config.ts';
+import { InvalidArgumentError } from '../../util/errors.ts';
 import type { ProxyConfig } from '../../endpoints/proxy-config.ts';
 import { createLogger, setVerbosity } from '../../util/log.ts';
 import { ApiClient } from '../../endpoints/client/api-client.ts';
@@ -95,7 +96,13 @@ export default defineCommand({
   async run({ flags: parsed, explicit }) {
     const flags = await resolveFlags(parsed, explicit ?? new Set());
     if (flags === 'written') return 0;
-    const config = proxyConfigFromFlags(flags);
+    let config: ProxyConfig;
+    try {
+      config = proxyConfigFromFlags(flags);
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError) || flags.config === undefined) throw error;
+      throw new InvalidArgumentError(inConfigTerms(error.message, flags.config));
+    }
     const healthzBind = flags['healthz-bind-address'] ? parseBindAddress('healthz-bind-address', flags['healthz-bind-address']) : undefined;
     const metricsBind = flags['metrics-bind-address'] ? parseBindAddress('metrics-bind-address', flags['metrics-bind-address']) : undefined;
     const metrics = new ProxyMetrics({ processMetrics: true });
