@@ -137,3 +137,8 @@ export function inConfigTerms(message: string, file: string): string {
   const field = flag === undefined ? undefined : FIELDS[flag];
   return field ? `${message} (KubeProxyConfiguration.${field.path} in ${file})` : message;
 }
+
+/** mapsToConfig tells whether a `ferry proxy` flag is also a field of the file. */
+export function mapsToConfig(flag: string): boolean {
+  return Object.hasOwn(FIELDS, flag);
+}

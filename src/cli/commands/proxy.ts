@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { commonFlags, defineCommand } from '../command.ts';
 import type { FlagSpecs, FlagValues } from '../flags.ts';
-import { encodeKubeProxyConfiguration, inConfigTerms, resolveProxySettings } from '../../endpoints/kube-proxy-config.ts';
+import { encodeKubeProxyConfiguration, inConfigTerms, mapsToConfig, resolveProxySettings } from '../../endpoints/kube-proxy-config.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 import type { ProxyConfig } from '../../endpoints/proxy-config.ts';
 import { createLogger, setVerbosity } from '../../util/log.ts';
@@ -72,6 +72,9 @@ export function proxyConfigFromFlags(flags: ProxyFlagValues): ProxyConfig {
   });
 }
 
+/** Flags kube-proxy still applies when given with --config (it documents the others as ignored then). */
+const KUBE_PROXY_HONOURS_WITH_CONFIG = new Set(['hostname-override', 'v']);
+
 /**
  * resolveFlags applies `--config` (flags given on the command line win) and
  * handles `--write-config-to`, which writes the effective configuration and
@@ -81,6 +84,8 @@ export async function resolveFlags(parsed: ProxyFlagValues, explicit: ReadonlySe
   if (parsed.config === undefined && parsed['write-config-to'] === undefined) return parsed;
   const file = parsed.config === undefined ? undefined : { path: parsed.config, text: await readFile(parsed.config, 'utf8') };
   const resolved = resolveProxySettings({ flags: parsed, explicit, knownFlags: new Set(Object.keys(proxyFlags)), file });
+  const overriding = file ? [...explicit].filter((f) => mapsToConfig(f) && !KUBE_PROXY_HONOURS_WITH_CONFIG.has(f)) : [];
+  if (overriding.length) log.warn('Flags given with --config override the file; kube-proxy would ignore them', { flags: overriding.map((f) => `--${f}`).join(',') });
   const flags = resolved.flags as ProxyFlagValues;
   setVerbosity(flags.v);
   if (parsed['write-config-to'] === undefined) return flags;

@@ -44,6 +44,7 @@ test('ferry proxy --config kubeadm.conf --write-config-to writes the defaulted c
   const out = join(dir, 'effective.yaml');
   const r = await ferry(['proxy', '--config', KUBEADM, '--mode', 'nftables', '--write-config-to', out]);
   t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /Flags given with --config override the file; kube-proxy would ignore them flags=--mode/);
   t.like(parseYaml(await readFile(out, 'utf8')), {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: 'nftables', clusterCIDR: '10.244.0.0/16',
     clientConnection: { kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf' }, nftables: { syncPeriod: '30s', minSyncPeriod: '1s', masqueradeBit: 14 },
