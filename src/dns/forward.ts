@@ -21,8 +21,12 @@ export interface ForwarderOptions {
   timeoutMs: number;
   /** Most responses kept in the cache; 0 keeps none (a Corefile without `cache`). */
   cacheSize: number;
-  /** Most seconds a response is kept (`cache TTL`); default 3600, as CoreDNS's cache. */
+  /** Most seconds a response is kept (`cache TTL`, `success CAP TTL`); default 3600, as CoreDNS's cache. */
   maxTtl?: number;
+  /** Most seconds a negative response is kept (`cache TTL`, `denial CAP TTL`); default 1800. */
+  maxNegativeTtl?: number;
+  /** Fewest seconds a cached response is kept (`success|denial CAP TTL MINTTL`); default 0: its own TTL. */
+  minTtl?: number;
   /** Which upstream is asked first (`forward { policy }`); default random. */
   policy?: 'random' | 'round_robin' | 'sequential';
 }
@@ -56,6 +60,8 @@ export class Forwarder {
   readonly #timeoutMs: number;
   readonly #cacheSize: number;
   readonly #maxTtl: number;
+  readonly #maxNegativeTtl: number;
+  readonly #minTtl: number;
   readonly #policy: NonNullable<ForwarderOptions['policy']>;
   #nextUpstream = 0;
   readonly #cache = new Map<string, Cached>();
@@ -68,6 +74,8 @@ export class Forwarder {
     this.#timeoutMs = options.timeoutMs;
     this.#cacheSize = options.cacheSize;
     this.#maxTtl = options.maxTtl ?? MAX_CACHE_TTL;
+    this.#maxNegativeTtl = options.maxNegativeTtl ?? MAX_NEGATIVE_TTL;
+    this.#minTtl = options.minTtl ?? 0;
     this.#policy = options.policy ?? 'random';
   }
 
@@ -220,8 +228,11 @@ export class Forwarder {
     } catch {
       return;
     }
-    const ttl = Math.min(this.#maxTtl, cacheTtl(parsed));
-    if (ttl <= 0 || this.#cacheSize <= 0) return;
+    const own = cacheTtl(parsed);
+    if (own <= 0 || this.#cacheSize <= 0) return;
+    const positive = parsed.rcode === RCODE.NOERROR && parsed.answer.length > 0;
+    const ttl = Math.max(this.#minTtl, Math.min(positive ? this.#maxTtl : this.#maxNegativeTtl, own));
+    if (ttl <= 0) return;
     if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(key, { response, expiresAt: Date.now() + ttl * 1000 });
   }

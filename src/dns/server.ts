@@ -45,6 +45,8 @@ export interface DnsServerOptions {
   /** Forwarder cache size (default 10,000; 0: a Corefile without `cache`), longest TTL kept (`cache TTL`), upstream order (`policy`). */
   forwardCacheSize?: number;
   forwardMaxTtl?: number;
+  forwardMaxNegativeTtl?: number;
+  forwardMinTtl?: number;
   forwardPolicy?: 'random' | 'round_robin' | 'sequential';
   /**
    * wrapHandler puts a Corefile's plugin chain (rewrite, hosts, ...) in
@@ -84,7 +86,8 @@ export class DnsServer {
   private constructor(o: DnsServerOptions) {
     this.metrics = new DnsMetrics(`dns://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
     this.#forwarder = new Forwarder({
-      upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: o.forwardCacheSize ?? 10_000, maxTtl: o.forwardMaxTtl, policy: o.forwardPolicy,
+      upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: o.forwardCacheSize ?? 10_000, maxTtl: o.forwardMaxTtl,
+      maxNegativeTtl: o.forwardMaxNegativeTtl, minTtl: o.forwardMinTtl, policy: o.forwardPolicy,
     });
     this.#family = isIP(o.host) === 6 ? 6 : 4;
     const batch = (o.udpBatch ?? BUNDLED) && this.#family === 4 && o.listen !== false ? new BatchUdpServer(this.metrics) : undefined;

@@ -57,6 +57,20 @@ export interface ForwardConfig {
   readonly policy: 'random' | 'round_robin' | 'sequential';
 }
 
+/**
+ * CacheConfig is `cache [TTL] { success CAP [TTL [MINTTL]]; denial CAP [TTL [MINTTL]]; disable success|denial ZONES }`.
+ * Cluster answers are never cached this way (the handler keeps them prebuilt until the cluster
+ * changes), so `disable` is accepted for the kubernetes zone, which is what kubeadm's Corefile says.
+ */
+export interface CacheConfig {
+  readonly capacity: number;
+  readonly successTtl: number;
+  readonly denialTtl: number;
+  readonly minTtl: number | undefined;
+  /** Zones named by `disable`, checked against the kubernetes zone once the block is read. */
+  readonly disabledZones: readonly string[];
+}
+
 export interface ServerConfig {
   readonly zones: readonly string[];
   readonly port: number;
@@ -66,8 +80,8 @@ export interface ServerConfig {
   readonly hosts: HostsConfig | undefined;
   readonly rewrites: readonly NameRewrite[];
   readonly forward: ForwardConfig | undefined;
-  /** `cache TTL`: the most seconds an answer from upstream is kept; undefined: no cache. */
-  readonly cacheTtl: number | undefined;
+  /** `cache`: how answers from upstream are kept; undefined: not at all. */
+  readonly cache: CacheConfig | undefined;
   readonly health: { readonly address: string; readonly lameduckMs: number } | undefined;
   readonly ready: string | undefined;
   readonly prometheus: string | undefined;
@@ -175,6 +189,28 @@ function rewrite(d: Directive): NameRewrite {
   return { match: match ?? 'exact', from: lower(rest[0]!), to: lower(rest[1]!) };
 }
 
+function cache(d: Directive): CacheConfig {
+  if (d.args.length > 1) fail(d, 'zones after the TTL are not implemented by ferry');
+  const ttl = d.args[0] === undefined ? undefined : int(d, d.args[0], 1, 604_800);
+  let success = { capacity: 9984, ttl: ttl ?? 3600 };
+  let denial = { capacity: 9984, ttl: Math.min(ttl ?? 1800, 1800) };
+  let minTtl: number | undefined;
+  const disabledZones: string[] = [];
+  for (const o of d.block) {
+    if (o.name === 'success' || o.name === 'denial') {
+      if (o.args.length < 1 || o.args.length > 3) fail(d, `${o.name}: want CAPACITY [TTL [MINTTL]]`);
+      const entry = { capacity: int(d, o.args[0], 1, 10_000_000), ttl: o.args[1] === undefined ? (o.name === 'success' ? success.ttl : denial.ttl) : int(d, o.args[1], 1, 604_800) };
+      if (o.args[2] !== undefined) minTtl = int(d, o.args[2], 0, 604_800);
+      if (o.name === 'success') success = entry;
+      else denial = entry;
+    } else if (o.name === 'disable') {
+      if (!['success', 'denial'].includes(o.args[0]!)) fail(d, 'disable: want success or denial');
+      disabledZones.push(...(o.args.length > 1 ? o.args.slice(1) : ['.']).map(fqdn));
+    } else fail(d, `unknown property ${JSON.stringify(o.name)}${['prefetch', 'serve_stale', 'servfail', 'keepttl'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
+  }
+  return { capacity: success.capacity + denial.capacity, successTtl: success.ttl, denialTtl: denial.ttl, minTtl, disabledZones };
+}
+
 function forward(d: Directive): ForwardConfig {
   const [from, ...to] = d.args;
   if (from !== '.') fail(d, `forwarding only ${JSON.stringify(from)} is not implemented by ferry (forward . is)`);
@@ -218,11 +254,7 @@ const PLUGINS: Record<string, (d: Directive, c: Draft) => void> = {
     if (jitterMs > intervalMs / 2) fail(d, 'jitter value must be smaller than half of the interval');
     c.reload = { intervalMs, jitterMs };
   },
-  cache: (d, c) => {
-    noBlock(d);
-    if (d.args.length > 1) fail(d, 'zones after the TTL are not implemented by ferry');
-    c.cacheTtl = d.args[0] === undefined ? 3600 : int(d, d.args[0], 1, 604_800);
-  },
+  cache: (d, c) => (c.cache = cache(d)),
   bind: (d, c) => {
     noBlock(d);
     if (d.args.length === 0) fail(d, 'want an address');
@@ -244,7 +276,7 @@ export function serverConfig(block: ServerBlock): ServerConfig {
   if (ports.size > 1) throw new CorefileError(block.line, 'the keys of one server block must share a port');
   const c: Draft = {
     zones: block.keys.map((k) => k.zone), port: block.keys[0]!.port, bind: [], kubernetes: undefined, hosts: undefined, rewrites: [], forward: undefined,
-    cacheTtl: undefined, health: undefined, ready: undefined, prometheus: undefined, errors: false, log: false, loop: false, loadbalance: false, reload: undefined,
+    cache: undefined, health: undefined, ready: undefined, prometheus: undefined, errors: false, log: false, loop: false, loadbalance: false, reload: undefined,
   };
   const seen = new Set<string>();
   for (const d of block.directives) {
@@ -254,6 +286,13 @@ export function serverConfig(block: ServerBlock): ServerConfig {
     if (seen.has(d.name) && d.name !== 'rewrite') fail(d, 'this plugin can only be used once per Server Block');
     seen.add(d.name);
     plugin(d, c);
+  }
+  const clusterZone = c.kubernetes ? `${c.kubernetes.zone}.` : undefined;
+  for (const zone of c.cache?.disabledZones ?? []) {
+    if (clusterZone === undefined || !(zone === clusterZone || zone.endsWith(`.${clusterZone}`))) {
+      const line = block.directives.find((d) => d.name === 'cache')!.line;
+      throw new CorefileError(line, `plugin/cache: disable for ${zone} is not implemented by ferry (only for the kubernetes zone, whose answers it never caches)`);
+    }
   }
   return c;
 }

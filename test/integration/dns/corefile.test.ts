@@ -12,7 +12,6 @@ import { join, resolve } from 'node:path';
 import { clusterIPService, createNamespace, createService, createSlice, dig, slice, startCluster, startFerryDns, waitFor, type Cluster, type Teardown } from './harness.ts';
 
 const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
-const KUBEADM = readFileSync(resolve(import.meta.dirname, '../../fixtures/coredns/kubeadm.Corefile'), 'utf8');
 
 interface Running {
   port: number;
@@ -86,8 +85,8 @@ async function populate(c: Cluster): Promise<void> {
 }
 
 /** kubeadmFor points kubeadm's Corefile at test ports and a resolv.conf of our own; every plugin stays. */
-function kubeadmFor(port: number, resolvConf: string): string {
-  return KUBEADM.replace('.:53 {', `.:${port} {\n    bind 127.0.0.1`)
+function kubeadmFor(corefile: string, port: number, resolvConf: string): string {
+  return corefile.replace('.:53 {', `.:${port} {\n    bind 127.0.0.1`)
     .replace('health {', 'health 127.0.0.1:0 {')
     .replace(/^(\s*)ready$/m, '$1ready 127.0.0.1:0')
     .replace('prometheus :9153', 'prometheus 127.0.0.1:0')
@@ -96,13 +95,13 @@ function kubeadmFor(port: number, resolvConf: string): string {
 
 const sorted = (r: { status: string; answer: string[]; authority: string[]; additional: string[] }) => ({ ...r, answer: [...r.answer].sort(), additional: [...r.additional].sort() });
 
-test("kubeadm's default Corefile answers as today's flags do", async (t) => {
+for (const fixture of ['kubeadm.Corefile', 'kubeadm-nocache-cluster.Corefile']) test(`${fixture}, kubeadm's default, answers as today's flags do`, async (t) => {
   const c = await startCluster(t);
   await populate(c);
   const dir = tempDir(t);
   writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\n'); // port 53 on loopback: nothing answers, as --upstream 127.0.0.1:9 below
   const file = join(dir, 'Corefile');
-  writeFileSync(file, kubeadmFor(await freePort(), join(dir, 'resolv.conf')));
+  writeFileSync(file, kubeadmFor(readFileSync(resolve(import.meta.dirname, '../../fixtures/coredns', fixture), 'utf8'), await freePort(), join(dir, 'resolv.conf')));
   const viaConf = await startConf(t, c.url, file);
   const viaFlags = await startFerryDns(t, c.url, ['--ttl', '30']);
   const questions = [

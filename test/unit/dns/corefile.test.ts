@@ -16,12 +16,22 @@ test("kubeadm's default Corefile reads into one server with every plugin's setti
   const [c, ...rest] = loadCorefile(KUBEADM);
   t.is(rest.length, 0);
   t.like(c, {
-    zones: ['.'], port: 53, bind: [], errors: true, loop: true, loadbalance: true, log: false, cacheTtl: 30,
+    zones: ['.'], port: 53, bind: [], errors: true, loop: true, loadbalance: true, log: false, cache: { successTtl: 30, denialTtl: 30, capacity: 19968 },
     health: { address: ':8080', lameduckMs: 5000 }, ready: ':8181', prometheus: ':9153',
     kubernetes: { zone: 'cluster.local', podMode: 'insecure', ttl: 30, fallthrough: ['in-addr.arpa.', 'ip6.arpa.'], namespaces: [], noEndpoints: false },
     forward: { to: ['/etc/resolv.conf'], maxConcurrent: 1000, policy: 'random' },
     reload: { intervalMs: 30_000, jitterMs: 15_000 },
   });
+});
+
+test("newer kubeadm's (and kind's) Corefile, which disables caching cluster.local, reads the same but for the cache block", (t) => {
+  const newer = readFileSync(new URL('../../fixtures/coredns/kubeadm-nocache-cluster.Corefile', import.meta.url), 'utf8');
+  const [c] = loadCorefile(newer);
+  const [old] = loadCorefile(KUBEADM);
+  t.deepEqual({ ...c, cache: undefined }, { ...old, cache: undefined });
+  t.deepEqual(c!.cache, { capacity: 19968, successTtl: 30, denialTtl: 30, minTtl: undefined, disabledZones: ['cluster.local.', 'cluster.local.'] });
+  const tuned = loadCorefile('.:53 {\n  kubernetes cluster.local\n  cache {\n    success 5000 600 10\n    denial 100 60\n  }\n}\n')[0]!;
+  t.deepEqual(tuned.cache, { capacity: 5100, successTtl: 600, denialTtl: 60, minTtl: 10, disabledZones: [] });
 });
 
 test('the flags are a shorthand for a Corefile of the same shape', (t) => {
@@ -31,7 +41,7 @@ test('the flags are a shorthand for a Corefile of the same shape', (t) => {
   });
   const [c] = loadCorefile(text);
   t.like(c, {
-    port: 1053, bind: ['127.0.0.1'], health: { address: ':8080', lameduckMs: 0 }, ready: undefined, prometheus: '127.0.0.1:9153', cacheTtl: 3600,
+    port: 1053, bind: ['127.0.0.1'], health: { address: ':8080', lameduckMs: 0 }, ready: undefined, prometheus: '127.0.0.1:9153', cache: { successTtl: 3600, denialTtl: 1800 },
     kubernetes: { zone: 'cluster.local', podMode: 'verified', ttl: 30 }, forward: { to: ['10.0.0.10', '10.0.0.11:5353'] },
   });
 });
@@ -70,6 +80,8 @@ const faults: Array<{ name: string; text: string; message: RegExp }> = [
   { name: 'reload too often', text: '.:53 {\n  reload 1s\n}\n', message: /plugin\/reload: interval value must be greater or equal to 2s/ },
   { name: 'one zone twice on one port', text: 'a.org:53 {\n  errors\n}\na.org b.org:53 {\n  errors\n}\n', message: /cannot serve dns:\/\/a.org.:53 - it is already defined/ },
   { name: 'forward of a sub-zone', text: '.:53 {\n  forward example.org 1.1.1.1\n}\n', message: /plugin\/forward: forwarding only "example.org" is not implemented by ferry/ },
+  { name: 'cache disable outside the cluster zone', text: '.:53 {\n  kubernetes cluster.local\n  cache 30 {\n    disable success example.com\n  }\n}\n', message: /Corefile:3 .*plugin\/cache: disable for example.com. is not implemented by ferry/ },
+  { name: 'cache prefetch', text: '.:53 {\n  cache 30 {\n    prefetch 10\n  }\n}\n', message: /plugin\/cache: unknown property "prefetch" \(not implemented by ferry\)/ },
   { name: 'import', text: '.:53 {\n  import common\n}\n', message: /Corefile:2 .*import is not implemented by ferry/ },
 ];
 for (const tc of faults) {

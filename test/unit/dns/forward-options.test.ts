@@ -66,3 +66,13 @@ test('cache TTL caps how long an answer is kept; without cache nothing is kept',
   await ask(none, 'b.example.');
   t.is(u.queries, 4);
 });
+
+test('success MINTTL keeps an answer at least that long, even under the TTL cap', async (t) => {
+  const u = await upstream(t);
+  const f = new Forwarder({ upstreams: [{ address: '127.0.0.1', port: u.port }], timeoutMs: 1000, cacheSize: 100, maxTtl: 1, minTtl: 2 });
+  t.teardown(() => f.close());
+  await ask(f, 'm.example.');
+  await new Promise((r) => setTimeout(r, 1200));
+  await ask(f, 'm.example.');
+  t.is(u.queries, 1, 'still cached after 1.2 s');
+});
