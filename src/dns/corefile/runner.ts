@@ -226,7 +226,12 @@ export class CorefileRunner {
     } catch (error) {
       log.error('Corefile reload failed to start: restoring the previous configuration', { file: this.#path, err: getErrorMessage(error) });
       this.#digest = d;
-      await this.#serve(previous);
+      try {
+        await this.#serve(previous);
+      } catch (again) {
+        // Another process took a port in between: nothing serves now; the next edit of the file is tried again.
+        log.error('Restoring the previous configuration failed', { file: this.#path, err: getErrorMessage(again) });
+      }
     }
   }
 
