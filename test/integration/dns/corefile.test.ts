@@ -255,3 +255,22 @@ test('server blocks sharing a port: each query goes to the block of the most spe
   t.is((await dig(dns.port, ['other.corp.test', 'A'])).status, 'SERVFAIL', "the corp.test block's hosts has no fallthrough");
   t.is((await dig(dns.port, ['web.testns.svc.cluster.local', 'A', '+tcp'])).status, 'NOERROR', 'TCP too');
 });
+
+test('reload: an edit that cannot start (its port is taken) restores the running configuration', async (t) => {
+  const c = await startCluster(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'Corefile');
+  const [port, taken] = [await freePort(), await freePort()];
+  const { createServer } = await import('node:net');
+  const holder = createServer();
+  await new Promise<void>((ok) => holder.listen(taken, '127.0.0.1', () => ok()));
+  t.teardown(() => holder.close());
+  const corefile = (p: number, address: string) => `.:${p} {\n    bind 127.0.0.1\n    ready 127.0.0.1:0\n    reload 2s\n    hosts {\n        ${address} app.example.com\n    }\n    kubernetes cluster.local\n}\n`;
+  writeFileSync(file, corefile(port, '10.0.0.1'));
+  const dns = await startConf(t, c.url, file);
+  writeFileSync(file, corefile(taken, '10.0.0.2'));
+  await waitFor(() => /restoring the previous configuration/.test(dns.stderr()), 8000, 'the failed start');
+  await waitFor(async () => (await dig(dns.port, ['app.example.com', 'A'])).answer[0]?.endsWith('10.0.0.1') === true, 5000, 'the restored configuration');
+  t.regex(dns.stderr(), /Corefile reload failed to start: restoring the previous configuration.*EADDRINUSE/);
+  t.true(dns.exited() === false);
+});
