@@ -98,22 +98,63 @@ export function renameResponse(response: Buffer, limit: number, rename: (name: s
 }
 
 /**
+ * addressSlots finds the answer section's A/AAAA records whose owner is a
+ * compression pointer, as byte ranges, when they all have one length: such
+ * records can swap places byte for byte, since nothing points into them and
+ * no offset after them moves. Undefined when the answer is not of that form.
+ */
+function addressSlots(buf: Buffer): number[] | undefined {
+  const count = buf.readUInt16BE(6);
+  let off = HEADER_SIZE;
+  if (buf.readUInt16BE(4) > 0) off = readName(buf, off).end + 4;
+  const slots: number[] = [];
+  let size = -1;
+  for (let i = 0; i < count; i++) {
+    const pointer = (buf[off]! & 0xc0) === 0xc0;
+    const nameEnd = pointer ? off + 2 : readName(buf, off).end;
+    if (nameEnd + 10 > buf.length) return undefined;
+    const type = buf.readUInt16BE(nameEnd);
+    const end = nameEnd + 10 + buf.readUInt16BE(nameEnd + 8);
+    if (pointer && (type === QTYPE.A || type === QTYPE.AAAA)) {
+      if (size !== -1 && end - off !== size) return undefined;
+      size = end - off;
+      slots.push(off);
+    }
+    off = end;
+  }
+  return slots.length >= 2 ? [size, ...slots] : undefined;
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+/**
  * shuffleAddresses is `loadbalance round_robin`: the A and AAAA records of
  * the answer section change places at random (CNAMEs and others keep
- * theirs), as CoreDNS's loadbalance does. A response with fewer than two
- * address records comes back as it is.
+ * theirs), as CoreDNS's loadbalance does. The usual answer (address records
+ * of one size owned by compression pointers) is permuted in place on a
+ * copy; any other is decoded and encoded again. A response with fewer than
+ * two address records comes back as it is.
  */
 export function shuffleAddresses(response: Buffer, limit: number): Buffer {
   if (response.length < HEADER_SIZE || response.readUInt16BE(6) < 2) return response;
+  const fast = addressSlots(response);
+  if (fast) {
+    const [size, ...slots] = fast as [number, ...number[]];
+    const out = Buffer.from(response);
+    shuffle(slots.map((at) => response.subarray(at, at + size))).forEach((record, k) => record.copy(out, slots[k]));
+    return out;
+  }
   const msg = decodeMessage(response);
   const isAddress = (rr: ResourceRecord) => rr.type === 'raw' && (rr.rrtype === QTYPE.A || rr.rrtype === QTYPE.AAAA);
   const slots = msg.answer.flatMap((rr, i) => (isAddress(rr) ? [i] : []));
   if (slots.length < 2) return response;
-  const records = slots.map((i) => msg.answer[i]!);
-  for (let i = records.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [records[i], records[j]] = [records[j]!, records[i]!];
-  }
+  const records = shuffle(slots.map((i) => msg.answer[i]!));
   slots.forEach((slot, k) => (msg.answer[slot] = records[k]!));
   msg.flags = response.readUInt16BE(2);
   return encodeMessage(msg, limit);

@@ -7,6 +7,7 @@ import { HostsTable } from '../../../src/dns/corefile/hosts.ts';
 import { loadCorefile } from '../../../src/dns/corefile/runner.ts';
 import { scopedController } from '../../../src/dns/corefile/scoped-controller.ts';
 import { renameResponse, shuffleAddresses } from '../../../src/dns/corefile/wire-edit.ts';
+import { encodeMessage } from '../../../src/dns/wire/message.ts';
 import type { RecordIndex } from '../../../src/dns/records.ts';
 import { slimEndpointSlice, toDnsEndpointSlice } from '../../../src/dns/object.ts';
 import { buildQuery, decode } from './helpers.ts';
@@ -122,4 +123,19 @@ test('hosts answers AAAA and the PTR of an IPv6 address however the file spells 
   t.deepEqual((await ask(h, ptr, 'PTR')).answer, [`${ptr}\t3600\tIN\tPTR\tv6.example.`]);
   const off = chainFor(`.:53 {\n  hosts {\n    fd00::7 v6.example.\n    no_reverse\n    fallthrough\n  }\n  kubernetes ${z}\n}\n`);
   t.deepEqual((await ask(off, ptr, 'PTR')).answer, []);
+});
+
+test('shuffleAddresses keeps every record whole, by bytes (pointer owners) or by decoding (a name written out)', (t) => {
+  const a = (name: string, address: string) => ({ name, ttl: 30, type: 1 as const, address });
+  const withQuestion = encodeMessage({ id: 1, flags: 0x8400, question: { qname: 'x.example', qtype: 1, qclass: 1 }, answer: [a('x.example', '10.0.0.1'), a('x.example', '10.0.0.2'), a('x.example', '10.0.0.3')], authority: [], additional: [], edns: undefined }, 512);
+  const noQuestion = encodeMessage({ id: 1, flags: 0x8400, question: undefined, answer: [a('y.example', '10.0.1.1'), a('y.example', '10.0.1.2')], authority: [], additional: [], edns: undefined }, 512);
+  for (const [response, count] of [[withQuestion, 6], [noQuestion, 2]] as const) {
+    const orders = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const shuffled = decode(shuffleAddresses(response, 512));
+      t.deepEqual([...shuffled.answer].sort(), [...decode(response).answer].sort());
+      orders.add(shuffled.answer.join('|'));
+    }
+    t.is(orders.size, count);
+  }
 });
