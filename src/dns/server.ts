@@ -11,6 +11,7 @@ import { MallocTrimmer } from './malloc-trim.ts';
 import { DnsMetrics } from './metrics.ts';
 import { TcpServer } from './server-tcp.ts';
 import { UdpServer } from './server-udp.ts';
+import { AddressSockets } from './server-udp-addresses.ts';
 import { BatchUdpServer } from './udp-batch/server.ts';
 import { createLogger } from '../util/log.ts';
 import { BUNDLED } from '../util/repo.ts';
@@ -73,6 +74,8 @@ export class DnsServer {
   readonly entry: PacketHandler;
   readonly metrics: DnsMetrics;
   #udp: UdpServer | BatchUdpServer;
+  /** node:dgram on a wildcard address: a socket per local address, so answers leave from the queried address. */
+  #perAddress: AddressSockets | undefined;
   readonly #tcp: TcpServer;
   readonly #family: 4 | 6;
   readonly #forwarder: Forwarder;
@@ -148,6 +151,11 @@ export class DnsServer {
       this.#udp = new UdpServer(this.entry, this.#family);
       await this.#udp.listen(this.#port, o.host);
     }
+    // The batched path answers from the queried address itself (IP_PKTINFO); node:dgram cannot.
+    if (this.#udp instanceof UdpServer && isWildcard(o.host)) {
+      this.#perAddress = new AddressSockets(this.entry, { family: this.#family, port: this.#port });
+      await this.#perAddress.scan();
+    }
   }
 
   get port(): number {
@@ -159,7 +167,7 @@ export class DnsServer {
     this.#closed = true;
     this.#trimmer.stop();
     this.#forwarder.close();
-    await Promise.all([this.#udp.close(), this.#tcp.close(), ...this.#http.map((s) => new Promise((r) => s.close(r)))]);
+    await Promise.all([this.#udp.close(), this.#tcp.close(), this.#perAddress?.close(), ...this.#http.map((s) => new Promise((r) => s.close(r)))]);
   }
 }
 
@@ -172,4 +180,8 @@ function batchListener(listener: BatchUdpServer['cacheListener'], batchable: ((r
     },
     clear: () => listener.clear(),
   };
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
 }

@@ -86,7 +86,7 @@ export class IptablesProxier implements Proxier {
         installed = new Set(chainsInSave(nat).filter(isServiceChain));
         jumps = missingJumps({ filter, nat }, options.localhostNodePorts ? [...JUMP_RULES, ...KUBELET_JUMP_RULES] : JUMP_RULES);
       }
-      await this.ensureRouteLocalnet(options.localhostNodePorts);
+      if (full) await this.ensureRouteLocalnet(options.localhostNodePorts);
       const rendered = renderRules({ state, full, installedChains: installed, jumps }, options, this.fragments);
       await runner.restore(rendered.text);
       this.installedChains = rendered.activeChains;
@@ -116,14 +116,20 @@ export class IptablesProxier implements Proxier {
   }
 
   /**
-   * ensureRouteLocalnet sets route_localnet=1 once, as kube-proxy does at start
-   * with localhost NodePorts: without it the kernel drops a packet to
-   * 127.0.0.1 that DNAT sends out of the host as a martian.
+   * ensureRouteLocalnet sets route_localnet=1 (on full syncs until it has), as
+   * kube-proxy does at start with localhost NodePorts: without it the kernel
+   * drops a packet to 127.0.0.1 that DNAT sends out of the host as a martian.
+   * Where it cannot be set (a read-only /proc/sys), services still get their
+   * rules; only NodePorts on 127.0.0.1 do not answer, and the log says why.
    */
   private async ensureRouteLocalnet(wanted: boolean): Promise<void> {
     if (!wanted || this.routeLocalnetSet) return;
-    await this.options.sysctl(ROUTE_LOCALNET, '1');
-    this.routeLocalnetSet = true;
+    try {
+      await this.options.sysctl(ROUTE_LOCALNET, '1');
+      this.routeLocalnetSet = true;
+    } catch (e) {
+      log.warn('Could not set route_localnet: NodePorts will not answer on 127.0.0.1 (or use --iptables-localhost-nodeports=false)', { sysctl: ROUTE_LOCALNET, err: (e as Error).message });
+    }
   }
 
   private renderOptions(state: ProxyState): RenderOptions {

@@ -157,6 +157,7 @@ export function renderOptions(config: ProxyConfig, nodeIPs: readonly string[]): 
     clusterCIDRs: config.clusterCIDRs.filter((c) => !c.includes(':')),
     masqueradeAll: config.masqueradeAll,
     masqueradeMark: `0x${(2 ** config.masqueradeBit).toString(16)}`,
+    // Only IPv4 CIDRs count (a list of IPv6 ones alone is every address); `primary` never means all.
     nodePortsOnAllAddresses: nodePortCIDRs(config.nodePortAddresses, 4, undefined) === 'all',
   };
   return { ...layout, nodeIPs };

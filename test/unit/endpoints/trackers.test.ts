@@ -158,3 +158,19 @@ test('deleting a UDP service reports its cluster IP for conntrack cleanup, once'
   b.syncSucceeded();
   t.deepEqual([...b.build().udpConntrack.deletedClusterIPs!], []);
 });
+
+test('malformed addresses, ranges and ports are dropped before any mode writes them (one would fail the whole ruleset)', (t) => {
+  const b = new ProxyStateBuilder('node-a');
+  b.onServiceChange(undefined, service('s', {
+    ports: [{ name: 'p80', port: 80 }],
+    externalIPs: ['192.168.99.1', '1.2.3', '300.1.1.1'],
+    loadBalancerSourceRanges: ['10.0.0.0/8', 'bogus', '10.0.0.0/33', ' 192.168.0.0/16 ', 'fd00::/64'],
+  }));
+  b.onEndpointSliceChange(slice('s-1', 's', [['10.0.0.1'], ['10.0.0.999'], ['not-an-ip']], [['p80', 8080], ['bad', 70000]]), false);
+  const state = b.build();
+  const svc = state.services.get('ns1/s:p80')!;
+  t.deepEqual(svc.externalIPs, ['192.168.99.1']);
+  t.deepEqual(svc.loadBalancerSourceRanges, ['10.0.0.0/8', '192.168.0.0/16', 'fd00::/64']);
+  t.deepEqual(state.endpoints.get('ns1/s:p80')!.map((e) => e.ip), ['10.0.0.1']);
+  t.false(state.endpoints.has('ns1/s:bad'));
+});

@@ -117,6 +117,24 @@ test('localhost NodePorts (default): route_localnet=1 once, KUBE-FIREWALL jumped
   await proxier.close();
 });
 
+test('localhost NodePorts: a route_localnet that cannot be set is logged, and services still get their rules', async (t) => {
+  const ipt = new FakeIptables();
+  let tries = 0;
+  const proxier = new IptablesProxier({
+    config, runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000,
+    sysctl: async () => {
+      tries++;
+      throw new Error('EROFS: read-only file system');
+    },
+    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } },
+  });
+  t.like(await proxier.sync(state([[s1, [ep('10.180.0.1')]]])), { ok: true, full: true });
+  t.is(trace(ipt, '172.30.0.41'), '10.180.0.1:80');
+  t.like(await proxier.sync(state([[s1, [ep('10.180.0.1')]]], [])), { ok: true, full: false });
+  t.is(tries, 1, 'partial syncs do not try again; the next full sync will');
+  await proxier.close();
+});
+
 for (const [name, over] of [
   ['--iptables-localhost-nodeports=false', { localhostNodePorts: false }],
   ['--nodeport-addresses without 127.0.0.1', { nodePortAddresses: ['192.168.0.0/16'] }],
