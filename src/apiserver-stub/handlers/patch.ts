@@ -7,6 +7,7 @@ import { apiErrors } from '../errors.ts';
 import { readBody, parseJson, sendJson } from '../request.ts';
 import type { Ctx } from './context.ts';
 import { checkKind, isDryRun } from './admission.ts';
+import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
 
 /**
  * The PATCH types served. Server-side apply (`application/apply-patch+yaml`)
@@ -52,13 +53,17 @@ export function applyPatch(type: PatchType, obj: KubeObject, patch: unknown, kin
 /** handlePatch answers PATCH of an object or its status. */
 export async function handlePatch(ctx: Ctx): Promise<void> {
   const type = patchTypeOf(ctx.req.headers['content-type']);
-  const patch = parseJson(await readBody(ctx.req));
+  const directive = fieldValidationOf(ctx.query);
+  const raw = await readBody(ctx.req);
+  const patch = parseJson(raw);
   const updated = await ctx.registry.mutate(
     ctx.namespace,
     ctx.name!,
     (obj) => {
       const patched = applyPatch(type, obj, patch, ctx.def.kind);
       checkKind(ctx.def, patched);
+      // Only fields the patch brings count: a JSON patch body is a list of operations, so its duplicates are not fields.
+      if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, patched, type === 'json' ? undefined : raw, obj), ctx.res, 'patch');
       return patched;
     },
     ctx.subresource === 'status' ? 'status' : undefined,

@@ -94,3 +94,19 @@ export function closure(definitions: Definitions, roots: readonly string[]): Set
   for (const r of roots) visit({ $ref: `#/definitions/${r}` });
   return seen;
 }
+
+const parsed: Definitions = {};
+const parsedModules = new Set<string>();
+
+/**
+ * cachedDefinitions holds the untagged definitions of the modules asked for so
+ * far, parsed once, with those every group refers to (core's pod template, meta).
+ */
+export function cachedDefinitions(group: string, version: string): Definitions {
+  for (const m of [moduleOfGroupVersion(group, version), 'core/v1', ...extraModules]) {
+    if (parsedModules.has(m)) continue;
+    Object.assign(parsed, parseModule(typesRoot(), m));
+    parsedModules.add(m);
+  }
+  return parsed;
+}
