@@ -146,6 +146,8 @@ export class Registry {
       const obj = structuredClone(old);
       if (body.status === undefined) delete obj.status;
       else obj.status = structuredClone(body.status);
+      // The status write's field ownership (server-side apply bookkeeping) goes with it.
+      if (body.metadata?.managedFields !== undefined) metaOf(obj).managedFields = structuredClone(body.metadata.managedFields);
       return obj;
     }
     const obj = structuredClone(body);
@@ -199,13 +201,13 @@ export class Registry {
    * retrying on a concurrent write unless the result pins a resourceVersion
    * (as PATCH does: a patch carrying a resourceVersion must not be retried).
    */
-  async mutate(namespace: string | undefined, name: string, change: (obj: KubeObject) => KubeObject, subresource?: 'status', dryRun = false): Promise<KubeObject> {
+  async mutate(namespace: string | undefined, name: string, change: (obj: KubeObject, resourceVersion: string) => KubeObject, subresource?: 'status', dryRun = false): Promise<KubeObject> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.getKV(namespace, name);
       const old = this.toObject(current);
       const base = structuredClone(old);
       delete metaOf(base).resourceVersion;
-      const changed = change(base);
+      const changed = change(base, String(current.revision));
       const pinned = changed.metadata?.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== String(current.revision)) {
         throw apiErrors.conflict(groupResource(this.def), name, 'the object has been modified; please apply your changes to the latest version and try again');

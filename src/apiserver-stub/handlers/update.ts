@@ -2,6 +2,7 @@ import { readBody, parseJsonObject, sendJson } from '../request.ts';
 import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
 import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
+import { managerOf, recordUpdate } from '../managed-fields/managers.ts';
 
 /** handleUpdate answers PUT of an object or its status: 200, or 201 when an absent object was created. */
 export async function handleUpdate(ctx: Ctx): Promise<void> {
@@ -12,6 +13,9 @@ export async function handleUpdate(ctx: Ctx): Promise<void> {
   if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, body, raw), ctx.res, 'decode');
   checkNamespace(body, ctx.namespace);
   if (ctx.namespace !== undefined && ctx.def.allowCreateOnUpdate) await requireNamespace(ctx.api, ctx.namespace);
+  // The stored object is read for the fields this update changes; a write in between is caught by the resourceVersion, when given.
+  const old = await ctx.registry.get(ctx.namespace, ctx.name!).catch(() => undefined);
+  recordUpdate(ctx.def, old, body, managerOf(ctx.req, ctx.query), ctx.subresource);
   const { object, created } = await ctx.registry.update(ctx.namespace, ctx.name!, body, ctx.subresource === 'status' ? 'status' : undefined, isDryRun(ctx.query));
   sendJson(ctx.res, created ? 201 : 200, object);
 }

@@ -99,7 +99,7 @@ const parsed: Definitions = {};
 const parsedModules = new Set<string>();
 
 /**
- * cachedDefinitions holds the untagged definitions of the modules asked for so
+ * cachedDefinitions holds the definitions (with merge keys, without GVK tags) of the modules asked for so
  * far, parsed once, with those every group refers to (core's pod template, meta).
  */
 export function cachedDefinitions(group: string, version: string): Definitions {
@@ -107,6 +107,7 @@ export function cachedDefinitions(group: string, version: string): Definitions {
     if (parsedModules.has(m)) continue;
     Object.assign(parsed, parseModule(typesRoot(), m));
     parsedModules.add(m);
+    addMergeKeys(parsed);
   }
   return parsed;
 }
