@@ -19,6 +19,7 @@ import type { ProxyConfig } from '../../src/endpoints/proxy-config.ts';
 import type { Proxier } from '../../src/endpoints/proxier.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../../src/endpoints/proxy-state.ts';
 import { IptablesProxier } from '../../src/iptables/index.ts';
+import { writeProcSysctl } from '../../src/iptables/sysctl.ts';
 import { createRunner } from '../../src/iptables/runner.ts';
 import { createProxier as createUserspaceProxier } from '../../src/userspace/index.ts';
 import { IpvsProxier } from '../../src/ipvs/proxier.ts';
@@ -34,7 +35,7 @@ const config = (mode: DatapathMode): ProxyConfig => ({
   clusterCIDRs: ['10.244.0.0/16'],
   masqueradeAll: false,
   masqueradeBit: 14,
-  nodePortAddresses: [],
+  nodePortAddresses: [], localhostNodePorts: true,
   syncPeriodMs: 30_000,
   minSyncPeriodMs: 1_000,
   // ipvs runs under UML, whose kernel has no nftables NAT (LAB.md).
@@ -57,6 +58,7 @@ async function createProxier(mode: DatapathMode): Promise<Proxier> {
     metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: { set() {} } },
     healthHost: '0.0.0.0',
     now: Date.now,
+    sysctl: writeProcSysctl, // runs inside the node namespace
   });
 }
 

@@ -14,16 +14,13 @@
  * Bounded: `count` connections per point, a 3 s timeout each, and every
  * namespace and process removed at the end, on failure and on SIGTERM.
  */
-import type { ExecutionContext } from 'ava';
-import type { ChildProcess } from 'node:child_process';
-import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { BenchRecorder } from '../../src/bench/result.ts';
 import { SYNC_TIME_CHART } from '../../src/bench/shared-charts.ts';
-import { spawnIn, sysctlIn } from '../../src/lab/netns.ts';
-import { execFile } from '../../src/util/exec.ts';
+import { sysctlIn } from '../../src/lab/netns.ts';
 import { ProxyTopology } from '../../test/helpers/proxy-topology.ts';
 import type { DatapathMode } from './datapath.node.ts';
+import { hasProgram, LineProcess, Teardowns } from './lab-helpers.ts';
 
 // `--uml` (scripts/bench/datapath-ipvs, inside a User-Mode Linux guest): the ipvs mode, which the host kernel lacks.
 const uml = process.argv.includes('--uml');
@@ -40,54 +37,8 @@ const MODES: readonly DatapathMode[] = uml ? ['ipvs'] : ['iptables-nft', 'iptabl
 const MODE_TOOLS: Record<DatapathMode, string> = { 'iptables-nft': 'iptables-nft-restore', 'iptables-legacy': 'iptables-legacy-restore', userspace: 'iptables-restore', ipvs: 'ipset' };
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-const teardowns: Array<() => unknown> = [];
-// ProxyTopology registers its cleanup through an ava-like teardown hook.
-const context = { teardown: (fn: () => unknown) => teardowns.push(fn), log: () => {} } as unknown as ExecutionContext;
-
-/** LineProcess is a child that answers one JSON line per JSON line it is sent. */
-class LineProcess {
-  private readonly child: ChildProcess;
-  private readonly lines: Interface;
-  private readonly waiting: Array<(line: string) => void> = [];
-  private stderr = '';
-
-  constructor(ns: string, script: string, args: readonly string[]) {
-    this.child = spawnIn(ns, process.execPath, ['--import', 'tsx', here(script), ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    this.child.stderr!.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-2000)));
-    this.lines = createInterface({ input: this.child.stdout! });
-    this.lines.on('line', (line) => this.waiting.shift()?.(line));
-    teardowns.push(() => this.kill());
-  }
-
-  ask<T>(cmd: object, timeoutMs: number): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(cmd)} within ${timeoutMs / 1000} s; stderr: ${this.stderr}`)), timeoutMs);
-      this.waiting.push((line) => {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as T);
-      });
-      this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
-    });
-  }
-
-  /** close ends stdin (the node half cleans up then) and waits up to 20 s before killing. */
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.stdin!.end();
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-    this.kill();
-  }
-
-  private kill(): void {
-    if (this.child.exitCode !== null || this.child.pid === undefined) return;
-    try {
-      process.kill(-this.child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }
-}
+const teardowns = new Teardowns();
+const context = teardowns.context;
 
 interface Samples {
   connectMs: number[];
@@ -97,13 +48,9 @@ interface Samples {
 
 const pct = (xs: readonly number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
 
-async function hasProgram(name: string): Promise<boolean> {
-  return (await execFile('sh', ['-c', `command -v ${name}`], { allowFailure: true })).code === 0;
-}
-
 /** measureMode programs each size with one mode and measures; returns false when the mode could not run. */
 async function measureMode(topo: Topology, client: LineProcess, mode: DatapathMode): Promise<void> {
-  const node = new LineProcess(topo.node, 'datapath.node.ts', [mode]);
+  const node = new LineProcess(teardowns, topo.node, here('datapath.node.ts'), [mode]);
   const endpoints = topo.pods.map((p) => `${p.ip}:8080`);
   try {
     for (const n of sizesFor(mode)) {
@@ -147,7 +94,7 @@ async function main(): Promise<void> {
   process.stderr.write(`building topology (2 pods); sizes ${SIZES.join(', ')}; ${CONNECTIONS} connections per point\n`);
   const topo = uml ? await umlTopology() : await ProxyTopology.create(context, 2);
   for (const ns of [topo.node, topo.ext]) await sysctlIn(ns, 'net.ipv4.tcp_tw_reuse', '1');
-  const client = new LineProcess(topo.ext, 'datapath.client.ts', []);
+  const client = new LineProcess(teardowns, topo.ext, here('datapath.client.ts'), []);
   for (const mode of MODES) {
     if (!(await hasProgram(MODE_TOOLS[mode]))) {
       recorder.note(`${mode}: skipped, ${MODE_TOOLS[mode]} is not installed.`);
@@ -175,25 +122,13 @@ type Topology = Pick<ProxyTopology, 'node' | 'ext' | 'pods'>;
 async function umlTopology(): Promise<Topology> {
   const { UmlTopology } = await import('../../test/uml/scenarios/topology.ts');
   const topo = await UmlTopology.create(2);
-  teardowns.push(() => topo.fixture.destroy());
+  teardowns.add(() => topo.fixture.destroy());
   return topo;
 }
 
-async function teardown(): Promise<void> {
-  for (const fn of teardowns.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      process.stderr.write(`cleanup: ${(err as Error).message}\n`);
-    }
-  }
-}
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => void teardown().finally(() => process.exit(1)));
-}
+teardowns.onSignals();
 try {
   await main();
 } finally {
-  await teardown();
+  await teardowns.runFrom();
 }

@@ -1,14 +1,14 @@
 // Benchmark of the iptables proxier; run through scripts/bench/iptables, which
 // puts this process in a scratch network namespace.
 import { parseArgs } from 'node:util';
-import type { ProxyConfig } from '../../src/endpoints/proxy-config.ts';
-import type { Endpoint, ProxyState, ServicePort } from '../../src/endpoints/proxy-state.ts';
 import { cleanupRules } from '../../src/iptables/cleanup.ts';
 import { IptablesProxier } from '../../src/iptables/proxier.ts';
 import { renderRules } from '../../src/iptables/render.ts';
 import { createRunner, type IptablesBackend, type IptablesRunner } from '../../src/iptables/runner.ts';
 import { BenchRecorder } from '../../src/bench/result.ts';
+import { aggregate, percentile as pct } from '../../src/bench/stats.ts';
 import { NETWORK_PROGRAMMING_CHART, SYNC_TIME_CHART } from '../../src/bench/shared-charts.ts';
+import { benchCluster, benchEndpoints, benchProxyConfig, benchService, noIptablesMetrics, snapshot } from './synthetic.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,31 +30,6 @@ const plan: Array<[IptablesBackend, number[]]> = [['legacy', sizesOf(args['legac
 const latencySeconds = Number(args['latency-seconds']);
 const ENDPOINTS = 10;
 
-function service(i: number): ServicePort {
-  const name = `svc-${i}`;
-  return {
-    key: `bench/${name}:http`, namespace: 'bench', name, portName: 'http', protocol: 'TCP', type: 'ClusterIP',
-    clusterIPs: [`172.${20 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`], port: 80, nodePort: 0, externalIPs: [], loadBalancerIPs: [],
-    loadBalancerSourceRanges: [], sessionAffinity: { type: 'None' }, externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-  };
-}
-
-function endpoints(i: number, generation = 0): Endpoint[] {
-  return Array.from({ length: ENDPOINTS }, (_, j) => {
-    const n = i * ENDPOINTS + j;
-    return { ip: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, port: 8080 + generation, ready: true, serving: true, terminating: false, isLocal: true };
-  });
-}
-
-/** snapshot copies the maps: a ProxyState is immutable, and the bench keeps changing `eps` while a sync runs. */
-function snapshot(services: Map<string, ServicePort>, eps: Map<string, Endpoint[]>, changed: Iterable<string>): ProxyState {
-  return {
-    nodeName: 'bench', nodeLabels: {}, services: new Map(services), endpoints: new Map(eps), changed: new Set(changed),
-    udpConntrack: { deletedEndpoints: [], newlyActiveServices: new Set() }, triggerTimes: new Map(),
-  };
-}
-
 /** timedRunner wraps a runner to add up time spent in iptables-restore. */
 function timedRunner(inner: IptablesRunner): IptablesRunner & { restoreMs: number } {
   const r = {
@@ -71,14 +46,6 @@ function timedRunner(inner: IptablesRunner): IptablesRunner & { restoreMs: numbe
   return r;
 }
 
-const config = (backend: IptablesBackend): ProxyConfig => ({
-  mode: 'iptables', nodeName: 'bench', clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [],
-  syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, iptablesBackend: backend, ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0,
-  ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250,
-});
-const noMetrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 interface Row { backend: string; services: number; renderMs: number; restoreMs: number; fullMs: number; rules: number; incrementalMs?: number; p50?: number; p99?: number }
@@ -88,16 +55,10 @@ for (const [backend, sizes] of plan) {
   for (const n of sizes) {
     const runner = timedRunner(createRunner(backend));
     await cleanupRules(runner);
-    const services = new Map<string, ServicePort>();
-    const eps = new Map<string, Endpoint[]>();
-    for (let i = 0; i < n; i++) {
-      const s = service(i);
-      services.set(s.key, s);
-      eps.set(s.key, endpoints(i));
-    }
-    const proxier = new IptablesProxier({ config: config(backend), runner, metrics: noMetrics, healthHost: '127.0.0.1', now: Date.now });
-    const state = snapshot(services, eps, services.keys());
-    const opts = { clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeMark: '0x4000', nodePortIPs: 'all' as const, nodeIPs: [] };
+    const cluster = benchCluster(n, ENDPOINTS);
+    const proxier = new IptablesProxier({ config: benchProxyConfig('iptables', backend), runner, metrics: noIptablesMetrics, healthHost: '127.0.0.1', now: Date.now, sysctl: async () => {} }); // localhostNodePorts is off: no sysctl
+    const state = snapshot(cluster, cluster.services.keys());
+    const opts = { clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeMark: '0x4000', nodePortIPs: 'all' as const, nodeIPs: [], localhostNodePorts: false };
     const r0 = performance.now();
     const rendered = renderRules({ state, full: true, installedChains: new Set(), jumps: [] }, opts);
     const renderMs = performance.now() - r0;
@@ -111,14 +72,14 @@ for (const [backend, sizes] of plan) {
       // Incremental: one endpoint of one service changes, 5 times.
       const inc: number[] = [];
       for (let k = 0; k < 5; k++) {
-        const key = service(k).key;
-        eps.set(key, endpoints(k, k + 1));
+        const key = benchService(k).key;
+        cluster.endpoints.set(key, benchEndpoints(k, ENDPOINTS, k + 1));
         const t0 = performance.now();
-        const r = await proxier.sync(snapshot(services, eps, [key]));
+        const r = await proxier.sync(snapshot(cluster, [key]));
         inc.push(performance.now() - t0);
         if (!r.ok || r.full) throw new Error(`incremental sync ${r.ok ? 'was full' : r.error.message}`);
       }
-      row.incrementalMs = median(inc);
+      row.incrementalMs = aggregate(inc).median;
       // Latency: 10 changes/s for latencySeconds; a sync starts as soon as the previous one ends
       // (min-sync-period 0) and takes every change pending at its start.
       const latencies: number[] = [];
@@ -129,7 +90,7 @@ for (const [backend, sizes] of plan) {
         syncing = true;
         const batch = pending;
         pending = [];
-        const r = await proxier.sync(snapshot(services, eps, batch.map((c) => c.key)));
+        const r = await proxier.sync(snapshot(cluster, batch.map((c) => c.key)));
         if (!r.ok) throw r.error;
         const done = performance.now();
         for (const c of batch) latencies.push(done - c.at);
@@ -138,8 +99,8 @@ for (const [backend, sizes] of plan) {
       };
       for (let c = 0; c < latencySeconds * 10; c++) {
         const i = (c * 7919) % n;
-        const key = service(i).key;
-        eps.set(key, endpoints(i, (c % 50) + 10));
+        const key = benchService(i).key;
+        cluster.endpoints.set(key, benchEndpoints(i, ENDPOINTS, (c % 50) + 10));
         pending.push({ key, at: performance.now() });
         void runSync();
         await new Promise((r) => setTimeout(r, 100));

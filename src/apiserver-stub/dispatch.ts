@@ -28,6 +28,7 @@ export async function dispatchResource(ctx: Ctx): Promise<void> {
       case 'POST':
         return handleCreate(ctx);
       case 'DELETE':
+        if (ctx.def.noDeleteCollection) break;
         return handleDeleteCollection(ctx);
     }
     throw apiErrors.methodNotAllowed(method, ctx.def.resource);

@@ -80,13 +80,14 @@ export const cause = {
 };
 
 /** storeErrorCodes are the FERRY_ERR_STORE_* codes the REST layer maps by name (see storage/errors.ts). */
-export function isStoreError(error: unknown, name: 'KEY_EXISTS' | 'KEY_NOT_FOUND' | 'CONFLICT' | 'COMPACTED' | 'FUTURE_REVISION' | 'CLOSED' | 'UNAVAILABLE'): boolean {
+export function isStoreError(error: unknown, name: 'KEY_EXISTS' | 'KEY_NOT_FOUND' | 'CONFLICT' | 'COMPACTED' | 'FUTURE_REVISION' | 'CLOSED' | 'UNAVAILABLE' | 'UNENCODABLE'): boolean {
   return getErrorCode(error) === `FERRY_ERR_STORE_${name}`;
 }
 
 /** storeFailure maps a store error that escaped a handler to its Status (503 when the store is down, 410, 504). */
 export function storeFailure(error: unknown): ApiError | undefined {
   if (isStoreError(error, 'CLOSED') || isStoreError(error, 'UNAVAILABLE')) return apiErrors.unavailable(`the store is unavailable: ${(error as Error).message}`);
+  if (isStoreError(error, 'UNENCODABLE')) return apiErrors.badRequest((error as Error).message);
   if (isStoreError(error, 'COMPACTED')) return apiErrors.expired((error as Error).message);
   if (isStoreError(error, 'FUTURE_REVISION')) return apiErrors.timeout((error as Error).message);
   return undefined;

@@ -6,6 +6,7 @@ import { ApiError, apiErrors, cause, isStoreError } from './errors.ts';
 import { carryUpdateMeta, fillCreateMeta, metaOf, specChanged, validateMeta } from './meta.ts';
 import { apiVersionOf, groupResource, type ResourceDef } from './resource.ts';
 import { dryRunWrites, type Writes } from './dry-run.ts';
+import { checkFieldTypes } from './field-types.ts';
 
 /**
  * Registry is the generic REST store for one resource over the Backend, as
@@ -62,6 +63,21 @@ export class Registry {
     return { ...obj, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata } as StoredValue;
   }
 
+  /**
+   * toEncodable is toStored, proven to serialise before anything is reserved
+   * for the object (its name, its addresses): as kube encodes before it
+   * stores, a body that cannot be encoded fails alone and takes nothing.
+   */
+  private toEncodable(obj: KubeObject): StoredValue {
+    const stored = this.toStored(obj);
+    try {
+      JSON.stringify(stored);
+    } catch (error) {
+      throw apiErrors.badRequest(`the object cannot be encoded: ${(error as Error).message}`);
+    }
+    return stored;
+  }
+
   private writes(dryRun = false): Writes {
     return dryRun ? dryRunWrites(this.backend) : this.backend;
   }
@@ -81,7 +97,14 @@ export class Registry {
   }
 
   private invalid(obj: KubeObject, causes: StatusCause[]): ApiError {
-    return apiErrors.invalid(this.def.kind, this.def.group, obj.metadata?.name ?? '', causes);
+    const name = obj.metadata?.name;
+    return apiErrors.invalid(this.def.kind, this.def.group, typeof name === 'string' ? name : '', causes);
+  }
+
+  /** checkTypes runs before defaults, which would otherwise paper over a wrongly typed field (`strategy: 0`). */
+  private checkTypes(obj: KubeObject): void {
+    const causes = checkFieldTypes(obj, this.def.kind);
+    if (causes.length > 0) throw this.invalid(obj, causes);
   }
 
   private check(obj: KubeObject, old: KubeObject | undefined): void {
@@ -92,6 +115,7 @@ export class Registry {
   /** create writes body (which it takes over: callers pass a fresh object) as a new object. */
   async create(namespace: string | undefined, body: KubeObject, dryRun = false): Promise<KubeObject> {
     const obj = body;
+    this.checkTypes(obj);
     const m = metaOf(obj);
     if (this.def.namespaced) m.namespace = namespace;
     else delete m.namespace;
@@ -102,9 +126,10 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       if (generate) m.name = generateName(m.generateName!);
       this.check(obj, undefined);
+      const stored = this.toEncodable(obj);
       const reservation = this.def.strategy.reserve?.(obj, undefined);
       try {
-        const kv = await this.writes(dryRun).create(this.key(namespace, m.name!), this.toStored(obj));
+        const kv = await this.writes(dryRun).create(this.key(namespace, m.name!), stored);
         if (dryRun) reservation?.cancel();
         else reservation?.commit();
         return this.toObject(kv);
@@ -164,6 +189,7 @@ export class Registry {
 
   /** write stores obj over old at revision, or deletes it when its last finalizer went away during a deletion. */
   private async write(namespace: string | undefined, name: string, obj: KubeObject, old: KubeObject, revision: number, dryRun: boolean): Promise<KubeObject> {
+    this.checkTypes(obj);
     this.def.strategy.prepareForUpdate?.(obj, old);
     this.def.strategy.defaults?.(obj);
     this.check(obj, old);
@@ -176,9 +202,10 @@ export class Registry {
     }
     const unchanged = deepEqual({ ...obj, metadata: { ...m, resourceVersion: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
     if (unchanged) return old;
+    const stored = this.toEncodable(obj);
     const reservation = this.def.strategy.reserve?.(obj, old);
     try {
-      const kv = await this.writes(dryRun).update(this.key(namespace, name), this.toStored(obj), revision);
+      const kv = await this.writes(dryRun).update(this.key(namespace, name), stored, revision);
       if (dryRun) reservation?.cancel();
       else reservation?.commit();
       return this.toObject(kv);

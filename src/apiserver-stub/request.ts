@@ -3,6 +3,7 @@ import type { KubeObject } from '../kube/types.ts';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, apiErrors } from './errors.ts';
 import { decodeProtobufBody, isProtobuf } from './protobuf-body.ts';
+import { checkJsonDepth, checkYamlDepth, plainTree } from './body-shape.ts';
 
 /** The largest request body accepted, as kube-apiserver's 3 MiB limit. */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -40,8 +41,10 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
 /** parseJson parses a body; malformed JSON is a 400 BadRequest. */
 export function parseJson(body: Buffer): unknown {
   if (body.length === 0) throw apiErrors.badRequest('the request body is empty');
+  const text = body.toString('utf8');
+  checkJsonDepth(text);
   try {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(text);
   } catch (error) {
     throw apiErrors.badRequest(`the request body is not valid JSON: ${(error as Error).message}`);
   }
@@ -69,11 +72,15 @@ function isYaml(contentType: string | undefined): boolean {
 
 function parseYamlBody(body: Buffer): unknown {
   if (body.length === 0) throw apiErrors.badRequest('the request body is empty');
+  const text = body.toString('utf8');
+  checkYamlDepth(text);
+  let doc: unknown;
   try {
-    return parseYaml(body.toString('utf8'), { maxAliasCount: 100 });
+    doc = parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
     throw apiErrors.badRequest(`the request body is not valid YAML: ${(error as Error).message}`);
   }
+  return plainTree(doc);
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown): void {

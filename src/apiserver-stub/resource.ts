@@ -23,6 +23,8 @@ export interface ResourceDef {
   readonly fields?: Readonly<Record<string, (obj: KubeObject) => string | undefined>>;
   /** Status is only written through `/status`; main-resource writes keep the stored status. */
   readonly statusSubresource: boolean;
+  /** DELETE of the collection is refused with 405 (namespaces, as kube: their storage has no collection delete). */
+  readonly noDeleteCollection?: boolean;
   /** PUT of an absent object creates it (endpoints, events). */
   readonly allowCreateOnUpdate?: boolean;
   readonly strategy: Strategy;

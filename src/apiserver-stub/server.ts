@@ -20,6 +20,7 @@ import { serviceStrategy } from './strategies/service.ts';
 import { bootstrap } from './bootstrap.ts';
 import { OpenApiDocs } from './openapi/documents.ts';
 import { isOpenApiPath, serveOpenApi } from './openapi/serve.ts';
+import { InflightLimiter, defaultInflightLimits, type InflightLimits } from './inflight.ts';
 
 const log = createLogger('apiserver');
 
@@ -34,6 +35,14 @@ export interface ApiServerOptions {
   /** Where the `kubernetes` Service's endpoints point (address:port), when given. */
   readonly advertise?: { address: string; port: number };
   readonly bookmarkIntervalMs?: number;
+  /** `--max-requests-inflight` and `--max-mutating-requests-inflight` (kube's defaults: 400 and 200). */
+  readonly inflight?: InflightLimits;
+  /**
+   * `--request-timeout`: how long a client may take to send its whole request
+   * (default 60 s), so a client trickling a body cannot hold a slot forever.
+   * Watches are not affected: their request is complete when they start.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /**
@@ -54,12 +63,16 @@ export class ApiServer implements Api {
   private serviceFeed: StoreWatch | undefined;
   private closing = false;
   private openApi: OpenApiDocs | undefined;
+  private readonly inflight: InflightLimiter;
+  private readonly requestTimeoutMs: number;
 
   constructor(options: ApiServerOptions) {
     this.backend = options.backend;
     this.tokens = options.tokens;
     this.advertise = options.advertise;
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 30_000;
+    this.inflight = new InflightLimiter(options.inflight ?? defaultInflightLimits);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.allocator = new ServiceAllocator(parseCidr(options.serviceClusterIPRange ?? '10.96.0.0/12'), parsePortRange(options.serviceNodePortRange ?? '30000-32767'));
     this.registries = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
     for (const r of this.registries) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
@@ -103,6 +116,9 @@ export class ApiServer implements Api {
 
   /** handle is the request listener: it never throws and always answers. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const release = this.admit(req, res);
+    if (release === undefined) return;
+    if (release !== 'exempt') res.once('close', release);
     this.serve(req, res).catch((error: unknown) => {
       if (error instanceof ApiError) return sendError(res, error);
       const mapped = storeFailure(error);
@@ -111,6 +127,22 @@ export class ApiServer implements Api {
       sendError(res, apiErrors.internal(error instanceof Error ? error.message : String(error)));
     });
   };
+
+  /** admit counts the request into its inflight pool; a full pool is a 429 with Retry-After, as kube answers. */
+  private admit(req: IncomingMessage, res: ServerResponse): (() => void) | 'exempt' | undefined {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return 'exempt'; // serve() answers the malformed URL
+    }
+    const release = this.inflight.enter(req, url);
+    if (release !== undefined) return release;
+    req.resume();
+    res.setHeader('Retry-After', '1');
+    sendError(res, new ApiError(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 }));
+    return undefined;
+  }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let url: URL;
@@ -148,10 +180,13 @@ export class ApiServer implements Api {
 
   private track(server: Server): Server {
     server.keepAliveTimeout = 65_000;
-    server.requestTimeout = 0;
-    server.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n' + JSON.stringify(apiErrors.badRequest('malformed HTTP request').status));
-      else socket.destroy();
+    server.requestTimeout = this.requestTimeoutMs;
+    server.headersTimeout = Math.min(60_000, this.requestTimeoutMs);
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return void socket.destroy();
+      const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const status = timedOut ? new ApiError(408, 'Timeout', `the request was not received within ${this.requestTimeoutMs} ms`).status : apiErrors.badRequest('malformed HTTP request').status;
+      socket.end(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(status)}`);
     });
     this.servers.push(server);
     return server;
@@ -159,7 +194,8 @@ export class ApiServer implements Api {
 
   /** listen serves on host:port (port 0 picks one) over HTTP, or HTTPS with tls files; resolves to the bound address. */
   listen(host: string, port: number, tls?: { certFile: string; keyFile: string }): Promise<AddressInfo> {
-    const server = this.track(tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, this.handle) : createServer(this.handle));
+    const checking = { connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) };
+    const server = this.track(tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), ...checking }, this.handle) : createServer(checking, this.handle));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => resolve(server.address() as AddressInfo));
@@ -168,7 +204,7 @@ export class ApiServer implements Api {
 
   /** listenUnix serves the same API on a Unix socket (plain HTTP). */
   listenUnix(path: string): Promise<void> {
-    const server = this.track(createServer(this.handle));
+    const server = this.track(createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, this.handle));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => resolve());

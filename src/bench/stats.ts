@@ -66,3 +66,10 @@ export function aggregateRuns(runs: readonly SuiteRun[]): Pick<SuiteOutcome, 'fi
 export function meetsGoal(value: number, goal: Goal): boolean {
   return goal.op === '>=' ? value >= goal.value : value <= goal.value;
 }
+
+/** percentile is the nearest-rank p-th percentile (p in 0..100] of a sample; NaN when it is empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}

@@ -21,11 +21,13 @@ export const SUITES: readonly SuiteDef[] = [
   { name: 'scheduler', description: 'pods bound per second; EndpointSlice convergence', requires: [], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
   { name: 'watcher', description: 'initial sync at 100k endpoints; change-to-snapshot latency', requires: [], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
   { name: 'iptables', description: 'render and restore times, incremental sync, nft vs legacy', requires: ['iptables-restore'], timeoutMs: { quick: 2 * MIN, full: 15 * MIN } },
+  { name: 'nftables', description: 'nftables full sync vs nft -f floor vs iptables; one change; API-to-traffic latency per mode', requires: ['nft'], timeoutMs: { quick: 5 * MIN, full: 30 * MIN } },
   { name: 'ipvs', description: 'IPVS sync vs ipvsadm --restore, under User-Mode Linux', requires: ['linux.uml', 'ipvsadm'], timeoutMs: { quick: 3 * MIN, full: 15 * MIN } },
   { name: 'userspace', description: 'userspace proxy vs HAProxy vs kernel DNAT', requires: ['iperf3', 'wrk', 'haproxy'], timeoutMs: { quick: 3 * MIN, full: 15 * MIN } },
   { name: 'datapath', description: 'first-packet latency vs number of services per mode', requires: ['iptables-restore'], timeoutMs: { quick: 3 * MIN, full: 20 * MIN } },
   { name: 'datapath-ipvs', description: 'first-packet latency vs number of services, ipvs mode under User-Mode Linux', requires: ['linux.uml', 'ipvsadm'], timeoutMs: { quick: 4 * MIN, full: 25 * MIN } },
   { name: 'dns', description: 'QPS and latency vs dnsmasq; memory', requires: ['dnsperf', 'dnsmasq'], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
+  { name: 'fuzz', description: 'hostile apiserver requests: 5xx, crashes, RSS, probe p99, restart', requires: [], timeoutMs: { quick: 2 * MIN, full: 6 * MIN } },
   { name: 'lab', description: 'ferry up: time until the demo service answers through its ClusterIP', requires: [], timeoutMs: { quick: 2 * MIN, full: 5 * MIN } },
 ];
 

@@ -63,10 +63,18 @@ function convert(name: string, spec: FlagSpec, raw: string | boolean | string[])
   }
 }
 
+/** booleanAssignment rewrites `--flag=true|false` of a boolean flag as `--flag` / `--no-flag`. */
+function booleanAssignment(specs: FlagSpecs, arg: string): string {
+  const m = /^--([^=]+)=(true|false)$/.exec(arg);
+  if (!m || specs[m[1]!]?.type !== 'boolean') return arg;
+  return m[2] === 'true' ? `--${m[1]}` : `--no-${m[1]}`;
+}
+
 /** parseFlags parses argv against specs; unknown flags are an InvalidArgumentError. */
 export function parseFlags<F extends FlagSpecs>(specs: F, argv: string[]): ParsedArgs<F> {
   const dashdash = argv.indexOf('--');
-  const head = dashdash === -1 ? argv : argv.slice(0, dashdash);
+  // pflag (kube-proxy's flag library) accepts `--flag=false`; parseArgs only `--no-flag`.
+  const head = (dashdash === -1 ? argv : argv.slice(0, dashdash)).map((a) => booleanAssignment(specs, a));
   const rest = dashdash === -1 ? [] : argv.slice(dashdash + 1);
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(specs)) {

@@ -1,14 +1,15 @@
 import { CLASSIC_UDP_SIZE, FLAG, MAX_UDP_SIZE, QTYPE, RCODE } from './wire/constants.ts';
 import type { Message, ResourceRecord } from './wire/message.ts';
 import type { Query } from './wire/query.ts';
-import { ipFamily, lookupPTR, lookupRequest, type Item, type LookupContext } from './lookup.ts';
+import { ipFamily, lookupPTR, lookupRequest, type Item } from './lookup.ts';
+import { defaultNSName, nsAddresses, type NsContext } from './ns.ts';
 import { inZone, parseRequest } from './parse.ts';
 
 /** The schema version of the Kubernetes DNS specification we serve, and its TTL (CoreDNS). */
 export const DNS_SCHEMA_VERSION = '1.1.0';
 const DNS_VERSION_TTL = 28800;
 
-export interface AnswerContext extends LookupContext {
+export interface AnswerContext extends NsContext {
   ttl: number;
 }
 
@@ -68,6 +69,7 @@ function negative(q: Query, ctx: AnswerContext, rcode: number, zone: string): Cl
 export function answerCluster(q: Query, ctx: AnswerContext): ClusterAnswer {
   const { zone } = ctx;
   if (q.name === zone) return answerApex(q, ctx);
+  if (q.name === defaultNSName(zone)) return answerDefaultNS(q, ctx);
   if (q.qtype === QTYPE.TXT && q.name === `dns-version.${zone}`) {
     const message = replyTo(q, RCODE.NOERROR);
     message.answer.push({ name: q.qname, ttl: DNS_VERSION_TTL, type: QTYPE.TXT, texts: [DNS_SCHEMA_VERSION] });
@@ -98,8 +100,31 @@ export function answerCluster(q: Query, ctx: AnswerContext): ClusterAnswer {
 function answerApex(q: Query, ctx: AnswerContext): ClusterAnswer {
   const message = replyTo(q, RCODE.NOERROR);
   if (q.qtype === QTYPE.SOA) message.answer.push({ ...soaRecord(ctx.zone, ctx), name: q.qname });
-  else if (q.qtype === QTYPE.NS) message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.NS, target: `ns.dns.${ctx.zone}` });
+  else if (q.qtype === QTYPE.NS) nsRecords(q, ctx, message);
   else message.authority.push(soaRecord(ctx.zone, ctx));
+  return { message, chase: undefined };
+}
+
+/**
+ * nsRecords answers the apex NS with glue, as CoreDNS (plugin.NS): one NS
+ * per target name, every address in the additional section. A server that
+ * answers on loopback only has no address to give: it still names
+ * `ns.dns.<zone>` (where CoreDNS would answer NODATA).
+ */
+function nsRecords(q: Query, ctx: AnswerContext, message: Message): void {
+  const addresses = nsAddresses(ctx);
+  const targets = new Set(addresses.map((a) => a.name));
+  if (targets.size === 0) targets.add(defaultNSName(ctx.zone));
+  for (const target of targets) message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.NS, target });
+  for (const a of addresses) message.additional.push(address(a.name, a.ip, ctx.ttl));
+}
+
+/** answerDefaultNS answers `ns.dns.<zone>`: the name server addresses of the asked family (CoreDNS isDefaultNS), else NODATA. */
+function answerDefaultNS(q: Query, ctx: AnswerContext): ClusterAnswer {
+  const message = replyTo(q, RCODE.NOERROR);
+  const family = q.qtype === QTYPE.A ? 4 : q.qtype === QTYPE.AAAA ? 6 : 0;
+  for (const a of nsAddresses(ctx)) if (family !== 0 && ipFamily(a.ip) === family) message.answer.push(address(q.qname, a.ip, ctx.ttl));
+  if (message.answer.length === 0) message.authority.push(soaRecord(ctx.zone, ctx));
   return { message, chase: undefined };
 }
 
@@ -121,16 +146,23 @@ function addressRecords(q: Query, items: Item[], ctx: AnswerContext, message: Me
   return undefined;
 }
 
+/**
+ * srvRecords writes SRV records as CoreDNS's plugin.SRV: the weight shares
+ * 100 among every item found, then one record per (target, port) and one
+ * address per (target, address), so a dual-stack Service or endpoints that
+ * share a hostname give one SRV with both addresses as glue.
+ */
 function srvRecords(q: Query, items: Item[], ctx: AnswerContext, message: Message): void {
   const withPort = items.filter((i) => i.port > 0);
-  const weight = withPort.length ? Math.floor(100 / withPort.length) : 0;
-  const extra = new Set<string>();
+  const weight = withPort.length ? Math.max(1, Math.floor(100 / withPort.length)) : 0;
+  const seen = new Set<string>();
+  const once = (key: string) => !seen.has(key) && seen.add(key) !== undefined;
   for (const item of withPort) {
-    message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.SRV, priority: 0, weight, port: item.port, target: item.target });
-    const glue = `${item.target}|${item.host}`;
-    if (item.isName || extra.has(glue)) continue;
-    extra.add(glue);
-    message.additional.push(address(item.target, item.host, ctx.ttl));
+    // ExternalName targets are names: CoreDNS neither merges nor glues them here.
+    if (item.isName || once(`srv|${item.target}|${item.port}`)) {
+      message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.SRV, priority: 0, weight, port: item.port, target: item.target });
+    }
+    if (!item.isName && once(`glue|${item.target}|${item.host}`)) message.additional.push(address(item.target, item.host, ctx.ttl));
   }
 }
 

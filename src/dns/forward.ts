@@ -116,8 +116,8 @@ export class Forwarder {
     for (let i = 0; i < attempts; i++) {
       const upstream = this.#upstreams[(first + i) % this.#upstreams.length]!;
       try {
-        const response = await this.#udp(query, upstream);
-        if (tcpOnTruncation && response.readUInt16BE(2) & FLAG.TC) return await this.#tcp(query, upstream);
+        const response = checkReply(query, await this.#udp(query, upstream));
+        if (tcpOnTruncation && response.readUInt16BE(2) & FLAG.TC) return checkReply(query, await this.#tcp(query, upstream));
         return response;
       } catch (error) {
         lastError = error;
@@ -139,7 +139,12 @@ export class Forwarder {
         this.#pending.delete(id);
         reject(new UpstreamError('upstream timed out'));
       }, this.#timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer, upstream });
+      // The reply matched our random ID; it carries the query's own ID from here on.
+      const answered = (reply: Buffer) => {
+        reply.writeUInt16BE(query.readUInt16BE(0), 0);
+        resolve(reply);
+      };
+      this.#pending.set(id, { resolve: answered, reject, timer, upstream });
       socket.send(out, upstream.port, upstream.address, (err) => {
         if (!err) return;
         clearTimeout(timer);
@@ -187,9 +192,7 @@ export class Forwarder {
         data = Buffer.concat([data, chunk]);
         if (data.length < 2 || data.length < 2 + data.readUInt16BE(0)) return;
         socket.end();
-        const response = Buffer.from(data.subarray(2, 2 + data.readUInt16BE(0)));
-        response.writeUInt16BE(query.readUInt16BE(0), 0);
-        resolve(response);
+        resolve(Buffer.from(data.subarray(2, 2 + data.readUInt16BE(0))));
       });
       socket.on('end', () => fail(new UpstreamError('upstream closed the TCP connection before answering')));
     });
@@ -215,6 +218,43 @@ export class Forwarder {
     if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(key, { response, expiresAt: Date.now() + ttl * 1000 });
   }
+}
+
+/**
+ * checkReply accepts an upstream reply only if it answers this query: a
+ * response (QR) with the query's ID, opcode and question (names compared
+ * without case), whose records all parse; a truncated (TC) reply need only
+ * have the right header and question. Anything else is an UpstreamError, so
+ * the client gets SERVFAIL rather than garbage relayed, as CoreDNS does.
+ */
+export function checkReply(query: Buffer, reply: Buffer): Buffer {
+  if (reply.length < 12) throw new UpstreamError('upstream reply shorter than a header');
+  const flags = reply.readUInt16BE(2);
+  if (reply.readUInt16BE(0) !== query.readUInt16BE(0)) throw new UpstreamError('upstream reply has another ID');
+  if (!(flags & FLAG.QR) || (flags & 0x7800) !== (query.readUInt16BE(2) & 0x7800)) throw new UpstreamError('upstream reply is not a response to this query');
+  const questionEnd = questionEndOf(query);
+  if (reply.readUInt16BE(4) !== query.readUInt16BE(4) || reply.length < questionEnd) throw new UpstreamError('upstream reply does not carry the question');
+  for (let i = 12; i < questionEnd; i++) {
+    if (lowerAscii(reply[i]!) !== lowerAscii(query[i]!)) throw new UpstreamError('upstream reply answers another question');
+  }
+  if (flags & FLAG.TC) return reply;
+  try {
+    parseResponse(reply);
+  } catch (error) {
+    throw new UpstreamError(`upstream reply is malformed: ${(error as Error).message}`);
+  }
+  return reply;
+}
+
+function lowerAscii(byte: number): number {
+  return byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
+}
+
+/** questionEndOf is where the question section of a query we sent or relayed ends. */
+function questionEndOf(query: Buffer): number {
+  let off = 12;
+  for (let i = query.readUInt16BE(4); i > 0; i--) off = readName(query, off).end + 4;
+  return off;
 }
 
 /** cacheTtl: smallest answer TTL; for NXDOMAIN/NODATA the SOA's minimum; 0 means do not cache. */

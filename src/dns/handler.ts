@@ -25,6 +25,8 @@ export interface HandlerOptions {
   forwarder: Forwarder | undefined;
   acl: ClientAcl;
   metrics: DnsMetrics | undefined;
+  /** Non-loopback addresses this server answers on, for the apex NS and its glue (ns.ts); default none. */
+  localIPs?: readonly string[];
   /** Most prebuilt responses kept; the cache is emptied on every cluster change anyway. */
   cacheSize?: number;
   /** Told about every prebuilt response and every emptying, to mirror the cache (the batched UDP worker). */
@@ -57,7 +59,7 @@ export class DnsHandler {
 
   constructor(options: HandlerOptions) {
     this.#o = options;
-    this.#ctx = { controller: options.controller, zone: options.zone, ttl: options.ttl, podMode: options.podMode };
+    this.#ctx = { controller: options.controller, zone: options.zone, ttl: options.ttl, podMode: options.podMode, localIPs: options.localIPs ?? [] };
     this.#cacheSize = options.cacheSize ?? 100_000;
     options.controller.onChange(() => this.#clearCache());
   }
@@ -100,10 +102,14 @@ export class DnsHandler {
     if (q.qclass !== QCLASS_IN) return plain(RCODE.REFUSED);
     const cacheKey = packet.toString('latin1', 12, q.questionEnd - 2).toLowerCase() + sizeClass(client.proto, q.edns ? q.edns.udpSize : -1, q.edns?.dnssecOk ?? false);
     if (inZone(q.name, this.#o.zone)) {
-      if (!this.#o.controller.hasSynced()) return plain(RCODE.SERVFAIL);
+      const synced = this.#o.controller.hasSynced();
       const { message, chase } = answerCluster(q, this.#ctx);
+      // As CoreDNS: before the informers sync, a name not found may yet exist, so
+      // NXDOMAIN becomes SERVFAIL (still authoritative, with the SOA); what is found is answered.
+      if (!synced && (message.flags & 0xf) === RCODE.NXDOMAIN) message.flags = (message.flags & ~0xf) | RCODE.SERVFAIL;
       if (chase !== undefined) return this.#chase(q, message, chase, limit, client, started);
-      return this.#done(this.#remember(cacheKey, encodeMessage(message, limit)), client, q.qtype, 'kubernetes', started);
+      const response = encodeMessage(message, limit);
+      return this.#done(synced ? this.#remember(cacheKey, response) : response, client, q.qtype, 'kubernetes', started);
     }
     if (q.qtype === QTYPE.PTR && this.#o.controller.hasSynced() && this.#reverseZones.some((z) => inZone(q.name, z))) {
       const ip = reverseToIP(q.name);

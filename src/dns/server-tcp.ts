@@ -5,29 +5,54 @@ import { createLogger } from '../util/log.ts';
 const log = createLogger('dns-tcp');
 
 export interface TcpServerOptions {
-  /** Close a connection with no query for this long (RFC 7766 §6.2.3 suggests seconds). */
+  /** Close a connection with no message in progress for this long (RFC 7766 §6.2.3 suggests seconds). */
   idleTimeoutMs: number;
-  /** Most open connections; more are closed at once. */
+  /**
+   * A message must arrive whole within this long of its first byte: the
+   * per-message read deadline CoreDNS has, so a client trickling one byte
+   * at a time cannot hold a connection (the idle timer would reset on
+   * every byte). Default 3 s.
+   */
+  messageTimeoutMs?: number;
+  /** Most open connections. A new client at the limit takes the place of the least recently active one. */
   maxConnections: number;
+  /** Most open connections from one client address; more are closed at once. Default 100. */
+  maxConnectionsPerSource?: number;
+}
+
+interface Conn {
+  readonly socket: Socket;
+  readonly source: string;
+  timer: NodeJS.Timeout;
 }
 
 /**
  * TcpServer answers DNS over TCP (RFC 7766): length-prefixed messages, any
  * number of queries per connection, pipelined queries answered as each is
- * ready (possibly out of order), and an idle timeout. A frame too short to
- * hold a header closes the connection.
+ * ready (possibly out of order), an idle timeout between messages and a read
+ * deadline within one. A frame too short to hold a header closes the
+ * connection. Slow or idle clients cannot lock others out: connections are
+ * capped per source, and at the total cap a new client evicts the least
+ * recently active connection.
  */
 export class TcpServer {
   readonly #server: Server;
   readonly #handler: DnsHandler;
-  readonly #options: TcpServerOptions;
-  readonly #sockets = new Set<Socket>();
+  readonly #idleMs: number;
+  readonly #messageMs: number;
+  readonly #max: number;
+  readonly #maxPerSource: number;
+  // Open connections in order of last activity (connect or a whole message): the first is evicted first.
+  readonly #conns = new Map<Socket, Conn>();
+  readonly #perSource = new Map<string, number>();
 
   constructor(handler: DnsHandler, options: TcpServerOptions) {
     this.#handler = handler;
-    this.#options = options;
+    this.#idleMs = options.idleTimeoutMs;
+    this.#messageMs = options.messageTimeoutMs ?? 3000;
+    this.#max = options.maxConnections;
+    this.#maxPerSource = options.maxConnectionsPerSource ?? 100;
     this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
-    this.#server.maxConnections = options.maxConnections;
     this.#server.on('error', (err) => log.error('TCP server error', { err }));
   }
 
@@ -42,14 +67,51 @@ export class TcpServer {
     });
   }
 
+  /** connectionCount is how many connections are open (for tests and metrics). */
+  get connectionCount(): number {
+    return this.#conns.size;
+  }
+
+  #admit(socket: Socket, source: string): Conn | undefined {
+    const fromSource = this.#perSource.get(source) ?? 0;
+    if (fromSource >= this.#maxPerSource) {
+      socket.destroy();
+      return undefined;
+    }
+    if (this.#conns.size >= this.#max) {
+      const oldest = this.#conns.keys().next().value;
+      oldest?.destroy();
+    }
+    this.#perSource.set(source, fromSource + 1);
+    const conn: Conn = { socket, source, timer: setTimeout(() => socket.destroy(), this.#idleMs) };
+    this.#conns.set(socket, conn);
+    socket.on('close', () => this.#forget(conn));
+    return conn;
+  }
+
+  #forget(conn: Conn): void {
+    clearTimeout(conn.timer);
+    if (!this.#conns.delete(conn.socket)) return;
+    const left = (this.#perSource.get(conn.source) ?? 1) - 1;
+    if (left <= 0) this.#perSource.delete(conn.source);
+    else this.#perSource.set(conn.source, left);
+  }
+
+  /** #rearm starts the idle timer (between messages) or the message deadline (a message begun). */
+  #rearm(conn: Conn, midMessage: boolean): void {
+    clearTimeout(conn.timer);
+    conn.timer = setTimeout(() => conn.socket.destroy(), midMessage ? this.#messageMs : this.#idleMs);
+  }
+
   #onConnection(socket: Socket): void {
-    this.#sockets.add(socket);
-    socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', (err) => log.info(4, 'TCP connection error', { err }));
-    socket.setTimeout(this.#options.idleTimeoutMs, () => socket.destroy());
-    const client = { proto: 'tcp' as const, address: socket.remoteAddress ?? '', family: (socket.remoteFamily === 'IPv6' ? 6 : 4) as 4 | 6 };
+    const source = socket.remoteAddress ?? '';
+    const conn = this.#admit(socket, source);
+    if (!conn) return;
+    const client = { proto: 'tcp' as const, address: source, family: (socket.remoteFamily === 'IPv6' ? 6 : 4) as 4 | 6 };
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
+      const wasMidMessage = pending.length > 0;
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       let off = 0;
       while (pending.length - off >= 2) {
@@ -66,11 +128,17 @@ export class TcpServer {
         else if (answer) write(socket, answer);
       }
       pending = off === pending.length ? Buffer.alloc(0) : pending.subarray(off);
+      if (off > 0) {
+        // A whole message: the connection is active again (moves to the back of the eviction order).
+        this.#conns.delete(socket);
+        this.#conns.set(socket, conn);
+        this.#rearm(conn, pending.length > 0);
+      } else if (!wasMidMessage) this.#rearm(conn, true);
     });
   }
 
   close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
+    for (const socket of this.#conns.keys()) socket.destroy();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 }

@@ -16,7 +16,8 @@ export class UdpServer {
 
   constructor(handler: DnsHandler, family: 4 | 6) {
     this.#handler = handler;
-    this.#socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    // reuseAddr: a socket per local address (AddressSockets) shares the port with a wildcard one.
+    this.#socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: true, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
     this.#socket.on('error', (err) => log.error('UDP socket error', { err }));
   }

@@ -10,6 +10,7 @@ import { MallocTrimmer } from './malloc-trim.ts';
 import { DnsMetrics } from './metrics.ts';
 import { TcpServer } from './server-tcp.ts';
 import { UdpServer } from './server-udp.ts';
+import { AddressSockets } from './server-udp-addresses.ts';
 import { BatchUdpServer } from './udp-batch/server.ts';
 import { createLogger } from '../util/log.ts';
 import { BUNDLED } from '../util/repo.ts';
@@ -27,6 +28,8 @@ export interface DnsServerOptions {
   podMode: PodMode;
   upstreams: Upstream[];
   forwardAllow: string[];
+  /** Non-loopback addresses this server answers on (the apex NS glue); see boundIPs. */
+  localIPs?: readonly string[];
   upstreamTimeoutMs?: number;
   /** '' disables an endpoint. */
   healthAddress: string;
@@ -49,6 +52,8 @@ export class DnsServer {
   readonly handler: DnsHandler;
   readonly metrics: DnsMetrics;
   #udp: UdpServer | BatchUdpServer;
+  /** node:dgram on a wildcard address: a socket per local address, so answers leave from the queried address. */
+  #perAddress: AddressSockets | undefined;
   readonly #tcp: TcpServer;
   readonly #family: 4 | 6;
   readonly #forwarder: Forwarder;
@@ -69,6 +74,7 @@ export class DnsServer {
       zone: o.zone,
       ttl: o.ttl,
       podMode: o.podMode,
+      localIPs: o.localIPs ?? [],
       forwarder: o.upstreams.length ? this.#forwarder : undefined,
       acl: new ClientAcl(o.forwardAllow),
       metrics: this.metrics,
@@ -93,6 +99,11 @@ export class DnsServer {
         log.warn('Batched UDP unavailable, using node:dgram', { err: error });
         server.#udp = new UdpServer(server.handler, server.#family);
         await server.#udp.listen(server.#port, o.host);
+      }
+      // The batched path answers from the queried address itself (IP_PKTINFO); node:dgram cannot.
+      if (server.#udp instanceof UdpServer && isWildcard(o.host)) {
+        server.#perAddress = new AddressSockets(server.handler, { family: server.#family, port: server.#port });
+        await server.#perAddress.scan();
       }
       const endpoints = new Map<string, Parameters<typeof startHttp>[1]>();
       const add = (addr: string, what: Parameters<typeof startHttp>[1]) => {
@@ -125,6 +136,10 @@ export class DnsServer {
     this.#closed = true;
     this.#trimmer.stop();
     this.#forwarder.close();
-    await Promise.all([this.#udp.close(), this.#tcp.close(), ...this.#http.map((s) => new Promise((r) => s.close(r)))]);
+    await Promise.all([this.#udp.close(), this.#tcp.close(), this.#perAddress?.close(), ...this.#http.map((s) => new Promise((r) => s.close(r)))]);
   }
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
 }

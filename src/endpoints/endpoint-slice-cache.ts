@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { servicePortKey } from './proxy-state.ts';
 import type { Endpoint, Protocol } from './proxy-state.ts';
@@ -34,10 +35,11 @@ export function sliceServiceName(slice: EndpointSlice): string | undefined {
 export function sliceInfo(slice: EndpointSlice): SliceInfo | undefined {
   if (slice.addressType !== 'IPv4') return undefined;
   const ports = (slice.ports ?? [])
-    .filter((p) => p.port !== undefined && p.port !== null)
+    .filter((p) => Number.isInteger(p.port) && p.port! > 0 && p.port! < 65536)
     .map((p) => ({ name: p.name ?? '', port: p.port!, protocol: (p.protocol ?? 'TCP') as Protocol }));
   const endpoints = (slice.endpoints ?? [])
-    .filter((e) => e.addresses.length > 0)
+    // A malformed address would fail the whole ruleset it is written into.
+    .filter((e) => e.addresses.length > 0 && isIPv4(e.addresses[0]!))
     .map((e) => {
       const ready = e.conditions?.ready ?? true;
       // One object shape for every endpoint keeps V8 on its fast paths at 100k endpoints.

@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { InvalidArgumentError } from '../util/errors.ts';
+import { cidrFamily, NODE_PORT_ADDRESSES_PRIMARY } from './node-port-addresses.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 
 /** PROXY_MODES are the modes kube-proxy-style flags accept; whether one is built in is the registry's business. */
@@ -13,6 +14,7 @@ export interface RawProxyFlags {
   masqueradeAll: boolean;
   masqueradeBit: number;
   nodePortAddresses: string[];
+  localhostNodePorts: boolean;
   syncPeriodMs: number;
   minSyncPeriodMs: number;
   iptablesBackend: string | undefined;
@@ -28,6 +30,17 @@ function checkCIDR(flag: string, cidr: string): string {
   const m = /^(.+)\/(\d{1,2})$/.exec(cidr);
   if (!m || !isIPv4(m[1]!) || Number(m[2]) > 32) throw new InvalidArgumentError(`invalid --${flag} ${JSON.stringify(cidr)}: not an IPv4 CIDR`);
   return cidr;
+}
+
+/** checkNodePortAddresses accepts CIDRs of either family, or `primary` alone, as kube-proxy's validation. */
+function checkNodePortAddresses(values: readonly string[]): string[] {
+  const list = values.map((v) => v.trim());
+  if (list.includes(NODE_PORT_ADDRESSES_PRIMARY)) {
+    if (list.length !== 1) throw new InvalidArgumentError(`invalid --nodeport-addresses ${JSON.stringify(list.join(','))}: can't use both 'primary' and CIDRs`);
+    return list;
+  }
+  for (const cidr of list) if (!cidrFamily(cidr)) throw new InvalidArgumentError(`invalid --nodeport-addresses ${JSON.stringify(cidr)}: must be a valid CIDR or 'primary'`);
+  return list;
 }
 
 /** parsePortRange reads `--proxy-port-range` as kube-proxy does: `begin-end` or `begin+offset`. */
@@ -58,7 +71,8 @@ export function validateProxyConfig(raw: RawProxyFlags): ProxyConfig {
     clusterCIDRs: Object.freeze(raw.clusterCIDRs.map((c) => checkCIDR('cluster-cidr', c.trim()))),
     masqueradeAll: raw.masqueradeAll,
     masqueradeBit: raw.masqueradeBit,
-    nodePortAddresses: Object.freeze(raw.nodePortAddresses.map((c) => checkCIDR('nodeport-addresses', c.trim()))),
+    nodePortAddresses: Object.freeze(checkNodePortAddresses(raw.nodePortAddresses)),
+    localhostNodePorts: raw.localhostNodePorts,
     syncPeriodMs: raw.syncPeriodMs,
     minSyncPeriodMs: raw.minSyncPeriodMs,
     iptablesBackend: raw.iptablesBackend as ProxyConfig['iptablesBackend'],

@@ -15,8 +15,17 @@ export interface ProxyConfig {
   readonly masqueradeAll: boolean;
   /** `--iptables-masquerade-bit` (default 14 → mark 0x4000). */
   readonly masqueradeBit: number;
-  /** `--nodeport-addresses`: CIDRs whose local addresses accept NodePorts; empty means every local address. */
+  /**
+   * `--nodeport-addresses`: CIDRs (either family) whose local addresses accept NodePorts, or ['primary'] for
+   * the node's primary IPs; a family with no CIDR of its own accepts them on every local address (node-port-addresses.ts).
+   */
   readonly nodePortAddresses: readonly string[];
+  /**
+   * `--iptables-localhost-nodeports` (default true): NodePorts also answer on
+   * 127.0.0.1 (iptables mode, IPv4): sets route_localnet=1 and blocks other
+   * localnet traffic from outside the node (KUBE-FIREWALL), as kube-proxy.
+   */
+  readonly localhostNodePorts: boolean;
   /** `--sync-period` (default 30 s): full resync interval and healthz timeout basis. */
   readonly syncPeriodMs: number;
   /** `--min-sync-period` (default 1 s): minimum time between syncs. */

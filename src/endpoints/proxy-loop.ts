@@ -14,6 +14,7 @@ import type { ProxyState } from './proxy-state.ts';
 import { ProxyStateBuilder } from './state-builder.ts';
 import { byNamespace, byServiceName } from './store.ts';
 import { SyncRunner } from './sync-runner.ts';
+import { nodeHostIPs } from './node-port-addresses.ts';
 
 const log = createLogger('proxy');
 
@@ -120,7 +121,9 @@ export class ProxyLoop {
 
   #nodeChange(node: Node): void {
     this.#o.health.syncNode(node);
-    if (this.builder.setNodeLabels(node.metadata?.labels)) this.#queue();
+    const labelsChanged = this.builder.setNodeLabels(node.metadata?.labels);
+    const ipsChanged = this.builder.setNodeIPs(nodeHostIPs(node));
+    if (labelsChanged || ipsChanged) this.#queue();
   }
 
   #queue(): void {

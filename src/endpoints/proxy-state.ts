@@ -4,8 +4,8 @@
  * since the last successful sync. It is built by the watcher (change trackers
  * → snapshot) and never mutated afterwards; backends must not mutate it.
  *
- * Keys are kube-proxy's ServicePortName strings, `ns/name:portName` (portName
- * may be empty, giving `ns/name:`).
+ * Keys are kube-proxy's ServicePortName strings: `ns/name:portName`, or
+ * `ns/name` for an unnamed port (so chain hashes and comments match kube-proxy's).
  */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
@@ -76,6 +76,12 @@ export interface ProxyState {
   readonly nodeName: string;
   /** Labels of this node's Node object (zone, hints); empty before it is seen. */
   readonly nodeLabels: Readonly<Record<string, string>>;
+  /**
+   * This node's primary IPs from its Node object (nodeHostIPs: InternalIP,
+   * else ExternalIP, one per family), for `--nodeport-addresses primary`.
+   * Undefined or empty before the Node is seen.
+   */
+  readonly nodeIPs?: readonly string[];
   readonly services: ReadonlyMap<string, ServicePort>;
   /** All known endpoints per service port key, before selection by traffic policy. */
   readonly endpoints: ReadonlyMap<string, readonly Endpoint[]>;
@@ -89,7 +95,13 @@ export interface ProxyState {
   readonly triggerTimes: ReadonlyMap<string, number>;
 }
 
-/** servicePortKey builds kube-proxy's ServicePortName string. */
+/** servicePortKey builds kube-proxy's ServicePortName string: `ns/name:port`, or `ns/name` when the port is unnamed. */
 export function servicePortKey(namespace: string, name: string, portName: string): string {
-  return `${namespace}/${name}:${portName}`;
+  return portName === '' ? `${namespace}/${name}` : `${namespace}/${name}:${portName}`;
+}
+
+/** serviceOfPortKey turns a service port key into its service's `ns/name` (names and port names hold no colon). */
+export function serviceOfPortKey(key: string): string {
+  const colon = key.indexOf(':');
+  return colon < 0 ? key : key.slice(0, colon);
 }

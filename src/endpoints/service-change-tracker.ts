@@ -1,4 +1,6 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
+import { isIPv4 as isIPv4Address } from 'node:net';
+import { cidrFamily } from './node-port-addresses.ts';
 import { servicePortKey } from './proxy-state.ts';
 import type { Protocol, ServicePort, ServiceType, TrafficPolicy } from './proxy-state.ts';
 import { SnapshotMap } from './snapshot-map.ts';
@@ -6,8 +8,12 @@ import { SnapshotMap } from './snapshot-map.ts';
 /** DEFAULT_AFFINITY_TIMEOUT_SECONDS is the apiserver's ClientIP affinity default (3 hours). */
 const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
 
-/** isIPv4 says whether an address belongs to this proxy's family (Ferry programs IPv4). */
-const isIPv4 = (ip: string): boolean => ip !== '' && !ip.includes(':');
+/**
+ * isIPv4 keeps the addresses of this proxy's family (Ferry programs IPv4).
+ * Strict: one malformed address written into a ruleset fails the whole
+ * restore or transaction, every service with it, so it is dropped here.
+ */
+const isIPv4 = (ip: string): boolean => isIPv4Address(ip);
 
 /** serviceName is the NamespacedName string `ns/name` trackers key services by. */
 export function serviceName(obj: { metadata?: { namespace?: string; name?: string } }): string {
@@ -34,7 +40,7 @@ export function servicePorts(svc: Service | undefined): Map<string, ServicePort>
     namespace, name, type, clusterIPs: Object.freeze(clusterIPs),
     externalIPs: Object.freeze((spec.externalIPs ?? []).filter(isIPv4)),
     loadBalancerIPs: Object.freeze((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(isIPv4)),
-    loadBalancerSourceRanges: Object.freeze((spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => r !== '')),
+    loadBalancerSourceRanges: Object.freeze((spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => cidrFamily(r) !== undefined)),
     sessionAffinity: Object.freeze(spec.sessionAffinity === 'ClientIP'
       ? { type: 'ClientIP' as const, timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS }
       : { type: 'None' as const }),

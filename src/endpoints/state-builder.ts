@@ -1,11 +1,8 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { ProxyState } from './proxy-state.ts';
+import { serviceOfPortKey, type ProxyState } from './proxy-state.ts';
 import { ServiceChangeTracker, ServicePortMap } from './service-change-tracker.ts';
 import { EndpointsChangeTracker, EndpointsMap } from './endpoints-change-tracker.ts';
-
-/** serviceOfKey turns `ns/name:port` into `ns/name` (port names are DNS labels: no colon). */
-const serviceOfKey = (key: string): string => key.slice(0, key.lastIndexOf(':'));
 
 /**
  * ProxyStateBuilder turns informer events into immutable ProxyState
@@ -21,6 +18,7 @@ export class ProxyStateBuilder {
   readonly #services = new ServicePortMap();
   readonly #endpoints = new EndpointsMap();
   #nodeLabels: Readonly<Record<string, string>> = Object.freeze({});
+  #nodeIPs: readonly string[] = Object.freeze([]);
   #nodeChanged = false;
   // Accumulated since the last successful sync:
   #changed = new Set<string>();
@@ -56,6 +54,13 @@ export class ProxyStateBuilder {
     return true;
   }
 
+  /** setNodeIPs records this node's primary IPs (nodeHostIPs); returns whether they changed (a sync is then due). */
+  setNodeIPs(ips: readonly string[]): boolean {
+    if (ips.join(',') === this.#nodeIPs.join(',')) return false;
+    this.#nodeIPs = Object.freeze([...ips]);
+    return true;
+  }
+
   /** pendingCounts: services with unapplied service or endpoint changes (for the *_changes_pending gauges). */
   pendingCounts(): { services: number; endpoints: number } {
     return { services: this.#serviceChanges.pendingCount(), endpoints: this.#endpointChanges.pendingCount() };
@@ -81,12 +86,13 @@ export class ProxyStateBuilder {
 
     const triggerTimes = new Map<string, number>();
     for (const key of this.#changed) {
-      const t = this.#triggerTimes.get(serviceOfKey(key));
+      const t = this.#triggerTimes.get(serviceOfPortKey(key));
       if (t !== undefined) triggerTimes.set(key, t);
     }
     return Object.freeze({
       nodeName: this.#nodeName,
       nodeLabels: this.#nodeLabels,
+      nodeIPs: this.#nodeIPs,
       services: this.#services.ports.snapshot(),
       endpoints: this.#endpoints.endpoints.snapshot(),
       changed: new Set(this.#changed),

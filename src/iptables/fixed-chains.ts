@@ -8,6 +8,11 @@ export const KUBE_FORWARD = 'KUBE-FORWARD';
 export const KUBE_PROXY_FIREWALL = 'KUBE-PROXY-FIREWALL';
 export const KUBE_POSTROUTING = 'KUBE-POSTROUTING';
 export const KUBE_MARK_MASQ = 'KUBE-MARK-MASQ';
+/**
+ * KUBE-FIREWALL blocks outside traffic to 127.0.0.0/8 that route_localnet=1
+ * would otherwise let in (kubernetes#90259); kubelet keeps an identical copy.
+ */
+export const KUBE_FIREWALL = 'KUBE-FIREWALL';
 /** KUBE-PROXY-CANARY is an empty chain whose disappearance means someone flushed the tables. */
 export const KUBE_PROXY_CANARY = 'KUBE-PROXY-CANARY';
 
@@ -40,9 +45,15 @@ export const JUMP_RULES: readonly JumpRule[] = [
   { table: 'nat', from: 'POSTROUTING', to: KUBE_POSTROUTING, args: comment('kubernetes postrouting rules') },
 ];
 
-/** missingJumps lists the jump rules absent from iptables-save dumps of filter and nat. */
-export function missingJumps(dumps: { readonly filter: string; readonly nat: string }): JumpRule[] {
-  return JUMP_RULES.filter((j) => {
+/** KUBELET_JUMP_RULES hook KUBE-FIREWALL into INPUT and OUTPUT (kube-proxy's iptablesKubeletJumpChains), with localhost NodePorts. */
+export const KUBELET_JUMP_RULES: readonly JumpRule[] = [
+  { table: 'filter', from: 'INPUT', to: KUBE_FIREWALL, args: [] },
+  { table: 'filter', from: 'OUTPUT', to: KUBE_FIREWALL, args: [] },
+];
+
+/** missingJumps lists the jump rules (JUMP_RULES unless told) absent from iptables-save dumps of filter and nat. */
+export function missingJumps(dumps: { readonly filter: string; readonly nat: string }, rules: readonly JumpRule[] = JUMP_RULES): JumpRule[] {
+  return rules.filter((j) => {
     const lines = dumps[j.table].split('\n');
     return !lines.some((l) => l.startsWith(`-A ${j.from} `) && l.endsWith(` -j ${j.to}`));
   });
@@ -50,5 +61,6 @@ export function missingJumps(dumps: { readonly filter: string; readonly nat: str
 
 /** isFixedChain tells the fixed chains (and the canary) this proxier creates. */
 export function isFixedChain(name: string): boolean {
-  return (FILTER_CHAINS as readonly string[]).includes(name) || (NAT_CHAINS as readonly string[]).includes(name) || name === KUBE_PROXY_CANARY;
+  // KUBE-FIREWALL counts as ours for --cleanup: kubelet, where it runs, puts its copy back.
+  return (FILTER_CHAINS as readonly string[]).includes(name) || (NAT_CHAINS as readonly string[]).includes(name) || name === KUBE_PROXY_CANARY || name === KUBE_FIREWALL;
 }

@@ -2,6 +2,7 @@ import type { Proxier } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import { IptablesProxier, type IptablesMetrics } from './proxier.ts';
 import { createRunner, detectBackend } from './runner.ts';
+import { writeProcSysctl } from './sysctl.ts';
 
 export { IptablesProxier } from './proxier.ts';
 export { renderRules } from './render.ts';
@@ -13,5 +14,5 @@ export { IptablesRestoreError, IptablesBackendError } from './errors.ts';
  */
 export async function createProxier(config: ProxyConfig, metrics: IptablesMetrics): Promise<Proxier> {
   const backend = config.iptablesBackend ?? (await detectBackend());
-  return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now });
+  return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now, sysctl: writeProcSysctl });
 }

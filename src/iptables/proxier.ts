@@ -1,4 +1,4 @@
-import { addressesIn, localIPv4s } from '../endpoints/node-addresses.ts';
+import { localIPv4s } from '../endpoints/node-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
@@ -7,9 +7,11 @@ import { createLogger } from '../util/log.ts';
 import { isServiceChain } from './chain-names.ts';
 import { cleanupRules } from './cleanup.ts';
 import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
-import { KUBE_PROXY_CANARY, missingJumps } from './fixed-chains.ts';
+import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps } from './fixed-chains.ts';
+import { nodePortTargets } from './node-ports.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
+import { ROUTE_LOCALNET, type SysctlWriter } from './sysctl.ts';
 
 const log = createLogger('iptables');
 
@@ -36,6 +38,8 @@ export interface IptablesProxierOptions {
   readonly healthHost: string;
   /** Clock, injected for tests of the full-sync period. */
   readonly now: () => number;
+  /** Sets sysctls of the proxy's network namespace (route_localnet); unit tests pass a fake. */
+  readonly sysctl: SysctlWriter;
 }
 
 /**
@@ -56,6 +60,7 @@ export class IptablesProxier implements Proxier {
   private lastSyncOk = false;
   private lastCanaryCheck = 0;
   private readonly fragments: FragmentCache = new Map();
+  private routeLocalnetSet = false;
 
   constructor(options: IptablesProxierOptions) {
     this.options = options;
@@ -75,12 +80,14 @@ export class IptablesProxier implements Proxier {
       }
       let installed = this.installedChains;
       let jumps: ReturnType<typeof missingJumps> = [];
+      const options = this.renderOptions(state);
       if (full) {
         const [filter, nat] = await Promise.all([runner.save('filter'), runner.save('nat')]);
         installed = new Set(chainsInSave(nat).filter(isServiceChain));
-        jumps = missingJumps({ filter, nat });
+        jumps = missingJumps({ filter, nat }, options.localhostNodePorts ? [...JUMP_RULES, ...KUBELET_JUMP_RULES] : JUMP_RULES);
       }
-      const rendered = renderRules({ state, full, installedChains: installed, jumps }, this.renderOptions(), this.fragments);
+      if (full) await this.ensureRouteLocalnet(options.localhostNodePorts);
+      const rendered = renderRules({ state, full, installedChains: installed, jumps }, options, this.fragments);
       await runner.restore(rendered.text);
       this.installedChains = rendered.activeChains;
       metrics.iptablesRulesTotal.set({ table: 'filter' }, rendered.ruleCounts.filter);
@@ -108,19 +115,32 @@ export class IptablesProxier implements Proxier {
     this.previousServices = state.services;
   }
 
-  private renderOptions(): RenderOptions {
+  /**
+   * ensureRouteLocalnet sets route_localnet=1 (on full syncs until it has), as
+   * kube-proxy does at start with localhost NodePorts: without it the kernel
+   * drops a packet to 127.0.0.1 that DNAT sends out of the host as a martian.
+   * Where it cannot be set (a read-only /proc/sys), services still get their
+   * rules; only NodePorts on 127.0.0.1 do not answer, and the log says why.
+   */
+  private async ensureRouteLocalnet(wanted: boolean): Promise<void> {
+    if (!wanted || this.routeLocalnetSet) return;
+    try {
+      await this.options.sysctl(ROUTE_LOCALNET, '1');
+      this.routeLocalnetSet = true;
+    } catch (e) {
+      log.warn('Could not set route_localnet: NodePorts will not answer on 127.0.0.1 (or use --iptables-localhost-nodeports=false)', { sysctl: ROUTE_LOCALNET, err: (e as Error).message });
+    }
+  }
+
+  private renderOptions(state: ProxyState): RenderOptions {
     const { config } = this.options;
     const nodeIPs = localIPv4s();
-    const nodePortIPs =
-      config.nodePortAddresses.length === 0
-        ? ('all' as const)
-        : addressesIn(config.nodePortAddresses, [...nodeIPs, '127.0.0.1']);
     return {
       clusterCIDRs: config.clusterCIDRs,
       masqueradeAll: config.masqueradeAll,
       masqueradeMark: `0x${(1 << config.masqueradeBit).toString(16)}`,
-      nodePortIPs,
       nodeIPs,
+      ...nodePortTargets(config, nodeIPs, state.nodeIPs),
     };
   }
 

@@ -1,7 +1,7 @@
-import { ipv4InCidr } from '../endpoints/node-addresses.ts';
+import { inAnyCIDR } from '../endpoints/node-port-addresses.ts';
 import type { Endpoint, ServicePort } from '../endpoints/proxy-state.ts';
 import { categorizeEndpoints, externallyAccessible } from '../endpoints/topology.ts';
-import { endpointChain, serviceChains } from './chain-names.ts';
+import { endpointChain, serviceChains, type ServiceChains } from './chain-names.ts';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_MARK_MASQ,
@@ -22,6 +22,12 @@ export interface RenderOptions {
   readonly nodePortIPs: readonly string[] | 'all';
   /** This node's IPs, to let the node reach its own load balancer IPs through KUBE-FW. */
   readonly nodeIPs: readonly string[];
+  /**
+   * NodePorts answer on 127.0.0.1 (`--iptables-localhost-nodeports` and a
+   * `--nodeport-addresses` that holds it): KUBE-FIREWALL blocks other
+   * localnet traffic. False: `! -d 127.0.0.0/8` keeps loopback out of KUBE-NODEPORTS.
+   */
+  readonly localhostNodePorts: boolean;
 }
 
 /**
@@ -96,14 +102,18 @@ export function renderService(options: RenderOptions, svc: ServicePort, endpoint
   const hasInternalEndpoints = internalLocal ? localEps.length > 0 && hasEndpoints : hasEndpoints;
   const externalPolicyChain = externalLocal ? chains.local : chains.cluster;
   const hasExternalEndpoints = externalLocal ? localEps.length > 0 && hasEndpoints : hasEndpoints;
-  const usesExternalChain = hasExternalEndpoints && externallyAccessible(svc);
-  const usesFwChain = hasExternalEndpoints && svc.loadBalancerIPs.length > 0 && svc.loadBalancerSourceRanges.length > 0;
+  // As kube-proxy asks "endpoints anywhere?", not "on this node?": with eTP
+  // Local and only remote endpoints, KUBE-EXT still short-circuits pods and
+  // the node itself to KUBE-SVC; only outside clients fall through to the
+  // "has no local endpoints" DROP in KUBE-EXTERNAL-SERVICES.
+  const usesExternalChain = hasEndpoints && externallyAccessible(svc);
+  const usesFwChain = hasEndpoints && svc.loadBalancerIPs.length > 0 && svc.loadBalancerSourceRanges.length > 0;
   const lbTarget = usesFwChain ? chains.firewall : chains.external;
 
   const noEndpoints = (local: boolean) =>
     !hasEndpoints ? { target: 'REJECT', text: `${name} has no endpoints` } : local ? { target: 'DROP', text: `${name} has no local endpoints` } : undefined;
   const internalFilter = noEndpoints(internalLocal);
-  const externalFilter = noEndpoints(externalLocal);
+  const externalFilter = hasExternalEndpoints ? undefined : noEndpoints(externalLocal);
 
   // Cluster IPs.
   for (const ip of svc.clusterIPs) {
@@ -119,23 +129,23 @@ export function renderService(options: RenderOptions, svc: ServicePort, endpoint
   // External IPs.
   for (const ip of svc.externalIPs) {
     const match = [...proto, '-d', ip, '--dport', String(svc.port)];
-    if (hasExternalEndpoints) w.nat(KUBE_SERVICES, ...comment(`${name} external IP`), ...match, '-j', chains.external);
-    else if (externalFilter) w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), ...match, '-j', externalFilter.target);
+    if (hasEndpoints) w.nat(KUBE_SERVICES, ...comment(`${name} external IP`), ...match, '-j', chains.external);
+    if (externalFilter) w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), ...match, '-j', externalFilter.target);
   }
 
   // Load balancer ingress IPs.
   for (const ip of svc.loadBalancerIPs) {
     const match = [...proto, '-d', ip, '--dport', String(svc.port)];
-    if (hasExternalEndpoints) w.nat(KUBE_SERVICES, ...comment(`${name} loadbalancer IP`), ...match, '-j', lbTarget);
-    else if (externalFilter) w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), ...match, '-j', externalFilter.target);
+    if (hasEndpoints) w.nat(KUBE_SERVICES, ...comment(`${name} loadbalancer IP`), ...match, '-j', lbTarget);
+    if (externalFilter) w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), ...match, '-j', externalFilter.target);
     if (usesFwChain) w.filter(KUBE_PROXY_FIREWALL, ...comment(`${name} traffic not accepted by ${chains.firewall}`), ...match, '-j', 'DROP');
   }
 
   // Node port.
   if (svc.nodePort > 0) {
     const portMatch = [...proto, '--dport', String(svc.nodePort)];
-    if (hasExternalEndpoints) w.nat(KUBE_NODEPORTS, ...comment(name), ...portMatch, '-j', chains.external);
-    else if (externalFilter) {
+    if (hasEndpoints) w.nat(KUBE_NODEPORTS, ...comment(name), ...portMatch, '-j', chains.external);
+    if (externalFilter) {
       w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), '-m', 'addrtype', '--dst-type', 'LOCAL', ...portMatch, '-j', externalFilter.target);
     }
   }
@@ -145,7 +155,7 @@ export function renderService(options: RenderOptions, svc: ServicePort, endpoint
     w.filter(KUBE_NODEPORTS, ...comment(`${name} health check node port`), '-m', 'tcp', '-p', 'tcp', '--dport', String(svc.healthCheckNodePort), '-j', 'ACCEPT');
   }
 
-  if (usesExternalChain) writeExternalChain(w, svc, chains.external, chains.cluster, externalPolicyChain, externalLocal);
+  if (usesExternalChain) writeExternalChain(w, svc, chains, hasExternalEndpoints ? externalPolicyChain : undefined, externalLocal);
   if (usesFwChain) writeFirewallChain(w, svc, chains.firewall, chains.external);
   if (usesClusterChain) writeServiceToEndpoints(w, svc, chains.cluster, clusterEps);
   if (usesLocalChain) writeServiceToEndpoints(w, svc, chains.local, localEps);
@@ -162,9 +172,16 @@ function writeClusterIPMasquerade(w: FragmentWriter, chain: string, name: string
   }
 }
 
-function writeExternalChain(w: FragmentWriter, svc: ServicePort, chain: string, clusterChain: string, policyChain: string, local: boolean): void {
+/**
+ * writeExternalChain writes KUBE-EXT: masquerade (eTP Cluster) or the
+ * short-circuits of pods and the node (eTP Local), then a jump to the policy
+ * chain when external traffic has endpoints (`policyChain` undefined: none,
+ * so outside clients fall through to KUBE-EXTERNAL-SERVICES' DROP).
+ */
+function writeExternalChain(w: FragmentWriter, svc: ServicePort, chains: ServiceChains, policyChain: string | undefined, local: boolean): void {
   const { options } = w;
   const name = svc.key;
+  const chain = chains.external;
   w.declare(chain);
   if (!local) {
     w.nat(chain, ...comment(`masquerade traffic for ${name} external destinations`), '-j', KUBE_MARK_MASQ);
@@ -172,12 +189,12 @@ function writeExternalChain(w: FragmentWriter, svc: ServicePort, chain: string, 
     // Pods and the node itself short-circuit to the cluster-wide chain: they
     // would otherwise be dropped on nodes without local endpoints.
     if (options.clusterCIDRs.length > 0) {
-      w.nat(chain, ...comment(`pod traffic for ${name} external destinations`), '-s', options.clusterCIDRs[0]!, '-j', clusterChain);
+      w.nat(chain, ...comment(`pod traffic for ${name} external destinations`), '-s', options.clusterCIDRs[0]!, '-j', chains.cluster);
     }
     w.nat(chain, ...comment(`masquerade LOCAL traffic for ${name} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', KUBE_MARK_MASQ);
-    w.nat(chain, ...comment(`route LOCAL traffic for ${name} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', clusterChain);
+    w.nat(chain, ...comment(`route LOCAL traffic for ${name} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', chains.cluster);
   }
-  w.nat(chain, '-j', policyChain);
+  if (policyChain) w.nat(chain, '-j', policyChain);
 }
 
 function writeFirewallChain(w: FragmentWriter, svc: ServicePort, chain: string, externalChain: string): void {
@@ -187,7 +204,7 @@ function writeFirewallChain(w: FragmentWriter, svc: ServicePort, chain: string, 
   let allowFromNode = false;
   for (const cidr of svc.loadBalancerSourceRanges) {
     w.nat(chain, ...comment(`${name} loadbalancer IP`), '-s', cidr, '-j', externalChain);
-    if (options.nodeIPs.some((ip) => ipv4InCidr(cidr, ip))) allowFromNode = true;
+    if (options.nodeIPs.some((ip) => inAnyCIDR(ip, [cidr]))) allowFromNode = true;
   }
   // A node reaching its own load balancer VIP loops back with the VIP as source.
   if (allowFromNode) for (const ip of svc.loadBalancerIPs) w.nat(chain, ...comment(`${name} loadbalancer IP`), '-s', ip, '-j', externalChain);

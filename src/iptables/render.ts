@@ -2,6 +2,7 @@ import type { ProxyState } from '../endpoints/proxy-state.ts';
 import { isServiceChain } from './chain-names.ts';
 import {
   FILTER_CHAINS,
+  KUBE_FIREWALL,
   KUBE_FORWARD,
   KUBE_MARK_MASQ,
   KUBE_NODEPORTS,
@@ -59,6 +60,7 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
   for (const c of NAT_CHAINS) nat.declare(c);
   filter.declare(KUBE_PROXY_CANARY);
   nat.declare(KUBE_PROXY_CANARY);
+  if (options.localhostNodePorts) writeLocalnetFirewall(filter);
   for (const j of input.jumps) (j.table === 'filter' ? filter : nat).raw(['-I', j.from, ...j.args, '-j', j.to].join(' '));
 
   writeFixedRules(filter, nat, options.masqueradeMark);
@@ -87,7 +89,7 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
     for (const line of fragment.chainRules) nat.raw(line);
   }
   for (const key of cache.keys()) if (!state.services.has(key)) cache.delete(key);
-  writeNodePortDispatch(nat, options.nodePortIPs);
+  writeNodePortDispatch(nat, options.nodePortIPs, options.localhostNodePorts);
 
   let deletedChains = 0;
   for (const chain of [...input.installedChains].sort()) {
@@ -121,10 +123,26 @@ function writeFixedRules(filter: TableBuffer, nat: TableBuffer, mark: string): v
 
 const NODEPORTS_COMMENT = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';
 
-function writeNodePortDispatch(nat: TableBuffer, nodePortIPs: readonly string[] | 'all'): void {
+function writeNodePortDispatch(nat: TableBuffer, nodePortIPs: readonly string[] | 'all', localhost: boolean): void {
   if (nodePortIPs === 'all') {
-    nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', KUBE_NODEPORTS);
+    // Without route_localnet a DNATed 127.0.0.1 packet is a martian the kernel logs about: keep loopback out.
+    const notLoopback = localhost ? [] : ['!', '-d', '127.0.0.0/8'];
+    nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-m', 'addrtype', '--dst-type', 'LOCAL', ...notLoopback, '-j', KUBE_NODEPORTS);
     return;
   }
-  for (const ip of nodePortIPs) nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-d', ip, '-j', KUBE_NODEPORTS);
+  for (const ip of nodePortIPs) {
+    if (!localhost && ip.startsWith('127.')) continue;
+    nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-d', ip, '-j', KUBE_NODEPORTS);
+  }
+}
+
+/**
+ * writeLocalnetFirewall writes KUBE-FIREWALL as kube-proxy does with
+ * localhost NodePorts: route_localnet=1 would let other hosts reach services
+ * bound to 127.0.0.1, so new connections to 127.0.0.0/8 that do not come
+ * from loopback and were not DNATed (NodePorts were) are dropped.
+ */
+function writeLocalnetFirewall(filter: TableBuffer): void {
+  filter.declare(KUBE_FIREWALL);
+  filter.append(KUBE_FIREWALL, ...comment('block incoming localnet connections'), '-d', '127.0.0.0/8', '!', '-s', '127.0.0.0/8', '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP');
 }

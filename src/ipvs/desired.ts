@@ -91,8 +91,13 @@ export function serviceDesired(svc: ServicePort, endpoints: readonly Endpoint[],
   if (svc.clusterIPs.length === 0) return { virtualServers, addresses, setEntries, rejects };
 
   const eps = categorizeEndpoints(svc, endpoints);
-  const internal = (svc.internalTrafficPolicy === 'Local' ? eps.local : eps.cluster) ?? [];
-  const external = (svc.externalTrafficPolicy === 'Local' ? eps.local : eps.cluster) ?? [];
+  // As kube-proxy's IPVS syncEndpoint: a Local policy with no local endpoint
+  // falls back to the cluster-wide ones, so pods and the node still reach the
+  // service's external addresses (kubernetes#97081); an outside client's
+  // reply comes from the remote pod's address and is discarded.
+  const byPolicy = (policy: string): readonly Endpoint[] => (policy === 'Local' && eps.local && eps.local.length > 0 ? eps.local : (eps.cluster ?? []));
+  const internal = byPolicy(svc.internalTrafficPolicy);
+  const external = byPolicy(svc.externalTrafficPolicy);
   const proto = svc.protocol.toLowerCase();
   const noEndpoints = !eps.hasAnyEndpoints;
   const add = (address: string, port: number, targets: readonly Endpoint[]) => {

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { ipToBytes } from '../netlink/addr.ts';
+import { isIPv4 } from 'node:net';
+import { inAnyCIDR, nodePortCIDRs } from '../endpoints/node-port-addresses.ts';
 import type { InterfaceAddress } from '../netlink/rtnl.ts';
 import { createLogger } from '../util/log.ts';
 
@@ -30,28 +31,20 @@ export async function applySysctls(): Promise<void> {
   }
 }
 
-function inCidr(ip: string, cidr: string): boolean {
-  const [base, bitsText] = cidr.split('/');
-  const a = ipToBytes(ip);
-  const b = ipToBytes(base!);
-  if (a.length !== b.length) return false;
-  let bits = Number(bitsText ?? a.length * 8);
-  for (let i = 0; i < a.length && bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((a[i]! & mask) !== (b[i]! & mask)) return false;
-  }
-  return true;
-}
-
 const unusable = (ip: string): boolean => ip.startsWith('127.') || ip === '::1' || ip.startsWith('169.254.') || ip.toLowerCase().startsWith('fe80:');
 
 /**
  * nodePortAddresses picks the local addresses NodePorts answer on: every
- * address not on kube-ipvs0 (and not loopback or link-local), restricted to
- * `--nodeport-addresses` when given.
+ * address not on kube-ipvs0 (and not loopback or link-local), restricted per
+ * family by `--nodeport-addresses` as kube-proxy does (a family without CIDRs
+ * of its own keeps all its addresses; `primary` keeps the node's primary IPs).
  */
-export function nodePortAddresses(all: readonly InterfaceAddress[], dummyIndex: number, cidrs: readonly string[]): string[] {
+export function nodePortAddresses(all: readonly InterfaceAddress[], dummyIndex: number, flag: readonly string[], primaryIPs?: readonly string[]): string[] {
   const ips = all.filter((a) => a.index !== dummyIndex && !unusable(a.address)).map((a) => a.address);
-  const picked = cidrs.length === 0 ? ips : ips.filter((ip) => cidrs.some((c) => inCidr(ip, c)));
+  const cidrs = { 4: nodePortCIDRs(flag, 4, primaryIPs), 6: nodePortCIDRs(flag, 6, primaryIPs) };
+  const picked = ips.filter((ip) => {
+    const mine = cidrs[isIPv4(ip) ? 4 : 6];
+    return mine === 'all' || inAnyCIDR(ip, mine);
+  });
   return [...new Set(picked)].sort();
 }

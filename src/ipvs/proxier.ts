@@ -56,6 +56,8 @@ export class IpvsProxier implements Proxier {
   private rt: RouteNetlink | undefined;
   private needFull = true;
   private lastFullAt = 0;
+  /** The node IPs the last full sync worked NodePort addresses out from (joined). */
+  private lastNodeIPs = '';
   private linkIndex = 0;
   private nodeIPs: string[] = [];
   private desired = new DesiredIndex();
@@ -96,11 +98,16 @@ export class IpvsProxier implements Proxier {
 
   sync(state: ProxyState): Promise<SyncResult> {
     return this.locked(async () => {
-      const full = this.needFull || Date.now() - this.lastFullAt >= FULL_SYNC_INTERVAL_MS;
+      // NodePort addresses are worked out on full syncs; `--nodeport-addresses primary` follows the Node's IPs.
+      const nodeIPs = (state.nodeIPs ?? []).join(',');
+      const full = this.needFull || Date.now() - this.lastFullAt >= FULL_SYNC_INTERVAL_MS || nodeIPs !== this.lastNodeIPs;
       try {
         const stats = full ? await this.fullSync(state) : await this.partialSync(state);
         this.needFull = false;
-        if (full) this.lastFullAt = Date.now();
+        if (full) {
+          this.lastFullAt = Date.now();
+          this.lastNodeIPs = nodeIPs;
+        }
         this.startChecker();
         return { ok: true, full, stats };
       } catch (e) {
@@ -123,7 +130,7 @@ export class IpvsProxier implements Proxier {
     if (tcp || fin || udp) await ipvs.setTimeouts({ tcp: Math.round(tcp / 1000), tcpFin: Math.round(fin / 1000), udp: Math.round(udp / 1000) });
     this.linkIndex = await this.ensureLink(rt);
     const allAddresses = await rt.listAddresses();
-    this.nodeIPs = nodePortAddresses(allAddresses, this.linkIndex, this.config.nodePortAddresses);
+    this.nodeIPs = nodePortAddresses(allAddresses, this.linkIndex, this.config.nodePortAddresses, state.nodeIPs);
     const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex).map((a) => a.address));
     phase('host');
 

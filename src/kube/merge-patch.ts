@@ -1,4 +1,4 @@
-import { clone, isObject, type Json } from './patch-errors.ts';
+import { clone, isObject, member, setMember, type Json } from './patch-errors.ts';
 
 /** applyMergePatch applies an RFC 7386 JSON merge patch: objects merge, null deletes, anything else replaces. */
 export function applyMergePatch(target: Json | undefined, patch: Json): Json {
@@ -6,7 +6,7 @@ export function applyMergePatch(target: Json | undefined, patch: Json): Json {
   const result: { [key: string]: Json } = isObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
-    else result[key] = applyMergePatch(result[key], value);
+    else setMember(result, key, applyMergePatch(member(result, key), value));
   }
   return result;
 }

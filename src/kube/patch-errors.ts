@@ -30,3 +30,24 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 export function clone<T>(value: T): T {
   return structuredClone(value);
 }
+
+/** PatchLimitError reports a patch, or the object it builds, over a size limit (kube answers 413). */
+export class PatchLimitError extends PatchError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PatchLimitError';
+  }
+}
+
+/**
+ * setMember sets obj[key] as an own data property: a key such as `__proto__`
+ * is data from the client, never a change of the object's prototype.
+ */
+export function setMember(obj: JsonObject, key: string, value: Json): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/** member reads an own property only (`constructor` in a patch is not Object's). */
+export function member(obj: JsonObject, key: string): Json | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}

@@ -1,4 +1,4 @@
-import { PatchError, clone, isObject, type Json, type JsonObject } from './patch-errors.ts';
+import { PatchError, clone, isObject, member, setMember, type Json, type JsonObject } from './patch-errors.ts';
 import { rootStruct, structs, type FieldSchema, type StructSchema } from './patch-schema.ts';
 
 /**
@@ -19,7 +19,7 @@ const setOrderPrefix = '$setElementOrder/';
 const deletePrimitivesPrefix = '$deleteFromPrimitiveList/';
 
 function schemaOf(field: FieldSchema | undefined): StructSchema {
-  return (field?.type !== undefined ? structs[field.type] : undefined) ?? {};
+  return (field?.type !== undefined && Object.hasOwn(structs, field.type) ? structs[field.type] : undefined) ?? {};
 }
 
 /** stripDirectives removes `$`-directives from a value that replaces what was there. */
@@ -27,7 +27,7 @@ function stripDirectives(value: Json): Json {
   if (Array.isArray(value)) return value.filter((v) => !(isObject(v) && v.$patch !== undefined && Object.keys(v).length === 1)).map(stripDirectives);
   if (!isObject(value)) return value;
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(value)) if (!k.startsWith('$')) out[k] = stripDirectives(v);
+  for (const [k, v] of Object.entries(value)) if (!k.startsWith('$')) setMember(out, k, stripDirectives(v));
   return out;
 }
 
@@ -44,13 +44,14 @@ function mergeMap(original: JsonObject | undefined, patch: JsonObject, schema: S
       delete result[key];
       continue;
     }
-    const field = schema[key];
-    if (Array.isArray(value)) result[key] = mergeListField(result[key], value, field);
+    const field = Object.hasOwn(schema, key) ? schema[key] : undefined;
+    const current = member(result, key);
+    if (Array.isArray(value)) setMember(result, key, mergeListField(current, value, field));
     else if (isObject(value)) {
-      const merged = mergeMap(isObject(result[key]) ? result[key] : undefined, value, schemaOf(field));
+      const merged = mergeMap(isObject(current) ? current : undefined, value, schemaOf(field));
       if (merged === undefined) delete result[key];
-      else result[key] = merged;
-    } else result[key] = value;
+      else setMember(result, key, merged);
+    } else setMember(result, key, value);
   }
   applyListDirectives(result, patch, schema);
   if (patch.$retainKeys !== undefined) retainKeys(result, patch.$retainKeys);

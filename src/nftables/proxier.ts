@@ -1,6 +1,7 @@
 import type { Counter } from 'prom-client';
 import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
-import { addressesIn, localIPv4s } from '../endpoints/node-addresses.ts';
+import { localIPv4s } from '../endpoints/node-addresses.ts';
+import { inAnyCIDR, nodePortCIDRs } from '../endpoints/node-port-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
@@ -82,8 +83,7 @@ export class NftablesProxier implements Proxier {
       const nodeIPs = (this.#o.nodeIPs ?? localIPv4s)();
       if (full) this.#model = new TableModel(renderOptions(config, nodeIPs));
       const model = this.#model!;
-      // Loopback is left out, as kube-proxy's nftables mode does: no localhost node ports.
-      const nodePortIPs = config.nodePortAddresses.length === 0 ? [] : addressesIn(config.nodePortAddresses, nodeIPs);
+      const nodePortIPs = nodePortAddresses(config, nodeIPs, state);
       const tx = full ? await this.#fullSync(model, state, nodePortIPs) : model.partial(state, nodePortIPs);
       if (!full && tx.text) await runner.run(tx.text);
       if (full) this.#lastFullSync = now();
@@ -141,13 +141,24 @@ export class NftablesProxier implements Proxier {
   }
 }
 
+/**
+ * nodePortAddresses are the local addresses in `nodeport-ips`, or none when
+ * every local address accepts node ports (`fib daddr type local` then). As
+ * kube-proxy's nftables mode, never loopback: no localhost node ports.
+ */
+function nodePortAddresses(config: ProxyConfig, nodeIPs: readonly string[], state: ProxyState): string[] {
+  const cidrs = nodePortCIDRs(config.nodePortAddresses, 4, state.nodeIPs);
+  return cidrs === 'all' ? [] : nodeIPs.filter((ip) => inAnyCIDR(ip, cidrs));
+}
+
 /** renderOptions derives the renderer's inputs from the configuration and this node's addresses. */
 export function renderOptions(config: ProxyConfig, nodeIPs: readonly string[]): RenderOptions {
   const layout: LayoutOptions = {
     clusterCIDRs: config.clusterCIDRs.filter((c) => !c.includes(':')),
     masqueradeAll: config.masqueradeAll,
     masqueradeMark: `0x${(2 ** config.masqueradeBit).toString(16)}`,
-    nodePortsOnAllAddresses: config.nodePortAddresses.length === 0,
+    // Only IPv4 CIDRs count (a list of IPv6 ones alone is every address); `primary` never means all.
+    nodePortsOnAllAddresses: nodePortCIDRs(config.nodePortAddresses, 4, undefined) === 'all',
   };
   return { ...layout, nodeIPs };
 }

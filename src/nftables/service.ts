@@ -4,7 +4,7 @@ import { categorizeEndpoints, externallyAccessible } from '../endpoints/topology
 import { base32 } from '../util/base32.ts';
 import { endpointMap, nftProtocol, nodePortEndpointMap, REJECT_CHAIN, SETS, TABLE, type LayoutOptions, type NftProtocol } from './layout.ts';
 import { sharedChainName, type SharedChain } from './shared-chains.ts';
-import { ipv4InCidr } from '../endpoints/node-addresses.ts';
+import { inAnyCIDR } from '../endpoints/node-port-addresses.ts';
 
 /** RenderOptions are the layout's options plus this node's addresses. */
 export interface RenderOptions extends LayoutOptions {
@@ -204,10 +204,12 @@ function affinityTargets(plan: Plan, out: Out, o: LayoutOptions): Targets {
 
 /** writeFirewall limits LB IPs with loadBalancerSourceRanges to those sources (and the node, through the LB IPs). */
 function writeFirewall(svc: ServicePort, p: NftProtocol, o: RenderOptions, elements: Element[]): void {
-  if (svc.loadBalancerSourceRanges.length === 0) return;
+  // As kube-proxy, only this family's ranges count: IPv6 ones alone leave IPv4 traffic unfiltered.
+  const ranges = svc.loadBalancerSourceRanges.map((c) => c.trim()).filter((c) => c !== '' && !c.includes(':'));
+  if (ranges.length === 0) return;
   // A node reaching its own LB IP loops back with that IP as the source.
-  const fromNode = svc.loadBalancerSourceRanges.some((cidr) => o.nodeIPs.some((ip) => ipv4InCidr(cidr, ip)));
-  const sources = [...svc.loadBalancerSourceRanges.filter((c) => !c.includes(':')), ...(fromNode ? svc.loadBalancerIPs : [])];
+  const fromNode = ranges.some((cidr) => o.nodeIPs.some((ip) => inAnyCIDR(ip, [cidr])));
+  const sources = outermost([...ranges, ...(fromNode ? svc.loadBalancerIPs : [])]);
   for (const lb of svc.loadBalancerIPs) {
     const key = `${lb} . ${p} . ${svc.port}`;
     elements.push({ set: SETS.firewallIPs, key });
@@ -215,7 +217,20 @@ function writeFirewall(svc: ServicePort, p: NftProtocol, o: RenderOptions, eleme
   }
 }
 
-/** ownChainLines renders `add rule` lines of a service's own chain. */
+/**
+ * outermost drops the CIDRs that lie inside another of the list (and
+ * duplicates): an interval set refuses overlapping elements, and Kubernetes
+ * allows nested source ranges (10.0.0.0/8 and 10.1.0.0/16).
+ */
+export function outermost(cidrs: readonly string[]): string[] {
+  const bits = (c: string) => Number(c.split('/')[1] ?? 32);
+  const byWidth = [...new Set(cidrs)].sort((a, b) => bits(a) - bits(b));
+  const kept: string[] = [];
+  for (const c of byWidth) if (!kept.some((k) => inAnyCIDR(c.split('/')[0]!, [k.includes('/') ? k : `${k}/32`]))) kept.push(c);
+  return kept;
+}
+
+/** ownChainRules renders the `add rule` lines of a service's own chain. */
 export function ownChainRules(chain: OwnChain): string[] {
   return chain.rules.map((r) => `add rule ${TABLE} ${chain.name} ${r}`);
 }

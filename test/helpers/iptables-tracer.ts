@@ -117,38 +117,50 @@ export interface PacketFlow {
   readonly sourceIP: string;
   readonly destIP: string;
   readonly destPort: number;
-  readonly protocol?: 'tcp' | 'udp';
+  readonly protocol?: 'tcp' | 'udp' | 'sctp';
 }
 
-/** TraceResult is where a new connection ends: DNAT endpoints (comma-separated, sorted), or ACCEPT/DROP/REJECT. */
+/**
+ * TraceResult is where a new connection ends, as kube-proxy's tracer reports
+ * it: the DNAT endpoints and filter verdicts (ACCEPT/DROP/REJECT) it met,
+ * comma-separated (endpoints sorted), '' when no rule decided anything; and
+ * whether it was marked for masquerading.
+ */
 export interface TraceResult {
   readonly output: string;
   readonly masq: boolean;
 }
 
 /**
- * tracePacket follows a new connection through the fake's nat and filter
- * tables as kube-proxy's test tracer does: every branch of a `statistic`
- * match is followed, so the output lists all endpoints the flow may reach.
- * `nodeIPs` are the node's local addresses (addrtype LOCAL).
+ * tracePacket follows a new connection through the fake's tables the way
+ * kube-proxy's test tracer does (pkg/proxy/iptables/proxier_test.go): nat
+ * KUBE-SERVICES first, following every branch of a `statistic` match so the
+ * output lists all endpoints the flow may reach; then, with the destination
+ * DNATed, filter KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-NODEPORTS and
+ * KUBE-PROXY-FIREWALL. `nodeIPs` and loopback are the local addresses
+ * (addrtype LOCAL). Rules that check state (affinity, mark, conntrack) never
+ * match a new packet.
  */
 export function tracePacket(ipt: FakeIptables, flow: PacketFlow, nodeIPs: readonly string[]): TraceResult {
-  const env = { ipt, flow, nodeIPs, masq: false, dnat: new Set<string>() };
+  const local = new Set(['127.0.0.1', '::1', ...nodeIPs]);
+  const env: TraceEnv = { ipt, flow, local, masq: false, dnat: [] };
   walk(env, 'nat', 'KUBE-SERVICES');
-  if (env.dnat.size > 0) return { output: [...env.dnat].sort().join(', '), masq: env.masq };
-  for (const chain of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-PROXY-FIREWALL', 'KUBE-NODEPORTS']) {
-    const verdict = walk(env, 'filter', chain);
-    if (verdict) return { output: verdict, masq: env.masq };
+  const endpoints = [...new Set(env.dnat)].sort();
+  const verdicts: string[] = [];
+  const filtered: TraceEnv = { ...env, flow: { ...flow, destIP: endpoints[0]?.replace(/:\d+$/, '') ?? flow.destIP } };
+  for (const chain of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) {
+    const verdict = walk(filtered, 'filter', chain);
+    if (verdict && verdict !== 'DNAT') verdicts.push(verdict);
   }
-  return { output: 'ACCEPT', masq: env.masq };
+  return { output: [...endpoints, ...verdicts].join(', '), masq: env.masq || filtered.masq };
 }
 
 interface TraceEnv {
   readonly ipt: FakeIptables;
   readonly flow: PacketFlow;
-  readonly nodeIPs: readonly string[];
+  readonly local: ReadonlySet<string>;
   masq: boolean;
-  readonly dnat: Set<string>;
+  readonly dnat: string[];
 }
 
 /** walk returns a terminal verdict (DNAT/ACCEPT/DROP/REJECT), or undefined when the chain falls through or RETURNs. */
@@ -162,7 +174,7 @@ function walk(env: TraceEnv, table: string, chain: string): string | undefined {
     let verdict: string | undefined;
     if (target === 'RETURN') return undefined;
     if (target === 'DNAT') {
-      env.dnat.add(words[words.indexOf('--to-destination') + 1]!);
+      env.dnat.push(words[words.indexOf('--to-destination') + 1]!);
       verdict = 'DNAT';
     } else if (target === 'MARK') env.masq = true;
     else if (['ACCEPT', 'DROP', 'REJECT'].includes(target)) verdict = target;
@@ -184,10 +196,10 @@ function matches(env: TraceEnv, w: readonly string[]): boolean {
       case '-d': ok = inCidr(value, flow.destIP); break;
       case '-s': ok = inCidr(value, flow.sourceIP); break;
       case '--dport': ok = Number(value) === flow.destPort; break;
-      case '--dst-type': ok = env.nodeIPs.includes(flow.destIP); break;
-      case '--src-type': ok = env.nodeIPs.includes(flow.sourceIP); break;
-      case '--rcheck': ok = false; break; // no affinity state in a trace of a new client
-      case '--mark': ok = env.masq; break;
+      case '--dst-type': ok = env.local.has(flow.destIP) === (value === 'LOCAL'); break;
+      case '--src-type': ok = env.local.has(flow.sourceIP) === (value === 'LOCAL'); break;
+      // State a new packet of a new client does not have: affinity, marks, conntrack.
+      case '--rcheck': case '--mark': case '--ctstate': return false;
       default: continue;
     }
     if (ok === negated) return false;
@@ -197,8 +209,19 @@ function matches(env: TraceEnv, w: readonly string[]): boolean {
 
 function inCidr(cidr: string, ip: string): boolean {
   const [base, bits] = cidr.split('/');
+  if (ip.includes(':') !== base!.includes(':')) return false;
+  if (ip.includes(':')) return bits === undefined ? base === ip : ipv6Prefix(base!, Number(bits)) === ipv6Prefix(ip, Number(bits));
   const n = Number(bits ?? 32);
   const toInt = (a: string) => a.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
   const size = 2 ** (32 - n);
   return Math.floor(toInt(base!) / size) === Math.floor(toInt(ip) / size);
+}
+
+/** ipv6Prefix renders the first `bits` bits of an IPv6 address as a bit string. */
+function ipv6Prefix(ip: string, bits: number): string {
+  const [head, tail] = ip.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.map((g) => parseInt(g || '0', 16).toString(2).padStart(16, '0')).join('').slice(0, bits);
 }

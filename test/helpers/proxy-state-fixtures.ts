@@ -1,5 +1,5 @@
 import type { ProxyConfig } from '../../src/endpoints/proxy-config.ts';
-import type { Endpoint, ProxyState, ServicePort, SessionAffinity } from '../../src/endpoints/proxy-state.ts';
+import { servicePortKey, type Endpoint, type ProxyState, type ServicePort, type SessionAffinity } from '../../src/endpoints/proxy-state.ts';
 
 /**
  * servicePort builds a ServicePort as the watcher would for a plain ClusterIP
@@ -25,7 +25,7 @@ export function servicePort(namespace: string, name: string, over: Partial<Servi
     internalTrafficPolicy: 'Cluster',
     healthCheckNodePort: 0,
     ...over,
-    key: `${over.namespace ?? namespace}/${over.name ?? name}:${portName}`,
+    key: servicePortKey(over.namespace ?? namespace, over.name ?? name, portName),
   };
 }
 
@@ -59,6 +59,7 @@ export function proxyConfig(over: Partial<ProxyConfig> = {}): ProxyConfig {
     masqueradeAll: false,
     masqueradeBit: 14,
     nodePortAddresses: [],
+    localhostNodePorts: true,
     syncPeriodMs: 30_000,
     minSyncPeriodMs: 1_000,
     iptablesBackend: undefined,

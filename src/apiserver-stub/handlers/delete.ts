@@ -89,15 +89,36 @@ export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
 
 /** afterDelete removes what belonged to the object: a namespace's contents, or owned dependents. */
 function afterDelete(api: Api, registry: Registry, object: KubeObject, cascade: boolean): void {
-  const work = registry.def.resource === 'namespaces' ? purgeNamespace(api, object.metadata!.name!) : cascade ? deleteDependents(api, object) : Promise.resolve();
+  const work = registry.def.resource === 'namespaces' ? purgeNamespace(api, object.metadata!.name!, Number(object.metadata?.resourceVersion ?? 0)) : cascade ? deleteDependents(api, object) : Promise.resolve();
   work.catch((error: unknown) => log.error('Cleaning up after a delete failed', { name: object.metadata?.name, error }));
 }
 
-async function purgeNamespace(api: Api, namespace: string): Promise<void> {
+/**
+ * purgeNamespace deletes what a deleted namespace held. The namespace may be
+ * created again while this runs: what was written after the deletion (at a
+ * later revision) into a namespace that exists again is the new namespace's
+ * and stays. Each object is deleted at the revision it was listed at, so one
+ * written meanwhile is looked at again rather than deleted unseen.
+ */
+async function purgeNamespace(api: Api, namespace: string, deletedAt: number): Promise<void> {
+  const namespaces = api.registry('', 'namespaces');
+  const recreated = async (): Promise<boolean> => (await api.backend.get(namespaces.key(undefined, namespace))) !== undefined;
   for (const reg of api.registries) {
     if (!reg.def.namespaced) continue;
     const list = await api.backend.list(reg.prefix(namespace));
-    for (const kv of list.items) await api.backend.delete(kv.key).catch(() => undefined);
+    for (let kv of list.items) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (kv.revision > deletedAt && (await recreated())) break;
+        try {
+          await api.backend.delete(kv.key, kv.revision);
+          break;
+        } catch {
+          const current = await api.backend.get(kv.key);
+          if (!current) break;
+          kv = current;
+        }
+      }
+    }
   }
 }
 

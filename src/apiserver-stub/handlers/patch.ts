@@ -2,7 +2,8 @@ import type { KubeObject } from '../../kube/types.ts';
 import { applyJsonPatch } from '../../kube/json-patch.ts';
 import { applyMergePatch } from '../../kube/merge-patch.ts';
 import { applyStrategicMergePatch } from '../../kube/strategic-merge-patch.ts';
-import { PatchError, type Json } from '../../kube/patch-errors.ts';
+import { PatchError, PatchLimitError, type Json } from '../../kube/patch-errors.ts';
+import { jsonSize } from '../../kube/json-size.ts';
 import { apiErrors } from '../errors.ts';
 import { readBody, parseJson, sendJson } from '../request.ts';
 import type { Ctx } from './context.ts';
@@ -32,6 +33,9 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
   }
 }
 
+/** The largest object a patch may produce, as kube's 3 MiB limit on a stored object. */
+const maxObjectBytes = 3 * 1024 * 1024;
+
 /** applyPatch applies a parsed patch of the given type to a copy of obj; bad patches are 422. */
 export function applyPatch(type: PatchType, obj: KubeObject, patch: unknown, kind: string): KubeObject {
   let result: Json;
@@ -42,10 +46,13 @@ export function applyPatch(type: PatchType, obj: KubeObject, patch: unknown, kin
       result = applyMergePatch(obj as Json, patch as Json);
     } else result = applyStrategicMergePatch(obj as Json, patch as Json, kind);
   } catch (error) {
+    if (error instanceof PatchLimitError) throw apiErrors.tooLarge(error.message);
     if (error instanceof PatchError) throw apiErrors.unprocessable(`the server rejected our request due to an error in our request: ${error.message}`);
     throw error;
   }
   if (typeof result !== 'object' || result === null || Array.isArray(result)) throw apiErrors.unprocessable('the patched object must be a JSON object');
+  // As kube's object size limit: a merge patch can grow an object too (by up to its own size).
+  if (jsonSize(result, maxObjectBytes) > maxObjectBytes) throw apiErrors.tooLarge(`the patched object is larger than the limit of ${maxObjectBytes} bytes`);
   const out = result as KubeObject;
   if (out.metadata !== undefined && (typeof out.metadata !== 'object' || out.metadata === null || Array.isArray(out.metadata))) {
     throw apiErrors.unprocessable('metadata must be a JSON object');

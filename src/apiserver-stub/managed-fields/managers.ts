@@ -77,6 +77,9 @@ function baseManaged(old: KubeObject | undefined, next: KubeObject): Managed[] {
 
 /** recordUpdate sets next's managedFields for an Update by manager (create, PUT, non-apply PATCH, scale). */
 export function recordUpdate(def: ResourceDef, old: KubeObject | undefined, next: KubeObject, manager: string, subresource?: string): void {
+  // A managedFields that is not a list is left for validation to refuse (422 naming it), not papered over.
+  const given = next.metadata?.managedFields;
+  if (given !== undefined && given !== null && !Array.isArray(given)) return;
   const scope = scopeOf(def, subresource);
   const managed = baseManaged(old, next);
   const { changed, removed } = changedFields(scope, old, next);

@@ -144,3 +144,11 @@ export class StoreUnavailableError extends StoreError {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/** UnencodableValueError: a value cannot be serialised for storage (too deep, a cycle); the write took nothing. */
+export class UnencodableValueError extends StoreError {
+  constructor(key: string, detail: string) {
+    super('FERRY_ERR_STORE_UNENCODABLE', `the value for ${key} cannot be encoded: ${detail}`);
+    this.name = 'UnencodableValueError';
+  }
+}

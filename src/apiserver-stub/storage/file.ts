@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, getErrorMessage } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 import type { Backend, KeyValue, ListOptions, ListResult, StoreWatch, StoredValue, WatchHandlers } from './backend.ts';
-import { StoreClosedError } from './errors.ts';
+import { StoreClosedError, UnencodableValueError } from './errors.ts';
 import type { HistoryEntry, HistoryOptions } from './history.ts';
 import { lockDataDir, unlockDataDir } from './lock.ts';
 import { readSnapshot, removeFiles, scanDataDir, snapshotName, syncDir, walName, writeSnapshot } from './snapshot.ts';
@@ -166,12 +166,15 @@ export class FileBackend implements Backend {
       this.checkOpen();
       const pending = this.inflight.get(op.key);
       const entry = planWrite(op, pending ? pending.kv : this.state.get(op.key), this.lastRevision + 1);
+      // Encode before taking anything (revision, in-flight key): a value that cannot be
+      // encoded fails this write alone and leaves no reserved name behind.
+      const line = encodeStoredRecord(entry);
       const { type, key, value, revision } = entry.event;
       this.lastRevision = revision;
       const result: KeyValue = { key, value, revision };
       this.inflight.set(key, { kv: type === 'DELETED' ? undefined : result, revision });
       return new Promise((resolve, reject) => {
-        this.queue.push({ entry, line: encodeRecord(entry), resolve: () => resolve(result), reject });
+        this.queue.push({ entry, line, resolve: () => resolve(result), reject });
         this.kick();
       });
     } catch (error) {
@@ -258,5 +261,13 @@ export class FileBackend implements Backend {
   private checkOpen(): void {
     if (this.failure) throw this.failure;
     if (this.phase !== 'open') throw new StoreClosedError(this.phase === 'new' ? 'file store not started' : 'store is closed');
+  }
+}
+
+function encodeStoredRecord(entry: HistoryEntry): string {
+  try {
+    return encodeRecord(entry);
+  } catch (error) {
+    throw new UnencodableValueError(entry.event.key, getErrorMessage(error));
   }
 }

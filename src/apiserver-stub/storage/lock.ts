@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DataDirLockedError } from './errors.ts';
@@ -32,11 +33,28 @@ export async function unlockDataDir(dir: string): Promise<void> {
   await unlink(join(path, 'LOCK')).catch(() => {});
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * isAlive: the process exists and has not exited. A zombie (exited, not yet
+ * reaped by its parent) still answers kill(pid, 0), but holds no files and
+ * writes nothing: its lock is as stale as a dead process's.
+ */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false; // no procfs: trust kill(pid, 0)
+  }
+  // "pid (comm) state ...": comm may hold spaces and parentheses, so read after the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }

@@ -41,6 +41,9 @@ export default defineCommand({
     'service-cluster-ip-range': { type: 'string', default: '10.96.0.0/12', help: 'CIDR ClusterIPs are allocated from' },
     'service-node-port-range': { type: 'string', default: '30000-32767', help: 'port range NodePorts are allocated from' },
     'advertise-address': { type: 'string', help: 'IP the `kubernetes` Service endpoints point at (its Endpoints/EndpointSlice are written only when set)' },
+    'max-requests-inflight': { type: 'int', default: 400, help: 'read-only requests served at once (watches not counted); more get 429 with Retry-After; 0 is no limit' },
+    'max-mutating-requests-inflight': { type: 'int', default: 200, help: 'writes served at once; more get 429 with Retry-After; 0 is no limit' },
+    'request-timeout': { type: 'duration', default: '60s', help: 'time a client has to send its whole request (watches are not affected); 0 is no limit' },
     ...commonFlags,
   },
   async run({ flags }) {
@@ -48,6 +51,9 @@ export default defineCommand({
     const tls = flags['tls-cert-file'] && flags['tls-private-key-file'] ? { certFile: flags['tls-cert-file'], keyFile: flags['tls-private-key-file'] } : undefined;
     if ((flags['tls-cert-file'] === undefined) !== (flags['tls-private-key-file'] === undefined)) throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
     if (!backendKinds().includes(flags.storage)) throw new InvalidArgumentError(`--storage ${flags.storage}: want one of ${backendKinds().join(', ')}`);
+    for (const flag of ['max-requests-inflight', 'max-mutating-requests-inflight', 'request-timeout'] as const) {
+      if (flags[flag] < 0) throw new InvalidArgumentError(`--${flag} must not be negative`);
+    }
     const dataDir = resolve(flags['data-dir']);
     const backendOptions: BackendOptions = { dataDir, etcdServers: flags['etcd-servers'] ?? [] };
     const tokens = flags['token-auth-file'] ? loadTokenFile(flags['token-auth-file']) : undefined;
@@ -57,6 +63,8 @@ export default defineCommand({
       serviceClusterIPRange: flags['service-cluster-ip-range'],
       serviceNodePortRange: flags['service-node-port-range'],
       ...(tokens ? { tokens } : {}),
+      inflight: { maxRequestsInflight: flags['max-requests-inflight'], maxMutatingRequestsInflight: flags['max-mutating-requests-inflight'] },
+      requestTimeoutMs: flags['request-timeout'],
       ...(flags['advertise-address'] ? { advertise: { address: flags['advertise-address'], port } } : {}),
     });
     await server.start();

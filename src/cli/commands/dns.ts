@@ -9,6 +9,7 @@ import { DEFAULT_FORWARD_ALLOW } from '../../dns/acl.ts';
 import { parseBindAddress } from '../../dns/health.ts';
 import { InformerFeed } from '../../dns/informers.ts';
 import type { PodMode } from '../../dns/lookup.ts';
+import { boundIPs } from '../../dns/ns.ts';
 import { RecordIndex } from '../../dns/records.ts';
 import { DnsServer } from '../../dns/server.ts';
 import { parseUpstream, resolvConfUpstreams, withoutSelf } from '../../dns/upstream.ts';
@@ -64,6 +65,7 @@ export default defineCommand({
       podMode,
       upstreams,
       forwardAllow: flags['forward-allow'],
+      localIPs: boundIPs(listen.host),
       healthAddress: flags['health-bind-address'],
       readyAddress: flags['ready-bind-address'],
       metricsAddress: flags['metrics-bind-address'],

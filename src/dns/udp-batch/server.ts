@@ -4,7 +4,7 @@ import type { DnsMetrics } from '../metrics.ts';
 import { UdpServer } from '../server-udp.ts';
 import { createLogger } from '../../util/log.ts';
 import { BUNDLED, repoPath } from '../../util/repo.ts';
-import { AF_INET, errno, libc, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SOCK_CLOEXEC, SOCK_DGRAM, sockaddrIn, SOL_SOCKET } from './libc.ts';
+import { AF_INET, CONTROL_SIZE, errno, IOVEC_SIZE, IP_PKTINFO, IPPROTO_IP, libc, MSGHDR_SIZE, nativeBlock, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SOCK_CLOEXEC, SOCK_DGRAM, SOCKADDR_SIZE, sockaddrIn, SOL_SOCKET, writePktinfo, type NativeBlock } from './libc.ts';
 
 const log = createLogger('dns-udp');
 
@@ -29,6 +29,7 @@ export class BatchUdpServer {
   #fallback: UdpServer | undefined;
   #workerExit: Promise<void> | undefined;
   #bound = { host: '', port: 0 };
+  #sendBlock: { block: NativeBlock } | undefined;
 
   constructor(metrics: DnsMetrics | undefined) {
     this.#metrics = metrics;
@@ -53,6 +54,8 @@ export class BatchUdpServer {
     lib.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, int(1), 4);
     lib.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, int(4 << 20), 4);
     lib.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, int(4 << 20), 4);
+    // Learn the address each query arrived on, to answer from it (a wildcard bind would answer from the primary).
+    lib.setsockopt(fd, IPPROTO_IP, IP_PKTINFO, int(1), 4);
     // The worker wakes every 20 ms without traffic to read cache updates and stop requests.
     const timeout = Buffer.alloc(16);
     timeout.writeBigInt64LE(20_000n, 8);
@@ -70,10 +73,10 @@ export class BatchUdpServer {
     this.#fd = fd;
     const channel = new MessageChannel();
     this.#port = channel.port1;
-    this.#port.on('message', (m: { type: string; packet?: Uint8Array; name?: Uint8Array; counts?: Array<[number, number]> }) => {
+    this.#port.on('message', (m: { type: string; packet?: Uint8Array; name?: Uint8Array; local?: Uint8Array; counts?: Array<[number, number]> }) => {
       if (m.type === 'miss') {
         Atomics.sub(this.#inflight, 0, 1);
-        this.#onMiss(Buffer.from(m.packet!), Buffer.from(m.name!));
+        this.#onMiss(Buffer.from(m.packet!), Buffer.from(m.name!), m.local);
       }
       else if (m.type === 'stats') for (const [k, n] of m.counts!) this.#metrics?.requests('udp', 4, k >> 4, k & 0xf, 'kubernetes', n);
     });
@@ -96,16 +99,27 @@ export class BatchUdpServer {
     await this.#fallback.listen(this.#bound.port, this.#bound.host).catch((e: unknown) => log.error('UDP fallback failed', { err: e }));
   }
 
-  #onMiss(packet: Buffer, name: Buffer): void {
+  #onMiss(packet: Buffer, name: Buffer, local: Uint8Array | undefined): void {
     const address = `${name[4]}.${name[5]}.${name[6]}.${name[7]}`;
     const answer = this.handler?.handle(packet, { proto: 'udp', address, family: 4 });
-    if (answer instanceof Promise) void answer.then((buf) => buf && this.#send(buf, name));
-    else if (answer) this.#send(answer, name);
+    if (answer instanceof Promise) void answer.then((buf) => buf && this.#send(buf, name, local));
+    else if (answer) this.#send(answer, name, local);
   }
 
-  #send(buf: Buffer, name: Buffer): void {
+  #send(buf: Buffer, name: Buffer, local: Uint8Array | undefined): void {
     if (this.#closed || this.#fd < 0) return;
-    libc().sendto(this.#fd, buf, buf.length, 0, name, name.length);
+    if (!local || buf.length > MAX_SEND) {
+      libc().sendto(this.#fd, buf, buf.length, 0, name, name.length);
+      return;
+    }
+    // sendmsg with IP_PKTINFO: the answer leaves from the address the query arrived on.
+    const m = (this.#sendBlock ??= sendBlock());
+    buf.copy(m.block.buf, DATA_AT);
+    name.copy(m.block.buf, NAME_AT, 0, Math.min(name.length, SOCKADDR_SIZE));
+    m.block.buf.writeUInt32LE(name.length, 8);
+    m.block.buf.writeBigUInt64LE(BigInt(buf.length), IOV_AT + 8);
+    m.block.buf.writeBigUInt64LE(BigInt(writePktinfo(m.block.buf, CONTROL_AT, local)), 40);
+    libc().sendmsg(this.#fd, m.block.ptr, 0);
   }
 
   async close(): Promise<void> {
@@ -117,6 +131,23 @@ export class BatchUdpServer {
     this.#port?.close();
     if (this.#fd >= 0) libc().close(this.#fd);
   }
+}
+
+// Layout of the main thread's one sendmsg block: msghdr, iovec, address, control message, data.
+const IOV_AT = MSGHDR_SIZE;
+const NAME_AT = IOV_AT + IOVEC_SIZE;
+const CONTROL_AT = NAME_AT + SOCKADDR_SIZE;
+const DATA_AT = CONTROL_AT + CONTROL_SIZE;
+const MAX_SEND = 65535;
+
+function sendBlock(): { block: NativeBlock } {
+  const block = nativeBlock(DATA_AT + MAX_SEND);
+  block.buf.writeBigUInt64LE(block.address + BigInt(NAME_AT), 0);
+  block.buf.writeBigUInt64LE(block.address + BigInt(IOV_AT), 16);
+  block.buf.writeBigUInt64LE(1n, 24);
+  block.buf.writeBigUInt64LE(block.address + BigInt(CONTROL_AT), 32);
+  block.buf.writeBigUInt64LE(block.address + BigInt(DATA_AT), IOV_AT);
+  return { block };
 }
 
 /** workerUrl finds the worker: its bundle in dist/, or the .ts source under tsx. */

@@ -8,12 +8,12 @@
  * approach a C server's rate on this path.
  *
  * Messages in (on workerData.port): {set, key, response}, {clear}, {stop}.
- * Messages out: {miss, packet, name}, {stats, counts: [qtype<<4|rcode, n][]}.
+ * Messages out: {miss, packet, name, local}, {stats, counts: [qtype<<4|rcode, n][]}.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ResponseArena } from '../wire/arena.ts';
 import { scanQuery, sizeClass } from '../wire/fast.ts';
-import { EAGAIN, EINTR, errno, IOVEC_SIZE, libc, MMSGHDR_SIZE, MSG_WAITFORONE, nativeBlock, SOCKADDR_SIZE } from './libc.ts';
+import { CONTROL_SIZE, EAGAIN, EINTR, errno, IOVEC_SIZE, libc, MMSGHDR_SIZE, MSG_WAITFORONE, nativeBlock, pktinfoDestination, SOCKADDR_SIZE, writePktinfo } from './libc.ts';
 
 const BATCH = 64;
 /** Most queries handed to the main thread and not yet taken; more are dropped, as a full socket buffer would. */
@@ -33,6 +33,9 @@ const recvVec = nativeBlock(BATCH * MMSGHDR_SIZE);
 const recvIov = nativeBlock(BATCH * IOVEC_SIZE);
 const recvBufs = nativeBlock(BATCH * RECV_SLOT);
 const recvNames = nativeBlock(BATCH * SOCKADDR_SIZE);
+// IP_PKTINFO: the address each query arrived on, so its answer leaves from that address (multi-address hosts).
+const recvControl = nativeBlock(BATCH * CONTROL_SIZE);
+const sendControl = nativeBlock(BATCH * CONTROL_SIZE);
 const sendVec = nativeBlock(BATCH * MMSGHDR_SIZE);
 const sendIov = nativeBlock(BATCH * IOVEC_SIZE);
 const sendBufs = nativeBlock(BATCH * SEND_SLOT);
@@ -45,6 +48,8 @@ for (let i = 0; i < BATCH; i++) {
   recvVec.buf.writeBigUInt64LE(recvNames.address + BigInt(i * SOCKADDR_SIZE), r);
   recvVec.buf.writeBigUInt64LE(recvIov.address + BigInt(i * IOVEC_SIZE), r + 16);
   recvVec.buf.writeBigUInt64LE(1n, r + 24);
+  recvVec.buf.writeBigUInt64LE(recvControl.address + BigInt(i * CONTROL_SIZE), r + 32);
+  sendVec.buf.writeBigUInt64LE(sendControl.address + BigInt(i * CONTROL_SIZE), r + 32);
   sendIov.buf.writeBigUInt64LE(sendBufs.address + BigInt(i * SEND_SLOT), i * IOVEC_SIZE);
   sendVec.buf.writeBigUInt64LE(sendNames.address + BigInt(i * SOCKADDR_SIZE), r);
   sendVec.buf.writeBigUInt64LE(sendIov.address + BigInt(i * IOVEC_SIZE), r + 16);
@@ -72,6 +77,12 @@ function flushStats(): void {
   lastStats = Date.now();
 }
 
+/** arrivedOn is the local address query slot `i` was sent to, from its IP_PKTINFO control message. */
+function arrivedOn(i: number): Buffer | undefined {
+  const length = Number(recvVec.buf.readBigUInt64LE(i * MMSGHDR_SIZE + 40));
+  return pktinfoDestination(recvControl.buf, i * CONTROL_SIZE, length);
+}
+
 /** answer writes the response for query slot `i` into send slot `out`; false when it must go to the main thread. */
 function answer(i: number, len: number, out: number): boolean {
   const base = i * RECV_SLOT;
@@ -91,6 +102,9 @@ function answer(i: number, len: number, out: number): boolean {
   sendIov.buf.writeUInt32LE(cached.length, out * IOVEC_SIZE + 8);
   recvNames.buf.copy(sendNames.buf, out * SOCKADDR_SIZE, i * SOCKADDR_SIZE, (i + 1) * SOCKADDR_SIZE);
   sendVec.buf.writeUInt32LE(recvVec.buf.readUInt32LE(i * MMSGHDR_SIZE + 8), out * MMSGHDR_SIZE + 8);
+  const local = arrivedOn(i);
+  const controlLength = local ? writePktinfo(sendControl.buf, out * CONTROL_SIZE, local) : 0;
+  sendVec.buf.writeBigUInt64LE(BigInt(controlLength), out * MMSGHDR_SIZE + 40);
   const key = (fast.qtype << 4) | (cached[3]! & 0xf);
   counts.set(key, (counts.get(key) ?? 0) + 1);
   return true;
@@ -99,7 +113,10 @@ function answer(i: number, len: number, out: number): boolean {
 for (;;) {
   if (!drain()) break;
   if (Date.now() - lastStats > 1000) flushStats();
-  for (let i = 0; i < BATCH; i++) recvVec.buf.writeUInt32LE(SOCKADDR_SIZE, i * MMSGHDR_SIZE + 8);
+  for (let i = 0; i < BATCH; i++) {
+    recvVec.buf.writeUInt32LE(SOCKADDR_SIZE, i * MMSGHDR_SIZE + 8);
+    recvVec.buf.writeBigUInt64LE(BigInt(CONTROL_SIZE), i * MMSGHDR_SIZE + 40);
+  }
   const n = lib.recvmmsg(fd, recvVec.ptr, BATCH, MSG_WAITFORONE, null);
   if (n < 0) {
     const e = errno();
@@ -118,6 +135,7 @@ for (;;) {
         type: 'miss',
         packet: Uint8Array.prototype.slice.call(recvBufs.buf, base, base + len),
         name: Uint8Array.prototype.slice.call(recvNames.buf, i * SOCKADDR_SIZE, i * SOCKADDR_SIZE + namelen),
+        local: arrivedOn(i)?.slice(),
       });
     }
   }

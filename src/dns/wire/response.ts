@@ -16,11 +16,13 @@ export interface ParsedResponse {
   rcode: number;
   answer: RawRecord[];
   authority: RawRecord[];
+  additional: RawRecord[];
 }
 
 /**
  * parseResponse reads an upstream response far enough to cache it and to
- * chase CNAMEs: header, questions skipped, answer and authority records.
+ * chase CNAMEs: header, questions skipped, then every record of the answer,
+ * authority and additional sections.
  * Throws a plain Error on anything malformed.
  */
 export function parseResponse(buf: Buffer): ParsedResponse {
@@ -29,6 +31,7 @@ export function parseResponse(buf: Buffer): ParsedResponse {
   const qd = buf.readUInt16BE(4);
   const an = buf.readUInt16BE(6);
   const ns = buf.readUInt16BE(8);
+  const ar = buf.readUInt16BE(10);
   let off = HEADER_SIZE;
   for (let i = 0; i < qd; i++) {
     off = readName(buf, off).end + 4;
@@ -49,5 +52,6 @@ export function parseResponse(buf: Buffer): ParsedResponse {
   };
   const answer = read(an);
   const authority = read(ns);
-  return { id: buf.readUInt16BE(0), flags, rcode: flags & 0xf, answer, authority };
+  const additional = read(ar);
+  return { id: buf.readUInt16BE(0), flags, rcode: flags & 0xf, answer, authority, additional };
 }

@@ -68,8 +68,8 @@ export interface FerryDns {
   alive: () => boolean;
 }
 
-/** startFerryDns runs `ferry dns` against `url` and waits until /ready answers 200. */
-export async function startFerryDns(t: Teardown, url: string, extra: string[] = []): Promise<FerryDns> {
+/** startFerryDns runs `ferry dns` against `url` and waits until it serves and (unless told) /ready answers 200. */
+export async function startFerryDns(t: Teardown, url: string, extra: string[] = [], o: { waitReady?: boolean } = {}): Promise<FerryDns> {
   const args = ['dns', '--server', url, '--listen', '127.0.0.1:0', '--health-bind-address', '127.0.0.1:0', '--ready-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0', ...extra];
   if (!extra.some((a) => a.startsWith('--upstream'))) args.push('--upstream', '127.0.0.1:9');
   const proc = spawn(FERRY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -100,7 +100,7 @@ export async function startFerryDns(t: Teardown, url: string, extra: string[] = 
     stderr: () => log,
     alive: () => !exited,
   };
-  await waitFor(async () => (await fetch(`http://${dns.ready}/ready`)).status === 200, 20_000, 'ready');
+  if (o.waitReady !== false) await waitFor(async () => (await fetch(`http://${dns.ready}/ready`)).status === 200, 20_000, 'ready');
   return dns;
 }
 

@@ -11,6 +11,7 @@ import type { Endpoint, ProxyState, ServicePort } from '../../../src/endpoints/p
 import type { Proxier } from '../../../src/endpoints/proxier.ts';
 import { IptablesProxier } from '../../../src/iptables/proxier.ts';
 import { createRunner } from '../../../src/iptables/runner.ts';
+import { writeProcSysctl } from '../../../src/iptables/sysctl.ts';
 import { NftablesProxier } from '../../../src/nftables/proxier.ts';
 import { createNftRunner } from '../../../src/nftables/runner.ts';
 
@@ -20,6 +21,8 @@ export interface WireState {
   changed: string[];
   deletedEndpoints: Array<{ serviceKey: string; endpoint: string }>;
   newlyActive: string[];
+  /** The Node's primary IPs (for --nodeport-addresses primary). */
+  nodeIPs?: string[];
 }
 
 export type DriverCommand = { op: 'sync'; state: WireState } | { op: 'cleanup' };
@@ -28,6 +31,7 @@ function fromWire(w: WireState): ProxyState {
   return {
     nodeName: 'node',
     nodeLabels: {},
+    nodeIPs: w.nodeIPs ?? [],
     services: new Map(w.services.map((s) => [s.key, s])),
     endpoints: new Map(w.endpoints),
     changed: new Set(w.changed),
@@ -47,6 +51,8 @@ const proxier: Proxier = config.mode === 'nftables'
       metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: gauge },
       healthHost: '0.0.0.0',
       now: Date.now,
+      // The driver runs inside the node namespace: this sets the node's sysctl only.
+      sysctl: writeProcSysctl,
     });
 
 const reply = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);

@@ -38,6 +38,8 @@ export class ProxyDriver {
   private previous = new Map<string, string>();
   private previousEndpoints = new Map<string, Endpoint[]>();
   private previousServices = new Map<string, ServicePort>();
+  /** The Node's primary IPs the snapshots carry, as the watcher reads them from the Node object. */
+  nodeIPs: string[] = [];
 
   constructor(t: ExecutionContext, ns: string, config: ProxyConfig) {
     this.child = spawnIn(ns, process.execPath, ['--import', 'tsx', driverPath, JSON.stringify(config)], {
@@ -83,7 +85,7 @@ export class ProxyDriver {
       for (const e of before) if (e.ready && !now.has(`${e.ip}:${e.port}`)) deletedEndpoints.push({ serviceKey: key, endpoint: `${e.ip}:${e.port}` });
       if (before.filter((e) => e.ready).length === 0 && now.size > 0) newlyActive.push(key);
     }
-    const state: WireState = { services: [...services], endpoints: Object.entries(endpoints), changed, deletedEndpoints, newlyActive };
+    const state: WireState = { services: [...services], endpoints: Object.entries(endpoints), changed, deletedEndpoints, newlyActive, nodeIPs: this.nodeIPs };
     const r = await this.send({ op: 'sync', state });
     if (!r.ok) throw new Error(`sync failed: ${r.error}`);
     this.previous = current;

@@ -168,13 +168,12 @@ rootTest('iptables-legacy: cluster IP spread and cleanup', async (t) => {
 });
 
 // kube-proxy's nftables mode semantics for external addresses and policies.
-// (The iptables mode joins this list with issue 20's eTP Local fix.)
-for (const mode of ['nftables'] as const) rootTest(`${mode}: external IPs, LB source ranges, eTP Local short-circuit, iTP Local`, async (t) => {
+for (const mode of ['iptables-nft', 'nftables'] as const) rootTest(`${mode}: external IPs, LB source ranges, eTP Local short-circuit, iTP Local`, async (t) => {
   const { topo, driver } = await lab(t, mode, 3);
   const [p0, p1, p2] = topo.pods as [typeof topo.pods[0], typeof topo.pods[0], typeof topo.pods[0]];
   await addRoute(topo.node, ['192.168.99.0/24', 'via', EXT_IP]);
   const remote = { isLocal: false, nodeName: 'node-b' };
-  const allowed = service('allowed', '172.30.0.30', { type: 'LoadBalancer', nodePort: 30090, loadBalancerIPs: ['192.168.99.20'], loadBalancerSourceRanges: ['192.168.50.0/30'] });
+  const allowed = service('allowed', '172.30.0.30', { type: 'LoadBalancer', nodePort: 30090, loadBalancerIPs: ['192.168.99.20'], loadBalancerSourceRanges: ['192.168.50.0/30', '192.168.50.0/24'] });
   const denied = service('denied', '172.30.0.31', { type: 'LoadBalancer', nodePort: 30091, loadBalancerIPs: ['192.168.99.21'], loadBalancerSourceRanges: ['10.99.0.0/16'] });
   const elsewhere = service('elsewhere', '172.30.0.32', { externalIPs: ['192.168.99.10'], nodePort: 30092, type: 'NodePort', externalTrafficPolicy: 'Local' });
   const itp = service('itp', '172.30.0.33', { internalTrafficPolicy: 'Local' });
@@ -186,7 +185,7 @@ for (const mode of ['nftables'] as const) rootTest(`${mode}: external IPs, LB so
   });
   const fails = async (ns: string, url: string) => (await topo.fixture.exec(ns, 'curl', ['-sS', '-m', '1', url], { allowFailure: true })).code !== 0;
 
-  // LB source ranges: a source in the range gets through, one outside is dropped.
+  // LB source ranges (nested ones too): a source in the range gets through, one outside is dropped.
   t.is(await topo.curl(topo.ext, 'http://192.168.99.20/hostname'), 'pod-0');
   t.true(await fails(topo.ext, 'http://192.168.99.21/hostname'), 'outside loadBalancerSourceRanges');
 

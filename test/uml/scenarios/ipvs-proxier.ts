@@ -90,6 +90,15 @@ await scenario(async (step) => {
     assert.doesNotMatch(client, new RegExp(`^${EXT_IP}:`), 'NodePort traffic is masqueraded');
   });
 
+  await step('externalTrafficPolicy Local with its only endpoint on another node: the NodePort still reaches it from the node', async () => {
+    // kube-proxy's IPVS mode falls back to the cluster-wide endpoints (kubernetes#97081).
+    const remote: ServiceSpec = { name: 'remote', clusterIP: '10.96.0.40', port: 80, nodePort: 30090, externalTrafficPolicy: 'Local', endpoints: [{ ip: pods[0]!.ip, port: 8080, local: false }] };
+    await driver.sync([web, other, empty, remote]);
+    assert.match(await ipvsadm(), new RegExp(`${NODE_IP.replace(/\./g, '\\.')}:30090 rr\\s+-> ${pods[0]!.ip.replace(/\./g, '\\.')}:8080`));
+    assert.equal(await run(node, 'curl', ['-s', '-m', '2', `http://${NODE_IP}:30090/hostname`]), pods[0]!.name);
+    await driver.sync([web, other, empty]);
+  });
+
   await step('a service without endpoints rejects at once', async () => {
     const start = Date.now();
     const r = await fixture.exec(node, 'curl', ['-s', '-m', '3', 'http://10.96.0.30/'], { allowFailure: true });

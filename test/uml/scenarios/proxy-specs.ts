@@ -17,6 +17,7 @@ export interface ServiceSpec {
   readonly nodePort?: number;
   readonly externalIPs?: string[];
   readonly affinitySeconds?: number;
+  readonly externalTrafficPolicy?: 'Cluster' | 'Local';
   readonly endpoints: ReadonlyArray<{ ip: string; port: number; local?: boolean }>;
 }
 
@@ -30,6 +31,7 @@ export function servicePort(s: ServiceSpec): ServicePort {
     nodePort: s.nodePort ?? 0,
     externalIPs: s.externalIPs ?? [],
     sessionAffinity: affinity(s.affinitySeconds),
+    externalTrafficPolicy: s.externalTrafficPolicy ?? 'Cluster',
   });
 }
 

@@ -28,3 +28,10 @@ test('Accept negotiation and table shape', (t) => {
   t.deepEqual(table.columnDefinitions.map((c: { name: string }) => c.name), ['Name', 'Status', 'Age']);
   t.is(table.rows[0].object.kind, 'PartialObjectMetadata');
 });
+
+test('a row that its printer cannot read prints <invalid> cells instead of failing the whole Table', (t) => {
+  const odd = { metadata: { name: 'odd' }, subsets: [{ addresses: [{ ip: '10.0.0.1' }], ports: [null] }] };
+  t.throws(() => printers.Endpoints!.cells(odd as never));
+  const table = toTable('Endpoints', [odd as never, { metadata: { name: 'ok' }, subsets: [] } as never], {}, 'None') as { rows: Array<{ cells: unknown[] }> };
+  t.deepEqual(table.rows.map((r) => r.cells.slice(0, 2)), [['odd', '<invalid>'], ['ok', '<none>']]);
+});

@@ -22,6 +22,14 @@ test('flags take kube-style spellings and defaults', (t) => {
   t.deepEqual(rest, ['dig', '+short']);
 });
 
+test('boolean flags take pflag spellings: --flag=false, --flag=true, --no-flag', (t) => {
+  const on = { 'localhost-nodeports': { type: 'boolean', default: true, help: '' } } as const;
+  t.false(parseFlags(on, ['--localhost-nodeports=false']).flags['localhost-nodeports']);
+  t.true(parseFlags(on, ['--localhost-nodeports=true']).flags['localhost-nodeports']);
+  t.false(parseFlags(on, ['--no-localhost-nodeports']).flags['localhost-nodeports']);
+  t.true(parseFlags(on, []).flags['localhost-nodeports']);
+});
+
 const bad: Array<{ name: string; argv: string[]; message: RegExp }> = [
   { name: 'unknown flag', argv: ['--nope'], message: /nope/ },
   { name: 'bad int', argv: ['--nodes=three'], message: /--nodes: not an integer/ },

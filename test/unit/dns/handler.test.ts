@@ -124,12 +124,15 @@ for (const pm of podModes) {
   });
 }
 
-test('cluster names answer SERVFAIL until synced, then resolve', async (t) => {
+test('before the informers sync, a missing name is SERVFAIL (authoritative, with the SOA), as CoreDNS; then NXDOMAIN', async (t) => {
   const index = fixtureIndex(false);
   const h = handler(index);
-  t.is((await ask(h, `svc1.testns.svc.${z}`, 'A')).rcode, 'SERVFAIL');
+  const early = await ask(h, `svc0.testns.svc.${z}`, 'A');
+  t.like(early, { rcode: 'SERVFAIL', aa: true, answer: [] });
+  t.deepEqual(early.ns, [SOA]);
+  t.is((await ask(h, `svc1.testns.svc.${z}`, 'A')).rcode, 'NOERROR', 'what is already known is answered');
   index.markSynced();
-  t.is((await ask(h, `svc1.testns.svc.${z}`, 'A')).rcode, 'NOERROR');
+  t.is((await ask(h, `svc0.testns.svc.${z}`, 'A')).rcode, 'NXDOMAIN');
 });
 
 test('a change empties the answer cache', async (t) => {

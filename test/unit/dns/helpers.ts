@@ -86,8 +86,9 @@ function rdata(rr: Rr): string {
       return String(rr.address);
     case 5:
     case 12:
-    case 2:
       return `${String(rr.domain)}.`;
+    case 2:
+      return `${String(rr.ns)}.`;
     case 33:
       return `${rr.priority} ${rr.weight} ${rr.port} ${String(rr.target)}.`;
     case 16:

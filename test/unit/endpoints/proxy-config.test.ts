@@ -9,7 +9,7 @@ import type { RawProxyFlags } from '../../../src/endpoints/proxy-config-validate
 import { ProxyStateBuilder } from '../../../src/endpoints/state-builder.ts';
 
 const defaults: RawProxyFlags = {
-  mode: 'dry-run', nodeName: 'node-a', clusterCIDRs: [], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [],
+  mode: 'dry-run', nodeName: 'node-a', clusterCIDRs: [], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [], localhostNodePorts: true,
   syncPeriodMs: 30_000, minSyncPeriodMs: 1000, iptablesBackend: undefined, ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0,
   ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250,
 };
@@ -17,11 +17,15 @@ const defaults: RawProxyFlags = {
 const cases: Array<{ name: string; over: Partial<RawProxyFlags>; want: Record<string, unknown> | RegExp }> = [
   { name: 'defaults', over: {}, want: { mode: 'dry-run', masqueradeBit: 14, proxyPortRange: undefined } },
   { name: 'cluster CIDRs and port range forms', over: { clusterCIDRs: ['10.0.0.0/8', ' 192.168.0.0/16'], proxyPortRange: '30000+100' }, want: { clusterCIDRs: ['10.0.0.0/8', '192.168.0.0/16'], proxyPortRange: [30000, 30100] } },
-  { name: 'unknown mode', over: { mode: 'ebpf' }, want: /invalid --mode "ebpf": want one of iptables, ipvs, userspace, dry-run/ },
+  { name: 'unknown mode', over: { mode: 'ebpf' }, want: /invalid --mode "ebpf": want one of iptables, nftables, ipvs, userspace, dry-run/ },
   { name: 'bad CIDR', over: { clusterCIDRs: ['10.0.0.0/33'] }, want: /invalid --cluster-cidr "10.0.0.0\/33"/ },
   { name: 'masquerade bit out of range', over: { masqueradeBit: 32 }, want: /--iptables-masquerade-bit 32/ },
   { name: 'min sync above sync period', over: { minSyncPeriodMs: 60_000 }, want: /--min-sync-period: must be <= --sync-period/ },
   { name: 'iptables backend', over: { iptablesBackend: 'xtables' }, want: /--iptables-backend "xtables": want nft or legacy/ },
+  { name: 'nodeport addresses of both families (each proxier keeps its own)', over: { nodePortAddresses: ['192.168.0.0/16', 'fd00::/64'] }, want: { nodePortAddresses: ['192.168.0.0/16', 'fd00::/64'] } },
+  { name: 'nodeport addresses primary', over: { nodePortAddresses: ['primary'] }, want: { nodePortAddresses: ['primary'] } },
+  { name: 'nodeport addresses primary with CIDRs', over: { nodePortAddresses: ['primary', '10.0.0.0/8'] }, want: /--nodeport-addresses "primary,10.0.0.0\/8": can't use both 'primary' and CIDRs/ },
+  { name: 'nodeport addresses not a CIDR', over: { nodePortAddresses: ['10.0.0.1'] }, want: /--nodeport-addresses "10.0.0.1": must be a valid CIDR or 'primary'/ },
   { name: 'port range reversed', over: { proxyPortRange: '3000-2000' }, want: /--proxy-port-range "3000-2000"/ },
 ];
 for (const tc of cases) {

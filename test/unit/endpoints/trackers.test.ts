@@ -28,7 +28,7 @@ const portCases: Array<{ name: string; svc: Service; want: Record<string, unknow
   {
     name: 'LoadBalancer Local with affinity and ingress IPs',
     svc: service('lb', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: 'ClientIP', externalIPs: ['192.0.2.1', '2001:db8::1'], ports: [{ port: 80, nodePort: 30080 }] }, { status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } } }),
-    want: [{ key: 'ns1/lb:', type: 'LoadBalancer', nodePort: 30080, externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: { type: 'ClientIP', timeoutSeconds: 10800 }, externalIPs: ['192.0.2.1'], loadBalancerIPs: ['198.51.100.7'] }],
+    want: [{ key: 'ns1/lb', type: 'LoadBalancer', nodePort: 30080, externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: { type: 'ClientIP', timeoutSeconds: 10800 }, externalIPs: ['192.0.2.1'], loadBalancerIPs: ['198.51.100.7'] }],
   },
 ];
 for (const tc of portCases) {
@@ -69,10 +69,10 @@ test('no-op changes are dropped: update to the same spec, add then delete before
 test('changed survives a failed sync and is cleared only by a successful one', (t) => {
   const b = new ProxyStateBuilder('node-a');
   b.onServiceChange(undefined, service('a', { ports: [{ port: 80 }] }));
-  t.deepEqual([...b.build().changed], ['ns1/a:']);
+  t.deepEqual([...b.build().changed], ['ns1/a']);
   // The sync of that snapshot fails; another change arrives.
   b.onServiceChange(undefined, service('b', { clusterIP: '172.30.0.42', clusterIPs: ['172.30.0.42'], ports: [{ port: 80 }] }));
-  t.deepEqual([...b.build().changed].sort(), ['ns1/a:', 'ns1/b:']);
+  t.deepEqual([...b.build().changed].sort(), ['ns1/a', 'ns1/b']);
   b.syncSucceeded();
   t.deepEqual([...b.build().changed], []);
 });
@@ -107,6 +107,24 @@ test('trigger times: earliest per service, reported once by the successful sync'
   t.deepEqual(b.syncSucceeded(), []);
 });
 
+test('unnamed port: key ns/name (kube-proxy\'s ServicePortName), endpoints and trigger time found under it', (t) => {
+  const b = new ProxyStateBuilder('node-a');
+  b.onServiceChange(undefined, service('u', { ports: [{ port: 80 }] }));
+  b.onEndpointSliceChange(slice('u-1', 'u', [['10.0.0.1']], [['', 8080]], { 'endpoints.kubernetes.io/last-change-trigger-time': '2026-01-01T00:00:05Z' }), false);
+  const state = b.build();
+  t.deepEqual([...state.services.keys()], ['ns1/u']);
+  t.deepEqual(state.endpoints.get('ns1/u')?.map((e) => `${e.ip}:${e.port}`), ['10.0.0.1:8080']);
+  t.is(state.triggerTimes.get('ns1/u'), Date.parse('2026-01-01T00:00:05Z'));
+});
+
+test('node IPs (for --nodeport-addresses primary) reach the snapshot; only a change asks for a sync', (t) => {
+  const b = new ProxyStateBuilder('node-a');
+  t.deepEqual(b.build().nodeIPs, []);
+  t.true(b.setNodeIPs(['192.168.50.1']));
+  t.false(b.setNodeIPs(['192.168.50.1']));
+  t.deepEqual(b.build().nodeIPs, ['192.168.50.1']);
+});
+
 test('deleting the last slice removes the endpoints; node label change marks every service', (t) => {
   const b = new ProxyStateBuilder('node-a');
   b.onServiceChange(undefined, service('s', { ports: [{ name: 'p80', port: 80 }] }));
@@ -139,4 +157,20 @@ test('deleting a UDP service reports its cluster IP for conntrack cleanup, once'
   t.deepEqual([...b.build().udpConntrack.deletedClusterIPs!], ['172.30.0.10']);
   b.syncSucceeded();
   t.deepEqual([...b.build().udpConntrack.deletedClusterIPs!], []);
+});
+
+test('malformed addresses, ranges and ports are dropped before any mode writes them (one would fail the whole ruleset)', (t) => {
+  const b = new ProxyStateBuilder('node-a');
+  b.onServiceChange(undefined, service('s', {
+    ports: [{ name: 'p80', port: 80 }],
+    externalIPs: ['192.168.99.1', '1.2.3', '300.1.1.1'],
+    loadBalancerSourceRanges: ['10.0.0.0/8', 'bogus', '10.0.0.0/33', ' 192.168.0.0/16 ', 'fd00::/64'],
+  }));
+  b.onEndpointSliceChange(slice('s-1', 's', [['10.0.0.1'], ['10.0.0.999'], ['not-an-ip']], [['p80', 8080], ['bad', 70000]]), false);
+  const state = b.build();
+  const svc = state.services.get('ns1/s:p80')!;
+  t.deepEqual(svc.externalIPs, ['192.168.99.1']);
+  t.deepEqual(svc.loadBalancerSourceRanges, ['10.0.0.0/8', '192.168.0.0/16', 'fd00::/64']);
+  t.deepEqual(state.endpoints.get('ns1/s:p80')!.map((e) => e.ip), ['10.0.0.1']);
+  t.false(state.endpoints.has('ns1/s:bad'));
 });

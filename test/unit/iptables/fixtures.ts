@@ -21,6 +21,7 @@ export const OPTIONS: RenderOptions = {
   masqueradeMark: '0x4000',
   nodePortIPs: 'all',
   nodeIPs: [NODE_IP],
+  localhostNodePorts: true,
 };
 
 /** svc builds a ClusterIP TCP service port `ns/name:p80` with overrides. */

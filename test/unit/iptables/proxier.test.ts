@@ -13,19 +13,22 @@ import { ep, NODE_IP, state, svc } from './fixtures.ts';
 
 const config: ProxyConfig = proxyConfig({ nodeName: 'node1', clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' });
 
-function setup() {
+function setup(over: Partial<ProxyConfig> = {}) {
   const ipt = new FakeIptables();
   const counts = { failures: 0, partialFailures: 0, rules: {} as Record<string, number> };
+  // Sysctls the proxier set: recorded, never written (this test runs in the machine's own namespace).
+  const sysctls: string[] = [];
   let clock = 1_000_000;
   const proxier = new IptablesProxier({
-    config, runner: ipt, healthHost: '127.0.0.1', now: () => clock,
+    config: { ...config, ...over }, runner: ipt, healthHost: '127.0.0.1', now: () => clock,
+    sysctl: async (key, value) => void sysctls.push(`${key}=${value}`),
     metrics: {
       iptablesRestoreFailures: { inc: () => counts.failures++ },
       iptablesPartialRestoreFailures: { inc: () => counts.partialFailures++ },
       iptablesRulesTotal: { set: ({ table }, v) => (counts.rules[table] = v) },
     },
   });
-  return { ipt, proxier, counts, advance: (ms: number) => (clock += ms) };
+  return { ipt, proxier, counts, sysctls, advance: (ms: number) => (clock += ms) };
 }
 
 const s1 = svc('ns1', 'svc1', { clusterIPs: ['172.30.0.41'] });
@@ -59,7 +62,7 @@ test('partial sync rewrites only changed services, and deletes the chains of rem
   t.false(ipt.chains('nat').includes('KUBE-SEP-RS4RBKLTHTF2IUXJ'), 'the old endpoint chain is gone');
   await proxier.sync(state([[s1, [ep('10.180.0.1')]]], [s2.key]));
   t.false(ipt.chains('nat').some((c) => c.endsWith('GNZBNJ2PO5MGZ6GT')));
-  t.is(trace(ipt, '172.30.0.42'), 'ACCEPT');
+  t.is(trace(ipt, '172.30.0.42'), '');
   await proxier.close();
 });
 
@@ -100,6 +103,52 @@ test('cleanup removes our chains and jumps and leaves other rules alone', async 
   await cleanupRules(ipt); // a second cleanup on a clean node is a no-op
   t.pass();
 });
+
+test('localhost NodePorts (default): route_localnet=1 once, KUBE-FIREWALL jumped from INPUT and OUTPUT, 127.0.0.1 reaches node ports', async (t) => {
+  const { ipt, proxier, sysctls } = setup();
+  const np = svc('ns3', 'svc3', { type: 'NodePort', clusterIPs: ['172.30.0.43'], nodePort: 3003 });
+  await proxier.sync(state([[np, [ep('10.180.0.1')]]]));
+  await proxier.sync(state([[np, [ep('10.180.0.1')]]], []));
+  t.deepEqual(sysctls, ['net.ipv4.conf.all.route_localnet=1']);
+  t.deepEqual(ipt.rules('filter', 'KUBE-FIREWALL'), ['-m comment --comment block incoming localnet connections -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP']);
+  t.deepEqual(ipt.rules('filter', 'INPUT').filter((r) => r.endsWith('KUBE-FIREWALL')), ['-j KUBE-FIREWALL']);
+  t.deepEqual(ipt.rules('filter', 'OUTPUT').filter((r) => r.endsWith('KUBE-FIREWALL')), ['-j KUBE-FIREWALL']);
+  t.is(tracePacket(ipt, { sourceIP: '127.0.0.1', destIP: '127.0.0.1', destPort: 3003 }, [NODE_IP]).output, '10.180.0.1:80');
+  await proxier.close();
+});
+
+test('localhost NodePorts: a route_localnet that cannot be set is logged, and services still get their rules', async (t) => {
+  const ipt = new FakeIptables();
+  let tries = 0;
+  const proxier = new IptablesProxier({
+    config, runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000,
+    sysctl: async () => {
+      tries++;
+      throw new Error('EROFS: read-only file system');
+    },
+    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } },
+  });
+  t.like(await proxier.sync(state([[s1, [ep('10.180.0.1')]]])), { ok: true, full: true });
+  t.is(trace(ipt, '172.30.0.41'), '10.180.0.1:80');
+  t.like(await proxier.sync(state([[s1, [ep('10.180.0.1')]]], [])), { ok: true, full: false });
+  t.is(tries, 1, 'partial syncs do not try again; the next full sync will');
+  await proxier.close();
+});
+
+for (const [name, over] of [
+  ['--iptables-localhost-nodeports=false', { localhostNodePorts: false }],
+  ['--nodeport-addresses without 127.0.0.1', { nodePortAddresses: ['192.168.0.0/16'] }],
+] as const) {
+  test(`localhost NodePorts off (${name}): no sysctl, no KUBE-FIREWALL, 127.0.0.1 does not reach node ports`, async (t) => {
+    const { ipt, proxier, sysctls } = setup(over);
+    const np = svc('ns3', 'svc3', { type: 'NodePort', clusterIPs: ['172.30.0.43'], nodePort: 3003 });
+    await proxier.sync(state([[np, [ep('10.180.0.1')]]]));
+    t.deepEqual(sysctls, []);
+    t.false(ipt.chains('filter').includes('KUBE-FIREWALL'));
+    t.is(tracePacket(ipt, { sourceIP: '127.0.0.1', destIP: '127.0.0.1', destPort: 3003 }, [NODE_IP]).output, '');
+    await proxier.close();
+  });
+}
 
 const stderrCases: Array<{ name: string; stderr: string; line: number | undefined }> = [
   { name: 'nft', stderr: "iptables-nft-restore v1.8.9 (nf_tables): Chain 'FOO' does not exist\nError occurred at line: 5\n", line: 5 },

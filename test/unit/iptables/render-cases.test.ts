@@ -30,14 +30,20 @@ const cases: Case[] = [
     ],
   },
   {
-    name: 'eTP Local without local endpoints: DROP in KUBE-EXTERNAL-SERVICES, cluster IP still served',
+    // kube-proxy asks "endpoints anywhere?": pods and the node still reach the
+    // remote endpoints through KUBE-EXT; outside clients hit the DROP.
+    name: 'eTP Local without local endpoints: KUBE-EXT short-circuits pods and the node to KUBE-SVC, DROP for the rest',
     services: [[svc('ns2', 'svc2', { type: 'NodePort', clusterIPs: ['172.30.0.42'], nodePort: 3001, externalIPs: ['192.168.99.22'], externalTrafficPolicy: 'Local' }), [ep('10.180.1.1', { isLocal: false })]]],
     has: [
       '-A KUBE-EXTERNAL-SERVICES -m comment --comment "ns2/svc2:p80 has no local endpoints" -m tcp -p tcp -d 192.168.99.22 --dport 80 -j DROP',
       '-A KUBE-EXTERNAL-SERVICES -m comment --comment "ns2/svc2:p80 has no local endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 3001 -j DROP',
       `-A KUBE-SERVICES -m comment --comment "ns2/svc2:p80 cluster IP" -m tcp -p tcp -d 172.30.0.42 --dport 80 -j KUBE-SVC-${SVC2}`,
+      `-A KUBE-SERVICES -m comment --comment "ns2/svc2:p80 external IP" -m tcp -p tcp -d 192.168.99.22 --dport 80 -j KUBE-EXT-${SVC2}`,
+      `-A KUBE-NODEPORTS -m comment --comment ns2/svc2:p80 -m tcp -p tcp --dport 3001 -j KUBE-EXT-${SVC2}`,
+      `-A KUBE-EXT-${SVC2} -m comment --comment "pod traffic for ns2/svc2:p80 external destinations" -s 10.0.0.0/8 -j KUBE-SVC-${SVC2}`,
+      `-A KUBE-EXT-${SVC2} -m comment --comment "route LOCAL traffic for ns2/svc2:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-SVC-${SVC2}`,
     ],
-    hasNot: [`KUBE-EXT-${SVC2}`, `KUBE-SVL-${SVC2}`],
+    hasNot: [`KUBE-SVL-${SVC2}`, `-A KUBE-EXT-${SVC2} -j`],
   },
   {
     name: 'no endpoints at all: REJECT for cluster IP and node port',
@@ -59,7 +65,7 @@ const cases: Case[] = [
     name: 'no --cluster-cidr: no local-traffic masquerade rule',
     services: [[svc('ns1', 'svc1', { clusterIPs: ['172.30.0.41'] }), [ep('10.180.0.1')]]],
     options: { clusterCIDRs: [] },
-    hasNot: ['-j KUBE-MARK-MASQ\n-A KUBE-SVC', '! -s'],
+    hasNot: ['-j KUBE-MARK-MASQ\n-A KUBE-SVC', '! -s 10.0.0.0/8'],
     has: [`-A KUBE-SVC-${SVC1} -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ`],
   },
   {
@@ -68,6 +74,20 @@ const cases: Case[] = [
     options: { nodePortIPs: ['192.168.0.2'] },
     has: ['-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.168.0.2 -j KUBE-NODEPORTS'],
     hasNot: ['--dst-type LOCAL -j KUBE-NODEPORTS'],
+  },
+  {
+    name: 'localhost NodePorts off: loopback kept out of KUBE-NODEPORTS, no KUBE-FIREWALL',
+    services: [[svc('ns1', 'svc1', { clusterIPs: ['172.30.0.41'] }), [ep('10.180.0.1')]]],
+    options: { localhostNodePorts: false },
+    has: ['-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS'],
+    hasNot: ['KUBE-FIREWALL'],
+  },
+  {
+    name: 'localhost NodePorts off with listed addresses: 127.0.0.1 is skipped',
+    services: [[svc('ns1', 'svc1', { clusterIPs: ['172.30.0.41'] }), [ep('10.180.0.1')]]],
+    options: { localhostNodePorts: false, nodePortIPs: ['192.168.0.2', '127.0.0.1'] },
+    has: ['-d 192.168.0.2 -j KUBE-NODEPORTS'],
+    hasNot: ['-d 127.0.0.1 -j KUBE-NODEPORTS'],
   },
   {
     name: 'iTP Local with a local endpoint: cluster IP goes to KUBE-SVL',

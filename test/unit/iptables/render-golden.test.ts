@@ -36,6 +36,8 @@ test('golden: multiple services, full sync, one stale chain deleted', (t) => {
       :KUBE-FORWARD - [0:0]
       :KUBE-PROXY-FIREWALL - [0:0]
       :KUBE-PROXY-CANARY - [0:0]
+      :KUBE-FIREWALL - [0:0]
+      -A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
       -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
       -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
       -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
@@ -120,7 +122,7 @@ const flows: Array<{ name: string; sourceIP: string; destIP: string; destPort: n
   { name: 'LB IP from an allowed range', sourceIP: '203.0.113.5', destIP: '5.6.7.8', destPort: 80, output: '10.180.0.3:80, 10.180.0.4:80', masq: true },
   { name: 'LB IP from elsewhere is dropped', sourceIP: '203.0.113.200', destIP: '5.6.7.8', destPort: 80, output: 'DROP', masq: false },
   { name: 'hairpin: an endpoint reaching itself is masqueraded', sourceIP: '10.180.0.1', destIP: '172.30.0.41', destPort: 80, output: '10.180.0.1:80', masq: true },
-  { name: 'wrong port falls through', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 81, output: 'ACCEPT', masq: false },
+  { name: 'wrong port falls through', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 81, output: '', masq: false },
 ];
 
 for (const tc of flows) {
@@ -138,4 +140,64 @@ test('iTP Local + eTP Local node port: the short-circuit target KUBE-SVC exists 
   t.is(tracePacket(ipt, { sourceIP: '10.0.0.5', destIP: NODE_IP, destPort: 3001 }, [NODE_IP]).output, '10.180.0.2:80, 10.180.1.1:80', 'pods short-circuit to all endpoints');
   t.is(tracePacket(ipt, { sourceIP: '203.0.113.200', destIP: NODE_IP, destPort: 3001 }, [NODE_IP]).output, '10.180.0.2:80', 'external clients get local endpoints');
   t.is(tracePacket(ipt, { sourceIP: '10.0.0.5', destIP: '172.30.0.42', destPort: 80 }, [NODE_IP]).output, '10.180.0.2:80', 'cluster IP is iTP Local');
+});
+
+// eTP Local with endpoints only on other nodes (kube-proxy's "endpoints
+// anywhere?" gating): pods and the node reach the remote endpoints through
+// KUBE-EXT → KUBE-SVC on every external address; outside clients are dropped.
+const remoteOnly = state([
+  [
+    svc('ns2', 'svc2', {
+      type: 'LoadBalancer', clusterIPs: ['172.30.0.42'], nodePort: 3001, externalIPs: ['192.168.99.22'],
+      loadBalancerIPs: ['1.2.3.4'], loadBalancerSourceRanges: ['203.0.113.0/25', '10.0.0.0/8', '192.168.0.0/24'],
+      externalTrafficPolicy: 'Local', healthCheckNodePort: 30000,
+    }),
+    [ep('10.180.1.1', { isLocal: false })],
+  ],
+]);
+
+const remoteOnlyFlows: Array<{ name: string; sourceIP: string; destIP: string; destPort: number; output: string; masq: boolean }> = [
+  { name: 'pod to node port', sourceIP: '10.0.0.2', destIP: NODE_IP, destPort: 3001, output: '10.180.1.1:80', masq: false },
+  { name: 'node to its node port is masqueraded', sourceIP: NODE_IP, destIP: NODE_IP, destPort: 3001, output: '10.180.1.1:80', masq: true },
+  { name: 'outside client to node port is dropped', sourceIP: '203.0.113.200', destIP: NODE_IP, destPort: 3001, output: 'DROP', masq: false },
+  { name: 'pod to external IP', sourceIP: '10.0.0.2', destIP: '192.168.99.22', destPort: 80, output: '10.180.1.1:80', masq: false },
+  { name: 'outside client to external IP is dropped', sourceIP: '203.0.113.200', destIP: '192.168.99.22', destPort: 80, output: 'DROP', masq: false },
+  { name: 'pod to LB IP (allowed range) goes through KUBE-FW', sourceIP: '10.0.0.2', destIP: '1.2.3.4', destPort: 80, output: '10.180.1.1:80', masq: false },
+  { name: 'node to LB IP is masqueraded', sourceIP: NODE_IP, destIP: '1.2.3.4', destPort: 80, output: '10.180.1.1:80', masq: true },
+  // Both KUBE-EXTERNAL-SERVICES ("no local endpoints") and KUBE-PROXY-FIREWALL drop it.
+  { name: 'allowed outside client to LB IP is dropped (no local endpoints)', sourceIP: '203.0.113.5', destIP: '1.2.3.4', destPort: 80, output: 'DROP, DROP', masq: false },
+  { name: 'blocked outside client to LB IP is dropped', sourceIP: '203.0.113.200', destIP: '1.2.3.4', destPort: 80, output: 'DROP, DROP', masq: false },
+  { name: 'cluster IP still served', sourceIP: '10.0.0.2', destIP: '172.30.0.42', destPort: 80, output: '10.180.1.1:80', masq: false },
+];
+
+for (const tc of remoteOnlyFlows) {
+  test(`trace eTP Local, remote endpoints only: ${tc.name}`, async (t) => {
+    const ipt = new FakeIptables();
+    await ipt.restore(renderRules({ state: remoteOnly, full: true, installedChains: new Set(), jumps: [] }, OPTIONS).text);
+    t.deepEqual(tracePacket(ipt, tc, [NODE_IP]), { output: tc.output, masq: tc.masq });
+  });
+}
+
+// An unnamed port is `ns/name` in kube-proxy (no trailing colon), which names
+// its chains and comments. Expected lines from kube-proxy's
+// TestEndpointSliceE2E (pkg/proxy/iptables/proxier_test.go, as carried by
+// aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212).
+test('golden: unnamed port is ns/name, with kube-proxy chain hashes and comments', (t) => {
+  const unnamed = svc('ns1', 'svc1', { portName: '', clusterIPs: ['172.30.1.1'] });
+  t.is(unnamed.key, 'ns1/svc1');
+  const out = renderRules({ state: state([[unnamed, ['10.0.1.1', '10.0.1.2', '10.0.1.3'].map((ip) => ep(ip))]]), full: true, installedChains: new Set(), jumps: [] }, OPTIONS);
+  const expected = [
+    '-A KUBE-SEP-3JOIVZTXZZRGORX4 -m comment --comment ns1/svc1 -s 10.0.1.1 -j KUBE-MARK-MASQ',
+    '-A KUBE-SEP-3JOIVZTXZZRGORX4 -m comment --comment ns1/svc1 -m tcp -p tcp -j DNAT --to-destination 10.0.1.1:80',
+    '-A KUBE-SEP-IO5XOSKPAXIFQXAJ -m comment --comment ns1/svc1 -s 10.0.1.2 -j KUBE-MARK-MASQ',
+    '-A KUBE-SEP-IO5XOSKPAXIFQXAJ -m comment --comment ns1/svc1 -m tcp -p tcp -j DNAT --to-destination 10.0.1.2:80',
+    '-A KUBE-SEP-XGJFVO3L2O5SRFNT -m comment --comment ns1/svc1 -s 10.0.1.3 -j KUBE-MARK-MASQ',
+    '-A KUBE-SEP-XGJFVO3L2O5SRFNT -m comment --comment ns1/svc1 -m tcp -p tcp -j DNAT --to-destination 10.0.1.3:80',
+    '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 cluster IP" -m tcp -p tcp -d 172.30.1.1 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
+    '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 -> 10.0.1.1:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-3JOIVZTXZZRGORX4',
+    '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 -> 10.0.1.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-IO5XOSKPAXIFQXAJ',
+    '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 -> 10.0.1.3:80" -j KUBE-SEP-XGJFVO3L2O5SRFNT',
+    '-A KUBE-SERVICES -m comment --comment "ns1/svc1 cluster IP" -m tcp -p tcp -d 172.30.1.1 --dport 80 -j KUBE-SVC-AQI2S6QIMU7PVVRP',
+  ];
+  for (const line of expected) t.true(out.text.includes(line), `missing: ${line}`);
 });

@@ -63,6 +63,26 @@ const cases: Case[] = [
     sets: [`${SET.clusterIP} 10.96.0.10,udp:80`, `${SET.nodePortUDP} 30081`, `${SET.nodePortLocalUDP} 30081`, `${SET.loopBack} 10.244.1.10,udp:8080,10.244.1.10`],
   },
   {
+    // kube-proxy's IPVS mode (kubernetes#97081): pods and the node still reach a
+    // Local-policy service whose endpoints are all on other nodes.
+    name: 'externalTrafficPolicy Local, endpoints only on other nodes: external addresses fall back to them',
+    svc: { type: 'LoadBalancer', nodePort: 30084, externalIPs: ['203.0.113.5'], externalTrafficPolicy: 'Local' },
+    eps: [ep('10.244.2.10')],
+    virtualServers: {
+      [vsKey('TCP', '10.96.0.10', 80)]: ['10.244.2.10:8080:1'],
+      [vsKey('TCP', '192.168.50.1', 30084)]: ['10.244.2.10:8080:1'],
+      [vsKey('TCP', '203.0.113.5', 80)]: ['10.244.2.10:8080:1'],
+    },
+    addresses: ['10.96.0.10', '203.0.113.5'],
+    sets: [
+      `${SET.clusterIP} 10.96.0.10,tcp:80`,
+      `${SET.externalIP} 203.0.113.5,tcp:80`,
+      `${SET.externalIPLocal} 203.0.113.5,tcp:80`,
+      `${SET.nodePortTCP} 30084`,
+      `${SET.nodePortLocalTCP} 30084`,
+    ],
+  },
+  {
     name: 'no endpoints: virtual servers stay (empty) and REJECT targets appear for the IP and the NodePort',
     svc: { nodePort: 30082 },
     eps: [],

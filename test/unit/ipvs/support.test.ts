@@ -42,6 +42,10 @@ test('NodePort addresses: every non-loopback address off kube-ipvs0, filtered by
   ];
   t.deepEqual(nodePortAddresses(all, 9, []), ['10.244.1.1', '192.168.50.1']);
   t.deepEqual(nodePortAddresses(all, 9, ['192.168.0.0/16']), ['192.168.50.1']);
+  // Per family, as kube-proxy: IPv6 CIDRs leave every IPv4 address; `primary` is the Node's IP.
+  const dual = [...all, { index: 2, address: 'fd00::1', prefixLength: 64 }, { index: 3, address: 'fd01::1', prefixLength: 64 }];
+  t.deepEqual(nodePortAddresses(dual, 9, ['fd00::/64']), ['10.244.1.1', '192.168.50.1', 'fd00::1']);
+  t.deepEqual(nodePortAddresses(dual, 9, ['primary'], ['192.168.50.1', 'fd01::1']), ['192.168.50.1', 'fd01::1']);
 });
 
 test('ipset full restore rebuilds each set into a temporary one and swaps it in', (t) => {

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { renderSkeleton } from '../../../src/nftables/layout.ts';
 import { renderFullTransaction } from '../../../src/nftables/render.ts';
+import { outermost } from '../../../src/nftables/service.ts';
 import { TableModel } from '../../../src/nftables/table-model.ts';
 import { ep, OPTIONS, serviceLines, state, svc } from './fixtures.ts';
 
@@ -124,4 +125,18 @@ test('a model reset by a full sync renders the same text as a fresh one', (t) =>
   const model = new TableModel(OPTIONS);
   model.full(state([[svc('a', 'b', { clusterIPs: ['172.30.9.9'] }), [ep('10.180.9.9')]]]), []);
   t.is(model.full(multiple, []).text, renderFullTransaction(multiple, OPTIONS));
+});
+
+test('golden: source ranges of the other family only leave the LB IP unfiltered; a range holding the node lets its LB IPs in', (t) => {
+  const lb = (ranges: string[]) => svc('ns8', 'svc8', { type: 'LoadBalancer', clusterIPs: ['172.30.0.48'], nodePort: 3008, loadBalancerIPs: ['5.6.7.9'], loadBalancerSourceRanges: ranges });
+  const v6 = serviceLines(renderFullTransaction(state([[lb(['fd00::/64']), [ep('10.180.0.8')]]]), OPTIONS));
+  t.false(v6.some((l) => l.includes('firewall-')));
+  const withNode = serviceLines(renderFullTransaction(state([[lb(['192.168.0.0/24', 'fd00::/64']), [ep('10.180.0.8')]]]), OPTIONS));
+  t.true(withNode.includes(`add element ${T} firewall-ips { 5.6.7.9 . tcp . 80 }`));
+  t.true(withNode.includes(`add element ${T} firewall-allow { 5.6.7.9 . tcp . 80 . 192.168.0.0/24, 5.6.7.9 . tcp . 80 . 5.6.7.9 }`));
+});
+
+test('nested and repeated source ranges become one interval each (an interval set refuses overlaps)', (t) => {
+  t.deepEqual(outermost(['10.1.0.0/16', '10.0.0.0/8', '10.0.0.0/8', '192.168.0.0/24', '192.168.0.7']), ['10.0.0.0/8', '192.168.0.0/24']);
+  t.deepEqual(outermost(['1.2.3.4', '1.2.3.5']), ['1.2.3.4', '1.2.3.5']);
 });

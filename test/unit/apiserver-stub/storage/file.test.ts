@@ -1,5 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
-import { mkdtemp, readdir, rm, appendFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, appendFile, stat, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileBackend } from '../../../../src/apiserver-stub/storage/file.ts';
@@ -38,6 +40,19 @@ test('file: restart keeps every acknowledged write and revisions keep increasing
   t.is(await second.get(writes[6]!.key), undefined);
   const next = await second.create('/registry/svc/ns/new', {});
   t.true(next.revision > before);
+});
+
+test('file: a value that cannot be encoded fails its write alone: no revision, no in-flight key taken', async (t) => {
+  const store = await openStore(await tempDir(t));
+  t.teardown(() => store.close());
+  const before = await store.create('/registry/x/ns/before', {});
+  let deep: unknown = [];
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  await t.throwsAsync(store.create('/registry/x/ns/a', { deep }), { code: 'FERRY_ERR_STORE_UNENCODABLE' });
+  await t.throwsAsync(store.create('/registry/x/ns/a', { n: 1n } as never), { code: 'FERRY_ERR_STORE_UNENCODABLE' });
+  const after = await store.create('/registry/x/ns/a', { ok: true });
+  t.is(after.revision, before.revision + 1, 'the failed writes used no revision');
+  t.deepEqual((await store.get('/registry/x/ns/a'))?.value, { ok: true });
 });
 
 test('file: concurrent writes are all acknowledged, revisions in issue order', async (t) => {
@@ -115,3 +130,27 @@ test('file: a second store on the same data dir is refused', async (t) => {
   t.teardown(() => first.close());
   await t.throwsAsync(openStore(dir), { instanceOf: DataDirLockedError });
 });
+
+test('file: a LOCK left by a zombie (exited, not reaped) is taken over; a live owner still holds it', async (t) => {
+  // sh starts a short sleep and execs a long one, which never reaps it: the short sleep's pid becomes a zombie.
+  const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => parent.kill('SIGKILL'));
+  const zombie = Number((await once(parent.stdout!, 'data'))[0].toString().trim());
+  await waitUntil(async () => (await readFile(`/proc/${zombie}/stat`, 'utf8')).split(') ')[1]!.startsWith('Z'));
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'LOCK'), `${zombie}\n`);
+  const store = await openStore(dir);
+  t.teardown(() => store.close());
+  t.is((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid), 'the lock is ours now');
+  const other = await tempDir(t);
+  await writeFile(join(other, 'LOCK'), `${parent.pid}\n`);
+  await t.throwsAsync(openStore(other), { instanceOf: DataDirLockedError });
+});
+
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('timed out');
+}

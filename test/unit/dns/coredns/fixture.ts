@@ -1,0 +1,85 @@
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../../src/dns/acl.ts';
+import { DnsHandler } from '../../../../src/dns/handler.ts';
+import type { PodMode } from '../../../../src/dns/lookup.ts';
+import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
+import { RecordIndex } from '../../../../src/dns/records.ts';
+import { buildQuery, decode, type Decoded } from '../helpers.ts';
+
+/**
+ * CoreDNS's kubernetes plugin test cluster (APIConnServeTest in
+ * plugin/kubernetes/handler_test.go, coredns/coredns@4b26cced3), rebuilt as
+ * the Services and EndpointSlices it stands for and loaded into Ferry's
+ * record index through the informers' projections. CoreDNS's default TTL in
+ * these tests is 5 s, so the handler runs with ttl 5.
+ *
+ * CoreDNS's test.SortAndCheck compares an SOA by owner, TTL and primary name
+ * server only; the expected SOA lines here carry Ferry's full rdata with
+ * those three fields as upstream's.
+ */
+export const SOURCE = 'coredns/coredns@4b26cced3 plugin/kubernetes';
+export const SOA = 'cluster.local.\t5\tIN\tSOA\tns.dns.cluster.local. hostmaster.cluster.local. 7200 1800 86400 5';
+
+const http = [{ name: 'http', protocol: 'TCP', port: 80 }];
+const service = (namespace: string, name: string, spec: Service['spec']): Service => ({ metadata: { namespace, name }, spec });
+const slice = (namespace: string, svc: string, name: string, addresses: Array<[string, string?]>, ports = http): EndpointSlice => ({
+  metadata: { namespace, name, labels: { 'kubernetes.io/service-name': svc } },
+  addressType: addresses[0]![0].includes(':') ? 'IPv6' : 'IPv4',
+  endpoints: addresses.map(([ip, hostname]) => ({ addresses: [ip], ...(hostname ? { hostname } : {}), conditions: { ready: true } })),
+  ports,
+});
+
+const SERVICES: Service[] = [
+  service('kube-system', 'kubedns', { clusterIP: '10.0.0.10', ports: [{ name: 'dns', protocol: 'UDP', port: 53 }] }),
+  service('testns', 'svc1', { clusterIP: '10.0.0.1', ports: http }),
+  service('testns', 'svcempty', { clusterIP: '10.0.0.1', ports: http }),
+  service('testns', 'svc6', { clusterIP: '1234:abcd::1', ports: http }),
+  service('testns', 'hdls1', { clusterIP: 'None' }),
+  service('testns', 'external', { type: 'ExternalName', externalName: 'ext.interwebs.test', ports: http }),
+  service('testns', 'external-to-service', { type: 'ExternalName', externalName: 'svc1.testns.svc.cluster.local.', ports: http }),
+  service('testns', 'hdlsprtls', { clusterIP: 'None' }),
+  service('unexposedns', 'svc1', { clusterIP: '10.0.0.2', ports: http }),
+  service('testns', 'svc-dual-stack', { clusterIPs: ['10.0.0.3', '10::3'], ports: http }),
+];
+
+const SLICES: EndpointSlice[] = [
+  slice('kube-system', 'kubedns', 'kubedns', [['172.0.0.100']], [{ name: 'dns', protocol: 'UDP', port: 53 }]),
+  slice('testns', 'svc1', 'svc1-slice1', [['172.0.0.1', 'ep1a']]),
+  // svcempty's Endpoints list ports but no address: no slice endpoints.
+  { metadata: { namespace: 'testns', name: 'svcempty-slice1', labels: { 'kubernetes.io/service-name': 'svcempty' } }, addressType: 'IPv4', endpoints: [], ports: http },
+  // hdls1's one Endpoints object holds both families: one slice per family.
+  slice('testns', 'hdls1', 'hdls1-slice1', [['172.0.0.2'], ['172.0.0.3'], ['172.0.0.4', 'dup-name'], ['172.0.0.5', 'dup-name']]),
+  slice('testns', 'hdls1', 'hdls1-slice2', [['5678:abcd::1'], ['5678:abcd::2']]),
+  // hdlsprtls's endpoint port is -1 in CoreDNS's fixture: no port.
+  slice('testns', 'hdlsprtls', 'hdlsprtls-slice1', [['172.0.0.20']], []),
+];
+
+/**
+ * coreDnsIndex builds the index; `namespaces` are the ones that exist
+ * (CoreDNS's exposed namespaces in the test at hand), `pods` the verified-mode pods.
+ */
+export function coreDnsIndex(o: { namespaces?: string[]; pods?: Array<[string, string]>; synced?: boolean } = {}): RecordIndex {
+  const index = new RecordIndex({ watchNamespaces: true });
+  for (const ns of o.namespaces ?? ['testns']) index.setNamespace(ns);
+  for (const s of SERVICES) index.setService(toDnsService(s));
+  for (const s of SLICES) index.setEndpointSlice(toDnsEndpointSlice(s)!);
+  for (const [namespace, ip] of o.pods ?? []) index.updatePod(undefined, { namespace, ips: [ip] });
+  if (o.synced !== false) index.markSynced();
+  return index;
+}
+
+/**
+ * ask sends one query to a handler over the index and decodes the answer.
+ * It asks over TCP: CoreDNS's handler tests see the plugin's whole answer,
+ * before any server truncates it to a UDP size.
+ */
+export async function ask(index: RecordIndex, qname: string, qtype: string | number, o: { podMode?: PodMode; localIPs?: string[] } = {}): Promise<Decoded> {
+  const h = new DnsHandler({
+    controller: index, zone: 'cluster.local', ttl: 5, podMode: o.podMode ?? 'insecure', forwarder: undefined,
+    acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined, localIPs: o.localIPs ?? [],
+  });
+  const out = await h.handle(buildQuery(qname, qtype), { proto: 'tcp', address: '127.0.0.1', family: 4 });
+  if (!out) throw new Error(`no answer to ${qname} ${qtype}`);
+  return decode(out);
+}
