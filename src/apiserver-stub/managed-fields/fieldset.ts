@@ -123,14 +123,15 @@ export function valueAt(obj: unknown, path: Path): unknown {
 
 /**
  * removeAt deletes what a path names from obj (a field, a keyed item, a set
- * member), then the maps this left empty (Go drops an empty map, `omitempty`).
+ * member), then the maps and lists this left empty (Go's `omitempty` drops them).
  */
 export function removeAt(obj: Obj, path: Path): void {
   removeOne(obj, path);
   for (let n = path.length - 1; n >= 1; n--) {
     const parent = path.slice(0, n);
     const v = valueAt(obj, parent);
-    if (!isObj(v) || Object.keys(v).length > 0 || !parent[parent.length - 1]!.startsWith('f:')) break;
+    const empty = (isObj(v) && Object.keys(v).length === 0) || (Array.isArray(v) && v.length === 0);
+    if (!empty || !parent[parent.length - 1]!.startsWith('f:')) break;
     removeOne(obj, parent);
   }
 }
