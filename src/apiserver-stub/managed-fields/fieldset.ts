@@ -104,6 +104,47 @@ export function fieldSetOf(scope: Scope, obj: Obj): FieldSet {
   return out;
 }
 
+/**
+ * fieldsV1Of builds the FieldsV1 tree of everything an object sets in one
+ * pass, without path strings: what a create owns (the same tree as
+ * toFieldsV1(fieldSetOf(...)), at a fraction of the cost on every create).
+ */
+export function fieldsV1Of(scope: Scope, obj: Obj): Obj {
+  const set = (value: unknown, schema: Schema | undefined): Obj => {
+    const { definitions } = scope;
+    if (Array.isArray(value)) {
+      const kind = listKind(schema);
+      const items = resolve(definitions, schema)?.items as Schema | undefined;
+      const out: Obj = {};
+      if (kind.kind === 'map' && value.every((v) => isObj(v) && v[kind.key] !== undefined)) {
+        for (const item of value as Obj[]) out[keyElement(kind.key, item)] = { '.': {}, ...set(item, items) };
+        return out;
+      }
+      if (kind.kind === 'set' && value.every((v) => !isObj(v) && !Array.isArray(v))) {
+        for (const v of value) out[`v:${JSON.stringify(v)}`] = {};
+        return out;
+      }
+      return {};
+    }
+    if (!isObj(value) || Object.keys(value).length === 0 || isArbitrary(definitions, schema)) return {};
+    const out: Obj = {};
+    for (const [k, v] of Object.entries(value)) out[`f:${k}`] = set(v, fieldSchema(definitions, schema, k));
+    return out;
+  };
+  const root: Obj = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === 'apiVersion' || k === 'kind') continue;
+    if ((k === 'status') !== (scope.subresource === 'status')) continue;
+    if (k === 'metadata' && isObj(v)) {
+      const meta = Object.fromEntries(Object.entries(v).filter(([mk]) => !untrackedMeta.includes(mk)));
+      if (Object.keys(meta).length > 0) root['f:metadata'] = set(meta, fieldSchema(scope.definitions, scope.root, 'metadata'));
+      continue;
+    }
+    root[`f:${k}`] = set(v, fieldSchema(scope.definitions, scope.root, k));
+  }
+  return root;
+}
+
 /** valueAt reads the value a path names (undefined when absent). */
 export function valueAt(obj: unknown, path: Path): unknown {
   let v: unknown = obj;

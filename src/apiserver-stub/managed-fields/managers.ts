@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeObject } from '../../kube/types.ts';
 import { apiErrors } from '../errors.ts';
 import { apiVersionOf, type ResourceDef } from '../resource.ts';
-import { decodePath, fieldSetOf, fromFieldsV1, scopeOf, toFieldsV1, valueAt, type FieldSet, type Scope } from './fieldset.ts';
+import { decodePath, fieldSetOf, fieldsV1Of, fromFieldsV1, scopeOf, toFieldsV1, valueAt, type FieldSet, type Scope } from './fieldset.ts';
 
 /**
  * managedFields as kube-apiserver keeps them: one entry per manager,
@@ -81,9 +81,16 @@ export function recordUpdate(def: ResourceDef, old: KubeObject | undefined, next
   const given = next.metadata?.managedFields;
   if (given !== undefined && given !== null && !Array.isArray(given)) return;
   const scope = scopeOf(def, subresource);
+  const trackedSub = subresource === 'status' || subresource === 'scale' ? subresource : undefined;
+  if (old === undefined && (given === undefined || given === null || (given as unknown[]).length === 0)) {
+    // A create by one manager: it owns all it set; built straight into FieldsV1.
+    const fieldsV1 = fieldsV1Of(scope, next);
+    const entry: ManagedEntry = { manager, operation: 'Update', apiVersion: apiVersionOf(def), time: now(), fieldsType: 'FieldsV1', fieldsV1, ...(trackedSub ? { subresource: trackedSub } : {}) };
+    next.metadata = { ...next.metadata, managedFields: Object.keys(fieldsV1).length > 0 ? [entry] : [] } as KubeObject['metadata'];
+    return;
+  }
   const managed = baseManaged(old, next);
   const { changed, removed } = changedFields(scope, old, next);
-  const trackedSub = subresource === 'status' || subresource === 'scale' ? subresource : undefined;
   let own = managed.find((m) => m.entry.manager === manager && m.entry.operation === 'Update' && m.entry.subresource === trackedSub);
   for (const m of managed) {
     for (const p of removed) m.set.delete(p);

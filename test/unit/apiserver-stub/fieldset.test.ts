@@ -1,5 +1,5 @@
 import test from 'ava';
-import { describePath, decodePath, fieldSetOf, fromFieldsV1, removeAt, scopeOf, toFieldsV1, valueAt } from '../../../src/apiserver-stub/managed-fields/fieldset.ts';
+import { describePath, decodePath, fieldSetOf, fieldsV1Of, fromFieldsV1, removeAt, scopeOf, toFieldsV1, valueAt } from '../../../src/apiserver-stub/managed-fields/fieldset.ts';
 import { resourceDefs } from '../../../src/apiserver-stub/resources.ts';
 import type { Strategy } from '../../../src/apiserver-stub/resource.ts';
 
@@ -48,4 +48,10 @@ test('valueAt and removeAt follow keys and set members; emptied maps go too', (t
   t.false('finalizers' in o.metadata);
   removeAt(o, ['f:spec', 'f:containers', 'k:{"name":"web"}']);
   t.false('containers' in o.spec);
+});
+
+test('fieldsV1Of (a create) builds the same tree as the set it owns', (t) => {
+  const scope = scopeOf(pod);
+  t.deepEqual([...fromFieldsV1(fieldsV1Of(scope, obj))].sort(), [...fieldSetOf(scope, obj)].sort());
+  t.deepEqual(fieldsV1Of(scopeOf(pod, 'status'), obj), { 'f:status': { 'f:phase': {} } });
 });
