@@ -147,14 +147,16 @@ export class Registry {
   /**
    * update replaces the object at name. `subresource: 'status'` takes only the
    * status from the body; a main-resource write keeps the stored status when
-   * the kind has a status subresource.
+   * the kind has a status subresource. `beforeWrite` sees the body with the
+   * stored object (field ownership is computed there, without a second read).
    */
-  async update(namespace: string | undefined, name: string, body: KubeObject, subresource?: 'status', dryRun = false): Promise<{ object: KubeObject; created: boolean }> {
+  async update(namespace: string | undefined, name: string, body: KubeObject, subresource?: 'status', dryRun = false, beforeWrite?: (body: KubeObject, old: KubeObject | undefined) => void): Promise<{ object: KubeObject; created: boolean }> {
     const m = metaOf(body);
     if (m.name !== undefined && m.name !== name) throw apiErrors.badRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
     const current = await this.backend.get(this.key(namespace, name));
     if (!current) {
-      if (this.def.allowCreateOnUpdate && subresource === undefined) return { object: await this.create(namespace, { ...body, metadata: { ...m, name } }, dryRun), created: true };
+      beforeWrite?.(body, undefined);
+      if (this.def.allowCreateOnUpdate && subresource === undefined) return { object: await this.create(namespace, { ...body, metadata: { ...metaOf(body), name } }, dryRun), created: true };
       throw this.notFound(name);
     }
     const rv = m.resourceVersion;
@@ -162,6 +164,7 @@ export class Registry {
       throw apiErrors.conflict(groupResource(this.def), name, 'the object has been modified; please apply your changes to the latest version and try again');
     }
     const old = this.toObject(current);
+    beforeWrite?.(body, old);
     const obj = this.merged(body, old, subresource);
     return { object: await this.write(namespace, name, obj, old, current.revision, dryRun), created: false };
   }

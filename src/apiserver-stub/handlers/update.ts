@@ -13,9 +13,7 @@ export async function handleUpdate(ctx: Ctx): Promise<void> {
   if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, body, raw), ctx.res, 'decode');
   checkNamespace(body, ctx.namespace);
   if (ctx.namespace !== undefined && ctx.def.allowCreateOnUpdate) await requireNamespace(ctx.api, ctx.namespace);
-  // The stored object is read for the fields this update changes; a write in between is caught by the resourceVersion, when given.
-  const old = await ctx.registry.get(ctx.namespace, ctx.name!).catch(() => undefined);
-  recordUpdate(ctx.def, old, body, managerOf(ctx.req, ctx.query), ctx.subresource);
-  const { object, created } = await ctx.registry.update(ctx.namespace, ctx.name!, body, ctx.subresource === 'status' ? 'status' : undefined, isDryRun(ctx.query));
+  const manager = managerOf(ctx.req, ctx.query);
+  const { object, created } = await ctx.registry.update(ctx.namespace, ctx.name!, body, ctx.subresource === 'status' ? 'status' : undefined, isDryRun(ctx.query), (b, old) => recordUpdate(ctx.def, old, b, manager, ctx.subresource));
   sendJson(ctx.res, created ? 201 : 200, object);
 }
