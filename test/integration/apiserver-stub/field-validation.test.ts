@@ -9,7 +9,8 @@ import { kubectl, startServer, tempDir } from './server-fixture.ts';
  * Issue 16 part 2: `fieldValidation=Strict|Warn|Ignore` on create, update and
  * patch, with kube's messages, through the wire and through kubectl.
  */
-const bin = ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33', '/usr/bin/kubectl'].find((p) => existsSync(p))!;
+const kubectlVersions = ['1.27', '1.32', '1.33'].map((v) => `/usr/lib/google-cloud-sdk/bin/kubectl.${v}`).filter((p) => existsSync(p));
+if (kubectlVersions.length === 0) kubectlVersions.push('/usr/bin/kubectl');
 
 const deployment = (extra: Record<string, unknown>): Record<string, unknown> => ({
   apiVersion: 'apps/v1',
@@ -67,17 +68,19 @@ test('patch: only the fields the patch brings are judged, under each patch type'
   t.is(fine.status, 200, JSON.stringify(fine.json));
 });
 
-test(`${bin}: apply rejects an unknown field by default (strict) and warns under --validate=warn, in kube's words`, async (t) => {
-  const { url } = await startServer(t);
-  const dir = await tempDir(t);
-  const cache = join(dir, 'cache');
-  const file = join(dir, 'bad.yaml');
-  await writeFile(file, JSON.stringify(deployment({ bogus: 1 })));
-  const strict = await kubectl(bin, url, cache, ['apply', '-f', file]);
-  t.not(strict.code, 0);
-  t.regex(strict.stderr, /Error from server \(BadRequest\): error when creating ".*bad.yaml": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers\[0\].bogus"/);
-  const warn = await kubectl(bin, url, cache, ['apply', '--validate=warn', '-f', file]);
-  t.is(warn.code, 0, warn.stderr);
-  t.regex(warn.stderr, /Warning: unknown field "spec.template.spec.containers\[0\].bogus"/);
-  t.regex(warn.stdout, /deployment.apps\/web created/);
-});
+for (const bin of kubectlVersions) {
+  test(`${bin}: apply rejects an unknown field by default (strict) and warns under --validate=warn, in kube's words`, async (t) => {
+    const { url } = await startServer(t);
+    const dir = await tempDir(t);
+    const cache = join(dir, 'cache');
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, JSON.stringify(deployment({ bogus: 1 })));
+    const strict = await kubectl(bin, url, cache, ['apply', '-f', file]);
+    t.not(strict.code, 0);
+    t.regex(strict.stderr, /Error from server \(BadRequest\): error when creating ".*bad.yaml": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers\[0\].bogus"/);
+    const warn = await kubectl(bin, url, cache, ['apply', '--validate=warn', '-f', file]);
+    t.is(warn.code, 0, warn.stderr);
+    t.regex(warn.stderr, /Warning: unknown field "spec.template.spec.containers\[0\].bogus"/);
+    t.regex(warn.stdout, /deployment.apps\/web created/);
+  });
+}
