@@ -1,7 +1,7 @@
 import type { KubeObject } from '../../kube/types.ts';
 import { ApiError } from '../errors.ts';
 import { apiVersionOf, type ResourceDef } from '../resource.ts';
-import { decodePath, describePath, fieldSchema, fieldSetOf, listKind, removeAt, resolve, scopeOf, valueAt, type FieldSet, type Scope } from './fieldset.ts';
+import { decodePath, describePath, fieldSchema, fieldSetOf, listKind, removeAt, resolve, sameItem, scopeOf, valueAt, type FieldSet, type Scope } from './fieldset.ts';
 import { now, parseManaged, sameValue, serializeManaged, type Managed } from './managers.ts';
 
 /**
@@ -33,7 +33,7 @@ function merge(scope: Scope, live: unknown, config: unknown, schema: Schema | un
     if (kind.kind === 'map') {
       const out = [...live];
       for (const item of config) {
-        const index = isObj(item) ? out.findIndex((l) => isObj(l) && sameValue(l[kind.key], item[kind.key])) : -1;
+        const index = out.findIndex((l) => sameItem(kind.keys, l, item));
         if (index >= 0) out[index] = merge(scope, out[index], item, items);
         else out.push(structuredClone(item));
       }

@@ -41,17 +41,30 @@ export function resolve(definitions: Definitions, schema: Schema | undefined): S
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** ListKind tells how a list field merges, from its property schema. */
-export type ListKind = { kind: 'map'; key: string } | { kind: 'set' } | { kind: 'atomic' };
+/** ListKind tells how a list field merges, from its property schema: `keys` name a keyed item (the first is required). */
+export type ListKind = { kind: 'map'; keys: readonly string[] } | { kind: 'set' } | { kind: 'atomic' };
 
 export function listKind(property: Schema | undefined): ListKind {
+  const keys = property?.['x-kubernetes-list-map-keys'];
+  if (Array.isArray(keys) && keys.length > 0) return { kind: 'map', keys: keys as string[] };
   const key = property?.['x-kubernetes-patch-merge-key'];
-  if (typeof key === 'string') return { kind: 'map', key };
+  if (typeof key === 'string') return { kind: 'map', keys: [key] };
   if (property?.['x-kubernetes-patch-strategy'] === 'merge') return { kind: 'set' };
   return { kind: 'atomic' };
 }
 
-export const keyElement = (key: string, item: Obj): string => `k:${JSON.stringify({ [key]: item[key] })}`;
+/** Defaults of key fields a configuration may leave out (kube defaults before it compares). */
+const keyDefaults: Readonly<Record<string, unknown>> = { protocol: 'TCP' };
+
+/** itemKey is a keyed item's identity: its key fields, defaulted, in key order. */
+export function itemKey(keys: readonly string[], item: Obj): Obj {
+  return Object.fromEntries(keys.map((k) => [k, item[k] ?? keyDefaults[k]]).filter(([, v]) => v !== undefined));
+}
+
+export const keyElement = (keys: readonly string[], item: Obj): string => `k:${JSON.stringify(itemKey(keys, item))}`;
+
+/** sameItem: two items of a keyed list are the same item. */
+export const sameItem = (keys: readonly string[], a: unknown, b: unknown): boolean => isObj(a) && isObj(b) && JSON.stringify(itemKey(keys, a)) === JSON.stringify(itemKey(keys, b));
 
 /** childSchemas gives a struct's or map's schema for one of its fields, or undefined when it holds arbitrary JSON. */
 export function fieldSchema(definitions: Definitions, schema: Schema | undefined, field: string): Schema | undefined {
@@ -70,9 +83,9 @@ function walk(scope: Scope, value: unknown, schema: Schema | undefined, path: st
   if (Array.isArray(value)) {
     const kind = listKind(schema);
     const items = resolve(definitions, schema)?.items as Schema | undefined;
-    if (kind.kind === 'map' && value.every((v) => isObj(v) && v[kind.key] !== undefined)) {
+    if (kind.kind === 'map' && value.every((v) => isObj(v) && v[kind.keys[0]!] !== undefined)) {
       for (const item of value as Obj[]) {
-        const itemPath = [...path, keyElement(kind.key, item)];
+        const itemPath = [...path, keyElement(kind.keys, item)];
         out.add(encodePath(itemPath));
         walk(scope, item, items, itemPath, out);
       }
@@ -116,8 +129,8 @@ export function fieldsV1Of(scope: Scope, obj: Obj): Obj {
       const kind = listKind(schema);
       const items = resolve(definitions, schema)?.items as Schema | undefined;
       const out: Obj = {};
-      if (kind.kind === 'map' && value.every((v) => isObj(v) && v[kind.key] !== undefined)) {
-        for (const item of value as Obj[]) out[keyElement(kind.key, item)] = { '.': {}, ...set(item, items) };
+      if (kind.kind === 'map' && value.every((v) => isObj(v) && v[kind.keys[0]!] !== undefined)) {
+        for (const item of value as Obj[]) out[keyElement(kind.keys, item)] = { '.': {}, ...set(item, items) };
         return out;
       }
       if (kind.kind === 'set' && value.every((v) => !isObj(v) && !Array.isArray(v))) {
@@ -151,8 +164,9 @@ export function valueAt(obj: unknown, path: Path): unknown {
   for (const pe of path) {
     if (pe.startsWith('f:')) v = isObj(v) ? v[pe.slice(2)] : undefined;
     else if (pe.startsWith('k:')) {
-      const [[key, want]] = Object.entries(JSON.parse(pe.slice(2)) as Obj) as [[string, unknown]];
-      v = Array.isArray(v) ? v.find((item) => isObj(item) && JSON.stringify(item[key]) === JSON.stringify(want)) : undefined;
+      const want = JSON.parse(pe.slice(2)) as Obj;
+      const keys = Object.keys(want);
+      v = Array.isArray(v) ? v.find((item) => sameItem(keys, item, want)) : undefined;
     } else if (pe.startsWith('v:')) {
       const want = pe.slice(2);
       v = Array.isArray(v) && v.some((item) => JSON.stringify(item) === want) ? JSON.parse(want) : undefined;

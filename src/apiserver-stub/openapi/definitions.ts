@@ -47,11 +47,23 @@ function addMergeKeys(definitions: Definitions): void {
     for (const [field, meta] of Object.entries(fields)) {
       const prop = props[field];
       if (!prop) continue;
-      if (meta.mergeKey !== undefined) Object.assign(prop, { 'x-kubernetes-patch-merge-key': meta.mergeKey, 'x-kubernetes-patch-strategy': 'merge' });
-      else if (meta.mergePrimitives) prop['x-kubernetes-patch-strategy'] = 'merge';
+      if (meta.mergeKey !== undefined) {
+        const keys = listMapKeys[`${struct}.${field}`] ?? [meta.mergeKey];
+        Object.assign(prop, { 'x-kubernetes-patch-merge-key': meta.mergeKey, 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': keys });
+      } else if (meta.mergePrimitives) prop['x-kubernetes-patch-strategy'] = 'merge';
     }
   }
 }
+
+/**
+ * Keyed lists whose server-side-apply identity is more than the strategic
+ * merge key (kube's `listMapKey` tags): a port is its number and protocol, so
+ * 53/UDP and 53/TCP stay two items.
+ */
+const listMapKeys: Readonly<Record<string, readonly string[]>> = {
+  'ServiceSpec.ports': ['port', 'protocol'],
+  'Container.ports': ['containerPort', 'protocol'],
+};
 
 /** buildDefinitions parses the modules and tags the served kinds. */
 export function buildDefinitions(defs: readonly ResourceDef[]): Definitions {

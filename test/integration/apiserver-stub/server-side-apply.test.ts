@@ -91,6 +91,22 @@ test('a keyed list merges by key and is owned per item', async (t) => {
   t.deepEqual(bumped.json.spec.template.spec.containers.map((c: { image: string }) => c.image), ['web:2', 'proxy:1']);
 });
 
+test('ports are keyed by number and protocol: 53/UDP and 53/TCP stay two items, and a default protocol matches TCP', async (t) => {
+  const { url } = await startServer(t);
+  const svc = (ports: Array<Record<string, unknown>>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'dns' }, spec: { selector: { app: 'dns' }, ports } });
+  const send = async (body: unknown) => {
+    const res = await fetch(`${url}/api/v1/namespaces/default/services/dns?fieldManager=ops`, { method: 'PATCH', headers: { 'Content-Type': 'application/apply-patch+yaml' }, body: JSON.stringify(body) });
+    return { status: res.status, json: (await res.json()) as any };
+  };
+  const created = await send(svc([{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53 }]));
+  t.is(created.status, 201, JSON.stringify(created.json));
+  t.deepEqual(created.json.spec.ports.map((p: { name: string; protocol: string }) => `${p.name}/${p.protocol}`), ['dns/UDP', 'dns-tcp/TCP']);
+  t.deepEqual(Object.keys(created.json.metadata.managedFields[0].fieldsV1['f:spec']['f:ports']).sort(), ['k:{"port":53,"protocol":"TCP"}', 'k:{"port":53,"protocol":"UDP"}']);
+  const again = await send(svc([{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 5353 }]));
+  t.is(again.status, 200, JSON.stringify(again.json));
+  t.deepEqual(again.json.spec.ports.map((p: { name: string; targetPort: number }) => `${p.name}:${p.targetPort}`), ['dns:53', 'dns-tcp:5353']);
+});
+
 for (const bin of kubectlVersions) {
   test(`${bin}: apply --server-side, a conflicting scale, --force-conflicts, and the client-side to server-side migration`, async (t) => {
     const { url } = await startServer(t);

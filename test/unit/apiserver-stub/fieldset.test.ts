@@ -23,8 +23,8 @@ test('fieldSetOf: keyed lists by key, sets by value, atomic lists and empty maps
     '.spec.containers[name="web"].args',
     '.spec.containers[name="web"].image',
     '.spec.containers[name="web"].name',
-    '.spec.containers[name="web"].ports[containerPort=80]',
-    '.spec.containers[name="web"].ports[containerPort=80].containerPort',
+    '.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"]',
+    '.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"].containerPort',
     '.spec.nodeSelector',
   ]);
   t.deepEqual([...fieldSetOf(scopeOf(pod, 'status'), obj)].map((p) => describePath(decodePath(p))), ['.status.phase']);
