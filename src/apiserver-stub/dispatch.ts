@@ -56,7 +56,7 @@ export async function dispatchResource(ctx: Ctx): Promise<void> {
 /** dispatchBindings answers POST namespaces/{ns}/bindings, the Binding form with the pod's name in metadata. */
 export async function dispatchBindings(api: Api, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, namespace: string): Promise<void> {
   if (req.method !== 'POST') throw apiErrors.methodNotAllowed(req.method ?? '', 'bindings');
-  const body = parseJsonObject(await readBody(req), req.headers['content-type']);
+  const body = await parseJsonObject(await readBody(req), req.headers['content-type']);
   const name = body.metadata?.name;
   if (typeof name !== 'string' || name === '') throw apiErrors.invalid('Binding', '', '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value' }]);
   const registry = api.registry('', 'pods');

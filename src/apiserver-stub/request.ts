@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject } from '../kube/types.ts';
-import { parse as parseYaml } from 'yaml';
 import { ApiError, apiErrors } from './errors.ts';
 import { decodeProtobufBody, isProtobuf } from './protobuf-body.ts';
-import { checkJsonDepth, checkYamlDepth, plainTree } from './body-shape.ts';
+import { checkJsonDepth } from './body-shape.ts';
+import { decodeYaml } from './yaml-body.ts';
 
 /** The largest request body accepted, as kube-apiserver's 3 MiB limit. */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -55,8 +55,8 @@ export function parseJson(body: Buffer): unknown {
  * `application/yaml` (kube-apiserver accepts both for writes), or protobuf
  * (kubectl 1.32+ sends typed creates so) decoded to the same JSON object.
  */
-export function parseJsonObject(body: Buffer, contentType?: string): KubeObject {
-  const value = isProtobuf(contentType) ? decodeProtobufBody(body) : isYaml(contentType) ? parseYamlBody(body) : parseJson(body);
+export async function parseJsonObject(body: Buffer, contentType?: string): Promise<KubeObject> {
+  const value = isProtobuf(contentType) ? decodeProtobufBody(body) : isYaml(contentType) ? await parseYamlBody(body) : parseJson(body);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw apiErrors.badRequest('the request body must be a JSON object');
   const obj = value as KubeObject;
   if (obj.metadata !== undefined && (typeof obj.metadata !== 'object' || obj.metadata === null || Array.isArray(obj.metadata))) {
@@ -70,17 +70,10 @@ function isYaml(contentType: string | undefined): boolean {
   return media === 'application/yaml' || media === 'application/x-yaml' || media === 'text/yaml';
 }
 
-function parseYamlBody(body: Buffer): unknown {
+/** parseYamlBody decodes a YAML body off the main thread (yaml-body.ts): a 3 MiB manifest must not stall health probes. */
+function parseYamlBody(body: Buffer): Promise<unknown> {
   if (body.length === 0) throw apiErrors.badRequest('the request body is empty');
-  const text = body.toString('utf8');
-  checkYamlDepth(text);
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { maxAliasCount: 100 });
-  } catch (error) {
-    throw apiErrors.badRequest(`the request body is not valid YAML: ${(error as Error).message}`);
-  }
-  return plainTree(doc);
+  return decodeYaml(body.toString('utf8'));
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown): void {

@@ -1,22 +1,17 @@
-import { parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../../kube/types.ts';
 import { ApiError, apiErrors } from '../errors.ts';
 import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
 import { queryBool } from '../list-options.ts';
 import { applyConfig } from '../managed-fields/apply.ts';
 import { readBody, sendJson } from '../request.ts';
+import { decodeYaml } from '../yaml-body.ts';
 import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
 
-/** parseApplyBody reads an apply configuration: YAML (JSON is YAML too), one object. */
-function parseApplyBody(body: Buffer): KubeObject {
+/** parseApplyBody reads an apply configuration: YAML (JSON is YAML too), one object, decoded off the main thread. */
+async function parseApplyBody(body: Buffer): Promise<KubeObject> {
   if (body.length === 0) throw apiErrors.badRequest('the request body is empty');
-  let value: unknown;
-  try {
-    value = parseYaml(body.toString('utf8'), { maxAliasCount: 100 });
-  } catch (error) {
-    throw apiErrors.badRequest(`error decoding YAML: ${(error as Error).message}`);
-  }
+  const value = await decodeYaml(body.toString('utf8'), 'error decoding YAML');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw apiErrors.badRequest('the apply configuration must be an object');
   return value as KubeObject;
 }
@@ -31,7 +26,7 @@ export async function handleApply(ctx: Ctx): Promise<void> {
   if (ctx.subresource !== undefined) throw apiErrors.methodNotAllowed('PATCH (apply)', `${ctx.def.resource}/${ctx.subresource}`);
   const force = queryBool(ctx.query.get('force'));
   const directive = fieldValidationOf(ctx.query);
-  const config = parseApplyBody(await readBody(ctx.req));
+  const config = await parseApplyBody(await readBody(ctx.req));
   checkKind(ctx.def, config);
   checkNamespace(config, ctx.namespace);
   const name = ctx.name!;

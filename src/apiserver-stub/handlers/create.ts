@@ -8,7 +8,7 @@ import { managerOf, recordUpdate } from '../managed-fields/managers.ts';
 export async function handleCreate(ctx: Ctx): Promise<void> {
   const directive = fieldValidationOf(ctx.query);
   const raw = await readBody(ctx.req);
-  const body = parseJsonObject(raw, ctx.req.headers['content-type']);
+  const body = await parseJsonObject(raw, ctx.req.headers['content-type']);
   checkKind(ctx.def, body);
   if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, body, raw), ctx.res, 'decode');
   checkNamespace(body, ctx.namespace);

@@ -38,7 +38,7 @@ export async function handleScale(ctx: Ctx): Promise<void> {
   if (method === 'GET') return sendJson(ctx.res, 200, toScale(await ctx.registry.get(ctx.namespace, name)));
   let change: (scale: KubeObject) => KubeObject;
   if (method === 'PUT') {
-    const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
+    const body = await parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
     checkKind(ctx.def, body, 'Scale', 'autoscaling/v1');
     change = () => body;
   } else if (method === 'PATCH') {
@@ -84,7 +84,7 @@ export async function bind(ctx: Ctx, podName: string, body: KubeObject): Promise
 /** handleBinding answers POST pods/{name}/binding. */
 export async function handleBinding(ctx: Ctx): Promise<void> {
   if (ctx.req.method !== 'POST') throw apiErrors.methodNotAllowed(ctx.req.method ?? '', 'pods/binding');
-  const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
+  const body = await parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
   if (body.metadata?.name !== undefined && body.metadata.name !== ctx.name) throw apiErrors.badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${ctx.name})`);
   await bind(ctx, ctx.name!, body);
 }
