@@ -7,6 +7,7 @@ import { carryUpdateMeta, fillCreateMeta, metaOf, specChanged, validateMeta } fr
 import { apiVersionOf, groupResource, type ResourceDef } from './resource.ts';
 import { dryRunWrites, type Writes } from './dry-run.ts';
 import { checkFieldTypes } from './field-types.ts';
+import { yieldIfBusy } from './yield.ts';
 
 /**
  * Registry is the generic REST store for one resource over the Backend, as
@@ -116,6 +117,7 @@ export class Registry {
   async create(namespace: string | undefined, body: KubeObject, dryRun = false): Promise<KubeObject> {
     const obj = body;
     this.checkTypes(obj);
+    await yieldIfBusy();
     const m = metaOf(obj);
     if (this.def.namespaced) m.namespace = namespace;
     else delete m.namespace;
@@ -126,6 +128,7 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       if (generate) m.name = generateName(m.generateName!);
       this.check(obj, undefined);
+      await yieldIfBusy();
       const stored = this.toEncodable(obj);
       const reservation = this.def.strategy.reserve?.(obj, undefined);
       try {

@@ -4,6 +4,7 @@ import { ApiError, apiErrors } from './errors.ts';
 import { decodeProtobufBody, isProtobuf } from './protobuf-body.ts';
 import { checkJsonDepth } from './body-shape.ts';
 import { decodeYaml } from './yaml-body.ts';
+import { yieldIfBusy } from './yield.ts';
 
 /** The largest request body accepted, as kube-apiserver's 3 MiB limit. */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -56,6 +57,7 @@ export function parseJson(body: Buffer): unknown {
  * (kubectl 1.32+ sends typed creates so) decoded to the same JSON object.
  */
 export async function parseJsonObject(body: Buffer, contentType?: string): Promise<KubeObject> {
+  await yieldIfBusy();
   const value = isProtobuf(contentType) ? decodeProtobufBody(body) : isYaml(contentType) ? await parseYamlBody(body) : parseJson(body);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw apiErrors.badRequest('the request body must be a JSON object');
   const obj = value as KubeObject;

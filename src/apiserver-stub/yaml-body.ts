@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { apiErrors, type ApiError } from './errors.ts';
 import { checkJsonDepth, checkYamlDepth } from './body-shape.ts';
+import { yieldIfBusy } from './yield.ts';
 
 /**
  * YAML request bodies are decoded on a worker thread. The YAML library takes
@@ -118,6 +119,7 @@ export async function decodeYaml(text: string, prefix = 'the request body is not
     throw badYaml(prefix, error);
   }
   // Aliases can nest documents into each other past what the text shows.
+  await yieldIfBusy();
   checkJsonDepth(json);
   return JSON.parse(json);
 }

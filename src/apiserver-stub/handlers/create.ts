@@ -1,4 +1,5 @@
 import { readBody, parseJsonObject, sendJson } from '../request.ts';
+import { yieldIfBusy } from '../yield.ts';
 import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
 import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
@@ -9,11 +10,15 @@ export async function handleCreate(ctx: Ctx): Promise<void> {
   const directive = fieldValidationOf(ctx.query);
   const raw = await readBody(ctx.req);
   const body = await parseJsonObject(raw, ctx.req.headers['content-type']);
+  await yieldIfBusy();
   checkKind(ctx.def, body);
   if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, body, raw), ctx.res, 'decode');
+  await yieldIfBusy();
   checkNamespace(body, ctx.namespace);
   if (ctx.namespace !== undefined) await requireNamespace(ctx.api, ctx.namespace);
   recordUpdate(ctx.def, undefined, body, managerOf(ctx.req, ctx.query));
+  await yieldIfBusy();
   const created = await ctx.registry.create(ctx.namespace, body, isDryRun(ctx.query));
+  await yieldIfBusy();
   sendJson(ctx.res, 201, created);
 }

@@ -1,4 +1,5 @@
 import { readBody, parseJsonObject, sendJson } from '../request.ts';
+import { yieldIfBusy } from '../yield.ts';
 import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
 import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
@@ -9,8 +10,10 @@ export async function handleUpdate(ctx: Ctx): Promise<void> {
   const directive = fieldValidationOf(ctx.query);
   const raw = await readBody(ctx.req);
   const body = await parseJsonObject(raw, ctx.req.headers['content-type']);
+  await yieldIfBusy();
   checkKind(ctx.def, body);
   if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, body, raw), ctx.res, 'decode');
+  await yieldIfBusy();
   checkNamespace(body, ctx.namespace);
   if (ctx.namespace !== undefined && ctx.def.allowCreateOnUpdate) await requireNamespace(ctx.api, ctx.namespace);
   const manager = managerOf(ctx.req, ctx.query);
