@@ -43,6 +43,13 @@ export interface ApiServerOptions {
    * Watches are not affected: their request is complete when they start.
    */
   readonly requestTimeoutMs?: number;
+  /**
+   * `--min-request-timeout` (default 1800 s, as kube): a watch that gives no
+   * timeoutSeconds ends after a random time between one and two times this,
+   * so clients re-establish their watches spread over time (and a
+   * load-balanced apiserver's watchers rebalance).
+   */
+  readonly minRequestTimeoutMs?: number;
 }
 
 /**
@@ -55,6 +62,7 @@ export class ApiServer implements Api {
   readonly registries: Registry[];
   readonly podLogs = new Map<string, string>();
   readonly bookmarkIntervalMs: number;
+  readonly minRequestTimeoutMs: number;
   readonly allocator: ServiceAllocator;
   private readonly byResource = new Map<string, Registry>();
   private readonly tokens: ReadonlyMap<string, TokenUser> | undefined;
@@ -73,6 +81,7 @@ export class ApiServer implements Api {
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 30_000;
     this.inflight = new InflightLimiter(options.inflight ?? defaultInflightLimits);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+    this.minRequestTimeoutMs = options.minRequestTimeoutMs ?? 1_800_000;
     this.allocator = new ServiceAllocator(parseCidr(options.serviceClusterIPRange ?? '10.96.0.0/12'), parsePortRange(options.serviceNodePortRange ?? '30000-32767'));
     this.registries = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
     for (const r of this.registries) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);

@@ -12,6 +12,8 @@ export interface Api {
   readonly podLogs: Map<string, string>;
   /** Watch streams send a BOOKMARK this often when asked for them. */
   readonly bookmarkIntervalMs: number;
+  /** `--min-request-timeout` in ms: a watch without timeoutSeconds ends after 1-2x this (kube's jitter). */
+  readonly minRequestTimeoutMs: number;
 }
 
 /** Ctx is one resource request, routed. */

@@ -122,7 +122,8 @@ class WatchStream {
       return this.fail(apiErrors.unavailable(`watch failed: ${(error as Error).message}`));
     }
     if (options.allowWatchBookmarks) this.timers.push(setInterval(() => this.bookmark(), this.ctx.api.bookmarkIntervalMs));
-    if (options.timeoutSeconds !== undefined && options.timeoutSeconds > 0) this.timers.push(setTimeout(() => this.close(), options.timeoutSeconds * 1000));
+    const timeoutMs = watchTimeoutMs(options.timeoutSeconds, this.ctx.api.minRequestTimeoutMs);
+    if (timeoutMs > 0) this.timers.push(setTimeout(() => this.close(), timeoutMs));
   }
 
   /**
@@ -160,4 +161,14 @@ class WatchStream {
     this.watch?.close();
     this.ctx.res.end();
   }
+}
+
+/**
+ * watchTimeoutMs is how long a watch runs, as kube-apiserver's ListResource:
+ * the client's timeoutSeconds, else (absent or 0) --min-request-timeout
+ * times a random factor in [1, 2); 0 is no end.
+ */
+export function watchTimeoutMs(timeoutSeconds: number | undefined, minRequestTimeoutMs: number, random = Math.random): number {
+  if (timeoutSeconds !== undefined && timeoutSeconds > 0) return timeoutSeconds * 1000;
+  return minRequestTimeoutMs > 0 ? Math.floor(minRequestTimeoutMs * (1 + random())) : 0;
 }

@@ -44,6 +44,7 @@ export default defineCommand({
     'max-requests-inflight': { type: 'int', default: 400, help: 'read-only requests served at once (watches not counted); more get 429 with Retry-After; 0 is no limit' },
     'max-mutating-requests-inflight': { type: 'int', default: 200, help: 'writes served at once; more get 429 with Retry-After; 0 is no limit' },
     'request-timeout': { type: 'duration', default: '60s', help: 'time a client has to send its whole request (watches are not affected); 0 is no limit' },
+    'min-request-timeout': { type: 'int', default: 1800, help: 'seconds a watch without timeoutSeconds runs at least; it ends after 1-2x this, at random, and the client re-watches; 0 is no end' },
     ...commonFlags,
   },
   async run({ flags }) {
@@ -51,7 +52,7 @@ export default defineCommand({
     const tls = flags['tls-cert-file'] && flags['tls-private-key-file'] ? { certFile: flags['tls-cert-file'], keyFile: flags['tls-private-key-file'] } : undefined;
     if ((flags['tls-cert-file'] === undefined) !== (flags['tls-private-key-file'] === undefined)) throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
     if (!backendKinds().includes(flags.storage)) throw new InvalidArgumentError(`--storage ${flags.storage}: want one of ${backendKinds().join(', ')}`);
-    for (const flag of ['max-requests-inflight', 'max-mutating-requests-inflight', 'request-timeout'] as const) {
+    for (const flag of ['max-requests-inflight', 'max-mutating-requests-inflight', 'request-timeout', 'min-request-timeout'] as const) {
       if (flags[flag] < 0) throw new InvalidArgumentError(`--${flag} must not be negative`);
     }
     const dataDir = resolve(flags['data-dir']);
@@ -65,6 +66,7 @@ export default defineCommand({
       ...(tokens ? { tokens } : {}),
       inflight: { maxRequestsInflight: flags['max-requests-inflight'], maxMutatingRequestsInflight: flags['max-mutating-requests-inflight'] },
       requestTimeoutMs: flags['request-timeout'],
+      minRequestTimeoutMs: flags['min-request-timeout'] * 1000,
       ...(flags['advertise-address'] ? { advertise: { address: flags['advertise-address'], port } } : {}),
     });
     await server.start();
