@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { apiErrors, type ApiError } from './errors.ts';
+import { ApiError, apiErrors } from './errors.ts';
 import { checkJsonDepth, checkYamlDepth } from './body-shape.ts';
 import { yieldIfBusy } from './yield.ts';
 
@@ -40,9 +40,11 @@ function decode(text) {
     throw error;
   }
 }
-parentPort.on('message', ({ id, text }) => {
+parentPort.on('message', ({ id, text, maxBytes }) => {
   try {
-    parentPort.postMessage({ id, json: decode(text) });
+    const json = decode(text);
+    if (json.length > maxBytes) parentPort.postMessage({ id, tooLarge: json.length });
+    else parentPort.postMessage({ id, json });
   } catch (error) {
     parentPort.postMessage({ id, error: String(error && error.message || error) });
   }
@@ -53,6 +55,14 @@ parentPort.on('message', ({ id, text }) => {
 const idleMs = 30_000;
 
 type Pending = { resolve: (json: string) => void; reject: (error: Error) => void };
+
+/**
+ * The largest object a YAML body may decode to, as kube's 3 MiB limit on an
+ * object. Without aliases a body under the 3 MiB limit stays about that size
+ * as JSON; aliases can expand it a hundredfold, and such a document is
+ * refused in the worker, so its expansion never reaches the main thread.
+ */
+export const maxDecodedBytes = 3 * 1024 * 1024;
 
 class YamlWorker {
   #worker: Worker | undefined;
@@ -66,7 +76,7 @@ class YamlWorker {
     const id = this.#nextId++;
     return new Promise<string>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ id, text });
+      worker.postMessage({ id, text, maxBytes: maxDecodedBytes });
     });
   }
 
@@ -75,10 +85,11 @@ class YamlWorker {
     // A document that still explodes in memory ends this worker, not the apiserver.
     const worker = new Worker(workerSource, { eval: true, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 512 } });
     worker.unref();
-    worker.on('message', (msg: { id: number; json?: string; error?: string }) => {
+    worker.on('message', (msg: { id: number; json?: string; error?: string; tooLarge?: number }) => {
       const waiting = this.#pending.get(msg.id);
       this.#pending.delete(msg.id);
-      if (msg.error !== undefined) waiting?.reject(new Error(msg.error));
+      if (msg.tooLarge !== undefined) waiting?.reject(apiErrors.tooLarge(`the request body decodes to an object of ${msg.tooLarge} bytes (aliases expanded), larger than the limit of ${maxDecodedBytes} bytes`));
+      else if (msg.error !== undefined) waiting?.reject(new Error(msg.error));
       else waiting?.resolve(msg.json!);
       if (this.#pending.size === 0) this.#idleTimer = setTimeout(() => this.#stop(), idleMs).unref();
     });
@@ -116,6 +127,7 @@ export async function decodeYaml(text: string, prefix = 'the request body is not
   try {
     json = await decoder.decode(text);
   } catch (error) {
+    if (error instanceof ApiError) throw error;
     throw badYaml(prefix, error);
   }
   // Aliases can nest documents into each other past what the text shows.

@@ -4,6 +4,7 @@ import { compilePredicate, decodeContinue, encodeContinue, type ListOptions } fr
 import { sendJson, sendJsonText } from '../request.ts';
 import type { KeyValue } from '../storage/backend.ts';
 import { apiVersionOf } from '../resource.ts';
+import type { ServerResponse } from 'node:http';
 import type { Ctx } from './context.ts';
 import { toTable, wantsTable } from '../printers.ts';
 
@@ -61,5 +62,52 @@ export async function handleList(ctx: Ctx, options: ListOptions): Promise<void> 
     return sendJson(ctx.res, 200, toTable(ctx.def.kind, items, metadata, ctx.query.get('includeObject') ?? 'Metadata'));
   }
   const head = JSON.stringify({ kind: `${ctx.def.kind}List`, apiVersion: apiVersionOf(ctx.def), metadata });
-  sendJsonText(ctx.res, 200, `${head.slice(0, -1)},"items":[${kvs.map((kv) => ctx.registry.toJson(kv)).join(',')}]}`);
+  await sendItems(ctx.res, `${head.slice(0, -1)},"items":[`, kvs.map((kv) => () => ctx.registry.toJson(kv)), ']}');
+}
+
+/** Lists up to this size are sent whole, with a Content-Length; larger ones are streamed. */
+const streamAboveBytes = 1024 * 1024;
+
+/**
+ * sendItems sends `head`, the items joined by commas, then `tail`. Items are
+ * serialised one at a time; once the response passes streamAboveBytes it is
+ * sent chunked, each item written when the socket has taken the previous
+ * ones, so a list of many 3 MiB objects holds about one of them as text
+ * rather than all of them at once (issue 19: memory per request).
+ */
+async function sendItems(res: ServerResponse, head: string, items: ReadonlyArray<() => string>, tail: string): Promise<void> {
+  const parts: string[] = [head];
+  let size = head.length;
+  let i = 0;
+  for (; i < items.length && size <= streamAboveBytes; i++) {
+    const text = (i > 0 ? ',' : '') + items[i]!();
+    parts.push(text);
+    size += text.length;
+  }
+  if (i === items.length) return sendJsonText(res, 200, parts.join('') + tail);
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  let writable = res.write(parts.join(''));
+  parts.length = 0;
+  for (; i < items.length; i++) {
+    if (!writable && !(await drained(res))) return;
+    res.write(',');
+    writable = res.write(items[i]!());
+  }
+  res.end(tail);
+}
+
+/** drained resolves true when res can take more, false when the client has gone. */
+function drained(res: ServerResponse): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
 }
