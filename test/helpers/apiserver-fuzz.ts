@@ -8,7 +8,8 @@
  */
 import { stringify as toYaml } from 'yaml';
 
-function prng(seed: number): () => number {
+/** prng is a small seeded generator (mulberry32): the same seed gives the same run. */
+export function prng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
