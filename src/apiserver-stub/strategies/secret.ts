@@ -27,7 +27,15 @@ export function base64Error(value: string): string | undefined {
   const bad = text.search(/[^A-Za-z0-9+/=]/);
   if (bad >= 0) return `illegal base64 data at input byte ${bad}`;
   const pad = text.indexOf('=');
-  if (pad >= 0 && (!/^=+$/.test(text.slice(pad)) || text.length - pad > 2)) return `illegal base64 data at input byte ${pad}`;
+  if (pad >= 0) {
+    // Padding completes the last quantum of 4: 2 '=' after 2 characters, 1 after 3; anything after it is refused.
+    const need = 4 - (pad % 4);
+    if (need > 2) return `illegal base64 data at input byte ${pad}`;
+    if (text.length < pad + need) return `illegal base64 data at input byte ${text.length}`;
+    if (text.slice(pad, pad + need) !== '='.repeat(need)) return `illegal base64 data at input byte ${pad}`;
+    if (text.length > pad + need) return `illegal base64 data at input byte ${pad + need}`;
+    return undefined;
+  }
   if (text.length % 4 !== 0) return `illegal base64 data at input byte ${text.length - (text.length % 4)}`;
   return undefined;
 }
