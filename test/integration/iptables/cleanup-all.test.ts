@@ -10,6 +10,7 @@ import { endpoint, ProxyDriver, proxyConfig, service } from './harness.ts';
 // in this kernel; its cleanup is tested under UML) and the nftables table.
 const ferryBin = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
 const rootTest = isRoot ? test.serial : test.skip;
+const runnerModule = fileURLToPath(new URL('../../../src/iptables/runner.ts', import.meta.url));
 
 rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE- ipset and no nftables table', async (t) => {
   const fixture = new NetnsFixture(t);
@@ -45,4 +46,15 @@ rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE
   t.regex(after, /table ip theirs/);
   // Safe on a clean node, and twice.
   t.is((await fixture.exec(ns, ferryBin, ['proxy', '--cleanup'], { allowFailure: true })).code, 0);
+});
+
+rootTest('the default iptables backend is the one where kubelet made its chains, as kube-proxy\'s image chooses', async (t) => {
+  const fixture = new NetnsFixture(t);
+  const ns = await fixture.add('node');
+  const detect = async () => (await fixture.exec(ns, process.execPath, ['--import', 'tsx', '-e', `import('${runnerModule}').then((m) => m.detectBackend()).then((b) => process.stdout.write(b))`])).stdout;
+  t.is(await detect(), 'nft', 'a clean node: what iptables points to (Debian: nft)');
+  await fixture.exec(ns, 'iptables-legacy', ['-t', 'mangle', '-N', 'KUBE-IPTABLES-HINT']);
+  t.is(await detect(), 'legacy', 'kubelet hinted legacy');
+  await fixture.exec(ns, 'iptables-nft', ['-t', 'mangle', '-N', 'KUBE-KUBELET-CANARY']);
+  t.is(await detect(), 'nft', 'kubelet chains in nft win, as the wrapper checks nft first');
 });
