@@ -58,7 +58,7 @@ export function apiResourceList(defs: readonly ResourceDef[], group: string, ver
       singularName: d.singular,
       namespaced: d.namespaced,
       kind: d.kind,
-      verbs: d.noDeleteCollection ? allVerbs.filter((v) => v !== 'deletecollection') : allVerbs,
+      verbs: d.createOnly ? ['create'] : d.noDeleteCollection ? allVerbs.filter((v) => v !== 'deletecollection') : allVerbs,
       ...(d.shortNames.length > 0 ? { shortNames: d.shortNames } : {}),
       ...(d.categories ? { categories: d.categories } : {}),
     },

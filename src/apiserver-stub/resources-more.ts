@@ -34,6 +34,8 @@ const plain = { nameFormat: 'subdomain', subresources: [], statusSubresource: fa
 const withStatus = { nameFormat: 'subdomain', subresources: ['status'], statusSubresource: true } as const;
 const scalable = { nameFormat: 'subdomain', subresources: ['status', 'scale'], statusSubresource: true } as const;
 const all = ['all'];
+/** The self reviews `kubectl auth` asks (handlers/reviews.ts): create-only, cluster-scoped, stored nowhere. */
+const review = { ...plain, namespaced: false, shortNames: [], createOnly: true, strategy: {} } as const;
 
 export function moreResourceDefs(): ResourceDef[] {
   return [
@@ -52,6 +54,9 @@ export function moreResourceDefs(): ResourceDef[] {
     { ...rbac, ...plain, nameFormat: 'path', resource: 'clusterrolebindings', singular: 'clusterrolebinding', kind: 'ClusterRoleBinding', namespaced: false, shortNames: [], strategy: clusterRoleBindingStrategy },
     { ...rbac, ...plain, nameFormat: 'path', resource: 'clusterroles', singular: 'clusterrole', kind: 'ClusterRole', namespaced: false, shortNames: [], strategy: clusterRoleStrategy },
     { ...rbac, ...plain, nameFormat: 'path', resource: 'rolebindings', singular: 'rolebinding', kind: 'RoleBinding', namespaced: true, shortNames: [], strategy: roleBindingStrategy },
+    { group: 'authentication.k8s.io', version: 'v1', ...review, resource: 'selfsubjectreviews', singular: 'selfsubjectreview', kind: 'SelfSubjectReview' },
+    { group: 'authorization.k8s.io', version: 'v1', ...review, resource: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview' },
+    { group: 'authorization.k8s.io', version: 'v1', ...review, resource: 'selfsubjectrulesreviews', singular: 'selfsubjectrulesreview', kind: 'SelfSubjectRulesReview' },
     { ...rbac, ...plain, nameFormat: 'path', resource: 'roles', singular: 'role', kind: 'Role', namespaced: true, shortNames: [], strategy: roleStrategy },
   ];
 }

@@ -4,6 +4,7 @@ import { WireReader, wireType } from './wire.ts';
 import './tables-meta.ts';
 import './tables-core.ts';
 import './tables-apps.ts';
+import './tables-auth.ts';
 
 /** The media type kube clients send protobuf bodies as. */
 export const protobufMediaType = 'application/vnd.kubernetes.protobuf';
@@ -19,6 +20,9 @@ const messageByKind: ReadonlyMap<string, string> = new Map([
   ['v1/Pod', 'Pod'],
   ['apps/v1/Deployment', 'Deployment'],
   ['apps/v1/ReplicaSet', 'ReplicaSet'],
+  ['authentication.k8s.io/v1/SelfSubjectReview', 'SelfSubjectReview'],
+  ['authorization.k8s.io/v1/SelfSubjectAccessReview', 'SelfSubjectAccessReview'],
+  ['authorization.k8s.io/v1/SelfSubjectRulesReview', 'SelfSubjectRulesReview'],
 ]);
 
 interface Unknown {
