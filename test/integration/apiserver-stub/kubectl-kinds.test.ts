@@ -125,3 +125,45 @@ for (const bin of kubectls()) {
     t.regex(await k('get', 'sa,sts,ds,cj,ing,netpol,rc,roles,rolebindings', '-n', 'shop', '-o', 'name'), /^$/);
   });
 }
+
+for (const bin of kubectls()) {
+  test(`kubectl ${bin}: typed creates of the everyday kinds (protobuf bodies from kubectl 1.32) are stored as sent`, async (t) => {
+    const { url } = await startServer(t);
+    const dir = await tempDir(t);
+    const k = async (...args: string[]): Promise<string> => {
+      const r = await kubectl(bin, url, join(dir, 'cache'), args);
+      t.is(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+      return r.stdout;
+    };
+    const json = async (...args: string[]): Promise<any> => JSON.parse(await k('get', ...args, '-o', 'json'));
+    await k('create', 'secret', 'generic', 's1', '--from-literal=user=admin');
+    await k('create', 'secret', 'docker-registry', 'pull', '--docker-server=r.example', '--docker-username=u', '--docker-password=p');
+    await k('create', 'serviceaccount', 'robot');
+    await k('create', 'cronjob', 'tick', '--image=busybox:1.36', '--schedule=*/5 * * * *');
+    await k('create', 'job', 'once', '--from=cronjob/tick');
+    await k('create', 'role', 'reader', '--verb=get,list', '--resource=pods');
+    await k('create', 'clusterrole', 'logs', '--verb=get', '--non-resource-url=/logs/*');
+    await k('create', 'rolebinding', 'reader', '--role=reader', '--user=bob', '--serviceaccount=default:robot');
+    await k('create', 'clusterrolebinding', 'logs', '--clusterrole=logs', '--group=devs');
+    await k('create', 'ingress', 'web', '--class=nginx', '--rule=shop.example/api*=api:8080,tls=shop-tls');
+
+    t.deepEqual((await json('secret', 's1')).data, { user: Buffer.from('admin').toString('base64') });
+    t.is((await json('secret', 'pull')).type, 'kubernetes.io/dockerconfigjson');
+    const job = await json('job', 'once');
+    t.like(job.metadata.ownerReferences[0], { kind: 'CronJob', name: 'tick' });
+    t.is(job.spec.template.spec.containers[0].image, 'busybox:1.36');
+    t.is((await json('cronjob', 'tick')).spec.schedule, '*/5 * * * *');
+    t.deepEqual((await json('role', 'reader')).rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }]);
+    t.deepEqual((await json('clusterrole', 'logs')).rules, [{ nonResourceURLs: ['/logs/*'], verbs: ['get'] }]);
+    t.deepEqual((await json('rolebinding', 'reader')).subjects, [
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'bob' },
+      { apiGroup: '', kind: 'ServiceAccount', name: 'robot', namespace: 'default' },
+    ]);
+    t.like((await json('clusterrolebinding', 'logs')).roleRef, { kind: 'ClusterRole', name: 'logs' });
+    t.like((await json('ingress', 'web')).spec, {
+      ingressClassName: 'nginx',
+      rules: [{ host: 'shop.example', http: { paths: [{ path: '/api', pathType: 'Prefix', backend: { service: { name: 'api', port: { number: 8080 } } } }] } }],
+      tls: [{ hosts: ['shop.example'], secretName: 'shop-tls' }],
+    });
+  });
+}
