@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiErrors } from './errors.ts';
-import { parseListOptions } from './list-options.ts';
+import { parseListOptions, queryBool } from './list-options.ts';
 import { readBody, parseJsonObject } from './request.ts';
 import type { Api, Ctx } from './handlers/context.ts';
 import { handleCreate } from './handlers/create.ts';
@@ -38,7 +38,7 @@ export async function dispatchResource(ctx: Ctx): Promise<void> {
   if (ctx.subresource === 'status' && method !== 'GET' && method !== 'PUT' && method !== 'PATCH') throw apiErrors.methodNotAllowed(method, `${ctx.def.resource}/status`);
   switch (method) {
     case 'GET':
-      if (ctx.query.get('watch') === 'true' || ctx.query.get('watch') === '1') {
+      if (queryBool(ctx.query.get('watch'))) {
         const options = parseListOptions(ctx.query);
         const fieldSelector = [`metadata.name=${ctx.name}`, options.fieldSelector].filter((s) => s !== '').join(',');
         return handleWatch(ctx, { ...options, fieldSelector });

@@ -19,6 +19,8 @@ import { parseCidr, parsePortRange } from './allocators/cidr.ts';
 import { ServiceAllocator, serviceKey } from './allocators/service-allocator.ts';
 import { serviceStrategy } from './strategies/service.ts';
 import { bootstrap } from './bootstrap.ts';
+import { OpenApiDocs } from './openapi/documents.ts';
+import { isOpenApiPath, serveOpenApi } from './openapi/serve.ts';
 import { InflightLimiter, defaultInflightLimits, type InflightLimits } from './inflight.ts';
 
 const log = createLogger('apiserver');
@@ -61,6 +63,7 @@ export class ApiServer implements Api {
   private readonly servers: Server[] = [];
   private serviceFeed: StoreWatch | undefined;
   private closing = false;
+  private openApi: OpenApiDocs | undefined;
   private readonly inflight: InflightLimiter;
   private readonly requestTimeoutMs: number;
 
@@ -161,6 +164,7 @@ export class ApiServer implements Api {
     if (r.kind === 'version') return sendJson(res, 200, versionInfo());
     if (this.tokens && !authenticate(req, this.tokens)) throw apiErrors.unauthorized();
     const defs = this.registries.map((x) => x.def);
+    if (isOpenApiPath(url.pathname)) return serveOpenApi(req, res, url, (this.openApi ??= new OpenApiDocs(defs)));
     switch (r.kind) {
       case 'discovery': {
         if (req.method !== 'GET') throw apiErrors.methodNotAllowed(req.method ?? '', url.pathname);

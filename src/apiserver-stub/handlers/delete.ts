@@ -20,7 +20,7 @@ const protectedNamespaces = new Set(['default', 'kube-system', 'kube-public', 'k
 
 async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
   const body = await readBody(ctx.req);
-  const opts: DeleteOptions = body.length > 0 ? (parseJsonObject(body) as DeleteOptions) : {};
+  const opts: DeleteOptions = body.length > 0 ? (parseJsonObject(body, ctx.req.headers['content-type']) as DeleteOptions) : {};
   const policy = ctx.query.get('propagationPolicy');
   if (policy !== null) opts.propagationPolicy = policy;
   if (opts.propagationPolicy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {

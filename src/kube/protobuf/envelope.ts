@@ -53,7 +53,8 @@ export function decodeKubeProtobuf(body: Uint8Array): Record<string, unknown> {
   const unknown = readUnknown(body.subarray(magic.length));
   if (unknown.contentEncoding !== '') throw new ProtobufUnsupportedError('', `contentEncoding ${unknown.contentEncoding} is not supported`);
   const key = `${unknown.apiVersion}/${unknown.kind}`;
-  const message = messageByKind.get(key);
+  // DeleteOptions is registered in every group-version, so clients tag it with the group's (`apps/v1`) or meta's.
+  const message = messageByKind.get(key) ?? (unknown.kind === 'DeleteOptions' ? 'DeleteOptions' : undefined);
   if (message === undefined) throw new ProtobufUnsupportedError('', `kind ${unknown.kind} of ${unknown.apiVersion || 'no apiVersion'} is not supported in protobuf`);
   return { apiVersion: unknown.apiVersion, kind: unknown.kind, ...decodeMessage(message, unknown.raw, unknown.kind) };
 }

@@ -142,7 +142,9 @@ test('errors: 404, 405, 409, 413, 415 and 422 come back as Status objects', asyn
   await expect(405, 'MethodNotAllowed', 'PUT', '/api/v1/namespaces/default/services');
   await expect(409, 'AlreadyExists', 'POST', '/api/v1/namespaces', { metadata: { name: 'default' } });
   await expect(413, 'RequestEntityTooLarge', 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'big' }, data: { x: 'a'.repeat(3 * 1024 * 1024 + 10) } });
-  await expect(415, 'UnsupportedMediaType', 'PATCH', '/api/v1/namespaces/default/services/kubernetes', 'a: b', 'application/apply-patch+yaml');
+  await expect(415, 'UnsupportedMediaType', 'PATCH', '/api/v1/namespaces/default/services/kubernetes', 'a: b', 'text/plain');
+  // Server-side apply is served: without a fieldManager it is 422, as kube-apiserver.
+  await expect(422, 'Invalid', 'PATCH', '/api/v1/namespaces/default/services/kubernetes', 'a: b', 'application/apply-patch+yaml');
   await expect(400, 'BadRequest', 'POST', '/api/v1/namespaces/default/services', '{"metadata":');
   const invalid = await call(url, 'POST', '/api/v1/namespaces/default/services', { metadata: { name: 'Bad_Name' }, spec: { ports: [{ port: 70000 }, { port: 80, protocol: 'ICMP' }] } });
   t.is(invalid.status, 422);

@@ -16,12 +16,11 @@ rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE
   const fixture = new NetnsFixture(t);
   const ns = await fixture.add('node');
   const web = service('web', '172.30.0.10', { type: 'NodePort', nodePort: 30080 });
-  for (const mode of ['iptables-nft', 'iptables-legacy', 'nftables'] as const) {
-    const driver = new ProxyDriver(t, ns, proxyConfig(mode));
+  for (const mode of ['iptables-nft', 'iptables-legacy', 'nftables', 'userspace'] as const) {
+    const driver = new ProxyDriver(t, ns, proxyConfig(mode, mode === 'userspace' ? { iptablesBackend: 'legacy' } : {}));
     await driver.sync([web], { [web.key]: [endpoint('10.244.1.10')] });
   }
-  await fixture.exec(ns, 'iptables-nft', ['-t', 'nat', '-N', 'KUBE-PORTALS-CONTAINER']);
-  await fixture.exec(ns, 'iptables-nft', ['-t', 'nat', '-A', 'PREROUTING', '-j', 'KUBE-PORTALS-CONTAINER']);
+  // The IPVS mode's ipsets (IPVS itself is not in this kernel).
   await fixture.exec(ns, 'ipset', ['create', 'KUBE-CLUSTER-IP', 'hash:ip,port']);
   // Someone else's rules stay.
   await fixture.exec(ns, 'iptables-legacy', ['-A', 'INPUT', '-s', '10.99.0.0/16', '-j', 'ACCEPT']);
@@ -35,6 +34,7 @@ rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE
   ].join('\n');
   const before = await dump();
   t.regex(before, /KUBE-SVC-[\s\S]*KUBE-SVC-/, 'both backends hold service chains');
+  t.regex(before, /KUBE-PORTALS-CONTAINER/, 'the userspace mode wrote its portals');
   t.regex(before, /table ip ferry/);
 
   const r = await fixture.exec(ns, ferryBin, ['proxy', '--cleanup'], { allowFailure: true });
