@@ -50,7 +50,8 @@ for (const bin of kubectls()) {
     }
     t.regex(resources, /^clusterrolebindings\s+rbac\.authorization\.k8s\.io\/v1\s+false\s+ClusterRoleBinding$/m);
 
-    const applied = await k('apply', '--validate=false', '-f', manifest.pathname);
+    // Default client-side validation: kubectl checks the manifest against the served OpenAPI first.
+    const applied = await k('apply', '-f', manifest.pathname);
     for (const name of kinds) t.regex(applied, new RegExp(`^${name.replace(/\./g, '\\.')} created$`, 'm'));
 
     // `get all` lists the kinds in kube's `all` category: workloads, not secrets, claims or ingresses.
@@ -71,6 +72,11 @@ for (const bin of kubectls()) {
     t.regex(listed, /^replicationcontroller\/legacy\s+1\s+0\s+0\s/m);
     t.regex(await k('get', 'rolebindings', '-n', 'shop'), /shop-reads-pods\s+Role\/pod-reader\s/);
     t.regex(await k('get', 'ingressclass'), /nginx\s+k8s\.io\/ingress-nginx\s+<none>\s/);
+
+    // kubectl explain reads the served OpenAPI for each kind.
+    for (const [what, field] of [['secret.stringData', /stringData/], ['cronjob.spec.jobTemplate', /JobTemplateSpec/], ['sts.spec.updateStrategy', /StatefulSetUpdateStrategy/], ['ingress.spec.rules', /IngressRule/], ['netpol.spec.podSelector', /LabelSelector/], ['pvc.spec.accessModes', /accessModes/], ['clusterrolebinding.roleRef', /RoleRef/]] as const) {
+      t.regex(await k('explain', what), field, what);
+    }
 
     // Defaults and conversions as kube: stringData merged into data, the Job's generated selector, policy types.
     const secret = JSON.parse(await k('get', 'secret', '-n', 'shop', 'db-credentials', '-o', 'json'));
