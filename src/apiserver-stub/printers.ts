@@ -169,7 +169,7 @@ function safeCells(printer: Printer, obj: KubeObject): unknown[] {
   try {
     return printer.cells(obj);
   } catch {
-    return printer.columns.map((c, i) => (i === 0 && c === name ? obj.metadata?.name : '<invalid>'));
+    return printer.columns.map((c, i) => (i === 0 && c.format === 'name' ? obj.metadata?.name : '<invalid>'));
   }
 }
 
