@@ -58,6 +58,9 @@ for (const bin of kubectls()) {
     const all = await k('get', 'all', '-n', 'shop');
     for (const name of ['replicationcontroller/legacy', 'statefulset.apps/db', 'daemonset.apps/log-agent', 'job.batch/migrate', 'cronjob.batch/nightly-backup']) t.true(all.includes(name), `${name} missing in get all:\n${all}`);
     for (const name of ['secret/', 'persistentvolumeclaim/', 'ingress.']) t.false(all.includes(name), `${name} in get all:\n${all}`);
+    // ...in kube's order, which kubectl takes from discovery (groups by kube's priority, resources by name).
+    const kindsInOrder = (await k('get', 'all', '-n', 'shop', '-o', 'name')).trim().split('\n').map((n) => n.split('/')[0]);
+    t.deepEqual(kindsInOrder, ['replicationcontroller', 'daemonset.apps', 'statefulset.apps', 'cronjob.batch', 'job.batch']);
 
     // Short names and the server-side columns kubectl prints.
     const listed = await k('get', 'sa,secrets,sts,ds,cj,jobs,ing,netpol,pvc,pv,rc', '-n', 'shop');
