@@ -34,6 +34,8 @@ const plain = { nameFormat: 'subdomain', subresources: [], statusSubresource: fa
 const withStatus = { nameFormat: 'subdomain', subresources: ['status'], statusSubresource: true } as const;
 const scalable = { nameFormat: 'subdomain', subresources: ['status', 'scale'], statusSubresource: true } as const;
 const all = ['all'];
+/** kube-apiserver's warning on deleting a Job without a propagation policy (its pods stay). */
+const jobDeleteWarning = 'child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning';
 /** The self reviews `kubectl auth` asks (handlers/reviews.ts): create-only, cluster-scoped, stored nowhere. */
 const review = { ...plain, namespaced: false, shortNames: [], createOnly: true, strategy: {} } as const;
 
@@ -46,7 +48,7 @@ export function moreResourceDefs(): ResourceDef[] {
     { ...core, ...scalable, resource: 'replicationcontrollers', singular: 'replicationcontroller', kind: 'ReplicationController', namespaced: true, shortNames: ['rc'], categories: all, strategy: replicationControllerStrategy, fields: { 'status.replicas': (o) => read(o, 'status', 'replicas') } },
     { ...apps, ...scalable, resource: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet', namespaced: true, shortNames: ['sts'], categories: all, strategy: statefulSetStrategy },
     { ...apps, ...withStatus, resource: 'daemonsets', singular: 'daemonset', kind: 'DaemonSet', namespaced: true, shortNames: ['ds'], categories: all, strategy: daemonSetStrategy },
-    { ...batch, ...withStatus, resource: 'jobs', singular: 'job', kind: 'Job', namespaced: true, shortNames: [], categories: all, strategy: jobStrategy, fields: { 'status.successful': (o) => read(o, 'status', 'succeeded') ?? '0' } },
+    { ...batch, ...withStatus, resource: 'jobs', singular: 'job', kind: 'Job', namespaced: true, shortNames: [], categories: all, strategy: jobStrategy, orphanByDefault: jobDeleteWarning, fields: { 'status.successful': (o) => read(o, 'status', 'succeeded') ?? '0' } },
     { ...batch, ...withStatus, resource: 'cronjobs', singular: 'cronjob', kind: 'CronJob', namespaced: true, shortNames: ['cj'], categories: all, strategy: cronJobStrategy },
     { ...networking, ...withStatus, resource: 'ingresses', singular: 'ingress', kind: 'Ingress', namespaced: true, shortNames: ['ing'], strategy: ingressStrategy },
     { ...networking, ...plain, resource: 'ingressclasses', singular: 'ingressclass', kind: 'IngressClass', namespaced: false, shortNames: [], strategy: ingressClassStrategy },

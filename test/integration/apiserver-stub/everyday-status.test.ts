@@ -51,3 +51,25 @@ test('scale of StatefulSets and ReplicationControllers; Secrets select by type',
   const tls = await call(url, 'GET', '/api/v1/namespaces/default/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls');
   t.deepEqual(tls.body.items.map((s: { metadata: { name: string } }) => s.metadata.name), ['tls']);
 });
+
+test('deleting a Job without a propagation policy keeps its pods, with kube\'s warning; Background removes them', async (t) => {
+  const { url } = await startServer(t);
+  const jobs = '/apis/batch/v1/namespaces/default/jobs';
+  const podOf = async (job: { metadata: { name: string; uid: string } }, name: string) =>
+    call(url, 'POST', '/api/v1/namespaces/default/pods', { metadata: { name, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, uid: job.metadata.uid, controller: true }] }, spec: podTemplate({}, 'Never').spec });
+  const kept = (await call(url, 'POST', jobs, { metadata: { name: 'kept' }, spec: { template: podTemplate({}, 'Never') } })).body;
+  const gone = (await call(url, 'POST', jobs, { metadata: { name: 'gone' }, spec: { template: podTemplate({}, 'Never') } })).body;
+  t.is((await podOf(kept, 'kept-pod')).status, 201);
+  t.is((await podOf(gone, 'gone-pod')).status, 201);
+
+  const res = await fetch(`${url}${jobs}/kept`, { method: 'DELETE' });
+  t.is(res.status, 200);
+  t.regex(res.headers.get('warning') ?? '', /^299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background/);
+  const background = await fetch(`${url}${jobs}/gone?propagationPolicy=Background`, { method: 'DELETE' });
+  t.is(background.status, 200);
+  t.is(background.headers.get('warning'), null);
+  const deadline = Date.now() + 5000;
+  while ((await call(url, 'GET', '/api/v1/namespaces/default/pods/gone-pod')).status !== 404 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.is((await call(url, 'GET', '/api/v1/namespaces/default/pods/gone-pod')).status, 404);
+  t.is((await call(url, 'GET', '/api/v1/namespaces/default/pods/kept-pod')).status, 200);
+});
