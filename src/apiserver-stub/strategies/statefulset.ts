@@ -48,9 +48,9 @@ export const statefulSetStrategy: Strategy = {
     if (restart !== 'Always') causes.push(cause.unsupported('spec.template.spec.restartPolicy', restart, ['Always']));
     const oldSpec = obj(old?.spec);
     if (oldSpec) {
-      // kube: "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden".
+      // kube's ValidateStatefulSetUpdate: only these spec fields may change.
       const fixed = (s: Obj) => JSON.stringify({ ...s, replicas: 0, ordinals: 0, template: 0, updateStrategy: 0, persistentVolumeClaimRetentionPolicy: 0, minReadySeconds: 0, revisionHistoryLimit: 0 });
-      if (fixed(spec) !== fixed(oldSpec)) causes.push(cause.forbidden('spec', "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"));
+      if (fixed(spec) !== fixed(oldSpec)) causes.push(cause.forbidden('spec', "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"));
     }
     return causes;
   },
