@@ -28,7 +28,7 @@ export const daemonSetStrategy: Strategy = {
     const spec = obj(ds.spec);
     if (!spec) return [cause.required('spec')];
     const causes: StatusCause[] = [];
-    validateSelectorAndTemplate(spec, causes);
+    validateSelectorAndTemplate(spec, causes, 'daemonset');
     const restart = obj(obj(spec.template)?.spec)?.restartPolicy;
     if (restart !== 'Always') causes.push(cause.unsupported('spec.template.spec.restartPolicy', restart, ['Always']));
     const updateType = obj(spec.updateStrategy)?.type;

@@ -90,7 +90,7 @@ export const jobStrategy: Strategy = {
     const spec = obj(job.spec);
     if (!spec) return [cause.required('spec')];
     const causes: StatusCause[] = [];
-    validateSelectorAndTemplate(spec, causes);
+    validateSelectorAndTemplate(spec, causes, 'job');
     validateJobSpec(spec, 'spec', causes);
     const oldSpec = obj(old?.spec);
     if (oldSpec) validateImmutable(spec, oldSpec, causes);

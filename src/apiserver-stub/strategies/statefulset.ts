@@ -38,7 +38,7 @@ export const statefulSetStrategy: Strategy = {
     if (!spec) return [cause.required('spec')];
     const causes: StatusCause[] = [];
     validateReplicas(spec, causes);
-    validateSelectorAndTemplate(spec, causes);
+    validateSelectorAndTemplate(spec, causes, 'statefulset');
     if (!policies.includes(spec.podManagementPolicy as string)) causes.push(cause.unsupported('spec.podManagementPolicy', spec.podManagementPolicy, policies));
     const updateType = obj(spec.updateStrategy)?.type;
     if (!['RollingUpdate', 'OnDelete'].includes(updateType as string)) causes.push(cause.unsupported('spec.updateStrategy.type', updateType, ['OnDelete', 'RollingUpdate']));

@@ -88,7 +88,7 @@ export const podStrategy: Strategy = {
 };
 
 /** validateSelectorAndTemplate: the selector is required, valid, and selects the template's labels. */
-export function validateSelectorAndTemplate(spec: Obj, causes: StatusCause[]): void {
+export function validateSelectorAndTemplate(spec: Obj, causes: StatusCause[], kind = 'deployment'): void {
   const selector = obj(spec.selector);
   const template = obj(spec.template);
   if (!selector) causes.push(cause.required('spec.selector'));
@@ -98,7 +98,7 @@ export function validateSelectorAndTemplate(spec: Obj, causes: StatusCause[]): v
   if (!selector) return;
   try {
     const reqs = fromLabelSelector(selector);
-    if (reqs.length === 0) causes.push(cause.invalid('spec.selector', selector, 'empty selector is invalid for deployment'));
+    if (reqs.length === 0) causes.push(cause.invalid('spec.selector', selector, `empty selector is invalid for ${kind}`));
     else if (!matchesLabels(reqs, labels)) causes.push(cause.invalid('spec.template.metadata.labels', labels ?? {}, '`selector` does not match template `labels`'));
   } catch (error) {
     if (!(error instanceof LabelSelectorParseError)) throw error;

@@ -5,6 +5,7 @@ import { cronError } from '../../../src/apiserver-stub/strategies/cronjob.ts';
 import { clusterRoleBindingStrategy, roleStrategy } from '../../../src/apiserver-stub/strategies/rbac.ts';
 import { networkPolicyStrategy } from '../../../src/apiserver-stub/strategies/network-policy.ts';
 import { statefulSetStrategy } from '../../../src/apiserver-stub/strategies/statefulset.ts';
+import { daemonSetStrategy } from '../../../src/apiserver-stub/strategies/daemonset.ts';
 import { persistentVolumeClaimStrategy } from '../../../src/apiserver-stub/strategies/volume-claim.ts';
 import { validateMeta } from '../../../src/apiserver-stub/meta.ts';
 
@@ -82,4 +83,10 @@ test('StatefulSet and PVC: only the fields kube lets change may change', (t) => 
   (grown.spec as { resources: { requests: { storage: string } } }).resources.requests.storage = '2Gi';
   t.deepEqual(persistentVolumeClaimStrategy.validate!(grown, pvc), []);
   t.deepEqual(fields(persistentVolumeClaimStrategy.validate!({ ...pvc, spec: { ...(pvc.spec as object), resources: { requests: { storage: '0' } } } }, undefined)), ['spec.resources[storage]']);
+});
+
+test('an empty selector is refused in the kind\'s own words', (t) => {
+  const ds: KubeObject = { metadata: { name: 'd' }, spec: { selector: {}, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } };
+  daemonSetStrategy.defaults!(ds);
+  t.regex(daemonSetStrategy.validate!(ds, undefined).map((c) => c.message).join('\n'), /empty selector is invalid for daemonset/);
 });
