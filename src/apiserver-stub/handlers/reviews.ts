@@ -59,7 +59,7 @@ function rulesReview(body: KubeObject): KubeObject {
 export async function handleReview(ctx: Ctx, user: UserInfo): Promise<void> {
   const method = ctx.req.method ?? 'GET';
   if (method !== 'POST' || ctx.name !== undefined) throw apiErrors.methodNotAllowed(method, ctx.def.resource);
-  const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
+  const body = await parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
   checkKind(ctx.def, body);
   const answer = ctx.def.kind === 'SelfSubjectReview' ? { status: { userInfo: user } } : ctx.def.kind === 'SelfSubjectAccessReview' ? accessReview(body) : rulesReview(body);
   sendJson(ctx.res, 201, { kind: ctx.def.kind, apiVersion: apiVersionOf(ctx.def), metadata: { ...obj(body.metadata), creationTimestamp: null }, ...answer });
