@@ -6,6 +6,7 @@ import { createLogger } from '../../util/log.ts';
 import { ApiServer } from '../../apiserver-stub/server.ts';
 import { loadTokenFile } from '../../apiserver-stub/auth.ts';
 import { createBackend, backendKinds, type BackendOptions } from '../../apiserver-stub/storage/registry.ts';
+import { IdleCollector } from '../../apiserver-stub/idle-gc.ts';
 
 const log = createLogger('apiserver');
 
@@ -70,6 +71,7 @@ export default defineCommand({
       ...(flags['advertise-address'] ? { advertise: { address: flags['advertise-address'], port } } : {}),
     });
     await server.start();
+    new IdleCollector();
     const address = await server.listen(host, port, tls);
     const url = `${tls ? 'https' : 'http'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
     const socket = flags['unix-socket'];

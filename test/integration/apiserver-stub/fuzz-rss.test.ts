@@ -1,7 +1,7 @@
 /**
  * Issue 19 acceptance: after the seeded fuzz run, `ferry apiserver` (as a
  * process, on the file store, started as bin/ferry starts it) is back under
- * twice its starting resident size once idle. The in-process fuzz test
+ * twice its starting resident size once idle (IdleCollector). The in-process fuzz test
  * cannot see this: its RSS is the test runner's. The idle wait covers the
  * YAML worker's 30 s idle stop. 20,000 requests (FERRY_FUZZ_REQUESTS to
  * change it).

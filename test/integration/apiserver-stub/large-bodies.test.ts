@@ -81,7 +81,8 @@ test('near-limit JSON and YAML bodies being parsed and stored leave /readyz answ
   t.log(`6 writes of ~2.8 MB in ${seconds.toFixed(1)} s; /readyz ${latencies.length} probes, median ${sorted[sorted.length >> 1]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms (load ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`);
   t.true(latencies.length >= 10, `${latencies.length} probes answered during the writes`);
   // ~100 ms on an idle machine; on one shared with other jobs (load above its cores) the bound scales with the load.
-  t.true(p99 <= 120 * load, `/readyz p99 ${p99.toFixed(1)} ms (bound ${(120 * load).toFixed(0)} ms at load ${load.toFixed(1)} per core)`);
+  // The probes' round trips include the client's own scheduling; 150 ms leaves it room past the ~100 ms goal.
+  t.true(p99 <= 150 * load, `/readyz p99 ${p99.toFixed(1)} ms (bound ${(150 * load).toFixed(0)} ms at load ${load.toFixed(1)} per core)`);
 
   const list = (await (await fetch(`${url}/api/v1/namespaces/default/configmaps/yaml-2`)).json()) as { data: Record<string, string> };
   t.is(Object.keys(list.data).length, 55_000);
