@@ -13,6 +13,7 @@ import { createLogger } from '../util/log.ts';
 import { cidrContains, parseCidr, PodIpam } from './ipam.ts';
 import { setupNodeNetwork, syncNodeRoutes, teardownNode } from './node-network.ts';
 import { internalIPOf, nodeObject, nodeStatus, type NodeSpecOptions } from './node-object.ts';
+import { PodStreamServer } from './pod-streams.ts';
 import { PodWorker, type PodContext } from './pod-worker.ts';
 
 const log = createLogger('node');
@@ -64,6 +65,7 @@ export class NodeAgent {
   private readonly services: Informer<Service>;
   private readonly nodes: Informer<Node>;
   private readonly controller: Controller;
+  private readonly streams: PodStreamServer;
   private readonly workers = new Map<string, PodWorker>();
   private readonly terminating = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
@@ -82,6 +84,7 @@ export class NodeAgent {
     this.services = new Informer<Service>({ client: o.client, resource: resources.services });
     this.nodes = new Informer<Node>({ client: o.client, resource: resources.nodes });
     this.controller = new Controller('node-pods', (key) => this.syncPod(key));
+    this.streams = new PodStreamServer((namespace, name) => this.workers.get(`${namespace}/${name}`));
     const enqueue = (p: Pod) => this.controller.enqueue(objectKey(p));
     this.pods.addHandlers({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n), onDelete: enqueue });
     const routes = () => this.syncRoutes();
@@ -95,6 +98,7 @@ export class NodeAgent {
   async start(): Promise<void> {
     await teardownNode(this.o.prefix, this.o.nodeName, { keepSwitch: true });
     this.nodeNs = await setupNodeNetwork({ prefix: this.o.prefix, nodeName: this.o.nodeName, nodeAddress: this.o.nodeAddress }, this.ipam);
+    this.spec.kubeletPort = await this.streams.listen();
     await this.registerUntilDone();
     this.services.start();
     this.nodes.start();
@@ -282,6 +286,7 @@ export class NodeAgent {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     await this.controller.stop();
+    await this.streams.close();
     await Promise.all([this.pods.stop(), this.services.stop(), this.nodes.stop()]);
     await Promise.all([...this.workers.values()].map((w) => w.stop(Math.min(graceMs(w.pod), this.o.stopGraceCapMs))));
     await Promise.all(this.terminating.values());

@@ -25,8 +25,10 @@ export interface PodContext {
   services(): readonly Service[];
 }
 
-interface ContainerRun {
+export interface ContainerRun {
   spec: Container;
+  /** The environment the container was started with (exec uses it too). */
+  env: Readonly<Record<string, string>>;
   process: ContainerProcess;
   readiness?: Prober;
   liveness?: Prober;
@@ -101,12 +103,13 @@ export class PodWorker {
     } catch (error) {
       argvError = getErrorMessage(error);
     }
+    const fullEnv = { ...env, POD_NAME: this.pod.metadata?.name ?? '', POD_NAMESPACE: this.pod.metadata?.namespace ?? '' };
     const process = new ContainerProcess({
       name: spec.name, netns: this.ns, hostname, argv, restartPolicy, backoff: this.ctx.backoff, workingDir: spec.workingDir,
-      env: { ...env, POD_NAME: this.pod.metadata?.name ?? '', POD_NAMESPACE: this.pod.metadata?.namespace ?? '' },
+      env: fullEnv, stdin: spec.stdin ?? false, tty: spec.tty ?? false,
       onChange: () => this.containerChanged(run),
     });
-    const run: ContainerRun = { spec, seenRestarts: 0, process };
+    const run: ContainerRun = { spec, env: fullEnv, seenRestarts: 0, process };
     this.runs.push(run);
     if (argvError) return run.process.fail('CreateContainerError', argvError);
     if (errors.length > 0) return run.process.fail('CreateContainerConfigError', errors.join('; '));
@@ -158,6 +161,11 @@ export class PodWorker {
 
   status(now: Date) {
     return podStatus(this.view(), this.pod.status, now);
+  }
+
+  /** container finds a container by name; without a name, the pod's only (or first) container, as kubectl defaults. */
+  container(name: string | undefined): ContainerRun | undefined {
+    return name ? this.runs.find((r) => r.spec.name === name) : this.runs[0];
   }
 
   /** logVersion moves whenever a container wrote something. */

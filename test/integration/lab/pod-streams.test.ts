@@ -1,0 +1,94 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { isRoot } from '../../helpers/netns-fixture.ts';
+import { isRunning, KUBECTL, oneNodeLab, until } from './node-fixture.ts';
+
+const rootOnly = isRoot ? test.serial : test.skip;
+
+// kubectl 1.32 speaks WebSocket v5.channel.k8s.io to the apiserver, which relays pods/exec and pods/attach to the node agent.
+
+rootOnly('kubectl logs (-c, --tail, --timestamps, -f, --previous) and exec (stdin, exit codes, -it on a terminal) reach the pod through the apiserver', async (t) => {
+  const lab = await oneNodeLab(t);
+  await lab.createPod({
+    metadata: { name: 'two' },
+    spec: {
+      containers: [
+        { name: 'counter', image: 'host/sh', command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.3; done'] },
+        { name: 'quiet', image: 'host/sh', command: ['sh', '-c', 'echo "quiet here"; exec sleep 600'] },
+      ],
+    },
+  });
+  await until('two running', async () => isRunning(await lab.pod('two')));
+
+  // -c picks the container; --tail and --timestamps shape the output.
+  const quiet = await until('quiet logs', async () => {
+    const r = await lab.k(['logs', 'two', '-c', 'quiet']);
+    return r.code === 0 && r.stdout.includes('quiet') && r.stdout;
+  });
+  t.is(quiet, 'quiet here\n');
+  const tail = await until('three ticks', async () => {
+    const r = await lab.k(['logs', 'two', '-c', 'counter', '--tail', '2', '--timestamps']);
+    return r.code === 0 && r.stdout.split('\n').length === 3 && r.stdout;
+  });
+  t.regex(tail, /^\d{4}-\d\d-\d\dT[\d:.]+Z tick \d+\n\d{4}-\d\d-\d\dT[\d:.]+Z tick \d+\n$/);
+
+  // -f keeps streaming new lines.
+  const follow = spawn(KUBECTL, ['--server', lab.url, 'logs', '-f', 'two', '-c', 'counter', '--tail', '1'], { env: { ...process.env, KUBECONFIG: '/dev/null' } });
+  t.teardown(() => follow.kill());
+  let followed = '';
+  follow.stdout.on('data', (b: Buffer) => (followed += b.toString()));
+  await until('followed lines', async () => followed.split('\n').length > 5);
+  const numbers = followed.trim().split('\n').map((l) => Number(/tick (\d+)/.exec(l)?.[1]));
+  t.deepEqual(numbers.slice(1), numbers.slice(1).map((_n, i) => numbers[0]! + i + 1), 'consecutive ticks, streamed as written');
+  follow.kill();
+
+  // exec runs in the pod: its host name, its network namespace, the container's environment.
+  const exec = await lab.k(['exec', 'two', '-c', 'quiet', '--', 'sh', '-c', 'echo "$HOSTNAME $POD_NAME"; hostname; ip -o -4 addr show eth0 | grep -c 10.244.1.']);
+  t.is(exec.code, 0, exec.stderr);
+  t.is(exec.stdout, 'two two\ntwo\n1\n');
+  // stdin to the command, ended by the v5 close signal; stderr apart; exit codes come back.
+  const cat = await lab.k(['exec', '-i', 'two', '-c', 'quiet', '--', 'sh', '-c', 'tr a-z A-Z; echo oops >&2; exit 3'], 'hello pod\n');
+  t.is(cat.code, 3);
+  t.is(cat.stdout, 'HELLO POD\n');
+  t.regex(cat.stderr, /oops/);
+  // -it: a terminal in the pod (the local side is a pseudo-terminal too).
+  const tty = await lab.kubectlOnTty(['exec', '-it', 'two', '-c', 'quiet', '--', 'sh'], 'echo "tty? $(tty) host=$HOSTNAME"\nexit 0\n');
+  t.is(tty.code, 0, tty.stdout + tty.stderr);
+  t.regex(tty.stdout, /tty\? \/dev\/pts\/\d+ host=two/);
+  const missing = await lab.k(['exec', 'two', '-c', 'nope', '--', 'true']);
+  t.not(missing.code, 0);
+  t.regex(missing.stderr, /container nope is not valid/);
+});
+
+rootOnly('kubectl logs --previous shows the crashed instance; attach streams a running container', async (t) => {
+  const lab = await oneNodeLab(t);
+  await lab.createPod({
+    metadata: { name: 'crasher' },
+    spec: { containers: [{ name: 'c', image: 'host/sh', command: ['sh', '-c', 'echo "run at $(date +%s%N)"; sleep 1; exit 1'] }] },
+  });
+  await until('a restart', async () => ((await lab.pod('crasher')).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
+  const previous = await lab.k(['logs', 'crasher', '--previous']);
+  t.is(previous.code, 0, previous.stderr);
+  t.regex(previous.stdout, /^run at \d+\n$/);
+  const current = await until('current instance logs', async () => {
+    const r = await lab.k(['logs', 'crasher']);
+    return r.code === 0 && r.stdout && r.stdout;
+  });
+  t.not(current, previous.stdout, 'each instance has its own log');
+
+  await lab.createPod({
+    metadata: { name: 'echoer' },
+    spec: { containers: [{ name: 'c', image: 'host/sh', stdin: true, command: ['sh', '-c', 'while read line; do echo "got $line"; done'] }] },
+  });
+  await until('echoer running', async () => isRunning(await lab.pod('echoer')));
+  const attach = spawn(KUBECTL, ['--server', lab.url, 'attach', '-i', 'echoer'], { env: { ...process.env, KUBECONFIG: '/dev/null' } });
+  t.teardown(() => attach.kill());
+  let out = '';
+  attach.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  attach.stdin.write('one\n');
+  await until('attached output', async () => {
+    attach.stdin.write('two\n');
+    return out.includes('got two');
+  });
+  t.regex(out, /^(got (one|two)\n)+$/);
+});
