@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createLogger } from '../util/log.ts';
 import { formatChunk } from './container-log.ts';
-import { ttyArgv } from './container.ts';
+import { flag, runAttach, runExec, spdyChannels, webSocketChannels } from './pod-exec.ts';
+import { servePortForward } from './pod-portforward.ts';
 import type { ContainerRun, PodWorker } from './pod-worker.ts';
-import { acceptWebSocket, isWebSocketRequest, type WebSocketConn } from './websocket.ts';
-
-const log = createLogger('node');
+import { SpdySession } from './spdy.ts';
+import { acceptWebSocket, isWebSocketRequest } from './websocket.ts';
 
 /**
  * PodStreamServer is the node agent's streaming endpoint (kubelet's server on
@@ -17,15 +15,16 @@ const log = createLogger('node');
  * it answers them from the pod workers: logs from the containers' kept
  * output (follow, previous, tail, since, timestamps), exec by running the
  * command in the container's network and UTS namespaces with `nsenter`,
- * attach by joining the container's output and stdin. Exec and attach speak
- * the WebSocket channel protocols v5/v4.channel.k8s.io: one binary message
- * per write, its first byte the channel (0 stdin, 1 stdout, 2 stderr, 3 the
- * final Status as JSON, 4 terminal size), and in v5 a message on channel 255
- * whose next byte names a channel the client closed (stdin's end).
+ * attach by joining the container's output and stdin, port-forward by
+ * connecting to the pod's loopback. Exec and attach speak WebSocket
+ * (v5/v4.channel.k8s.io, kubectl ≥ 1.31) or SPDY/3.1 (v4.channel.k8s.io,
+ * older kubectl and the fallback), see pod-exec.ts; port-forward speaks
+ * SPDY/3.1 (portforward.k8s.io), tunnelled through WebSocket by kubectl ≥
+ * 1.31, see pod-portforward.ts.
  */
 
-const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
-const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
+const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+const PORTFORWARD_OVER_WEBSOCKET = 'SPDY/3.1+portforward.k8s.io';
 const PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(log|exec|attach|portforward)$/;
 
 type FindPod = (namespace: string, name: string) => PodWorker | undefined;
@@ -64,7 +63,6 @@ function target(url: string | undefined, find: FindPod): Target {
   return { worker, run, action, query: u.searchParams };
 }
 
-const flag = (q: URLSearchParams, name: string) => q.get(name) === 'true' || q.get(name) === '1';
 const intParam = (q: URLSearchParams, name: string) => (/^\d+$/.test(q.get(name) ?? '') ? Number(q.get(name)) : undefined);
 
 export class PodStreamServer {
@@ -126,85 +124,61 @@ export class PodStreamServer {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
-    let t: Target;
     try {
-      t = target(req.url, this.find);
-      if (t.action === 'portforward') throw new StreamError(400, 'BadRequest', 'port-forward is not supported by the ferry node agent yet');
+      const t = target(req.url, this.find);
       if (t.action === 'log') throw new StreamError(400, 'BadRequest', 'logs are not streamed over an upgraded connection');
-      if (!isWebSocketRequest(req)) throw new StreamError(400, 'BadRequest', `${t.action} speaks WebSocket (${PROTOCOLS.join(', ')}) only; SPDY is not supported`);
-      if (t.run.process.pid === undefined) throw new StreamError(400, 'BadRequest', `container ${t.run.spec.name} is not running`);
+      if (t.action !== 'portforward' && t.run.process.pid === undefined) throw new StreamError(400, 'BadRequest', `container ${t.run.spec.name} is not running`);
+      if (isWebSocketRequest(req)) return this.upgradeWebSocket(t, req, socket, head);
+      if ((req.headers.upgrade ?? '').toLowerCase() === 'spdy/3.1') return this.upgradeSpdy(t, req, socket, head);
+      throw new StreamError(400, 'BadRequest', `${t.action} needs an upgrade to WebSocket or SPDY/3.1`);
     } catch (error) {
       const e = error instanceof StreamError ? error : new StreamError(500, 'InternalError', String(error));
       const body = JSON.stringify(status(e.code, e.reason, e.message));
       socket.end(`HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-      return;
     }
-    const ws = acceptWebSocket(req, socket, head, PROTOCOLS);
+  }
+
+  private upgradeWebSocket(t: Target, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const ws = acceptWebSocket(req, socket, head, t.action === 'portforward' ? [PORTFORWARD_OVER_WEBSOCKET] : CHANNEL_PROTOCOLS);
     if (!ws) return;
-    if (t.action === 'exec') this.exec(t, ws);
-    else this.attach(t, ws);
+    this.track(() => ws.close(), (cb) => ws.on('close', cb));
+    if (t.action === 'portforward') {
+      // kubectl ≥ 1.31 tunnels the SPDY session of port-forward through WebSocket binary messages.
+      const session = new SpdySession({ write: (b) => ws.send(b), end: () => ws.close(), onData: (cb) => ws.on('message', cb), onClose: (cb) => ws.on('close', cb) });
+      return servePortForward(session, t.worker);
+    }
+    const channels = webSocketChannels(ws);
+    if (t.action === 'exec') runExec(t, channels);
+    else runAttach(t, channels);
   }
 
-  private track(ws: WebSocketConn): void {
-    const session = { end: () => ws.close() };
-    this.sessions.add(session);
-    ws.on('close', () => this.sessions.delete(session));
-  }
-
-  /** exec runs the query's command in the container's namespaces, its stdio on the channels. */
-  private exec(t: Target, ws: WebSocketConn): void {
-    this.track(ws);
-    const command = t.query.getAll('command');
-    const tty = flag(t.query, 'tty');
-    const wantStdin = flag(t.query, 'stdin');
-    const argv = ['-t', String(t.run.process.pid), '-n', '-u', '--', ...(tty ? ttyArgv(command) : command)];
-    log.info(3, 'exec', { pod: t.worker.name, container: t.run.spec.name, command });
-    const child = spawn('nsenter', argv, {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: t.worker.pod.spec?.hostname ?? t.worker.pod.metadata?.name ?? '', ...(tty ? { TERM: 'xterm' } : {}), ...t.run.env },
-      stdio: [wantStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    });
-    const send = (channel: number, b: Buffer) => ws.send(Buffer.concat([Buffer.from([channel]), b]));
-    child.stdout!.on('data', (b: Buffer) => send(CHANNEL.stdout, b));
-    child.stderr!.on('data', (b: Buffer) => send(CHANNEL.stderr, b));
-    child.stdin?.on('error', () => undefined);
-    ws.on('message', (m) => {
-      if (m[0] === CHANNEL.stdin) child.stdin?.write(m.subarray(1));
-      else if (m[0] === CHANNEL.close && m[1] === CHANNEL.stdin) child.stdin?.end();
-    });
-    ws.on('close', () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    child.on('error', (error) => send(CHANNEL.stderr, Buffer.from(`${error.message}\n`)));
-    child.on('close', (code, signal) => {
-      const exitCode = code ?? 128;
-      const result = exitCode === 0
-        ? { metadata: {}, status: 'Success' }
-        : {
-          metadata: {}, status: 'Failure', reason: 'NonZeroExitCode',
-          message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${exitCode}${signal ? ` (${signal})` : ''}`,
-          details: { causes: [{ reason: 'ExitCode', message: String(exitCode) }] },
-        };
-      send(CHANNEL.error, Buffer.from(JSON.stringify(result)));
-      ws.close();
-    });
-  }
-
-  /** attach joins the running container's output from now on, and its stdin when it keeps one open. */
-  private attach(t: Target, ws: WebSocketConn): void {
-    this.track(ws);
-    const proc = t.run.process;
-    const send = (channel: number, b: Buffer) => ws.send(Buffer.concat([Buffer.from([channel]), b]));
-    const stop = proc.log.follow({
-      write: (c) => send(CHANNEL.stdout, Buffer.from(c.text)),
-      end: () => {
-        send(CHANNEL.error, Buffer.from(JSON.stringify({ metadata: {}, status: 'Success' })));
-        ws.close();
+  /** upgradeSpdy answers 101 with the first stream protocol both sides know, then serves the streams the client opens. */
+  private upgradeSpdy(t: Target, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const offered = (req.headers['x-stream-protocol-version'] ?? '').toString().split(',').map((p) => p.trim());
+    const protocol = t.action === 'portforward' ? (offered.includes('portforward.k8s.io') ? 'portforward.k8s.io' : undefined) : offered.find((p) => p === 'v4.channel.k8s.io');
+    if (!protocol) throw new StreamError(403, 'Forbidden', `none of the stream protocols ${offered.join(', ')} is supported (v4.channel.k8s.io, portforward.k8s.io)`);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`);
+    const session = new SpdySession({
+      write: (b) => socket.write(b),
+      end: () => socket.end(),
+      onData: (cb) => {
+        socket.on('data', cb);
+        if (head.length > 0) queueMicrotask(() => cb(head));
       },
+      onClose: (cb) => socket.on('close', cb),
     });
-    const stdin = proc.stdin;
-    ws.on('message', (m) => {
-      if (m[0] === CHANNEL.stdin) stdin?.write(m.subarray(1));
+    this.track(() => session.close(), (cb) => session.on('close', cb));
+    if (t.action === 'portforward') return servePortForward(session, t.worker);
+    void spdyChannels(session, t.query).then((channels) => {
+      if (!channels) return;
+      if (t.action === 'exec') runExec(t, channels);
+      else runAttach(t, channels);
     });
-    ws.on('close', stop);
+  }
+
+  private track(end: () => void, onClose: (cb: () => void) => void): void {
+    const session = { end };
+    this.sessions.add(session);
+    onClose(() => this.sessions.delete(session));
   }
 }

@@ -92,3 +92,38 @@ rootOnly('kubectl logs --previous shows the crashed instance; attach streams a r
   });
   t.regex(out, /^(got (one|two)\n)+$/);
 });
+
+const KUBECTL_127 = '/usr/lib/google-cloud-sdk/bin/kubectl.1.27';
+
+rootOnly('kubectl 1.27 exec (-i, -it) over SPDY; port-forward over SPDY (1.27) and SPDY in WebSocket (1.32) reaches a pod port from the host', async (t) => {
+  const lab = await oneNodeLab(t);
+  await lab.createPod({
+    metadata: { name: 'web' },
+    spec: { containers: [{ name: 'agnhost', image: 'ferry/agnhost', args: ['netexec', '--http-port=8080'] }] },
+  });
+  await until('web running', async () => isRunning(await lab.pod('web')));
+  const exec = await lab.k(['exec', '-i', 'web', '--', 'sh', '-c', 'echo "in $HOSTNAME"; cat; exit 4'], 'piped\n', KUBECTL_127);
+  t.is(exec.code, 4, exec.stderr);
+  t.is(exec.stdout, 'in web\npiped\n');
+  const tty = await lab.kubectlOnTty(['exec', '-it', 'web', '--', 'sh'], 'echo "tty? $(tty)"\nexit 0\n', KUBECTL_127);
+  t.is(tty.code, 0, tty.stdout + tty.stderr);
+  t.regex(tty.stdout, /tty\? \/dev\/pts\/\d+/);
+
+  for (const [bin, localPort] of [[KUBECTL_127, 18081], [KUBECTL, 18082]] as const) {
+    const pf = spawn(bin, ['--server', lab.url, 'port-forward', 'pod/web', `${localPort}:8080`], { env: { ...process.env, KUBECONFIG: '/dev/null' } });
+    let pfOut = '';
+    pf.stdout.on('data', (b: Buffer) => (pfOut += b.toString()));
+    pf.stderr.on('data', (b: Buffer) => (pfOut += b.toString()));
+    try {
+      await until(`${bin} port-forward listening`, async () => pfOut.includes('Forwarding from'));
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`http://127.0.0.1:${localPort}/hostname`);
+        t.is(await res.text(), 'web', `${bin} request ${i}`);
+      }
+      const echo = await fetch(`http://127.0.0.1:${localPort}/echo?msg=${'x'.repeat(12_000)}`);
+      t.is((await echo.text()).length, 12_000);
+    } finally {
+      pf.kill();
+    }
+  }
+});
