@@ -102,14 +102,14 @@ function exitStatus(command: readonly string[], exitCode: number): object {
   };
 }
 
-/** runExec runs the query's command in the container's network and UTS namespaces (nsenter), its stdio on the channels. */
+/** runExec runs the query's command in the container's network, UTS and mount namespaces (nsenter; the mount namespace holds the pod's /etc/resolv.conf and /etc/hosts), its stdio on the channels. */
 export function runExec(r: StreamRequest, ch: Channels): void {
   const command = r.query.getAll('command');
   const tty = flag(r.query, 'tty');
   const pid = r.run.process.pid;
   if (pid === undefined) return ch.finish({ metadata: {}, status: 'Failure', reason: 'BadRequest', message: `container ${r.run.spec.name} is not running` });
   log.info(3, 'exec', { pod: r.worker.name, container: r.run.spec.name, command });
-  const child = spawn('nsenter', ['-t', String(pid), '-n', '-u', '--', ...(tty ? ttyArgv(command) : command)], {
+  const child = spawn('nsenter', ['-t', String(pid), '-n', '-u', '-m', '--', ...(tty ? ttyArgv(command) : command)], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: r.worker.pod.spec?.hostname ?? r.worker.pod.metadata?.name ?? '', ...(tty ? { TERM: 'xterm' } : {}), ...r.run.env },
     stdio: [flag(r.query, 'stdin') ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });

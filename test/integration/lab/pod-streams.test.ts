@@ -42,10 +42,10 @@ rootOnly('kubectl logs (-c, --tail, --timestamps, -f, --previous) and exec (stdi
   t.deepEqual(numbers.slice(1), numbers.slice(1).map((_n, i) => numbers[0]! + i + 1), 'consecutive ticks, streamed as written');
   follow.kill();
 
-  // exec runs in the pod: its host name, its network namespace, the container's environment.
-  const exec = await lab.k(['exec', 'two', '-c', 'quiet', '--', 'sh', '-c', 'echo "$HOSTNAME $POD_NAME"; hostname; ip -o -4 addr show eth0 | grep -c 10.244.1.']);
+  // exec runs in the pod: its host name, its network namespace, its resolv.conf, the container's environment.
+  const exec = await lab.k(['exec', 'two', '-c', 'quiet', '--', 'sh', '-c', 'echo "$HOSTNAME $POD_NAME"; hostname; ip -o -4 addr show eth0 | grep -c 10.244.1.; grep -c "nameserver 10.96.0.10" /etc/resolv.conf']);
   t.is(exec.code, 0, exec.stderr);
-  t.is(exec.stdout, 'two two\ntwo\n1\n');
+  t.is(exec.stdout, 'two two\ntwo\n1\n1\n');
   // stdin to the command, ended by the v5 close signal; stderr apart; exit codes come back.
   const cat = await lab.k(['exec', '-i', 'two', '-c', 'quiet', '--', 'sh', '-c', 'tr a-z A-Z; echo oops >&2; exit 3'], 'hello pod\n');
   t.is(cat.code, 3);
@@ -102,6 +102,11 @@ rootOnly('kubectl 1.27 exec (-i, -it) over SPDY; port-forward over SPDY (1.27) a
     spec: { containers: [{ name: 'agnhost', image: 'ferry/agnhost', args: ['netexec', '--http-port=8080'] }] },
   });
   await until('web running', async () => isRunning(await lab.pod('web')));
+  const started = await until('agnhost says it started', async () => {
+    const r = await lab.k(['logs', 'web']);
+    return r.code === 0 && r.stdout.includes('HTTP') && r.stdout;
+  });
+  t.regex(started, /^Started HTTP server on port 8080\n/);
   const exec = await lab.k(['exec', '-i', 'web', '--', 'sh', '-c', 'echo "in $HOSTNAME"; cat; exit 4'], 'piped\n', KUBECTL_127);
   t.is(exec.code, 4, exec.stderr);
   t.is(exec.stdout, 'in web\npiped\n');
