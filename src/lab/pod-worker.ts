@@ -6,7 +6,7 @@ import { containerArgv } from './image.ts';
 import type { PodIpam } from './ipam.ts';
 import { podNamespace, setupPodNetwork, teardownPodNetwork, writePodFiles } from './node-network.ts';
 import { containerEnv } from './pod-env.ts';
-import { podStatus, type PodView } from './pod-status.ts';
+import { podPhase, podStatus, type ContainerView, type PodView } from './pod-status.ts';
 import { Prober, runProbe } from './probes.ts';
 
 const log = createLogger('node');
@@ -25,20 +25,31 @@ export interface PodContext {
   services(): readonly Service[];
 }
 
+/** How an init container runs: to completion before the next (`regular`), or alongside the app (`sidecar`, restartPolicy Always). */
+export type InitKind = 'regular' | 'sidecar';
+
 export interface ContainerRun {
   spec: Container;
+  init?: InitKind;
   /** The environment the container was started with (exec uses it too). */
   env: Readonly<Record<string, string>>;
   process: ContainerProcess;
   readiness?: Prober;
   liveness?: Prober;
   seenRestarts: number;
+  /** Why the container cannot be created (bad image, bad env): it stays waiting with this reason. */
+  createError?: { reason: string; message: string };
 }
 
 /**
  * PodWorker runs one pod on the node: its network namespace and address,
  * its containers as processes with probes, and the status to report.
- * `onChange` fires whenever the status may have changed.
+ * `onChange` fires whenever the status may have changed. As kubelet, init
+ * containers run one at a time in order, each to success (a failed one is
+ * restarted with the back-off, or fails the pod under restartPolicy Never);
+ * a sidecar (an init container with restartPolicy Always) is started in its
+ * turn and keeps running; the app containers start once every init
+ * container is done, and on termination stop before the sidecars.
  */
 export class PodWorker {
   readonly uid: string;
@@ -47,6 +58,12 @@ export class PodWorker {
   ip: string | undefined;
   private readonly ctx: PodContext;
   private readonly runs: ContainerRun[] = [];
+  private readonly initRuns: ContainerRun[] = [];
+  private initialized = false;
+  /** Set when a regular init container failed under restartPolicy Never: the pod has failed. */
+  private initFailed = false;
+  private sidecarsStopping = false;
+  private readonly waiters = new Set<() => void>();
   private readonly startTime = new Date();
   private failure: { reason: string; message: string } | undefined;
   private readonly onChange: () => void;
@@ -66,12 +83,6 @@ export class PodWorker {
 
   /** start builds the pod's network and starts its containers; failures become the pod's status. */
   async start(): Promise<void> {
-    if ((this.pod.spec?.initContainers ?? []).length > 0) {
-      // Running the main containers without their init containers would be a silently different pod.
-      this.failure = { reason: 'InitContainersUnsupported', message: 'ferry node does not run init containers' };
-      this.onChange();
-      return;
-    }
     try {
       const net = await setupPodNetwork(this.ctx.nodeNs, this.ns, this.ctx.ipam);
       this.ip = net.ip;
@@ -88,12 +99,74 @@ export class PodWorker {
       this.onChange();
       return;
     }
-    for (const spec of this.pod.spec?.containers ?? []) this.startContainer(spec);
+    const podPolicy = (this.pod.spec?.restartPolicy ?? 'Always') as RestartPolicy;
+    for (const spec of this.pod.spec?.initContainers ?? []) {
+      const kind: InitKind = spec.restartPolicy === 'Always' ? 'sidecar' : 'regular';
+      // A failed init container is retried unless the pod never restarts anything.
+      this.initRuns.push(this.createRun(spec, kind === 'sidecar' ? 'Always' : podPolicy === 'Never' ? 'Never' : 'OnFailure', kind));
+    }
+    for (const spec of this.pod.spec?.containers ?? []) this.runs.push(this.createRun(spec, podPolicy));
+    this.onChange();
+    void this.initialize();
+  }
+
+  /** initialize runs the init containers in order, then starts the app containers. */
+  private async initialize(): Promise<void> {
+    const podPolicy = this.pod.spec?.restartPolicy ?? 'Always';
+    for (const run of this.initRuns) {
+      if (this.stopped) return;
+      if (!this.launch(run)) return;
+      const done = await this.until(() => {
+        const st = run.process.state;
+        if (run.init === 'sidecar') return st.kind === 'running' ? 'ok' : undefined;
+        if (st.kind !== 'terminated') return undefined;
+        if (st.exitCode === 0) return 'ok';
+        // A failed init container is restarted (after the back-off) unless the pod never restarts.
+        return podPolicy === 'Never' ? 'failed' : undefined;
+      });
+      if (done !== 'ok') {
+        if (done === 'failed') this.initFailed = true;
+        this.onChange();
+        return;
+      }
+    }
+    if (this.stopped) return;
+    this.initialized = true;
+    for (const run of this.runs) this.launch(run);
     this.onChange();
   }
 
-  private startContainer(spec: Container): void {
-    const restartPolicy = (this.pod.spec?.restartPolicy ?? 'Always') as RestartPolicy;
+  /** stopSidecarsWhenDone ends the sidecars once the app containers have finished for good (a Job's pod), as kubelet does. */
+  private stopSidecarsWhenDone(): void {
+    if (!this.initialized || this.sidecarsStopping) return;
+    const phase = podPhase(this.view());
+    if (phase !== 'Succeeded' && phase !== 'Failed') return;
+    this.sidecarsStopping = true;
+    const grace = (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+    void (async () => {
+      for (const r of [...this.initRuns].reverse()) {
+        r.readiness?.stop();
+        r.liveness?.stop();
+        await r.process.stop(grace);
+      }
+    })();
+  }
+
+  /** until resolves with what check returns once it is defined, checked at every container change; undefined when the pod stops. */
+  private until<T>(check: () => T | undefined): Promise<T | undefined> {
+    return new Promise((resolve) => {
+      const test = () => {
+        const v = this.stopped ? undefined : check();
+        if (v === undefined && !this.stopped) return;
+        this.waiters.delete(test);
+        resolve(v);
+      };
+      this.waiters.add(test);
+      test();
+    });
+  }
+
+  private createRun(spec: Container, restartPolicy: RestartPolicy, init?: InitKind): ContainerRun {
     const { env, errors } = containerEnv(this.pod, spec, this.ctx.services(), this.ip ?? '', this.ctx.hostIP);
     const hostname = this.pod.spec?.hostname ?? this.pod.metadata?.name ?? '';
     let argv: string[] = [];
@@ -109,10 +182,20 @@ export class PodWorker {
       env: fullEnv, stdin: spec.stdin ?? false, tty: spec.tty ?? false,
       onChange: () => this.containerChanged(run),
     });
-    const run: ContainerRun = { spec, env: fullEnv, seenRestarts: 0, process };
-    this.runs.push(run);
-    if (argvError) return run.process.fail('CreateContainerError', argvError);
-    if (errors.length > 0) return run.process.fail('CreateContainerConfigError', errors.join('; '));
+    const run: ContainerRun = { spec, env: fullEnv, seenRestarts: 0, process, ...(init ? { init } : {}), ...(argvError ? { createError: { reason: 'CreateContainerError', message: argvError } } : {}) };
+    if (!argvError && errors.length > 0) run.createError = { reason: 'CreateContainerConfigError', message: errors.join('; ') };
+    const waitingForInit = (this.pod.spec?.initContainers ?? []).length > 0;
+    if (waitingForInit) process.state = { kind: 'waiting', reason: 'PodInitializing' };
+    return run;
+  }
+
+  /** launch starts a container and its probes; false when it cannot be created (it then waits with kubelet's reason). */
+  private launch(run: ContainerRun): boolean {
+    const spec = run.spec;
+    if (run.createError) {
+      run.process.fail(run.createError.reason, run.createError.message);
+      return false;
+    }
     if (spec.readinessProbe) run.readiness = this.prober(spec, spec.readinessProbe, false, () => this.onChange());
     if (spec.livenessProbe) {
       run.liveness = this.prober(spec, spec.livenessProbe, true, (ok) => {
@@ -124,6 +207,7 @@ export class PodWorker {
     run.process.start();
     run.readiness?.start();
     run.liveness?.start();
+    return true;
   }
 
   private prober(spec: Container, probe: Probe, initial: boolean, onChange: (ok: boolean) => void): Prober {
@@ -137,20 +221,17 @@ export class PodWorker {
       run.readiness?.reset(false);
       run.liveness?.reset(true);
     }
+    for (const w of [...this.waiters]) w();
+    this.stopSidecarsWhenDone();
     this.onChange();
   }
 
   view(): PodView {
     return {
-      containers: this.runs.map((r) => ({
-        name: r.spec.name,
-        image: r.spec.image ?? '',
-        state: r.process.state,
-        lastState: r.process.lastState,
-        restartCount: r.process.restartCount,
-        ready: r.process.state.kind === 'running' && (r.readiness?.result ?? true),
-        pid: r.process.pid,
-      })),
+      containers: this.runs.map(containerView),
+      initContainers: this.initRuns.map(containerView),
+      initialized: this.initialized,
+      initFailed: this.initFailed,
       restartPolicy: (this.pod.spec?.restartPolicy ?? 'Always') as RestartPolicy,
       podIP: this.ip,
       hostIP: this.ctx.hostIP,
@@ -165,7 +246,7 @@ export class PodWorker {
 
   /** container finds a container by name; without a name, the pod's only (or first) container, as kubectl defaults. */
   container(name: string | undefined): ContainerRun | undefined {
-    return name ? this.runs.find((r) => r.spec.name === name) : this.runs[0];
+    return name ? [...this.runs, ...this.initRuns].find((r) => r.spec.name === name) : this.runs[0];
   }
 
   /** logVersion moves whenever a container wrote something. */
@@ -182,14 +263,28 @@ export class PodWorker {
   /** stop terminates the containers (SIGTERM, grace, SIGKILL) and removes the pod's network; idempotent. */
   stop(graceMs: number): Promise<void> {
     this.stopped ??= (async () => {
-      for (const r of this.runs) {
+      for (const w of [...this.waiters]) w();
+      for (const r of [...this.runs, ...this.initRuns]) {
         r.readiness?.stop();
         r.liveness?.stop();
       }
+      // The app first, then the sidecars in reverse order, each within the grace period left.
+      const deadline = Date.now() + graceMs;
       await Promise.all(this.runs.map((r) => r.process.stop(graceMs)));
+      for (const r of [...this.initRuns].reverse()) await r.process.stop(Math.max(0, deadline - Date.now()));
       await teardownPodNetwork(this.ns);
       if (this.ip) this.ctx.ipam.release(this.ip);
     })();
     return this.stopped;
   }
+}
+
+function containerView(r: ContainerRun): ContainerView {
+  const st = r.process.state;
+  // A completed init container counts as ready, as kubelet reports it.
+  const ready = st.kind === 'running' ? (r.readiness?.result ?? true) : r.init === 'regular' && st.kind === 'terminated' && st.exitCode === 0;
+  return {
+    name: r.spec.name, image: r.spec.image ?? '', state: st, lastState: r.process.lastState, restartCount: r.process.restartCount, ready, pid: r.process.pid,
+    ...(r.init ? { init: r.init } : {}),
+  };
 }

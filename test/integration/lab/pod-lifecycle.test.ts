@@ -1,0 +1,122 @@
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRoot } from '../../helpers/netns-fixture.ts';
+import { isRunning, oneNodeLab, until, type OneNodeLab } from './node-fixture.ts';
+
+const rootOnly = isRoot ? test.serial : test.skip;
+
+/** statusColumn is what `kubectl get pod` prints as the pod's STATUS (and READY). */
+async function getColumns(lab: OneNodeLab, name: string): Promise<{ ready: string; status: string; restarts: string }> {
+  const r = await lab.k(['get', 'pod', name, '--no-headers']);
+  if (r.code !== 0) throw new Error(r.stderr);
+  const [, ready = '', status = '', restarts = ''] = r.stdout.trim().split(/\s+/);
+  return { ready, status, restarts };
+}
+
+/** seenStatuses polls kubectl's STATUS column until done() and returns every distinct value seen, in order. */
+async function seenStatuses(lab: OneNodeLab, name: string, done: (status: string) => boolean): Promise<string[]> {
+  const seen: string[] = [];
+  await until(`${name} status`, async () => {
+    const { status } = await getColumns(lab, name);
+    if (seen.at(-1) !== status) seen.push(status);
+    return done(status);
+  });
+  return seen;
+}
+
+rootOnly('init containers run in order before the app (Init:N/M in kubectl get), each with its own logs', async (t) => {
+  const lab = await oneNodeLab(t);
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-init-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'order');
+  await lab.createPod({
+    metadata: { name: 'ordered' },
+    spec: {
+      initContainers: [
+        { name: 'first', image: 'host/sh', command: ['sh', '-c', `echo "first here"; sleep 1; echo first >> ${file}`] },
+        { name: 'second', image: 'host/sh', command: ['sh', '-c', `echo "second here"; sleep 1; echo second >> ${file}`] },
+      ],
+      containers: [{ name: 'app', image: 'host/sh', command: ['sh', '-c', `cat ${file}; echo app; exec sleep 600`] }],
+    },
+  });
+  const seen = await seenStatuses(lab, 'ordered', (s) => s === 'Running');
+  t.deepEqual(seen.filter((s) => s.startsWith('Init:')), ['Init:0/2', 'Init:1/2'].filter((s) => seen.includes(s)));
+  t.true(seen.includes('Init:1/2'), `saw ${seen}`);
+  const pod = await lab.pod('ordered');
+  t.deepEqual(pod.status?.initContainerStatuses?.map((c) => [c.name, c.state?.terminated?.reason, c.state?.terminated?.exitCode, c.ready]), [['first', 'Completed', 0, true], ['second', 'Completed', 0, true]]);
+  t.like(pod.status?.conditions?.find((c) => c.type === 'Initialized'), { status: 'True' });
+  const app = await until('app logs', async () => {
+    const r = await lab.k(['logs', 'ordered']);
+    return r.stdout.includes('app') && r.stdout;
+  });
+  t.is(app, 'first\nsecond\napp\n');
+  t.is((await lab.k(['logs', 'ordered', '-c', 'second'])).stdout, 'second here\n');
+});
+
+rootOnly('a failing init container is retried with back-off (Init:CrashLoopBackOff) and holds the app; under restartPolicy Never it fails the pod', async (t) => {
+  const lab = await oneNodeLab(t);
+  await lab.createPod({
+    metadata: { name: 'stuck' },
+    spec: {
+      initContainers: [{ name: 'check', image: 'host/sh', command: ['sh', '-c', 'echo "not yet"; exit 1'] }],
+      containers: [{ name: 'app', image: 'host/sh', command: ['sleep', '600'] }],
+    },
+  });
+  const seen = await seenStatuses(lab, 'stuck', (s) => s === 'Init:CrashLoopBackOff');
+  // Pending until the node first reports; then only Init: states (Init:0/1, Init:Error, Init:CrashLoopBackOff).
+  t.true(seen.every((s) => s === 'Pending' || s.startsWith('Init:')), `saw ${seen}`);
+  const pod = await until('two restarts', async () => {
+    const p = await lab.pod('stuck');
+    return (p.status?.initContainerStatuses?.[0]?.restartCount ?? 0) >= 2 && p;
+  });
+  t.is(pod.status?.phase, 'Pending');
+  t.is(pod.status?.containerStatuses?.[0]?.state?.waiting?.reason, 'PodInitializing');
+  t.like(pod.status?.conditions?.find((c) => c.type === 'Initialized'), { status: 'False', reason: 'ContainersNotInitialized' });
+  t.like(pod.status?.initContainerStatuses?.[0]?.lastState?.terminated, { exitCode: 1, reason: 'Error' });
+
+  await lab.createPod({
+    metadata: { name: 'doomed' },
+    spec: {
+      restartPolicy: 'Never',
+      initContainers: [{ name: 'check', image: 'host/sh', command: ['sh', '-c', 'exit 2'] }],
+      containers: [{ name: 'app', image: 'host/sh', command: ['sleep', '600'] }],
+    },
+  });
+  const failed = await until('doomed failed', async () => {
+    const p = await lab.pod('doomed');
+    return p.status?.phase === 'Failed' && p;
+  });
+  t.like(failed.status?.initContainerStatuses?.[0]?.state?.terminated, { exitCode: 2, reason: 'Error' });
+  t.is((await getColumns(lab, 'doomed')).status, 'Init:Error');
+});
+
+rootOnly('a sidecar (init container with restartPolicy Always) starts before the next init container, runs beside the app, and stops after it', async (t) => {
+  const lab = await oneNodeLab(t);
+  await lab.createPod({
+    metadata: { name: 'sided' },
+    spec: {
+      restartPolicy: 'Never',
+      initContainers: [
+        { name: 'proxy', image: 'host/sh', restartPolicy: 'Always', command: ['sh', '-c', 'echo "sidecar up"; trap "echo sidecar stopping; exit 0" TERM; while true; do sleep 0.2; done'] },
+        { name: 'setup', image: 'host/sh', command: ['sh', '-c', 'echo setup'] },
+      ],
+      containers: [{ name: 'app', image: 'host/sh', command: ['sh', '-c', 'sleep 2; echo done'] }],
+    },
+  });
+  const running = await until('sided running', async () => {
+    const p = await lab.pod('sided');
+    return isRunning(p) && p;
+  });
+  t.like(running.status?.initContainerStatuses?.[0], { name: 'proxy', started: true, ready: true });
+  t.truthy(running.status?.initContainerStatuses?.[0]?.state?.running);
+  t.is((await getColumns(lab, 'sided')).ready, '2/2');
+  const done = await until('sided succeeded', async () => {
+    const p = await lab.pod('sided');
+    return p.status?.phase === 'Succeeded' && p.status.initContainerStatuses?.[0]?.state?.terminated && p;
+  });
+  t.is(done.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 0);
+  // SIGTERM goes to the container's process group: the shell's sleep may report it before the trap runs.
+  t.regex((await lab.k(['logs', 'sided', '-c', 'proxy'])).stdout, /^sidecar up\n(Terminated\n)?sidecar stopping\n$/);
+});
