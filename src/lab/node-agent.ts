@@ -39,8 +39,8 @@ export interface NodeAgentOptions {
   capacity: NodeSpecOptions['capacity'];
   labels: Record<string, string>;
   taints: Taint[];
-  /** Container restart back-off (kubelet: 10 s doubling to 5 min). */
-  backoff: { initialMs: number; maxMs: number };
+  /** Container restart back-off (kubelet: 10 s doubling to 5 min, reset after 10 min of running). */
+  backoff: { initialMs: number; maxMs: number; resetMs?: number };
   /** Node status heartbeat (kubelet's --node-status-update-frequency). */
   statusUpdateMs: number;
   /** How long stop() grants each pod at most, whatever its terminationGracePeriodSeconds. */

@@ -20,7 +20,8 @@ export interface PodContext {
   ipam: PodIpam;
   clusterDNS: readonly string[];
   clusterDomain: string;
-  backoff: { initialMs: number; maxMs: number };
+  /** Container restart back-off (ContainerOptions['backoff']). */
+  backoff: { initialMs: number; maxMs: number; resetMs?: number };
   /** Current services, for the pods' environment variables. */
   services(): readonly Service[];
 }

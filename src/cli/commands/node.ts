@@ -65,7 +65,7 @@ export default defineCommand({
       capacity: { cpu: capacity.cpu ?? '4', memory: capacity.memory ?? '8Gi', pods: String(flags['max-pods']) },
       labels: pairs(flags['node-labels'] ?? [], 'node-labels'),
       taints: (flags['register-with-taints'] ?? []).map(parseTaint),
-      backoff: { initialMs: 10_000, maxMs: 300_000 },
+      backoff: { initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 },
       statusUpdateMs: flags['node-status-update-frequency'],
       stopGraceCapMs: 10_000,
     });

@@ -41,7 +41,7 @@ export async function until<T>(what: string, get: () => Promise<T | undefined | 
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-export async function oneNodeLab(t: ExecutionContext, backoff = { initialMs: 500, maxMs: 2000 }): Promise<OneNodeLab> {
+export async function oneNodeLab(t: ExecutionContext, backoff: { initialMs: number; maxMs: number; resetMs?: number } = { initialMs: 500, maxMs: 2000 }): Promise<OneNodeLab> {
   const fx = new NetnsFixture(t);
   const server = await startServer(t);
   const cache = await tempDir(t, 'ferry-kubectl-');

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot } from '../../helpers/netns-fixture.ts';
@@ -119,4 +119,44 @@ rootOnly('a sidecar (init container with restartPolicy Always) starts before the
   t.is(done.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 0);
   // SIGTERM goes to the container's process group: the shell's sleep may report it before the trap runs.
   t.regex((await lab.k(['logs', 'sided', '-c', 'proxy'])).stdout, /^sidecar up\n(Terminated\n)?sidecar stopping\n$/);
+});
+
+/** startTimes reads the start stamps (ms) a container appended to file, one line per start. */
+function startTimes(file: string): number[] {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => Number(l) / 1e6);
+  } catch {
+    return [];
+  }
+}
+
+rootOnly('restarts follow kubelet\'s back-off: the first at once, then doubling to the cap (CrashLoopBackOff), and from scratch after a long enough run', async (t) => {
+  // kubelet's 10 s → 300 s, reset after 10 min, scaled down: 400 ms → 1600 ms, reset after 1.5 s of running.
+  const lab = await oneNodeLab(t, { initialMs: 400, maxMs: 1600, resetMs: 1500 });
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-backoff-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const quick = join(dir, 'quick');
+  const slow = join(dir, 'slow');
+  await lab.createPod({ metadata: { name: 'quick' }, spec: { containers: [{ name: 'c', image: 'host/sh', command: ['sh', '-c', `date +%s%N >> ${quick}; echo crash; exit 1`] }] } });
+  await lab.createPod({ metadata: { name: 'slow' }, spec: { containers: [{ name: 'c', image: 'host/sh', command: ['sh', '-c', `date +%s%N >> ${slow}; sleep 1.7; exit 1`] }] } });
+  const crashing = await until('CrashLoopBackOff', async () => {
+    const p = await lab.pod('quick');
+    return p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' && p;
+  });
+  const c = crashing.status!.containerStatuses![0]!;
+  t.regex(c.state?.waiting?.message ?? '', /^back-off \d+s restarting failed container=c/);
+  t.like(c.lastState?.terminated, { exitCode: 1, reason: 'Error' });
+  const row = await lab.k(['get', 'pod', 'quick', '--no-headers']);
+  t.regex(row.stdout, /^quick\s+0\/1\s+CrashLoopBackOff\s+\d+/);
+  await until('six starts', async () => startTimes(quick).length >= 6);
+  const starts = startTimes(quick);
+  const gaps = starts.slice(1, 6).map((s, i) => s - starts[i]!);
+  const want = [0, 400, 800, 1600, 1600];
+  for (const [i, gap] of gaps.entries()) t.true(gap >= want[i]! && gap < want[i]! + 600, `gap ${i}: ${Math.round(gap)} ms, want ${want[i]} ms (+ start time); gaps ${gaps.map(Math.round)}`);
+  t.true(((await lab.pod('quick')).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 5);
+  // The slow one runs longer than the reset time each time: every restart is immediate again.
+  await until('four slow starts', async () => startTimes(slow).length >= 4);
+  const slowStarts = startTimes(slow);
+  const slowGaps = slowStarts.slice(1, 4).map((s, i) => s - slowStarts[i]!);
+  for (const gap of slowGaps) t.true(gap >= 1700 && gap < 1700 + 400, `slow gaps ${slowGaps.map(Math.round)}`);
 });
