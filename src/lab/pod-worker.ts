@@ -2,7 +2,7 @@ import type { Container, Pod, Probe, Service } from 'kubernetes-types/core/v1.js
 import { createLogger } from '../util/log.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { ContainerProcess, type RestartPolicy } from './container.ts';
-import { containerArgv } from './image.ts';
+import { containerArgv, ImageError } from './image.ts';
 import type { PodIpam } from './ipam.ts';
 import { podNamespace, setupPodNetwork, teardownPodNetwork, writePodFiles } from './node-network.ts';
 import { containerEnv } from './pod-env.ts';
@@ -171,11 +171,11 @@ export class PodWorker {
     const { env, errors } = containerEnv(this.pod, spec, this.ctx.services(), this.ip ?? '', this.ctx.hostIP);
     const hostname = this.pod.spec?.hostname ?? this.pod.metadata?.name ?? '';
     let argv: string[] = [];
-    let argvError: string | undefined;
+    let argvError: { reason: string; message: string } | undefined;
     try {
       argv = containerArgv(spec);
     } catch (error) {
-      argvError = getErrorMessage(error);
+      argvError = { reason: error instanceof ImageError ? error.reason : 'CreateContainerError', message: getErrorMessage(error) };
     }
     const fullEnv = { ...env, POD_NAME: this.pod.metadata?.name ?? '', POD_NAMESPACE: this.pod.metadata?.namespace ?? '' };
     const process = new ContainerProcess({
@@ -183,7 +183,7 @@ export class PodWorker {
       env: fullEnv, stdin: spec.stdin ?? false, tty: spec.tty ?? false,
       onChange: () => this.containerChanged(run),
     });
-    const run: ContainerRun = { spec, env: fullEnv, seenRestarts: 0, process, ...(init ? { init } : {}), ...(argvError ? { createError: { reason: 'CreateContainerError', message: argvError } } : {}) };
+    const run: ContainerRun = { spec, env: fullEnv, seenRestarts: 0, process, ...(init ? { init } : {}), ...(argvError ? { createError: argvError } : {}) };
     if (!argvError && errors.length > 0) run.createError = { reason: 'CreateContainerConfigError', message: errors.join('; ') };
     const waitingForInit = (this.pod.spec?.initContainers ?? []).length > 0;
     if (waitingForInit) process.state = { kind: 'waiting', reason: 'PodInitializing' };
