@@ -45,6 +45,8 @@ export interface NodeAgentOptions {
   statusUpdateMs: number;
   /** How long stop() grants each pod at most, whatever its terminationGracePeriodSeconds. */
   stopGraceCapMs: number;
+  /** Serve logs, exec, attach and port-forward on a loopback port (default true); the pods' logs are reported to the API either way. */
+  streaming?: boolean;
 }
 
 const graceMs = (p: Pod) => (p.metadata?.deletionGracePeriodSeconds || p.spec?.terminationGracePeriodSeconds || 30) * 1000;
@@ -98,7 +100,7 @@ export class NodeAgent {
   async start(): Promise<void> {
     await teardownNode(this.o.prefix, this.o.nodeName, { keepSwitch: true });
     this.nodeNs = await setupNodeNetwork({ prefix: this.o.prefix, nodeName: this.o.nodeName, nodeAddress: this.o.nodeAddress }, this.ipam);
-    this.spec.kubeletPort = await this.streams.listen();
+    if (this.o.streaming !== false) this.spec.kubeletPort = await this.streams.listen();
     await this.registerUntilDone();
     this.services.start();
     this.nodes.start();
