@@ -1,5 +1,8 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { isRunning, KUBECTL, oneNodeLab, until } from './node-fixture.ts';
 
@@ -7,7 +10,7 @@ const rootOnly = isRoot ? test.serial : test.skip;
 
 // kubectl 1.32 speaks WebSocket v5.channel.k8s.io to the apiserver, which relays pods/exec and pods/attach to the node agent.
 
-rootOnly('kubectl logs (-c, --tail, --timestamps, -f, --previous) and exec (stdin, exit codes, -it on a terminal) reach the pod through the apiserver', async (t) => {
+rootOnly('kubectl logs (-c, --tail, --timestamps, -f), exec (stdin, exit codes, -it on a terminal) and cp reach the pod through the apiserver', async (t) => {
   const lab = await oneNodeLab(t);
   await lab.createPod({
     metadata: { name: 'two' },
@@ -55,6 +58,16 @@ rootOnly('kubectl logs (-c, --tail, --timestamps, -f, --previous) and exec (stdi
   const tty = await lab.kubectlOnTty(['exec', '-it', 'two', '-c', 'quiet', '--', 'sh'], 'echo "tty? $(tty) host=$HOSTNAME"\nexit 0\n');
   t.is(tty.code, 0, tty.stdout + tty.stderr);
   t.regex(tty.stdout, /tty\? \/dev\/pts\/\d+ host=two/);
+  // kubectl cp is tar over exec, ended by closing stdin (the file system is the host's: a private directory).
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-cp-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'source.txt'), 'copied through tar\n');
+  const cp = await lab.k(['cp', join(dir, 'source.txt'), `two:${dir}/in-pod.txt`, '-c', 'quiet']);
+  t.is(cp.code, 0, cp.stderr);
+  t.is((await lab.k(['exec', 'two', '-c', 'quiet', '--', 'cat', `${dir}/in-pod.txt`])).stdout, 'copied through tar\n');
+  const back = await lab.k(['cp', `two:${dir}/in-pod.txt`, join(dir, 'back.txt'), '-c', 'quiet']);
+  t.is(back.code, 0, back.stderr);
+  t.is(readFileSync(join(dir, 'back.txt'), 'utf8'), 'copied through tar\n');
   const missing = await lab.k(['exec', 'two', '-c', 'nope', '--', 'true']);
   t.not(missing.code, 0);
   t.regex(missing.stderr, /container nope is not valid/);
