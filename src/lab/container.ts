@@ -42,6 +42,8 @@ export interface ContainerOptions {
   maxLogBytes?: number;
   /** Called after every state change. */
   onChange: () => void;
+  /** Told what kubelet would record as an event: Created, Started, BackOff, Killing. */
+  onEvent?: (type: 'Normal' | 'Warning', reason: string, message: string) => void;
 }
 
 export class ContainerProcess {
@@ -88,6 +90,8 @@ export class ContainerProcess {
       stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     this.pid = child.pid;
+    o.onEvent?.('Normal', 'Created', `Created container ${o.name}`);
+    if (child.pid !== undefined) o.onEvent?.('Normal', 'Started', `Started container ${o.name}`);
     this.stdin = child.stdin ?? undefined;
     this.stdin?.on('error', () => undefined);
     const startedAt = new Date();
@@ -128,6 +132,7 @@ export class ContainerProcess {
     this.state = delay === 0
       ? terminated
       : { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${formatDelay(delay)} restarting failed container=${this.name}` };
+    if (delay > 0) o.onEvent?.('Warning', 'BackOff', `Back-off restarting failed container ${o.name}`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.restartCount++;
@@ -153,6 +158,7 @@ export class ContainerProcess {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const pid = this.pid;
     if (pid === undefined) return;
+    this.options.onEvent?.('Normal', 'Killing', `Stopping container ${this.name}`);
     signalGroup(pid, 'SIGTERM');
     const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
     await this.exited;

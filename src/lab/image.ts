@@ -113,3 +113,10 @@ export function containerArgv(c: Container): string[] {
   }
   return [...c.command, ...(c.args ?? [])];
 }
+
+/** describeArgv is a program line for people: Ferry's agnhost by name rather than its node and bundle paths. */
+export function describeArgv(argv: readonly string[]): string {
+  const agnhost = agnhostArgv();
+  const isOurs = agnhost.every((w, i) => argv[i] === w);
+  return (isOurs ? ['ferry-agnhost', ...argv.slice(agnhost.length)] : [...argv]).join(' ');
+}

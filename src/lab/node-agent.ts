@@ -13,6 +13,7 @@ import { createLogger } from '../util/log.ts';
 import { cidrContains, parseCidr, PodIpam } from './ipam.ts';
 import { setupNodeNetwork, syncNodeRoutes, teardownNode } from './node-network.ts';
 import { internalIPOf, nodeObject, nodeStatus, type NodeSpecOptions } from './node-object.ts';
+import { PodEventRecorder } from './pod-events.ts';
 import { PodStreamServer } from './pod-streams.ts';
 import { PodWorker, type PodContext } from './pod-worker.ts';
 
@@ -68,6 +69,7 @@ export class NodeAgent {
   private readonly nodes: Informer<Node>;
   private readonly controller: Controller;
   private readonly streams: PodStreamServer;
+  private readonly events: PodEventRecorder;
   private readonly workers = new Map<string, PodWorker>();
   private readonly terminating = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
@@ -86,6 +88,7 @@ export class NodeAgent {
     this.services = new Informer<Service>({ client: o.client, resource: resources.services });
     this.nodes = new Informer<Node>({ client: o.client, resource: resources.nodes });
     this.controller = new Controller('node-pods', (key) => this.syncPod(key));
+    this.events = new PodEventRecorder(o.client, o.nodeName);
     this.streams = new PodStreamServer((namespace, name) => this.workers.get(`${namespace}/${name}`));
     const enqueue = (p: Pod) => this.controller.enqueue(objectKey(p));
     this.pods.addHandlers({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n), onDelete: enqueue });
@@ -175,6 +178,7 @@ export class NodeAgent {
       prefix: this.o.prefix, nodeName: this.o.nodeName, nodeNs: this.nodeNs, hostIP: this.spec.internalIP, ipam: this.ipam,
       clusterDNS: this.o.clusterDNS, clusterDomain: this.o.clusterDomain, backoff: this.o.backoff,
       services: () => this.services.store.list(),
+      event: (pod, e) => this.events.record(pod, e),
     };
   }
 
@@ -207,6 +211,7 @@ export class NodeAgent {
       this.workers.delete(key);
       this.terminating.delete(key);
       this.reportedLogs.delete(key);
+      this.events.forget(worker.uid);
       this.controller.enqueue(key);
     });
     this.terminating.set(key, done);

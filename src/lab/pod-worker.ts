@@ -2,7 +2,8 @@ import type { Container, Pod, Probe, Service } from 'kubernetes-types/core/v1.js
 import { createLogger } from '../util/log.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { ContainerProcess, type RestartPolicy } from './container.ts';
-import { containerArgv, ImageError } from './image.ts';
+import { containerArgv, describeArgv, ImageError } from './image.ts';
+import type { PodEvent } from './pod-events.ts';
 import type { PodIpam } from './ipam.ts';
 import { podNamespace, setupPodNetwork, teardownPodNetwork, writePodFiles } from './node-network.ts';
 import { containerEnv } from './pod-env.ts';
@@ -24,6 +25,8 @@ export interface PodContext {
   backoff: { initialMs: number; maxMs: number; resetMs?: number };
   /** Current services, for the pods' environment variables. */
   services(): readonly Service[];
+  /** Records an event about the pod (kubelet's events); optional. */
+  event?: (pod: Pod, e: PodEvent) => void;
 }
 
 /** How an init container runs: to completion before the next (`regular`), or alongside the app (`sidecar`, restartPolicy Always). */
@@ -34,6 +37,7 @@ export interface ContainerRun {
   init?: InitKind;
   /** The environment the container was started with (exec uses it too). */
   env: Readonly<Record<string, string>>;
+  argv: readonly string[];
   process: ContainerProcess;
   readiness?: Prober;
   liveness?: Prober;
@@ -137,6 +141,10 @@ export class PodWorker {
     this.onChange();
   }
 
+  private event(e: PodEvent): void {
+    this.ctx.event?.(this.pod, e);
+  }
+
   /** stopSidecarsWhenDone ends the sidecars once the app containers have finished for good (a Job's pod), as kubelet does. */
   private stopSidecarsWhenDone(): void {
     if (!this.initialized || this.sidecarsStopping) return;
@@ -178,12 +186,14 @@ export class PodWorker {
       argvError = { reason: error instanceof ImageError ? error.reason : 'CreateContainerError', message: getErrorMessage(error) };
     }
     const fullEnv = { ...env, POD_NAME: this.pod.metadata?.name ?? '', POD_NAMESPACE: this.pod.metadata?.namespace ?? '' };
+    const fieldPath = `spec.${init ? 'initContainers' : 'containers'}{${spec.name}}`;
     const process = new ContainerProcess({
       name: spec.name, netns: this.ns, hostname, argv, restartPolicy, backoff: this.ctx.backoff, workingDir: spec.workingDir,
       env: fullEnv, stdin: spec.stdin ?? false, tty: spec.tty ?? false,
       onChange: () => this.containerChanged(run),
+      onEvent: (type, reason, message) => this.event({ type, reason, message, fieldPath }),
     });
-    const run: ContainerRun = { spec, env: fullEnv, seenRestarts: 0, process, ...(init ? { init } : {}), ...(argvError ? { createError: argvError } : {}) };
+    const run: ContainerRun = { spec, env: fullEnv, argv, seenRestarts: 0, process, ...(init ? { init } : {}), ...(argvError ? { createError: argvError } : {}) };
     if (!argvError && errors.length > 0) run.createError = { reason: 'CreateContainerConfigError', message: errors.join('; ') };
     const waitingForInit = (this.pod.spec?.initContainers ?? []).length > 0;
     if (waitingForInit) process.state = { kind: 'waiting', reason: 'PodInitializing' };
@@ -193,15 +203,25 @@ export class PodWorker {
   /** launch starts a container and its probes; false when it cannot be created (it then waits with kubelet's reason). */
   private launch(run: ContainerRun): boolean {
     const spec = run.spec;
+    const fieldPath = `spec.${run.init ? 'initContainers' : 'containers'}{${spec.name}}`;
     if (run.createError) {
       run.process.fail(run.createError.reason, run.createError.message);
+      this.event({ type: 'Warning', reason: 'Failed', message: `Error: ${run.createError.reason}: ${run.createError.message}`, fieldPath });
       return false;
     }
-    if (spec.readinessProbe) run.readiness = this.prober(spec, spec.readinessProbe, false, () => this.onChange());
+    this.event({ type: 'Normal', reason: 'Pulled', message: `Container image "${spec.image ?? ''}" is not pulled in the lab: it runs ${describeArgv(run.argv)}`, fieldPath });
+    if (spec.readinessProbe) {
+      run.readiness = this.prober(spec, spec.readinessProbe, false, (ok) => {
+        if (!ok && run.process.state.kind === 'running') this.event({ type: 'Warning', reason: 'Unhealthy', message: `Readiness probe failed: ${run.readiness?.lastMessage ?? ''}`, fieldPath });
+        this.onChange();
+      });
+    }
     if (spec.livenessProbe) {
       run.liveness = this.prober(spec, spec.livenessProbe, true, (ok) => {
         if (ok) return;
         log.info(1, 'Liveness probe failed, restarting container', { pod: this.name, container: spec.name, reason: run.liveness?.lastMessage });
+        this.event({ type: 'Warning', reason: 'Unhealthy', message: `Liveness probe failed: ${run.liveness?.lastMessage ?? ''}`, fieldPath });
+        this.event({ type: 'Normal', reason: 'Killing', message: `Container ${spec.name} failed liveness probe, will be restarted`, fieldPath });
         run.process.kill();
       });
     }

@@ -4,7 +4,7 @@ import { isRunning, oneNodeLab, until } from './node-fixture.ts';
 
 const rootOnly = isRoot ? test.serial : test.skip;
 
-rootOnly('tutorial images start: kubectl run --image=nginx serves the default page on port 80, busybox runs sh, wget and sleep; an unknown image says ErrImagePull', async (t) => {
+rootOnly('tutorial images start: kubectl run --image=nginx serves the default page on port 80, busybox runs sh, wget and sleep; an unknown image says ErrImagePull; each step is an event', async (t) => {
   const lab = await oneNodeLab(t);
   const run = async (...args: string[]) => {
     const r = await lab.k(['run', ...args]);
@@ -51,4 +51,18 @@ rootOnly('tutorial images start: kubectl run --image=nginx serves the default pa
   });
   t.regex(cache.status?.containerStatuses?.[0]?.state?.waiting?.message ?? '', /not available in the ferry lab \(images are not pulled\)/);
   t.regex((await lab.k(['get', 'pod', 'cache', '--no-headers'])).stdout, /^cache\s+0\/1\s+ErrImagePull\s/);
+
+  // Each step is an event, as kubelet records them: kubectl describe lists them.
+  const describe = await until('events', async () => {
+    const r = await lab.k(['describe', 'pod', 'cache']);
+    return r.stdout.includes('ErrImagePull: image') && r.stdout;
+  });
+  t.regex(describe, /Warning\s+Failed\s+.*kubelet\s+Error: ErrImagePull: image "redis:7" is not available in the ferry lab/);
+  const webEvents = await until('web events', async () => {
+    const r = await lab.k(['describe', 'pod', 'web']);
+    return r.stdout.includes('Started') && r.stdout;
+  });
+  t.regex(webEvents, /Normal\s+Pulled\s+.*Container image "nginx" is not pulled in the lab: it runs ferry-agnhost nginx/);
+  t.regex(webEvents, /Normal\s+Created\s+.*Created container web/);
+  t.regex(webEvents, /Normal\s+Started\s+.*Started container web/);
 });

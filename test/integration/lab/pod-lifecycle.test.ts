@@ -154,6 +154,11 @@ rootOnly('restarts follow kubelet\'s back-off: the first at once, then doubling 
   const want = [0, 400, 800, 1600, 1600];
   for (const [i, gap] of gaps.entries()) t.true(gap >= want[i]! && gap < want[i]! + 600, `gap ${i}: ${Math.round(gap)} ms, want ${want[i]} ms (+ start time); gaps ${gaps.map(Math.round)}`);
   t.true(((await lab.pod('quick')).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 5);
+  // One BackOff event, counted, as kubelet's correlator aggregates them.
+  const events = JSON.parse((await lab.k(['get', 'events', '--field-selector', 'involvedObject.name=quick,reason=BackOff', '-o', 'json'])).stdout) as { items: Array<{ count: number; message: string; type: string }> };
+  t.is(events.items.length, 1);
+  t.like(events.items[0], { type: 'Warning', message: 'Back-off restarting failed container c' });
+  t.true(events.items[0]!.count >= 3, `count ${events.items[0]!.count}`);
   // The slow one runs longer than the reset time each time: every restart is immediate again.
   await until('four slow starts', async () => startTimes(slow).length >= 4);
   const slowStarts = startTimes(slow);
