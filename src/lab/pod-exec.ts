@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execFile } from '../util/exec.ts';
 import { createLogger } from '../util/log.ts';
 import { ttyArgv } from './container.ts';
 import type { ContainerRun, PodWorker } from './pod-worker.ts';
@@ -22,6 +25,8 @@ export interface Channels {
   stdout(b: Buffer): void;
   stderr(b: Buffer): void;
   onStdin(cb: (b: Buffer) => void, onEnd: () => void): void;
+  /** onResize hears the client's terminal size (WebSocket channel 4, SPDY stream `resize`: JSON {Width, Height}). */
+  onResize(cb: (size: TerminalSize) => void): void;
   /** finish sends the Status and closes the connection. */
   finish(status: object): void;
   onClose(cb: () => void): void;
@@ -33,9 +38,26 @@ export interface StreamRequest {
   query: URLSearchParams;
 }
 
+export interface TerminalSize {
+  width: number;
+  height: number;
+}
+
+/** parseSizes reads the JSON terminal sizes in a chunk (one object per message, or per line on SPDY). */
+function parseSizes(b: Buffer): TerminalSize[] {
+  return b.toString().split('\n').filter((l) => l.trim() !== '').flatMap((l) => {
+    try {
+      const v = JSON.parse(l) as { Width?: unknown; Height?: unknown };
+      return typeof v.Width === 'number' && typeof v.Height === 'number' ? [{ width: v.Width, height: v.Height }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 export const flag = (q: URLSearchParams, name: string) => q.get(name) === 'true' || q.get(name) === '1';
 
-const WS = { stdin: 0, stdout: 1, stderr: 2, error: 3, close: 255 } as const;
+const WS = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
 
 export function webSocketChannels(ws: WebSocketConn): Channels {
   const send = (channel: number, b: Buffer) => ws.send(Buffer.concat([Buffer.from([channel]), b]));
@@ -45,6 +67,9 @@ export function webSocketChannels(ws: WebSocketConn): Channels {
     onStdin: (cb, onEnd) => ws.on('message', (m) => {
       if (m[0] === WS.stdin) cb(m.subarray(1));
       else if (m[0] === WS.close && m[1] === WS.stdin) onEnd();
+    }),
+    onResize: (cb) => ws.on('message', (m) => {
+      if (m[0] === WS.resize) for (const size of parseSizes(m.subarray(1))) cb(size);
     }),
     finish: (status) => {
       send(WS.error, Buffer.from(JSON.stringify(status)));
@@ -79,6 +104,9 @@ export function spdyChannels(session: SpdySession, q: URLSearchParams): Promise<
           streams.get('stdin')?.on('data', cb);
           streams.get('stdin')?.on('end', onEnd);
         },
+        onResize: (cb) => streams.get('resize')?.on('data', (b) => {
+          for (const size of parseSizes(b)) cb(size);
+        }),
         finish: (status) => {
           for (const name of ['stdout', 'stderr']) streams.get(name)?.end();
           streams.get('error')?.end(Buffer.from(JSON.stringify(status)));
@@ -120,6 +148,10 @@ export function runExec(r: StreamRequest, ch: Channels): void {
   ch.onClose(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
+  if (tty && child.pid !== undefined) {
+    const scriptPid = child.pid;
+    ch.onResize((size) => void resizeTerminal(scriptPid, size));
+  }
   child.on('error', (error) => ch.stderr(Buffer.from(`${error.message}\n`)));
   child.on('close', (code) => ch.finish(exitStatus(command, code ?? 128)));
 }
@@ -130,5 +162,37 @@ export function runAttach(r: StreamRequest, ch: Channels): void {
   const stop = proc.log.follow({ write: (c) => ch.stdout(Buffer.from(c.text)), end: () => ch.finish(success) });
   const stdin = proc.stdin;
   ch.onStdin((b) => stdin?.write(b), () => undefined);
+  const pid = proc.pid;
+  if (r.run.spec.tty && pid !== undefined) ch.onResize((size) => void resizeTerminal(pid, size));
   ch.onClose(stop);
+}
+
+/**
+ * resizeTerminal sets the size of the pseudo-terminal `script` (pid) made
+ * for its child, which signals SIGWINCH to the program on it. The child may
+ * not have started yet when the first size arrives: retried for a second.
+ */
+async function resizeTerminal(scriptPid: number, size: TerminalSize): Promise<void> {
+  if (size.width <= 0 || size.height <= 0) return;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const tty = terminalOfChild(scriptPid);
+    if (tty) {
+      await execFile('stty', ['-F', tty, 'rows', String(size.height), 'cols', String(size.width)], { allowFailure: true, timeoutMs: 2000 });
+      return;
+    }
+    await sleep(100);
+  }
+}
+
+function terminalOfChild(pid: number): string | undefined {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    for (const child of children) {
+      const tty = readlinkSync(`/proc/${child}/fd/0`);
+      if (tty.startsWith('/dev/pts/')) return tty;
+    }
+  } catch {
+    // The process is gone or not started yet.
+  }
+  return undefined;
 }

@@ -66,7 +66,8 @@ export async function oneNodeLab(t: ExecutionContext, backoff: { initialMs: numb
   await scheduler.start();
   const k = (args: string[], input?: string, bin = KUBECTL) => kubectl(bin, server.url, cache, args, input);
   const kubectlOnTty = (args: string[], input: string, bin = KUBECTL) => new Promise<KubectlResult>((resolve) => {
-    const line = [bin, '--server', server.url, '--cache-dir', cache, ...args].map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+    // The local terminal is 33 rows by 101 columns: kubectl sends that size, the remote terminal must take it.
+    const line = `stty rows 33 cols 101; exec ${[bin, '--server', server.url, '--cache-dir', cache, ...args].map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ')}`;
     const child = spawn('script', ['-qec', line, '/dev/null'], { env: { ...process.env, KUBECONFIG: '/dev/null' } });
     let stdout = '';
     let stderr = '';

@@ -55,9 +55,10 @@ rootOnly('kubectl logs (-c, --tail, --timestamps, -f), exec (stdin, exit codes, 
   t.is(cat.stdout, 'HELLO POD\n');
   t.regex(cat.stderr, /oops/);
   // -it: a terminal in the pod (the local side is a pseudo-terminal too).
-  const tty = await lab.kubectlOnTty(['exec', '-it', 'two', '-c', 'quiet', '--', 'sh'], 'echo "tty? $(tty) host=$HOSTNAME"\nexit 0\n');
+  const tty = await lab.kubectlOnTty(['exec', '-it', 'two', '-c', 'quiet', '--', 'sh'], 'echo "tty? $(tty) host=$HOSTNAME size=$(stty size)"\nexit 0\n');
   t.is(tty.code, 0, tty.stdout + tty.stderr);
-  t.regex(tty.stdout, /tty\? \/dev\/pts\/\d+ host=two/);
+  // The size comes through the resize channel.
+  t.regex(tty.stdout, /tty\? \/dev\/pts\/\d+ host=two size=33 101/);
   // kubectl cp is tar over exec, ended by closing stdin (the file system is the host's: a private directory).
   const dir = mkdtempSync(join(tmpdir(), 'ferry-cp-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -123,9 +124,9 @@ rootOnly('kubectl 1.27 exec (-i, -it) over SPDY; port-forward over SPDY (1.27) a
   const exec = await lab.k(['exec', '-i', 'web', '--', 'sh', '-c', 'echo "in $HOSTNAME"; cat; exit 4'], 'piped\n', KUBECTL_127);
   t.is(exec.code, 4, exec.stderr);
   t.is(exec.stdout, 'in web\npiped\n');
-  const tty = await lab.kubectlOnTty(['exec', '-it', 'web', '--', 'sh'], 'echo "tty? $(tty)"\nexit 0\n', KUBECTL_127);
+  const tty = await lab.kubectlOnTty(['exec', '-it', 'web', '--', 'sh'], 'echo "tty? $(tty) size=$(stty size)"\nexit 0\n', KUBECTL_127);
   t.is(tty.code, 0, tty.stdout + tty.stderr);
-  t.regex(tty.stdout, /tty\? \/dev\/pts\/\d+/);
+  t.regex(tty.stdout, /tty\? \/dev\/pts\/\d+ size=33 101/);
 
   for (const [bin, localPort] of [[KUBECTL_127, 18081], [KUBECTL, 18082]] as const) {
     const pf = spawn(bin, ['--server', lab.url, 'port-forward', 'pod/web', `${localPort}:8080`], { env: { ...process.env, KUBECONFIG: '/dev/null' } });
