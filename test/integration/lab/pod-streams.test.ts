@@ -74,7 +74,7 @@ rootOnly('kubectl logs (-c, --tail, --timestamps, -f), exec (stdin, exit codes, 
   t.regex(missing.stderr, /container nope is not valid/);
 });
 
-rootOnly('kubectl logs --previous shows the crashed instance; attach streams a running container', async (t) => {
+rootOnly('kubectl logs --previous shows the crashed instance; attach (WebSocket with 1.32, SPDY with 1.27) streams a running container', async (t) => {
   const lab = await oneNodeLab(t);
   await lab.createPod({
     metadata: { name: 'crasher' },
@@ -95,16 +95,20 @@ rootOnly('kubectl logs --previous shows the crashed instance; attach streams a r
     spec: { containers: [{ name: 'c', image: 'host/sh', stdin: true, command: ['sh', '-c', 'while read line; do echo "got $line"; done'] }] },
   });
   await until('echoer running', async () => isRunning(await lab.pod('echoer')));
-  const attach = spawn(KUBECTL, ['--server', lab.url, 'attach', '-i', 'echoer'], { env: { ...process.env, KUBECONFIG: '/dev/null' } });
-  t.teardown(() => attach.kill());
-  let out = '';
-  attach.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  attach.stdin.write('one\n');
-  await until('attached output', async () => {
-    attach.stdin.write('two\n');
-    return out.includes('got two');
-  });
-  t.regex(out, /^(got (one|two)\n)+$/);
+  // kubectl 1.32 attaches over WebSocket, 1.27 over SPDY.
+  for (const bin of [KUBECTL, '/usr/lib/google-cloud-sdk/bin/kubectl.1.27']) {
+    const attach = spawn(bin, ['--server', lab.url, 'attach', '-i', 'echoer'], { env: { ...process.env, KUBECONFIG: '/dev/null' } });
+    t.teardown(() => attach.kill());
+    let out = '';
+    attach.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const word = `word-${bin.length}`;
+    await until(`${bin} attached output`, async () => {
+      attach.stdin.write(`${word}\n`);
+      return out.includes(`got ${word}`);
+    });
+    t.regex(out, new RegExp(`^(got ${word}\\n)+$`));
+    attach.kill();
+  }
 });
 
 const KUBECTL_127 = '/usr/lib/google-cloud-sdk/bin/kubectl.1.27';
