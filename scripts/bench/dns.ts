@@ -222,11 +222,16 @@ async function latency(label: string, port: number): Promise<Latency> {
   return r;
 }
 
-function record(r: { f: PerfResult; d: PerfResult; fl: Latency; dl: Latency; rssLoaded: number; rssVerified: number; coreDnsMB: number }): void {
+function record(r: { f: PerfResult; d: PerfResult; fa: PerfResult; da: PerfResult; fl: Latency; dl: Latency; rssLoaded: number; rssVerified: number; coreDnsMB: number }): void {
   const at = `at ${args['latency-qps']} QPS`;
-  recorder.figure({ id: 'ferry_qps', label: `ferry dns QPS, ${nServices} services`, value: r.f.qps, unit: 'queries/s', goal: { op: '>=', value: 100_000 }, referenceId: 'dnsmasq_qps' });
-  recorder.figure({ id: 'dnsmasq_qps', label: 'dnsmasq QPS (reference)', value: r.d.qps, unit: 'queries/s' });
-  recorder.figure({ id: 'qps_ratio', label: 'ferry dns / dnsmasq QPS', value: r.f.qps / r.d.qps, unit: '×', goal: { op: '>=', value: 0.9 } });
+  // The headline is A questions only: dnsmasq scans its srv-host list for every SRV question, which
+  // flatters Ferry in the mixed run; that run is reported beside it, labelled.
+  recorder.figure({ id: 'ferry_qps', label: `ferry dns QPS, A questions, ${nServices} services`, value: r.fa.qps, unit: 'queries/s', goal: { op: '>=', value: 100_000 }, referenceId: 'dnsmasq_qps' });
+  recorder.figure({ id: 'dnsmasq_qps', label: 'dnsmasq QPS, A questions (reference)', value: r.da.qps, unit: 'queries/s' });
+  recorder.figure({ id: 'qps_ratio', label: 'ferry dns / dnsmasq QPS, A questions', value: r.fa.qps / r.da.qps, unit: '×', goal: { op: '>=', value: 0.9 } });
+  recorder.figure({ id: 'ferry_qps_mixed', label: 'ferry dns QPS, mixed questions (A, SRV, headless A)', value: r.f.qps, unit: 'queries/s', referenceId: 'dnsmasq_qps_mixed' });
+  recorder.figure({ id: 'dnsmasq_qps_mixed', label: 'dnsmasq QPS, mixed questions (reference)', value: r.d.qps, unit: 'queries/s' });
+  recorder.figure({ id: 'qps_ratio_mixed', label: 'ferry dns / dnsmasq QPS, mixed questions', value: r.f.qps / r.d.qps, unit: '×' });
   recorder.figure({ id: 'ferry_p99_ms', label: `ferry dns p99 latency ${at}`, value: r.fl.p99, unit: 'ms', goal: { op: '<=', value: 1 }, referenceId: 'dnsmasq_p99_ms' });
   recorder.figure({ id: 'dnsmasq_p99_ms', label: `dnsmasq p99 latency ${at} (reference)`, value: r.dl.p99, unit: 'ms' });
   recorder.figure({ id: 'ferry_avg_ms', label: 'ferry dns average latency, full load', value: r.f.avgMs, unit: 'ms', referenceId: 'dnsmasq_avg_ms' });
@@ -238,8 +243,9 @@ function record(r: { f: PerfResult; d: PerfResult; fl: Latency; dl: Latency; rss
   }
   recorder.chart({ id: 'dns_qps', title: `DNS throughput vs dnsmasq (${nServices} services, dnsperf)`, xTitle: 'load', yTitle: 'queries per second', kind: 'bar' });
   recorder.chart({ id: 'dns_latency', title: 'DNS latency vs dnsmasq', xTitle: 'measure', yTitle: 'latency (ms)', kind: 'bar' });
-  for (const [series, perf, lat] of [['ferry dns', r.f, r.fl], ['dnsmasq', r.d, r.dl]] as const) {
-    recorder.point({ chart: 'dns_qps', series, x: `full load, ${duration} s`, y: perf.qps });
+  for (const [series, perf, a, lat] of [['ferry dns', r.f, r.fa, r.fl], ['dnsmasq', r.d, r.da, r.dl]] as const) {
+    recorder.point({ chart: 'dns_qps', series, x: `A questions, ${duration} s`, y: a.qps });
+    recorder.point({ chart: 'dns_qps', series, x: `mixed questions, ${duration} s`, y: perf.qps });
     recorder.point({ chart: 'dns_latency', series, x: 'average, full load', y: perf.avgMs });
     recorder.point({ chart: 'dns_latency', series, x: `p50 ${at}`, y: lat.p50 });
     recorder.point({ chart: 'dns_latency', series, x: `p99 ${at}`, y: lat.p99 });
@@ -293,13 +299,13 @@ async function main(): Promise<void> {
       `| dnsmasq | ${d.qps.toFixed(0)} | ${d.avgMs.toFixed(3)} ms | ${dl.p50.toFixed(3)} / ${dl.p99.toFixed(3)} ms | ${d.lost} of ${d.sent} |`,
       `| ferry dns, A only | ${fa.qps.toFixed(0)} | ${fa.avgMs.toFixed(3)} ms | | ${fa.lost} of ${fa.sent} |`,
       `| dnsmasq, A only | ${da.qps.toFixed(0)} | ${da.avgMs.toFixed(3)} ms | | ${da.lost} of ${da.sent} |`,
-      `ferry/dnsmasq: ${(f.qps / d.qps).toFixed(2)}× (mixed), ${(fa.qps / da.qps).toFixed(2)}× (A only)`,
+      `ferry/dnsmasq: ${(fa.qps / da.qps).toFixed(2)}× on A questions (the headline), ${(f.qps / d.qps).toFixed(2)}× on mixed questions`,
       `ferry dns RSS: ${rssSynced.toFixed(1)} MB after sync, ${rssLoaded.toFixed(1)} MB after load; --pods verified with ${nPods} pods: ${rssVerified.toFixed(1)} MB (peak ${rssVerifiedPeak.toFixed(1)} MB, ${rssVerifiedSettled.toFixed(1)} MB 5 s later)`,
       `CoreDNS formula at ${nServices} services + ${nPods} pods: ${coreDnsMB.toFixed(0)} MB (half: ${(coreDnsMB / 2).toFixed(0)} MB)`,
       `response codes (ferry): ${f.codes}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
-    record({ f, d, fl, dl, rssLoaded, rssVerified, coreDnsMB });
+    record({ f, d, fa, da, fl, dl, rssLoaded, rssVerified, coreDnsMB });
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     await client.close();

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiErrors } from './errors.ts';
-import { parseListOptions } from './list-options.ts';
+import { parseListOptions, queryBool } from './list-options.ts';
 import { readBody, parseJsonObject } from './request.ts';
 import type { Api, Ctx } from './handlers/context.ts';
 import { handleCreate } from './handlers/create.ts';
@@ -11,10 +11,12 @@ import { handlePatch } from './handlers/patch.ts';
 import { handleUpdate } from './handlers/update.ts';
 import { handleWatch } from './handlers/watch.ts';
 import { bind, handleBinding, handleLog, handleScale } from './handlers/subresources.ts';
+import { handleReview } from './handlers/reviews.ts';
 
 /** dispatchResource picks the handler for a resource request by method, name and subresource. */
 export async function dispatchResource(ctx: Ctx): Promise<void> {
   const method = ctx.req.method ?? 'GET';
+  if (ctx.def.createOnly) return handleReview(ctx, ctx.api.user(ctx.req));
   if (ctx.subresource === 'scale') return handleScale(ctx);
   if (ctx.subresource === 'binding') return handleBinding(ctx);
   if (ctx.subresource === 'log') return handleLog(ctx);
@@ -39,7 +41,7 @@ export async function dispatchResource(ctx: Ctx): Promise<void> {
   if (ctx.subresource === 'status' && method !== 'GET' && method !== 'PUT' && method !== 'PATCH') throw apiErrors.methodNotAllowed(method, `${ctx.def.resource}/status`);
   switch (method) {
     case 'GET':
-      if (ctx.query.get('watch') === 'true' || ctx.query.get('watch') === '1') {
+      if (queryBool(ctx.query.get('watch'))) {
         const options = parseListOptions(ctx.query);
         const fieldSelector = [`metadata.name=${ctx.name}`, options.fieldSelector].filter((s) => s !== '').join(',');
         return handleWatch(ctx, { ...options, fieldSelector });

@@ -18,9 +18,18 @@ export interface ListOptions {
   readonly timeoutSeconds: number | undefined;
 }
 
-function bool(value: string | null): boolean {
-  return value === 'true' || value === '1';
+/**
+ * queryBool reads a boolean query parameter as kube's conversion does: absent,
+ * empty, `0` and `false` (any case: Python sends `False`) are false, anything
+ * else (`True`, `yes`) is true.
+ */
+export function queryBool(value: string | null): boolean {
+  if (value === null || value === '') return false;
+  const lower = value.toLowerCase();
+  return lower !== 'false' && lower !== '0';
 }
+
+const bool = queryBool;
 
 function nonNegativeInt(params: URLSearchParams, name: string): number | undefined {
   const raw = params.get(name);

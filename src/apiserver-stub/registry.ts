@@ -147,14 +147,16 @@ export class Registry {
   /**
    * update replaces the object at name. `subresource: 'status'` takes only the
    * status from the body; a main-resource write keeps the stored status when
-   * the kind has a status subresource.
+   * the kind has a status subresource. `beforeWrite` sees the body with the
+   * stored object (field ownership is computed there, without a second read).
    */
-  async update(namespace: string | undefined, name: string, body: KubeObject, subresource?: 'status', dryRun = false): Promise<{ object: KubeObject; created: boolean }> {
+  async update(namespace: string | undefined, name: string, body: KubeObject, subresource?: 'status', dryRun = false, beforeWrite?: (body: KubeObject, old: KubeObject | undefined) => void): Promise<{ object: KubeObject; created: boolean }> {
     const m = metaOf(body);
     if (m.name !== undefined && m.name !== name) throw apiErrors.badRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
     const current = await this.backend.get(this.key(namespace, name));
     if (!current) {
-      if (this.def.allowCreateOnUpdate && subresource === undefined) return { object: await this.create(namespace, { ...body, metadata: { ...m, name } }, dryRun), created: true };
+      beforeWrite?.(body, undefined);
+      if (this.def.allowCreateOnUpdate && subresource === undefined) return { object: await this.create(namespace, { ...body, metadata: { ...metaOf(body), name } }, dryRun), created: true };
       throw this.notFound(name);
     }
     const rv = m.resourceVersion;
@@ -162,6 +164,7 @@ export class Registry {
       throw apiErrors.conflict(groupResource(this.def), name, 'the object has been modified; please apply your changes to the latest version and try again');
     }
     const old = this.toObject(current);
+    beforeWrite?.(body, old);
     const obj = this.merged(body, old, subresource);
     return { object: await this.write(namespace, name, obj, old, current.revision, dryRun), created: false };
   }
@@ -171,6 +174,8 @@ export class Registry {
       const obj = structuredClone(old);
       if (body.status === undefined) delete obj.status;
       else obj.status = structuredClone(body.status);
+      // The status write's field ownership (server-side apply bookkeeping) goes with it.
+      if (body.metadata?.managedFields !== undefined) metaOf(obj).managedFields = structuredClone(body.metadata.managedFields);
       return obj;
     }
     const obj = structuredClone(body);
@@ -226,13 +231,13 @@ export class Registry {
    * retrying on a concurrent write unless the result pins a resourceVersion
    * (as PATCH does: a patch carrying a resourceVersion must not be retried).
    */
-  async mutate(namespace: string | undefined, name: string, change: (obj: KubeObject) => KubeObject, subresource?: 'status', dryRun = false): Promise<KubeObject> {
+  async mutate(namespace: string | undefined, name: string, change: (obj: KubeObject, resourceVersion: string) => KubeObject, subresource?: 'status', dryRun = false): Promise<KubeObject> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.getKV(namespace, name);
       const old = this.toObject(current);
       const base = structuredClone(old);
       delete metaOf(base).resourceVersion;
-      const changed = change(base);
+      const changed = change(base, String(current.revision));
       const pinned = changed.metadata?.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== String(current.revision)) {
         throw apiErrors.conflict(groupResource(this.def), name, 'the object has been modified; please apply your changes to the latest version and try again');

@@ -8,6 +8,7 @@ import type { KubeObject } from '../kube/types.ts';
 import { createLogger } from '../util/log.ts';
 import { ApiError, apiErrors, storeFailure } from './errors.ts';
 import { authenticate, type TokenUser } from './auth.ts';
+import { userInfo, type UserInfo } from './handlers/reviews.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
 import { dispatchBindings, dispatchResource } from './dispatch.ts';
 import type { Api } from './handlers/context.ts';
@@ -20,6 +21,8 @@ import { parseCidr, parsePortRange } from './allocators/cidr.ts';
 import { ServiceAllocator, serviceKey } from './allocators/service-allocator.ts';
 import { serviceStrategy } from './strategies/service.ts';
 import { bootstrap } from './bootstrap.ts';
+import { OpenApiDocs } from './openapi/documents.ts';
+import { isOpenApiPath, serveOpenApi } from './openapi/serve.ts';
 import { InflightLimiter, defaultInflightLimits, type InflightLimits } from './inflight.ts';
 
 const log = createLogger('apiserver');
@@ -62,6 +65,7 @@ export class ApiServer implements Api {
   private readonly servers: Server[] = [];
   private serviceFeed: StoreWatch | undefined;
   private closing = false;
+  private openApi: OpenApiDocs | undefined;
   private readonly inflight: InflightLimiter;
   private readonly requestTimeoutMs: number;
 
@@ -75,6 +79,10 @@ export class ApiServer implements Api {
     this.allocator = new ServiceAllocator(parseCidr(options.serviceClusterIPRange ?? '10.96.0.0/12'), parsePortRange(options.serviceNodePortRange ?? '30000-32767'));
     this.registries = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
     for (const r of this.registries) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
+  }
+
+  user(req: IncomingMessage): UserInfo {
+    return userInfo(this.tokens ? authenticate(req, this.tokens) : undefined);
   }
 
   registry(group: string, resource: string): Registry {
@@ -158,6 +166,7 @@ export class ApiServer implements Api {
     if (r.kind === 'version') return sendJson(res, 200, versionInfo());
     if (this.tokens && !authenticate(req, this.tokens)) throw apiErrors.unauthorized();
     const defs = this.registries.map((x) => x.def);
+    if (isOpenApiPath(url.pathname)) return serveOpenApi(req, res, url, (this.openApi ??= new OpenApiDocs(defs)));
     switch (r.kind) {
       case 'discovery': {
         if (req.method !== 'GET') throw apiErrors.methodNotAllowed(req.method ?? '', url.pathname);

@@ -12,7 +12,7 @@ export interface Command<F extends FlagSpecs = FlagSpecs> {
   usage?: string;
   flags: F;
   /** Runs the command; resolves to the process exit code (default 0). */
-  run(args: { flags: FlagValues<F>; positionals: string[]; rest: string[] }): Promise<number | void>;
+  run(args: { flags: FlagValues<F>; positionals: string[]; rest: string[]; explicit?: ReadonlySet<string> }): Promise<number | void>;
 }
 
 export function defineCommand<F extends FlagSpecs>(command: Command<F>): Command<F> {

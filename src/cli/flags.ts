@@ -39,6 +39,8 @@ export interface ParsedArgs<F extends FlagSpecs> {
   positionals: string[];
   /** Arguments after a literal `--`, e.g. the command of `ferry exec pod -- dig`. */
   rest: string[];
+  /** Flags given on the command line (not defaulted): a config file yields to these, as in kube-proxy. */
+  explicit: ReadonlySet<string>;
 }
 
 function convert(name: string, spec: FlagSpec, raw: string | boolean | string[]): unknown {
@@ -63,6 +65,17 @@ function convert(name: string, spec: FlagSpec, raw: string | boolean | string[])
   }
 }
 
+/**
+ * longFormOf rewrites `-name` and `-name=v` to `--name...` when `name` is a
+ * flag longer than one letter: Go's flag package (CoreDNS's `-conf`, klog's
+ * `-v`) takes one dash as well as two, and Node's parser would read `-conf`
+ * as four short flags.
+ */
+function longFormOf(specs: FlagSpecs, arg: string): string {
+  const m = /^-([a-z][\w-]+)(=.*)?$/.exec(arg);
+  return m && Object.hasOwn(specs, m[1]!) ? `-${arg}` : arg;
+}
+
 /** booleanAssignment rewrites `--flag=true|false` of a boolean flag as `--flag` / `--no-flag`. */
 function booleanAssignment(specs: FlagSpecs, arg: string): string {
   const m = /^--([^=]+)=(true|false)$/.exec(arg);
@@ -74,7 +87,7 @@ function booleanAssignment(specs: FlagSpecs, arg: string): string {
 export function parseFlags<F extends FlagSpecs>(specs: F, argv: string[]): ParsedArgs<F> {
   const dashdash = argv.indexOf('--');
   // pflag (kube-proxy's flag library) accepts `--flag=false`; parseArgs only `--no-flag`.
-  const head = (dashdash === -1 ? argv : argv.slice(0, dashdash)).map((a) => booleanAssignment(specs, a));
+  const head = (dashdash === -1 ? argv : argv.slice(0, dashdash)).map((a) => booleanAssignment(specs, longFormOf(specs, a)));
   const rest = dashdash === -1 ? [] : argv.slice(dashdash + 1);
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(specs)) {
@@ -88,12 +101,16 @@ export function parseFlags<F extends FlagSpecs>(specs: F, argv: string[]): Parse
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const flags: Record<string, unknown> = {};
+  const explicit = new Set<string>();
   for (const [name, spec] of Object.entries(specs)) {
     const raw = values[name];
-    if (raw !== undefined) flags[name] = convert(name, spec, raw);
+    if (raw !== undefined) {
+      flags[name] = convert(name, spec, raw);
+      explicit.add(name);
+    }
     else if (spec.default !== undefined) flags[name] = spec.type === 'duration' ? parseDuration(spec.default) : spec.default;
   }
-  return { flags: flags as FlagValues<F>, positionals: parsed.positionals, rest };
+  return { flags: flags as FlagValues<F>, positionals: parsed.positionals, rest, explicit };
 }
 
 /** formatFlagHelp renders flags as `--name type  help (default x)` lines. */

@@ -19,8 +19,16 @@ export interface ForwarderOptions {
   upstreams: Upstream[];
   /** Per-upstream attempt timeout; the whole exchange gives up after two attempts. */
   timeoutMs: number;
-  /** Most responses kept in the cache. */
+  /** Most responses kept in the cache; 0 keeps none (a Corefile without `cache`). */
   cacheSize: number;
+  /** Most seconds a response is kept (`cache TTL`, `success CAP TTL`); default 3600, as CoreDNS's cache. */
+  maxTtl?: number;
+  /** Most seconds a negative response is kept (`cache TTL`, `denial CAP TTL`); default 1800. */
+  maxNegativeTtl?: number;
+  /** Fewest seconds a cached response is kept (`success|denial CAP TTL MINTTL`); default 0: its own TTL. */
+  minTtl?: number;
+  /** Which upstream is asked first (`forward { policy }`); default random. */
+  policy?: 'random' | 'round_robin' | 'sequential';
 }
 
 interface Pending {
@@ -51,6 +59,11 @@ export class Forwarder {
   readonly #upstreams: Upstream[];
   readonly #timeoutMs: number;
   readonly #cacheSize: number;
+  readonly #maxTtl: number;
+  readonly #maxNegativeTtl: number;
+  readonly #minTtl: number;
+  readonly #policy: NonNullable<ForwarderOptions['policy']>;
+  #nextUpstream = 0;
   readonly #cache = new Map<string, Cached>();
   readonly #pending = new Map<number, Pending>();
   #sockets: { 4?: Socket; 6?: Socket } = {};
@@ -60,6 +73,10 @@ export class Forwarder {
     this.#upstreams = options.upstreams;
     this.#timeoutMs = options.timeoutMs;
     this.#cacheSize = options.cacheSize;
+    this.#maxTtl = options.maxTtl ?? MAX_CACHE_TTL;
+    this.#maxNegativeTtl = options.maxNegativeTtl ?? MAX_NEGATIVE_TTL;
+    this.#minTtl = options.minTtl ?? 0;
+    this.#policy = options.policy ?? 'random';
   }
 
   get upstreams(): readonly Upstream[] {
@@ -111,7 +128,8 @@ export class Forwarder {
   async #exchange(query: Buffer, tcpOnTruncation: boolean): Promise<Buffer> {
     if (this.#upstreams.length === 0) throw new UpstreamError('no upstream resolver configured');
     const attempts = Math.min(2, this.#upstreams.length);
-    const first = randomInt(this.#upstreams.length);
+    const n = this.#upstreams.length;
+    const first = this.#policy === 'sequential' ? 0 : this.#policy === 'round_robin' ? this.#nextUpstream++ % n : randomInt(n);
     let lastError: unknown;
     for (let i = 0; i < attempts; i++) {
       const upstream = this.#upstreams[(first + i) % this.#upstreams.length]!;
@@ -213,7 +231,10 @@ export class Forwarder {
     } catch {
       return;
     }
-    const ttl = cacheTtl(parsed);
+    const own = cacheTtl(parsed);
+    if (own <= 0 || this.#cacheSize <= 0) return;
+    const positive = parsed.rcode === RCODE.NOERROR && parsed.answer.length > 0;
+    const ttl = Math.max(this.#minTtl, Math.min(positive ? this.#maxTtl : this.#maxNegativeTtl, own));
     if (ttl <= 0) return;
     if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(key, { response, expiresAt: Date.now() + ttl * 1000 });

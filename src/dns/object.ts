@@ -37,6 +37,8 @@ export interface DnsEndpoint {
   hostname: string | undefined;
   /** conditions.ready, nil counting as ready. */
   ready: boolean;
+  /** The pod behind it, kept only for `kubernetes { endpoint_pod_names }` (see slimEndpointSlice). */
+  podName?: string;
   /** Shared by every endpoint of one slice. */
   ports: readonly DnsPort[];
 }
@@ -110,8 +112,9 @@ export function toDnsEndpointSlice(slice: EndpointSlice): DnsEndpointSlice | und
   const ports = internPorts(slice.ports);
   const endpoints: DnsEndpoint[] = [];
   for (const ep of slice.endpoints ?? []) {
+    const podName = ep.targetRef?.kind === 'Pod' ? ep.targetRef.name : undefined;
     for (const ip of ep.addresses ?? []) {
-      endpoints.push({ ip, hostname: ep.hostname || undefined, ready: ep.conditions?.ready !== false, ports });
+      endpoints.push({ ip, hostname: ep.hostname || undefined, ready: ep.conditions?.ready !== false, ports, ...(podName ? { podName } : {}) });
     }
   }
   return { namespace: slice.metadata?.namespace ?? 'default', name: slice.metadata?.name ?? '', service, endpoints };
@@ -150,13 +153,17 @@ export function slimService(svc: Service): Service {
   };
 }
 
-export function slimEndpointSlice(slice: EndpointSlice, keepAnnotation: string): EndpointSlice {
+/** slimEndpointSlice keeps what the index needs; pod names only when asked (`endpoint_pod_names`), since each costs memory. */
+export function slimEndpointSlice(slice: EndpointSlice, keepAnnotation: string, keepPodNames = false): EndpointSlice {
   const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
   const trigger = slice.metadata?.annotations?.[keepAnnotation];
   return {
     metadata: { ...meta(slice.metadata), ...(service ? { labels: { 'kubernetes.io/service-name': service } } : {}), ...(trigger ? { annotations: { [keepAnnotation]: trigger } } : {}) },
     addressType: slice.addressType,
-    endpoints: (slice.endpoints ?? []).map((e) => ({ addresses: e.addresses, hostname: e.hostname, conditions: { ready: e.conditions?.ready } })),
+    endpoints: (slice.endpoints ?? []).map((e) => ({
+      addresses: e.addresses, hostname: e.hostname, conditions: { ready: e.conditions?.ready },
+      ...(keepPodNames && e.targetRef?.kind === 'Pod' ? { targetRef: { kind: 'Pod', name: e.targetRef.name } } : {}),
+    })),
     ports: internPorts(slice.ports) as DnsPort[],
   };
 }

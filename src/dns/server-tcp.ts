@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { DnsHandler } from './handler.ts';
+import type { PacketHandler } from './packet-handler.ts';
 import { createLogger } from '../util/log.ts';
 
 const log = createLogger('dns-tcp');
@@ -37,7 +37,7 @@ interface Conn {
  */
 export class TcpServer {
   readonly #server: Server;
-  readonly #handler: DnsHandler;
+  readonly #handler: PacketHandler;
   readonly #idleMs: number;
   readonly #messageMs: number;
   readonly #max: number;
@@ -46,7 +46,7 @@ export class TcpServer {
   readonly #conns = new Map<Socket, Conn>();
   readonly #perSource = new Map<string, number>();
 
-  constructor(handler: DnsHandler, options: TcpServerOptions) {
+  constructor(handler: PacketHandler, options: TcpServerOptions) {
     this.#handler = handler;
     this.#idleMs = options.idleTimeoutMs;
     this.#messageMs = options.messageTimeoutMs ?? 3000;

@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import type { DnsHandler } from './handler.ts';
+import type { PacketHandler } from './packet-handler.ts';
 import { UdpServer } from './server-udp.ts';
 import { createLogger } from '../util/log.ts';
 
@@ -26,13 +26,13 @@ export interface AddressSocketsOptions {
  * every few seconds, so added addresses get a socket and removed ones lose it.
  */
 export class AddressSockets {
-  readonly #handler: DnsHandler;
+  readonly #handler: PacketHandler;
   readonly #options: Required<AddressSocketsOptions>;
   readonly #servers = new Map<string, UdpServer>();
   readonly #timer: NodeJS.Timeout;
   #closed = false;
 
-  constructor(handler: DnsHandler, options: AddressSocketsOptions) {
+  constructor(handler: PacketHandler, options: AddressSocketsOptions) {
     this.#handler = handler;
     this.#options = { rescanMs: 5000, maxAddresses: 64, ...options };
     this.#timer = setInterval(() => void this.scan(), this.#options.rescanMs).unref();

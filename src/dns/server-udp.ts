@@ -1,5 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import type { DnsHandler } from './handler.ts';
+import type { PacketHandler } from './packet-handler.ts';
 import { createLogger } from '../util/log.ts';
 
 const log = createLogger('dns-udp');
@@ -11,10 +11,10 @@ const log = createLogger('dns-udp');
  */
 export class UdpServer {
   readonly #socket: Socket;
-  readonly #handler: DnsHandler;
+  readonly #handler: PacketHandler;
   #closed = false;
 
-  constructor(handler: DnsHandler, family: 4 | 6) {
+  constructor(handler: PacketHandler, family: 4 | 6) {
     this.#handler = handler;
     // reuseAddr: a socket per local address (AddressSockets) shares the port with a wildcard one.
     this.#socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: true, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });

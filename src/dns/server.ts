@@ -4,6 +4,7 @@ import { ClientAcl } from './acl.ts';
 import type { DnsController } from './controller.ts';
 import { Forwarder, type Upstream } from './forward.ts';
 import { DnsHandler } from './handler.ts';
+import type { PacketHandler } from './packet-handler.ts';
 import { startHttp } from './health.ts';
 import type { PodMode } from './lookup.ts';
 import { MallocTrimmer } from './malloc-trim.ts';
@@ -42,6 +43,25 @@ export interface DnsServerOptions {
    * when it cannot start, node:dgram serves.
    */
   udpBatch?: boolean;
+  /** Forwarder cache size (default 10,000; 0: a Corefile without `cache`), longest TTL kept (`cache TTL`), upstream order (`policy`). */
+  forwardCacheSize?: number;
+  forwardMaxTtl?: number;
+  forwardMaxNegativeTtl?: number;
+  forwardMinTtl?: number;
+  forwardPolicy?: 'random' | 'round_robin' | 'sequential';
+  /**
+   * wrapHandler puts a Corefile's plugin chain (rewrite, hosts, ...) in
+   * front of the handler. Then the batched UDP worker may only answer
+   * responses `batchable` accepts by itself; others go to the main thread
+   * and through the chain.
+   */
+  wrapHandler?: (handler: DnsHandler) => PacketHandler;
+  /**
+   * false: open no DNS sockets; another server on the same port hands this
+   * one the queries for its zones (several Corefile blocks on one port).
+   */
+  listen?: boolean;
+  batchable?: (response: Buffer) => boolean;
 }
 
 /**
@@ -50,6 +70,8 @@ export interface DnsServerOptions {
  */
 export class DnsServer {
   readonly handler: DnsHandler;
+  /** What the servers call: the handler, or the plugin chain around it. */
+  readonly entry: PacketHandler;
   readonly metrics: DnsMetrics;
   #udp: UdpServer | BatchUdpServer;
   /** node:dgram on a wildcard address: a socket per local address, so answers leave from the queried address. */
@@ -66,9 +88,12 @@ export class DnsServer {
 
   private constructor(o: DnsServerOptions) {
     this.metrics = new DnsMetrics(`dns://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
-    this.#forwarder = new Forwarder({ upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: 10_000 });
+    this.#forwarder = new Forwarder({
+      upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: o.forwardCacheSize ?? 10_000, maxTtl: o.forwardMaxTtl,
+      maxNegativeTtl: o.forwardMaxNegativeTtl, minTtl: o.forwardMinTtl, policy: o.forwardPolicy,
+    });
     this.#family = isIP(o.host) === 6 ? 6 : 4;
-    const batch = (o.udpBatch ?? BUNDLED) && this.#family === 4 ? new BatchUdpServer(this.metrics) : undefined;
+    const batch = (o.udpBatch ?? BUNDLED) && this.#family === 4 && o.listen !== false ? new BatchUdpServer(this.metrics) : undefined;
     this.handler = new DnsHandler({
       controller: o.controller,
       zone: o.zone,
@@ -78,33 +103,21 @@ export class DnsServer {
       forwarder: o.upstreams.length ? this.#forwarder : undefined,
       acl: new ClientAcl(o.forwardAllow),
       metrics: this.metrics,
-      ...(batch ? { cacheListener: batch.cacheListener } : {}),
+      ...(batch ? { cacheListener: batchListener(batch.cacheListener, o.batchable) } : {}),
     });
-    if (batch) batch.handler = this.handler;
+    this.entry = o.wrapHandler ? o.wrapHandler(this.handler) : this.handler;
+    if (batch) batch.handler = this.entry;
     o.controller.onChange((kind, at) => at !== undefined && this.metrics.programmed(kind, at));
-    this.#udp = batch ?? new UdpServer(this.handler, this.#family);
-    this.#tcp = new TcpServer(this.handler, { idleTimeoutMs: 10_000, maxConnections: 1000 });
+    this.#udp = batch ?? new UdpServer(this.entry, this.#family);
+    this.#tcp = new TcpServer(this.entry, { idleTimeoutMs: 10_000, maxConnections: 1000 });
     this.#trimmer = new MallocTrimmer(o.controller);
   }
 
   static async start(o: DnsServerOptions): Promise<DnsServer> {
     const server = new DnsServer(o);
     try {
-      // TCP first: with port 0 it picks the port, and UDP takes the same one.
-      server.#port = await server.#tcp.listen(o.port, o.host);
-      try {
-        await server.#udp.listen(server.#port, o.host);
-      } catch (error) {
-        if (!(server.#udp instanceof BatchUdpServer) || (error as { code?: string }).code === 'EADDRINUSE') throw error;
-        log.warn('Batched UDP unavailable, using node:dgram', { err: error });
-        server.#udp = new UdpServer(server.handler, server.#family);
-        await server.#udp.listen(server.#port, o.host);
-      }
-      // The batched path answers from the queried address itself (IP_PKTINFO); node:dgram cannot.
-      if (server.#udp instanceof UdpServer && isWildcard(o.host)) {
-        server.#perAddress = new AddressSockets(server.handler, { family: server.#family, port: server.#port });
-        await server.#perAddress.scan();
-      }
+      if (o.listen === false) server.#port = o.port;
+      else await server.#listenDns(o);
       const endpoints = new Map<string, Parameters<typeof startHttp>[1]>();
       const add = (addr: string, what: Parameters<typeof startHttp>[1]) => {
         if (addr) endpoints.set(addr, { ...endpoints.get(addr), ...what });
@@ -127,6 +140,24 @@ export class DnsServer {
     return server;
   }
 
+  async #listenDns(o: DnsServerOptions): Promise<void> {
+    // TCP first: with port 0 it picks the port, and UDP takes the same one.
+    this.#port = await this.#tcp.listen(o.port, o.host);
+    try {
+      await this.#udp.listen(this.#port, o.host);
+    } catch (error) {
+      if (!(this.#udp instanceof BatchUdpServer) || (error as { code?: string }).code === 'EADDRINUSE') throw error;
+      log.warn('Batched UDP unavailable, using node:dgram', { err: error });
+      this.#udp = new UdpServer(this.entry, this.#family);
+      await this.#udp.listen(this.#port, o.host);
+    }
+    // The batched path answers from the queried address itself (IP_PKTINFO); node:dgram cannot.
+    if (this.#udp instanceof UdpServer && isWildcard(o.host)) {
+      this.#perAddress = new AddressSockets(this.entry, { family: this.#family, port: this.#port });
+      await this.#perAddress.scan();
+    }
+  }
+
   get port(): number {
     return this.#port;
   }
@@ -138,6 +169,17 @@ export class DnsServer {
     this.#forwarder.close();
     await Promise.all([this.#udp.close(), this.#tcp.close(), this.#perAddress?.close(), ...this.#http.map((s) => new Promise((r) => s.close(r)))]);
   }
+}
+
+/** batchListener passes the worker only the prebuilt responses it may answer without the main thread. */
+function batchListener(listener: BatchUdpServer['cacheListener'], batchable: ((response: Buffer) => boolean) | undefined): BatchUdpServer['cacheListener'] {
+  if (!batchable) return listener;
+  return {
+    set: (key, response) => {
+      if (batchable(response)) listener.set(key, response);
+    },
+    clear: () => listener.clear(),
+  };
 }
 
 function isWildcard(host: string): boolean {

@@ -1,3 +1,4 @@
+import { createLogger } from '../util/log.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import { IptablesProxier, type IptablesMetrics } from './proxier.ts';
@@ -8,11 +9,14 @@ export { IptablesProxier } from './proxier.ts';
 export { renderRules } from './render.ts';
 export { IptablesRestoreError, IptablesBackendError } from './errors.ts';
 
+const log = createLogger('iptables');
+
 /**
  * createProxier builds the iptables backend: `--iptables-backend` picks the
- * binaries, else whatever `iptables` points to (`iptables -V`).
+ * binaries, else detectBackend chooses as kube-proxy's image does.
  */
 export async function createProxier(config: ProxyConfig, metrics: IptablesMetrics): Promise<Proxier> {
   const backend = config.iptablesBackend ?? (await detectBackend());
+  log.info(1, 'iptables backend', { backend, how: config.iptablesBackend ? '--iptables-backend' : 'detected' });
   return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now, sysctl: writeProcSysctl });
 }

@@ -3,17 +3,48 @@ import { IptablesBackendError, IptablesRestoreError } from './errors.ts';
 
 export type IptablesBackend = 'nft' | 'legacy';
 
+const KUBELET_CHAINS = /^:(KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY) /m;
+const ANY_KUBE_CHAIN = /^:KUBE-/m;
+
+/** BackendEvidence is what the node's two backends hold, and what `iptables -V` says. */
+export interface BackendEvidence {
+  /** `iptables-nft-save -t mangle`. */
+  readonly nftMangle: string;
+  /** `iptables-legacy-save` (every table: naming one would make the kernel create it). */
+  readonly legacyAll: string;
+  /** `iptables-nft-save`, every table. */
+  readonly nftAll: string;
+  /** The backend `iptables` points to, when `iptables -V` could tell. */
+  readonly alternative: IptablesBackend | undefined;
+}
+
 /**
- * detectBackend reads which backend `iptables` points to, as `iptables -V`
- * prints it: `iptables v1.8.9 (nf_tables)` or `iptables v1.8.9 (legacy)`.
+ * chooseBackend picks the backend as kube-proxy's image does (iptables-wrapper):
+ * the one where kubelet made its chains (KUBE-IPTABLES-HINT or
+ * KUBE-KUBELET-CANARY; nft first), else the one already holding KUBE- chains
+ * (an earlier proxy's), else what `iptables` points to, else nft.
  */
+export function chooseBackend(e: BackendEvidence): IptablesBackend {
+  if (KUBELET_CHAINS.test(e.nftMangle)) return 'nft';
+  if (KUBELET_CHAINS.test(e.legacyAll)) return 'legacy';
+  const inLegacy = ANY_KUBE_CHAIN.test(e.legacyAll);
+  const inNft = ANY_KUBE_CHAIN.test(e.nftAll);
+  if (inLegacy !== inNft) return inLegacy ? 'legacy' : 'nft';
+  return e.alternative ?? 'nft';
+}
+
+/** detectBackend gathers the evidence on this node (a command that fails counts as empty) and chooses. */
 export async function detectBackend(): Promise<IptablesBackend> {
-  const { stdout } = await execFile('iptables', ['-V']).catch((e: unknown) => {
-    throw new IptablesBackendError('cannot run iptables -V', e);
-  });
-  if (stdout.includes('(nf_tables)')) return 'nft';
-  if (stdout.includes('(legacy)')) return 'legacy';
-  throw new IptablesBackendError(`cannot tell the iptables backend from: ${stdout.trim()}`);
+  const run = async (file: string, args: string[]) => (await execFile(file, args, { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined))?.stdout ?? '';
+  const [nftMangle, legacyAll, nftAll, version] = await Promise.all([
+    run('iptables-nft-save', ['-t', 'mangle']),
+    run('iptables-legacy-save', []),
+    run('iptables-nft-save', []),
+    run('iptables', ['-V']),
+  ]);
+  const alternative = version.includes('(nf_tables)') ? 'nft' : version.includes('(legacy)') ? 'legacy' : undefined;
+  if (!alternative && !nftAll && !legacyAll) throw new IptablesBackendError('cannot run iptables: neither backend answered');
+  return chooseBackend({ nftMangle, legacyAll, nftAll, alternative });
 }
 
 /**

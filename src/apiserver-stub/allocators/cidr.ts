@@ -5,7 +5,11 @@ import { InvalidArgumentError } from '../../util/errors.ts';
 export interface Ipv4Cidr {
   readonly base: number;
   readonly prefix: number;
-  /** Number of addresses, capped at 1<<16 as the legacy bitmap allocator does. */
+  /**
+   * Number of addresses: the whole range, as kube-apiserver serves IPv4 (its
+   * 65,536 cap is for IPv6). The allocator keeps a set of used offsets, so a
+   * /12's million addresses cost nothing until used.
+   */
   readonly size: number;
 }
 
@@ -25,7 +29,7 @@ export function parseCidr(text: string): Ipv4Cidr {
   const total = 2 ** (32 - prefix);
   if (total < 8) throw new InvalidArgumentError(`service CIDR "${text}" is too small: it must hold at least 8 addresses`);
   const base = ipToInt(m[1]!) - (ipToInt(m[1]!) % total);
-  return { base, prefix, size: Math.min(total, 1 << 16) };
+  return { base, prefix, size: total };
 }
 
 /** offsetOf is the address's offset in the range, or undefined outside it (network and broadcast excluded). */

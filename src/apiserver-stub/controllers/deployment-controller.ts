@@ -1,11 +1,12 @@
 import type { Deployment, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import { isNotFound } from '../../endpoints/client/errors.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
 import { sameJSON } from './canonical.ts';
 import { Controller, type Requeue } from './controller.ts';
-import { planDeployment } from './deployment-reconcile.ts';
+import { ANNOTATION_REVISION, planDeployment } from './deployment-reconcile.ts';
 import type { SharedInformers } from './informers.ts';
 import { controllerRef } from './replicaset-reconcile.ts';
 import { WriteTracker } from './write-tracker.ts';
@@ -71,10 +72,25 @@ export class DeploymentController {
       this.tracker.recordWrite(key, rs.metadata?.name ?? '', rs.metadata?.resourceVersion);
       log.info(2, 'Created ReplicaSet', { deployment: key, replicaSet: rs.metadata?.name, replicas: rs.spec?.replicas });
     }
-    for (const { rs, replicas } of plan.scale) {
+    // The new set's annotations go with its scale when both change: one update, one resourceVersion.
+    const annotate = plan.annotate;
+    const scales = plan.scale.map(({ rs, replicas }) => ({ rs: rs === annotate?.rs ? { ...rs, metadata: { ...rs.metadata, annotations: annotate.annotations } } : rs, replicas }));
+    if (annotate && !plan.scale.some((x) => x.rs === annotate.rs)) scales.push({ rs: { ...annotate.rs, metadata: { ...annotate.rs.metadata, annotations: annotate.annotations } }, replicas: annotate.rs.spec?.replicas ?? 0 });
+    for (const { rs, replicas } of scales) {
       const written = await client.update(resources.replicasets, { ...rs, spec: { ...rs.spec!, replicas } });
       this.tracker.recordWrite(key, written.metadata?.name ?? '', written.metadata?.resourceVersion);
       log.info(2, 'Scaled ReplicaSet', { deployment: key, replicaSet: rs.metadata?.name, from: rs.spec?.replicas, to: replicas });
+    }
+    if (plan.revision !== undefined) {
+      await client.patch(resources.deployments, d.metadata?.name ?? '', { metadata: { annotations: { [ANNOTATION_REVISION]: plan.revision } } }, 'merge', { namespace: d.metadata?.namespace });
+    }
+    for (const rs of plan.cleanUp) {
+      try {
+        await client.delete(resources.replicasets, rs.metadata?.name ?? '', { namespace: rs.metadata?.namespace });
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      log.info(2, 'Deleted old ReplicaSet past revisionHistoryLimit', { deployment: key, replicaSet: rs.metadata?.name });
     }
     if (!sameJSON(withoutTimes(d.status), withoutTimes(plan.status))) {
       await client.patch(resources.deployments, d.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace: d.metadata?.namespace, subresource: 'status' });

@@ -2,6 +2,7 @@ import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } fr
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import { InvalidArgumentError } from '../../util/errors.ts';
 import { canonicalJSON } from './canonical.ts';
+import { ANNOTATION_REVISION, nextRevision, normalizeTemplate, replicaSetAnnotations, revisionOf, setsToCleanUp } from './deployment-revisions.ts';
 
 /**
  * The Deployment controller's reconcile math as pure functions
@@ -13,21 +14,29 @@ import { canonicalJSON } from './canonical.ts';
  */
 
 export const LABEL_POD_TEMPLATE_HASH = 'pod-template-hash';
-export const ANNOTATION_REVISION = 'deployment.kubernetes.io/revision';
+export { ANNOTATION_REVISION };
 
-/** DeploymentPlan is what one sync writes; `scale` holds sets whose spec.replicas must change. */
+/**
+ * DeploymentPlan is what one sync writes: `scale` holds sets whose
+ * spec.replicas must change, `annotate` the new set's annotations when they
+ * must change (revision, change-cause), `revision` the Deployment's revision
+ * annotation when it must change, `cleanUp` old sets past revisionHistoryLimit.
+ */
 export interface DeploymentPlan {
   createReplicaSet?: ReplicaSet;
   scale: Array<{ rs: ReplicaSet; replicas: number }>;
+  annotate?: { rs: ReplicaSet; annotations: Record<string, string> };
+  revision?: string;
+  cleanUp: ReplicaSet[];
   status: DeploymentStatus;
 }
 
 // kube's rand.SafeEncodeString alphabet: no vowels, no 0/1/3, so hashes never spell words.
 const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
 
-/** podTemplateHash is fnv32a over the template (and collision count), encoded as kube encodes it. */
+/** podTemplateHash is fnv32a over the normalised template (and collision count), encoded as kube encodes it. */
 export function podTemplateHash(template: PodTemplateSpec, collisionCount = 0): string {
-  const text = canonicalJSON(template) + (collisionCount > 0 ? String(collisionCount) : '');
+  const text = canonicalJSON(normalizeTemplate(template)) + (collisionCount > 0 ? String(collisionCount) : '');
   let h = 0x811c9dc5;
   for (const byte of Buffer.from(text)) {
     h ^= byte;
@@ -37,7 +46,7 @@ export function podTemplateHash(template: PodTemplateSpec, collisionCount = 0): 
 }
 
 function withoutHash(template: PodTemplateSpec | undefined): PodTemplateSpec {
-  const t = structuredClone(template ?? {});
+  const t = normalizeTemplate(structuredClone(template ?? {}));
   if (t.metadata?.labels) delete t.metadata.labels[LABEL_POD_TEMPLATE_HASH];
   return t;
 }
@@ -68,7 +77,7 @@ function scaledValue(v: number | string, total: number, roundUp: boolean, field:
 const specReplicas = (rs: ReplicaSet) => rs.spec?.replicas ?? 0;
 const rsCreated = (rs: ReplicaSet) => Date.parse(rs.metadata?.creationTimestamp ?? '') || 0;
 
-/** newReplicaSetFor builds the ReplicaSet of the deployment's current template. */
+/** newReplicaSetFor builds the ReplicaSet of the deployment's current template, with the Deployment's annotations copied. */
 export function newReplicaSetFor(d: Deployment, hash: string, replicas: number, revision: number): ReplicaSet {
   const template = structuredClone(d.spec?.template ?? {});
   template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [LABEL_POD_TEMPLATE_HASH]: hash } };
@@ -80,7 +89,7 @@ export function newReplicaSetFor(d: Deployment, hash: string, replicas: number, 
       name: `${name}-${hash}`,
       namespace: d.metadata?.namespace,
       labels: { ...template.metadata.labels },
-      annotations: { [ANNOTATION_REVISION]: String(revision) },
+      annotations: replicaSetAnnotations(d, undefined, revision, d.spec?.strategy?.type === 'Recreate' ? 0 : resolveFenceposts(d).maxSurge),
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true }],
     },
     spec: {
@@ -92,16 +101,12 @@ export function newReplicaSetFor(d: Deployment, hash: string, replicas: number, 
   };
 }
 
-function revisionOf(rs: ReplicaSet): number {
-  return Number(rs.metadata?.annotations?.[ANNOTATION_REVISION] ?? 0) || 0;
-}
-
 /** planDeployment decides one sync of a Deployment over the ReplicaSets it owns. */
 export function planDeployment(d: Deployment, owned: readonly ReplicaSet[], now: Date): DeploymentPlan {
   const desired = d.spec?.replicas ?? 1;
   const newRS = owned.find((rs) => templatesEqualIgnoringHash(rs.spec?.template, d.spec?.template));
   const old = owned.filter((rs) => rs !== newRS).sort((a, b) => rsCreated(a) - rsCreated(b));
-  const plan: DeploymentPlan = { scale: [], status: deploymentStatus(d, newRS, owned, now) };
+  const plan: DeploymentPlan = { scale: [], cleanUp: setsToCleanUp(d, old), status: deploymentStatus(d, newRS, owned, now) };
   const recreate = d.spec?.strategy?.type === 'Recreate';
   const paused = d.spec?.paused === true;
   let newReplicas = newRS ? specReplicas(newRS) : 0;
@@ -115,13 +120,17 @@ export function planDeployment(d: Deployment, owned: readonly ReplicaSet[], now:
       plan.scale.push(...rollingOldScaleDown(d, newRS, old, desired));
     }
   }
+  const revision = nextRevision(old);
   if (!newRS) {
     const hash = podTemplateHash(d.spec?.template ?? {}, d.status?.collisionCount ?? 0);
-    const revision = Math.max(0, ...old.map(revisionOf)) + 1;
     plan.createReplicaSet = newReplicaSetFor(d, hash, newReplicas, revision);
-  } else if (newReplicas !== specReplicas(newRS)) {
-    plan.scale.push({ rs: newRS, replicas: newReplicas });
+  } else {
+    if (newReplicas !== specReplicas(newRS)) plan.scale.push({ rs: newRS, replicas: newReplicas });
+    const annotations = replicaSetAnnotations(d, newRS, revision, recreate ? 0 : resolveFenceposts(d).maxSurge);
+    if (canonicalJSON(annotations) !== canonicalJSON(newRS.metadata?.annotations ?? {})) plan.annotate = { rs: newRS, annotations };
   }
+  const deploymentRevision = String(Math.max(revision, newRS ? revisionOf(newRS) : 0));
+  if (d.metadata?.annotations?.[ANNOTATION_REVISION] !== deploymentRevision) plan.revision = deploymentRevision;
   return plan;
 }
 

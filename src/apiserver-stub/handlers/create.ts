@@ -1,13 +1,19 @@
 import { readBody, parseJsonObject, sendJson } from '../request.ts';
 import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
+import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
+import { managerOf, recordUpdate } from '../managed-fields/managers.ts';
 
 /** handleCreate answers POST to a collection: 201 with the stored object. */
 export async function handleCreate(ctx: Ctx): Promise<void> {
-  const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
+  const directive = fieldValidationOf(ctx.query);
+  const raw = await readBody(ctx.req);
+  const body = parseJsonObject(raw, ctx.req.headers['content-type']);
   checkKind(ctx.def, body);
+  if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, body, raw), ctx.res, 'decode');
   checkNamespace(body, ctx.namespace);
   if (ctx.namespace !== undefined) await requireNamespace(ctx.api, ctx.namespace);
+  recordUpdate(ctx.def, undefined, body, managerOf(ctx.req, ctx.query));
   const created = await ctx.registry.create(ctx.namespace, body, isDryRun(ctx.query));
   sendJson(ctx.res, 201, created);
 }

@@ -20,7 +20,7 @@ const protectedNamespaces = new Set(['default', 'kube-system', 'kube-public', 'k
 
 async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
   const body = await readBody(ctx.req);
-  const opts: DeleteOptions = body.length > 0 ? (parseJsonObject(body) as DeleteOptions) : {};
+  const opts: DeleteOptions = body.length > 0 ? (parseJsonObject(body, ctx.req.headers['content-type']) as DeleteOptions) : {};
   const policy = ctx.query.get('propagationPolicy');
   if (policy !== null) opts.propagationPolicy = policy;
   if (opts.propagationPolicy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
@@ -40,6 +40,13 @@ function orphans(opts: DeleteOptions): boolean {
   return opts.propagationPolicy === 'Orphan' || opts.orphanDependents === true;
 }
 
+/** orphansByDefault: the request names no policy and the kind orphans then (Jobs); the client gets kube's warning. */
+function orphansByDefault(ctx: Ctx, opts: DeleteOptions): boolean {
+  if (ctx.def.orphanByDefault === undefined || opts.propagationPolicy !== undefined || opts.orphanDependents !== undefined) return false;
+  ctx.res.setHeader('Warning', `299 - ${JSON.stringify(ctx.def.orphanByDefault)}`);
+  return true;
+}
+
 /**
  * handleDelete answers DELETE of one object: 200 with a Success Status (pods:
  * the deleted object, as their registry's ReturnDeletedObject), or 200 with
@@ -55,7 +62,7 @@ export async function handleDelete(ctx: Ctx): Promise<void> {
     throw apiErrors.forbidden({ group: '', resource: 'namespaces' }, name, 'this namespace may not be deleted');
   }
   const { object, deleted } = await ctx.registry.delete(ctx.namespace, name, { ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), dryRun });
-  if (deleted) afterDelete(ctx.api, ctx.registry, object, !orphans(opts));
+  if (deleted) afterDelete(ctx.api, ctx.registry, object, !orphans(opts) && !orphansByDefault(ctx, opts));
   if (!deleted || dryRun || ctx.def.resource === 'pods') return sendJson(ctx.res, 200, object);
   sendJson(ctx.res, 200, {
     kind: 'Status',
@@ -71,6 +78,7 @@ export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
   const opts = await deleteOptions(ctx);
   const dryRun = isDryRun(ctx.query);
   const predicate = compilePredicate(ctx.def, parseListOptions(ctx.query));
+  const cascade = !orphans(opts) && !orphansByDefault(ctx, opts);
   const list = await ctx.api.backend.list(ctx.registry.prefix(ctx.namespace));
   const items: KubeObject[] = [];
   for (const kv of list.items) {
@@ -78,7 +86,7 @@ export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
     if (!predicate(obj)) continue;
     try {
       const { object, deleted } = await ctx.registry.delete(obj.metadata?.namespace, obj.metadata!.name!, { ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), dryRun });
-      if (deleted) afterDelete(ctx.api, ctx.registry, object, !orphans(opts));
+      if (deleted) afterDelete(ctx.api, ctx.registry, object, cascade);
       items.push(object);
     } catch (error) {
       if (!(error instanceof ApiError && error.httpCode === 404)) throw error;

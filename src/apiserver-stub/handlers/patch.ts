@@ -8,11 +8,15 @@ import { apiErrors } from '../errors.ts';
 import { readBody, parseJson, sendJson } from '../request.ts';
 import type { Ctx } from './context.ts';
 import { checkKind, isDryRun } from './admission.ts';
+import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
+import { managerOf, recordUpdate } from '../managed-fields/managers.ts';
+import { handleApply } from './apply.ts';
 
-/**
- * The PATCH types served. Server-side apply (`application/apply-patch+yaml`)
- * is not: it gets 415 like any other type, so use client-side `kubectl apply`.
- */
+export function isApplyPatch(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/apply-patch+yaml';
+}
+
+/** The PATCH types served; server-side apply (`application/apply-patch+yaml`) goes to handleApply. */
 export type PatchType = 'json' | 'merge' | 'strategic';
 
 export function patchTypeOf(contentType: string | undefined): PatchType {
@@ -56,16 +60,33 @@ export function applyPatch(type: PatchType, obj: KubeObject, patch: unknown, kin
   return out;
 }
 
+function withVersion(obj: KubeObject, resourceVersion: string): KubeObject {
+  return { ...obj, metadata: { ...obj.metadata, resourceVersion } };
+}
+
+function unpinned(obj: KubeObject, resourceVersion: string): KubeObject {
+  if (obj.metadata?.resourceVersion === resourceVersion) delete obj.metadata.resourceVersion;
+  return obj;
+}
+
 /** handlePatch answers PATCH of an object or its status. */
 export async function handlePatch(ctx: Ctx): Promise<void> {
+  if (isApplyPatch(ctx.req.headers['content-type'])) return handleApply(ctx);
   const type = patchTypeOf(ctx.req.headers['content-type']);
-  const patch = parseJson(await readBody(ctx.req));
+  const manager = managerOf(ctx.req, ctx.query);
+  const directive = fieldValidationOf(ctx.query);
+  const raw = await readBody(ctx.req);
+  const patch = parseJson(raw);
   const updated = await ctx.registry.mutate(
     ctx.namespace,
     ctx.name!,
-    (obj) => {
-      const patched = applyPatch(type, obj, patch, ctx.def.kind);
+    (obj, resourceVersion) => {
+      // A JSON patch sees the stored resourceVersion (kubectl's apply migration tests it); left as it was, it pins nothing.
+      const patched = type === 'json' ? unpinned(applyPatch(type, withVersion(obj, resourceVersion), patch, ctx.def.kind), resourceVersion) : applyPatch(type, obj, patch, ctx.def.kind);
       checkKind(ctx.def, patched);
+      // Only fields the patch brings count: a JSON patch body is a list of operations, so its duplicates are not fields.
+      if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, patched, type === 'json' ? undefined : raw, obj), ctx.res, 'patch');
+      recordUpdate(ctx.def, obj, patched, manager, ctx.subresource);
       return patched;
     },
     ctx.subresource === 'status' ? 'status' : undefined,

@@ -7,6 +7,7 @@ import { replicasOf } from '../strategies/workloads.ts';
 import { checkKind, isDryRun } from './admission.ts';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { Ctx } from './context.ts';
+import { managerOf, recordUpdate } from '../managed-fields/managers.ts';
 
 /** The scale (deployments, replicasets), binding and log subresources. */
 
@@ -46,11 +47,14 @@ export async function handleScale(ctx: Ctx): Promise<void> {
     const patch = parseJson(await readBody(ctx.req));
     change = (scale) => applyPatch(type, scale, patch, 'Scale');
   } else throw apiErrors.methodNotAllowed(method ?? '', `${ctx.def.resource}/scale`);
+  const manager = managerOf(ctx.req, ctx.query);
   const updated = await ctx.registry.mutate(ctx.namespace, name, (obj) => {
     const scale = change(toScale(obj));
     const spec = { ...(obj.spec as object), replicas: scaleReplicas(scale) };
     const pinned = scale.metadata?.resourceVersion;
-    return { ...obj, spec, metadata: { ...obj.metadata, ...(pinned ? { resourceVersion: pinned } : {}) } };
+    const next = { ...obj, spec, metadata: { ...obj.metadata, ...(pinned ? { resourceVersion: pinned } : {}) } };
+    recordUpdate(ctx.def, obj, next, manager, 'scale');
+    return next;
   }, undefined, isDryRun(ctx.query));
   sendJson(ctx.res, 200, toScale(updated));
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { commonFlags, defineCommand } from '../command.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
@@ -7,12 +7,8 @@ import { ApiClient } from '../../endpoints/client/api-client.ts';
 import { loadClientConfig } from '../../endpoints/client/kubeconfig.ts';
 import { DEFAULT_FORWARD_ALLOW } from '../../dns/acl.ts';
 import { parseBindAddress } from '../../dns/health.ts';
-import { InformerFeed } from '../../dns/informers.ts';
-import type { PodMode } from '../../dns/lookup.ts';
-import { boundIPs } from '../../dns/ns.ts';
-import { RecordIndex } from '../../dns/records.ts';
-import { DnsServer } from '../../dns/server.ts';
-import { parseUpstream, resolvConfUpstreams, withoutSelf } from '../../dns/upstream.ts';
+import { CorefileRunner } from '../../dns/corefile/runner.ts';
+import { parseUpstream } from '../../dns/upstream.ts';
 
 const log = createLogger('dns');
 const POD_MODES = ['insecure', 'verified', 'disabled'];
@@ -32,9 +28,14 @@ export default defineCommand({
     'health-bind-address': { type: 'string', default: ':8080', help: 'host:port of /health; empty disables it' },
     'ready-bind-address': { type: 'string', default: ':8181', help: 'host:port of /ready (200 once synced); empty disables it' },
     'metrics-bind-address': { type: 'string', default: '127.0.0.1:9153', help: 'host:port of /metrics; empty disables it' },
+    conf: { type: 'string', help: 'a Corefile (also -conf, as CoreDNS); the other flags are a shorthand for one and cannot be combined with it' },
     ...commonFlags,
   },
-  async run({ flags }) {
+  async run({ flags, explicit }) {
+    if (flags.conf !== undefined) {
+      const given = [...(explicit ?? [])].filter((f) => !['conf', 'kubeconfig', 'server', 'forward-allow', 'v'].includes(f));
+      if (given.length) throw new InvalidArgumentError(`--${given[0]} cannot be combined with -conf: say it in the Corefile`);
+    }
     let listen;
     try {
       listen = parseBindAddress(flags.listen);
@@ -47,47 +48,46 @@ export default defineCommand({
     if (flags.ttl < 0 || flags.ttl > 3600) throw new InvalidArgumentError(`invalid --ttl ${flags.ttl}: want 0-3600`);
     const zone = flags['cluster-domain'].toLowerCase().replace(/\.$/, '');
     if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(zone)) throw new InvalidArgumentError(`invalid --cluster-domain ${JSON.stringify(zone)}`);
-    const configured = flags.upstream ? flags.upstream.map(parseUpstream) : resolvConfUpstreams(readResolvConf());
-    const { kept: upstreams, dropped } = withoutSelf(configured, listen);
-    for (const u of dropped) log.warn('Not forwarding to this server itself (loop)', { upstream: `${u.address}:${u.port}` });
-    if (upstreams.length === 0) log.warn('No upstream resolver: names outside the cluster answer SERVFAIL');
-
-    const podMode = flags.pods as PodMode;
-    const index = new RecordIndex({ watchNamespaces: true });
+    flags.upstream?.forEach(parseUpstream); // refused at start with the flag's own message
+    const conf = flags.conf;
     const client = new ApiClient(loadClientConfig({ kubeconfig: flags.kubeconfig, server: flags.server }), { userAgent: 'ferry-dns' });
-    const feed = new InformerFeed(client, index, podMode);
-    const server = await DnsServer.start({
-      controller: index,
-      host: listen.host,
-      port: listen.port,
-      zone,
-      ttl: flags.ttl,
-      podMode,
-      upstreams,
-      forwardAllow: flags['forward-allow'],
-      localIPs: boundIPs(listen.host),
-      healthAddress: flags['health-bind-address'],
-      readyAddress: flags['ready-bind-address'],
-      metricsAddress: flags['metrics-bind-address'],
-    });
-    feed.start();
-    log.info(0, 'Serving DNS', { listen: `${listen.host}:${server.port}`, zone, pods: podMode, upstreams: upstreams.map((u) => `${u.address}:${u.port}`).join(',') || 'none', apiserver: client.server, ...server.httpAddresses });
+    const runner = new CorefileRunner({ client, forwardAllow: flags['forward-allow'] }, conf);
+    try {
+      await runner.start(conf === undefined ? corefileFromFlags({ ...flags, listen, zone }) : await readFile(conf, 'utf8'));
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
     });
     log.info(0, 'Shutting down', { signal });
-    await feed.stop();
-    await server.close();
+    await runner.close();
     await client.close();
     return 0;
   },
 });
 
-function readResolvConf(): string {
-  try {
-    return readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    return '';
-  }
+/**
+ * corefileFromFlags writes the flags as the Corefile they stand for, the
+ * shape of kubeadm's default one: the flags are a shorthand for it.
+ */
+export function corefileFromFlags(f: {
+  listen: { host: string; port: number };
+  zone: string;
+  ttl: number;
+  pods: string;
+  upstream: string[] | undefined;
+  'health-bind-address': string;
+  'ready-bind-address': string;
+  'metrics-bind-address': string;
+}): string {
+  const lines = [`.:${f.listen.port} {`, `    bind ${f.listen.host}`, '    errors'];
+  if (f['health-bind-address']) lines.push(`    health ${f['health-bind-address']}`);
+  if (f['ready-bind-address']) lines.push(`    ready ${f['ready-bind-address']}`);
+  if (f['metrics-bind-address']) lines.push(`    prometheus ${f['metrics-bind-address']}`);
+  lines.push(`    kubernetes ${f.zone} in-addr.arpa ip6.arpa {`, `        pods ${f.pods}`, `        ttl ${f.ttl}`, '        fallthrough in-addr.arpa ip6.arpa', '    }');
+  lines.push(`    forward . ${f.upstream?.length ? f.upstream.join(' ') : '/etc/resolv.conf'}`, '    cache', '    loop', '}', '');
+  return lines.join('\n');
 }

@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type { DnsHandler } from '../handler.ts';
+import type { PacketHandler } from '../packet-handler.ts';
 import type { DnsMetrics } from '../metrics.ts';
 import { UdpServer } from '../server-udp.ts';
 import { createLogger } from '../../util/log.ts';
@@ -17,7 +17,7 @@ const log = createLogger('dns-udp');
  */
 export class BatchUdpServer {
   /** Set by the owner right after construction (the handler needs cacheListener first). */
-  handler: DnsHandler | undefined;
+  handler: PacketHandler | undefined;
   readonly #metrics: DnsMetrics | undefined;
   #fd = -1;
   #worker: Worker | undefined;

@@ -4,6 +4,8 @@ import { WireReader, wireType } from './wire.ts';
 import './tables-meta.ts';
 import './tables-core.ts';
 import './tables-apps.ts';
+import './tables-auth.ts';
+import './tables-more.ts';
 
 /** The media type kube clients send protobuf bodies as. */
 export const protobufMediaType = 'application/vnd.kubernetes.protobuf';
@@ -19,6 +21,18 @@ const messageByKind: ReadonlyMap<string, string> = new Map([
   ['v1/Pod', 'Pod'],
   ['apps/v1/Deployment', 'Deployment'],
   ['apps/v1/ReplicaSet', 'ReplicaSet'],
+  ['v1/Secret', 'Secret'],
+  ['v1/ServiceAccount', 'ServiceAccount'],
+  ['batch/v1/Job', 'Job'],
+  ['batch/v1/CronJob', 'CronJob'],
+  ['rbac.authorization.k8s.io/v1/Role', 'Role'],
+  ['rbac.authorization.k8s.io/v1/ClusterRole', 'ClusterRole'],
+  ['rbac.authorization.k8s.io/v1/RoleBinding', 'RoleBinding'],
+  ['rbac.authorization.k8s.io/v1/ClusterRoleBinding', 'ClusterRoleBinding'],
+  ['networking.k8s.io/v1/Ingress', 'Ingress'],
+  ['authentication.k8s.io/v1/SelfSubjectReview', 'SelfSubjectReview'],
+  ['authorization.k8s.io/v1/SelfSubjectAccessReview', 'SelfSubjectAccessReview'],
+  ['authorization.k8s.io/v1/SelfSubjectRulesReview', 'SelfSubjectRulesReview'],
 ]);
 
 interface Unknown {
@@ -39,7 +53,8 @@ export function decodeKubeProtobuf(body: Uint8Array): Record<string, unknown> {
   const unknown = readUnknown(body.subarray(magic.length));
   if (unknown.contentEncoding !== '') throw new ProtobufUnsupportedError('', `contentEncoding ${unknown.contentEncoding} is not supported`);
   const key = `${unknown.apiVersion}/${unknown.kind}`;
-  const message = messageByKind.get(key);
+  // DeleteOptions is registered in every group-version, so clients tag it with the group's (`apps/v1`) or meta's.
+  const message = messageByKind.get(key) ?? (unknown.kind === 'DeleteOptions' ? 'DeleteOptions' : undefined);
   if (message === undefined) throw new ProtobufUnsupportedError('', `kind ${unknown.kind} of ${unknown.apiVersion || 'no apiVersion'} is not supported in protobuf`);
   return { apiVersion: unknown.apiVersion, kind: unknown.kind, ...decodeMessage(message, unknown.raw, unknown.kind) };
 }

@@ -14,4 +14,10 @@ defineMessages({
   ],
   LabelSelector: ['matchLabels=1:map<string>', 'matchExpressions=2:[]LabelSelectorRequirement'],
   LabelSelectorRequirement: ['key=1:string', 'operator=2:string', 'values=3:[]string'],
+  // The body of a DELETE (kubectl drain, helm uninstall); pointers, so that gracePeriodSeconds 0 is kept.
+  DeleteOptions: [
+    'gracePeriodSeconds=1:int64?', 'preconditions=2:Preconditions', 'orphanDependents=3:bool?', 'propagationPolicy=4:string', 'dryRun=5:[]string',
+    'ignoreStoreReadErrorWithClusterBreakingPotential=6:bool?',
+  ],
+  Preconditions: ['uid=1:string', 'resourceVersion=2:string'],
 });

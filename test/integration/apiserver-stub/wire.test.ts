@@ -11,7 +11,7 @@ test('discovery: /api, /apis, group-versions, /version and health checks', async
   t.deepEqual((await call(url, 'GET', '/api')).body.versions, ['v1']);
   const groups = (await call(url, 'GET', '/apis')).body;
   t.is(groups.kind, 'APIGroupList');
-  t.deepEqual(groups.groups.map((g: { name: string }) => g.name).sort(), ['apps', 'coordination.k8s.io', 'discovery.k8s.io']);
+  t.deepEqual(groups.groups.map((g: { name: string }) => g.name).sort(), ['apps', 'authentication.k8s.io', 'authorization.k8s.io', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'networking.k8s.io', 'rbac.authorization.k8s.io']);
   const core = (await call(url, 'GET', '/api/v1')).body;
   const svc = core.resources.find((r: { name: string }) => r.name === 'services');
   t.like(svc, { kind: 'Service', namespaced: true, shortNames: ['svc'] });
@@ -142,7 +142,9 @@ test('errors: 404, 405, 409, 413, 415 and 422 come back as Status objects', asyn
   await expect(405, 'MethodNotAllowed', 'PUT', '/api/v1/namespaces/default/services');
   await expect(409, 'AlreadyExists', 'POST', '/api/v1/namespaces', { metadata: { name: 'default' } });
   await expect(413, 'RequestEntityTooLarge', 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'big' }, data: { x: 'a'.repeat(3 * 1024 * 1024 + 10) } });
-  await expect(415, 'UnsupportedMediaType', 'PATCH', '/api/v1/namespaces/default/services/kubernetes', 'a: b', 'application/apply-patch+yaml');
+  await expect(415, 'UnsupportedMediaType', 'PATCH', '/api/v1/namespaces/default/services/kubernetes', 'a: b', 'text/plain');
+  // Server-side apply is served: without a fieldManager it is 422, as kube-apiserver.
+  await expect(422, 'Invalid', 'PATCH', '/api/v1/namespaces/default/services/kubernetes', 'a: b', 'application/apply-patch+yaml');
   await expect(400, 'BadRequest', 'POST', '/api/v1/namespaces/default/services', '{"metadata":');
   const invalid = await call(url, 'POST', '/api/v1/namespaces/default/services', { metadata: { name: 'Bad_Name' }, spec: { ports: [{ port: 70000 }, { port: 80, protocol: 'ICMP' }] } });
   t.is(invalid.status, 422);

@@ -10,17 +10,17 @@ import { endpoint, ProxyDriver, proxyConfig, service } from './harness.ts';
 // in this kernel; its cleanup is tested under UML) and the nftables table.
 const ferryBin = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
 const rootTest = isRoot ? test.serial : test.skip;
+const runnerModule = fileURLToPath(new URL('../../../src/iptables/runner.ts', import.meta.url));
 
 rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE- ipset and no nftables table', async (t) => {
   const fixture = new NetnsFixture(t);
   const ns = await fixture.add('node');
   const web = service('web', '172.30.0.10', { type: 'NodePort', nodePort: 30080 });
-  for (const mode of ['iptables-nft', 'iptables-legacy', 'nftables'] as const) {
-    const driver = new ProxyDriver(t, ns, proxyConfig(mode));
+  for (const mode of ['iptables-nft', 'iptables-legacy', 'nftables', 'userspace'] as const) {
+    const driver = new ProxyDriver(t, ns, proxyConfig(mode, mode === 'userspace' ? { iptablesBackend: 'legacy' } : {}));
     await driver.sync([web], { [web.key]: [endpoint('10.244.1.10')] });
   }
-  await fixture.exec(ns, 'iptables-nft', ['-t', 'nat', '-N', 'KUBE-PORTALS-CONTAINER']);
-  await fixture.exec(ns, 'iptables-nft', ['-t', 'nat', '-A', 'PREROUTING', '-j', 'KUBE-PORTALS-CONTAINER']);
+  // The IPVS mode's ipsets (IPVS itself is not in this kernel).
   await fixture.exec(ns, 'ipset', ['create', 'KUBE-CLUSTER-IP', 'hash:ip,port']);
   // Someone else's rules stay.
   await fixture.exec(ns, 'iptables-legacy', ['-A', 'INPUT', '-s', '10.99.0.0/16', '-j', 'ACCEPT']);
@@ -34,6 +34,7 @@ rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE
   ].join('\n');
   const before = await dump();
   t.regex(before, /KUBE-SVC-[\s\S]*KUBE-SVC-/, 'both backends hold service chains');
+  t.regex(before, /KUBE-PORTALS-CONTAINER/, 'the userspace mode wrote its portals');
   t.regex(before, /table ip ferry/);
 
   const r = await fixture.exec(ns, ferryBin, ['proxy', '--cleanup'], { allowFailure: true });
@@ -45,4 +46,15 @@ rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE
   t.regex(after, /table ip theirs/);
   // Safe on a clean node, and twice.
   t.is((await fixture.exec(ns, ferryBin, ['proxy', '--cleanup'], { allowFailure: true })).code, 0);
+});
+
+rootTest('the default iptables backend is the one where kubelet made its chains, as kube-proxy\'s image chooses', async (t) => {
+  const fixture = new NetnsFixture(t);
+  const ns = await fixture.add('node');
+  const detect = async () => (await fixture.exec(ns, process.execPath, ['--import', 'tsx', '-e', `import('${runnerModule}').then((m) => m.detectBackend()).then((b) => process.stdout.write(b))`])).stdout;
+  t.is(await detect(), 'nft', 'a clean node: what iptables points to (Debian: nft)');
+  await fixture.exec(ns, 'iptables-legacy', ['-t', 'mangle', '-N', 'KUBE-IPTABLES-HINT']);
+  t.is(await detect(), 'legacy', 'kubelet hinted legacy');
+  await fixture.exec(ns, 'iptables-nft', ['-t', 'mangle', '-N', 'KUBE-KUBELET-CANARY']);
+  t.is(await detect(), 'nft', 'kubelet chains in nft win, as the wrapper checks nft first');
 });

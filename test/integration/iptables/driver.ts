@@ -1,6 +1,7 @@
 /**
- * driver runs a proxier (iptables, or nftables when the config's mode says
- * so) inside a lab namespace for packet tests
+ * driver runs the proxier of the config's mode, built as `ferry proxy`
+ * builds it (src/endpoints/backends.ts), inside a lab namespace for packet
+ * tests
  * (`ip netns exec <node> node --import tsx driver.ts '<config json>'`). It
  * reads one JSON command per stdin line ({op:'sync', state} or
  * {op:'cleanup'}) and answers one JSON line per command on stdout.
@@ -8,12 +9,8 @@
 import { createInterface } from 'node:readline';
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../../../src/endpoints/proxy-state.ts';
-import type { Proxier } from '../../../src/endpoints/proxier.ts';
-import { IptablesProxier } from '../../../src/iptables/proxier.ts';
-import { createRunner } from '../../../src/iptables/runner.ts';
-import { writeProcSysctl } from '../../../src/iptables/sysctl.ts';
-import { NftablesProxier } from '../../../src/nftables/proxier.ts';
-import { createNftRunner } from '../../../src/nftables/runner.ts';
+import { loadBackend } from '../../../src/endpoints/backends.ts';
+import { ProxyMetrics } from '../../../src/endpoints/metrics.ts';
 
 export interface WireState {
   services: ServicePort[];
@@ -41,19 +38,8 @@ function fromWire(w: WireState): ProxyState {
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ProxyConfig;
-const counter = { inc() {} };
-const gauge = { set() {} };
-const proxier: Proxier = config.mode === 'nftables'
-  ? new NftablesProxier({ config, runner: createNftRunner(), metrics: { syncFailures: counter, tableRepairs: counter, elements: gauge }, healthHost: '0.0.0.0', now: Date.now })
-  : new IptablesProxier({
-      config,
-      runner: createRunner(config.iptablesBackend ?? 'nft'),
-      metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: gauge },
-      healthHost: '0.0.0.0',
-      now: Date.now,
-      // The driver runs inside the node namespace: this sets the node's sysctl only.
-      sysctl: writeProcSysctl,
-    });
+// Inside the node namespace: the iptables mode's sysctls are the node's own.
+const proxier = await (await loadBackend(config.mode))(config, new ProxyMetrics());
 
 const reply = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
 for await (const line of createInterface({ input: process.stdin })) {

@@ -17,12 +17,12 @@ export const SERVICE_CIDR = '172.30.0.0/16';
  * DataplaneMode is what the traffic tests run against: the iptables proxier
  * on one of its backends, or the nftables proxier.
  */
-export type DataplaneMode = 'iptables-nft' | 'iptables-legacy' | 'nftables';
+export type DataplaneMode = 'iptables-nft' | 'iptables-legacy' | 'nftables' | 'userspace';
 
 /** proxyConfig is a ProxyConfig for tests: pods in 10.244.0.0/16, long sync period (tests decide syncs). */
 export function proxyConfig(mode: DataplaneMode, over: Partial<ProxyConfig> = {}): ProxyConfig {
   const backend = mode === 'iptables-legacy' ? 'legacy' : 'nft';
-  return testProxyConfig({ syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, mode: mode === 'nftables' ? 'nftables' : 'iptables', iptablesBackend: backend, ...over });
+  return testProxyConfig({ syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, mode: mode.startsWith('iptables') ? 'iptables' : mode, iptablesBackend: backend, ...over });
 }
 
 /**

@@ -36,7 +36,7 @@ function assertSpread(t: ExecutionContext, counts: Map<string, number>, names: s
   }
 }
 
-const modeFlags = (mode: DataplaneMode) => (mode === 'nftables' ? ['--mode', 'nftables'] : ['--mode', 'iptables', '--iptables-backend', mode.slice('iptables-'.length)]);
+const modeFlags = (mode: DataplaneMode) => (mode.startsWith('iptables-') ? ['--mode', 'iptables', '--iptables-backend', mode.slice('iptables-'.length)] : ['--mode', mode]);
 
 /** ferryCleanup runs the real CLI, `ferry proxy --mode … --cleanup`, inside the node namespace. */
 async function ferryCleanup(topo: ProxyTopology, mode: DataplaneMode): Promise<void> {

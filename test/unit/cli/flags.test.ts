@@ -54,3 +54,12 @@ test('formatDuration round-trips', (t) => {
   t.is(formatDuration(250), '250ms');
   t.throws(() => parseDuration('10 parsecs'));
 });
+
+test('flags given on the command line are told apart from defaults; one dash works as in Go', (t) => {
+  const { flags, explicit } = parseFlags(specs, ['-mode=nftables', '-cleanup', '--nodes', '3']);
+  t.is(flags.mode, 'nftables');
+  t.true(flags.cleanup);
+  t.deepEqual([...explicit].sort(), ['cleanup', 'mode', 'nodes']);
+  t.is(flags['min-sync-period'], 1000);
+  t.false(explicit.has('min-sync-period'));
+});

@@ -1,0 +1,132 @@
+import type { Client } from '../handler.ts';
+import type { PacketHandler } from '../packet-handler.ts';
+import { inZone } from '../parse.ts';
+import { responseUdpSize, replyTo } from '../answer.ts';
+import { CLASSIC_UDP_SIZE, MAX_TCP_SIZE, RCODE, RCODE_NAMES, TYPE_NAMES } from '../wire/constants.ts';
+import { encodeMessage } from '../wire/message.ts';
+import { parseQuery, type Query } from '../wire/query.ts';
+import { createLogger } from '../../util/log.ts';
+import type { HostsTable } from './hosts.ts';
+import type { ServerConfig } from './plugins.ts';
+import { rewriteName, type Rewritten } from './rewrite.ts';
+import { renameResponse, shuffleAddresses, withQuestionName } from './wire-edit.ts';
+
+const log = createLogger('dns');
+
+type Answer = Buffer | undefined;
+
+/**
+ * PluginChain runs a server block's plugins around the handler (which is
+ * `kubernetes` + `forward`), in CoreDNS's plugin order: log, the block's
+ * zones (other names REFUSED), rewrite, loadbalance, hosts, then the
+ * handler, with `forward { max_concurrent }` answering REFUSED when that
+ * many queries are already out upstream. A block that uses none of them
+ * gets the handler itself (see needsChain), keeping its fast path whole.
+ */
+export class PluginChain implements PacketHandler {
+  readonly #inner: PacketHandler;
+  readonly #cfg: ServerConfig;
+  readonly #hosts: HostsTable | undefined;
+  /** Cluster zone and reverse zones: names the handler answers itself, never counted as forwarded. */
+  readonly #localZones: string[];
+  #forwarding = 0;
+
+  constructor(inner: PacketHandler, cfg: ServerConfig, hosts: HostsTable | undefined) {
+    this.#inner = inner;
+    this.#cfg = cfg;
+    this.#hosts = hosts;
+    this.#localZones = cfg.kubernetes ? [cfg.kubernetes.zone, 'in-addr.arpa', 'ip6.arpa'] : [];
+  }
+
+  handle(packet: Buffer, client: Client): Answer | Promise<Answer> {
+    let q: Query;
+    try {
+      q = parseQuery(packet);
+    } catch {
+      return this.#inner.handle(packet, client); // FORMERR or dropped, as the handler decides
+    }
+    const started = this.#cfg.log ? performance.now() : 0;
+    const result = this.#run(q, packet, client);
+    if (!this.#cfg.log) return result;
+    return result instanceof Promise ? result.then((r) => this.#log(q, client, r, started)) : this.#log(q, client, result, started);
+  }
+
+  #run(q: Query, packet: Buffer, client: Client): Answer | Promise<Answer> {
+    const limit = client.proto === 'tcp' ? MAX_TCP_SIZE : q.edns ? responseUdpSize(q.edns.udpSize) : CLASSIC_UDP_SIZE;
+    if (!this.#cfg.zones.some((z) => z === '.' || inZone(q.name, z.slice(0, -1)))) return encodeMessage(replyTo(q, RCODE.REFUSED, false), limit);
+    let rewritten: Rewritten | undefined;
+    if (this.#cfg.rewrites.length > 0) {
+      rewritten = rewriteName(this.#cfg.rewrites, `${q.name}.`);
+      if (rewritten) {
+        packet = withQuestionName(packet, q.questionEnd, rewritten.name.slice(0, -1));
+        q = parseQuery(packet);
+      }
+    }
+    const post = (r: Answer): Answer => {
+      if (r === undefined) return r;
+      if (rewritten) r = renameResponse(r, limit, rewritten.revert);
+      return this.#cfg.loadbalance ? shuffleAddresses(r, limit) : r;
+    };
+    const fromHosts = this.#hosts?.answer(q);
+    if (fromHosts) return post(encodeMessage(fromHosts, limit));
+    const max = this.#cfg.forward?.maxConcurrent;
+    const forwarded = max !== undefined && !this.#localZones.some((z) => inZone(q.name, z));
+    if (forwarded && this.#forwarding >= max) return encodeMessage(replyTo(q, RCODE.REFUSED, false), limit);
+    const result = this.#inner.handle(packet, client);
+    if (!(result instanceof Promise)) return post(result);
+    if (!forwarded) return result.then(post);
+    this.#forwarding++;
+    return result.then(post).finally(() => this.#forwarding--);
+  }
+
+  /** #log writes CoreDNS's `log` line: client, id, type, name, proto, size, rcode, response size, duration. */
+  #log(q: Query, client: Client, response: Answer, started: number): Answer {
+    const rcode = response ? RCODE_NAMES[response[3]! & 0xf] ?? String(response[3]! & 0xf) : '-';
+    const type = TYPE_NAMES[q.qtype] ?? `TYPE${q.qtype}`;
+    log.info(0, `${client.address} - ${q.id} "${type} IN ${q.qname}. ${client.proto}" ${rcode} ${response?.length ?? 0} ${((performance.now() - started) / 1000).toFixed(6)}s`);
+    return response;
+  }
+}
+
+/** needsChain says whether a server block has any plugin the handler alone does not carry out. */
+export function needsChain(cfg: ServerConfig): boolean {
+  return cfg.hosts !== undefined || cfg.rewrites.length > 0 || cfg.loadbalance || cfg.log || cfg.forward?.maxConcurrent !== undefined || !cfg.zones.includes('.');
+}
+
+/** ZoneBlock is one server block's entry on a shared port, with the zones it serves. */
+export interface ZoneBlock {
+  readonly zones: readonly string[];
+  readonly entry: PacketHandler;
+}
+
+/**
+ * ZoneDispatch hands each query to the server block on its port whose zone
+ * matches the name most specifically, as CoreDNS picks among blocks sharing
+ * a port (`example.org:53` before `.:53`). The first block takes what none
+ * matches (it answers REFUSED when the name is outside its zones too).
+ */
+export class ZoneDispatch implements PacketHandler {
+  readonly #blocks: readonly ZoneBlock[];
+
+  constructor(blocks: readonly ZoneBlock[]) {
+    this.#blocks = blocks;
+  }
+
+  handle(packet: Buffer, client: Client): Answer | Promise<Answer> {
+    let name: string;
+    try {
+      name = parseQuery(packet).name;
+    } catch {
+      return this.#blocks[0]!.entry.handle(packet, client);
+    }
+    let best = this.#blocks[0]!;
+    let bestLength = -1;
+    for (const block of this.#blocks) {
+      for (const zone of block.zones) {
+        const length = zone === '.' ? 0 : inZone(name, zone.slice(0, -1)) ? zone.length : -1;
+        if (length > bestLength) [best, bestLength] = [block, length];
+      }
+    }
+    return best.entry.handle(packet, client);
+  }
+}
