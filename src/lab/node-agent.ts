@@ -46,7 +46,7 @@ export interface NodeAgentOptions {
   statusUpdateMs: number;
   /** How long stop() grants each pod at most, whatever its terminationGracePeriodSeconds. */
   stopGraceCapMs: number;
-  /** Serve logs, exec, attach and port-forward on a loopback port (default true); the pods' logs are reported to the API either way. */
+  /** Serve logs, exec, attach and port-forward on a loopback port (default true); when false, the pods' logs are reported to the API (pods/log PUT) instead. */
   streaming?: boolean;
 }
 
@@ -112,7 +112,8 @@ export class NodeAgent {
     this.controller.run(8);
     this.timers.push(setInterval(() => void this.heartbeat(), this.o.statusUpdateMs));
     this.timers.push(setInterval(() => void this.flushStatus(), 100));
-    this.timers.push(setInterval(() => void this.reportLogs(), 1000));
+    // With a streaming port the apiserver asks for logs; without one (an ipvs lab's guest) they are pushed.
+    if (this.o.streaming === false) this.timers.push(setInterval(() => void this.reportLogs(), 1000));
     log.info(1, 'Node agent started', { node: this.o.nodeName, namespace: this.nodeNs, podCIDR: this.o.podCIDR });
   }
 

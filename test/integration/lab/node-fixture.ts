@@ -41,7 +41,7 @@ export async function until<T>(what: string, get: () => Promise<T | undefined | 
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-export async function oneNodeLab(t: ExecutionContext, backoff: { initialMs: number; maxMs: number; resetMs?: number } = { initialMs: 500, maxMs: 2000 }): Promise<OneNodeLab> {
+export async function oneNodeLab(t: ExecutionContext, backoff: { initialMs: number; maxMs: number; resetMs?: number } = { initialMs: 500, maxMs: 2000 }, streaming = true): Promise<OneNodeLab> {
   const fx = new NetnsFixture(t);
   const server = await startServer(t);
   const cache = await tempDir(t, 'ferry-kubectl-');
@@ -55,7 +55,7 @@ export async function oneNodeLab(t: ExecutionContext, backoff: { initialMs: numb
   const scheduler = new SchedulerService({ client: newClient(), percentageOfNodesToScore: 0, schedulerName: 'default-scheduler' });
   const agent = new NodeAgent({
     client: newClient(), nodeName: 'node-a', prefix: fx.ns(''), nodeAddress: '192.168.200.11/24', podCIDR: '10.244.1.0/24', clusterDNS: ['10.96.0.10'], clusterDomain: 'cluster.local',
-    capacity: { cpu: '4', memory: '8Gi', pods: '110' }, labels: {}, taints: [], backoff, statusUpdateMs: 5000, stopGraceCapMs: 2000,
+    capacity: { cpu: '4', memory: '8Gi', pods: '110' }, labels: {}, taints: [], backoff, statusUpdateMs: 5000, stopGraceCapMs: 2000, streaming,
   });
   t.teardown(async () => {
     await agent.stop();

@@ -150,3 +150,16 @@ rootOnly('kubectl 1.27 exec (-i, -it) over SPDY; port-forward over SPDY (1.27) a
     }
   }
 });
+
+rootOnly('a node without a streaming port (an ipvs lab\'s guest) pushes its pods\' logs instead; exec says why it cannot', async (t) => {
+  const lab = await oneNodeLab(t, undefined, false);
+  await lab.createPod({ metadata: { name: 'pushed' }, spec: { containers: [{ name: 'c', image: 'host/sh', command: ['sh', '-c', 'echo "pushed line"; exec sleep 600'] }] } });
+  const logs = await until('pushed logs', async () => {
+    const r = await lab.k(['logs', 'pushed']);
+    return r.code === 0 && r.stdout.includes('pushed') && r.stdout;
+  });
+  t.is(logs, 'pushed line\n');
+  const exec = await lab.k(['exec', 'pushed', '--', 'true']);
+  t.not(exec.code, 0);
+  t.regex(exec.stderr, /node node-a publishes no streaming endpoint/);
+});
