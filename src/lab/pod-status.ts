@@ -16,6 +16,8 @@ export interface ContainerView {
   /** Running and passing its readiness probe (or having none). */
   ready: boolean;
   pid: number | undefined;
+  /** Running and past its startup probe (running, without one). */
+  started?: boolean;
   /** Set for init containers: run to completion (`regular`) or alongside the app (`sidecar`). */
   init?: 'regular' | 'sidecar';
 }
@@ -98,7 +100,7 @@ export function podStatus(v: PodView, previous: PodStatus | undefined, now: Date
       image: c.image,
       imageID: `ferry://${c.image}`,
       ready: c.ready,
-      started: c.state.kind === 'running',
+      started: c.started ?? c.state.kind === 'running',
       restartCount: c.restartCount,
       state: apiState(c.state, containerID),
       ...(c.lastState ? { lastState: apiState(c.lastState, undefined) } : {}),

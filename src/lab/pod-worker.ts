@@ -41,6 +41,9 @@ export interface ContainerRun {
   process: ContainerProcess;
   readiness?: Prober;
   liveness?: Prober;
+  /** The startup probe: until it succeeds the container is not started and the other probes wait. */
+  startup?: Prober;
+  started: boolean;
   seenRestarts: number;
   /** Why the container cannot be created (bad image, bad env): it stays waiting with this reason. */
   createError?: { reason: string; message: string };
@@ -123,7 +126,7 @@ export class PodWorker {
       if (!this.launch(run)) return;
       const done = await this.until(() => {
         const st = run.process.state;
-        if (run.init === 'sidecar') return st.kind === 'running' ? 'ok' : undefined;
+        if (run.init === 'sidecar') return st.kind === 'running' && run.started ? 'ok' : undefined;
         if (st.kind !== 'terminated') return undefined;
         if (st.exitCode === 0) return 'ok';
         // A failed init container is restarted (after the back-off) unless the pod never restarts.
@@ -193,7 +196,7 @@ export class PodWorker {
       onChange: () => this.containerChanged(run),
       onEvent: (type, reason, message) => this.event({ type, reason, message, fieldPath }),
     });
-    const run: ContainerRun = { spec, env: fullEnv, argv, seenRestarts: 0, process, ...(init ? { init } : {}), ...(argvError ? { createError: argvError } : {}) };
+    const run: ContainerRun = { spec, env: fullEnv, argv, seenRestarts: 0, process, started: !spec.startupProbe, ...(init ? { init } : {}), ...(argvError ? { createError: argvError } : {}) };
     if (!argvError && errors.length > 0) run.createError = { reason: 'CreateContainerConfigError', message: errors.join('; ') };
     const waitingForInit = (this.pod.spec?.initContainers ?? []).length > 0;
     if (waitingForInit) process.state = { kind: 'waiting', reason: 'PodInitializing' };
@@ -225,10 +228,32 @@ export class PodWorker {
         run.process.kill();
       });
     }
+    if (spec.startupProbe) {
+      const startup = spec.startupProbe;
+      run.startup = new Prober(startup, false, () => runProbe(startup, spec, this.ns, this.ip ?? ''), () => undefined, (ok, failures) => {
+        if (ok) return this.containerStarted(run);
+        if (failures < (startup.failureThreshold ?? 3)) return;
+        this.event({ type: 'Warning', reason: 'Unhealthy', message: `Startup probe failed: ${run.startup?.lastMessage ?? ''}`, fieldPath });
+        this.event({ type: 'Normal', reason: 'Killing', message: `Container ${spec.name} failed startup probe, will be restarted`, fieldPath });
+        run.startup?.stop();
+        run.process.kill();
+      });
+    }
     run.process.start();
+    if (run.startup) run.startup.start();
+    else this.containerStarted(run);
+    return true;
+  }
+
+  /** containerStarted: the startup probe passed (or there is none); readiness and liveness probing begin. */
+  private containerStarted(run: ContainerRun): void {
+    if (run.startup) {
+      run.startup.stop();
+      run.started = true;
+      this.containerChanged(run);
+    }
     run.readiness?.start();
     run.liveness?.start();
-    return true;
   }
 
   private prober(spec: Container, probe: Probe, initial: boolean, onChange: (ok: boolean) => void): Prober {
@@ -239,8 +264,17 @@ export class PodWorker {
   private containerChanged(run: ContainerRun): void {
     if (run.process.state.kind === 'running' && run.process.restartCount !== run.seenRestarts) {
       run.seenRestarts = run.process.restartCount;
-      run.readiness?.reset(false);
-      run.liveness?.reset(true);
+      if (run.startup) {
+        // A new instance starts over behind its startup probe.
+        run.started = false;
+        run.readiness?.stop();
+        run.liveness?.stop();
+        if (run.readiness) run.readiness.result = false;
+        run.startup.reset(false);
+      } else {
+        run.readiness?.reset(false);
+        run.liveness?.reset(true);
+      }
     }
     for (const w of [...this.waiters]) w();
     this.stopSidecarsWhenDone();
@@ -288,6 +322,7 @@ export class PodWorker {
       for (const r of [...this.runs, ...this.initRuns]) {
         r.readiness?.stop();
         r.liveness?.stop();
+        r.startup?.stop();
       }
       // The app first, then the sidecars in reverse order, each within the grace period left.
       const deadline = Date.now() + graceMs;
@@ -303,8 +338,9 @@ export class PodWorker {
 function containerView(r: ContainerRun): ContainerView {
   const st = r.process.state;
   // A completed init container counts as ready, as kubelet reports it.
-  const ready = st.kind === 'running' ? (r.readiness?.result ?? true) : r.init === 'regular' && st.kind === 'terminated' && st.exitCode === 0;
+  const ready = st.kind === 'running' ? r.started && (r.readiness?.result ?? true) : r.init === 'regular' && st.kind === 'terminated' && st.exitCode === 0;
   return {
+    started: st.kind === 'running' && r.started,
     name: r.spec.name, image: r.spec.image ?? '', state: st, lastState: r.process.lastState, restartCount: r.process.restartCount, ready, pid: r.process.pid,
     ...(r.init ? { init: r.init } : {}),
   };

@@ -68,12 +68,15 @@ export class Prober {
   private readonly probe: Probe;
   private readonly run: () => Promise<ProbeOutcome>;
   private readonly onChange: (result: boolean) => void;
+  private readonly onTick: ((ok: boolean, failuresInARow: number) => void) | undefined;
 
-  constructor(probe: Probe, initial: boolean, run: () => Promise<ProbeOutcome>, onChange: (result: boolean) => void) {
+  /** onTick, when given, hears every outcome (a startup probe acts on failures counted from the start). */
+  constructor(probe: Probe, initial: boolean, run: () => Promise<ProbeOutcome>, onChange: (result: boolean) => void, onTick?: (ok: boolean, failuresInARow: number) => void) {
     this.probe = probe;
     this.result = initial;
     this.run = run;
     this.onChange = onChange;
+    this.onTick = onTick;
   }
 
   start(): void {
@@ -82,6 +85,7 @@ export class Prober {
 
   /** reset puts the result back to `value` (a restarted container is probed afresh). */
   reset(value: boolean): void {
+    this.stopped = false;
     this.result = value;
     this.successes = 0;
     this.failures = 0;
@@ -112,6 +116,7 @@ export class Prober {
       this.successes = 0;
       if (this.result && this.failures >= (this.probe.failureThreshold ?? 3)) this.flip(false);
     }
+    this.onTick?.(outcome.ok, this.failures);
     this.schedule((this.probe.periodSeconds ?? 10) * 1000);
   }
 

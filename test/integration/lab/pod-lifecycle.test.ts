@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot } from '../../helpers/netns-fixture.ts';
@@ -164,4 +164,51 @@ rootOnly('restarts follow kubelet\'s back-off: the first at once, then doubling 
   const slowStarts = startTimes(slow);
   const slowGaps = slowStarts.slice(1, 4).map((s, i) => s - slowStarts[i]!);
   for (const gap of slowGaps) t.true(gap >= 1700 && gap < 1700 + 400, `slow gaps ${slowGaps.map(Math.round)}`);
+});
+
+rootOnly('a startup probe holds started and ready (and the other probes) until it passes; failing it restarts the container', async (t) => {
+  const lab = await oneNodeLab(t);
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-startup-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const up = join(dir, 'up');
+  await lab.createPod({
+    metadata: { name: 'slowstart' },
+    spec: {
+      containers: [{
+        name: 'c', image: 'host/sh', command: ['sleep', '600'],
+        startupProbe: { exec: { command: ['test', '-e', up] }, periodSeconds: 1, failureThreshold: 30 },
+        // Would fail at once: it must not run before the startup probe passed.
+        livenessProbe: { exec: { command: ['test', '-e', up] }, periodSeconds: 1, failureThreshold: 1 },
+      }],
+    },
+  });
+  const waiting = await until('running, not started', async () => {
+    const p = await lab.pod('slowstart');
+    return p.status?.containerStatuses?.[0]?.state?.running && p;
+  });
+  await new Promise((r) => setTimeout(r, 2500));
+  const held = (await lab.pod('slowstart')).status?.containerStatuses?.[0];
+  t.like(held, { started: false, ready: false, restartCount: 0 }, 'not started, and the liveness probe has not killed it');
+  t.truthy(waiting);
+  writeFileSync(up, '');
+  const started = await until('started', async () => {
+    const c = (await lab.pod('slowstart')).status?.containerStatuses?.[0];
+    return c?.started && c;
+  });
+  t.like(started, { started: true, ready: true, restartCount: 0 });
+
+  await lab.createPod({
+    metadata: { name: 'neverstarts' },
+    spec: { containers: [{ name: 'c', image: 'host/sh', command: ['sleep', '600'], startupProbe: { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 2 } }] },
+  });
+  const restarted = await until('restarted by the startup probe', async () => {
+    const p = await lab.pod('neverstarts');
+    return (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && p;
+  });
+  t.false(restarted.status?.containerStatuses?.[0]?.ready);
+  const events = await until('startup events', async () => {
+    const r = await lab.k(['describe', 'pod', 'neverstarts']);
+    return r.stdout.includes('failed startup probe') && r.stdout;
+  });
+  t.regex(events, /Warning\s+Unhealthy\s+.*Startup probe failed: exec probe exited 1/);
 });
