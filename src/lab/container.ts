@@ -42,6 +42,8 @@ export interface ContainerOptions {
   maxLogBytes?: number;
   /** Called after every state change. */
   onChange: () => void;
+  /** The preStop hook, run before SIGTERM within the grace period; rejects when it failed. */
+  preStop?: () => Promise<void>;
   /** Told what kubelet would record as an event: Created, Started, BackOff, Killing. */
   onEvent?: (type: 'Normal' | 'Warning', reason: string, message: string) => void;
 }
@@ -159,8 +161,19 @@ export class ContainerProcess {
     const pid = this.pid;
     if (pid === undefined) return;
     this.options.onEvent?.('Normal', 'Killing', `Stopping container ${this.name}`);
-    signalGroup(pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
     const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+    if (this.options.preStop) {
+      // kubelet: the hook runs first, then SIGTERM; both share the grace period.
+      let hookTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.options.preStop().catch((error: unknown) => this.options.onEvent?.('Warning', 'FailedPreStopHook', `PreStopHook failed: ${error instanceof Error ? error.message : String(error)}`)),
+        new Promise<void>((resolve) => (hookTimer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
+        this.exited,
+      ]);
+      clearTimeout(hookTimer);
+    }
+    signalGroup(pid, 'SIGTERM');
     await this.exited;
     clearTimeout(timer);
   }

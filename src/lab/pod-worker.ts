@@ -1,4 +1,5 @@
-import type { Container, Pod, Probe, Service } from 'kubernetes-types/core/v1.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Container, LifecycleHandler, Pod, Probe, Service } from 'kubernetes-types/core/v1.js';
 import { createLogger } from '../util/log.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { ContainerProcess, type RestartPolicy } from './container.ts';
@@ -195,6 +196,7 @@ export class PodWorker {
       env: fullEnv, stdin: spec.stdin ?? false, tty: spec.tty ?? false,
       onChange: () => this.containerChanged(run),
       onEvent: (type, reason, message) => this.event({ type, reason, message, fieldPath }),
+      ...(spec.lifecycle?.preStop ? { preStop: () => this.runHook(spec, spec.lifecycle!.preStop!, 'PreStop') } : {}),
     });
     const run: ContainerRun = { spec, env: fullEnv, argv, seenRestarts: 0, process, started: !spec.startupProbe, ...(init ? { init } : {}), ...(argvError ? { createError: argvError } : {}) };
     if (!argvError && errors.length > 0) run.createError = { reason: 'CreateContainerConfigError', message: errors.join('; ') };
@@ -240,9 +242,25 @@ export class PodWorker {
       });
     }
     run.process.start();
+    const postStart = spec.lifecycle?.postStart;
+    if (postStart) {
+      // kubelet kills a container whose postStart hook failed; its restart policy decides what follows.
+      void this.runHook(spec, postStart, 'PostStart').catch((error: unknown) => {
+        this.event({ type: 'Warning', reason: 'FailedPostStartHook', message: `PostStartHook failed: ${getErrorMessage(error)}`, fieldPath });
+        run.process.kill();
+      });
+    }
     if (run.startup) run.startup.start();
     else this.containerStarted(run);
     return true;
+  }
+
+  /** runHook runs a lifecycle hook (exec or httpGet as a probe would, or sleep); rejects when it failed. */
+  private async runHook(spec: Container, handler: LifecycleHandler, which: string): Promise<void> {
+    if (handler.sleep) return void (await sleep(handler.sleep.seconds * 1000));
+    const timeoutSeconds = this.pod.spec?.terminationGracePeriodSeconds ?? 30;
+    const outcome = await runProbe({ ...(handler.exec ? { exec: handler.exec } : {}), ...(handler.httpGet ? { httpGet: handler.httpGet } : {}), ...(handler.tcpSocket ? { tcpSocket: handler.tcpSocket } : {}), timeoutSeconds }, spec, this.ns, this.ip ?? '');
+    if (!outcome.ok) throw new Error(`${which} hook: ${outcome.message}`);
   }
 
   /** containerStarted: the startup probe passed (or there is none); readiness and liveness probing begin. */

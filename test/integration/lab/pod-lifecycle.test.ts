@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot } from '../../helpers/netns-fixture.ts';
@@ -211,4 +211,39 @@ rootOnly('a startup probe holds started and ready (and the other probes) until i
     return r.stdout.includes('failed startup probe') && r.stdout;
   });
   t.regex(events, /Warning\s+Unhealthy\s+.*Startup probe failed: exec probe exited 1/);
+});
+
+rootOnly('lifecycle hooks: postStart runs after the start, preStop before SIGTERM on deletion; a failed postStart kills the container', async (t) => {
+  const lab = await oneNodeLab(t);
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-hooks-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const trail = join(dir, 'trail');
+  await lab.createPod({
+    metadata: { name: 'hooked' },
+    spec: {
+      terminationGracePeriodSeconds: 5,
+      containers: [{
+        name: 'c', image: 'host/sh', command: ['sh', '-c', `trap "echo term >> ${trail}; exit 0" TERM; while true; do sleep 0.1; done`],
+        lifecycle: {
+          postStart: { exec: { command: ['sh', '-c', `echo poststart >> ${trail}`] } },
+          preStop: { exec: { command: ['sh', '-c', `echo prestop >> ${trail}; sleep 0.5`] } },
+        },
+      }],
+    },
+  });
+  await until('postStart ran', async () => existsSync(trail) && readFileSync(trail, 'utf8').includes('poststart'));
+  const del = await lab.k(['delete', 'pod', 'hooked', '--wait=true']);
+  t.is(del.code, 0, del.stderr);
+  t.is(readFileSync(trail, 'utf8'), 'poststart\nprestop\nterm\n');
+
+  await lab.createPod({
+    metadata: { name: 'badhook' },
+    spec: { containers: [{ name: 'c', image: 'host/sh', command: ['sleep', '600'], lifecycle: { postStart: { exec: { command: ['sh', '-c', 'exit 7'] } } } }] },
+  });
+  await until('restarted after the failed hook', async () => ((await lab.pod('badhook')).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
+  const events = await until('hook event', async () => {
+    const r = await lab.k(['describe', 'pod', 'badhook']);
+    return r.stdout.includes('FailedPostStartHook') && r.stdout;
+  });
+  t.regex(events, /Warning\s+FailedPostStartHook\s+.*PostStartHook failed: PostStart hook: exec probe exited 7/);
 });
