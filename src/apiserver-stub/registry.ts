@@ -268,6 +268,8 @@ export class Registry {
       const m = metaOf(obj);
       checkPreconditions(this.def, name, m, options.preconditions);
       const grace = this.def.strategy.gracePeriod?.(obj, options.gracePeriodSeconds) ?? 0;
+      // The garbage collector's finalizer (orphan, foregroundDeletion) is set on the first delete, as kube's deletion strategy does.
+      if (options.finalizer !== undefined && m.deletionTimestamp === undefined && !(m.finalizers ?? []).includes(options.finalizer)) m.finalizers = [...(m.finalizers ?? []), options.finalizer];
       const finalizers = (m.finalizers ?? []).length > 0;
       try {
         if (grace > 0 || finalizers) {
@@ -291,6 +293,8 @@ export class Registry {
 export interface DeleteRequest {
   preconditions?: { uid?: string; resourceVersion?: string };
   gracePeriodSeconds?: number;
+  /** A finalizer to add before marking the object deleted (propagationPolicy Orphan or Foreground). */
+  finalizer?: string;
   /** Check everything, persist nothing (`?dryRun=All`). */
   dryRun?: boolean;
 }

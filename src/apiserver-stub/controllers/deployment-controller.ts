@@ -4,6 +4,7 @@ import { isNotFound } from '../../endpoints/client/errors.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
+import { adoptable, adoptionPatch, controllerOwnerRef, selectorSelects } from './adoption.ts';
 import { sameJSON } from './canonical.ts';
 import { Controller, type Requeue } from './controller.ts';
 import { ANNOTATION_REVISION, planDeployment } from './deployment-reconcile.ts';
@@ -44,6 +45,8 @@ export class DeploymentController {
     const rsOwner = (rs: ReplicaSet) => {
       const ref = controllerRef(rs);
       if (ref?.kind === 'Deployment') this.controller.enqueue(`${rs.metadata?.namespace}/${ref.name}`);
+      // An orphan is offered to every Deployment that selects it (kube's getDeploymentsForReplicaSet).
+      if (!ref) for (const d of inf.deployments.store.byIndex('namespace', rs.metadata?.namespace ?? '')) if (selectorSelects(d.spec?.selector, rs.metadata?.labels)) enqueue(d);
     };
     inf.replicaSets.addHandlers({ onAdd: rsOwner, onUpdate: (_o, n) => rsOwner(n), onDelete: rsOwner });
   }
@@ -59,12 +62,14 @@ export class DeploymentController {
       this.tracker.forgetOwner(key);
       return;
     }
-    const owned = inf.replicaSets.store.byIndex('controller', d.metadata?.uid ?? '');
+    const owned = [...inf.replicaSets.store.byIndex('controller', d.metadata?.uid ?? ''), ...(await this.adopt(d))];
     const byName = new Map(owned.map((rs) => [rs.metadata?.name ?? '', rs]));
     if (this.tracker.isStale(key, (name) => {
       const rs = byName.get(name);
       return rs && { resourceVersion: rs.metadata?.resourceVersion, deleting: rs.metadata?.deletionTimestamp !== undefined };
     })) return { requeueAfterMs: 50 };
+    // A Deployment being deleted only reports status (kube's syncStatusOnly): its ReplicaSets are the garbage collector's.
+    if (d.metadata?.deletionTimestamp) return;
     const plan = planDeployment(d, owned, new Date());
     const client = this.cfg.client;
     if (plan.createReplicaSet) {
@@ -95,5 +100,18 @@ export class DeploymentController {
     if (!sameJSON(withoutTimes(d.status), withoutTimes(plan.status))) {
       await client.patch(resources.deployments, d.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace: d.metadata?.namespace, subresource: 'status' });
     }
+  }
+
+  /** adopt claims the namespace's orphaned ReplicaSets the Deployment selects. */
+  private async adopt(d: Deployment): Promise<ReplicaSet[]> {
+    const orphans = adoptable(d, this.cfg.informers.replicaSets.store.byIndex('namespace', d.metadata?.namespace ?? ''));
+    const adopted: ReplicaSet[] = [];
+    for (const rs of orphans) {
+      const written = await this.cfg.client.patch<ReplicaSet>(resources.replicasets, rs.metadata?.name ?? '', adoptionPatch(rs, controllerOwnerRef('apps/v1', 'Deployment', d)), 'merge', { namespace: rs.metadata?.namespace });
+      this.tracker.recordWrite(objectKey(d), written.metadata?.name ?? '', written.metadata?.resourceVersion);
+      adopted.push(written);
+      log.info(2, 'Adopted ReplicaSet', { deployment: objectKey(d), replicaSet: rs.metadata?.name });
+    }
+    return adopted;
   }
 }

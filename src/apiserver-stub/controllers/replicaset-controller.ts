@@ -5,10 +5,11 @@ import { isNotFound } from '../../endpoints/client/errors.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
+import { adoptable, adoptionPatch, controllerOwnerRef, selectorSelects } from './adoption.ts';
 import { sameJSON } from './canonical.ts';
 import { Controller, type Requeue } from './controller.ts';
 import type { SharedInformers } from './informers.ts';
-import { controllerRef, planReplicaSet, podFromTemplate } from './replicaset-reconcile.ts';
+import { controllerRef, isPodActive, planReplicaSet, podFromTemplate } from './replicaset-reconcile.ts';
 import { WriteTracker } from './write-tracker.ts';
 
 const log = createLogger('replicaset-controller');
@@ -23,8 +24,8 @@ export interface ReplicaSetControllerConfig {
  * ReplicaSetController keeps each ReplicaSet's pods at its replicas
  * (kube-controller-manager's replicaset controller): pods it owns by
  * controller reference are counted, missing ones created from the template,
- * surplus ones deleted in kube's order, and the status reported. Pods carry
- * the set's controller reference from birth, so there is no adoption.
+ * surplus ones deleted in kube's order, and the status reported. Orphaned
+ * pods the set selects are adopted.
  */
 export class ReplicaSetController {
   readonly controller: Controller;
@@ -40,6 +41,7 @@ export class ReplicaSetController {
     const podOwner = (p: Pod) => {
       const ref = controllerRef(p);
       if (ref?.kind === 'ReplicaSet') this.controller.enqueue(`${p.metadata?.namespace}/${ref.name}`);
+      if (!ref && !p.metadata?.deletionTimestamp) for (const rs of inf.replicaSets.store.byIndex('namespace', p.metadata?.namespace ?? '')) if (selectorSelects(rs.spec?.selector, p.metadata?.labels)) enqueue(rs);
     };
     inf.pods.addHandlers({ onAdd: podOwner, onUpdate: (_o, n) => podOwner(n), onDelete: podOwner });
   }
@@ -55,7 +57,7 @@ export class ReplicaSetController {
       this.tracker.forgetOwner(key);
       return;
     }
-    const owned = inf.pods.store.byIndex('controller', rs.metadata?.uid ?? '');
+    const owned = [...inf.pods.store.byIndex('controller', rs.metadata?.uid ?? ''), ...(await this.adopt(rs))];
     const byName = new Map(owned.map((p) => [p.metadata?.name ?? '', p]));
     if (this.tracker.isStale(key, (name) => {
       const p = byName.get(name);
@@ -64,6 +66,11 @@ export class ReplicaSetController {
     const plan = planReplicaSet(rs, owned, Date.now());
     const client = this.cfg.client;
     const namespace = rs.metadata?.namespace;
+    // A set being deleted creates and deletes no pods (its pods are the garbage collector's), as kube's manageReplicas.
+    if (rs.metadata?.deletionTimestamp) {
+      plan.create = 0;
+      plan.delete = [];
+    }
     if (plan.create > 0) {
       const template = podFromTemplate(rs);
       const created = await Promise.all(Array.from({ length: plan.create }, () => client.create(resources.pods, template)));
@@ -83,5 +90,21 @@ export class ReplicaSetController {
       // A merge patch of the whole status: no resourceVersion, so no conflict with the Deployment controller scaling the set.
       await client.patch(resources.replicasets, rs.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace, subresource: 'status' });
     }
+  }
+
+  /** adopt claims the orphaned pods the set selects, looking only at pods carrying one of its matchLabels when it has some. */
+  private async adopt(rs: ReplicaSet): Promise<Pod[]> {
+    const inf = this.cfg.informers;
+    const ns = rs.metadata?.namespace ?? '';
+    const matchLabels = rs.spec?.selector?.matchLabels ?? {};
+    const candidates = Object.keys(matchLabels).length > 0 ? inf.podsSelectedBy(ns, matchLabels) : inf.pods.store.byIndex('namespace', ns);
+    const adopted: Pod[] = [];
+    for (const p of adoptable(rs, candidates.filter(isPodActive))) {
+      const written = await this.cfg.client.patch<Pod>(resources.pods, p.metadata?.name ?? '', adoptionPatch(p, controllerOwnerRef('apps/v1', 'ReplicaSet', rs)), 'merge', { namespace: ns });
+      this.tracker.recordWrite(objectKey(rs), written.metadata?.name ?? '', written.metadata?.resourceVersion);
+      adopted.push(written);
+      log.info(2, 'Adopted pod', { replicaSet: objectKey(rs), pod: p.metadata?.name });
+    }
+    return adopted;
   }
 }
