@@ -7,6 +7,7 @@ import { createLogger } from '../../util/log.ts';
 import { adoptable, adoptionPatch, controllerOwnerRef, selectorSelects } from './adoption.ts';
 import { sameJSON } from './canonical.ts';
 import { Controller, type Requeue } from './controller.ts';
+import { recheckAfterMs } from './deployment-conditions.ts';
 import { ANNOTATION_REVISION, planDeployment } from './deployment-reconcile.ts';
 import type { SharedInformers } from './informers.ts';
 import { controllerRef } from './replicaset-reconcile.ts';
@@ -100,6 +101,9 @@ export class DeploymentController {
     if (!sameJSON(withoutTimes(d.status), withoutTimes(plan.status))) {
       await client.patch(resources.deployments, d.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace: d.metadata?.namespace, subresource: 'status' });
     }
+    // A rollout that stops progressing is looked at again when its deadline passes, to report ProgressDeadlineExceeded.
+    const recheck = recheckAfterMs(d, plan.status.conditions ?? [], new Date());
+    if (recheck !== undefined) return { requeueAfterMs: recheck };
   }
 
   /** adopt claims the namespace's orphaned ReplicaSets the Deployment selects. */

@@ -23,9 +23,9 @@ export async function until<T>(what: string, get: () => Promise<T | undefined | 
 }
 
 /** playKubelet marks every live pod Running and Ready, so Deployments become available. */
-async function playKubelet(client: ApiClient): Promise<void> {
+async function playKubelet(client: ApiClient, holds: (p: Pod) => boolean): Promise<void> {
   for (const p of (await client.list<Pod>(resources.pods, { namespace: 'default' })).items) {
-    if (p.status?.podIP || p.metadata?.deletionTimestamp) continue;
+    if (p.status?.podIP || p.metadata?.deletionTimestamp || holds(p)) continue;
     await client.updateStatus(resources.pods, { ...p, status: { phase: 'Running', podIP: `10.244.1.${(Number(p.metadata!.resourceVersion) % 250) + 2}`, conditions: [{ type: 'Ready', status: 'True' }] } }).catch(() => undefined);
   }
 }
@@ -36,8 +36,10 @@ export interface Cluster {
   manager: ControllerManager;
   /** k runs kubectl, asserting success, with `stdin` for `-f -`. */
   k: (args: string[], stdin?: string) => Promise<string>;
-  /** kubelet: whether the stand-in kubelet makes pods ready. */
-  kubelet: { ready: boolean };
+  /** run runs kubectl and returns its result whatever the exit code. */
+  run: (args: string[], stdin?: string) => Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** kubelet.holds tells the stand-in kubelet which pods never to make ready. */
+  kubelet: { holds: (p: Pod) => boolean };
 }
 
 export async function startCluster(t: ExecutionContext): Promise<Cluster> {
@@ -45,11 +47,11 @@ export async function startCluster(t: ExecutionContext): Promise<Cluster> {
   const client = new ApiClient({ server: server.url }, { connections: 16 });
   const manager = new ControllerManager({ client, maxEndpointsPerSlice: 100, resyncPeriodMs: 0, workers: { endpointslice: 1, endpoints: 1, replicaset: 2, deployment: 2, garbagecollector: 4 } });
   await manager.start();
-  const kubelet = { ready: true };
+  const kubelet: Cluster['kubelet'] = { holds: () => false };
   let stop = false;
   const loop = (async () => {
     while (!stop) {
-      if (kubelet.ready) await playKubelet(client).catch(() => undefined);
+      await playKubelet(client, kubelet.holds).catch(() => undefined);
       await sleep(100);
     }
   })();
@@ -60,10 +62,11 @@ export async function startCluster(t: ExecutionContext): Promise<Cluster> {
     await client.close();
   });
   const dir = await tempDir(t);
+  const run = (args: string[], stdin?: string) => kubectl(kubectlBin, server.url, join(dir, 'cache'), args, stdin);
   const k = async (args: string[], stdin?: string): Promise<string> => {
-    const r = await kubectl(kubectlBin, server.url, join(dir, 'cache'), args, stdin);
+    const r = await run(args, stdin);
     t.is(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
-  return { url: server.url, client, manager, k, kubelet };
+  return { url: server.url, client, manager, k, run, kubelet };
 }
