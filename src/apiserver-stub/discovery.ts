@@ -23,8 +23,24 @@ function apiGroup(name: string, versions: string[]): unknown {
   return { kind: 'APIGroup', apiVersion: 'v1', name, versions: list, preferredVersion: list[0] };
 }
 
+/**
+ * Group order of kube-apiserver's discovery (the aggregator's group
+ * priorities): kubectl expands categories such as `all` in discovery order,
+ * so `kubectl get all` lists kinds in kube's order only when groups come so.
+ */
+const groupPriority = [
+  'apps', 'events.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'autoscaling', 'batch', 'certificates.k8s.io', 'networking.k8s.io', 'policy',
+  'rbac.authorization.k8s.io', 'storage.k8s.io', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'scheduling.k8s.io', 'coordination.k8s.io', 'node.k8s.io', 'discovery.k8s.io',
+];
+
+function rank(group: string): number {
+  const i = groupPriority.indexOf(group);
+  return i < 0 ? groupPriority.length : i;
+}
+
 export function apiGroupList(defs: readonly ResourceDef[]): unknown {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [...groupVersions(defs)].map(([name, versions]) => apiGroup(name, versions)) };
+  const groups = [...groupVersions(defs)].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(([name, versions]) => apiGroup(name, versions)) };
 }
 
 export function apiGroupDoc(defs: readonly ResourceDef[], group: string): unknown | undefined {
@@ -50,7 +66,8 @@ function subresourceEntries(d: ResourceDef): unknown[] {
 
 /** apiResourceList is the APIResourceList of one group-version, or undefined when it is not served. */
 export function apiResourceList(defs: readonly ResourceDef[], group: string, version: string): unknown | undefined {
-  const matching = defs.filter((d) => d.group === group && d.version === version);
+  // Resources by name, as kube-apiserver lists them (each followed by its subresources).
+  const matching = defs.filter((d) => d.group === group && d.version === version).sort((a, b) => a.resource.localeCompare(b.resource));
   if (matching.length === 0) return undefined;
   const resources = matching.flatMap((d) => [
     {
@@ -58,7 +75,7 @@ export function apiResourceList(defs: readonly ResourceDef[], group: string, ver
       singularName: d.singular,
       namespaced: d.namespaced,
       kind: d.kind,
-      verbs: d.noDeleteCollection ? allVerbs.filter((v) => v !== 'deletecollection') : allVerbs,
+      verbs: d.createOnly ? ['create'] : d.noDeleteCollection ? allVerbs.filter((v) => v !== 'deletecollection') : allVerbs,
       ...(d.shortNames.length > 0 ? { shortNames: d.shortNames } : {}),
       ...(d.categories ? { categories: d.categories } : {}),
     },

@@ -11,10 +11,12 @@ import { handlePatch } from './handlers/patch.ts';
 import { handleUpdate } from './handlers/update.ts';
 import { handleWatch } from './handlers/watch.ts';
 import { bind, handleBinding, handleLog, handleScale } from './handlers/subresources.ts';
+import { handleReview } from './handlers/reviews.ts';
 
 /** dispatchResource picks the handler for a resource request by method, name and subresource. */
 export async function dispatchResource(ctx: Ctx): Promise<void> {
   const method = ctx.req.method ?? 'GET';
+  if (ctx.def.createOnly) return handleReview(ctx, ctx.api.user(ctx.req));
   if (ctx.subresource === 'scale') return handleScale(ctx);
   if (ctx.subresource === 'binding') return handleBinding(ctx);
   if (ctx.subresource === 'log') return handleLog(ctx);

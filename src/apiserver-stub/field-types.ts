@@ -51,6 +51,81 @@ const workloadStatus = struct({
 });
 const endpointPort = struct({ name: str, port: int, protocol: str, appProtocol: str });
 
+const ref = struct({ name: str });
+const selectorMap = stringMap;
+const jobSpec = struct({
+  parallelism: int, completions: int, activeDeadlineSeconds: int, backoffLimit: int, backoffLimitPerIndex: int, maxFailedIndexes: int,
+  selector: labelSelector, manualSelector: bool, template: podTemplate, ttlSecondsAfterFinished: int, completionMode: str, suspend: bool,
+  podReplacementPolicy: str, managedBy: str, podFailurePolicy: obj, successPolicy: obj,
+});
+const claimSpec = struct({
+  accessModes: strings, selector: labelSelector, resources: struct({ limits: obj, requests: obj }), volumeName: str,
+  storageClassName: str, volumeMode: str, dataSource: obj, dataSourceRef: obj, volumeAttributesClassName: str,
+});
+const policyRule = struct({ verbs: strings, apiGroups: strings, resources: strings, resourceNames: strings, nonResourceURLs: strings });
+const roleRef = struct({ apiGroup: str, kind: str, name: str });
+const subject = struct({ kind: str, apiGroup: str, name: str, namespace: str });
+const ingressBackend = struct({ service: struct({ name: str, port: struct({ name: str, number: int }) }), resource: struct({ apiGroup: str, kind: str, name: str }) });
+const netpolPort = struct({ protocol: str, port: 'int-or-string', endPort: int });
+const netpolPeer = struct({ podSelector: labelSelector, namespaceSelector: labelSelector, ipBlock: struct({ cidr: str, except: strings }) });
+
+/** The kinds of resources-more.ts (issue 17). */
+const moreSpecs: Readonly<Record<string, Fields>> = {
+  Secret: { data: stringMap, stringData: stringMap, type: str, immutable: bool },
+  ServiceAccount: { secrets: list(ref), imagePullSecrets: list(ref), automountServiceAccountToken: bool },
+  ReplicationController: { spec: struct({ replicas: int, minReadySeconds: int, selector: selectorMap, template: podTemplate }), status: workloadStatus },
+  StatefulSet: {
+    spec: struct({
+      replicas: int, selector: labelSelector, template: podTemplate, volumeClaimTemplates: list(struct({ metadata: objectMeta, spec: claimSpec })),
+      serviceName: str, podManagementPolicy: str, updateStrategy: struct({ type: str, rollingUpdate: struct({ partition: int, maxUnavailable: 'int-or-string' }) }),
+      revisionHistoryLimit: int, minReadySeconds: int, persistentVolumeClaimRetentionPolicy: struct({ whenDeleted: str, whenScaled: str }), ordinals: struct({ start: int }),
+    }),
+    status: struct({ observedGeneration: int, replicas: int, readyReplicas: int, currentReplicas: int, updatedReplicas: int, availableReplicas: int, currentRevision: str, updateRevision: str, collisionCount: int, conditions }),
+  },
+  DaemonSet: {
+    spec: struct({ selector: labelSelector, template: podTemplate, updateStrategy: struct({ type: str, rollingUpdate: struct({ maxUnavailable: 'int-or-string', maxSurge: 'int-or-string' }) }), minReadySeconds: int, revisionHistoryLimit: int }),
+    status: struct({ currentNumberScheduled: int, numberMisscheduled: int, desiredNumberScheduled: int, numberReady: int, observedGeneration: int, updatedNumberScheduled: int, numberAvailable: int, numberUnavailable: int, collisionCount: int, conditions }),
+  },
+  Job: {
+    spec: jobSpec,
+    status: struct({ conditions, startTime: str, completionTime: str, active: int, succeeded: int, failed: int, terminating: int, ready: int, completedIndexes: str, failedIndexes: str }),
+  },
+  CronJob: {
+    spec: struct({
+      schedule: str, timeZone: str, startingDeadlineSeconds: int, concurrencyPolicy: str, suspend: bool, successfulJobsHistoryLimit: int, failedJobsHistoryLimit: int,
+      jobTemplate: struct({ metadata: objectMeta, spec: jobSpec }),
+    }),
+    status: struct({ active: list(obj), lastScheduleTime: str, lastSuccessfulTime: str }),
+  },
+  Ingress: {
+    spec: struct({
+      ingressClassName: str, defaultBackend: ingressBackend, tls: list(struct({ hosts: strings, secretName: str })),
+      rules: list(struct({ host: str, http: struct({ paths: list(struct({ path: str, pathType: str, backend: ingressBackend })) }) })),
+    }),
+    status: struct({ loadBalancer: struct({ ingress: list(struct({ ip: str, hostname: str, ports: list(obj) })) }) }),
+  },
+  IngressClass: { spec: struct({ controller: str, parameters: struct({ apiGroup: str, kind: str, name: str, scope: str, namespace: str }) }) },
+  NetworkPolicy: {
+    spec: struct({
+      podSelector: labelSelector, policyTypes: strings,
+      ingress: list(struct({ ports: list(netpolPort), from: list(netpolPeer) })), egress: list(struct({ ports: list(netpolPort), to: list(netpolPeer) })),
+    }),
+  },
+  PersistentVolumeClaim: { spec: claimSpec, status: struct({ phase: str, accessModes: strings, capacity: obj, conditions }) },
+  PersistentVolume: {
+    spec: struct({
+      capacity: obj, accessModes: strings, claimRef: obj, persistentVolumeReclaimPolicy: str, storageClassName: str, mountOptions: strings,
+      volumeMode: str, nodeAffinity: obj, volumeAttributesClassName: str, hostPath: struct({ path: str, type: str }), local: struct({ path: str, fsType: str }),
+      nfs: struct({ server: str, path: str, readOnly: bool }), csi: struct({ driver: str, volumeHandle: str, readOnly: bool, fsType: str, volumeAttributes: stringMap }),
+    }),
+    status: struct({ phase: str, message: str, reason: str, lastPhaseTransitionTime: str }),
+  },
+  Role: { rules: list(policyRule) },
+  ClusterRole: { rules: list(policyRule), aggregationRule: struct({ clusterRoleSelectors: list(labelSelector) }) },
+  RoleBinding: { subjects: list(subject), roleRef },
+  ClusterRoleBinding: { subjects: list(subject), roleRef },
+};
+
 const specs: Readonly<Record<string, Fields>> = {
   Namespace: { spec: struct({ finalizers: strings }), status: struct({ phase: str, conditions }) },
   Node: {
@@ -91,6 +166,7 @@ const specs: Readonly<Record<string, Fields>> = {
     status: workloadStatus,
   },
   ReplicaSet: { spec: struct({ replicas: int, minReadySeconds: int, selector: labelSelector, template: podTemplate }), status: workloadStatus },
+  ...moreSpecs,
 };
 
 function kindFields(kind: string): FieldType {

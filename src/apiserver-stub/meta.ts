@@ -50,7 +50,13 @@ export function specChanged(obj: KubeObject, old: KubeObject): boolean {
   return !deepEqual(withoutMetaAndStatus(obj), withoutMetaAndStatus(old));
 }
 
-export type NameFormat = 'subdomain' | 'label' | 'dns1035';
+/** 'path': any name usable as a URL path segment (RBAC objects, as kube's `ValidatePathSegmentName`: `system:node-proxier`). */
+export type NameFormat = 'subdomain' | 'label' | 'dns1035' | 'path';
+
+function isPathSegmentName(name: string): string[] {
+  if (name === '.' || name === '..') return [`may not be '${name}'`];
+  return /[/%]/.test(name) ? [`may not contain '${name.includes('/') ? '/' : '%'}'`] : [];
+}
 
 /** validateMeta checks name, labels and annotations (apimachinery `ValidateObjectMeta`). */
 export function validateMeta(obj: KubeObject, format: NameFormat): StatusCause[] {
@@ -58,7 +64,7 @@ export function validateMeta(obj: KubeObject, format: NameFormat): StatusCause[]
   const causes: StatusCause[] = [];
   if (typeof m.name !== 'string' || m.name === '') causes.push(cause.required('metadata.name', 'Required value: name or generateName is required'));
   else {
-    const check = format === 'label' ? isDNS1123Label : format === 'dns1035' ? isDNS1035Label : isDNS1123Subdomain;
+    const check = format === 'label' ? isDNS1123Label : format === 'dns1035' ? isDNS1035Label : format === 'path' ? isPathSegmentName : isDNS1123Subdomain;
     for (const e of check(m.name)) causes.push(cause.invalid('metadata.name', m.name, e));
   }
   causes.push(...validateStringMap(m.labels, 'metadata.labels', true));

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../kube/types.ts';
 import { formatLabelSelector, fromLabelSelector } from '../kube/labels.ts';
+import { morePrinters } from './printers-more.ts';
 
 /**
  * Column printers for server-side Tables (kubernetes `pkg/printers/internalversion`),
@@ -168,13 +169,13 @@ function safeCells(printer: Printer, obj: KubeObject): unknown[] {
   try {
     return printer.cells(obj);
   } catch {
-    return printer.columns.map((c, i) => (i === 0 && c === name ? obj.metadata?.name : '<invalid>'));
+    return printer.columns.map((c, i) => (i === 0 && c.format === 'name' ? obj.metadata?.name : '<invalid>'));
   }
 }
 
 /** toTable renders objects of one kind as a Table; `include` is the includeObject query parameter. */
 export function toTable(kind: string, objects: readonly KubeObject[], listMeta: Record<string, unknown>, include: string): unknown {
-  const printer = printers[kind] ?? { columns: [name, age], cells: (o: KubeObject) => [o.metadata?.name, ageOf(o)] };
+  const printer = printers[kind] ?? morePrinters[kind] ?? { columns: [name, age], cells: (o: KubeObject) => [o.metadata?.name, ageOf(o)] };
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

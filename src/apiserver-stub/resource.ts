@@ -25,6 +25,13 @@ export interface ResourceDef {
   readonly statusSubresource: boolean;
   /** DELETE of the collection is refused with 405 (namespaces, as kube: their storage has no collection delete). */
   readonly noDeleteCollection?: boolean;
+  /**
+   * A DELETE that names no propagation policy orphans dependents, with this
+   * warning (batch/v1 Jobs, kept by kube for compatibility).
+   */
+  readonly orphanByDefault?: string;
+  /** Reviews: POST answers from the request and stores nothing; no other verb (SelfSubjectAccessReview...). */
+  readonly createOnly?: boolean;
   /** PUT of an absent object creates it (endpoints, events). */
   readonly allowCreateOnUpdate?: boolean;
   readonly strategy: Strategy;

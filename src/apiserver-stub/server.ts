@@ -7,6 +7,7 @@ import type { KubeObject } from '../kube/types.ts';
 import { createLogger } from '../util/log.ts';
 import { ApiError, apiErrors, storeFailure } from './errors.ts';
 import { authenticate, type TokenUser } from './auth.ts';
+import { userInfo, type UserInfo } from './handlers/reviews.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
 import { dispatchBindings, dispatchResource } from './dispatch.ts';
 import type { Api } from './handlers/context.ts';
@@ -76,6 +77,10 @@ export class ApiServer implements Api {
     this.allocator = new ServiceAllocator(parseCidr(options.serviceClusterIPRange ?? '10.96.0.0/12'), parsePortRange(options.serviceNodePortRange ?? '30000-32767'));
     this.registries = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
     for (const r of this.registries) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
+  }
+
+  user(req: IncomingMessage): UserInfo {
+    return userInfo(this.tokens ? authenticate(req, this.tokens) : undefined);
   }
 
   registry(group: string, resource: string): Registry {

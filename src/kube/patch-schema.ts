@@ -55,6 +55,22 @@ export const structs: Readonly<Record<string, StructSchema>> = {
   ReplicaSetSpec: { template: { type: 'PodTemplateSpec' } },
   ReplicaSetStatus: { conditions },
   ReplicaSet: { metadata: { type: 'ObjectMeta' }, spec: { type: 'ReplicaSetSpec' }, status: { type: 'ReplicaSetStatus' } },
+  // Issue 17's kinds: workloads whose pod templates merge containers by name, as apps/v1 and batch/v1 tag them.
+  StatefulSetSpec: { template: { type: 'PodTemplateSpec' } },
+  StatefulSet: { metadata: { type: 'ObjectMeta' }, spec: { type: 'StatefulSetSpec' }, status: { type: 'DeploymentStatus' } },
+  DaemonSetSpec: { template: { type: 'PodTemplateSpec' } },
+  DaemonSet: { metadata: { type: 'ObjectMeta' }, spec: { type: 'DaemonSetSpec' }, status: { type: 'DeploymentStatus' } },
+  ReplicationControllerSpec: { template: { type: 'PodTemplateSpec' } },
+  ReplicationController: { metadata: { type: 'ObjectMeta' }, spec: { type: 'ReplicationControllerSpec' }, status: { type: 'ReplicaSetStatus' } },
+  JobSpec: { template: { type: 'PodTemplateSpec' } },
+  JobStatus: { conditions },
+  Job: { metadata: { type: 'ObjectMeta' }, spec: { type: 'JobSpec' }, status: { type: 'JobStatus' } },
+  JobTemplateSpec: { metadata: { type: 'ObjectMeta' }, spec: { type: 'JobSpec' } },
+  CronJobSpec: { jobTemplate: { type: 'JobTemplateSpec' } },
+  CronJob: { metadata: { type: 'ObjectMeta' }, spec: { type: 'CronJobSpec' } },
+  ServiceAccount: { metadata: { type: 'ObjectMeta' }, secrets: { mergeKey: 'name' } },
+  PersistentVolumeClaimStatus: { conditions },
+  PersistentVolumeClaim: { metadata: { type: 'ObjectMeta' }, status: { type: 'PersistentVolumeClaimStatus' } },
   Generic: { metadata: { type: 'ObjectMeta' } },
 };
 

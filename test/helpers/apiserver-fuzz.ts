@@ -8,7 +8,8 @@
  */
 import { stringify as toYaml } from 'yaml';
 
-function prng(seed: number): () => number {
+/** prng is a small seeded generator (mulberry32): the same seed gives the same run. */
+export function prng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -39,6 +40,23 @@ const kinds: Record<string, { path: string; body: () => any }> = {
   leases: { path: '/apis/coordination.k8s.io/v1/namespaces/default/leases', body: () => ({ metadata: { name: 'lease' }, spec: { holderIdentity: 'x', leaseDurationSeconds: 15 } }) },
   deployments: { path: '/apis/apps/v1/namespaces/default/deployments', body: () => ({ metadata: { name: 'dep' }, spec: { replicas: 1, selector: { matchLabels: { app: 'f' } }, template: template() } }) },
   replicasets: { path: '/apis/apps/v1/namespaces/default/replicasets', body: () => ({ metadata: { name: 'rs' }, spec: { replicas: 1, selector: { matchLabels: { app: 'f' } }, template: template() } }) },
+  // Issue 17's kinds.
+  secrets: { path: '/api/v1/namespaces/default/secrets', body: () => ({ metadata: { name: 's' }, type: 'Opaque', data: { k: 'dg==' }, stringData: { s: 'v' } }) },
+  serviceaccounts: { path: '/api/v1/namespaces/default/serviceaccounts', body: () => ({ metadata: { name: 'sa' }, secrets: [{ name: 's' }], imagePullSecrets: [{ name: 'p' }] }) },
+  persistentvolumeclaims: { path: '/api/v1/namespaces/default/persistentvolumeclaims', body: () => ({ metadata: { name: 'pvc' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }) },
+  persistentvolumes: { path: '/api/v1/persistentvolumes', body: () => ({ metadata: { name: 'pv' }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/srv' } } }) },
+  replicationcontrollers: { path: '/api/v1/namespaces/default/replicationcontrollers', body: () => ({ metadata: { name: 'rc' }, spec: { replicas: 1, selector: { app: 'f' }, template: template() } }) },
+  statefulsets: { path: '/apis/apps/v1/namespaces/default/statefulsets', body: () => ({ metadata: { name: 'sts' }, spec: { replicas: 1, selector: { matchLabels: { app: 'f' } }, template: template(), volumeClaimTemplates: [{ metadata: { name: 'd' }, spec: { accessModes: ['ReadWriteOnce'] } }] } }) },
+  daemonsets: { path: '/apis/apps/v1/namespaces/default/daemonsets', body: () => ({ metadata: { name: 'ds' }, spec: { selector: { matchLabels: { app: 'f' } }, template: template() } }) },
+  jobs: { path: '/apis/batch/v1/namespaces/default/jobs', body: () => ({ metadata: { name: 'job' }, spec: { template: { spec: { ...podSpec(), restartPolicy: 'Never' } } } }) },
+  cronjobs: { path: '/apis/batch/v1/namespaces/default/cronjobs', body: () => ({ metadata: { name: 'cj' }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { ...podSpec(), restartPolicy: 'OnFailure' } } } } } }) },
+  ingresses: { path: '/apis/networking.k8s.io/v1/namespaces/default/ingresses', body: () => ({ metadata: { name: 'ing' }, spec: { rules: [{ host: 'a.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'svc', port: { number: 80 } } } }] } }] } }) },
+  ingressclasses: { path: '/apis/networking.k8s.io/v1/ingressclasses', body: () => ({ metadata: { name: 'ic' }, spec: { controller: 'example.com/ingress' } }) },
+  networkpolicies: { path: '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies', body: () => ({ metadata: { name: 'np' }, spec: { podSelector: { matchLabels: { app: 'f' } }, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' } }], ports: [{ port: 80 }] }] } }) },
+  roles: { path: '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles', body: () => ({ metadata: { name: 'role' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] }) },
+  rolebindings: { path: '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', body: () => ({ metadata: { name: 'rb' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'role' }, subjects: [{ kind: 'User', name: 'u' }] }) },
+  clusterroles: { path: '/apis/rbac.authorization.k8s.io/v1/clusterroles', body: () => ({ metadata: { name: 'cr' }, rules: [{ nonResourceURLs: ['/x'], verbs: ['get'] }] }) },
+  clusterrolebindings: { path: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', body: () => ({ metadata: { name: 'crb' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cr' }, subjects: [{ kind: 'ServiceAccount', name: 'sa', namespace: 'default' }] }) },
 };
 const kindNames = Object.keys(kinds);
 

@@ -2,7 +2,7 @@ import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import type { ApiClient, KubeObject } from '../../endpoints/client/api-client.ts';
 import { isConflict, isNotFound } from '../../endpoints/client/errors.ts';
 import { resources, type ResourceRef } from '../../endpoints/client/resources.ts';
-import type { Informer } from '../../endpoints/informer.ts';
+import { Informer } from '../../endpoints/informer.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
 import { Controller, type Requeue } from './controller.ts';
@@ -15,7 +15,10 @@ export interface GarbageCollectorConfig {
   client: ApiClient;
   informers: SharedInformers;
   workers: number;
+  resyncPeriodMs: number;
 }
+
+const JOBS: ResourceRef = { group: 'batch', version: 'v1', resource: 'jobs', namespaced: true };
 
 /** Monitor is one watched resource: its REST reference, the kind owner references name it by, and its cache. */
 interface Monitor {
@@ -39,13 +42,15 @@ const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.s
  * reference, then the owner's orphan finalizer is removed). Absent owners are
  * confirmed with a live read, so a cache that has not seen a new owner yet
  * never gets its dependents deleted. It watches the kinds the shared
- * informers cache (each watch holds a client connection); owners of other
- * kinds count as present.
+ * informers cache and Jobs (each watch holds a client connection); owners of
+ * other kinds count as present.
  */
 export class GarbageCollector {
   readonly controller: Controller;
   private readonly cfg: GarbageCollectorConfig;
   private readonly monitors: Monitor[];
+  /** Informers of kinds no other controller caches, started and stopped with the collector. */
+  private readonly own: Informer<KubeObject>[];
   /** dependents maps an owner's uid to the item keys referencing it (kube's dependency graph). */
   private readonly dependents = new Map<string, Set<string>>();
 
@@ -54,6 +59,8 @@ export class GarbageCollector {
     this.controller = new Controller('garbagecollector', (key) => this.sync(key));
     const inf = cfg.informers;
     const m = (ref: ResourceRef, kind: string, informer: unknown): Monitor => ({ ref, apiGroup: ref.group, kind, informer: informer as Informer<KubeObject> });
+    const jobs = new Informer<KubeObject>({ client: cfg.client, resource: JOBS, resyncPeriodMs: cfg.resyncPeriodMs });
+    this.own = [jobs];
     this.monitors = [
       m(resources.deployments, 'Deployment', inf.deployments),
       m(resources.replicasets, 'ReplicaSet', inf.replicaSets),
@@ -62,6 +69,7 @@ export class GarbageCollector {
       m(resources.endpoints, 'Endpoints', inf.endpoints),
       m(resources.endpointslices, 'EndpointSlice', inf.endpointSlices),
       m(resources.nodes, 'Node', inf.nodes),
+      m(JOBS, 'Job', jobs),
     ];
     this.monitors.forEach((mon, i) => {
       mon.informer.addHandlers({ onAdd: (o) => this.observe(i, undefined, o), onUpdate: (old, cur) => this.observe(i, old, cur), onDelete: (o) => this.observe(i, o, undefined) });
@@ -69,7 +77,12 @@ export class GarbageCollector {
   }
 
   run(): void {
+    for (const i of this.own) i.start();
     this.controller.run(this.cfg.workers);
+  }
+
+  halt(): void {
+    for (const i of this.own) void i.stop();
   }
 
   /** observe keeps the dependency graph and queues the object, its dependents and the owners that may wait for it. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { UserInfo } from './reviews.ts';
 import type { Backend } from '../storage/backend.ts';
 import type { Registry } from '../registry.ts';
 import type { ResourceDef } from '../resource.ts';
@@ -10,6 +11,8 @@ export interface Api {
   readonly registries: readonly Registry[];
   /** Log text agents reported per pod (`ns/name`), kept in memory. */
   readonly podLogs: Map<string, string>;
+  /** Who sent a request, as the configured authentication tells. */
+  user(req: IncomingMessage): UserInfo;
   /** Watch streams send a BOOKMARK this often when asked for them. */
   readonly bookmarkIntervalMs: number;
 }

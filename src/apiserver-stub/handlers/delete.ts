@@ -45,10 +45,17 @@ export const FINALIZER_FOREGROUND = 'foregroundDeletion';
  * go first). Background needs none: the collector deletes dependents whose
  * owners are gone.
  */
-function propagationFinalizer(opts: DeleteOptions): { finalizer?: string } {
-  if (opts.propagationPolicy === 'Orphan' || (opts.propagationPolicy === undefined && opts.orphanDependents === true)) return { finalizer: FINALIZER_ORPHAN };
+function propagationFinalizer(opts: DeleteOptions, orphanByDefault: boolean): { finalizer?: string } {
+  if (opts.propagationPolicy === 'Orphan' || (opts.propagationPolicy === undefined && opts.orphanDependents === true) || orphanByDefault) return { finalizer: FINALIZER_ORPHAN };
   if (opts.propagationPolicy === 'Foreground') return { finalizer: FINALIZER_FOREGROUND };
   return {};
+}
+
+/** orphansByDefault: the request names no policy and the kind orphans then (Jobs); the client gets kube's warning. */
+function orphansByDefault(ctx: Ctx, opts: DeleteOptions): boolean {
+  if (ctx.def.orphanByDefault === undefined || opts.propagationPolicy !== undefined || opts.orphanDependents !== undefined) return false;
+  ctx.res.setHeader('Warning', `299 - ${JSON.stringify(ctx.def.orphanByDefault)}`);
+  return true;
 }
 
 /**
@@ -64,7 +71,7 @@ export async function handleDelete(ctx: Ctx): Promise<void> {
   if (ctx.def.resource === 'namespaces' && protectedNamespaces.has(name)) {
     throw apiErrors.forbidden({ group: '', resource: 'namespaces' }, name, 'this namespace may not be deleted');
   }
-  const { object, deleted } = await ctx.registry.delete(ctx.namespace, name, { ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), ...propagationFinalizer(opts), dryRun });
+  const { object, deleted } = await ctx.registry.delete(ctx.namespace, name, { ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), ...propagationFinalizer(opts, orphansByDefault(ctx, opts)), dryRun });
   if (deleted) afterDelete(ctx.api, ctx.registry, object);
   if (!deleted || dryRun || ctx.def.resource === 'pods') return sendJson(ctx.res, 200, object);
   sendJson(ctx.res, 200, {
@@ -81,13 +88,14 @@ export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
   const opts = await deleteOptions(ctx);
   const dryRun = isDryRun(ctx.query);
   const predicate = compilePredicate(ctx.def, parseListOptions(ctx.query));
+  const policy = propagationFinalizer(opts, orphansByDefault(ctx, opts));
   const list = await ctx.api.backend.list(ctx.registry.prefix(ctx.namespace));
   const items: KubeObject[] = [];
   for (const kv of list.items) {
     const obj = ctx.registry.toObject(kv);
     if (!predicate(obj)) continue;
     try {
-      const { object, deleted } = await ctx.registry.delete(obj.metadata?.namespace, obj.metadata!.name!, { ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), ...propagationFinalizer(opts), dryRun });
+      const { object, deleted } = await ctx.registry.delete(obj.metadata?.namespace, obj.metadata!.name!, { ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), ...policy, dryRun });
       if (deleted) afterDelete(ctx.api, ctx.registry, object);
       items.push(object);
     } catch (error) {

@@ -27,7 +27,10 @@ function gvkOf(k: Kind): JsonSchema {
 /** servedKinds lists the kinds (objects, their lists, and subresource kinds) that get a GVK tag. */
 export function servedKinds(defs: readonly ResourceDef[]): Kind[] {
   const kinds: Kind[] = [];
-  for (const d of defs) kinds.push({ group: d.group, version: d.version, kind: d.kind }, { group: d.group, version: d.version, kind: `${d.kind}List` });
+  for (const d of defs) {
+    kinds.push({ group: d.group, version: d.version, kind: d.kind });
+    if (!d.createOnly) kinds.push({ group: d.group, version: d.version, kind: `${d.kind}List` });
+  }
   kinds.push({ group: 'autoscaling', version: 'v1', kind: 'Scale' }, { group: 'policy', version: 'v1', kind: 'Eviction' });
   if (defs.some((d) => d.group === '' && d.kind === 'Pod')) kinds.push({ group: '', version: 'v1', kind: 'Binding' });
   return kinds;

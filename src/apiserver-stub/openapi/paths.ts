@@ -54,6 +54,8 @@ export function resourcePaths(def: ResourceDef): Record<string, PathItem> {
   const list = definitionName({ ...def, kind: `${def.kind}List` });
   const status = 'io.k8s.apimachinery.pkg.apis.meta.v1.Status';
   const writes = [dryRun, fieldManager, fieldValidation];
+  // Reviews are only ever created (kube publishes POST alone for them).
+  if (def.createOnly) return { [prefix]: { post: operation(def, 'post', 'create', writes, obj, obj), parameters: pathParams(scope) } };
   const paths: Record<string, PathItem> = {
     [prefix]: {
       get: operation(def, 'list', 'list', [watch], list),

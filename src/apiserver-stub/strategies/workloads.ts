@@ -7,11 +7,11 @@ import type { Strategy } from '../resource.ts';
 /** Pods, Deployments and ReplicaSets: the defaults and checks the controllers and kubectl rely on. */
 type Obj = Record<string, unknown>;
 
-function obj(value: unknown): Obj | undefined {
+export function obj(value: unknown): Obj | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Obj) : undefined;
 }
 
-function defaultPodSpec(spec: Obj): void {
+export function defaultPodSpec(spec: Obj): void {
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';
@@ -35,7 +35,7 @@ function defaultPodSpec(spec: Obj): void {
   }
 }
 
-function validatePodSpec(spec: unknown, field: string, causes: StatusCause[]): void {
+export function validatePodSpec(spec: unknown, field: string, causes: StatusCause[]): void {
   const s = obj(spec);
   if (!s) return void causes.push(cause.required(field));
   if (!Array.isArray(s.containers) || s.containers.length === 0) return void causes.push(cause.required(`${field}.containers`));
@@ -88,7 +88,7 @@ export const podStrategy: Strategy = {
 };
 
 /** validateSelectorAndTemplate: the selector is required, valid, and selects the template's labels. */
-function validateSelectorAndTemplate(spec: Obj, causes: StatusCause[]): void {
+export function validateSelectorAndTemplate(spec: Obj, causes: StatusCause[], kind = 'deployment'): void {
   const selector = obj(spec.selector);
   const template = obj(spec.template);
   if (!selector) causes.push(cause.required('spec.selector'));
@@ -98,7 +98,7 @@ function validateSelectorAndTemplate(spec: Obj, causes: StatusCause[]): void {
   if (!selector) return;
   try {
     const reqs = fromLabelSelector(selector);
-    if (reqs.length === 0) causes.push(cause.invalid('spec.selector', selector, 'empty selector is invalid for deployment'));
+    if (reqs.length === 0) causes.push(cause.invalid('spec.selector', selector, `empty selector is invalid for ${kind}`));
     else if (!matchesLabels(reqs, labels)) causes.push(cause.invalid('spec.template.metadata.labels', labels ?? {}, '`selector` does not match template `labels`'));
   } catch (error) {
     if (!(error instanceof LabelSelectorParseError)) throw error;
@@ -106,11 +106,11 @@ function validateSelectorAndTemplate(spec: Obj, causes: StatusCause[]): void {
   }
 }
 
-function validateReplicas(spec: Obj, causes: StatusCause[]): void {
+export function validateReplicas(spec: Obj, causes: StatusCause[]): void {
   if (!Number.isInteger(spec.replicas) || (spec.replicas as number) < 0) causes.push(cause.invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
 }
 
-function defaultTemplate(spec: Obj): void {
+export function defaultTemplate(spec: Obj): void {
   spec.replicas ??= 1;
   const podSpec = obj(obj(spec.template)?.spec);
   if (podSpec) defaultPodSpec(podSpec);

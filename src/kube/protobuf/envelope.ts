@@ -4,6 +4,8 @@ import { WireReader, wireType } from './wire.ts';
 import './tables-meta.ts';
 import './tables-core.ts';
 import './tables-apps.ts';
+import './tables-auth.ts';
+import './tables-more.ts';
 
 /** The media type kube clients send protobuf bodies as. */
 export const protobufMediaType = 'application/vnd.kubernetes.protobuf';
@@ -19,6 +21,18 @@ const messageByKind: ReadonlyMap<string, string> = new Map([
   ['v1/Pod', 'Pod'],
   ['apps/v1/Deployment', 'Deployment'],
   ['apps/v1/ReplicaSet', 'ReplicaSet'],
+  ['v1/Secret', 'Secret'],
+  ['v1/ServiceAccount', 'ServiceAccount'],
+  ['batch/v1/Job', 'Job'],
+  ['batch/v1/CronJob', 'CronJob'],
+  ['rbac.authorization.k8s.io/v1/Role', 'Role'],
+  ['rbac.authorization.k8s.io/v1/ClusterRole', 'ClusterRole'],
+  ['rbac.authorization.k8s.io/v1/RoleBinding', 'RoleBinding'],
+  ['rbac.authorization.k8s.io/v1/ClusterRoleBinding', 'ClusterRoleBinding'],
+  ['networking.k8s.io/v1/Ingress', 'Ingress'],
+  ['authentication.k8s.io/v1/SelfSubjectReview', 'SelfSubjectReview'],
+  ['authorization.k8s.io/v1/SelfSubjectAccessReview', 'SelfSubjectAccessReview'],
+  ['authorization.k8s.io/v1/SelfSubjectRulesReview', 'SelfSubjectRulesReview'],
 ]);
 
 interface Unknown {

@@ -32,7 +32,7 @@ defineMessages({
   PodSpec: [
     'volumes=1:[]Volume', 'containers=2:[]Container', 'restartPolicy=3:string', 'terminationGracePeriodSeconds=4:int64?',
     'activeDeadlineSeconds=5:int64?', 'dnsPolicy=6:string', 'nodeSelector=7:map<string>', 'serviceAccountName=8:string',
-    'serviceAccount=9:string', 'nodeName=10:string', 'hostNetwork=11:bool', 'hostPID=12:bool', 'hostIPC=13:bool',
+    'serviceAccount=9:string', 'nodeName=10:string', 'hostNetwork=11:bool', 'hostPID=12:bool', 'hostIPC=13:bool', 'securityContext=14:PodSecurityContext',
     'hostname=16:string', 'subdomain=17:string', 'affinity=18:Affinity', 'schedulerName=19:string',
     'initContainers=20:[]Container', 'automountServiceAccountToken=21:bool?', 'tolerations=22:[]Toleration',
     'priorityClassName=24:string', 'priority=25:int32?', 'enableServiceLinks=30:bool?', 'preemptionPolicy=31:string?',

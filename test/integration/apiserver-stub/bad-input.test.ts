@@ -1,4 +1,5 @@
 import test from 'ava';
+import { prng } from '../../helpers/apiserver-fuzz.ts';
 import { startServer } from './server-fixture.ts';
 
 /**
@@ -6,17 +7,6 @@ import { startServer } from './server-fixture.ts';
  * selectors and invalid Services. Every answer is a 4xx metav1.Status and the
  * server keeps serving.
  */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const rand = prng(20261122);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const int = (n: number): number => Math.floor(rand() * n);

@@ -171,7 +171,7 @@ const bad: BadCase[] = [
   { name: 'group wire type', body: envelope('v1', 'Pod', key(1, 3)), error: ProtobufDecodeError, message: /wire type 3/ },
   { name: 'invalid UTF-8', body: envelope('v1', 'Pod', msg(1, bytes(1, [0xff, 0xfe]))), error: ProtobufDecodeError, message: /UTF-8/ },
   { name: 'unknown field number, with its path', body: envelope('v1', 'Pod', msg(2, msg(2, str(1, 'c'), msg(15)))), error: ProtobufUnsupportedError, message: /Pod\.spec\.containers: Container field number 15/ },
-  { name: 'unknown kind', body: envelope('v1', 'Secret', msg(1, str(1, 's'))), error: ProtobufUnsupportedError, message: /kind Secret of v1/ },
+  { name: 'unknown kind', body: envelope('v1', 'PodTemplate', msg(1, str(1, 's'))), error: ProtobufUnsupportedError, message: /kind PodTemplate of v1/ },
   { name: 'unknown envelope field', body: Uint8Array.from([...goodPod, ...str(9, 'x')]), error: ProtobufUnsupportedError, message: /Unknown field number 9/ },
   { name: 'content encoding', body: Uint8Array.from([...goodPod, ...str(3, 'gzip')]), error: ProtobufUnsupportedError, message: /contentEncoding gzip/ },
 ];

@@ -1,0 +1,66 @@
+import type { KubeObject, StatusCause } from '../../kube/types.ts';
+import type { TokenUser } from '../auth.ts';
+import { apiErrors, cause } from '../errors.ts';
+import { apiVersionOf } from '../resource.ts';
+import { parseJsonObject, readBody, sendJson } from '../request.ts';
+import { checkKind } from './admission.ts';
+import type { Ctx } from './context.ts';
+
+/**
+ * The self reviews kubectl asks: SelfSubjectReview (`kubectl auth whoami`),
+ * SelfSubjectAccessReview (`kubectl auth can-i`) and SelfSubjectRulesReview
+ * (`can-i --list`). They are create-only and stored nowhere, as kube's. The
+ * answers are for the configured auth: the token file's user (with
+ * `system:authenticated`), or `system:anonymous` when no auth is configured;
+ * every authenticated request is allowed everything (kube's AlwaysAllow
+ * authorizer, the only mode Ferry has yet).
+ */
+export interface UserInfo {
+  readonly username: string;
+  readonly uid?: string;
+  readonly groups: readonly string[];
+}
+
+const anonymous: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
+
+/** userInfo is who a request is: its token's user, or anonymous when the server has no token file. */
+export function userInfo(user: TokenUser | undefined): UserInfo {
+  if (!user) return anonymous;
+  return { username: user.name, uid: user.uid, groups: [...user.groups.filter((g) => g !== 'system:authenticated'), 'system:authenticated'] };
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
+
+function accessReview(body: KubeObject): KubeObject {
+  const spec = obj(body.spec) ?? {};
+  const resource = obj(spec.resourceAttributes);
+  const nonResource = obj(spec.nonResourceAttributes);
+  if ((resource === undefined) === (nonResource === undefined)) {
+    const causes: StatusCause[] = [cause.invalid('spec.resourceAttributes', spec.resourceAttributes ?? null, 'exactly one of nonResourceAttributes or resourceAttributes must be specified')];
+    throw apiErrors.invalid('SelfSubjectAccessReview', 'authorization.k8s.io', '', causes);
+  }
+  return { spec, status: { allowed: true } };
+}
+
+function rulesReview(body: KubeObject): KubeObject {
+  const spec = obj(body.spec) ?? {};
+  return {
+    spec,
+    status: {
+      resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+      nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+      incomplete: false,
+    },
+  };
+}
+
+/** handleReview answers POST to a review collection with 201 and the review's status. */
+export async function handleReview(ctx: Ctx, user: UserInfo): Promise<void> {
+  const method = ctx.req.method ?? 'GET';
+  if (method !== 'POST' || ctx.name !== undefined) throw apiErrors.methodNotAllowed(method, ctx.def.resource);
+  const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
+  checkKind(ctx.def, body);
+  const answer = ctx.def.kind === 'SelfSubjectReview' ? { status: { userInfo: user } } : ctx.def.kind === 'SelfSubjectAccessReview' ? accessReview(body) : rulesReview(body);
+  sendJson(ctx.res, 201, { kind: ctx.def.kind, apiVersion: apiVersionOf(ctx.def), metadata: { ...obj(body.metadata), creationTimestamp: null }, ...answer });
+}
