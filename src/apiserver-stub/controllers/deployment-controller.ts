@@ -1,6 +1,7 @@
 import type { Deployment, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import { isNotFound } from '../../endpoints/client/errors.ts';
+import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
@@ -36,9 +37,11 @@ export class DeploymentController {
   readonly controller: Controller;
   private readonly cfg: DeploymentControllerConfig;
   private readonly tracker = new WriteTracker();
+  readonly recorder: EventRecorder;
 
   constructor(cfg: DeploymentControllerConfig) {
     this.cfg = cfg;
+    this.recorder = new EventRecorder(cfg.client, { component: 'deployment-controller' });
     this.controller = new Controller('deployment', (key) => this.sync(key));
     const inf = cfg.informers;
     const enqueue = (d: Deployment) => this.controller.enqueue(objectKey(d));
@@ -77,6 +80,7 @@ export class DeploymentController {
       const rs = await client.create(resources.replicasets, plan.createReplicaSet);
       this.tracker.recordWrite(key, rs.metadata?.name ?? '', rs.metadata?.resourceVersion);
       log.info(2, 'Created ReplicaSet', { deployment: key, replicaSet: rs.metadata?.name, replicas: rs.spec?.replicas });
+      this.recorder.event(involvedOf(d, 'Deployment', 'apps/v1'), 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${rs.metadata?.name} to ${rs.spec?.replicas ?? 0}`);
     }
     // The new set's annotations go with its scale when both change: one update, one resourceVersion.
     const annotate = plan.annotate;
@@ -86,6 +90,8 @@ export class DeploymentController {
       const written = await client.update(resources.replicasets, { ...rs, spec: { ...rs.spec!, replicas } });
       this.tracker.recordWrite(key, written.metadata?.name ?? '', written.metadata?.resourceVersion);
       log.info(2, 'Scaled ReplicaSet', { deployment: key, replicaSet: rs.metadata?.name, from: rs.spec?.replicas, to: replicas });
+      const from = rs.spec?.replicas ?? 0;
+      if (from !== replicas) this.recorder.event(involvedOf(d, 'Deployment', 'apps/v1'), 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata?.name} to ${replicas} from ${from}`);
     }
     if (plan.revision !== undefined) {
       await client.patch(resources.deployments, d.metadata?.name ?? '', { metadata: { annotations: { [ANNOTATION_REVISION]: plan.revision } } }, 'merge', { namespace: d.metadata?.namespace });

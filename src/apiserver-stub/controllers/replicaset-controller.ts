@@ -2,9 +2,11 @@ import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import { isNotFound } from '../../endpoints/client/errors.ts';
+import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
+import { getErrorMessage } from '../../util/errors.ts';
 import { adoptable, adoptionPatch, controllerOwnerRef, selectorSelects } from './adoption.ts';
 import { sameJSON } from './canonical.ts';
 import { Controller, type Requeue } from './controller.ts';
@@ -31,9 +33,11 @@ export class ReplicaSetController {
   readonly controller: Controller;
   private readonly cfg: ReplicaSetControllerConfig;
   private readonly tracker = new WriteTracker();
+  readonly recorder: EventRecorder;
 
   constructor(cfg: ReplicaSetControllerConfig) {
     this.cfg = cfg;
+    this.recorder = new EventRecorder(cfg.client, { component: 'replicaset-controller' });
     this.controller = new Controller('replicaset', (key) => this.sync(key));
     const inf = cfg.informers;
     const enqueue = (rs: ReplicaSet) => this.controller.enqueue(objectKey(rs));
@@ -73,8 +77,15 @@ export class ReplicaSetController {
     }
     if (plan.create > 0) {
       const template = podFromTemplate(rs);
-      const created = await Promise.all(Array.from({ length: plan.create }, () => client.create(resources.pods, template)));
-      for (const p of created) this.tracker.recordWrite(key, p.metadata?.name ?? '', p.metadata?.resourceVersion);
+      const ref = involvedOf(rs, 'ReplicaSet', 'apps/v1');
+      const created = await Promise.all(Array.from({ length: plan.create }, () => client.create(resources.pods, template).catch((error: unknown) => {
+        this.recorder.event(ref, 'Warning', 'FailedCreate', `Error creating: ${getErrorMessage(error)}`);
+        throw error;
+      })));
+      for (const p of created) {
+        this.tracker.recordWrite(key, p.metadata?.name ?? '', p.metadata?.resourceVersion);
+        this.recorder.event(ref, 'Normal', 'SuccessfulCreate', `Created pod: ${p.metadata?.name}`);
+      }
       log.info(2, 'Created pods', { replicaSet: key, count: plan.create });
     }
     for (const p of plan.delete) {
@@ -83,6 +94,7 @@ export class ReplicaSetController {
         if (!isNotFound(e)) throw e;
       });
       this.tracker.recordDelete(key, name);
+      this.recorder.event(involvedOf(rs, 'ReplicaSet', 'apps/v1'), 'Normal', 'SuccessfulDelete', `Deleted pod: ${name}`);
     }
     if (plan.delete.length > 0) log.info(2, 'Deleted pods', { replicaSet: key, count: plan.delete.length });
     const { conditions: _ignored, ...current } = rs.status ?? {};
