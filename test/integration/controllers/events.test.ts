@@ -88,3 +88,39 @@ test('the recorder counts repeats in one Event, combines more than 10 similar me
   const gone = await until('events expired after the TTL', async () => ((await client.list<Event>(resources.events, { namespace: 'default' })).items.length === 0 ? true : undefined), 10_000);
   t.true(gone);
 });
+
+test(`${kubectlBin}: events.k8s.io/v1 serves the same Events as core/v1, converted both ways`, async (t) => {
+  const { client, k, run } = await startCluster(t);
+  const recorder = new EventRecorder(client, { component: 'test-controller' });
+  recorder.event({ kind: 'Pod', apiVersion: 'v1', name: 'p', namespace: 'default', uid: 'u1' }, 'Warning', 'BackOff', 'Back-off restarting failed container');
+  recorder.event({ kind: 'Pod', apiVersion: 'v1', name: 'p', namespace: 'default', uid: 'u1' }, 'Warning', 'BackOff', 'Back-off restarting failed container');
+  await recorder.flush();
+  t.regex(await k(['api-resources', '--api-group=events.k8s.io']), /events\s+ev\s+events\.k8s\.io\/v1\s+true\s+Event/);
+  const v1 = JSON.parse(await k(['get', 'events.v1.events.k8s.io', '-o', 'json'])).items;
+  t.is(v1.length, 1);
+  t.like(v1[0], { apiVersion: 'events.k8s.io/v1', kind: 'Event', note: 'Back-off restarting failed container', reason: 'BackOff', type: 'Warning', regarding: { kind: 'Pod', name: 'p' }, reportingController: 'test-controller', deprecatedCount: 2, deprecatedSource: { component: 'test-controller' } });
+  t.is(v1[0].message, undefined);
+  t.regex(await k(['get', 'events.v1.events.k8s.io']), /Warning\s+BackOff\s+pod\/p\s+Back-off restarting failed container/);
+
+  const manifest = `apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {name: p.new, namespace: default}
+eventTime: "2026-01-01T00:00:00.000000Z"
+reason: Started
+type: Normal
+note: Started container c
+action: Starting
+reportingController: example.com/agent
+reportingInstance: agent-1
+regarding: {kind: Pod, apiVersion: v1, name: p, namespace: default}
+series: {count: 2, lastObservedTime: "2026-01-01T00:00:05.000000Z"}
+`;
+  await k(['create', '-f', '-'], manifest);
+  const core = await client.get<Event>(resources.events, 'p.new', { namespace: 'default' });
+  t.like(core, { apiVersion: 'v1', message: 'Started container c', reportingComponent: 'example.com/agent', involvedObject: { kind: 'Pod', name: 'p' }, series: { count: 2 } });
+  t.regex(await k(['get', 'events', '--field-selector', 'reason=Started']), /Normal\s+Started\s+pod\/p\s+Started container c/);
+  t.regex(await k(['get', 'events.v1.events.k8s.io', '--field-selector', 'regarding.name=p,reason=Started']), /Started container c/);
+  const bad = await run(['create', '-f', '-'], manifest.replace('name: p.new', 'name: p.other').replace(/eventTime: .*\n/, ''));
+  t.not(bad.code, 0);
+  t.regex(bad.stderr, /The Event "p.other" is invalid: eventTime: Required value/);
+});
