@@ -36,8 +36,9 @@ async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
   return opts;
 }
 
-export const FINALIZER_ORPHAN = 'orphan';
-export const FINALIZER_FOREGROUND = 'foregroundDeletion';
+// The garbage collector's finalizers (controllers/garbage-collector-plan.ts).
+const FINALIZER_ORPHAN = 'orphan';
+const FINALIZER_FOREGROUND = 'foregroundDeletion';
 
 /**
  * propagationFinalizer is the finalizer the garbage collector acts on:
