@@ -85,22 +85,37 @@ export class GarbageCollector {
     for (const i of this.own) void i.stop();
   }
 
-  /** observe keeps the dependency graph and queues the object, its dependents and the owners that may wait for it. */
+  /**
+   * observe keeps the dependency graph and queues only what may need the
+   * collector, as kube's graph builder: an object new or with changed owner
+   * references, one being deleted (and its dependents), and the owners a
+   * deleted or released dependent may have held up. Status-only updates,
+   * the bulk of the traffic, queue nothing.
+   */
   private observe(monitor: number, old: Item | undefined, cur: Item | undefined): void {
     const obj = (cur ?? old)!;
     const key = `${monitor}|${objectKey(obj)}`;
+    const refsBefore = JSON.stringify(old?.metadata?.ownerReferences ?? []);
+    const refsNow = JSON.stringify(cur?.metadata?.ownerReferences ?? []);
     for (const r of old?.metadata?.ownerReferences ?? []) this.dependents.get(r.uid)?.delete(key);
     for (const r of cur?.metadata?.ownerReferences ?? []) {
       let set = this.dependents.get(r.uid);
       if (!set) this.dependents.set(r.uid, (set = new Set()));
       set.add(key);
     }
-    this.controller.enqueue(key);
-    for (const dep of this.dependents.get(uidOf(obj)) ?? []) this.controller.enqueue(dep);
-    // A foreground owner is released when its last blocking dependent goes.
-    for (const r of obj.metadata?.ownerReferences ?? []) {
-      const at = this.monitorFor(r);
-      if (at !== undefined) this.controller.enqueue(`${at}|${this.ownerKey(this.monitors[at]!, r, obj)}`);
+    const gone = cur === undefined;
+    const marked = cur?.metadata?.deletionTimestamp !== undefined;
+    const deleting = marked && (old?.metadata?.deletionTimestamp === undefined || JSON.stringify(cur?.metadata?.finalizers ?? []) !== JSON.stringify(old?.metadata?.finalizers ?? []));
+    const refsChanged = refsBefore !== refsNow;
+    if (!gone && (old === undefined || refsChanged || deleting)) this.controller.enqueue(key);
+    if (gone || deleting) for (const dep of this.dependents.get(uidOf(obj)) ?? []) this.controller.enqueue(dep);
+    if (gone) this.dependents.delete(uidOf(obj));
+    if (gone || deleting || refsChanged) {
+      // A foreground owner is released when its last blocking dependent goes.
+      for (const r of [...(old?.metadata?.ownerReferences ?? []), ...(cur?.metadata?.ownerReferences ?? [])]) {
+        const at = this.monitorFor(r);
+        if (at !== undefined) this.controller.enqueue(`${at}|${this.ownerKey(this.monitors[at]!, r, obj)}`);
+      }
     }
   }
 
