@@ -1,7 +1,8 @@
 import test from 'ava';
 import type { Event, Node, Pod } from 'kubernetes-types/core/v1.js';
 import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { EventRecorder } from '../../../src/endpoints/client/event-recorder.ts';
+import { EventRecorder, involvedOf } from '../../../src/endpoints/client/event-recorder.ts';
+import { EventsV1Recorder } from '../../../src/endpoints/client/events-v1-recorder.ts';
 import { resources } from '../../../src/endpoints/client/resources.ts';
 import { SchedulerService } from '../../../src/apiserver-stub/scheduler/service.ts';
 import { startServer } from '../apiserver-stub/server-fixture.ts';
@@ -123,4 +124,22 @@ series: {count: 2, lastObservedTime: "2026-01-01T00:00:05.000000Z"}
   const bad = await run(['create', '-f', '-'], manifest.replace('name: p.new', 'name: p.other').replace(/eventTime: .*\n/, ''));
   t.not(bad.code, 0);
   t.regex(bad.stderr, /The Event "p.other" is invalid: eventTime: Required value/);
+});
+
+test(`${kubectlBin}: the events.k8s.io/v1 recorder makes a series of repeats, which describe shows as (xN over …)`, async (t) => {
+  const { client, k } = await startCluster(t);
+  const pod = await client.create<Pod>(resources.pods, { metadata: { name: 'p', namespace: 'default' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] } });
+  const recorder = new EventsV1Recorder(client, { controller: 'default-scheduler', instance: 'default-scheduler-host' });
+  for (let i = 0; i < 3; i++) recorder.event(involvedOf(pod, 'Pod', 'v1'), 'Warning', 'FailedScheduling', 'Scheduling', '0/1 nodes are available: 1 Insufficient cpu.');
+  recorder.event(involvedOf(pod, 'Pod', 'v1'), 'Normal', 'Scheduled', 'Binding', 'Successfully assigned default/p to n1');
+  await recorder.flush();
+  const v1 = JSON.parse(await k(['get', 'events.v1.events.k8s.io', '-o', 'json'])).items as Array<Record<string, any>>;
+  t.is(v1.length, 2, 'one Event per distinct event, the repeats as its series');
+  const failed = v1.find((e) => e.reason === 'FailedScheduling')!;
+  t.like(failed, { action: 'Scheduling', reportingController: 'default-scheduler', reportingInstance: 'default-scheduler-host', series: { count: 3 } });
+  t.regex(failed.eventTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  t.is(v1.find((e) => e.reason === 'Scheduled')!.series, undefined);
+  const described = await k(['describe', 'pod', 'p']);
+  t.regex(described, /Warning\s+FailedScheduling\s+\S+ \(x3 over \S+\)\s+default-scheduler\s+0\/1 nodes are available: 1 Insufficient cpu\./);
+  t.regex(described, /Normal\s+Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned default\/p to n1/);
 });
