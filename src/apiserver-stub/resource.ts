@@ -1,5 +1,6 @@
 import type { KubeObject, StatusCause } from '../kube/types.ts';
 import type { NameFormat } from './meta.ts';
+import type { CustomParts } from './crd/defs.ts';
 
 /**
  * ResourceDef describes one REST resource the server serves: its names for
@@ -35,6 +36,8 @@ export interface ResourceDef {
   /** PUT of an absent object creates it (endpoints, events). */
   readonly allowCreateOnUpdate?: boolean;
   readonly strategy: Strategy;
+  /** Served for a CustomResourceDefinition: its schema, scale paths and printer columns (crd/defs.ts). */
+  readonly custom?: CustomParts;
 }
 
 export type Subresource = 'status' | 'scale' | 'binding' | 'log';

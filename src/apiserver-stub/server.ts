@@ -21,6 +21,8 @@ import { serviceStrategy } from './strategies/service.ts';
 import { bootstrap } from './bootstrap.ts';
 import { OpenApiDocs } from './openapi/documents.ts';
 import { isOpenApiPath, serveOpenApi } from './openapi/serve.ts';
+import { CustomResources } from './crd/served.ts';
+import type { ResourceDef } from './resource.ts';
 import { InflightLimiter, defaultInflightLimits, type InflightLimits } from './inflight.ts';
 
 const log = createLogger('apiserver');
@@ -53,7 +55,9 @@ export interface ApiServerOptions {
  */
 export class ApiServer implements Api {
   readonly backend: Backend;
-  readonly registries: Registry[];
+  /** The built-in resources' registries; `registries` adds each CRD's. */
+  private readonly builtin: Registry[];
+  private readonly custom: CustomResources;
   readonly podLogs = new Map<string, string>();
   readonly bookmarkIntervalMs: number;
   readonly allocator: ServiceAllocator;
@@ -75,8 +79,26 @@ export class ApiServer implements Api {
     this.inflight = new InflightLimiter(options.inflight ?? defaultInflightLimits);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.allocator = new ServiceAllocator(parseCidr(options.serviceClusterIPRange ?? '10.96.0.0/12'), parsePortRange(options.serviceNodePortRange ?? '30000-32767'));
-    this.registries = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
-    for (const r of this.registries) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
+    this.builtin = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
+    for (const r of this.builtin) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
+    this.custom = new CustomResources(this.backend, this.registry('apiextensions.k8s.io', 'customresourcedefinitions'), () => {
+      this.openApi = undefined;
+    });
+  }
+
+  /** Every resource's registry: the built-in ones and one per CustomResourceDefinition. */
+  get registries(): readonly Registry[] {
+    return [...this.builtin, ...this.custom.storageRegistries()];
+  }
+
+  /** The ResourceDefs served now (discovery, OpenAPI): built-in and each CRD's served versions. */
+  private servedDefs(): ResourceDef[] {
+    return [...this.builtin.map((x) => x.def), ...this.custom.defs()];
+  }
+
+  private lookup(group: string, version: string, resource: string): ResourceDef | undefined {
+    const def = this.byResource.get(`${group}/${resource}`)?.def;
+    return def?.version === version ? def : this.custom.lookup(group, version, resource);
   }
 
   user(req: IncomingMessage): UserInfo {
@@ -84,7 +106,7 @@ export class ApiServer implements Api {
   }
 
   registry(group: string, resource: string): Registry {
-    const r = this.byResource.get(`${group}/${resource}`);
+    const r = this.byResource.get(`${group}/${resource}`) ?? this.custom.storageRegistries().find((x) => x.def.group === group && x.def.resource === resource);
     if (!r) throw new Error(`no registry for ${resource}.${group}`);
     return r;
   }
@@ -94,6 +116,7 @@ export class ApiServer implements Api {
     await this.backend.start();
     await this.feedAllocator();
     await bootstrap(this, this.allocator.firstIP(), this.advertise);
+    await this.custom.start();
   }
 
   /** feedAllocator records every stored Service's addresses and ports, then follows changes. */
@@ -156,14 +179,14 @@ export class ApiServer implements Api {
     } catch {
       throw apiErrors.badRequest('malformed request URL');
     }
-    const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, (g, v) => this.registries.some((x) => x.def.group === g && x.def.version === v));
+    const defs = this.servedDefs();
+    const r = route(url.pathname, (g, v, resource) => this.lookup(g, v, resource), (g, v) => defs.some((d) => d.group === g && d.version === v));
     if (r.kind === 'health') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       return void res.end('ok');
     }
     if (r.kind === 'version') return sendJson(res, 200, versionInfo());
     if (this.tokens && !authenticate(req, this.tokens)) throw apiErrors.unauthorized();
-    const defs = this.registries.map((x) => x.def);
     if (isOpenApiPath(url.pathname)) return serveOpenApi(req, res, url, (this.openApi ??= new OpenApiDocs(defs)));
     switch (r.kind) {
       case 'discovery': {
@@ -175,7 +198,7 @@ export class ApiServer implements Api {
       case 'bindings':
         return dispatchBindings(this, req, res, url.searchParams, r.namespace);
       case 'resource': {
-        const registry = this.registry(r.def.group, r.def.resource);
+        const registry = r.def.custom ? this.custom.registry(r.def.group, r.def.version, r.def.resource)! : this.registry(r.def.group, r.def.resource);
         return dispatchResource({ req, res, query: url.searchParams, api: this, def: r.def, registry, namespace: r.namespace, name: r.name, subresource: r.subresource });
       }
       default:
@@ -219,6 +242,7 @@ export class ApiServer implements Api {
   async close(): Promise<void> {
     this.closing = true;
     this.serviceFeed?.close();
+    this.custom.close();
     await Promise.all(
       this.servers.map(
         (s) =>
