@@ -6,8 +6,9 @@ import type { Backend, StoreWatch } from './storage/backend.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { createLogger } from '../util/log.ts';
 import { ApiError, apiErrors, storeFailure } from './errors.ts';
-import { authenticate, type TokenUser } from './auth.ts';
-import { userInfo, type UserInfo } from './handlers/reviews.ts';
+import type { TokenUser } from './auth.ts';
+import type { UserInfo } from './handlers/reviews.ts';
+import { Authority, type AuthorizationMode } from './rbac/authority.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
 import { dispatchBindings, dispatchResource } from './dispatch.ts';
 import type { Api } from './handlers/context.ts';
@@ -33,8 +34,13 @@ export interface ApiServerOptions {
   readonly serviceClusterIPRange?: string;
   /** Default 30000-32767. */
   readonly serviceNodePortRange?: string;
-  /** Bearer tokens; when set, every request but health and version needs one. */
+  /** Bearer tokens; when set, every TCP request but health and version needs one (the Unix socket is the local admin). */
   readonly tokens?: ReadonlyMap<string, TokenUser>;
+  /**
+   * `--authorization-mode`: AlwaysAllow (the default) lets every authenticated
+   * request through; RBAC evaluates Roles and bindings (rbac/authorizer.ts).
+   */
+  readonly authorizationMode?: AuthorizationMode;
   /** Where the `kubernetes` Service's endpoints point (address:port), when given. */
   readonly advertise?: { address: string; port: number };
   readonly bookmarkIntervalMs?: number;
@@ -62,7 +68,7 @@ export class ApiServer implements Api {
   readonly bookmarkIntervalMs: number;
   readonly allocator: ServiceAllocator;
   private readonly byResource = new Map<string, Registry>();
-  private readonly tokens: ReadonlyMap<string, TokenUser> | undefined;
+  readonly authority: Authority;
   private readonly advertise: { address: string; port: number } | undefined;
   private readonly servers: Server[] = [];
   private serviceFeed: StoreWatch | undefined;
@@ -73,7 +79,7 @@ export class ApiServer implements Api {
 
   constructor(options: ApiServerOptions) {
     this.backend = options.backend;
-    this.tokens = options.tokens;
+    this.authority = new Authority(options.backend, options.tokens, options.authorizationMode ?? 'AlwaysAllow');
     this.advertise = options.advertise;
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 30_000;
     this.inflight = new InflightLimiter(options.inflight ?? defaultInflightLimits);
@@ -102,7 +108,7 @@ export class ApiServer implements Api {
   }
 
   user(req: IncomingMessage): UserInfo {
-    return userInfo(this.tokens ? authenticate(req, this.tokens) : undefined);
+    return this.authority.authenticate(req) ?? this.authority.anonymous;
   }
 
   registry(group: string, resource: string): Registry {
@@ -117,6 +123,7 @@ export class ApiServer implements Api {
     await this.feedAllocator();
     await bootstrap(this, this.allocator.firstIP(), this.advertise);
     await this.custom.start();
+    await this.authority.start(this);
   }
 
   /** feedAllocator records every stored Service's addresses and ports, then follows changes. */
@@ -186,7 +193,9 @@ export class ApiServer implements Api {
       return void res.end('ok');
     }
     if (r.kind === 'version') return sendJson(res, 200, versionInfo());
-    if (this.tokens && !authenticate(req, this.tokens)) throw apiErrors.unauthorized();
+    const user = this.authority.authenticate(req);
+    if (user === undefined) throw apiErrors.unauthorized();
+    this.authority.check(user, req.method ?? 'GET', url, r);
     if (isOpenApiPath(url.pathname)) return serveOpenApi(req, res, url, (this.openApi ??= new OpenApiDocs(defs)));
     switch (r.kind) {
       case 'discovery': {
@@ -232,7 +241,11 @@ export class ApiServer implements Api {
 
   /** listenUnix serves the same API on a Unix socket (plain HTTP). */
   listenUnix(path: string): Promise<void> {
-    const server = this.track(createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, this.handle));
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
+      this.authority.markLocal(req);
+      this.handle(req, res);
+    };
+    const server = this.track(createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, handle));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => resolve());
@@ -243,6 +256,7 @@ export class ApiServer implements Api {
     this.closing = true;
     this.serviceFeed?.close();
     this.custom.close();
+    this.authority.close();
     await Promise.all(
       this.servers.map(
         (s) =>

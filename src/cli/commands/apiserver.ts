@@ -5,6 +5,7 @@ import { InvalidArgumentError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 import { ApiServer } from '../../apiserver-stub/server.ts';
 import { loadTokenFile } from '../../apiserver-stub/auth.ts';
+import { authorizationModes, type AuthorizationMode } from '../../apiserver-stub/rbac/authority.ts';
 import { createBackend, backendKinds, type BackendOptions } from '../../apiserver-stub/storage/registry.ts';
 
 const log = createLogger('apiserver');
@@ -26,6 +27,10 @@ function kubeconfig(server: string, token: string | undefined): string {
   return `apiVersion: v1\nkind: Config\nclusters:\n- name: ferry\n  cluster:\n${cluster}contexts:\n- name: ferry\n  context:\n    cluster: ferry\n    user: ferry\ncurrent-context: ferry\nusers:\n- name: ferry\n  user:\n${user}`;
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 export default defineCommand({
   name: 'apiserver',
   summary: 'Run the compact Kubernetes API server',
@@ -35,6 +40,7 @@ export default defineCommand({
     'tls-cert-file': { type: 'string', help: 'serve HTTPS with this certificate (PEM)' },
     'tls-private-key-file': { type: 'string', help: 'private key (PEM) for --tls-cert-file' },
     'token-auth-file': { type: 'string', help: 'CSV of token,user,uid[,"groups"]; when set, requests need a valid bearer token' },
+    'authorization-mode': { type: 'string', default: 'AlwaysAllow', help: 'AlwaysAllow, or RBAC: requests are allowed by Roles, ClusterRoles and their bindings (system:masters and the Unix socket are always allowed)' },
     'data-dir': { type: 'string', default: './.ferry/apiserver', help: 'directory of the file store, and where the kubeconfig is written' },
     storage: { type: 'string', default: 'file', help: 'storage backend: file, memory or etcd' },
     'etcd-servers': { type: 'list', help: 'etcd client URLs for --storage=etcd' },
@@ -54,6 +60,9 @@ export default defineCommand({
     for (const flag of ['max-requests-inflight', 'max-mutating-requests-inflight', 'request-timeout'] as const) {
       if (flags[flag] < 0) throw new InvalidArgumentError(`--${flag} must not be negative`);
     }
+    const mode = flags['authorization-mode'] as AuthorizationMode;
+    if (!authorizationModes.includes(mode)) throw new InvalidArgumentError(`--authorization-mode ${mode}: want one of ${authorizationModes.join(', ')}`);
+    if (mode === 'AlwaysAllow' && !isLoopback(host)) log.warn('Serving on a non-loopback address with --authorization-mode=AlwaysAllow: anyone who reaches it may read and write everything; give --authorization-mode=RBAC and --token-auth-file');
     const dataDir = resolve(flags['data-dir']);
     const backendOptions: BackendOptions = { dataDir, etcdServers: flags['etcd-servers'] ?? [] };
     const tokens = flags['token-auth-file'] ? loadTokenFile(flags['token-auth-file']) : undefined;
@@ -63,6 +72,7 @@ export default defineCommand({
       serviceClusterIPRange: flags['service-cluster-ip-range'],
       serviceNodePortRange: flags['service-node-port-range'],
       ...(tokens ? { tokens } : {}),
+      authorizationMode: mode,
       inflight: { maxRequestsInflight: flags['max-requests-inflight'], maxMutatingRequestsInflight: flags['max-mutating-requests-inflight'] },
       requestTimeoutMs: flags['request-timeout'],
       ...(flags['advertise-address'] ? { advertise: { address: flags['advertise-address'], port } } : {}),
