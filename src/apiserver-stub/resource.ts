@@ -40,7 +40,7 @@ export interface ResourceDef {
   readonly custom?: CustomParts;
 }
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward';
 
 /** Strategy holds what differs per kind; each hook is optional. */
 export interface Strategy {
