@@ -232,7 +232,9 @@ export class ApiServer implements Api {
   private async relayToNode(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, () => true);
-    if (this.tokens && !authenticate(req, this.tokens)) throw apiErrors.unauthorized();
+    const user = this.authority.authenticate(req);
+    if (user === undefined) throw apiErrors.unauthorized();
+    this.authority.check(user, req.method ?? 'GET', url, r);
     const stream = r.kind === 'resource' && r.def.resource === 'pods' && r.def.group === '' && r.namespace && r.name && (STREAM_SUBRESOURCES as readonly string[]).includes(r.subresource ?? '');
     if (!stream) throw apiErrors.badRequest(`${url.pathname} cannot be upgraded`);
     relayUpgrade(await nodeStreamPort(this, r.namespace!, r.name!), req, socket, head);
@@ -270,6 +272,8 @@ export class ApiServer implements Api {
       this.handle(req, res);
     };
     const server = this.track(createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, handle));
+    // Upgrades (exec, attach, port-forward) on the socket are the local admin's too.
+    server.prependListener('upgrade', (req: IncomingMessage) => this.authority.markLocal(req));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => resolve());

@@ -30,10 +30,14 @@ function verbOf(method: string, named: boolean, watch: boolean): string {
   }
 }
 
+const streamSubresources = new Set(['exec', 'attach', 'portforward']);
+
 export function attributesOf(method: string, pathname: string, query: URLSearchParams, r: Route): Attributes {
   const watch = query.get('watch') === 'true' || query.get('watch') === '1';
   if (r.kind === 'resource') {
-    return { kind: 'resource', verb: verbOf(method, r.name !== undefined, watch), group: r.def.group, resource: r.def.resource, subresource: r.subresource ?? '', namespace: r.namespace ?? '', name: r.name ?? '' };
+    // Streams are `create` whatever the method (kube 1.32 also for a WebSocket GET).
+    const verb = streamSubresources.has(r.subresource ?? '') ? 'create' : verbOf(method, r.name !== undefined, watch);
+    return { kind: 'resource', verb, group: r.def.group, resource: r.def.resource, subresource: r.subresource ?? '', namespace: r.namespace ?? '', name: r.name ?? '' };
   }
   if (r.kind === 'bindings') return { kind: 'resource', verb: verbOf(method, false, false), group: '', resource: 'bindings', subresource: '', namespace: r.namespace, name: '' };
   return { kind: 'path', verb: method === 'HEAD' ? 'get' : method.toLowerCase(), path: pathname };

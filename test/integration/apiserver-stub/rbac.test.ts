@@ -140,3 +140,27 @@ for (const bin of kubectls().filter((b) => !b.endsWith('.1.27'))) {
     t.regex(denied.stderr, /Error from server \(Forbidden\): pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"/);
   });
 }
+
+/** upgrade asks for an exec stream as kubectl does (an Upgrade request); resolves to the refusal's status and message. */
+function upgrade(target: { port?: number; socketPath?: string }, token?: string): Promise<{ status: number; message: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+    const req = request({ host: '127.0.0.1', ...target, path: '/api/v1/namespaces/default/pods/web/exec?command=ls&stdout=true', method: 'POST', headers });
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, message: (JSON.parse(text) as { message: string }).message }));
+    });
+    req.on('upgrade', () => reject(new Error('upgraded')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('RBAC: exec and other streams are authorized as `create` on the subresource; the Unix socket passes', async (t) => {
+  const { server, port } = await startServer(t, 'memory', {}, { authorizationMode: 'RBAC' });
+  t.deepEqual(await upgrade({ port }), { status: 403, message: 'pods "web" is forbidden: User "system:anonymous" cannot create resource "pods/exec" in API group "" in the namespace "default"' });
+  const socketPath = join(await tempDir(t), 'api.sock');
+  await server.listenUnix(socketPath);
+  t.is((await upgrade({ socketPath })).status, 404, 'the local admin gets past authorization to the missing pod');
+});
