@@ -1,5 +1,6 @@
 import type { KubeObject, StatusCause } from '../kube/types.ts';
 import type { NameFormat } from './meta.ts';
+import type { CustomParts } from './crd/defs.ts';
 
 /**
  * ResourceDef describes one REST resource the server serves: its names for
@@ -34,10 +35,28 @@ export interface ResourceDef {
   readonly createOnly?: boolean;
   /** PUT of an absent object creates it (endpoints, events). */
   readonly allowCreateOnUpdate?: boolean;
+  /**
+   * Another version's storage this resource is a view of (events.k8s.io/v1
+   * Events are core/v1 Events in kube's storage), with the conversions.
+   */
+  readonly storedAs?: StoredAs;
   readonly strategy: Strategy;
+  /** Served for a CustomResourceDefinition: its schema, scale paths and printer columns (crd/defs.ts). */
+  readonly custom?: CustomParts;
 }
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log';
+export interface StoredAs {
+  readonly group: string;
+  readonly resource: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** fromStored converts a stored object to this version (without apiVersion and kind). */
+  fromStored(obj: KubeObject): KubeObject;
+  /** toStored converts an object of this version to the stored version (without apiVersion and kind). */
+  toStored(obj: KubeObject): KubeObject;
+}
+
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward';
 
 /** Strategy holds what differs per kind; each hook is optional. */
 export interface Strategy {

@@ -1,13 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { DEFAULT_EVENT_TTL_MS, EventExpiry } from './event-ttl.ts';
 import { createServer as createTlsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Backend, StoreWatch } from './storage/backend.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { createLogger } from '../util/log.ts';
 import { ApiError, apiErrors, storeFailure } from './errors.ts';
-import { authenticate, type TokenUser } from './auth.ts';
-import { userInfo, type UserInfo } from './handlers/reviews.ts';
+import type { TokenUser } from './auth.ts';
+import type { UserInfo } from './handlers/reviews.ts';
+import { Authority, type AuthorizationMode } from './rbac/authority.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
 import { dispatchBindings, dispatchResource } from './dispatch.ts';
 import type { Api } from './handlers/context.ts';
@@ -15,12 +18,15 @@ import { Registry } from './registry.ts';
 import { resourceDefs } from './resources.ts';
 import { sendError, sendJson } from './request.ts';
 import { route } from './router.ts';
+import { nodeStreamPort, rejectUpgrade, relayUpgrade, STREAM_SUBRESOURCES } from './handlers/node-relay.ts';
 import { parseCidr, parsePortRange } from './allocators/cidr.ts';
 import { ServiceAllocator, serviceKey } from './allocators/service-allocator.ts';
 import { serviceStrategy } from './strategies/service.ts';
 import { bootstrap } from './bootstrap.ts';
 import { OpenApiDocs } from './openapi/documents.ts';
 import { isOpenApiPath, serveOpenApi } from './openapi/serve.ts';
+import { CustomResources } from './crd/served.ts';
+import type { ResourceDef } from './resource.ts';
 import { InflightLimiter, defaultInflightLimits, type InflightLimits } from './inflight.ts';
 
 const log = createLogger('apiserver');
@@ -31,8 +37,13 @@ export interface ApiServerOptions {
   readonly serviceClusterIPRange?: string;
   /** Default 30000-32767. */
   readonly serviceNodePortRange?: string;
-  /** Bearer tokens; when set, every request but health and version needs one. */
+  /** Bearer tokens; when set, every TCP request but health and version needs one (the Unix socket is the local admin). */
   readonly tokens?: ReadonlyMap<string, TokenUser>;
+  /**
+   * `--authorization-mode`: AlwaysAllow (the default) lets every authenticated
+   * request through; RBAC evaluates Roles and bindings (rbac/authorizer.ts).
+   */
+  readonly authorizationMode?: AuthorizationMode;
   /** Where the `kubernetes` Service's endpoints point (address:port), when given. */
   readonly advertise?: { address: string; port: number };
   readonly bookmarkIntervalMs?: number;
@@ -51,6 +62,8 @@ export interface ApiServerOptions {
    * load-balanced apiserver's watchers rebalance).
    */
   readonly minRequestTimeoutMs?: number;
+  /** `--event-ttl`: Events are deleted this long after they last happened (default 1 h; 0 keeps them). */
+  readonly eventTtlMs?: number;
 }
 
 /**
@@ -60,13 +73,15 @@ export interface ApiServerOptions {
  */
 export class ApiServer implements Api {
   readonly backend: Backend;
-  readonly registries: Registry[];
+  /** The built-in resources' registries; `registries` adds each CRD's. */
+  private readonly builtin: Registry[];
+  private readonly custom: CustomResources;
   readonly podLogs = new Map<string, string>();
   readonly bookmarkIntervalMs: number;
   readonly minRequestTimeoutMs: number;
   readonly allocator: ServiceAllocator;
   private readonly byResource = new Map<string, Registry>();
-  private readonly tokens: ReadonlyMap<string, TokenUser> | undefined;
+  readonly authority: Authority;
   private readonly advertise: { address: string; port: number } | undefined;
   private readonly servers: Server[] = [];
   private serviceFeed: StoreWatch | undefined;
@@ -74,26 +89,46 @@ export class ApiServer implements Api {
   private openApi: OpenApiDocs | undefined;
   private readonly inflight: InflightLimiter;
   private readonly requestTimeoutMs: number;
+  readonly eventExpiry: EventExpiry;
 
   constructor(options: ApiServerOptions) {
     this.backend = options.backend;
-    this.tokens = options.tokens;
+    this.authority = new Authority(options.backend, options.tokens, options.authorizationMode ?? 'AlwaysAllow');
     this.advertise = options.advertise;
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 30_000;
     this.inflight = new InflightLimiter(options.inflight ?? defaultInflightLimits);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.minRequestTimeoutMs = options.minRequestTimeoutMs ?? 1_800_000;
     this.allocator = new ServiceAllocator(parseCidr(options.serviceClusterIPRange ?? '10.96.0.0/12'), parsePortRange(options.serviceNodePortRange ?? '30000-32767'));
-    this.registries = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
-    for (const r of this.registries) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
+    this.builtin = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
+    for (const r of this.builtin) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
+    this.eventExpiry = new EventExpiry(this.backend, this.registry('', 'events'), options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS);
+    this.custom = new CustomResources(this.backend, this.registry('apiextensions.k8s.io', 'customresourcedefinitions'), () => {
+      this.openApi = undefined;
+    });
+  }
+
+  /** Every resource's registry: the built-in ones and one per CustomResourceDefinition. */
+  get registries(): readonly Registry[] {
+    return [...this.builtin, ...this.custom.storageRegistries()];
+  }
+
+  /** The ResourceDefs served now (discovery, OpenAPI): built-in and each CRD's served versions. */
+  private servedDefs(): ResourceDef[] {
+    return [...this.builtin.map((x) => x.def), ...this.custom.defs()];
+  }
+
+  private lookup(group: string, version: string, resource: string): ResourceDef | undefined {
+    const def = this.byResource.get(`${group}/${resource}`)?.def;
+    return def?.version === version ? def : this.custom.lookup(group, version, resource);
   }
 
   user(req: IncomingMessage): UserInfo {
-    return userInfo(this.tokens ? authenticate(req, this.tokens) : undefined);
+    return this.authority.authenticate(req) ?? this.authority.anonymous;
   }
 
   registry(group: string, resource: string): Registry {
-    const r = this.byResource.get(`${group}/${resource}`);
+    const r = this.byResource.get(`${group}/${resource}`) ?? this.custom.storageRegistries().find((x) => x.def.group === group && x.def.resource === resource);
     if (!r) throw new Error(`no registry for ${resource}.${group}`);
     return r;
   }
@@ -103,6 +138,9 @@ export class ApiServer implements Api {
     await this.backend.start();
     await this.feedAllocator();
     await bootstrap(this, this.allocator.firstIP(), this.advertise);
+    this.eventExpiry.start();
+    await this.custom.start();
+    await this.authority.start(this);
   }
 
   /** feedAllocator records every stored Service's addresses and ports, then follows changes. */
@@ -165,14 +203,16 @@ export class ApiServer implements Api {
     } catch {
       throw apiErrors.badRequest('malformed request URL');
     }
-    const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, (g, v) => this.registries.some((x) => x.def.group === g && x.def.version === v));
+    const defs = this.servedDefs();
+    const r = route(url.pathname, (g, v, resource) => this.lookup(g, v, resource), (g, v) => defs.some((d) => d.group === g && d.version === v));
     if (r.kind === 'health') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       return void res.end('ok');
     }
     if (r.kind === 'version') return sendJson(res, 200, versionInfo());
-    if (this.tokens && !authenticate(req, this.tokens)) throw apiErrors.unauthorized();
-    const defs = this.registries.map((x) => x.def);
+    const user = this.authority.authenticate(req);
+    if (user === undefined) throw apiErrors.unauthorized();
+    this.authority.check(user, req.method ?? 'GET', url, r);
     if (isOpenApiPath(url.pathname)) return serveOpenApi(req, res, url, (this.openApi ??= new OpenApiDocs(defs)));
     switch (r.kind) {
       case 'discovery': {
@@ -184,7 +224,7 @@ export class ApiServer implements Api {
       case 'bindings':
         return dispatchBindings(this, req, res, url.searchParams, r.namespace);
       case 'resource': {
-        const registry = this.registry(r.def.group, r.def.resource);
+        const registry = r.def.custom ? this.custom.registry(r.def.group, r.def.version, r.def.resource)! : this.registry(r.def.group, r.def.resource);
         return dispatchResource({ req, res, query: url.searchParams, api: this, def: r.def, registry, namespace: r.namespace, name: r.name, subresource: r.subresource });
       }
       default:
@@ -192,7 +232,31 @@ export class ApiServer implements Api {
     }
   }
 
+  /**
+   * upgrade serves requests that ask for an upgraded connection: pods/exec,
+   * pods/attach and pods/portforward, relayed to the pod's node; anything
+   * else is refused with a Status.
+   */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => undefined);
+    this.relayToNode(req, socket, head).catch((error: unknown) => {
+      rejectUpgrade(socket, error instanceof ApiError ? error : storeFailure(error) ?? apiErrors.internal(error instanceof Error ? error.message : String(error)));
+    });
+  };
+
+  private async relayToNode(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, () => true);
+    const user = this.authority.authenticate(req);
+    if (user === undefined) throw apiErrors.unauthorized();
+    this.authority.check(user, req.method ?? 'GET', url, r);
+    const stream = r.kind === 'resource' && r.def.resource === 'pods' && r.def.group === '' && r.namespace && r.name && (STREAM_SUBRESOURCES as readonly string[]).includes(r.subresource ?? '');
+    if (!stream) throw apiErrors.badRequest(`${url.pathname} cannot be upgraded`);
+    relayUpgrade(await nodeStreamPort(this, r.namespace!, r.name!), req, socket, head);
+  }
+
   private track(server: Server): Server {
+    server.on('upgrade', this.upgrade);
     server.keepAliveTimeout = 65_000;
     server.requestTimeout = this.requestTimeoutMs;
     server.headersTimeout = Math.min(60_000, this.requestTimeoutMs);
@@ -218,7 +282,13 @@ export class ApiServer implements Api {
 
   /** listenUnix serves the same API on a Unix socket (plain HTTP). */
   listenUnix(path: string): Promise<void> {
-    const server = this.track(createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, this.handle));
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
+      this.authority.markLocal(req);
+      this.handle(req, res);
+    };
+    const server = this.track(createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, handle));
+    // Upgrades (exec, attach, port-forward) on the socket are the local admin's too.
+    server.prependListener('upgrade', (req: IncomingMessage) => this.authority.markLocal(req));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => resolve());
@@ -227,7 +297,10 @@ export class ApiServer implements Api {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.eventExpiry.stop();
     this.serviceFeed?.close();
+    this.custom.close();
+    this.authority.close();
     await Promise.all(
       this.servers.map(
         (s) =>
