@@ -1,0 +1,34 @@
+import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import type { SharedInformers } from './informers.ts';
+import { JobController } from './job-controller.ts';
+import type { WorkloadInformers } from './workload-informers.ts';
+
+/** The workload controllers beyond Deployments, each in its own files; the manager asks this module for them. */
+export const WORKLOAD_CONTROLLER_NAMES = ['job'] as const;
+
+export interface WorkloadOptions {
+  /** Workers per controller (default 2 each). */
+  workers?: Partial<Record<(typeof WORKLOAD_CONTROLLER_NAMES)[number], number>>;
+  /** The clock of the time-driven controllers (tests move it). */
+  now?: () => number;
+  /** Base of the Job pod-failure back-off (kube: 10 s). */
+  jobBackoffBaseMs?: number;
+}
+
+interface Common {
+  client: ApiClient;
+  informers: SharedInformers;
+  workloads: WorkloadInformers;
+}
+
+type Runnable = { run(): void; halt?(): void; controller: { stop(): Promise<void>; queue: { idle: boolean } } };
+
+export function addWorkloadControllers(names: readonly string[], common: Common, o: WorkloadOptions): Runnable[] {
+  const out: Runnable[] = [];
+  const workers = (n: (typeof WORKLOAD_CONTROLLER_NAMES)[number]) => o.workers?.[n] ?? 2;
+  const clock = o.now ? { now: o.now } : {};
+  if (names.includes('job')) {
+    out.push(new JobController({ ...common, ...clock, workers: workers('job'), ...(o.jobBackoffBaseMs !== undefined ? { backoffBaseMs: o.jobBackoffBaseMs } : {}) }));
+  }
+  return out;
+}
