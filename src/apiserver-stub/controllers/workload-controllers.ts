@@ -1,10 +1,11 @@
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import type { SharedInformers } from './informers.ts';
+import { DaemonSetController } from './daemonset-controller.ts';
 import { JobController } from './job-controller.ts';
 import type { WorkloadInformers } from './workload-informers.ts';
 
 /** The workload controllers beyond Deployments, each in its own files; the manager asks this module for them. */
-export const WORKLOAD_CONTROLLER_NAMES = ['job'] as const;
+export const WORKLOAD_CONTROLLER_NAMES = ['job', 'daemonset'] as const;
 
 export interface WorkloadOptions {
   /** Workers per controller (default 2 each). */
@@ -30,5 +31,6 @@ export function addWorkloadControllers(names: readonly string[], common: Common,
   if (names.includes('job')) {
     out.push(new JobController({ ...common, ...clock, workers: workers('job'), ...(o.jobBackoffBaseMs !== undefined ? { backoffBaseMs: o.jobBackoffBaseMs } : {}) }));
   }
+  if (names.includes('daemonset')) out.push(new DaemonSetController({ ...common, ...clock, workers: workers('daemonset') }));
   return out;
 }

@@ -54,7 +54,12 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 /** step moves a pod one phase on: Pending → Running → (Succeeded | Failed). */
 async function step(client: ApiClient, p: Pod, fate: PodFate): Promise<void> {
-  if (fate === 'leave' || p.metadata?.deletionTimestamp) return;
+  if (fate === 'leave') return;
+  // A pod being deleted on a node waits for its kubelet: end it at once.
+  if (p.metadata?.deletionTimestamp) {
+    if (p.spec?.nodeName) await client.delete(resources.pods, p.metadata.name!, { namespace: p.metadata.namespace! }, { gracePeriodSeconds: 0 });
+    return;
+  }
   const phase = p.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return;
   const name = p.spec?.containers[0]?.name ?? 'c';
