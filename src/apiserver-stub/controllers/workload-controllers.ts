@@ -2,10 +2,11 @@ import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import type { SharedInformers } from './informers.ts';
 import { DaemonSetController } from './daemonset-controller.ts';
 import { JobController } from './job-controller.ts';
+import { StatefulSetController } from './statefulset-controller.ts';
 import type { WorkloadInformers } from './workload-informers.ts';
 
 /** The workload controllers beyond Deployments, each in its own files; the manager asks this module for them. */
-export const WORKLOAD_CONTROLLER_NAMES = ['job', 'daemonset'] as const;
+export const WORKLOAD_CONTROLLER_NAMES = ['job', 'daemonset', 'statefulset'] as const;
 
 export interface WorkloadOptions {
   /** Workers per controller (default 2 each). */
@@ -32,5 +33,6 @@ export function addWorkloadControllers(names: readonly string[], common: Common,
     out.push(new JobController({ ...common, ...clock, workers: workers('job'), ...(o.jobBackoffBaseMs !== undefined ? { backoffBaseMs: o.jobBackoffBaseMs } : {}) }));
   }
   if (names.includes('daemonset')) out.push(new DaemonSetController({ ...common, ...clock, workers: workers('daemonset') }));
+  if (names.includes('statefulset')) out.push(new StatefulSetController({ ...common, ...clock, workers: workers('statefulset') }));
   return out;
 }

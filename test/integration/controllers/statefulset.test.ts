@@ -1,0 +1,92 @@
+import test from 'ava';
+import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { resources } from '../../../src/endpoints/client/resources.ts';
+import { kubectlBin, until, workbench } from './workload-fixture.ts';
+
+/**
+ * Issue 18: the StatefulSet controller driven by kubectl. An observer polls
+ * the pods throughout and checks OrderedReady's invariant: the pods are
+ * always web-0…web-(n-1) with no gap, and all but the highest Running and Ready.
+ */
+const manifest = `apiVersion: v1
+kind: Service
+metadata: {name: nginx, namespace: default}
+spec: {clusterIP: None, selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web, namespace: default}
+spec:
+  serviceName: nginx
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: nginx, image: "nginx:1", ports: [{containerPort: 80}]}]
+`;
+
+const ordinal = (p: Pod) => Number(p.metadata!.name!.slice('web-'.length));
+const ready = (p: Pod) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+test(`${kubectlBin}: pods come up in order with stable names and DNS fields, roll out from the top down to the partition, and scale down in reverse`, async (t) => {
+  const { client, k, pods } = await workbench(t, { controllers: ['statefulset'], fate: () => 'run' });
+  const violations: string[] = [];
+  const updatedOrder: string[] = [];
+  // The rolling update deletes and recreates pods in the middle, so the prefix invariant holds outside it only.
+  let rolling = false;
+  let polls = 0;
+  const observer = setInterval(() => {
+    void pods('app=web').then((ps) => {
+      polls++;
+      const sorted = ps.sort((a, b) => ordinal(a) - ordinal(b));
+      for (const p of sorted) if (p.spec?.containers[0]?.image === 'nginx:2' && !updatedOrder.includes(p.metadata!.name!)) updatedOrder.push(p.metadata!.name!);
+      if (rolling) return;
+      const gap = sorted.some((p, i) => ordinal(p) !== i);
+      const lowerUnready = sorted.slice(0, -1).some((p) => !ready(p) && !p.metadata?.deletionTimestamp);
+      if (gap || lowerUnready) violations.push(sorted.map((p) => `${p.metadata?.name}:${ready(p) ? 'ready' : 'not'}`).join(' '));
+    }).catch(() => undefined);
+  }, 30);
+  t.teardown(() => clearInterval(observer));
+
+  await k(['apply', '-f', '-'], { input: manifest });
+  await k(['rollout', 'status', 'statefulset/web', '--timeout=30s']);
+  const up = await pods('app=web');
+  t.deepEqual(up.map((p) => p.metadata?.name).sort(), ['web-0', 'web-1', 'web-2']);
+  for (const p of up) {
+    t.is(p.spec?.hostname, p.metadata?.name);
+    t.is(p.spec?.subdomain, 'nginx');
+    t.is(p.metadata?.labels?.['statefulset.kubernetes.io/pod-name'], p.metadata?.name);
+  }
+  const first = await client.get<StatefulSet>(resources.statefulsets, 'web', { namespace: 'default' });
+  t.like(first.status, { replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3 });
+  t.is(first.status?.currentRevision, first.status?.updateRevision);
+  t.regex(await k(['get', 'sts', 'web']), /web\s+3\/3/);
+
+  rolling = true;
+  await k(['patch', 'statefulset/web', '-p', '{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":1}}}}']);
+  await k(['set', 'image', 'statefulset/web', 'nginx=nginx:2']);
+  await k(['rollout', 'status', 'statefulset/web', '--timeout=30s']);
+  const rolled = await until('web-1 and web-2 on nginx:2', async () => {
+    const ps = await pods('app=web');
+    const img = (n: string) => ps.find((p) => p.metadata?.name === n && !p.metadata?.deletionTimestamp)?.spec?.containers[0]?.image;
+    return img('web-2') === 'nginx:2' && img('web-1') === 'nginx:2' && img('web-0') === 'nginx:1' ? ps : undefined;
+  });
+  t.is(rolled.length, 3);
+  t.deepEqual(updatedOrder, ['web-2', 'web-1'], 'highest ordinal first');
+  const partial = await until('status after the partitioned rollout', async () => {
+    const s = await client.get<StatefulSet>(resources.statefulsets, 'web', { namespace: 'default' });
+    return s.status?.updatedReplicas === 2 && s.status.readyReplicas === 3 ? s : undefined;
+  });
+  t.like(partial.status, { currentReplicas: 1, currentRevision: first.status?.currentRevision });
+  t.not(partial.status?.updateRevision, partial.status?.currentRevision);
+
+  rolling = false;
+  await k(['scale', 'statefulset/web', '--replicas=1']);
+  await until('one pod left', async () => (await pods('app=web')).map((p) => p.metadata?.name).join() === 'web-0');
+  await until('status replicas 1', async () => (await client.get<StatefulSet>(resources.statefulsets, 'web', { namespace: 'default' })).status?.replicas === 1);
+  clearInterval(observer);
+  t.true(polls > 20, `the observer polled (${polls})`);
+  t.deepEqual(violations, [], 'pods always a prefix, lower ones ready');
+});
