@@ -1,18 +1,21 @@
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import type { SharedInformers } from './informers.ts';
+import { CronJobController } from './cronjob-controller.ts';
 import { DaemonSetController } from './daemonset-controller.ts';
 import { JobController } from './job-controller.ts';
 import { StatefulSetController } from './statefulset-controller.ts';
 import type { WorkloadInformers } from './workload-informers.ts';
 
 /** The workload controllers beyond Deployments, each in its own files; the manager asks this module for them. */
-export const WORKLOAD_CONTROLLER_NAMES = ['job', 'daemonset', 'statefulset'] as const;
+export const WORKLOAD_CONTROLLER_NAMES = ['job', 'daemonset', 'statefulset', 'cronjob'] as const;
 
 export interface WorkloadOptions {
   /** Workers per controller (default 2 each). */
   workers?: Partial<Record<(typeof WORKLOAD_CONTROLLER_NAMES)[number], number>>;
   /** The clock of the time-driven controllers (tests move it). */
   now?: () => number;
+  /** How often every CronJob is looked at besides its own requeue (default 10 s). */
+  cronJobTickMs?: number;
   /** Base of the Job pod-failure back-off (kube: 10 s). */
   jobBackoffBaseMs?: number;
 }
@@ -34,5 +37,6 @@ export function addWorkloadControllers(names: readonly string[], common: Common,
   }
   if (names.includes('daemonset')) out.push(new DaemonSetController({ ...common, ...clock, workers: workers('daemonset') }));
   if (names.includes('statefulset')) out.push(new StatefulSetController({ ...common, ...clock, workers: workers('statefulset') }));
+  if (names.includes('cronjob')) out.push(new CronJobController({ client: common.client, workloads: common.workloads, ...clock, workers: workers('cronjob'), ...(o.cronJobTickMs !== undefined ? { tickMs: o.cronJobTickMs } : {}) }));
   return out;
 }
