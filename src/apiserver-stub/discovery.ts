@@ -60,6 +60,11 @@ function subresourceEntries(d: ResourceDef): unknown[] {
         return { ...base, kind: 'Binding', verbs: ['create'] };
       case 'log':
         return { ...base, kind: 'Pod', verbs: ['get'] };
+      case 'exec':
+      case 'attach':
+        return { ...base, kind: 'PodExecOptions', verbs: ['create', 'get'] };
+      case 'portforward':
+        return { ...base, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] };
     }
   });
 }

@@ -20,6 +20,9 @@ export async function dispatchResource(ctx: Ctx): Promise<void> {
   if (ctx.subresource === 'scale') return handleScale(ctx);
   if (ctx.subresource === 'binding') return handleBinding(ctx);
   if (ctx.subresource === 'log') return handleLog(ctx);
+  if (ctx.subresource === 'exec' || ctx.subresource === 'attach' || ctx.subresource === 'portforward') {
+    throw apiErrors.badRequest(`pods/${ctx.subresource} needs an upgraded connection (WebSocket or SPDY)`);
+  }
   if (ctx.name === undefined) {
     if (ctx.def.namespaced && ctx.namespace === undefined && method !== 'GET') throw apiErrors.methodNotAllowed(method, `${ctx.def.resource} across all namespaces`);
     switch (method) {

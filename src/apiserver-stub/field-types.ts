@@ -132,7 +132,7 @@ const specs: Readonly<Record<string, Fields>> = {
     spec: struct({ podCIDR: str, podCIDRs: strings, providerID: str, unschedulable: bool, taints: list(obj) }),
     status: struct({ capacity: obj, allocatable: obj, phase: str, conditions, addresses: list(struct({ type: str, address: str })), nodeInfo: obj }),
   },
-  Pod: { spec: podSpec, status: struct({ phase: str, conditions, message: str, reason: str, hostIP: str, podIP: str, podIPs: list(struct({ ip: str })), startTime: str, containerStatuses: list(obj), qosClass: str }) },
+  Pod: { spec: podSpec, status: struct({ phase: str, conditions, message: str, reason: str, hostIP: str, podIP: str, podIPs: list(struct({ ip: str })), startTime: str, containerStatuses: list(obj), initContainerStatuses: list(obj), qosClass: str }) },
   Service: {
     spec: struct({
       ports: list(struct({ name: str, protocol: str, appProtocol: str, port: int, targetPort: 'int-or-string', nodePort: int })),

@@ -84,13 +84,59 @@ function nodeStatus(node: Any): string {
   return node.spec?.unschedulable ? `${status},SchedulingDisabled` : status;
 }
 
+/** terminatedText is how kubectl names a container's exit: its reason, else the signal or exit code. */
+function terminatedText(t: Any): string {
+  return t.reason ? t.reason : t.signal ? `Signal:${t.signal}` : `ExitCode:${t.exitCode}`;
+}
+
+/**
+ * initStatus is the STATUS of a pod still initializing, as kubectl prints
+ * it: the first init container not done gives `Init:<reason>` (failed or
+ * waiting with a reason) or `Init:<done>/<total>`; undefined when every init
+ * container is done (succeeded, or a sidecar that has started).
+ */
+function initStatus(pod: Any, sidecars: ReadonlySet<string>): string | undefined {
+  const statuses = (pod.status?.initContainerStatuses ?? []) as Any[];
+  const total = (pod.spec?.initContainers ?? []).length;
+  for (const [i, c] of statuses.entries()) {
+    if (c.state?.terminated?.exitCode === 0) continue;
+    if (sidecars.has(c.name) && c.started) continue;
+    if (c.state?.terminated) return `Init:${terminatedText(c.state.terminated)}`;
+    const waiting = c.state?.waiting?.reason;
+    if (waiting && waiting !== 'PodInitializing') return `Init:${waiting}`;
+    return `Init:${i}/${total}`;
+  }
+  return undefined;
+}
+
+/** podStatus gives kubectl's READY, STATUS and RESTARTS of a pod (printPod): sidecars count as containers. */
 function podStatus(pod: Any): [string, string, number] {
+  const sidecars = new Set(((pod.spec?.initContainers ?? []) as Any[]).filter((c) => c.restartPolicy === 'Always').map((c) => c.name as string));
+  const initStatuses = (pod.status?.initContainerStatuses ?? []) as Any[];
   const statuses = (pod.status?.containerStatuses ?? []) as Any[];
-  const total = (pod.spec?.containers ?? []).length;
-  const ready = statuses.filter((s) => s.ready).length;
-  const restarts = statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0);
-  let reason = pod.status?.reason ?? pod.status?.phase ?? 'Unknown';
-  for (const s of statuses) if (s.state?.waiting?.reason) reason = s.state.waiting.reason;
+  const total = (pod.spec?.containers ?? []).length + sidecars.size;
+  let ready = initStatuses.filter((c) => sidecars.has(c.name) && c.ready).length;
+  let restarts = initStatuses.reduce((n, c) => n + (c.restartCount ?? 0), 0);
+  let reason: string = pod.status?.reason ?? pod.status?.phase ?? 'Unknown';
+  const initializing = initStatus(pod, sidecars);
+  const initialized = ((pod.status?.conditions ?? []) as Any[]).some((c) => c.type === 'Initialized' && c.status === 'True');
+  if (initializing !== undefined && !initialized) {
+    reason = initializing;
+  } else {
+    restarts = initStatuses.filter((c) => sidecars.has(c.name)).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+    let running = false;
+    // Last to first, as kubectl: the first container's state has the last word.
+    for (const c of [...statuses].reverse()) {
+      restarts += c.restartCount ?? 0;
+      if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
+      else if (c.state?.terminated) reason = terminatedText(c.state.terminated);
+      else if (c.ready && c.state?.running) {
+        running = true;
+        ready++;
+      }
+    }
+    if (reason === 'Completed' && running) reason = 'Running';
+  }
   if (pod.metadata?.deletionTimestamp) reason = 'Terminating';
   return [`${ready}/${total}`, reason, restarts];
 }

@@ -37,7 +37,7 @@ export interface ResourceDef {
   readonly strategy: Strategy;
 }
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward';
 
 /** Strategy holds what differs per kind; each hook is optional. */
 export interface Strategy {

@@ -24,7 +24,7 @@ export function resourceDefs(serviceStrategy: Strategy): ResourceDef[] {
     { ...core, resource: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, nameFormat: 'label', shortNames: ['ns'], subresources: ['status'], statusSubresource: true, noDeleteCollection: true, strategy: namespaceStrategy, fields: { 'status.phase': (o) => path(o, 'status', 'phase') } },
     { ...core, resource: 'nodes', singular: 'node', kind: 'Node', namespaced: false, nameFormat: 'subdomain', shortNames: ['no'], subresources: ['status'], statusSubresource: true, strategy: nodeStrategy, fields: { 'spec.unschedulable': (o) => path(o, 'spec', 'unschedulable') ?? 'false' } },
     {
-      ...core, resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true, nameFormat: 'subdomain', shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log'], statusSubresource: true, strategy: podStrategy,
+      ...core, resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true, nameFormat: 'subdomain', shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log', 'exec', 'attach', 'portforward'], statusSubresource: true, strategy: podStrategy,
       fields: {
         'spec.nodeName': (o) => path(o, 'spec', 'nodeName'),
         'spec.schedulerName': (o) => path(o, 'spec', 'schedulerName'),

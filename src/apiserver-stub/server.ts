@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Backend, StoreWatch } from './storage/backend.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { createLogger } from '../util/log.ts';
@@ -15,6 +16,7 @@ import { Registry } from './registry.ts';
 import { resourceDefs } from './resources.ts';
 import { sendError, sendJson } from './request.ts';
 import { route } from './router.ts';
+import { nodeStreamPort, rejectUpgrade, relayUpgrade, STREAM_SUBRESOURCES } from './handlers/node-relay.ts';
 import { parseCidr, parsePortRange } from './allocators/cidr.ts';
 import { ServiceAllocator, serviceKey } from './allocators/service-allocator.ts';
 import { serviceStrategy } from './strategies/service.ts';
@@ -183,7 +185,29 @@ export class ApiServer implements Api {
     }
   }
 
+  /**
+   * upgrade serves requests that ask for an upgraded connection: pods/exec,
+   * pods/attach and pods/portforward, relayed to the pod's node; anything
+   * else is refused with a Status.
+   */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => undefined);
+    this.relayToNode(req, socket, head).catch((error: unknown) => {
+      rejectUpgrade(socket, error instanceof ApiError ? error : storeFailure(error) ?? apiErrors.internal(error instanceof Error ? error.message : String(error)));
+    });
+  };
+
+  private async relayToNode(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, () => true);
+    if (this.tokens && !authenticate(req, this.tokens)) throw apiErrors.unauthorized();
+    const stream = r.kind === 'resource' && r.def.resource === 'pods' && r.def.group === '' && r.namespace && r.name && (STREAM_SUBRESOURCES as readonly string[]).includes(r.subresource ?? '');
+    if (!stream) throw apiErrors.badRequest(`${url.pathname} cannot be upgraded`);
+    relayUpgrade(await nodeStreamPort(this, r.namespace!, r.name!), req, socket, head);
+  }
+
   private track(server: Server): Server {
+    server.on('upgrade', this.upgrade);
     server.keepAliveTimeout = 65_000;
     server.requestTimeout = this.requestTimeoutMs;
     server.headersTimeout = Math.min(60_000, this.requestTimeoutMs);

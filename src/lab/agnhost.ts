@@ -116,9 +116,18 @@ function combine(handles: Handle[]): Handle {
   return { close: async () => void (await Promise.all(handles.map((h) => h.close()))) };
 }
 
+/**
+ * startNetexec serves netexec and says so on stdout, as agnhost does, so
+ * `kubectl logs` of a pod shows it started (requests are not logged: the
+ * benchmarks send thousands a second).
+ */
 export async function startNetexec(options: NetexecOptions): Promise<Handle> {
   const handles = [await listenServer(createHttpServer(netexecHandler(options)), options.httpPort)];
-  if (options.udpPort > 0) handles.push(await listenUdp(options.udpPort, udpReply));
+  process.stdout.write(`Started HTTP server on port ${options.httpPort}\n`);
+  if (options.udpPort > 0) {
+    handles.push(await listenUdp(options.udpPort, udpReply));
+    process.stdout.write(`Started UDP server on port ${options.udpPort}\n`);
+  }
   return combine(handles);
 }
 
@@ -127,5 +136,7 @@ export async function startServeHostname(options: ServeHostnameOptions): Promise
   if (options.http) handles.push(await listenServer(createHttpServer((_req, res) => reply(res, 200, podName())), options.port));
   if (options.tcp) handles.push(await listenServer(createTcpServer((sock) => sock.end(podName())), options.port));
   if (options.udp) handles.push(await listenUdp(options.port, () => podName()));
+  const protocols = [options.http && 'HTTP', options.tcp && 'TCP', options.udp && 'UDP'].filter(Boolean).join(', ');
+  process.stdout.write(`Serving ${podName()} on port ${options.port} (${protocols})\n`);
   return combine(handles);
 }

@@ -1,12 +1,17 @@
 import { spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { ContainerLog } from './container-log.ts';
 
 /**
  * ContainerProcess runs one container as a process inside its pod's network
  * namespace (kubelet's container runtime, minus images): started through
  * `ip netns exec <pod-ns> unshare --uts` so it gets its own host name,
  * restarted by the pod's restartPolicy with kubelet's doubling back-off,
- * stdout and stderr kept (the last `maxLogBytes`) for `kubectl logs`, and
- * stopped with SIGTERM, a grace period, then SIGKILL to its process group.
+ * stdout and stderr kept (the last `maxLogBytes`, this instance's and the
+ * previous one's) for `kubectl logs`, its stdin open for `kubectl attach`
+ * when the spec asks (`stdin: true`, a pseudo-terminal from `script` with
+ * `tty: true`), and stopped with SIGTERM, a grace period, then SIGKILL to its
+ * process group.
  */
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
@@ -25,11 +30,22 @@ export interface ContainerOptions {
   env: Readonly<Record<string, string>>;
   workingDir?: string;
   restartPolicy: RestartPolicy;
-  /** Restart back-off: first delay and cap (kubelet: 10 s, 5 min). */
-  backoff: { initialMs: number; maxMs: number };
+  /**
+   * Restart back-off: first delay and cap (kubelet: 10 s, 5 min); after
+   * resetMs of running (kubelet: 10 min) it starts over. As kubelet, the
+   * first restart is immediate and the delays apply from the second crash.
+   */
+  backoff: { initialMs: number; maxMs: number; resetMs?: number };
+  /** Keep stdin open (the container spec's `stdin`), on a terminal (`tty`). */
+  stdin?: boolean;
+  tty?: boolean;
   maxLogBytes?: number;
   /** Called after every state change. */
   onChange: () => void;
+  /** The preStop hook, run before SIGTERM within the grace period; rejects when it failed. */
+  preStop?: () => Promise<void>;
+  /** Told what kubelet would record as an event: Created, Started, BackOff, Killing. */
+  onEvent?: (type: 'Normal' | 'Warning', reason: string, message: string) => void;
 }
 
 export class ContainerProcess {
@@ -40,11 +56,16 @@ export class ContainerProcess {
   /** pid of the running process (its process group id too). */
   pid: number | undefined;
   private readonly options: ContainerOptions;
-  private readonly logChunks: string[] = [];
-  private logBytes = 0;
+  /** This instance's output, and the previous instance's (`kubectl logs --previous`). */
+  log: ContainerLog;
+  previousLog: ContainerLog | undefined;
+  /** The running instance's stdin, when the spec keeps it open. */
+  stdin: Writable | undefined;
   /** Bumped whenever new output arrives; the agent reports logs when it moves. */
   logVersion = 0;
-  private delayMs: number;
+  /** Delay before the next restart; 0 until the first crash (kubelet restarts that one at once). */
+  private delayMs = 0;
+  private instances = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private exited: Promise<void> = Promise.resolve();
@@ -52,20 +73,29 @@ export class ContainerProcess {
   constructor(options: ContainerOptions) {
     this.options = options;
     this.name = options.name;
-    this.delayMs = options.backoff.initialMs;
+    this.log = new ContainerLog(options.maxLogBytes ?? 1024 * 1024);
   }
 
   start(): void {
     if (this.stopping) return;
     const o = this.options;
+    if (this.instances++ > 0) {
+      this.previousLog = this.log;
+      this.log = new ContainerLog(o.maxLogBytes ?? 1024 * 1024);
+    }
     const script = 'hostname "$0" && exec "$@"';
-    const child = spawn('ip', ['netns', 'exec', o.netns, 'unshare', '--uts', '--', 'sh', '-c', script, o.hostname, ...o.argv], {
+    const argv = o.tty ? ttyArgv(o.argv) : o.argv;
+    const child = spawn('ip', ['netns', 'exec', o.netns, 'unshare', '--uts', '--', 'sh', '-c', script, o.hostname, ...argv], {
       detached: true,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: o.hostname, ...o.env },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: o.hostname, ...(o.tty ? { TERM: 'xterm' } : {}), ...o.env },
       cwd: o.workingDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     this.pid = child.pid;
+    o.onEvent?.('Normal', 'Created', `Created container ${o.name}`);
+    if (child.pid !== undefined) o.onEvent?.('Normal', 'Started', `Started container ${o.name}`);
+    this.stdin = child.stdin ?? undefined;
+    this.stdin?.on('error', () => undefined);
     const startedAt = new Date();
     this.state = { kind: 'running', startedAt };
     child.stdout!.on('data', (b: Buffer) => this.appendLog(b));
@@ -84,6 +114,8 @@ export class ContainerProcess {
 
   private onExit(startedAt: Date, code: number | null, signal: NodeJS.Signals | null): void {
     this.pid = undefined;
+    this.stdin = undefined;
+    this.log.end();
     const exitCode = code ?? (signal ? 128 + signalNumber(signal) : 1);
     const finishedAt = new Date();
     const terminated: ContainerState = { kind: 'terminated', exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt, ...(signal ? { signal } : {}) };
@@ -95,11 +127,14 @@ export class ContainerProcess {
       return;
     }
     this.lastState = terminated;
-    // A container that ran longer than the cap is healthy again: start the back-off over.
-    if (finishedAt.getTime() - startedAt.getTime() > o.backoff.maxMs) this.delayMs = o.backoff.initialMs;
+    // A container that ran long enough is healthy again: start the back-off over.
+    if (finishedAt.getTime() - startedAt.getTime() >= (o.backoff.resetMs ?? 2 * o.backoff.maxMs)) this.delayMs = 0;
     const delay = this.delayMs;
-    this.delayMs = Math.min(o.backoff.maxMs, this.delayMs * 2);
-    this.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${this.name}` };
+    this.delayMs = delay === 0 ? o.backoff.initialMs : Math.min(o.backoff.maxMs, delay * 2);
+    this.state = delay === 0
+      ? terminated
+      : { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${formatDelay(delay)} restarting failed container=${this.name}` };
+    if (delay > 0) o.onEvent?.('Warning', 'BackOff', `Back-off restarting failed container ${o.name}`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.restartCount++;
@@ -125,25 +160,48 @@ export class ContainerProcess {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const pid = this.pid;
     if (pid === undefined) return;
-    signalGroup(pid, 'SIGTERM');
+    this.options.onEvent?.('Normal', 'Killing', `Stopping container ${this.name}`);
+    const deadline = Date.now() + graceMs;
     const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+    if (this.options.preStop) {
+      // kubelet: the hook runs first, then SIGTERM; both share the grace period.
+      let hookTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.options.preStop().catch((error: unknown) => this.options.onEvent?.('Warning', 'FailedPreStopHook', `PreStopHook failed: ${error instanceof Error ? error.message : String(error)}`)),
+        new Promise<void>((resolve) => (hookTimer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
+        this.exited,
+      ]);
+      clearTimeout(hookTimer);
+    }
+    signalGroup(pid, 'SIGTERM');
     await this.exited;
     clearTimeout(timer);
   }
 
   private appendLog(b: Buffer): void {
-    const text = b.toString('utf8');
-    this.logChunks.push(text);
-    this.logBytes += text.length;
-    const max = this.options.maxLogBytes ?? 1024 * 1024;
-    while (this.logBytes > max && this.logChunks.length > 1) this.logBytes -= this.logChunks.shift()!.length;
+    this.log.append(b.toString('utf8'));
     this.logVersion++;
   }
 
-  /** logs returns what the container wrote, stdout and stderr interleaved as they arrived. */
+  /** logs returns what the current instance wrote, stdout and stderr interleaved as they arrived. */
   logs(): string {
-    return this.logChunks.join('');
+    return this.log.text();
   }
+}
+
+/** formatDelay spells a back-off as kubelet's message does (10s, 1m20s, 5m0s). */
+export function formatDelay(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60}s`;
+}
+
+/** ttyArgv runs argv on a pseudo-terminal (util-linux `script`), passing its exit code on. */
+export function ttyArgv(argv: readonly string[]): string[] {
+  return ['script', '-qfec', argv.map(shellQuote).join(' '), '/dev/null'];
+}
+
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

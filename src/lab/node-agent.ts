@@ -13,6 +13,8 @@ import { createLogger } from '../util/log.ts';
 import { cidrContains, parseCidr, PodIpam } from './ipam.ts';
 import { setupNodeNetwork, syncNodeRoutes, teardownNode } from './node-network.ts';
 import { internalIPOf, nodeObject, nodeStatus, type NodeSpecOptions } from './node-object.ts';
+import { PodEventRecorder } from './pod-events.ts';
+import { PodStreamServer } from './pod-streams.ts';
 import { PodWorker, type PodContext } from './pod-worker.ts';
 
 const log = createLogger('node');
@@ -38,12 +40,14 @@ export interface NodeAgentOptions {
   capacity: NodeSpecOptions['capacity'];
   labels: Record<string, string>;
   taints: Taint[];
-  /** Container restart back-off (kubelet: 10 s doubling to 5 min). */
-  backoff: { initialMs: number; maxMs: number };
+  /** Container restart back-off (kubelet: 10 s doubling to 5 min, reset after 10 min of running). */
+  backoff: { initialMs: number; maxMs: number; resetMs?: number };
   /** Node status heartbeat (kubelet's --node-status-update-frequency). */
   statusUpdateMs: number;
   /** How long stop() grants each pod at most, whatever its terminationGracePeriodSeconds. */
   stopGraceCapMs: number;
+  /** Serve logs, exec, attach and port-forward on a loopback port (default true); when false, the pods' logs are reported to the API (pods/log PUT) instead. */
+  streaming?: boolean;
 }
 
 const graceMs = (p: Pod) => (p.metadata?.deletionGracePeriodSeconds || p.spec?.terminationGracePeriodSeconds || 30) * 1000;
@@ -64,6 +68,8 @@ export class NodeAgent {
   private readonly services: Informer<Service>;
   private readonly nodes: Informer<Node>;
   private readonly controller: Controller;
+  private readonly streams: PodStreamServer;
+  private readonly events: PodEventRecorder;
   private readonly workers = new Map<string, PodWorker>();
   private readonly terminating = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
@@ -82,6 +88,8 @@ export class NodeAgent {
     this.services = new Informer<Service>({ client: o.client, resource: resources.services });
     this.nodes = new Informer<Node>({ client: o.client, resource: resources.nodes });
     this.controller = new Controller('node-pods', (key) => this.syncPod(key));
+    this.events = new PodEventRecorder(o.client, o.nodeName);
+    this.streams = new PodStreamServer((namespace, name) => this.workers.get(`${namespace}/${name}`));
     const enqueue = (p: Pod) => this.controller.enqueue(objectKey(p));
     this.pods.addHandlers({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n), onDelete: enqueue });
     const routes = () => this.syncRoutes();
@@ -95,6 +103,7 @@ export class NodeAgent {
   async start(): Promise<void> {
     await teardownNode(this.o.prefix, this.o.nodeName, { keepSwitch: true });
     this.nodeNs = await setupNodeNetwork({ prefix: this.o.prefix, nodeName: this.o.nodeName, nodeAddress: this.o.nodeAddress }, this.ipam);
+    if (this.o.streaming !== false) this.spec.kubeletPort = await this.streams.listen();
     await this.registerUntilDone();
     this.services.start();
     this.nodes.start();
@@ -103,7 +112,8 @@ export class NodeAgent {
     this.controller.run(8);
     this.timers.push(setInterval(() => void this.heartbeat(), this.o.statusUpdateMs));
     this.timers.push(setInterval(() => void this.flushStatus(), 100));
-    this.timers.push(setInterval(() => void this.reportLogs(), 1000));
+    // With a streaming port the apiserver asks for logs; without one (an ipvs lab's guest) they are pushed.
+    if (this.o.streaming === false) this.timers.push(setInterval(() => void this.reportLogs(), 1000));
     log.info(1, 'Node agent started', { node: this.o.nodeName, namespace: this.nodeNs, podCIDR: this.o.podCIDR });
   }
 
@@ -169,6 +179,7 @@ export class NodeAgent {
       prefix: this.o.prefix, nodeName: this.o.nodeName, nodeNs: this.nodeNs, hostIP: this.spec.internalIP, ipam: this.ipam,
       clusterDNS: this.o.clusterDNS, clusterDomain: this.o.clusterDomain, backoff: this.o.backoff,
       services: () => this.services.store.list(),
+      event: (pod, e) => this.events.record(pod, e),
     };
   }
 
@@ -201,6 +212,7 @@ export class NodeAgent {
       this.workers.delete(key);
       this.terminating.delete(key);
       this.reportedLogs.delete(key);
+      this.events.forget(worker.uid);
       this.controller.enqueue(key);
     });
     this.terminating.set(key, done);
@@ -282,6 +294,7 @@ export class NodeAgent {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     await this.controller.stop();
+    await this.streams.close();
     await Promise.all([this.pods.stop(), this.services.stop(), this.nodes.stop()]);
     await Promise.all([...this.workers.values()].map((w) => w.stop(Math.min(graceMs(w.pod), this.o.stopGraceCapMs))));
     await Promise.all(this.terminating.values());

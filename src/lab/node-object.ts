@@ -16,6 +16,8 @@ export interface NodeSpecOptions {
   capacity: { cpu: string; memory: string; pods: string };
   labels: Readonly<Record<string, string>>;
   taints: readonly Taint[];
+  /** Loopback port of the agent's streaming server (logs, exec, attach), published as the kubelet endpoint. */
+  kubeletPort?: number;
 }
 
 export const AGENT_VERSION = 'v1.32.0-ferry';
@@ -46,7 +48,7 @@ export function nodeStatus(o: NodeSpecOptions, ready: boolean, previous: readonl
     allocatable: resources,
     conditions: conditions(ready, previous, now),
     addresses: [{ type: 'InternalIP', address: o.internalIP }, { type: 'Hostname', address: o.name }],
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: o.kubeletPort ?? 0 } },
     nodeInfo: {
       architecture: process.arch === 'x64' ? 'amd64' : process.arch, operatingSystem: 'linux', kernelVersion: release(), osImage: 'Ferry lab node',
       containerRuntimeVersion: 'ferry://netns', kubeletVersion: AGENT_VERSION, kubeProxyVersion: '', bootID: '', machineID: '', systemUUID: '',

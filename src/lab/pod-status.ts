@@ -16,10 +16,19 @@ export interface ContainerView {
   /** Running and passing its readiness probe (or having none). */
   ready: boolean;
   pid: number | undefined;
+  /** Running and past its startup probe (running, without one). */
+  started?: boolean;
+  /** Set for init containers: run to completion (`regular`) or alongside the app (`sidecar`). */
+  init?: 'regular' | 'sidecar';
 }
 
 export interface PodView {
   containers: readonly ContainerView[];
+  initContainers?: readonly ContainerView[];
+  /** Every init container done (regular ones succeeded, sidecars started); true without init containers. */
+  initialized?: boolean;
+  /** A regular init container failed and will not be retried (restartPolicy Never). */
+  initFailed?: boolean;
   restartPolicy: RestartPolicy;
   podIP: string | undefined;
   hostIP: string;
@@ -46,9 +55,11 @@ function apiState(s: ContainerState, containerID: string | undefined): ApiContai
   }
 }
 
-/** podPhase is kubelet's getPhase for containers without init containers. */
+/** podPhase is kubelet's getPhase: Pending while initializing, Failed when an init container failed for good. */
 export function podPhase(v: PodView): string {
   if (v.failure) return 'Pending';
+  if (v.initFailed) return 'Failed';
+  if (v.initialized === false) return 'Pending';
   let waiting = 0;
   let running = 0;
   let succeeded = 0;
@@ -82,30 +93,33 @@ function condition(type: string, ok: boolean, previous: readonly PodCondition[] 
 /** podStatus builds the status to report; `previous` keeps condition transition times stable. */
 export function podStatus(v: PodView, previous: PodStatus | undefined, now: Date): PodStatus {
   const phase = podPhase(v);
-  const statuses: ContainerStatus[] = v.containers.map((c) => {
+  const toStatus = (c: ContainerView): ContainerStatus => {
     const containerID = c.pid !== undefined ? `ferry://${c.pid}` : undefined;
     return {
       name: c.name,
       image: c.image,
       imageID: `ferry://${c.image}`,
       ready: c.ready,
-      started: c.state.kind === 'running',
+      started: c.started ?? c.state.kind === 'running',
       restartCount: c.restartCount,
       state: apiState(c.state, containerID),
       ...(c.lastState ? { lastState: apiState(c.lastState, undefined) } : {}),
       ...(containerID ? { containerID } : {}),
     };
-  });
-  const allReady = v.containers.length > 0 && v.containers.every((c) => c.ready);
+  };
+  const statuses = v.containers.map(toStatus);
+  const sidecars = (v.initContainers ?? []).filter((c) => c.init === 'sidecar');
+  const initialized = v.initialized ?? true;
+  const allReady = initialized && v.containers.length > 0 && [...v.containers, ...sidecars].every((c) => c.ready);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   const ready = allReady && !terminal;
-  const reason = terminal ? 'PodCompleted' : 'ContainersNotReady';
+  const reason = terminal ? 'PodCompleted' : initialized ? 'ContainersNotReady' : 'ContainersNotInitialized';
   const prev = previous?.conditions;
   const status: PodStatus = {
     phase,
     conditions: [
       condition('PodReadyToStartContainers', v.podIP !== undefined, prev, now),
-      condition('Initialized', true, prev, now),
+      condition('Initialized', initialized, prev, now, 'ContainersNotInitialized'),
       condition('Ready', ready, prev, now, reason),
       condition('ContainersReady', ready, prev, now, reason),
       condition('PodScheduled', true, prev, now),
@@ -114,6 +128,7 @@ export function podStatus(v: PodView, previous: PodStatus | undefined, now: Date
     hostIPs: [{ ip: v.hostIP }],
     startTime: time(v.startTime),
     containerStatuses: statuses,
+    ...(v.initContainers && v.initContainers.length > 0 ? { initContainerStatuses: v.initContainers.map(toStatus) } : {}),
     qosClass: previous?.qosClass ?? 'BestEffort',
   };
   if (v.podIP) {

@@ -1,9 +1,10 @@
 import type { Container, Probe } from 'kubernetes-types/core/v1.js';
+import { HEALTH_CHECK_PATH, healthCheckRequest, SERVING_STATUS } from './grpc-health.ts';
 import { execIn } from './netns.ts';
 
 /**
  * Container probes as kubelet runs them (`pkg/kubelet/prober`): exec,
- * tcpSocket and httpGet, each run inside the pod's network namespace with
+ * tcpSocket, httpGet and grpc, each run inside the pod's network namespace with
  * the probe's timeout; a prober keeps a probe's result with its initial
  * delay, period and success/failure thresholds.
  */
@@ -50,7 +51,26 @@ export async function runProbe(probe: Probe, c: Container, podNs: string, podIP:
     const ok = status >= 200 && status < 400;
     return { ok, message: ok ? '' : status > 0 ? `HTTP probe failed with statuscode: ${status}` : `Get "${url}": connection failed` };
   }
-  return { ok: false, message: 'probe has no handler (exec, tcpSocket or httpGet)' };
+  if (probe.grpc) return grpcProbe(probe.grpc.port, probe.grpc.service ?? '', podIP, podNs, timeoutMs);
+  return { ok: false, message: 'probe has no handler (exec, tcpSocket, httpGet or grpc)' };
+}
+
+/**
+ * grpcProbe calls grpc.health.v1.Health/Check as kubelet does, with curl
+ * over cleartext HTTP/2 in the pod's namespace (the request and the answer
+ * are a few bytes: written with printf, read back as hex): success is
+ * status SERVING.
+ */
+async function grpcProbe(port: number, service: string, podIP: string, podNs: string, timeoutMs: number): Promise<ProbeOutcome> {
+  const request = [...healthCheckRequest(service)].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+  const url = `http://${podIP}:${port}${HEALTH_CHECK_PATH}`;
+  const script = `printf '${request}' | curl -s --http2-prior-knowledge --max-time "$1" -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @- "$0" | od -An -tx1 -v`;
+  const r = await execIn(podNs, 'sh', ['-c', script, url, String(timeoutMs / 1000)], { allowFailure: true, timeoutMs: timeoutMs + 1000 });
+  const bytes = r.stdout.trim().split(/\s+/).filter(Boolean).map((h) => parseInt(h, 16));
+  if (bytes.length < 5) return { ok: false, message: `timeout: failed to connect service "${podIP}:${port}" within ${timeoutMs / 1000}s` };
+  // The HealthCheckResponse after the 5-byte frame prefix: field 1 (0x08), the status varint.
+  const status = bytes[5] === 0x08 ? bytes[6] : 0;
+  return status === SERVING_STATUS.SERVING ? { ok: true, message: '' } : { ok: false, message: `service unhealthy (responded with "${status === SERVING_STATUS.NOT_SERVING ? 'NOT_SERVING' : 'UNKNOWN'}")` };
 }
 
 /**
@@ -68,12 +88,15 @@ export class Prober {
   private readonly probe: Probe;
   private readonly run: () => Promise<ProbeOutcome>;
   private readonly onChange: (result: boolean) => void;
+  private readonly onTick: ((ok: boolean, failuresInARow: number) => void) | undefined;
 
-  constructor(probe: Probe, initial: boolean, run: () => Promise<ProbeOutcome>, onChange: (result: boolean) => void) {
+  /** onTick, when given, hears every outcome (a startup probe acts on failures counted from the start). */
+  constructor(probe: Probe, initial: boolean, run: () => Promise<ProbeOutcome>, onChange: (result: boolean) => void, onTick?: (ok: boolean, failuresInARow: number) => void) {
     this.probe = probe;
     this.result = initial;
     this.run = run;
     this.onChange = onChange;
+    this.onTick = onTick;
   }
 
   start(): void {
@@ -82,6 +105,7 @@ export class Prober {
 
   /** reset puts the result back to `value` (a restarted container is probed afresh). */
   reset(value: boolean): void {
+    this.stopped = false;
     this.result = value;
     this.successes = 0;
     this.failures = 0;
@@ -112,6 +136,7 @@ export class Prober {
       this.successes = 0;
       if (this.result && this.failures >= (this.probe.failureThreshold ?? 3)) this.flip(false);
     }
+    this.onTick?.(outcome.ok, this.failures);
     this.schedule((this.probe.periodSeconds ?? 10) * 1000);
   }
 

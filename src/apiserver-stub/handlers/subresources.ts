@@ -1,3 +1,4 @@
+import { nodeStreamPort, proxyLog } from './node-relay.ts';
 import type { KubeObject, LabelSelector } from '../../kube/types.ts';
 import { formatLabelSelector, fromLabelSelector } from '../../kube/labels.ts';
 import { ApiError, apiErrors } from '../errors.ts';
@@ -92,7 +93,8 @@ export async function handleBinding(ctx: Ctx): Promise<void> {
 const maxLogBytes = 1024 * 1024;
 
 /**
- * handleLog serves `pods/{name}/log`: GET returns the text the node agent
+ * handleLog serves `pods/{name}/log`: GET is relayed to the pod's node agent
+ * when it publishes a streaming port; otherwise it returns the text the node agent
  * reported with PUT (text/plain, replacing what was there, last 1 MiB kept in
  * memory); until an agent reports, GET is a 404 Status "no logs reported".
  */
@@ -105,6 +107,9 @@ export async function handleLog(ctx: Ctx): Promise<void> {
     return sendJson(ctx.res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
   }
   if (ctx.req.method !== 'GET') throw apiErrors.methodNotAllowed(ctx.req.method ?? '', 'pods/log');
+  // A node that publishes a streaming endpoint answers itself (follow, previous, containers); else the last report.
+  const port = await nodeStreamPort(ctx.api, ctx.namespace!, ctx.name!).catch(() => undefined);
+  if (port !== undefined && (await proxyLog(port, ctx.req, ctx.res))) return;
   const text = ctx.api.podLogs.get(key);
   if (text === undefined) throw new ApiError(404, 'NotFound', `no logs reported for pod "${ctx.name}" in namespace "${ctx.namespace}"`, { name: ctx.name!, kind: 'pods' });
   let out = text;

@@ -30,9 +30,21 @@ export function defaultPodSpec(spec: Obj): void {
         container.imagePullPolicy = image.endsWith(':latest') || !/:[^/]+$/.test(image) ? 'Always' : 'IfNotPresent';
       }
       container.resources ??= {};
+      for (const key of ['livenessProbe', 'readinessProbe', 'startupProbe']) defaultProbe(obj(container[key]));
       if (Array.isArray(container.ports)) for (const p of container.ports) if (obj(p)) (p as Obj).protocol ??= 'TCP';
     }
   }
+}
+
+/** defaultProbe fills a probe's timings as kube does (SetDefaults_Probe), and a grpc probe's service with "" (kubectl describe reads it). */
+function defaultProbe(probe: Obj | undefined): void {
+  if (!probe) return;
+  probe.timeoutSeconds ??= 1;
+  probe.periodSeconds ??= 10;
+  probe.successThreshold ??= 1;
+  probe.failureThreshold ??= 3;
+  const grpc = obj(probe.grpc);
+  if (grpc) grpc.service ??= '';
 }
 
 export function validatePodSpec(spec: unknown, field: string, causes: StatusCause[]): void {

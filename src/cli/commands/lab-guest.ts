@@ -40,7 +40,9 @@ export default defineCommand({
       log.info(0, 'Restarted', { component: name, pid: rec.pid });
     };
     const agent = await serveGuestExec(GUEST_LINK.guest, GUEST_EXEC_PORT, { restart });
-    const specs = componentSpecs(state.plan, paths, GUEST_API_SOCKET, state.apiPort, state.proxyArgs ?? []);
+    const hostSpecs = componentSpecs(state.plan, paths, GUEST_API_SOCKET, state.apiPort, state.proxyArgs ?? []);
+    // The apiserver on the host cannot reach the guest's loopback: the agents publish no streaming port (logs are reported instead).
+    const specs = { ...hostSpecs, node: (n: Parameters<typeof hostSpecs.node>[0]) => ({ ...hostSpecs.node(n), argv: [...hostSpecs.node(n).argv, '--no-streaming'] }) };
     await setupControlPlaneNetwork(state.plan);
     await startNodeHalf(state.plan, specs, start, (what) => log.info(0, 'Milestone', { what }));
     log.info(0, 'Node half started', { nodes: state.plan.nodes.length });

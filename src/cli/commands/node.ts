@@ -42,6 +42,7 @@ export default defineCommand({
     'node-labels': { type: 'list', help: 'extra node labels key=value' },
     'register-with-taints': { type: 'list', help: 'taints key[=value]:Effect to register with' },
     'node-status-update-frequency': { type: 'duration', default: '10s', help: 'how often the node status is renewed' },
+    streaming: { type: 'boolean', default: true, help: 'serve kubectl logs, exec, attach and port-forward on a loopback port published as the kubelet endpoint (off where the apiserver does not share this loopback, as in an ipvs lab\'s guest)' },
     cleanup: { type: 'boolean', default: false, help: 'remove this node\'s namespaces (and the lab switch when no node is left), then exit' },
     ...commonFlags,
   },
@@ -65,9 +66,10 @@ export default defineCommand({
       capacity: { cpu: capacity.cpu ?? '4', memory: capacity.memory ?? '8Gi', pods: String(flags['max-pods']) },
       labels: pairs(flags['node-labels'] ?? [], 'node-labels'),
       taints: (flags['register-with-taints'] ?? []).map(parseTaint),
-      backoff: { initialMs: 10_000, maxMs: 300_000 },
+      backoff: { initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 },
       statusUpdateMs: flags['node-status-update-frequency'],
       stopGraceCapMs: 10_000,
+      streaming: flags.streaming,
     });
     const stopped = new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

@@ -35,3 +35,24 @@ test('a row that its printer cannot read prints <invalid> cells instead of faili
   const table = toTable('Endpoints', [odd as never, { metadata: { name: 'ok' }, subsets: [] } as never], {}, 'None') as { rows: Array<{ cells: unknown[] }> };
   t.deepEqual(table.rows.map((r) => r.cells.slice(0, 2)), [['odd', '<invalid>'], ['ok', '<none>']]);
 });
+
+test('pod rows as kubectl prints them: Init:N/M, Init:<reason>, sidecars counted in READY, the first container\'s reason, restarts', (t) => {
+  const meta = { name: 'p', creationTimestamp: new Date().toISOString() };
+  const spec = { initContainers: [{ name: 'side', restartPolicy: 'Always' }, { name: 'setup' }], containers: [{ name: 'a' }, { name: 'b' }] };
+  const row = (status: object) => printers.Pod!.cells({ metadata: meta, spec, status }).slice(1, 4);
+  const waiting = (reason: string) => ({ waiting: { reason } });
+  const initializing = { type: 'Initialized', status: 'False' };
+  t.deepEqual(row({
+    phase: 'Pending', conditions: [initializing],
+    initContainerStatuses: [{ name: 'side', started: false, state: waiting('PodInitializing'), restartCount: 0 }, { name: 'setup', state: waiting('PodInitializing'), restartCount: 0 }],
+  }), ['0/3', 'Init:0/2', 0]);
+  t.deepEqual(row({
+    phase: 'Pending', conditions: [initializing],
+    initContainerStatuses: [{ name: 'side', started: true, ready: true, state: { running: {} }, restartCount: 0 }, { name: 'setup', state: waiting('CrashLoopBackOff'), restartCount: 3 }],
+  }), ['1/3', 'Init:CrashLoopBackOff', 3]);
+  t.deepEqual(row({
+    phase: 'Running', conditions: [{ type: 'Initialized', status: 'True' }],
+    initContainerStatuses: [{ name: 'side', started: true, ready: true, state: { running: {} }, restartCount: 1 }, { name: 'setup', state: { terminated: { exitCode: 0, reason: 'Completed' } }, restartCount: 0 }],
+    containerStatuses: [{ name: 'a', ready: false, state: waiting('CrashLoopBackOff'), restartCount: 4 }, { name: 'b', ready: true, state: { running: {} }, restartCount: 0 }],
+  }), ['2/3', 'CrashLoopBackOff', 5]);
+});

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
-import { containerArgv, isAgnhost } from '../../../src/lab/image.ts';
+import { containerArgv, ImageError, imageName, isAgnhost } from '../../../src/lab/image.ts';
 import { PodIpam, parseCidr, cidrContains } from '../../../src/lab/ipam.ts';
 import { containerEnv, expand, serviceEnv } from '../../../src/lab/pod-env.ts';
 import { podNamespace, hostVethName } from '../../../src/lab/node-network.ts';
@@ -27,17 +27,34 @@ test('names: pod namespaces never fall under another node\'s prefix; veth names 
   t.true(hostVethName(ns).length <= 15);
 });
 
-test('images: ferry/agnhost runs the built-in server with command+args; others need a command', (t) => {
+test('images: ferry/agnhost (and upstream agnhost) run the built-in server with command+args; stand-ins for nginx, httpd, busybox, pause; others need a command', (t) => {
   t.true(isAgnhost('ferry/agnhost:2.1'));
-  t.false(isAgnhost('registry.k8s.io/e2e-test-images/agnhost:2.43'));
+  t.true(isAgnhost('registry.k8s.io/e2e-test-images/agnhost:2.43'));
+  t.false(isAgnhost('example.com/agnhost-fork'));
   const argv = containerArgv({ name: 'c', image: 'ferry/agnhost', command: ['netexec'], args: ['--http-port=9000'] });
   t.deepEqual(argv.slice(-2), ['netexec', '--http-port=9000']);
   // The esbuild bundle under plain node (scripts/bundle.mjs builds it on demand).
   t.true(argv[1]!.endsWith('dist/ferry-agnhost.mjs'));
   t.deepEqual(containerArgv({ name: 'c', image: 'ferry/agnhost', args: ['/agnhost', 'serve-hostname'] }).slice(-1), ['serve-hostname']);
-  t.deepEqual(containerArgv({ name: 'c', image: 'busybox', command: ['sleep'], args: ['10'] }), ['sleep', '10']);
-  t.throws(() => containerArgv({ name: 'c', image: 'nginx' }), { code: 'FERRY_ERR_IMAGE' });
   t.throws(() => containerArgv({ name: 'c', image: 'ferry/agnhost' }), { code: 'FERRY_ERR_IMAGE' });
+
+  t.is(imageName('docker.io/library/nginx:1.27@sha256:abc'), 'nginx');
+  t.is(imageName('localhost:5000/tools/busybox:1.36'), 'localhost:5000/tools/busybox');
+  t.is(imageName('registry.k8s.io/pause:3.9'), 'registry.k8s.io/pause');
+  // nginx and httpd: the image's default command (or its server named explicitly) is the stand-in server.
+  for (const c of [{ image: 'nginx' }, { image: 'nginx:1.27-alpine', args: ['nginx', '-g', 'daemon off;'] }, { image: 'docker.io/library/nginx', command: ['nginx'] }]) {
+    t.deepEqual(containerArgv({ name: 'c', ...c }).slice(-1), ['nginx'], JSON.stringify(c));
+  }
+  t.deepEqual(containerArgv({ name: 'c', image: 'httpd:2.4' }).slice(-1), ['httpd']);
+  // Anything else in those images runs as a host program; busybox's CMD is sh; args alone replace it.
+  t.deepEqual(containerArgv({ name: 'c', image: 'nginx', command: ['sh', '-c', 'echo hi'] }), ['sh', '-c', 'echo hi']);
+  t.deepEqual(containerArgv({ name: 'c', image: 'busybox' }), ['sh']);
+  t.deepEqual(containerArgv({ name: 'c', image: 'busybox:1.36', args: ['sleep', '3600'] }), ['sleep', '3600']);
+  t.deepEqual(containerArgv({ name: 'c', image: 'busybox', command: ['sleep'], args: ['10'] }), ['sleep', '10']);
+  t.deepEqual(containerArgv({ name: 'c', image: 'registry.k8s.io/pause:3.9' }), ['sleep', 'infinity']);
+  const unknown = t.throws(() => containerArgv({ name: 'c', image: 'redis:7' }), { code: 'FERRY_ERR_IMAGE' }) as ImageError;
+  t.is(unknown.reason, 'ErrImagePull');
+  t.regex(unknown.message, /"redis:7" is not available in the ferry lab/);
 });
 
 const svc = (name: string, ns: string, ip: string, ports: Array<{ name?: string; port: number; protocol?: string }>): Service => ({ metadata: { name, namespace: ns }, spec: { clusterIP: ip, ports } });
