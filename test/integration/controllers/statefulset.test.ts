@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { resources } from '../../../src/endpoints/client/resources.ts';
 import { kubectlBin, until, workbench } from './workload-fixture.ts';
 
@@ -31,7 +32,7 @@ const ordinal = (p: Pod) => Number(p.metadata!.name!.slice('web-'.length));
 const ready = (p: Pod) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 test(`${kubectlBin}: pods come up in order with stable names and DNS fields, roll out from the top down to the partition, and scale down in reverse`, async (t) => {
-  const { client, k, pods } = await workbench(t, { controllers: ['statefulset'], fate: () => 'run' });
+  const { client, k, pods } = await workbench(t, { controllers: ['statefulset', 'endpointslice'], fate: () => 'run' });
   const violations: string[] = [];
   const updatedOrder: string[] = [];
   // The rolling update deletes and recreates pods in the middle, so the prefix invariant holds outside it only.
@@ -63,6 +64,13 @@ test(`${kubectlBin}: pods come up in order with stable names and DNS fields, rol
   t.like(first.status, { replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3 });
   t.is(first.status?.currentRevision, first.status?.updateRevision);
   t.regex(await k(['get', 'sts', 'web']), /web\s+3\/3/);
+  // The headless Service's slice names each pod by its hostname: what cluster DNS serves as web-0.nginx.default.svc.<zone>.
+  const named = await until('slice endpoints with hostnames', async () => {
+    const slices = (await client.list<EndpointSlice>(resources.endpointslices, { namespace: 'default', labelSelector: 'kubernetes.io/service-name=nginx' })).items;
+    const eps = slices.flatMap((x) => x.endpoints ?? []);
+    return eps.length === 3 ? eps : undefined;
+  });
+  for (const p of up) t.deepEqual(named.find((e) => e.hostname === p.metadata?.name)?.addresses, [p.status?.podIP], `${p.metadata?.name} by hostname`);
 
   rolling = true;
   await k(['patch', 'statefulset/web', '-p', '{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":1}}}}']);
