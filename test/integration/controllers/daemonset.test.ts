@@ -2,7 +2,7 @@ import test from 'ava';
 import type { DaemonSet } from 'kubernetes-types/apps/v1.js';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import { resources } from '../../../src/endpoints/client/resources.ts';
-import { kubectlBin, until, workbench } from './workload-fixture.ts';
+import { kubectlBin, kubectlOld, until, workbench } from './workload-fixture.ts';
 
 /** Issue 18: the DaemonSet controller driven by kubectl, over Node objects registered by the test (no node agent). */
 
@@ -28,8 +28,8 @@ spec:
       containers: [{name: agent, image: "busybox:1"}]
 `;
 
-test(`${kubectlBin}: one pod per eligible node, bound to it; a node joining later gets one; a rolling update completes`, async (t) => {
-  const { client, k, pods } = await workbench(t, { controllers: ['daemonset'], fate: () => 'run' });
+for (const bin of [kubectlBin, ...(kubectlOld ? [kubectlOld] : [])]) test(`${bin}: one pod per eligible node, bound to it; a node joining later gets one; a rolling update completes`, async (t) => {
+  const { client, k, pods } = await workbench(t, { controllers: ['daemonset'], fate: () => 'run', kubectl: bin });
   const linux = { 'kubernetes.io/os': 'linux' };
   await client.create(resources.nodes, node('n1', { labels: linux }));
   await client.create(resources.nodes, node('n2', { labels: linux, taints: [{ key: 'node.kubernetes.io/memory-pressure', effect: 'NoSchedule' }] }));

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { Job } from 'kubernetes-types/batch/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { resources } from '../../../src/endpoints/client/resources.ts';
-import { kubectlBin, until, workbench, type PodFate } from './workload-fixture.ts';
+import { kubectlBin, kubectlOld, until, workbench, type PodFate } from './workload-fixture.ts';
 
 /**
  * Issue 18: the Job controller driven by kubectl. The stand-in kubelet ends
@@ -25,8 +25,8 @@ ${spec}
       containers: [{name: c, image: busybox, command: [${command}]}]
 `;
 
-test(`${kubectlBin}: completions 3 / parallelism 2 completes with never more than 2 pods running; labels and owner`, async (t) => {
-  const { client, k, pods } = await workbench(t, { controllers: ['job'], fate });
+for (const bin of [kubectlBin, ...(kubectlOld ? [kubectlOld] : [])]) test(`${bin}: completions 3 / parallelism 2 completes with never more than 2 pods running; labels and owner`, async (t) => {
+  const { client, k, pods } = await workbench(t, { controllers: ['job'], fate, kubectl: bin });
   let maxActive = 0;
   const watch = setInterval(() => {
     void pods('batch.kubernetes.io/job-name=pi').then((ps) => {

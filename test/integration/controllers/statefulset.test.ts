@@ -3,7 +3,7 @@ import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { resources } from '../../../src/endpoints/client/resources.ts';
-import { kubectlBin, until, workbench } from './workload-fixture.ts';
+import { kubectlBin, kubectlOld, until, workbench } from './workload-fixture.ts';
 
 /**
  * Issue 18: the StatefulSet controller driven by kubectl. An observer polls
@@ -31,8 +31,8 @@ spec:
 const ordinal = (p: Pod) => Number(p.metadata!.name!.slice('web-'.length));
 const ready = (p: Pod) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
-test(`${kubectlBin}: pods come up in order with stable names and DNS fields, roll out from the top down to the partition, and scale down in reverse`, async (t) => {
-  const { client, k, pods } = await workbench(t, { controllers: ['statefulset', 'endpointslice'], fate: () => 'run' });
+for (const bin of [kubectlBin, ...(kubectlOld ? [kubectlOld] : [])]) test(`${bin}: pods come up in order with stable names and DNS fields, roll out from the top down to the partition, and scale down in reverse`, async (t) => {
+  const { client, k, pods } = await workbench(t, { controllers: ['statefulset', 'endpointslice'], fate: () => 'run', kubectl: bin });
   const violations: string[] = [];
   const updatedOrder: string[] = [];
   // The rolling update deletes and recreates pods in the middle, so the prefix invariant holds outside it only.

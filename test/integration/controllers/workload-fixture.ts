@@ -16,6 +16,8 @@ import { kubectl, startServer, tempDir } from '../apiserver-stub/server-fixture.
  */
 
 export const kubectlBin = ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33', '/usr/bin/kubectl'].find((p) => existsSync(p))!;
+/** The oldest kubectl the project supports, when installed. */
+export const kubectlOld = ['/usr/lib/google-cloud-sdk/bin/kubectl.1.27'].find((p) => existsSync(p));
 
 export async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -46,6 +48,8 @@ export interface Workbench {
 export interface WorkbenchOptions {
   controllers: string[];
   workloads?: WorkloadOptions;
+  /** kubectl binary (default kubectlBin). */
+  kubectl?: string;
   /** The stand-in kubelet's decision per pod; none runs when absent. */
   fate?: (pod: Pod) => PodFate;
 }
@@ -99,7 +103,7 @@ export async function workbench(t: ExecutionContext, o: WorkbenchOptions): Promi
   });
   const dir = await tempDir(t);
   const k = async (args: string[], ko: { input?: string; allowFail?: boolean } = {}): Promise<string> => {
-    const r = await kubectl(kubectlBin, server.url, join(dir, 'cache'), args, ko.input);
+    const r = await kubectl(o.kubectl ?? kubectlBin, server.url, join(dir, 'cache'), args, ko.input);
     if (!ko.allowFail) t.is(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
     return ko.allowFail ? r.stdout + r.stderr : r.stdout;
   };
