@@ -99,7 +99,9 @@ export class JobController {
       this.tracker.recordDelete(key, podName);
     }
     if (!sameJSON(withoutTimes(job.status), withoutTimes(plan.status))) {
-      await client.patch(resources.jobs, name, { status: plan.status }, 'merge', { namespace, subresource: 'status' });
+      // A merge patch drops a counter only when told null.
+      const status = { active: null, succeeded: null, failed: null, ...plan.status };
+      await client.patch(resources.jobs, name, { status }, 'merge', { namespace, subresource: 'status' });
     }
     if (plan.requeueAfterMs !== undefined) return { requeueAfterMs: plan.requeueAfterMs };
   }

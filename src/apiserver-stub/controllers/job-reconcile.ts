@@ -127,10 +127,11 @@ export function planJob(job: Job, ownedPods: readonly Pod[], t: JobTiming): JobP
     ...(job.status?.conditions?.length ? { conditions: job.status.conditions } : {}),
     ...(started !== undefined ? { startTime: job.status?.startTime ?? iso(started) } : {}),
     ...(job.status?.completionTime ? { completionTime: job.status.completionTime } : {}),
-    active: active.length,
+    // kube omits zero active/succeeded/failed (omitempty); ready and terminating are pointers, so 0 shows.
+    ...(active.length > 0 ? { active: active.length } : {}),
     ready: active.filter(isPodReady).length,
-    succeeded,
-    failed,
+    ...(succeeded > 0 ? { succeeded } : {}),
+    ...(failed > 0 ? { failed } : {}),
     terminating: ownedPods.filter((p) => p.metadata?.deletionTimestamp && isTerminating(p)).length,
   };
   const plan: JobPlan = { create: 0, delete: [], status, deleteJob: false };
