@@ -9,7 +9,7 @@ import { sameJSON } from './canonical.ts';
 import { Controller, type Requeue } from './controller.ts';
 import type { SharedInformers } from './informers.ts';
 import { controllerRef } from './replicaset-reconcile.ts';
-import { planStatefulSet, podForOrdinal } from './statefulset-reconcile.ts';
+import { planStatefulSet, podForOrdinal, revisionFor } from './statefulset-reconcile.ts';
 import type { WorkloadInformers } from './workload-informers.ts';
 import { WriteTracker } from './write-tracker.ts';
 
@@ -71,7 +71,8 @@ export class StatefulSetController {
     const client = this.cfg.client;
     const namespace = sts.metadata?.namespace;
     for (const ordinal of plan.create) {
-      const p = await client.create(resources.pods, podForOrdinal(sts, ordinal, plan.updateRevision));
+      const { revision, source } = revisionFor(sts, plan, ordinal);
+      const p = await client.create(resources.pods, podForOrdinal(sts, ordinal, revision, source));
       this.tracker.recordWrite(key, p.metadata?.name ?? '', p.metadata?.resourceVersion);
       log.info(2, 'Created pod', { statefulSet: key, pod: p.metadata?.name });
     }

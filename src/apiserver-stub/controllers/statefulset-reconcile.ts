@@ -21,6 +21,13 @@ export const LABEL_POD_INDEX = 'apps.kubernetes.io/pod-index';
 export interface StatefulSetPlan {
   /** Ordinals to create, in order. */
   create: number[];
+  /**
+   * A live pod of the current revision, to copy for ordinals below the
+   * partition while a partitioned update is under way (they stay on the
+   * current revision; kube reads it from its ControllerRevision, which this
+   * control plane does not keep).
+   */
+  currentSource?: Pod;
   /** Pods to delete, in order. */
   delete: Pod[];
   status: StatefulSetStatus;
@@ -58,6 +65,12 @@ export function planStatefulSet(sts: StatefulSet, owned: readonly Pod[], now: nu
     if (o !== undefined) byOrdinal.set(o, p);
   }
   const plan: StatefulSetPlan = { create: [], delete: [], updateRevision, status: statefulSetStatus(sts, [...byOrdinal.values()], updateRevision, now) };
+
+  const currentRevision = plan.status.currentRevision;
+  if (currentRevision !== updateRevision) {
+    const source = [...byOrdinal.values()].find((p) => revisionOf(p) === currentRevision && !isTerminating(p));
+    if (source) plan.currentSource = source;
+  }
 
   // Failed pods are deleted and recreated under the same name.
   for (const p of byOrdinal.values()) {
@@ -129,9 +142,30 @@ export function statefulSetStatus(sts: StatefulSet, pods: readonly Pod[], update
   };
 }
 
-/** podForOrdinal builds `<set>-<n>` with the stable hostname and the governing Service as subdomain. */
-export function podForOrdinal(sts: StatefulSet, ordinal: number, revision: string): Pod {
-  const template = sts.spec?.template ?? {};
+/**
+ * revisionFor tells which revision a new pod of this ordinal gets: the
+ * current one below a RollingUpdate's partition while a copy of it exists,
+ * the update revision otherwise.
+ */
+export function revisionFor(sts: StatefulSet, plan: StatefulSetPlan, ordinal: number): { revision: string; source?: Pod } {
+  const strategy = sts.spec?.updateStrategy;
+  const partition = (strategy?.type ?? 'RollingUpdate') === 'RollingUpdate' ? (strategy?.rollingUpdate?.partition ?? 0) : 0;
+  const below = ordinal < (sts.spec?.ordinals?.start ?? 0) + partition;
+  if (below && plan.currentSource && plan.status.currentRevision) return { revision: plan.status.currentRevision, source: plan.currentSource };
+  return { revision: plan.updateRevision };
+}
+
+/** templateOf rebuilds a pod template from a live pod: its labels and annotations and its spec without what was set for that pod. */
+function templateOf(pod: Pod): NonNullable<StatefulSet['spec']>['template'] {
+  const { nodeName: _n, hostname: _h, subdomain: _s, ...spec } = structuredClone(pod.spec ?? { containers: [] });
+  const labels = { ...pod.metadata?.labels };
+  for (const k of [LABEL_REVISION_HASH, LABEL_POD_NAME, LABEL_POD_INDEX]) delete labels[k];
+  return { metadata: { labels, ...(pod.metadata?.annotations ? { annotations: { ...pod.metadata.annotations } } : {}) }, spec };
+}
+
+/** podForOrdinal builds `<set>-<n>` with the stable hostname and the governing Service as subdomain (from `source`'s template when given). */
+export function podForOrdinal(sts: StatefulSet, ordinal: number, revision: string, source?: Pod): Pod {
+  const template = source ? templateOf(source) : (sts.spec?.template ?? {});
   const set = sts.metadata?.name ?? '';
   const name = `${set}-${ordinal}`;
   const spec = structuredClone(template.spec ?? { containers: [] });

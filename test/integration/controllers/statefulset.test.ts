@@ -73,23 +73,40 @@ for (const bin of [kubectlBin, ...(kubectlOld ? [kubectlOld] : [])]) test(`${bin
   for (const p of up) t.deepEqual(named.find((e) => e.hostname === p.metadata?.name)?.addresses, [p.status?.podIP], `${p.metadata?.name} by hostname`);
 
   rolling = true;
-  await k(['patch', 'statefulset/web', '-p', '{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":1}}}}']);
+  await k(['patch', 'statefulset/web', '-p', '{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}}}}']);
   await k(['set', 'image', 'statefulset/web', 'nginx=nginx:2']);
   await k(['rollout', 'status', 'statefulset/web', '--timeout=30s']);
-  const rolled = await until('web-1 and web-2 on nginx:2', async () => {
+  const rolled = await until('web-2 on nginx:2, web-1 and web-0 kept', async () => {
     const ps = await pods('app=web');
     const img = (n: string) => ps.find((p) => p.metadata?.name === n && !p.metadata?.deletionTimestamp)?.spec?.containers[0]?.image;
-    return img('web-2') === 'nginx:2' && img('web-1') === 'nginx:2' && img('web-0') === 'nginx:1' ? ps : undefined;
+    return img('web-2') === 'nginx:2' && img('web-1') === 'nginx:1' && img('web-0') === 'nginx:1' ? ps : undefined;
   });
   t.is(rolled.length, 3);
-  t.deepEqual(updatedOrder, ['web-2', 'web-1'], 'highest ordinal first');
+  t.deepEqual(updatedOrder, ['web-2'], 'highest ordinal first, down to the partition');
   const partial = await until('status after the partitioned rollout', async () => {
     const s = await client.get<StatefulSet>(resources.statefulsets, 'web', { namespace: 'default' });
-    return s.status?.updatedReplicas === 2 && s.status.readyReplicas === 3 ? s : undefined;
+    return s.status?.updatedReplicas === 1 && s.status.readyReplicas === 3 ? s : undefined;
   });
-  t.like(partial.status, { currentReplicas: 1, currentRevision: first.status?.currentRevision });
+  t.like(partial.status, { currentReplicas: 2, currentRevision: first.status?.currentRevision });
   t.not(partial.status?.updateRevision, partial.status?.currentRevision);
 
+  // web-0, below the partition, comes back on the current revision when deleted (copied from web-1).
+  const oldUid = rolled.find((p) => p.metadata?.name === 'web-0')?.metadata?.uid;
+  await k(['delete', 'pod', 'web-0', '--wait=false']);
+  const back = await until('web-0 recreated and ready', async () => {
+    const p = (await pods('app=web')).find((x) => x.metadata?.name === 'web-0');
+    return p && p.metadata?.uid !== oldUid && ready(p) ? p : undefined;
+  });
+  t.is(back.spec?.containers[0]?.image, 'nginx:1');
+  t.is(back.metadata?.labels?.['controller-revision-hash'], first.status?.currentRevision);
+  // Lowering the partition to 0 finishes the update from the top down: web-1, then web-0.
+  await k(['patch', 'statefulset/web', '-p', '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}']);
+  await k(['rollout', 'status', 'statefulset/web', '--timeout=30s']);
+  t.deepEqual(updatedOrder, ['web-2', 'web-1', 'web-0']);
+  await until('currentRevision caught up', async () => {
+    const st = (await client.get<StatefulSet>(resources.statefulsets, 'web', { namespace: 'default' })).status;
+    return st?.currentRevision === st?.updateRevision && st?.currentReplicas === 3;
+  });
   rolling = false;
   await k(['scale', 'statefulset/web', '--replicas=1']);
   await until('one pod left', async () => (await pods('app=web')).map((p) => p.metadata?.name).join() === 'web-0');

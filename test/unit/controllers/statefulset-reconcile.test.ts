@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { LABEL_POD_INDEX, LABEL_POD_NAME, LABEL_REVISION_HASH, planStatefulSet, podForOrdinal, revisionName } from '../../../src/apiserver-stub/controllers/statefulset-reconcile.ts';
+import { LABEL_POD_INDEX, LABEL_POD_NAME, LABEL_REVISION_HASH, planStatefulSet, podForOrdinal, revisionFor, revisionName } from '../../../src/apiserver-stub/controllers/statefulset-reconcile.ts';
 import { pod } from './fixtures.ts';
 
 const now = Date.parse('2026-01-01T01:00:00Z');
@@ -92,4 +92,25 @@ test('pods are <set>-<ordinal> with hostname, subdomain, the revision and index 
   t.is(p.spec?.subdomain, 'nginx');
   t.like(p.metadata?.labels, { app: 'web', [LABEL_REVISION_HASH]: 'web-abc', [LABEL_POD_NAME]: 'web-2', [LABEL_POD_INDEX]: '2' });
   t.like(p.metadata?.ownerReferences?.[0], { kind: 'StatefulSet', name: 'web', uid: 'uid-sts', controller: true });
+});
+
+test('a pod below the partition recreated during an update keeps the current revision, copied from a live pod of it', (t) => {
+  const old = revisionName(sts(3));
+  const s = sts(3, { image: 'nginx:2', partition: 2, status: { replicas: 3, currentRevision: old } });
+  const rev = revisionName(s);
+  const oldPod = (i: number) => {
+    const p = member(i, old);
+    return { ...p, spec: { ...p.spec!, containers: [{ name: 'nginx', image: 'nginx:1' }], hostname: `web-${i}`, subdomain: 'nginx', nodeName: 'node-a' } };
+  };
+  const plan = planStatefulSet(s, [oldPod(1), member(2, rev)], now);
+  t.deepEqual(plan.create, [0]);
+  const { revision, source } = revisionFor(s, plan, 0);
+  t.is(revision, old);
+  const p = podForOrdinal(s, 0, revision, source);
+  t.is(p.spec?.containers[0]?.image, 'nginx:1');
+  t.is(p.spec?.hostname, 'web-0');
+  t.is(p.spec?.nodeName, undefined, 'the copy is not bound to the source pod\'s node');
+  t.like(p.metadata?.labels, { app: 'web', [LABEL_REVISION_HASH]: old, [LABEL_POD_NAME]: 'web-0', [LABEL_POD_INDEX]: '0' });
+  t.is(revisionFor(s, plan, 2).revision, rev, 'at or above the partition: the update revision');
+  t.is(revisionFor(s, planStatefulSet(s, [member(2, rev)], now), 0).revision, rev, 'no copy of the current revision left: the update revision');
 });
