@@ -1,5 +1,6 @@
 import type { Job, JobCondition, JobStatus } from 'kubernetes-types/batch/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { verdict } from './job-failure-policy.ts';
 import { isPodReady } from './pod-endpoint.ts';
 import { compareForDeletion, isPodActive } from './replicaset-reconcile.ts';
 
@@ -74,7 +75,8 @@ function condition(type: 'Complete' | 'Failed', reason: string, message: string,
 }
 
 /** failure tells why the Job fails now, if it does. */
-function failure(job: Job, failed: number, active: readonly Pod[], startTime: number, now: number): JobCondition | undefined {
+function failure(job: Job, failed: number, active: readonly Pod[], startTime: number, now: number, policyFailure?: string): JobCondition | undefined {
+  if (policyFailure) return condition('Failed', 'PodFailurePolicy', policyFailure, now);
   const backoffLimit = job.spec?.backoffLimit ?? 6;
   const restarts = restartsOnFailure(job, active);
   const pastOnFailure = backoffLimit === 0 ? restarts > 0 : restarts > 0 && restarts >= backoffLimit;
@@ -120,7 +122,12 @@ export function planJob(job: Job, ownedPods: readonly Pod[], t: JobTiming): JobP
   const now = t.now;
   const active = ownedPods.filter(isPodActive);
   const succeeded = ownedPods.filter((p) => p.status?.phase === 'Succeeded').length;
-  const failed = ownedPods.filter((p) => p.status?.phase === 'Failed').length;
+  // podFailurePolicy: ignored failures are not counted (nor backed off from); a FailJob match fails the Job.
+  const verdicts = ownedPods.filter((p) => p.status?.phase === 'Failed').map((p) => ({ p, v: verdict(job, p) }));
+  const ignored = new Set(verdicts.filter((x) => x.v.action === 'Ignore').map((x) => x.p));
+  const failed = verdicts.length - ignored.size;
+  const failJob = verdicts.map((x) => x.v).find((v) => v.action === 'FailJob');
+  const counted = ownedPods.filter((p) => !ignored.has(p));
   const suspended = job.spec?.suspend === true;
   const started = job.status?.startTime ? Date.parse(job.status.startTime) : suspended ? undefined : now;
   const status: JobStatus = {
@@ -140,7 +147,7 @@ export function planJob(job: Job, ownedPods: readonly Pod[], t: JobTiming): JobP
     plan.delete = active;
     return { ...plan, ...ttlPlan(job, status, now) };
   }
-  const failedNow = started !== undefined ? failure(job, failed, active, started, now) : undefined;
+  const failedNow = started !== undefined ? failure(job, failed, active, started, now, failJob?.action === 'FailJob' ? failJob.message : undefined) : undefined;
   if (failedNow) {
     status.conditions = [...(status.conditions ?? []), failedNow];
     plan.delete = active;
@@ -158,7 +165,7 @@ export function planJob(job: Job, ownedPods: readonly Pod[], t: JobTiming): JobP
   if (active.length > want) {
     plan.delete = [...active].sort(compareForDeletion).slice(0, active.length - want);
   } else if (active.length < want) {
-    const notBefore = nextCreateAt(ownedPods, t.backoffBaseMs);
+    const notBefore = nextCreateAt(counted, t.backoffBaseMs);
     if (notBefore <= now) plan.create = want - active.length;
     else backoffWait = notBefore - now;
   }

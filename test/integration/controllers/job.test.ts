@@ -78,10 +78,22 @@ test(`${kubectlBin}: activeDeadlineSeconds fails a running Job and deletes its p
   t.like(slow.status?.conditions?.find((c) => c.type === 'Failed'), { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' });
   await until('the running pod deleted', async () => (await pods('job-name=slow')).length === 0);
 
-  await k(['apply', '-f', '-'], { input: jobYaml('brief', '  ttlSecondsAfterFinished: 1', 'echo') });
+  await k(['apply', '-f', '-'], { input: jobYaml('brief', '  ttlSecondsAfterFinished: 4', 'echo') });
   await k(['wait', '--for=condition=complete', 'job/brief', '--timeout=30s']);
   t.is((await pods('job-name=brief')).length, 1);
   await until('the Job gone', async () => !(await client.list<Job>(resources.jobs, { namespace: 'default' })).items.some((j) => j.metadata?.name === 'brief'));
   await until('its pod gone', async () => (await pods('job-name=brief')).length === 0);
   t.regex(await k(['get', 'job', 'brief'], { allowFail: true }), /NotFound|not found/);
+});
+
+test(`${kubectlBin}: podFailurePolicy FailJob on exit code 1 fails the Job at its first failure, whatever backoffLimit`, async (t) => {
+  const { client, k, pods } = await workbench(t, { controllers: ['job'], fate });
+  const spec = '  backoffLimit: 6\n  podFailurePolicy:\n    rules: [{action: FailJob, onExitCodes: {operator: In, values: [1]}}]';
+  await k(['apply', '-f', '-'], { input: jobYaml('strict', spec, '"false"') });
+  await k(['wait', '--for=condition=failed', 'job/strict', '--timeout=30s']);
+  const job = await client.get<Job>(resources.jobs, 'strict', { namespace: 'default' });
+  const failed = job.status?.conditions?.find((c) => c.type === 'Failed');
+  t.is(failed?.reason, 'PodFailurePolicy');
+  t.regex(failed?.message ?? '', /^Container c for pod default\/strict-\w+ failed with exit code 1 matching FailJob rule at index 0$/);
+  t.is((await pods('job-name=strict')).length, 1, 'no second pod');
 });

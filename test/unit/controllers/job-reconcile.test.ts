@@ -127,3 +127,31 @@ test('pods carry the Job labels and a controller reference', (t) => {
   t.like(p.metadata?.ownerReferences?.[0], { apiVersion: 'batch/v1', kind: 'Job', name: 'pi', uid: 'uid-job', controller: true, blockOwnerDeletion: true });
   t.is(p.spec?.restartPolicy, 'Never');
 });
+
+test('podFailurePolicy: FailJob on a listed exit code fails the Job at once; Ignore leaves the failure uncounted and without back-off', (t) => {
+  const exit = (name: string, code: number, container = 'c') => {
+    const p = ended(name, 'Failed', now - 1000);
+    p.status!.containerStatuses = [{ name: container, image: 'busybox', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: code, finishedAt: iso(now - 1000) } } }];
+    return p;
+  };
+  const policy = { rules: [
+    { action: 'FailJob', onExitCodes: { containerName: 'c', operator: 'In', values: [42] } },
+    { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    { action: 'Ignore', onExitCodes: { operator: 'In', values: [3] } },
+  ] };
+  const j = job({ backoffLimit: 6, podFailurePolicy: policy }, { startTime: iso(now - 60_000) });
+  const fail = planJob(j, [exit('a', 42)], { now });
+  t.like(fail.status.conditions?.[0], { type: 'Failed', reason: 'PodFailurePolicy', message: 'Container c for pod default/a failed with exit code 42 matching FailJob rule at index 0' });
+  t.is(planJob(j, [exit('a', 42, 'sidecar')], { now }).status.conditions, undefined, 'another container: no match');
+  const ignored = planJob(j, [exit('a', 3)], { now });
+  t.is(ignored.status.failed, undefined, 'not counted');
+  t.is(ignored.create, 1, 'replaced without back-off');
+  const disrupted = ended('b', 'Failed', now - 1000);
+  disrupted.status!.conditions = [{ type: 'DisruptionTarget', status: 'True' }];
+  t.is(planJob(j, [disrupted], { now }).create, 1);
+  const counted = planJob(j, [exit('a', 1)], { now });
+  t.is(counted.status.failed, 1, 'no rule matches: counted');
+  t.is(counted.create, 0, 'and backed off from');
+  const tight = job({ backoffLimit: 0, podFailurePolicy: policy }, { startTime: iso(now - 60_000) });
+  t.is(planJob(tight, [exit('a', 3)], { now }).status.conditions, undefined, 'an ignored failure does not reach backoffLimit 0');
+});
