@@ -192,7 +192,11 @@ export const printers: Readonly<Record<string, Printer>> = {
   },
   Event: {
     columns: [col('Last Seen', 'Time of the last occurrence.'), col('Type', 'Event type.'), col('Reason', 'Reason.'), col('Object', 'The object it is about.'), col('Message', 'Message.'), { ...name, priority: 1 }],
-    cells: (o: Any) => [humanAge(o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp), o.type ?? '', o.reason ?? '', `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}`, o.message ?? '', o.metadata.name],
+    // core/v1 and events.k8s.io/v1 (regarding, note, deprecated*) print alike, as kube prints both from its internal Event.
+    cells: (o: Any) => {
+      const about = o.involvedObject ?? o.regarding;
+      return [humanAge(o.lastTimestamp ?? o.deprecatedLastTimestamp ?? o.series?.lastObservedTime ?? o.eventTime ?? o.metadata.creationTimestamp), o.type ?? '', o.reason ?? '', `${String(about?.kind ?? '').toLowerCase()}/${about?.name ?? ''}`, o.message ?? o.note ?? '', o.metadata.name];
+    },
   },
 };
 

@@ -24,7 +24,8 @@ export class Registry {
   constructor(backend: Backend, def: ResourceDef) {
     this.backend = backend;
     this.def = def;
-    this.base = `/registry/${def.group === '' ? '' : `${def.group}/`}${def.resource}/`;
+    const stored = def.storedAs ?? def;
+    this.base = `/registry/${stored.group === '' ? '' : `${stored.group}/`}${stored.resource}/`;
   }
 
   /** prefix is the key prefix of one namespace, or of every object when namespace is undefined. */
@@ -40,7 +41,7 @@ export class Registry {
   toObject(kv: { value: StoredValue; revision: number }): KubeObject {
     // Stored values are shared with the store: copy the top level and metadata
     // (the only levels the server sets); callers that change deeper fields clone first.
-    const value = kv.value as KubeObject;
+    const value = this.def.storedAs ? this.def.storedAs.fromStored(kv.value as KubeObject) : (kv.value as KubeObject);
     return { ...value, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata: { ...value.metadata, resourceVersion: String(kv.revision) } };
   }
 
@@ -60,6 +61,8 @@ export class Registry {
   /** toStored hands obj to the store, which then shares it: callers build obj fresh and never touch it afterwards. */
   private toStored(obj: KubeObject): StoredValue {
     const { resourceVersion: _rv, ...metadata } = obj.metadata ?? {};
+    const as = this.def.storedAs;
+    if (as) return { ...as.toStored(obj), apiVersion: as.apiVersion, kind: as.kind, metadata } as StoredValue;
     return { ...obj, apiVersion: apiVersionOf(this.def), kind: this.def.kind, metadata } as StoredValue;
   }
 
@@ -268,6 +271,8 @@ export class Registry {
       const m = metaOf(obj);
       checkPreconditions(this.def, name, m, options.preconditions);
       const grace = this.def.strategy.gracePeriod?.(obj, options.gracePeriodSeconds) ?? 0;
+      // The garbage collector's finalizer (orphan, foregroundDeletion) is set on the first delete, as kube's deletion strategy does.
+      if (options.finalizer !== undefined && m.deletionTimestamp === undefined && !(m.finalizers ?? []).includes(options.finalizer)) m.finalizers = [...(m.finalizers ?? []), options.finalizer];
       const finalizers = (m.finalizers ?? []).length > 0;
       try {
         if (grace > 0 || finalizers) {
@@ -291,6 +296,8 @@ export class Registry {
 export interface DeleteRequest {
   preconditions?: { uid?: string; resourceVersion?: string };
   gracePeriodSeconds?: number;
+  /** A finalizer to add before marking the object deleted (propagationPolicy Orphan or Foreground). */
+  finalizer?: string;
   /** Check everything, persist nothing (`?dryRun=All`). */
   dryRun?: boolean;
 }

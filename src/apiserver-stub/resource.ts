@@ -34,7 +34,23 @@ export interface ResourceDef {
   readonly createOnly?: boolean;
   /** PUT of an absent object creates it (endpoints, events). */
   readonly allowCreateOnUpdate?: boolean;
+  /**
+   * Another version's storage this resource is a view of (events.k8s.io/v1
+   * Events are core/v1 Events in kube's storage), with the conversions.
+   */
+  readonly storedAs?: StoredAs;
   readonly strategy: Strategy;
+}
+
+export interface StoredAs {
+  readonly group: string;
+  readonly resource: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** fromStored converts a stored object to this version (without apiVersion and kind). */
+  fromStored(obj: KubeObject): KubeObject;
+  /** toStored converts an object of this version to the stored version (without apiVersion and kind). */
+  toStored(obj: KubeObject): KubeObject;
 }
 
 export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward';

@@ -3,6 +3,7 @@ import type { ResourceDef, Strategy } from './resource.ts';
 import { configMapStrategy, endpointSliceStrategy, endpointsStrategy, eventStrategy, namespaceStrategy, nodeStrategy, plainStrategy } from './strategies/basic.ts';
 import { deploymentStrategy, podStrategy, replicaSetStrategy } from './strategies/workloads.ts';
 import { moreResourceDefs } from './resources-more.ts';
+import { eventsV1Def } from './events-v1.ts';
 
 /** The resources Ferry serves, in discovery order; the Service strategy is passed in since it holds the allocators. */
 type Obj = Record<string, unknown>;
@@ -47,5 +48,6 @@ export function resourceDefs(serviceStrategy: Strategy): ResourceDef[] {
     { group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment', namespaced: true, nameFormat: 'subdomain', shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'], statusSubresource: true, strategy: deploymentStrategy },
     { group: 'apps', version: 'v1', resource: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', namespaced: true, nameFormat: 'subdomain', shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'], statusSubresource: true, strategy: replicaSetStrategy, fields: { 'status.replicas': (o) => path(o, 'status', 'replicas') } },
     ...moreResourceDefs(),
+    eventsV1Def(),
   ];
 }

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { DEFAULT_EVENT_TTL_MS, EventExpiry } from './event-ttl.ts';
 import { createServer as createTlsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -46,6 +47,8 @@ export interface ApiServerOptions {
    * Watches are not affected: their request is complete when they start.
    */
   readonly requestTimeoutMs?: number;
+  /** `--event-ttl`: Events are deleted this long after they last happened (default 1 h; 0 keeps them). */
+  readonly eventTtlMs?: number;
 }
 
 /**
@@ -68,6 +71,7 @@ export class ApiServer implements Api {
   private openApi: OpenApiDocs | undefined;
   private readonly inflight: InflightLimiter;
   private readonly requestTimeoutMs: number;
+  readonly eventExpiry: EventExpiry;
 
   constructor(options: ApiServerOptions) {
     this.backend = options.backend;
@@ -79,6 +83,7 @@ export class ApiServer implements Api {
     this.allocator = new ServiceAllocator(parseCidr(options.serviceClusterIPRange ?? '10.96.0.0/12'), parsePortRange(options.serviceNodePortRange ?? '30000-32767'));
     this.registries = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
     for (const r of this.registries) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
+    this.eventExpiry = new EventExpiry(this.backend, this.registry('', 'events'), options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS);
   }
 
   user(req: IncomingMessage): UserInfo {
@@ -96,6 +101,7 @@ export class ApiServer implements Api {
     await this.backend.start();
     await this.feedAllocator();
     await bootstrap(this, this.allocator.firstIP(), this.advertise);
+    this.eventExpiry.start();
   }
 
   /** feedAllocator records every stored Service's addresses and ports, then follows changes. */
@@ -242,6 +248,7 @@ export class ApiServer implements Api {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.eventExpiry.stop();
     this.serviceFeed?.close();
     await Promise.all(
       this.servers.map(

@@ -1,7 +1,8 @@
-import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { Deployment, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import { InvalidArgumentError } from '../../util/errors.ts';
 import { canonicalJSON } from './canonical.ts';
+import { deploymentConditions } from './deployment-conditions.ts';
 import { ANNOTATION_REVISION, nextRevision, normalizeTemplate, replicaSetAnnotations, revisionOf, setsToCleanUp } from './deployment-revisions.ts';
 
 /**
@@ -124,6 +125,7 @@ export function planDeployment(d: Deployment, owned: readonly ReplicaSet[], now:
   if (!newRS) {
     const hash = podTemplateHash(d.spec?.template ?? {}, d.status?.collisionCount ?? 0);
     plan.createReplicaSet = newReplicaSetFor(d, hash, newReplicas, revision);
+    plan.status = deploymentStatus(d, undefined, owned, now, plan.createReplicaSet.metadata?.name);
   } else {
     if (newReplicas !== specReplicas(newRS)) plan.scale.push({ rs: newRS, replicas: newReplicas });
     const annotations = replicaSetAnnotations(d, newRS, revision, recreate ? 0 : resolveFenceposts(d).maxSurge);
@@ -178,39 +180,20 @@ function rollingOldScaleDown(d: Deployment, newRS: ReplicaSet | undefined, old: 
   return old.filter((rs) => target.get(rs) !== specReplicas(rs)).map((rs) => ({ rs, replicas: target.get(rs)! }));
 }
 
-function condition(prev: DeploymentCondition | undefined, type: string, status: string, reason: string, message: string, now: string): DeploymentCondition {
-  const same = prev && prev.status === status && prev.reason === reason;
-  return { type, status, reason, message, lastUpdateTime: same ? prev.lastUpdateTime : now, lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now };
-}
-
-/** deploymentStatus sums the sets' status; Progressing is NewReplicaSetAvailable once the rollout completed. */
-export function deploymentStatus(d: Deployment, newRS: ReplicaSet | undefined, owned: readonly ReplicaSet[], now: Date): DeploymentStatus {
+/** deploymentStatus sums the sets' status and sets the Available and Progressing conditions; `created` names a set this sync creates. */
+export function deploymentStatus(d: Deployment, newRS: ReplicaSet | undefined, owned: readonly ReplicaSet[], now: Date, created?: string): DeploymentStatus {
   const desired = d.spec?.replicas ?? 1;
   const sum = (f: (rs: ReplicaSet) => number | undefined) => owned.reduce((n, rs) => n + (f(rs) ?? 0), 0);
-  const replicas = sum((rs) => rs.status?.replicas);
   const available = sum((rs) => rs.status?.availableReplicas);
-  const updated = newRS?.status?.replicas ?? 0;
   const { maxUnavailable } = d.spec?.strategy?.type === 'Recreate' ? { maxUnavailable: 0 } : resolveFenceposts(d);
-  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
-  const prev = (t: string) => d.status?.conditions?.find((c) => c.type === t);
-  const isAvailable = available >= desired - maxUnavailable;
-  const complete = updated === desired && replicas === desired && available >= desired && newRS !== undefined;
-  const name = newRS?.metadata?.name ?? `${d.metadata?.name}`;
-  return {
+  const status: DeploymentStatus = {
     observedGeneration: d.metadata?.generation ?? 0,
-    replicas,
-    updatedReplicas: updated,
+    replicas: sum((rs) => rs.status?.replicas),
+    updatedReplicas: newRS?.status?.replicas ?? 0,
     readyReplicas: sum((rs) => rs.status?.readyReplicas),
     availableReplicas: available,
     unavailableReplicas: Math.max(0, desired - available),
     ...(d.status?.collisionCount ? { collisionCount: d.status.collisionCount } : {}),
-    conditions: [
-      isAvailable
-        ? condition(prev('Available'), 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', stamp)
-        : condition(prev('Available'), 'Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', stamp),
-      complete
-        ? condition(prev('Progressing'), 'Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${name}" has successfully progressed.`, stamp)
-        : condition(prev('Progressing'), 'Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${name}" is progressing.`, stamp),
-    ],
   };
+  return { ...status, conditions: deploymentConditions({ d, newRS, created, status, maxUnavailable, now }) };
 }

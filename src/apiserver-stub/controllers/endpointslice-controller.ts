@@ -83,7 +83,7 @@ export class EndpointSliceController {
     })) return { requeueAfterMs: 50 };
     const service = inf.services.store.get(key);
     if (!service) {
-      // The apiserver removes owned slices with the Service; this covers slices it missed (orphaned while we were down).
+      // The garbage collector removes owned slices with the Service; this covers slices left while neither ran.
       for (const s of existing) await this.delete(key, s);
       return;
     }

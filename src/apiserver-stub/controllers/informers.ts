@@ -48,8 +48,8 @@ export class SharedInformers {
     this.nodes = new Informer<Node>({ ...common, resource: resources.nodes });
     this.endpointSlices = new Informer<EndpointSlice>({ ...common, resource: resources.endpointslices, labelSelector: `${LABEL_MANAGED_BY}=${CONTROLLER_NAME}`, indexers: { service: byServiceName } });
     this.endpoints = new Informer<Endpoints>({ ...common, resource: resources.endpoints });
-    this.replicaSets = new Informer<ReplicaSet>({ ...common, resource: resources.replicasets, indexers: { controller: byController } });
-    this.deployments = new Informer<Deployment>({ ...common, resource: resources.deployments });
+    this.replicaSets = new Informer<ReplicaSet>({ ...common, resource: resources.replicasets, indexers: { controller: byController, namespace: byNamespace } });
+    this.deployments = new Informer<Deployment>({ ...common, resource: resources.deployments, indexers: { namespace: byNamespace } });
   }
 
   /**

@@ -4,6 +4,7 @@ import { createLogger } from '../../util/log.ts';
 import { DeploymentController } from './deployment-controller.ts';
 import { EndpointsController } from './endpoints-controller.ts';
 import { EndpointSliceController } from './endpointslice-controller.ts';
+import { GarbageCollector } from './garbage-collector.ts';
 import { NodeLifecycleController } from './node-lifecycle-controller.ts';
 import { SharedInformers } from './informers.ts';
 import { ReplicaSetController } from './replicaset-controller.ts';
@@ -12,7 +13,7 @@ import { addWorkloadControllers, WORKLOAD_CONTROLLER_NAMES, type WorkloadOptions
 
 const log = createLogger('controller-manager');
 
-export const CONTROLLER_NAMES = ['endpointslice', 'endpoints', 'replicaset', 'deployment', 'nodelifecycle', ...WORKLOAD_CONTROLLER_NAMES] as const;
+export const CONTROLLER_NAMES = ['endpointslice', 'endpoints', 'replicaset', 'deployment', 'nodelifecycle', 'garbagecollector', ...WORKLOAD_CONTROLLER_NAMES] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 export interface ControllerManagerOptions {
@@ -22,7 +23,7 @@ export interface ControllerManagerOptions {
   maxEndpointsPerSlice: number;
   /** Informer resync: every object is looked at again this often, repairing anything a missed event left. */
   resyncPeriodMs: number;
-  workers: { endpointslice: number; endpoints: number; replicaset: number; deployment: number };
+  workers: { endpointslice: number; endpoints: number; replicaset: number; deployment: number; garbagecollector?: number };
   /** Node lifecycle: heartbeat age after which a node is Unknown, and how often to check (kube: 40s, 5s). */
   nodeMonitor?: { gracePeriodMs: number; periodMs: number };
   /** Job, CronJob, DaemonSet and StatefulSet controllers: workers and test clocks. */
@@ -60,6 +61,7 @@ export class ControllerManager {
       if (n === 'endpoints') this.running.push(new EndpointsController({ ...common, workers: o.workers.endpoints }));
       if (n === 'replicaset') this.running.push(new ReplicaSetController({ ...common, workers: o.workers.replicaset }));
       if (n === 'deployment') this.running.push(new DeploymentController({ ...common, workers: o.workers.deployment }));
+      if (n === 'garbagecollector') this.running.push(new GarbageCollector({ ...common, workers: o.workers.garbagecollector ?? 20, resyncPeriodMs: o.resyncPeriodMs }));
       if (n === 'nodelifecycle') {
         const m = o.nodeMonitor ?? { gracePeriodMs: 40_000, periodMs: 5000 };
         this.running.push(new NodeLifecycleController({ ...common, gracePeriodMs: m.gracePeriodMs, monitorPeriodMs: m.periodMs }));

@@ -36,8 +36,20 @@ async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
   return opts;
 }
 
-function orphans(opts: DeleteOptions): boolean {
-  return opts.propagationPolicy === 'Orphan' || opts.orphanDependents === true;
+// The garbage collector's finalizers (controllers/garbage-collector-plan.ts).
+const FINALIZER_ORPHAN = 'orphan';
+const FINALIZER_FOREGROUND = 'foregroundDeletion';
+
+/**
+ * propagationFinalizer is the finalizer the garbage collector acts on:
+ * orphan (dependents lose their reference) or foregroundDeletion (dependents
+ * go first). Background needs none: the collector deletes dependents whose
+ * owners are gone.
+ */
+function propagationFinalizer(opts: DeleteOptions, orphanByDefault: boolean): { finalizer?: string } {
+  if (opts.propagationPolicy === 'Orphan' || (opts.propagationPolicy === undefined && opts.orphanDependents === true) || orphanByDefault) return { finalizer: FINALIZER_ORPHAN };
+  if (opts.propagationPolicy === 'Foreground') return { finalizer: FINALIZER_FOREGROUND };
+  return {};
 }
 
 /** orphansByDefault: the request names no policy and the kind orphans then (Jobs); the client gets kube's warning. */
@@ -50,9 +62,8 @@ function orphansByDefault(ctx: Ctx, opts: DeleteOptions): boolean {
 /**
  * handleDelete answers DELETE of one object: 200 with a Success Status (pods:
  * the deleted object, as their registry's ReturnDeletedObject), or 200 with
- * the object marked for deletion while finalizers remain. Dependents (by
- * ownerReferences) are deleted afterwards unless orphaned, standing in for
- * the garbage collector.
+ * the object marked for deletion while finalizers remain (propagationPolicy
+ * Orphan and Foreground add the garbage collector's finalizer).
  */
 export async function handleDelete(ctx: Ctx): Promise<void> {
   const opts = await deleteOptions(ctx);
@@ -61,8 +72,8 @@ export async function handleDelete(ctx: Ctx): Promise<void> {
   if (ctx.def.resource === 'namespaces' && protectedNamespaces.has(name)) {
     throw apiErrors.forbidden({ group: '', resource: 'namespaces' }, name, 'this namespace may not be deleted');
   }
-  const { object, deleted } = await ctx.registry.delete(ctx.namespace, name, { ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), dryRun });
-  if (deleted) afterDelete(ctx.api, ctx.registry, object, !orphans(opts) && !orphansByDefault(ctx, opts));
+  const { object, deleted } = await ctx.registry.delete(ctx.namespace, name, { ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), ...propagationFinalizer(opts, orphansByDefault(ctx, opts)), dryRun });
+  if (deleted) afterDelete(ctx.api, ctx.registry, object);
   if (!deleted || dryRun || ctx.def.resource === 'pods') return sendJson(ctx.res, 200, object);
   sendJson(ctx.res, 200, {
     kind: 'Status',
@@ -78,15 +89,15 @@ export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
   const opts = await deleteOptions(ctx);
   const dryRun = isDryRun(ctx.query);
   const predicate = compilePredicate(ctx.def, parseListOptions(ctx.query));
-  const cascade = !orphans(opts) && !orphansByDefault(ctx, opts);
+  const policy = propagationFinalizer(opts, orphansByDefault(ctx, opts));
   const list = await ctx.api.backend.list(ctx.registry.prefix(ctx.namespace));
   const items: KubeObject[] = [];
   for (const kv of list.items) {
     const obj = ctx.registry.toObject(kv);
     if (!predicate(obj)) continue;
     try {
-      const { object, deleted } = await ctx.registry.delete(obj.metadata?.namespace, obj.metadata!.name!, { ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), dryRun });
-      if (deleted) afterDelete(ctx.api, ctx.registry, object, cascade);
+      const { object, deleted } = await ctx.registry.delete(obj.metadata?.namespace, obj.metadata!.name!, { ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), ...policy, dryRun });
+      if (deleted) afterDelete(ctx.api, ctx.registry, object);
       items.push(object);
     } catch (error) {
       if (!(error instanceof ApiError && error.httpCode === 404)) throw error;
@@ -95,10 +106,13 @@ export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
   sendJson(ctx.res, 200, { kind: `${ctx.def.kind}List`, apiVersion: ctx.def.group === '' ? 'v1' : `${ctx.def.group}/${ctx.def.version}`, metadata: {}, items });
 }
 
-/** afterDelete removes what belonged to the object: a namespace's contents, or owned dependents. */
-function afterDelete(api: Api, registry: Registry, object: KubeObject, cascade: boolean): void {
-  const work = registry.def.resource === 'namespaces' ? purgeNamespace(api, object.metadata!.name!, Number(object.metadata?.resourceVersion ?? 0)) : cascade ? deleteDependents(api, object) : Promise.resolve();
-  work.catch((error: unknown) => log.error('Cleaning up after a delete failed', { name: object.metadata?.name, error }));
+/**
+ * afterDelete removes a deleted namespace's contents. Dependents by
+ * ownerReferences are the garbage collector's (controller manager), as in kube.
+ */
+function afterDelete(api: Api, registry: Registry, object: KubeObject): void {
+  if (registry.def.resource !== 'namespaces') return;
+  purgeNamespace(api, object.metadata!.name!, Number(object.metadata?.resourceVersion ?? 0)).catch((error: unknown) => log.error('Cleaning up after a delete failed', { name: object.metadata?.name, error }));
 }
 
 /**
@@ -126,23 +140,6 @@ async function purgeNamespace(api: Api, namespace: string, deletedAt: number): P
           kv = current;
         }
       }
-    }
-  }
-}
-
-async function deleteDependents(api: Api, owner: KubeObject): Promise<void> {
-  const uid = owner.metadata?.uid;
-  const namespace = owner.metadata?.namespace;
-  if (uid === undefined || namespace === undefined) return;
-  for (const reg of api.registries) {
-    if (!reg.def.namespaced) continue;
-    const list = await api.backend.list(reg.prefix(namespace));
-    for (const kv of list.items) {
-      const refs = (kv.value.metadata as KubeObject['metadata'])?.ownerReferences ?? [];
-      if (!refs.some((r) => r.uid === uid)) continue;
-      const obj = reg.toObject(kv);
-      const result = await reg.delete(namespace, obj.metadata!.name!).catch(() => undefined);
-      if (result?.deleted) await deleteDependents(api, result.object);
     }
   }
 }

@@ -1,8 +1,11 @@
+import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Node, Pod, PodCondition } from 'kubernetes-types/core/v1.js';
-import type { ApiClient, KubeObject } from '../../endpoints/client/api-client.ts';
+import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import { ApiError, isConflict, isNotFound } from '../../endpoints/client/errors.ts';
 import { resources } from '../../endpoints/client/resources.ts';
+import { involvedOf } from '../../endpoints/client/event-recorder.ts';
+import { EventsV1Recorder } from '../../endpoints/client/events-v1-recorder.ts';
 import { Informer } from '../../endpoints/informer.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { getErrorMessage } from '../../util/errors.ts';
@@ -22,18 +25,6 @@ export interface SchedulerServiceOptions {
   parallelBinds?: number;
   /** Unschedulable pods are retried at least this often even without a cluster event (kube: 5 min). */
   unschedulableFlushMs?: number;
-}
-
-/** failedSchedulingEvent is the Warning `kubectl describe pod` lists, as kube-scheduler records it. */
-function failedSchedulingEvent(pod: Pod, message: string, component: string): KubeObject {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  return {
-    apiVersion: 'v1', kind: 'Event',
-    metadata: { generateName: `${pod.metadata?.name}.`, namespace: pod.metadata?.namespace },
-    involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: pod.metadata?.namespace, name: pod.metadata?.name, uid: pod.metadata?.uid, resourceVersion: pod.metadata?.resourceVersion },
-    reason: 'FailedScheduling', message, type: 'Warning', count: 1,
-    source: { component }, reportingComponent: component, firstTimestamp: now, lastTimestamp: now,
-  } as KubeObject;
 }
 
 const isTerminal = (p: Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
@@ -60,8 +51,12 @@ export class SchedulerService {
   private loop: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
 
+  /** kube-scheduler writes events.k8s.io/v1 Events (series on repeats), reporting as `<name>` from `<name>-<host>`. */
+  readonly recorder: EventsV1Recorder;
+
   constructor(o: SchedulerServiceOptions) {
     this.o = o;
+    this.recorder = new EventsV1Recorder(o.client, { controller: o.schedulerName, instance: `${o.schedulerName}-${hostname()}` });
     this.scheduler = new Scheduler({ percentageOfNodesToScore: o.percentageOfNodesToScore });
     this.pods = new Informer<Pod>({ client: o.client, resource: resources.pods });
     this.nodes = new Informer<Node>({ client: o.client, resource: resources.nodes });
@@ -161,6 +156,7 @@ export class SchedulerService {
       await this.o.client.create(resources.pods, { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, uid: pod.metadata?.uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } } as never, { namespace, name, subresource: 'binding' });
       this.bound++;
       log.info(2, 'Bound pod', { pod: objectKey(pod), node });
+      this.recorder.event(involvedOf(pod, 'Pod', 'v1'), 'Normal', 'Scheduled', 'Binding', `Successfully assigned ${namespace}/${name} to ${node}`);
     } catch (error) {
       this.assumed.delete(uidOf(pod));
       this.cache.removePod(uidOf(pod));
@@ -172,6 +168,8 @@ export class SchedulerService {
   }
 
   private async reportUnschedulable(pod: Pod, message: string): Promise<void> {
+    // Every failed attempt is an event (the recorder counts repeats); the condition changes only with the message.
+    this.recorder.event(involvedOf(pod, 'Pod', 'v1'), 'Warning', 'FailedScheduling', 'Scheduling', message);
     const prev = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (prev?.status === 'False' && prev.reason === 'Unschedulable' && prev.message === message) return;
     const condition: PodCondition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
@@ -179,7 +177,6 @@ export class SchedulerService {
     log.info(2, 'Unable to schedule pod', { pod: objectKey(pod), reason: message });
     try {
       await this.o.client.patch(resources.pods, pod.metadata?.name ?? '', { status: { conditions } }, 'merge', { namespace: pod.metadata?.namespace, subresource: 'status' });
-      await this.o.client.create(resources.events, failedSchedulingEvent(pod, message, this.o.schedulerName));
     } catch (error) {
       if (!(error instanceof ApiError && isNotFound(error))) log.warn('Cannot report unschedulable pod', { pod: objectKey(pod), err: getErrorMessage(error) });
     }
@@ -189,6 +186,7 @@ export class SchedulerService {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.queue.close();
     await this.loop;
+    await this.recorder.flush();
     await Promise.all([this.pods.stop(), this.nodes.stop()]);
   }
 }

@@ -43,6 +43,7 @@ export default defineCommand({
     'advertise-address': { type: 'string', help: 'IP the `kubernetes` Service endpoints point at (its Endpoints/EndpointSlice are written only when set)' },
     'max-requests-inflight': { type: 'int', default: 400, help: 'read-only requests served at once (watches not counted); more get 429 with Retry-After; 0 is no limit' },
     'max-mutating-requests-inflight': { type: 'int', default: 200, help: 'writes served at once; more get 429 with Retry-After; 0 is no limit' },
+    'event-ttl': { type: 'duration', default: '1h', help: 'how long Events are kept after they last happened; 0 keeps them' },
     'request-timeout': { type: 'duration', default: '60s', help: 'time a client has to send its whole request (watches are not affected); 0 is no limit' },
     ...commonFlags,
   },
@@ -65,6 +66,7 @@ export default defineCommand({
       ...(tokens ? { tokens } : {}),
       inflight: { maxRequestsInflight: flags['max-requests-inflight'], maxMutatingRequestsInflight: flags['max-mutating-requests-inflight'] },
       requestTimeoutMs: flags['request-timeout'],
+      eventTtlMs: flags['event-ttl'],
       ...(flags['advertise-address'] ? { advertise: { address: flags['advertise-address'], port } } : {}),
     });
     await server.start();

@@ -67,7 +67,7 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
 export interface ApiClientOptions {
   /** Timeout of each non-watch request, headers and body inactivity (default 30 s). */
   readonly requestTimeoutMs?: number;
-  /** Keep-alive connections per origin (default 8; a watch holds one for its lifetime). */
+  /** Keep-alive connections per origin (default 16; a watch holds one for its lifetime, and a controller manager watches 9 kinds). */
   readonly connections?: number;
   /** Sent as User-Agent (default `ferry`). */
   readonly userAgent?: string;
@@ -109,7 +109,7 @@ export class ApiClient {
     this.#userAgent = options.userAgent ?? 'ferry';
     const { origin, connect } = connectionFor(config);
     this.#origin = origin;
-    this.#dispatcher = new Agent({ connect, keepAliveTimeout: 30_000, connections: options.connections ?? 8 });
+    this.#dispatcher = new Agent({ connect, keepAliveTimeout: 30_000, connections: options.connections ?? 16 });
   }
 
   async get<T extends KubeObject>(ref: ResourceRef, name: string, at: { namespace?: string; subresource?: string } = {}): Promise<T> {

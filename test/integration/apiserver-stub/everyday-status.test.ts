@@ -1,6 +1,8 @@
 import test from 'ava';
 import { call } from './rest-crud.ts';
 import { startServer } from './server-fixture.ts';
+import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
+import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
 
 /**
  * Issue 17: the status subresources of the new kinds behave as kube's: a
@@ -54,6 +56,14 @@ test('scale of StatefulSets and ReplicationControllers; Secrets select by type',
 
 test('deleting a Job without a propagation policy keeps its pods, with kube\'s warning; Background removes them', async (t) => {
   const { url } = await startServer(t);
+  // Dependents are the garbage collector's (controller manager), as in kube.
+  const client = new ApiClient({ server: url });
+  const gc = new ControllerManager({ client, controllers: ['garbagecollector'], maxEndpointsPerSlice: 100, resyncPeriodMs: 0, workers: { endpointslice: 1, endpoints: 1, replicaset: 1, deployment: 1 } });
+  await gc.start();
+  t.teardown(async () => {
+    await gc.stop();
+    await client.close();
+  });
   const jobs = '/apis/batch/v1/namespaces/default/jobs';
   const podOf = async (job: { metadata: { name: string; uid: string } }, name: string) =>
     call(url, 'POST', '/api/v1/namespaces/default/pods', { metadata: { name, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, uid: job.metadata.uid, controller: true }] }, spec: podTemplate({}, 'Never').spec });
@@ -72,4 +82,7 @@ test('deleting a Job without a propagation policy keeps its pods, with kube\'s w
   while ((await call(url, 'GET', '/api/v1/namespaces/default/pods/gone-pod')).status !== 404 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   t.is((await call(url, 'GET', '/api/v1/namespaces/default/pods/gone-pod')).status, 404);
   t.is((await call(url, 'GET', '/api/v1/namespaces/default/pods/kept-pod')).status, 200);
+  while ((await call(url, 'GET', `${jobs}/kept`)).status !== 404 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.is((await call(url, 'GET', `${jobs}/kept`)).status, 404, 'the orphaned Job is gone once the collector released it');
+  t.deepEqual((await call(url, 'GET', '/api/v1/namespaces/default/pods/kept-pod')).body.metadata.ownerReferences, undefined, 'the kept pod lost its reference');
 });

@@ -11,6 +11,7 @@
  */
 import test from 'ava';
 import { availableParallelism, loadavg } from 'node:os';
+import { loadScale } from '../../helpers/load.ts';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ApiServer } from '../../../src/apiserver-stub/server.ts';
@@ -70,7 +71,7 @@ test('fuzz: seeded hostile requests of every kind and content type get no 5xx; p
   t.log(`slowest: ${run.slowest.join('\n')}`);
   t.deepEqual(run.failures.slice(0, 10), [], `${run.failures.length} requests got a 5xx`);
   // 200 ms on an idle machine; on one shared with other jobs (load above its cores) the bound scales with the load.
-  const load = Math.max(1, loadavg()[0]! / availableParallelism());
+  const load = loadScale();
   t.true(run.probeP99 <= 200 * load, `/readyz p99 ${run.probeP99} ms (bound ${200 * load} ms at load ${load.toFixed(1)} per core)`);
   // What stays live grows only by what the store keeps (objects, watch history), not per request:
   // a leak such as the phantom creates' would show as growth over the second half.

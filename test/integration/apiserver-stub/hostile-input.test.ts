@@ -1,6 +1,7 @@
 import test from 'ava';
 import { connect, type Socket } from 'node:net';
 import { startServer, tempDir } from './server-fixture.ts';
+import { loadScale } from '../../helpers/load.ts';
 
 /**
  * Issue 19: hostile input costs the apiserver nothing. Each test reproduces
@@ -41,7 +42,8 @@ test('finding 1: a JSON patch copying /metadata into itself 40 times is a 4xx wi
   const answer = await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/bomb', ops, 'application/json-patch+json');
   t.log(`metadata bomb: ${answer.status} ${answer.body.reason} in ${answer.ms.toFixed(0)} ms: ${answer.body.message}`);
   t.true(answer.status >= 400 && answer.status < 500, `status ${answer.status}`);
-  t.true(answer.ms < 1000, `${answer.ms} ms`);
+  // 1 s on an idle machine, scaled when other jobs share the cores.
+  t.true(answer.ms < 1000 * loadScale(), `${answer.ms} ms (load ${loadScale().toFixed(1)} per core)`);
   t.is((await call(url, 'GET', '/version')).status, 200);
   const after = await call(url, 'GET', '/api/v1/namespaces/default/configmaps/bomb');
   t.deepEqual(Object.keys(after.body.metadata).filter((k) => /^c\d+$/.test(k)), [], 'nothing of the bomb was stored');
@@ -55,7 +57,8 @@ test('finding 1: 1,000 copies of /spec into /spec/ports/- on a Service is a 4xx 
   const answer = await call(url, 'PATCH', `${services}/web`, ops, 'application/json-patch+json');
   t.log(`spec bomb: ${answer.status} ${answer.body.reason} in ${answer.ms.toFixed(0)} ms: ${answer.body.message}`);
   t.true(answer.status >= 400 && answer.status < 500, `status ${answer.status}`);
-  t.true(answer.ms < 1000, `${answer.ms} ms`);
+  // 1 s on an idle machine, scaled when other jobs share the cores.
+  t.true(answer.ms < 1000 * loadScale(), `${answer.ms} ms (load ${loadScale().toFixed(1)} per core)`);
   t.is((await call(url, 'GET', `${services}/web`)).body.spec.ports.length, 1);
 });
 

@@ -11,7 +11,7 @@ test('discovery: /api, /apis, group-versions, /version and health checks', async
   t.deepEqual((await call(url, 'GET', '/api')).body.versions, ['v1']);
   const groups = (await call(url, 'GET', '/apis')).body;
   t.is(groups.kind, 'APIGroupList');
-  t.deepEqual(groups.groups.map((g: { name: string }) => g.name).sort(), ['apps', 'authentication.k8s.io', 'authorization.k8s.io', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'networking.k8s.io', 'rbac.authorization.k8s.io']);
+  t.deepEqual(groups.groups.map((g: { name: string }) => g.name).sort(), ['apps', 'authentication.k8s.io', 'authorization.k8s.io', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'events.k8s.io', 'networking.k8s.io', 'rbac.authorization.k8s.io']);
   const core = (await call(url, 'GET', '/api/v1')).body;
   const svc = core.resources.find((r: { name: string }) => r.name === 'services');
   t.like(svc, { kind: 'Service', namespaced: true, shortNames: ['svc'] });
@@ -163,7 +163,7 @@ test('watch with a label selector: leaving the selector is DELETED, entering it 
   t.deepEqual(events.map((e) => e.type), ['ADDED', 'DELETED', 'ADDED']);
 });
 
-test('deletion: finalizers and bound pods wait (deletionTimestamp), grace 0 and the last finalizer remove; dependents and namespaces cascade', async (t) => {
+test('deletion: finalizers and bound pods wait (deletionTimestamp), grace 0 and the last finalizer remove; propagation finalizers and namespaces cascade', async (t) => {
   const { url } = await startServer(t);
   const pods = '/api/v1/namespaces/default/pods';
   const pod = (name: string, extra: Record<string, unknown> = {}) => ({ metadata: { name, ...extra }, spec: { nodeName: 'n1', terminationGracePeriodSeconds: 20, containers: [{ name: 'c', image: 'busybox' }] } });
@@ -186,13 +186,16 @@ test('deletion: finalizers and bound pods wait (deletionTimestamp), grace 0 and 
   t.is(released.status, 200);
   t.is((await call(url, 'GET', '/api/v1/namespaces/default/configmaps/fin')).status, 404);
 
+  // Dependents by ownerReferences are the garbage collector's (test/integration/controllers/garbage-collector.test.ts); the apiserver only marks the policy.
   const owner = await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'owner' } });
-  await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'owned', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.body.metadata.uid }] } });
-  await call(url, 'DELETE', '/api/v1/namespaces/default/configmaps/owner');
+  const orphaning = await call(url, 'DELETE', '/api/v1/namespaces/default/configmaps/owner', { propagationPolicy: 'Orphan' });
+  t.deepEqual(orphaning.body.metadata.finalizers, ['orphan'], 'propagationPolicy Orphan leaves the orphan finalizer for the collector');
+  t.truthy(orphaning.body.metadata.deletionTimestamp);
+  t.is(owner.status, 201);
+  const fg = await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'fg' } });
+  t.is(fg.status, 201);
+  t.deepEqual((await call(url, 'DELETE', '/api/v1/namespaces/default/configmaps/fg?propagationPolicy=Foreground')).body.metadata.finalizers, ['foregroundDeletion']);
   const deadline = Date.now() + 5000;
-  while ((await call(url, 'GET', '/api/v1/namespaces/default/configmaps/owned')).status !== 404 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  t.is((await call(url, 'GET', '/api/v1/namespaces/default/configmaps/owned')).status, 404, 'dependents are deleted with their owner');
-
   await call(url, 'POST', '/api/v1/namespaces', { metadata: { name: 'gone' } });
   await call(url, 'POST', '/api/v1/namespaces/gone/configmaps', { metadata: { name: 'inside' } });
   t.is((await call(url, 'DELETE', '/api/v1/namespaces/gone')).status, 200);

@@ -38,7 +38,7 @@ const jobsOf = async (client: import('../../../src/endpoints/client/api-client.t
 
 test(`${kubectlBin}: a CronJob creates a Job each minute, keeps successfulJobsHistoryLimit, records its times, and stops when suspended`, async (t) => {
   const now = fastClock();
-  const { client, k } = await workbench(t, { controllers: ['cronjob', 'job'], fate, workloads: { now, cronJobTickMs: 100 } });
+  const { client, k } = await workbench(t, { controllers: ['cronjob', 'job', 'garbagecollector'], fate, workloads: { now, cronJobTickMs: 100 } });
   await k(['apply', '-f', '-'], { input: cronYaml('hello', '  successfulJobsHistoryLimit: 2', 'echo') });
   const seen = new Set<string>();
   await until('four Jobs run', async () => {
@@ -68,7 +68,7 @@ test(`${kubectlBin}: a CronJob creates a Job each minute, keeps successfulJobsHi
 
 test(`${kubectlBin}: concurrencyPolicy Forbid never runs two Jobs at once; Replace swaps the running Job for the new one`, async (t) => {
   const now = fastClock();
-  const { client, k } = await workbench(t, { controllers: ['cronjob', 'job'], fate, workloads: { now, cronJobTickMs: 100 } });
+  const { client, k } = await workbench(t, { controllers: ['cronjob', 'job', 'garbagecollector'], fate, workloads: { now, cronJobTickMs: 100 } });
   await k(['apply', '-f', '-'], { input: cronYaml('forbid', '  concurrencyPolicy: Forbid', 'sleep, "3600"') });
   await until('the first Job', async () => (await jobsOf(client, 'forbid')).length === 1);
   await sleep(2000);

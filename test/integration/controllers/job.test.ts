@@ -70,7 +70,8 @@ test(`${kubectlBin}: a failing Job backs off between pods and stops at backoffLi
 });
 
 test(`${kubectlBin}: activeDeadlineSeconds fails a running Job and deletes its pod; ttlSecondsAfterFinished deletes the Job and its pods`, async (t) => {
-  const { client, k, pods } = await workbench(t, { controllers: ['job'], fate });
+  // The garbage collector removes the pods of the Job the TTL deletes (propagationPolicy Background).
+  const { client, k, pods } = await workbench(t, { controllers: ['job', 'garbagecollector'], fate });
   await k(['apply', '-f', '-'], { input: jobYaml('slow', '  activeDeadlineSeconds: 2', 'sleep, "3600"') });
   await until('a running pod', async () => (await pods('job-name=slow')).some((p) => p.status?.phase === 'Running'));
   await k(['wait', '--for=condition=failed', 'job/slow', '--timeout=30s']);

@@ -9,6 +9,8 @@ function deploy(replicas: number, image = 'v1', surge: number | string = '25%', 
     metadata: { name: 'web', namespace: 'default', uid: 'uid-d', generation: 2 },
     spec: {
       replicas,
+      // The apiserver defaults it; without a deadline kube sets no Progressing condition.
+      progressDeadlineSeconds: 600,
       selector: { matchLabels: { app: 'web' } },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: surge, maxUnavailable: unavailable } },
       template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image }] } },
