@@ -1,12 +1,13 @@
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
 import { isConflict, isNotFound } from '../../endpoints/client/errors.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
 import { sameJSON } from './canonical.ts';
 import { Controller, type Requeue } from './controller.ts';
-import { planCronJob } from './cronjob-reconcile.ts';
+import { jobFinished, planCronJob } from './cronjob-reconcile.ts';
 import { controllerRef } from './replicaset-reconcile.ts';
 import type { WorkloadInformers } from './workload-informers.ts';
 import { WriteTracker } from './write-tracker.ts';
@@ -35,9 +36,11 @@ export class CronJobController {
   private readonly tracker = new WriteTracker();
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
+  readonly recorder: EventRecorder;
 
   constructor(cfg: CronJobControllerConfig) {
     this.cfg = cfg;
+    this.recorder = new EventRecorder(cfg.client, { component: 'cronjob-controller' });
     this.now = cfg.now ?? Date.now;
     this.controller = new Controller('cronjob', (key) => this.sync(key));
     const enqueue = (cj: CronJob) => this.controller.enqueue(objectKey(cj));
@@ -46,7 +49,15 @@ export class CronJobController {
       const ref = controllerRef(j);
       if (ref?.kind === 'CronJob') this.controller.enqueue(`${j.metadata?.namespace}/${ref.name}`);
     };
-    cfg.workloads.jobs.addHandlers({ onAdd: jobOwner, onUpdate: (_o, n) => jobOwner(n), onDelete: jobOwner });
+    // A Job of a CronJob that just finished is told on the CronJob, as kube's SawCompletedJob.
+    const sawCompleted = (o: Job, n: Job) => {
+      const ref = controllerRef(n);
+      const done = jobFinished(n);
+      if (ref?.kind !== 'CronJob' || !done || jobFinished(o)) return;
+      const cj = cfg.workloads.cronJobs.store.get(`${n.metadata?.namespace}/${ref.name}`);
+      if (cj) this.recorder.event(involvedOf(cj, 'CronJob', 'batch/v1'), 'Normal', 'SawCompletedJob', `Saw completed job: ${n.metadata?.name}, status: ${done}`);
+    };
+    cfg.workloads.jobs.addHandlers({ onAdd: jobOwner, onUpdate: (o, n) => (sawCompleted(o, n), jobOwner(n)), onDelete: jobOwner });
   }
 
   run(): void {
@@ -77,19 +88,24 @@ export class CronJobController {
     const plan = planCronJob(cj, jobs, this.now());
     const client = this.cfg.client;
     const namespace = cj.metadata?.namespace;
+    const ref = involvedOf(cj, 'CronJob', 'batch/v1');
     const remove = async (j: Job, why: string) => {
       await client.delete(resources.jobs, j.metadata?.name ?? '', { namespace }, { propagationPolicy: 'Background' }).catch((e: unknown) => {
         if (!isNotFound(e)) throw e;
       });
       this.tracker.recordDelete(key, j.metadata?.name ?? '');
+      this.recorder.event(ref, 'Normal', 'SuccessfulDelete', `Deleted job ${j.metadata?.name}`);
       log.info(2, why, { cronJob: key, job: j.metadata?.name });
     };
     for (const j of plan.replace) await remove(j, 'Deleted active Job (concurrencyPolicy Replace)');
     if (plan.skipped) log.info(2, 'Scheduled time not started', { cronJob: key, why: plan.skipped });
+    if (plan.skipped?.startsWith('concurrencyPolicy Forbid')) this.recorder.event(ref, 'Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
+    if (plan.skipped?.startsWith('too many missed')) this.recorder.event(ref, 'Warning', 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew');
     if (plan.create) {
       try {
         const j = await client.create(resources.jobs, plan.create);
         this.tracker.recordWrite(key, j.metadata?.name ?? '', j.metadata?.resourceVersion);
+        this.recorder.event(ref, 'Normal', 'SuccessfulCreate', `Created job ${j.metadata?.name}`);
         log.info(2, 'Created Job', { cronJob: key, job: j.metadata?.name });
       } catch (error) {
         // AlreadyExists: a previous sync created it and lost the status write.

@@ -1,6 +1,7 @@
 import type { DaemonSet } from 'kubernetes-types/apps/v1.js';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
 import { isNotFound } from '../../endpoints/client/errors.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
@@ -34,9 +35,11 @@ export class DaemonSetController {
   private readonly cfg: DaemonSetControllerConfig;
   private readonly tracker = new WriteTracker();
   private readonly now: () => number;
+  readonly recorder: EventRecorder;
 
   constructor(cfg: DaemonSetControllerConfig) {
     this.cfg = cfg;
+    this.recorder = new EventRecorder(cfg.client, { component: 'daemonset-controller' });
     this.now = cfg.now ?? Date.now;
     this.controller = new Controller('daemonset', (key) => this.sync(key));
     const enqueue = (ds: DaemonSet) => this.controller.enqueue(objectKey(ds));
@@ -78,7 +81,11 @@ export class DaemonSetController {
     const client = this.cfg.client;
     const namespace = ds.metadata?.namespace;
     const made = await Promise.all(plan.create.map((node) => client.create(resources.pods, podForNode(ds, node, plan.hash))));
-    for (const p of made) this.tracker.recordWrite(key, p.metadata?.name ?? '', p.metadata?.resourceVersion);
+    const ref = involvedOf(ds, 'DaemonSet', 'apps/v1');
+    for (const p of made) {
+      this.tracker.recordWrite(key, p.metadata?.name ?? '', p.metadata?.resourceVersion);
+      this.recorder.event(ref, 'Normal', 'SuccessfulCreate', `Created pod: ${p.metadata?.name}`);
+    }
     if (made.length > 0) log.info(2, 'Created daemon pods', { daemonSet: key, nodes: plan.create.join(',') });
     for (const p of plan.delete) {
       const name = p.metadata?.name ?? '';
@@ -86,6 +93,7 @@ export class DaemonSetController {
         if (!isNotFound(e)) throw e;
       });
       this.tracker.recordDelete(key, name);
+      this.recorder.event(ref, 'Normal', 'SuccessfulDelete', `Deleted pod: ${name}`);
     }
     if (plan.delete.length > 0) log.info(2, 'Deleted daemon pods', { daemonSet: key, count: plan.delete.length });
     if (!sameJSON(ds.status ?? {}, plan.status)) {

@@ -1,6 +1,7 @@
 import type { Job, JobStatus } from 'kubernetes-types/batch/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
 import { isNotFound } from '../../endpoints/client/errors.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
@@ -43,9 +44,11 @@ export class JobController {
   private readonly cfg: JobControllerConfig;
   private readonly tracker = new WriteTracker();
   private readonly now: () => number;
+  readonly recorder: EventRecorder;
 
   constructor(cfg: JobControllerConfig) {
     this.cfg = cfg;
+    this.recorder = new EventRecorder(cfg.client, { component: 'job-controller' });
     this.now = cfg.now ?? Date.now;
     this.controller = new Controller('job', (key) => this.sync(key));
     const enqueue = (j: Job) => this.controller.enqueue(objectKey(j));
@@ -78,6 +81,7 @@ export class JobController {
     const client = this.cfg.client;
     const namespace = job.metadata?.namespace;
     const name = job.metadata?.name ?? '';
+    const ref = involvedOf(job, 'Job', 'batch/v1');
     if (plan.deleteJob) {
       await client.delete(resources.jobs, name, { namespace }, { propagationPolicy: 'Background' }).catch((e: unknown) => {
         if (!isNotFound(e)) throw e;
@@ -88,7 +92,10 @@ export class JobController {
     if (plan.create > 0) {
       const template = podForJob(job);
       const created = await Promise.all(Array.from({ length: plan.create }, () => client.create(resources.pods, template)));
-      for (const p of created) this.tracker.recordWrite(key, p.metadata?.name ?? '', p.metadata?.resourceVersion);
+      for (const p of created) {
+        this.tracker.recordWrite(key, p.metadata?.name ?? '', p.metadata?.resourceVersion);
+        this.recorder.event(ref, 'Normal', 'SuccessfulCreate', `Created pod: ${p.metadata?.name}`);
+      }
       log.info(2, 'Created pods', { job: key, count: plan.create });
     }
     for (const p of plan.delete) {
@@ -97,7 +104,12 @@ export class JobController {
         if (!isNotFound(e)) throw e;
       });
       this.tracker.recordDelete(key, podName);
+      this.recorder.event(ref, 'Normal', 'SuccessfulDelete', `Deleted pod: ${podName}`);
     }
+    // The condition this sync adds, told as kube's job controller does.
+    const added = plan.status.conditions?.find((c) => !job.status?.conditions?.some((o) => o.type === c.type));
+    if (added?.type === 'Complete') this.recorder.event(ref, 'Normal', 'Completed', 'Job completed');
+    else if (added?.type === 'Failed') this.recorder.event(ref, 'Warning', added.reason ?? 'Failed', added.message ?? '');
     if (!sameJSON(withoutTimes(job.status), withoutTimes(plan.status))) {
       // A merge patch drops a counter only when told null.
       const status = { active: null, succeeded: null, failed: null, ...plan.status };

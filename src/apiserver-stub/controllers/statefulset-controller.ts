@@ -1,6 +1,7 @@
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
 import { isNotFound } from '../../endpoints/client/errors.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
@@ -36,9 +37,11 @@ export class StatefulSetController {
   private readonly cfg: StatefulSetControllerConfig;
   private readonly tracker = new WriteTracker();
   private readonly now: () => number;
+  readonly recorder: EventRecorder;
 
   constructor(cfg: StatefulSetControllerConfig) {
     this.cfg = cfg;
+    this.recorder = new EventRecorder(cfg.client, { component: 'statefulset-controller' });
     this.now = cfg.now ?? Date.now;
     this.controller = new Controller('statefulset', (key) => this.sync(key));
     const enqueue = (s: StatefulSet) => this.controller.enqueue(objectKey(s));
@@ -70,10 +73,13 @@ export class StatefulSetController {
     const plan = planStatefulSet(sts, owned, this.now());
     const client = this.cfg.client;
     const namespace = sts.metadata?.namespace;
+    const ref = involvedOf(sts, 'StatefulSet', 'apps/v1');
+    const set = sts.metadata?.name ?? '';
     for (const ordinal of plan.create) {
       const { revision, source } = revisionFor(sts, plan, ordinal);
       const p = await client.create(resources.pods, podForOrdinal(sts, ordinal, revision, source));
       this.tracker.recordWrite(key, p.metadata?.name ?? '', p.metadata?.resourceVersion);
+      this.recorder.event(ref, 'Normal', 'SuccessfulCreate', `create Pod ${p.metadata?.name} in StatefulSet ${set} successful`);
       log.info(2, 'Created pod', { statefulSet: key, pod: p.metadata?.name });
     }
     for (const p of plan.delete) {
@@ -82,6 +88,7 @@ export class StatefulSetController {
         if (!isNotFound(e)) throw e;
       });
       this.tracker.recordDelete(key, name);
+      this.recorder.event(ref, 'Normal', 'SuccessfulDelete', `delete Pod ${name} in StatefulSet ${set} successful`);
       log.info(2, 'Deleted pod', { statefulSet: key, pod: name });
     }
     if (!sameJSON(sts.status ?? {}, plan.status)) {

@@ -58,6 +58,10 @@ test(`${kubectlBin}: a CronJob creates a Job each minute, keeps successfulJobsHi
   t.regex(await k(['get', 'cronjob', 'hello']), /hello\s+\*\/1 \* \* \* \*\s+<none>\s+false\s+\d+\s+\S+/);
   t.true(Date.parse(cj.status!.lastScheduleTime!) > Date.now(), 'times are the test clock\'s (ahead of real time)');
 
+  await until('the CronJob\'s events', async () => {
+    const out = await k(['describe', 'cronjob', 'hello']);
+    return /SuccessfulCreate\s+\S+\s+cronjob-controller\s+Created job hello-\d+/.test(out) && /SawCompletedJob\s+\S+\s+cronjob-controller\s+Saw completed job: hello-\d+, status: Complete/.test(out) && /SuccessfulDelete\s+\S+\s+cronjob-controller\s+Deleted job hello-\d+/.test(out);
+  });
   await k(['patch', 'cronjob/hello', '-p', '{"spec":{"suspend":true}}']);
   await sleep(300);
   const frozen = new Set((await jobsOf(client, 'hello')).map((j) => j.metadata?.name));

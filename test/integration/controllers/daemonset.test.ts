@@ -41,6 +41,7 @@ for (const bin of [kubectlBin, ...(kubectlOld ? [kubectlOld] : [])]) test(`${bin
   t.deepEqual(await placed(), ['n1', 'n2'], 'not on the windows node nor the untolerated taint; memory-pressure is tolerated');
   const ds = await client.get<DaemonSet>(resources.daemonsets, 'agent', { namespace: 'default' });
   t.like(ds.status, { desiredNumberScheduled: 2, currentNumberScheduled: 2, numberReady: 2, updatedNumberScheduled: 2, numberAvailable: 2, numberMisscheduled: 0, observedGeneration: ds.metadata?.generation });
+  await until('the DaemonSet\'s events', async () => /SuccessfulCreate\s+\S+\s+daemonset-controller\s+Created pod: agent-\w+/.test(await k(['describe', 'ds', 'agent'])));
   t.regex(await k(['get', 'ds', 'agent']), /agent\s+2\s+2\s+2\s+2\s+2\s+kubernetes.io\/os=linux/);
 
   await client.create(resources.nodes, node('n3', { labels: linux }));

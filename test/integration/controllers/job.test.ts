@@ -52,6 +52,11 @@ for (const bin of [kubectlBin, ...(kubectlOld ? [kubectlOld] : [])]) test(`${bin
     t.like(p.metadata?.ownerReferences?.[0], { kind: 'Job', name: 'pi', uid: job.metadata?.uid, controller: true });
   }
   t.regex(await k(['get', 'job', 'pi']), /pi\s+Complete\s+3\/3/);
+  const described = await until('the Job\'s events', async () => {
+    const out = await k(['describe', 'job', 'pi']);
+    return /Normal\s+Completed\s+\S+\s+job-controller\s+Job completed/.test(out) ? out : undefined;
+  });
+  t.regex(described, /Normal\s+SuccessfulCreate\s+\S+\s+job-controller\s+Created pod: pi-\w+/);
 });
 
 test(`${kubectlBin}: a failing Job backs off between pods and stops at backoffLimit with the Failed condition`, async (t) => {
@@ -67,6 +72,7 @@ test(`${kubectlBin}: a failing Job backs off between pods and stops at backoffLi
   t.true(created[2]! - created[0]! >= 2000, `pods spread by the back-off: ${created.map((c) => c - created[0]!).join(', ')}`);
   t.regex(await k(['get', 'job', 'bad']), /bad\s+Failed\s+0\/1/);
   t.regex(await k(['describe', 'job', 'bad']), /Pods Statuses:\s+0 Active \(0 Ready\) \/ 0 Succeeded \/ 3 Failed/);
+  await until('the BackoffLimitExceeded event', async () => /Warning\s+BackoffLimitExceeded\s+\S+\s+job-controller\s+Job has reached the specified backoff limit/.test(await k(['describe', 'job', 'bad'])));
 });
 
 test(`${kubectlBin}: activeDeadlineSeconds fails a running Job and deletes its pod; ttlSecondsAfterFinished deletes the Job and its pods`, async (t) => {

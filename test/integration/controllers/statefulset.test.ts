@@ -64,6 +64,7 @@ for (const bin of [kubectlBin, ...(kubectlOld ? [kubectlOld] : [])]) test(`${bin
   t.like(first.status, { replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3 });
   t.is(first.status?.currentRevision, first.status?.updateRevision);
   t.regex(await k(['get', 'sts', 'web']), /web\s+3\/3/);
+  await until('the StatefulSet\'s events', async () => /SuccessfulCreate\s+\S+\s+statefulset-controller\s+create Pod web-2 in StatefulSet web successful/.test(await k(['describe', 'sts', 'web'])));
   // The headless Service's slice names each pod by its hostname: what cluster DNS serves as web-0.nginx.default.svc.<zone>.
   const named = await until('slice endpoints with hostnames', async () => {
     const slices = (await client.list<EndpointSlice>(resources.endpointslices, { namespace: 'default', labelSelector: 'kubernetes.io/service-name=nginx' })).items;
