@@ -90,8 +90,8 @@ export class JobController {
       return;
     }
     if (plan.create > 0) {
-      const template = podForJob(job);
-      const created = await Promise.all(Array.from({ length: plan.create }, () => client.create(resources.pods, template)));
+      const indexes = plan.indexes;
+      const created = await Promise.all(Array.from({ length: plan.create }, (_, i) => client.create(resources.pods, podForJob(job, indexes?.[i]))));
       for (const p of created) {
         this.tracker.recordWrite(key, p.metadata?.name ?? '', p.metadata?.resourceVersion);
         this.recorder.event(ref, 'Normal', 'SuccessfulCreate', `Created pod: ${p.metadata?.name}`);

@@ -1,6 +1,7 @@
 import type { Job, JobCondition, JobStatus } from 'kubernetes-types/batch/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { verdict } from './job-failure-policy.ts';
+import { compressIndexes, isIndexed, pendingIndexes, succeededIndexes, withIndex } from './job-indexed.ts';
 import { isPodReady } from './pod-endpoint.ts';
 import { compareForDeletion, isPodActive } from './replicaset-reconcile.ts';
 
@@ -26,6 +27,8 @@ export interface JobTiming {
 
 export interface JobPlan {
   create: number;
+  /** Indexed Jobs: the completion index of each pod to create. */
+  indexes?: number[];
   /** Active pods to delete: surplus over parallelism, or all of them once the Job has finished. */
   delete: Pod[];
   status: JobStatus;
@@ -121,7 +124,9 @@ function minDefined(...xs: Array<number | undefined>): number | undefined {
 export function planJob(job: Job, ownedPods: readonly Pod[], t: JobTiming): JobPlan {
   const now = t.now;
   const active = ownedPods.filter(isPodActive);
-  const succeeded = ownedPods.filter((p) => p.status?.phase === 'Succeeded').length;
+  // Indexed: an index counts once, however many of its pods succeeded.
+  const doneIndexes = isIndexed(job) ? succeededIndexes(job, ownedPods) : undefined;
+  const succeeded = doneIndexes ? doneIndexes.size : ownedPods.filter((p) => p.status?.phase === 'Succeeded').length;
   // podFailurePolicy: ignored failures are not counted (nor backed off from); a FailJob match fails the Job.
   const verdicts = ownedPods.filter((p) => p.status?.phase === 'Failed').map((p) => ({ p, v: verdict(job, p) }));
   const ignored = new Set(verdicts.filter((x) => x.v.action === 'Ignore').map((x) => x.p));
@@ -140,6 +145,7 @@ export function planJob(job: Job, ownedPods: readonly Pod[], t: JobTiming): JobP
     ...(succeeded > 0 ? { succeeded } : {}),
     ...(failed > 0 ? { failed } : {}),
     terminating: ownedPods.filter((p) => p.metadata?.deletionTimestamp && isTerminating(p)).length,
+    ...(doneIndexes && doneIndexes.size > 0 ? { completedIndexes: compressIndexes(doneIndexes) } : {}),
   };
   const plan: JobPlan = { create: 0, delete: [], status, deleteJob: false };
 
@@ -166,7 +172,13 @@ export function planJob(job: Job, ownedPods: readonly Pod[], t: JobTiming): JobP
     plan.delete = [...active].sort(compareForDeletion).slice(0, active.length - want);
   } else if (active.length < want) {
     const notBefore = nextCreateAt(counted, t.backoffBaseMs);
-    if (notBefore <= now) plan.create = want - active.length;
+    if (notBefore <= now) {
+      plan.create = want - active.length;
+      if (doneIndexes) {
+        plan.indexes = pendingIndexes(job, doneIndexes, active, plan.create);
+        plan.create = plan.indexes.length;
+      }
+    }
     else backoffWait = notBefore - now;
   }
   const deadline = job.spec?.activeDeadlineSeconds;
@@ -182,11 +194,11 @@ function isTerminating(p: Pod): boolean {
 }
 
 /** podForJob builds a Job's pod: generateName from the Job, its labels, a controller reference to it. */
-export function podForJob(job: Job): Pod {
+export function podForJob(job: Job, index?: number): Pod {
   const template = job.spec?.template ?? {};
   const name = job.metadata?.name ?? '';
   const uid = job.metadata?.uid ?? '';
-  return {
+  const pod: Pod = {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
@@ -198,4 +210,5 @@ export function podForJob(job: Job): Pod {
     },
     spec: structuredClone(template.spec ?? { containers: [] }),
   };
+  return index === undefined ? pod : withIndex(pod, job, index);
 }

@@ -104,3 +104,15 @@ test(`${kubectlBin}: podFailurePolicy FailJob on exit code 1 fails the Job at it
   t.regex(failed?.message ?? '', /^Container c for pod default\/strict-\w+ failed with exit code 1 matching FailJob rule at index 0$/);
   t.is((await pods('job-name=strict')).length, 1, 'no second pod');
 });
+
+test(`${kubectlBin}: an Indexed Job runs each index once and reports completedIndexes`, async (t) => {
+  const { client, k, pods } = await workbench(t, { controllers: ['job'], fate });
+  await k(['apply', '-f', '-'], { input: jobYaml('idx', '  completionMode: Indexed\n  completions: 4\n  parallelism: 2', 'echo') });
+  await k(['wait', '--for=condition=complete', 'job/idx', '--timeout=30s']);
+  const job = await client.get<Job>(resources.jobs, 'idx', { namespace: 'default' });
+  t.like(job.status, { succeeded: 4, completedIndexes: '0-3' });
+  const ps = await pods('job-name=idx');
+  t.deepEqual(ps.map((p) => p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index']).sort(), ['0', '1', '2', '3']);
+  t.true(ps.every((p) => p.spec?.hostname === `idx-${p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index']}`));
+  t.regex(await k(['describe', 'job', 'idx']), /Completed Indexes:\s+0-3/);
+});

@@ -155,3 +155,24 @@ test('podFailurePolicy: FailJob on a listed exit code fails the Job at once; Ign
   const tight = job({ backoffLimit: 0, podFailurePolicy: policy }, { startTime: iso(now - 60_000) });
   t.is(planJob(tight, [exit('a', 3)], { now }).status.conditions, undefined, 'an ignored failure does not reach backoffLimit 0');
 });
+
+test('Indexed: pods get the lowest free indexes (annotation, label, hostname, JOB_COMPLETION_INDEX); an index counts once; completedIndexes in ranges', (t) => {
+  const j = job({ completionMode: 'Indexed', completions: 5, parallelism: 2 }, { startTime: iso(now) });
+  const at = (p: Pod, i: number) => ({ ...p, metadata: { ...p.metadata, annotations: { 'batch.kubernetes.io/job-completion-index': String(i) } } });
+  const first = planJob(j, [], { now });
+  t.deepEqual(first.indexes, [0, 1]);
+  const p = podForJob(j, 3);
+  t.is(p.metadata?.generateName, 'pi-3-');
+  t.is(p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'], '3');
+  t.is(p.metadata?.labels?.['batch.kubernetes.io/job-completion-index'], '3');
+  t.is(p.spec?.hostname, 'pi-3');
+  t.deepEqual(p.spec?.containers[0]?.env, [{ name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } }]);
+  const pods = [at(ended('a', 'Succeeded', now), 0), at(ended('a2', 'Succeeded', now), 0), at(ended('b', 'Succeeded', now), 1), at(ended('c', 'Succeeded', now), 3), at(pod('d'), 2)];
+  const mid = planJob(j, pods, { now });
+  t.is(mid.status.succeeded, 3, 'index 0 twice counts once');
+  t.is(mid.status.completedIndexes, '0-1,3');
+  t.deepEqual(mid.indexes, [4], 'index 2 runs; 4 is the one left');
+  const done = planJob(j, [...pods.slice(0, 4), at(ended('d', 'Succeeded', now), 2), at(ended('e', 'Succeeded', now), 4)], { now });
+  t.is(done.status.completedIndexes, '0-4');
+  t.is(done.status.conditions?.[0]?.type, 'Complete');
+});
