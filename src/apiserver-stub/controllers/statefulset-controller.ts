@@ -94,5 +94,7 @@ export class StatefulSetController {
     if (!sameJSON(sts.status ?? {}, plan.status)) {
       await client.patch(resources.statefulsets, sts.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace, subresource: 'status' });
     }
+    // minReadySeconds: look again when a ready pod becomes available.
+    if ((sts.spec?.minReadySeconds ?? 0) > 0 && (plan.status.availableReplicas ?? 0) < (plan.status.readyReplicas ?? 0)) return { requeueAfterMs: 1000 };
   }
 }

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { DaemonSet } from 'kubernetes-types/apps/v1.js';
-import type { Node } from 'kubernetes-types/core/v1.js';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { resources } from '../../../src/endpoints/client/resources.ts';
 import { kubectlBin, kubectlOld, until, workbench } from './workload-fixture.ts';
 
@@ -64,4 +64,18 @@ for (const bin of [kubectlBin, ...(kubectlOld ? [kubectlOld] : [])]) test(`${bin
   await client.patch(resources.nodes, 'n1', { metadata: { labels: { 'kubernetes.io/os': 'windows' } } }, 'merge');
   await until('n1 emptied', async () => !(await placed()).includes('n1'));
   await until('status follows', async () => (await client.get<DaemonSet>(resources.daemonsets, 'agent', { namespace: 'default' })).status?.desiredNumberScheduled === 2);
+});
+
+test(`${kubectlBin}: minReadySeconds: numberAvailable follows numberReady once the pod has been ready that long`, async (t) => {
+  const { client, k } = await workbench(t, { controllers: ['daemonset'], fate: () => 'run' });
+  await client.create(resources.nodes, node('n1', { labels: { 'kubernetes.io/os': 'linux' } }));
+  await k(['apply', '-f', '-'], { input: manifest.replace('  updateStrategy:', '  minReadySeconds: 2\n  updateStrategy:') });
+  const get = () => client.get<DaemonSet>(resources.daemonsets, 'agent', { namespace: 'default' });
+  await until('ready', async () => (await get()).status?.numberReady === 1);
+  await until('available', async () => (await get()).status?.numberAvailable === 1, 10_000);
+  // Ready times have 1 s resolution, so 2 s of minReadySeconds is at least 1 s after the pod's.
+  const { items } = await client.list<Pod>(resources.pods, { namespace: 'default', labelSelector: 'app=agent' });
+  const readyAt = Date.parse(items[0]?.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '');
+  t.true(Date.now() - readyAt >= 1000, `available only after minReadySeconds (${Date.now() - readyAt} ms after ready)`);
+  await k(['rollout', 'status', 'daemonset/agent', '--timeout=20s']);
 });

@@ -116,3 +116,15 @@ for (const bin of [kubectlBin, ...(kubectlOld ? [kubectlOld] : [])]) test(`${bin
   t.true(polls > 20, `the observer polled (${polls})`);
   t.deepEqual(violations, [], 'pods always a prefix, lower ones ready');
 });
+
+test(`${kubectlBin}: minReadySeconds: availableReplicas follows readyReplicas once the pods have been ready that long, with no further pod event`, async (t) => {
+  const { client, k } = await workbench(t, { controllers: ['statefulset'], fate: () => 'run' });
+  await k(['apply', '-f', '-'], { input: manifest.replace('replicas: 3', 'replicas: 2\n  minReadySeconds: 2') });
+  const get = () => client.get<StatefulSet>(resources.statefulsets, 'web', { namespace: 'default' });
+  await until('2 ready', async () => (await get()).status?.readyReplicas === 2);
+  await until('2 available', async () => (await get()).status?.availableReplicas === 2, 10_000);
+  // Ready times have 1 s resolution, so 2 s of minReadySeconds is at least 1 s after the last pod's.
+  const { items } = await client.list<Pod>(resources.pods, { namespace: 'default', labelSelector: 'app=web' });
+  const lastReady = Math.max(...items.map((p) => Date.parse(p.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '')));
+  t.true(Date.now() - lastReady >= 1000, `available only after minReadySeconds (${Date.now() - lastReady} ms after ready)`);
+});
