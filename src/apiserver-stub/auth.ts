@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import { InvalidArgumentError } from '../util/errors.ts';
 
 /** A user from the token file (kube-apiserver `--token-auth-file`: `token,user,uid[,"group1,group2"]`). */
@@ -23,11 +22,4 @@ export function parseTokenFile(text: string, file = 'token file'): Map<string, T
 
 export function loadTokenFile(path: string): Map<string, TokenUser> {
   return parseTokenFile(readFileSync(path, 'utf8'), path);
-}
-
-/** authenticate returns the user of a valid bearer token, or undefined. */
-export function authenticate(req: IncomingMessage, users: ReadonlyMap<string, TokenUser>): TokenUser | undefined {
-  const header = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(\S+)$/i.exec(header);
-  return m ? users.get(m[1]!) : undefined;
 }

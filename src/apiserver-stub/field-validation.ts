@@ -3,6 +3,7 @@ import type { KubeObject } from '../kube/types.ts';
 import { apiErrors } from './errors.ts';
 import { cachedDefinitions, definitionName, type Definitions } from './openapi/definitions.ts';
 import type { ResourceDef } from './resource.ts';
+import { pruneAndDefault, type JsonSchemaProps } from './crd/schema.ts';
 
 /**
  * Server-side field validation as kube-apiserver 1.27+ (`fieldValidation` on
@@ -97,16 +98,26 @@ export interface FieldProblems { unknown: string[]; duplicate: string[] }
 
 /** problemsOf finds what a write body has that the kind's schema lacks; `before` excuses fields already stored. */
 export function problemsOf(def: ResourceDef, obj: KubeObject, body: Buffer | undefined, before?: KubeObject): FieldProblems {
-  const definitions = cachedDefinitions(def.group, def.version);
-  const schema = { $ref: `#/definitions/${definitionName(def)}` };
-  let unknown = unknownFields(definitions, schema, obj);
+  const unknownOf = def.custom ? customUnknown(def.custom.schema) : builtinUnknown(def);
+  let unknown = unknownOf(obj);
   if (before) {
-    const old = new Set(unknownFields(definitions, schema, before));
+    const old = new Set(unknownOf(before));
     unknown = unknown.filter((p) => !old.has(p));
   }
   const text = body?.toString('utf8').trimStart() ?? '';
   const duplicate = text.startsWith('{') ? duplicateFields(text) : [];
   return { unknown, duplicate };
+}
+
+function builtinUnknown(def: ResourceDef): (obj: KubeObject) => string[] {
+  const definitions = cachedDefinitions(def.group, def.version);
+  const schema = { $ref: `#/definitions/${definitionName(def)}` };
+  return (obj) => unknownFields(definitions, schema, obj);
+}
+
+/** A custom resource's unknown fields are those its schema prunes (kube reports the pruned fields so). */
+function customUnknown(schema: JsonSchemaProps | undefined): (obj: KubeObject) => string[] {
+  return (obj) => pruneAndDefault(schema, structuredClone(obj));
 }
 
 function messages(p: FieldProblems): string[] {

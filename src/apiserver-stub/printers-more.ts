@@ -148,4 +148,5 @@ export const morePrinters: Readonly<Record<string, Printer>> = {
   ClusterRole: { columns: [name, createdAt], cells: (o: Any) => [o.metadata.name, o.metadata.creationTimestamp ?? ''] },
   RoleBinding: { columns: bindingColumns, cells: bindingCells },
   ClusterRoleBinding: { columns: bindingColumns, cells: bindingCells },
+  CustomResourceDefinition: { columns: [name, createdAt], cells: (o: Any) => [o.metadata.name, o.metadata.creationTimestamp ?? ''] },
 };

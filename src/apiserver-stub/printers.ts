@@ -224,8 +224,8 @@ function safeCells(printer: Printer, obj: KubeObject): unknown[] {
 }
 
 /** toTable renders objects of one kind as a Table; `include` is the includeObject query parameter. */
-export function toTable(kind: string, objects: readonly KubeObject[], listMeta: Record<string, unknown>, include: string): unknown {
-  const printer = printers[kind] ?? morePrinters[kind] ?? { columns: [name, age], cells: (o: KubeObject) => [o.metadata?.name, ageOf(o)] };
+export function toTable(kind: string, objects: readonly KubeObject[], listMeta: Record<string, unknown>, include: string, custom?: Printer): unknown {
+  const printer = custom ?? printers[kind] ?? morePrinters[kind] ?? { columns: [name, age], cells: (o: KubeObject) => [o.metadata?.name, ageOf(o)] };
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

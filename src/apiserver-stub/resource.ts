@@ -1,5 +1,6 @@
 import type { KubeObject, StatusCause } from '../kube/types.ts';
 import type { NameFormat } from './meta.ts';
+import type { CustomParts } from './crd/defs.ts';
 
 /**
  * ResourceDef describes one REST resource the server serves: its names for
@@ -40,6 +41,8 @@ export interface ResourceDef {
    */
   readonly storedAs?: StoredAs;
   readonly strategy: Strategy;
+  /** Served for a CustomResourceDefinition: its schema, scale paths and printer columns (crd/defs.ts). */
+  readonly custom?: CustomParts;
 }
 
 export interface StoredAs {

@@ -7,6 +7,7 @@ import { jobStrategy } from './strategies/job.ts';
 import { networkPolicyStrategy } from './strategies/network-policy.ts';
 import { clusterRoleBindingStrategy, clusterRoleStrategy, roleBindingStrategy, roleStrategy } from './strategies/rbac.ts';
 import { replicationControllerStrategy } from './strategies/replication-controller.ts';
+import { crdStrategy } from './crd/crd-strategy.ts';
 import { secretStrategy } from './strategies/secret.ts';
 import { serviceAccountStrategy } from './strategies/service-account.ts';
 import { statefulSetStrategy } from './strategies/statefulset.ts';
@@ -59,6 +60,7 @@ export function moreResourceDefs(): ResourceDef[] {
     { group: 'authentication.k8s.io', version: 'v1', ...review, resource: 'selfsubjectreviews', singular: 'selfsubjectreview', kind: 'SelfSubjectReview' },
     { group: 'authorization.k8s.io', version: 'v1', ...review, resource: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview' },
     { group: 'authorization.k8s.io', version: 'v1', ...review, resource: 'selfsubjectrulesreviews', singular: 'selfsubjectrulesreview', kind: 'SelfSubjectRulesReview' },
+    { group: 'apiextensions.k8s.io', version: 'v1', ...withStatus, resource: 'customresourcedefinitions', singular: 'customresourcedefinition', kind: 'CustomResourceDefinition', namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], strategy: crdStrategy },
     { ...rbac, ...plain, nameFormat: 'path', resource: 'roles', singular: 'role', kind: 'Role', namespaced: true, shortNames: [], strategy: roleStrategy },
   ];
 }

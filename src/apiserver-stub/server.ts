@@ -8,8 +8,9 @@ import type { Backend, StoreWatch } from './storage/backend.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { createLogger } from '../util/log.ts';
 import { ApiError, apiErrors, storeFailure } from './errors.ts';
-import { authenticate, type TokenUser } from './auth.ts';
-import { userInfo, type UserInfo } from './handlers/reviews.ts';
+import type { TokenUser } from './auth.ts';
+import type { UserInfo } from './handlers/reviews.ts';
+import { Authority, type AuthorizationMode } from './rbac/authority.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
 import { dispatchBindings, dispatchResource } from './dispatch.ts';
 import type { Api } from './handlers/context.ts';
@@ -24,6 +25,8 @@ import { serviceStrategy } from './strategies/service.ts';
 import { bootstrap } from './bootstrap.ts';
 import { OpenApiDocs } from './openapi/documents.ts';
 import { isOpenApiPath, serveOpenApi } from './openapi/serve.ts';
+import { CustomResources } from './crd/served.ts';
+import type { ResourceDef } from './resource.ts';
 import { InflightLimiter, defaultInflightLimits, type InflightLimits } from './inflight.ts';
 
 const log = createLogger('apiserver');
@@ -34,8 +37,13 @@ export interface ApiServerOptions {
   readonly serviceClusterIPRange?: string;
   /** Default 30000-32767. */
   readonly serviceNodePortRange?: string;
-  /** Bearer tokens; when set, every request but health and version needs one. */
+  /** Bearer tokens; when set, every TCP request but health and version needs one (the Unix socket is the local admin). */
   readonly tokens?: ReadonlyMap<string, TokenUser>;
+  /**
+   * `--authorization-mode`: AlwaysAllow (the default) lets every authenticated
+   * request through; RBAC evaluates Roles and bindings (rbac/authorizer.ts).
+   */
+  readonly authorizationMode?: AuthorizationMode;
   /** Where the `kubernetes` Service's endpoints point (address:port), when given. */
   readonly advertise?: { address: string; port: number };
   readonly bookmarkIntervalMs?: number;
@@ -58,12 +66,14 @@ export interface ApiServerOptions {
  */
 export class ApiServer implements Api {
   readonly backend: Backend;
-  readonly registries: Registry[];
+  /** The built-in resources' registries; `registries` adds each CRD's. */
+  private readonly builtin: Registry[];
+  private readonly custom: CustomResources;
   readonly podLogs = new Map<string, string>();
   readonly bookmarkIntervalMs: number;
   readonly allocator: ServiceAllocator;
   private readonly byResource = new Map<string, Registry>();
-  private readonly tokens: ReadonlyMap<string, TokenUser> | undefined;
+  readonly authority: Authority;
   private readonly advertise: { address: string; port: number } | undefined;
   private readonly servers: Server[] = [];
   private serviceFeed: StoreWatch | undefined;
@@ -75,23 +85,41 @@ export class ApiServer implements Api {
 
   constructor(options: ApiServerOptions) {
     this.backend = options.backend;
-    this.tokens = options.tokens;
+    this.authority = new Authority(options.backend, options.tokens, options.authorizationMode ?? 'AlwaysAllow');
     this.advertise = options.advertise;
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 30_000;
     this.inflight = new InflightLimiter(options.inflight ?? defaultInflightLimits);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.allocator = new ServiceAllocator(parseCidr(options.serviceClusterIPRange ?? '10.96.0.0/12'), parsePortRange(options.serviceNodePortRange ?? '30000-32767'));
-    this.registries = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
-    for (const r of this.registries) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
+    this.builtin = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
+    for (const r of this.builtin) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
     this.eventExpiry = new EventExpiry(this.backend, this.registry('', 'events'), options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS);
+    this.custom = new CustomResources(this.backend, this.registry('apiextensions.k8s.io', 'customresourcedefinitions'), () => {
+      this.openApi = undefined;
+    });
+  }
+
+  /** Every resource's registry: the built-in ones and one per CustomResourceDefinition. */
+  get registries(): readonly Registry[] {
+    return [...this.builtin, ...this.custom.storageRegistries()];
+  }
+
+  /** The ResourceDefs served now (discovery, OpenAPI): built-in and each CRD's served versions. */
+  private servedDefs(): ResourceDef[] {
+    return [...this.builtin.map((x) => x.def), ...this.custom.defs()];
+  }
+
+  private lookup(group: string, version: string, resource: string): ResourceDef | undefined {
+    const def = this.byResource.get(`${group}/${resource}`)?.def;
+    return def?.version === version ? def : this.custom.lookup(group, version, resource);
   }
 
   user(req: IncomingMessage): UserInfo {
-    return userInfo(this.tokens ? authenticate(req, this.tokens) : undefined);
+    return this.authority.authenticate(req) ?? this.authority.anonymous;
   }
 
   registry(group: string, resource: string): Registry {
-    const r = this.byResource.get(`${group}/${resource}`);
+    const r = this.byResource.get(`${group}/${resource}`) ?? this.custom.storageRegistries().find((x) => x.def.group === group && x.def.resource === resource);
     if (!r) throw new Error(`no registry for ${resource}.${group}`);
     return r;
   }
@@ -102,6 +130,8 @@ export class ApiServer implements Api {
     await this.feedAllocator();
     await bootstrap(this, this.allocator.firstIP(), this.advertise);
     this.eventExpiry.start();
+    await this.custom.start();
+    await this.authority.start(this);
   }
 
   /** feedAllocator records every stored Service's addresses and ports, then follows changes. */
@@ -164,14 +194,16 @@ export class ApiServer implements Api {
     } catch {
       throw apiErrors.badRequest('malformed request URL');
     }
-    const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, (g, v) => this.registries.some((x) => x.def.group === g && x.def.version === v));
+    const defs = this.servedDefs();
+    const r = route(url.pathname, (g, v, resource) => this.lookup(g, v, resource), (g, v) => defs.some((d) => d.group === g && d.version === v));
     if (r.kind === 'health') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       return void res.end('ok');
     }
     if (r.kind === 'version') return sendJson(res, 200, versionInfo());
-    if (this.tokens && !authenticate(req, this.tokens)) throw apiErrors.unauthorized();
-    const defs = this.registries.map((x) => x.def);
+    const user = this.authority.authenticate(req);
+    if (user === undefined) throw apiErrors.unauthorized();
+    this.authority.check(user, req.method ?? 'GET', url, r);
     if (isOpenApiPath(url.pathname)) return serveOpenApi(req, res, url, (this.openApi ??= new OpenApiDocs(defs)));
     switch (r.kind) {
       case 'discovery': {
@@ -183,7 +215,7 @@ export class ApiServer implements Api {
       case 'bindings':
         return dispatchBindings(this, req, res, url.searchParams, r.namespace);
       case 'resource': {
-        const registry = this.registry(r.def.group, r.def.resource);
+        const registry = r.def.custom ? this.custom.registry(r.def.group, r.def.version, r.def.resource)! : this.registry(r.def.group, r.def.resource);
         return dispatchResource({ req, res, query: url.searchParams, api: this, def: r.def, registry, namespace: r.namespace, name: r.name, subresource: r.subresource });
       }
       default:
@@ -206,7 +238,9 @@ export class ApiServer implements Api {
   private async relayToNode(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, () => true);
-    if (this.tokens && !authenticate(req, this.tokens)) throw apiErrors.unauthorized();
+    const user = this.authority.authenticate(req);
+    if (user === undefined) throw apiErrors.unauthorized();
+    this.authority.check(user, req.method ?? 'GET', url, r);
     const stream = r.kind === 'resource' && r.def.resource === 'pods' && r.def.group === '' && r.namespace && r.name && (STREAM_SUBRESOURCES as readonly string[]).includes(r.subresource ?? '');
     if (!stream) throw apiErrors.badRequest(`${url.pathname} cannot be upgraded`);
     relayUpgrade(await nodeStreamPort(this, r.namespace!, r.name!), req, socket, head);
@@ -239,7 +273,13 @@ export class ApiServer implements Api {
 
   /** listenUnix serves the same API on a Unix socket (plain HTTP). */
   listenUnix(path: string): Promise<void> {
-    const server = this.track(createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, this.handle));
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
+      this.authority.markLocal(req);
+      this.handle(req, res);
+    };
+    const server = this.track(createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, handle));
+    // Upgrades (exec, attach, port-forward) on the socket are the local admin's too.
+    server.prependListener('upgrade', (req: IncomingMessage) => this.authority.markLocal(req));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => resolve());
@@ -250,6 +290,8 @@ export class ApiServer implements Api {
     this.closing = true;
     this.eventExpiry.stop();
     this.serviceFeed?.close();
+    this.custom.close();
+    this.authority.close();
     await Promise.all(
       this.servers.map(
         (s) =>

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserInfo } from './reviews.ts';
+import type { Authority } from '../rbac/authority.ts';
 import type { Backend } from '../storage/backend.ts';
 import type { Registry } from '../registry.ts';
 import type { ResourceDef } from '../resource.ts';
@@ -13,6 +14,8 @@ export interface Api {
   readonly podLogs: Map<string, string>;
   /** Who sent a request, as the configured authentication tells. */
   user(req: IncomingMessage): UserInfo;
+  /** Authentication and authorization (the self reviews ask it). */
+  readonly authority: Authority;
   /** Watch streams send a BOOKMARK this often when asked for them. */
   readonly bookmarkIntervalMs: number;
 }

@@ -6,7 +6,7 @@ import type { Ctx } from './context.ts';
 export async function handleGet(ctx: Ctx): Promise<void> {
   const obj = await ctx.registry.get(ctx.namespace, ctx.name!);
   if (wantsTable(ctx.req.headers.accept)) {
-    return sendJson(ctx.res, 200, toTable(ctx.def.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, ctx.query.get('includeObject') ?? 'Metadata'));
+    return sendJson(ctx.res, 200, toTable(ctx.def.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, ctx.query.get('includeObject') ?? 'Metadata', ctx.def.custom?.printer));
   }
   sendJson(ctx.res, 200, obj);
 }

@@ -58,7 +58,7 @@ export async function handleList(ctx: Ctx, options: ListOptions): Promise<void> 
   }
   if (wantsTable(ctx.req.headers.accept)) {
     const items = kvs.map((kv) => ctx.registry.toObject(kv));
-    return sendJson(ctx.res, 200, toTable(ctx.def.kind, items, metadata, ctx.query.get('includeObject') ?? 'Metadata'));
+    return sendJson(ctx.res, 200, toTable(ctx.def.kind, items, metadata, ctx.query.get('includeObject') ?? 'Metadata', ctx.def.custom?.printer));
   }
   const head = JSON.stringify({ kind: `${ctx.def.kind}List`, apiVersion: apiVersionOf(ctx.def), metadata });
   sendJsonText(ctx.res, 200, `${head.slice(0, -1)},"items":[${kvs.map((kv) => ctx.registry.toJson(kv)).join(',')}]}`);

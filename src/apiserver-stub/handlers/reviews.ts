@@ -5,15 +5,17 @@ import { apiVersionOf } from '../resource.ts';
 import { parseJsonObject, readBody, sendJson } from '../request.ts';
 import { checkKind } from './admission.ts';
 import type { Ctx } from './context.ts';
+import type { Attributes } from '../rbac/attributes.ts';
+import type { PolicyRule } from '../rbac/authorizer.ts';
 
 /**
  * The self reviews kubectl asks: SelfSubjectReview (`kubectl auth whoami`),
  * SelfSubjectAccessReview (`kubectl auth can-i`) and SelfSubjectRulesReview
  * (`can-i --list`). They are create-only and stored nowhere, as kube's. The
  * answers are for the configured auth: the token file's user (with
- * `system:authenticated`), or `system:anonymous` when no auth is configured;
- * every authenticated request is allowed everything (kube's AlwaysAllow
- * authorizer, the only mode Ferry has yet).
+ * `system:authenticated`), `system:admin` on the Unix socket, or
+ * `system:anonymous`; access and rules reviews ask the configured authorizer
+ * (everything under AlwaysAllow; the user's Roles and bindings under RBAC).
  */
 export interface UserInfo {
   readonly username: string;
@@ -32,7 +34,7 @@ export function userInfo(user: TokenUser | undefined): UserInfo {
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
 
-function accessReview(body: KubeObject): KubeObject {
+function accessReview(body: KubeObject, allows: (a: Attributes) => boolean): KubeObject {
   const spec = obj(body.spec) ?? {};
   const resource = obj(spec.resourceAttributes);
   const nonResource = obj(spec.nonResourceAttributes);
@@ -40,19 +42,19 @@ function accessReview(body: KubeObject): KubeObject {
     const causes: StatusCause[] = [cause.invalid('spec.resourceAttributes', spec.resourceAttributes ?? null, 'exactly one of nonResourceAttributes or resourceAttributes must be specified')];
     throw apiErrors.invalid('SelfSubjectAccessReview', 'authorization.k8s.io', '', causes);
   }
-  return { spec, status: { allowed: true } };
+  const str = (o: Obj, k: string): string => (typeof o[k] === 'string' ? (o[k] as string) : '');
+  const a: Attributes = resource
+    ? { kind: 'resource', verb: str(resource, 'verb'), group: str(resource, 'group'), resource: str(resource, 'resource'), subresource: str(resource, 'subresource'), namespace: str(resource, 'namespace'), name: str(resource, 'name') }
+    : { kind: 'path', verb: str(nonResource!, 'verb'), path: str(nonResource!, 'path') };
+  return { spec, status: { allowed: allows(a) } };
 }
 
-function rulesReview(body: KubeObject): KubeObject {
+function rulesReview(body: KubeObject, rules: (namespace: string) => PolicyRule[]): KubeObject {
   const spec = obj(body.spec) ?? {};
-  return {
-    spec,
-    status: {
-      resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
-      nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
-      incomplete: false,
-    },
-  };
+  const all = rules(typeof spec.namespace === 'string' ? spec.namespace : '');
+  const resourceRules = all.filter((r) => (r.nonResourceURLs ?? []).length === 0).map(({ nonResourceURLs: _u, ...r }) => r);
+  const nonResourceRules = all.filter((r) => (r.nonResourceURLs ?? []).length > 0).map((r) => ({ verbs: r.verbs ?? [], nonResourceURLs: r.nonResourceURLs }));
+  return { spec, status: { resourceRules, nonResourceRules, incomplete: false } };
 }
 
 /** handleReview answers POST to a review collection with 201 and the review's status. */
@@ -61,6 +63,10 @@ export async function handleReview(ctx: Ctx, user: UserInfo): Promise<void> {
   if (method !== 'POST' || ctx.name !== undefined) throw apiErrors.methodNotAllowed(method, ctx.def.resource);
   const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
   checkKind(ctx.def, body);
-  const answer = ctx.def.kind === 'SelfSubjectReview' ? { status: { userInfo: user } } : ctx.def.kind === 'SelfSubjectAccessReview' ? accessReview(body) : rulesReview(body);
+  const authority = ctx.api.authority;
+  const answer =
+    ctx.def.kind === 'SelfSubjectReview' ? { status: { userInfo: user } }
+    : ctx.def.kind === 'SelfSubjectAccessReview' ? accessReview(body, (a) => authority.allows(user, a))
+    : rulesReview(body, (namespace) => authority.rules(user, namespace));
   sendJson(ctx.res, 201, { kind: ctx.def.kind, apiVersion: apiVersionOf(ctx.def), metadata: { ...obj(body.metadata), creationTimestamp: null }, ...answer });
 }

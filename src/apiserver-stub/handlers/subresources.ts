@@ -7,12 +7,26 @@ import { replicasOf } from '../strategies/workloads.ts';
 import { checkKind, isDryRun } from './admission.ts';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { Ctx } from './context.ts';
+import { readPath, writePath, type ScalePaths } from '../crd/defs.ts';
 import { managerOf, recordUpdate } from '../managed-fields/managers.ts';
 
 /** The scale (deployments, replicasets), binding and log subresources. */
 
-function toScale(obj: KubeObject): KubeObject {
+/** toScale reads a custom resource's scale from its CRD's paths (kube's `scale` subresource of CRDs), a workload's from spec/status. */
+function toScale(obj: KubeObject, paths?: ScalePaths): KubeObject {
   const m = obj.metadata ?? {};
+  if (paths) {
+    const replicas = readPath(obj, paths.specReplicasPath);
+    const status = readPath(obj, paths.statusReplicasPath);
+    const selector = paths.labelSelectorPath ? readPath(obj, paths.labelSelectorPath) : undefined;
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+      spec: { replicas: typeof replicas === 'number' ? replicas : 0 },
+      status: { replicas: typeof status === 'number' ? status : 0, ...(typeof selector === 'string' ? { selector } : {}) },
+    };
+  }
   const status = (obj.status ?? {}) as { replicas?: number };
   const selector = (obj.spec as { selector?: LabelSelector } | undefined)?.selector;
   return {
@@ -36,7 +50,8 @@ function scaleReplicas(scale: KubeObject): number {
 export async function handleScale(ctx: Ctx): Promise<void> {
   const name = ctx.name!;
   const method = ctx.req.method;
-  if (method === 'GET') return sendJson(ctx.res, 200, toScale(await ctx.registry.get(ctx.namespace, name)));
+  const paths = ctx.def.custom?.scale;
+  if (method === 'GET') return sendJson(ctx.res, 200, toScale(await ctx.registry.get(ctx.namespace, name), paths));
   let change: (scale: KubeObject) => KubeObject;
   if (method === 'PUT') {
     const body = parseJsonObject(await readBody(ctx.req), ctx.req.headers['content-type']);
@@ -49,14 +64,18 @@ export async function handleScale(ctx: Ctx): Promise<void> {
   } else throw apiErrors.methodNotAllowed(method ?? '', `${ctx.def.resource}/scale`);
   const manager = managerOf(ctx.req, ctx.query);
   const updated = await ctx.registry.mutate(ctx.namespace, name, (obj) => {
-    const scale = change(toScale(obj));
-    const spec = { ...(obj.spec as object), replicas: scaleReplicas(scale) };
+    const scale = change(toScale(obj, paths));
     const pinned = scale.metadata?.resourceVersion;
-    const next = { ...obj, spec, metadata: { ...obj.metadata, ...(pinned ? { resourceVersion: pinned } : {}) } };
+    let next: KubeObject;
+    if (paths) {
+      next = structuredClone(obj);
+      writePath(next as Record<string, unknown>, paths.specReplicasPath, scaleReplicas(scale));
+    } else next = { ...obj, spec: { ...(obj.spec as object), replicas: scaleReplicas(scale) } };
+    next.metadata = { ...obj.metadata, ...(pinned ? { resourceVersion: pinned } : {}) };
     recordUpdate(ctx.def, obj, next, manager, 'scale');
     return next;
   }, undefined, isDryRun(ctx.query));
-  sendJson(ctx.res, 200, toScale(updated));
+  sendJson(ctx.res, 200, toScale(updated, paths));
 }
 
 /** bind sets a pod's node, as the scheduler's Binding; a pod already bound is a 409. */

@@ -76,7 +76,7 @@ class WatchStream {
     if (this.closed) return true;
     if (!this.table) return this.ctx.res.write(`{"type":"${type}","object":${this.ctx.registry.toJson(kv)}}\n`);
     const obj = this.ctx.registry.toObject(kv);
-    return this.send(type, toTable(this.ctx.def.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, this.ctx.query.get('includeObject') ?? 'Metadata'));
+    return this.send(type, toTable(this.ctx.def.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, this.ctx.query.get('includeObject') ?? 'Metadata', this.ctx.def.custom?.printer));
   }
 
   sendInitial(kv: KeyValue): void {

@@ -1,5 +1,6 @@
 import { cachedDefinitions, definitionName, type Definitions } from '../openapi/definitions.ts';
 import type { ResourceDef } from '../resource.ts';
+import { customSchema } from '../crd/openapi.ts';
 
 /**
  * Field sets as server-side apply tracks them (sigs.k8s.io/structured-merge-diff):
@@ -30,7 +31,10 @@ export interface Scope {
 }
 
 export function scopeOf(def: ResourceDef, subresource?: string): Scope {
-  return { definitions: cachedDefinitions(def.group, def.version), root: { $ref: `#/definitions/${definitionName(def)}` }, ...(subresource === 'status' ? { subresource } : {}) };
+  const status = subresource === 'status' ? { subresource } : {};
+  // A custom resource's schema is its CRD's; only ObjectMeta comes from the built-in definitions.
+  if (def.custom) return { definitions: cachedDefinitions('', 'v1'), root: customSchema(def), ...status };
+  return { definitions: cachedDefinitions(def.group, def.version), root: { $ref: `#/definitions/${definitionName(def)}` }, ...status };
 }
 
 export function resolve(definitions: Definitions, schema: Schema | undefined): Schema | undefined {

@@ -1,5 +1,6 @@
 import { structs } from '../../kube/patch-schema.ts';
 import type { ResourceDef } from '../resource.ts';
+import { addSchemaExtensions, customDefinitionName, customListSchema, customSchema } from '../crd/openapi.ts';
 import { definitionPrefix, parseModule, typesRoot, type JsonSchema } from './types-parser.ts';
 
 /**
@@ -18,7 +19,7 @@ export function moduleOfGroupVersion(group: string, version: string): string {
   return `${group === '' ? 'core' : group.split('.')[0]}/${version}`;
 }
 
-export interface Kind { group: string; version: string; kind: string }
+export interface Kind { group: string; version: string; kind: string; custom?: unknown }
 
 function gvkOf(k: Kind): JsonSchema {
   return { group: k.group, kind: k.kind, version: k.version };
@@ -28,8 +29,9 @@ function gvkOf(k: Kind): JsonSchema {
 export function servedKinds(defs: readonly ResourceDef[]): Kind[] {
   const kinds: Kind[] = [];
   for (const d of defs) {
-    kinds.push({ group: d.group, version: d.version, kind: d.kind });
-    if (!d.createOnly) kinds.push({ group: d.group, version: d.version, kind: `${d.kind}List` });
+    const custom = d.custom ? { custom: true } : {};
+    kinds.push({ group: d.group, version: d.version, kind: d.kind, ...custom });
+    if (!d.createOnly) kinds.push({ group: d.group, version: d.version, kind: `${d.kind}List`, ...custom });
   }
   kinds.push({ group: 'autoscaling', version: 'v1', kind: 'Scale' }, { group: 'policy', version: 'v1', kind: 'Eviction' });
   if (defs.some((d) => d.group === '' && d.kind === 'Pod')) kinds.push({ group: '', version: 'v1', kind: 'Binding' });
@@ -37,6 +39,7 @@ export function servedKinds(defs: readonly ResourceDef[]): Kind[] {
 }
 
 export function definitionName(k: Kind): string {
+  if (k.custom) return customDefinitionName(k.group, k.version, k.kind);
   return `${definitionPrefix(moduleOfGroupVersion(k.group, k.version))}.${k.kind}`;
 }
 
@@ -71,9 +74,13 @@ const listMapKeys: Readonly<Record<string, readonly string[]>> = {
 /** buildDefinitions parses the modules and tags the served kinds. */
 export function buildDefinitions(defs: readonly ResourceDef[]): Definitions {
   const root = typesRoot();
-  const modules = new Set([...defs.map((d) => moduleOfGroupVersion(d.group, d.version)), ...extraModules]);
+  const modules = new Set([...defs.filter((d) => !d.custom).map((d) => moduleOfGroupVersion(d.group, d.version)), ...extraModules]);
   const definitions: Definitions = {};
   for (const m of modules) Object.assign(definitions, parseModule(root, m));
+  for (const d of defs.filter((x) => x.custom)) {
+    definitions[customDefinitionName(d.group, d.version, d.kind)] = customSchema(d) as JsonSchema;
+    definitions[customDefinitionName(d.group, d.version, `${d.kind}List`)] = customListSchema(d) as JsonSchema;
+  }
   for (const k of servedKinds(defs)) {
     const def = definitions[definitionName(k)];
     if (def) def['x-kubernetes-group-version-kind'] = [gvkOf(k)];
@@ -87,6 +94,7 @@ export function buildDefinitions(defs: readonly ResourceDef[]): Definitions {
   const status = definitions['io.k8s.apimachinery.pkg.apis.meta.v1.Status'];
   if (status) status['x-kubernetes-group-version-kind'] = [gvkOf({ group: '', version: 'v1', kind: 'Status' })];
   addMergeKeys(definitions);
+  addSchemaExtensions(definitions);
   return definitions;
 }
 
@@ -123,6 +131,7 @@ export function cachedDefinitions(group: string, version: string): Definitions {
     Object.assign(parsed, parseModule(typesRoot(), m));
     parsedModules.add(m);
     addMergeKeys(parsed);
+    addSchemaExtensions(parsed);
   }
   return parsed;
 }

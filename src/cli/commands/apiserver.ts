@@ -1,10 +1,14 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { defineCommand, commonFlags } from '../command.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 import { ApiServer } from '../../apiserver-stub/server.ts';
 import { loadTokenFile } from '../../apiserver-stub/auth.ts';
+import { authorizationModes, type AuthorizationMode } from '../../apiserver-stub/rbac/authority.ts';
+import { altNames, ensureServingPki, type ServingPki } from '../../apiserver-stub/pki.ts';
+import { parseCidr, parsePortRange } from '../../apiserver-stub/allocators/cidr.ts';
+import { ServiceAllocator } from '../../apiserver-stub/allocators/service-allocator.ts';
 import { createBackend, backendKinds, type BackendOptions } from '../../apiserver-stub/storage/registry.ts';
 
 const log = createLogger('apiserver');
@@ -20,21 +24,27 @@ function parseListen(text: string): { host: string; port: number } {
  * when auth is on). It skips TLS verification also for plain HTTP, where there
  * is nothing to verify: @kubernetes/client-node refuses an http:// server otherwise.
  */
-function kubeconfig(server: string, token: string | undefined): string {
-  const cluster = `    server: ${server}\n    insecure-skip-tls-verify: true\n`;
+function kubeconfig(server: string, token: string | undefined, caFile?: string): string {
+  const trust = caFile ? `    certificate-authority-data: ${readFileSync(caFile).toString('base64')}\n` : '    insecure-skip-tls-verify: true\n';
+  const cluster = `    server: ${server}\n${trust}`;
   const user = token ? `    token: ${token}\n` : '    {}\n';
   return `apiVersion: v1\nkind: Config\nclusters:\n- name: ferry\n  cluster:\n${cluster}contexts:\n- name: ferry\n  context:\n    cluster: ferry\n    user: ferry\ncurrent-context: ferry\nusers:\n- name: ferry\n  user:\n${user}`;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 export default defineCommand({
   name: 'apiserver',
   summary: 'Run the compact Kubernetes API server',
   flags: {
-    listen: { type: 'string', default: '127.0.0.1:6443', help: 'address:port to serve on (plain HTTP unless TLS files are given)' },
+    listen: { type: 'string', default: '127.0.0.1:6443', help: 'address:port to serve on: plain HTTP on loopback unless TLS files are given; on any other address HTTPS with a generated CA, certificate and admin token (in <data-dir>/pki) unless TLS files are given' },
     'unix-socket': { type: 'string', help: 'also serve the API on this Unix socket path' },
     'tls-cert-file': { type: 'string', help: 'serve HTTPS with this certificate (PEM)' },
     'tls-private-key-file': { type: 'string', help: 'private key (PEM) for --tls-cert-file' },
     'token-auth-file': { type: 'string', help: 'CSV of token,user,uid[,"groups"]; when set, requests need a valid bearer token' },
+    'authorization-mode': { type: 'string', help: 'default: AlwaysAllow on loopback, RBAC on any other address;  AlwaysAllow, or RBAC: requests are allowed by Roles, ClusterRoles and their bindings (system:masters and the Unix socket are always allowed)' },
     'data-dir': { type: 'string', default: './.ferry/apiserver', help: 'directory of the file store, and where the kubeconfig is written' },
     storage: { type: 'string', default: 'file', help: 'storage backend: file, memory or etcd' },
     'etcd-servers': { type: 'list', help: 'etcd client URLs for --storage=etcd' },
@@ -49,21 +59,34 @@ export default defineCommand({
   },
   async run({ flags }) {
     const { host, port } = parseListen(flags.listen);
-    const tls = flags['tls-cert-file'] && flags['tls-private-key-file'] ? { certFile: flags['tls-cert-file'], keyFile: flags['tls-private-key-file'] } : undefined;
+    const given = flags['tls-cert-file'] && flags['tls-private-key-file'] ? { certFile: flags['tls-cert-file'], keyFile: flags['tls-private-key-file'] } : undefined;
     if ((flags['tls-cert-file'] === undefined) !== (flags['tls-private-key-file'] === undefined)) throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
+    const loopback = isLoopback(host);
     if (!backendKinds().includes(flags.storage)) throw new InvalidArgumentError(`--storage ${flags.storage}: want one of ${backendKinds().join(', ')}`);
     for (const flag of ['max-requests-inflight', 'max-mutating-requests-inflight', 'request-timeout'] as const) {
       if (flags[flag] < 0) throw new InvalidArgumentError(`--${flag} must not be negative`);
     }
+    const mode = (flags['authorization-mode'] ?? (loopback ? 'AlwaysAllow' : 'RBAC')) as AuthorizationMode;
+    if (!authorizationModes.includes(mode)) throw new InvalidArgumentError(`--authorization-mode ${mode}: want one of ${authorizationModes.join(', ')}`);
+    if (mode === 'AlwaysAllow' && !isLoopback(host)) log.warn('Serving on a non-loopback address with --authorization-mode=AlwaysAllow: every client it authenticates may read and write everything; RBAC is the default there');
     const dataDir = resolve(flags['data-dir']);
     const backendOptions: BackendOptions = { dataDir, etcdServers: flags['etcd-servers'] ?? [] };
-    const tokens = flags['token-auth-file'] ? loadTokenFile(flags['token-auth-file']) : undefined;
+    // Off loopback the server is never plain HTTP: without TLS files it makes its own PKI and admin token.
+    let pki: ServingPki | undefined;
+    if (!loopback && !given) {
+      const serviceIP = new ServiceAllocator(parseCidr(flags['service-cluster-ip-range']), parsePortRange(flags['service-node-port-range'])).firstIP();
+      pki = ensureServingPki(dataDir, altNames(host, serviceIP, flags['advertise-address'] ? [flags['advertise-address']] : []));
+    }
+    const tls = given ?? (pki ? { certFile: pki.certFile, keyFile: pki.keyFile } : undefined);
+    const tokenFile = flags['token-auth-file'] ?? pki?.tokenFile;
+    const tokens = tokenFile ? loadTokenFile(tokenFile) : undefined;
     if (tokens && !tls) log.warn('Token auth over plain HTTP: kubectl sends bearer tokens only over HTTPS, so give --tls-cert-file and --tls-private-key-file for kubectl');
     const server = new ApiServer({
       backend: createBackend(flags.storage, backendOptions),
       serviceClusterIPRange: flags['service-cluster-ip-range'],
       serviceNodePortRange: flags['service-node-port-range'],
       ...(tokens ? { tokens } : {}),
+      authorizationMode: mode,
       inflight: { maxRequestsInflight: flags['max-requests-inflight'], maxMutatingRequestsInflight: flags['max-mutating-requests-inflight'] },
       requestTimeoutMs: flags['request-timeout'],
       eventTtlMs: flags['event-ttl'],
@@ -72,6 +95,8 @@ export default defineCommand({
     await server.start();
     const address = await server.listen(host, port, tls);
     const url = `${tls ? 'https' : 'http'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+    // A wildcard address is reached on loopback (a name the certificate holds).
+    const reach = address.address === '0.0.0.0' || address.address === '::' ? `${tls ? 'https' : 'http'}://127.0.0.1:${address.port}` : url;
     const socket = flags['unix-socket'];
     if (socket) {
       mkdirSync(dirname(resolve(socket)), { recursive: true });
@@ -80,10 +105,10 @@ export default defineCommand({
     }
     mkdirSync(dataDir, { recursive: true });
     const configPath = join(dataDir, 'kubeconfig');
-    writeFileSync(configPath, kubeconfig(url, tokens ? [...tokens.keys()][0] : undefined), { mode: 0o600 });
-    log.info(0, 'Serving', { url, storage: flags.storage, ...(socket ? { unixSocket: socket } : {}) });
+    writeFileSync(configPath, kubeconfig(reach, pki ? pki.adminToken : tokens ? [...tokens.keys()][0] : undefined, pki?.caFile), { mode: 0o600 });
+    log.info(0, 'Serving', { url, storage: flags.storage, authorizationMode: mode, ...(pki ? { ca: pki.caFile } : {}), ...(socket ? { unixSocket: socket } : {}) });
     process.stdout.write(`ferry apiserver listening on ${url}${socket ? ` and unix:${socket}` : ''}\n`);
-    process.stdout.write(`  kubectl --server ${url} get namespaces${tokens ? ' --token <token>' : ''}\n  or: export KUBECONFIG=${configPath}\n`);
+    process.stdout.write(`  kubectl --server ${url} get namespaces${tokens ? ' --token <token>' : ''}${pki ? ` --certificate-authority ${pki.caFile}` : ''}\n  or: export KUBECONFIG=${configPath}\n`);
     await new Promise<void>((done) => {
       const stop = (): void => {
         log.info(0, 'Shutting down');

@@ -62,3 +62,32 @@ test('ferry apiserver: bad flags are a usage error', async (t) => {
   t.not(code, 0);
   t.regex(err, /storage/);
 });
+
+test('ferry apiserver --authorization-mode=RBAC: anonymous TCP requests get 403, the Unix socket is the local admin; a bad mode is a usage error', async (t) => {
+  const bad = spawn('./bin/ferry', ['apiserver', '--storage', 'memory', '--authorization-mode', 'Node'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  bad.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  t.not(await new Promise<number | null>((resolve) => bad.once('exit', (c) => resolve(c))), 0);
+  t.regex(err, /--authorization-mode Node: want one of AlwaysAllow, RBAC/);
+
+  const dir = await tempDir(t);
+  const socketPath = join(dir, 'api.sock');
+  const child = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir, '--unix-socket', socketPath, '--authorization-mode', 'RBAC'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const deadline = Date.now() + 30_000;
+  while (!/KUBECONFIG=/.test(out)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no start banner: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+  t.is(await status({ host: '127.0.0.1', port, path: '/api/v1/namespaces' }, false), 403);
+  t.is(await status({ host: '127.0.0.1', port, path: '/api/v1/namespaces/default/configmaps', method: 'POST' }, false), 403);
+  t.is(await status({ host: '127.0.0.1', port, path: '/version' }, false), 200);
+  t.is(await status({ socketPath, path: '/api/v1/namespaces/default' }, false), 200);
+  child.kill('SIGTERM');
+  t.is(await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))), 0);
+});

@@ -47,7 +47,7 @@ spec:
 test('/openapi/v3 indexes a document per group-version; each has an ETag, answers 304 to it, and redirects a stale hash', async (t) => {
   const { url } = await startServer(t);
   const index = (await (await fetch(`${url}/openapi/v3`)).json()) as { paths: Record<string, { serverRelativeURL: string }> };
-  t.deepEqual(Object.keys(index.paths).sort(), ['api/v1', 'apis/apps/v1', 'apis/authentication.k8s.io/v1', 'apis/authorization.k8s.io/v1', 'apis/batch/v1', 'apis/coordination.k8s.io/v1', 'apis/discovery.k8s.io/v1', 'apis/events.k8s.io/v1', 'apis/networking.k8s.io/v1', 'apis/rbac.authorization.k8s.io/v1']);
+  t.deepEqual(Object.keys(index.paths).sort(), ['api/v1', 'apis/apiextensions.k8s.io/v1', 'apis/apps/v1', 'apis/authentication.k8s.io/v1', 'apis/authorization.k8s.io/v1', 'apis/batch/v1', 'apis/coordination.k8s.io/v1', 'apis/discovery.k8s.io/v1', 'apis/events.k8s.io/v1', 'apis/networking.k8s.io/v1', 'apis/rbac.authorization.k8s.io/v1']);
   const core = await fetch(`${url}${index.paths['api/v1']!.serverRelativeURL}`);
   t.is(core.status, 200);
   t.regex(core.headers.get('cache-control') ?? '', /immutable/);

@@ -11,7 +11,7 @@ test('discovery: /api, /apis, group-versions, /version and health checks', async
   t.deepEqual((await call(url, 'GET', '/api')).body.versions, ['v1']);
   const groups = (await call(url, 'GET', '/apis')).body;
   t.is(groups.kind, 'APIGroupList');
-  t.deepEqual(groups.groups.map((g: { name: string }) => g.name).sort(), ['apps', 'authentication.k8s.io', 'authorization.k8s.io', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'events.k8s.io', 'networking.k8s.io', 'rbac.authorization.k8s.io']);
+  t.deepEqual(groups.groups.map((g: { name: string }) => g.name).sort(), ['apiextensions.k8s.io', 'apps', 'authentication.k8s.io', 'authorization.k8s.io', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'events.k8s.io', 'networking.k8s.io', 'rbac.authorization.k8s.io']);
   const core = (await call(url, 'GET', '/api/v1')).body;
   const svc = core.resources.find((r: { name: string }) => r.name === 'services');
   t.like(svc, { kind: 'Service', namespaced: true, shortNames: ['svc'] });

@@ -1,0 +1,84 @@
+import type { IncomingMessage } from 'node:http';
+import type { TokenUser } from '../auth.ts';
+import { userInfo, type UserInfo } from '../handlers/reviews.ts';
+import type { Api } from '../handlers/context.ts';
+import type { Route } from '../router.ts';
+import type { Backend } from '../storage/backend.ts';
+import { attributesOf, forbidden, type Attributes } from './attributes.ts';
+import { RbacAuthorizer, type PolicyRule } from './authorizer.ts';
+import { ensureBootstrapPolicy } from './bootstrap-policy.ts';
+
+/**
+ * Authority is who a request is and what it may do. Authentication: with
+ * `--token-auth-file`, every request (TCP or Unix socket) needs one of its
+ * bearer tokens, else 401. Without one, a request on the Unix socket is the
+ * local administrator `system:admin` in `system:masters` (the socket's file
+ * permissions are its credential, as a kubeadm admin.conf's client
+ * certificate is kube's: the lab's components use it) and a TCP request is
+ * `system:anonymous` (kube's `--anonymous-auth`). Authorization (`--authorization-mode`): AlwaysAllow, or
+ * RBAC, where `system:masters` is always allowed (kube's privileged-group
+ * authorizer) and everyone else by their Roles and bindings.
+ */
+export type AuthorizationMode = 'AlwaysAllow' | 'RBAC';
+
+export const authorizationModes: readonly AuthorizationMode[] = ['AlwaysAllow', 'RBAC'];
+
+const localAdmin: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
+const allowAll: PolicyRule[] = [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }];
+
+export class Authority {
+  readonly anonymous: UserInfo = userInfo(undefined);
+  readonly mode: AuthorizationMode;
+  private readonly tokens: ReadonlyMap<string, TokenUser> | undefined;
+  private readonly local = new WeakSet<IncomingMessage>();
+  private readonly rbac: RbacAuthorizer | undefined;
+
+  constructor(backend: Backend, tokens: ReadonlyMap<string, TokenUser> | undefined, mode: AuthorizationMode) {
+    this.tokens = tokens;
+    this.mode = mode;
+    this.rbac = mode === 'RBAC' ? new RbacAuthorizer(backend) : undefined;
+  }
+
+  /** start creates the bootstrap policy and begins following roles and bindings (RBAC mode). */
+  async start(api: Api): Promise<void> {
+    if (!this.rbac) return;
+    await ensureBootstrapPolicy(api);
+    await this.rbac.start();
+  }
+
+  close(): void {
+    this.rbac?.close();
+  }
+
+  /** markLocal records a request that came in on the Unix socket. */
+  markLocal(req: IncomingMessage): void {
+    this.local.add(req);
+  }
+
+  /** authenticate names the request's user, or undefined for a 401. */
+  authenticate(req: IncomingMessage): UserInfo | undefined {
+    if (this.tokens) {
+      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      const user = m ? this.tokens.get(m[1]!) : undefined;
+      return user ? userInfo(user) : undefined;
+    }
+    return this.local.has(req) ? localAdmin : this.anonymous;
+  }
+
+  allows(user: UserInfo, a: Attributes): boolean {
+    if (!this.rbac || user.groups.includes('system:masters')) return true;
+    return this.rbac.authorize(user, a);
+  }
+
+  /** check throws kube's 403 when the user may not make this request. */
+  check(user: UserInfo, method: string, url: URL, r: Route): void {
+    if (!this.rbac) return;
+    const a = attributesOf(method, url.pathname, url.searchParams, r);
+    if (!this.allows(user, a)) throw forbidden(user, a, '');
+  }
+
+  /** rules are what SelfSubjectRulesReview lists for the user in a namespace. */
+  rules(user: UserInfo, namespace: string): PolicyRule[] {
+    return this.rbac ? this.rbac.rulesFor(user, namespace) : allowAll;
+  }
+}
