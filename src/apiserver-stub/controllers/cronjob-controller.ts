@@ -2,6 +2,7 @@ import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
 import { isConflict, isNotFound } from '../../endpoints/client/errors.ts';
+import { ignoreNotFound } from './workload-controllers.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
@@ -116,7 +117,7 @@ export class CronJobController {
     // status.active is written whole (a merge patch would keep removed entries only if absent, so null clears it).
     const status = { ...plan.status, active: plan.status.active ?? null };
     if (!sameJSON({ ...cj.status, active: cj.status?.active ?? null }, status)) {
-      await client.patch(resources.cronjobs, cj.metadata?.name ?? '', { status }, 'merge', { namespace, subresource: 'status' });
+      await client.patch(resources.cronjobs, cj.metadata?.name ?? '', { status }, 'merge', { namespace, subresource: 'status' }).catch(ignoreNotFound);
     }
     if (plan.requeueAfterMs !== undefined) return { requeueAfterMs: Math.min(plan.requeueAfterMs, this.cfg.tickMs ?? plan.requeueAfterMs) };
   }

@@ -3,6 +3,7 @@ import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
 import { isNotFound } from '../../endpoints/client/errors.ts';
+import { ignoreNotFound } from './workload-controllers.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
@@ -97,7 +98,7 @@ export class DaemonSetController {
     }
     if (plan.delete.length > 0) log.info(2, 'Deleted daemon pods', { daemonSet: key, count: plan.delete.length });
     if (!sameJSON(ds.status ?? {}, plan.status)) {
-      await client.patch(resources.daemonsets, ds.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace, subresource: 'status' });
+      await client.patch(resources.daemonsets, ds.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace, subresource: 'status' }).catch(ignoreNotFound);
     }
     // minReadySeconds: look again when a ready pod becomes available.
     const minReady = ds.spec?.minReadySeconds ?? 0;

@@ -3,6 +3,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
 import { isNotFound } from '../../endpoints/client/errors.ts';
+import { ignoreNotFound } from './workload-controllers.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
@@ -113,7 +114,7 @@ export class JobController {
     if (!sameJSON(withoutTimes(job.status), withoutTimes(plan.status))) {
       // A merge patch drops a counter only when told null.
       const status = { active: null, succeeded: null, failed: null, ...plan.status };
-      await client.patch(resources.jobs, name, { status }, 'merge', { namespace, subresource: 'status' });
+      await client.patch(resources.jobs, name, { status }, 'merge', { namespace, subresource: 'status' }).catch(ignoreNotFound);
     }
     if (plan.requeueAfterMs !== undefined) return { requeueAfterMs: plan.requeueAfterMs };
   }

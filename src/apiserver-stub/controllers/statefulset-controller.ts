@@ -3,6 +3,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
 import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
 import { isNotFound } from '../../endpoints/client/errors.ts';
+import { ignoreNotFound } from './workload-controllers.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
@@ -92,7 +93,7 @@ export class StatefulSetController {
       log.info(2, 'Deleted pod', { statefulSet: key, pod: name });
     }
     if (!sameJSON(sts.status ?? {}, plan.status)) {
-      await client.patch(resources.statefulsets, sts.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace, subresource: 'status' });
+      await client.patch(resources.statefulsets, sts.metadata?.name ?? '', { status: plan.status }, 'merge', { namespace, subresource: 'status' }).catch(ignoreNotFound);
     }
     // minReadySeconds: look again when a ready pod becomes available.
     if ((sts.spec?.minReadySeconds ?? 0) > 0 && (plan.status.availableReplicas ?? 0) < (plan.status.readyReplicas ?? 0)) return { requeueAfterMs: 1000 };

@@ -1,4 +1,5 @@
 import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import { isNotFound } from '../../endpoints/client/errors.ts';
 import type { SharedInformers } from './informers.ts';
 import { CronJobController } from './cronjob-controller.ts';
 import { DaemonSetController } from './daemonset-controller.ts';
@@ -39,4 +40,10 @@ export function addWorkloadControllers(names: readonly string[], common: Common,
   if (names.includes('statefulset')) out.push(new StatefulSetController({ ...common, ...clock, workers: workers('statefulset') }));
   if (names.includes('cronjob')) out.push(new CronJobController({ client: common.client, workloads: common.workloads, ...clock, workers: workers('cronjob'), ...(o.cronJobTickMs !== undefined ? { tickMs: o.cronJobTickMs } : {}) }));
   return out;
+}
+
+/** ignoreNotFound lets a status write on an object deleted meanwhile pass: there is nothing left to report on. */
+export function ignoreNotFound(error: unknown): undefined {
+  if (isNotFound(error)) return undefined;
+  throw error;
 }
