@@ -74,8 +74,8 @@ rootOnly('Job, StatefulSet and DaemonSet run real pods on a lab node', async (t)
   const job = (name: string) => client.get<Job>(resources.jobs, name, { namespace: 'default' });
   await until('count complete', async () => (await job('count')).status?.conditions?.some((c) => c.type === 'Complete'), 60_000);
   t.is((await job('count')).status?.succeeded, 2);
-  const logs = await lab.k(['logs', 'job/count']);
-  t.is(logs.stdout, 'counted\n', logs.stderr);
+  // The node agent reports logs as they come: wait for them rather than read at once.
+  await until('the Job\'s log', async () => (await lab.k(['logs', 'job/count'])).stdout === 'counted\n');
   await until('broken failed', async () => (await job('broken')).status?.conditions?.some((c) => c.type === 'Failed' && c.reason === 'BackoffLimitExceeded'), 60_000);
 
   const pods = async (sel: string) => (await client.list<Pod>(resources.pods, { namespace: 'default', labelSelector: sel })).items;
@@ -85,7 +85,7 @@ rootOnly('Job, StatefulSet and DaemonSet run real pods on a lab node', async (t)
   }, 60_000);
   const [w0, w1] = (await pods('app=web')).sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
   t.true(Date.parse(w1!.metadata!.creationTimestamp!) >= Date.parse(w0!.metadata!.creationTimestamp!), 'web-1 created after web-0');
-  t.is((await lab.k(['logs', 'web-1'])).stdout, 'web-1\n', 'the pod\'s hostname is its name');
+  await until('web-1 says its hostname (its name)', async () => (await lab.k(['logs', 'web-1'])).stdout === 'web-1\n');
 
   await until('the daemon pod running on node-a', async () => {
     const ds = await client.get<DaemonSet>(resources.daemonsets, 'agent', { namespace: 'default' });
