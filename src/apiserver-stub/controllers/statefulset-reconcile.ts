@@ -8,10 +8,11 @@ import { isPodAvailable } from './replicaset-reconcile.ts';
 /**
  * The StatefulSet controller's reconcile math as pure functions (kube-
  * controller-manager `stateful_set_control.go` `updateStatefulSet`): pods
- * `<name>-<ordinal>` created in order, each once the one before is Running
- * and Ready (OrderedReady) or all at once (Parallel), removed from the
- * highest ordinal down, and replaced by a RollingUpdate from the highest
- * ordinal down to the partition, one at a time.
+ * `<name>-<ordinal>` created in order, each once the one before has been
+ * Running and Ready for minReadySeconds (OrderedReady) or all at once
+ * (Parallel), removed from the highest ordinal down, and replaced by a
+ * RollingUpdate from the highest ordinal down to the partition, one at a
+ * time.
  */
 
 export const LABEL_REVISION_HASH = 'controller-revision-hash';
@@ -49,7 +50,8 @@ export function ordinalOf(sts: StatefulSet, pod: Pod): number | undefined {
 }
 
 const isTerminating = (p: Pod) => p.metadata?.deletionTimestamp !== undefined;
-const isRunningAndReady = (p: Pod) => p.status?.phase === 'Running' && isPodReady(p);
+/** isRunningAndAvailable: Running and Ready for minReadySeconds (kube waits on this in OrderedReady and rolling updates). */
+const isRunningAndAvailable = (p: Pod, minReady: number, now: number) => p.status?.phase === 'Running' && isPodReady(p) && isPodAvailable(p, minReady, now);
 const revisionOf = (p: Pod) => p.metadata?.labels?.[LABEL_REVISION_HASH];
 
 /** planStatefulSet decides the next steps for the pods the set owns. */
@@ -58,6 +60,7 @@ export function planStatefulSet(sts: StatefulSet, owned: readonly Pod[], now: nu
   const replicas = sts.spec?.replicas ?? 1;
   const end = start + replicas;
   const monotonic = (sts.spec?.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
+  const minReady = sts.spec?.minReadySeconds ?? 0;
   const updateRevision = revisionName(sts);
   const byOrdinal = new Map<number, Pod>();
   for (const p of owned) {
@@ -86,7 +89,7 @@ export function planStatefulSet(sts: StatefulSet, owned: readonly Pod[], now: nu
       if (monotonic) return plan;
       continue;
     }
-    if (monotonic && (isTerminating(p) || !isRunningAndReady(p))) return plan;
+    if (monotonic && (isTerminating(p) || !isRunningAndAvailable(p, minReady, now))) return plan;
   }
   if (plan.create.length > 0) return plan;
 
@@ -113,7 +116,7 @@ export function planStatefulSet(sts: StatefulSet, owned: readonly Pod[], now: nu
       plan.delete.push(p);
       return plan;
     }
-    if (!isRunningAndReady(p)) return plan;
+    if (!isRunningAndAvailable(p, minReady, now)) return plan;
   }
   return plan;
 }

@@ -117,7 +117,7 @@ for (const bin of [kubectlBin, ...(kubectlOld ? [kubectlOld] : [])]) test(`${bin
   t.deepEqual(violations, [], 'pods always a prefix, lower ones ready');
 });
 
-test(`${kubectlBin}: minReadySeconds: availableReplicas follows readyReplicas once the pods have been ready that long, with no further pod event`, async (t) => {
+test(`${kubectlBin}: minReadySeconds: OrderedReady waits for each pod to be available; availableReplicas follows readyReplicas with no further pod event`, async (t) => {
   const { client, k } = await workbench(t, { controllers: ['statefulset'], fate: () => 'run' });
   await k(['apply', '-f', '-'], { input: manifest.replace('replicas: 3', 'replicas: 2\n  minReadySeconds: 2') });
   const get = () => client.get<StatefulSet>(resources.statefulsets, 'web', { namespace: 'default' });
@@ -127,4 +127,9 @@ test(`${kubectlBin}: minReadySeconds: availableReplicas follows readyReplicas on
   const { items } = await client.list<Pod>(resources.pods, { namespace: 'default', labelSelector: 'app=web' });
   const lastReady = Math.max(...items.map((p) => Date.parse(p.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '')));
   t.true(Date.now() - lastReady >= 1000, `available only after minReadySeconds (${Date.now() - lastReady} ms after ready)`);
+  // OrderedReady waits for web-0 to be available, not just ready, before creating web-1.
+  const byName = new Map(items.map((p) => [p.metadata?.name, p]));
+  const web0Ready = Date.parse(byName.get('web-0')?.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '');
+  const web1Created = Date.parse(byName.get('web-1')?.metadata?.creationTimestamp ?? '');
+  t.true(web1Created - web0Ready >= 2000, `web-1 created ${web1Created - web0Ready} ms after web-0 was ready`);
 });

@@ -114,3 +114,12 @@ test('a pod below the partition recreated during an update keeps the current rev
   t.is(revisionFor(s, plan, 2).revision, rev, 'at or above the partition: the update revision');
   t.is(revisionFor(s, planStatefulSet(s, [member(2, rev)], now), 0).revision, rev, 'no copy of the current revision left: the update revision');
 });
+
+test('minReadySeconds: OrderedReady waits until the previous pod has been ready that long', (t) => {
+  const s = { ...sts(2), spec: { ...sts(2).spec!, minReadySeconds: 30 } };
+  const rev = revisionName(s);
+  // The fixture's pods became Ready at 00:00:10.
+  t.deepEqual(planStatefulSet(s, [member(0, rev)], Date.parse('2026-01-01T00:00:20Z')).create, [], 'ready 10 s: wait');
+  t.deepEqual(planStatefulSet(s, [member(0, rev)], Date.parse('2026-01-01T00:00:41Z')).create, [1], 'ready 31 s: next');
+  t.like(planStatefulSet(s, [member(0, rev)], Date.parse('2026-01-01T00:00:20Z')).status, { readyReplicas: 1, availableReplicas: 0 });
+});
