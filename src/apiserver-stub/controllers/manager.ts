@@ -8,10 +8,12 @@ import { GarbageCollector } from './garbage-collector.ts';
 import { NodeLifecycleController } from './node-lifecycle-controller.ts';
 import { SharedInformers } from './informers.ts';
 import { ReplicaSetController } from './replicaset-controller.ts';
+import { WorkloadInformers } from './workload-informers.ts';
+import { addWorkloadControllers, WORKLOAD_CONTROLLER_NAMES, type WorkloadOptions } from './workload-controllers.ts';
 
 const log = createLogger('controller-manager');
 
-export const CONTROLLER_NAMES = ['endpointslice', 'endpoints', 'replicaset', 'deployment', 'nodelifecycle', 'garbagecollector'] as const;
+export const CONTROLLER_NAMES = ['endpointslice', 'endpoints', 'replicaset', 'deployment', 'nodelifecycle', 'garbagecollector', ...WORKLOAD_CONTROLLER_NAMES] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 export interface ControllerManagerOptions {
@@ -24,6 +26,8 @@ export interface ControllerManagerOptions {
   workers: { endpointslice: number; endpoints: number; replicaset: number; deployment: number; garbagecollector?: number };
   /** Node lifecycle: heartbeat age after which a node is Unknown, and how often to check (kube: 40s, 5s). */
   nodeMonitor?: { gracePeriodMs: number; periodMs: number };
+  /** Job, CronJob, DaemonSet and StatefulSet controllers: workers and test clocks. */
+  workloads?: WorkloadOptions;
 }
 
 interface Runnable {
@@ -39,6 +43,7 @@ interface Runnable {
  */
 export class ControllerManager {
   readonly informers: SharedInformers;
+  readonly workloads: WorkloadInformers;
   private readonly running: Runnable[] = [];
 
   constructor(o: ControllerManagerOptions) {
@@ -48,7 +53,9 @@ export class ControllerManager {
       throw new InvalidArgumentError(`invalid max-endpoints-per-slice ${o.maxEndpointsPerSlice}: must be between 1 and 1000`);
     }
     this.informers = new SharedInformers(o.client, o.resyncPeriodMs);
+    this.workloads = new WorkloadInformers(o.client, o.resyncPeriodMs);
     const common = { client: o.client, informers: this.informers };
+    this.running.push(...addWorkloadControllers(names, { ...common, workloads: this.workloads }, o.workloads ?? {}));
     for (const n of names as readonly ControllerName[]) {
       if (n === 'endpointslice') this.running.push(new EndpointSliceController({ ...common, maxEndpointsPerSlice: o.maxEndpointsPerSlice, workers: o.workers.endpointslice }));
       if (n === 'endpoints') this.running.push(new EndpointsController({ ...common, workers: o.workers.endpoints }));
@@ -65,7 +72,8 @@ export class ControllerManager {
   /** start lists and watches, then starts the workers once every cache has synced. */
   async start(): Promise<void> {
     this.informers.start();
-    await this.informers.synced();
+    this.workloads.start();
+    await Promise.all([this.informers.synced(), this.workloads.synced()]);
     for (const r of this.running) r.run();
     log.info(1, 'Controllers started', { controllers: this.running.length });
   }
@@ -78,6 +86,6 @@ export class ControllerManager {
   async stop(): Promise<void> {
     for (const r of this.running) r.halt?.();
     await Promise.all(this.running.map((r) => r.controller.stop()));
-    await this.informers.stop();
+    await Promise.all([this.informers.stop(), this.workloads.stop()]);
   }
 }

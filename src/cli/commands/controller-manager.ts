@@ -6,7 +6,7 @@ import { DEFAULT_MAX_ENDPOINTS_PER_SLICE } from '../../apiserver-stub/controller
 
 export default defineCommand({
   name: 'controller-manager',
-  summary: 'Run the controllers: EndpointSlice, Endpoints, Deployment, ReplicaSet, node lifecycle and the garbage collector',
+  summary: 'Run the controllers: EndpointSlice, Endpoints, Deployment, ReplicaSet, Job, CronJob, DaemonSet, StatefulSet, node lifecycle and the garbage collector',
   flags: {
     server: { type: 'string', help: 'apiserver URL (https://, http:// or unix:///path/to/socket); overrides the kubeconfig' },
     kubeconfig: { type: 'string', help: 'path to a kubeconfig file' },
@@ -17,6 +17,10 @@ export default defineCommand({
     'concurrent-endpoint-syncs': { type: 'int', default: 5, help: 'Endpoints workers' },
     'concurrent-replicaset-syncs': { type: 'int', default: 5, help: 'ReplicaSet workers' },
     'concurrent-deployment-syncs': { type: 'int', default: 5, help: 'Deployment workers' },
+    'concurrent-job-syncs': { type: 'int', default: 5, help: 'Job workers' },
+    'concurrent-cron-job-syncs': { type: 'int', default: 5, help: 'CronJob workers' },
+    'concurrent-daemonset-syncs': { type: 'int', default: 2, help: 'DaemonSet workers' },
+    'concurrent-statefulset-syncs': { type: 'int', default: 5, help: 'StatefulSet workers' },
     'concurrent-gc-syncs': { type: 'int', default: 20, help: 'garbage collector workers' },
     'node-monitor-grace-period': { type: 'duration', default: '40s', help: 'a node whose status is older than this is marked Unknown and tainted unreachable' },
     'node-monitor-period': { type: 'duration', default: '5s', help: 'how often node heartbeats are checked' },
@@ -36,6 +40,7 @@ export default defineCommand({
         deployment: flags['concurrent-deployment-syncs'],
         garbagecollector: flags['concurrent-gc-syncs'],
       },
+      workloads: { workers: { job: flags['concurrent-job-syncs'], cronjob: flags['concurrent-cron-job-syncs'], daemonset: flags['concurrent-daemonset-syncs'], statefulset: flags['concurrent-statefulset-syncs'] } },
       nodeMonitor: { gracePeriodMs: flags['node-monitor-grace-period'], periodMs: flags['node-monitor-period'] },
     });
     const stopped = new Promise<void>((resolve) => {

@@ -208,6 +208,15 @@ export class ApiClient {
     return this.#json<T>({ method: 'PUT', path, body: text, contentType: 'text/plain; charset=utf-8', what: `PUT ${path}` });
   }
 
+  /**
+   * sibling is a client of the same server and credentials with its own
+   * connection pool, so that more long-lived watches do not take the
+   * connections this client's requests need.
+   */
+  sibling(options: Pick<ApiClientOptions, 'connections'> = {}): ApiClient {
+    return new ApiClient(this.#config, { userAgent: this.#userAgent, requestTimeoutMs: this.#timeoutMs, ...options });
+  }
+
   /** close drops the keep-alive connections and aborts open watches; idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
