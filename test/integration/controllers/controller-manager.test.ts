@@ -7,23 +7,10 @@ import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
 import { resources } from '../../../src/endpoints/client/resources.ts';
 import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
 import { startServer, tempDir } from '../apiserver-stub/server-fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 // The apiserver runs in-process on 127.0.0.1:0 (memory store); no node agent: the test plays kubelet by writing pod status.
 
-async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await get();
-      if (v) return v;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 function deployment(replicas: number, image = 'ferry/agnhost'): Deployment {
   return {

@@ -8,6 +8,7 @@ import { resources } from '../../../src/endpoints/client/resources.ts';
 import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
 import type { WorkloadOptions } from '../../../src/apiserver-stub/controllers/workload-controllers.ts';
 import { kubectl, startServer, tempDir } from '../apiserver-stub/server-fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 /**
  * Shared set-up of the workload controller tests: an in-process apiserver,
@@ -19,20 +20,7 @@ export const kubectlBin = ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33', '/usr/b
 /** The oldest kubectl the project supports, when installed. */
 export const kubectlOld = ['/usr/lib/google-cloud-sdk/bin/kubectl.1.27'].find((p) => existsSync(p));
 
-export async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await get();
-      if (v) return v;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+export { until };
 
 /** What the stand-in kubelet does with a pod: run it (ready or not), or end it. */
 export type PodFate = 'run' | 'run-unready' | 'succeed' | 'fail' | 'leave';

@@ -1,6 +1,5 @@
 import test from 'ava';
 import { rmSync, writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
@@ -13,26 +12,14 @@ import { podNamespace } from '../../../src/lab/node-network.ts';
 import { execIn, listNamespaces } from '../../../src/lab/netns.ts';
 import { isRoot, NetnsFixture } from '../../helpers/netns-fixture.ts';
 import { kubectl, startServer, tempDir } from '../apiserver-stub/server-fixture.ts';
+import { until as poll } from '../../helpers/until.ts';
 
 // Lab: switch 192.168.200.0/24; node a 192.168.200.11 pods 10.244.1.0/24; node b 192.168.200.12 pods 10.244.2.0/24.
 // The apiserver, controllers, scheduler and both agents run in this process; pods are real processes in lab namespaces.
 
 const rootOnly = isRoot ? test.serial : test.skip;
 
-async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await get();
-      if (v) return v;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+const until = <T>(what: string, get: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> => poll(what, get, ms, 200);
 
 const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 

@@ -8,6 +8,7 @@ import { SchedulerService } from '../../../src/apiserver-stub/scheduler/service.
 import { NodeAgent } from '../../../src/lab/node-agent.ts';
 import { NetnsFixture } from '../../helpers/netns-fixture.ts';
 import { kubectl, startServer, tempDir, type KubectlResult } from '../apiserver-stub/server-fixture.ts';
+import { until as poll } from '../../helpers/until.ts';
 
 /**
  * A one-node lab in this process: the apiserver, the scheduler and a node
@@ -26,20 +27,8 @@ export interface OneNodeLab {
 
 export const KUBECTL = '/usr/bin/kubectl';
 
-export async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await get();
-      if (v) return v;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(150);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+/** until polls every 150 ms for up to 30 s unless told. */
+export const until = <T>(what: string, get: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> => poll(what, get, ms, 150);
 
 export async function oneNodeLab(t: ExecutionContext, backoff: { initialMs: number; maxMs: number; resetMs?: number } = { initialMs: 500, maxMs: 2000 }, streaming = true): Promise<OneNodeLab> {
   const fx = new NetnsFixture(t);
