@@ -28,8 +28,9 @@ async function iptablesBackends(): Promise<Array<'nft' | 'legacy'>> {
  * cleanupAllModes removes what any proxy mode left on this node, as
  * kube-proxy's --cleanup does whatever --mode says: iptables chains in both
  * backends (iptables, ipvs and userspace modes), IPVS services, ipsets and
- * kube-ipvs0, and the nftables table. A mode that cannot run here (no IPVS,
- * no nft) has nothing to clean; its failure is reported and the others go on.
+ * kube-ipvs0, and the nftables table. A mode that cannot be set up here (no
+ * IPVS, no nft) has nothing to clean; a cleanup that fails is reported and
+ * the others go on.
  */
 export async function cleanupAllModes(config: ProxyConfig): Promise<Error[]> {
   const errors: Error[] = [];
@@ -38,18 +39,23 @@ export async function cleanupAllModes(config: ProxyConfig): Promise<Error[]> {
     if (mode === 'dry-run') continue;
     for (const iptablesBackend of IPTABLES_MODES.has(mode) ? backends : [undefined]) {
       const what = iptablesBackend ? `${mode} (iptables-${iptablesBackend})` : mode;
+      let proxier;
       try {
         // A registry each: backends register their metrics when built, and several are built here.
-        const proxier = await (await loadBackend(mode))({ ...config, mode, iptablesBackend }, new ProxyMetrics());
-        try {
-          await proxier.cleanup();
-        } finally {
-          await proxier.close();
-        }
+        proxier = await (await loadBackend(mode))({ ...config, mode, iptablesBackend }, new ProxyMetrics());
+      } catch (e) {
+        // A mode that cannot be set up on this node (no nft, no IPVS) cannot have left anything either.
+        log.info(2, 'Mode not available here, nothing to clean', { mode: what, err: getErrorMessage(e) });
+        continue;
+      }
+      try {
+        await proxier.cleanup();
         log.info(2, 'Cleaned up', { mode: what });
       } catch (e) {
         log.warn('Cleanup failed', { mode: what, err: getErrorMessage(e) });
         errors.push(e as Error);
+      } finally {
+        await proxier.close();
       }
     }
   }
