@@ -73,18 +73,18 @@ export class NftablesProxier implements Proxier {
     let full = this.#needFullSync || !this.#model || now() - this.#lastFullSync >= FULL_SYNC_PERIOD_MS;
     try {
       // The check is a netlink dump of one chain's single rule: cheap enough for every sync.
-      if (!full) {
-        if (!(await this.#tableIntact())) {
-          log.info(0, 'the nftables table was deleted or flushed from outside: doing a full sync', { table: TABLE });
-          metrics.tableRepairs.inc();
-          full = true;
-        }
+      let intact = full ? undefined : await this.#tableIntact();
+      if (intact === false) {
+        log.info(0, 'the nftables table was deleted or flushed from outside: doing a full sync', { table: TABLE });
+        metrics.tableRepairs.inc();
+        full = true;
       }
       const nodeIPs = (this.#o.nodeIPs ?? localIPv4s)();
       if (full) this.#model = new TableModel(renderOptions(config, nodeIPs));
       const model = this.#model!;
       const nodePortIPs = nodePortAddresses(config, nodeIPs, state);
-      const tx = full ? await this.#fullSync(model, state, nodePortIPs) : model.partial(state, nodePortIPs);
+      if (full) intact ??= await this.#tableIntact();
+      const tx = full ? await this.#fullSync(model, state, nodePortIPs, intact!) : model.partial(state, nodePortIPs);
       if (!full && tx.text) await runner.run(tx.text);
       if (full) this.#lastFullSync = now();
       this.#needFullSync = false;
@@ -109,10 +109,9 @@ export class NftablesProxier implements Proxier {
    * elements through netlink, past nft's parser (most of a full sync's time
    * and memory at 10k services).
    */
-  async #fullSync(model: TableModel, state: ProxyState, nodePortIPs: readonly string[]): Promise<Transaction> {
+  async #fullSync(model: TableModel, state: ProxyState, nodePortIPs: readonly string[], intact: boolean): Promise<Transaction> {
     const { runner } = this.#o;
-    const cold = !(await this.#tableIntact());
-    const tx = model.full(state, nodePortIPs, cold ? encodable : () => false);
+    const tx = model.full(state, nodePortIPs, intact ? () => false : encodable);
     await runner.run(tx.text);
     if (tx.elementsApart) await runner.addElements(encodeSets(tx.elementsApart));
     return tx;
