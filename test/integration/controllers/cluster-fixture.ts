@@ -7,20 +7,26 @@ import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
 import { resources } from '../../../src/endpoints/client/resources.ts';
 import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
 import { kubectl, startServer, tempDir } from '../apiserver-stub/server-fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 /** A compact apiserver, every controller, a stand-in kubelet and kubectl against them, torn down with the test. */
 
 export const kubectlBin = ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33', '/usr/bin/kubectl'].find((p) => existsSync(p))!;
 
-export async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await get();
-    if (v) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export { until };
+
+/** webDeployment is the two-replica Deployment the controller tests apply with kubectl. */
+export const webDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "img:v1"}]
+`;
 
 /** playKubelet marks every live pod Running and Ready, so Deployments become available. */
 async function playKubelet(client: ApiClient, holds: (p: Pod) => boolean): Promise<void> {

@@ -6,7 +6,7 @@ import { EventsV1Recorder } from '../../../src/endpoints/client/events-v1-record
 import { resources } from '../../../src/endpoints/client/resources.ts';
 import { SchedulerService } from '../../../src/apiserver-stub/scheduler/service.ts';
 import { startServer } from '../apiserver-stub/server-fixture.ts';
-import { kubectlBin, startCluster, until } from './cluster-fixture.ts';
+import { kubectlBin, startCluster, until, webDeployment } from './cluster-fixture.ts';
 
 /**
  * Issue 16: Events written as client-go's recorder writes them, by the
@@ -20,17 +20,7 @@ const node: Node = {
   status: { capacity: { cpu: '2', memory: '4Gi', pods: '110' }, allocatable: { cpu: '2', memory: '4Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
 };
 
-const manifest = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "img:v1"}]
-`;
+const manifest = webDeployment;
 
 test(`${kubectlBin}: scheduler and controller events in get events, kubectl events and describe`, async (t) => {
   const { client, url, k } = await startCluster(t);

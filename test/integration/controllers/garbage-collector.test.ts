@@ -3,7 +3,7 @@ import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import { isNotFound } from '../../../src/endpoints/client/errors.ts';
 import { resources } from '../../../src/endpoints/client/resources.ts';
-import { kubectlBin, startCluster, until } from './cluster-fixture.ts';
+import { kubectlBin, startCluster, until, webDeployment } from './cluster-fixture.ts';
 
 /**
  * Issue 16: the garbage collector of the controller manager, driven by
@@ -12,17 +12,7 @@ import { kubectlBin, startCluster, until } from './cluster-fixture.ts';
  * (dependents collected after the owner is gone).
  */
 
-const manifest = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "img:v1"}]
-`;
+const manifest = webDeployment;
 
 const ns = { namespace: 'default' };
 
