@@ -19,13 +19,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createSocket } from 'node:dgram';
 import type { Service } from 'kubernetes-types/core/v1.d.ts';
 import { ApiServer } from '../../src/apiserver-stub/server.ts';
 import { createBackend } from '../../src/apiserver-stub/storage/registry.ts';
 import { ApiClient } from '../../src/endpoints/client/api-client.ts';
 import { resources } from '../../src/endpoints/client/resources.ts';
 import { BenchRecorder } from '../../src/bench/result.ts';
+import { freePort } from '../../src/util/free-port.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,14 +54,6 @@ const children: ChildProcess[] = [];
 
 function log(msg: string): void {
   process.stderr.write(`[bench dns] ${msg}\n`);
-}
-
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 async function pool<T>(count: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {

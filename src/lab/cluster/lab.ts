@@ -1,6 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from './errors.ts';
@@ -11,6 +10,7 @@ import { labNames, labPaths, readState, writeState, type ComponentRecord, type L
 import { isAlive, restartProcess, startFresh, stopComponents, type ComponentSpec } from './supervisor.ts';
 import { GUEST_LINK, guestLink, guestLinkNamespace, guestSpec, setupGuestLink, umlStatus } from './uml.ts';
 import { bundlePath, repoPath } from '../../util/repo.ts';
+import { freePort } from '../../util/free-port.ts';
 
 /**
  * Bringing a lab's processes and namespaces up and down. The objects inside
@@ -33,18 +33,6 @@ export interface StartOptions {
   onApiReady?: () => Promise<void>;
   /** Called at each start-up milestone (for `ferry up`'s timing line). */
   mark?: (milestone: string) => void;
-}
-
-/** freePort asks the kernel for an unused loopback port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** apiReady is whether the apiserver answers /readyz on its Unix socket. */

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createSocket } from 'node:dgram';
+import { freePort } from '../../../src/util/free-port.ts';
 import { join } from 'node:path';
 import { startServer, tempDir } from './server-fixture.ts';
 
@@ -11,14 +11,6 @@ import { startServer, tempDir } from './server-fixture.ts';
  * `system:coredns` from its kubeconfig, lists and watches what it serves,
  * and answers for the `kubernetes` Service. Everything is on loopback.
  */
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  socket.close();
-  return port;
-}
-
 function dig(port: number, name: string): Promise<string> {
   return new Promise((resolve) => {
     execFile('dig', ['@127.0.0.1', '-p', String(port), '+tries=1', '+time=1', '+short', name, 'A'], (_error, stdout) => resolve(stdout.trim()));
@@ -31,7 +23,7 @@ test('ferry dns works as system:coredns under --authorization-mode=RBAC, and its
   const dir = await tempDir(t);
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${url}", insecure-skip-tls-verify: true}\nusers:\n- name: dns\n  user: {token: dns-token}\ncontexts:\n- name: c\n  context: {cluster: c, user: dns}\ncurrent-context: c\n`);
-  const port = await freeUdpPort();
+  const port = await freePort();
   const dns = spawn('./bin/ferry', ['dns', '--kubeconfig', kubeconfig, '--listen', `127.0.0.1:${port}`, '--health-bind-address', '', '--ready-bind-address', '', '--metrics-bind-address', '', '--upstream', '127.0.0.1:9'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   dns.stderr.on('data', (b: Buffer) => (stderr += b));

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '../../../src/util/free-port.ts';
 import { clusterIPService, createNamespace, createService, createSlice, dig, slice, startCluster, startFerryDns, waitFor, type Cluster, type Teardown } from './harness.ts';
 
 const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
@@ -47,25 +48,6 @@ async function startConf(t: Teardown, url: string, file: string): Promise<Runnin
   const ready = /Serving DNS .*ready=(\S+)/.exec(log)?.[1];
   if (ready) await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
   return { port, stderr: () => log, proc, exited: () => exited };
-}
-
-/** freePort finds a port free for both TCP and UDP on 127.0.0.1 (then released; small race accepted). */
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const { createSocket } = await import('node:dgram');
-  for (;;) {
-    const server = createServer();
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
-    const port = (server.address() as { port: number }).port;
-    const udp = createSocket('udp4');
-    const free = await new Promise<boolean>((ok) => {
-      udp.once('error', () => ok(false));
-      udp.bind(port, '127.0.0.1', () => ok(true));
-    });
-    await new Promise<void>((ok) => server.close(() => ok()));
-    if (free) await new Promise<void>((ok) => udp.close(() => ok()));
-    if (free) return port;
-  }
 }
 
 function tempDir(t: Teardown): string {

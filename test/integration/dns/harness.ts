@@ -15,6 +15,7 @@ import type { Pod, Service } from 'kubernetes-types/core/v1.d.ts';
 import type { EndpointSlice, Endpoint } from 'kubernetes-types/discovery/v1.d.ts';
 import { ApiServer } from '../../../src/apiserver-stub/server.ts';
 import { createBackend } from '../../../src/apiserver-stub/storage/registry.ts';
+export { freePort } from '../../../src/util/free-port.ts';
 import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
 import { resources } from '../../../src/endpoints/client/resources.ts';
 
@@ -190,16 +191,6 @@ export async function createNamespace(c: Cluster, name: string): Promise<void> {
 export async function createPod(c: Cluster, ns: string, name: string, ip: string, spec: Partial<Pod['spec']> = {}): Promise<Pod> {
   const pod = await c.client.create<Pod>(resources.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: ns, name }, spec: { containers: [{ name: 'c', image: 'none' }], ...spec } }, { namespace: ns });
   return c.client.updateStatus<Pod>(resources.pods, { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } });
-}
-
-/** freePort asks the kernel for a port free for UDP on 127.0.0.1 (then released; small race accepted). */
-export async function freePort(): Promise<number> {
-  const { createSocket } = await import('node:dgram');
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** udpQuery sends one query packet over UDP and resolves to the response (or undefined after `ms`). */

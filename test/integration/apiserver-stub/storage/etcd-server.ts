@@ -1,22 +1,14 @@
 import type { ExecutionContext } from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../../../src/util/free-port.ts';
 
 /** etcdMissing says why etcd tests cannot run here, or undefined when the `etcd` binary is present. */
 export function etcdMissing(): string | undefined {
   const probe = spawnSync('etcd', ['--version'], { stdio: 'ignore' });
   return probe.error || probe.status !== 0 ? 'etcd binary not found: install the Debian etcd-server package' : undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**
