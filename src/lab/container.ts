@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { ContainerLog } from './container-log.ts';
+import type { BindMount } from './pod-volumes.ts';
 
 /**
  * ContainerProcess runs one container as a process inside its pod's network
@@ -11,7 +12,8 @@ import { ContainerLog } from './container-log.ts';
  * previous one's) for `kubectl logs`, its stdin open for `kubectl attach`
  * when the spec asks (`stdin: true`, a pseudo-terminal from `script` with
  * `tty: true`), and stopped with SIGTERM, a grace period, then SIGKILL to its
- * process group.
+ * process group. Its volumes are bind-mounted in the mount namespace `ip
+ * netns exec` gives it (a slave of the host's: the mounts stay inside).
  */
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
@@ -29,6 +31,8 @@ export interface ContainerOptions {
   argv: readonly string[];
   env: Readonly<Record<string, string>>;
   workingDir?: string;
+  /** Volumes to bind-mount before the program starts (pod-volumes.ts). */
+  mounts?: readonly BindMount[];
   restartPolicy: RestartPolicy;
   /**
    * Restart back-off: first delay and cap (kubelet: 10 s, 5 min); after
@@ -83,7 +87,7 @@ export class ContainerProcess {
       this.previousLog = this.log;
       this.log = new ContainerLog(o.maxLogBytes ?? 1024 * 1024);
     }
-    const script = 'hostname "$0" && exec "$@"';
+    const script = ['hostname "$0"', ...(o.mounts ?? []).flatMap(mountCommand), 'exec "$@"'].join(' && ');
     const argv = o.tty ? ttyArgv(o.argv) : o.argv;
     const child = spawn('ip', ['netns', 'exec', o.netns, 'unshare', '--uts', '--', 'sh', '-c', script, o.hostname, ...argv], {
       detached: true,
@@ -187,6 +191,18 @@ export class ContainerProcess {
   logs(): string {
     return this.log.text();
   }
+}
+
+/**
+ * mountCommand is the shell line that bind-mounts one volume, making a
+ * missing mount point first (a directory, or an empty file for a file); a
+ * hostPath at its own path needs no mount.
+ */
+export function mountCommand(m: BindMount): string[] {
+  if (m.source === m.target) return [];
+  const [src, dst] = [shellQuote(m.source), shellQuote(m.target)];
+  const point = `{ if [ -d ${src} ]; then mkdir -p ${dst}; else [ -e ${dst} ] || { mkdir -p "$(dirname ${dst})" && : > ${dst}; }; fi; }`;
+  return [point, `mount --bind ${src} ${dst}`, ...(m.readOnly ? [`mount -o remount,bind,ro ${dst}`] : [])];
 }
 
 /** formatDelay spells a back-off as kubelet's message does (10s, 1m20s, 5m0s). */

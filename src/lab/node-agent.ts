@@ -1,4 +1,4 @@
-import type { Node, Pod, Service, Taint } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Node, Pod, Service, Taint } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../endpoints/client/api-client.ts';
 import { ApiError, isNotFound } from '../endpoints/client/errors.ts';
 import { resourcePath, resources } from '../endpoints/client/resources.ts';
@@ -180,6 +180,10 @@ export class NodeAgent {
       clusterDNS: this.o.clusterDNS, clusterDomain: this.o.clusterDomain, backoff: this.o.backoff,
       services: () => this.services.store.list(),
       event: (pod, e) => this.events.record(pod, e),
+      configMap: (namespace, name) => this.o.client.get<ConfigMap>(resources.configmaps, name, { namespace }).catch((error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }),
     };
   }
 
