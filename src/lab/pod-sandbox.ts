@@ -40,7 +40,8 @@ export async function setupSandbox(r: SandboxRequest): Promise<Sandbox> {
       writePodFiles(r.id, {
         hostname: r.pod.spec?.hostname ?? r.pod.metadata?.name ?? '',
         ip,
-        nameservers: r.ctx.clusterDNS,
+        // dnsPolicy Default: the node's resolver (the host's resolv.conf), as kubelet; otherwise the cluster's DNS.
+        nameservers: r.pod.spec?.dnsPolicy === 'Default' ? [] : r.ctx.clusterDNS,
         namespace: r.pod.metadata?.namespace ?? 'default',
         clusterDomain: r.ctx.clusterDomain,
       });
