@@ -89,7 +89,8 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
   const modeArgs = backend ? ['--iptables-backend', backend] : [];
   const node = (n: NodePlan): ComponentSpec => ({
     name: `node-${n.name}`,
-    argv: [FERRY_BIN, 'node', '--server', server, '--name', n.name, '--lab-prefix', plan.prefix, '--node-ip', n.ip, '--pod-cidr', n.podCIDR],
+    // `ferry down` gives each component 3 s to stop: the pods (ferry-dns keeps serving 5 s in lameduck) get 1 s.
+    argv: [FERRY_BIN, 'node', '--server', server, '--name', n.name, '--lab-prefix', plan.prefix, '--node-ip', n.ip, '--pod-cidr', n.podCIDR, '--shutdown-grace-period', '1s'],
     log: log(`node-${n.name}`),
   });
   const proxy = (n: NodePlan): ComponentSpec => ({
