@@ -7,7 +7,7 @@ import { isNotFound } from '../../endpoints/client/errors.ts';
 import { resources, type ResourceRef } from '../../endpoints/client/resources.ts';
 import { repoPath } from '../../util/repo.ts';
 import { ensureObject } from './addons.ts';
-import { CLUSTER_CIDR } from './plan.ts';
+import { CLUSTER_CIDR, PROXY_MODES, type ProxyMode } from './plan.ts';
 
 /**
  * The lab's data plane as a cluster runs it: the ferry-proxy DaemonSet
@@ -106,6 +106,19 @@ export async function applyDataPlane(client: ApiClient, o: DataPlaneOptions, whi
     if (!ref) throw new Error(`deploy/: no resource known for kind ${m.kind}`);
     await ensureObject(client, ref, m);
   }
+}
+
+/** configuredProxyMode is the mode the kube-proxy ConfigMap sets (kube-proxy's default, iptables, when empty); undefined without the ConfigMap. */
+export async function configuredProxyMode(client: ApiClient): Promise<ProxyMode | undefined> {
+  let cm: ConfigMap;
+  try {
+    cm = await client.get<ConfigMap>(resources.configmaps, 'kube-proxy', { namespace: 'kube-system' });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+  const mode = (parse(cm.data?.['config.conf'] ?? '') as { mode?: string } | null)?.mode;
+  return PROXY_MODES.find((m) => m === (mode || 'iptables'));
 }
 
 /** proxyPodOn finds the ferry-proxy pod bound to a node, if any. */

@@ -97,6 +97,9 @@ async function switchMode(from: string, to: string): Promise<void> {
       const m = await modes();
       return m.every((x) => x.nftables === (to === 'nftables') && x.iptables === (to === 'iptables')) && m;
     }, 30_000), everyNode({ iptables: to === 'iptables', nftables: to === 'nftables' }), `${from} -> ${to}: only ${to}'s rules on every node`);
+    const status = await ferry(['status', '--name', name]);
+    t.regex(status.stdout, new RegExp(`proxy mode ${to} \\(kube-system/kube-proxy ConfigMap`));
+    t.regex(status.stdout, to === 'nftables' ? /^node1\s.*healthz 200\s+\d+ elements, \d+ rules$/m : /^node1\s.*healthz 200\s+\d+$/m, 'ferry status counts the rules of the mode the nodes run');
     const logs = await kubectl(['-n', 'kube-system', 'logs', '-l', 'k8s-app=ferry-proxy', '--prefix']);
     t.is(logs.match(new RegExp(`Starting proxy mode=${to}`, 'g'))?.length, 3, logs);
     t.deepEqual(await until(`traffic after switching to ${to}`, async () => {
