@@ -1,5 +1,5 @@
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, normalize } from 'node:path';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, normalize, sep } from 'node:path';
 import type { ConfigMap, Container, Pod, Volume } from 'kubernetes-types/core/v1.js';
 
 /**
@@ -14,6 +14,10 @@ import type { ConfigMap, Container, Pod, Volume } from 'kubernetes-types/core/v1
  * host is made there as an empty directory (or file), as a container runtime
  * makes it in an image's root: containers share the host's file system.
  * Other volume kinds are an error that names them (CreateContainerConfigError).
+ * An edited ConfigMap reaches running containers (refreshConfigMapVolumes),
+ * each changed file replaced by a rename, as kubelet's atomic writer does
+ * (ferry dns's `reload` then sees it); a subPath mount keeps the old file,
+ * as in Kubernetes.
  */
 
 export const POD_DIR_ROOT = '/run/ferry-lab/pods';
@@ -48,32 +52,66 @@ function safeRelative(path: string): string {
   return p;
 }
 
-async function writeConfigMap(dir: string, pod: Pod, vol: Volume, get: ConfigMapGetter): Promise<void> {
+/** syncFile makes a file hold content with mode: replaced by a rename when it differs; true when it changed. */
+function syncFile(file: string, content: Buffer, mode: number): boolean {
+  let old: Buffer | undefined;
+  try {
+    old = readFileSync(file);
+  } catch {
+    old = undefined;
+  }
+  if (old?.equals(content)) return false;
+  mkdirSync(join(file, '..'), { recursive: true });
+  const tmp = `${file}.ferry-${process.pid}.tmp`;
+  writeFileSync(tmp, content);
+  chmodSync(tmp, mode);
+  renameSync(tmp, file);
+  return true;
+}
+
+/** removeOthers deletes what is in dir but not among the wanted relative paths (or their parent directories); true when it removed any. */
+function removeOthers(dir: string, wanted: ReadonlySet<string>, under = ''): boolean {
+  let removed = false;
+  for (const entry of readdirSync(join(dir, under), { withFileTypes: true })) {
+    const rel = under ? `${under}${sep}${entry.name}` : entry.name;
+    if (wanted.has(rel)) continue;
+    if (entry.isDirectory() && [...wanted].some((w) => w.startsWith(`${rel}${sep}`))) {
+      removed = removeOthers(dir, wanted, rel) || removed;
+      continue;
+    }
+    rmSync(join(dir, rel), { recursive: true, force: true });
+    removed = true;
+  }
+  return removed;
+}
+
+/** writeConfigMap makes dir hold the ConfigMap's keys (or items); true when anything changed. */
+async function writeConfigMap(dir: string, pod: Pod, vol: Volume, get: ConfigMapGetter): Promise<boolean> {
   const src = vol.configMap!;
   const namespace = pod.metadata?.namespace ?? 'default';
   const cm = await get(namespace, src.name ?? '');
   mkdirSync(dir, { recursive: true });
   if (!cm) {
-    if (src.optional) return;
+    if (src.optional) return false;
     throw new VolumeError(`MountVolume.SetUp failed for volume "${vol.name}" : configmap "${src.name}" not found`, true);
   }
   const files = new Map<string, Buffer>();
   for (const [k, v] of Object.entries(cm.data ?? {})) files.set(k, Buffer.from(v));
   for (const [k, v] of Object.entries(cm.binaryData ?? {})) files.set(k, Buffer.from(v, 'base64'));
   const items = src.items ?? [...files.keys()].map((key) => ({ key, path: key, mode: undefined as number | undefined }));
-  // Rewritten whole: a pod restarted on an edited ConfigMap sees only the new keys.
-  for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true });
+  const wanted = new Map<string, { content: Buffer; mode: number }>();
   for (const item of items) {
     const content = files.get(item.key);
     if (content === undefined) {
       if (src.optional) continue;
       throw new VolumeError(`MountVolume.SetUp failed for volume "${vol.name}" : configmap "${src.name}" has no key "${item.key}"`);
     }
-    const file = join(dir, safeRelative(item.path));
-    mkdirSync(join(file, '..'), { recursive: true });
-    writeFileSync(file, content);
-    chmodSync(file, item.mode ?? src.defaultMode ?? 0o644);
+    wanted.set(safeRelative(item.path), { content, mode: item.mode ?? src.defaultMode ?? 0o644 });
   }
+  // Keys gone from the ConfigMap go from the volume too.
+  let changed = removeOthers(dir, new Set(wanted.keys()));
+  for (const [rel, f] of wanted) changed = syncFile(join(dir, rel), f.content, f.mode) || changed;
+  return changed;
 }
 
 /**
@@ -97,6 +135,27 @@ export async function prepareVolumes(id: string, pod: Pod, get: ConfigMapGetter)
   }
   return sources;
 }
+
+/**
+ * refreshConfigMapVolumes rewrites the pod's configMap volumes that read
+ * the ConfigMap `name` from what `get` returns now; lists the volumes that
+ * changed. A ConfigMap deleted meanwhile leaves the files as they were.
+ */
+export async function refreshConfigMapVolumes(id: string, pod: Pod, name: string, get: ConfigMapGetter): Promise<string[]> {
+  const changed: string[] = [];
+  for (const vol of pod.spec?.volumes ?? []) {
+    if (vol.configMap?.name !== name) continue;
+    try {
+      if (await writeConfigMap(join(podDir(id), 'volumes', vol.name), pod, vol, get)) changed.push(vol.name);
+    } catch (error) {
+      if (!(error instanceof VolumeError)) throw error;
+    }
+  }
+  return changed;
+}
+
+/** usesConfigMap is whether a pod mounts the ConfigMap `name` as a volume. */
+export const usesConfigMap = (pod: Pod, name: string) => (pod.spec?.volumes ?? []).some((v) => v.configMap?.name === name);
 
 /** containerMounts lists a container's volumeMounts as bind mounts from the prepared volumes. */
 export function containerMounts(c: Container, sources: ReadonlyMap<string, string>): BindMount[] {

@@ -9,7 +9,7 @@ import type { PodIpam } from './ipam.ts';
 import { podNamespace, teardownPodNetwork } from './node-network.ts';
 import { setupSandbox } from './pod-sandbox.ts';
 import { containerEnv, expand } from './pod-env.ts';
-import { containerMounts, removePodDir, VolumeError, type BindMount, type ConfigMapGetter } from './pod-volumes.ts';
+import { containerMounts, refreshConfigMapVolumes, removePodDir, usesConfigMap, VolumeError, type BindMount, type ConfigMapGetter } from './pod-volumes.ts';
 import { podPhase, podStatus, type ContainerView, type PodView } from './pod-status.ts';
 import { Prober, runProbe } from './probes.ts';
 
@@ -126,6 +126,13 @@ export class PodWorker {
     for (const spec of this.pod.spec?.containers ?? []) this.runs.push(this.createRun(spec, podPolicy));
     this.onChange();
     void this.initialize();
+  }
+
+  /** refreshConfigMap brings the pod's volumes of ConfigMap `name` up to date (kubelet's periodic volume sync, here on each change). */
+  async refreshConfigMap(name: string): Promise<void> {
+    if (this.volumes.size === 0 || this.stopped || !usesConfigMap(this.pod, name) || !this.ctx.configMap) return;
+    const changed = await refreshConfigMapVolumes(this.id, this.pod, name, this.ctx.configMap);
+    if (changed.length) log.info(2, 'Updated ConfigMap volumes', { pod: this.name, configMap: name, volumes: changed.join(',') });
   }
 
   /** initialize runs the init containers in order, then starts the app containers. */

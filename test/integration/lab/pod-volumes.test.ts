@@ -101,3 +101,30 @@ rootOnly('the ferry image runs this checkout\'s ferry; an unsupported volume kin
   t.regex(waiting.message ?? '', /secret volumes are not supported in the lab/);
   t.false(existsSync('/s'), 'nothing mounted or made for it');
 });
+
+rootOnly('an edited ConfigMap reaches the running container\'s volume (changed keys rewritten, removed keys gone); a subPath mount keeps its file', async (t) => {
+  t.teardown(() => rmSync(mountRoot, { recursive: true, force: true }));
+  const lab = await oneNodeLab(t);
+  await lab.client.create(resources.configmaps, configMap('live', { a: 'one\n', b: 'bee\n' }));
+  await lab.createPod({
+    metadata: { name: 'reader' },
+    spec: {
+      containers: [{
+        name: 'c', image: 'busybox', command: ['sleep', '3600'],
+        volumeMounts: [{ name: 'cfg', mountPath: `${mountRoot}/live` }, { name: 'cfg', mountPath: `${mountRoot}/pinned-a`, subPath: 'a' }],
+      }],
+      volumes: [{ name: 'cfg', configMap: { name: 'live' } }],
+    },
+  });
+  const read = async () => (await lab.k(['exec', 'reader', '--', 'sh', '-c', `ls ${mountRoot}/live; cat ${mountRoot}/live/a ${mountRoot}/pinned-a`])).stdout;
+  t.is(await until('reader running', async () => {
+    const out = await read();
+    return out.includes('one') && out;
+  }), 'a\nb\none\none\n');
+  const cm = await lab.client.get<ConfigMap>(resources.configmaps, 'live', { namespace: 'default' });
+  await lab.client.update(resources.configmaps, { ...cm, data: { a: 'two\n' } });
+  t.is(await until('the edit in the volume', async () => {
+    const out = await read();
+    return out.includes('two') && out;
+  }, 10_000), 'a\ntwo\none\n');
+});
