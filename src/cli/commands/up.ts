@@ -49,7 +49,8 @@ export default defineCommand({
     const client = new ApiClient({ server: `unix://${paths.socket}` }, { userAgent: 'ferry-up' });
     let demoIP: string | undefined;
     // The data plane from deploy/'s manifests (proxies as a DaemonSet, DNS as a Deployment), except in an
-    // ipvs lab, whose nodes run in a UML guest with a read-only root: there the proxies are processes.
+    // ipvs lab, whose nodes run in a UML guest with a read-only root (this path is not tested where UML
+    // does not boot): there the proxies are processes and DNS the flag-configured coredns Deployment.
     const proxiesAsPods = mode !== 'ipvs';
     const dataPlane = { mode, socket: paths.socket, proxyArgs: flags['proxy-arg'] ?? [] };
     const isDnsDeployment = (m: Manifest) => m.kind === 'Deployment' && m.metadata.name === DNS_DEPLOYMENT;
