@@ -13,7 +13,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ResponseArena } from '../wire/arena.ts';
 import { scanQuery, sizeClass } from '../wire/fast.ts';
-import { CONTROL_SIZE, EAGAIN, EINTR, errno, IOVEC_SIZE, libc, MMSGHDR_SIZE, MSG_WAITFORONE, nativeBlock, pktinfoDestination, SOCKADDR_SIZE, writePktinfo } from './libc.ts';
+import { CONTROL_SIZE, EAGAIN, EINTR, errno, IOVEC_SIZE, libc, MMSGHDR_SIZE, MSG_WAITFORONE, nativeBlock, PKTINFO_CMSG_SPACE, pktinfoAt, pktinfoDestination, SOCKADDR_SIZE, writePktinfoHeader } from './libc.ts';
 
 const BATCH = 64;
 /** Most queries handed to the main thread and not yet taken; more are dropped, as a full socket buffer would. */
@@ -52,6 +52,8 @@ for (let i = 0; i < BATCH; i++) {
   if (pktinfo) {
     recvVec.buf.writeBigUInt64LE(recvControl.address + BigInt(i * CONTROL_SIZE), r + 32);
     sendVec.buf.writeBigUInt64LE(sendControl.address + BigInt(i * CONTROL_SIZE), r + 32);
+    // Each send slot's control message is written once; a query only fills in its address.
+    writePktinfoHeader(sendControl.buf, i * CONTROL_SIZE);
   }
   sendIov.buf.writeBigUInt64LE(sendBufs.address + BigInt(i * SEND_SLOT), i * IOVEC_SIZE);
   sendVec.buf.writeBigUInt64LE(sendNames.address + BigInt(i * SOCKADDR_SIZE), r);
@@ -107,9 +109,10 @@ function answer(i: number, len: number, out: number): boolean {
   recvNames.buf.copy(sendNames.buf, out * SOCKADDR_SIZE, i * SOCKADDR_SIZE, (i + 1) * SOCKADDR_SIZE);
   sendVec.buf.writeUInt32LE(recvVec.buf.readUInt32LE(i * MMSGHDR_SIZE + 8), out * MMSGHDR_SIZE + 8);
   if (pktinfo) {
-    const local = arrivedOn(i);
-    const controlLength = local ? writePktinfo(sendControl.buf, out * CONTROL_SIZE, local) : 0;
-    sendVec.buf.writeBigUInt64LE(BigInt(controlLength), out * MMSGHDR_SIZE + 40);
+    const at = pktinfoAt(recvControl.buf, i * CONTROL_SIZE, recvVec.buf.readUInt32LE(i * MMSGHDR_SIZE + 40));
+    if (at >= 0) recvControl.buf.copy(sendControl.buf, out * CONTROL_SIZE + 20, at, at + 4);
+    // msg_controllen is 64-bit; its high half stays 0.
+    sendVec.buf.writeUInt32LE(at >= 0 ? PKTINFO_CMSG_SPACE : 0, out * MMSGHDR_SIZE + 40);
   }
   const key = (fast.qtype << 4) | (cached[3]! & 0xf);
   counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -121,7 +124,7 @@ for (;;) {
   if (Date.now() - lastStats > 1000) flushStats();
   for (let i = 0; i < BATCH; i++) {
     recvVec.buf.writeUInt32LE(SOCKADDR_SIZE, i * MMSGHDR_SIZE + 8);
-    if (pktinfo) recvVec.buf.writeBigUInt64LE(BigInt(CONTROL_SIZE), i * MMSGHDR_SIZE + 40);
+    if (pktinfo) recvVec.buf.writeUInt32LE(CONTROL_SIZE, i * MMSGHDR_SIZE + 40);
   }
   const n = lib.recvmmsg(fd, recvVec.ptr, BATCH, MSG_WAITFORONE, null);
   if (n < 0) {
