@@ -8,12 +8,13 @@ import { GarbageCollector } from './garbage-collector.ts';
 import { NodeLifecycleController } from './node-lifecycle-controller.ts';
 import { SharedInformers } from './informers.ts';
 import { ReplicaSetController } from './replicaset-controller.ts';
+import { ServiceAccountsController } from './serviceaccount-controller.ts';
 import { WorkloadInformers } from './workload-informers.ts';
 import { addWorkloadControllers, WORKLOAD_CONTROLLER_NAMES, type WorkloadOptions } from './workload-controllers.ts';
 
 const log = createLogger('controller-manager');
 
-export const CONTROLLER_NAMES = ['endpointslice', 'endpoints', 'replicaset', 'deployment', 'nodelifecycle', 'garbagecollector', ...WORKLOAD_CONTROLLER_NAMES] as const;
+export const CONTROLLER_NAMES = ['endpointslice', 'endpoints', 'replicaset', 'deployment', 'nodelifecycle', 'garbagecollector', 'serviceaccount', ...WORKLOAD_CONTROLLER_NAMES] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 export interface ControllerManagerOptions {
@@ -62,6 +63,7 @@ export class ControllerManager {
       if (n === 'replicaset') this.running.push(new ReplicaSetController({ ...common, workers: o.workers.replicaset }));
       if (n === 'deployment') this.running.push(new DeploymentController({ ...common, workers: o.workers.deployment }));
       if (n === 'garbagecollector') this.running.push(new GarbageCollector({ ...common, workers: o.workers.garbagecollector ?? 20, resyncPeriodMs: o.resyncPeriodMs }));
+      if (n === 'serviceaccount') this.running.push(new ServiceAccountsController({ client: o.client, workloads: this.workloads }));
       if (n === 'nodelifecycle') {
         const m = o.nodeMonitor ?? { gracePeriodMs: 40_000, periodMs: 5000 };
         this.running.push(new NodeLifecycleController({ ...common, gracePeriodMs: m.gracePeriodMs, monitorPeriodMs: m.periodMs }));

@@ -1,5 +1,6 @@
 import type { DaemonSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
+import type { Namespace, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import type { ApiClient, KubeObject } from '../../endpoints/client/api-client.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { Informer } from '../../endpoints/informer.ts';
@@ -7,7 +8,8 @@ import { byController } from './informers.ts';
 
 /**
  * WorkloadInformers holds the informers of the workload kinds beyond
- * Deployments (Jobs, CronJobs, DaemonSets, StatefulSets). Each is created
+ * Deployments (Jobs, CronJobs, DaemonSets, StatefulSets) and of what the
+ * ServiceAccounts controller follows (Namespaces, ServiceAccounts). Each is created
  * only when a controller asks for it, so a controller-manager running only
  * the endpoint controllers does not list them.
  */
@@ -47,6 +49,14 @@ export class WorkloadInformers {
 
   get statefulSets(): Informer<StatefulSet> {
     return this.get<StatefulSet>('statefulsets');
+  }
+
+  get namespaces(): Informer<Namespace> {
+    return this.get<Namespace>('namespaces');
+  }
+
+  get serviceAccounts(): Informer<ServiceAccount> {
+    return this.get<ServiceAccount>('serviceaccounts');
   }
 
   start(): void {

@@ -9,6 +9,7 @@ import { authorizationModes, type AuthorizationMode } from '../../apiserver-stub
 import { altNames, ensureServingPki, type ServingPki } from '../../apiserver-stub/pki.ts';
 import { parseCidr, parsePortRange } from '../../apiserver-stub/allocators/cidr.ts';
 import { ServiceAllocator } from '../../apiserver-stub/allocators/service-allocator.ts';
+import { DEFAULT_ISSUER, ServiceAccountTokenSigner } from '../../apiserver-stub/serviceaccount/token-signer.ts';
 import { createBackend, backendKinds, type BackendOptions } from '../../apiserver-stub/storage/registry.ts';
 import { IdleCollector } from '../../apiserver-stub/idle-gc.ts';
 
@@ -30,6 +31,12 @@ function kubeconfig(server: string, token: string | undefined, caFile?: string):
   const cluster = `    server: ${server}\n${trust}`;
   const user = token ? `    token: ${token}\n` : '    {}\n';
   return `apiVersion: v1\nkind: Config\nclusters:\n- name: ferry\n  cluster:\n${cluster}contexts:\n- name: ferry\n  context:\n    cluster: ferry\n    user: ferry\ncurrent-context: ferry\nusers:\n- name: ferry\n  user:\n${user}`;
+}
+
+/** serviceAccountSigner loads the ServiceAccount key; a persistent store gets one kept beside it, so tokens outlive restarts. */
+function serviceAccountSigner(file: string | undefined, storage: string, dataDir: string, issuer: string): ServiceAccountTokenSigner {
+  if (file === undefined && storage === 'memory') return ServiceAccountTokenSigner.ephemeral(issuer);
+  return ServiceAccountTokenSigner.fromFile(file ?? join(dataDir, 'pki', 'sa.key'), issuer);
 }
 
 function isLoopback(host: string): boolean {
@@ -54,6 +61,8 @@ export default defineCommand({
     'advertise-address': { type: 'string', help: 'IP the `kubernetes` Service endpoints point at (its Endpoints/EndpointSlice are written only when set)' },
     'max-requests-inflight': { type: 'int', default: 400, help: 'read-only requests served at once (watches not counted); more get 429 with Retry-After; 0 is no limit' },
     'max-mutating-requests-inflight': { type: 'int', default: 200, help: 'writes served at once; more get 429 with Retry-After; 0 is no limit' },
+    'service-account-signing-key-file': { type: 'string', help: 'EC P-256 private key (PEM) that signs ServiceAccount tokens; default <data-dir>/pki/sa.key, made on first start (with --storage=memory: a key of this process only)' },
+    'service-account-issuer': { type: 'string', default: DEFAULT_ISSUER, help: 'issuer (iss) of the ServiceAccount tokens it signs, and the audience it accepts' },
     'event-ttl': { type: 'duration', default: '1h', help: 'how long Events are kept after they last happened; 0 keeps them' },
     'request-timeout': { type: 'duration', default: '60s', help: 'time a client has to send its whole request (watches are not affected); 0 is no limit' },
     'min-request-timeout': { type: 'int', default: 1800, help: 'seconds a watch without timeoutSeconds runs at least; it ends after 1-2x this, at random, and the client re-watches; 0 is no end' },
@@ -93,6 +102,7 @@ export default defineCommand({
       requestTimeoutMs: flags['request-timeout'],
       minRequestTimeoutMs: flags['min-request-timeout'] * 1000,
       eventTtlMs: flags['event-ttl'],
+      serviceAccountSigner: serviceAccountSigner(flags['service-account-signing-key-file'], flags.storage, dataDir, flags['service-account-issuer']),
       ...(flags['advertise-address'] ? { advertise: { address: flags['advertise-address'], port } } : {}),
     });
     await server.start();
