@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DEFAULT_EVENT_TTL_MS, EventExpiry } from './event-ttl.ts';
 import { createServer as createTlsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Backend, StoreWatch } from './storage/backend.ts';
@@ -296,7 +296,11 @@ export class ApiServer implements Api {
     server.prependListener('upgrade', (req: IncomingMessage) => this.authority.markLocal(req));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => resolve());
+      server.listen(path, () => {
+        // Whoever can connect is the administrator: only the owner may.
+        chmodSync(path, 0o600);
+        resolve();
+      });
     });
   }
 

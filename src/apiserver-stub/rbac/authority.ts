@@ -12,13 +12,14 @@ import type { ServiceAccountTokenSigner } from '../serviceaccount/token-signer.t
 
 /**
  * Authority is who a request is and what it may do. Authentication: a
- * ServiceAccount token (serviceaccount/) is its ServiceAccount; with
- * `--token-auth-file`, every request (TCP or Unix socket) needs one of its
- * bearer tokens or a ServiceAccount token, else 401. Without one, a request on the Unix socket is the
- * local administrator `system:admin` in `system:masters` (the socket's file
- * permissions are its credential, as a kubeadm admin.conf's client
- * certificate is kube's: the lab's components use it) and a TCP request is
- * `system:anonymous` (kube's `--anonymous-auth`). Authorization (`--authorization-mode`): AlwaysAllow, or
+ * request on the Unix socket that presents no bearer token is the local
+ * administrator `system:admin` in `system:masters` (the socket's file
+ * permissions, 0600, are its credential, as a kubeadm admin.conf's client
+ * certificate is kube's: the lab's components use it). A bearer token is a
+ * `--token-auth-file` user or a ServiceAccount (serviceaccount/); with a
+ * token file, a TCP request without a valid one is a 401, and without one
+ * it is `system:anonymous` (kube's `--anonymous-auth`). Authorization
+ * (`--authorization-mode`): AlwaysAllow, or
  * RBAC, where `system:masters` is always allowed (kube's privileged-group
  * authorizer) and everyone else by their Roles and bindings.
  */
@@ -70,6 +71,7 @@ export class Authority {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const fromFile = bearer !== undefined ? this.tokens?.get(bearer) : undefined;
     if (fromFile) return this.#remember(req, userInfo(fromFile));
+    if (bearer === undefined && this.local.has(req)) return this.#remember(req, localAdmin);
     if (bearer !== undefined && this.serviceAccounts && looksLikeJwt(bearer)) {
       // Without a token file an unknown bearer stays anonymous, as before service accounts.
       return this.serviceAccounts.authenticate(bearer).then((user) => this.#remember(req, user ?? (this.tokens ? undefined : this.#unauthenticated(req))));

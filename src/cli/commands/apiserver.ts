@@ -47,12 +47,13 @@ export default defineCommand({
   name: 'apiserver',
   summary: 'Run the compact Kubernetes API server',
   flags: {
-    listen: { type: 'string', default: '127.0.0.1:6443', help: 'address:port to serve on: plain HTTP on loopback unless TLS files are given; on any other address HTTPS with a generated CA, certificate and admin token (in <data-dir>/pki) unless TLS files are given' },
+    listen: { type: 'string', default: '127.0.0.1:6443', help: 'address:port to serve HTTPS on, with a generated CA, certificate and admin token (in <data-dir>/pki) unless TLS files are given' },
+    'plain-http': { type: 'boolean', default: false, help: 'serve plain HTTP without authentication instead (loopback addresses only; for local tests and tools): every local process is then an administrator' },
     'unix-socket': { type: 'string', help: 'also serve the API on this Unix socket path' },
     'tls-cert-file': { type: 'string', help: 'serve HTTPS with this certificate (PEM)' },
     'tls-private-key-file': { type: 'string', help: 'private key (PEM) for --tls-cert-file' },
     'token-auth-file': { type: 'string', help: 'CSV of token,user,uid[,"groups"]; when set, requests need a valid bearer token' },
-    'authorization-mode': { type: 'string', help: 'default: AlwaysAllow on loopback, RBAC on any other address;  AlwaysAllow, or RBAC: requests are allowed by Roles, ClusterRoles and their bindings (system:masters and the Unix socket are always allowed)' },
+    'authorization-mode': { type: 'string', help: 'RBAC (the default; AlwaysAllow with --plain-http): requests are allowed by Roles, ClusterRoles and their bindings (system:masters and the Unix socket are always allowed); or AlwaysAllow' },
     'data-dir': { type: 'string', default: './.ferry/apiserver', help: 'directory of the file store, and where the kubeconfig is written' },
     storage: { type: 'string', default: 'file', help: 'storage backend: file, memory or etcd' },
     'etcd-servers': { type: 'list', help: 'etcd client URLs for --storage=etcd' },
@@ -73,18 +74,22 @@ export default defineCommand({
     const given = flags['tls-cert-file'] && flags['tls-private-key-file'] ? { certFile: flags['tls-cert-file'], keyFile: flags['tls-private-key-file'] } : undefined;
     if ((flags['tls-cert-file'] === undefined) !== (flags['tls-private-key-file'] === undefined)) throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
     const loopback = isLoopback(host);
+    const plain = flags['plain-http'];
+    if (plain && !loopback) throw new InvalidArgumentError(`--plain-http serves without TLS or authentication: only on a loopback address, not ${host}`);
+    if (plain && given) throw new InvalidArgumentError('--plain-http and --tls-cert-file/--tls-private-key-file exclude each other');
+    if (plain) log.warn('Serving plain HTTP (--plain-http): no TLS and no authentication, every local process is an administrator');
     if (!backendKinds().includes(flags.storage)) throw new InvalidArgumentError(`--storage ${flags.storage}: want one of ${backendKinds().join(', ')}`);
     for (const flag of ['max-requests-inflight', 'max-mutating-requests-inflight', 'request-timeout', 'min-request-timeout'] as const) {
       if (flags[flag] < 0) throw new InvalidArgumentError(`--${flag} must not be negative`);
     }
-    const mode = (flags['authorization-mode'] ?? (loopback ? 'AlwaysAllow' : 'RBAC')) as AuthorizationMode;
+    const mode = (flags['authorization-mode'] ?? (plain ? 'AlwaysAllow' : 'RBAC')) as AuthorizationMode;
     if (!authorizationModes.includes(mode)) throw new InvalidArgumentError(`--authorization-mode ${mode}: want one of ${authorizationModes.join(', ')}`);
     if (mode === 'AlwaysAllow' && !isLoopback(host)) log.warn('Serving on a non-loopback address with --authorization-mode=AlwaysAllow: every client it authenticates may read and write everything; RBAC is the default there');
     const dataDir = resolve(flags['data-dir']);
     const backendOptions: BackendOptions = { dataDir, etcdServers: flags['etcd-servers'] ?? [] };
-    // Off loopback the server is never plain HTTP: without TLS files it makes its own PKI and admin token.
+    // Without TLS files (and without --plain-http) the server makes its own PKI and admin token, as kind and k3s do.
     let pki: ServingPki | undefined;
-    if (!loopback && !given) {
+    if (!plain && !given) {
       const serviceIP = new ServiceAllocator(parseCidr(flags['service-cluster-ip-range']), parsePortRange(flags['service-node-port-range'])).firstIP();
       pki = ensureServingPki(dataDir, altNames(host, serviceIP, flags['advertise-address'] ? [flags['advertise-address']] : []));
     }
