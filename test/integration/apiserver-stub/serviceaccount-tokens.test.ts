@@ -105,3 +105,29 @@ test('serviceaccount controller: every namespace gets a default ServiceAccount, 
   await until('fresh/default made again', () => sa('fresh'), 5000);
   t.pass();
 });
+
+test('root-ca-cert-publisher: kube-root-ca.crt with the cluster CA in every namespace, made again when deleted and restored when edited', async (t) => {
+  const { url } = await startServer(t);
+  const client = new ApiClient({ server: url });
+  const rootCa = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const manager = new ControllerManager({ client, controllers: ['root-ca-cert-publisher'], rootCa, maxEndpointsPerSlice: 100, resyncPeriodMs: 0, workers: { endpointslice: 1, endpoints: 1, replicaset: 1, deployment: 1 } });
+  await manager.start();
+  t.teardown(async () => {
+    await manager.stop();
+    await client.close();
+  });
+  const path = (ns: string) => `/api/v1/namespaces/${ns}/configmaps/kube-root-ca.crt`;
+  const published = async (ns: string) => (await call(url, undefined, 'GET', path(ns))).body?.data?.['ca.crt'] === rootCa;
+  await until('kube-system/kube-root-ca.crt', () => published('kube-system'), 5000);
+  t.is((await call(url, undefined, 'POST', '/api/v1/namespaces', { metadata: { name: 'fresh' } })).status, 201);
+  await until('fresh/kube-root-ca.crt', () => published('fresh'), 5000);
+  t.is((await call(url, undefined, 'DELETE', path('fresh'))).status, 200);
+  await until('made again', () => published('fresh'), 5000);
+  const edited = await fetch(`${url}${path('fresh')}`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ data: { 'ca.crt': 'tampered', extra: 'x' } }) });
+  t.is(edited.status, 200);
+  await until('restored', async () => {
+    const cm = (await call(url, undefined, 'GET', path('fresh'))).body;
+    return cm.data['ca.crt'] === rootCa && cm.data.extra === undefined;
+  }, 5000);
+  t.pass();
+});
