@@ -77,7 +77,7 @@ export default defineCommand({
     const configured = state.proxies === 'pods' ? await configuredProxyMode(client).catch(() => undefined) : undefined;
     const mode = configured ?? state.plan.mode;
     const modeNote = configured ? ' (kube-system/kube-proxy ConfigMap; pods started before an edit run the old one until restarted)' : '';
-    const out: string[] = [`Lab ${state.plan.name}: ${state.plan.nodes.length} node(s), proxy mode ${mode}${modeNote}, apiserver http://127.0.0.1:${state.apiPort}, started ${state.startedAt}`, ''];
+    const out: string[] = [`Lab ${state.plan.name}: ${state.plan.nodes.length} node(s), proxy mode ${mode}${modeNote}, apiserver https://127.0.0.1:${state.apiPort}, started ${state.startedAt}`, ''];
     const health = await Promise.all(state.components.map(async (c) => {
       const alive = isAlive(c.pid);
       let detail = '';

@@ -5,7 +5,7 @@ import { ApiClient } from '../../endpoints/client/api-client.ts';
 import { availableModes } from '../../endpoints/backends.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { demoObjects, dnsObjects, ensureNamespace, ensureObject, waitForNodes, DEMO_NAME } from '../../lab/cluster/addons.ts';
-import { writeKubeconfig } from '../../lab/cluster/kubeconfig.ts';
+import { pkiCredentials, writeKubeconfig } from '../../lab/cluster/kubeconfig.ts';
 import { applyDataPlane, DNS_DEPLOYMENT, type Manifest } from '../../lab/cluster/data-plane.ts';
 import { LabError } from '../../lab/cluster/errors.ts';
 import { FERRY_BIN, startLab, stopLab } from '../../lab/cluster/lab.ts';
@@ -88,8 +88,8 @@ export default defineCommand({
       await stopLab(flags.name);
       throw error;
     }
-    const server = `http://127.0.0.1:${state.apiPort}`;
-    writeKubeconfig(paths.kubeconfig, flags.name, server);
+    const server = `https://127.0.0.1:${state.apiPort}`;
+    writeKubeconfig(paths.kubeconfig, flags.name, server, pkiCredentials(paths.data));
     const out: string[] = [`Lab ${flags.name} is up: ${flags.nodes} node(s), proxy mode ${mode}, apiserver ${server} (logs: ${paths.logs}).`];
     if (state.guest) out.push('This kernel has no IPVS: the nodes, their ipvs proxies and the pods run inside a User-Mode Linux kernel (control plane on this host); ferry exec reaches them there.');
     if (flags.demo && demoIP) {
