@@ -82,6 +82,8 @@ async function switchMode(from: string, to: string): Promise<void> {
   t.deepEqual(proxies.map((p) => p.status?.podIP).sort(), state.plan.nodes.map((n) => n.ip), 'one hostNetwork pod per node, on the node\'s address');
   t.true(proxies.every((p) => p.spec?.hostNetwork));
   const clusterIP = (await getJSON<{ spec: { clusterIP: string } }>(['get', 'svc', 'web'])).spec.clusterIP;
+  const logs = await ferry(['logs', '--name', name, 'proxy-node1']);
+  t.regex(logs.stderr, new RegExp(`run as pods of the ferry-proxy DaemonSet: kubectl -n kube-system logs ${proxies.find((p) => p.spec?.nodeName === 'node1')!.metadata!.name}`), 'ferry logs says where a proxy\'s log is now');
 
   const modes = async () => Promise.all(state.plan.nodes.map((n) => rulesOf(state, n.ns)));
   const everyNode = (v: { iptables: boolean; nftables: boolean }) => state.plan.nodes.map(() => v);
