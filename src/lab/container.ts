@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { ContainerLog } from './container-log.ts';
 import type { BindMount } from './pod-volumes.ts';
+import { mountScript, shellQuote } from './mount-script.ts';
 
 /**
  * ContainerProcess runs one container as a process inside its pod's network
@@ -31,8 +32,10 @@ export interface ContainerOptions {
   argv: readonly string[];
   env: Readonly<Record<string, string>>;
   workingDir?: string;
-  /** Volumes to bind-mount before the program starts (pod-volumes.ts). */
+  /** Volumes to bind-mount before the program starts (pod-volumes.ts, mount-script.ts). */
   mounts?: readonly BindMount[];
+  /** A directory of this container's own for what mounting needs (overlays for missing mount points). */
+  scratchDir?: string;
   restartPolicy: RestartPolicy;
   /**
    * Restart back-off: first delay and cap (kubelet: 10 s, 5 min); after
@@ -87,7 +90,9 @@ export class ContainerProcess {
       this.previousLog = this.log;
       this.log = new ContainerLog(o.maxLogBytes ?? 1024 * 1024);
     }
-    const script = ['hostname "$0"', ...(o.mounts ?? []).flatMap(mountCommand), 'exec "$@"'].join(' && ');
+    // Each instance mounts afresh in its own mount namespace, with scratch space of its own.
+    const mounts = mountScript(o.mounts ?? [], `${o.scratchDir ?? '/run/ferry-lab/scratch'}/${this.instances}`, o.netns);
+    const script = ['hostname "$0"', ...mounts, 'exec "$@"'].join(' && ');
     const argv = o.tty ? ttyArgv(o.argv) : o.argv;
     const child = spawn('ip', ['netns', 'exec', o.netns, 'unshare', '--uts', '--', 'sh', '-c', script, o.hostname, ...argv], {
       detached: true,
@@ -193,18 +198,6 @@ export class ContainerProcess {
   }
 }
 
-/**
- * mountCommand is the shell line that bind-mounts one volume, making a
- * missing mount point first (a directory, or an empty file for a file); a
- * hostPath at its own path needs no mount.
- */
-export function mountCommand(m: BindMount): string[] {
-  if (m.source === m.target) return [];
-  const [src, dst] = [shellQuote(m.source), shellQuote(m.target)];
-  const point = `{ if [ -d ${src} ]; then mkdir -p ${dst}; else [ -e ${dst} ] || { mkdir -p "$(dirname ${dst})" && : > ${dst}; }; fi; }`;
-  return [point, `mount --bind ${src} ${dst}`, ...(m.readOnly ? [`mount -o remount,bind,ro ${dst}`] : [])];
-}
-
 /** formatDelay spells a back-off as kubelet's message does (10s, 1m20s, 5m0s). */
 export function formatDelay(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -216,9 +209,6 @@ export function ttyArgv(argv: readonly string[]): string[] {
   return ['script', '-qfec', argv.map(shellQuote).join(' '), '/dev/null'];
 }
 
-export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -10,9 +10,8 @@ import type { ConfigMap, Container, Pod, Volume } from 'kubernetes-types/core/v1
  * itself). Each lives under the pod's directory in POD_DIR_ROOT (a tmpfs on
  * /run) and is bind-mounted at the container's `mountPath` inside the
  * container's own mount namespace (`ip netns exec` makes one, a slave of the
- * host's, so nothing leaks out; container.ts). A mount point missing on the
- * host is made there as an empty directory (or file), as a container runtime
- * makes it in an image's root: containers share the host's file system.
+ * host's, so nothing leaks out; mount-script.ts, which also makes mount
+ * points the host lacks without making them on the host).
  * Other volume kinds are an error that names them (CreateContainerConfigError).
  * An edited ConfigMap reaches running containers (refreshConfigMapVolumes),
  * each changed file replaced by a rename, as kubelet's atomic writer does

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container, LifecycleHandler, Pod, Probe, Service } from 'kubernetes-types/core/v1.js';
 import { createLogger } from '../util/log.ts';
@@ -9,7 +10,7 @@ import type { PodIpam } from './ipam.ts';
 import { podNamespace, teardownPodNetwork } from './node-network.ts';
 import { setupSandbox } from './pod-sandbox.ts';
 import { containerEnv, expand } from './pod-env.ts';
-import { containerMounts, refreshConfigMapVolumes, removePodDir, usesConfigMap, VolumeError, type BindMount, type ConfigMapGetter } from './pod-volumes.ts';
+import { containerMounts, podDir, refreshConfigMapVolumes, removePodDir, usesConfigMap, VolumeError, type BindMount, type ConfigMapGetter } from './pod-volumes.ts';
 import { podPhase, podStatus, type ContainerView, type PodView } from './pod-status.ts';
 import { Prober, runProbe } from './probes.ts';
 
@@ -214,7 +215,7 @@ export class PodWorker {
     }
     const fieldPath = `spec.${init ? 'initContainers' : 'containers'}{${spec.name}}`;
     const process = new ContainerProcess({
-      name: spec.name, netns: this.ns, hostname, argv, mounts, restartPolicy, backoff: this.ctx.backoff, workingDir: spec.workingDir,
+      name: spec.name, netns: this.ns, hostname, argv, mounts, scratchDir: join(podDir(this.id), 'scratch', spec.name), restartPolicy, backoff: this.ctx.backoff, workingDir: spec.workingDir,
       env: fullEnv, stdin: spec.stdin ?? false, tty: spec.tty ?? false,
       onChange: () => this.containerChanged(run),
       onEvent: (type, reason, message) => this.event({ type, reason, message, fieldPath }),

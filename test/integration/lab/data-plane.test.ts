@@ -1,4 +1,5 @@
 import test from 'ava';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DaemonSet, Deployment } from 'kubernetes-types/apps/v1.js';
 import type { ConfigMap, Pod } from 'kubernetes-types/core/v1.js';
@@ -62,6 +63,8 @@ async function switchMode(from: string, to: string): Promise<void> {
 
 (isRoot ? test : test.skip)('ferry up runs the data plane from deploy/ (ferry-proxy DaemonSet, ferry-dns Deployment) within the time goal; a ConfigMap edit and a rollout restart switch every node\'s mode, traffic checked before and after', async (t) => {
   t.teardown(() => ferry(['down', '--name', name]));
+  const mountPoints = ['/etc/coredns', '/var/lib/kube-proxy'];
+  const hostHad = mountPoints.map((p) => existsSync(p));
   const up = await ferry(['up', '--name', name, '--nodes', '3', '--demo', '--lab-prefix', prefix]);
   t.is(up.code, 0, `${up.stdout}${up.stderr}`);
   const answered = Number(/answered through its ClusterIP \S+ ([\d.]+) s after/.exec(up.stdout)?.[1]);
@@ -81,6 +84,7 @@ async function switchMode(from: string, to: string): Promise<void> {
   const proxies = (await getJSON<{ items: Pod[] }>(['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=ferry-proxy'])).items;
   t.deepEqual(proxies.map((p) => p.status?.podIP).sort(), state.plan.nodes.map((n) => n.ip), 'one hostNetwork pod per node, on the node\'s address');
   t.true(proxies.every((p) => p.spec?.hostNetwork));
+  t.deepEqual(mountPoints.map((p) => existsSync(p)), hostHad, 'the pods\' mount points were not made on the host');
   const clusterIP = (await getJSON<{ spec: { clusterIP: string } }>(['get', 'svc', 'web'])).spec.clusterIP;
   const logs = await ferry(['logs', '--name', name, 'proxy-node1']);
   t.regex(logs.stderr, new RegExp(`run as pods of the ferry-proxy DaemonSet: kubectl -n kube-system logs ${proxies.find((p) => p.spec?.nodeName === 'node1')!.metadata!.name}`), 'ferry logs says where a proxy\'s log is now');

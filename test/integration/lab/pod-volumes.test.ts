@@ -102,8 +102,9 @@ rootOnly('the ferry image runs this checkout\'s ferry; an unsupported volume kin
   t.false(existsSync('/s'), 'nothing mounted or made for it');
 });
 
-rootOnly('an edited ConfigMap reaches the running container\'s volume (changed keys rewritten, removed keys gone); a subPath mount keeps its file', async (t) => {
-  t.teardown(() => rmSync(mountRoot, { recursive: true, force: true }));
+rootOnly('mount points missing on the host are made in an overlay of the container\'s own (the pod\'s /etc/hosts kept); an edited ConfigMap reaches the running container\'s volume (changed keys rewritten, removed keys gone); a subPath mount keeps its file', async (t) => {
+  const [etcDir, shareDir] = [`/etc/ferry-volumes-test-${process.pid}`, `/usr/share/ferry-volumes-test-${process.pid}`];
+  t.teardown(() => [etcDir, shareDir].forEach((d) => rmSync(d, { recursive: true, force: true })));
   const lab = await oneNodeLab(t);
   await lab.client.create(resources.configmaps, configMap('live', { a: 'one\n', b: 'bee\n' }));
   await lab.createPod({
@@ -111,16 +112,20 @@ rootOnly('an edited ConfigMap reaches the running container\'s volume (changed k
     spec: {
       containers: [{
         name: 'c', image: 'busybox', command: ['sleep', '3600'],
-        volumeMounts: [{ name: 'cfg', mountPath: `${mountRoot}/live` }, { name: 'cfg', mountPath: `${mountRoot}/pinned-a`, subPath: 'a' }],
+        volumeMounts: [{ name: 'cfg', mountPath: `${etcDir}/live` }, { name: 'cfg', mountPath: `${shareDir}/pinned-a`, subPath: 'a' }],
       }],
       volumes: [{ name: 'cfg', configMap: { name: 'live' } }],
     },
   });
-  const read = async () => (await lab.k(['exec', 'reader', '--', 'sh', '-c', `ls ${mountRoot}/live; cat ${mountRoot}/live/a ${mountRoot}/pinned-a`])).stdout;
+  const read = async () => (await lab.k(['exec', 'reader', '--', 'sh', '-c', `ls ${etcDir}/live; cat ${etcDir}/live/a ${shareDir}/pinned-a`])).stdout;
   t.is(await until('reader running', async () => {
     const out = await read();
     return out.includes('one') && out;
   }), 'a\nb\none\none\n');
+  t.false(existsSync(etcDir), 'nothing made on the host under /etc');
+  t.false(existsSync(shareDir), 'nor under /usr/share');
+  const hosts = (await lab.k(['exec', 'reader', '--', 'cat', '/etc/hosts'])).stdout;
+  t.regex(hosts, /^10\.244\.1\.\d+\treader$/m, 'the pod\'s own /etc/hosts, through the overlay on /etc');
   const cm = await lab.client.get<ConfigMap>(resources.configmaps, 'live', { namespace: 'default' });
   await lab.client.update(resources.configmaps, { ...cm, data: { a: 'two\n' } });
   t.is(await until('the edit in the volume', async () => {
