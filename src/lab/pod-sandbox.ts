@@ -26,12 +26,8 @@ export interface SandboxRequest {
   event(e: PodEvent): void;
 }
 
-export type Sandbox =
-  | { failure: { reason: string; message: string } }
-  | { ip: string; volumes: Map<string, string>; volumeError?: string; stopped?: true };
-
-/** setupSandbox makes the pod's network and volumes; a network that cannot be made is FailedCreatePodSandBox. */
-export async function setupSandbox(r: SandboxRequest): Promise<Sandbox> {
+/** setupNetwork makes the pod's network (with hostNetwork: nothing, the node's address); one that cannot be made is FailedCreatePodSandBox. */
+export async function setupNetwork(r: SandboxRequest): Promise<{ ip: string } | { failure: { reason: string; message: string } }> {
   let ip = r.ctx.hostIP;
   if (!r.hostNetwork) {
     try {
@@ -49,7 +45,7 @@ export async function setupSandbox(r: SandboxRequest): Promise<Sandbox> {
       return { failure: { reason: 'FailedCreatePodSandBox', message: getErrorMessage(error) } };
     }
   }
-  return { ip, ...(await makeVolumes(r)) };
+  return { ip };
 }
 
 /**
@@ -58,7 +54,7 @@ export async function setupSandbox(r: SandboxRequest): Promise<Sandbox> {
  * staying ContainerCreating). A volume that cannot be made at all is
  * `volumeError`, which fails the containers with CreateContainerConfigError.
  */
-async function makeVolumes(r: SandboxRequest): Promise<{ volumes: Map<string, string>; volumeError?: string; stopped?: true }> {
+export async function makeVolumes(r: SandboxRequest): Promise<{ volumes: Map<string, string>; volumeError?: string; stopped?: true }> {
   let told = false;
   while (!r.stopped()) {
     try {

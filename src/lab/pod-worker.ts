@@ -8,7 +8,7 @@ import { containerArgv, describeArgv, ImageError } from './image.ts';
 import type { PodEvent } from './pod-events.ts';
 import type { PodIpam } from './ipam.ts';
 import { podNamespace, teardownPodNetwork } from './node-network.ts';
-import { setupSandbox } from './pod-sandbox.ts';
+import { makeVolumes, setupNetwork, type SandboxRequest } from './pod-sandbox.ts';
 import { containerEnv, expand } from './pod-env.ts';
 import { containerMounts, podDir, refreshConfigMapVolumes, removePodDir, usesConfigMap, VolumeError, type BindMount, type ConfigMapGetter } from './pod-volumes.ts';
 import { podPhase, podStatus, type ContainerView, type PodView } from './pod-status.ts';
@@ -34,7 +34,6 @@ export interface PodContext {
   /** Reads the ConfigMaps of configMap volumes; without it such a volume counts as missing. */
   configMap?: ConfigMapGetter;
 }
-
 
 /** How an init container runs: to completion before the next (`regular`), or alongside the app (`sidecar`, restartPolicy Always). */
 export type InitKind = 'regular' | 'sidecar';
@@ -107,17 +106,25 @@ export class PodWorker {
 
   /** start builds the pod's network and volumes and starts its containers; failures become the pod's status. */
   async start(): Promise<void> {
-    const sandbox = await setupSandbox({ ctx: this.ctx, pod: this.pod, id: this.id, hostNetwork: this.hostNetwork, stopped: () => this.stopped !== undefined, event: (e) => this.event(e) });
-    if ('failure' in sandbox) {
-      this.failure = sandbox.failure;
-      log.error('Pod network setup failed', { pod: this.name, err: sandbox.failure.message });
+    const request = { ctx: this.ctx, pod: this.pod, id: this.id, hostNetwork: this.hostNetwork, stopped: () => this.stopped !== undefined, event: (e: PodEvent) => this.event(e) };
+    const net = await setupNetwork(request);
+    if ('failure' in net) {
+      this.failure = net.failure;
+      log.error('Pod network setup failed', { pod: this.name, err: net.failure.message });
       this.onChange();
       return;
     }
-    this.ip = sandbox.ip;
-    if (sandbox.stopped) return;
-    this.volumes = sandbox.volumes;
-    this.volumeError = sandbox.volumeError;
+    this.ip = net.ip;
+    // Not awaited: a pod waiting for its ConfigMap must not hold up the agent's work on it (its deletion).
+    void this.startContainers(request);
+  }
+
+  /** startContainers makes the volumes (waiting for missing ConfigMaps), then creates and starts the containers. */
+  private async startContainers(request: SandboxRequest): Promise<void> {
+    const volumes = await makeVolumes(request);
+    if (volumes.stopped) return;
+    this.volumes = volumes.volumes;
+    this.volumeError = volumes.volumeError;
     const podPolicy = (this.pod.spec?.restartPolicy ?? 'Always') as RestartPolicy;
     for (const spec of this.pod.spec?.initContainers ?? []) {
       const kind: InitKind = spec.restartPolicy === 'Always' ? 'sidecar' : 'regular';

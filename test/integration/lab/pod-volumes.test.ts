@@ -2,6 +2,7 @@ import test from 'ava';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { ConfigMap, Event, Pod } from 'kubernetes-types/core/v1.js';
 import { resources } from '../../../src/endpoints/client/resources.ts';
+import { listNamespaces } from '../../../src/lab/netns.ts';
 import { POD_DIR_ROOT } from '../../../src/lab/pod-volumes.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { oneNodeLab, until } from './node-fixture.ts';
@@ -132,4 +133,18 @@ rootOnly('mount points missing on the host are made in an overlay of the contain
     const out = await read();
     return out.includes('two') && out;
   }, 10_000), 'a\ntwo\none\n');
+});
+
+rootOnly('a pod deleted while it waits for its ConfigMap goes away with its namespace', async (t) => {
+  const lab = await oneNodeLab(t);
+  await lab.createPod({ metadata: { name: 'waiting' }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'], volumeMounts: [{ name: 'v', mountPath: '/etc/never' }] }], volumes: [{ name: 'v', configMap: { name: 'never-made' } }] } });
+  await until('FailedMount event', async () => (await lab.client.list<Event>(resources.events, { namespace: 'default' })).items.some((e) => e.reason === 'FailedMount'));
+  // This pod's namespace ends in its uid's first six hex digits (node-network.ts podNamespace).
+  const suffix = `_waiting_${(await lab.pod('waiting')).metadata!.uid!.replace(/-/g, '').slice(0, 6)}`;
+  const mine = async () => (await listNamespaces()).filter((n) => n.endsWith(suffix));
+  t.is((await mine()).length, 1, 'its network is made before its volumes');
+  await lab.client.delete(resources.pods, 'waiting', { namespace: 'default' });
+  await until('pod gone', async () => !(await lab.client.list<Pod>(resources.pods, { namespace: 'default' })).items.some((p) => p.metadata?.name === 'waiting'));
+  t.deepEqual(await mine(), [], 'its namespace went with it');
+  t.false(existsSync('/etc/never'));
 });
