@@ -61,7 +61,7 @@ export class ControllerManager {
       if (n === 'endpoints') this.running.push(new EndpointsController({ ...common, workers: o.workers.endpoints }));
       if (n === 'replicaset') this.running.push(new ReplicaSetController({ ...common, workers: o.workers.replicaset }));
       if (n === 'deployment') this.running.push(new DeploymentController({ ...common, workers: o.workers.deployment }));
-      if (n === 'garbagecollector') this.running.push(new GarbageCollector({ ...common, workers: o.workers.garbagecollector ?? 20, resyncPeriodMs: o.resyncPeriodMs }));
+      if (n === 'garbagecollector') this.running.push(new GarbageCollector({ ...common, workloads: this.workloads, workers: o.workers.garbagecollector ?? 20, resyncPeriodMs: o.resyncPeriodMs }));
       if (n === 'nodelifecycle') {
         const m = o.nodeMonitor ?? { gracePeriodMs: 40_000, periodMs: 5000 };
         this.running.push(new NodeLifecycleController({ ...common, gracePeriodMs: m.gracePeriodMs, monitorPeriodMs: m.periodMs }));
