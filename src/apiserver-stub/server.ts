@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DEFAULT_EVENT_TTL_MS, EventExpiry } from './event-ttl.ts';
 import { createServer as createTlsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Backend, StoreWatch } from './storage/backend.ts';
@@ -28,6 +28,7 @@ import { isOpenApiPath, serveOpenApi } from './openapi/serve.ts';
 import { CustomResources } from './crd/served.ts';
 import type { ResourceDef } from './resource.ts';
 import { InflightLimiter, defaultInflightLimits, type InflightLimits } from './inflight.ts';
+import { ServiceAccountTokenSigner } from './serviceaccount/token-signer.ts';
 
 const log = createLogger('apiserver');
 
@@ -64,6 +65,8 @@ export interface ApiServerOptions {
   readonly minRequestTimeoutMs?: number;
   /** `--event-ttl`: Events are deleted this long after they last happened (default 1 h; 0 keeps them). */
   readonly eventTtlMs?: number;
+  /** Signs and checks ServiceAccount tokens (`--service-account-signing-key-file`); default a key of this process only. */
+  readonly serviceAccountSigner?: ServiceAccountTokenSigner;
 }
 
 /**
@@ -82,6 +85,7 @@ export class ApiServer implements Api {
   readonly allocator: ServiceAllocator;
   private readonly byResource = new Map<string, Registry>();
   readonly authority: Authority;
+  readonly tokenSigner: ServiceAccountTokenSigner;
   private readonly advertise: { address: string; port: number } | undefined;
   private readonly servers: Server[] = [];
   private serviceFeed: StoreWatch | undefined;
@@ -93,7 +97,8 @@ export class ApiServer implements Api {
 
   constructor(options: ApiServerOptions) {
     this.backend = options.backend;
-    this.authority = new Authority(options.backend, options.tokens, options.authorizationMode ?? 'AlwaysAllow');
+    this.tokenSigner = options.serviceAccountSigner ?? ServiceAccountTokenSigner.ephemeral();
+    this.authority = new Authority(options.backend, options.tokens, options.authorizationMode ?? 'AlwaysAllow', this.tokenSigner);
     this.advertise = options.advertise;
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 30_000;
     this.inflight = new InflightLimiter(options.inflight ?? defaultInflightLimits);
@@ -124,7 +129,7 @@ export class ApiServer implements Api {
   }
 
   user(req: IncomingMessage): UserInfo {
-    return this.authority.authenticate(req) ?? this.authority.anonymous;
+    return this.authority.user(req);
   }
 
   registry(group: string, resource: string): Registry {
@@ -210,7 +215,7 @@ export class ApiServer implements Api {
       return void res.end('ok');
     }
     if (r.kind === 'version') return sendJson(res, 200, versionInfo());
-    const user = this.authority.authenticate(req);
+    const user = await this.authority.authenticate(req);
     if (user === undefined) throw apiErrors.unauthorized();
     this.authority.check(user, req.method ?? 'GET', url, r);
     if (isOpenApiPath(url.pathname)) return serveOpenApi(req, res, url, (this.openApi ??= new OpenApiDocs(defs)));
@@ -247,7 +252,7 @@ export class ApiServer implements Api {
   private async relayToNode(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, () => true);
-    const user = this.authority.authenticate(req);
+    const user = await this.authority.authenticate(req);
     if (user === undefined) throw apiErrors.unauthorized();
     this.authority.check(user, req.method ?? 'GET', url, r);
     const stream = r.kind === 'resource' && r.def.resource === 'pods' && r.def.group === '' && r.namespace && r.name && (STREAM_SUBRESOURCES as readonly string[]).includes(r.subresource ?? '');
@@ -291,7 +296,11 @@ export class ApiServer implements Api {
     server.prependListener('upgrade', (req: IncomingMessage) => this.authority.markLocal(req));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => resolve());
+      server.listen(path, () => {
+        // Whoever can connect is the administrator: only the owner may.
+        chmodSync(path, 0o600);
+        resolve();
+      });
     });
   }
 

@@ -72,7 +72,7 @@ export default defineCommand({
   },
   async run({ flags }) {
     const { state, client } = openLab(flags.name);
-    const out: string[] = [`Lab ${state.plan.name}: ${state.plan.nodes.length} node(s), proxy mode ${state.plan.mode}, apiserver http://127.0.0.1:${state.apiPort}, started ${state.startedAt}`, ''];
+    const out: string[] = [`Lab ${state.plan.name}: ${state.plan.nodes.length} node(s), proxy mode ${state.plan.mode}, apiserver https://127.0.0.1:${state.apiPort}, started ${state.startedAt}`, ''];
     const health = await Promise.all(state.components.map(async (c) => {
       const alive = isAlive(c.pid);
       let detail = '';

@@ -5,7 +5,7 @@ import { ApiClient } from '../../endpoints/client/api-client.ts';
 import { availableModes } from '../../endpoints/backends.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { demoObjects, dnsObjects, ensureNamespace, ensureObject, waitForNodes, DEMO_NAME } from '../../lab/cluster/addons.ts';
-import { writeKubeconfig } from '../../lab/cluster/kubeconfig.ts';
+import { pkiCredentials, writeKubeconfig } from '../../lab/cluster/kubeconfig.ts';
 import { LabError } from '../../lab/cluster/errors.ts';
 import { FERRY_BIN, startLab, stopLab } from '../../lab/cluster/lab.ts';
 import { PROXY_MODES, type ProxyMode } from '../../lab/cluster/plan.ts';
@@ -93,8 +93,8 @@ export default defineCommand({
       await stopLab(flags.name);
       throw error;
     }
-    const server = `http://127.0.0.1:${state.apiPort}`;
-    writeKubeconfig(paths.kubeconfig, flags.name, server);
+    const server = `https://127.0.0.1:${state.apiPort}`;
+    writeKubeconfig(paths.kubeconfig, flags.name, server, pkiCredentials(paths.data));
     // Ready means a pod's lookups work: DNS pods running is not enough before every proxy has the ClusterIP.
     // A dry-run proxy programs nothing, so no ClusterIP answers there.
     if (mode !== 'dry-run') {

@@ -75,7 +75,7 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
     log: log('apiserver'),
   };
   const control: ComponentSpec[] = [
-    { name: 'controller-manager', argv: [FERRY_BIN, 'controller-manager', '--server', server], log: log('controller-manager') },
+    { name: 'controller-manager', argv: [FERRY_BIN, 'controller-manager', '--server', server, '--root-ca-file', join(paths.data, 'pki', 'ca.crt')], log: log('controller-manager') },
     { name: 'scheduler', argv: [FERRY_BIN, 'scheduler', '--server', server], log: log('scheduler') },
   ];
   const relay: ComponentSpec = {
