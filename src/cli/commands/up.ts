@@ -39,7 +39,7 @@ export default defineCommand({
   summary: 'Start a lab cluster in the background: apiserver, controllers, scheduler, and per node a node agent and proxy in its own network namespace',
   flags: {
     name: { type: 'string', default: 'lab', help: 'lab name: state, logs and kubeconfig go under .ferry/<name>/' },
-    nodes: { type: 'int', default: 3, help: 'number of nodes' },
+    nodes: { type: 'int', default: 3, help: 'number of nodes; on a running lab with fewer, adds the missing nodes' },
     mode: { type: 'string', default: 'iptables', help: `proxy mode of every node: ${PROXY_MODES.join(', ')}` },
     demo: { type: 'boolean', default: false, help: 'deploy a 3-replica agnhost netexec Deployment and a NodePort Service, and wait until it answers' },
     'apiserver-port': { type: 'int', default: 0, help: 'TCP port of the apiserver on 127.0.0.1 (0: a free one)' },
