@@ -19,6 +19,8 @@ import type { LabState } from './state.ts';
  */
 
 const NAME = `kubernetes.default.svc.${CLUSTER_DOMAIN}`;
+/** How long one lookup may take (`timeout` seconds): far more than a lab's answer, under a loaded machine too. */
+const DIG_PATIENCE = '0.5';
 
 /** dnsPodNamespaces are the network namespaces of the running cluster DNS pods. */
 async function dnsPodNamespaces(state: LabState, client: ApiClient): Promise<string[]> {
@@ -27,11 +29,17 @@ async function dnsPodNamespaces(state: LabState, client: ApiClient): Promise<str
     .map((p) => podNamespace(state.plan.prefix, p.spec!.nodeName!, p.metadata!.name!, p.metadata!.uid ?? ''));
 }
 
-/** digAnswers is whether one dig from `ns` over `transport` gets an A record for the API's Service. */
+/**
+ * digAnswers is whether one dig from `ns` over `transport` gets an A record
+ * for the API's Service. dig waits at least a second for an answer that is
+ * not coming (no rule for the ClusterIP yet), so `timeout` ends it sooner
+ * and the next try goes out: the lab is ready within ~half a second of DNS
+ * answering, not up to a second after.
+ */
 async function digAnswers(state: LabState, ns: string, transport: 'udp' | 'tcp'): Promise<boolean> {
-  const args = ['+short', '+time=1', '+tries=1', ...(transport === 'tcp' ? ['+tcp'] : []), `@${CLUSTER_DNS_IP}`, NAME];
+  const args = [DIG_PATIENCE, 'dig', '+short', '+time=1', '+tries=1', ...(transport === 'tcp' ? ['+tcp'] : []), `@${CLUSTER_DNS_IP}`, NAME];
   try {
-    const r = await execInLab(state, ns, 'dig', args, 5000);
+    const r = await execInLab(state, ns, 'timeout', args, 5000);
     return r.code === 0 && /^\d+\.\d+\.\d+\.\d+$/m.test(r.stdout);
   } catch {
     return false;
