@@ -101,10 +101,11 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
  * startNodeHalf starts, once the control-plane network is made, its relay and
  * every node: each node's agent, and the node's proxy as soon as the agent
  * has made the node namespace. It runs on the host, or inside the UML guest
- * of an ipvs lab (`ferry lab-guest`).
+ * of an ipvs lab (`ferry lab-guest`), and for nodes added later (grow.ts).
  */
-export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start: (spec: ComponentSpec) => ComponentRecord, mark?: (what: string) => void): Promise<void> {
-  start(specs.relay);
+export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start: (spec: ComponentSpec) => ComponentRecord, mark?: (what: string) => void, o = { relay: true }): Promise<void> {
+  // Nodes added to a running lab (grow.ts) share the relay already there.
+  if (o.relay) start(specs.relay);
   await Promise.all(plan.nodes.map(async (n) => {
     const agent = start(specs.node(n));
     // /run/netns/<ns> appears before `ip netns add` has mounted it: wait for the node's eth0 (the
