@@ -70,7 +70,7 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
   const log = (n: string) => join(paths.logs, `${n}.log`);
   const apiserver: ComponentSpec = {
     name: 'apiserver',
-    argv: [FERRY_BIN, 'apiserver', '--listen', `127.0.0.1:${apiPort}`, '--unix-socket', paths.socket, '--data-dir', paths.data,
+    argv: [FERRY_BIN, 'apiserver', '--listen', `127.0.0.1:${apiPort}`, '--unix-socket', paths.socket, '--tls-unix-socket', paths.tlsSocket, '--data-dir', paths.data,
       '--advertise-address', CONTROL_PLANE_IP, '--service-cluster-ip-range', SERVICE_CIDR],
     log: log('apiserver'),
   };
@@ -78,8 +78,10 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
     { name: 'controller-manager', argv: [FERRY_BIN, 'controller-manager', '--server', server, '--root-ca-file', join(paths.data, 'pki', 'ca.crt')], log: log('controller-manager') },
     { name: 'scheduler', argv: [FERRY_BIN, 'scheduler', '--server', server], log: log('scheduler') },
   ];
+  // Pods reach the `kubernetes` Service through this relay: to the HTTPS socket, where they are who their
+  // ServiceAccount token says (in a UML guest the relay runs there and carries them to the guest's socket).
   const relay: ComponentSpec = {
-    name: 'relay', argv: [FERRY_BIN, 'relay', '--listen', `${CONTROL_PLANE_IP}:${apiPort}`, '--unix-socket', socket], netns: plan.controlPlaneNs, log: log('relay'),
+    name: 'relay', argv: [FERRY_BIN, 'relay', '--listen', `${CONTROL_PLANE_IP}:${apiPort}`, '--unix-socket', socket === paths.socket ? paths.tlsSocket : socket], netns: plan.controlPlaneNs, log: log('relay'),
   };
   const backend = labIptablesBackend(plan.mode);
   const modeArgs = backend ? ['--iptables-backend', backend] : [];
@@ -200,6 +202,7 @@ export async function stopLab(name: string): Promise<{ stopped: number; namespac
   const stopped = await stopComponents(components);
   const namespaces = await removeLabNamespaces(state?.plan.prefix ?? planLab(name, 0, 'dry-run').prefix);
   rmSync(paths.socket, { force: true });
+  rmSync(paths.tlsSocket, { force: true });
   rmSync(paths.state, { force: true });
   return { stopped, namespaces };
 }
