@@ -6,6 +6,7 @@ import { availableModes } from '../../endpoints/backends.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { demoObjects, dnsObjects, ensureNamespace, ensureObject, waitForNodes, DEMO_NAME } from '../../lab/cluster/addons.ts';
 import { pkiCredentials, writeKubeconfig } from '../../lab/cluster/kubeconfig.ts';
+import { applyDataPlane, DNS_DEPLOYMENT, type Manifest } from '../../lab/cluster/data-plane.ts';
 import { LabError } from '../../lab/cluster/errors.ts';
 import { FERRY_BIN, startLab, stopLab } from '../../lab/cluster/lab.ts';
 import { PROXY_MODES, type ProxyMode } from '../../lab/cluster/plan.ts';
@@ -60,13 +61,20 @@ export default defineCommand({
     const paths = labPaths(flags.name);
     const client = new ApiClient({ server: `unix://${paths.socket}` }, { userAgent: 'ferry-up' });
     let demoIP: string | undefined;
+    // The data plane from deploy/'s manifests (proxies as a DaemonSet, DNS as a Deployment), except in an
+    // ipvs lab, whose nodes run in a UML guest with a read-only root (this path is not tested where UML
+    // does not boot): there the proxies are processes and DNS the flag-configured coredns Deployment.
+    const proxiesAsPods = mode !== 'ipvs';
+    const dataPlane = { mode, socket: paths.socket, proxyArgs: flags['proxy-arg'] ?? [] };
+    const isDnsDeployment = (m: Manifest) => m.kind === 'Deployment' && m.metadata.name === DNS_DEPLOYMENT;
     const addons = async () => {
       await ensureNamespace(client, 'kube-system');
       // In an ipvs lab the DNS pods run in the UML guest, which has its own relay socket.
       const dns = dnsObjects(mode === 'ipvs' ? GUEST_API_SOCKET : paths.socket);
       const demo = demoObjects();
       const services = await Promise.all([
-        ensureObject(client, resources.services, dns.service),
+        // The DaemonSet first: its pods start as the nodes register.
+        proxiesAsPods ? applyDataPlane(client, dataPlane, (m) => !isDnsDeployment(m)) : ensureObject(client, resources.services, dns.service),
         ...(flags.demo ? [ensureObject(client, resources.services, demo.service)] : []),
       ]);
       demoIP = (services[1] as Service | undefined)?.spec?.clusterIP;
@@ -75,14 +83,14 @@ export default defineCommand({
       await waitForNodes(client, flags.nodes, mode === 'ipvs' ? 180_000 : 20_000);
       mark('nodes registered');
       await Promise.all([
-        ensureObject(client, resources.deployments, dns.deployment),
+        proxiesAsPods ? applyDataPlane(client, dataPlane, isDnsDeployment) : ensureObject(client, resources.deployments, dns.deployment),
         ...(flags.demo ? [ensureObject(client, resources.deployments, demo.deployment)] : []),
       ]);
     };
     let state;
     try {
       state = await startLab({
-        name: flags.name, nodes: flags.nodes, mode, apiPort: flags['apiserver-port'], proxyArgs: flags['proxy-arg'] ?? [], onApiReady: addons, mark,
+        name: flags.name, nodes: flags.nodes, mode, apiPort: flags['apiserver-port'], proxyArgs: flags['proxy-arg'] ?? [], onApiReady: addons, mark, proxiesAsPods,
         ...(flags['lab-prefix'] ? { prefix: flags['lab-prefix'] } : {}),
       });
     } catch (error) {

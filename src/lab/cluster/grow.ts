@@ -108,7 +108,7 @@ export async function growLab(state: LabState, nodes: number, mode: ProxyMode, t
       writeState(paths, state);
       return rec;
     };
-    await startNodeHalf({ ...grown, nodes: added }, specs, start, undefined, { relay: false });
+    await startNodeHalf({ ...grown, nodes: added }, specs, start, undefined, { relay: false, proxiesAsPods: state.proxies === 'pods' });
     await waitUsable(client, added, mine, timeoutMs);
     return { added: added.map((n) => n.name), state };
   } catch (error) {

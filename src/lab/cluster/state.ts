@@ -33,6 +33,8 @@ export interface LabState {
   proxyArgs?: string[];
   /** ipvs labs: the User-Mode Linux guest running the nodes, reached through its exec agent. */
   guest?: GuestLink;
+  /** 'pods': the proxies run as the ferry-proxy DaemonSet's pods (data-plane.ts), not as components. */
+  proxies?: 'pods';
 }
 
 export interface LabPaths {
