@@ -285,6 +285,19 @@ export class ApiServer implements Api {
     });
   }
 
+  /**
+   * listenTlsUnix serves HTTPS on a Unix socket, authenticated as TCP
+   * clients are: for a relay that carries remote clients' TLS connections to
+   * it (the lab's `kubernetes` Service, reached from pods).
+   */
+  listenTlsUnix(path: string, tls: { certFile: string; keyFile: string }): Promise<void> {
+    const server = this.track(createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, this.handle));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+  }
+
   /** listenUnix serves the same API on a Unix socket (plain HTTP). */
   listenUnix(path: string): Promise<void> {
     const handle = (req: IncomingMessage, res: ServerResponse): void => {

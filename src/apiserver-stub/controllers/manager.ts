@@ -65,7 +65,7 @@ export class ControllerManager {
       if (n === 'endpoints') this.running.push(new EndpointsController({ ...common, workers: o.workers.endpoints }));
       if (n === 'replicaset') this.running.push(new ReplicaSetController({ ...common, workers: o.workers.replicaset }));
       if (n === 'deployment') this.running.push(new DeploymentController({ ...common, workers: o.workers.deployment }));
-      if (n === 'garbagecollector') this.running.push(new GarbageCollector({ ...common, workers: o.workers.garbagecollector ?? 20, resyncPeriodMs: o.resyncPeriodMs }));
+      if (n === 'garbagecollector') this.running.push(new GarbageCollector({ ...common, workloads: this.workloads, workers: o.workers.garbagecollector ?? 20, resyncPeriodMs: o.resyncPeriodMs }));
       if (n === 'serviceaccount') this.running.push(new ServiceAccountsController({ client: o.client, workloads: this.workloads }));
       if (n === 'root-ca-cert-publisher' && o.rootCa !== undefined) this.running.push(new RootCaPublisher({ client: o.client, workloads: this.workloads, rootCa: o.rootCa }));
       if (n === 'nodelifecycle') {

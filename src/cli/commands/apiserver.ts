@@ -49,7 +49,8 @@ export default defineCommand({
   flags: {
     listen: { type: 'string', default: '127.0.0.1:6443', help: 'address:port to serve HTTPS on, with a generated CA, certificate and admin token (in <data-dir>/pki) unless TLS files are given' },
     'plain-http': { type: 'boolean', default: false, help: 'serve plain HTTP without authentication instead (loopback addresses only; for local tests and tools): every local process is then an administrator' },
-    'unix-socket': { type: 'string', help: 'also serve the API on this Unix socket path' },
+    'unix-socket': { type: 'string', help: 'also serve the API on this Unix socket path (plain HTTP; a request without a token is the local administrator; mode 0600)' },
+    'tls-unix-socket': { type: 'string', help: 'also serve HTTPS on this Unix socket, authenticated as TCP clients are: for a relay carrying remote clients to it (the lab relays the kubernetes Service there)' },
     'tls-cert-file': { type: 'string', help: 'serve HTTPS with this certificate (PEM)' },
     'tls-private-key-file': { type: 'string', help: 'private key (PEM) for --tls-cert-file' },
     'token-auth-file': { type: 'string', help: 'CSV of token,user,uid[,"groups"]; when set, requests need a valid bearer token' },
@@ -77,6 +78,7 @@ export default defineCommand({
     const plain = flags['plain-http'];
     if (plain && !loopback) throw new InvalidArgumentError(`--plain-http serves without TLS or authentication: only on a loopback address, not ${host}`);
     if (plain && given) throw new InvalidArgumentError('--plain-http and --tls-cert-file/--tls-private-key-file exclude each other');
+    if (plain && flags['tls-unix-socket']) throw new InvalidArgumentError('--tls-unix-socket serves HTTPS: not with --plain-http');
     if (plain) log.warn('Serving plain HTTP (--plain-http): no TLS and no authentication, every local process is an administrator');
     if (!backendKinds().includes(flags.storage)) throw new InvalidArgumentError(`--storage ${flags.storage}: want one of ${backendKinds().join(', ')}`);
     for (const flag of ['max-requests-inflight', 'max-mutating-requests-inflight', 'request-timeout', 'min-request-timeout'] as const) {
@@ -121,6 +123,12 @@ export default defineCommand({
       mkdirSync(dirname(resolve(socket)), { recursive: true });
       rmSync(socket, { force: true });
       await server.listenUnix(socket);
+    }
+    const tlsSocket = flags['tls-unix-socket'];
+    if (tlsSocket && tls) {
+      mkdirSync(dirname(resolve(tlsSocket)), { recursive: true });
+      rmSync(tlsSocket, { force: true });
+      await server.listenTlsUnix(tlsSocket, tls);
     }
     mkdirSync(dataDir, { recursive: true });
     const configPath = join(dataDir, 'kubeconfig');

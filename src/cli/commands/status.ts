@@ -11,6 +11,7 @@ import type { LabState } from '../../lab/cluster/state.ts';
 import { configuredProxyMode } from '../../lab/cluster/data-plane.ts';
 import type { ProxyMode } from '../../lab/cluster/plan.ts';
 import { getErrorMessage } from '../../util/errors.ts';
+import { workloadCounts, workloadRows } from '../../lab/cluster/workload-status.ts';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -67,7 +68,7 @@ async function proxyHealth(state: LabState, ns: string): Promise<string> {
 
 export default defineCommand({
   name: 'status',
-  summary: 'Show a lab: components and their health, nodes, pods, services, and proxy rules per node',
+  summary: 'Show a lab: components and their health, nodes, pods, workloads (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs), services, and proxy rules per node',
   flags: {
     name: { type: 'string', default: 'lab', help: 'lab name' },
   },
@@ -101,6 +102,10 @@ export default defineCommand({
       out.push(table([['NAMESPACE', 'POD', 'PHASE', 'NODE', 'IP'], ...pods.items.map((p) => [
         p.metadata?.namespace ?? '', p.metadata?.name ?? '', p.status?.phase ?? '', p.spec?.nodeName ?? '', p.status?.podIP ?? '',
       ])]), '');
+      const workloads = await workloadRows(client);
+      out.push(workloadCounts(workloads));
+      if (workloads.length > 0) out.push(table([['WORKLOAD', 'NAMESPACE', 'NAME', 'READY', 'DETAIL'], ...workloads.map((w) => [w.kind, w.namespace, w.name, w.ready, w.detail])]));
+      out.push('');
       out.push(table([['NAMESPACE', 'SERVICE', 'TYPE', 'CLUSTER-IP', 'PORTS'], ...services.items.map((s) => [
         s.metadata?.namespace ?? '', s.metadata?.name ?? '', s.spec?.type ?? 'ClusterIP', s.spec?.clusterIP ?? '',
         (s.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(','),

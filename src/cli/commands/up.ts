@@ -13,6 +13,8 @@ import { PROXY_MODES, type ProxyMode } from '../../lab/cluster/plan.ts';
 import { labPaths, type LabState } from '../../lab/cluster/state.ts';
 import { execInLab } from '../../lab/cluster/client.ts';
 import { GUEST_API_SOCKET } from '../../lab/cluster/uml.ts';
+import { waitForClusterDns } from '../../lab/cluster/dns-ready.ts';
+import { growLab, runningLab } from '../../lab/cluster/grow.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 
 /** answers is whether `curl` from inside a lab namespace gets an HTTP answer from url. */
@@ -24,12 +26,21 @@ async function answers(state: LabState, ns: string, url: string): Promise<boolea
   }
 }
 
+/** grow adds nodes to the running lab `state` (`ferry up --nodes N` on a lab of fewer nodes) and says so. */
+async function grow(state: LabState, nodes: number, mode: ProxyMode, began: number): Promise<number> {
+  const { added } = await growLab(state, nodes, mode);
+  const nameFlag = state.plan.name === 'lab' ? '' : ` --name ${state.plan.name}`;
+  process.stdout.write(`Lab ${state.plan.name} was running; added node(s) ${added.join(', ')}, Ready ${((Date.now() - began) / 1000).toFixed(2)} s after ferry up started: ${nodes} node(s) now.\n`
+    + `DaemonSets put their pods there; the scheduler uses them for new pods (kubectl get nodes; ferry status${nameFlag}).\n`);
+  return 0;
+}
+
 export default defineCommand({
   name: 'up',
   summary: 'Start a lab cluster in the background: apiserver, controllers, scheduler, and per node a node agent and proxy in its own network namespace',
   flags: {
     name: { type: 'string', default: 'lab', help: 'lab name: state, logs and kubeconfig go under .ferry/<name>/' },
-    nodes: { type: 'int', default: 3, help: 'number of nodes' },
+    nodes: { type: 'int', default: 3, help: 'number of nodes; on a running lab with fewer, adds the missing nodes' },
     mode: { type: 'string', default: 'iptables', help: `proxy mode of every node: ${PROXY_MODES.join(', ')}` },
     demo: { type: 'boolean', default: false, help: 'deploy a 3-replica agnhost netexec Deployment and a NodePort Service, and wait until it answers' },
     'apiserver-port': { type: 'int', default: 0, help: 'TCP port of the apiserver on 127.0.0.1 (0: a free one)' },
@@ -45,6 +56,8 @@ export default defineCommand({
     if (!PROXY_MODES.includes(mode)) throw new InvalidArgumentError(`invalid --mode ${JSON.stringify(flags.mode)}: want one of ${PROXY_MODES.join(', ')}`);
     if (!availableModes().includes(mode)) throw new InvalidArgumentError(`proxy mode ${mode} is not available in this build (available: ${availableModes().join(', ')})`);
     if (flags.nodes < 1 || flags.nodes > 200) throw new InvalidArgumentError('--nodes must be between 1 and 200');
+    const running = runningLab(flags.name);
+    if (running) return grow(running, flags.nodes, mode, began);
     const paths = labPaths(flags.name);
     const client = new ApiClient({ server: `unix://${paths.socket}` }, { userAgent: 'ferry-up' });
     let demoIP: string | undefined;
@@ -90,6 +103,12 @@ export default defineCommand({
     }
     const server = `https://127.0.0.1:${state.apiPort}`;
     writeKubeconfig(paths.kubeconfig, flags.name, server, pkiCredentials(paths.data));
+    // Ready means a pod's lookups work: DNS pods running is not enough before every proxy has the ClusterIP.
+    // A dry-run proxy programs nothing, so no ClusterIP answers there.
+    if (mode !== 'dry-run') {
+      await waitForClusterDns(state, client, mode === 'ipvs' ? 180_000 : 60_000);
+      mark('dns answered');
+    }
     const out: string[] = [`Lab ${flags.name} is up: ${flags.nodes} node(s), proxy mode ${mode}, apiserver ${server} (logs: ${paths.logs}).`];
     if (state.guest) out.push('This kernel has no IPVS: the nodes, their ipvs proxies and the pods run inside a User-Mode Linux kernel (control plane on this host); ferry exec reaches them there.');
     if (flags.demo && demoIP) {
@@ -102,7 +121,7 @@ export default defineCommand({
       out.push(`Demo service ${DEMO_NAME} answered through its ClusterIP ${demoIP} ${((Date.now() - began) / 1000).toFixed(2)} s after ferry up started.`);
       mark('demo answered');
     } else {
-      out.push(`Started in ${((Date.now() - began) / 1000).toFixed(2)} s.`);
+      out.push(`${mode === 'dry-run' ? 'Started' : 'Ready (cluster DNS answers over UDP and TCP)'} in ${((Date.now() - began) / 1000).toFixed(2)} s.`);
     }
     out.push(`Timeline (s): ${marks.join(', ')}.`);
     await client.close();

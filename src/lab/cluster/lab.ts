@@ -74,7 +74,7 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
   const log = (n: string) => join(paths.logs, `${n}.log`);
   const apiserver: ComponentSpec = {
     name: 'apiserver',
-    argv: [FERRY_BIN, 'apiserver', '--listen', `127.0.0.1:${apiPort}`, '--unix-socket', paths.socket, '--data-dir', paths.data,
+    argv: [FERRY_BIN, 'apiserver', '--listen', `127.0.0.1:${apiPort}`, '--unix-socket', paths.socket, '--tls-unix-socket', paths.tlsSocket, '--data-dir', paths.data,
       '--advertise-address', CONTROL_PLANE_IP, '--service-cluster-ip-range', SERVICE_CIDR],
     log: log('apiserver'),
   };
@@ -82,8 +82,10 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
     { name: 'controller-manager', argv: [FERRY_BIN, 'controller-manager', '--server', server, '--root-ca-file', join(paths.data, 'pki', 'ca.crt')], log: log('controller-manager') },
     { name: 'scheduler', argv: [FERRY_BIN, 'scheduler', '--server', server], log: log('scheduler') },
   ];
+  // Pods reach the `kubernetes` Service through this relay: to the HTTPS socket, where they are who their
+  // ServiceAccount token says (in a UML guest the relay runs there and carries them to the guest's socket).
   const relay: ComponentSpec = {
-    name: 'relay', argv: [FERRY_BIN, 'relay', '--listen', `${CONTROL_PLANE_IP}:${apiPort}`, '--unix-socket', socket], netns: plan.controlPlaneNs, log: log('relay'),
+    name: 'relay', argv: [FERRY_BIN, 'relay', '--listen', `${CONTROL_PLANE_IP}:${apiPort}`, '--unix-socket', socket === paths.socket ? paths.tlsSocket : socket], netns: plan.controlPlaneNs, log: log('relay'),
   };
   const backend = labIptablesBackend(plan.mode);
   const modeArgs = backend ? ['--iptables-backend', backend] : [];
@@ -106,10 +108,11 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
  * startNodeHalf starts, once the control-plane network is made, its relay and
  * every node: each node's agent, and the node's proxy as soon as the agent
  * has made the node namespace. It runs on the host, or inside the UML guest
- * of an ipvs lab (`ferry lab-guest`).
+ * of an ipvs lab (`ferry lab-guest`), and for nodes added later (grow.ts).
  */
-export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start: (spec: ComponentSpec) => ComponentRecord, mark?: (what: string) => void, proxiesAsPods = false): Promise<void> {
-  start(specs.relay);
+export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start: (spec: ComponentSpec) => ComponentRecord, mark?: (what: string) => void, o: { relay?: boolean; proxiesAsPods?: boolean } = {}): Promise<void> {
+  // Nodes added to a running lab (grow.ts) share the relay already there.
+  if (o.relay !== false) start(specs.relay);
   await Promise.all(plan.nodes.map(async (n) => {
     const agent = start(specs.node(n));
     // /run/netns/<ns> appears before `ip netns add` has mounted it: wait for the node's eth0 (the
@@ -117,7 +120,7 @@ export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start:
     await waitFor(`node namespace ${n.ns}`, () => existsSync(`/run/netns/${n.ns}`), 60_000, agent);
     await routeServicesFromNode(n);
     mark?.(`${n.name} network`);
-    if (!proxiesAsPods) start(specs.proxy(n));
+    if (!o.proxiesAsPods) start(specs.proxy(n));
   }));
 }
 
@@ -169,7 +172,7 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   opts.mark?.('network');
   // Nodes build their networks (or the guest boots) while the apiserver starts: a node agent
   // retries registration until the apiserver answers.
-  const nodes = inGuest ? startGuest(state, paths, start) : startNodeHalf(plan, specs, start, opts.mark, opts.proxiesAsPods);
+  const nodes = inGuest ? startGuest(state, paths, start) : startNodeHalf(plan, specs, start, opts.mark, { proxiesAsPods: opts.proxiesAsPods ?? false });
   await waitFor('the apiserver', () => apiReady(paths.socket), 60_000, apiserver);
   opts.mark?.('apiserver ready');
   for (const spec of specs.control) start(spec);
@@ -217,6 +220,7 @@ export async function stopLab(name: string): Promise<{ stopped: number; namespac
   const stopped = await stopComponents(components);
   const namespaces = await removeLabNamespaces(state?.plan.prefix ?? planLab(name, 0, 'dry-run').prefix);
   rmSync(paths.socket, { force: true });
+  rmSync(paths.tlsSocket, { force: true });
   rmSync(paths.state, { force: true });
   return { stopped, namespaces };
 }
