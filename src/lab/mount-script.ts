@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BindMount } from './pod-volumes.ts';
 
@@ -13,8 +13,10 @@ import type { BindMount } from './pod-volumes.ts';
  * `ip netns exec` bound over /etc (the pod's hosts and resolv.conf): they
  * are bound again. Where an overlay cannot go (on /, which would hide every
  * other mount, or above the scratch directory or a volume's source) the
- * mount point is made on the host, an empty directory or file. A hostPath
- * at its own path needs no mount.
+ * mount point is made on the host, an empty directory or file (so
+ * /var/run/secrets/kubernetes.io/serviceaccount, the ServiceAccount volume's
+ * place, is made under /run, a tmpfs, which holds the volumes' sources).
+ * A hostPath at its own path needs no mount.
  */
 
 export function shellQuote(word: string): string {
@@ -23,10 +25,11 @@ export function shellQuote(word: string): string {
 
 const under = (path: string, dir: string) => path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
 
+/** nearestExisting is the closest directory above path that exists, symbolic links resolved (/var/run is /run). */
 function nearestExisting(path: string): string {
   let dir = dirname(path);
   while (!existsSync(dir)) dir = dirname(dir);
-  return dir;
+  return realpathSync(dir);
 }
 
 const isDir = (path: string) => {

@@ -191,12 +191,27 @@ export class NodeAgent {
       clusterDNS: this.o.clusterDNS, clusterDomain: this.o.clusterDomain, backoff: this.o.backoff,
       services: () => this.services.store.list(),
       event: (pod, e) => this.events.record(pod, e),
+      token: (pod, expirationSeconds, audience) => this.serviceAccountToken(pod, expirationSeconds, audience),
       // The informer's copy; one just created may not have arrived yet, so ask the apiserver then.
       configMap: async (namespace, name) => this.configMaps.store.get(`${namespace}/${name}`) ?? this.o.client.get<ConfigMap>(resources.configmaps, name, { namespace }).catch((error: unknown) => {
         if (isNotFound(error)) return undefined;
         throw error;
       }),
     };
+  }
+
+  /** serviceAccountToken asks the TokenRequest API for a token of the pod's ServiceAccount, bound to the pod, as kubelet does. */
+  private async serviceAccountToken(pod: Pod, expirationSeconds: number, audience: string | undefined): Promise<string> {
+    const namespace = pod.metadata?.namespace ?? 'default';
+    const account = pod.spec?.serviceAccountName || 'default';
+    const request = {
+      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
+      spec: { expirationSeconds, ...(audience ? { audiences: [audience] } : {}), boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid } },
+    };
+    const path = resourcePath(resources.serviceaccounts, { namespace, name: account, subresource: 'token' });
+    const answer = await this.o.client.request<{ status?: { token?: string } }>('POST', path, request);
+    if (!answer.status?.token) throw new Error(`TokenRequest for ${namespace}/${account} returned no token`);
+    return answer.status.token;
   }
 
   private async syncPod(key: string): Promise<Requeue | void> {

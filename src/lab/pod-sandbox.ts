@@ -12,8 +12,13 @@ import type { PodContext } from './pod-worker.ts';
  * node's namespace and address, nothing made), then its volumes.
  */
 
-/** How often a pod whose ConfigMap volume is missing looks again (kubelet retries the mount). */
-const VOLUME_RETRY_MS = 1000;
+/**
+ * How often a pod whose volume cannot be made yet looks again (kubelet
+ * retries the mount): a ConfigMap not there, or a ServiceAccount (whose
+ * token the ServiceAccount volume holds) its controller has not made yet;
+ * short, as a new namespace's pods wait for both.
+ */
+const VOLUME_RETRY_MS = 200;
 
 export interface SandboxRequest {
   ctx: PodContext;
@@ -58,7 +63,7 @@ export async function makeVolumes(r: SandboxRequest): Promise<{ volumes: Map<str
   let told = false;
   while (!r.stopped()) {
     try {
-      return { volumes: await prepareVolumes(r.id, r.pod, r.ctx.configMap ?? (async () => undefined)) };
+      return { volumes: await prepareVolumes(r.id, r.pod, { configMap: r.ctx.configMap ?? (async () => undefined), ...(r.ctx.token ? { token: r.ctx.token } : {}) }) };
     } catch (error) {
       if (!(error instanceof VolumeError && error.missing)) return { volumes: new Map(), volumeError: getErrorMessage(error) };
       if (!told) r.event({ type: 'Warning', reason: 'FailedMount', message: error.message });

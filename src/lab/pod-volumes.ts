@@ -1,13 +1,16 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
-import type { ConfigMap, Container, Pod, Volume } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, ConfigMapProjection, Container, DownwardAPIVolumeFile, Pod, ServiceAccountTokenProjection, Volume } from 'kubernetes-types/core/v1.js';
 
 /**
  * Pod volumes in the lab, as kubelet's volume manager makes them for the
  * kinds the deploy/ manifests and tutorials use: `configMap` (the keys, or
  * the `items` asked for, written as files with `defaultMode`/`mode`),
- * `emptyDir` (a directory of the pod's own), `hostPath` (the host's path
- * itself). Each lives under the pod's directory in POD_DIR_ROOT (a tmpfs on
+ * `projected` (serviceAccountToken from the TokenRequest API, bound to the
+ * pod; configMap; downwardAPI fieldRefs: what ServiceAccount admission's
+ * `kube-api-access-*` volume holds), `emptyDir` (a directory of the pod's
+ * own), `hostPath` (the host's path itself). The token is not refreshed
+ * (kubelet renews it at 80% of its hour). Each lives under the pod's directory in POD_DIR_ROOT (a tmpfs on
  * /run) and is bind-mounted at the container's `mountPath` inside the
  * container's own mount namespace (`ip netns exec` makes one, a slave of the
  * host's, so nothing leaks out; mount-script.ts, which also makes mount
@@ -43,6 +46,15 @@ export class VolumeError extends Error {
 
 /** Looks a ConfigMap up; undefined when there is none. */
 export type ConfigMapGetter = (namespace: string, name: string) => Promise<ConfigMap | undefined>;
+
+/** Asks for a token of the pod's ServiceAccount bound to the pod (TokenRequest); rejects when the account does not exist (yet). */
+export type TokenGetter = (pod: Pod, expirationSeconds: number, audience: string | undefined) => Promise<string>;
+
+/** VolumeSources: where volume contents come from (the node agent's API client). */
+export interface VolumeSources {
+  configMap: ConfigMapGetter;
+  token?: TokenGetter;
+}
 
 /** safeRelative refuses a key path that would leave its volume (`..`, absolute), as the apiserver's validation does. */
 function safeRelative(path: string): string {
@@ -84,51 +96,100 @@ function removeOthers(dir: string, wanted: ReadonlySet<string>, under = ''): boo
   return removed;
 }
 
-/** writeConfigMap makes dir hold the ConfigMap's keys (or items); true when anything changed. */
-async function writeConfigMap(dir: string, pod: Pod, vol: Volume, get: ConfigMapGetter): Promise<boolean> {
-  const src = vol.configMap!;
-  const namespace = pod.metadata?.namespace ?? 'default';
-  const cm = await get(namespace, src.name ?? '');
-  mkdirSync(dir, { recursive: true });
+type Files = Map<string, { content: Buffer; mode: number }>;
+
+/** configMapFiles adds the ConfigMap's keys (or items) to `files`, by relative path. */
+async function configMapFiles(files: Files, volume: string, pod: Pod, src: ConfigMapProjection, defaultMode: number, get: ConfigMapGetter): Promise<void> {
+  const cm = await get(pod.metadata?.namespace ?? 'default', src.name ?? '');
   if (!cm) {
-    if (src.optional) return false;
-    throw new VolumeError(`MountVolume.SetUp failed for volume "${vol.name}" : configmap "${src.name}" not found`, true);
+    if (src.optional) return;
+    throw new VolumeError(`MountVolume.SetUp failed for volume "${volume}" : configmap "${src.name}" not found`, true);
   }
-  const files = new Map<string, Buffer>();
-  for (const [k, v] of Object.entries(cm.data ?? {})) files.set(k, Buffer.from(v));
-  for (const [k, v] of Object.entries(cm.binaryData ?? {})) files.set(k, Buffer.from(v, 'base64'));
-  const items = src.items ?? [...files.keys()].map((key) => ({ key, path: key, mode: undefined as number | undefined }));
-  const wanted = new Map<string, { content: Buffer; mode: number }>();
+  const keys = new Map<string, Buffer>();
+  for (const [k, v] of Object.entries(cm.data ?? {})) keys.set(k, Buffer.from(v));
+  for (const [k, v] of Object.entries(cm.binaryData ?? {})) keys.set(k, Buffer.from(v, 'base64'));
+  const items = src.items ?? [...keys.keys()].map((key) => ({ key, path: key, mode: undefined as number | undefined }));
   for (const item of items) {
-    const content = files.get(item.key);
+    const content = keys.get(item.key);
     if (content === undefined) {
       if (src.optional) continue;
-      throw new VolumeError(`MountVolume.SetUp failed for volume "${vol.name}" : configmap "${src.name}" has no key "${item.key}"`);
+      throw new VolumeError(`MountVolume.SetUp failed for volume "${volume}" : configmap "${src.name}" has no key "${item.key}"`);
     }
-    wanted.set(safeRelative(item.path), { content, mode: item.mode ?? src.defaultMode ?? 0o644 });
+    files.set(safeRelative(item.path), { content, mode: item.mode ?? defaultMode });
   }
-  // Keys gone from the ConfigMap go from the volume too.
-  let changed = removeOthers(dir, new Set(wanted.keys()));
-  for (const [rel, f] of wanted) changed = syncFile(join(dir, rel), f.content, f.mode) || changed;
+}
+
+/** fieldFile is a downwardAPI file's content: the fields kubelet projects from the pod's metadata. */
+function fieldFile(volume: string, pod: Pod, f: DownwardAPIVolumeFile): string {
+  const path = f.fieldRef?.fieldPath;
+  const pairs = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n');
+  const one = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path ?? '');
+  if (one) return (one[1] === 'labels' ? pod.metadata?.labels : pod.metadata?.annotations)?.[one[2]!] ?? '';
+  switch (path) {
+    case 'metadata.name': return pod.metadata?.name ?? '';
+    case 'metadata.namespace': return pod.metadata?.namespace ?? '';
+    case 'metadata.uid': return pod.metadata?.uid ?? '';
+    case 'metadata.labels': return pairs(pod.metadata?.labels);
+    case 'metadata.annotations': return pairs(pod.metadata?.annotations);
+    default: throw new VolumeError(`volume "${volume}": downwardAPI ${path ? `fieldPath ${path}` : 'resourceFieldRef'} is not supported in the lab (metadata name, namespace, uid, labels and annotations are)`);
+  }
+}
+
+/** projectedFiles gathers a projected volume's files from its sources. */
+async function projectedFiles(vol: Volume, pod: Pod, sources: VolumeSources): Promise<Files> {
+  const files: Files = new Map();
+  const defaultMode = vol.projected!.defaultMode ?? 0o644;
+  for (const src of vol.projected!.sources ?? []) {
+    if (src.configMap) await configMapFiles(files, vol.name, pod, src.configMap, defaultMode, sources.configMap);
+    else if (src.downwardAPI) for (const f of src.downwardAPI.items ?? []) files.set(safeRelative(f.path), { content: Buffer.from(fieldFile(vol.name, pod, f)), mode: f.mode ?? defaultMode });
+    else if (src.serviceAccountToken) files.set(safeRelative(src.serviceAccountToken.path), { content: Buffer.from(await token(vol.name, pod, src.serviceAccountToken, sources)), mode: defaultMode });
+    else throw new VolumeError(`volume "${vol.name}": projected ${Object.keys(src)[0] ?? 'unknown'} sources are not supported in the lab (serviceAccountToken, configMap and downwardAPI are)`);
+  }
+  return files;
+}
+
+async function token(volume: string, pod: Pod, src: ServiceAccountTokenProjection, sources: VolumeSources): Promise<string> {
+  if (!sources.token) throw new VolumeError(`volume "${volume}": no apiserver to ask for a ServiceAccount token`);
+  try {
+    return await sources.token(pod, src.expirationSeconds ?? 3600, src.audience);
+  } catch (error) {
+    // As kubelet: the account may not exist yet (its controller makes `default`); look again.
+    throw new VolumeError(`MountVolume.SetUp failed for volume "${volume}" : failed to fetch token: ${error instanceof Error ? error.message : String(error)}`, true);
+  }
+}
+
+/** writeFiles makes dir hold exactly `files`; true when anything changed. */
+function writeFiles(dir: string, files: Files): boolean {
+  mkdirSync(dir, { recursive: true });
+  let changed = removeOthers(dir, new Set(files.keys()));
+  for (const [rel, f] of files) changed = syncFile(join(dir, rel), f.content, f.mode) || changed;
   return changed;
+}
+
+/** writeConfigMap makes dir hold the ConfigMap's keys (or items), keys gone from it removed; true when anything changed. */
+async function writeConfigMap(dir: string, pod: Pod, vol: Volume, get: ConfigMapGetter): Promise<boolean> {
+  const files: Files = new Map();
+  await configMapFiles(files, vol.name, pod, vol.configMap!, vol.configMap!.defaultMode ?? 0o644, get);
+  return writeFiles(dir, files);
 }
 
 /**
  * prepareVolumes makes the pod's volumes under its directory and returns
  * where each one is on the host, by volume name. Rejects with VolumeError.
  */
-export async function prepareVolumes(id: string, pod: Pod, get: ConfigMapGetter): Promise<Map<string, string>> {
+export async function prepareVolumes(id: string, pod: Pod, from: VolumeSources): Promise<Map<string, string>> {
   const sources = new Map<string, string>();
   for (const vol of pod.spec?.volumes ?? []) {
     const dir = join(podDir(id), 'volumes', vol.name);
-    if (vol.configMap) await writeConfigMap(dir, pod, vol, get);
+    if (vol.configMap) await writeConfigMap(dir, pod, vol, from.configMap);
+    else if (vol.projected) writeFiles(dir, await projectedFiles(vol, pod, from));
     else if (vol.emptyDir) mkdirSync(dir, { recursive: true });
     else if (vol.hostPath) {
       sources.set(vol.name, vol.hostPath.path);
       continue;
     } else {
       const kind = Object.keys(vol).find((k) => k !== 'name') ?? 'unknown';
-      throw new VolumeError(`volume "${vol.name}": ${kind} volumes are not supported in the lab (configMap, emptyDir and hostPath are)`);
+      throw new VolumeError(`volume "${vol.name}": ${kind} volumes are not supported in the lab (configMap, projected, emptyDir and hostPath are)`);
     }
     sources.set(vol.name, dir);
   }

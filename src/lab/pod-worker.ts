@@ -10,7 +10,7 @@ import type { PodIpam } from './ipam.ts';
 import { podNamespace, teardownPodNetwork } from './node-network.ts';
 import { makeVolumes, setupNetwork, type SandboxRequest } from './pod-sandbox.ts';
 import { containerEnv, expand } from './pod-env.ts';
-import { containerMounts, podDir, refreshConfigMapVolumes, removePodDir, usesConfigMap, VolumeError, type BindMount, type ConfigMapGetter } from './pod-volumes.ts';
+import { containerMounts, podDir, refreshConfigMapVolumes, removePodDir, usesConfigMap, VolumeError, type BindMount, type ConfigMapGetter, type TokenGetter } from './pod-volumes.ts';
 import { podPhase, podStatus, type ContainerView, type PodView } from './pod-status.ts';
 import { Prober, runProbe } from './probes.ts';
 
@@ -33,6 +33,8 @@ export interface PodContext {
   event?: (pod: Pod, e: PodEvent) => void;
   /** Reads the ConfigMaps of configMap volumes; without it such a volume counts as missing. */
   configMap?: ConfigMapGetter;
+  /** Asks for ServiceAccount tokens for projected volumes; without it such a volume cannot be made. */
+  token?: TokenGetter;
 }
 
 /** How an init container runs: to completion before the next (`regular`), or alongside the app (`sidecar`, restartPolicy Always). */

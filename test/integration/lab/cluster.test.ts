@@ -13,6 +13,7 @@ import { execIn, listNamespaces } from '../../../src/lab/netns.ts';
 import { isRoot, NetnsFixture } from '../../helpers/netns-fixture.ts';
 import { kubectl, startServer, tempDir } from '../apiserver-stub/server-fixture.ts';
 import { until as poll } from '../../helpers/until.ts';
+import { TEST_ROOT_CA } from './node-fixture.ts';
 
 // Lab: switch 192.168.200.0/24; node a 192.168.200.11 pods 10.244.1.0/24; node b 192.168.200.12 pods 10.244.2.0/24.
 // The apiserver, controllers, scheduler and both agents run in this process; pods are real processes in lab namespaces.
@@ -41,7 +42,7 @@ rootOnly('two nodes run a deployment; pods reach each other across nodes; endpoi
     return c;
   };
   const client = newClient();
-  const manager = new ControllerManager({ client: newClient(), maxEndpointsPerSlice: 100, resyncPeriodMs: 60_000, workers: { endpointslice: 2, endpoints: 2, replicaset: 2, deployment: 2 } });
+  const manager = new ControllerManager({ client: newClient(), rootCa: TEST_ROOT_CA, maxEndpointsPerSlice: 100, resyncPeriodMs: 60_000, workers: { endpointslice: 2, endpoints: 2, replicaset: 2, deployment: 2 } });
   const scheduler = new SchedulerService({ client: newClient(), percentageOfNodesToScore: 0, schedulerName: 'default-scheduler' });
   const agent = (name: string, n: number) => new NodeAgent({
     client: newClient(), nodeName: name, prefix, nodeAddress: `192.168.200.${10 + n}/24`, podCIDR: `10.244.${n}.0/24`, clusterDNS: ['10.96.0.10'], clusterDomain: 'cluster.local',

@@ -5,6 +5,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
 import { resources } from '../../../src/endpoints/client/resources.ts';
 import { SchedulerService } from '../../../src/apiserver-stub/scheduler/service.ts';
+import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
 import { NodeAgent } from '../../../src/lab/node-agent.ts';
 import { NetnsFixture } from '../../helpers/netns-fixture.ts';
 import { kubectl, startServer, tempDir, type KubectlResult } from '../apiserver-stub/server-fixture.ts';
@@ -27,6 +28,20 @@ export interface OneNodeLab {
 
 export const KUBECTL = '/usr/bin/kubectl';
 
+/**
+ * TEST_ROOT_CA stands for the cluster CA a plain-HTTP test apiserver does not
+ * have: published as kube-root-ca.crt, it fills the ca.crt of the
+ * ServiceAccount volume every pod gets, which the node agent waits for as
+ * kubelet does.
+ */
+export const TEST_ROOT_CA = '-----BEGIN CERTIFICATE-----\n(ferry test fixture: a plain-HTTP apiserver has no CA)\n-----END CERTIFICATE-----\n';
+
+/** accountControllers: what a pod's ServiceAccount volume needs (each namespace's `default` account, kube-root-ca.crt). */
+export const accountControllers = (client: ApiClient) => new ControllerManager({
+  client, controllers: ['serviceaccount', 'root-ca-cert-publisher'], rootCa: TEST_ROOT_CA, maxEndpointsPerSlice: 100, resyncPeriodMs: 0,
+  workers: { endpointslice: 1, endpoints: 1, replicaset: 1, deployment: 1 },
+});
+
 /** until polls every 150 ms for up to 30 s unless told. */
 export const until = <T>(what: string, get: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> => poll(what, get, ms, 150);
 
@@ -42,6 +57,7 @@ export async function oneNodeLab(t: ExecutionContext, backoff: { initialMs: numb
   };
   const client = newClient();
   const scheduler = new SchedulerService({ client: newClient(), percentageOfNodesToScore: 0, schedulerName: 'default-scheduler' });
+  const accounts = accountControllers(newClient());
   const agent = new NodeAgent({
     client: newClient(), nodeName: 'node-a', prefix: fx.ns(''), nodeAddress: '192.168.200.11/24', podCIDR: '10.244.1.0/24', clusterDNS: ['10.96.0.10'], clusterDomain: 'cluster.local',
     capacity: { cpu: '4', memory: '8Gi', pods: '110' }, labels: {}, taints: [], backoff, statusUpdateMs: 5000, stopGraceCapMs: 2000, streaming,
@@ -49,8 +65,10 @@ export async function oneNodeLab(t: ExecutionContext, backoff: { initialMs: numb
   t.teardown(async () => {
     await agent.stop();
     await scheduler.stop();
+    await accounts.stop();
     await Promise.all(clients.map((c) => c.close()));
   });
+  await accounts.start();
   await agent.start();
   await scheduler.start();
   const k = (args: string[], input?: string, bin = KUBECTL) => kubectl(bin, server.url, cache, args, input);

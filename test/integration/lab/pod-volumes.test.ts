@@ -5,7 +5,7 @@ import { resources } from '../../../src/endpoints/client/resources.ts';
 import { listNamespaces } from '../../../src/lab/netns.ts';
 import { POD_DIR_ROOT } from '../../../src/lab/pod-volumes.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
-import { oneNodeLab, until } from './node-fixture.ts';
+import { oneNodeLab, TEST_ROOT_CA, until } from './node-fixture.ts';
 
 // Issue 21: what the deploy/ manifests need from the node agent. A
 // hostNetwork pod runs in the node's namespace with the node's address and
@@ -14,8 +14,9 @@ import { oneNodeLab, until } from './node-fixture.ts';
 // namespace (the host sees an empty mount point, never the files); a pod
 // whose ConfigMap is missing waits (FailedMount) and starts once it exists;
 // $(VAR) in command is expanded from the container's environment; the
-// `ferry` image runs the checkout's ferry; an unsupported volume kind is a
-// CreateContainerConfigError naming it.
+// `ferry` image runs the checkout's ferry; the ServiceAccount volume holds a
+// token bound to the pod, the CA and the namespace; an unsupported volume
+// kind is a CreateContainerConfigError naming it.
 
 const rootOnly = isRoot ? test.serial : test.skip;
 const mountRoot = `/run/ferry-volumes-test-${process.pid}`;
@@ -127,6 +128,14 @@ rootOnly('mount points missing on the host are made in an overlay of the contain
   t.false(existsSync(shareDir), 'nor under /usr/share');
   const hosts = (await lab.k(['exec', 'reader', '--', 'cat', '/etc/hosts'])).stdout;
   t.regex(hosts, /^10\.244\.1\.\d+\treader$/m, 'the pod\'s own /etc/hosts, through the overlay on /etc');
+  // The ServiceAccount volume admission added: a token bound to this pod, the cluster CA, the namespace.
+  const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+  const account = (await lab.k(['exec', 'reader', '--', 'sh', '-c', `cat ${sa}/namespace; echo; cat ${sa}/ca.crt; cat ${sa}/token`])).stdout.split('\n');
+  t.is(account[0], 'default');
+  t.is(`${account.slice(1, 4).join('\n')}\n`, TEST_ROOT_CA);
+  const claims = JSON.parse(Buffer.from(account[4]!.split('.')[1]!, 'base64url').toString()) as { sub: string; 'kubernetes.io': { pod: { name: string } } };
+  t.is(claims.sub, 'system:serviceaccount:default:default');
+  t.is(claims['kubernetes.io'].pod.name, 'reader');
   const cm = await lab.client.get<ConfigMap>(resources.configmaps, 'live', { namespace: 'default' });
   await lab.client.update(resources.configmaps, { ...cm, data: { a: 'two\n' } });
   t.is(await until('the edit in the volume', async () => {
