@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Pod, Service } from 'kubernetes-types/core/v1.js';
 import { resources } from '../../src/endpoints/client/resources.ts';
 import { isRoot } from '../helpers/netns-fixture.ts';
 import type { ProxyMode } from '../../src/lab/cluster/plan.ts';
@@ -117,7 +117,17 @@ export function defineE2E(mode: ProxyMode, traits: ModeTraits = {}): void {
   itSerial('should provide secure master service', async (f) => {
     await client(f);
     const k = await f.client.get<Service>(resources.services, 'kubernetes', { namespace: 'default' });
-    const body = await expectAnswer(f, 'client', `${url(k.spec!.clusterIP!, 443)}/version`);
+    // As an in-cluster client: HTTPS checked against kube-root-ca.crt, with a token of the namespace's default account.
+    const ca = await until('kube-root-ca.crt in the namespace', () => f.client.get<ConfigMap>(resources.configmaps, 'kube-root-ca.crt', { namespace: f.ns }), 30_000);
+    const caFile = join(labPaths(lab.name).dir, `ca-${f.ns}.crt`);
+    writeFileSync(caFile, ca.data!['ca.crt']!);
+    const tokenPath = `/api/v1/namespaces/${f.ns}/serviceaccounts/default/token`;
+    const { status } = await until('a token of the default account', () => f.client.request<{ status: { token: string } }>('POST', tokenPath, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} }), 30_000);
+    const target = `https://${k.spec!.clusterIP!}:443/version`;
+    const body = await until(`${target} answering from client`, async () => {
+      const r = await f.exec('client', 'curl', ['-sf', '-m', '2', '--cacert', caFile, '-H', `Authorization: Bearer ${status.token}`, target]);
+      return r.code === 0 && r.stdout.trim();
+    }, 30_000);
     if (!JSON.parse(body).gitVersion) throw new Error(`unexpected /version: ${body}`);
   });
 
