@@ -1,4 +1,4 @@
-import type { Node } from 'kubernetes-types/core/v1.js';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient } from '../../endpoints/client/api-client.ts';
@@ -8,6 +8,7 @@ import { deleteNamespace, execIn, ip, listNamespaces } from '../netns.ts';
 import { etcNetnsDir, killNamespaceProcesses } from '../node-network.ts';
 import { LabError } from './errors.ts';
 import { componentSpecs, startNodeHalf } from './lab.ts';
+import { proxyPodOn } from './data-plane.ts';
 import { planLab, type NodePlan, type ProxyMode } from './plan.ts';
 import { labPaths, readState, writeState, type ComponentRecord, type LabState } from './state.ts';
 import { isAlive, startFresh, stopComponents } from './supervisor.ts';
@@ -51,17 +52,45 @@ async function proxyHealthy(n: NodePlan): Promise<boolean> {
   return r.stdout === '200';
 }
 
-/** waitUsable waits for each new node to be Ready and its proxy healthy; a component that exits fails it at once. */
-async function waitUsable(client: ApiClient, nodes: NodePlan[], components: ComponentRecord[], timeoutMs: number): Promise<void> {
+/** crashedProxyPod names a new node whose ferry-proxy pod's container exited (the DaemonSet's proxies), with its last words. */
+async function crashedProxyPod(client: ApiClient, nodes: NodePlan[]): Promise<string | undefined> {
+  for (const n of nodes) {
+    const pod = await proxyPodOn(client, n.name);
+    const status = pod?.status?.containerStatuses?.[0];
+    const ended = status?.state?.terminated ?? status?.lastState?.terminated;
+    if (!pod || !ended) continue;
+    return `proxy-${n.name} exited (pod ${pod.metadata?.name}, exit code ${ended.exitCode}; kubectl -n kube-system logs ${pod.metadata?.name} --previous)`;
+  }
+  return undefined;
+}
+
+/** waitUsable waits for each new node to be Ready and its proxy healthy; a component or proxy pod that exits fails it at once. */
+async function waitUsable(client: ApiClient, nodes: NodePlan[], components: ComponentRecord[], timeoutMs: number, proxyPods: boolean): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const dead = components.find((c) => !isAlive(c.pid));
     if (dead) throw new LabError('FERRY_ERR_LAB_START', `${dead.name} exited; see ${dead.log}`);
+    const crashed = proxyPods ? await crashedProxyPod(client, nodes) : undefined;
+    if (crashed) throw new LabError('FERRY_ERR_LAB_START', crashed);
     const ready = new Set((await client.list<Node>(resources.nodes)).items.filter(isReady).map((n) => n.metadata?.name));
     if (nodes.every((n) => ready.has(n.name)) && (await Promise.all(nodes.map(proxyHealthy))).every(Boolean)) return;
     if (Date.now() > end) throw new LabError('FERRY_ERR_LAB_START', `node(s) ${nodes.map((n) => n.name).join(', ')} not Ready with a healthy proxy within ${timeoutMs} ms`);
     await sleep(50);
   }
+}
+
+/**
+ * deleteOrphanedPods removes the pods bound to a node taken out (DaemonSet
+ * pods made for it meanwhile), as kube's pod garbage collector does for a
+ * deleted node: its agent is gone, so its finalizer goes first.
+ */
+async function deleteOrphanedPods(client: ApiClient, node: string): Promise<void> {
+  const pods = await client.list<Pod>(resources.pods, { fieldSelector: `spec.nodeName=${node}` }).catch(() => ({ items: [] as Pod[] }));
+  await Promise.all(pods.items.map(async (p) => {
+    const at = { namespace: p.metadata?.namespace };
+    await client.patch(resources.pods, p.metadata?.name ?? '', { metadata: { finalizers: null } }, 'merge', at).catch(() => undefined);
+    await client.delete(resources.pods, p.metadata?.name ?? '', at, { gracePeriodSeconds: 0 }).catch(() => undefined);
+  }));
 }
 
 /** removeNodes undoes a failed growth: the new nodes' processes, namespaces (node and pods), control-plane routes and Node objects. */
@@ -78,6 +107,7 @@ async function removeNodes(state: LabState, nodes: NodePlan[], components: Compo
     }
     await ip(['-n', state.plan.controlPlaneNs, 'route', 'del', n.podCIDR], { allowFailure: true });
     await client.delete(resources.nodes, n.name).catch(() => undefined);
+    await deleteOrphanedPods(client, n.name);
   }
 }
 
@@ -109,7 +139,7 @@ export async function growLab(state: LabState, nodes: number, mode: ProxyMode, t
       return rec;
     };
     await startNodeHalf({ ...grown, nodes: added }, specs, start, undefined, { relay: false, proxiesAsPods: state.proxies === 'pods' });
-    await waitUsable(client, added, mine, timeoutMs);
+    await waitUsable(client, added, mine, timeoutMs, state.proxies === 'pods');
     return { added: added.map((n) => n.name), state };
   } catch (error) {
     await removeNodes(state, added, mine, client);

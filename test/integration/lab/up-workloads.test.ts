@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Node, Pod } from 'kubernetes-types/core/v1.js';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
 import { resources } from '../../../src/endpoints/client/resources.ts';
@@ -132,10 +132,15 @@ const ordinal = (p: Pod) => Number(p.metadata!.name!.replace('web-', ''));
   t.not(again.code, 0, 'a lab that has 3 nodes does not grow again');
   t.regex(again.stderr, /is running \(ferry down --name .*it has 3 node\(s\)/);
   t.is((await listNamespaces()).filter((n) => n.startsWith(`${prefix}node`) && !n.includes('_')).length, 3);
-  // A node whose proxy cannot start is taken out again and the lab stays as it was.
-  const broken = { ...readState(labPaths(name))!, proxyArgs: ['--no-such-flag'] };
-  const failed = await t.throwsAsync(growLab(broken, 4, 'iptables'));
+  // A node whose proxy cannot start is taken out again and the lab stays as it was: the proxies are the
+  // ferry-proxy DaemonSet's pods, and a field ferry does not know in the kube-proxy ConfigMap stops the new one.
+  const cm = await client.get<ConfigMap>(resources.configmaps, 'kube-proxy', { namespace: 'kube-system' });
+  const good = cm.data!['config.conf']!;
+  await client.update(resources.configmaps, { ...cm, data: { ...cm.data, 'config.conf': `${good}\nnoSuchField: true\n` } });
+  const failed = await t.throwsAsync(growLab(readState(labPaths(name))!, 4, 'iptables'));
   t.regex(failed.message, /adding node\(s\) node4 .* failed and was undone: proxy-node4 exited/);
+  const restored = await client.get<ConfigMap>(resources.configmaps, 'kube-proxy', { namespace: 'kube-system' });
+  await client.update(resources.configmaps, { ...restored, data: { ...restored.data, 'config.conf': good } });
   const after = readState(labPaths(name))!;
   t.deepEqual(after.plan.nodes.map((n) => n.name), ['node1', 'node2', 'node3']);
   t.false(after.components.some((c) => c.name.endsWith('node4')), 'no node4 component recorded');
@@ -147,7 +152,9 @@ const ordinal = (p: Pod) => Number(p.metadata!.name!.replace('web-', ''));
   t.regex(across.stdout, /Welcome to nginx!/);
 
   const status = await ferry(['status', '--name', name]);
-  t.regex(status.stdout, /Workloads: 1 Deployment, 1 StatefulSet, 1 DaemonSet, 0 Jobs, 0 CronJobs/);
+  // The DaemonSets are the test's and ferry-proxy (the lab's proxies); the Deployment is ferry-dns.
+  t.regex(status.stdout, /Workloads: 1 Deployment, 1 StatefulSet, 2 DaemonSets, 0 Jobs, 0 CronJobs/);
+  t.notRegex(status.stdout, /\snode4\s/, 'no pod left on the node taken out');
   t.regex(status.stdout, /StatefulSet\s+default\s+web\s+1\/1/);
   t.regex(status.stdout, /DaemonSet\s+default\s+agent\s+3\/3/);
 });
