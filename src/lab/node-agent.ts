@@ -1,4 +1,4 @@
-import type { ConfigMap, Node, Pod, Service, Taint } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Node, Pod, Secret, Service, Taint } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../endpoints/client/api-client.ts';
 import { ApiError, isNotFound } from '../endpoints/client/errors.ts';
 import { resourcePath, resources } from '../endpoints/client/resources.ts';
@@ -193,10 +193,8 @@ export class NodeAgent {
       event: (pod, e) => this.events.record(pod, e),
       token: (pod, expirationSeconds, audience) => this.serviceAccountToken(pod, expirationSeconds, audience),
       // The informer's copy; one just created may not have arrived yet, so ask the apiserver then.
-      configMap: async (namespace, name) => this.configMaps.store.get(`${namespace}/${name}`) ?? this.o.client.get<ConfigMap>(resources.configmaps, name, { namespace }).catch((error: unknown) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }),
+      configMap: async (namespace, name) => this.configMaps.store.get(`${namespace}/${name}`) ?? orUndefined(this.o.client.get<ConfigMap>(resources.configmaps, name, { namespace })),
+      secret: (namespace, name) => orUndefined(this.o.client.get<Secret>(resources.secrets, name, { namespace })),
     };
   }
 
@@ -335,4 +333,12 @@ export class NodeAgent {
     await teardownNode(this.o.prefix, this.o.nodeName);
     log.info(1, 'Node agent stopped', { node: this.o.nodeName });
   }
+}
+
+/** orUndefined is a read whose 404 means "not there (yet)". */
+function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
+  return read.catch((error: unknown) => {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  });
 }

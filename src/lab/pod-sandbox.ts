@@ -3,7 +3,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { getErrorMessage } from '../util/errors.ts';
 import { setupPodNetwork, writePodFiles } from './node-network.ts';
 import type { PodEvent } from './pod-events.ts';
-import { prepareVolumes, VolumeError } from './pod-volumes.ts';
+import { prepareVolumes, VolumeError, type VolumeSources } from './pod-volumes.ts';
 import type { PodContext } from './pod-worker.ts';
 
 /**
@@ -53,6 +53,11 @@ export async function setupNetwork(r: SandboxRequest): Promise<{ ip: string } | 
   return { ip };
 }
 
+/** volumeSources are where a pod's volumes read from: the node agent's getters (a missing ConfigMap getter finds none). */
+export function volumeSources(ctx: PodContext): VolumeSources {
+  return { configMap: ctx.configMap ?? (async () => undefined), ...(ctx.token ? { token: ctx.token } : {}), ...(ctx.secret ? { secret: ctx.secret } : {}) };
+}
+
 /**
  * makeVolumes makes the pod's volumes; while a ConfigMap it mounts is
  * missing it looks again every second (kubelet's FailedMount, the pod
@@ -63,7 +68,7 @@ export async function makeVolumes(r: SandboxRequest): Promise<{ volumes: Map<str
   let told = false;
   while (!r.stopped()) {
     try {
-      return { volumes: await prepareVolumes(r.id, r.pod, { configMap: r.ctx.configMap ?? (async () => undefined), ...(r.ctx.token ? { token: r.ctx.token } : {}) }) };
+      return { volumes: await prepareVolumes(r.id, r.pod, volumeSources(r.ctx)) };
     } catch (error) {
       if (!(error instanceof VolumeError && error.missing)) return { volumes: new Map(), volumeError: getErrorMessage(error) };
       if (!told) r.event({ type: 'Warning', reason: 'FailedMount', message: error.message });

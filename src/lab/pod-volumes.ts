@@ -1,16 +1,17 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
-import type { ConfigMap, ConfigMapProjection, Container, DownwardAPIVolumeFile, Pod, ServiceAccountTokenProjection, Volume } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, ConfigMapProjection, Container, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, ServiceAccountTokenProjection, Volume } from 'kubernetes-types/core/v1.js';
 
 /**
  * Pod volumes in the lab, as kubelet's volume manager makes them for the
- * kinds the deploy/ manifests and tutorials use: `configMap` (the keys, or
- * the `items` asked for, written as files with `defaultMode`/`mode`),
+ * kinds the deploy/ manifests and tutorials use: `configMap` and `secret`
+ * (the keys, or the `items` asked for, written as files with
+ * `defaultMode`/`mode`),
  * `projected` (serviceAccountToken from the TokenRequest API, bound to the
  * pod; configMap; downwardAPI fieldRefs: what ServiceAccount admission's
  * `kube-api-access-*` volume holds), `emptyDir` (a directory of the pod's
- * own), `hostPath` (the host's path itself). The token is not refreshed
- * (kubelet renews it at 80% of its hour). Each lives under the pod's directory in POD_DIR_ROOT (a tmpfs on
+ * own), `hostPath` (the host's path itself). Tokens are renewed at 80% of
+ * their lifetime, as kubelet does (refreshTokens). Each lives under the pod's directory in POD_DIR_ROOT (a tmpfs on
  * /run) and is bind-mounted at the container's `mountPath` inside the
  * container's own mount namespace (`ip netns exec` makes one, a slave of the
  * host's, so nothing leaks out; mount-script.ts, which also makes mount
@@ -50,9 +51,13 @@ export type ConfigMapGetter = (namespace: string, name: string) => Promise<Confi
 /** Asks for a token of the pod's ServiceAccount bound to the pod (TokenRequest); rejects when the account does not exist (yet). */
 export type TokenGetter = (pod: Pod, expirationSeconds: number, audience: string | undefined) => Promise<string>;
 
+/** Looks a Secret up; undefined when there is none. */
+export type SecretGetter = (namespace: string, name: string) => Promise<Secret | undefined>;
+
 /** VolumeSources: where volume contents come from (the node agent's API client). */
 export interface VolumeSources {
   configMap: ConfigMapGetter;
+  secret?: SecretGetter;
   token?: TokenGetter;
 }
 
@@ -98,25 +103,44 @@ function removeOthers(dir: string, wanted: ReadonlySet<string>, under = ''): boo
 
 type Files = Map<string, { content: Buffer; mode: number }>;
 
-/** configMapFiles adds the ConfigMap's keys (or items) to `files`, by relative path. */
-async function configMapFiles(files: Files, volume: string, pod: Pod, src: ConfigMapProjection, defaultMode: number, get: ConfigMapGetter): Promise<void> {
-  const cm = await get(pod.metadata?.namespace ?? 'default', src.name ?? '');
-  if (!cm) {
+/** KeySource is a ConfigMap or Secret reference in a volume: its name, the keys asked for, whether it may be missing. */
+interface KeySource {
+  name?: string;
+  items?: KeyToPath[];
+  optional?: boolean;
+}
+
+/** keyFiles adds a ConfigMap's or Secret's keys (or the items asked for) to `files`, by relative path. */
+function keyFiles(files: Files, volume: string, what: string, src: KeySource, keys: Map<string, Buffer> | undefined, defaultMode: number): void {
+  if (!keys) {
     if (src.optional) return;
-    throw new VolumeError(`MountVolume.SetUp failed for volume "${volume}" : configmap "${src.name}" not found`, true);
+    throw new VolumeError(`MountVolume.SetUp failed for volume "${volume}" : ${what} "${src.name}" not found`, true);
   }
-  const keys = new Map<string, Buffer>();
-  for (const [k, v] of Object.entries(cm.data ?? {})) keys.set(k, Buffer.from(v));
-  for (const [k, v] of Object.entries(cm.binaryData ?? {})) keys.set(k, Buffer.from(v, 'base64'));
-  const items = src.items ?? [...keys.keys()].map((key) => ({ key, path: key, mode: undefined as number | undefined }));
-  for (const item of items) {
+  for (const item of src.items ?? [...keys.keys()].map((key): KeyToPath => ({ key, path: key }))) {
     const content = keys.get(item.key);
     if (content === undefined) {
       if (src.optional) continue;
-      throw new VolumeError(`MountVolume.SetUp failed for volume "${volume}" : configmap "${src.name}" has no key "${item.key}"`);
+      throw new VolumeError(`MountVolume.SetUp failed for volume "${volume}" : ${what} "${src.name}" has no key "${item.key}"`);
     }
     files.set(safeRelative(item.path), { content, mode: item.mode ?? defaultMode });
   }
+}
+
+/** configMapFiles adds the ConfigMap's keys (or items) to `files`, by relative path. */
+async function configMapFiles(files: Files, volume: string, pod: Pod, src: ConfigMapProjection, defaultMode: number, get: ConfigMapGetter): Promise<void> {
+  const cm = await get(pod.metadata?.namespace ?? 'default', src.name ?? '');
+  const keys = cm && new Map<string, Buffer>([
+    ...Object.entries(cm.data ?? {}).map(([k, v]): [string, Buffer] => [k, Buffer.from(v)]),
+    ...Object.entries(cm.binaryData ?? {}).map(([k, v]): [string, Buffer] => [k, Buffer.from(v, 'base64')]),
+  ]);
+  keyFiles(files, volume, 'configmap', src, keys, defaultMode);
+}
+
+/** secretFiles adds the Secret's keys (or items), decoded, to `files`. */
+async function secretFiles(files: Files, volume: string, pod: Pod, src: KeySource, defaultMode: number, get: SecretGetter | undefined): Promise<void> {
+  const secret = await get?.(pod.metadata?.namespace ?? 'default', src.name ?? '');
+  const keys = secret && new Map(Object.entries(secret.data ?? {}).map(([k, v]): [string, Buffer] => [k, Buffer.from(v, 'base64')]));
+  keyFiles(files, volume, 'secret', src, keys, defaultMode);
 }
 
 /** fieldFile is a downwardAPI file's content: the fields kubelet projects from the pod's metadata. */
@@ -141,9 +165,10 @@ async function projectedFiles(vol: Volume, pod: Pod, sources: VolumeSources): Pr
   const defaultMode = vol.projected!.defaultMode ?? 0o644;
   for (const src of vol.projected!.sources ?? []) {
     if (src.configMap) await configMapFiles(files, vol.name, pod, src.configMap, defaultMode, sources.configMap);
+    else if (src.secret) await secretFiles(files, vol.name, pod, src.secret, defaultMode, sources.secret);
     else if (src.downwardAPI) for (const f of src.downwardAPI.items ?? []) files.set(safeRelative(f.path), { content: Buffer.from(fieldFile(vol.name, pod, f)), mode: f.mode ?? defaultMode });
     else if (src.serviceAccountToken) files.set(safeRelative(src.serviceAccountToken.path), { content: Buffer.from(await token(vol.name, pod, src.serviceAccountToken, sources)), mode: defaultMode });
-    else throw new VolumeError(`volume "${vol.name}": projected ${Object.keys(src)[0] ?? 'unknown'} sources are not supported in the lab (serviceAccountToken, configMap and downwardAPI are)`);
+    else throw new VolumeError(`volume "${vol.name}": projected ${Object.keys(src)[0] ?? 'unknown'} sources are not supported in the lab (serviceAccountToken, configMap, secret and downwardAPI are)`);
   }
   return files;
 }
@@ -156,6 +181,14 @@ async function token(volume: string, pod: Pod, src: ServiceAccountTokenProjectio
     // As kubelet: the account may not exist yet (its controller makes `default`); look again.
     throw new VolumeError(`MountVolume.SetUp failed for volume "${volume}" : failed to fetch token: ${error instanceof Error ? error.message : String(error)}`, true);
   }
+}
+
+/** secretVolumeFiles: a `secret` volume's files (`secretName`, items, defaultMode 0644). */
+async function secretVolumeFiles(vol: Volume, pod: Pod, from: VolumeSources): Promise<Files> {
+  const files: Files = new Map();
+  const src = vol.secret!;
+  await secretFiles(files, vol.name, pod, { name: src.secretName ?? '', ...(src.items ? { items: src.items } : {}), ...(src.optional !== undefined ? { optional: src.optional } : {}) }, src.defaultMode ?? 0o644, from.secret);
+  return files;
 }
 
 /** writeFiles makes dir hold exactly `files`; true when anything changed. */
@@ -183,13 +216,14 @@ export async function prepareVolumes(id: string, pod: Pod, from: VolumeSources):
     const dir = join(podDir(id), 'volumes', vol.name);
     if (vol.configMap) await writeConfigMap(dir, pod, vol, from.configMap);
     else if (vol.projected) writeFiles(dir, await projectedFiles(vol, pod, from));
+    else if (vol.secret) writeFiles(dir, await secretVolumeFiles(vol, pod, from));
     else if (vol.emptyDir) mkdirSync(dir, { recursive: true });
     else if (vol.hostPath) {
       sources.set(vol.name, vol.hostPath.path);
       continue;
     } else {
       const kind = Object.keys(vol).find((k) => k !== 'name') ?? 'unknown';
-      throw new VolumeError(`volume "${vol.name}": ${kind} volumes are not supported in the lab (configMap, projected, emptyDir and hostPath are)`);
+      throw new VolumeError(`volume "${vol.name}": ${kind} volumes are not supported in the lab (configMap, secret, projected, emptyDir and hostPath are)`);
     }
     sources.set(vol.name, dir);
   }
@@ -212,6 +246,29 @@ export async function refreshConfigMapVolumes(id: string, pod: Pod, name: string
     }
   }
   return changed;
+}
+
+/** A token is written again when this share of its lifetime has passed (kubelet: 80%). */
+const TOKEN_REFRESH_SHARE = 0.8;
+
+/**
+ * refreshTokens rewrites the pod's projected volumes that hold a
+ * ServiceAccount token before it expires, as kubelet's token manager does;
+ * returns the stop function.
+ */
+export function refreshTokens(id: string, pod: Pod, from: VolumeSources): () => void {
+  const lifetimes = (pod.spec?.volumes ?? []).flatMap((v) => (v.projected?.sources ?? []).flatMap((p) => (p.serviceAccountToken ? [p.serviceAccountToken.expirationSeconds ?? 3600] : [])));
+  if (lifetimes.length === 0) return () => undefined;
+  const rewrite = async () => {
+    for (const vol of pod.spec?.volumes ?? []) {
+      if (!(vol.projected?.sources ?? []).some((p) => p.serviceAccountToken)) continue;
+      // A failed request keeps the old token until the next round, as kubelet retries.
+      await projectedFiles(vol, pod, from).then((files) => writeFiles(join(podDir(id), 'volumes', vol.name), files), () => undefined);
+    }
+  };
+  const timer = setInterval(() => void rewrite(), Math.min(...lifetimes) * 1000 * TOKEN_REFRESH_SHARE);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** usesConfigMap is whether a pod mounts the ConfigMap `name` as a volume. */

@@ -8,9 +8,9 @@ import { containerArgv, describeArgv, ImageError } from './image.ts';
 import type { PodEvent } from './pod-events.ts';
 import type { PodIpam } from './ipam.ts';
 import { podNamespace, teardownPodNetwork } from './node-network.ts';
-import { makeVolumes, setupNetwork, type SandboxRequest } from './pod-sandbox.ts';
+import { makeVolumes, setupNetwork, volumeSources, type SandboxRequest } from './pod-sandbox.ts';
 import { containerEnv, expand } from './pod-env.ts';
-import { containerMounts, podDir, refreshConfigMapVolumes, removePodDir, usesConfigMap, VolumeError, type BindMount, type ConfigMapGetter, type TokenGetter } from './pod-volumes.ts';
+import { containerMounts, podDir, refreshConfigMapVolumes, refreshTokens, removePodDir, usesConfigMap, VolumeError, type BindMount, type ConfigMapGetter, type SecretGetter, type TokenGetter } from './pod-volumes.ts';
 import { podPhase, podStatus, type ContainerView, type PodView } from './pod-status.ts';
 import { Prober, runProbe } from './probes.ts';
 
@@ -35,6 +35,8 @@ export interface PodContext {
   configMap?: ConfigMapGetter;
   /** Asks for ServiceAccount tokens for projected volumes; without it such a volume cannot be made. */
   token?: TokenGetter;
+  /** Reads the Secrets of secret volumes; without it such a volume counts as missing. */
+  secret?: SecretGetter;
 }
 
 /** How an init container runs: to completion before the next (`regular`), or alongside the app (`sidecar`, restartPolicy Always). */
@@ -91,6 +93,7 @@ export class PodWorker {
   /** Where each volume is on the host, once made (pod-volumes.ts). */
   private volumes = new Map<string, string>();
   private volumeError: string | undefined;
+  private stopTokenRefresh = (): void => undefined;
 
   constructor(ctx: PodContext, pod: Pod, onChange: () => void) {
     this.ctx = ctx;
@@ -127,6 +130,7 @@ export class PodWorker {
     if (volumes.stopped) return;
     this.volumes = volumes.volumes;
     this.volumeError = volumes.volumeError;
+    this.stopTokenRefresh = refreshTokens(this.id, this.pod, volumeSources(this.ctx));
     const podPolicy = (this.pod.spec?.restartPolicy ?? 'Always') as RestartPolicy;
     for (const spec of this.pod.spec?.initContainers ?? []) {
       const kind: InitKind = spec.restartPolicy === 'Always' ? 'sidecar' : 'regular';
@@ -368,6 +372,7 @@ export class PodWorker {
   /** stop terminates the containers (SIGTERM, grace, SIGKILL) and removes the pod's network; idempotent. */
   stop(graceMs: number): Promise<void> {
     this.stopped ??= (async () => {
+      this.stopTokenRefresh();
       for (const w of [...this.waiters]) w();
       for (const r of [...this.runs, ...this.initRuns]) {
         r.readiness?.stop();

@@ -22,6 +22,7 @@ export const resources = {
   events: core('events'),
   configmaps: core('configmaps'),
   serviceaccounts: core('serviceaccounts'),
+  secrets: core('secrets'),
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespaced: true },
   deployments: { group: 'apps', version: 'v1', resource: 'deployments', namespaced: true },
   replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', namespaced: true },

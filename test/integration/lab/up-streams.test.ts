@@ -20,7 +20,8 @@ import { until } from './node-fixture.ts';
  * 1.27 (acceptance 5): `logs -f`, `exec -it … -- sh -c 'echo $HOSTNAME'`,
  * `port-forward svc/web` then curl from the host, and `cp` both ways. A pod
  * whose readiness probe fails leaves its Service's EndpointSlice and the
- * node's proxy rules (acceptance 4).
+ * node's proxy rules (acceptance 4). Pods reach `https://kubernetes.default.svc`
+ * with their ServiceAccount token and the cluster CA (issue 17).
  */
 const FERRY = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
 const KUBECTLS = ['/usr/bin/kubectl', '/usr/lib/google-cloud-sdk/bin/kubectl.1.27'];
@@ -48,6 +49,15 @@ spec:
   const exec = await k(['exec', pods[0]!, '--', 'sh', '-c', 'echo "$HOSTNAME"']);
   t.is(exec.code, 0, exec.stderr);
   t.is(exec.stdout, `${pods[0]!.replace('pod/', '')}\n`);
+  // Issue 17: the pod's ServiceAccount volume, and in-cluster HTTPS to the kubernetes Service with its token and the cluster CA.
+  const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+  const review = `curl -sS --cacert ${sa}/ca.crt -H "Authorization: Bearer $(cat ${sa}/token)" -H 'Content-Type: application/json' -X POST -d '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' https://kubernetes.default.svc/apis/authentication.k8s.io/v1/selfsubjectreviews`;
+  const who = await k(['exec', pods[0]!, '--', 'sh', '-c', review]);
+  t.is(who.code, 0, who.stderr);
+  t.like(JSON.parse(who.stdout).status.userInfo, { username: 'system:serviceaccount:default:default', extra: { 'authentication.kubernetes.io/pod-name': [pods[0]!.replace('pod/', '')] } });
+  t.is((await k(['exec', pods[0]!, '--', 'cat', `${sa}/namespace`])).stdout, 'default');
+  const anonymous = await k(['exec', pods[0]!, '--', 'sh', '-c', `curl -s -o /dev/null -w '%{http_code}' --cacert ${sa}/ca.crt https://kubernetes.default.svc/api`]);
+  t.is(anonymous.stdout, '401');
 
   t.is((await k(['apply', '-f', '-'], ticker)).code, 0);
   await until('ticker running', async () => (await k(['get', 'pod', 'ticker', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running');
