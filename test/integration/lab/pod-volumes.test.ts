@@ -93,14 +93,14 @@ rootOnly('the ferry image runs this checkout\'s ferry; an unsupported volume kin
   const lab = await oneNodeLab(t);
   await lab.createPod({ metadata: { name: 'ferry' }, spec: { restartPolicy: 'Never', containers: [{ name: 'ferry', image: `ferry:v${pkg.version}`, command: ['ferry', 'version'] }] } });
   await lab.createPod({
-    metadata: { name: 'secret' },
-    spec: { containers: [{ name: 'c', image: 'busybox', command: ['true'], volumeMounts: [{ name: 's', mountPath: '/s' }] }], volumes: [{ name: 's', secret: { secretName: 'x' } }] },
+    metadata: { name: 'nfs' },
+    spec: { containers: [{ name: 'c', image: 'busybox', command: ['true'], volumeMounts: [{ name: 's', mountPath: '/s' }] }], volumes: [{ name: 's', nfs: { server: '192.0.2.1', path: '/export' } }] },
   });
   await until('ferry pod done', async () => (await lab.pod('ferry')).status?.phase === 'Succeeded');
   t.regex((await lab.k(['logs', 'ferry'])).stdout, new RegExp(`^ferry v${pkg.version.replace(/\./g, '\\.')} \\(node v`));
-  const waiting = await until('secret pod waiting', async () => (await lab.pod('secret')).status?.containerStatuses?.[0]?.state?.waiting);
+  const waiting = await until('nfs pod waiting', async () => (await lab.pod('nfs')).status?.containerStatuses?.[0]?.state?.waiting);
   t.is(waiting.reason, 'CreateContainerConfigError');
-  t.regex(waiting.message ?? '', /secret volumes are not supported in the lab/);
+  t.regex(waiting.message ?? '', /nfs volumes are not supported in the lab/);
   t.false(existsSync('/s'), 'nothing mounted or made for it');
 });
 
