@@ -18,12 +18,14 @@ async function parseApplyBody(body: Buffer): Promise<KubeObject> {
 
 /**
  * handleApply answers PATCH with `application/apply-patch+yaml`: applies the
- * configuration to the live object (200) or creates it (201), as kube-apiserver.
+ * configuration to the live object (200) or creates it (201), as kube-apiserver;
+ * on `/status` it applies the status of an object that exists.
  */
 export async function handleApply(ctx: Ctx): Promise<void> {
   const manager = ctx.query.get('fieldManager') ?? '';
   if (manager === '') throw apiErrors.unprocessable('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
-  if (ctx.subresource !== undefined) throw apiErrors.methodNotAllowed('PATCH (apply)', `${ctx.def.resource}/${ctx.subresource}`);
+  if (ctx.subresource !== undefined && ctx.subresource !== 'status') throw apiErrors.methodNotAllowed('PATCH (apply)', `${ctx.def.resource}/${ctx.subresource}`);
+  const subresource = ctx.subresource === 'status' ? 'status' : undefined;
   const force = queryBool(ctx.query.get('force'));
   const directive = fieldValidationOf(ctx.query);
   const config = await parseApplyBody(await readBody(ctx.req));
@@ -34,10 +36,11 @@ export async function handleApply(ctx: Ctx): Promise<void> {
   if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, config, undefined), ctx.res, 'patch');
   const dryRun = isDryRun(ctx.query);
   try {
-    const updated = await ctx.registry.mutate(ctx.namespace, name, (live) => applyConfig(ctx.def, live, config, manager, force), undefined, dryRun);
+    const updated = await ctx.registry.mutate(ctx.namespace, name, (live) => applyConfig(ctx.def, live, config, manager, force, subresource), subresource, dryRun);
     return sendJson(ctx.res, 200, updated);
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status.reason !== 'NotFound') throw error;
+    // As kube's status store: an apply to the status of an object that does not exist is a 404, not a create.
+    if (!(error instanceof ApiError) || error.status.reason !== 'NotFound' || subresource !== undefined) throw error;
   }
   if (ctx.namespace !== undefined) await requireNamespace(ctx.api, ctx.namespace);
   const created = applyConfig(ctx.def, undefined, { ...config, metadata: { ...config.metadata, name } }, manager, force);
