@@ -39,7 +39,8 @@ export async function handleList(ctx: Ctx, options: ListOptions): Promise<void> 
       .list(prefix, { limit: options.limit > 0 ? options.limit - kvs.length : 0, ...(startAfter !== undefined ? { startAfter } : {}), ...(revision !== undefined ? { revision } : {}) })
       .catch((error: unknown) => {
         if (isStoreError(error, 'COMPACTED') && options.continueToken !== undefined) throw apiErrors.expired('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results.');
-        if (isStoreError(error, 'COMPACTED')) throw apiErrors.expired(`too old resource version: ${options.resourceVersion}`);
+        // kube's etcd3 store words an exact list at a compacted revision so (a watch's 410 names the revisions).
+        if (isStoreError(error, 'COMPACTED')) throw apiErrors.expired('The resourceVersion for the provided list is too old.');
         if (isStoreError(error, 'FUTURE_REVISION')) throw apiErrors.timeout(`Too large resource version: ${options.resourceVersion}, current: ${ctx.api.backend.currentRevision()}`);
         throw error;
       });
