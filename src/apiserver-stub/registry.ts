@@ -181,8 +181,9 @@ export class Registry {
       const obj = structuredClone(old);
       if (body.status === undefined) delete obj.status;
       else obj.status = structuredClone(body.status);
-      // The status write's field ownership (server-side apply bookkeeping) goes with it.
+      // The status write's field ownership (server-side apply bookkeeping) goes with it; none left is none stored.
       if (body.metadata?.managedFields !== undefined) metaOf(obj).managedFields = structuredClone(body.metadata.managedFields);
+      else delete metaOf(obj).managedFields;
       return obj;
     }
     const obj = structuredClone(body);

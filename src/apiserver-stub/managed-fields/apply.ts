@@ -2,7 +2,7 @@ import type { KubeObject } from '../../kube/types.ts';
 import { ApiError } from '../errors.ts';
 import { apiVersionOf, type ResourceDef } from '../resource.ts';
 import { decodePath, describePath, fieldSchema, fieldSetOf, listKind, removeAt, resolve, sameItem, scopeOf, valueAt, type FieldSet, type Scope } from './fieldset.ts';
-import { now, parseManaged, sameValue, serializeManaged, type Managed } from './managers.ts';
+import { now, parseManaged, sameValue, serializeManaged, withManaged, type Managed } from './managers.ts';
 
 /**
  * Server-side apply (`application/apply-patch+yaml`), as structured-merge-diff
@@ -111,6 +111,6 @@ export function applyConfig(def: ResourceDef, live: KubeObject | undefined, conf
   }
   own.set = configSet;
   own.entry = { ...own.entry, time: now(), apiVersion: apiVersionOf(def) };
-  result.metadata = { ...result.metadata, managedFields: serializeManaged(managed) } as KubeObject['metadata'];
+  withManaged(result, serializeManaged(managed));
   return result;
 }

@@ -44,6 +44,16 @@ export function serializeManaged(list: readonly Managed[]): ManagedEntry[] {
   return list.filter((m) => m.set.size > 0).map((m) => ({ ...m.entry, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(m.set) }));
 }
 
+/**
+ * withManaged sets obj's managedFields, or leaves the field out when no entry
+ * is left (Go's omitempty): kube's documented way to strip them, a patch
+ * setting `managedFields: [{}]`, leaves an object without the field.
+ */
+export function withManaged(obj: KubeObject, list: readonly ManagedEntry[]): void {
+  const { managedFields: _old, ...meta } = obj.metadata ?? {};
+  obj.metadata = (list.length > 0 ? { ...meta, managedFields: list } : meta) as KubeObject['metadata'];
+}
+
 export function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -86,7 +96,7 @@ export function recordUpdate(def: ResourceDef, old: KubeObject | undefined, next
     // A create by one manager: it owns all it set; built straight into FieldsV1.
     const fieldsV1 = fieldsV1Of(scope, next);
     const entry: ManagedEntry = { manager, operation: 'Update', apiVersion: apiVersionOf(def), time: now(), fieldsType: 'FieldsV1', fieldsV1, ...(trackedSub ? { subresource: trackedSub } : {}) };
-    next.metadata = { ...next.metadata, managedFields: Object.keys(fieldsV1).length > 0 ? [entry] : [] } as KubeObject['metadata'];
+    withManaged(next, Object.keys(fieldsV1).length > 0 ? [entry] : []);
     return;
   }
   const managed = baseManaged(old, next);
@@ -104,7 +114,7 @@ export function recordUpdate(def: ResourceDef, old: KubeObject | undefined, next
     for (const p of changed) own.set.add(p);
     own.entry = { ...own.entry, time: now() };
   }
-  next.metadata = { ...next.metadata, managedFields: serializeManaged(managed) } as KubeObject['metadata'];
+  withManaged(next, serializeManaged(managed));
 }
 
 export { now };
