@@ -3,7 +3,7 @@ import { ApiError, apiErrors } from '../errors.ts';
 import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
 import { queryBool } from '../list-options.ts';
 import { applyConfig } from '../managed-fields/apply.ts';
-import { readBody, sendJson } from '../request.ts';
+import { readBody, sendJsonText } from '../request.ts';
 import { decodeYaml } from '../yaml-body.ts';
 import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
@@ -37,12 +37,12 @@ export async function handleApply(ctx: Ctx): Promise<void> {
   const dryRun = isDryRun(ctx.query);
   try {
     const updated = await ctx.registry.mutate(ctx.namespace, name, (live) => applyConfig(ctx.def, live, config, manager, force, subresource), subresource, dryRun);
-    return sendJson(ctx.res, 200, updated);
+    return sendJsonText(ctx.res, 200, ctx.registry.jsonOf(updated));
   } catch (error) {
     // As kube's status store: an apply to the status of an object that does not exist is a 404, not a create.
     if (!(error instanceof ApiError) || error.status.reason !== 'NotFound' || subresource !== undefined) throw error;
   }
   if (ctx.namespace !== undefined) await requireNamespace(ctx.api, ctx.namespace);
   const created = applyConfig(ctx.def, undefined, { ...config, metadata: { ...config.metadata, name } }, manager, force);
-  sendJson(ctx.res, 201, await ctx.registry.create(ctx.namespace, created, dryRun));
+  sendJsonText(ctx.res, 201, ctx.registry.jsonOf(await ctx.registry.create(ctx.namespace, created, dryRun)));
 }
