@@ -31,66 +31,97 @@ function resolve(definitions: Definitions, schema: Schema | undefined): Schema |
   return s;
 }
 
-const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`);
+/**
+ * Paths are kept as a stack of segments (`key` or `[i]`) and rendered only
+ * for a field that is reported: every create walks its whole body twice here,
+ * and almost none has a problem.
+ */
+type Segments = Array<string | number>;
+const render = (path: Segments): string => path.reduce<string>((out, seg) => (typeof seg === 'number' ? `${out}[${seg}]` : out === '' ? seg : `${out}.${seg}`), '');
 
 /** unknownFields lists the paths of value's fields that its schema does not declare. */
-export function unknownFields(definitions: Definitions, schema: Schema | undefined, value: unknown, path = '', out: string[] = []): string[] {
+export function unknownFields(definitions: Definitions, schema: Schema | undefined, value: unknown, path: Segments = [], out: string[] = []): string[] {
   const s = resolve(definitions, schema);
   if (!s || value === null || typeof value !== 'object') return out;
   if (Array.isArray(value)) {
     const items = s.items as Schema | undefined;
-    if (items) value.forEach((v, i) => unknownFields(definitions, items, v, `${path}[${i}]`, out));
+    if (!items) return out;
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      unknownFields(definitions, items, value[i], path, out);
+      path.pop();
+    }
     return out;
   }
   const properties = s.properties as Record<string, Schema> | undefined;
   const additional = s.additionalProperties as Schema | undefined;
-  for (const [key, v] of Object.entries(value)) {
-    if (properties) {
-      if (Object.hasOwn(properties, key)) unknownFields(definitions, properties[key], v, join(path, key), out);
-      else out.push(join(path, key));
-    } else if (additional) unknownFields(definitions, additional, v, join(path, key), out);
+  if (!properties && !additional) return out;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const child = properties ? (Object.hasOwn(properties, key) ? properties[key] : undefined) : additional;
+    path.push(key);
+    if (child === undefined) out.push(render(path));
+    else unknownFields(definitions, child, (value as Record<string, unknown>)[key], path, out);
+    path.pop();
   }
   return out;
 }
 
+const SPACE = 32, TAB = 9, CR = 13, LF = 10, QUOTE = 34, BACKSLASH = 92, COMMA = 44, OPEN_OBJECT = 123, CLOSE_OBJECT = 125, OPEN_LIST = 91, CLOSE_LIST = 93;
+const isSpace = (c: number): boolean => c === SPACE || c === LF || c === CR || c === TAB;
+
 /** duplicateFields scans well-formed JSON text for object keys given twice, by path. */
 export function duplicateFields(text: string): string[] {
   const out: string[] = [];
+  const path: Segments = [];
   let i = 0;
   const ws = (): void => {
-    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+    while (i < text.length && isSpace(text.charCodeAt(i))) i++;
   };
   const str = (): string => {
     const start = ++i;
-    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    return JSON.parse(`"${text.slice(start, i++)}"`) as string;
+    let escaped = false;
+    for (let c = text.charCodeAt(i); c !== QUOTE; c = text.charCodeAt(i)) {
+      if (c === BACKSLASH) {
+        escaped = true;
+        i += 2;
+      } else i++;
+    }
+    const raw = text.slice(start, i++);
+    return escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
   };
-  const value = (path: string): void => {
+  const value = (): void => {
     ws();
-    const c = text[i];
-    if (c === '"') return void str();
-    if (c !== '{' && c !== '[') {
-      while (i < text.length && !',]} \t\r\n'.includes(text[i]!)) i++;
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) return void str();
+    if (c !== OPEN_OBJECT && c !== OPEN_LIST) {
+      for (let d = text.charCodeAt(i); i < text.length && d !== COMMA && d !== CLOSE_LIST && d !== CLOSE_OBJECT && !isSpace(d); d = text.charCodeAt(i)) i++;
       return;
     }
     i++;
-    const keys = new Set<string>();
+    const keys = c === OPEN_OBJECT ? new Set<string>() : undefined;
     for (let index = 0; ; index++) {
       ws();
-      if (text[i] === '}' || text[i] === ']') return void i++;
-      if (c === '{') {
+      const d = text.charCodeAt(i);
+      if (d === CLOSE_OBJECT || d === CLOSE_LIST) return void i++;
+      if (keys) {
         const key = str();
         ws();
         i++; // the colon
-        if (keys.has(key)) out.push(join(path, key));
+        path.push(key);
+        if (keys.has(key)) out.push(render(path));
         keys.add(key);
-        value(join(path, key));
-      } else value(`${path}[${index}]`);
+        value();
+      } else {
+        path.push(index);
+        value();
+      }
+      path.pop();
       ws();
-      if (text[i] === ',') i++;
+      if (text.charCodeAt(i) === COMMA) i++;
     }
   };
-  value('');
+  value();
   return out;
 }
 
