@@ -72,9 +72,10 @@ const streamAboveBytes = 1024 * 1024;
 /**
  * sendItems sends `head`, the items joined by commas, then `tail`. Items are
  * serialised one at a time; once the response passes streamAboveBytes it is
- * sent chunked, each item written when the socket has taken the previous
- * ones, so a list of many 3 MiB objects holds about one of them as text
- * rather than all of them at once (issue 19: memory per request).
+ * sent chunked, each chunk (an item, or items up to chunkBytes) written
+ * when the socket has taken the previous ones, so a list of many 3 MiB
+ * objects holds about one of them as text rather than all of them at once
+ * (issue 19: memory per request).
  */
 async function sendItems(res: ServerResponse, head: string, items: ReadonlyArray<() => string>, tail: string): Promise<void> {
   const parts: string[] = [head];
@@ -88,14 +89,24 @@ async function sendItems(res: ServerResponse, head: string, items: ReadonlyArray
   if (i === items.length) return sendJsonText(res, 200, parts.join('') + tail);
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let writable = res.write(parts.join(''));
-  parts.length = 0;
+  // Items go out in chunks of about chunkBytes: one write (and one chunk header) per item costs more than the item's bytes.
+  let chunk = '';
   for (; i < items.length; i++) {
-    if (!writable && !(await drained(res))) return;
-    res.write(',');
-    writable = res.write(items[i]!());
+    if (!writable) {
+      if (!(await drained(res))) return;
+      writable = true;
+    }
+    chunk += `,${items[i]!()}`;
+    if (chunk.length >= chunkBytes) {
+      writable = res.write(chunk);
+      chunk = '';
+    }
   }
-  res.end(tail);
+  res.end(chunk + tail);
 }
+
+/** The size of a streamed list's chunks. */
+const chunkBytes = 64 * 1024;
 
 /** drained resolves true when res can take more, false when the client has gone. */
 function drained(res: ServerResponse): Promise<boolean> {
