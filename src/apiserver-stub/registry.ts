@@ -211,7 +211,8 @@ export class Registry {
     return { object: await this.write(namespace, name, obj, old, current.revision, dryRun), created: false };
   }
 
-  private merged(body: KubeObject, old: KubeObject, subresource: 'status' | undefined): KubeObject {
+  /** merged is what a write stores from body over old; `owned`: body is a copy made for this write (mutate's), not cloned again. */
+  private merged(body: KubeObject, old: KubeObject, subresource: 'status' | undefined, owned = false): KubeObject {
     if (subresource === 'status') {
       const obj = structuredClone(old);
       if (body.status === undefined) delete obj.status;
@@ -221,7 +222,7 @@ export class Registry {
       else delete metaOf(obj).managedFields;
       return obj;
     }
-    const obj = structuredClone(body);
+    const obj = owned ? body : structuredClone(body);
     const m = metaOf(obj);
     m.name = old.metadata?.name;
     if (this.def.namespaced) m.namespace = old.metadata?.namespace;
@@ -285,10 +286,11 @@ export class Registry {
       if (pinned !== undefined && pinned !== '' && pinned !== String(current.revision)) {
         throw apiErrors.conflict(groupResource(this.def), name, 'the object has been modified; please apply your changes to the latest version and try again');
       }
-      const obj = this.merged(changed, old, subresource);
+      // Checked before merged, which takes changed over (it is base's copy) and sets the stored name on it.
       if (metaOf(changed).name !== undefined && changed.metadata?.name !== name) {
-        throw this.invalid(obj, [cause.invalid('metadata.name', changed.metadata?.name, 'field is immutable')]);
+        throw this.invalid(old, [cause.invalid('metadata.name', changed.metadata?.name, 'field is immutable')]);
       }
+      const obj = this.merged(changed, old, subresource, true);
       try {
         return await this.write(namespace, name, obj, old, current.revision, dryRun);
       } catch (error) {

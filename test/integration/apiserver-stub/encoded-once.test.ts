@@ -33,3 +33,17 @@ test('create, patch and apply responses read byte for byte as GET, list items an
   t.is((await text(second.url, `${base}/web`)).text, patched.text);
   t.is((await text(second.url, `${base}/api`)).text, applied.text);
 });
+
+test('a patch that renames the object is refused (metadata.name is immutable) and leaves it as it was', async (t) => {
+  const { url } = await startServer(t);
+  const cms = '/api/v1/namespaces/default/configmaps';
+  t.is((await text(url, cms, json({ metadata: { name: 'keep' }, data: { a: '1' } }))).status, 201);
+  const before = (await text(url, `${cms}/keep`)).text;
+  const renamed = await text(url, `${cms}/keep`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { name: 'other' }, data: { a: '2' } }) });
+  t.is(renamed.status, 422);
+  const status = JSON.parse(renamed.text) as { message: string; details: { name: string; causes: Array<{ field: string; message: string }> } };
+  t.is(status.details.name, 'keep');
+  t.deepEqual(status.details.causes.map((c) => c.field), ['metadata.name']);
+  t.regex(status.message, /field is immutable/);
+  t.is((await text(url, `${cms}/keep`)).text, before);
+});
