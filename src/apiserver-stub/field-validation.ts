@@ -72,57 +72,68 @@ const isSpace = (c: number): boolean => c === SPACE || c === LF || c === CR || c
 
 /** duplicateFields scans well-formed JSON text for object keys given twice, by path. */
 export function duplicateFields(text: string): string[] {
-  const out: string[] = [];
-  const path: Segments = [];
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && isSpace(text.charCodeAt(i))) i++;
-  };
-  const str = (): string => {
-    const start = ++i;
+  const scanner = new DuplicateScanner(text);
+  scanner.value();
+  return scanner.out;
+}
+
+/** DuplicateScanner walks JSON text once; its steps are methods, not closures made anew for every body. */
+class DuplicateScanner {
+  readonly out: string[] = [];
+  private readonly path: Segments = [];
+  private i = 0;
+  private readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  private ws(): void {
+    while (this.i < this.text.length && isSpace(this.text.charCodeAt(this.i))) this.i++;
+  }
+
+  private str(): string {
+    const { text } = this;
+    const start = ++this.i;
     let escaped = false;
-    for (let c = text.charCodeAt(i); c !== QUOTE; c = text.charCodeAt(i)) {
+    for (let c = text.charCodeAt(this.i); c !== QUOTE; c = text.charCodeAt(this.i)) {
       if (c === BACKSLASH) {
         escaped = true;
-        i += 2;
-      } else i++;
+        this.i += 2;
+      } else this.i++;
     }
-    const raw = text.slice(start, i++);
+    const raw = text.slice(start, this.i++);
     return escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
-  };
-  const value = (): void => {
-    ws();
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) return void str();
+  }
+
+  value(): void {
+    const { text, path } = this;
+    this.ws();
+    const c = text.charCodeAt(this.i);
+    if (c === QUOTE) return void this.str();
     if (c !== OPEN_OBJECT && c !== OPEN_LIST) {
-      for (let d = text.charCodeAt(i); i < text.length && d !== COMMA && d !== CLOSE_LIST && d !== CLOSE_OBJECT && !isSpace(d); d = text.charCodeAt(i)) i++;
+      for (let d = c; this.i < text.length && d !== COMMA && d !== CLOSE_LIST && d !== CLOSE_OBJECT && !isSpace(d); d = text.charCodeAt(this.i)) this.i++;
       return;
     }
-    i++;
+    this.i++;
     const keys = c === OPEN_OBJECT ? new Set<string>() : undefined;
     for (let index = 0; ; index++) {
-      ws();
-      const d = text.charCodeAt(i);
-      if (d === CLOSE_OBJECT || d === CLOSE_LIST) return void i++;
+      this.ws();
+      const d = text.charCodeAt(this.i);
+      if (d === CLOSE_OBJECT || d === CLOSE_LIST) return void this.i++;
       if (keys) {
-        const key = str();
-        ws();
-        i++; // the colon
+        const key = this.str();
+        this.ws();
+        this.i++; // the colon
         path.push(key);
-        if (keys.has(key)) out.push(render(path));
+        if (keys.has(key)) this.out.push(render(path));
         keys.add(key);
-        value();
-      } else {
-        path.push(index);
-        value();
-      }
+      } else path.push(index);
+      this.value();
       path.pop();
-      ws();
-      if (text.charCodeAt(i) === COMMA) i++;
+      this.ws();
+      if (text.charCodeAt(this.i) === COMMA) this.i++;
     }
-  };
-  value();
-  return out;
+  }
 }
 
 export interface FieldProblems { unknown: string[]; duplicate: string[] }

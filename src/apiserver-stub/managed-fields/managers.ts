@@ -22,7 +22,17 @@ export interface ManagedEntry {
 
 export interface Managed { entry: ManagedEntry; set: FieldSet }
 
-const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+/** now is the time in managedFields' second precision, formatted once a second rather than on every write. */
+let second = -1;
+let secondText = '';
+const now = (): string => {
+  const current = Math.floor(Date.now() / 1000);
+  if (current !== second) {
+    second = current;
+    secondText = new Date(current * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  }
+  return secondText;
+};
 
 /** managerOf is the fieldManager parameter, else the User-Agent up to its first `/` (kube's default), at most 128 characters. */
 export function managerOf(req: IncomingMessage, query: URLSearchParams): string {
@@ -50,8 +60,13 @@ export function serializeManaged(list: readonly Managed[]): ManagedEntry[] {
  * setting `managedFields: [{}]`, leaves an object without the field.
  */
 export function withManaged(obj: KubeObject, list: readonly ManagedEntry[]): void {
-  const { managedFields: _old, ...meta } = obj.metadata ?? {};
-  obj.metadata = (list.length > 0 ? { ...meta, managedFields: list } : meta) as KubeObject['metadata'];
+  if (list.length > 0) {
+    obj.metadata = { ...obj.metadata, managedFields: list } as KubeObject['metadata'];
+    return;
+  }
+  if (obj.metadata === undefined || !Object.hasOwn(obj.metadata, 'managedFields')) return;
+  const { managedFields: _old, ...meta } = obj.metadata;
+  obj.metadata = meta;
 }
 
 export function sameValue(a: unknown, b: unknown): boolean {
