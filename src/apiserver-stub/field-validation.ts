@@ -4,6 +4,7 @@ import { apiErrors } from './errors.ts';
 import { cachedDefinitions, definitionName, type Definitions } from './openapi/definitions.ts';
 import type { ResourceDef } from './resource.ts';
 import { pruneAndDefault, type JsonSchemaProps } from './crd/schema.ts';
+import { resolve } from './managed-fields/fieldset.ts';
 
 /**
  * Server-side field validation as kube-apiserver 1.27+ (`fieldValidation` on
@@ -25,11 +26,6 @@ export function fieldValidationOf(query: URLSearchParams): FieldValidation {
 
 type Schema = Record<string, unknown>;
 
-function resolve(definitions: Definitions, schema: Schema | undefined): Schema | undefined {
-  let s = schema;
-  for (let depth = 0; s && typeof s.$ref === 'string' && depth < 8; depth++) s = definitions[s.$ref.slice(s.$ref.lastIndexOf('/') + 1)];
-  return s;
-}
 
 /**
  * Paths are kept as a stack of segments (`key` or `[i]`) and rendered only
@@ -142,7 +138,8 @@ export interface FieldProblems { unknown: string[]; duplicate: string[] }
 export function problemsOf(def: ResourceDef, obj: KubeObject, body: Buffer | undefined, before?: KubeObject): FieldProblems {
   const unknownOf = def.custom ? customUnknown(def.custom.schema) : builtinUnknown(def);
   let unknown = unknownOf(obj);
-  if (before) {
+  // Only a write with unknown fields needs the stored object's to excuse (most have none).
+  if (before && unknown.length > 0) {
     const old = new Set(unknownOf(before));
     unknown = unknown.filter((p) => !old.has(p));
   }

@@ -37,11 +37,24 @@ export function scopeOf(def: ResourceDef, subresource?: string): Scope {
   return { definitions: cachedDefinitions(def.group, def.version), root: { $ref: `#/definitions/${definitionName(def)}` }, ...status };
 }
 
+/**
+ * resolve follows a schema's `$ref`s to the definition; every write's walks
+ * resolve at every node, so what a reference leads to is remembered (only
+ * once found: definitions grow as modules are parsed).
+ */
 export function resolve(definitions: Definitions, schema: Schema | undefined): Schema | undefined {
-  let s = schema;
+  if (!schema || typeof schema.$ref !== 'string') return schema;
+  let known = resolved.get(definitions);
+  if (known === undefined) resolved.set(definitions, (known = new WeakMap()));
+  const hit = known.get(schema);
+  if (hit !== undefined) return hit;
+  let s: Schema | undefined = schema;
   for (let depth = 0; s && typeof s.$ref === 'string' && depth < 8; depth++) s = definitions[s.$ref.slice(s.$ref.lastIndexOf('/') + 1)];
+  if (s !== undefined) known.set(schema, s);
   return s;
 }
+
+const resolved = new WeakMap<Definitions, WeakMap<Schema, Schema>>();
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -83,7 +96,8 @@ function isArbitrary(definitions: Definitions, schema: Schema | undefined): bool
   return !s || (s.type === 'object' && !s.properties && !s.additionalProperties);
 }
 
-function walk(scope: Scope, value: unknown, schema: Schema | undefined, path: string[], out: FieldSet): void {
+/** walk adds to out the paths value sets, under path (fieldSetOf's walk below the root). */
+export function walk(scope: Scope, value: unknown, schema: Schema | undefined, path: string[], out: FieldSet): void {
   const { definitions } = scope;
   if (Array.isArray(value)) {
     const kind = listKind(schema);
@@ -106,19 +120,30 @@ function walk(scope: Scope, value: unknown, schema: Schema | undefined, path: st
   for (const [k, v] of Object.entries(value)) walk(scope, v, fieldSchema(definitions, schema, k), [...path, `f:${k}`], out);
 }
 
-/** fieldSetOf is the set of fields an object sets, in the scope (main resource or status). */
-export function fieldSetOf(scope: Scope, obj: Obj): FieldSet {
-  const out: FieldSet = new Set();
+/**
+ * trackedRoot is the part of an object whose fields are tracked in the
+ * scope: no apiVersion and kind, status only for the status subresource,
+ * metadata without identity and bookkeeping (left out when nothing is left).
+ */
+export function trackedRoot(scope: Scope, obj: Obj): Obj {
+  const out: Obj = {};
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind') continue;
     if ((k === 'status') !== (scope.subresource === 'status')) continue;
     if (k === 'metadata' && isObj(v)) {
       const meta = Object.fromEntries(Object.entries(v).filter(([mk]) => !untrackedMeta.includes(mk)));
-      if (Object.keys(meta).length > 0) walk(scope, meta, fieldSchema(scope.definitions, scope.root, 'metadata'), ['f:metadata'], out);
+      if (Object.keys(meta).length > 0) out[k] = meta;
       continue;
     }
-    walk(scope, v, fieldSchema(scope.definitions, scope.root, k), [`f:${k}`], out);
+    out[k] = v;
   }
+  return out;
+}
+
+/** fieldSetOf is the set of fields an object sets, in the scope (main resource or status). */
+export function fieldSetOf(scope: Scope, obj: Obj): FieldSet {
+  const out: FieldSet = new Set();
+  for (const [k, v] of Object.entries(trackedRoot(scope, obj))) walk(scope, v, fieldSchema(scope.definitions, scope.root, k), [`f:${k}`], out);
   return out;
 }
 

@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeObject } from '../../kube/types.ts';
 import { apiErrors } from '../errors.ts';
 import { apiVersionOf, type ResourceDef } from '../resource.ts';
-import { decodePath, fieldSetOf, fieldsV1Of, fromFieldsV1, scopeOf, toFieldsV1, valueAt, type FieldSet, type Scope } from './fieldset.ts';
+import { fieldsV1Of, fromFieldsV1, scopeOf, toFieldsV1, type FieldSet } from './fieldset.ts';
+import { changedFields } from './diff.ts';
 
 /**
  * managedFields as kube-apiserver keeps them: one entry per manager,
@@ -71,22 +72,6 @@ export function withManaged(obj: KubeObject, list: readonly ManagedEntry[]): voi
 
 export function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** changedFields are the fields of next that old lacks or holds with another value (a keyed item itself only when new). */
-export function changedFields(scope: Scope, old: KubeObject | undefined, next: KubeObject): { changed: FieldSet; removed: FieldSet } {
-  const nextSet = fieldSetOf(scope, next);
-  const oldSet = old ? fieldSetOf(scope, old) : new Set<string>();
-  const changed: FieldSet = new Set();
-  for (const p of nextSet) {
-    if (!oldSet.has(p)) changed.add(p);
-    else {
-      const path = decodePath(p);
-      if (!path[path.length - 1]?.startsWith('k:') && !sameValue(valueAt(next, path), valueAt(old, path))) changed.add(p);
-    }
-  }
-  const removed: FieldSet = new Set([...oldSet].filter((p) => !nextSet.has(p)));
-  return { changed, removed };
 }
 
 /**
