@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeObject } from '../../kube/types.ts';
 import { apiErrors } from '../errors.ts';
 import { apiVersionOf, type ResourceDef } from '../resource.ts';
+import { now } from '../meta.ts';
 import { fieldsV1Of, fromFieldsV1, scopeOf, toFieldsV1, type FieldSet } from './fieldset.ts';
 import { changedFields } from './diff.ts';
 
@@ -23,17 +24,7 @@ export interface ManagedEntry {
 
 export interface Managed { entry: ManagedEntry; set: FieldSet }
 
-/** now is the time in managedFields' second precision, formatted once a second rather than on every write. */
-let second = -1;
-let secondText = '';
-const now = (): string => {
-  const current = Math.floor(Date.now() / 1000);
-  if (current !== second) {
-    second = current;
-    secondText = new Date(current * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-  }
-  return secondText;
-};
+
 
 /** managerOf is the fieldManager parameter, else the User-Agent up to its first `/` (kube's default), at most 128 characters. */
 export function managerOf(req: IncomingMessage, query: URLSearchParams): string {
