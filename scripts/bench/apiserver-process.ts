@@ -11,7 +11,7 @@ import { join } from 'node:path';
  */
 export async function startApiserverProcess(name: string, storage: string, nodeArgs: readonly string[] = []): Promise<{ url: string; server: ChildProcess }> {
   const dataDir = mkdtempSync(join(tmpdir(), `ferry-bench-${name}-`));
-  const server = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', 'apiserver', '--listen', '127.0.0.1:0', '--storage', storage, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', 'apiserver', '--plain-http', '--listen', '127.0.0.1:0', '--storage', storage, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   process.on('exit', () => {
     server.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });

@@ -79,7 +79,7 @@ async function pool(total: number, width: number, fn: (i: number) => Promise<unk
 /** startApiserver runs `ferry apiserver` in the node namespace, also serving on a Unix socket the benchmark reaches from outside. */
 async function startApiserver(topo: ProxyTopology, dataDir: string): Promise<ApiClient> {
   const socket = join(dataDir, 'api.sock');
-  const server = topo.fixture.spawn(topo.node, ferryBin, ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dataDir,
+  const server = topo.fixture.spawn(topo.node, ferryBin, ['apiserver', '--plain-http', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dataDir,
     '--service-cluster-ip-range', '172.30.0.0/16', '--unix-socket', socket]);
   await new Promise<void>((resolve, reject) => {
     let out = '';

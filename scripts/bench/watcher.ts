@@ -44,7 +44,7 @@ class ProbeProxier implements Proxier {
 }
 
 async function startApiserver(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('./bin/ferry', ['apiserver', '--plain-http', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (b: Buffer) => {

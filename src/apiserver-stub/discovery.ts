@@ -65,6 +65,8 @@ function subresourceEntries(d: ResourceDef): unknown[] {
         return { ...base, kind: 'PodExecOptions', verbs: ['create', 'get'] };
       case 'portforward':
         return { ...base, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] };
+      case 'token':
+        return { ...base, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
     }
   });
 }

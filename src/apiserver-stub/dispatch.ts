@@ -11,6 +11,7 @@ import { handlePatch } from './handlers/patch.ts';
 import { handleUpdate } from './handlers/update.ts';
 import { handleWatch } from './handlers/watch.ts';
 import { bind, handleBinding, handleLog, handleScale } from './handlers/subresources.ts';
+import { handleTokenRequest } from './serviceaccount/token-request.ts';
 import { handleReview } from './handlers/reviews.ts';
 
 /** dispatchResource picks the handler for a resource request by method, name and subresource. */
@@ -20,6 +21,7 @@ export async function dispatchResource(ctx: Ctx): Promise<void> {
   if (ctx.subresource === 'scale') return handleScale(ctx);
   if (ctx.subresource === 'binding') return handleBinding(ctx);
   if (ctx.subresource === 'log') return handleLog(ctx);
+  if (ctx.subresource === 'token') return handleTokenRequest(ctx);
   if (ctx.subresource === 'exec' || ctx.subresource === 'attach' || ctx.subresource === 'portforward') {
     throw apiErrors.badRequest(`pods/${ctx.subresource} needs an upgraded connection (WebSocket or SPDY)`);
   }

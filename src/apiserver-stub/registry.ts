@@ -11,6 +11,22 @@ import { yieldIfBusy } from './yield.ts';
 import { encodeValue, takeEncoded } from './storage/encoded-value.ts';
 
 /**
+ * How long a delete or a patch without a resourceVersion keeps re-reading
+ * and retrying when a concurrent write beat it, as kube's GuaranteedUpdate
+ * retries until it lands: a fixed few attempts lost to a controller writing
+ * status in a loop (409 on `kubectl delete` of a busy StatefulSet).
+ */
+const CONFLICT_RETRY_MS = 10_000;
+
+/**
+ * conflictPause waits before re-reading after a conflict: the file store
+ * compares against the key's in-flight write while reads see the durable
+ * state, so re-reading before that write's fdatasync ends only conflicts
+ * again (six quick retries were all lost inside one sync).
+ */
+const conflictPause = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(50, 2 ** attempt)));
+
+/**
  * Registry is the generic REST store for one resource over the Backend, as
  * apiserver's `registry.Store`: keys, resourceVersion stamping, system
  * metadata, defaults and validation, optimistic concurrency, status
@@ -276,7 +292,9 @@ export class Registry {
    * (as PATCH does: a patch carrying a resourceVersion must not be retried).
    */
   async mutate(namespace: string | undefined, name: string, change: (obj: KubeObject, resourceVersion: string) => KubeObject, subresource?: 'status', dryRun = false): Promise<KubeObject> {
+    const giveUp = Date.now() + CONFLICT_RETRY_MS;
     for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await conflictPause(attempt);
       const current = await this.getKV(namespace, name);
       const old = this.toObject(current);
       const base = structuredClone(old);
@@ -295,7 +313,7 @@ export class Registry {
         return await this.write(namespace, name, obj, old, current.revision, dryRun);
       } catch (error) {
         const retriable = error instanceof ApiError && error.status.reason === 'Conflict' && (pinned === undefined || pinned === '');
-        if (!retriable || attempt >= 5) throw error;
+        if (!retriable || Date.now() > giveUp) throw error;
       }
     }
   }
@@ -307,7 +325,9 @@ export class Registry {
    * Returns the object and whether it is gone.
    */
   async delete(namespace: string | undefined, name: string, options: DeleteRequest = {}): Promise<{ object: KubeObject; deleted: boolean }> {
+    const giveUp = Date.now() + CONFLICT_RETRY_MS;
     for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await conflictPause(attempt);
       const current = await this.getKV(namespace, name);
       const obj = this.toObject(current);
       const m = metaOf(obj);
@@ -328,7 +348,8 @@ export class Registry {
         const kv = await this.writes(options.dryRun).delete(this.key(namespace, name), current.revision);
         return { object: this.toObject(kv), deleted: !options.dryRun };
       } catch (error) {
-        if (!isStoreError(error, 'CONFLICT') || attempt >= 5) this.mapWriteError(error, name);
+        // Each retry re-reads and re-checks the preconditions, so a resourceVersion precondition still conflicts.
+        if (!isStoreError(error, 'CONFLICT') || Date.now() > giveUp) this.mapWriteError(error, name);
       }
     }
   }

@@ -56,7 +56,7 @@ export interface StoredAs {
   toStored(obj: KubeObject): KubeObject;
 }
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward' | 'token';
 
 /** Strategy holds what differs per kind; each hook is optional. */
 export interface Strategy {

@@ -43,7 +43,7 @@ const review = { ...plain, namespaced: false, shortNames: [], createOnly: true, 
 export function moreResourceDefs(): ResourceDef[] {
   return [
     { ...core, ...plain, resource: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, shortNames: [], strategy: secretStrategy, fields: { type: (o) => read(o, 'type') } },
-    { ...core, ...plain, resource: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'], strategy: serviceAccountStrategy },
+    { ...core, ...plain, subresources: ['token'], resource: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'], strategy: serviceAccountStrategy },
     { ...core, ...withStatus, resource: 'persistentvolumeclaims', singular: 'persistentvolumeclaim', kind: 'PersistentVolumeClaim', namespaced: true, shortNames: ['pvc'], strategy: persistentVolumeClaimStrategy },
     { ...core, ...withStatus, resource: 'persistentvolumes', singular: 'persistentvolume', kind: 'PersistentVolume', namespaced: false, shortNames: ['pv'], strategy: persistentVolumeStrategy },
     { ...core, ...scalable, resource: 'replicationcontrollers', singular: 'replicationcontroller', kind: 'ReplicationController', namespaced: true, shortNames: ['rc'], categories: all, strategy: replicationControllerStrategy, fields: { 'status.replicas': (o) => read(o, 'status', 'replicas') } },

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DEFAULT_EVENT_TTL_MS, EventExpiry } from './event-ttl.ts';
 import { createServer as createTlsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Backend, StoreWatch } from './storage/backend.ts';
@@ -28,6 +28,7 @@ import { isOpenApiPath, serveOpenApi } from './openapi/serve.ts';
 import { CustomResources } from './crd/served.ts';
 import type { ResourceDef } from './resource.ts';
 import { InflightLimiter, defaultInflightLimits, type InflightLimits } from './inflight.ts';
+import { ServiceAccountTokenSigner } from './serviceaccount/token-signer.ts';
 
 const log = createLogger('apiserver');
 
@@ -64,6 +65,8 @@ export interface ApiServerOptions {
   readonly minRequestTimeoutMs?: number;
   /** `--event-ttl`: Events are deleted this long after they last happened (default 1 h; 0 keeps them). */
   readonly eventTtlMs?: number;
+  /** Signs and checks ServiceAccount tokens (`--service-account-signing-key-file`); default a key of this process only. */
+  readonly serviceAccountSigner?: ServiceAccountTokenSigner;
 }
 
 /**
@@ -82,6 +85,7 @@ export class ApiServer implements Api {
   readonly allocator: ServiceAllocator;
   private readonly byResource = new Map<string, Registry>();
   readonly authority: Authority;
+  readonly tokenSigner: ServiceAccountTokenSigner;
   private readonly advertise: { address: string; port: number } | undefined;
   private readonly servers: Server[] = [];
   private serviceFeed: StoreWatch | undefined;
@@ -93,7 +97,8 @@ export class ApiServer implements Api {
 
   constructor(options: ApiServerOptions) {
     this.backend = options.backend;
-    this.authority = new Authority(options.backend, options.tokens, options.authorizationMode ?? 'AlwaysAllow');
+    this.tokenSigner = options.serviceAccountSigner ?? ServiceAccountTokenSigner.ephemeral();
+    this.authority = new Authority(options.backend, options.tokens, options.authorizationMode ?? 'AlwaysAllow', this.tokenSigner);
     this.advertise = options.advertise;
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 30_000;
     this.inflight = new InflightLimiter(options.inflight ?? defaultInflightLimits);
@@ -124,7 +129,7 @@ export class ApiServer implements Api {
   }
 
   user(req: IncomingMessage): UserInfo {
-    return this.authority.authenticate(req) ?? this.authority.anonymous;
+    return this.authority.user(req);
   }
 
   registry(group: string, resource: string): Registry {
@@ -211,7 +216,7 @@ export class ApiServer implements Api {
       return void res.end('ok');
     }
     if (r.kind === 'version') return sendJson(res, 200, versionInfo());
-    const user = this.authority.authenticate(req);
+    const user = await this.authority.authenticate(req);
     if (user === undefined) throw apiErrors.unauthorized();
     this.authority.check(user, req.method ?? 'GET', url, r);
     if (isOpenApiPath(url.pathname)) return serveOpenApi(req, res, url, (this.openApi ??= new OpenApiDocs(defs)));
@@ -248,7 +253,7 @@ export class ApiServer implements Api {
   private async relayToNode(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, () => true);
-    const user = this.authority.authenticate(req);
+    const user = await this.authority.authenticate(req);
     if (user === undefined) throw apiErrors.unauthorized();
     this.authority.check(user, req.method ?? 'GET', url, r);
     const stream = r.kind === 'resource' && r.def.resource === 'pods' && r.def.group === '' && r.namespace && r.name && (STREAM_SUBRESOURCES as readonly string[]).includes(r.subresource ?? '');
@@ -281,6 +286,19 @@ export class ApiServer implements Api {
     });
   }
 
+  /**
+   * listenTlsUnix serves HTTPS on a Unix socket, authenticated as TCP
+   * clients are: for a relay that carries remote clients' TLS connections to
+   * it (the lab's `kubernetes` Service, reached from pods).
+   */
+  listenTlsUnix(path: string, tls: { certFile: string; keyFile: string }): Promise<void> {
+    const server = this.track(createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, this.handle));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+  }
+
   /** listenUnix serves the same API on a Unix socket (plain HTTP). */
   listenUnix(path: string): Promise<void> {
     const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -292,7 +310,11 @@ export class ApiServer implements Api {
     server.prependListener('upgrade', (req: IncomingMessage) => this.authority.markLocal(req));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => resolve());
+      server.listen(path, () => {
+        // Whoever can connect is the administrator: only the owner may.
+        chmodSync(path, 0o600);
+        resolve();
+      });
     });
   }
 

@@ -28,7 +28,7 @@ export const SUITES: readonly SuiteDef[] = [
   { name: 'datapath-ipvs', description: 'first-packet latency vs number of services, ipvs mode under User-Mode Linux', requires: ['linux.uml', 'ipvsadm'], timeoutMs: { quick: 4 * MIN, full: 25 * MIN } },
   { name: 'dns', description: 'QPS and latency vs dnsmasq; memory', requires: ['dnsperf', 'dnsmasq'], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
   { name: 'fuzz', description: 'hostile apiserver requests: 5xx, crashes, RSS, probe p99, restart', requires: [], timeoutMs: { quick: 2 * MIN, full: 6 * MIN } },
-  { name: 'lab', description: 'ferry up: time until the demo service answers through its ClusterIP', requires: [], timeoutMs: { quick: 2 * MIN, full: 5 * MIN } },
+  { name: 'lab', description: 'ferry up: time until the demo service answers through its ClusterIP; a 100-pod Deployment and a 10-replica StatefulSet until Ready', requires: [], timeoutMs: { quick: 2 * MIN, full: 5 * MIN } },
 ];
 
 /** selectSuites resolves names given on the command line; none means all. */

@@ -32,10 +32,10 @@ async function iptablesBackends(): Promise<Array<'nft' | 'legacy'>> {
  * IPVS, no nft) has nothing to clean; a cleanup that fails is reported and
  * the others go on.
  */
-export async function cleanupAllModes(config: ProxyConfig): Promise<Error[]> {
+export async function cleanupAllModes(config: ProxyConfig, modes: readonly string[] = availableModes()): Promise<Error[]> {
   const errors: Error[] = [];
   const backends = await iptablesBackends();
-  for (const mode of availableModes()) {
+  for (const mode of modes) {
     if (mode === 'dry-run') continue;
     for (const iptablesBackend of IPTABLES_MODES.has(mode) ? backends : [undefined]) {
       const what = iptablesBackend ? `${mode} (iptables-${iptablesBackend})` : mode;
@@ -60,4 +60,18 @@ export async function cleanupAllModes(config: ProxyConfig): Promise<Error[]> {
     }
   }
   return errors;
+}
+
+/**
+ * cleanupOtherModes removes, as a proxy starts, what the modes that keep
+ * their rules elsewhere left, as kube-proxy's platformCleanup does: a proxy
+ * starting in nftables mode removes the iptables-based modes' chains
+ * (iptables, IPVS, userspace), one starting in an iptables-based mode the
+ * nftables table; so switching a node's mode (a ConfigMap edit and a
+ * restart) leaves one set of rules. Failures are logged, not fatal.
+ */
+export async function cleanupOtherModes(config: ProxyConfig): Promise<void> {
+  const others = config.mode === 'nftables' ? [...IPTABLES_MODES] : IPTABLES_MODES.has(config.mode) ? ['nftables'] : [];
+  const errors = await cleanupAllModes(config, others.filter((m) => availableModes().includes(m)));
+  if (errors.length) log.warn('Could not remove every other mode\'s leftovers', { failed: errors.length });
 }

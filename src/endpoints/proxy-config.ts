@@ -43,3 +43,12 @@ export interface ProxyConfig {
   /** `--udp-timeout` (default 250 ms): idle timeout of userspace UDP sessions. */
   readonly udpIdleTimeoutMs: number;
 }
+
+/**
+ * masqueradeMark is the packet mark for `--iptables-masquerade-bit` in the
+ * hex form iptables and nft print. `1 << 31` is negative in JavaScript, so
+ * the mark is computed as a power of two.
+ */
+export function masqueradeMark(bit: number): string {
+  return `0x${(2 ** bit).toString(16)}`;
+}

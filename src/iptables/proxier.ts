@@ -1,6 +1,6 @@
 import { localIPv4s } from '../endpoints/node-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
-import type { ProxyConfig } from '../endpoints/proxy-config.ts';
+import { masqueradeMark, type ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
 import { ServiceHealthServer } from '../endpoints/service-health.ts';
 import { createLogger } from '../util/log.ts';
@@ -138,7 +138,7 @@ export class IptablesProxier implements Proxier {
     return {
       clusterCIDRs: config.clusterCIDRs,
       masqueradeAll: config.masqueradeAll,
-      masqueradeMark: `0x${(1 << config.masqueradeBit).toString(16)}`,
+      masqueradeMark: masqueradeMark(config.masqueradeBit),
       nodeIPs,
       ...nodePortTargets(config, nodeIPs, state.nodeIPs),
     };

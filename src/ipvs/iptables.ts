@@ -1,6 +1,7 @@
 import { chainsInSave, type IptablesRunner } from '../iptables/runner.ts';
 import type { RejectTarget } from './desired.ts';
 import { SET } from './desired.ts';
+import { masqueradeMark } from '../endpoints/proxy-config.ts';
 
 /**
  * The iptables rules of kube-proxy's IPVS mode, for what IPVS does not do:
@@ -56,7 +57,7 @@ const IPV4_CIDR = /^\d+\.\d+\.\d+\.\d+\/\d+$/;
 
 /** renderRules is the iptables-restore input (for --noflush: only the chains declared here are rewritten). */
 export function renderRules(o: RuleOptions): string {
-  const mark = `0x${(1 << o.masqueradeBit).toString(16)}`;
+  const mark = masqueradeMark(o.masqueradeBit);
   const clusterIP = `-m set --match-set ${SET.clusterIP} dst,dst`;
   const nat = [
     '*nat',

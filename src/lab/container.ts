@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { ContainerLog } from './container-log.ts';
+import type { BindMount } from './pod-volumes.ts';
+import { mountScript, shellQuote } from './mount-script.ts';
 
 /**
  * ContainerProcess runs one container as a process inside its pod's network
@@ -11,7 +13,8 @@ import { ContainerLog } from './container-log.ts';
  * previous one's) for `kubectl logs`, its stdin open for `kubectl attach`
  * when the spec asks (`stdin: true`, a pseudo-terminal from `script` with
  * `tty: true`), and stopped with SIGTERM, a grace period, then SIGKILL to its
- * process group.
+ * process group. Its volumes are bind-mounted in the mount namespace `ip
+ * netns exec` gives it (a slave of the host's: the mounts stay inside).
  */
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
@@ -29,6 +32,10 @@ export interface ContainerOptions {
   argv: readonly string[];
   env: Readonly<Record<string, string>>;
   workingDir?: string;
+  /** Volumes to bind-mount before the program starts (pod-volumes.ts, mount-script.ts). */
+  mounts?: readonly BindMount[];
+  /** A directory of this container's own for what mounting needs (overlays for missing mount points). */
+  scratchDir?: string;
   restartPolicy: RestartPolicy;
   /**
    * Restart back-off: first delay and cap (kubelet: 10 s, 5 min); after
@@ -83,7 +90,9 @@ export class ContainerProcess {
       this.previousLog = this.log;
       this.log = new ContainerLog(o.maxLogBytes ?? 1024 * 1024);
     }
-    const script = 'hostname "$0" && exec "$@"';
+    // Each instance mounts afresh in its own mount namespace, with scratch space of its own.
+    const mounts = mountScript(o.mounts ?? [], `${o.scratchDir ?? '/run/ferry-lab/scratch'}/${this.instances}`, o.netns);
+    const script = ['hostname "$0"', ...mounts, 'exec "$@"'].join(' && ');
     const argv = o.tty ? ttyArgv(o.argv) : o.argv;
     const child = spawn('ip', ['netns', 'exec', o.netns, 'unshare', '--uts', '--', 'sh', '-c', script, o.hostname, ...argv], {
       detached: true,
@@ -200,9 +209,6 @@ export function ttyArgv(argv: readonly string[]): string[] {
   return ['script', '-qfec', argv.map(shellQuote).join(' '), '/dev/null'];
 }
 
-export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -10,7 +10,8 @@ import { bundlePath, repoPath } from '../util/repo.ts';
  * netexec` works). The images tutorials use most have stand-ins (IMAGES):
  * `nginx` and `httpd` serve their default page on port 80 (standins.ts),
  * `busybox` runs its command with the host's programs (`sh`, `sleep`,
- * `echo`, `wget`...), `pause` sleeps. Any other image runs the container's
+ * `echo`, `wget`...), `pause` sleeps, `ferry` (the image scripts/image
+ * builds, which deploy/ runs) runs this checkout's bin/ferry. Any other image runs the container's
  * `command` + `args` as a host program, and without a command it cannot
  * start (ErrImagePull, saying why).
  */
@@ -83,11 +84,17 @@ const standInServer = (name: 'nginx' | 'httpd', servers: string[]) => (argv: str
   return words.length > 0 && servers.includes(words[0]!.split('/').pop()!) ? [...agnhostArgv(), name] : words;
 };
 
+/** FERRY_IMAGE is Ferry's own image (scripts/image, deploy/): in the lab it runs this checkout's bin/ferry. */
+export const FERRY_IMAGE = 'ferry';
+const FERRY_ENTRYPOINT = '/usr/local/bin/ferry';
+const ferryProgram = (argv: string[]) => (argv[0] === 'ferry' || argv[0] === FERRY_ENTRYPOINT ? [repoPath('bin', 'ferry'), ...argv.slice(1)] : argv);
+
 /** IMAGES lists the stand-ins for the images tutorials use; the README's table says the same. */
 export const IMAGES: Readonly<Record<string, StandInImage>> = {
   nginx: { entrypoint: ['/docker-entrypoint.sh'], cmd: ['nginx', '-g', 'daemon off;'], program: standInServer('nginx', ['nginx']) },
   httpd: { entrypoint: [], cmd: ['httpd-foreground'], program: standInServer('httpd', ['httpd-foreground', 'httpd']) },
   busybox: { entrypoint: [], cmd: ['sh'] },
+  [FERRY_IMAGE]: { entrypoint: [FERRY_ENTRYPOINT], cmd: ['--help'], program: ferryProgram },
   'registry.k8s.io/pause': { entrypoint: ['/pause'], cmd: [], program: (argv) => (argv[0] === '/pause' ? ['sleep', 'infinity'] : argv) },
   'k8s.gcr.io/pause': { entrypoint: ['/pause'], cmd: [], program: (argv) => (argv[0] === '/pause' ? ['sleep', 'infinity'] : argv) },
 };
@@ -118,5 +125,6 @@ export function containerArgv(c: Container): string[] {
 export function describeArgv(argv: readonly string[]): string {
   const agnhost = agnhostArgv();
   const isOurs = agnhost.every((w, i) => argv[i] === w);
+  if (argv[0] === repoPath('bin', 'ferry')) return ['ferry', ...argv.slice(1)].join(' ');
   return (isOurs ? ['ferry-agnhost', ...argv.slice(agnhost.length)] : [...argv]).join(' ');
 }

@@ -1,4 +1,4 @@
-import type { Node, Pod, Service, Taint } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Node, Pod, Service, Taint } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../endpoints/client/api-client.ts';
 import { ApiError, isNotFound } from '../endpoints/client/errors.ts';
 import { resourcePath, resources } from '../endpoints/client/resources.ts';
@@ -67,6 +67,8 @@ export class NodeAgent {
   private readonly pods: Informer<Pod>;
   private readonly services: Informer<Service>;
   private readonly nodes: Informer<Node>;
+  /** ConfigMaps, for configMap volumes: read when a pod starts, and rewritten in running pods when edited. */
+  private readonly configMaps: Informer<ConfigMap>;
   private readonly controller: Controller;
   private readonly streams: PodStreamServer;
   private readonly events: PodEventRecorder;
@@ -87,6 +89,14 @@ export class NodeAgent {
     this.pods = new Informer<Pod>({ client: o.client, resource: resources.pods, fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.services = new Informer<Service>({ client: o.client, resource: resources.services });
     this.nodes = new Informer<Node>({ client: o.client, resource: resources.nodes });
+    this.configMaps = new Informer<ConfigMap>({ client: o.client, resource: resources.configmaps });
+    const configMapChanged = (cm: ConfigMap) => {
+      for (const w of this.workers.values()) {
+        if (w.pod.metadata?.namespace !== cm.metadata?.namespace) continue;
+        void w.refreshConfigMap(cm.metadata?.name ?? '').catch((e: unknown) => log.warn('Cannot update ConfigMap volumes', { pod: w.name, err: getErrorMessage(e) }));
+      }
+    };
+    this.configMaps.addHandlers({ onAdd: configMapChanged, onUpdate: (_o, n) => configMapChanged(n) });
     this.controller = new Controller('node-pods', (key) => this.syncPod(key));
     this.events = new PodEventRecorder(o.client, o.nodeName);
     this.streams = new PodStreamServer((namespace, name) => this.workers.get(`${namespace}/${name}`));
@@ -107,8 +117,9 @@ export class NodeAgent {
     await this.registerUntilDone();
     this.services.start();
     this.nodes.start();
+    this.configMaps.start();
     this.pods.start();
-    await Promise.all([this.services.synced, this.nodes.synced, this.pods.synced]);
+    await Promise.all([this.services.synced, this.nodes.synced, this.configMaps.synced, this.pods.synced]);
     this.controller.run(8);
     this.timers.push(setInterval(() => void this.heartbeat(), this.o.statusUpdateMs));
     this.timers.push(setInterval(() => void this.flushStatus(), 100));
@@ -180,6 +191,11 @@ export class NodeAgent {
       clusterDNS: this.o.clusterDNS, clusterDomain: this.o.clusterDomain, backoff: this.o.backoff,
       services: () => this.services.store.list(),
       event: (pod, e) => this.events.record(pod, e),
+      // The informer's copy; one just created may not have arrived yet, so ask the apiserver then.
+      configMap: async (namespace, name) => this.configMaps.store.get(`${namespace}/${name}`) ?? this.o.client.get<ConfigMap>(resources.configmaps, name, { namespace }).catch((error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }),
     };
   }
 
@@ -295,7 +311,7 @@ export class NodeAgent {
     for (const t of this.timers) clearInterval(t);
     await this.controller.stop();
     await this.streams.close();
-    await Promise.all([this.pods.stop(), this.services.stop(), this.nodes.stop()]);
+    await Promise.all([this.pods.stop(), this.services.stop(), this.nodes.stop(), this.configMaps.stop()]);
     await Promise.all([...this.workers.values()].map((w) => w.stop(Math.min(graceMs(w.pod), this.o.stopGraceCapMs))));
     await Promise.all(this.terminating.values());
     await Promise.all([...this.workers.values()].map((w) => this.removeFinalizer(w.pod).catch(() => undefined)));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { addAddress, addRoute, createBridge, createNamespace, deleteNamespace, ip, listNamespaces, setMaster, sysctlIn, vethPair } from './netns.ts';
 import type { PodIpam } from './ipam.ts';
+import { removePodDirs } from './pod-volumes.ts';
 
 /**
  * The lab's node and pod networking (what a CNI plugin plus a host-gw route
@@ -184,6 +185,8 @@ export async function teardownNode(prefix: string, nodeName: string, options: { 
   }
   await killNamespaceProcesses(ns);
   await deleteNamespace(ns);
+  // The volumes of its pods, hostNetwork ones included (they had no namespace of their own).
+  removePodDirs(`${ns}_`);
   const sw = switchNamespace(prefix);
   if (options.keepSwitch || !(await listNamespaces()).includes(sw)) return;
   // The kernel removes a deleted namespace's veth peers asynchronously: wait for ours to leave the switch.

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container, LifecycleHandler, Pod, Probe, Service } from 'kubernetes-types/core/v1.js';
 import { createLogger } from '../util/log.ts';
@@ -6,8 +7,10 @@ import { ContainerProcess, type RestartPolicy } from './container.ts';
 import { containerArgv, describeArgv, ImageError } from './image.ts';
 import type { PodEvent } from './pod-events.ts';
 import type { PodIpam } from './ipam.ts';
-import { podNamespace, setupPodNetwork, teardownPodNetwork, writePodFiles } from './node-network.ts';
-import { containerEnv } from './pod-env.ts';
+import { podNamespace, teardownPodNetwork } from './node-network.ts';
+import { setupSandbox } from './pod-sandbox.ts';
+import { containerEnv, expand } from './pod-env.ts';
+import { containerMounts, podDir, refreshConfigMapVolumes, removePodDir, usesConfigMap, VolumeError, type BindMount, type ConfigMapGetter } from './pod-volumes.ts';
 import { podPhase, podStatus, type ContainerView, type PodView } from './pod-status.ts';
 import { Prober, runProbe } from './probes.ts';
 
@@ -28,7 +31,10 @@ export interface PodContext {
   services(): readonly Service[];
   /** Records an event about the pod (kubelet's events); optional. */
   event?: (pod: Pod, e: PodEvent) => void;
+  /** Reads the ConfigMaps of configMap volumes; without it such a volume counts as missing. */
+  configMap?: ConfigMapGetter;
 }
+
 
 /** How an init container runs: to completion before the next (`regular`), or alongside the app (`sidecar`, restartPolicy Always). */
 export type InitKind = 'regular' | 'sidecar';
@@ -62,7 +68,11 @@ export interface ContainerRun {
  */
 export class PodWorker {
   readonly uid: string;
+  /** The pod's own name on the node: its network namespace, and its volumes' directory. */
+  readonly id: string;
+  /** The network namespace its containers run in: its own, or with hostNetwork the node's. */
   readonly ns: string;
+  readonly hostNetwork: boolean;
   pod: Pod;
   ip: string | undefined;
   private readonly ctx: PodContext;
@@ -77,12 +87,17 @@ export class PodWorker {
   private failure: { reason: string; message: string } | undefined;
   private readonly onChange: () => void;
   private stopped: Promise<void> | undefined;
+  /** Where each volume is on the host, once made (pod-volumes.ts). */
+  private volumes = new Map<string, string>();
+  private volumeError: string | undefined;
 
   constructor(ctx: PodContext, pod: Pod, onChange: () => void) {
     this.ctx = ctx;
     this.pod = pod;
     this.uid = pod.metadata?.uid ?? '';
-    this.ns = podNamespace(ctx.prefix, ctx.nodeName, pod.metadata?.name ?? '', this.uid);
+    this.id = podNamespace(ctx.prefix, ctx.nodeName, pod.metadata?.name ?? '', this.uid);
+    this.hostNetwork = pod.spec?.hostNetwork === true;
+    this.ns = this.hostNetwork ? ctx.nodeNs : this.id;
     this.onChange = onChange;
   }
 
@@ -90,24 +105,19 @@ export class PodWorker {
     return `${this.pod.metadata?.namespace}/${this.pod.metadata?.name}`;
   }
 
-  /** start builds the pod's network and starts its containers; failures become the pod's status. */
+  /** start builds the pod's network and volumes and starts its containers; failures become the pod's status. */
   async start(): Promise<void> {
-    try {
-      const net = await setupPodNetwork(this.ctx.nodeNs, this.ns, this.ctx.ipam);
-      this.ip = net.ip;
-      writePodFiles(this.ns, {
-        hostname: this.pod.spec?.hostname ?? this.pod.metadata?.name ?? '',
-        ip: net.ip,
-        nameservers: this.ctx.clusterDNS,
-        namespace: this.pod.metadata?.namespace ?? 'default',
-        clusterDomain: this.ctx.clusterDomain,
-      });
-    } catch (error) {
-      this.failure = { reason: 'FailedCreatePodSandBox', message: getErrorMessage(error) };
-      log.error('Pod network setup failed', { pod: this.name, err: getErrorMessage(error) });
+    const sandbox = await setupSandbox({ ctx: this.ctx, pod: this.pod, id: this.id, hostNetwork: this.hostNetwork, stopped: () => this.stopped !== undefined, event: (e) => this.event(e) });
+    if ('failure' in sandbox) {
+      this.failure = sandbox.failure;
+      log.error('Pod network setup failed', { pod: this.name, err: sandbox.failure.message });
       this.onChange();
       return;
     }
+    this.ip = sandbox.ip;
+    if (sandbox.stopped) return;
+    this.volumes = sandbox.volumes;
+    this.volumeError = sandbox.volumeError;
     const podPolicy = (this.pod.spec?.restartPolicy ?? 'Always') as RestartPolicy;
     for (const spec of this.pod.spec?.initContainers ?? []) {
       const kind: InitKind = spec.restartPolicy === 'Always' ? 'sidecar' : 'regular';
@@ -117,6 +127,13 @@ export class PodWorker {
     for (const spec of this.pod.spec?.containers ?? []) this.runs.push(this.createRun(spec, podPolicy));
     this.onChange();
     void this.initialize();
+  }
+
+  /** refreshConfigMap brings the pod's volumes of ConfigMap `name` up to date (kubelet's periodic volume sync, here on each change). */
+  async refreshConfigMap(name: string): Promise<void> {
+    if (this.volumes.size === 0 || this.stopped || !usesConfigMap(this.pod, name) || !this.ctx.configMap) return;
+    const changed = await refreshConfigMapVolumes(this.id, this.pod, name, this.ctx.configMap);
+    if (changed.length) log.info(2, 'Updated ConfigMap volumes', { pod: this.name, configMap: name, volumes: changed.join(',') });
   }
 
   /** initialize runs the init containers in order, then starts the app containers. */
@@ -181,18 +198,24 @@ export class PodWorker {
 
   private createRun(spec: Container, restartPolicy: RestartPolicy, init?: InitKind): ContainerRun {
     const { env, errors } = containerEnv(this.pod, spec, this.ctx.services(), this.ip ?? '', this.ctx.hostIP);
-    const hostname = this.pod.spec?.hostname ?? this.pod.metadata?.name ?? '';
+    // A hostNetwork pod has the node's host name, as kubelet gives it.
+    const hostname = this.hostNetwork ? this.ctx.nodeName : (this.pod.spec?.hostname ?? this.pod.metadata?.name ?? '');
+    const fullEnv = { ...env, POD_NAME: this.pod.metadata?.name ?? '', POD_NAMESPACE: this.pod.metadata?.namespace ?? '' };
     let argv: string[] = [];
+    let mounts: BindMount[] = [];
     let argvError: { reason: string; message: string } | undefined;
     try {
-      argv = containerArgv(spec);
+      // kubelet expands $(VAR) in command and args with the container's environment.
+      const words = (w: string[] | undefined) => w?.map((x) => expand(x, fullEnv));
+      argv = containerArgv({ ...spec, command: words(spec.command), args: words(spec.args) });
+      if (this.volumeError) throw new ImageError('CreateContainerConfigError', this.volumeError);
+      mounts = containerMounts(spec, this.volumes);
     } catch (error) {
-      argvError = { reason: error instanceof ImageError ? error.reason : 'CreateContainerError', message: getErrorMessage(error) };
+      argvError = { reason: error instanceof ImageError ? error.reason : error instanceof VolumeError ? 'CreateContainerConfigError' : 'CreateContainerError', message: getErrorMessage(error) };
     }
-    const fullEnv = { ...env, POD_NAME: this.pod.metadata?.name ?? '', POD_NAMESPACE: this.pod.metadata?.namespace ?? '' };
     const fieldPath = `spec.${init ? 'initContainers' : 'containers'}{${spec.name}}`;
     const process = new ContainerProcess({
-      name: spec.name, netns: this.ns, hostname, argv, restartPolicy, backoff: this.ctx.backoff, workingDir: spec.workingDir,
+      name: spec.name, netns: this.ns, hostname, argv, mounts, scratchDir: join(podDir(this.id), 'scratch', spec.name), restartPolicy, backoff: this.ctx.backoff, workingDir: spec.workingDir,
       env: fullEnv, stdin: spec.stdin ?? false, tty: spec.tty ?? false,
       onChange: () => this.containerChanged(run),
       onEvent: (type, reason, message) => this.event({ type, reason, message, fieldPath }),
@@ -346,8 +369,11 @@ export class PodWorker {
       const deadline = Date.now() + graceMs;
       await Promise.all(this.runs.map((r) => r.process.stop(graceMs)));
       for (const r of [...this.initRuns].reverse()) await r.process.stop(Math.max(0, deadline - Date.now()));
-      await teardownPodNetwork(this.ns);
-      if (this.ip) this.ctx.ipam.release(this.ip);
+      if (!this.hostNetwork) {
+        await teardownPodNetwork(this.ns);
+        if (this.ip) this.ctx.ipam.release(this.ip);
+      }
+      removePodDir(this.id);
     })();
     return this.stopped;
   }

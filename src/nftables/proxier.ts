@@ -3,7 +3,7 @@ import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrac
 import { localIPv4s } from '../endpoints/node-addresses.ts';
 import { inAnyCIDR, nodePortCIDRs } from '../endpoints/node-port-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
-import type { ProxyConfig } from '../endpoints/proxy-config.ts';
+import { masqueradeMark, type ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
 import { ServiceHealthServer } from '../endpoints/service-health.ts';
 import { createLogger } from '../util/log.ts';
@@ -155,7 +155,7 @@ export function renderOptions(config: ProxyConfig, nodeIPs: readonly string[]): 
   const layout: LayoutOptions = {
     clusterCIDRs: config.clusterCIDRs.filter((c) => !c.includes(':')),
     masqueradeAll: config.masqueradeAll,
-    masqueradeMark: `0x${(2 ** config.masqueradeBit).toString(16)}`,
+    masqueradeMark: masqueradeMark(config.masqueradeBit),
     // Only IPv4 CIDRs count (a list of IPv6 ones alone is every address); `primary` never means all.
     nodePortsOnAllAddresses: nodePortCIDRs(config.nodePortAddresses, 4, undefined) === 'all',
   };

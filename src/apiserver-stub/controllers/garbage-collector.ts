@@ -2,23 +2,24 @@ import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import type { ApiClient, KubeObject } from '../../endpoints/client/api-client.ts';
 import { isConflict, isNotFound } from '../../endpoints/client/errors.ts';
 import { resources, type ResourceRef } from '../../endpoints/client/resources.ts';
-import { Informer } from '../../endpoints/informer.ts';
+import type { Informer } from '../../endpoints/informer.ts';
 import { objectKey } from '../../endpoints/store.ts';
 import { createLogger } from '../../util/log.ts';
 import { Controller, type Requeue } from './controller.ts';
 import { blocksOwner, deletingWith, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, type DeletePolicy, type OwnerState, type Owned, ownerStateOf, planItem, withoutOwner } from './garbage-collector-plan.ts';
 import type { SharedInformers } from './informers.ts';
+import type { WorkloadInformers } from './workload-informers.ts';
 
 const log = createLogger('garbage-collector');
 
 export interface GarbageCollectorConfig {
   client: ApiClient;
   informers: SharedInformers;
+  /** The workload kinds' informers (Jobs, CronJobs, DaemonSets, StatefulSets), shared with their controllers. */
+  workloads: WorkloadInformers;
   workers: number;
   resyncPeriodMs: number;
 }
-
-const JOBS: ResourceRef = { group: 'batch', version: 'v1', resource: 'jobs', namespaced: true };
 
 /** Monitor is one watched resource: its REST reference, the kind owner references name it by, and its cache. */
 interface Monitor {
@@ -42,15 +43,13 @@ const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.s
  * reference, then the owner's orphan finalizer is removed). Absent owners are
  * confirmed with a live read, so a cache that has not seen a new owner yet
  * never gets its dependents deleted. It watches the kinds the shared
- * informers cache and Jobs (each watch holds a client connection); owners of
- * other kinds count as present.
+ * informers cache and the workload kinds (Jobs, CronJobs, DaemonSets,
+ * StatefulSets); owners of other kinds count as present.
  */
 export class GarbageCollector {
   readonly controller: Controller;
   private readonly cfg: GarbageCollectorConfig;
   private readonly monitors: Monitor[];
-  /** Informers of kinds no other controller caches, started and stopped with the collector. */
-  private readonly own: Informer<KubeObject>[];
   /** dependents maps an owner's uid to the item keys referencing it (kube's dependency graph). */
   private readonly dependents = new Map<string, Set<string>>();
 
@@ -59,8 +58,6 @@ export class GarbageCollector {
     this.controller = new Controller('garbagecollector', (key) => this.sync(key));
     const inf = cfg.informers;
     const m = (ref: ResourceRef, kind: string, informer: unknown): Monitor => ({ ref, apiGroup: ref.group, kind, informer: informer as Informer<KubeObject> });
-    const jobs = new Informer<KubeObject>({ client: cfg.client, resource: JOBS, resyncPeriodMs: cfg.resyncPeriodMs });
-    this.own = [jobs];
     this.monitors = [
       m(resources.deployments, 'Deployment', inf.deployments),
       m(resources.replicasets, 'ReplicaSet', inf.replicaSets),
@@ -69,7 +66,11 @@ export class GarbageCollector {
       m(resources.endpoints, 'Endpoints', inf.endpoints),
       m(resources.endpointslices, 'EndpointSlice', inf.endpointSlices),
       m(resources.nodes, 'Node', inf.nodes),
-      m(JOBS, 'Job', jobs),
+      // Without these, `kubectl delete statefulset web` left its pods running (owners of unwatched kinds count as present).
+      m(resources.jobs, 'Job', cfg.workloads.jobs),
+      m(resources.cronjobs, 'CronJob', cfg.workloads.cronJobs),
+      m(resources.daemonsets, 'DaemonSet', cfg.workloads.daemonSets),
+      m(resources.statefulsets, 'StatefulSet', cfg.workloads.statefulSets),
     ];
     this.monitors.forEach((mon, i) => {
       mon.informer.addHandlers({ onAdd: (o) => this.observe(i, undefined, o), onUpdate: (old, cur) => this.observe(i, old, cur), onDelete: (o) => this.observe(i, o, undefined) });
@@ -77,12 +78,7 @@ export class GarbageCollector {
   }
 
   run(): void {
-    for (const i of this.own) i.start();
     this.controller.run(this.cfg.workers);
-  }
-
-  halt(): void {
-    for (const i of this.own) void i.stop();
   }
 
   /**

@@ -8,12 +8,14 @@ import { GarbageCollector } from './garbage-collector.ts';
 import { NodeLifecycleController } from './node-lifecycle-controller.ts';
 import { SharedInformers } from './informers.ts';
 import { ReplicaSetController } from './replicaset-controller.ts';
+import { RootCaPublisher } from './root-ca-publisher.ts';
+import { ServiceAccountsController } from './serviceaccount-controller.ts';
 import { WorkloadInformers } from './workload-informers.ts';
 import { addWorkloadControllers, WORKLOAD_CONTROLLER_NAMES, type WorkloadOptions } from './workload-controllers.ts';
 
 const log = createLogger('controller-manager');
 
-export const CONTROLLER_NAMES = ['endpointslice', 'endpoints', 'replicaset', 'deployment', 'nodelifecycle', 'garbagecollector', ...WORKLOAD_CONTROLLER_NAMES] as const;
+export const CONTROLLER_NAMES = ['endpointslice', 'endpoints', 'replicaset', 'deployment', 'nodelifecycle', 'garbagecollector', 'serviceaccount', 'root-ca-cert-publisher', ...WORKLOAD_CONTROLLER_NAMES] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 export interface ControllerManagerOptions {
@@ -26,6 +28,8 @@ export interface ControllerManagerOptions {
   workers: { endpointslice: number; endpoints: number; replicaset: number; deployment: number; garbagecollector?: number };
   /** Node lifecycle: heartbeat age after which a node is Unknown, and how often to check (kube: 40s, 5s). */
   nodeMonitor?: { gracePeriodMs: number; periodMs: number };
+  /** PEM of the cluster CA (`--root-ca-file`): published in every namespace as kube-root-ca.crt; without it that controller does not run. */
+  rootCa?: string;
   /** Job, CronJob, DaemonSet and StatefulSet controllers: workers and test clocks. */
   workloads?: WorkloadOptions;
 }
@@ -61,7 +65,9 @@ export class ControllerManager {
       if (n === 'endpoints') this.running.push(new EndpointsController({ ...common, workers: o.workers.endpoints }));
       if (n === 'replicaset') this.running.push(new ReplicaSetController({ ...common, workers: o.workers.replicaset }));
       if (n === 'deployment') this.running.push(new DeploymentController({ ...common, workers: o.workers.deployment }));
-      if (n === 'garbagecollector') this.running.push(new GarbageCollector({ ...common, workers: o.workers.garbagecollector ?? 20, resyncPeriodMs: o.resyncPeriodMs }));
+      if (n === 'garbagecollector') this.running.push(new GarbageCollector({ ...common, workloads: this.workloads, workers: o.workers.garbagecollector ?? 20, resyncPeriodMs: o.resyncPeriodMs }));
+      if (n === 'serviceaccount') this.running.push(new ServiceAccountsController({ client: o.client, workloads: this.workloads }));
+      if (n === 'root-ca-cert-publisher' && o.rootCa !== undefined) this.running.push(new RootCaPublisher({ client: o.client, workloads: this.workloads, rootCa: o.rootCa }));
       if (n === 'nodelifecycle') {
         const m = o.nodeMonitor ?? { gracePeriodMs: 40_000, periodMs: 5000 };
         this.running.push(new NodeLifecycleController({ ...common, gracePeriodMs: m.gracePeriodMs, monitorPeriodMs: m.periodMs }));

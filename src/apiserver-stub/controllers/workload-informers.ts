@@ -1,5 +1,6 @@
 import type { DaemonSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
+import type { ConfigMap, Namespace, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import type { ApiClient, KubeObject } from '../../endpoints/client/api-client.ts';
 import { resources } from '../../endpoints/client/resources.ts';
 import { Informer } from '../../endpoints/informer.ts';
@@ -7,7 +8,9 @@ import { byController } from './informers.ts';
 
 /**
  * WorkloadInformers holds the informers of the workload kinds beyond
- * Deployments (Jobs, CronJobs, DaemonSets, StatefulSets). Each is created
+ * Deployments (Jobs, CronJobs, DaemonSets, StatefulSets) and of what the
+ * ServiceAccount and root CA controllers follow (Namespaces, ServiceAccounts,
+ * the kube-root-ca.crt ConfigMaps). Each is created
  * only when a controller asks for it, so a controller-manager running only
  * the endpoint controllers does not list them.
  */
@@ -23,12 +26,13 @@ export class WorkloadInformers {
     this.resyncPeriodMs = resyncPeriodMs;
   }
 
-  private get<T extends KubeObject>(name: keyof typeof resources): Informer<T> {
-    let i = this.made.get(name);
+  private get<T extends KubeObject>(name: keyof typeof resources, fieldSelector?: string): Informer<T> {
+    const key = fieldSelector ? `${name}?${fieldSelector}` : name;
+    let i = this.made.get(key);
     if (!i) {
       this.watchClient ??= this.client.sibling();
-      i = new Informer<KubeObject>({ client: this.watchClient, resyncPeriodMs: this.resyncPeriodMs, resource: resources[name], indexers: { controller: byController } });
-      this.made.set(name, i);
+      i = new Informer<KubeObject>({ client: this.watchClient, resyncPeriodMs: this.resyncPeriodMs, resource: resources[name], fieldSelector, indexers: { controller: byController } });
+      this.made.set(key, i);
     }
     return i as unknown as Informer<T>;
   }
@@ -47,6 +51,19 @@ export class WorkloadInformers {
 
   get statefulSets(): Informer<StatefulSet> {
     return this.get<StatefulSet>('statefulsets');
+  }
+
+  get namespaces(): Informer<Namespace> {
+    return this.get<Namespace>('namespaces');
+  }
+
+  get serviceAccounts(): Informer<ServiceAccount> {
+    return this.get<ServiceAccount>('serviceaccounts');
+  }
+
+  /** The ConfigMaps of one name in every namespace (kube-root-ca.crt), not every ConfigMap. */
+  configMapsNamed(name: string): Informer<ConfigMap> {
+    return this.get<ConfigMap>('configmaps', `metadata.name=${name}`);
   }
 
   start(): void {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserInfo } from './reviews.ts';
 import type { Authority } from '../rbac/authority.ts';
+import type { ServiceAccountTokenSigner } from '../serviceaccount/token-signer.ts';
 import type { Backend } from '../storage/backend.ts';
 import type { Registry } from '../registry.ts';
 import type { ResourceDef } from '../resource.ts';
@@ -16,6 +17,8 @@ export interface Api {
   user(req: IncomingMessage): UserInfo;
   /** Authentication and authorization (the self reviews ask it). */
   readonly authority: Authority;
+  /** Signs ServiceAccount tokens (TokenRequest). */
+  readonly tokenSigner: ServiceAccountTokenSigner;
   /** Watch streams send a BOOKMARK this often when asked for them. */
   readonly bookmarkIntervalMs: number;
   /** `--min-request-timeout` in ms: a watch without timeoutSeconds ends after 1-2x this (kube's jitter). */

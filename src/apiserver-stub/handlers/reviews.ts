@@ -21,6 +21,8 @@ export interface UserInfo {
   readonly username: string;
   readonly uid?: string;
   readonly groups: readonly string[];
+  /** What else the authenticator knows (a ServiceAccount token's pod and token id). */
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
 }
 
 const anonymous: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };

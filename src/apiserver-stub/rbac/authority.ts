@@ -7,15 +7,19 @@ import type { Backend } from '../storage/backend.ts';
 import { attributesOf, forbidden, type Attributes } from './attributes.ts';
 import { RbacAuthorizer, type PolicyRule } from './authorizer.ts';
 import { ensureBootstrapPolicy } from './bootstrap-policy.ts';
+import { looksLikeJwt, ServiceAccountAuthenticator } from '../serviceaccount/authenticator.ts';
+import type { ServiceAccountTokenSigner } from '../serviceaccount/token-signer.ts';
 
 /**
- * Authority is who a request is and what it may do. Authentication: with
- * `--token-auth-file`, every request (TCP or Unix socket) needs one of its
- * bearer tokens, else 401. Without one, a request on the Unix socket is the
- * local administrator `system:admin` in `system:masters` (the socket's file
- * permissions are its credential, as a kubeadm admin.conf's client
- * certificate is kube's: the lab's components use it) and a TCP request is
- * `system:anonymous` (kube's `--anonymous-auth`). Authorization (`--authorization-mode`): AlwaysAllow, or
+ * Authority is who a request is and what it may do. Authentication: a
+ * request on the Unix socket that presents no bearer token is the local
+ * administrator `system:admin` in `system:masters` (the socket's file
+ * permissions, 0600, are its credential, as a kubeadm admin.conf's client
+ * certificate is kube's: the lab's components use it). A bearer token is a
+ * `--token-auth-file` user or a ServiceAccount (serviceaccount/); with a
+ * token file, a TCP request without a valid one is a 401, and without one
+ * it is `system:anonymous` (kube's `--anonymous-auth`). Authorization
+ * (`--authorization-mode`): AlwaysAllow, or
  * RBAC, where `system:masters` is always allowed (kube's privileged-group
  * authorizer) and everyone else by their Roles and bindings.
  */
@@ -31,12 +35,15 @@ export class Authority {
   readonly mode: AuthorizationMode;
   private readonly tokens: ReadonlyMap<string, TokenUser> | undefined;
   private readonly local = new WeakSet<IncomingMessage>();
+  private readonly users = new WeakMap<IncomingMessage, UserInfo>();
   private readonly rbac: RbacAuthorizer | undefined;
+  private readonly serviceAccounts: ServiceAccountAuthenticator | undefined;
 
-  constructor(backend: Backend, tokens: ReadonlyMap<string, TokenUser> | undefined, mode: AuthorizationMode) {
+  constructor(backend: Backend, tokens: ReadonlyMap<string, TokenUser> | undefined, mode: AuthorizationMode, signer?: ServiceAccountTokenSigner) {
     this.tokens = tokens;
     this.mode = mode;
     this.rbac = mode === 'RBAC' ? new RbacAuthorizer(backend) : undefined;
+    this.serviceAccounts = signer ? new ServiceAccountAuthenticator(signer, backend) : undefined;
   }
 
   /** start creates the bootstrap policy and begins following roles and bindings (RBAC mode). */
@@ -55,14 +62,35 @@ export class Authority {
     this.local.add(req);
   }
 
-  /** authenticate names the request's user, or undefined for a 401. */
-  authenticate(req: IncomingMessage): UserInfo | undefined {
-    if (this.tokens) {
-      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-      const user = m ? this.tokens.get(m[1]!) : undefined;
-      return user ? userInfo(user) : undefined;
+  /**
+   * authenticate names the request's user, or undefined for a 401, and
+   * remembers it for user(). A ServiceAccount token is checked against the
+   * store (async); other credentials are answered at once.
+   */
+  authenticate(req: IncomingMessage): UserInfo | undefined | Promise<UserInfo | undefined> {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const fromFile = bearer !== undefined ? this.tokens?.get(bearer) : undefined;
+    if (fromFile) return this.#remember(req, userInfo(fromFile));
+    if (bearer === undefined && this.local.has(req)) return this.#remember(req, localAdmin);
+    if (bearer !== undefined && this.serviceAccounts && looksLikeJwt(bearer)) {
+      // Without a token file an unknown bearer stays anonymous, as before service accounts.
+      return this.serviceAccounts.authenticate(bearer).then((user) => this.#remember(req, user ?? (this.tokens ? undefined : this.#unauthenticated(req))));
     }
+    return this.#remember(req, this.tokens ? undefined : this.#unauthenticated(req));
+  }
+
+  /** user is who authenticate found the request to be (anonymous before it ran, or after a 401). */
+  user(req: IncomingMessage): UserInfo {
+    return this.users.get(req) ?? this.anonymous;
+  }
+
+  #unauthenticated(req: IncomingMessage): UserInfo {
     return this.local.has(req) ? localAdmin : this.anonymous;
+  }
+
+  #remember(req: IncomingMessage, user: UserInfo | undefined): UserInfo | undefined {
+    if (user) this.users.set(req, user);
+    return user;
   }
 
   allows(user: UserInfo, a: Attributes): boolean {

@@ -9,6 +9,7 @@ import { authorizationModes, type AuthorizationMode } from '../../apiserver-stub
 import { altNames, ensureServingPki, type ServingPki } from '../../apiserver-stub/pki.ts';
 import { parseCidr, parsePortRange } from '../../apiserver-stub/allocators/cidr.ts';
 import { ServiceAllocator } from '../../apiserver-stub/allocators/service-allocator.ts';
+import { DEFAULT_ISSUER, ServiceAccountTokenSigner } from '../../apiserver-stub/serviceaccount/token-signer.ts';
 import { createBackend, backendKinds, type BackendOptions } from '../../apiserver-stub/storage/registry.ts';
 import { IdleCollector } from '../../apiserver-stub/idle-gc.ts';
 
@@ -32,6 +33,12 @@ function kubeconfig(server: string, token: string | undefined, caFile?: string):
   return `apiVersion: v1\nkind: Config\nclusters:\n- name: ferry\n  cluster:\n${cluster}contexts:\n- name: ferry\n  context:\n    cluster: ferry\n    user: ferry\ncurrent-context: ferry\nusers:\n- name: ferry\n  user:\n${user}`;
 }
 
+/** serviceAccountSigner loads the ServiceAccount key; a persistent store gets one kept beside it, so tokens outlive restarts. */
+function serviceAccountSigner(file: string | undefined, storage: string, dataDir: string, issuer: string): ServiceAccountTokenSigner {
+  if (file === undefined && storage === 'memory') return ServiceAccountTokenSigner.ephemeral(issuer);
+  return ServiceAccountTokenSigner.fromFile(file ?? join(dataDir, 'pki', 'sa.key'), issuer);
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -40,12 +47,14 @@ export default defineCommand({
   name: 'apiserver',
   summary: 'Run the compact Kubernetes API server',
   flags: {
-    listen: { type: 'string', default: '127.0.0.1:6443', help: 'address:port to serve on: plain HTTP on loopback unless TLS files are given; on any other address HTTPS with a generated CA, certificate and admin token (in <data-dir>/pki) unless TLS files are given' },
-    'unix-socket': { type: 'string', help: 'also serve the API on this Unix socket path' },
+    listen: { type: 'string', default: '127.0.0.1:6443', help: 'address:port to serve HTTPS on, with a generated CA, certificate and admin token (in <data-dir>/pki) unless TLS files are given' },
+    'plain-http': { type: 'boolean', default: false, help: 'serve plain HTTP without authentication instead (loopback addresses only; for local tests and tools): every local process is then an administrator' },
+    'unix-socket': { type: 'string', help: 'also serve the API on this Unix socket path (plain HTTP; a request without a token is the local administrator; mode 0600)' },
+    'tls-unix-socket': { type: 'string', help: 'also serve HTTPS on this Unix socket, authenticated as TCP clients are: for a relay carrying remote clients to it (the lab relays the kubernetes Service there)' },
     'tls-cert-file': { type: 'string', help: 'serve HTTPS with this certificate (PEM)' },
     'tls-private-key-file': { type: 'string', help: 'private key (PEM) for --tls-cert-file' },
     'token-auth-file': { type: 'string', help: 'CSV of token,user,uid[,"groups"]; when set, requests need a valid bearer token' },
-    'authorization-mode': { type: 'string', help: 'default: AlwaysAllow on loopback, RBAC on any other address;  AlwaysAllow, or RBAC: requests are allowed by Roles, ClusterRoles and their bindings (system:masters and the Unix socket are always allowed)' },
+    'authorization-mode': { type: 'string', help: 'RBAC (the default; AlwaysAllow with --plain-http): requests are allowed by Roles, ClusterRoles and their bindings (system:masters and the Unix socket are always allowed); or AlwaysAllow' },
     'data-dir': { type: 'string', default: './.ferry/apiserver', help: 'directory of the file store, and where the kubeconfig is written' },
     storage: { type: 'string', default: 'file', help: 'storage backend: file, memory or etcd' },
     'etcd-servers': { type: 'list', help: 'etcd client URLs for --storage=etcd' },
@@ -54,6 +63,8 @@ export default defineCommand({
     'advertise-address': { type: 'string', help: 'IP the `kubernetes` Service endpoints point at (its Endpoints/EndpointSlice are written only when set)' },
     'max-requests-inflight': { type: 'int', default: 400, help: 'read-only requests served at once (watches not counted); more get 429 with Retry-After; 0 is no limit' },
     'max-mutating-requests-inflight': { type: 'int', default: 200, help: 'writes served at once; more get 429 with Retry-After; 0 is no limit' },
+    'service-account-signing-key-file': { type: 'string', help: 'EC P-256 private key (PEM) that signs ServiceAccount tokens; default <data-dir>/pki/sa.key, made on first start (with --storage=memory: a key of this process only)' },
+    'service-account-issuer': { type: 'string', default: DEFAULT_ISSUER, help: 'issuer (iss) of the ServiceAccount tokens it signs, and the audience it accepts' },
     'event-ttl': { type: 'duration', default: '1h', help: 'how long Events are kept after they last happened; 0 keeps them' },
     'request-timeout': { type: 'duration', default: '60s', help: 'time a client has to send its whole request (watches are not affected); 0 is no limit' },
     'min-request-timeout': { type: 'int', default: 1800, help: 'seconds a watch without timeoutSeconds runs at least; it ends after 1-2x this, at random, and the client re-watches; 0 is no end' },
@@ -64,18 +75,23 @@ export default defineCommand({
     const given = flags['tls-cert-file'] && flags['tls-private-key-file'] ? { certFile: flags['tls-cert-file'], keyFile: flags['tls-private-key-file'] } : undefined;
     if ((flags['tls-cert-file'] === undefined) !== (flags['tls-private-key-file'] === undefined)) throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
     const loopback = isLoopback(host);
+    const plain = flags['plain-http'];
+    if (plain && !loopback) throw new InvalidArgumentError(`--plain-http serves without TLS or authentication: only on a loopback address, not ${host}`);
+    if (plain && given) throw new InvalidArgumentError('--plain-http and --tls-cert-file/--tls-private-key-file exclude each other');
+    if (plain && flags['tls-unix-socket']) throw new InvalidArgumentError('--tls-unix-socket serves HTTPS: not with --plain-http');
+    if (plain) log.warn('Serving plain HTTP (--plain-http): no TLS and no authentication, every local process is an administrator');
     if (!backendKinds().includes(flags.storage)) throw new InvalidArgumentError(`--storage ${flags.storage}: want one of ${backendKinds().join(', ')}`);
     for (const flag of ['max-requests-inflight', 'max-mutating-requests-inflight', 'request-timeout', 'min-request-timeout'] as const) {
       if (flags[flag] < 0) throw new InvalidArgumentError(`--${flag} must not be negative`);
     }
-    const mode = (flags['authorization-mode'] ?? (loopback ? 'AlwaysAllow' : 'RBAC')) as AuthorizationMode;
+    const mode = (flags['authorization-mode'] ?? (plain ? 'AlwaysAllow' : 'RBAC')) as AuthorizationMode;
     if (!authorizationModes.includes(mode)) throw new InvalidArgumentError(`--authorization-mode ${mode}: want one of ${authorizationModes.join(', ')}`);
     if (mode === 'AlwaysAllow' && !isLoopback(host)) log.warn('Serving on a non-loopback address with --authorization-mode=AlwaysAllow: every client it authenticates may read and write everything; RBAC is the default there');
     const dataDir = resolve(flags['data-dir']);
     const backendOptions: BackendOptions = { dataDir, etcdServers: flags['etcd-servers'] ?? [] };
-    // Off loopback the server is never plain HTTP: without TLS files it makes its own PKI and admin token.
+    // Without TLS files (and without --plain-http) the server makes its own PKI and admin token, as kind and k3s do.
     let pki: ServingPki | undefined;
-    if (!loopback && !given) {
+    if (!plain && !given) {
       const serviceIP = new ServiceAllocator(parseCidr(flags['service-cluster-ip-range']), parsePortRange(flags['service-node-port-range'])).firstIP();
       pki = ensureServingPki(dataDir, altNames(host, serviceIP, flags['advertise-address'] ? [flags['advertise-address']] : []));
     }
@@ -93,6 +109,7 @@ export default defineCommand({
       requestTimeoutMs: flags['request-timeout'],
       minRequestTimeoutMs: flags['min-request-timeout'] * 1000,
       eventTtlMs: flags['event-ttl'],
+      serviceAccountSigner: serviceAccountSigner(flags['service-account-signing-key-file'], flags.storage, dataDir, flags['service-account-issuer']),
       ...(flags['advertise-address'] ? { advertise: { address: flags['advertise-address'], port } } : {}),
     });
     await server.start();
@@ -106,6 +123,12 @@ export default defineCommand({
       mkdirSync(dirname(resolve(socket)), { recursive: true });
       rmSync(socket, { force: true });
       await server.listenUnix(socket);
+    }
+    const tlsSocket = flags['tls-unix-socket'];
+    if (tlsSocket && tls) {
+      mkdirSync(dirname(resolve(tlsSocket)), { recursive: true });
+      rmSync(tlsSocket, { force: true });
+      await server.listenTlsUnix(tlsSocket, tls);
     }
     mkdirSync(dataDir, { recursive: true });
     const configPath = join(dataDir, 'kubeconfig');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { defineCommand, commonFlags } from '../command.ts';
 import { ApiClient } from '../../endpoints/client/api-client.ts';
 import { loadClientConfig } from '../../endpoints/client/kubeconfig.ts';
@@ -6,7 +7,7 @@ import { DEFAULT_MAX_ENDPOINTS_PER_SLICE } from '../../apiserver-stub/controller
 
 export default defineCommand({
   name: 'controller-manager',
-  summary: 'Run the controllers: EndpointSlice, Endpoints, Deployment, ReplicaSet, Job, CronJob, DaemonSet, StatefulSet, node lifecycle and the garbage collector',
+  summary: 'Run the controllers: EndpointSlice, Endpoints, Deployment, ReplicaSet, Job, CronJob, DaemonSet, StatefulSet, node lifecycle, ServiceAccount, root CA publisher and the garbage collector',
   flags: {
     server: { type: 'string', help: 'apiserver URL (https://, http:// or unix:///path/to/socket); overrides the kubeconfig' },
     kubeconfig: { type: 'string', help: 'path to a kubeconfig file' },
@@ -23,6 +24,7 @@ export default defineCommand({
     'concurrent-statefulset-syncs': { type: 'int', default: 5, help: 'StatefulSet workers' },
     'concurrent-gc-syncs': { type: 'int', default: 20, help: 'garbage collector workers' },
     'node-monitor-grace-period': { type: 'duration', default: '40s', help: 'a node whose status is older than this is marked Unknown and tainted unreachable' },
+    'root-ca-file': { type: 'string', help: 'the cluster CA (PEM), published in every namespace as the kube-root-ca.crt ConfigMap for in-cluster clients' },
     'node-monitor-period': { type: 'duration', default: '5s', help: 'how often node heartbeats are checked' },
     ...commonFlags,
   },
@@ -42,6 +44,7 @@ export default defineCommand({
       },
       workloads: { workers: { job: flags['concurrent-job-syncs'], cronjob: flags['concurrent-cron-job-syncs'], daemonset: flags['concurrent-daemonset-syncs'], statefulset: flags['concurrent-statefulset-syncs'] } },
       nodeMonitor: { gracePeriodMs: flags['node-monitor-grace-period'], periodMs: flags['node-monitor-period'] },
+      ...(flags['root-ca-file'] ? { rootCa: readFileSync(flags['root-ca-file'], 'utf8') } : {}),
     });
     const stopped = new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

@@ -42,6 +42,7 @@ export default defineCommand({
     'node-labels': { type: 'list', help: 'extra node labels key=value' },
     'register-with-taints': { type: 'list', help: 'taints key[=value]:Effect to register with' },
     'node-status-update-frequency': { type: 'duration', default: '10s', help: 'how often the node status is renewed' },
+    'shutdown-grace-period': { type: 'duration', default: '10s', help: 'when the agent stops, the longest any pod gets between SIGTERM and SIGKILL, whatever its terminationGracePeriodSeconds (kubelet\'s graceful node shutdown)' },
     streaming: { type: 'boolean', default: true, help: 'serve kubectl logs, exec, attach and port-forward on a loopback port published as the kubelet endpoint (off where the apiserver does not share this loopback, as in an ipvs lab\'s guest)' },
     cleanup: { type: 'boolean', default: false, help: 'remove this node\'s namespaces (and the lab switch when no node is left), then exit' },
     ...commonFlags,
@@ -68,7 +69,7 @@ export default defineCommand({
       taints: (flags['register-with-taints'] ?? []).map(parseTaint),
       backoff: { initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 },
       statusUpdateMs: flags['node-status-update-frequency'],
-      stopGraceCapMs: 10_000,
+      stopGraceCapMs: flags['shutdown-grace-period'],
       streaming: flags.streaming,
     });
     const stopped = new Promise<void>((resolve) => {

@@ -9,7 +9,7 @@ import { createLogger, setVerbosity } from '../../util/log.ts';
 import { ApiClient } from '../../endpoints/client/api-client.ts';
 import { loadClientConfig } from '../../endpoints/client/kubeconfig.ts';
 import { loadBackend } from '../../endpoints/backends.ts';
-import { cleanupAllModes } from '../../endpoints/cleanup-all.ts';
+import { cleanupAllModes, cleanupOtherModes } from '../../endpoints/cleanup-all.ts';
 import { ProxierHealth, healthzHandler, metricsHandler } from '../../endpoints/healthz.ts';
 import { listenHttp, parseBindAddress } from '../../endpoints/http-server.ts';
 import type { HttpServer } from '../../endpoints/http-server.ts';
@@ -116,6 +116,7 @@ export default defineCommand({
       log.info(0, 'Cleaned up every mode', { failed: errors.length });
       return errors.length === 0 ? 0 : 1;
     }
+    await cleanupOtherModes(config);
     const proxier = await (await loadBackend(config.mode))(config, metrics);
     const client = new ApiClient(loadClientConfig({ kubeconfig: flags.kubeconfig, server: flags.server }), { userAgent: `ferry-proxy/${config.nodeName}` });
     const health = new ProxierHealth({ healthTimeoutMs: 2 * config.syncPeriodMs });

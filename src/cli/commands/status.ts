@@ -8,7 +8,10 @@ import { countNftTable, isMissingTable, NFT_LIST_JSON, ruleDumps } from '../../l
 import { NFT_BINARY } from '../../nftables/binary.ts';
 import { TABLE } from '../../nftables/layout.ts';
 import type { LabState } from '../../lab/cluster/state.ts';
+import { configuredProxyMode } from '../../lab/cluster/data-plane.ts';
+import type { ProxyMode } from '../../lab/cluster/plan.ts';
 import { getErrorMessage } from '../../util/errors.ts';
+import { workloadCounts, workloadRows } from '../../lab/cluster/workload-status.ts';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -47,9 +50,9 @@ async function nftablesCount(state: LabState, ns: string): Promise<string> {
 }
 
 /** ruleCount counts what the proxy programmed in a node namespace: its nftables table, or its iptables rules (every other mode writes some) and IPVS virtual servers in ipvs mode. */
-async function ruleCount(state: LabState, ns: string): Promise<string> {
-  if (state.plan.mode === 'nftables') return nftablesCount(state, ns);
-  const [iptables, ipvs] = ruleDumps(state.plan.mode);
+async function ruleCount(state: LabState, mode: ProxyMode, ns: string): Promise<string> {
+  if (mode === 'nftables') return nftablesCount(state, ns);
+  const [iptables, ipvs] = ruleDumps(mode);
   const saved = await run(state, ns, iptables!.file, iptables!.args);
   const rules = saved === undefined ? '?' : String(saved.split('\n').filter((l) => l.startsWith('-A ')).length);
   if (!ipvs) return rules;
@@ -65,13 +68,17 @@ async function proxyHealth(state: LabState, ns: string): Promise<string> {
 
 export default defineCommand({
   name: 'status',
-  summary: 'Show a lab: components and their health, nodes, pods, services, and proxy rules per node',
+  summary: 'Show a lab: components and their health, nodes, pods, workloads (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs), services, and proxy rules per node',
   flags: {
     name: { type: 'string', default: 'lab', help: 'lab name' },
   },
   async run({ flags }) {
     const { state, client } = openLab(flags.name);
-    const out: string[] = [`Lab ${state.plan.name}: ${state.plan.nodes.length} node(s), proxy mode ${state.plan.mode}, apiserver http://127.0.0.1:${state.apiPort}, started ${state.startedAt}`, ''];
+    // Proxies run as the ferry-proxy DaemonSet read their mode from the kube-proxy ConfigMap, which may have been edited.
+    const configured = state.proxies === 'pods' ? await configuredProxyMode(client).catch(() => undefined) : undefined;
+    const mode = configured ?? state.plan.mode;
+    const modeNote = configured ? ' (kube-system/kube-proxy ConfigMap; pods started before an edit run the old one until restarted)' : '';
+    const out: string[] = [`Lab ${state.plan.name}: ${state.plan.nodes.length} node(s), proxy mode ${mode}${modeNote}, apiserver https://127.0.0.1:${state.apiPort}, started ${state.startedAt}`, ''];
     const health = await Promise.all(state.components.map(async (c) => {
       const alive = isAlive(c.pid);
       let detail = '';
@@ -84,7 +91,7 @@ export default defineCommand({
       const [nodes, pods, services] = await Promise.all([
         client.list<Node>(resources.nodes), client.list<Pod>(resources.pods), client.list<Service>(resources.services),
       ]);
-      const rules = await Promise.all(state.plan.nodes.map((n) => ruleCount(state, n.ns)));
+      const rules = await Promise.all(state.plan.nodes.map((n) => ruleCount(state, mode, n.ns)));
       const proxies = await Promise.all(state.plan.nodes.map((n) => proxyHealth(state, n.ns)));
       out.push(table([['NODE', 'READY', 'IP', 'POD CIDR', 'PROXY', 'PROXY RULES'], ...state.plan.nodes.map((n, i) => {
         const node = nodes.items.find((x) => x.metadata?.name === n.name);
@@ -95,6 +102,10 @@ export default defineCommand({
       out.push(table([['NAMESPACE', 'POD', 'PHASE', 'NODE', 'IP'], ...pods.items.map((p) => [
         p.metadata?.namespace ?? '', p.metadata?.name ?? '', p.status?.phase ?? '', p.spec?.nodeName ?? '', p.status?.podIP ?? '',
       ])]), '');
+      const workloads = await workloadRows(client);
+      out.push(workloadCounts(workloads));
+      if (workloads.length > 0) out.push(table([['WORKLOAD', 'NAMESPACE', 'NAME', 'READY', 'DETAIL'], ...workloads.map((w) => [w.kind, w.namespace, w.name, w.ready, w.detail])]));
+      out.push('');
       out.push(table([['NAMESPACE', 'SERVICE', 'TYPE', 'CLUSTER-IP', 'PORTS'], ...services.items.map((s) => [
         s.metadata?.namespace ?? '', s.metadata?.name ?? '', s.spec?.type ?? 'ClusterIP', s.spec?.clusterIP ?? '',
         (s.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(','),

@@ -28,32 +28,46 @@ export const MMSGHDR_SIZE = 64; // struct msghdr (56) + msg_len (4) + padding
 export const MSGHDR_SIZE = 56;
 /** Room for one IP_PKTINFO control message: CMSG_SPACE(sizeof(struct in_pktinfo)) is 32; 64 leaves slack. */
 export const CONTROL_SIZE = 64;
-const PKTINFO_CMSG_SPACE = 32;
+export const PKTINFO_CMSG_SPACE = 32;
 
 /**
- * pktinfoDestination reads the local address a datagram arrived on
- * (in_pktinfo.ipi_spec_dst) from its control messages, or undefined.
+ * pktinfoAt finds the local address a datagram arrived on
+ * (in_pktinfo.ipi_spec_dst) in its control messages: its offset in
+ * `control`, or -1. Lengths are read as 32-bit: they never exceed the block.
  */
-export function pktinfoDestination(control: Buffer, offset: number, length: number): Buffer | undefined {
+export function pktinfoAt(control: Buffer, offset: number, length: number): number {
   let off = 0;
   while (off + 16 <= length) {
-    const len = Number(control.readBigUInt64LE(offset + off));
-    if (len < 16) return undefined;
-    if (control.readInt32LE(offset + off + 8) === IPPROTO_IP && control.readInt32LE(offset + off + 12) === IP_PKTINFO && len >= 28) {
-      return control.subarray(offset + off + 20, offset + off + 24);
-    }
+    const len = control.readUInt32LE(offset + off);
+    if (len < 16) return -1;
+    if (control.readInt32LE(offset + off + 8) === IPPROTO_IP && control.readInt32LE(offset + off + 12) === IP_PKTINFO && len >= 28) return offset + off + 20;
     off += (len + 7) & ~7;
   }
-  return undefined;
+  return -1;
+}
+
+/** pktinfoDestination is the 4-byte local address pktinfoAt finds, or undefined. */
+export function pktinfoDestination(control: Buffer, offset: number, length: number): Buffer | undefined {
+  const at = pktinfoAt(control, offset, length);
+  return at < 0 ? undefined : control.subarray(at, at + 4);
 }
 
 /** writePktinfo writes an IP_PKTINFO control message asking to send from `source`; returns its length. */
 export function writePktinfo(control: Buffer, offset: number, source: Uint8Array): number {
+  writePktinfoHeader(control, offset);
+  control.set(source.subarray(0, 4), offset + 20); // ipi_spec_dst = source
+  return PKTINFO_CMSG_SPACE;
+}
+
+/**
+ * writePktinfoHeader writes an IP_PKTINFO control message with ipi_ifindex 0
+ * and no address yet (at offset + 20); returns its length.
+ */
+export function writePktinfoHeader(control: Buffer, offset: number): number {
   control.fill(0, offset, offset + PKTINFO_CMSG_SPACE);
-  control.writeBigUInt64LE(28n, offset); // CMSG_LEN(12)
+  control.writeUInt32LE(28, offset); // CMSG_LEN(12)
   control.writeInt32LE(IPPROTO_IP, offset + 8);
   control.writeInt32LE(IP_PKTINFO, offset + 12);
-  control.set(source.subarray(0, 4), offset + 20); // ipi_ifindex 0, ipi_spec_dst = source
   return PKTINFO_CMSG_SPACE;
 }
 

@@ -54,8 +54,10 @@ export class BatchUdpServer {
     lib.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, int(1), 4);
     lib.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, int(4 << 20), 4);
     lib.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, int(4 << 20), 4);
-    // Learn the address each query arrived on, to answer from it (a wildcard bind would answer from the primary).
-    lib.setsockopt(fd, IPPROTO_IP, IP_PKTINFO, int(1), 4);
+    // On a wildcard bind, learn the address each query arrived on to answer from it (the kernel would answer
+    // from the primary); a socket bound to one address answers from it anyway, without the per-query cost.
+    const pktinfo = host === '0.0.0.0';
+    if (pktinfo) lib.setsockopt(fd, IPPROTO_IP, IP_PKTINFO, int(1), 4);
     // The worker wakes every 20 ms without traffic to read cache updates and stop requests.
     const timeout = Buffer.alloc(16);
     timeout.writeBigInt64LE(20_000n, 8);
@@ -80,7 +82,7 @@ export class BatchUdpServer {
       }
       else if (m.type === 'stats') for (const [k, n] of m.counts!) this.#metrics?.requests('udp', 4, k >> 4, k & 0xf, 'kubernetes', n);
     });
-    this.#worker = new Worker(workerUrl(), { workerData: { fd, port: channel.port2, inflight: this.#inflight }, transferList: [channel.port2] });
+    this.#worker = new Worker(workerUrl(), { workerData: { fd, port: channel.port2, inflight: this.#inflight, pktinfo }, transferList: [channel.port2] });
     this.#worker.on('error', (err) => void this.#takeOver(err));
     this.#workerExit = new Promise((r) => this.#worker!.once('exit', () => r()));
     void this.#workerExit.then(() => this.#takeOver(new Error('UDP worker exited')));

@@ -13,7 +13,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ResponseArena } from '../wire/arena.ts';
 import { scanQuery, sizeClass } from '../wire/fast.ts';
-import { CONTROL_SIZE, EAGAIN, EINTR, errno, IOVEC_SIZE, libc, MMSGHDR_SIZE, MSG_WAITFORONE, nativeBlock, pktinfoDestination, SOCKADDR_SIZE, writePktinfo } from './libc.ts';
+import { CONTROL_SIZE, EAGAIN, EINTR, errno, IOVEC_SIZE, libc, MMSGHDR_SIZE, MSG_WAITFORONE, nativeBlock, PKTINFO_CMSG_SPACE, pktinfoAt, pktinfoDestination, SOCKADDR_SIZE, writePktinfoHeader } from './libc.ts';
 
 const BATCH = 64;
 /** Most queries handed to the main thread and not yet taken; more are dropped, as a full socket buffer would. */
@@ -23,7 +23,8 @@ const SEND_SLOT = 4096;
 
 type InMessage = { type: 'set'; key: string; response: Uint8Array } | { type: 'clear' } | { type: 'stop' };
 
-const { fd, port, inflight } = workerData as { fd: number; port: MessagePort; inflight: Int32Array };
+/** pktinfo: the socket is bound to a wildcard address and answers leave from the address each query arrived on. */
+const { fd, port, inflight, pktinfo } = workerData as { fd: number; port: MessagePort; inflight: Int32Array; pktinfo: boolean };
 const lib = libc();
 const cache = new Map<string, Buffer>();
 const arena = new ResponseArena();
@@ -48,8 +49,12 @@ for (let i = 0; i < BATCH; i++) {
   recvVec.buf.writeBigUInt64LE(recvNames.address + BigInt(i * SOCKADDR_SIZE), r);
   recvVec.buf.writeBigUInt64LE(recvIov.address + BigInt(i * IOVEC_SIZE), r + 16);
   recvVec.buf.writeBigUInt64LE(1n, r + 24);
-  recvVec.buf.writeBigUInt64LE(recvControl.address + BigInt(i * CONTROL_SIZE), r + 32);
-  sendVec.buf.writeBigUInt64LE(sendControl.address + BigInt(i * CONTROL_SIZE), r + 32);
+  if (pktinfo) {
+    recvVec.buf.writeBigUInt64LE(recvControl.address + BigInt(i * CONTROL_SIZE), r + 32);
+    sendVec.buf.writeBigUInt64LE(sendControl.address + BigInt(i * CONTROL_SIZE), r + 32);
+    // Each send slot's control message is written once; a query only fills in its address.
+    writePktinfoHeader(sendControl.buf, i * CONTROL_SIZE);
+  }
   sendIov.buf.writeBigUInt64LE(sendBufs.address + BigInt(i * SEND_SLOT), i * IOVEC_SIZE);
   sendVec.buf.writeBigUInt64LE(sendNames.address + BigInt(i * SOCKADDR_SIZE), r);
   sendVec.buf.writeBigUInt64LE(sendIov.address + BigInt(i * IOVEC_SIZE), r + 16);
@@ -79,6 +84,7 @@ function flushStats(): void {
 
 /** arrivedOn is the local address query slot `i` was sent to, from its IP_PKTINFO control message. */
 function arrivedOn(i: number): Buffer | undefined {
+  if (!pktinfo) return undefined;
   const length = Number(recvVec.buf.readBigUInt64LE(i * MMSGHDR_SIZE + 40));
   return pktinfoDestination(recvControl.buf, i * CONTROL_SIZE, length);
 }
@@ -102,9 +108,12 @@ function answer(i: number, len: number, out: number): boolean {
   sendIov.buf.writeUInt32LE(cached.length, out * IOVEC_SIZE + 8);
   recvNames.buf.copy(sendNames.buf, out * SOCKADDR_SIZE, i * SOCKADDR_SIZE, (i + 1) * SOCKADDR_SIZE);
   sendVec.buf.writeUInt32LE(recvVec.buf.readUInt32LE(i * MMSGHDR_SIZE + 8), out * MMSGHDR_SIZE + 8);
-  const local = arrivedOn(i);
-  const controlLength = local ? writePktinfo(sendControl.buf, out * CONTROL_SIZE, local) : 0;
-  sendVec.buf.writeBigUInt64LE(BigInt(controlLength), out * MMSGHDR_SIZE + 40);
+  if (pktinfo) {
+    const at = pktinfoAt(recvControl.buf, i * CONTROL_SIZE, recvVec.buf.readUInt32LE(i * MMSGHDR_SIZE + 40));
+    if (at >= 0) recvControl.buf.copy(sendControl.buf, out * CONTROL_SIZE + 20, at, at + 4);
+    // msg_controllen is 64-bit; its high half stays 0.
+    sendVec.buf.writeUInt32LE(at >= 0 ? PKTINFO_CMSG_SPACE : 0, out * MMSGHDR_SIZE + 40);
+  }
   const key = (fast.qtype << 4) | (cached[3]! & 0xf);
   counts.set(key, (counts.get(key) ?? 0) + 1);
   return true;
@@ -115,7 +124,7 @@ for (;;) {
   if (Date.now() - lastStats > 1000) flushStats();
   for (let i = 0; i < BATCH; i++) {
     recvVec.buf.writeUInt32LE(SOCKADDR_SIZE, i * MMSGHDR_SIZE + 8);
-    recvVec.buf.writeBigUInt64LE(BigInt(CONTROL_SIZE), i * MMSGHDR_SIZE + 40);
+    if (pktinfo) recvVec.buf.writeUInt32LE(CONTROL_SIZE, i * MMSGHDR_SIZE + 40);
   }
   const n = lib.recvmmsg(fd, recvVec.ptr, BATCH, MSG_WAITFORONE, null);
   if (n < 0) {

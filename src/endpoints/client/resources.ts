@@ -21,6 +21,7 @@ export const resources = {
   endpoints: core('endpoints'),
   events: core('events'),
   configmaps: core('configmaps'),
+  serviceaccounts: core('serviceaccounts'),
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespaced: true },
   deployments: { group: 'apps', version: 'v1', resource: 'deployments', namespaced: true },
   replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', namespaced: true },

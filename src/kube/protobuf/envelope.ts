@@ -31,6 +31,7 @@ const messageByKind: ReadonlyMap<string, string> = new Map([
   ['rbac.authorization.k8s.io/v1/ClusterRoleBinding', 'ClusterRoleBinding'],
   ['networking.k8s.io/v1/Ingress', 'Ingress'],
   ['authentication.k8s.io/v1/SelfSubjectReview', 'SelfSubjectReview'],
+  ['authentication.k8s.io/v1/TokenRequest', 'TokenRequest'],
   ['authorization.k8s.io/v1/SelfSubjectAccessReview', 'SelfSubjectAccessReview'],
   ['authorization.k8s.io/v1/SelfSubjectRulesReview', 'SelfSubjectRulesReview'],
 ]);

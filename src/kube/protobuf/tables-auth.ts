@@ -1,6 +1,6 @@
 import { defineMessages } from './schema.ts';
 
-// Field numbers of k8s.io/api authentication/v1 and authorization/v1 (generated.proto): the self reviews kubectl sends.
+// Field numbers of k8s.io/api authentication/v1 and authorization/v1 (generated.proto): the self reviews and TokenRequests kubectl sends.
 defineMessages({
   SelfSubjectReview: ['metadata=1:ObjectMeta', 'status=2:SelfSubjectReviewStatus'],
   SelfSubjectReviewStatus: ['userInfo=1:UserInfo'],
@@ -21,4 +21,8 @@ defineMessages({
   SubjectRulesReviewStatus: ['resourceRules=1:[]ResourceRule', 'nonResourceRules=2:[]NonResourceRule', 'incomplete=3:bool', 'evaluationError=4:string'],
   ResourceRule: ['verbs=1:[]string', 'apiGroups=2:[]string', 'resources=3:[]string', 'resourceNames=4:[]string'],
   NonResourceRule: ['verbs=1:[]string', 'nonResourceURLs=2:[]string'],
+  TokenRequest: ['metadata=1:ObjectMeta', 'spec=2:TokenRequestSpec', 'status=3:TokenRequestStatus'],
+  TokenRequestSpec: ['audiences=1:[]string', 'expirationSeconds=4:int64', 'boundObjectRef=3:BoundObjectReference'],
+  BoundObjectReference: ['kind=1:string', 'apiVersion=2:string', 'name=3:string', 'uid=4:string'],
+  TokenRequestStatus: ['token=1:string', 'expirationTimestamp=2:time'],
 });

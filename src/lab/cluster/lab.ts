@@ -10,6 +10,8 @@ import { labNames, labPaths, readState, writeState, type ComponentRecord, type L
 import { isAlive, restartProcess, startFresh, stopComponents, type ComponentSpec } from './supervisor.ts';
 import { GUEST_LINK, guestLink, guestLinkNamespace, guestSpec, setupGuestLink, umlStatus } from './uml.ts';
 import { bundlePath, repoPath } from '../../util/repo.ts';
+import { ApiClient } from '../../endpoints/client/api-client.ts';
+import { restartProxyPod } from './data-plane.ts';
 import { freePort } from '../../util/free-port.ts';
 
 /**
@@ -33,6 +35,8 @@ export interface StartOptions {
   onApiReady?: () => Promise<void>;
   /** Called at each start-up milestone (for `ferry up`'s timing line). */
   mark?: (milestone: string) => void;
+  /** The proxies run as the ferry-proxy DaemonSet's pods (which onApiReady creates), not as processes of the lab. */
+  proxiesAsPods?: boolean;
 }
 
 /** apiReady is whether the apiserver answers /readyz on its Unix socket. */
@@ -70,22 +74,25 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
   const log = (n: string) => join(paths.logs, `${n}.log`);
   const apiserver: ComponentSpec = {
     name: 'apiserver',
-    argv: [FERRY_BIN, 'apiserver', '--listen', `127.0.0.1:${apiPort}`, '--unix-socket', paths.socket, '--data-dir', paths.data,
+    argv: [FERRY_BIN, 'apiserver', '--listen', `127.0.0.1:${apiPort}`, '--unix-socket', paths.socket, '--tls-unix-socket', paths.tlsSocket, '--data-dir', paths.data,
       '--advertise-address', CONTROL_PLANE_IP, '--service-cluster-ip-range', SERVICE_CIDR],
     log: log('apiserver'),
   };
   const control: ComponentSpec[] = [
-    { name: 'controller-manager', argv: [FERRY_BIN, 'controller-manager', '--server', server], log: log('controller-manager') },
+    { name: 'controller-manager', argv: [FERRY_BIN, 'controller-manager', '--server', server, '--root-ca-file', join(paths.data, 'pki', 'ca.crt')], log: log('controller-manager') },
     { name: 'scheduler', argv: [FERRY_BIN, 'scheduler', '--server', server], log: log('scheduler') },
   ];
+  // Pods reach the `kubernetes` Service through this relay: to the HTTPS socket, where they are who their
+  // ServiceAccount token says (in a UML guest the relay runs there and carries them to the guest's socket).
   const relay: ComponentSpec = {
-    name: 'relay', argv: [FERRY_BIN, 'relay', '--listen', `${CONTROL_PLANE_IP}:${apiPort}`, '--unix-socket', socket], netns: plan.controlPlaneNs, log: log('relay'),
+    name: 'relay', argv: [FERRY_BIN, 'relay', '--listen', `${CONTROL_PLANE_IP}:${apiPort}`, '--unix-socket', socket === paths.socket ? paths.tlsSocket : socket], netns: plan.controlPlaneNs, log: log('relay'),
   };
   const backend = labIptablesBackend(plan.mode);
   const modeArgs = backend ? ['--iptables-backend', backend] : [];
   const node = (n: NodePlan): ComponentSpec => ({
     name: `node-${n.name}`,
-    argv: [FERRY_BIN, 'node', '--server', server, '--name', n.name, '--lab-prefix', plan.prefix, '--node-ip', n.ip, '--pod-cidr', n.podCIDR],
+    // `ferry down` gives each component 3 s to stop: the pods (ferry-dns keeps serving 5 s in lameduck) get 1 s.
+    argv: [FERRY_BIN, 'node', '--server', server, '--name', n.name, '--lab-prefix', plan.prefix, '--node-ip', n.ip, '--pod-cidr', n.podCIDR, '--shutdown-grace-period', '1s'],
     log: log(`node-${n.name}`),
   });
   const proxy = (n: NodePlan): ComponentSpec => ({
@@ -101,10 +108,11 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
  * startNodeHalf starts, once the control-plane network is made, its relay and
  * every node: each node's agent, and the node's proxy as soon as the agent
  * has made the node namespace. It runs on the host, or inside the UML guest
- * of an ipvs lab (`ferry lab-guest`).
+ * of an ipvs lab (`ferry lab-guest`), and for nodes added later (grow.ts).
  */
-export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start: (spec: ComponentSpec) => ComponentRecord, mark?: (what: string) => void): Promise<void> {
-  start(specs.relay);
+export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start: (spec: ComponentSpec) => ComponentRecord, mark?: (what: string) => void, o: { relay?: boolean; proxiesAsPods?: boolean } = {}): Promise<void> {
+  // Nodes added to a running lab (grow.ts) share the relay already there.
+  if (o.relay !== false) start(specs.relay);
   await Promise.all(plan.nodes.map(async (n) => {
     const agent = start(specs.node(n));
     // /run/netns/<ns> appears before `ip netns add` has mounted it: wait for the node's eth0 (the
@@ -112,7 +120,7 @@ export async function startNodeHalf(plan: LabPlan, specs: ComponentSpecs, start:
     await waitFor(`node namespace ${n.ns}`, () => existsSync(`/run/netns/${n.ns}`), 60_000, agent);
     await routeServicesFromNode(n);
     mark?.(`${n.name} network`);
-    start(specs.proxy(n));
+    if (!o.proxiesAsPods) start(specs.proxy(n));
   }));
 }
 
@@ -146,7 +154,10 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   rmSync(paths.data, { recursive: true, force: true });
   rmSync(paths.socket, { force: true });
   const apiPort = opts.apiPort || (await freePort());
-  const state: LabState = { plan, apiPort, socket: paths.socket, startedAt: new Date().toISOString(), components: [], proxyArgs: [...(opts.proxyArgs ?? [])] };
+  const state: LabState = {
+    plan, apiPort, socket: paths.socket, startedAt: new Date().toISOString(), components: [], proxyArgs: [...(opts.proxyArgs ?? [])],
+    ...(opts.proxiesAsPods ? { proxies: 'pods' as const } : {}),
+  };
   const start = (spec: ComponentSpec) => {
     const rec = startFresh(spec);
     state.components.push(rec);
@@ -161,7 +172,7 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   opts.mark?.('network');
   // Nodes build their networks (or the guest boots) while the apiserver starts: a node agent
   // retries registration until the apiserver answers.
-  const nodes = inGuest ? startGuest(state, paths, start) : startNodeHalf(plan, specs, start, opts.mark);
+  const nodes = inGuest ? startGuest(state, paths, start) : startNodeHalf(plan, specs, start, opts.mark, { proxiesAsPods: opts.proxiesAsPods ?? false });
   await waitFor('the apiserver', () => apiReady(paths.socket), 60_000, apiserver);
   opts.mark?.('apiserver ready');
   for (const spec of specs.control) start(spec);
@@ -179,6 +190,16 @@ export async function restartComponent(name: string, component: string): Promise
     const r = await callGuest(state.guest, { op: 'restart', component }, { timeoutMs: 60_000 });
     if (r.code !== 0) throw new LabError('FERRY_ERR_LAB_NOT_FOUND', `restarting ${component} in lab ${name}'s guest: ${r.stderr.trim()}`);
     return;
+  }
+  const proxyNode = component.startsWith('proxy-') ? state?.plan.nodes.find((n) => `proxy-${n.name}` === component) : undefined;
+  if (state?.proxies === 'pods' && proxyNode) {
+    // The proxy is the DaemonSet's pod on that node: the node agent restarts it as a cluster would.
+    const client = new ApiClient({ server: `unix://${state.socket}` }, { userAgent: 'ferry-lab' });
+    try {
+      return await restartProxyPod(client, proxyNode.name);
+    } finally {
+      await client.close();
+    }
   }
   if (!state || !old) throw new LabError('FERRY_ERR_LAB_NOT_FOUND', `no component ${component} in lab ${name}`);
   const rec = await restartProcess(old);
@@ -199,6 +220,7 @@ export async function stopLab(name: string): Promise<{ stopped: number; namespac
   const stopped = await stopComponents(components);
   const namespaces = await removeLabNamespaces(state?.plan.prefix ?? planLab(name, 0, 'dry-run').prefix);
   rmSync(paths.socket, { force: true });
+  rmSync(paths.tlsSocket, { force: true });
   rmSync(paths.state, { force: true });
   return { stopped, namespaces };
 }

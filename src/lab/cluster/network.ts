@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { addAddress, createBridge, createNamespace, deleteNamespace, ip, listNamespaces, setMaster, vethPair } from '../netns.ts';
 import { etcNetnsDir, killNamespaceProcesses, SWITCH_BRIDGE } from '../node-network.ts';
+import { removePodDirs } from '../pod-volumes.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTROL_PLANE_IP, SERVICE_CIDR, type LabPlan, type NodePlan } from './plan.ts';
 
@@ -40,7 +41,8 @@ export async function routeServicesFromNode(node: NodePlan, timeoutMs = 60_000):
 
 /**
  * removeLabNamespaces kills whatever still runs in any namespace of the lab's
- * prefix and deletes them, pods first, the switch last. Safe to run twice.
+ * prefix and deletes them, pods first, the switch last, and the pods'
+ * volume directories. Safe to run twice.
  */
 export async function removeLabNamespaces(prefix: string): Promise<string[]> {
   const mine = (await listNamespaces()).filter((n) => n.startsWith(prefix));
@@ -51,5 +53,7 @@ export async function removeLabNamespaces(prefix: string): Promise<string[]> {
     await deleteNamespace(ns);
     rmSync(etcNetnsDir(ns), { recursive: true, force: true });
   }
+  // Pod volumes a killed node agent left (hostNetwork pods' too, which had no namespace of their own).
+  removePodDirs(prefix);
   return mine;
 }

@@ -33,6 +33,8 @@ export interface LabState {
   proxyArgs?: string[];
   /** ipvs labs: the User-Mode Linux guest running the nodes, reached through its exec agent. */
   guest?: GuestLink;
+  /** 'pods': the proxies run as the ferry-proxy DaemonSet's pods (data-plane.ts), not as components. */
+  proxies?: 'pods';
 }
 
 export interface LabPaths {
@@ -40,6 +42,8 @@ export interface LabPaths {
   data: string;
   logs: string;
   socket: string;
+  /** The apiserver's HTTPS socket, authenticated as TCP: what the `kubernetes` Service relays pods to. */
+  tlsSocket: string;
   kubeconfig: string;
   state: string;
 }
@@ -52,6 +56,7 @@ export function labPaths(name: string, home = FERRY_HOME): LabPaths {
     logs: join(dir, 'logs'),
     // Unix socket paths are limited to 107 bytes: keep it short and absolute.
     socket: join(dir, 'api.sock'),
+    tlsSocket: join(dir, 'api-tls.sock'),
     kubeconfig: join(dir, 'kubeconfig'),
     state: join(dir, 'state.json'),
   };

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -47,8 +48,10 @@ test('ferry apiserver: prints how to reach it, writes a kubeconfig, serves HTTPS
   const port = Number(new URL(url).port);
   t.is(await status({ host: '127.0.0.1', port, path: '/api/v1/namespaces' }, true), 401);
   t.is(await status({ host: '127.0.0.1', port, path: '/api/v1/namespaces', headers: { Authorization: 'Bearer tok123' } }, true), 200);
-  t.is(await status({ socketPath, path: '/api/v1/namespaces/default' }, false), 401);
+  t.is(await status({ socketPath, path: '/api/v1/namespaces/default' }, false), 200, 'the socket (mode 0600) is the local admin');
   t.is(await status({ socketPath, path: '/api/v1/namespaces/default', headers: { Authorization: 'Bearer tok123' } }, false), 200);
+  t.is(await status({ socketPath, path: '/api/v1/namespaces/default', headers: { Authorization: 'Bearer wrong' } }, false), 401, 'a token given is checked');
+  t.is(statSync(socketPath).mode & 0o777, 0o600);
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   t.is(code, 0);
@@ -63,16 +66,19 @@ test('ferry apiserver: bad flags are a usage error', async (t) => {
   t.regex(err, /storage/);
 });
 
-test('ferry apiserver --authorization-mode=RBAC: anonymous TCP requests get 403, the Unix socket is the local admin; a bad mode is a usage error', async (t) => {
+test('ferry apiserver by default: HTTPS with its own CA, the admin token in the kubeconfig, RBAC, 401 for anonymous but health and version; --plain-http only on loopback; a bad mode is a usage error', async (t) => {
   const bad = spawn('./bin/ferry', ['apiserver', '--storage', 'memory', '--authorization-mode', 'Node'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   bad.stderr.on('data', (c: Buffer) => (err += c.toString()));
   t.not(await new Promise<number | null>((resolve) => bad.once('exit', (c) => resolve(c))), 0);
   t.regex(err, /--authorization-mode Node: want one of AlwaysAllow, RBAC/);
+  const plainOff = spawnSync('./bin/ferry', ['apiserver', '--plain-http', '--listen', '0.0.0.0:0', '--storage', 'memory'], { encoding: 'utf8', timeout: 30_000 });
+  t.not(plainOff.status, 0);
+  t.regex(plainOff.stderr, /--plain-http serves without TLS or authentication: only on a loopback address, not 0\.0\.0\.0/);
 
   const dir = await tempDir(t);
   const socketPath = join(dir, 'api.sock');
-  const child = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir, '--unix-socket', socketPath, '--authorization-mode', 'RBAC'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir, '--unix-socket', socketPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     child.kill('SIGKILL');
   });
@@ -83,11 +89,18 @@ test('ferry apiserver --authorization-mode=RBAC: anonymous TCP requests get 403,
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no start banner: ${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
-  t.is(await status({ host: '127.0.0.1', port, path: '/api/v1/namespaces' }, false), 403);
-  t.is(await status({ host: '127.0.0.1', port, path: '/api/v1/namespaces/default/configmaps', method: 'POST' }, false), 403);
-  t.is(await status({ host: '127.0.0.1', port, path: '/version' }, false), 200);
+  const port = Number(/listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+  t.is(await status({ host: '127.0.0.1', port, path: '/api/v1/namespaces' }, true), 401);
+  t.is(await status({ host: '127.0.0.1', port, path: '/version' }, true), 200);
+  t.is(await status({ host: '127.0.0.1', port, path: '/readyz' }, true), 200);
   t.is(await status({ socketPath, path: '/api/v1/namespaces/default' }, false), 200);
+  // kubectl with nothing but the written kubeconfig: the CA verifies the server, the token is system:masters.
+  const env = { ...process.env, KUBECONFIG: join(dir, 'kubeconfig') };
+  const who = spawnSync('kubectl', ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.groups}'], { encoding: 'utf8', env, timeout: 30_000 });
+  t.is(who.status, 0, who.stderr);
+  t.regex(who.stdout, /system:masters/);
+  const nobody = spawnSync('kubectl', ['get', 'namespaces', '--token', 'not-a-token'], { encoding: 'utf8', env, timeout: 30_000 });
+  t.regex(nobody.stderr, /Unauthorized|must be logged in/);
   child.kill('SIGTERM');
   t.is(await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))), 0);
 });

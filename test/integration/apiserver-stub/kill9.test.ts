@@ -9,7 +9,7 @@ import { tempDir } from './server-fixture.ts';
  * create it acknowledged (201) is there and resourceVersions keep increasing.
  */
 async function startProcess(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'file', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('./bin/ferry', ['apiserver', '--plain-http', '--listen', '127.0.0.1:0', '--storage', 'file', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   const deadline = Date.now() + 30_000;

@@ -16,7 +16,7 @@ import type { ExecutionContext } from 'ava';
 /** startProcess runs `ferry apiserver` as its own process, as a kubelet would probe it: the client's work stays out of its event loop. */
 async function startProcess(t: ExecutionContext): Promise<string> {
   const dir = await tempDir(t);
-  const child = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('./bin/ferry', ['apiserver', '--plain-http', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => child.kill('SIGKILL'));
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

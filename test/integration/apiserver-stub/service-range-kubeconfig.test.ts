@@ -53,7 +53,7 @@ test('the /12 allocator stays cheap: 5,000 dynamic ClusterIPs, distinct and insi
 
 test('client-node loads the plain-HTTP kubeconfig ferry apiserver writes, and an informer over services sees a create', async (t) => {
   const dir = await tempDir(t);
-  const child = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('./bin/ferry', ['apiserver', '--plain-http', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => void child.kill('SIGKILL'));
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -55,7 +55,7 @@ test('ferry proxy over TLS with a bearer token; a wrong token is a clear 401 ret
   });
   await makeCerts(dir);
   writeFileSync(join(dir, 'tokens.csv'), 'good-token,system:kube-proxy,uid-1\n');
-  const api = new Child(['apiserver', '--listen', '127.0.0.1:0', '--tls-cert-file', join(dir, 'server.crt'), '--tls-private-key-file', join(dir, 'server.key'), '--token-auth-file', join(dir, 'tokens.csv'), '--storage', 'memory', '--data-dir', join(dir, 'data')]);
+  const api = new Child(['apiserver', '--listen', '127.0.0.1:0', '--tls-cert-file', join(dir, 'server.crt'), '--tls-private-key-file', join(dir, 'server.key'), '--token-auth-file', join(dir, 'tokens.csv'), '--authorization-mode', 'AlwaysAllow', '--storage', 'memory', '--data-dir', join(dir, 'data')]);
   children.push(api);
   await until(() => /listening on https:\/\/127\.0\.0\.1:\d+/.test(api.stdout), 20_000, () => `apiserver did not start: ${api.stderr}`);
   const server = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(api.stdout)![1]!;

@@ -58,3 +58,30 @@ rootTest('the default iptables backend is the one where kubelet made its chains,
   await fixture.exec(ns, 'iptables-nft', ['-t', 'mangle', '-N', 'KUBE-KUBELET-CANARY']);
   t.is(await detect(), 'nft', 'kubelet chains in nft win, as the wrapper checks nft first');
 });
+
+rootTest('a proxy starting in nftables mode removes the iptables-based modes\' chains, one starting in iptables mode the nftables table (kube-proxy\'s platformCleanup), others\' rules stay', async (t) => {
+  const fixture = new NetnsFixture(t);
+  const ns = await fixture.add('node');
+  const web = service('web', '172.30.0.10');
+  const until = async (what: string, done: () => Promise<boolean>) => {
+    for (let end = Date.now() + 20_000; !(await done()); await new Promise((r) => setTimeout(r, 100))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  };
+  const iptablesRules = async () => (await fixture.exec(ns, 'iptables-nft-save', [])).stdout + (await fixture.exec(ns, 'iptables-legacy-save', [])).stdout;
+  const tables = async () => (await fixture.exec(ns, NFT_BINARY, ['list', 'tables'])).stdout;
+  await fixture.exec(ns, NFT_BINARY, ['add', 'table', 'ip', 'theirs']);
+  // A proxy that cannot reach any apiserver: only what it does before it syncs shows.
+  const start = (mode: string) => fixture.spawn(ns, ferryBin, ['proxy', '--mode', mode, '--server', 'unix:///nonexistent/ferry.sock', '--healthz-bind-address=', '--metrics-bind-address=']);
+
+  for (const mode of ['iptables-nft', 'iptables-legacy'] as const) await new ProxyDriver(t, ns, proxyConfig(mode)).sync([web], { [web.key]: [endpoint('10.244.1.10')] });
+  t.regex(await iptablesRules(), /KUBE-SVC-[\s\S]*KUBE-SVC-/);
+  const nft = start('nftables');
+  await until('the iptables chains to go', async () => !/KUBE-/.test(await iptablesRules()));
+  nft.kill('SIGTERM');
+
+  await new ProxyDriver(t, ns, proxyConfig('nftables')).sync([web], { [web.key]: [endpoint('10.244.1.10')] });
+  t.regex(await tables(), /table ip ferry/);
+  const ipt = start('iptables');
+  await until('the nftables table to go', async () => !/table ip ferry/.test(await tables()));
+  ipt.kill('SIGTERM');
+  t.regex(await tables(), /table ip theirs/);
+});

@@ -31,7 +31,7 @@ rootTest('ferry proxy --mode nftables runs as system:kube-proxy with only system
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'tokens.csv'), 'admin-token,admin,1,"system:masters"\nproxy-token,system:kube-proxy,2\n');
   await writeFile(join(dir, 'proxy.kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "http://127.0.0.1:6443", insecure-skip-tls-verify: true}\nusers:\n- name: p\n  user: {token: proxy-token}\ncontexts:\n- name: c\n  context: {cluster: c, user: p}\ncurrent-context: c\n');
-  topo.fixture.spawn(topo.node, ferryBin, ['apiserver', '--listen', '127.0.0.1:6443', '--storage', 'memory', '--data-dir', join(dir, 'data'), '--service-cluster-ip-range', SERVICE_CIDR, '--authorization-mode', 'RBAC', '--token-auth-file', join(dir, 'tokens.csv')]);
+  topo.fixture.spawn(topo.node, ferryBin, ['apiserver', '--plain-http', '--listen', '127.0.0.1:6443', '--storage', 'memory', '--data-dir', join(dir, 'data'), '--service-cluster-ip-range', SERVICE_CIDR, '--authorization-mode', 'RBAC', '--token-auth-file', join(dir, 'tokens.csv')]);
   const post = (token: string, path: string, body: unknown) =>
     topo.fixture.exec(topo.node, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/json', '--data-binary', '@-', `http://127.0.0.1:6443${path}`], { input: JSON.stringify(body), allowFailure: true });
   const deadline = Date.now() + 20_000;

@@ -33,7 +33,7 @@ async function startNode(t: ExecutionContext) {
   for (let i = 0; i < 2; i++) await ip(['-n', topo.node, 'link', 'set', `veth${i}`, 'type', 'bridge_slave', 'hairpin', 'on']);
   const dataDir = await mkdtemp(join(tmpdir(), 'fytest-ipt-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  topo.fixture.spawn(topo.node, ferryBin, ['apiserver', '--listen', '127.0.0.1:6443', '--storage', 'memory', '--data-dir', dataDir, '--service-cluster-ip-range', SERVICE_CIDR]);
+  topo.fixture.spawn(topo.node, ferryBin, ['apiserver', '--plain-http', '--listen', '127.0.0.1:6443', '--storage', 'memory', '--data-dir', dataDir, '--service-cluster-ip-range', SERVICE_CIDR]);
   const kubectl = (args: string[], input?: string) =>
     topo.fixture.exec(topo.node, 'kubectl', ['--server', 'http://127.0.0.1:6443', ...args], { input, allowFailure: true });
   const deadline = Date.now() + 20_000;

@@ -60,7 +60,7 @@ rootTest("ferry proxy --config with kubeadm's config.conf programs the same ipta
   for (let i = 0; i < 2; i++) await ip(['-n', topo.node, 'link', 'set', `veth${i}`, 'type', 'bridge_slave', 'hairpin', 'on']);
   const dir = await mkdtemp(join(tmpdir(), 'fytest-kpc-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  topo.fixture.spawn(topo.node, ferryBin, ['apiserver', '--listen', '127.0.0.1:6443', '--storage', 'memory', '--data-dir', join(dir, 'data'), '--service-cluster-ip-range', SERVICE_CIDR]);
+  topo.fixture.spawn(topo.node, ferryBin, ['apiserver', '--plain-http', '--listen', '127.0.0.1:6443', '--storage', 'memory', '--data-dir', join(dir, 'data'), '--service-cluster-ip-range', SERVICE_CIDR]);
   const kubeconfig = join(dir, 'kubeconfig.conf');
   await writeFile(kubeconfig, JSON.stringify({
     apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'default', cluster: { server: 'http://127.0.0.1:6443' } }],

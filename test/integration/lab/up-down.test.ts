@@ -1,9 +1,10 @@
 import test from 'ava';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isAlive } from '../../../src/lab/cluster/supervisor.ts';
 import { labPaths, readState } from '../../../src/lab/cluster/state.ts';
 import { listNamespaces } from '../../../src/lab/netns.ts';
+import { POD_DIR_ROOT } from '../../../src/lab/pod-volumes.ts';
 import { execFile } from '../../../src/util/exec.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 
@@ -52,6 +53,8 @@ const labNamespaces = async () => (await listNamespaces()).filter((n) => n.start
   const after = await down();
   t.is(after.code, 0, after.out);
   t.deepEqual(await labNamespaces(), [], 'no namespace of the lab is left');
+  const podDirs = existsSync(POD_DIR_ROOT) ? readdirSync(POD_DIR_ROOT).filter((d) => d.startsWith(prefix)) : [];
+  t.deepEqual(podDirs, [], 'no pod volume directory of the lab is left (the killed agent\'s pods\' included)');
   t.deepEqual(state.components.filter((c) => isAlive(c.pid)).map((c) => c.name), [], 'no component is left running');
   t.false(existsSync(labPaths(name).state), 'the state file is removed');
   const again = await down();

@@ -58,7 +58,7 @@ await scenario(async (step) => {
 
   await step('ferry apiserver runs and takes a Service and its EndpointSlice', async () => {
     const api = spawnLogged(
-      (await import('node:child_process')).spawn(ferry, ['apiserver', '--storage', 'memory', '--data-dir', '/tmp/apiserver', '--unix-socket', SOCKET], { stdio: ['ignore', 'ignore', 'pipe'], detached: true }),
+      (await import('node:child_process')).spawn(ferry, ['apiserver', '--plain-http', '--storage', 'memory', '--data-dir', '/tmp/apiserver', '--unix-socket', SOCKET], { stdio: ['ignore', 'ignore', 'pipe'], detached: true }),
     );
     context.teardown(() => api.pid !== undefined && process.kill(-api.pid, 'SIGKILL'));
     await until('the apiserver', async () => (await kubectl(['get', 'namespaces']).catch(() => undefined)) !== undefined, 90_000);

@@ -5,6 +5,7 @@ import { Backoff } from '../../../src/endpoints/backoff.ts';
 import { DryRunProxier } from '../../../src/endpoints/dry-run-proxier.ts';
 import { UnknownProxyModeError } from '../../../src/endpoints/errors.ts';
 import { validateProxyConfig } from '../../../src/endpoints/proxy-config-validate.ts';
+import { masqueradeMark } from '../../../src/endpoints/proxy-config.ts';
 import type { RawProxyFlags } from '../../../src/endpoints/proxy-config-validate.ts';
 import { ProxyStateBuilder } from '../../../src/endpoints/state-builder.ts';
 
@@ -66,4 +67,10 @@ test('backoff doubles up to the cap with jitter in [base/2, base]', (t) => {
   t.deepEqual([1, 2, 3, 4].map(() => hi.next()), [100, 200, 400, 500]);
   hi.reset();
   t.is(hi.next(), 100);
+});
+
+test('masqueradeMark: every bit kube-proxy accepts gives a positive hex mark, bit 31 included', (t) => {
+  t.is(masqueradeMark(0), '0x1');
+  t.is(masqueradeMark(14), '0x4000');
+  t.is(masqueradeMark(31), '0x80000000');
 });

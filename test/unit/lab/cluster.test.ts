@@ -45,6 +45,12 @@ test('renderKubeconfig points the current context at the server', (t) => {
   t.is(cfg.clusters.find((c) => c.name === ctx.context.cluster)!.cluster.server, 'http://127.0.0.1:6443');
 });
 
+test('renderKubeconfig for the TLS apiserver carries its CA and the admin token', (t) => {
+  const cfg = parse(renderKubeconfig('lab', 'https://127.0.0.1:6443', { ca: Buffer.from('PEM'), token: 'tok' })) as { clusters: Array<{ cluster: Record<string, unknown> }>; users: Array<{ user: Record<string, unknown> }> };
+  t.deepEqual(cfg.clusters[0]!.cluster, { server: 'https://127.0.0.1:6443', 'certificate-authority-data': Buffer.from('PEM').toString('base64') });
+  t.deepEqual(cfg.users[0]!.user, { token: 'tok' });
+});
+
 test('state round-trips through state.json', (t) => {
   const home = mkdtempSync(join(tmpdir(), 'ferry-lab-state-'));
   t.teardown(() => rmSync(home, { recursive: true, force: true }));

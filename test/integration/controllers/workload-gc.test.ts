@@ -1,0 +1,46 @@
+import test from 'ava';
+import { resources } from '../../../src/endpoints/client/resources.ts';
+import { until, workbench } from './workload-fixture.ts';
+
+/**
+ * Issue 18: deleting a workload deletes what it made, as in kube. The garbage
+ * collector watches StatefulSets, DaemonSets, Jobs and CronJobs, so
+ * `kubectl delete statefulset web` removes web-0 and web-1, and deleting a
+ * DaemonSet removes its pods (before, their owners counted as present and the
+ * pods ran on).
+ */
+const manifest = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web, namespace: default}
+spec:
+  serviceName: web
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: nginx}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: default}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: c, image: busybox, command: [sleep, "3600"]}]
+`;
+
+test('kubectl delete of a StatefulSet and a DaemonSet deletes their pods', async (t) => {
+  const { client, k, pods } = await workbench(t, { controllers: ['statefulset', 'daemonset', 'garbagecollector'], fate: () => 'run' });
+  await client.create(resources.nodes, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a', labels: { 'kubernetes.io/hostname': 'node-a' } }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+  await k(['apply', '-f', '-'], { input: manifest });
+  await until('web-0, web-1 and the daemon pod', async () => (await pods()).length === 3, 30_000);
+  await k(['delete', 'statefulset/web']);
+  await until('the StatefulSet\'s pods deleted', async () => (await pods('app=web')).length === 0, 30_000);
+  t.is((await pods('app=agent')).length, 1, 'the DaemonSet\'s pod stays');
+  await k(['delete', 'daemonset/agent']);
+  await until('the DaemonSet\'s pod deleted', async () => (await pods('app=agent')).length === 0, 30_000);
+  t.deepEqual(await pods(), []);
+});
