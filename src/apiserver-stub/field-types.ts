@@ -227,30 +227,44 @@ function zeroValue(type: FieldType): unknown {
  */
 export function checkFieldTypes(obj: KubeObject, kind: string): StatusCause[] {
   const causes: StatusCause[] = [];
-  const stack: Array<{ value: unknown; type: FieldType; field: string }> = [{ value: obj, type: kindFields(kind), field: '' }];
+  // A field's path is rendered only when it is reported: each entry holds its parent and its own segment.
+  const stack: Pending[] = [{ value: obj, type: kindFields(kind), parent: undefined, segment: '' }];
   while (stack.length > 0 && causes.length < 20) {
-    const { value, type, field } = stack.pop()!;
+    const entry = stack.pop()!;
+    const { value, type } = entry;
     if (value === null || value === undefined) continue;
     if (!matches(value, type)) {
-      causes.push({ reason: 'FieldValueTypeInvalid', field, message: `Invalid value: ${shortValue(value)}: must be of type ${typeName(type)}` });
+      causes.push({ reason: 'FieldValueTypeInvalid', field: fieldPath(entry), message: `Invalid value: ${shortValue(value)}: must be of type ${typeName(type)}` });
       continue;
     }
     if (typeof type === 'string') continue;
-    const join = (key: string): string => (field === '' ? key : `${field}.${key}`);
     if ('list' in type) {
       const list = value as unknown[];
-      list.forEach((item, i) => {
-        if (item === null) list[i] = zeroValue(type.list);
-        stack.push({ value: list[i], type: type.list, field: `${field}[${i}]` });
-      });
+      for (let i = 0; i < list.length; i++) {
+        if (list[i] === null) list[i] = zeroValue(type.list);
+        stack.push({ value: list[i], type: type.list, parent: entry, segment: `[${i}]` });
+      }
     } else if ('map' in type) {
       const map = value as Record<string, unknown>;
       for (const [k, v] of Object.entries(map)) {
         if (v === null) Object.defineProperty(map, k, { value: zeroValue(type.map), writable: true, enumerable: true, configurable: true });
-        stack.push({ value: map[k], type: type.map, field: `${field}[${k}]` });
+        stack.push({ value: map[k], type: type.map, parent: entry, segment: `[${k}]` });
       }
+    } else {
+      const fields = value as Record<string, unknown>;
+      for (const k in fields) if (Object.hasOwn(fields, k) && Object.hasOwn(type.fields, k)) stack.push({ value: fields[k], type: type.fields[k]!, parent: entry, segment: k });
     }
-    else for (const [k, v] of Object.entries(value as object)) if (Object.hasOwn(type.fields, k)) stack.push({ value: v, type: type.fields[k]!, field: join(k) });
   }
   return causes;
+}
+
+interface Pending { value: unknown; type: FieldType; parent: Pending | undefined; segment: string }
+
+/** fieldPath renders an entry's path as kube names fields: `spec.ports[0].port`, `metadata.labels[app]`. */
+function fieldPath(entry: Pending): string {
+  let path = '';
+  for (let e: Pending | undefined = entry; e !== undefined && e.parent !== undefined; e = e.parent) {
+    path = path === '' || path.startsWith('[') ? `${e.segment}${path}` : `${e.segment}.${path}`;
+  }
+  return path;
 }

@@ -4,6 +4,7 @@ import { apiErrors } from './errors.ts';
 import { cachedDefinitions, definitionName, type Definitions } from './openapi/definitions.ts';
 import type { ResourceDef } from './resource.ts';
 import { pruneAndDefault, type JsonSchemaProps } from './crd/schema.ts';
+import { resolve } from './managed-fields/fieldset.ts';
 
 /**
  * Server-side field validation as kube-apiserver 1.27+ (`fieldValidation` on
@@ -25,73 +26,110 @@ export function fieldValidationOf(query: URLSearchParams): FieldValidation {
 
 type Schema = Record<string, unknown>;
 
-function resolve(definitions: Definitions, schema: Schema | undefined): Schema | undefined {
-  let s = schema;
-  for (let depth = 0; s && typeof s.$ref === 'string' && depth < 8; depth++) s = definitions[s.$ref.slice(s.$ref.lastIndexOf('/') + 1)];
-  return s;
-}
 
-const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`);
+/**
+ * Paths are kept as a stack of segments (`key` or `[i]`) and rendered only
+ * for a field that is reported: every create walks its whole body twice here,
+ * and almost none has a problem.
+ */
+type Segments = Array<string | number>;
+const render = (path: Segments): string => path.reduce<string>((out, seg) => (typeof seg === 'number' ? `${out}[${seg}]` : out === '' ? seg : `${out}.${seg}`), '');
 
 /** unknownFields lists the paths of value's fields that its schema does not declare. */
-export function unknownFields(definitions: Definitions, schema: Schema | undefined, value: unknown, path = '', out: string[] = []): string[] {
+export function unknownFields(definitions: Definitions, schema: Schema | undefined, value: unknown, path: Segments = [], out: string[] = []): string[] {
   const s = resolve(definitions, schema);
   if (!s || value === null || typeof value !== 'object') return out;
   if (Array.isArray(value)) {
     const items = s.items as Schema | undefined;
-    if (items) value.forEach((v, i) => unknownFields(definitions, items, v, `${path}[${i}]`, out));
+    if (!items) return out;
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      unknownFields(definitions, items, value[i], path, out);
+      path.pop();
+    }
     return out;
   }
   const properties = s.properties as Record<string, Schema> | undefined;
   const additional = s.additionalProperties as Schema | undefined;
-  for (const [key, v] of Object.entries(value)) {
-    if (properties) {
-      if (Object.hasOwn(properties, key)) unknownFields(definitions, properties[key], v, join(path, key), out);
-      else out.push(join(path, key));
-    } else if (additional) unknownFields(definitions, additional, v, join(path, key), out);
+  if (!properties && !additional) return out;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const child = properties ? (Object.hasOwn(properties, key) ? properties[key] : undefined) : additional;
+    path.push(key);
+    if (child === undefined) out.push(render(path));
+    else unknownFields(definitions, child, (value as Record<string, unknown>)[key], path, out);
+    path.pop();
   }
   return out;
 }
 
+const SPACE = 32, TAB = 9, CR = 13, LF = 10, QUOTE = 34, BACKSLASH = 92, COMMA = 44, OPEN_OBJECT = 123, CLOSE_OBJECT = 125, OPEN_LIST = 91, CLOSE_LIST = 93;
+const isSpace = (c: number): boolean => c === SPACE || c === LF || c === CR || c === TAB;
+
 /** duplicateFields scans well-formed JSON text for object keys given twice, by path. */
 export function duplicateFields(text: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
-  };
-  const str = (): string => {
-    const start = ++i;
-    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    return JSON.parse(`"${text.slice(start, i++)}"`) as string;
-  };
-  const value = (path: string): void => {
-    ws();
-    const c = text[i];
-    if (c === '"') return void str();
-    if (c !== '{' && c !== '[') {
-      while (i < text.length && !',]} \t\r\n'.includes(text[i]!)) i++;
+  const scanner = new DuplicateScanner(text);
+  scanner.value();
+  return scanner.out;
+}
+
+/** DuplicateScanner walks JSON text once; its steps are methods, not closures made anew for every body. */
+class DuplicateScanner {
+  readonly out: string[] = [];
+  private readonly path: Segments = [];
+  private i = 0;
+  private readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  private ws(): void {
+    while (this.i < this.text.length && isSpace(this.text.charCodeAt(this.i))) this.i++;
+  }
+
+  private str(): string {
+    const { text } = this;
+    const start = ++this.i;
+    let escaped = false;
+    for (let c = text.charCodeAt(this.i); c !== QUOTE; c = text.charCodeAt(this.i)) {
+      if (c === BACKSLASH) {
+        escaped = true;
+        this.i += 2;
+      } else this.i++;
+    }
+    const raw = text.slice(start, this.i++);
+    return escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
+  }
+
+  value(): void {
+    const { text, path } = this;
+    this.ws();
+    const c = text.charCodeAt(this.i);
+    if (c === QUOTE) return void this.str();
+    if (c !== OPEN_OBJECT && c !== OPEN_LIST) {
+      for (let d = c; this.i < text.length && d !== COMMA && d !== CLOSE_LIST && d !== CLOSE_OBJECT && !isSpace(d); d = text.charCodeAt(this.i)) this.i++;
       return;
     }
-    i++;
-    const keys = new Set<string>();
+    this.i++;
+    const keys = c === OPEN_OBJECT ? new Set<string>() : undefined;
     for (let index = 0; ; index++) {
-      ws();
-      if (text[i] === '}' || text[i] === ']') return void i++;
-      if (c === '{') {
-        const key = str();
-        ws();
-        i++; // the colon
-        if (keys.has(key)) out.push(join(path, key));
+      this.ws();
+      const d = text.charCodeAt(this.i);
+      if (d === CLOSE_OBJECT || d === CLOSE_LIST) return void this.i++;
+      if (keys) {
+        const key = this.str();
+        this.ws();
+        this.i++; // the colon
+        path.push(key);
+        if (keys.has(key)) this.out.push(render(path));
         keys.add(key);
-        value(join(path, key));
-      } else value(`${path}[${index}]`);
-      ws();
-      if (text[i] === ',') i++;
+      } else path.push(index);
+      this.value();
+      path.pop();
+      this.ws();
+      if (text.charCodeAt(this.i) === COMMA) this.i++;
     }
-  };
-  value('');
-  return out;
+  }
 }
 
 export interface FieldProblems { unknown: string[]; duplicate: string[] }
@@ -100,7 +138,8 @@ export interface FieldProblems { unknown: string[]; duplicate: string[] }
 export function problemsOf(def: ResourceDef, obj: KubeObject, body: Buffer | undefined, before?: KubeObject): FieldProblems {
   const unknownOf = def.custom ? customUnknown(def.custom.schema) : builtinUnknown(def);
   let unknown = unknownOf(obj);
-  if (before) {
+  // Only a write with unknown fields needs the stored object's to excuse (most have none).
+  if (before && unknown.length > 0) {
     const old = new Set(unknownOf(before));
     unknown = unknown.filter((p) => !old.has(p));
   }

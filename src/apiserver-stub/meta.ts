@@ -6,10 +6,18 @@ import { cause } from './errors.ts';
 
 /** Object metadata the server owns (apiserver `rest.FillObjectMetaSystemFields` and the update strategies). */
 
-/** now is an RFC 3339 timestamp at second precision, as metav1.Time serialises. */
+/** now is an RFC 3339 timestamp at second precision, as metav1.Time serialises; formatted once a second, not on every write. */
 export function now(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const current = Math.floor(Date.now() / 1000);
+  if (current !== second) {
+    second = current;
+    secondText = new Date(current * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  }
+  return secondText;
 }
+
+let second = -1;
+let secondText = '';
 
 export function metaOf(obj: KubeObject): Meta {
   if (typeof obj.metadata !== 'object' || obj.metadata === null || Array.isArray(obj.metadata)) obj.metadata = {};

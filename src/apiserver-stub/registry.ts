@@ -8,6 +8,7 @@ import { apiVersionOf, groupResource, type ResourceDef } from './resource.ts';
 import { dryRunWrites, type Writes } from './dry-run.ts';
 import { checkFieldTypes } from './field-types.ts';
 import { yieldIfBusy } from './yield.ts';
+import { encodeValue, takeEncoded } from './storage/encoded-value.ts';
 
 /**
  * How long a delete or a patch without a resourceVersion keeps re-reading
@@ -37,6 +38,7 @@ export class Registry {
   /** Key prefix of every object of this resource. */
   private readonly base: string;
   private readonly jsonCache = new WeakMap<StoredValue, { revision: number; json: string }>();
+  private readonly responseJson = new WeakMap<KubeObject, string>();
 
   constructor(backend: Backend, def: ResourceDef) {
     this.backend = backend;
@@ -70,9 +72,39 @@ export class Registry {
   toJson(kv: { value: StoredValue; revision: number }): string {
     const cached = this.jsonCache.get(kv.value);
     if (cached !== undefined && cached.revision === kv.revision) return cached.json;
-    const json = JSON.stringify(this.toObject(kv));
+    const json = this.spliced(kv) ?? JSON.stringify(this.toObject(kv));
     this.jsonCache.set(kv.value, { revision: kv.revision, json });
     return json;
+  }
+
+  /**
+   * spliced is toJson from the text the write encoded (no second
+   * serialisation): toObject changes only metadata.resourceVersion, added
+   * last, when the stored value already carries this resource's apiVersion and kind.
+   */
+  private spliced(kv: { value: StoredValue; revision: number }): string | undefined {
+    const encoded = takeEncoded(kv.value);
+    const value = kv.value as KubeObject;
+    if (encoded === undefined || encoded.metaEnd < 0 || this.def.storedAs || value.apiVersion !== apiVersionOf(this.def) || value.kind !== this.def.kind) return undefined;
+    if (value.metadata?.resourceVersion !== undefined) return undefined;
+    const { text, metaEnd } = encoded;
+    const comma = text[metaEnd - 2] === '{' ? '' : ',';
+    return `${text.slice(0, metaEnd - 1)}${comma}"resourceVersion":"${kv.revision}"}${text.slice(metaEnd)}`;
+  }
+
+  /**
+   * respond is what a write hands back: the object, with its text cached for
+   * jsonOf (and for lists and watches), so the response is not serialised again.
+   */
+  private respond(kv: { value: StoredValue; revision: number }): KubeObject {
+    const object = this.toObject(kv);
+    this.responseJson.set(object, this.toJson(kv));
+    return object;
+  }
+
+  /** jsonOf is the text of an object a write of this registry returned (and nobody changed since), else its serialisation. */
+  jsonOf(object: KubeObject): string {
+    return this.responseJson.get(object) ?? JSON.stringify(object);
   }
 
   /** toStored hands obj to the store, which then shares it: callers build obj fresh and never touch it afterwards. */
@@ -84,15 +116,18 @@ export class Registry {
   }
 
   /**
-   * toEncodable is toStored, proven to serialise before anything is reserved
-   * for the object (its name, its addresses): as kube encodes before it
-   * stores, a body that cannot be encoded fails alone and takes nothing.
+   * encodedOrCancel is toStored, serialised once for the store, the log and
+   * the response (encodeValue), after the strategy reserved what the object
+   * takes (its addresses, which it writes into the object): as kube encodes
+   * before it stores, a body that cannot be encoded fails alone and gives
+   * back what was reserved, in the same tick.
    */
-  private toEncodable(obj: KubeObject): StoredValue {
+  private encodedOrCancel(obj: KubeObject, reservation: { cancel(): void } | undefined): StoredValue {
     const stored = this.toStored(obj);
     try {
-      JSON.stringify(stored);
+      encodeValue(stored);
     } catch (error) {
+      reservation?.cancel();
       throw apiErrors.badRequest(`the object cannot be encoded: ${(error as Error).message}`);
     }
     return stored;
@@ -149,13 +184,13 @@ export class Registry {
       if (generate) m.name = generateName(m.generateName!);
       this.check(obj, undefined);
       await yieldIfBusy();
-      const stored = this.toEncodable(obj);
       const reservation = this.def.strategy.reserve?.(obj, undefined);
+      const stored = this.encodedOrCancel(obj, reservation);
       try {
         const kv = await this.writes(dryRun).create(this.key(namespace, m.name!), stored);
         if (dryRun) reservation?.cancel();
         else reservation?.commit();
-        return this.toObject(kv);
+        return this.respond(kv);
       } catch (error) {
         reservation?.cancel();
         if (isStoreError(error, 'KEY_EXISTS')) {
@@ -192,16 +227,18 @@ export class Registry {
     return { object: await this.write(namespace, name, obj, old, current.revision, dryRun), created: false };
   }
 
-  private merged(body: KubeObject, old: KubeObject, subresource: 'status' | undefined): KubeObject {
+  /** merged is what a write stores from body over old; `owned`: body is a copy made for this write (mutate's), not cloned again. */
+  private merged(body: KubeObject, old: KubeObject, subresource: 'status' | undefined, owned = false): KubeObject {
     if (subresource === 'status') {
       const obj = structuredClone(old);
       if (body.status === undefined) delete obj.status;
       else obj.status = structuredClone(body.status);
-      // The status write's field ownership (server-side apply bookkeeping) goes with it.
+      // The status write's field ownership (server-side apply bookkeeping) goes with it; none left is none stored.
       if (body.metadata?.managedFields !== undefined) metaOf(obj).managedFields = structuredClone(body.metadata.managedFields);
+      else delete metaOf(obj).managedFields;
       return obj;
     }
-    const obj = structuredClone(body);
+    const obj = owned ? body : structuredClone(body);
     const m = metaOf(obj);
     m.name = old.metadata?.name;
     if (this.def.namespaced) m.namespace = old.metadata?.namespace;
@@ -228,13 +265,13 @@ export class Registry {
     }
     const unchanged = deepEqual({ ...obj, metadata: { ...m, resourceVersion: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
     if (unchanged) return old;
-    const stored = this.toEncodable(obj);
     const reservation = this.def.strategy.reserve?.(obj, old);
+    const stored = this.encodedOrCancel(obj, reservation);
     try {
       const kv = await this.writes(dryRun).update(this.key(namespace, name), stored, revision);
       if (dryRun) reservation?.cancel();
       else reservation?.commit();
-      return this.toObject(kv);
+      return this.respond(kv);
     } catch (error) {
       reservation?.cancel();
       return this.mapWriteError(error, name);
@@ -267,10 +304,11 @@ export class Registry {
       if (pinned !== undefined && pinned !== '' && pinned !== String(current.revision)) {
         throw apiErrors.conflict(groupResource(this.def), name, 'the object has been modified; please apply your changes to the latest version and try again');
       }
-      const obj = this.merged(changed, old, subresource);
+      // Checked before merged, which takes changed over (it is base's copy) and sets the stored name on it.
       if (metaOf(changed).name !== undefined && changed.metadata?.name !== name) {
-        throw this.invalid(obj, [cause.invalid('metadata.name', changed.metadata?.name, 'field is immutable')]);
+        throw this.invalid(old, [cause.invalid('metadata.name', changed.metadata?.name, 'field is immutable')]);
       }
+      const obj = this.merged(changed, old, subresource, true);
       try {
         return await this.write(namespace, name, obj, old, current.revision, dryRun);
       } catch (error) {

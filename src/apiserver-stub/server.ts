@@ -153,14 +153,15 @@ export class ApiServer implements Api {
     const services = this.registry('', 'services');
     const list = await this.backend.list(services.prefix());
     const seen = new Set<string>();
+    // The stored values themselves (read only): the allocator reads names and spec, not what toObject adds, on every Service write.
     for (const kv of list.items) {
-      const svc = services.toObject(kv);
+      const svc = kv.value as KubeObject;
       seen.add(serviceKey(svc));
       this.allocator.record(serviceKey(svc), svc);
     }
     this.serviceFeed = await this.backend.watch(services.prefix(), list.revision, {
       onEvent: (event) => {
-        const svc = services.toObject(event) as KubeObject;
+        const svc = event.value as KubeObject;
         this.allocator.record(serviceKey(svc), event.type === 'DELETED' ? undefined : svc);
       },
       onClose: (reason) => {

@@ -3,7 +3,7 @@ import { ApiError, apiErrors } from '../errors.ts';
 import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
 import { queryBool } from '../list-options.ts';
 import { applyConfig } from '../managed-fields/apply.ts';
-import { readBody, sendJson } from '../request.ts';
+import { readBody, sendJsonText } from '../request.ts';
 import { decodeYaml } from '../yaml-body.ts';
 import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
@@ -18,12 +18,14 @@ async function parseApplyBody(body: Buffer): Promise<KubeObject> {
 
 /**
  * handleApply answers PATCH with `application/apply-patch+yaml`: applies the
- * configuration to the live object (200) or creates it (201), as kube-apiserver.
+ * configuration to the live object (200) or creates it (201), as kube-apiserver;
+ * on `/status` it applies the status of an object that exists.
  */
 export async function handleApply(ctx: Ctx): Promise<void> {
   const manager = ctx.query.get('fieldManager') ?? '';
   if (manager === '') throw apiErrors.unprocessable('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
-  if (ctx.subresource !== undefined) throw apiErrors.methodNotAllowed('PATCH (apply)', `${ctx.def.resource}/${ctx.subresource}`);
+  if (ctx.subresource !== undefined && ctx.subresource !== 'status') throw apiErrors.methodNotAllowed('PATCH (apply)', `${ctx.def.resource}/${ctx.subresource}`);
+  const subresource = ctx.subresource === 'status' ? 'status' : undefined;
   const force = queryBool(ctx.query.get('force'));
   const directive = fieldValidationOf(ctx.query);
   const config = await parseApplyBody(await readBody(ctx.req));
@@ -34,12 +36,13 @@ export async function handleApply(ctx: Ctx): Promise<void> {
   if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, config, undefined), ctx.res, 'patch');
   const dryRun = isDryRun(ctx.query);
   try {
-    const updated = await ctx.registry.mutate(ctx.namespace, name, (live) => applyConfig(ctx.def, live, config, manager, force), undefined, dryRun);
-    return sendJson(ctx.res, 200, updated);
+    const updated = await ctx.registry.mutate(ctx.namespace, name, (live) => applyConfig(ctx.def, live, config, manager, force, subresource), subresource, dryRun);
+    return sendJsonText(ctx.res, 200, ctx.registry.jsonOf(updated));
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status.reason !== 'NotFound') throw error;
+    // As kube's status store: an apply to the status of an object that does not exist is a 404, not a create.
+    if (!(error instanceof ApiError) || error.status.reason !== 'NotFound' || subresource !== undefined) throw error;
   }
   if (ctx.namespace !== undefined) await requireNamespace(ctx.api, ctx.namespace);
   const created = applyConfig(ctx.def, undefined, { ...config, metadata: { ...config.metadata, name } }, manager, force);
-  sendJson(ctx.res, 201, await ctx.registry.create(ctx.namespace, created, dryRun));
+  sendJsonText(ctx.res, 201, ctx.registry.jsonOf(await ctx.registry.create(ctx.namespace, created, dryRun)));
 }

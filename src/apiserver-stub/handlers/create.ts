@@ -1,4 +1,4 @@
-import { readBody, parseJsonObject, sendJson } from '../request.ts';
+import { readBody, parseJsonObject, sendJsonText } from '../request.ts';
 import { yieldIfBusy } from '../yield.ts';
 import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
@@ -20,5 +20,5 @@ export async function handleCreate(ctx: Ctx): Promise<void> {
   await yieldIfBusy();
   const created = await ctx.registry.create(ctx.namespace, body, isDryRun(ctx.query));
   await yieldIfBusy();
-  sendJson(ctx.res, 201, created);
+  sendJsonText(ctx.res, 201, ctx.registry.jsonOf(created));
 }

@@ -39,7 +39,8 @@ export async function handleList(ctx: Ctx, options: ListOptions): Promise<void> 
       .list(prefix, { limit: options.limit > 0 ? options.limit - kvs.length : 0, ...(startAfter !== undefined ? { startAfter } : {}), ...(revision !== undefined ? { revision } : {}) })
       .catch((error: unknown) => {
         if (isStoreError(error, 'COMPACTED') && options.continueToken !== undefined) throw apiErrors.expired('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results.');
-        if (isStoreError(error, 'COMPACTED')) throw apiErrors.expired(`too old resource version: ${options.resourceVersion}`);
+        // kube's etcd3 store words an exact list at a compacted revision so (a watch's 410 names the revisions).
+        if (isStoreError(error, 'COMPACTED')) throw apiErrors.expired('The resourceVersion for the provided list is too old.');
         if (isStoreError(error, 'FUTURE_REVISION')) throw apiErrors.timeout(`Too large resource version: ${options.resourceVersion}, current: ${ctx.api.backend.currentRevision()}`);
         throw error;
       });
@@ -71,9 +72,10 @@ const streamAboveBytes = 1024 * 1024;
 /**
  * sendItems sends `head`, the items joined by commas, then `tail`. Items are
  * serialised one at a time; once the response passes streamAboveBytes it is
- * sent chunked, each item written when the socket has taken the previous
- * ones, so a list of many 3 MiB objects holds about one of them as text
- * rather than all of them at once (issue 19: memory per request).
+ * sent chunked, each chunk (an item, or items up to chunkBytes) written
+ * when the socket has taken the previous ones, so a list of many 3 MiB
+ * objects holds about one of them as text rather than all of them at once
+ * (issue 19: memory per request).
  */
 async function sendItems(res: ServerResponse, head: string, items: ReadonlyArray<() => string>, tail: string): Promise<void> {
   const parts: string[] = [head];
@@ -87,14 +89,24 @@ async function sendItems(res: ServerResponse, head: string, items: ReadonlyArray
   if (i === items.length) return sendJsonText(res, 200, parts.join('') + tail);
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let writable = res.write(parts.join(''));
-  parts.length = 0;
+  // Items go out in chunks of about chunkBytes: one write (and one chunk header) per item costs more than the item's bytes.
+  let chunk = '';
   for (; i < items.length; i++) {
-    if (!writable && !(await drained(res))) return;
-    res.write(',');
-    writable = res.write(items[i]!());
+    if (!writable) {
+      if (!(await drained(res))) return;
+      writable = true;
+    }
+    chunk += `,${items[i]!()}`;
+    if (chunk.length >= chunkBytes) {
+      writable = res.write(chunk);
+      chunk = '';
+    }
   }
-  res.end(tail);
+  res.end(chunk + tail);
 }
+
+/** The size of a streamed list's chunks. */
+const chunkBytes = 64 * 1024;
 
 /** drained resolves true when res can take more, false when the client has gone. */
 function drained(res: ServerResponse): Promise<boolean> {

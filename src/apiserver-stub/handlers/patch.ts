@@ -5,7 +5,7 @@ import { applyStrategicMergePatch } from '../../kube/strategic-merge-patch.ts';
 import { PatchError, PatchLimitError, type Json } from '../../kube/patch-errors.ts';
 import { jsonSize } from '../../kube/json-size.ts';
 import { apiErrors } from '../errors.ts';
-import { readBody, parseJson, sendJson } from '../request.ts';
+import { readBody, parseJson, sendJsonText } from '../request.ts';
 import type { Ctx } from './context.ts';
 import { checkKind, isDryRun } from './admission.ts';
 import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
@@ -92,5 +92,5 @@ export async function handlePatch(ctx: Ctx): Promise<void> {
     ctx.subresource === 'status' ? 'status' : undefined,
     isDryRun(ctx.query),
   );
-  sendJson(ctx.res, 200, updated);
+  sendJsonText(ctx.res, 200, ctx.registry.jsonOf(updated));
 }

@@ -1,4 +1,4 @@
-import { readBody, parseJsonObject, sendJson } from '../request.ts';
+import { readBody, parseJsonObject, sendJsonText } from '../request.ts';
 import { yieldIfBusy } from '../yield.ts';
 import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
@@ -18,5 +18,5 @@ export async function handleUpdate(ctx: Ctx): Promise<void> {
   if (ctx.namespace !== undefined && ctx.def.allowCreateOnUpdate) await requireNamespace(ctx.api, ctx.namespace);
   const manager = managerOf(ctx.req, ctx.query);
   const { object, created } = await ctx.registry.update(ctx.namespace, ctx.name!, body, ctx.subresource === 'status' ? 'status' : undefined, isDryRun(ctx.query), (b, old) => recordUpdate(ctx.def, old, b, manager, ctx.subresource));
-  sendJson(ctx.res, created ? 201 : 200, object);
+  sendJsonText(ctx.res, created ? 201 : 200, ctx.registry.jsonOf(object));
 }

@@ -2,7 +2,7 @@ import type { KubeObject } from '../../kube/types.ts';
 import { ApiError } from '../errors.ts';
 import { apiVersionOf, type ResourceDef } from '../resource.ts';
 import { decodePath, describePath, fieldSchema, fieldSetOf, listKind, removeAt, resolve, sameItem, scopeOf, valueAt, type FieldSet, type Scope } from './fieldset.ts';
-import { now, parseManaged, sameValue, serializeManaged, type Managed } from './managers.ts';
+import { now, parseManaged, sameValue, serializeManaged, withManaged, type Managed } from './managers.ts';
 
 /**
  * Server-side apply (`application/apply-patch+yaml`), as structured-merge-diff
@@ -44,6 +44,12 @@ function merge(scope: Scope, live: unknown, config: unknown, schema: Schema | un
   return structuredClone(config);
 }
 
+/** statusOnly is the part of a configuration a status apply takes: its identity and status. */
+function statusOnly(config: KubeObject): KubeObject {
+  const { apiVersion, kind, metadata, status } = config;
+  return structuredClone({ apiVersion, kind, metadata: { name: metadata?.name, ...(metadata?.namespace !== undefined ? { namespace: metadata.namespace } : {}) }, ...(status !== undefined ? { status } : {}) }) as KubeObject;
+}
+
 interface Conflict { manager: string; apiVersion: string; path: string }
 
 function conflictError(def: ResourceDef, name: string, conflicts: Conflict[]): ApiError {
@@ -77,11 +83,13 @@ function findConflicts(managed: readonly Managed[], manager: string, configSet: 
 
 /**
  * applyConfig computes the object an apply by manager leaves, from the live
- * object (undefined: the apply creates it) and the configuration.
+ * object (undefined: the apply creates it) and the configuration. On the
+ * status subresource only status is applied and tracked, in an entry of its
+ * own (`subresource: status`), as kube's status strategy resets the rest.
  */
-export function applyConfig(def: ResourceDef, live: KubeObject | undefined, config: KubeObject, manager: string, force: boolean): KubeObject {
-  const scope = scopeOf(def);
-  const cfg = structuredClone(config);
+export function applyConfig(def: ResourceDef, live: KubeObject | undefined, config: KubeObject, manager: string, force: boolean, subresource?: 'status'): KubeObject {
+  const scope = scopeOf(def, subresource);
+  const cfg = subresource === 'status' ? statusOnly(config) : structuredClone(config);
   if (cfg.metadata) delete (cfg.metadata as Obj).managedFields;
   const configSet = fieldSetOf(scope, cfg);
   const base = live ?? ({ apiVersion: cfg.apiVersion, kind: cfg.kind, metadata: { name: cfg.metadata?.name } } as KubeObject);
@@ -93,16 +101,16 @@ export function applyConfig(def: ResourceDef, live: KubeObject | undefined, conf
   }
   for (const [m, paths] of conflicts) for (const p of paths) m.set.delete(p);
   const result = merge(scope, structuredClone(base), cfg, scope.root) as KubeObject;
-  let own = managed.find((m) => m.entry.manager === manager && m.entry.operation === 'Apply' && m.entry.subresource === undefined);
+  let own = managed.find((m) => m.entry.manager === manager && m.entry.operation === 'Apply' && m.entry.subresource === subresource);
   const dropped = own ? [...own.set].filter((p) => !configSet.has(p) && !managed.some((m) => m !== own && m.set.has(p))) : [];
   // Deepest first, so an item's fields go before the item.
   for (const p of dropped.sort((a, b) => b.length - a.length)) removeAt(result as Obj, decodePath(p));
   if (!own) {
-    own = { entry: { manager, operation: 'Apply', apiVersion: apiVersionOf(def), time: now(), fieldsType: 'FieldsV1', fieldsV1: {} }, set: new Set() };
+    own = { entry: { manager, operation: 'Apply', apiVersion: apiVersionOf(def), time: now(), fieldsType: 'FieldsV1', fieldsV1: {}, ...(subresource ? { subresource } : {}) }, set: new Set() };
     managed.push(own);
   }
   own.set = configSet;
   own.entry = { ...own.entry, time: now(), apiVersion: apiVersionOf(def) };
-  result.metadata = { ...result.metadata, managedFields: serializeManaged(managed) } as KubeObject['metadata'];
+  withManaged(result, serializeManaged(managed));
   return result;
 }

@@ -37,11 +37,24 @@ export function scopeOf(def: ResourceDef, subresource?: string): Scope {
   return { definitions: cachedDefinitions(def.group, def.version), root: { $ref: `#/definitions/${definitionName(def)}` }, ...status };
 }
 
+/**
+ * resolve follows a schema's `$ref`s to the definition; every write's walks
+ * resolve at every node, so what a reference leads to is remembered (only
+ * once found: definitions grow as modules are parsed).
+ */
 export function resolve(definitions: Definitions, schema: Schema | undefined): Schema | undefined {
-  let s = schema;
+  if (!schema || typeof schema.$ref !== 'string') return schema;
+  let known = resolved.get(definitions);
+  if (known === undefined) resolved.set(definitions, (known = new WeakMap()));
+  const hit = known.get(schema);
+  if (hit !== undefined) return hit;
+  let s: Schema | undefined = schema;
   for (let depth = 0; s && typeof s.$ref === 'string' && depth < 8; depth++) s = definitions[s.$ref.slice(s.$ref.lastIndexOf('/') + 1)];
+  if (s !== undefined) known.set(schema, s);
   return s;
 }
+
+const resolved = new WeakMap<Definitions, WeakMap<Schema, Schema>>();
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -74,7 +87,8 @@ export const sameItem = (keys: readonly string[], a: unknown, b: unknown): boole
 export function fieldSchema(definitions: Definitions, schema: Schema | undefined, field: string): Schema | undefined {
   const s = resolve(definitions, schema);
   const props = s?.properties as Record<string, Schema> | undefined;
-  return props?.[field] ?? (s?.additionalProperties as Schema | undefined);
+  // Own properties only: a field named like an Object method is not in the schema.
+  return (props !== undefined && Object.hasOwn(props, field) ? props[field] : undefined) ?? (s?.additionalProperties as Schema | undefined);
 }
 
 function isArbitrary(definitions: Definitions, schema: Schema | undefined): boolean {
@@ -82,7 +96,8 @@ function isArbitrary(definitions: Definitions, schema: Schema | undefined): bool
   return !s || (s.type === 'object' && !s.properties && !s.additionalProperties);
 }
 
-function walk(scope: Scope, value: unknown, schema: Schema | undefined, path: string[], out: FieldSet): void {
+/** walk adds to out the paths value sets, under path (fieldSetOf's walk below the root). */
+export function walk(scope: Scope, value: unknown, schema: Schema | undefined, path: string[], out: FieldSet): void {
   const { definitions } = scope;
   if (Array.isArray(value)) {
     const kind = listKind(schema);
@@ -105,21 +120,60 @@ function walk(scope: Scope, value: unknown, schema: Schema | undefined, path: st
   for (const [k, v] of Object.entries(value)) walk(scope, v, fieldSchema(definitions, schema, k), [...path, `f:${k}`], out);
 }
 
-/** fieldSetOf is the set of fields an object sets, in the scope (main resource or status). */
-export function fieldSetOf(scope: Scope, obj: Obj): FieldSet {
-  const out: FieldSet = new Set();
+/**
+ * trackedRoot is the part of an object whose fields are tracked in the
+ * scope: no apiVersion and kind, status only for the status subresource,
+ * metadata without identity and bookkeeping (left out when nothing is left).
+ */
+export function trackedRoot(scope: Scope, obj: Obj): Obj {
+  const out: Obj = {};
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind') continue;
     if ((k === 'status') !== (scope.subresource === 'status')) continue;
     if (k === 'metadata' && isObj(v)) {
       const meta = Object.fromEntries(Object.entries(v).filter(([mk]) => !untrackedMeta.includes(mk)));
-      if (Object.keys(meta).length > 0) walk(scope, meta, fieldSchema(scope.definitions, scope.root, 'metadata'), ['f:metadata'], out);
+      if (Object.keys(meta).length > 0) out[k] = meta;
       continue;
     }
-    walk(scope, v, fieldSchema(scope.definitions, scope.root, k), [`f:${k}`], out);
+    out[k] = v;
   }
   return out;
 }
+
+/** fieldSetOf is the set of fields an object sets, in the scope (main resource or status). */
+export function fieldSetOf(scope: Scope, obj: Obj): FieldSet {
+  const out: FieldSet = new Set();
+  for (const [k, v] of Object.entries(trackedRoot(scope, obj))) walk(scope, v, fieldSchema(scope.definitions, scope.root, k), [`f:${k}`], out);
+  return out;
+}
+
+/** fillTree adds to `into` the FieldsV1 nodes of what value sets (nothing for a leaf), and returns it. */
+function fillTree(definitions: Definitions, value: unknown, schema: Schema | undefined, into: Obj): Obj {
+  if (Array.isArray(value)) {
+    const kind = listKind(schema);
+    if (kind.kind === 'map' && value.every((v) => isObj(v) && v[kind.keys[0]!] !== undefined)) {
+      const items = resolve(definitions, schema)?.items as Schema | undefined;
+      for (const item of value as Obj[]) into[keyElement(kind.keys, item)] = fillTree(definitions, item, items, { '.': {} });
+    } else if (kind.kind === 'set' && value.every((v) => !isObj(v) && !Array.isArray(v))) {
+      for (const v of value) into[`v:${JSON.stringify(v)}`] = {};
+    }
+    return into;
+  }
+  if (!isObj(value)) return into;
+  const s = resolve(definitions, schema);
+  // Arbitrary JSON (no schema, or an object schema with no fields) is one leaf.
+  if (!s || (s.type === 'object' && !s.properties && !s.additionalProperties)) return into;
+  const properties = s.properties as Record<string, Schema> | undefined;
+  const additional = s.additionalProperties as Schema | undefined;
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    const child = properties !== undefined && Object.hasOwn(properties, k) ? properties[k] : additional;
+    into[`f:${k}`] = fillTree(definitions, value[k], child, {});
+  }
+  return into;
+}
+
+const untrackedMetaSet = new Set(untrackedMeta);
 
 /**
  * fieldsV1Of builds the FieldsV1 tree of everything an object sets in one
@@ -127,39 +181,26 @@ export function fieldSetOf(scope: Scope, obj: Obj): FieldSet {
  * toFieldsV1(fieldSetOf(...)), at a fraction of the cost on every create).
  */
 export function fieldsV1Of(scope: Scope, obj: Obj): Obj {
-  const set = (value: unknown, schema: Schema | undefined): Obj => {
-    const { definitions } = scope;
-    if (Array.isArray(value)) {
-      const kind = listKind(schema);
-      const items = resolve(definitions, schema)?.items as Schema | undefined;
-      const out: Obj = {};
-      if (kind.kind === 'map' && value.every((v) => isObj(v) && v[kind.keys[0]!] !== undefined)) {
-        for (const item of value as Obj[]) out[keyElement(kind.keys, item)] = { '.': {}, ...set(item, items) };
-        return out;
-      }
-      if (kind.kind === 'set' && value.every((v) => !isObj(v) && !Array.isArray(v))) {
-        for (const v of value) out[`v:${JSON.stringify(v)}`] = {};
-        return out;
-      }
-      return {};
-    }
-    if (!isObj(value) || Object.keys(value).length === 0 || isArbitrary(definitions, schema)) return {};
-    const out: Obj = {};
-    for (const [k, v] of Object.entries(value)) out[`f:${k}`] = set(v, fieldSchema(definitions, schema, k));
-    return out;
-  };
-  const root: Obj = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (k === 'apiVersion' || k === 'kind') continue;
+  const { definitions, root } = scope;
+  const out: Obj = {};
+  for (const k in obj) {
+    if (!Object.hasOwn(obj, k) || k === 'apiVersion' || k === 'kind') continue;
     if ((k === 'status') !== (scope.subresource === 'status')) continue;
+    const v = obj[k];
     if (k === 'metadata' && isObj(v)) {
-      const meta = Object.fromEntries(Object.entries(v).filter(([mk]) => !untrackedMeta.includes(mk)));
-      if (Object.keys(meta).length > 0) root['f:metadata'] = set(meta, fieldSchema(scope.definitions, scope.root, 'metadata'));
+      const meta: Obj = {};
+      let any = false;
+      for (const mk in v) {
+        if (!Object.hasOwn(v, mk) || untrackedMetaSet.has(mk)) continue;
+        meta[mk] = v[mk];
+        any = true;
+      }
+      if (any) out['f:metadata'] = fillTree(definitions, meta, fieldSchema(definitions, root, 'metadata'), {});
       continue;
     }
-    root[`f:${k}`] = set(v, fieldSchema(scope.definitions, scope.root, k));
+    out[`f:${k}`] = fillTree(definitions, v, fieldSchema(definitions, root, k), {});
   }
-  return root;
+  return out;
 }
 
 /** valueAt reads the value a path names (undefined when absent). */

@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeObject } from '../../kube/types.ts';
 import { apiErrors } from '../errors.ts';
 import { apiVersionOf, type ResourceDef } from '../resource.ts';
-import { decodePath, fieldSetOf, fieldsV1Of, fromFieldsV1, scopeOf, toFieldsV1, valueAt, type FieldSet, type Scope } from './fieldset.ts';
+import { now } from '../meta.ts';
+import { fieldsV1Of, fromFieldsV1, scopeOf, toFieldsV1, type FieldSet } from './fieldset.ts';
+import { changedFields } from './diff.ts';
 
 /**
  * managedFields as kube-apiserver keeps them: one entry per manager,
@@ -22,7 +24,7 @@ export interface ManagedEntry {
 
 export interface Managed { entry: ManagedEntry; set: FieldSet }
 
-const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
 
 /** managerOf is the fieldManager parameter, else the User-Agent up to its first `/` (kube's default), at most 128 characters. */
 export function managerOf(req: IncomingMessage, query: URLSearchParams): string {
@@ -44,24 +46,23 @@ export function serializeManaged(list: readonly Managed[]): ManagedEntry[] {
   return list.filter((m) => m.set.size > 0).map((m) => ({ ...m.entry, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(m.set) }));
 }
 
-export function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+/**
+ * withManaged sets obj's managedFields, or leaves the field out when no entry
+ * is left (Go's omitempty): kube's documented way to strip them, a patch
+ * setting `managedFields: [{}]`, leaves an object without the field.
+ */
+export function withManaged(obj: KubeObject, list: readonly ManagedEntry[]): void {
+  if (list.length > 0) {
+    obj.metadata = { ...obj.metadata, managedFields: list } as KubeObject['metadata'];
+    return;
+  }
+  if (obj.metadata === undefined || !Object.hasOwn(obj.metadata, 'managedFields')) return;
+  const { managedFields: _old, ...meta } = obj.metadata;
+  obj.metadata = meta;
 }
 
-/** changedFields are the fields of next that old lacks or holds with another value (a keyed item itself only when new). */
-export function changedFields(scope: Scope, old: KubeObject | undefined, next: KubeObject): { changed: FieldSet; removed: FieldSet } {
-  const nextSet = fieldSetOf(scope, next);
-  const oldSet = old ? fieldSetOf(scope, old) : new Set<string>();
-  const changed: FieldSet = new Set();
-  for (const p of nextSet) {
-    if (!oldSet.has(p)) changed.add(p);
-    else {
-      const path = decodePath(p);
-      if (!path[path.length - 1]?.startsWith('k:') && !sameValue(valueAt(next, path), valueAt(old, path))) changed.add(p);
-    }
-  }
-  const removed: FieldSet = new Set([...oldSet].filter((p) => !nextSet.has(p)));
-  return { changed, removed };
+export function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**
@@ -86,7 +87,7 @@ export function recordUpdate(def: ResourceDef, old: KubeObject | undefined, next
     // A create by one manager: it owns all it set; built straight into FieldsV1.
     const fieldsV1 = fieldsV1Of(scope, next);
     const entry: ManagedEntry = { manager, operation: 'Update', apiVersion: apiVersionOf(def), time: now(), fieldsType: 'FieldsV1', fieldsV1, ...(trackedSub ? { subresource: trackedSub } : {}) };
-    next.metadata = { ...next.metadata, managedFields: Object.keys(fieldsV1).length > 0 ? [entry] : [] } as KubeObject['metadata'];
+    withManaged(next, Object.keys(fieldsV1).length > 0 ? [entry] : []);
     return;
   }
   const managed = baseManaged(old, next);
@@ -104,7 +105,7 @@ export function recordUpdate(def: ResourceDef, old: KubeObject | undefined, next
     for (const p of changed) own.set.add(p);
     own.entry = { ...own.entry, time: now() };
   }
-  next.metadata = { ...next.metadata, managedFields: serializeManaged(managed) } as KubeObject['metadata'];
+  withManaged(next, serializeManaged(managed));
 }
 
 export { now };

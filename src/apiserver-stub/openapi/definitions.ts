@@ -126,6 +126,9 @@ const parsedModules = new Set<string>();
  * far, parsed once, with those every group refers to (core's pod template, meta).
  */
 export function cachedDefinitions(group: string, version: string): Definitions {
+  // Every write asks (field validation, managedFields): answer a group-version seen before without the module walk.
+  const key = `${group}/${version}`;
+  if (readyGroupVersions.has(key)) return parsed;
   for (const m of [moduleOfGroupVersion(group, version), 'core/v1', ...extraModules]) {
     if (parsedModules.has(m)) continue;
     Object.assign(parsed, parseModule(typesRoot(), m));
@@ -133,5 +136,8 @@ export function cachedDefinitions(group: string, version: string): Definitions {
     addMergeKeys(parsed);
     addSchemaExtensions(parsed);
   }
+  readyGroupVersions.add(key);
   return parsed;
 }
+
+const readyGroupVersions = new Set<string>();

@@ -5,6 +5,7 @@ import { InvalidArgumentError, getErrorMessage } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 import type { Backend, KeyValue, ListOptions, ListResult, StoreEvent, StoreWatch, StoredValue, WatchHandlers } from './backend.ts';
 import { DEFAULT_MAX_QUEUED, WatchQueue } from './broadcaster.ts';
+import { encodedText } from './encoded-value.ts';
 import {
   CompactedError,
   ConflictError,
@@ -87,7 +88,7 @@ export class EtcdBackend implements Backend {
   async create(key: string, value: StoredValue): Promise<KeyValue> {
     const res = await this.txn(
       [{ key: utf8(key), target: 'Create', result: 'Equal', create_revision: 0 }],
-      [{ request_put: { key: utf8(key), value: utf8(JSON.stringify(value)) } }],
+      [{ request_put: { key: utf8(key), value: utf8(encodedText(value)) } }],
     );
     if (!res.succeeded) throw new KeyExistsError(key);
     return { key, value, revision: Number(res.header.revision) };
@@ -96,7 +97,7 @@ export class EtcdBackend implements Backend {
   async update(key: string, value: StoredValue, expectedRevision: number): Promise<KeyValue> {
     const res = await this.txn(
       [{ key: utf8(key), target: 'Mod', result: 'Equal', mod_revision: expectedRevision }],
-      [{ request_put: { key: utf8(key), value: utf8(JSON.stringify(value)) } }],
+      [{ request_put: { key: utf8(key), value: utf8(encodedText(value)) } }],
     );
     if (!res.succeeded) throw this.preconditionFailure(key, expectedRevision, res);
     return { key, value, revision: Number(res.header.revision) };

@@ -2,6 +2,7 @@ import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import type { KeyValue, StoredValue } from './backend.ts';
 import { CorruptStoreError } from './errors.ts';
 import type { HistoryEntry } from './history.ts';
+import { encodedText } from './encoded-value.ts';
 
 /**
  * The write-ahead log of the file store: one JSON record per line,
@@ -21,8 +22,9 @@ const OPS = { ADDED: 'create', MODIFIED: 'update', DELETED: 'delete' } as const;
 /** encodeRecord renders one applied write as a log line (with its newline). */
 export function encodeRecord(entry: HistoryEntry): string {
   const { type, key, value, revision } = entry.event;
-  const record: WalRecord = type === 'DELETED' ? { rev: revision, op: 'delete', key } : { rev: revision, op: OPS[type], key, value };
-  return JSON.stringify(record) + '\n';
+  if (type === 'DELETED') return JSON.stringify({ rev: revision, op: 'delete', key } satisfies WalRecord) + '\n';
+  // JSON.stringify of the record, with the value's text as the registry already encoded it.
+  return `{"rev":${revision},"op":"${OPS[type]}","key":${JSON.stringify(key)},"value":${encodedText(value)}}\n`;
 }
 
 /**

@@ -83,3 +83,22 @@ test('a list of large objects is streamed as the client reads, holding about one
   t.is(page.items.length, 3);
   t.truthy(page.metadata.continue);
 });
+
+test('a streamed list of many small objects goes out in chunks and reaches a slow reader whole', async (t) => {
+  t.timeout(120_000);
+  const { url } = await startServer(t);
+  const value = 'k'.repeat(2000);
+  const names = Array.from({ length: 1500 }, (_, i) => `small-${String(i).padStart(4, '0')}`);
+  for (let i = 0; i < names.length; i += 50) {
+    await Promise.all(names.slice(i, i + 50).map(async (name) => {
+      const res = await fetch(`${url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: { name }, data: { v: value } }) });
+      t.is(res.status, 201);
+    }));
+  }
+  // ~3 MB: past the whole-response bound, so streamed; the reader takes 1 MiB per 5 ms, so the server waits on it.
+  const { headers, body } = await slowList(url);
+  t.is(headers['transfer-encoding'], 'chunked');
+  const list = JSON.parse(body) as { items: Array<{ metadata: { name: string }; data: { v: string } }> };
+  t.deepEqual(list.items.map((i) => i.metadata.name), names);
+  t.true(list.items.every((i) => i.data.v === value));
+});

@@ -70,6 +70,19 @@ test('updates are tracked per manager: a PUT takes the fields it changes, and an
   t.is(again.json.message, 'Apply failed with 1 conflict: conflict with "editor" using v1: .data.x');
 });
 
+test('managedFields: [{}] strips them as kube documents: the object is left without the field, and the next update is tracked afresh', async (t) => {
+  const { url } = await startServer(t);
+  t.is((await apply(url, 'cfg', 'alice', cm({ x: '1' }))).status, 201);
+  const patch = (body: unknown) => fetch(`${url}${cmPath}/cfg?fieldManager=editor`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
+  const stripped = await patch({ metadata: { managedFields: [{}] } });
+  t.is(stripped.status, 200);
+  t.false('managedFields' in stripped.json.metadata);
+  t.false('managedFields' in ((await (await fetch(`${url}${cmPath}/cfg`)).json()) as any).metadata);
+  const next = await patch({ data: { y: '2' } });
+  t.deepEqual(managers(next.json), ['editor/Update']);
+  t.deepEqual(next.json.metadata.managedFields[0].fieldsV1, { 'f:data': { 'f:y': {} } });
+});
+
 test('a keyed list merges by key and is owned per item', async (t) => {
   const { url } = await startServer(t);
   const deploy = (containers: Array<Record<string, unknown>>) => ({
