@@ -18,6 +18,7 @@ const MIN = 60_000;
 export const SUITES: readonly SuiteDef[] = [
   { name: 'store', description: 'storage backend: create rate, list, watch fan-out, restart', requires: [], timeoutMs: { quick: 1 * MIN, full: 5 * MIN } },
   { name: 'apiserver', description: 'create/list/watch fan-out of the compact apiserver, server-side against client-side apply, the list without managedFields', requires: [], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
+  { name: 'apiserver-secure', description: 'create and list over HTTPS with RBAC against plain HTTP with AlwaysAllow, in one run', requires: [], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
   { name: 'scheduler', description: 'pods bound per second; EndpointSlice convergence', requires: [], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
   { name: 'watcher', description: 'initial sync at 100k endpoints; change-to-snapshot latency', requires: [], timeoutMs: { quick: 2 * MIN, full: 10 * MIN } },
   { name: 'iptables', description: 'render and restore times, incremental sync, nft vs legacy', requires: ['iptables-restore'], timeoutMs: { quick: 2 * MIN, full: 15 * MIN } },

@@ -120,9 +120,10 @@ rootOnly('mount points missing on the host are made in an overlay of the contain
     },
   });
   const read = async () => (await lab.k(['exec', 'reader', '--', 'sh', '-c', `ls ${etcDir}/live; cat ${etcDir}/live/a ${shareDir}/pinned-a`])).stdout;
-  t.is(await until('reader running', async () => {
+  // An exec can land while the container's mounts are still being made: wait for both mounts' files.
+  t.is(await until('reader running with its mounts', async () => {
     const out = await read();
-    return out.includes('one') && out;
+    return out.split('one').length === 3 && out;
   }), 'a\nb\none\none\n');
   t.false(existsSync(etcDir), 'nothing made on the host under /etc');
   t.false(existsSync(shareDir), 'nor under /usr/share');
