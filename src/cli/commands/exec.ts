@@ -1,3 +1,4 @@
+import { currentLab } from '../../lab/cluster/current.ts';
 import { spawn } from 'node:child_process';
 import { defineCommand } from '../command.ts';
 import { openLab, targetNamespace } from '../../lab/cluster/client.ts';
@@ -9,14 +10,14 @@ export default defineCommand({
   summary: 'Run a command inside a lab pod\'s (or node\'s) network namespace, e.g. ferry exec web-abc -- curl -s web/hostname',
   usage: '<pod> | node/<node>  -- <command> [args...]',
   flags: {
-    name: { type: 'string', default: 'lab', help: 'lab name' },
+    name: { type: 'string', help: 'lab name (default: the lab of $KUBECONFIG, else the only running lab, else lab)' },
     namespace: { type: 'string', default: 'default', help: 'Kubernetes namespace of the pod' },
     n: { type: 'string', help: 'short for --namespace' },
   },
   async run({ flags, positionals, rest }) {
     const [target] = positionals;
     if (!target || rest.length === 0) throw new InvalidArgumentError('usage: ferry exec <pod> [-n namespace] -- <command> [args...]');
-    const { state, client } = openLab(flags.name);
+    const { state, client } = openLab(currentLab(flags.name));
     let ns: string;
     try {
       ns = await targetNamespace(state, client, target, flags.n ?? flags.namespace);

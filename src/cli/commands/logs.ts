@@ -1,3 +1,4 @@
+import { currentLab } from '../../lab/cluster/current.ts';
 import { createReadStream, existsSync, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { defineCommand } from '../command.ts';
@@ -26,19 +27,20 @@ export default defineCommand({
   summary: 'Print the log of one lab component (apiserver, controller-manager, scheduler, relay, node-<node>; proxy-<node> in an ipvs lab, elsewhere the proxies are pods)',
   usage: '<component>',
   flags: {
-    name: { type: 'string', default: 'lab', help: 'lab name' },
+    name: { type: 'string', help: 'lab name (default: the lab of $KUBECONFIG, else the only running lab, else lab)' },
     follow: { type: 'boolean', default: false, help: 'keep printing what is appended (like tail -f)' },
   },
   async run({ flags, positionals }) {
-    const paths = labPaths(flags.name);
+    const name = currentLab(flags.name);
+    const paths = labPaths(name);
     const available = existsSync(paths.logs) ? readdirSync(paths.logs).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -4)) : [];
     const [component] = positionals;
     if (component && !available.includes(component)) {
-      const hint = await proxyPodHint(flags.name, component);
+      const hint = await proxyPodHint(name, component);
       if (hint) throw new InvalidArgumentError(hint);
     }
     if (!component || !available.includes(component)) {
-      throw new InvalidArgumentError(`${component ? `no log for ${JSON.stringify(component)}` : 'name a component'}; lab ${flags.name} has: ${available.join(', ') || 'none'}`);
+      throw new InvalidArgumentError(`${component ? `no log for ${JSON.stringify(component)}` : 'name a component'}; lab ${name} has: ${available.join(', ') || 'none'}`);
     }
     const file = join(paths.logs, `${component}.log`);
     let offset = 0;

@@ -1,3 +1,4 @@
+import { currentLab } from '../../lab/cluster/current.ts';
 import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
 import { defineCommand } from '../command.ts';
 import { resources } from '../../endpoints/client/resources.ts';
@@ -70,10 +71,10 @@ export default defineCommand({
   name: 'status',
   summary: 'Show a lab: components and their health, nodes, pods, workloads (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs), services, and proxy rules per node',
   flags: {
-    name: { type: 'string', default: 'lab', help: 'lab name' },
+    name: { type: 'string', help: 'lab name (default: the lab of $KUBECONFIG, else the only running lab, else lab)' },
   },
   async run({ flags }) {
-    const { state, client } = openLab(flags.name);
+    const { state, client } = openLab(currentLab(flags.name));
     // Proxies run as the ferry-proxy DaemonSet read their mode from the kube-proxy ConfigMap, which may have been edited.
     const configured = state.proxies === 'pods' ? await configuredProxyMode(client).catch(() => undefined) : undefined;
     const mode = configured ?? state.plan.mode;

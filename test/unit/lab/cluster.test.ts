@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createServer, connect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -9,6 +9,7 @@ import { planLab, type ProxyMode } from '../../../src/lab/cluster/plan.ts';
 import { renderKubeconfig } from '../../../src/lab/cluster/kubeconfig.ts';
 import { startRelay } from '../../../src/lab/cluster/relay.ts';
 import { labPaths, readState, writeState } from '../../../src/lab/cluster/state.ts';
+import { currentLab } from '../../../src/lab/cluster/current.ts';
 
 test('planLab names namespaces by prefix and gives each node its address and pod range', (t) => {
   const cases = [
@@ -82,4 +83,24 @@ test('the relay splices TCP connections to the Unix socket, both ways', async (t
     c.on('error', reject);
   });
   t.is(answer, 'echo:ping');
+});
+
+test('currentLab: --name, else the lab of $KUBECONFIG, else the only running lab, else lab', (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'ferry-lab-current-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const lab = (name: string, pid: number) => {
+    const paths = labPaths(name, home);
+    writeState(paths, { plan: planLab(name, 1, 'iptables'), apiPort: 1, socket: paths.socket, startedAt: 'now', components: [{ name: 'apiserver', argv: ['x'], pid, log: 'l' }] });
+    writeFileSync(paths.kubeconfig, 'x');
+    return paths;
+  };
+  t.is(currentLab(undefined, {}, home), 'lab', 'no labs');
+  const alpha = lab('alpha', process.pid);
+  t.is(currentLab(undefined, {}, home), 'alpha', 'the only running one');
+  lab('beta', 2 ** 22 + 1);
+  t.is(currentLab(undefined, {}, home), 'alpha', 'beta\'s apiserver is not running');
+  lab('gamma', process.pid);
+  t.is(currentLab(undefined, {}, home), 'lab', 'two running: no guess');
+  t.is(currentLab(undefined, { KUBECONFIG: `${labPaths('gamma', home).kubeconfig}:/other` }, home), 'gamma');
+  t.is(currentLab('beta', { KUBECONFIG: alpha.kubeconfig }, home), 'beta', '--name wins');
 });
