@@ -22,8 +22,8 @@ import { parseArgs } from 'node:util';
 import type { Service } from 'kubernetes-types/core/v1.d.ts';
 import { ApiServer } from '../../src/apiserver-stub/server.ts';
 import { createBackend } from '../../src/apiserver-stub/storage/registry.ts';
-import { ApiClient } from '../../src/endpoints/client/api-client.ts';
-import { resources } from '../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../src/client/api-client.ts';
+import { resources } from '../../src/client/resources.ts';
 import { BenchRecorder } from '../../src/bench/result.ts';
 import { freePort } from '../../src/util/free-port.ts';
 

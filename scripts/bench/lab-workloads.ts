@@ -2,8 +2,8 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ApiClient } from '../../src/endpoints/client/api-client.ts';
-import { resources } from '../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../src/client/api-client.ts';
+import { resources } from '../../src/client/resources.ts';
 import type { Figure } from '../../src/bench/result.ts';
 import { labPaths } from '../../src/lab/cluster/state.ts';
 

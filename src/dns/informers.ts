@@ -1,8 +1,8 @@
 import type { Namespace, Pod, Service } from 'kubernetes-types/core/v1.d.ts';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.d.ts';
-import type { ApiClient } from '../endpoints/client/api-client.ts';
-import { resources } from '../endpoints/client/resources.ts';
-import { Informer } from '../endpoints/informer.ts';
+import type { ApiClient } from '../client/api-client.ts';
+import { resources } from '../client/resources.ts';
+import { Informer } from '../client/informer.ts';
 import { LAST_CHANGE_TRIGGER_TIME } from '../endpoints/endpoints-change-tracker.ts';
 import { createLogger } from '../util/log.ts';
 import type { PodMode } from './lookup.ts';

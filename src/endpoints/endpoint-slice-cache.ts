@@ -2,7 +2,7 @@ import { isIPv4 } from 'node:net';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { servicePortKey } from './proxy-state.ts';
 import type { Endpoint, Protocol } from './proxy-state.ts';
-import { SERVICE_NAME_LABEL } from './store.ts';
+import { SERVICE_NAME_LABEL } from '../client/store.ts';
 
 /**
  * SliceInfo is the slim projection of one EndpointSlice that the tracker

@@ -1,6 +1,6 @@
 import { FerryError } from '../util/errors.ts';
 
-export { ApiError, ConnectionError, KubeconfigError, isConflict, isExpired, isNotFound } from './client/errors.ts';
+export { ApiError, ConnectionError, KubeconfigError, isConflict, isExpired, isNotFound } from '../client/errors.ts';
 
 /** UnknownProxyModeError is a `--mode` with no registered backend. */
 export class UnknownProxyModeError extends FerryError {

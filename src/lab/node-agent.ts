@@ -1,12 +1,12 @@
 import type { ConfigMap, Node, Pod, Secret, Service, Taint } from 'kubernetes-types/core/v1.js';
-import type { ApiClient } from '../endpoints/client/api-client.ts';
-import { ApiError, isNotFound } from '../endpoints/client/errors.ts';
-import { resourcePath, resources } from '../endpoints/client/resources.ts';
-import { Informer } from '../endpoints/informer.ts';
-import { objectKey } from '../endpoints/store.ts';
+import type { ApiClient } from '../client/api-client.ts';
+import { ApiError, isNotFound } from '../client/errors.ts';
+import { resourcePath, resources } from '../client/resources.ts';
+import { Informer } from '../client/informer.ts';
+import { objectKey } from '../client/store.ts';
 import { canonicalJSON } from '../apiserver-stub/controllers/canonical.ts';
 import { Controller, type Requeue } from '../apiserver-stub/controllers/controller.ts';
-import { Backoff } from '../endpoints/backoff.ts';
+import { Backoff } from '../util/backoff.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';

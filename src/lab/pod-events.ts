@@ -1,6 +1,6 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import type { ApiClient } from '../endpoints/client/api-client.ts';
-import { resources } from '../endpoints/client/resources.ts';
+import type { ApiClient } from '../client/api-client.ts';
+import { resources } from '../client/resources.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigMap, Pod, Service } from 'kubernetes-types/core/v1.js';
-import { resources } from '../../src/endpoints/client/resources.ts';
+import { resources } from '../../src/client/resources.ts';
 import { isRoot } from '../helpers/netns-fixture.ts';
 import type { ProxyMode } from '../../src/lab/cluster/plan.ts';
 import { labPaths } from '../../src/lab/cluster/state.ts';

@@ -1,6 +1,6 @@
 import { createLogger } from '../../util/log.ts';
 import { getErrorMessage } from '../../util/errors.ts';
-import { isConflict } from '../../endpoints/client/errors.ts';
+import { isConflict } from '../../client/errors.ts';
 import { WorkQueue } from './workqueue.ts';
 
 const log = createLogger('controller');

@@ -1,9 +1,9 @@
 import type { Deployment, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
-import { isNotFound } from '../../endpoints/client/errors.ts';
-import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
-import { resources } from '../../endpoints/client/resources.ts';
-import { objectKey } from '../../endpoints/store.ts';
+import type { ApiClient } from '../../client/api-client.ts';
+import { isNotFound } from '../../client/errors.ts';
+import { EventRecorder, involvedOf } from '../../client/event-recorder.ts';
+import { resources } from '../../client/resources.ts';
+import { objectKey } from '../../client/store.ts';
 import { createLogger } from '../../util/log.ts';
 import { adoptable, adoptionPatch, controllerOwnerRef, selectorSelects } from './adoption.ts';
 import { sameJSON } from './canonical.ts';

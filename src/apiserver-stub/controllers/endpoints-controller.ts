@@ -1,8 +1,8 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
-import { isNotFound } from '../../endpoints/client/errors.ts';
-import { resources } from '../../endpoints/client/resources.ts';
-import { objectKey } from '../../endpoints/store.ts';
+import type { ApiClient } from '../../client/api-client.ts';
+import { isNotFound } from '../../client/errors.ts';
+import { resources } from '../../client/resources.ts';
+import { objectKey } from '../../client/store.ts';
 import { createLogger } from '../../util/log.ts';
 import { Controller } from './controller.ts';
 import { desiredEndpoints, endpointsNeedUpdate, LABEL_SKIP_MIRROR } from './endpoints-reconcile.ts';

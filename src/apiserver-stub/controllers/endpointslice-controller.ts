@@ -1,9 +1,9 @@
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
-import { isNotFound } from '../../endpoints/client/errors.ts';
-import { resources } from '../../endpoints/client/resources.ts';
-import { objectKey } from '../../endpoints/store.ts';
+import type { ApiClient } from '../../client/api-client.ts';
+import { isNotFound } from '../../client/errors.ts';
+import { resources } from '../../client/resources.ts';
+import { objectKey } from '../../client/store.ts';
 import { createLogger } from '../../util/log.ts';
 import { Controller, type Requeue } from './controller.ts';
 import { planSlices } from './endpointslice-reconcile.ts';

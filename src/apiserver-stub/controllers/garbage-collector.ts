@@ -1,9 +1,9 @@
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
-import type { ApiClient, KubeObject } from '../../endpoints/client/api-client.ts';
-import { isConflict, isNotFound } from '../../endpoints/client/errors.ts';
-import { resources, type ResourceRef } from '../../endpoints/client/resources.ts';
-import type { Informer } from '../../endpoints/informer.ts';
-import { objectKey } from '../../endpoints/store.ts';
+import type { ApiClient, KubeObject } from '../../client/api-client.ts';
+import { isConflict, isNotFound } from '../../client/errors.ts';
+import { resources, type ResourceRef } from '../../client/resources.ts';
+import type { Informer } from '../../client/informer.ts';
+import { objectKey } from '../../client/store.ts';
 import { createLogger } from '../../util/log.ts';
 import { Controller, type Requeue } from './controller.ts';
 import { blocksOwner, deletingWith, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, type DeletePolicy, type OwnerState, type Owned, ownerStateOf, planItem, withoutOwner } from './garbage-collector-plan.ts';

@@ -1,10 +1,10 @@
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Endpoints, Node, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { ApiClient, KubeObject } from '../../endpoints/client/api-client.ts';
-import { resources } from '../../endpoints/client/resources.ts';
-import { Informer } from '../../endpoints/informer.ts';
-import { byNamespace, byServiceName, objectKey } from '../../endpoints/store.ts';
+import type { ApiClient, KubeObject } from '../../client/api-client.ts';
+import { resources } from '../../client/resources.ts';
+import { Informer } from '../../client/informer.ts';
+import { byNamespace, byServiceName, objectKey } from '../../client/store.ts';
 import { selectorMatches } from './pod-endpoint.ts';
 import { CONTROLLER_NAME, LABEL_MANAGED_BY } from './endpointslice-reconcile.ts';
 

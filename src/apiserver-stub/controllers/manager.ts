@@ -1,4 +1,4 @@
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import type { ApiClient } from '../../client/api-client.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 import { DeploymentController } from './deployment-controller.ts';

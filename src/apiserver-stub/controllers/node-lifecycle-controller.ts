@@ -1,5 +1,5 @@
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
-import { resources } from '../../endpoints/client/resources.ts';
+import type { ApiClient } from '../../client/api-client.ts';
+import { resources } from '../../client/resources.ts';
 import { createLogger } from '../../util/log.ts';
 import { Controller } from './controller.ts';
 import type { SharedInformers } from './informers.ts';

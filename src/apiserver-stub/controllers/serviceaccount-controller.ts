@@ -1,7 +1,7 @@
 import type { ServiceAccount } from 'kubernetes-types/core/v1.js';
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
-import { ApiError } from '../../endpoints/client/errors.ts';
-import { resources } from '../../endpoints/client/resources.ts';
+import type { ApiClient } from '../../client/api-client.ts';
+import { ApiError } from '../../client/errors.ts';
+import { resources } from '../../client/resources.ts';
 import { createLogger } from '../../util/log.ts';
 import { Controller } from './controller.ts';
 import type { WorkloadInformers } from './workload-informers.ts';

@@ -1,11 +1,11 @@
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
-import { EventRecorder, involvedOf } from '../../endpoints/client/event-recorder.ts';
-import { isNotFound } from '../../endpoints/client/errors.ts';
+import type { ApiClient } from '../../client/api-client.ts';
+import { EventRecorder, involvedOf } from '../../client/event-recorder.ts';
+import { isNotFound } from '../../client/errors.ts';
 import { ignoreNotFound } from './workload-controllers.ts';
-import { resources } from '../../endpoints/client/resources.ts';
-import { objectKey } from '../../endpoints/store.ts';
+import { resources } from '../../client/resources.ts';
+import { objectKey } from '../../client/store.ts';
 import { createLogger } from '../../util/log.ts';
 import { sameJSON } from './canonical.ts';
 import { Controller, type Requeue } from './controller.ts';

@@ -1,5 +1,5 @@
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
-import { isNotFound } from '../../endpoints/client/errors.ts';
+import type { ApiClient } from '../../client/api-client.ts';
+import { isNotFound } from '../../client/errors.ts';
 import type { SharedInformers } from './informers.ts';
 import { CronJobController } from './cronjob-controller.ts';
 import { DaemonSetController } from './daemonset-controller.ts';

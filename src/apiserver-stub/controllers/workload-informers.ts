@@ -1,9 +1,9 @@
 import type { DaemonSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type { ConfigMap, Namespace, ServiceAccount } from 'kubernetes-types/core/v1.js';
-import type { ApiClient, KubeObject } from '../../endpoints/client/api-client.ts';
-import { resources } from '../../endpoints/client/resources.ts';
-import { Informer } from '../../endpoints/informer.ts';
+import type { ApiClient, KubeObject } from '../../client/api-client.ts';
+import { resources } from '../../client/resources.ts';
+import { Informer } from '../../client/informer.ts';
 import { byController } from './informers.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { defineCommand, commonFlags } from '../command.ts';
-import { ApiClient } from '../../endpoints/client/api-client.ts';
-import { loadClientConfig } from '../../endpoints/client/kubeconfig.ts';
+import { ApiClient } from '../../client/api-client.ts';
+import { loadClientConfig } from '../../client/kubeconfig.ts';
 import { ControllerManager, CONTROLLER_NAMES } from '../../apiserver-stub/controllers/manager.ts';
 import { DEFAULT_MAX_ENDPOINTS_PER_SLICE } from '../../apiserver-stub/controllers/endpointslice-reconcile.ts';
 

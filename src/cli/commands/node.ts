@@ -1,7 +1,7 @@
 import { defineCommand, commonFlags } from '../command.ts';
 import type { Taint } from 'kubernetes-types/core/v1.js';
-import { ApiClient } from '../../endpoints/client/api-client.ts';
-import { loadClientConfig } from '../../endpoints/client/kubeconfig.ts';
+import { ApiClient } from '../../client/api-client.ts';
+import { loadClientConfig } from '../../client/kubeconfig.ts';
 import { NodeAgent } from '../../lab/node-agent.ts';
 import { teardownNode } from '../../lab/node-network.ts';
 import { parseCidr, cidrContains } from '../../lab/ipam.ts';

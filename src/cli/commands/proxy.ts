@@ -6,8 +6,8 @@ import { encodeKubeProxyConfiguration, inConfigTerms, mapsToConfig, resolveProxy
 import { InvalidArgumentError } from '../../util/errors.ts';
 import type { ProxyConfig } from '../../endpoints/proxy-config.ts';
 import { createLogger, setVerbosity } from '../../util/log.ts';
-import { ApiClient } from '../../endpoints/client/api-client.ts';
-import { loadClientConfig } from '../../endpoints/client/kubeconfig.ts';
+import { ApiClient } from '../../client/api-client.ts';
+import { loadClientConfig } from '../../client/kubeconfig.ts';
 import { loadBackend } from '../../endpoints/backends.ts';
 import { cleanupAllModes, cleanupOtherModes } from '../../endpoints/cleanup-all.ts';
 import { ProxierHealth, healthzHandler, metricsHandler } from '../../endpoints/healthz.ts';

@@ -1,6 +1,6 @@
 import { defineCommand, commonFlags } from '../command.ts';
-import { ApiClient } from '../../endpoints/client/api-client.ts';
-import { loadClientConfig } from '../../endpoints/client/kubeconfig.ts';
+import { ApiClient } from '../../client/api-client.ts';
+import { loadClientConfig } from '../../client/kubeconfig.ts';
 import { SchedulerService } from '../../apiserver-stub/scheduler/service.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 

@@ -1,7 +1,7 @@
 import { currentLab } from '../../lab/cluster/current.ts';
 import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
 import { defineCommand } from '../command.ts';
-import { resources } from '../../endpoints/client/resources.ts';
+import { resources } from '../../client/resources.ts';
 import { execInLab, openLab } from '../../lab/cluster/client.ts';
 import { apiReady } from '../../lab/cluster/lab.ts';
 import { isAlive } from '../../lab/cluster/supervisor.ts';

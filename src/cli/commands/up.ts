@@ -1,9 +1,9 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineCommand } from '../command.ts';
-import { ApiClient } from '../../endpoints/client/api-client.ts';
+import { ApiClient } from '../../client/api-client.ts';
 import { availableModes } from '../../endpoints/backends.ts';
-import { resources } from '../../endpoints/client/resources.ts';
+import { resources } from '../../client/resources.ts';
 import { demoObjects, dnsObjects, ensureNamespace, ensureObject, waitForNodes, DEMO_NAME } from '../../lab/cluster/addons.ts';
 import { pkiCredentials, writeKubeconfig } from '../../lab/cluster/kubeconfig.ts';
 import { applyDataPlane, DNS_DEPLOYMENT, type Manifest } from '../../lab/cluster/data-plane.ts';

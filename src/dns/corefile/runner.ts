@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
+import type { ApiClient } from '../../client/api-client.ts';
 import { createLogger } from '../../util/log.ts';
 import { getErrorMessage } from '../../util/errors.ts';
 import type { Upstream } from '../forward.ts';

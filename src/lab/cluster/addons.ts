@@ -1,8 +1,8 @@
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { Namespace, Node, Service } from 'kubernetes-types/core/v1.js';
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
-import { ApiError } from '../../endpoints/client/errors.ts';
-import { resources, type ResourceRef } from '../../endpoints/client/resources.ts';
+import type { ApiClient } from '../../client/api-client.ts';
+import { ApiError } from '../../client/errors.ts';
+import { resources, type ResourceRef } from '../../client/resources.ts';
 import { AGNHOST_IMAGE } from '../image.ts';
 import { CLUSTER_DNS_IP, CLUSTER_DOMAIN } from './plan.ts';
 import { repoPath } from '../../util/repo.ts';

@@ -1,6 +1,6 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { ApiClient } from '../../endpoints/client/api-client.ts';
-import { resources } from '../../endpoints/client/resources.ts';
+import { ApiClient } from '../../client/api-client.ts';
+import { resources } from '../../client/resources.ts';
 import { execIn } from '../netns.ts';
 import { podNamespace } from '../node-network.ts';
 import { callGuest, type GuestResult } from './guest-exec.ts';

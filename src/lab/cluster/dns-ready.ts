@@ -1,7 +1,7 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
-import { resources } from '../../endpoints/client/resources.ts';
+import type { ApiClient } from '../../client/api-client.ts';
+import { resources } from '../../client/resources.ts';
 import { podNamespace } from '../node-network.ts';
 import { execInLab } from './client.ts';
 import { LabError } from './errors.ts';

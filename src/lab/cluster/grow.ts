@@ -1,8 +1,8 @@
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient } from '../../endpoints/client/api-client.ts';
-import { resources } from '../../endpoints/client/resources.ts';
+import { ApiClient } from '../../client/api-client.ts';
+import { resources } from '../../client/resources.ts';
 import { getErrorMessage } from '../../util/errors.ts';
 import { deleteNamespace, execIn, ip, listNamespaces } from '../netns.ts';
 import { etcNetnsDir, killNamespaceProcesses } from '../node-network.ts';

@@ -10,7 +10,7 @@ import { labNames, labPaths, readState, writeState, type ComponentRecord, type L
 import { isAlive, restartProcess, startFresh, stopComponents, type ComponentSpec } from './supervisor.ts';
 import { GUEST_LINK, guestLink, guestLinkNamespace, guestSpec, setupGuestLink, umlStatus } from './uml.ts';
 import { bundlePath, repoPath } from '../../util/repo.ts';
-import { ApiClient } from '../../endpoints/client/api-client.ts';
+import { ApiClient } from '../../client/api-client.ts';
 import { restartProxyPod } from './data-plane.ts';
 import { freePort } from '../../util/free-port.ts';
 

@@ -1,7 +1,7 @@
 import type { DaemonSet, Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
-import type { ApiClient } from '../../endpoints/client/api-client.ts';
-import { resources } from '../../endpoints/client/resources.ts';
+import type { ApiClient } from '../../client/api-client.ts';
+import { resources } from '../../client/resources.ts';
 
 /**
  * The workloads `ferry status` shows: how many of each kind, then one row

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { startServer, tempDir } from './server-fixture.ts';
 
 /**

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { call } from './rest-crud.ts';
 import { startServer } from './server-fixture.ts';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
 import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
 
 /**

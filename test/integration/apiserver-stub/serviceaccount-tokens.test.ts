@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
 import { until } from '../../helpers/until.ts';
 import { kubectl, startServer, tempDir } from './server-fixture.ts';
 

@@ -8,9 +8,9 @@
 import test from 'ava';
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import { watchTimeoutMs } from '../../../src/apiserver-stub/handlers/watch.ts';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
-import { Informer } from '../../../src/endpoints/informer.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { resources } from '../../../src/client/resources.ts';
+import { Informer } from '../../../src/client/informer.ts';
 import { startServer } from './server-fixture.ts';
 
 test('watchTimeoutMs: timeoutSeconds wins; without it (or 0) min-request-timeout with jitter in [1x, 2x); 0 is no end', (t) => {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { kubectlBin, until, workbench, type PodFate } from './workload-fixture.ts';
 
 /**
@@ -33,7 +33,7 @@ ${extra}
           containers: [{name: c, image: busybox, command: [${command}]}]
 `;
 
-const jobsOf = async (client: import('../../../src/endpoints/client/api-client.ts').ApiClient, owner: string) =>
+const jobsOf = async (client: import('../../../src/client/api-client.ts').ApiClient, owner: string) =>
   (await client.list<Job>(resources.jobs, { namespace: 'default' })).items.filter((j) => j.metadata?.ownerReferences?.[0]?.name === owner && !j.metadata?.deletionTimestamp);
 
 test(`${kubectlBin}: a CronJob creates a Job each minute, keeps successfulJobsHistoryLimit, records its times, and stops when suspended`, async (t) => {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { DaemonSet } from 'kubernetes-types/apps/v1.js';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { kubectlBin, kubectlOld, until, workbench } from './workload-fixture.ts';
 
 /** Issue 18: the DaemonSet controller driven by kubectl, over Node objects registered by the test (no node agent). */

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { kubectlBin, startCluster, until } from './cluster-fixture.ts';
 
 /**

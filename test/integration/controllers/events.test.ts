@@ -1,9 +1,9 @@
 import test from 'ava';
 import type { Event, Node, Pod } from 'kubernetes-types/core/v1.js';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { EventRecorder, involvedOf } from '../../../src/endpoints/client/event-recorder.ts';
-import { EventsV1Recorder } from '../../../src/endpoints/client/events-v1-recorder.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { EventRecorder, involvedOf } from '../../../src/client/event-recorder.ts';
+import { EventsV1Recorder } from '../../../src/client/events-v1-recorder.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { SchedulerService } from '../../../src/apiserver-stub/scheduler/service.ts';
 import { startServer } from '../apiserver-stub/server-fixture.ts';
 import { kubectlBin, startCluster, until, webDeployment } from './cluster-fixture.ts';

@@ -1,8 +1,8 @@
 import test from 'ava';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
-import { isNotFound } from '../../../src/endpoints/client/errors.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { isNotFound } from '../../../src/client/errors.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { kubectlBin, startCluster, until, webDeployment } from './cluster-fixture.ts';
 
 /**

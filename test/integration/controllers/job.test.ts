@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Job } from 'kubernetes-types/batch/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { kubectlBin, kubectlOld, until, workbench, type PodFate } from './workload-fixture.ts';
 
 /**

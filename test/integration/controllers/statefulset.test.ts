@@ -2,7 +2,7 @@ import test from 'ava';
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { kubectlBin, kubectlOld, until, workbench } from './workload-fixture.ts';
 
 /**

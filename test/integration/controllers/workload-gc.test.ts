@@ -1,5 +1,5 @@
 import test from 'ava';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { until, workbench } from './workload-fixture.ts';
 
 /**

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { ApiServer } from '../../../src/apiserver-stub/server.ts';
 import { createBackend } from '../../../src/apiserver-stub/storage/registry.ts';
 import { addAddress, vethPair } from '../../../src/lab/netns.ts';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
 import { isRoot, NetnsFixture } from '../../helpers/netns-fixture.ts';
 import { clusterIPService, createNamespace, createService, createSlice, dig, parseDig, slice, startCluster, startFerryDns, waitFor } from './harness.ts';
 

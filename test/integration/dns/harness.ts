@@ -16,8 +16,8 @@ import type { EndpointSlice, Endpoint } from 'kubernetes-types/discovery/v1.d.ts
 import { ApiServer } from '../../../src/apiserver-stub/server.ts';
 import { createBackend } from '../../../src/apiserver-stub/storage/registry.ts';
 export { freePort } from '../../../src/util/free-port.ts';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { resources } from '../../../src/client/resources.ts';
 
 const run = promisify(execFile);
 const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');

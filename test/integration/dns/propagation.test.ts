@@ -4,7 +4,7 @@
  * ready appears in its headless service's answer.
  */
 import test from 'ava';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { clusterIPService, createService, createSlice, dig, slice, startCluster, startFerryDns, udpQuery, waitFor } from './harness.ts';
 import { buildQuery, decode, type Decoded } from '../../unit/dns/helpers.ts';
 

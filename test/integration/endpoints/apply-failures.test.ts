@@ -10,8 +10,8 @@
  * /healthz 503 until an apply succeeds.
  */
 import test, { type ExecutionContext } from 'ava';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { ProxierHealth, healthzHandler } from '../../../src/endpoints/healthz.ts';
 import { listenHttp } from '../../../src/endpoints/http-server.ts';
 import { ProxyMetrics } from '../../../src/endpoints/metrics.ts';

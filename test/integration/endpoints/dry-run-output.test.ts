@@ -8,8 +8,8 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { TestApiserver, serviceObject, until } from './fixtures.ts';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { resources } from '../../../src/client/resources.ts';
 
 const FERRY = new URL('../../../bin/ferry', import.meta.url).pathname;
 

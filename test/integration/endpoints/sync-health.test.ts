@@ -1,7 +1,7 @@
 import test from 'ava';
 import { PassThrough } from 'node:stream';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { DryRunProxier } from '../../../src/endpoints/dry-run-proxier.ts';
 import { ProxierHealth, healthzHandler } from '../../../src/endpoints/healthz.ts';
 import { listenHttp } from '../../../src/endpoints/http-server.ts';

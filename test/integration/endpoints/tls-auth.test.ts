@@ -4,9 +4,9 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { loadClientConfig } from '../../../src/endpoints/client/kubeconfig.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { loadClientConfig } from '../../../src/client/kubeconfig.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { execFile } from '../../../src/util/exec.ts';
 import { serviceObject, sliceObject, until } from './fixtures.ts';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
 import { DryRunProxier } from '../../../src/endpoints/dry-run-proxier.ts';
 import { ProxierHealth } from '../../../src/endpoints/healthz.ts';
 import { ProxyMetrics } from '../../../src/endpoints/metrics.ts';

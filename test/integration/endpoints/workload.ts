@@ -1,5 +1,5 @@
-import type { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import type { ApiClient } from '../../../src/client/api-client.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { serviceObject, sliceObject } from './fixtures.ts';
 
 type Port = { name: string; port: number; protocol: 'TCP' | 'UDP' };

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { ConfigMap, Event, Pod } from 'kubernetes-types/core/v1.js';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { listNamespaces } from '../../../src/lab/netns.ts';
 import { POD_DIR_ROOT } from '../../../src/lab/pod-volumes.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';

@@ -1,8 +1,8 @@
 import test from 'ava';
 import type { ConfigMap, Node, Pod } from 'kubernetes-types/core/v1.js';
 import { fileURLToPath } from 'node:url';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { resources } from '../../../src/client/resources.ts';
 import { growLab } from '../../../src/lab/cluster/grow.ts';
 import { labPaths, readState } from '../../../src/lab/cluster/state.ts';
 import { listNamespaces } from '../../../src/lab/netns.ts';

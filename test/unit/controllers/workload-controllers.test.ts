@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ApiError } from '../../../src/endpoints/client/errors.ts';
+import { ApiError } from '../../../src/client/errors.ts';
 import { ignoreNotFound, WORKLOAD_CONTROLLER_NAMES } from '../../../src/apiserver-stub/controllers/workload-controllers.ts';
 import { CONTROLLER_NAMES } from '../../../src/apiserver-stub/controllers/manager.ts';
 

@@ -3,9 +3,9 @@ import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { ApiError, isConflict, isNotFound } from '../../../src/endpoints/client/errors.ts';
-import { resourcePath, resources } from '../../../src/endpoints/client/resources.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { ApiError, isConflict, isNotFound } from '../../../src/client/errors.ts';
+import { resourcePath, resources } from '../../../src/client/resources.ts';
 
 /** An echo server on a Unix socket: answers each request with what it received, or a Status for `/fail/<code>`. */
 async function echoServer(t: any): Promise<ApiClient> {

@@ -1,9 +1,9 @@
 import test from 'ava';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
-import { ApiError, ConnectionError } from '../../../src/endpoints/client/errors.ts';
-import { resources } from '../../../src/endpoints/client/resources.ts';
-import { Informer } from '../../../src/endpoints/informer.ts';
-import { byNamespace } from '../../../src/endpoints/store.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
+import { ApiError, ConnectionError } from '../../../src/client/errors.ts';
+import { resources } from '../../../src/client/resources.ts';
+import { Informer } from '../../../src/client/informer.ts';
+import { byNamespace } from '../../../src/client/store.ts';
 import { FakeApiserver } from './fake-apiserver.ts';
 
 const SVC = '/api/v1/services';
@@ -137,7 +137,7 @@ test('a silent (half-open) watch is resumed after the idle timeout', async (t) =
 });
 
 test('watch lines split across chunks and several events per chunk are parsed in order', async (t) => {
-  const { readWatchEvents } = await import('../../../src/endpoints/client/watch-stream.ts');
+  const { readWatchEvents } = await import('../../../src/client/watch-stream.ts');
   const { Readable } = await import('node:stream');
   const events = ['{"type":"ADDED","object":{"metadata":{"name":"a"}}}', '{"type":"DELETED","object":{"metadata":{"name":"b"}}}', '{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}'];
   const text = events.join('\n') + '\n';

@@ -2,8 +2,8 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadClientConfig } from '../../../src/endpoints/client/kubeconfig.ts';
-import { KubeconfigError } from '../../../src/endpoints/client/errors.ts';
+import { loadClientConfig } from '../../../src/client/kubeconfig.ts';
+import { KubeconfigError } from '../../../src/client/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-kubeconfig-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { PassThrough } from 'node:stream';
 import { availableModes, loadBackend } from '../../../src/endpoints/backends.ts';
-import { Backoff } from '../../../src/endpoints/backoff.ts';
+import { Backoff } from '../../../src/util/backoff.ts';
 import { DryRunProxier } from '../../../src/endpoints/dry-run-proxier.ts';
 import { UnknownProxyModeError } from '../../../src/endpoints/errors.ts';
 import { validateProxyConfig } from '../../../src/endpoints/proxy-config-validate.ts';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { PassThrough } from 'node:stream';
-import { ApiClient } from '../../../src/endpoints/client/api-client.ts';
+import { ApiClient } from '../../../src/client/api-client.ts';
 import { DryRunProxier } from '../../../src/endpoints/dry-run-proxier.ts';
 import { ProxierHealth } from '../../../src/endpoints/healthz.ts';
 import { ProxyMetrics } from '../../../src/endpoints/metrics.ts';

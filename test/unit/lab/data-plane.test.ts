@@ -7,7 +7,7 @@ import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import { proxyFlags } from '../../../src/cli/commands/proxy.ts';
 import dnsCommand from '../../../src/cli/commands/dns.ts';
 import { parseFlags } from '../../../src/cli/flags.ts';
-import { loadClientConfig } from '../../../src/endpoints/client/kubeconfig.ts';
+import { loadClientConfig } from '../../../src/client/kubeconfig.ts';
 import { resolveProxySettings } from '../../../src/endpoints/kube-proxy-config.ts';
 import { dataPlaneObjects, readDeployManifests } from '../../../src/lab/cluster/data-plane.ts';
 import { CLUSTER_CIDR } from '../../../src/lab/cluster/plan.ts';

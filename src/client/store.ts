@@ -1,4 +1,4 @@
-import type { KubeObject } from './client/api-client.ts';
+import type { KubeObject } from './api-client.ts';
 
 /** IndexFunc maps an object to the index values it is filed under (none, one or several). */
 export type IndexFunc<T> = (obj: T) => readonly string[];

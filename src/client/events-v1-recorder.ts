@@ -1,5 +1,5 @@
-import { createLogger } from '../../util/log.ts';
-import { getErrorMessage } from '../../util/errors.ts';
+import { createLogger } from '../util/log.ts';
+import { getErrorMessage } from '../util/errors.ts';
 import type { ApiClient } from './api-client.ts';
 import { isNotFound } from './errors.ts';
 import type { EventType, InvolvedObject } from './event-recorder.ts';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { getErrorMessage } from '../../util/errors.ts';
+import { getErrorMessage } from '../util/errors.ts';
 import { KubeconfigError } from './errors.ts';
 
 /**

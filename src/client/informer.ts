@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../util/log.ts';
 import { getErrorMessage } from '../util/errors.ts';
-import type { ApiClient, KubeObject } from './client/api-client.ts';
-import { ApiError, ConnectionError, isExpired } from './client/errors.ts';
-import type { ResourceRef } from './client/resources.ts';
-import type { WatchEvent } from './client/watch-stream.ts';
-import { Backoff } from './backoff.ts';
+import type { ApiClient, KubeObject } from './api-client.ts';
+import { ApiError, ConnectionError, isExpired } from './errors.ts';
+import type { ResourceRef } from './resources.ts';
+import type { WatchEvent } from './watch-stream.ts';
+import { Backoff } from '../util/backoff.ts';
 import { objectKey, Store } from './store.ts';
 import type { IndexFunc } from './store.ts';
 

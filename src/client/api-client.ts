@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { InvalidArgumentError } from '../../util/errors.ts';
+import { InvalidArgumentError } from '../util/errors.ts';
 import type { ClientConfig } from './kubeconfig.ts';
 import { ApiError, ConnectionError } from './errors.ts';
 import type { Status } from './errors.ts';

@@ -1,4 +1,4 @@
-import { FerryError } from '../../util/errors.ts';
+import { FerryError } from '../util/errors.ts';
 
 /**
  * Status is the part of a metav1.Status the client reads from an error
