@@ -93,10 +93,11 @@ export class ContainerProcess {
     // Each instance mounts afresh in its own mount namespace, with scratch space of its own.
     const mounts = mountScript(o.mounts ?? [], `${o.scratchDir ?? '/run/ferry-lab/scratch'}/${this.instances}`, o.netns);
     const script = ['hostname "$0"', ...mounts, 'exec "$@"'].join(' && ');
-    const argv = o.tty ? ttyArgv(o.argv) : o.argv;
+    const run = withContainerPath(o.env, o.argv);
+    const argv = o.tty ? ttyArgv(run.argv) : run.argv;
     const child = spawn('ip', ['netns', 'exec', o.netns, 'unshare', '--uts', '--', 'sh', '-c', script, o.hostname, ...argv], {
       detached: true,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: o.hostname, ...(o.tty ? { TERM: 'xterm' } : {}), ...o.env },
+      env: { HOSTNAME: o.hostname, ...(o.tty ? { TERM: 'xterm' } : {}), ...run.env },
       cwd: o.workingDir,
       stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
@@ -205,6 +206,18 @@ export function formatDelay(ms: number): string {
 }
 
 /** ttyArgv runs argv on a pseudo-terminal (util-linux `script`), passing its exit code on. */
+/**
+ * withContainerPath keeps this host's PATH for the programs that set a
+ * container up (ip, unshare, sh, nsenter, script: an image's PATH may put
+ * other programs of those names first, as busybox's applets) and hands the
+ * container's own PATH to its command through `env`.
+ */
+export function withContainerPath(env: Readonly<Record<string, string>>, argv: readonly string[]): { env: Record<string, string>; argv: string[] } {
+  const { PATH: containerPath, ...rest } = env;
+  const host = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...rest };
+  return containerPath === undefined ? { env: host, argv: [...argv] } : { env: host, argv: ['env', `PATH=${containerPath}`, ...argv] };
+}
+
 export function ttyArgv(argv: readonly string[]): string[] {
   return ['script', '-qfec', argv.map(shellQuote).join(' '), '/dev/null'];
 }

@@ -1,4 +1,7 @@
 import type { Container } from 'kubernetes-types/core/v1.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { FerryError } from '../util/errors.ts';
 import { bundlePath, repoPath } from '../util/repo.ts';
 
@@ -8,9 +11,9 @@ import { bundlePath, repoPath } from '../util/repo.ts';
  * runs Ferry's built-in agnhost with the container's command and args as
  * its arguments (so `kubectl create deployment web --image=ferry/agnhost --
  * netexec` works). The images tutorials use most have stand-ins (IMAGES):
- * `nginx` and `httpd` serve their default page on port 80 (standins.ts),
- * `busybox` runs its command with the host's programs (`sh`, `sleep`,
- * `echo`, `wget`...), `pause` sleeps, `ferry` (the image scripts/image
+ * `nginx` and `httpd` run Debian's nginx and Apache configured as those
+ * images are (src/lab/images/), `busybox` runs its command with Debian's
+ * busybox applets first on its PATH (`sh`, `sleep`, `wget`...), `pause` sleeps, `ferry` (the image scripts/image
  * builds, which deploy/ runs) runs this checkout's bin/ferry. Any other image runs the container's
  * `command` + `args` as a host program, and without a command it cannot
  * start (ErrImagePull, saying why).
@@ -76,13 +79,39 @@ interface StandInImage {
   entrypoint: string[];
   cmd: string[];
   program?: (argv: string[]) => string[] | undefined;
+  /** The image's ENV, under the container's own variables. */
+  env?: () => Record<string, string>;
 }
 
-const standInServer = (name: 'nginx' | 'httpd', servers: string[]) => (argv: string[]) => {
+/**
+ * BUSYBOX_BIN holds a link to Debian's busybox for each of its applets, made
+ * once (`busybox --install -s`): first on the busybox image's PATH, so `sh`,
+ * `wget`, `nslookup` and what they run are busybox's, as in the image.
+ */
+const BUSYBOX_BIN = '/run/ferry-lab/busybox/bin';
+
+function busyboxPath(): Record<string, string> {
+  if (!existsSync(`${BUSYBOX_BIN}/sh`) && existsSync('/usr/bin/busybox')) {
+    mkdirSync(BUSYBOX_BIN, { recursive: true });
+    execFileSync('/usr/bin/busybox', ['--install', '-s', BUSYBOX_BIN], { stdio: 'ignore' });
+  }
+  // Without Debian's busybox (scripts/setup installs it) the host's programs stand in.
+  return { PATH: `${existsSync(`${BUSYBOX_BIN}/sh`) ? `${BUSYBOX_BIN}:` : ''}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` };
+}
+
+/**
+ * debianServer runs the image's server command with Debian's program, set
+ * up as the image is (src/lab/images/<name>: its configuration, default
+ * page, logs to stdout and stderr); other commands run as given.
+ */
+const debianServer = (name: 'nginx' | 'httpd', servers: string[]) => (argv: string[]) => {
   // The image's entrypoint script only prepares configuration: drop it.
   const words = argv[0] === '/docker-entrypoint.sh' ? argv.slice(1) : argv;
-  return words.length > 0 && servers.includes(words[0]!.split('/').pop()!) ? [...agnhostArgv(), name] : words;
+  return words.length > 0 && servers.includes(basename(words[0]!)) ? [join(IMAGE_LAUNCHERS, name), ...words.slice(1)] : words;
 };
+
+const IMAGE_LAUNCHERS = repoPath('src', 'lab', 'images');
+const DEBIAN_PROGRAMS: Record<string, string> = { nginx: 'nginx', httpd: 'Apache httpd' };
 
 /** FERRY_IMAGE is Ferry's own image (scripts/image, deploy/): in the lab it runs this checkout's bin/ferry. */
 export const FERRY_IMAGE = 'ferry';
@@ -91,13 +120,18 @@ const ferryProgram = (argv: string[]) => (argv[0] === 'ferry' || argv[0] === FER
 
 /** IMAGES lists the stand-ins for the images tutorials use; the README's table says the same. */
 export const IMAGES: Readonly<Record<string, StandInImage>> = {
-  nginx: { entrypoint: ['/docker-entrypoint.sh'], cmd: ['nginx', '-g', 'daemon off;'], program: standInServer('nginx', ['nginx']) },
-  httpd: { entrypoint: [], cmd: ['httpd-foreground'], program: standInServer('httpd', ['httpd-foreground', 'httpd']) },
-  busybox: { entrypoint: [], cmd: ['sh'] },
+  nginx: { entrypoint: ['/docker-entrypoint.sh'], cmd: ['nginx', '-g', 'daemon off;'], program: debianServer('nginx', ['nginx']) },
+  httpd: { entrypoint: [], cmd: ['httpd-foreground'], program: debianServer('httpd', ['httpd-foreground', 'httpd']) },
+  busybox: { entrypoint: [], cmd: ['sh'], env: busyboxPath },
   [FERRY_IMAGE]: { entrypoint: [FERRY_ENTRYPOINT], cmd: ['--help'], program: ferryProgram },
   'registry.k8s.io/pause': { entrypoint: ['/pause'], cmd: [], program: (argv) => (argv[0] === '/pause' ? ['sleep', 'infinity'] : argv) },
   'k8s.gcr.io/pause': { entrypoint: ['/pause'], cmd: [], program: (argv) => (argv[0] === '/pause' ? ['sleep', 'infinity'] : argv) },
 };
+
+/** imageEnv is the environment the container's image sets (the busybox image's PATH); empty for others. */
+export function imageEnv(c: Container): Record<string, string> {
+  return (c.image ? IMAGES[imageName(c.image)]?.env?.() : undefined) ?? {};
+}
 
 /** containerArgv resolves what to execute for a container. */
 export function containerArgv(c: Container): string[] {
@@ -126,5 +160,6 @@ export function describeArgv(argv: readonly string[]): string {
   const agnhost = agnhostArgv();
   const isOurs = agnhost.every((w, i) => argv[i] === w);
   if (argv[0] === repoPath('bin', 'ferry')) return ['ferry', ...argv.slice(1)].join(' ');
+  if (argv[0]?.startsWith(`${IMAGE_LAUNCHERS}/`)) return `Debian's ${DEBIAN_PROGRAMS[basename(argv[0])] ?? 'program'} (src/lab/images/${[basename(argv[0]), ...argv.slice(1)].join(' ')})`;
   return (isOurs ? ['ferry-agnhost', ...argv.slice(agnhost.length)] : [...argv]).join(' ');
 }

@@ -4,7 +4,7 @@ import type { Container, LifecycleHandler, Pod, Probe, Service } from 'kubernete
 import { createLogger } from '../util/log.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { ContainerProcess, type RestartPolicy } from './container.ts';
-import { containerArgv, describeArgv, ImageError } from './image.ts';
+import { containerArgv, describeArgv, ImageError, imageEnv } from './image.ts';
 import type { PodEvent } from './pod-events.ts';
 import type { PodIpam } from './ipam.ts';
 import { podNamespace, teardownPodNetwork } from './node-network.ts';
@@ -213,7 +213,7 @@ export class PodWorker {
     const { env, errors } = containerEnv(this.pod, spec, this.ctx.services(), this.ip ?? '', this.ctx.hostIP);
     // A hostNetwork pod has the node's host name, as kubelet gives it.
     const hostname = this.hostNetwork ? this.ctx.nodeName : (this.pod.spec?.hostname ?? this.pod.metadata?.name ?? '');
-    const fullEnv = { ...env, POD_NAME: this.pod.metadata?.name ?? '', POD_NAMESPACE: this.pod.metadata?.namespace ?? '' };
+    const fullEnv = { ...imageEnv(spec), ...env, POD_NAME: this.pod.metadata?.name ?? '', POD_NAMESPACE: this.pod.metadata?.namespace ?? '' };
     let argv: string[] = [];
     let mounts: BindMount[] = [];
     let argvError: { reason: string; message: string } | undefined;

@@ -1,17 +1,16 @@
 import { defineCommand } from '../command.ts';
 import { startNetexec, startServeHostname } from '../../lab/agnhost.ts';
-import { startStandIn } from '../../lab/standins.ts';
 import { startGrpcHealth } from '../../lab/grpc-health.ts';
 
 export default defineCommand({
   name: 'agnhost',
-  summary: 'Run the agnhost-style test server (netexec or serve-hostname), as image ferry/agnhost does, or a lab image stand-in (nginx, httpd)',
-  usage: 'netexec | serve-hostname | grpc-health-checking | nginx | httpd',
+  summary: 'Run the agnhost-style test server (netexec, serve-hostname, grpc-health-checking), as image ferry/agnhost does',
+  usage: 'netexec | serve-hostname | grpc-health-checking',
   flags: {
     'http-port': { type: 'int', default: 8080, help: 'netexec, grpc-health-checking: HTTP port' },
     'udp-port': { type: 'int', default: 8081, help: 'netexec: UDP port (0 disables)' },
     'enable-shell': { type: 'boolean', default: false, help: 'netexec: serve /shell' },
-    port: { type: 'int', help: 'serve-hostname: port (default 9376); grpc-health-checking: gRPC port (default 5000); nginx, httpd: port (default 80)' },
+    port: { type: 'int', help: 'serve-hostname: port (default 9376); grpc-health-checking: gRPC port (default 5000)' },
     http: { type: 'boolean', help: 'serve-hostname: serve HTTP (the default when no protocol is given)' },
     tcp: { type: 'boolean', default: false, help: 'serve-hostname: raw TCP, reply then close' },
     udp: { type: 'boolean', default: false, help: 'serve-hostname: UDP' },
@@ -26,10 +25,8 @@ export default defineCommand({
       handle = await startServeHostname({ port: flags.port ?? 9376, http, tcp: flags.tcp, udp: flags.udp });
     } else if (mode === 'grpc-health-checking') {
       handle = await startGrpcHealth({ port: flags.port ?? 5000, httpPort: flags['http-port'] });
-    } else if (mode === 'nginx' || mode === 'httpd') {
-      handle = await startStandIn(mode, { port: flags.port ?? 80 });
     } else {
-      process.stderr.write(`ferry agnhost: unknown mode ${JSON.stringify(mode)} (want netexec, serve-hostname, grpc-health-checking, nginx or httpd)\n`);
+      process.stderr.write(`ferry agnhost: unknown mode ${JSON.stringify(mode)} (want netexec, serve-hostname or grpc-health-checking)\n`);
       return 2;
     }
     await new Promise<void>((resolve) => {
