@@ -277,9 +277,9 @@ export class ApiServer implements Api {
   }
 
   /** listen serves on host:port (port 0 picks one) over HTTP, or HTTPS with tls files; resolves to the bound address. */
-  listen(host: string, port: number, tls?: { certFile: string; keyFile: string }): Promise<AddressInfo> {
+  listen(host: string, port: number, tls?: ServingTls): Promise<AddressInfo> {
     const checking = { connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) };
-    const server = this.track(tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), ...checking }, this.handle) : createServer(checking, this.handle));
+    const server = this.track(tls ? createTlsServer({ ...tlsOptions(tls), ...checking }, this.handle) : createServer(checking, this.handle));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => resolve(server.address() as AddressInfo));
@@ -291,8 +291,8 @@ export class ApiServer implements Api {
    * clients are: for a relay that carries remote clients' TLS connections to
    * it (the lab's `kubernetes` Service, reached from pods).
    */
-  listenTlsUnix(path: string, tls: { certFile: string; keyFile: string }): Promise<void> {
-    const server = this.track(createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, this.handle));
+  listenTlsUnix(path: string, tls: ServingTls): Promise<void> {
+    const server = this.track(createTlsServer({ ...tlsOptions(tls), connectionsCheckingInterval: Math.min(30_000, Math.max(100, this.requestTimeoutMs / 4)) }, this.handle));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => resolve());
@@ -335,4 +335,21 @@ export class ApiServer implements Api {
     );
     await this.backend.close();
   }
+}
+
+/** ServingTls: the serving certificate and key, and the CA whose client certificates authenticate (`--client-ca-file`). */
+export interface ServingTls {
+  certFile: string;
+  keyFile: string;
+  clientCaFile?: string;
+}
+
+/**
+ * tlsOptions: with a client CA the server asks for a certificate but lets a
+ * connection without one (or with an unknown one) through, as kube-apiserver
+ * does; the authenticator then trusts only a certificate that verified.
+ */
+function tlsOptions(tls: ServingTls): { cert: Buffer; key: Buffer; ca?: Buffer; requestCert?: boolean; rejectUnauthorized?: boolean } {
+  const served = { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
+  return tls.clientCaFile ? { ...served, ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: false } : served;
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { TokenUser } from '../auth.ts';
 import { userInfo, type UserInfo } from '../handlers/reviews.ts';
 import type { Api } from '../handlers/context.ts';
@@ -12,7 +13,8 @@ import type { ServiceAccountTokenSigner } from '../serviceaccount/token-signer.t
 
 /**
  * Authority is who a request is and what it may do. Authentication: a
- * request on the Unix socket that presents no bearer token is the local
+ * client certificate signed by the client CA is its CommonName in its
+ * Organizations (kube's x509 authenticator); a request on the Unix socket that presents no bearer token is the local
  * administrator `system:admin` in `system:masters` (the socket's file
  * permissions, 0600, are its credential, as a kubeadm admin.conf's client
  * certificate is kube's: the lab's components use it). A bearer token is a
@@ -68,6 +70,8 @@ export class Authority {
    * store (async); other credentials are answered at once.
    */
   authenticate(req: IncomingMessage): UserInfo | undefined | Promise<UserInfo | undefined> {
+    const fromCertificate = certificateUser(req);
+    if (fromCertificate) return this.#remember(req, fromCertificate);
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const fromFile = bearer !== undefined ? this.tokens?.get(bearer) : undefined;
     if (fromFile) return this.#remember(req, userInfo(fromFile));
@@ -109,4 +113,19 @@ export class Authority {
   rules(user: UserInfo, namespace: string): PolicyRule[] {
     return this.rbac ? this.rbac.rulesFor(user, namespace) : allowAll;
   }
+}
+
+/**
+ * certificateUser is kube's x509 authenticator: a client certificate that
+ * verified against the client CA names the user by its CommonName and the
+ * groups by its Organizations.
+ */
+function certificateUser(req: IncomingMessage): UserInfo | undefined {
+  const socket = req.socket as TLSSocket;
+  if (!socket.encrypted || !socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate().subject as Record<string, string | string[]> | undefined;
+  const cn = subject?.CN;
+  if (typeof cn !== 'string' || cn === '') return undefined;
+  const organizations = subject?.O === undefined ? [] : Array.isArray(subject.O) ? subject.O : [subject.O];
+  return { username: cn, groups: [...organizations.filter((g) => g !== 'system:authenticated'), 'system:authenticated'] };
 }

@@ -53,6 +53,7 @@ export default defineCommand({
     'tls-unix-socket': { type: 'string', help: 'also serve HTTPS on this Unix socket, authenticated as TCP clients are: for a relay carrying remote clients to it (the lab relays the kubernetes Service there)' },
     'tls-cert-file': { type: 'string', help: 'serve HTTPS with this certificate (PEM)' },
     'tls-private-key-file': { type: 'string', help: 'private key (PEM) for --tls-cert-file' },
+    'client-ca-file': { type: 'string', help: 'CA (PEM) whose client certificates authenticate: CommonName is the user, Organizations the groups; default the generated CA (<data-dir>/pki/ca.crt) when it makes its own PKI' },
     'token-auth-file': { type: 'string', help: 'CSV of token,user,uid[,"groups"]; when set, requests need a valid bearer token' },
     'authorization-mode': { type: 'string', help: 'RBAC (the default; AlwaysAllow with --plain-http): requests are allowed by Roles, ClusterRoles and their bindings (system:masters and the Unix socket are always allowed); or AlwaysAllow' },
     'data-dir': { type: 'string', default: './.ferry/apiserver', help: 'directory of the file store, and where the kubeconfig is written' },
@@ -95,7 +96,10 @@ export default defineCommand({
       const serviceIP = new ServiceAllocator(parseCidr(flags['service-cluster-ip-range']), parsePortRange(flags['service-node-port-range'])).firstIP();
       pki = ensureServingPki(dataDir, altNames(host, serviceIP, flags['advertise-address'] ? [flags['advertise-address']] : []));
     }
-    const tls = given ?? (pki ? { certFile: pki.certFile, keyFile: pki.keyFile } : undefined);
+    const clientCa = flags['client-ca-file'] ?? pki?.caFile;
+    if (plain && flags['client-ca-file']) throw new InvalidArgumentError('--client-ca-file needs HTTPS: not with --plain-http');
+    const served = given ?? (pki ? { certFile: pki.certFile, keyFile: pki.keyFile } : undefined);
+    const tls = served && (clientCa ? { ...served, clientCaFile: clientCa } : served);
     const tokenFile = flags['token-auth-file'] ?? pki?.tokenFile;
     const tokens = tokenFile ? loadTokenFile(tokenFile) : undefined;
     if (tokens && !tls) log.warn('Token auth over plain HTTP: kubectl sends bearer tokens only over HTTPS, so give --tls-cert-file and --tls-private-key-file for kubectl');
