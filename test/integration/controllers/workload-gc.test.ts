@@ -1,6 +1,7 @@
 import test from 'ava';
 import { resources } from '../../../src/client/resources.ts';
 import { until, workbench } from './workload-fixture.ts';
+import { AGENT_DAEMONSET, statefulSetYaml } from '../../helpers/workload-manifests.ts';
 
 /**
  * Issue 18: deleting a workload deletes what it made, as in kube. The garbage
@@ -9,28 +10,8 @@ import { until, workbench } from './workload-fixture.ts';
  * DaemonSet removes its pods (before, their owners counted as present and the
  * pods ran on).
  */
-const manifest = `apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: web, namespace: default}
-spec:
-  serviceName: web
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: c, image: nginx}]
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent, namespace: default}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      containers: [{name: c, image: busybox, command: [sleep, "3600"]}]
-`;
+const manifest = `${statefulSetYaml('web', 2, '{name: c, image: nginx}')}---
+${AGENT_DAEMONSET}`;
 
 test('kubectl delete of a StatefulSet and a DaemonSet deletes their pods', async (t) => {
   const { client, k, pods } = await workbench(t, { controllers: ['statefulset', 'daemonset', 'garbagecollector'], fate: () => 'run' });

@@ -9,6 +9,7 @@ import { listNamespaces } from '../../../src/lab/netns.ts';
 import { execFile } from '../../../src/util/exec.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { until } from './node-fixture.ts';
+import { AGENT_DAEMONSET, statefulSetYaml } from '../../helpers/workload-manifests.ts';
 
 /**
  * Issue 18, acceptance 1 and 2, through the real CLI in a `ferry up` lab
@@ -31,34 +32,14 @@ spec:
   selector: {app: web}
   ports: [{name: web, port: 80}]
 ---
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: web, namespace: default}
-spec:
-  serviceName: nginx
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: nginx, image: nginx, ports: [{containerPort: 80, name: web}], readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}}]
----
+${statefulSetYaml('nginx', 3, '{name: nginx, image: nginx, ports: [{containerPort: 80, name: web}], readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}}')}---
 apiVersion: v1
 kind: Pod
 metadata: {name: client, namespace: default}
 spec:
   containers: [{name: c, image: busybox, command: [sleep, "3600"]}]
 ---
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent, namespace: default}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      containers: [{name: c, image: busybox, command: [sleep, "3600"]}]
-`;
+${AGENT_DAEMONSET}`;
 
 const ferry = (args: string[]) => execFile(FERRY, args, { allowFailure: true, timeoutMs: 180_000 });
 const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;

@@ -7,6 +7,7 @@ import { resources } from '../../../src/client/resources.ts';
 import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { oneNodeLab, until } from './node-fixture.ts';
+import { AGENT_DAEMONSET, statefulSetYaml } from '../../helpers/workload-manifests.ts';
 
 /**
  * Issue 18: the workload controllers with a real node agent (one node in
@@ -38,28 +39,8 @@ spec:
       restartPolicy: Never
       containers: [{name: c, image: busybox, command: [sh, -c, "exit 3"]}]
 ---
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: web, namespace: default}
-spec:
-  serviceName: web
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: c, image: busybox, command: [sh, -c, "echo $HOSTNAME; exec sleep 3600"]}]
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent, namespace: default}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      containers: [{name: c, image: busybox, command: [sleep, "3600"]}]
----
+${statefulSetYaml('web', 2, '{name: c, image: busybox, command: [sh, -c, "echo $HOSTNAME; exec sleep 3600"]}')}---
+${AGENT_DAEMONSET}---
 apiVersion: batch/v1
 kind: CronJob
 metadata: {name: hello, namespace: default}
