@@ -27,6 +27,9 @@ for (const storage of ['memory', 'file'] as const) {
           const cur = await client.get<Deployment>(resources.deployments, name, { namespace: 'default' }).catch(() => undefined);
           if (!cur) return;
           await client.updateStatus(resources.deployments, { ...cur, metadata: { ...cur.metadata, resourceVersion: undefined }, status: { observedGeneration: w * 1000 + i } } as Deployment).catch(() => undefined);
+          // A controller writes status when something changed, not in a spin: with none of this pause a file
+          // store whose fdatasync is slow (a loaded CI machine) always has one of the 16 writes in flight.
+          await new Promise((r) => setTimeout(r, 5));
         }
       });
       await new Promise((r) => setTimeout(r, 50));

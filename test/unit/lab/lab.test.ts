@@ -1,4 +1,5 @@
 import test from 'ava';
+import { join } from 'node:path';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import { containerArgv, ImageError, imageName, isAgnhost } from '../../../src/lab/image.ts';
 import { PodIpam, parseCidr, cidrContains } from '../../../src/lab/ipam.ts';
@@ -27,7 +28,7 @@ test('names: pod namespaces never fall under another node\'s prefix; veth names 
   t.true(hostVethName(ns).length <= 15);
 });
 
-test('images: ferry/agnhost (and upstream agnhost) run the built-in server with command+args; stand-ins for nginx, httpd, busybox, pause; others need a command', (t) => {
+test('images: ferry/agnhost (and upstream agnhost) run the built-in server with command+args; Debian\'s nginx and httpd, busybox, pause; others need a command', (t) => {
   t.true(isAgnhost('ferry/agnhost:2.1'));
   t.true(isAgnhost('registry.k8s.io/e2e-test-images/agnhost:2.43'));
   t.false(isAgnhost('example.com/agnhost-fork'));
@@ -41,11 +42,13 @@ test('images: ferry/agnhost (and upstream agnhost) run the built-in server with 
   t.is(imageName('docker.io/library/nginx:1.27@sha256:abc'), 'nginx');
   t.is(imageName('localhost:5000/tools/busybox:1.36'), 'localhost:5000/tools/busybox');
   t.is(imageName('registry.k8s.io/pause:3.9'), 'registry.k8s.io/pause');
-  // nginx and httpd: the image's default command (or its server named explicitly) is the stand-in server.
-  for (const c of [{ image: 'nginx' }, { image: 'nginx:1.27-alpine', args: ['nginx', '-g', 'daemon off;'] }, { image: 'docker.io/library/nginx', command: ['nginx'] }]) {
-    t.deepEqual(containerArgv({ name: 'c', ...c }).slice(-1), ['nginx'], JSON.stringify(c));
-  }
-  t.deepEqual(containerArgv({ name: 'c', image: 'httpd:2.4' }).slice(-1), ['httpd']);
+  // nginx and httpd: the image's default command (or its server named explicitly) runs Debian's program
+  // through its launcher (src/lab/images/), with the rest of the command as its arguments.
+  const launcher = (name: string) => join(import.meta.dirname, '../../../src/lab/images', name);
+  t.deepEqual(containerArgv({ name: 'c', image: 'nginx' }), [launcher('nginx'), '-g', 'daemon off;']);
+  t.deepEqual(containerArgv({ name: 'c', image: 'nginx:1.27-alpine', args: ['nginx', '-g', 'daemon off; worker_processes 2;'] }), [launcher('nginx'), '-g', 'daemon off; worker_processes 2;']);
+  t.deepEqual(containerArgv({ name: 'c', image: 'docker.io/library/nginx', command: ['nginx'] }), [launcher('nginx')]);
+  t.deepEqual(containerArgv({ name: 'c', image: 'httpd:2.4' }), [launcher('httpd')]);
   // Anything else in those images runs as a host program; busybox's CMD is sh; args alone replace it.
   t.deepEqual(containerArgv({ name: 'c', image: 'nginx', command: ['sh', '-c', 'echo hi'] }), ['sh', '-c', 'echo hi']);
   t.deepEqual(containerArgv({ name: 'c', image: 'busybox' }), ['sh']);
