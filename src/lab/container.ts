@@ -73,6 +73,8 @@ export class ContainerProcess {
   /** Delay before the next restart; 0 until the first crash (kubelet restarts that one at once). */
   private delayMs = 0;
   private instances = 0;
+  /** The file the running instance's wrapper makes once its mounts are made. */
+  mountedMarker: string | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private exited: Promise<void> = Promise.resolve();
@@ -91,8 +93,11 @@ export class ContainerProcess {
       this.log = new ContainerLog(o.maxLogBytes ?? 1024 * 1024);
     }
     // Each instance mounts afresh in its own mount namespace, with scratch space of its own.
-    const mounts = mountScript(o.mounts ?? [], `${o.scratchDir ?? '/run/ferry-lab/scratch'}/${this.instances}`, o.netns);
-    const script = ['hostname "$0"', ...mounts, 'exec "$@"'].join(' && ');
+    const scratch = `${o.scratchDir ?? '/run/ferry-lab/scratch'}/${this.instances}`;
+    const mounts = mountScript(o.mounts ?? [], scratch, o.netns);
+    // The marker says the mounts are made and the command is starting: exec waits for it (execWhenMounted).
+    this.mountedMarker = `${scratch}/mounted`;
+    const script = ['hostname "$0"', `mkdir -p ${shellQuote(scratch)}`, ...mounts, `: > ${shellQuote(this.mountedMarker)}`, 'exec "$@"'].join(' && ');
     const run = withContainerPath(o.env, o.argv);
     const argv = o.tty ? ttyArgv(run.argv) : run.argv;
     const child = spawn('ip', ['netns', 'exec', o.netns, 'unshare', '--uts', '--', 'sh', '-c', script, o.hostname, ...argv], {
@@ -216,6 +221,22 @@ export function withContainerPath(env: Readonly<Record<string, string>>, argv: r
   const { PATH: containerPath, ...rest } = env;
   const host = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...rest };
   return containerPath === undefined ? { env: host, argv: [...argv] } : { env: host, argv: ['env', `PATH=${containerPath}`, ...argv] };
+}
+
+/** How long an exec waits for the container's mounts before it runs anyway (the marker of a wrapper that died never comes). */
+const MOUNT_WAIT_TICKS = 500;
+
+/**
+ * execWhenMounted runs argv (an exec into the container) once the
+ * container's wrapper has made its mounts, as kubelet only reports a
+ * container running, and runs execs in it, after the runtime made them. The
+ * wait is in the child, so its stdin is already connected and nothing
+ * written to it is lost.
+ */
+export function execWhenMounted(marker: string | undefined, argv: readonly string[]): string[] {
+  if (marker === undefined) return [...argv];
+  const wait = `i=0; while [ ! -e ${shellQuote(marker)} ] && [ $i -lt ${MOUNT_WAIT_TICKS} ]; do sleep 0.01; i=$((i+1)); done; exec "$@"`;
+  return ['sh', '-c', wait, 'sh', ...argv];
 }
 
 export function ttyArgv(argv: readonly string[]): string[] {

@@ -3,7 +3,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from '../util/exec.ts';
 import { createLogger } from '../util/log.ts';
-import { ttyArgv, withContainerPath } from './container.ts';
+import { execWhenMounted, ttyArgv, withContainerPath } from './container.ts';
 import type { ContainerRun, PodWorker } from './pod-worker.ts';
 import type { SpdySession, SpdyStream } from './spdy.ts';
 import type { WebSocketConn } from './websocket.ts';
@@ -138,7 +138,8 @@ export function runExec(r: StreamRequest, ch: Channels): void {
   if (pid === undefined) return ch.finish({ metadata: {}, status: 'Failure', reason: 'BadRequest', message: `container ${r.run.spec.name} is not running` });
   log.info(3, 'exec', { pod: r.worker.name, container: r.run.spec.name, command });
   const run = withContainerPath(r.run.env, command);
-  const child = spawn('nsenter', ['-t', String(pid), '-n', '-u', '-m', '--', ...(tty ? ttyArgv(run.argv) : run.argv)], {
+  const argv = execWhenMounted(r.run.process.mountedMarker, run.argv);
+  const child = spawn('nsenter', ['-t', String(pid), '-n', '-u', '-m', '--', ...(tty ? ttyArgv(argv) : argv)], {
     env: { HOSTNAME: r.worker.pod.spec?.hostname ?? r.worker.pod.metadata?.name ?? '', ...(tty ? { TERM: 'xterm' } : {}), ...run.env },
     stdio: [flag(r.query, 'stdin') ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
