@@ -1,9 +1,9 @@
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../../client/api-client.ts';
-import { ApiError } from '../../client/errors.ts';
 import { resources } from '../../client/resources.ts';
 import { createLogger } from '../../util/log.ts';
 import { Controller } from './controller.ts';
+import { ignoreRaced, isActiveNamespace } from './serviceaccount-controller.ts';
 import type { WorkloadInformers } from './workload-informers.ts';
 
 const log = createLogger('root-ca-cert-publisher');
@@ -45,8 +45,7 @@ export class RootCaPublisher {
   }
 
   async sync(namespace: string): Promise<void> {
-    const ns = this.cfg.workloads.namespaces.store.get(namespace);
-    if (!ns || ns.status?.phase === 'Terminating' || ns.metadata?.deletionTimestamp) return;
+    if (!isActiveNamespace(this.cfg.workloads.namespaces.store.get(namespace))) return;
     const current = this.cfg.workloads.configMapsNamed(ROOT_CA_CONFIGMAP).store.get(`${namespace}/${ROOT_CA_CONFIGMAP}`);
     const data = { 'ca.crt': this.cfg.rootCa };
     try {
@@ -59,9 +58,7 @@ export class RootCaPublisher {
         log.info(2, 'Restored the root CA', { namespace });
       }
     } catch (error) {
-      // The cache was behind, or the namespace is going away: the next event looks again.
-      if (error instanceof ApiError && (error.statusCode === 409 || error.statusCode === 403 || error.statusCode === 404)) return;
-      throw error;
+      ignoreRaced(error);
     }
   }
 }

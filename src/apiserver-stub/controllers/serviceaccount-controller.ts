@@ -1,4 +1,4 @@
-import type { ServiceAccount } from 'kubernetes-types/core/v1.js';
+import type { Namespace, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../../client/api-client.ts';
 import { ApiError } from '../../client/errors.ts';
 import { resources } from '../../client/resources.ts';
@@ -41,17 +41,29 @@ export class ServiceAccountsController {
   }
 
   async sync(namespace: string): Promise<void> {
-    const ns = this.cfg.workloads.namespaces.store.get(namespace);
-    if (!ns || ns.status?.phase === 'Terminating' || ns.metadata?.deletionTimestamp) return;
+    if (!isActiveNamespace(this.cfg.workloads.namespaces.store.get(namespace))) return;
     if (this.cfg.workloads.serviceAccounts.store.get(`${namespace}/${DEFAULT_SERVICE_ACCOUNT}`)) return;
     const sa: ServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: DEFAULT_SERVICE_ACCOUNT, namespace } };
     try {
       await this.cfg.client.create(resources.serviceaccounts, sa, { namespace });
       log.info(2, 'Created the default ServiceAccount', { namespace });
     } catch (error) {
-      // The cache was behind, or the namespace is going away: both leave nothing to do.
-      if (error instanceof ApiError && (error.statusCode === 409 || error.statusCode === 403 || error.statusCode === 404)) return;
-      throw error;
+      ignoreRaced(error);
     }
   }
+}
+
+/** isActiveNamespace: the namespace exists and is not being deleted (kube refuses new objects in one that is). */
+export function isActiveNamespace(ns: Namespace | undefined): ns is Namespace {
+  return ns !== undefined && ns.status?.phase !== 'Terminating' && !ns.metadata?.deletionTimestamp;
+}
+
+/**
+ * ignoreRaced lets a per-namespace write pass that lost to the cache being
+ * behind (409) or to the namespace going away (403, 404): the next event
+ * looks again. Anything else is thrown for the retry with back-off.
+ */
+export function ignoreRaced(error: unknown): void {
+  if (error instanceof ApiError && (error.statusCode === 409 || error.statusCode === 403 || error.statusCode === 404)) return;
+  throw error;
 }

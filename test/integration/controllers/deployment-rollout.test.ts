@@ -1,13 +1,7 @@
 import test from 'ava';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
-import type { Pod } from 'kubernetes-types/core/v1.js';
-import { ApiClient } from '../../../src/client/api-client.ts';
 import { resources } from '../../../src/client/resources.ts';
-import { ControllerManager } from '../../../src/apiserver-stub/controllers/manager.ts';
-import { kubectl, startServer, tempDir } from '../apiserver-stub/server-fixture.ts';
+import { kubectlBin, startCluster, until } from './cluster-fixture.ts';
 
 /**
  * Issue 16 part 5: Deployment revisions as kube-controller-manager keeps them,
@@ -16,26 +10,6 @@ import { kubectl, startServer, tempDir } from '../apiserver-stub/server-fixture.
  * scaling the old ReplicaSet back (its template is normalised before the
  * comparison) under the next revision, and revisionHistoryLimit.
  */
-const bin = ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33', '/usr/bin/kubectl'].find((p) => existsSync(p))!;
-
-async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await get();
-    if (v) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** playKubelet marks every live pod Running and Ready, so rolling updates progress. */
-async function playKubelet(client: ApiClient): Promise<void> {
-  for (const p of (await client.list<Pod>(resources.pods, { namespace: 'default' })).items) {
-    if (p.status?.podIP || p.metadata?.deletionTimestamp) continue;
-    await client.updateStatus(resources.pods, { ...p, status: { phase: 'Running', podIP: `10.244.1.${(Number(p.metadata!.resourceVersion) % 250) + 2}`, conditions: [{ type: 'Ready', status: 'True' }] } }).catch(() => undefined);
-  }
-}
-
 const manifest = `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -51,30 +25,8 @@ spec:
       containers: [{name: web, image: "img:v1"}]
 `;
 
-test(`${bin}: rollout history shows change-causes, rollout undo scales the old ReplicaSet back, revisionHistoryLimit prunes`, async (t) => {
-  const server = await startServer(t);
-  const client = new ApiClient({ server: server.url });
-  const manager = new ControllerManager({ client, maxEndpointsPerSlice: 100, resyncPeriodMs: 0, workers: { endpointslice: 1, endpoints: 1, replicaset: 1, deployment: 1 } });
-  await manager.start();
-  let stop = false;
-  const kubelet = (async () => {
-    while (!stop) {
-      await playKubelet(client).catch(() => undefined);
-      await sleep(100);
-    }
-  })();
-  t.teardown(async () => {
-    stop = true;
-    await kubelet;
-    await manager.stop();
-    await client.close();
-  });
-  const dir = await tempDir(t);
-  const k = async (...args: string[]): Promise<string> => {
-    const r = await kubectl(bin, server.url, join(dir, 'cache'), args, args.includes('-') ? manifest : undefined);
-    t.is(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+test(`${kubectlBin}: rollout history shows change-causes, rollout undo scales the old ReplicaSet back, revisionHistoryLimit prunes`, async (t) => {
+  const { client, k } = await startCluster(t);
   const sets = async () => (await client.list<ReplicaSet>(resources.replicasets, { namespace: 'default' })).items;
   const deploymentNow = () => client.get<Deployment>(resources.deployments, 'web', { namespace: 'default' });
   const settled = (n: number, image: string) =>
@@ -85,7 +37,7 @@ test(`${bin}: rollout history shows change-causes, rollout undo scales the old R
       return rs.length === n && live.length === 1 && live[0]!.spec?.template?.spec?.containers[0]?.image === image && live[0]!.status?.availableReplicas === 2 && d.status?.updatedReplicas === 2 && d.status.replicas === 2 ? rs : undefined;
     });
 
-  await k('apply', '-f', '-');
+  await k(['apply', '-f', '-'], manifest);
   const [first] = await settled(1, 'img:v1');
   t.is(first!.metadata?.annotations?.['deployment.kubernetes.io/revision'], '1');
   t.is(first!.metadata?.annotations?.['kubernetes.io/change-cause'], 'first: v1');
@@ -94,16 +46,16 @@ test(`${bin}: rollout history shows change-causes, rollout undo scales the old R
   t.is((await until('deployment revision 1', async () => ((await deploymentNow()).metadata?.annotations?.['deployment.kubernetes.io/revision'] === '1' ? true : undefined))), true);
 
   // Annotated after the change, as kube's docs say: the cause goes to whichever set is new at the time.
-  await k('set', 'image', 'deployment/web', 'web=img:v2');
-  await k('annotate', 'deployment/web', 'kubernetes.io/change-cause=second: v2', '--overwrite');
+  await k(['set', 'image', 'deployment/web', 'web=img:v2']);
+  await k(['annotate', 'deployment/web', 'kubernetes.io/change-cause=second: v2', '--overwrite']);
   await settled(2, 'img:v2');
   const history = await until('change-cause of revision 2', async () => {
-    const out = await k('rollout', 'history', 'deployment/web');
+    const out = await k(['rollout', 'history', 'deployment/web']);
     return /^2\s+second: v2$/m.test(out) ? out : undefined;
   });
   t.regex(history, /^1\s+first: v1$/m);
 
-  await k('rollout', 'undo', 'deployment/web');
+  await k(['rollout', 'undo', 'deployment/web']);
   const after = await settled(2, 'img:v1');
   const back = after.find((r) => r.metadata?.name === first!.metadata?.name);
   t.truthy(back, `the first ReplicaSet is the live one again, not a new one: ${after.map((r) => r.metadata?.name).join(', ')}`);
@@ -114,9 +66,9 @@ test(`${bin}: rollout history shows change-causes, rollout undo scales the old R
     return rs?.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '3' && d.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '3';
   });
   t.is((await sets()).find((r) => r.metadata?.name === first!.metadata?.name)!.metadata?.annotations?.['deployment.kubernetes.io/revision-history'], '1');
-  t.regex(await k('rollout', 'history', 'deployment/web'), /^3\s+first: v1$/m);
+  t.regex(await k(['rollout', 'history', 'deployment/web']), /^3\s+first: v1$/m);
 
-  await k('patch', 'deployment/web', '-p', '{"spec":{"revisionHistoryLimit":0}}');
+  await k(['patch', 'deployment/web', '-p', '{"spec":{"revisionHistoryLimit":0}}']);
   const pruned = await until('the idle set pruned', async () => {
     const rs = await sets();
     return rs.length === 1 ? rs : undefined;
