@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ export interface ServingPki {
   /** The admin token (first line of tokenFile). */
   readonly adminToken: string;
 }
+
+const run = promisify(execFile);
 
 function openssl(args: string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -49,18 +52,46 @@ function certCovers(certFile: string, names: readonly string[]): boolean {
   }
 }
 
-/** ensureServingPki makes (or reuses) the CA, serving certificate and admin token under dataDir. */
-export function ensureServingPki(dataDir: string, names: readonly string[]): ServingPki {
+const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** ensureCa makes (or reuses) the CA under dataDir/pki: what signs the serving and client certificates. */
+export function ensureCa(dataDir: string): { dir: string; caFile: string; caKey: string } {
   const dir = join(dataDir, 'pki');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caFile = join(dir, 'ca.crt');
   const caKey = join(dir, 'ca.key');
-  const certFile = join(dir, 'apiserver.crt');
-  const keyFile = join(dir, 'apiserver.key');
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   if (!existsSync(caFile) || !existsSync(caKey)) {
     openssl(['req', '-x509', ...ec, '-keyout', caKey, '-out', caFile, '-days', '3650', '-subj', '/CN=ferry-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   }
+  return { dir, caFile, caKey };
+}
+
+/**
+ * issueClientCertificate signs a client certificate for `user` in `groups`
+ * (CommonName and Organizations, as kube's x509 authenticator reads them)
+ * with the CA under dataDir: what kubeadm gives each component.
+ */
+export async function issueClientCertificate(dataDir: string, user: string, groups: readonly string[]): Promise<{ cert: Buffer; key: Buffer }> {
+  const { dir, caFile, caKey } = ensureCa(dataDir);
+  const work = mkdtempSync(join(dir, 'client-'));
+  try {
+    const [key, csr, cert, ext] = ['client.key', 'client.csr', 'client.crt', 'client.ext'].map((f) => join(work, f)) as [string, string, string, string];
+    const subject = [...groups.map((g) => `/O=${g}`), `/CN=${user}`].join('');
+    writeFileSync(ext, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+    await run('openssl', ['req', ...ec, '-keyout', key, '-out', csr, '-subj', subject]);
+    // A random serial, not -CAcreateserial: certificates are issued in parallel.
+    await run('openssl', ['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-out', cert, '-days', '365', '-extfile', ext]);
+    return { cert: readFileSync(cert), key: readFileSync(key) };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** ensureServingPki makes (or reuses) the CA, serving certificate and admin token under dataDir. */
+export function ensureServingPki(dataDir: string, names: readonly string[]): ServingPki {
+  const { dir, caFile, caKey } = ensureCa(dataDir);
+  const certFile = join(dir, 'apiserver.crt');
+  const keyFile = join(dir, 'apiserver.key');
   if (!existsSync(certFile) || !existsSync(keyFile) || !certCovers(certFile, names)) {
     const csr = join(dir, 'apiserver.csr');
     const ext = join(dir, 'apiserver.ext');

@@ -41,10 +41,11 @@ export interface ApiServerOptions {
   /** Bearer tokens; when set, every TCP request but health and version needs one (the Unix socket is the local admin). */
   readonly tokens?: ReadonlyMap<string, TokenUser>;
   /**
-   * `--authorization-mode`: AlwaysAllow (the default) lets every authenticated
-   * request through; RBAC evaluates Roles and bindings (rbac/authorizer.ts).
+   * `--authorization-mode`, asked in order: AlwaysAllow (the default) lets
+   * every authenticated request through; Node authorizes node agents
+   * (rbac/node-authorizer.ts); RBAC evaluates Roles and bindings (rbac/authorizer.ts).
    */
-  readonly authorizationMode?: AuthorizationMode;
+  readonly authorizationMode?: AuthorizationMode | readonly AuthorizationMode[];
   /** Where the `kubernetes` Service's endpoints point (address:port), when given. */
   readonly advertise?: { address: string; port: number };
   readonly bookmarkIntervalMs?: number;
@@ -98,7 +99,7 @@ export class ApiServer implements Api {
   constructor(options: ApiServerOptions) {
     this.backend = options.backend;
     this.tokenSigner = options.serviceAccountSigner ?? ServiceAccountTokenSigner.ephemeral();
-    this.authority = new Authority(options.backend, options.tokens, options.authorizationMode ?? 'AlwaysAllow', this.tokenSigner);
+    this.authority = new Authority(options.backend, options.tokens, [options.authorizationMode ?? 'AlwaysAllow'].flat(), this.tokenSigner);
     this.advertise = options.advertise;
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 30_000;
     this.inflight = new InflightLimiter(options.inflight ?? defaultInflightLimits);
@@ -218,7 +219,7 @@ export class ApiServer implements Api {
     if (r.kind === 'version') return sendJson(res, 200, versionInfo());
     const user = await this.authority.authenticate(req);
     if (user === undefined) throw apiErrors.unauthorized();
-    this.authority.check(user, req.method ?? 'GET', url, r);
+    await this.authority.check(user, req.method ?? 'GET', url, r);
     if (isOpenApiPath(url.pathname)) return serveOpenApi(req, res, url, (this.openApi ??= new OpenApiDocs(defs)));
     switch (r.kind) {
       case 'discovery': {
@@ -255,7 +256,7 @@ export class ApiServer implements Api {
     const r = route(url.pathname, (g, v, res2) => this.byResource.get(`${g}/${res2}`)?.def.version === v ? this.byResource.get(`${g}/${res2}`)?.def : undefined, () => true);
     const user = await this.authority.authenticate(req);
     if (user === undefined) throw apiErrors.unauthorized();
-    this.authority.check(user, req.method ?? 'GET', url, r);
+    await this.authority.check(user, req.method ?? 'GET', url, r);
     const stream = r.kind === 'resource' && r.def.resource === 'pods' && r.def.group === '' && r.namespace && r.name && (STREAM_SUBRESOURCES as readonly string[]).includes(r.subresource ?? '');
     if (!stream) throw apiErrors.badRequest(`${url.pathname} cannot be upgraded`);
     relayUpgrade(await nodeStreamPort(this, r.namespace!, r.name!), req, socket, head);

@@ -3,6 +3,7 @@ import type { ApiClient } from '../client/api-client.ts';
 import { ApiError, isNotFound } from '../client/errors.ts';
 import { resourcePath, resources } from '../client/resources.ts';
 import { Informer } from '../client/informer.ts';
+import { ConfigMapWatches } from './configmap-watches.ts';
 import { objectKey } from '../client/store.ts';
 import { canonicalJSON } from '../apiserver-stub/controllers/canonical.ts';
 import { Controller, type Requeue } from '../apiserver-stub/controllers/controller.ts';
@@ -68,7 +69,7 @@ export class NodeAgent {
   private readonly services: Informer<Service>;
   private readonly nodes: Informer<Node>;
   /** ConfigMaps, for configMap volumes: read when a pod starts, and rewritten in running pods when edited. */
-  private readonly configMaps: Informer<ConfigMap>;
+  private readonly configMaps: ConfigMapWatches;
   private readonly controller: Controller;
   private readonly streams: PodStreamServer;
   private readonly events: PodEventRecorder;
@@ -89,14 +90,13 @@ export class NodeAgent {
     this.pods = new Informer<Pod>({ client: o.client, resource: resources.pods, fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.services = new Informer<Service>({ client: o.client, resource: resources.services });
     this.nodes = new Informer<Node>({ client: o.client, resource: resources.nodes });
-    this.configMaps = new Informer<ConfigMap>({ client: o.client, resource: resources.configmaps });
     const configMapChanged = (cm: ConfigMap) => {
       for (const w of this.workers.values()) {
         if (w.pod.metadata?.namespace !== cm.metadata?.namespace) continue;
         void w.refreshConfigMap(cm.metadata?.name ?? '').catch((e: unknown) => log.warn('Cannot update ConfigMap volumes', { pod: w.name, err: getErrorMessage(e) }));
       }
     };
-    this.configMaps.addHandlers({ onAdd: configMapChanged, onUpdate: (_o, n) => configMapChanged(n) });
+    this.configMaps = new ConfigMapWatches(o.client, configMapChanged);
     this.controller = new Controller('node-pods', (key) => this.syncPod(key));
     this.events = new PodEventRecorder(o.client, o.nodeName);
     this.streams = new PodStreamServer((namespace, name) => this.workers.get(`${namespace}/${name}`));
@@ -117,9 +117,8 @@ export class NodeAgent {
     await this.registerUntilDone();
     this.services.start();
     this.nodes.start();
-    this.configMaps.start();
     this.pods.start();
-    await Promise.all([this.services.synced, this.nodes.synced, this.configMaps.synced, this.pods.synced]);
+    await Promise.all([this.services.synced, this.nodes.synced, this.pods.synced]);
     this.controller.run(8);
     this.timers.push(setInterval(() => void this.heartbeat(), this.o.statusUpdateMs));
     this.timers.push(setInterval(() => void this.flushStatus(), 100));
@@ -193,7 +192,7 @@ export class NodeAgent {
       event: (pod, e) => this.events.record(pod, e),
       token: (pod, expirationSeconds, audience) => this.serviceAccountToken(pod, expirationSeconds, audience),
       // The informer's copy; one just created may not have arrived yet, so ask the apiserver then.
-      configMap: async (namespace, name) => this.configMaps.store.get(`${namespace}/${name}`) ?? orUndefined(this.o.client.get<ConfigMap>(resources.configmaps, name, { namespace })),
+      configMap: async (namespace, name) => this.configMaps.get(namespace, name) ?? orUndefined(this.o.client.get<ConfigMap>(resources.configmaps, name, { namespace })),
       secret: (namespace, name) => orUndefined(this.o.client.get<Secret>(resources.secrets, name, { namespace })),
     };
   }
@@ -228,6 +227,7 @@ export class NodeAgent {
       await this.addFinalizer(pod);
       worker = new PodWorker(this.ctx(), pod, () => this.dirty.add(key));
       this.workers.set(key, worker);
+      this.configMaps.follow([...this.workers.values()].map((w) => w.pod));
       log.info(2, 'Starting pod', { pod: key, namespace: worker.ns });
       await worker.start();
     }
@@ -239,6 +239,7 @@ export class NodeAgent {
     log.info(2, 'Stopping pod', { pod: key, graceSeconds: grace / 1000 });
     const done = worker.stop(grace).finally(() => {
       this.workers.delete(key);
+      this.configMaps.follow([...this.workers.values()].map((w) => w.pod));
       this.terminating.delete(key);
       this.reportedLogs.delete(key);
       this.events.forget(worker.uid);

@@ -2,6 +2,7 @@ import { readBody, parseJsonObject, sendJsonText } from '../request.ts';
 import { yieldIfBusy } from '../yield.ts';
 import { checkKind, checkNamespace, isDryRun, requireNamespace } from './admission.ts';
 import type { Ctx } from './context.ts';
+import { restrictNodeCreate } from '../rbac/node-authorizer.ts';
 import { enforce, fieldValidationOf, problemsOf } from '../field-validation.ts';
 import { managerOf, recordUpdate } from '../managed-fields/managers.ts';
 
@@ -15,6 +16,7 @@ export async function handleCreate(ctx: Ctx): Promise<void> {
   if (directive !== 'Ignore') enforce(directive, ctx.def, problemsOf(ctx.def, body, raw), ctx.res, 'decode');
   await yieldIfBusy();
   checkNamespace(body, ctx.namespace);
+  if (ctx.def.group === '' && ctx.def.resource === 'nodes') restrictNodeCreate(ctx.api.user(ctx.req), String(body.metadata?.name ?? ''));
   if (ctx.namespace !== undefined) await requireNamespace(ctx.api, ctx.namespace);
   recordUpdate(ctx.def, undefined, body, managerOf(ctx.req, ctx.query));
   await yieldIfBusy();

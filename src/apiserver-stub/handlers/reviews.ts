@@ -36,7 +36,7 @@ export function userInfo(user: TokenUser | undefined): UserInfo {
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
 
-function accessReview(body: KubeObject, allows: (a: Attributes) => boolean): KubeObject {
+async function accessReview(body: KubeObject, allows: (a: Attributes) => Promise<boolean>): Promise<KubeObject> {
   const spec = obj(body.spec) ?? {};
   const resource = obj(spec.resourceAttributes);
   const nonResource = obj(spec.nonResourceAttributes);
@@ -48,7 +48,7 @@ function accessReview(body: KubeObject, allows: (a: Attributes) => boolean): Kub
   const a: Attributes = resource
     ? { kind: 'resource', verb: str(resource, 'verb'), group: str(resource, 'group'), resource: str(resource, 'resource'), subresource: str(resource, 'subresource'), namespace: str(resource, 'namespace'), name: str(resource, 'name') }
     : { kind: 'path', verb: str(nonResource!, 'verb'), path: str(nonResource!, 'path') };
-  return { spec, status: { allowed: allows(a) } };
+  return { spec, status: { allowed: await allows(a) } };
 }
 
 function rulesReview(body: KubeObject, rules: (namespace: string) => PolicyRule[]): KubeObject {
@@ -68,7 +68,7 @@ export async function handleReview(ctx: Ctx, user: UserInfo): Promise<void> {
   const authority = ctx.api.authority;
   const answer =
     ctx.def.kind === 'SelfSubjectReview' ? { status: { userInfo: user } }
-    : ctx.def.kind === 'SelfSubjectAccessReview' ? accessReview(body, (a) => authority.allows(user, a))
+    : ctx.def.kind === 'SelfSubjectAccessReview' ? await accessReview(body, (a) => authority.allows(user, a))
     : rulesReview(body, (namespace) => authority.rules(user, namespace));
   sendJson(ctx.res, 201, { kind: ctx.def.kind, apiVersion: apiVersionOf(ctx.def), metadata: { ...obj(body.metadata), creationTimestamp: null }, ...answer });
 }

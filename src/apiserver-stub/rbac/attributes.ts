@@ -32,12 +32,23 @@ function verbOf(method: string, named: boolean, watch: boolean): string {
 
 const streamSubresources = new Set(['exec', 'attach', 'portforward']);
 
+/**
+ * singleName: a list or watch of one object by `metadata.name=<name>` is
+ * about that name, as kube's RequestInfoFactory has it (a kubelet watches
+ * each Secret and ConfigMap its pods use that way).
+ */
+function singleName(fieldSelector: string | null): string {
+  const m = /^\s*metadata\.name\s*==?\s*([^,=!\s]+)\s*$/.exec(fieldSelector ?? '');
+  return m?.[1] ?? '';
+}
+
 export function attributesOf(method: string, pathname: string, query: URLSearchParams, r: Route): Attributes {
   const watch = query.get('watch') === 'true' || query.get('watch') === '1';
   if (r.kind === 'resource') {
     // Streams are `create` whatever the method (kube 1.32 also for a WebSocket GET).
     const verb = streamSubresources.has(r.subresource ?? '') ? 'create' : verbOf(method, r.name !== undefined, watch);
-    return { kind: 'resource', verb, group: r.def.group, resource: r.def.resource, subresource: r.subresource ?? '', namespace: r.namespace ?? '', name: r.name ?? '' };
+    const name = r.name ?? (verb === 'list' || verb === 'watch' ? singleName(query.get('fieldSelector')) : '');
+    return { kind: 'resource', verb, group: r.def.group, resource: r.def.resource, subresource: r.subresource ?? '', namespace: r.namespace ?? '', name };
   }
   if (r.kind === 'bindings') return { kind: 'resource', verb: verbOf(method, false, false), group: '', resource: 'bindings', subresource: '', namespace: r.namespace, name: '' };
   return { kind: 'path', verb: method === 'HEAD' ? 'get' : method.toLowerCase(), path: pathname };

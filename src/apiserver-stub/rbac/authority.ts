@@ -8,6 +8,8 @@ import type { Backend } from '../storage/backend.ts';
 import { attributesOf, forbidden, type Attributes } from './attributes.ts';
 import { RbacAuthorizer, type PolicyRule } from './authorizer.ts';
 import { ensureBootstrapPolicy } from './bootstrap-policy.ts';
+import { NodeAuthorizer, nodeNameOf, nodeRules } from './node-authorizer.ts';
+import { InvalidArgumentError } from '../../util/errors.ts';
 import { looksLikeJwt, ServiceAccountAuthenticator } from '../serviceaccount/authenticator.ts';
 import type { ServiceAccountTokenSigner } from '../serviceaccount/token-signer.ts';
 
@@ -21,35 +23,47 @@ import type { ServiceAccountTokenSigner } from '../serviceaccount/token-signer.t
  * `--token-auth-file` user or a ServiceAccount (serviceaccount/); with a
  * token file, a TCP request without a valid one is a 401, and without one
  * it is `system:anonymous` (kube's `--anonymous-auth`). Authorization
- * (`--authorization-mode`): AlwaysAllow, or
- * RBAC, where `system:masters` is always allowed (kube's privileged-group
- * authorizer) and everyone else by their Roles and bindings.
+ * (`--authorization-mode`, a list asked in order as kube's union
+ * authorizer: the first to allow or deny decides): AlwaysAllow; Node, the
+ * node agents' authorizer (node-authorizer.ts); RBAC, by Roles and bindings.
+ * `system:masters` is always allowed (kube's privileged-group authorizer).
  */
-export type AuthorizationMode = 'AlwaysAllow' | 'RBAC';
+export type AuthorizationMode = 'AlwaysAllow' | 'Node' | 'RBAC';
 
-export const authorizationModes: readonly AuthorizationMode[] = ['AlwaysAllow', 'RBAC'];
+export const authorizationModes: readonly AuthorizationMode[] = ['AlwaysAllow', 'Node', 'RBAC'];
+
+/** parseAuthorizationModes reads `--authorization-mode` (comma-separated, each once). */
+export function parseAuthorizationModes(flag: string): AuthorizationMode[] {
+  const modes = flag.split(',').map((m) => m.trim());
+  for (const m of modes) if (!authorizationModes.includes(m as AuthorizationMode)) throw new InvalidArgumentError(`--authorization-mode ${flag}: ${JSON.stringify(m)} is not one of ${authorizationModes.join(', ')}`);
+  if (new Set(modes).size !== modes.length) throw new InvalidArgumentError(`--authorization-mode ${flag}: a mode is named twice`);
+  return modes as AuthorizationMode[];
+}
 
 const localAdmin: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
 const allowAll: PolicyRule[] = [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }];
 
 export class Authority {
   readonly anonymous: UserInfo = userInfo(undefined);
-  readonly mode: AuthorizationMode;
+  readonly modes: readonly AuthorizationMode[];
   private readonly tokens: ReadonlyMap<string, TokenUser> | undefined;
   private readonly local = new WeakSet<IncomingMessage>();
   private readonly users = new WeakMap<IncomingMessage, UserInfo>();
   private readonly rbac: RbacAuthorizer | undefined;
+  private readonly nodes: NodeAuthorizer | undefined;
   private readonly serviceAccounts: ServiceAccountAuthenticator | undefined;
 
-  constructor(backend: Backend, tokens: ReadonlyMap<string, TokenUser> | undefined, mode: AuthorizationMode, signer?: ServiceAccountTokenSigner) {
+  constructor(backend: Backend, tokens: ReadonlyMap<string, TokenUser> | undefined, modes: readonly AuthorizationMode[], signer?: ServiceAccountTokenSigner) {
     this.tokens = tokens;
-    this.mode = mode;
-    this.rbac = mode === 'RBAC' ? new RbacAuthorizer(backend) : undefined;
+    this.modes = modes;
+    this.rbac = modes.includes('RBAC') ? new RbacAuthorizer(backend) : undefined;
+    this.nodes = modes.includes('Node') ? new NodeAuthorizer(backend) : undefined;
     this.serviceAccounts = signer ? new ServiceAccountAuthenticator(signer, backend) : undefined;
   }
 
-  /** start creates the bootstrap policy and begins following roles and bindings (RBAC mode). */
+  /** start creates the bootstrap policy and begins following roles and bindings (RBAC mode) and pods (Node mode). */
   async start(api: Api): Promise<void> {
+    await this.nodes?.start();
     if (!this.rbac) return;
     await ensureBootstrapPolicy(api);
     await this.rbac.start();
@@ -57,6 +71,7 @@ export class Authority {
 
   close(): void {
     this.rbac?.close();
+    this.nodes?.close();
   }
 
   /** markLocal records a request that came in on the Unix socket. */
@@ -97,21 +112,38 @@ export class Authority {
     return user;
   }
 
-  allows(user: UserInfo, a: Attributes): boolean {
-    if (!this.rbac || user.groups.includes('system:masters')) return true;
-    return this.rbac.authorize(user, a);
+  /** decide asks each authorizer in turn; the reason is the last one given, for the 403. */
+  async decide(user: UserInfo, a: Attributes): Promise<{ allowed: boolean; reason: string }> {
+    if (user.groups.includes('system:masters')) return { allowed: true, reason: '' };
+    let reason = '';
+    for (const mode of this.modes) {
+      if (mode === 'AlwaysAllow') return { allowed: true, reason: '' };
+      if (mode === 'RBAC' && this.rbac!.authorize(user, a)) return { allowed: true, reason: '' };
+      if (mode === 'Node') {
+        const d = await this.nodes!.authorize(user, a);
+        if (d.decision !== 'no-opinion') return { allowed: d.decision === 'allow', reason: d.reason };
+        reason = d.reason || reason;
+      }
+    }
+    return { allowed: false, reason };
+  }
+
+  async allows(user: UserInfo, a: Attributes): Promise<boolean> {
+    return (await this.decide(user, a)).allowed;
   }
 
   /** check throws kube's 403 when the user may not make this request. */
-  check(user: UserInfo, method: string, url: URL, r: Route): void {
-    if (!this.rbac) return;
+  async check(user: UserInfo, method: string, url: URL, r: Route): Promise<void> {
+    if (this.modes.includes('AlwaysAllow') && this.modes.length === 1) return;
     const a = attributesOf(method, url.pathname, url.searchParams, r);
-    if (!this.allows(user, a)) throw forbidden(user, a, '');
+    const { allowed, reason } = await this.decide(user, a);
+    if (!allowed) throw forbidden(user, a, reason);
   }
 
   /** rules are what SelfSubjectRulesReview lists for the user in a namespace. */
   rules(user: UserInfo, namespace: string): PolicyRule[] {
-    return this.rbac ? this.rbac.rulesFor(user, namespace) : allowAll;
+    if (this.modes.includes('AlwaysAllow')) return allowAll;
+    return [...(this.nodes && nodeNameOf(user) !== undefined ? nodeRules : []), ...(this.rbac ? this.rbac.rulesFor(user, namespace) : [])];
   }
 }
 
@@ -120,9 +152,19 @@ export class Authority {
  * verified against the client CA names the user by its CommonName and the
  * groups by its Organizations.
  */
+const socketUsers = new WeakMap<TLSSocket, UserInfo | undefined>();
+
 function certificateUser(req: IncomingMessage): UserInfo | undefined {
   const socket = req.socket as TLSSocket;
   if (!socket.encrypted || !socket.authorized) return undefined;
+  // A connection's certificate is fixed at the handshake: read it once, not for every request on it.
+  if (socketUsers.has(socket)) return socketUsers.get(socket);
+  const user = userOfCertificate(socket);
+  socketUsers.set(socket, user);
+  return user;
+}
+
+function userOfCertificate(socket: TLSSocket): UserInfo | undefined {
   const subject = socket.getPeerCertificate().subject as Record<string, string | string[]> | undefined;
   const cn = subject?.CN;
   if (typeof cn !== 'string' || cn === '') return undefined;

@@ -2,6 +2,7 @@ import type { KubeObject } from '../../kube/types.ts';
 import { ApiError } from '../errors.ts';
 import type { Api } from '../handlers/context.ts';
 import type { PolicyRule } from './authorizer.ts';
+import { nodeRules } from './node-authorizer.ts';
 
 /**
  * Kube's bootstrap RBAC policy (`plugin/pkg/auth/authorizer/rbac/bootstrappolicy`),
@@ -64,6 +65,8 @@ export function bootstrapClusterRoles(): KubeObject[] {
       rule(read, ['networking.k8s.io'], ['ingresses', 'ingresses/status', 'networkpolicies']), rule(read, ['discovery.k8s.io'], ['endpointslices']),
     ], { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' }),
     clusterRole('system:node-proxier', [rule(['list', 'watch'], [''], ['services', 'endpoints']), rule(['get', 'list', 'watch'], [''], ['nodes']), rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']), ...eventRules]),
+    // Kube makes it and binds it to no one: node agents get these rules from the Node authorizer.
+    clusterRole('system:node', [...nodeRules]),
     clusterRole('system:coredns', [rule(['list', 'watch'], [''], ['endpoints', 'services', 'pods', 'namespaces']), rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices'])]),
     clusterRole('system:kube-scheduler', [
       ...eventRules, rule(['create'], ['coordination.k8s.io'], ['leases']), rule(['get', 'update'], ['coordination.k8s.io'], ['leases']),
@@ -71,10 +74,12 @@ export function bootstrapClusterRoles(): KubeObject[] {
       rule(['create'], [''], ['bindings', 'pods/binding']), rule(['patch', 'update'], [''], ['pods/status']),
       rule(read, ['apps'], ['replicasets', 'statefulsets']), rule(read, ['discovery.k8s.io'], ['endpointslices']),
     ]),
-    // kube's controller manager acts through one service account per controller; Ferry's runs as one user with their union.
+    // kube's controller manager acts through one service account per controller; Ferry's runs as one user with
+    // their union: the garbage collector's and namespace controller's reach every kind they meet.
     clusterRole('system:kube-controller-manager', [
       ...eventRules, rule(['create', 'get', 'update'], ['coordination.k8s.io'], ['leases']),
       rule([...read, ...write], ['', 'apps', 'batch', 'discovery.k8s.io'], ['*']),
+      rule([...read, 'delete', 'deletecollection', 'patch', 'update'], ['*'], ['*']),
     ]),
   ];
 }

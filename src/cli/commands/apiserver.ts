@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 import { ApiServer } from '../../apiserver-stub/server.ts';
 import { loadTokenFile } from '../../apiserver-stub/auth.ts';
-import { authorizationModes, type AuthorizationMode } from '../../apiserver-stub/rbac/authority.ts';
+import { parseAuthorizationModes } from '../../apiserver-stub/rbac/authority.ts';
 import { altNames, ensureServingPki, type ServingPki } from '../../apiserver-stub/pki.ts';
 import { parseCidr, parsePortRange } from '../../apiserver-stub/allocators/cidr.ts';
 import { ServiceAllocator } from '../../apiserver-stub/allocators/service-allocator.ts';
@@ -55,7 +55,7 @@ export default defineCommand({
     'tls-private-key-file': { type: 'string', help: 'private key (PEM) for --tls-cert-file' },
     'client-ca-file': { type: 'string', help: 'CA (PEM) whose client certificates authenticate: CommonName is the user, Organizations the groups; default the generated CA (<data-dir>/pki/ca.crt) when it makes its own PKI' },
     'token-auth-file': { type: 'string', help: 'CSV of token,user,uid[,"groups"]; when set, requests need a valid bearer token' },
-    'authorization-mode': { type: 'string', help: 'RBAC (the default; AlwaysAllow with --plain-http): requests are allowed by Roles, ClusterRoles and their bindings (system:masters and the Unix socket are always allowed); or AlwaysAllow' },
+    'authorization-mode': { type: 'string', help: 'authorizers asked in order, comma-separated: Node (node agents, system:node:<name>, reach only their pods\' objects), RBAC (Roles, ClusterRoles and their bindings), AlwaysAllow; default Node,RBAC (AlwaysAllow with --plain-http). system:masters and the Unix socket without a token are always allowed' },
     'data-dir': { type: 'string', default: './.ferry/apiserver', help: 'directory of the file store, and where the kubeconfig is written' },
     storage: { type: 'string', default: 'file', help: 'storage backend: file, memory or etcd' },
     'etcd-servers': { type: 'list', help: 'etcd client URLs for --storage=etcd' },
@@ -85,9 +85,9 @@ export default defineCommand({
     for (const flag of ['max-requests-inflight', 'max-mutating-requests-inflight', 'request-timeout', 'min-request-timeout'] as const) {
       if (flags[flag] < 0) throw new InvalidArgumentError(`--${flag} must not be negative`);
     }
-    const mode = (flags['authorization-mode'] ?? (plain ? 'AlwaysAllow' : 'RBAC')) as AuthorizationMode;
-    if (!authorizationModes.includes(mode)) throw new InvalidArgumentError(`--authorization-mode ${mode}: want one of ${authorizationModes.join(', ')}`);
-    if (mode === 'AlwaysAllow' && !isLoopback(host)) log.warn('Serving on a non-loopback address with --authorization-mode=AlwaysAllow: every client it authenticates may read and write everything; RBAC is the default there');
+    const modes = parseAuthorizationModes(flags['authorization-mode'] ?? (plain ? 'AlwaysAllow' : 'Node,RBAC'));
+    const mode = modes.join(',');
+    if (modes.includes('AlwaysAllow') && !isLoopback(host)) log.warn('Serving on a non-loopback address with --authorization-mode=AlwaysAllow: every client it authenticates may read and write everything; RBAC is the default there');
     const dataDir = resolve(flags['data-dir']);
     const backendOptions: BackendOptions = { dataDir, etcdServers: flags['etcd-servers'] ?? [] };
     // Without TLS files (and without --plain-http) the server makes its own PKI and admin token, as kind and k3s do.
@@ -108,7 +108,7 @@ export default defineCommand({
       serviceClusterIPRange: flags['service-cluster-ip-range'],
       serviceNodePortRange: flags['service-node-port-range'],
       ...(tokens ? { tokens } : {}),
-      authorizationMode: mode,
+      authorizationMode: modes,
       inflight: { maxRequestsInflight: flags['max-requests-inflight'], maxMutatingRequestsInflight: flags['max-mutating-requests-inflight'] },
       requestTimeoutMs: flags['request-timeout'],
       minRequestTimeoutMs: flags['min-request-timeout'] * 1000,

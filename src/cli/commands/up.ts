@@ -9,13 +9,14 @@ import { pkiCredentials, writeKubeconfig } from '../../lab/cluster/kubeconfig.ts
 import { applyDataPlane, DNS_DEPLOYMENT, type Manifest } from '../../lab/cluster/data-plane.ts';
 import { LabError } from '../../lab/cluster/errors.ts';
 import { FERRY_BIN, startLab, stopLab } from '../../lab/cluster/lab.ts';
-import { PROXY_MODES, type ProxyMode } from '../../lab/cluster/plan.ts';
+import { CONTROL_PLANE_IP, PROXY_MODES, type ProxyMode } from '../../lab/cluster/plan.ts';
 import { labPaths, type LabState } from '../../lab/cluster/state.ts';
 import { execInLab } from '../../lab/cluster/client.ts';
 import { GUEST_API_SOCKET } from '../../lab/cluster/uml.ts';
 import { waitForClusterDns } from '../../lab/cluster/dns-ready.ts';
 import { growLab, runningLab } from '../../lab/cluster/grow.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
+import { freePort } from '../../util/free-port.ts';
 
 /** answers is whether `curl` from inside a lab namespace gets an HTTP answer from url. */
 async function answers(state: LabState, ns: string, url: string): Promise<boolean> {
@@ -65,7 +66,8 @@ export default defineCommand({
     // ipvs lab, whose nodes run in a UML guest with a read-only root (this path is not tested where UML
     // does not boot): there the proxies are processes and DNS the flag-configured coredns Deployment.
     const proxiesAsPods = mode !== 'ipvs';
-    const dataPlane = { mode, socket: paths.socket, proxyArgs: flags['proxy-arg'] ?? [] };
+    const apiPort = flags['apiserver-port'] || (await freePort());
+    const dataPlane = { mode, server: `https://${CONTROL_PLANE_IP}:${apiPort}`, proxyArgs: flags['proxy-arg'] ?? [] };
     const isDnsDeployment = (m: Manifest) => m.kind === 'Deployment' && m.metadata.name === DNS_DEPLOYMENT;
     const addons = async () => {
       await ensureNamespace(client, 'kube-system');
@@ -90,7 +92,7 @@ export default defineCommand({
     let state;
     try {
       state = await startLab({
-        name: flags.name, nodes: flags.nodes, mode, apiPort: flags['apiserver-port'], proxyArgs: flags['proxy-arg'] ?? [], onApiReady: addons, mark, proxiesAsPods,
+        name: flags.name, nodes: flags.nodes, mode, apiPort, proxyArgs: flags['proxy-arg'] ?? [], onApiReady: addons, mark, proxiesAsPods,
         ...(flags['lab-prefix'] ? { prefix: flags['lab-prefix'] } : {}),
       });
     } catch (error) {

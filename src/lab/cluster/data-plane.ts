@@ -17,12 +17,18 @@ import { CLUSTER_CIDR, PROXY_MODES, type ProxyMode } from './plan.ts';
  * node agents with the `ferry` image's stand-in (this checkout's bin/ferry).
  * What the lab changes, and why:
  * - the `kube-proxy` ConfigMap: `mode` is the lab's mode (kubeadm leaves it
- *   empty, iptables), `clusterCIDR` the lab's, and kubeconfig.conf points at
- *   the apiserver's Unix socket (the lab has no service-account tokens);
+ *   empty, iptables), `clusterCIDR` the lab's, and kubeconfig.conf's server
+ *   is the lab's apiserver as the nodes reach it (kubeadm writes its
+ *   control-plane endpoint there); the proxies still authenticate with their
+ *   `kube-proxy` ServiceAccount token and verify the cluster CA;
  * - ferry-proxy: `ferry up --proxy-arg` flags are appended to its command;
- * - ferry-dns: `--server` names the apiserver's socket for the kubernetes
- *   plugin, and readiness is probed every second instead of every ten, so
- *   DNS answers within a second of starting.
+ * - ferry-dns: readiness is probed every second instead of every ten, so
+ *   DNS answers within a second of starting. It uses the in-cluster config
+ *   as CoreDNS does (the `coredns` ServiceAccount's token and the cluster
+ *   CA), with KUBERNETES_SERVICE_HOST/PORT set to the apiserver's own
+ *   address, as Cilium's agents are told to: through the `kubernetes`
+ *   Service it would first wait for its node's proxy to program that
+ *   Service (ferry up took 1.3 s longer).
  */
 
 const DEPLOY_FILES = ['kube-proxy-configmap.yaml', 'ferry-proxy.yaml', 'ferry-dns.yaml'];
@@ -46,8 +52,8 @@ export const PROXY_POD_LABELS = { 'k8s-app': 'ferry-proxy' };
 
 export interface DataPlaneOptions {
   mode: string;
-  /** The apiserver's Unix socket as the nodes see it. */
-  socket: string;
+  /** The apiserver's URL as the nodes reach it (the `kubernetes` Service's endpoint). */
+  server: string;
   proxyArgs?: readonly string[];
 }
 
@@ -60,13 +66,8 @@ function labProxyConfig(cm: ConfigMap, o: DataPlaneOptions): ConfigMap {
   const config = parse(cm.data!['config.conf']!) as Record<string, unknown>;
   config.mode = o.mode;
   config.clusterCIDR = CLUSTER_CIDR;
-  const kubeconfig = {
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name: 'lab', cluster: { server: `unix://${o.socket}` } }],
-    contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'lab', namespace: 'default' } }],
-    'current-context': 'lab',
-    users: [{ name: 'lab', user: {} }],
-  };
+  const kubeconfig = parse(cm.data!['kubeconfig.conf']!) as { clusters: Array<{ cluster: { server: string } }> };
+  for (const c of kubeconfig.clusters) c.cluster.server = o.server;
   return { ...cm, data: { ...cm.data, 'config.conf': stringify(config), 'kubeconfig.conf': stringify(kubeconfig) } };
 }
 
@@ -80,7 +81,8 @@ function labProxyDaemonSet(ds: DaemonSet, o: DataPlaneOptions): DaemonSet {
 
 function labDnsDeployment(d: Deployment, o: DataPlaneOptions): Deployment {
   const c = onlyContainer(d.spec!);
-  c.args = [...(c.args ?? []), '--server', `unix://${o.socket}`];
+  const api = new URL(o.server);
+  c.env = [...(c.env ?? []), { name: 'KUBERNETES_SERVICE_HOST', value: api.hostname }, { name: 'KUBERNETES_SERVICE_PORT', value: api.port || '443' }];
   if (c.readinessProbe) c.readinessProbe.periodSeconds = 1;
   return d;
 }

@@ -13,6 +13,7 @@ import { bundlePath, repoPath } from '../../util/repo.ts';
 import { ApiClient } from '../../client/api-client.ts';
 import { restartProxyPod } from './data-plane.ts';
 import { freePort } from '../../util/free-port.ts';
+import { componentKubeconfigPath, controllerManagerIdentity, nodeIdentity, schedulerIdentity, writeComponentKubeconfigs, type ComponentIdentity } from './component-credentials.ts';
 
 /**
  * Bringing a lab's processes and namespaces up and down. The objects inside
@@ -71,6 +72,8 @@ export type ComponentSpecs = ReturnType<typeof componentSpecs>;
  */
 export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, apiPort: number, proxyArgs: readonly string[] = []) {
   const server = `unix://${socket}`;
+  // On the host each component has its own identity (component-credentials.ts); a UML guest's reach the guest's relay socket.
+  const reach = (id: ComponentIdentity) => (socket === paths.socket ? ['--kubeconfig', componentKubeconfigPath(paths, id)] : ['--server', server]);
   const log = (n: string) => join(paths.logs, `${n}.log`);
   const apiserver: ComponentSpec = {
     name: 'apiserver',
@@ -79,8 +82,8 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
     log: log('apiserver'),
   };
   const control: ComponentSpec[] = [
-    { name: 'controller-manager', argv: [FERRY_BIN, 'controller-manager', '--server', server, '--root-ca-file', join(paths.data, 'pki', 'ca.crt')], log: log('controller-manager') },
-    { name: 'scheduler', argv: [FERRY_BIN, 'scheduler', '--server', server], log: log('scheduler') },
+    { name: 'controller-manager', argv: [FERRY_BIN, 'controller-manager', ...reach(controllerManagerIdentity), '--root-ca-file', join(paths.data, 'pki', 'ca.crt')], log: log('controller-manager') },
+    { name: 'scheduler', argv: [FERRY_BIN, 'scheduler', ...reach(schedulerIdentity)], log: log('scheduler') },
   ];
   // Pods reach the `kubernetes` Service through this relay: to the HTTPS socket, where they are who their
   // ServiceAccount token says (in a UML guest the relay runs there and carries them to the guest's socket).
@@ -92,7 +95,7 @@ export function componentSpecs(plan: LabPlan, paths: LabPaths, socket: string, a
   const node = (n: NodePlan): ComponentSpec => ({
     name: `node-${n.name}`,
     // `ferry down` gives each component 3 s to stop: the pods (ferry-dns keeps serving 5 s in lameduck) get 1 s.
-    argv: [FERRY_BIN, 'node', '--server', server, '--name', n.name, '--lab-prefix', plan.prefix, '--node-ip', n.ip, '--pod-cidr', n.podCIDR, '--shutdown-grace-period', '1s'],
+    argv: [FERRY_BIN, 'node', ...reach(nodeIdentity(n.name)), '--name', n.name, '--lab-prefix', plan.prefix, '--node-ip', n.ip, '--pod-cidr', n.podCIDR, '--shutdown-grace-period', '1s'],
     log: log(`node-${n.name}`),
   });
   const proxy = (n: NodePlan): ComponentSpec => ({
@@ -167,6 +170,7 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   const inGuest = plan.mode === 'ipvs';
   const specs = componentSpecs(plan, paths, paths.socket, apiPort, opts.proxyArgs);
   writeState(paths, state);
+  await writeComponentKubeconfigs(paths, apiPort, [controllerManagerIdentity, schedulerIdentity, ...(inGuest ? [] : plan.nodes.map((n) => nodeIdentity(n.name)))]);
   const apiserver = start(specs.apiserver);
   await (inGuest ? setupGuestLink(plan) : setupControlPlaneNetwork(plan));
   opts.mark?.('network');

@@ -73,11 +73,11 @@ test('ferry apiserver: bad flags are a usage error', async (t) => {
 });
 
 test('ferry apiserver by default: HTTPS with its own CA, the admin token in the kubeconfig, RBAC, 401 for anonymous but health and version; --plain-http only on loopback; a bad mode is a usage error', async (t) => {
-  const bad = spawn('./bin/ferry', ['apiserver', '--storage', 'memory', '--authorization-mode', 'Node'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const bad = spawn('./bin/ferry', ['apiserver', '--storage', 'memory', '--authorization-mode', 'Node,ABAC'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   bad.stderr.on('data', (c: Buffer) => (err += c.toString()));
   t.not(await new Promise<number | null>((resolve) => bad.once('exit', (c) => resolve(c))), 0);
-  t.regex(err, /--authorization-mode Node: want one of AlwaysAllow, RBAC/);
+  t.regex(err, /--authorization-mode Node,ABAC: "ABAC" is not one of AlwaysAllow, Node, RBAC/);
   const plainOff = spawnSync('./bin/ferry', ['apiserver', '--plain-http', '--listen', '0.0.0.0:0', '--storage', 'memory'], { encoding: 'utf8', timeout: 30_000 });
   t.not(plainOff.status, 0);
   t.regex(plainOff.stderr, /--plain-http serves without TLS or authentication: only on a loopback address, not 0\.0\.0\.0/);

@@ -34,7 +34,7 @@ rootTest('ferry apiserver off loopback: HTTPS with its own CA, an admin kubeconf
   const config = await readFile(join(dir, 'kubeconfig'), 'utf8');
   t.regex(config, /certificate-authority-data: /);
   t.notRegex(config, /insecure-skip-tls-verify/);
-  t.regex(err, /authorizationMode=RBAC/);
+  t.regex(err, /authorizationMode=Node,RBAC/);
 
   const kubectl = (...args: string[]) => lab.exec(ns, 'kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], { allowFailure: true });
   const got = await kubectl('get', 'ns', '-o', 'name');
