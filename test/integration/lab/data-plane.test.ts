@@ -1,5 +1,6 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DaemonSet, Deployment } from 'kubernetes-types/apps/v1.js';
 import type { ConfigMap, Pod } from 'kubernetes-types/core/v1.js';
@@ -61,6 +62,33 @@ async function switchMode(from: string, to: string): Promise<void> {
   await kubectl(['-n', 'kube-system', 'rollout', 'status', 'ds/ferry-proxy', '--timeout=120s']);
 }
 
+/**
+ * Issue 17: every component under its own name with only its bootstrap
+ * role: the controller manager, scheduler and node agents by their client
+ * certificates, the proxy and DNS pods by their ServiceAccounts' tokens.
+ */
+async function componentsHaveTheirOwnIdentity(t: ExecutionContext, state: LabState): Promise<void> {
+  const users: Record<string, string> = { 'controller-manager': 'system:kube-controller-manager', scheduler: 'system:kube-scheduler', ...Object.fromEntries(state.plan.nodes.map((n) => [`node-${n.name}`, `system:node:${n.name}`])) };
+  for (const [component, user] of Object.entries(users)) {
+    const argv = state.components.find((c) => c.name === component)!.argv;
+    const conf = argv[argv.indexOf('--kubeconfig') + 1]!;
+    t.false(argv.includes('--server'), `${component} does not use the admin socket`);
+    const who = await execFile('kubectl', ['--kubeconfig', conf, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { allowFailure: true });
+    t.is(who.stdout, user, `${component}: ${who.stderr}`);
+  }
+  const nodeConf = join(paths.dir, 'components', 'node-node1.conf');
+  const secrets = await execFile('kubectl', ['--kubeconfig', nodeConf, 'get', 'secrets', '-A'], { allowFailure: true });
+  t.regex(secrets.stderr, /User "system:node:node1" cannot list resource "secrets"/);
+  const cm = await getJSON<ConfigMap>(['-n', 'kube-system', 'get', 'cm', 'kube-proxy']);
+  t.regex(cm.data!['kubeconfig.conf']!, /tokenFile: \/var\/run\/secrets\/kubernetes.io\/serviceaccount\/token/);
+  t.regex(cm.data!['kubeconfig.conf']!, /server: https:\/\/192\.168\.200\.2:\d+/);
+  const pods = (await getJSON<{ items: Pod[] }>(['-n', 'kube-system', 'get', 'pods'])).items;
+  t.deepEqual([...new Set(pods.map((p) => p.spec?.serviceAccountName))].sort(), ['coredns', 'kube-proxy']);
+  const logs = await kubectl(['-n', 'kube-system', 'logs', '-l', 'k8s-app in (ferry-proxy,kube-dns)', '--prefix', '--tail=-1']);
+  t.regex(logs, /Informers synced/, 'ferry-dns listed what it serves');
+  t.notRegex(logs, /forbidden|Unauthorized/i);
+}
+
 (isRoot ? test : test.skip)('ferry up runs the data plane from deploy/ (ferry-proxy DaemonSet, ferry-dns Deployment) within the time goal; a ConfigMap edit and a rollout restart switch every node\'s mode, traffic checked before and after', async (t) => {
   t.teardown(() => ferry(['down', '--name', name]));
   const mountPoints = ['/etc/coredns', '/var/lib/kube-proxy'];
@@ -72,6 +100,7 @@ async function switchMode(from: string, to: string): Promise<void> {
   t.true(answered <= 5 * loadScale(), `the demo answered after ${answered} s`);
   const state = readState(paths)!;
   t.deepEqual(state.components.filter((c) => c.name.startsWith('proxy-')), [], 'no proxy runs as a lab process');
+  await componentsHaveTheirOwnIdentity(t, state);
 
   const ds = await getJSON<DaemonSet>(['-n', 'kube-system', 'get', 'ds', 'ferry-proxy']);
   t.is(ds.status?.desiredNumberScheduled, 3);
