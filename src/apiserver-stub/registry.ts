@@ -179,6 +179,7 @@ export class Registry {
     fillCreateMeta(obj);
     this.def.strategy.prepareForCreate?.(obj);
     this.def.strategy.defaults?.(obj);
+    await this.def.strategy.admitCreate?.(obj);
     const generate = (m.name === undefined || m.name === '') && typeof m.generateName === 'string' && m.generateName !== '';
     for (let attempt = 0; ; attempt++) {
       if (generate) m.name = generateName(m.generateName!);
