@@ -78,6 +78,8 @@ export interface ApiServerOptions {
    * kube's own integration tests do.
    */
   readonly disableAdmissionPlugins?: readonly AdmissionPlugin[];
+  /** How long a CRD conversion webhook may take (default 30 s, kube's). */
+  readonly conversionWebhookTimeoutMs?: number;
 }
 
 /**
@@ -122,7 +124,7 @@ export class ApiServer implements Api {
     this.eventExpiry = new EventExpiry(this.backend, this.registry('', 'events'), options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS);
     this.custom = new CustomResources(this.backend, this.registry('apiextensions.k8s.io', 'customresourcedefinitions'), () => {
       this.openApi = undefined;
-    });
+    }, options.conversionWebhookTimeoutMs !== undefined ? { timeoutMs: options.conversionWebhookTimeoutMs } : {});
   }
 
   /** withAdmission adds the admission plugins that read the store to the strategies they apply to. */
