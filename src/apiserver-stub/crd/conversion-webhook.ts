@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:https';
+import { isIP } from 'node:net';
 import type { KubeObject } from '../../kube/types.ts';
 import { ApiError } from '../errors.ts';
 
@@ -66,7 +67,8 @@ function goError(error: NodeJS.ErrnoException, host: string, port: number): stri
   return error.message;
 }
 
-interface Target { url: URL; host: string; port: number; servername: string }
+/** servername is the TLS name to verify when it is not the address dialled; shown is the URL as kube's message prints it. */
+interface Target { url: URL; host: string; port: number; servername: string | undefined; shown: string }
 
 export class ConversionWebhook {
   private readonly config: WebhookClientConfig;
@@ -98,7 +100,7 @@ export class ConversionWebhook {
       throw conversionFailed(`${what} failed: ${(error as Error).message}`);
     });
     const reply = await this.post(target, body).catch((error: unknown) => {
-      throw conversionFailed(`${what} failed: Post "${target.url.href}": ${(error as Error).message}`);
+      throw conversionFailed(`${what} failed: Post "${target.shown}": ${(error as Error).message}`);
     });
     const converted = responseObjects(reply, uid, what, this.reviewVersion);
     if (converted.length !== todo.length) throw conversionFailed(`${what} returned ${converted.length} objects, expected ${todo.length}`);
@@ -118,14 +120,15 @@ export class ConversionWebhook {
     if (url) {
       const u = new URL(url);
       u.search = u.search ? `${u.search}&${timeout}` : `?${timeout}`;
-      return { url: u, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 443), servername: u.hostname };
+      const host = u.hostname.replace(/^\[|\]$/g, '');
+      return { url: u, host, port: Number(u.port || 443), servername: isIP(host) ? undefined : host, shown: u.href };
     }
     if (!service) throw new Error('no url or service in clientConfig');
     const port = service.port ?? 443;
     const at = await this.resolve(service.namespace, service.name, port);
     const servername = `${service.name}.${service.namespace}.svc`;
     const u = new URL(`https://${servername}:${port}${service.path ?? '/'}?${timeout}`);
-    return { url: u, host: at.host, port: at.port, servername };
+    return { url: u, host: at.host, port: at.port, servername, shown: `https://${servername}:${port}${u.pathname}${u.search}` };
   }
 
   /** post sends body and reads the answer, bounded in time and size. */
@@ -133,7 +136,7 @@ export class ConversionWebhook {
     const limit = 2 * Buffer.byteLength(body) + RESPONSE_SLACK_BYTES;
     return new Promise((resolve, reject) => {
       const req = request({
-        host: target.host, port: target.port, servername: target.servername, path: `${target.url.pathname}${target.url.search}`, method: 'POST',
+        host: target.host, port: target.port, ...(target.servername ? { servername: target.servername } : {}), path: `${target.url.pathname}${target.url.search}`, method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': Buffer.byteLength(body) },
         ...(this.ca ? { ca: this.ca } : {}), timeout: this.timeoutMs, agent: false,
       }, (res) => {
