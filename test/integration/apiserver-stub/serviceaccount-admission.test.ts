@@ -39,7 +39,9 @@ test('ServiceAccount admission: kubectl gets kube\'s 403 for a missing account; 
   t.is(missing.stderr.trim(), 'Error from server (Forbidden): pods "web" is forbidden: error looking up service account team/robot: serviceaccount "robot" not found');
   const applied = await k(['apply', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: team}\nspec: {serviceAccountName: robot, containers: [{name: c, image: img}]}\n');
   t.regex(applied.stderr, /pods "api" is forbidden: error looking up service account team\/robot: serviceaccount "robot" not found/);
-  t.is((await k(['get', 'pod', 'web', 'api', '-n', 'team', '--ignore-not-found', '-o', 'name'])).stdout, '', 'nothing was stored');
+  const serverSide = await k(['apply', '--server-side', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: ssa, namespace: team}\nspec: {serviceAccountName: robot, containers: [{name: c, image: img}]}\n');
+  t.regex(serverSide.stderr, /pods "ssa" is forbidden: error looking up service account team\/robot: serviceaccount "robot" not found/);
+  t.is((await k(['get', 'pod', 'web', 'api', 'ssa', '-n', 'team', '--ignore-not-found', '-o', 'name'])).stdout, '', 'nothing was stored');
 
   const rs = 'apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: bot, namespace: team}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: bot}}\n  template:\n    metadata: {labels: {app: bot}}\n    spec: {serviceAccountName: robot, containers: [{name: c, image: img}]}\n';
   t.is((await k(['apply', '-f', '-'], rs)).code, 0);
