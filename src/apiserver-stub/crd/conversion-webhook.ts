@@ -144,7 +144,7 @@ export class ConversionWebhook {
     return new Promise((resolve, reject) => {
       const req = request({
         host: target.host, port: target.port, ...(target.servername ? { servername: target.servername } : {}), path: `${target.url.pathname}${target.url.search}`, method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        headers: { Host: target.url.host, 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': Buffer.byteLength(body) },
         ...(this.ca ? { ca: this.ca } : {}), timeout: this.timeoutMs, agent: this.agent,
       }, (res) => {
         const chunks: Buffer[] = [];

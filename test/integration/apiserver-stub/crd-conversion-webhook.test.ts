@@ -20,7 +20,7 @@ import { until } from '../../helpers/until.ts';
 type Obj = { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec?: Record<string, unknown> };
 type Mode = 'ok' | 'fail' | 'rename' | 'hang';
 
-interface Webhook { port: number; ca: string; calls: Array<{ desired: string; count: number }>; mode: Mode }
+interface Webhook { port: number; ca: string; calls: Array<{ desired: string; count: number; host: string }>; mode: Mode }
 
 /** convert renames spec.host (v1) ⇄ spec.hostname (v2), as a real conversion webhook would. */
 function convert(o: Obj, desired: string, mode: Mode): Obj {
@@ -48,7 +48,7 @@ async function startWebhook(t: ExecutionContext): Promise<Webhook> {
       if (hook.mode === 'hang') return;
       const review = JSON.parse(body) as { request: { uid: string; desiredAPIVersion: string; objects: Obj[] } };
       const { uid, desiredAPIVersion, objects } = review.request;
-      hook.calls.push({ desired: desiredAPIVersion, count: objects.length });
+      hook.calls.push({ desired: desiredAPIVersion, count: objects.length, host: req.headers.host ?? '' });
       const response = hook.mode === 'fail'
         ? { uid, result: { status: 'Failed', message: 'widgets of this kind cannot be converted today' } }
         : { uid, result: { status: 'Success' }, convertedObjects: objects.map((o) => convert(o, desiredAPIVersion, hook.mode)) };
@@ -123,7 +123,8 @@ test('CRD conversion webhook: kubectl reads and writes either version, lists and
   await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'converter', namespace: 'default' }, spec: { ports: [{ name: 'https', port: 443, targetPort: hook.port }] } }));
   await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'converter-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'converter' } }, addressType: 'IPv4', ports: [{ name: 'https', port: hook.port, protocol: 'TCP' }], endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }] }));
   await k(['apply', '-f', '-'], widgetCrd({ service: { namespace: 'default', name: 'converter', path: '/convert' }, caBundle }));
-  await until('the service-routed webhook to convert', async () => (await run(['get', 'widgets.v2.conv.example.com', 'one', '-o', 'jsonpath={.spec.hostname}'])).stdout === 'a.example.com' && hook.calls.length > calls + 2, 5000);
+  await until('the service-routed webhook to convert', async () => (await run(['get', 'widgets.v2.conv.example.com', 'one', '-o', 'jsonpath={.spec.hostname}'])).stdout === 'a.example.com' && hook.calls.at(-1)?.host === 'converter.default.svc', 5000);
+  t.is(hook.calls[calls]!.host, `127.0.0.1:${hook.port}`, 'the url webhook was asked by its address');
 
   // The webhook refuses: kube's 500 with its message; no object is answered unconverted.
   hook.mode = 'fail';
