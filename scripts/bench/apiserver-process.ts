@@ -7,11 +7,13 @@ import { join } from 'node:path';
  * startApiserverProcess runs `ferry apiserver` on a free loopback port with a
  * scratch data dir (removed, and the server killed, when the script exits)
  * and resolves once it prints its URL. Benchmarks measure the server as its
- * own process, as clients see it.
+ * own process, as clients see it. No serviceaccount controller runs beside
+ * it, so ServiceAccount admission is off (pods are created as kube's
+ * integration tests create them).
  */
 export async function startApiserverProcess(name: string, storage: string, nodeArgs: readonly string[] = []): Promise<{ url: string; server: ChildProcess }> {
   const dataDir = mkdtempSync(join(tmpdir(), `ferry-bench-${name}-`));
-  const server = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', 'apiserver', '--plain-http', '--listen', '127.0.0.1:0', '--storage', storage, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', 'apiserver', '--plain-http', '--listen', '127.0.0.1:0', '--storage', storage, '--data-dir', dataDir, '--disable-admission-plugins', 'ServiceAccount'], { stdio: ['ignore', 'pipe', 'inherit'] });
   process.on('exit', () => {
     server.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });

@@ -47,6 +47,15 @@ export class Registry {
     this.base = `/registry/${stored.group === '' ? '' : `${stored.group}/`}${stored.resource}/`;
   }
 
+  /**
+   * store is the Backend this resource's objects are read and written
+   * through: the server's, or for a CRD version with webhook conversion one
+   * that converts (crd/converting-store.ts). List and watch handlers read it.
+   */
+  get store(): Backend {
+    return this.backend;
+  }
+
   /** prefix is the key prefix of one namespace, or of every object when namespace is undefined. */
   prefix(namespace?: string): string {
     return this.def.namespaced && namespace !== undefined ? `${this.base}${namespace}/` : this.base;
@@ -179,6 +188,7 @@ export class Registry {
     fillCreateMeta(obj);
     this.def.strategy.prepareForCreate?.(obj);
     this.def.strategy.defaults?.(obj);
+    await this.def.strategy.admitCreate?.(obj);
     const generate = (m.name === undefined || m.name === '') && typeof m.generateName === 'string' && m.generateName !== '';
     for (let attempt = 0; ; attempt++) {
       if (generate) m.name = generateName(m.generateName!);

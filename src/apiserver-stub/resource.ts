@@ -64,6 +64,13 @@ export interface Strategy {
   defaults?(obj: KubeObject): void;
   /** Resets fields a create may not set (status of pods, services...). */
   prepareForCreate?(obj: KubeObject): void;
+  /**
+   * Admission plugins that read other objects on create (the ServiceAccount
+   * plugin for pods): mutate obj or throw ApiError. Runs after defaults and
+   * before a generateName is resolved, as kube's admission runs before the
+   * registry's BeforeCreate.
+   */
+  admitCreate?(obj: KubeObject): Promise<void>;
   /** Adjusts an update before defaults, e.g. carrying server-set values the client left out. */
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
   /** Validates; `old` is the stored object on update. */

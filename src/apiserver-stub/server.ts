@@ -29,6 +29,9 @@ import { CustomResources } from './crd/served.ts';
 import type { ResourceDef } from './resource.ts';
 import { InflightLimiter, defaultInflightLimits, type InflightLimits } from './inflight.ts';
 import { ServiceAccountTokenSigner } from './serviceaccount/token-signer.ts';
+import type { ServiceAccount } from 'kubernetes-types/core/v1.js';
+import { withServiceAccountAdmission } from './strategies/pod-service-account.ts';
+import { enabledAdmissionPlugins, type AdmissionPlugin } from './admission-plugins.ts';
 
 const log = createLogger('apiserver');
 
@@ -68,6 +71,16 @@ export interface ApiServerOptions {
   readonly eventTtlMs?: number;
   /** Signs and checks ServiceAccount tokens (`--service-account-signing-key-file`); default a key of this process only. */
   readonly serviceAccountSigner?: ServiceAccountTokenSigner;
+  /**
+   * `--disable-admission-plugins`: kube's names of the default-on plugins to
+   * turn off (admission-plugins.ts). `ServiceAccount` refuses pods whose
+   * account does not exist, so a server without the serviceaccount
+   * controller (which makes each namespace's `default`) turns it off, as
+   * kube's own integration tests do.
+   */
+  readonly disableAdmissionPlugins?: readonly AdmissionPlugin[];
+  /** How long a CRD conversion webhook may take (default 30 s, kube's). */
+  readonly conversionWebhookTimeoutMs?: number;
 }
 
 /**
@@ -106,12 +119,20 @@ export class ApiServer implements Api {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.minRequestTimeoutMs = options.minRequestTimeoutMs ?? 1_800_000;
     this.allocator = new ServiceAllocator(parseCidr(options.serviceClusterIPRange ?? '10.96.0.0/12'), parsePortRange(options.serviceNodePortRange ?? '30000-32767'));
-    this.builtin = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, def));
+    const plugins = enabledAdmissionPlugins(options.disableAdmissionPlugins ?? []);
+    this.builtin = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, this.withAdmission(def, plugins)));
     for (const r of this.builtin) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
     this.eventExpiry = new EventExpiry(this.backend, this.registry('', 'events'), options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS);
     this.custom = new CustomResources(this.backend, this.registry('apiextensions.k8s.io', 'customresourcedefinitions'), () => {
       this.openApi = undefined;
-    });
+    }, options.conversionWebhookTimeoutMs !== undefined ? { timeoutMs: options.conversionWebhookTimeoutMs } : {});
+  }
+
+  /** withAdmission adds the admission plugins that read the store to the strategies they apply to. */
+  private withAdmission(def: ResourceDef, plugins: ReadonlySet<AdmissionPlugin>): ResourceDef {
+    if (def.group !== '' || def.resource !== 'pods' || !plugins.has('ServiceAccount')) return def;
+    const lookup = async (namespace: string, name: string) => (await this.backend.get(this.registry('', 'serviceaccounts').key(namespace, name)))?.value as ServiceAccount | undefined;
+    return { ...def, strategy: withServiceAccountAdmission(def.strategy, lookup) };
   }
 
   /** Every resource's registry: the built-in ones and one per CustomResourceDefinition. */

@@ -84,3 +84,13 @@ function describeCause(cause: unknown): string {
   const inner = cause.cause instanceof Error ? ` (${cause.cause.message})` : '';
   return `${typeof code === 'string' ? `${code}: ` : ''}${cause.message}${inner}`;
 }
+
+/**
+ * statusMessage is what client-go's error prints: the apiserver's Status
+ * message for an ApiError (controllers put it in their events as kube's do,
+ * e.g. FailedCreate), else the error's own message.
+ */
+export function statusMessage(error: unknown): string {
+  if (error instanceof ApiError && error.status?.message) return error.status.message;
+  return error instanceof Error ? error.message : String(error);
+}

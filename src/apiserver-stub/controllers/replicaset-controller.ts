@@ -1,12 +1,11 @@
 import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { ApiClient } from '../../client/api-client.ts';
-import { isNotFound } from '../../client/errors.ts';
+import { isNotFound, statusMessage } from '../../client/errors.ts';
 import { EventRecorder, involvedOf } from '../../client/event-recorder.ts';
 import { resources } from '../../client/resources.ts';
 import { objectKey } from '../../client/store.ts';
 import { createLogger } from '../../util/log.ts';
-import { getErrorMessage } from '../../util/errors.ts';
 import { adoptable, adoptionPatch, controllerOwnerRef, selectorSelects } from './adoption.ts';
 import { sameJSON } from './canonical.ts';
 import { Controller, type Requeue } from './controller.ts';
@@ -79,7 +78,7 @@ export class ReplicaSetController {
       const template = podFromTemplate(rs);
       const ref = involvedOf(rs, 'ReplicaSet', 'apps/v1');
       const created = await Promise.all(Array.from({ length: plan.create }, () => client.create(resources.pods, template).catch((error: unknown) => {
-        this.recorder.event(ref, 'Warning', 'FailedCreate', `Error creating: ${getErrorMessage(error)}`);
+        this.recorder.event(ref, 'Warning', 'FailedCreate', `Error creating: ${statusMessage(error)}`);
         throw error;
       })));
       for (const p of created) {

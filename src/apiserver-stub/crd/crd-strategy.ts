@@ -13,7 +13,7 @@ import { schemaProblems } from './schema.ts';
  */
 type Any = any; // CRD bodies are loosely typed JSON until validated
 
-const required = (field: string): StatusCause => ({ reason: 'FieldValueRequired', field, message: 'Required value' });
+const required = (field: string, detail?: string): StatusCause => ({ reason: 'FieldValueRequired', field, message: detail ? `Required value: ${detail}` : 'Required value' });
 const invalid = (field: string, value: unknown, detail: string): StatusCause => ({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(value)}: ${detail}` });
 
 function now(): string {
@@ -29,6 +29,8 @@ function defaults(obj: KubeObject): void {
     }
   }
   spec.conversion ??= { strategy: 'None' };
+  const service = spec.conversion?.webhook?.clientConfig?.service;
+  if (typeof service === 'object' && service !== null) service.port ??= 443;
   for (const v of Array.isArray(spec.versions) ? spec.versions : []) {
     if (typeof v !== 'object' || v === null) continue;
     const scale = v.subresources?.scale;
@@ -74,11 +76,63 @@ function validateVersions(versions: unknown): StatusCause[] {
   return causes;
 }
 
+const forbidden = (field: string, detail: string): StatusCause => ({ reason: 'FieldValueForbidden', field, message: `Forbidden: ${detail}` });
+const REVIEW_VERSIONS = ['v1', 'v1beta1'];
+
+/** validateWebhookUrl is kube's ValidateWebhookURL with https required. */
+function validateWebhookUrl(at: string, url: string): StatusCause[] {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (error) {
+    return [invalid(at, url, `url must be a valid URL: ${(error as Error).message}`)];
+  }
+  if (u.protocol !== 'https:') return [invalid(at, url, "'https' is the only allowed URL scheme")];
+  if (u.hostname === '') return [invalid(at, url, 'host must be specified')];
+  if (u.username !== '' || u.password !== '') return [invalid(at, url, 'user information is not permitted in the URL')];
+  if (url.includes('#')) return [invalid(at, url, 'fragments are not permitted in the URL')];
+  if (url.includes('?')) return [invalid(at, url, 'query parameters are not permitted in the URL')];
+  return [];
+}
+
+/** validateConversion is kube's validateCustomResourceConversion, with the field paths its errors name. */
+function validateConversion(conversion: Any): StatusCause[] {
+  const at = 'spec.conversion';
+  if (conversion.strategy !== 'None' && conversion.strategy !== 'Webhook') {
+    return [{ reason: 'FieldValueNotSupported', field: `${at}.strategy`, message: `Unsupported value: ${JSON.stringify(conversion.strategy)}: supported values: "None", "Webhook"` }];
+  }
+  const cc = conversion.webhook?.clientConfig;
+  const versions = conversion.webhook?.conversionReviewVersions;
+  if (conversion.strategy === 'None') {
+    const causes: StatusCause[] = [];
+    if (cc !== undefined) causes.push(forbidden(`${at}.webhookClientConfig`, 'should not be set when strategy is not set to Webhook'));
+    if (Array.isArray(versions) && versions.length > 0) causes.push(forbidden(`${at}.conversionReviewVersions`, 'should not be set when strategy is not set to Webhook'));
+    return causes;
+  }
+  const causes: StatusCause[] = [];
+  const ccAt = `${at}.webhookClientConfig`;
+  if (typeof cc !== 'object' || cc === null) causes.push(required(ccAt, 'required when strategy is set to Webhook'));
+  else if ((cc.url === undefined) === (cc.service === undefined)) causes.push(required(ccAt, 'exactly one of url or service is required'));
+  else if (cc.url !== undefined) causes.push(...validateWebhookUrl(`${ccAt}.url`, String(cc.url)));
+  else {
+    const s = cc.service;
+    if (typeof s.name !== 'string' || s.name === '') causes.push(required(`${ccAt}.service.name`, 'service name is required'));
+    if (typeof s.namespace !== 'string' || s.namespace === '') causes.push(required(`${ccAt}.service.namespace`, 'service namespace is required'));
+    if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) causes.push(invalid(`${ccAt}.service.port`, s.port, 'port is not valid: must be between 1 and 65535, inclusive'));
+    if (s.path !== undefined && !String(s.path).startsWith('/')) causes.push(invalid(`${ccAt}.service.path`, s.path, "must start with a '/'"));
+  }
+  if (cc?.caBundle !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(String(cc.caBundle))) causes.push(invalid(`${ccAt}.caBundle`, '<bytes>', 'must be base64'));
+  const vAt = `${at}.conversionReviewVersions`;
+  if (!Array.isArray(versions) || versions.length === 0) causes.push(required(vAt, `must include at least one of ${REVIEW_VERSIONS.join(', ')}`));
+  else if (!versions.some((v: unknown) => REVIEW_VERSIONS.includes(String(v)))) causes.push(invalid(vAt, versions, `must include at least one of ${REVIEW_VERSIONS.join(', ')}`));
+  return causes;
+}
+
 function validate(obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
   const spec = (obj.spec ?? {}) as Any;
   const causes = [...validateNames(spec, obj.metadata?.name), ...validateVersions(spec.versions)];
   if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster') causes.push({ reason: 'FieldValueNotSupported', field: 'spec.scope', message: `Unsupported value: ${JSON.stringify(spec.scope)}: supported values: "Cluster", "Namespaced"` });
-  if (spec.conversion?.strategy !== 'None') causes.push({ reason: 'FieldValueNotSupported', field: 'spec.conversion.strategy', message: `Unsupported value: ${JSON.stringify(spec.conversion?.strategy)}: supported values: "None" (Ferry runs no conversion webhooks)` });
+  causes.push(...validateConversion(spec.conversion ?? {}));
   const oldSpec = old?.spec as Any;
   if (oldSpec !== undefined && oldSpec.group !== spec.group) causes.push(invalid('spec.group', spec.group, 'field is immutable'));
   if (oldSpec !== undefined && oldSpec.scope !== spec.scope) causes.push(invalid('spec.scope', spec.scope, 'field is immutable'));

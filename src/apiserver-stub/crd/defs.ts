@@ -5,8 +5,9 @@ import { pruneAndDefault, validateSchema, type JsonSchemaProps } from './schema.
 
 /**
  * What a CustomResourceDefinition serves: one ResourceDef per served
- * version, all over the same storage (conversion strategy `None`: versions
- * differ only in apiVersion, as kube's None converter; no webhooks).
+ * version, all over the same storage keys (conversion strategy `None`:
+ * versions differ only in apiVersion, as kube's None converter; `Webhook`:
+ * served.ts gives each version a store that converts through the webhook).
  */
 export interface PrinterColumn { name: string; type: string; jsonPath: string; description?: string; priority?: number; format?: string }
 export interface ScalePaths { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string }

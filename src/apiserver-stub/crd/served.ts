@@ -4,6 +4,9 @@ import { Registry } from '../registry.ts';
 import type { ResourceDef } from '../resource.ts';
 import type { Backend, StoreWatch } from '../storage/backend.ts';
 import { crdDefs } from './defs.ts';
+import type { WebhookOptions } from './conversion-webhook.ts';
+import { endpointResolver, storageApiVersion, webhookConvert } from './conversion.ts';
+import { ConvertingStore } from './converting-store.ts';
 
 const log = createLogger('apiserver');
 
@@ -11,12 +14,14 @@ const log = createLogger('apiserver');
  * CustomResources follows the stored CustomResourceDefinitions and serves
  * what they define (kube's apiextensions `crdHandler`): a CRD is served as
  * soon as its write is seen on the store's watch, changes take effect the
- * same way, and a deleted CRD's objects are deleted with it.
+ * same way, and a deleted CRD's objects are deleted with it. With
+ * `conversion.strategy: Webhook` each version reads and writes through a
+ * ConvertingStore that calls the CRD's webhook.
  */
 export class CustomResources {
   /** `group/version/resource` → the registry serving that version. */
   private readonly byVersion = new Map<string, Registry>();
-  /** CRD name → its registries, the storage... preferred version first. */
+  /** CRD name → its registries, preferred version first. */
   private readonly byCrd = new Map<string, Registry[]>();
   private feed: StoreWatch | undefined;
   private closing = false;
@@ -25,11 +30,15 @@ export class CustomResources {
   private readonly crds: Registry;
   /** Called after the served set changed (discovery and OpenAPI are rebuilt). */
   private readonly changed: () => void;
+  private readonly webhook: WebhookOptions;
+  /** CRD name → the registry of its storage version. */
+  private readonly storageByCrd = new Map<string, Registry>();
 
-  constructor(backend: Backend, crds: Registry, changed: () => void) {
+  constructor(backend: Backend, crds: Registry, changed: () => void, webhook: WebhookOptions = {}) {
     this.backend = backend;
     this.crds = crds;
     this.changed = changed;
+    this.webhook = webhook;
   }
 
   async start(): Promise<void> {
@@ -60,8 +69,13 @@ export class CustomResources {
     } catch (error) {
       return log.warn('CustomResourceDefinition not served', { name, error: String(error) });
     }
-    const registries = defs.map((d) => new Registry(this.backend, d));
+    const convert = webhookConvert(crd, endpointResolver(this.backend), this.webhook);
+    const storage = storageApiVersion(crd);
+    const store = (served: string) => (convert && storage ? new ConvertingStore(this.backend, convert, served, storage) : this.backend);
+    const registries = defs.map((d) => new Registry(store(`${d.group}/${d.version}`), d));
     this.byCrd.set(name, registries);
+    const stored = registries.find((r) => `${r.def.group}/${r.def.version}` === storage) ?? registries[0];
+    if (stored) this.storageByCrd.set(name, stored);
     for (const r of registries) this.byVersion.set(`${r.def.group}/${r.def.version}/${r.def.resource}`, r);
   }
 
@@ -69,6 +83,7 @@ export class CustomResources {
     const registries = this.byCrd.get(name) ?? [];
     for (const r of registries) this.byVersion.delete(`${r.def.group}/${r.def.version}/${r.def.resource}`);
     this.byCrd.delete(name);
+    this.storageByCrd.delete(name);
     return registries;
   }
 
@@ -90,9 +105,13 @@ export class CustomResources {
     return this.byVersion.get(`${group}/${version}/${resource}`);
   }
 
-  /** The preferred version's registry of each CRD (one per storage prefix). */
+  /**
+   * One registry per CRD (one per storage prefix), for the server's own
+   * reads and writes (garbage collection, namespace cleanup): the storage
+   * version's when it is served, so they need no conversion.
+   */
   storageRegistries(): Registry[] {
-    return [...this.byCrd.values()].map((rs) => rs[0]!).filter((r) => r !== undefined);
+    return [...this.storageByCrd.values()];
   }
 
   defs(): ResourceDef[] {

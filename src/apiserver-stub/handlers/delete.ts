@@ -90,7 +90,7 @@ export async function handleDeleteCollection(ctx: Ctx): Promise<void> {
   const dryRun = isDryRun(ctx.query);
   const predicate = compilePredicate(ctx.def, parseListOptions(ctx.query));
   const policy = propagationFinalizer(opts, orphansByDefault(ctx, opts));
-  const list = await ctx.api.backend.list(ctx.registry.prefix(ctx.namespace));
+  const list = await ctx.registry.store.list(ctx.registry.prefix(ctx.namespace));
   const items: KubeObject[] = [];
   for (const kv of list.items) {
     const obj = ctx.registry.toObject(kv);

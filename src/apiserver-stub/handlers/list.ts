@@ -35,7 +35,7 @@ export async function handleList(ctx: Ctx, options: ListOptions): Promise<void> 
   let more = false;
   let lastKey: string | undefined;
   for (;;) {
-    const page = await ctx.api.backend
+    const page = await ctx.registry.store
       .list(prefix, { limit: options.limit > 0 ? options.limit - kvs.length : 0, ...(startAfter !== undefined ? { startAfter } : {}), ...(revision !== undefined ? { revision } : {}) })
       .catch((error: unknown) => {
         if (isStoreError(error, 'COMPACTED') && options.continueToken !== undefined) throw apiErrors.expired('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results.');

@@ -29,7 +29,7 @@ export async function handleWatch(ctx: Ctx, options: ListOptions): Promise<void>
   let from = initial ? 0 : Number(rv);
   const initialObjects: KeyValue[] = [];
   if (initial) {
-    const list = await ctx.api.backend.list(prefix);
+    const list = await ctx.registry.store.list(prefix);
     from = list.revision;
     for (const kv of list.items) {
       if (predicate(kv.value as KubeObject)) initialObjects.push(kv);
@@ -98,12 +98,14 @@ class WatchStream {
 
   async start(prefix: string, from: number, predicate: (obj: KubeObject) => boolean, options: ListOptions): Promise<void> {
     try {
-      const watch = await this.ctx.api.backend.watch(prefix, from, {
+      const watch = await this.ctx.registry.store.watch(prefix, from, {
         onEvent: (event) => this.onEvent(event, predicate),
         onClose: (reason) => {
           log.info(4, 'Watch closed by store', { prefix, reason });
           // History gone under a live watch: tell the client to relist, as at watch start.
           if (isStoreError(reason, 'COMPACTED')) this.fail(apiErrors.expired(reason.message));
+          // An object that cannot be served (a failed CRD conversion) ends the watch with kube's Status.
+          else if (reason instanceof ApiError) this.fail(reason);
           else this.close();
         },
       });

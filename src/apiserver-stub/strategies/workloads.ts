@@ -1,10 +1,8 @@
-import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { KubeObject, StatusCause } from '../../kube/types.ts';
 import { fromLabelSelector, matchesLabels, LabelSelectorParseError } from '../../kube/labels.ts';
 import { isDNS1123Label } from '../../kube/names.ts';
 import { cause } from '../errors.ts';
 import type { Strategy } from '../resource.ts';
-import { admitServiceAccount } from './pod-service-account.ts';
 
 /** Pods, Deployments and ReplicaSets: the defaults and checks the controllers and kubectl rely on. */
 type Obj = Record<string, unknown>;
@@ -86,7 +84,6 @@ export const podStrategy: Strategy = {
   gracePeriod: podGracePeriod,
   prepareForCreate(pod) {
     pod.status = { phase: 'Pending', qosClass: 'BestEffort' };
-    admitServiceAccount(pod as Pod);
   },
   defaults(pod) {
     const spec = obj(pod.spec);

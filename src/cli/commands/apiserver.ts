@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parseAdmissionPlugins, type AdmissionPlugin } from '../../apiserver-stub/admission-plugins.ts';
 import { dirname, join, resolve } from 'node:path';
 import { defineCommand, commonFlags } from '../command.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
@@ -39,6 +40,14 @@ function serviceAccountSigner(file: string | undefined, storage: string, dataDir
   return ServiceAccountTokenSigner.fromFile(file ?? join(dataDir, 'pki', 'sa.key'), issuer);
 }
 
+function admissionPluginsFlag(flag: string, values: readonly string[]): AdmissionPlugin[] {
+  try {
+    return parseAdmissionPlugins(flag, values);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -66,6 +75,7 @@ export default defineCommand({
     'max-mutating-requests-inflight': { type: 'int', default: 200, help: 'writes served at once; more get 429 with Retry-After; 0 is no limit' },
     'service-account-signing-key-file': { type: 'string', help: 'EC P-256 private key (PEM) that signs ServiceAccount tokens; default <data-dir>/pki/sa.key, made on first start (with --storage=memory: a key of this process only)' },
     'service-account-issuer': { type: 'string', default: DEFAULT_ISSUER, help: 'issuer (iss) of the ServiceAccount tokens it signs, and the audience it accepts' },
+    'disable-admission-plugins': { type: 'list', help: 'admission plugins to turn off (comma-separated, kube\'s names): ServiceAccount refuses a pod whose ServiceAccount does not exist and mounts its token; turn it off only when no serviceaccount controller makes each namespace\'s `default`' },
     'event-ttl': { type: 'duration', default: '1h', help: 'how long Events are kept after they last happened; 0 keeps them' },
     'request-timeout': { type: 'duration', default: '60s', help: 'time a client has to send its whole request (watches are not affected); 0 is no limit' },
     'min-request-timeout': { type: 'int', default: 1800, help: 'seconds a watch without timeoutSeconds runs at least; it ends after 1-2x this, at random, and the client re-watches; 0 is no end' },
@@ -113,6 +123,7 @@ export default defineCommand({
       requestTimeoutMs: flags['request-timeout'],
       minRequestTimeoutMs: flags['min-request-timeout'] * 1000,
       eventTtlMs: flags['event-ttl'],
+      disableAdmissionPlugins: admissionPluginsFlag('disable-admission-plugins', flags['disable-admission-plugins'] ?? []),
       serviceAccountSigner: serviceAccountSigner(flags['service-account-signing-key-file'], flags.storage, dataDir, flags['service-account-issuer']),
       ...(flags['advertise-address'] ? { advertise: { address: flags['advertise-address'], port } } : {}),
     });

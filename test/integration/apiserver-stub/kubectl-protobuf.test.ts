@@ -14,7 +14,7 @@ const bin = '/usr/bin/kubectl';
 
 async function startFerryApiserver(t: import('ava').ExecutionContext): Promise<string> {
   const dir = await tempDir(t);
-  const child = spawn('./bin/ferry', ['apiserver', '--plain-http', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('./bin/ferry', ['apiserver', '--plain-http', '--disable-admission-plugins', 'ServiceAccount', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     child.kill('SIGKILL');
   });

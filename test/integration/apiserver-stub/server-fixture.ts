@@ -22,7 +22,9 @@ export async function startServer(
   options: Partial<Omit<ApiServerOptions, 'backend'>> = {},
   port = 0,
 ): Promise<RunningServer> {
-  const server = new ApiServer({ backend: createBackend(storage, backendOptions), ...options });
+  // No serviceaccount controller runs here to make each namespace's `default`, so ServiceAccount
+  // admission is off unless the test asks for it (kube's integration tests start their apiserver so).
+  const server = new ApiServer({ backend: createBackend(storage, backendOptions), disableAdmissionPlugins: ['ServiceAccount'], ...options });
   await server.start();
   const address = await server.listen('127.0.0.1', port);
   let closed = false;

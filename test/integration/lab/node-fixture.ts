@@ -47,7 +47,7 @@ export const until = <T>(what: string, get: () => Promise<T | undefined | false>
 
 export async function oneNodeLab(t: ExecutionContext, backoff: { initialMs: number; maxMs: number; resetMs?: number } = { initialMs: 500, maxMs: 2000 }, streaming = true): Promise<OneNodeLab> {
   const fx = new NetnsFixture(t);
-  const server = await startServer(t);
+  const server = await startServer(t, 'memory', {}, { disableAdmissionPlugins: [] });
   const cache = await tempDir(t, 'ferry-kubectl-');
   const clients: ApiClient[] = [];
   const newClient = () => {

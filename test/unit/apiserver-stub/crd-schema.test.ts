@@ -48,7 +48,7 @@ test('schemaProblems refuses non-structural schemas and bad patterns', (t) => {
   t.deepEqual(problems.map((p) => p.field), ['schema.properties[a].type', 'schema.properties[b].pattern']);
 });
 
-test('CRD strategy: names, one storage version, no conversion webhooks; accepted status', (t) => {
+test('CRD strategy: names, one storage version, conversion validated as kube does; accepted status', (t) => {
   const crd = { metadata: { name: 'widgets.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] } };
   crdStrategy.prepareForCreate!(crd);
   t.deepEqual(crdStrategy.validate!(crd, undefined), []);
@@ -60,7 +60,25 @@ test('CRD strategy: names, one storage version, no conversion webhooks; accepted
   bad.spec.versions[0]!.storage = false;
   bad.spec.conversion = { strategy: 'Webhook' };
   const fields = crdStrategy.validate!(bad, undefined).map((c) => c.field);
-  t.deepEqual(fields, ['metadata.name', 'spec.versions', 'spec.conversion.strategy']);
+  t.deepEqual(fields, ['metadata.name', 'spec.versions', 'spec.conversion.webhookClientConfig', 'spec.conversion.conversionReviewVersions']);
+
+  const conversion = (c: unknown) => {
+    const x = structuredClone(crd) as typeof crd & { spec: { conversion?: unknown } };
+    x.spec.conversion = c;
+    crdStrategy.defaults!(x);
+    return { causes: crdStrategy.validate!(x, undefined).map((k) => `${k.field}: ${k.message}`), spec: x.spec };
+  };
+  const ok = conversion({ strategy: 'Webhook', webhook: { clientConfig: { service: { namespace: 'ns', name: 'conv' }, caBundle: 'Zm9v' }, conversionReviewVersions: ['v1'] } });
+  t.deepEqual(ok.causes, []);
+  t.like(ok.spec.conversion, { webhook: { clientConfig: { service: { port: 443 } } } }, 'the service port defaults to 443');
+  t.deepEqual(conversion({ strategy: 'Webhook', webhook: { clientConfig: { url: 'http://conv.example.com/convert' }, conversionReviewVersions: ['v1'] } }).causes,
+    ['spec.conversion.webhookClientConfig.url: Invalid value: "http://conv.example.com/convert": \'https\' is the only allowed URL scheme']);
+  t.deepEqual(conversion({ strategy: 'Webhook', webhook: { clientConfig: { url: 'https://conv.example.com/convert?x=1', service: { namespace: 'a', name: 'b' } }, conversionReviewVersions: ['v2'] } }).causes, [
+    'spec.conversion.webhookClientConfig: Required value: exactly one of url or service is required',
+    'spec.conversion.conversionReviewVersions: Invalid value: ["v2"]: must include at least one of v1, v1beta1',
+  ]);
+  t.deepEqual(conversion({ strategy: 'None', webhook: { clientConfig: { url: 'https://x.example.com' } } }).causes, ['spec.conversion.webhookClientConfig: Forbidden: should not be set when strategy is not set to Webhook']);
+  t.deepEqual(conversion({ strategy: 'Magic' }).causes, ['spec.conversion.strategy: Unsupported value: "Magic": supported values: "None", "Webhook"']);
 });
 
 test('served versions come preferred first; printer columns format dates as ages', (t) => {
