@@ -1,11 +1,9 @@
 import type { KubeObject, LabelSelector } from '../../kube/types.ts';
 import { fromLabelSelector, matchesLabels } from '../../kube/labels.ts';
-import { createLogger } from '../../util/log.ts';
 import type { UserInfo } from '../handlers/reviews.ts';
-import type { Backend, StoreWatch } from '../storage/backend.ts';
+import type { Backend } from '../storage/backend.ts';
+import { StoreFeed } from '../storage/store-feed.ts';
 import type { Attributes } from './attributes.ts';
-
-const log = createLogger('apiserver');
 
 /**
  * RbacAuthorizer is kube's RBAC authorizer (`plugin/pkg/auth/authorizer/rbac`):
@@ -32,34 +30,22 @@ const prefix = '/registry/rbac.authorization.k8s.io/';
 
 export class RbacAuthorizer {
   private readonly objects = new Map<string, KubeObject>();
-  private feed: StoreWatch | undefined;
-  private closing = false;
-  private readonly backend: Backend;
+  private readonly feed: StoreFeed;
 
   constructor(backend: Backend) {
-    this.backend = backend;
-  }
-
-  async start(): Promise<void> {
-    const list = await this.backend.list(prefix);
-    this.objects.clear();
-    for (const kv of list.items) this.objects.set(kv.key, kv.value as KubeObject);
-    this.feed = await this.backend.watch(prefix, list.revision, {
-      onEvent: (event) => {
-        if (event.type === 'DELETED') this.objects.delete(event.key);
-        else this.objects.set(event.key, event.value as KubeObject);
-      },
-      onClose: (reason) => {
-        if (this.closing) return;
-        log.warn('RBAC feed closed; relisting', { reason });
-        setTimeout(() => void this.start().catch((error: unknown) => log.error('Relisting RBAC failed', { error })), 1000).unref();
-      },
+    this.feed = new StoreFeed(backend, prefix, 'RBAC', {
+      reset: () => this.objects.clear(),
+      put: (key, value) => void this.objects.set(key, value as KubeObject),
+      remove: (key) => void this.objects.delete(key),
     });
   }
 
+  start(): Promise<void> {
+    return this.feed.start();
+  }
+
   close(): void {
-    this.closing = true;
-    this.feed?.close();
+    this.feed.close();
   }
 
   private of(resource: string, namespace?: string): KubeObject[] {

@@ -1,8 +1,6 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { createLogger } from '../../util/log.ts';
-import type { Backend, StoreWatch } from '../storage/backend.ts';
-
-const log = createLogger('apiserver');
+import type { Backend } from '../storage/backend.ts';
+import { StoreFeed } from '../storage/store-feed.ts';
 const prefix = '/registry/pods/';
 
 /** What a pod bound to a node lets that node reach (kube's graph edges from a pod). */
@@ -27,32 +25,25 @@ export class NodeGraph {
   /** node → pod key → the pod's edges. */
   private readonly byNode = new Map<string, Map<string, PodEdges>>();
   private readonly nodeOfPod = new Map<string, string>();
-  private feed: StoreWatch | undefined;
-  private closing = false;
-  private readonly backend: Backend;
+  private readonly feed: StoreFeed;
 
   constructor(backend: Backend) {
-    this.backend = backend;
-  }
-
-  async start(): Promise<void> {
-    const list = await this.backend.list(prefix);
-    this.byNode.clear();
-    this.nodeOfPod.clear();
-    for (const kv of list.items) this.set(kv.key, kv.value as Pod);
-    this.feed = await this.backend.watch(prefix, list.revision, {
-      onEvent: (event) => this.set(event.key, event.type === 'DELETED' ? undefined : (event.value as Pod)),
-      onClose: (reason) => {
-        if (this.closing) return;
-        log.warn('Node authorizer pod feed closed; relisting', { reason });
-        setTimeout(() => void this.start().catch((error: unknown) => log.error('Relisting pods for the Node authorizer failed', { error })), 1000).unref();
+    this.feed = new StoreFeed(backend, prefix, 'Node authorizer pods', {
+      reset: () => {
+        this.byNode.clear();
+        this.nodeOfPod.clear();
       },
+      put: (key, value) => this.set(key, value as Pod),
+      remove: (key) => this.set(key, undefined),
     });
   }
 
+  start(): Promise<void> {
+    return this.feed.start();
+  }
+
   close(): void {
-    this.closing = true;
-    this.feed?.close();
+    this.feed.close();
   }
 
   private set(key: string, pod: Pod | undefined): void {

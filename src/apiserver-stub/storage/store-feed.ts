@@ -1,0 +1,56 @@
+import { createLogger } from '../../util/log.ts';
+import type { Backend, StoredValue, StoreWatch } from './backend.ts';
+
+const log = createLogger('apiserver');
+
+/** What a StoreFeed tells its cache: start again from a list, an object stored, an object gone. */
+export interface StoreFeedHandlers {
+  reset(): void;
+  put(key: string, value: StoredValue): void;
+  remove(key: string): void;
+}
+
+/**
+ * StoreFeed keeps an in-process cache of what the store holds under a
+ * prefix: a list, then a watch from the list's revision, listed again a
+ * second after the watch ends (a reflector in its simplest form, for the
+ * authorizers' caches).
+ */
+export class StoreFeed {
+  private feed: StoreWatch | undefined;
+  private closing = false;
+  private readonly backend: Backend;
+  private readonly prefix: string;
+  private readonly what: string;
+  private readonly handlers: StoreFeedHandlers;
+
+  constructor(backend: Backend, prefix: string, what: string, handlers: StoreFeedHandlers) {
+    this.backend = backend;
+    this.prefix = prefix;
+    this.what = what;
+    this.handlers = handlers;
+  }
+
+  async start(): Promise<void> {
+    const list = await this.backend.list(this.prefix);
+    this.handlers.reset();
+    for (const kv of list.items) this.handlers.put(kv.key, kv.value);
+    this.feed = await this.backend.watch(this.prefix, list.revision, {
+      // Returns nothing: a false would pause the watch.
+      onEvent: (event) => {
+        if (event.type === 'DELETED') this.handlers.remove(event.key);
+        else this.handlers.put(event.key, event.value);
+      },
+      onClose: (reason) => {
+        if (this.closing) return;
+        log.warn(`${this.what} feed closed; relisting`, { reason });
+        setTimeout(() => void this.start().catch((error: unknown) => log.error(`Relisting ${this.what} failed`, { error })), 1000).unref();
+      },
+    });
+  }
+
+  close(): void {
+    this.closing = true;
+    this.feed?.close();
+  }
+}
