@@ -113,7 +113,9 @@ function runRules(site: Site, w: Walk): boolean {
   const convert = (v: unknown): unknown => (site.root && isObj(v) ? rootSelf(site.schema, v) : toCel(site.schema, v));
   const self = convert(site.value);
   const oldSelf = site.old === undefined ? undefined : convert(site.old);
-  const fail = (detail: string, path = site.path): void => void w.causes.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${shownType(site.schema)}: ${detail}` });
+  // The root's field path is kube's nil path, shown as "<nil>".
+  const at = site.path === '' ? '<nil>' : site.path;
+  const fail = (detail: string): void => void w.causes.push({ reason: 'FieldValueInvalid', field: at, message: `Invalid value: ${shownType(site.schema)}: ${detail}` });
   for (const c of rules) {
     if (c.usesOldSelf && oldSelf === undefined && !c.rule.optionalOldSelf) continue;
     const vars = { self, oldSelf: c.rule.optionalOldSelf ? (oldSelf === undefined ? Optional.none() : Optional.of(oldSelf)) : oldSelf };
@@ -132,7 +134,7 @@ function runRules(site: Site, w: Walk): boolean {
     if (!c.usesOldSelf && site.unchanged) continue;
     const detail = metered(w.meter, () => messageOf(c, { self, oldSelf }));
     if (w.meter.exhausted) return fail(`messageExpression evaluation failed due to running out of cost budget, no further validation rules will be run`), false;
-    const field = c.fieldPath === '' ? site.path : site.path === '' ? c.fieldPath : c.fieldPath.startsWith('[') ? `${site.path}${c.fieldPath}` : `${site.path}.${c.fieldPath}`;
+    const field = c.fieldPath === '' ? at : site.path === '' || c.fieldPath.startsWith('[') ? `${site.path}${c.fieldPath}` : `${site.path}.${c.fieldPath}`;
     w.causes.push(ruleCause(field, site.schema, c.rule, detail));
   }
   return true;

@@ -1,0 +1,190 @@
+import test from 'ava';
+import { validateRules } from '../../../src/apiserver-stub/crd/cel-validate.ts';
+import { ruleProblems, type ValidationRule } from '../../../src/apiserver-stub/crd/cel-rules.ts';
+import { crdDefs } from '../../../src/apiserver-stub/crd/defs.ts';
+import { crdStrategy } from '../../../src/apiserver-stub/crd/crd-strategy.ts';
+import type { JsonSchemaProps } from '../../../src/apiserver-stub/crd/schema.ts';
+
+/** A schema with the given rules on spec (whose fields cover the CEL types kube binds). */
+function specWith(rules: ValidationRule[], extra: Partial<JsonSchemaProps> = {}): JsonSchemaProps {
+  return {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        'x-kubernetes-validations': rules,
+        properties: {
+          min: { type: 'integer' },
+          max: { type: 'integer' },
+          ratio: { type: 'number' },
+          name: { type: 'string' },
+          on: { type: 'boolean' },
+          port: { 'x-kubernetes-int-or-string': true },
+          tags: { type: 'array', items: { type: 'string' } },
+          labels: { type: 'object', additionalProperties: { type: 'string' } },
+        },
+        ...extra,
+      },
+    },
+  };
+}
+
+const shown = (schema: JsonSchemaProps, obj: unknown, old?: unknown): string[] => validateRules(schema, obj, old).map((c) => `${c.field}: ${c.message}`);
+
+const evaluated: Array<[string, ValidationRule, Record<string, unknown>, string[]]> = [
+  ['comparison passes', { rule: 'self.min <= self.max' }, { min: 1, max: 2 }, []],
+  ['comparison fails with the default message', { rule: 'self.min <= self.max' }, { min: 3, max: 2 }, ['spec: Invalid value: "object": failed rule: self.min <= self.max']],
+  ['message replaces the default', { rule: 'self.min <= self.max', message: 'min must not exceed max' }, { min: 3, max: 2 }, ['spec: Invalid value: "object": min must not exceed max']],
+  ['has() on an absent field', { rule: 'has(self.name)', message: 'name is required' }, {}, ['spec: Invalid value: "object": name is required']],
+  ['string functions', { rule: 'self.name.startsWith("a") && self.name.size() == 3 && self.name.matches("^[a-z]+$")' }, { name: 'abc' }, []],
+  ['all() macro over a list', { rule: 'self.tags.all(t, t.size() <= 3)' }, { tags: ['a', 'long'] }, ['spec: Invalid value: "object": failed rule: self.tags.all(t, t.size() <= 3)']],
+  ['exists, map, filter', { rule: 'self.tags.exists(t, t == "b") && self.tags.map(t, t + "!").filter(t, t == "b!").size() == 1' }, { tags: ['a', 'b'] }, []],
+  ['map keys and values', { rule: 'self.labels.all(k, self.labels[k] != "")' }, { labels: { a: 'x', b: '' } }, ['spec: Invalid value: "object": failed rule: self.labels.all(k, self.labels[k] != "")']],
+  ['integers are int, numbers double', { rule: 'self.min + 1 == 2 && self.ratio > 0.5 && self.on' }, { min: 1, ratio: 1, on: true }, []],
+  ['int-or-string', { rule: 'type(self.port) == int ? self.port > 0 : self.port.size() > 0' }, { port: 8080 }, []],
+  ['a missing key is an evaluation error', { rule: 'self.name == "x"' }, {}, ['spec: Invalid value: "object": no such key: name evaluating rule: self.name == "x"']],
+  ['messageExpression', { rule: 'self.min <= self.max', messageExpression: '"min " + string(self.min) + " exceeds max " + string(self.max)' }, { min: 3, max: 2 }, ['spec: Invalid value: "object": min 3 exceeds max 2']],
+  ['a failing messageExpression falls back to message', { rule: 'false', message: 'plain', messageExpression: 'self.nope' }, {}, ['spec: Invalid value: "object": plain']],
+  ['fieldPath is appended to the path', { rule: 'self.min >= 0', fieldPath: '.min' }, { min: -1 }, ['spec.min: Invalid value: "object": failed rule: self.min >= 0']],
+  ['fieldPath into a map', { rule: 'false', fieldPath: ".labels['a.b']" }, { labels: {} }, ['spec.labels[a.b]: Invalid value: "object": failed rule: false']],
+  ['reason Forbidden', { rule: 'false', message: 'no', reason: 'FieldValueForbidden' }, {}, ['spec: Forbidden: no']],
+  ['reason Required', { rule: 'false', message: 'need it', reason: 'FieldValueRequired' }, {}, ['spec: Required value: need it']],
+  ['reason Duplicate', { rule: 'false', reason: 'FieldValueDuplicate' }, {}, ['spec: Duplicate value: "object"']],
+  ['kube library: list functions', { rule: '[1, 2, 3].isSorted() && [1, 2, 3].sum() == 6 && [3, 1].min() == 1 && [3, 1].max() == 3 && ["a", "b"].indexOf("b") == 1' }, {}, []],
+  ['kube library: string functions', { rule: '"abc".charAt(1) == "b" && "a-b-c".replace("-", "+") == "a+b+c" && "abc".reverse() == "cba" && "x12y3".findAll("[0-9]+") == ["12", "3"]' }, {}, []],
+];
+
+for (const [name, rule, spec, want] of evaluated) {
+  test(`rule evaluation: ${name}`, (t) => {
+    t.deepEqual(shown(specWith([rule]), { spec }), want);
+  });
+}
+
+test('rules at nested nodes bind self to that node: list items, map values, the root with its metadata name', (t) => {
+  const schema: JsonSchemaProps = {
+    type: 'object',
+    'x-kubernetes-validations': [{ rule: 'self.metadata.name.startsWith("ok-") && self.kind == "W"', message: 'bad root' }],
+    properties: {
+      spec: {
+        type: 'object',
+        properties: {
+          ports: { type: 'array', items: { type: 'integer', 'x-kubernetes-validations': [{ rule: 'self < 65536', message: 'port too high' }] } },
+          env: { type: 'object', additionalProperties: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self != ""', message: 'empty' }] } },
+        },
+      },
+    },
+  };
+  const obj = { apiVersion: 'x/v1', kind: 'W', metadata: { name: 'n', uid: 'u' }, spec: { ports: [80, 70000], env: { A: '', B: 'b' } } };
+  t.deepEqual(shown(schema, obj), [
+    '<nil>: Invalid value: "object": bad root',
+    'spec.ports[1]: Invalid value: "integer": port too high',
+    'spec.env[A]: Invalid value: "string": empty',
+  ]);
+});
+
+const immutable = specWith([{ rule: 'self.name == oldSelf.name', message: 'Value is immutable', fieldPath: '.name' }]);
+
+test('transition rules run only on update, where an old value exists', (t) => {
+  t.deepEqual(shown(immutable, { spec: { name: 'a' } }), [], 'skipped on create');
+  t.deepEqual(shown(immutable, { spec: { name: 'a' } }, { spec: { name: 'a' } }), []);
+  t.deepEqual(shown(immutable, { spec: { name: 'b' } }, { spec: { name: 'a' } }), ['spec.name: Invalid value: "object": Value is immutable']);
+  t.deepEqual(shown(immutable, { spec: { name: 'b' } }, {}), [], 'skipped where the old object had no spec');
+});
+
+test('optionalOldSelf makes oldSelf an optional, so the rule runs on create too', (t) => {
+  const schema = specWith([{ rule: '!oldSelf.hasValue() ? self.min == 0 : self.min >= oldSelf.value().min', message: 'starts at 0 and only grows', optionalOldSelf: true }]);
+  t.deepEqual(shown(schema, { spec: { min: 1 } }), ['spec: Invalid value: "object": starts at 0 and only grows']);
+  t.deepEqual(shown(schema, { spec: { min: 0 } }), []);
+  t.deepEqual(shown(schema, { spec: { min: 2 } }, { spec: { min: 1 } }), []);
+  t.deepEqual(shown(schema, { spec: { min: 0 } }, { spec: { min: 1 } }), ['spec: Invalid value: "object": starts at 0 and only grows']);
+});
+
+test('items of a list-type map correlate with old items by key; other list items have no oldSelf', (t) => {
+  const item = (listType: string): JsonSchemaProps => ({
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            'x-kubernetes-list-type': listType,
+            ...(listType === 'map' ? { 'x-kubernetes-list-map-keys': ['name'] } : {}),
+            items: { type: 'object', 'x-kubernetes-validations': [{ rule: 'self.size == oldSelf.size', message: 'size is immutable' }], properties: { name: { type: 'string' }, size: { type: 'integer' } } },
+          },
+        },
+      },
+    },
+  });
+  const old = { spec: { items: [{ name: 'a', size: 1 }, { name: 'b', size: 2 }] } };
+  const now = { spec: { items: [{ name: 'b', size: 2 }, { name: 'a', size: 5 }, { name: 'c', size: 9 }] } };
+  t.deepEqual(shown(item('map'), now, old), ['spec.items[1]: Invalid value: "object": size is immutable']);
+  t.deepEqual(shown(item('atomic'), now, old), []);
+});
+
+test('ratcheting: a failing rule on an unchanged value is not an error (a status write with an old spec)', (t) => {
+  const schema = specWith([{ rule: 'self.min <= self.max' }], {});
+  schema.properties!.status = { type: 'object', 'x-kubernetes-validations': [{ rule: 'self.ready <= 3', message: 'too many ready' }], properties: { ready: { type: 'integer' } } };
+  const old = { spec: { min: 5, max: 1 }, status: { ready: 1 } };
+  t.deepEqual(shown(schema, { spec: { min: 5, max: 1 }, status: { ready: 2 } }, old), []);
+  t.deepEqual(shown(schema, { spec: { min: 5, max: 1 }, status: { ready: 4 } }, old), ['status: Invalid value: "object": too many ready']);
+  t.deepEqual(shown(schema, { spec: { min: 6, max: 1 }, status: { ready: 1 } }, old), ['spec: Invalid value: "object": failed rule: self.min <= self.max']);
+});
+
+test('a hostile rule runs out of the request budget and is refused quickly', (t) => {
+  const schema = specWith([{ rule: 'self.tags.all(a, self.tags.all(b, self.tags.all(c, a + b + c != "")))' }]);
+  const started = Date.now();
+  const causes = shown(schema, { spec: { tags: Array.from({ length: 2000 }, (_, i) => `t${i}`) } });
+  t.true(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+  t.deepEqual(causes, ['spec: Invalid value: "object": validation failed due to running out of cost budget, no further validation rules will be run']);
+  t.deepEqual(validateRules(schema, { spec: { tags: ['a', 'b'] } }), [], 'the same rule over a short list passes');
+  t.deepEqual(validateRules(schema, { spec: { tags: ['a', 'b'] } }, undefined, { steps: 5, millis: 1000 }).map((c) => c.field), ['spec'], 'the step budget is per request');
+});
+
+const problems: Array<[string, ValidationRule, string[]]> = [
+  ['a syntax error', { rule: 'self.x ==' }, ['s.x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:"self.x ==", Message:"", MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: <input>:1:10: Unexpected token: EOF']],
+  ['an unknown variable', { rule: 'foo > 1' }, [/compilation failed: ERROR: <input>:1:1: Unknown variable: foo$/.source]],
+  ['a non-bool rule', { rule: '"x"' }, [/compilation failed: cel expression must evaluate to a bool$/.source]],
+  ['an empty rule', { rule: ' ' }, ['s.x-kubernetes-validations[0].rule: Required value']],
+  ['a too long rule', { rule: `true${' && true'.repeat(600)}` }, ['s.x-kubernetes-validations[0].rule: Too long: may not be more than 4096 bytes']],
+  ['an unknown reason', { rule: 'true', reason: 'Nope' }, ['s.x-kubernetes-validations[0].reason: Unsupported value: "Nope": supported values: "FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"']],
+  ['a fieldPath not in the schema', { rule: 'true', fieldPath: '.nope' }, ['s.x-kubernetes-validations[0].fieldPath: Invalid value: ".nope": fieldPath must be a valid path: does not refer to a valid field']],
+  ['a messageExpression that does not compile', { rule: 'true', messageExpression: '1 +' }, [/messageExpression: Invalid value: "1 \+": messageExpression compilation failed: ERROR/.source]],
+  ['a line break in message', { rule: 'true', message: 'a\nb' }, ['s.x-kubernetes-validations[0].message: Invalid value: "a\\nb": message must not contain line breaks']],
+  ['optionalOldSelf without oldSelf', { rule: 'true', optionalOldSelf: true }, ['s.x-kubernetes-validations[0].optionalOldSelf: Invalid value: true: may not be set if rule does not use oldSelf']],
+  ['a good rule', { rule: 'self.a == oldSelf.a', fieldPath: '.a', messageExpression: '"a is " + self.a', reason: 'FieldValueForbidden' }, []],
+];
+
+for (const [name, rule, want] of problems) {
+  test(`CRD rule check: ${name}`, (t) => {
+    const got = ruleProblems({ type: 'object', 'x-kubernetes-validations': [rule], properties: { a: { type: 'string' } } }, 's').map((c) => `${c.field}: ${c.message}`);
+    t.is(got.length, want.length, got.join('\n'));
+    want.forEach((w, i) => (w.startsWith('s.') ? t.is(got[i], w) : t.regex(got[i]!, new RegExp(w))));
+  });
+}
+
+test('too many rules in one schema are refused', (t) => {
+  const rules = Array.from({ length: 300 }, () => ({ rule: 'true' }));
+  t.deepEqual(ruleProblems({ type: 'object', 'x-kubernetes-validations': rules }, 's').map((c) => c.field), ['s.x-kubernetes-validations[256]']);
+});
+
+const crd = (rules: ValidationRule[]) => ({
+  metadata: { name: 'widgets.example.com' },
+  spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: specWith(rules) } }] },
+});
+
+test('the CRD strategy names a rule that does not compile; a served CRD runs its rules through its strategy', (t) => {
+  const bad = crd([{ rule: 'self.min <' }]);
+  crdStrategy.prepareForCreate!(bad);
+  t.deepEqual(crdStrategy.validate!(bad, undefined).map((c) => c.field), ['spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule']);
+
+  const good = crd([{ rule: 'self.min <= self.max', message: 'min must not exceed max' }]);
+  crdStrategy.prepareForCreate!(good);
+  t.deepEqual(crdStrategy.validate!(good, undefined), []);
+  const strategy = crdDefs(good)[0]!.strategy;
+  const widget = (spec: unknown) => ({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec }) as never;
+  t.deepEqual(strategy.validate!(widget({ min: 3, max: 1 }), undefined).map((c) => `${c.field}: ${c.message}`), ['spec: Invalid value: "object": min must not exceed max']);
+  t.deepEqual(strategy.validate!(widget({ min: 1, max: 3 }), undefined), []);
+  // A wrongly typed field stops the rules, which assume the schema's types (kube's blocking errors).
+  t.deepEqual(strategy.validate!(widget({ min: 'x', max: 1 }), undefined).map((c) => c.field), ['spec.min', '<nil>']);
+});
