@@ -1,7 +1,7 @@
 import type { KubeObject, StatusCause } from '../../kube/types.ts';
 import { humanAge, type Column, type Printer } from '../printers.ts';
 import type { ResourceDef, Strategy } from '../resource.ts';
-import { validateRules } from './cel-validate.ts';
+import { hasRules, validateRules } from './cel-validate.ts';
 import { pruneAndDefault, validateSchema, type JsonSchemaProps } from './schema.ts';
 
 /**
@@ -97,8 +97,7 @@ function customStrategy(schema: JsonSchemaProps | undefined, status: boolean, sc
     },
     validate(obj, old): StatusCause[] {
       const causes = validateSchema(schema, obj);
-      if (blocksRules(causes)) causes.push(rulesNotChecked);
-      else causes.push(...validateRules(schema, obj, old));
+      if (hasRules(schema)) causes.push(...(blocksRules(causes) ? [rulesNotChecked] : validateRules(schema, obj, old)));
       if (scale) {
         const replicas = readPath(obj, scale.specReplicasPath);
         if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)) {
