@@ -1,4 +1,5 @@
 import { Environment } from '@marcbachmann/cel-js';
+import v8 from 'node:v8';
 
 /**
  * The CEL environment of CRD validation rules (kube's `x-kubernetes-validations`,
@@ -12,7 +13,25 @@ import { Environment } from '@marcbachmann/cel-js';
  * (all/exists/exists_one/map/filter, cel.bind) ticks the Meter of the running
  * evaluation; a meter over its step budget or past its deadline throws, and
  * keeps throwing at every later step, so nested loops unwind at once.
+ * Regular expressions are JavaScript's, which backtrack where kube's RE2
+ * does not: V8 is told to switch a regexp that backtracks excessively to its
+ * linear-time engine (process-wide; same results, only bounded time), and a
+ * rule's literal pattern that engine cannot run (backreferences,
+ * lookarounds) is refused as RE2 refuses it.
  */
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+
+/** regexProblem: why pattern is not a regular expression that runs in linear time, or undefined. */
+export function regexProblem(pattern: string): string | undefined {
+  try {
+    new RegExp(pattern, 'l');
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.replace(/\/l: /, '/: ');
+  }
+}
+
 type Any = any; // cel-js passes runtime values through untyped
 
 /** Meter counts the comprehension steps of one request's rule evaluations. */
@@ -112,8 +131,8 @@ function kubeLibrary(env: Environment): Environment {
     .registerFunction('string.replace(string, string): string', (s: string, a: string, b: string) => s.split(a).join(b))
     .registerFunction('string.replace(string, string, int): string', (s: string, a: string, b: string, n: bigint) => replaceN(s, a, b, Number(n)))
     .registerFunction('string.reverse(): string', (s: string) => [...s].reverse().join(''))
-    .registerFunction('string.find(string): string', (s: string, re: string) => new RegExp(re, 'u').exec(s)?.[0] ?? '')
-    .registerFunction('string.findAll(string): list<string>', (s: string, re: string) => [...s.matchAll(new RegExp(re, 'gu'))].map((m) => m[0]));
+    .registerFunction('string.find(string): string', (s: string, re: string) => new RegExp(re).exec(s)?.[0] ?? '')
+    .registerFunction('string.findAll(string): list<string>', (s: string, re: string) => [...s.matchAll(new RegExp(re, 'g'))].map((m) => m[0]));
 }
 
 function replaceN(s: string, a: string, b: string, n: number): string {

@@ -1,5 +1,5 @@
 import type { StatusCause } from '../../kube/types.ts';
-import { optionalRuleEnv, ruleEnv } from './cel-env.ts';
+import { optionalRuleEnv, regexProblem, ruleEnv } from './cel-env.ts';
 import type { JsonSchemaProps } from './schema.ts';
 
 /**
@@ -70,7 +70,28 @@ function compile(env: typeof ruleEnv, source: string, want: 'bool' | 'string'): 
   if (!checked.valid) return new Error(celError(checked.error, source));
   // `self` is dynamic, so a rule may type-check as dyn; its value is checked when it runs.
   if (checked.type !== want && checked.type !== 'dyn') return new Error(`cel expression must evaluate to a ${want}`);
-  return program;
+  const badPattern = literalPatternProblem(program.ast, source);
+  return badPattern ?? program;
+}
+
+const regexFunctions = new Set(['matches', 'find', 'findAll']);
+
+/** literalPatternProblem finds a literal pattern of matches/find/findAll that is not a linear-time regular expression (RE2's checks at compile time). */
+function literalPatternProblem(node: unknown, source: string, seen = new Set<unknown>()): Error | undefined {
+  if (typeof node !== 'object' || node === null || seen.has(node)) return undefined;
+  seen.add(node);
+  const n = node as { op?: string; args?: unknown; start?: number };
+  if (n.op === 'rcall' && Array.isArray(n.args) && regexFunctions.has(n.args[0] as string)) {
+    const pattern = (n.args[2] as Array<{ op?: string; args?: unknown }> | undefined)?.[0];
+    const problem = pattern?.op === 'value' && typeof pattern.args === 'string' ? regexProblem(pattern.args) : undefined;
+    if (problem !== undefined) return new Error(celError({ summary: `invalid ${n.args[0]} argument: ${problem}`, range: { start: (pattern as { start?: number }).start ?? 0 } }, source));
+  }
+  const args = Array.isArray(node) ? node : n.op !== undefined ? [n.args] : [];
+  for (const a of args) {
+    const found = literalPatternProblem(a, source, seen);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** usesOldSelf: whether the rule's expression names oldSelf (then it is a transition rule). */

@@ -141,6 +141,13 @@ test('a hostile rule runs out of the request budget and is refused quickly', (t)
   t.deepEqual(validateRules(schema, { spec: { tags: ['a', 'b'] } }, undefined, { steps: 5, millis: 1000 }).map((c) => c.field), ['spec'], 'the step budget is per request');
 });
 
+test('a regular expression that backtracks catastrophically runs in linear time', (t) => {
+  const schema = specWith([{ rule: 'self.name.matches("^(a+)+$")' }]);
+  const started = Date.now();
+  t.deepEqual(shown(schema, { spec: { name: `${'a'.repeat(40)}!` } }), ['spec: Invalid value: "object": failed rule: self.name.matches("^(a+)+$")']);
+  t.true(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+});
+
 const problems: Array<[string, ValidationRule, string[]]> = [
   ['a syntax error', { rule: 'self.x ==' }, ['s.x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:"self.x ==", Message:"", MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: <input>:1:10: Unexpected token: EOF']],
   ['an unknown variable', { rule: 'foo > 1' }, [/compilation failed: ERROR: <input>:1:1: Unknown variable: foo$/.source]],
@@ -152,6 +159,7 @@ const problems: Array<[string, ValidationRule, string[]]> = [
   ['a messageExpression that does not compile', { rule: 'true', messageExpression: '1 +' }, [/messageExpression: Invalid value: "1 \+": messageExpression compilation failed: ERROR/.source]],
   ['a line break in message', { rule: 'true', message: 'a\nb' }, ['s.x-kubernetes-validations[0].message: Invalid value: "a\\nb": message must not contain line breaks']],
   ['optionalOldSelf without oldSelf', { rule: 'true', optionalOldSelf: true }, ['s.x-kubernetes-validations[0].optionalOldSelf: Invalid value: true: may not be set if rule does not use oldSelf']],
+  ['a pattern that cannot run in linear time (RE2 has no backreferences)', { rule: 'self.a.matches("(a+)+\\\\1")' }, [/compilation failed: ERROR: <input>:1:16: invalid matches argument: Invalid regular expression: \/\(a\+\)\+\\1\/: Cannot be executed in linear time$/.source]],
   ['a good rule', { rule: 'self.a == oldSelf.a', fieldPath: '.a', messageExpression: '"a is " + self.a', reason: 'FieldValueForbidden' }, []],
 ];
 
