@@ -149,13 +149,14 @@ function goRule(r: ValidationRule): string {
 
 const invalid = (field: string, value: string, detail: string): StatusCause => ({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${value}: ${detail}` });
 
-function oneRuleProblems(r: ValidationRule, schema: JsonSchemaProps, at: string, out: StatusCause[]): void {
+function oneRuleProblems(r: ValidationRule, schema: JsonSchemaProps, at: string, out: StatusCause[], uncorrelatable: string | undefined): void {
   if (typeof r?.rule !== 'string' || r.rule.trim() === '') return void out.push({ reason: 'FieldValueRequired', field: `${at}.rule`, message: 'Required value' });
   if (r.rule.length > MAX_RULE_LENGTH) return void out.push({ reason: 'FieldValueTooLong', field: `${at}.rule`, message: `Too long: may not be more than ${MAX_RULE_LENGTH} bytes` });
   if (r.messageExpression !== undefined && r.messageExpression.length > MAX_RULE_LENGTH) return void out.push({ reason: 'FieldValueTooLong', field: `${at}.messageExpression`, message: `Too long: may not be more than ${MAX_RULE_LENGTH} bytes` });
   const program = compile(r.optionalOldSelf ? optionalRuleEnv : ruleEnv, r.rule, 'bool');
   if (program instanceof Error) out.push(invalid(`${at}.rule`, goRule(r), `compilation failed: ${program.message}`));
   else if (r.optionalOldSelf === true && !usesOldSelf(program.ast)) out.push(invalid(`${at}.optionalOldSelf`, 'true', 'may not be set if rule does not use oldSelf'));
+  else if (uncorrelatable !== undefined && usesOldSelf(program.ast)) out.push(invalid(`${at}.rule`, JSON.stringify(r.rule), `oldSelf cannot be used on the uncorrelatable portion of the schema within ${uncorrelatable}`));
   if (r.message !== undefined && /[\r\n]/.test(r.message)) out.push(invalid(`${at}.message`, JSON.stringify(r.message), 'message must not contain line breaks'));
   if (r.messageExpression !== undefined) {
     const message = r.messageExpression.trim() === '' ? new Error('must be non-empty if specified') : compile(ruleEnv, r.messageExpression, 'string');
@@ -170,8 +171,13 @@ function oneRuleProblems(r: ValidationRule, schema: JsonSchemaProps, at: string,
   }
 }
 
-/** ruleProblems checks every rule of a CRD version's schema; path names the schema (`spec.versions[0].schema.openAPIV3Schema`). */
-export function ruleProblems(schema: JsonSchemaProps | undefined, path: string, out: StatusCause[] = [], count = { rules: 0 }): StatusCause[] {
+/**
+ * ruleProblems checks every rule of a CRD version's schema; path names the
+ * schema (`spec.versions[0].schema.openAPIV3Schema`). Under the items of a
+ * list that is not `x-kubernetes-list-type: map` (uncorrelatable: no item
+ * has an old counterpart) a transition rule could never run, so it is refused.
+ */
+export function ruleProblems(schema: JsonSchemaProps | undefined, path: string, out: StatusCause[] = [], count = { rules: 0 }, uncorrelatable?: string): StatusCause[] {
   if (typeof schema !== 'object' || schema === null) return out;
   const rules = schema['x-kubernetes-validations'];
   if (rules !== undefined && !Array.isArray(rules)) out.push(invalid(`${path}.x-kubernetes-validations`, JSON.stringify(rules), 'must be a list of rules'));
@@ -182,11 +188,12 @@ export function ruleProblems(schema: JsonSchemaProps | undefined, path: string, 
         out.push({ reason: 'FieldValueTooMany', field: at, message: `Too many: ${count.rules}: must have at most ${MAX_RULES_PER_SCHEMA} rules in a schema` });
         break;
       }
-      oneRuleProblems(r, schema, at, out);
+      oneRuleProblems(r, schema, at, out, uncorrelatable);
     }
   }
-  for (const [k, p] of Object.entries(schema.properties ?? {})) ruleProblems(p, `${path}.properties[${k}]`, out, count);
-  if (schema.items) ruleProblems(schema.items, `${path}.items`, out, count);
-  if (typeof schema.additionalProperties === 'object') ruleProblems(schema.additionalProperties, `${path}.additionalProperties`, out, count);
+  for (const [k, p] of Object.entries(schema.properties ?? {})) ruleProblems(p, `${path}.properties[${k}]`, out, count, uncorrelatable);
+  const itemsUncorrelatable = uncorrelatable ?? (schema['x-kubernetes-list-type'] === 'map' ? undefined : `${path}.items`);
+  if (schema.items) ruleProblems(schema.items, `${path}.items`, out, count, itemsUncorrelatable);
+  if (typeof schema.additionalProperties === 'object') ruleProblems(schema.additionalProperties, `${path}.additionalProperties`, out, count, uncorrelatable);
   return out;
 }

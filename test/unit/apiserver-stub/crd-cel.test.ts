@@ -171,6 +171,14 @@ for (const [name, rule, want] of problems) {
   });
 }
 
+test('a transition rule under the items of a list that does not correlate them is refused', (t) => {
+  const items = (listType: string): JsonSchemaProps => ({ type: 'array', 'x-kubernetes-list-type': listType, 'x-kubernetes-list-map-keys': ['k'], items: { type: 'object', 'x-kubernetes-validations': [{ rule: 'self == oldSelf' }], properties: { k: { type: 'string' } } } });
+  t.deepEqual(ruleProblems({ type: 'object', properties: { a: items('atomic') } }, 's').map((c) => `${c.field}: ${c.message}`), [
+    's.properties[a].items.x-kubernetes-validations[0].rule: Invalid value: "self == oldSelf": oldSelf cannot be used on the uncorrelatable portion of the schema within s.properties[a].items',
+  ]);
+  t.deepEqual(ruleProblems({ type: 'object', properties: { a: items('map') } }, 's'), []);
+});
+
 test('too many rules in one schema are refused', (t) => {
   const rules = Array.from({ length: 300 }, () => ({ rule: 'true' }));
   t.deepEqual(ruleProblems({ type: 'object', 'x-kubernetes-validations': rules }, 's').map((c) => c.field), ['s.x-kubernetes-validations[256]']);
