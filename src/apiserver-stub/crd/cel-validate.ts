@@ -1,7 +1,7 @@
 import { Optional } from '@marcbachmann/cel-js';
 import type { StatusCause } from '../../kube/types.ts';
 import { deepEqual } from '../../kube/patch-errors.ts';
-import { Meter, metered } from './cel-env.ts';
+import { Meter, metered, ruleEnv } from './cel-env.ts';
 import { compiledRules, type CompiledRule } from './cel-rules.ts';
 import type { JsonSchemaProps } from './schema.ts';
 
@@ -24,8 +24,32 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const rootFields = new Set(['apiVersion', 'kind', 'metadata']);
 
-/** toCel converts JSON to CEL values by the schema: integers (and int-or-string numbers) as int (bigint), numbers as double. */
+const durationOf = ruleEnv.parse('duration(self)');
+
+/** formatted gives a string of a date, date-time, duration or byte format as the CEL type kube binds it to (left a string if malformed). */
+function formatted(format: string | undefined, v: string): unknown {
+  switch (format) {
+    case 'date':
+    case 'date-time': {
+      const t = new Date(v);
+      return Number.isNaN(t.getTime()) ? v : t;
+    }
+    case 'duration':
+      try {
+        return durationOf({ self: v });
+      } catch {
+        return v;
+      }
+    case 'byte':
+      return Buffer.from(v, 'base64');
+    default:
+      return v;
+  }
+}
+
+/** toCel converts JSON to CEL values by the schema: integers (and int-or-string numbers) as int (bigint), numbers as double, formatted strings as timestamps, durations, bytes. */
 export function toCel(schema: JsonSchemaProps | undefined, v: unknown): unknown {
+  if (typeof v === 'string') return schema?.format ? formatted(schema.format, v) : v;
   if (typeof v === 'number') {
     if (schema?.type === 'number') return v;
     return Number.isInteger(v) ? BigInt(v) : v;

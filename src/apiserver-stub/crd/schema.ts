@@ -28,6 +28,7 @@ export interface JsonSchemaProps {
   minItems?: number;
   maxItems?: number;
   pattern?: string;
+  format?: string;
   description?: string;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-int-or-string'?: boolean;
