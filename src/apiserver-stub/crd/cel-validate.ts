@@ -136,7 +136,8 @@ function runRules(site: Site, w: Walk): boolean {
   if (rules.length === 0) return true;
   const convert = (v: unknown): unknown => (site.root && isObj(v) ? rootSelf(site.schema, v) : toCel(site.schema, v));
   const self = convert(site.value);
-  const oldSelf = site.old === undefined ? undefined : convert(site.old);
+  // A null old value is no old value (kube validates only non-null values, and correlates only those).
+  const oldSelf = site.old === undefined || site.old === null ? undefined : convert(site.old);
   // The root's field path is kube's nil path, shown as "<nil>".
   const at = site.path === '' ? '<nil>' : site.path;
   const fail = (detail: string): void => void w.causes.push({ reason: 'FieldValueInvalid', field: at, message: `Invalid value: ${shownType(site.schema)}: ${detail}` });

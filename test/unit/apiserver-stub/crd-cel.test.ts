@@ -93,6 +93,7 @@ test('transition rules run only on update, where an old value exists', (t) => {
   t.deepEqual(shown(immutable, { spec: { name: 'a' } }, { spec: { name: 'a' } }), []);
   t.deepEqual(shown(immutable, { spec: { name: 'b' } }, { spec: { name: 'a' } }), ['spec.name: Invalid value: "object": Value is immutable']);
   t.deepEqual(shown(immutable, { spec: { name: 'b' } }, {}), [], 'skipped where the old object had no spec');
+  t.deepEqual(shown(immutable, { spec: { name: 'b' } }, { spec: null }), [], 'a null old value is none');
 });
 
 test('optionalOldSelf makes oldSelf an optional, so the rule runs on create too', (t) => {
