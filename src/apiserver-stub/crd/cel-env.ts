@@ -1,4 +1,5 @@
 import { Environment } from '@marcbachmann/cel-js';
+import { isIP } from 'node:net';
 import v8 from 'node:v8';
 
 /**
@@ -7,7 +8,8 @@ import v8 from 'node:v8';
  * value at the rule's schema node, cel-js's standard functions and macros, and
  * the cheap part of kube's CEL library (lists: isSorted, sum, min, max,
  * indexOf, lastIndexOf; strings: charAt, replace, reverse; regex: find,
- * findAll). Not provided: url, quantity, ip, cidr, semver, format.
+ * findAll; isIP, isCIDR). Not provided: url, quantity, ip(), cidr(), semver,
+ * format.
  *
  * Bounding cost: cel-js has no cost tracking, so every comprehension step
  * (all/exists/exists_one/map/filter, cel.bind) ticks the Meter of the running
@@ -16,20 +18,24 @@ import v8 from 'node:v8';
  * Regular expressions are JavaScript's, which backtrack where kube's RE2
  * does not: V8 is told to switch a regexp that backtracks excessively to its
  * linear-time engine (process-wide; same results, only bounded time), and a
- * rule's literal pattern that engine cannot run (backreferences,
- * lookarounds) is refused as RE2 refuses it.
+ * rule's literal pattern with what RE2 refuses (backreferences, lookarounds)
+ * is refused. That engine cannot run every pattern (large counted
+ * repetitions): those still backtrack.
  */
-v8.setFlagsFromString('--enable-experimental-regexp-engine');
 v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
-/** regexProblem: why pattern is not a regular expression that runs in linear time, or undefined. */
+/** regexProblem: why pattern is not a regular expression as RE2 takes it (in JavaScript's syntax), or undefined. */
 export function regexProblem(pattern: string): string | undefined {
   try {
-    new RegExp(pattern, 'l');
-    return undefined;
+    new RegExp(pattern);
   } catch (error) {
-    return (error as Error).message.replace(/\/l: /, '/: ');
+    return (error as Error).message;
   }
+  // Outside character classes: \1..\9 and \k<name> are backreferences, (?= (?! (?<= (?<! lookarounds.
+  const outsideClasses = pattern.replace(/\\./g, (e) => (/^\\([1-9]|k)$/.test(e) ? e : '')).replace(/\[(?:[^\]\\]|\\.)*\]/g, '');
+  if (/\\[1-9]|\\k/.test(outsideClasses)) return 'invalid escape sequence: backreferences are not supported (RE2)';
+  if (/\(\?(?:=|!|<=|<!)/.test(outsideClasses)) return 'invalid or unsupported Perl syntax: lookarounds are not supported (RE2)';
+  return undefined;
 }
 
 type Any = any; // cel-js passes runtime values through untyped
@@ -130,9 +136,23 @@ function kubeLibrary(env: Environment): Environment {
     })
     .registerFunction('string.replace(string, string): string', (s: string, a: string, b: string) => s.split(a).join(b))
     .registerFunction('string.replace(string, string, int): string', (s: string, a: string, b: string, n: bigint) => replaceN(s, a, b, Number(n)))
+    .registerFunction('isIP(string): bool', isIPAddress)
+    .registerFunction('isCIDR(string): bool', isCIDR)
     .registerFunction('string.reverse(): string', (s: string) => [...s].reverse().join(''))
     .registerFunction('string.find(string): string', (s: string, re: string) => new RegExp(re).exec(s)?.[0] ?? '')
     .registerFunction('string.findAll(string): list<string>', (s: string, re: string) => [...s.matchAll(new RegExp(re, 'g'))].map((m) => m[0]));
+}
+
+/** isIPAddress is kube's isIP: an IPv4 or IPv6 address without zone, and no IPv4-mapped IPv6 form. */
+function isIPAddress(s: string): boolean {
+  return isIP(s) !== 0 && !s.includes('%') && !(s.includes(':') && s.includes('.'));
+}
+
+/** isCIDR is kube's isCIDR: an address and a prefix length in its family's range. */
+function isCIDR(s: string): boolean {
+  const [address, prefix, extra] = s.split('/');
+  if (extra !== undefined || prefix === undefined || !/^(0|[1-9]\d*)$/.test(prefix) || !isIPAddress(address!)) return false;
+  return Number(prefix) <= (isIP(address!) === 4 ? 32 : 128);
 }
 
 function replaceN(s: string, a: string, b: string, n: number): string {

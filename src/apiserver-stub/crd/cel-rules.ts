@@ -1,5 +1,6 @@
 import type { StatusCause } from '../../kube/types.ts';
 import { optionalRuleEnv, regexProblem, ruleEnv } from './cel-env.ts';
+import { rewriteRule } from './cel-rewrite.ts';
 import type { JsonSchemaProps } from './schema.ts';
 
 /**
@@ -59,7 +60,8 @@ function celError(error: unknown, source: string): string {
   return `ERROR: <input>:${before.length}:${before.at(-1)!.length + 1}: ${summary}`;
 }
 
-function compile(env: typeof ruleEnv, source: string, want: 'bool' | 'string'): Program | Error {
+function compile(env: typeof ruleEnv, given: string, want: 'bool' | 'string'): Program | Error {
+  const source = rewriteRule(given, (s) => env.parse(s));
   let program: Program;
   try {
     program = env.parse(source);

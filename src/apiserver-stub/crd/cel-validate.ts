@@ -165,14 +165,14 @@ function runRules(site: Site, w: Walk): boolean {
   return true;
 }
 
-/** mapListKey finds an old item of a `x-kubernetes-list-type: map` list with the same keys. */
+/** correlatedItem finds the old item of a `x-kubernetes-list-type: map` list with the same keys. */
 function correlatedItem(schema: JsonSchemaProps, item: unknown, old: unknown): unknown {
   const keys = schema['x-kubernetes-list-map-keys'];
   if (schema['x-kubernetes-list-type'] !== 'map' || !keys || !Array.isArray(old) || !isObj(item)) return undefined;
   return old.find((o) => isObj(o) && keys.every((k) => deepEqual(o[k], item[k])));
 }
 
-/** child is the site of a correlatable child: its old value is the old parent's, when the parent had one. */
+/** child is the site of a correlatable child (object field, map entry, list-map item), unchanged when it equals its old value. */
 function child(schema: JsonSchemaProps, value: unknown, old: unknown, path: string): Site {
   return { schema, value, old, unchanged: old !== undefined && deepEqual(value, old), path, root: false };
 }

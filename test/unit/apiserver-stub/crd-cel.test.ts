@@ -1,6 +1,7 @@
 import test from 'ava';
 import { validateRules } from '../../../src/apiserver-stub/crd/cel-validate.ts';
 import { ruleProblems, type ValidationRule } from '../../../src/apiserver-stub/crd/cel-rules.ts';
+import { toJavaScriptPattern } from '../../../src/apiserver-stub/crd/cel-rewrite.ts';
 import { crdDefs } from '../../../src/apiserver-stub/crd/defs.ts';
 import { crdStrategy } from '../../../src/apiserver-stub/crd/crd-strategy.ts';
 import type { JsonSchemaProps } from '../../../src/apiserver-stub/crd/schema.ts';
@@ -55,12 +56,45 @@ const evaluated: Array<[string, ValidationRule, Record<string, unknown>, string[
   ['reason Required', { rule: 'false', message: 'need it', reason: 'FieldValueRequired' }, {}, ['spec: Required value: need it']],
   ['reason Duplicate', { rule: 'false', reason: 'FieldValueDuplicate' }, {}, ['spec: Duplicate value: "object"']],
   ['kube library: list functions', { rule: '[1, 2, 3].isSorted() && [1, 2, 3].sum() == 6 && [3, 1].min() == 1 && [3, 1].max() == 3 && ["a", "b"].indexOf("b") == 1' }, {}, []],
+  ['kube library: isIP and isCIDR', { rule: 'isIP("10.0.0.1") && isIP("fd00::1") && !isIP("example.com") && !isIP("::ffff:1.2.3.4") && isCIDR("10.0.0.0/8") && !isCIDR("10.0.0.0/33") && !isCIDR("10.0.0.0")' }, {}, []],
+  ['RE2 (?i) flag in a literal pattern', { rule: 'self.name.matches("^(?i)[a-z_]+(\\\\.[a-z]+)*$") && !self.name.matches("^(?i)x$")' }, { name: 'Foo.BAR' }, []],
   ['kube library: string functions', { rule: '"abc".charAt(1) == "b" && "a-b-c".replace("-", "+") == "a+b+c" && "abc".reverse() == "cba" && "x12y3".findAll("[0-9]+") == ["12", "3"]' }, {}, []],
 ];
 
 for (const [name, rule, spec, want] of evaluated) {
   test(`rule evaluation: ${name}`, (t) => {
     t.deepEqual(shown(specWith([rule]), { spec }), want);
+  });
+}
+
+test('has() on a field of an indexed item, as the Gateway API rules write it', (t) => {
+  const schema: JsonSchemaProps = {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        'x-kubernetes-validations': [{ rule: 'self.rules.all(r, !has(r.paths) || size(r.paths) > 0) && (!has(self.rules[0].paths) || self.rules[0].paths[0].startsWith("/"))', message: 'paths must be absolute' }],
+        properties: { rules: { type: 'array', items: { type: 'object', properties: { paths: { type: 'array', items: { type: 'string' } } } } } },
+      },
+    },
+  };
+  t.deepEqual(shown(schema, { spec: { rules: [{}] } }), []);
+  t.deepEqual(shown(schema, { spec: { rules: [{ paths: ['/a'] }] } }), []);
+  t.deepEqual(shown(schema, { spec: { rules: [{ paths: ['a'] }] } }), ['spec: Invalid value: "object": paths must be absolute']);
+});
+
+const patterns: Array<[string, string]> = [
+  ['^(?i)abc$', '^[aA][bB][cC]$'],
+  ['(?i)[a-z_0-9]+', '[a-z_0-9A-Z]+'],
+  ['(?i)[^A-Fx]', '[^A-Fxa-fX]'],
+  ['(x(?i)a)b', '(x[aA])b'],
+  ['(?i)\\.n\\d', '\\.[nN]\\d'],
+  ['(?P<name>a)', '(?<name>a)'],
+];
+
+for (const [re2, js] of patterns) {
+  test(`RE2 pattern ${re2} in JavaScript is ${js}`, (t) => {
+    t.is(toJavaScriptPattern(re2), js);
   });
 }
 
@@ -164,7 +198,9 @@ const problems: Array<[string, ValidationRule, string[]]> = [
   ['a messageExpression that does not compile', { rule: 'true', messageExpression: '1 +' }, [/messageExpression: Invalid value: "1 \+": messageExpression compilation failed: ERROR/.source]],
   ['a line break in message', { rule: 'true', message: 'a\nb' }, ['s.x-kubernetes-validations[0].message: Invalid value: "a\\nb": message must not contain line breaks']],
   ['optionalOldSelf without oldSelf', { rule: 'true', optionalOldSelf: true }, ['s.x-kubernetes-validations[0].optionalOldSelf: Invalid value: true: may not be set if rule does not use oldSelf']],
-  ['a pattern that cannot run in linear time (RE2 has no backreferences)', { rule: 'self.a.matches("(a+)+\\\\1")' }, [/compilation failed: ERROR: <input>:1:16: invalid matches argument: Invalid regular expression: \/\(a\+\)\+\\1\/: Cannot be executed in linear time$/.source]],
+  ['a backreference (RE2 has none)', { rule: 'self.a.matches("(a+)+\\\\1")' }, [/compilation failed: ERROR: <input>:1:16: invalid matches argument: invalid escape sequence: backreferences are not supported \(RE2\)$/.source]],
+  ['a lookahead (RE2 has none)', { rule: 'self.a.find("x(?=y)") == ""' }, [/invalid find argument: invalid or unsupported Perl syntax: lookarounds are not supported \(RE2\)$/.source]],
+  ['a pattern JavaScript cannot parse', { rule: 'self.a.matches("(")' }, [/invalid matches argument: Invalid regular expression: \/\(\/: Unterminated group$/.source]],
   ['a good rule', { rule: 'self.a == oldSelf.a', fieldPath: '.a', messageExpression: '"a is " + self.a', reason: 'FieldValueForbidden' }, []],
 ];
 
