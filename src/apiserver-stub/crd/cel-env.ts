@@ -1,15 +1,12 @@
 import { Environment } from '@marcbachmann/cel-js';
-import { isIP } from 'node:net';
 import v8 from 'node:v8';
+import { kubeLibrary } from './cel-library.ts';
 
 /**
  * The CEL environment of CRD validation rules (kube's `x-kubernetes-validations`,
  * apiextensions-apiserver `schema/cel`): `self` (and `oldSelf`) bound to the
  * value at the rule's schema node, cel-js's standard functions and macros, and
- * the cheap part of kube's CEL library (lists: isSorted, sum, min, max,
- * indexOf, lastIndexOf; strings: charAt, replace, reverse; regex: find,
- * findAll; isIP, isCIDR). Not provided: url, quantity, ip(), cidr(), semver,
- * format.
+ * the cheap part of kube's CEL library (cel-library.ts).
  *
  * Bounding cost: cel-js has no cost tracking, so every comprehension step
  * (all/exists/exists_one/map/filter, cel.bind) ticks the Meter of the running
@@ -101,65 +98,6 @@ function meterComprehensions(): void {
   };
   Object.assign(wrapped, { metered: true });
   proto.setIterValue = wrapped;
-}
-
-const compare = (a: Any, b: Any): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function sum(list: Any[]): Any {
-  if (list.length === 0) return 0n;
-  return list.reduce((a, b) => a + b);
-}
-
-function extreme(list: Any[], sign: number): Any {
-  if (list.length === 0) throw new Error('min/max of an empty list');
-  return list.reduce((a, b) => (compare(b, a) * sign > 0 ? b : a));
-}
-
-function indexIn(list: Any[], v: Any, last: boolean): bigint {
-  const same = (x: Any): boolean => x === v || JSON.stringify(x, big) === JSON.stringify(v, big);
-  return BigInt(last ? list.findLastIndex(same) : list.findIndex(same));
-}
-
-const big = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? `${v}n` : v);
-
-function kubeLibrary(env: Environment): Environment {
-  return env
-    .registerFunction('list.isSorted(): bool', (l: Any[]) => l.every((v, i) => i === 0 || compare(l[i - 1], v) <= 0))
-    .registerFunction('list.sum(): dyn', sum)
-    .registerFunction('list.min(): dyn', (l: Any[]) => extreme(l, -1))
-    .registerFunction('list.max(): dyn', (l: Any[]) => extreme(l, 1))
-    .registerFunction('list.indexOf(dyn): int', (l: Any[], v: Any) => indexIn(l, v, false))
-    .registerFunction('list.lastIndexOf(dyn): int', (l: Any[], v: Any) => indexIn(l, v, true))
-    .registerFunction('string.charAt(int): string', (s: string, i: bigint) => {
-      if (i < 0n || i > BigInt(s.length)) throw new Error(`index out of range: ${i}`);
-      return s.charAt(Number(i));
-    })
-    .registerFunction('string.replace(string, string): string', (s: string, a: string, b: string) => s.split(a).join(b))
-    .registerFunction('string.replace(string, string, int): string', (s: string, a: string, b: string, n: bigint) => replaceN(s, a, b, Number(n)))
-    .registerFunction('isIP(string): bool', isIPAddress)
-    .registerFunction('isCIDR(string): bool', isCIDR)
-    .registerFunction('string.reverse(): string', (s: string) => [...s].reverse().join(''))
-    .registerFunction('string.find(string): string', (s: string, re: string) => new RegExp(re).exec(s)?.[0] ?? '')
-    .registerFunction('string.findAll(string): list<string>', (s: string, re: string) => [...s.matchAll(new RegExp(re, 'g'))].map((m) => m[0]));
-}
-
-/** isIPAddress is kube's isIP: an IPv4 or IPv6 address without zone, and no IPv4-mapped IPv6 form. */
-function isIPAddress(s: string): boolean {
-  return isIP(s) !== 0 && !s.includes('%') && !(s.includes(':') && s.includes('.'));
-}
-
-/** isCIDR is kube's isCIDR: an address and a prefix length in its family's range. */
-function isCIDR(s: string): boolean {
-  const [address, prefix, extra] = s.split('/');
-  if (extra !== undefined || prefix === undefined || !/^(0|[1-9]\d*)$/.test(prefix) || !isIPAddress(address!)) return false;
-  return Number(prefix) <= (isIP(address!) === 4 ? 32 : 128);
-}
-
-function replaceN(s: string, a: string, b: string, n: number): string {
-  if (n < 0) return s.split(a).join(b);
-  const parts = s.split(a);
-  if (parts.length - 1 <= n) return parts.join(b);
-  return parts.slice(0, n + 1).join(b) + a + parts.slice(n + 1).join(a);
 }
 
 meterComprehensions();
