@@ -1,5 +1,6 @@
 import type { StatusCause } from '../../kube/types.ts';
 import { optionalRuleEnv, regexProblem, ruleEnv } from './cel-env.ts';
+import { fieldProblem, rootSchema } from './cel-fields.ts';
 import { rewriteRule } from './cel-rewrite.ts';
 import type { JsonSchemaProps } from './schema.ts';
 
@@ -60,7 +61,8 @@ function celError(error: unknown, source: string): string {
   return `ERROR: <input>:${before.length}:${before.at(-1)!.length + 1}: ${summary}`;
 }
 
-function compile(env: typeof ruleEnv, given: string, want: 'bool' | 'string'): Program | Error {
+/** compile parses and type-checks a rule or message expression; given self's schema, also that the fields it selects are declared. */
+function compile(env: typeof ruleEnv, given: string, want: 'bool' | 'string', self?: JsonSchemaProps): Program | Error {
   const source = rewriteRule(given, (s) => env.parse(s));
   let program: Program;
   try {
@@ -73,12 +75,15 @@ function compile(env: typeof ruleEnv, given: string, want: 'bool' | 'string'): P
   // `self` is dynamic, so a rule may type-check as dyn; its value is checked when it runs.
   if (checked.type !== want && checked.type !== 'dyn') return new Error(`cel expression must evaluate to a ${want}`);
   const badPattern = literalPatternProblem(program.ast, source);
-  return badPattern ?? program;
+  if (badPattern) return badPattern;
+  const undeclared = self ? fieldProblem(program.ast, self, env === optionalRuleEnv) : undefined;
+  if (undeclared) return new Error(celError({ summary: undeclared.message, range: { start: undeclared.start } }, source));
+  return program;
 }
 
 const regexFunctions = new Set(['matches', 'find', 'findAll']);
 
-/** literalPatternProblem finds a literal pattern of matches/find/findAll that is not a linear-time regular expression (RE2's checks at compile time). */
+/** literalPatternProblem finds a literal pattern of matches/find/findAll that JavaScript cannot parse or RE2 would refuse (checked at compile time, as kube's library does). */
 function literalPatternProblem(node: unknown, source: string, seen = new Set<unknown>()): Error | undefined {
   if (typeof node !== 'object' || node === null || seen.has(node)) return undefined;
   seen.add(node);
@@ -151,17 +156,17 @@ function goRule(r: ValidationRule): string {
 
 const invalid = (field: string, value: string, detail: string): StatusCause => ({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${value}: ${detail}` });
 
-function oneRuleProblems(r: ValidationRule, schema: JsonSchemaProps, at: string, out: StatusCause[], uncorrelatable: string | undefined): void {
+function oneRuleProblems(r: ValidationRule, schema: JsonSchemaProps, self: JsonSchemaProps, at: string, out: StatusCause[], uncorrelatable: string | undefined): void {
   if (typeof r?.rule !== 'string' || r.rule.trim() === '') return void out.push({ reason: 'FieldValueRequired', field: `${at}.rule`, message: 'Required value' });
   if (r.rule.length > MAX_RULE_LENGTH) return void out.push({ reason: 'FieldValueTooLong', field: `${at}.rule`, message: `Too long: may not be more than ${MAX_RULE_LENGTH} bytes` });
   if (r.messageExpression !== undefined && r.messageExpression.length > MAX_RULE_LENGTH) return void out.push({ reason: 'FieldValueTooLong', field: `${at}.messageExpression`, message: `Too long: may not be more than ${MAX_RULE_LENGTH} bytes` });
-  const program = compile(r.optionalOldSelf ? optionalRuleEnv : ruleEnv, r.rule, 'bool');
+  const program = compile(r.optionalOldSelf ? optionalRuleEnv : ruleEnv, r.rule, 'bool', self);
   if (program instanceof Error) out.push(invalid(`${at}.rule`, goRule(r), `compilation failed: ${program.message}`));
   else if (r.optionalOldSelf === true && !usesOldSelf(program.ast)) out.push(invalid(`${at}.optionalOldSelf`, 'true', 'may not be set if rule does not use oldSelf'));
   else if (uncorrelatable !== undefined && usesOldSelf(program.ast)) out.push(invalid(`${at}.rule`, JSON.stringify(r.rule), `oldSelf cannot be used on the uncorrelatable portion of the schema within ${uncorrelatable}`));
   if (r.message !== undefined && /[\r\n]/.test(r.message)) out.push(invalid(`${at}.message`, JSON.stringify(r.message), 'message must not contain line breaks'));
   if (r.messageExpression !== undefined) {
-    const message = r.messageExpression.trim() === '' ? new Error('must be non-empty if specified') : compile(ruleEnv, r.messageExpression, 'string');
+    const message = r.messageExpression.trim() === '' ? new Error('must be non-empty if specified') : compile(ruleEnv, r.messageExpression, 'string', self);
     if (message instanceof Error) out.push(invalid(`${at}.messageExpression`, JSON.stringify(r.messageExpression), `messageExpression compilation failed: ${message.message}`));
   }
   if (r.reason !== undefined && !reasons.includes(r.reason)) {
@@ -173,29 +178,39 @@ function oneRuleProblems(r: ValidationRule, schema: JsonSchemaProps, at: string,
   }
 }
 
+/** ruleProblems's walk: the causes so far and the rules counted. */
+interface RuleWalk {
+  readonly out: StatusCause[];
+  rules: number;
+}
+
 /**
  * ruleProblems checks every rule of a CRD version's schema; path names the
  * schema (`spec.versions[0].schema.openAPIV3Schema`). Under the items of a
  * list that is not `x-kubernetes-list-type: map` (uncorrelatable: no item
  * has an old counterpart) a transition rule could never run, so it is refused.
  */
-export function ruleProblems(schema: JsonSchemaProps | undefined, path: string, out: StatusCause[] = [], count = { rules: 0 }, uncorrelatable?: string): StatusCause[] {
-  if (typeof schema !== 'object' || schema === null) return out;
+export function ruleProblems(schema: JsonSchemaProps | undefined, path: string, out: StatusCause[] = []): StatusCause[] {
+  walkRules(schema, path, { out, rules: 0 }, undefined, true);
+  return out;
+}
+
+function walkRules(schema: JsonSchemaProps | undefined, path: string, w: RuleWalk, uncorrelatable: string | undefined, root: boolean): void {
+  if (typeof schema !== 'object' || schema === null) return;
   const rules = schema['x-kubernetes-validations'];
-  if (rules !== undefined && !Array.isArray(rules)) out.push(invalid(`${path}.x-kubernetes-validations`, JSON.stringify(rules), 'must be a list of rules'));
+  if (rules !== undefined && !Array.isArray(rules)) w.out.push(invalid(`${path}.x-kubernetes-validations`, JSON.stringify(rules), 'must be a list of rules'));
   else {
     for (const [j, r] of (rules ?? []).entries()) {
       const at = `${path}.x-kubernetes-validations[${j}]`;
-      if (++count.rules > MAX_RULES_PER_SCHEMA) {
-        out.push({ reason: 'FieldValueTooMany', field: at, message: `Too many: ${count.rules}: must have at most ${MAX_RULES_PER_SCHEMA} rules in a schema` });
+      if (++w.rules > MAX_RULES_PER_SCHEMA) {
+        w.out.push({ reason: 'FieldValueTooMany', field: at, message: `Too many: ${w.rules}: must have at most ${MAX_RULES_PER_SCHEMA} rules in a schema` });
         break;
       }
-      oneRuleProblems(r, schema, at, out, uncorrelatable);
+      oneRuleProblems(r, schema, root ? rootSchema(schema) : schema, at, w.out, uncorrelatable);
     }
   }
-  for (const [k, p] of Object.entries(schema.properties ?? {})) ruleProblems(p, `${path}.properties[${k}]`, out, count, uncorrelatable);
+  for (const [k, p] of Object.entries(schema.properties ?? {})) walkRules(p, `${path}.properties[${k}]`, w, uncorrelatable, false);
   const itemsUncorrelatable = uncorrelatable ?? (schema['x-kubernetes-list-type'] === 'map' ? undefined : `${path}.items`);
-  if (schema.items) ruleProblems(schema.items, `${path}.items`, out, count, itemsUncorrelatable);
-  if (typeof schema.additionalProperties === 'object') ruleProblems(schema.additionalProperties, `${path}.additionalProperties`, out, count, uncorrelatable);
-  return out;
+  if (schema.items) walkRules(schema.items, `${path}.items`, w, itemsUncorrelatable, false);
+  if (typeof schema.additionalProperties === 'object') walkRules(schema.additionalProperties, `${path}.additionalProperties`, w, uncorrelatable, false);
 }

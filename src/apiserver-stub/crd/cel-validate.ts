@@ -2,6 +2,7 @@ import { Optional } from '@marcbachmann/cel-js';
 import type { StatusCause } from '../../kube/types.ts';
 import { deepEqual } from '../../kube/patch-errors.ts';
 import { Meter, metered, ruleEnv } from './cel-env.ts';
+import { celFieldName } from './cel-fields.ts';
 import { compiledRules, type CompiledRule } from './cel-rules.ts';
 import type { JsonSchemaProps } from './schema.ts';
 
@@ -47,7 +48,7 @@ function formatted(format: string | undefined, v: string): unknown {
   }
 }
 
-/** toCel converts JSON to CEL values by the schema: integers (and int-or-string numbers) as int (bigint), numbers as double, formatted strings as timestamps, durations, bytes. */
+/** toCel converts JSON to CEL values by the schema: integers (and int-or-string numbers) as int (bigint), numbers as double, formatted strings as timestamps, durations, bytes; declared fields by their CEL names. */
 export function toCel(schema: JsonSchemaProps | undefined, v: unknown): unknown {
   if (typeof v === 'string') return schema?.format ? formatted(schema.format, v) : v;
   if (typeof v === 'number') {
@@ -58,8 +59,13 @@ export function toCel(schema: JsonSchemaProps | undefined, v: unknown): unknown 
   if (!isObj(v)) return v;
   const out: Obj = {};
   for (const [k, x] of Object.entries(v)) {
-    const prop = schema?.properties?.[k] ?? (typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined);
-    out[k] = toCel(prop, x);
+    const prop = schema?.properties?.[k];
+    // Declared properties go by their CEL names (`namespace` is `__namespace__`); map keys stay as they are.
+    if (prop === undefined) out[k] = toCel(typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined, x);
+    else {
+      const name = celFieldName(k);
+      if (name !== undefined) out[name] = toCel(prop, x);
+    }
   }
   return out;
 }

@@ -221,6 +221,57 @@ test('a transition rule under the items of a list that does not correlate them i
   t.deepEqual(ruleProblems({ type: 'object', properties: { a: items('map') } }, 's'), []);
 });
 
+test('fields go by their CEL names: reserved words and punctuation escaped as kube escapes them', (t) => {
+  const schema: JsonSchemaProps = {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        'x-kubernetes-validations': [{ rule: 'self.__namespace__ == "a" && self.max__dash__surge == 1 && self.refs.all(r, has(r.__namespace__))', message: 'escaped' }],
+        properties: { namespace: { type: 'string' }, 'max-surge': { type: 'integer' }, refs: { type: 'array', items: { type: 'object', properties: { namespace: { type: 'string' } } } } },
+      },
+    },
+  };
+  t.deepEqual(ruleProblems(schema, 's'), []);
+  t.deepEqual(shown(schema, { spec: { namespace: 'a', 'max-surge': 1, refs: [{ namespace: 'x' }] } }), []);
+  t.deepEqual(shown(schema, { spec: { namespace: 'a', 'max-surge': 1, refs: [{}] } }), ['spec: Invalid value: "object": escaped']);
+});
+
+const declaredFields: Array<[string, string, string | undefined]> = [
+  ['a declared field', 'self.spec.min > 0', undefined],
+  ['an undeclared field', 'self.spec.nope > 0', "undefined field 'nope'"],
+  ['an undeclared field in has()', 'has(self.spec.nope)', "undefined field 'nope'"],
+  ['an undeclared field of a macro variable over list items', 'self.spec.items.all(i, i.size > 0 && i.weight > 0)', "undefined field 'weight'"],
+  ['a map value of any key', 'self.spec.labels.x == "y" && self.spec.labels.all(k, k.size() > 0)', undefined],
+  ['the root metadata name', 'self.metadata.name.size() < 10 && self.kind == "W"', undefined],
+  ['root metadata other than name and generateName', 'has(self.metadata.labels)', "undefined field 'labels'"],
+  ['preserved unknown fields', 'has(self.spec.free.anything)', undefined],
+  ['oldSelf as self', 'self.spec.min == oldSelf.spec.nope', "undefined field 'nope'"],
+];
+
+for (const [name, rule, problem] of declaredFields) {
+  test(`CRD rule check of selected fields: ${name}`, (t) => {
+    const schema: JsonSchemaProps = {
+      type: 'object',
+      'x-kubernetes-validations': [{ rule }],
+      properties: {
+        spec: {
+          type: 'object',
+          properties: {
+            min: { type: 'integer' },
+            items: { type: 'array', items: { type: 'object', properties: { size: { type: 'integer' } } } },
+            labels: { type: 'object', additionalProperties: { type: 'string' } },
+            free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+          },
+        },
+      },
+    };
+    const got = ruleProblems(schema, 's').map((c) => c.message);
+    if (problem === undefined) t.deepEqual(got, []);
+    else t.regex(got[0] ?? '', new RegExp(`compilation failed: ERROR: <input>:1:\\d+: ${problem}$`));
+  });
+}
+
 test('too many rules in one schema are refused', (t) => {
   const rules = Array.from({ length: 300 }, () => ({ rule: 'true' }));
   t.deepEqual(ruleProblems({ type: 'object', 'x-kubernetes-validations': rules }, 's').map((c) => c.field), ['s.x-kubernetes-validations[256]']);
