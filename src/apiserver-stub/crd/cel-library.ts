@@ -1,5 +1,6 @@
 import { Optional, type Environment } from '@marcbachmann/cel-js';
 import { isIP } from 'node:net';
+import { charge } from './cel-meter.ts';
 import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isQualifiedName, isValidLabelValue } from '../../kube/names.ts';
 
 /**
@@ -15,7 +16,9 @@ const compare = (a: Any, b: Any): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function sum(list: Any[]): Any {
   if (list.length === 0) return 0n;
-  return list.reduce((a, b) => a + b);
+  if (!list.every((v) => typeof v === 'number' || typeof v === 'bigint')) throw new Error('sum of a list that is not of numbers');
+  // Ints are bigints, doubles numbers: a list mixing them throws here, as cel-go has no int + double.
+  return list.reduce((a: Any, b: Any) => a + b);
 }
 
 function extreme(list: Any[], sign: number): Any {
@@ -42,7 +45,7 @@ export function kubeLibrary(env: Environment): Environment {
       if (i < 0n || i > BigInt(s.length)) throw new Error(`index out of range: ${i}`);
       return s.charAt(Number(i));
     })
-    .registerFunction('string.replace(string, string): string', (s: string, a: string, b: string) => s.split(a).join(b))
+    .registerFunction('string.replace(string, string): string', (s: string, a: string, b: string) => replaceN(s, a, b, -1))
     .registerFunction('string.replace(string, string, int): string', (s: string, a: string, b: string, n: bigint) => replaceN(s, a, b, Number(n)))
     .registerFunction('isIP(string): bool', isIPAddress)
     .registerFunction('isCIDR(string): bool', isCIDR)
@@ -63,9 +66,12 @@ function isCIDR(s: string): boolean {
   return Number(prefix) <= (isIP(address!) === 4 ? 32 : 128);
 }
 
+/** replaceN replaces the first n occurrences of a (all if n < 0), charging the meter for the string it builds first. */
 function replaceN(s: string, a: string, b: string, n: number): string {
-  if (n < 0) return s.split(a).join(b);
   const parts = s.split(a);
+  const count = n < 0 ? parts.length - 1 : Math.min(n, parts.length - 1);
+  charge((s.length + count * Math.max(0, b.length - a.length)) >> 6);
+  if (n < 0) return parts.join(b);
   if (parts.length - 1 <= n) return parts.join(b);
   return parts.slice(0, n + 1).join(b) + a + parts.slice(n + 1).join(a);
 }

@@ -1,8 +1,9 @@
 import { Optional } from '@marcbachmann/cel-js';
 import type { StatusCause } from '../../kube/types.ts';
 import { deepEqual } from '../../kube/patch-errors.ts';
-import { Meter, metered, ruleEnv } from './cel-env.ts';
+import { ruleEnv } from './cel-env.ts';
 import { celFieldName } from './cel-fields.ts';
+import { Meter, metered } from './cel-meter.ts';
 import { compiledRules, type CompiledRule } from './cel-rules.ts';
 import type { JsonSchemaProps } from './schema.ts';
 
@@ -16,9 +17,9 @@ import type { JsonSchemaProps } from './schema.ts';
  * keys), unless `optionalOldSelf` makes oldSelf an optional. As kube 1.30+
  * ratchets, a failing non-transition rule on a value that did not change
  * is not an error (so a status write is not refused for an old spec).
- * One request has a step budget and a time budget over all its rules.
+ * One request has a cost budget (cel-meter.ts) and a time budget over all its rules.
  */
-export const RULE_STEP_BUDGET = 1_000_000;
+export const RULE_COST_BUDGET = 1_000_000;
 export const RULE_TIME_BUDGET_MS = 1000;
 
 type Obj = Record<string, unknown>;
@@ -224,9 +225,9 @@ export function hasRules(schema: JsonSchemaProps | undefined): boolean {
 const declaresRules = new WeakMap<JsonSchemaProps, boolean>();
 
 /** validateRules returns the causes of obj's failing rules (old: the stored object on update). */
-export function validateRules(schema: JsonSchemaProps | undefined, obj: unknown, old?: unknown, budget = { steps: RULE_STEP_BUDGET, millis: RULE_TIME_BUDGET_MS }): StatusCause[] {
+export function validateRules(schema: JsonSchemaProps | undefined, obj: unknown, old?: unknown, budget = { units: RULE_COST_BUDGET, millis: RULE_TIME_BUDGET_MS }): StatusCause[] {
   if (!schema || !hasRules(schema)) return [];
-  const w: Walk = { meter: new Meter(budget.steps, budget.millis), causes: [] };
+  const w: Walk = { meter: new Meter(budget.units, budget.millis), causes: [] };
   // The root is unchanged when all but metadata (resourceVersion, managedFields...) is.
   const unchanged = isObj(obj) && isObj(old) && deepEqual({ ...obj, metadata: undefined }, { ...old, metadata: undefined });
   visit({ schema, value: obj, old, unchanged, path: '', root: true }, w);

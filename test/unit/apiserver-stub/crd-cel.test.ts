@@ -178,7 +178,7 @@ test('a hostile rule runs out of the request budget and is refused quickly', (t)
   t.true(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
   t.deepEqual(causes, ['spec: Invalid value: "object": validation failed due to running out of cost budget, no further validation rules will be run']);
   t.deepEqual(validateRules(schema, { spec: { tags: ['a', 'b'] } }), [], 'the same rule over a short list passes');
-  t.deepEqual(validateRules(schema, { spec: { tags: ['a', 'b'] } }, undefined, { steps: 5, millis: 1000 }).map((c) => c.field), ['spec'], 'the step budget is per request');
+  t.deepEqual(validateRules(schema, { spec: { tags: ['a', 'b'] } }, undefined, { units: 5, millis: 1000 }).map((c) => c.field), ['spec'], 'the budget is per request');
 });
 
 test('a regular expression that backtracks catastrophically runs in linear time', (t) => {
@@ -187,6 +187,23 @@ test('a regular expression that backtracks catastrophically runs in linear time'
   t.deepEqual(shown(schema, { spec: { name: `${'a'.repeat(40)}!` } }), ['spec: Invalid value: "object": failed rule: self.name.matches("^(a+)+$")']);
   t.true(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
 });
+
+const doubling = (v: string): string => ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k'].reduceRight((body, name, i, names) => `cel.bind(${name}, ${i === 0 ? `${v} + ${v}` : `${names[i - 1]} + ${names[i - 1]}`}, ${body})`, 'k.size() > 0');
+
+const expensive: Array<[string, string, Record<string, unknown>]> = [
+  ['lists doubled at every cel.bind', doubling('self.tags'), { tags: Array.from({ length: 1000 }, (_, i) => `t${i}`) }],
+  ['strings doubled at every cel.bind', doubling('self.name'), { name: 'x'.repeat(100_000) }],
+  ['a concatenation kept at every map step', 'self.tags.map(t, self.tags + self.tags).size() > 0', { tags: Array.from({ length: 20_000 }, (_, i) => `${i}`) }],
+  ['a replace that multiplies a string', 'self.name.replace("", self.name).size() > 0', { name: 'x'.repeat(100_000) }],
+];
+
+for (const [name, rule, spec] of expensive) {
+  test(`cost beyond the size of the rule is charged: ${name}`, (t) => {
+    const started = Date.now();
+    t.deepEqual(shown(specWith([{ rule }]), { spec }), ['spec: Invalid value: "object": validation failed due to running out of cost budget, no further validation rules will be run']);
+    t.true(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+  });
+}
 
 const problems: Array<[string, ValidationRule, string[]]> = [
   ['a syntax error', { rule: 'self.x ==' }, ['s.x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:"self.x ==", Message:"", MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: <input>:1:10: Unexpected token: EOF']],

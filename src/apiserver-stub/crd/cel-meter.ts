@@ -1,0 +1,113 @@
+import { Environment } from '@marcbachmann/cel-js';
+
+/**
+ * Bounding what CRD validation rules cost (kube charges CEL evaluation by a
+ * cost model, per call and per request). cel-js has no cost tracking, so
+ * the running evaluation's Meter is charged where cost can grow beyond the
+ * size of the rule: every comprehension step (all/exists/exists_one/map/
+ * filter, cel.bind), the size of every `+` result (list and string
+ * concatenation, which cel.bind could otherwise double at every level), and
+ * what kube library functions build. A meter over its budget or past its
+ * deadline throws, and keeps throwing at every later charge, so nested loops
+ * unwind at once.
+ */
+type Any = any; // cel-js internals reached through the probe are untyped
+
+/** Meter counts the cost units of one request's rule evaluations. */
+export class Meter {
+  units = 0;
+  exhausted = false;
+  private readonly limit: number;
+  private readonly deadline: number;
+  private nextClockCheck = 1024;
+
+  constructor(limit: number, millis: number) {
+    this.limit = limit;
+    this.deadline = Date.now() + millis;
+  }
+
+  charge(units = 1): void {
+    this.units += units;
+    // The clock is read every 1024 units: a unit is well under a microsecond, a clock read is not free.
+    if (this.units >= this.nextClockCheck) {
+      this.nextClockCheck = this.units + 1024;
+      if (Date.now() > this.deadline) this.exhausted = true;
+    }
+    if (this.exhausted || this.units > this.limit) {
+      this.exhausted = true;
+      throw new Error('operation cancelled: actual cost limit exceeded');
+    }
+  }
+}
+
+let running: Meter | undefined;
+
+/** metered runs f with meter charged for its evaluation (evaluation is synchronous: one meter at a time). */
+export function metered<T>(meter: Meter, f: () => T): T {
+  const outer = running;
+  running = meter;
+  try {
+    meter.charge();
+    return f();
+  } finally {
+    running = outer;
+  }
+}
+
+/** charge charges the running evaluation, if any (kube library functions charge what they build). */
+export function charge(units: number): void {
+  running?.charge(units);
+}
+
+/** Strings are charged a unit per 64 characters, lists a unit per element. */
+function sizeUnits(v: unknown): number {
+  if (typeof v === 'string') return v.length >> 6;
+  return Array.isArray(v) ? v.length : 0;
+}
+
+type Method = (...args: unknown[]) => unknown;
+
+/** wrap replaces proto[name] with a metered version once (a second wrap would charge twice). */
+function wrap(proto: Record<string, unknown> | undefined, name: string, metered: (original: Method) => Method): void {
+  const original = proto?.[name];
+  if (!proto || typeof original !== 'function') throw new Error(`cel-js internals changed (${name} not found): CEL rules cannot be metered`);
+  if ((original as { metered?: boolean }).metered) return;
+  proto[name] = Object.assign(metered(original as Method), { metered: true });
+}
+
+/**
+ * meterEvaluation wraps cel-js's comprehension context's iteration-variable
+ * setter and its evaluator's node evaluation, both reached through a probe
+ * macro (the classes are not exported). It fails loudly if cel-js changed
+ * shape, since unmetered rules could hold the apiserver.
+ */
+function meterEvaluation(): void {
+  let context: Record<string, unknown> | undefined;
+  let evaluator: Record<string, unknown> | undefined;
+  const probe = new Environment().registerFunction('probe(ast): bool', () => ({
+    typeCheck(checker: Any, _macro: unknown, ctx: Any) {
+      context = Object.getPrototypeOf(ctx.forkWithVariable('x', checker.getType('dyn')));
+      return checker.getType('bool');
+    },
+    evaluate(ev: Any) {
+      evaluator = Object.getPrototypeOf(ev);
+      return true;
+    },
+  }));
+  probe.evaluate('probe(1)');
+  wrap(context, 'setIterValue', (original) =>
+    function (this: unknown, ...args: unknown[]): unknown {
+      running?.charge(1 + sizeUnits(args[0]));
+      return original.apply(this, args);
+    },
+  );
+  wrap(evaluator, 'run', (original) =>
+    function (this: unknown, ...args: unknown[]): unknown {
+      const result = original.apply(this, args);
+      if (running !== undefined && (args[0] as { op?: string }).op === '+') running.charge(sizeUnits(result));
+      return result;
+    },
+  );
+}
+
+meterEvaluation();
