@@ -27,6 +27,7 @@ function extreme(list: Any[], sign: number): Any {
 }
 
 function indexIn(list: Any[], v: Any, last: boolean): bigint {
+  charge(list.length);
   const same = (x: Any): boolean => x === v || JSON.stringify(x, big) === JSON.stringify(v, big);
   return BigInt(last ? list.findLastIndex(same) : list.findIndex(same));
 }

@@ -6,8 +6,9 @@ import { Environment } from '@marcbachmann/cel-js';
  * the running evaluation's Meter is charged where cost can grow beyond the
  * size of the rule: every comprehension step (all/exists/exists_one/map/
  * filter, cel.bind), the size of every `+` result (list and string
- * concatenation, which cel.bind could otherwise double at every level), and
- * what kube library functions build. A meter over its budget or past its
+ * concatenation, which cel.bind could otherwise double at every level), of
+ * the operands of `in`, `==` and `!=` (scans and deep comparisons in a
+ * loop), and what kube library functions build or scan. A meter over its budget or past its
  * deadline throws, and keeps throwing at every later charge, so nested loops
  * unwind at once.
  */
@@ -59,10 +60,33 @@ export function charge(units: number): void {
   running?.charge(units);
 }
 
-/** Strings are charged a unit per 64 characters, lists a unit per element. */
+/** Strings are charged a unit per 64 characters, lists a unit per element, maps a unit per entry. */
 function sizeUnits(v: unknown): number {
   if (typeof v === 'string') return v.length >> 6;
-  return Array.isArray(v) ? v.length : 0;
+  if (Array.isArray(v)) return v.length;
+  if (typeof v !== 'object' || v === null) return 0;
+  let entries = 0;
+  for (const _ in v) entries++;
+  return entries;
+}
+
+/** The AST nodes whose values are charged their size when evaluated. */
+const sized = new WeakSet<object>();
+
+/**
+ * chargeSizes marks the nodes of a compiled expression whose cost grows with
+ * a value's size: the results of `+` (what a concatenation builds) and the
+ * operands of `in`, `==` and `!=` (a scan or a deep comparison).
+ */
+export function chargeSizes(node: unknown, seen = new Set<unknown>()): void {
+  if (typeof node !== 'object' || node === null || seen.has(node)) return;
+  seen.add(node);
+  const n = node as { op?: string; args?: unknown };
+  const operands = Array.isArray(n.args) ? (n.args as unknown[]) : [];
+  if (n.op === '+') sized.add(n);
+  else if (n.op === 'in' && typeof operands[1] === 'object' && operands[1] !== null) sized.add(operands[1]);
+  else if (n.op === '==' || n.op === '!=') for (const o of operands) if (typeof o === 'object' && o !== null) sized.add(o);
+  for (const child of Array.isArray(node) ? node : n.op !== undefined ? [n.args] : []) chargeSizes(child, seen);
 }
 
 type Method = (...args: unknown[]) => unknown;
@@ -104,7 +128,7 @@ function meterEvaluation(): void {
   wrap(evaluator, 'run', (original) =>
     function (this: unknown, ...args: unknown[]): unknown {
       const result = original.apply(this, args);
-      if (running !== undefined && (args[0] as { op?: string }).op === '+') running.charge(sizeUnits(result));
+      if (running !== undefined && sized.has(args[0] as object)) running.charge(sizeUnits(result));
       return result;
     },
   );

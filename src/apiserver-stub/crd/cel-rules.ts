@@ -1,6 +1,7 @@
 import type { StatusCause } from '../../kube/types.ts';
 import { optionalRuleEnv, regexProblem, ruleEnv } from './cel-env.ts';
 import { fieldProblem, rootSchema } from './cel-fields.ts';
+import { chargeSizes } from './cel-meter.ts';
 import { rewriteRule } from './cel-rewrite.ts';
 import type { JsonSchemaProps } from './schema.ts';
 
@@ -78,6 +79,7 @@ function compile(env: typeof ruleEnv, given: string, want: 'bool' | 'string', se
   if (badPattern) return badPattern;
   const undeclared = self ? fieldProblem(program.ast, self, env === optionalRuleEnv) : undefined;
   if (undeclared) return new Error(celError({ summary: undeclared.message, range: { start: undeclared.start } }, source));
+  chargeSizes(program.ast);
   return program;
 }
 
