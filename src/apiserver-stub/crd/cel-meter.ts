@@ -7,8 +7,9 @@ import { Environment } from '@marcbachmann/cel-js';
  * size of the rule: every comprehension step (all/exists/exists_one/map/
  * filter, cel.bind), the size of every `+` result (list and string
  * concatenation, which cel.bind could otherwise double at every level), of
- * the operands of `in`, `==` and `!=` (scans and deep comparisons in a
- * loop), and what kube library functions build or scan. A meter over its budget or past its
+ * the operands of `in`, `==` and `!=` and of scanning string and list
+ * methods (scans and deep comparisons in a loop), and what kube library
+ * functions build. A meter over its budget or past its
  * deadline throws, and keeps throwing at every later charge, so nested loops
  * unwind at once.
  */
@@ -73,17 +74,23 @@ function sizeUnits(v: unknown): number {
 /** The AST nodes whose values are charged their size when evaluated. */
 const sized = new WeakSet<object>();
 
+/** Receiver methods whose cost grows with the size of their receiver and arguments (kube's cost model charges them so). */
+const linearFunctions = new Set(['contains', 'matches', 'indexOf', 'lastIndexOf', 'lowerAscii', 'upperAscii', 'trim', 'split', 'replace', 'find', 'findAll', 'join', 'reverse', 'startsWith', 'endsWith', 'substring', 'isSorted', 'sum', 'min', 'max']);
+
 /**
  * chargeSizes marks the nodes of a compiled expression whose cost grows with
- * a value's size: the results of `+` (what a concatenation builds) and the
- * operands of `in`, `==` and `!=` (a scan or a deep comparison).
+ * a value's size: the results of `+` (what a concatenation builds), the
+ * operands of `in`, `==` and `!=` (a scan or a deep comparison), and the
+ * receivers and arguments of string and list methods that scan them.
  */
 export function chargeSizes(node: unknown, seen = new Set<unknown>()): void {
   if (typeof node !== 'object' || node === null || seen.has(node)) return;
   seen.add(node);
   const n = node as { op?: string; args?: unknown };
   const operands = Array.isArray(n.args) ? (n.args as unknown[]) : [];
-  if (n.op === '+') sized.add(n);
+  if (n.op === 'rcall' && linearFunctions.has(operands[0] as string)) {
+    for (const o of [operands[1], ...((operands[2] as unknown[] | undefined) ?? [])]) if (typeof o === 'object' && o !== null) sized.add(o);
+  } else if (n.op === '+') sized.add(n);
   else if (n.op === 'in' && typeof operands[1] === 'object' && operands[1] !== null) sized.add(operands[1]);
   else if (n.op === '==' || n.op === '!=') for (const o of operands) if (typeof o === 'object' && o !== null) sized.add(o);
   for (const child of Array.isArray(node) ? node : n.op !== undefined ? [n.args] : []) chargeSizes(child, seen);

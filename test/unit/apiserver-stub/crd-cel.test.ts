@@ -196,6 +196,7 @@ const expensive: Array<[string, string, Record<string, unknown>]> = [
   ['a concatenation kept at every map step', 'self.tags.map(t, self.tags + self.tags).size() > 0', { tags: Array.from({ length: 20_000 }, (_, i) => `${i}`) }],
   ['a scan of the list at every step', 'self.tags.all(t, t in self.tags)', { tags: Array.from({ length: 50_000 }, (_, i) => `${i}`) }],
   ['a comparison of the list at every step', 'self.tags.all(t, self.tags != [])', { tags: Array.from({ length: 50_000 }, (_, i) => `${i}`) }],
+  ['a scan of a long string at every step', 'self.tags.all(t, !self.name.contains(t))', { name: 'y'.repeat(1_000_000), tags: Array.from({ length: 100_000 }, () => 'x') }],
   ['a replace that multiplies a string', 'self.name.replace("", self.name).size() > 0', { name: 'x'.repeat(100_000) }],
 ];
 
