@@ -1,4 +1,5 @@
 import { Environment } from '@marcbachmann/cel-js';
+import v8 from 'node:v8';
 
 /**
  * Bounding what CRD validation rules cost (kube charges CEL evaluation by a
@@ -9,11 +10,34 @@ import { Environment } from '@marcbachmann/cel-js';
  * concatenation, which cel.bind could otherwise double at every level), of
  * the operands of `in`, `==` and `!=` and of scanning string and list
  * methods (scans and deep comparisons in a loop), and what kube library
- * functions build. A meter over its budget or past its
- * deadline throws, and keeps throwing at every later charge, so nested loops
- * unwind at once.
+ * functions build. A meter over its budget or past its deadline throws,
+ * and keeps throwing at every later charge, so nested loops unwind at once.
+ *
+ * Regular expressions are JavaScript's, which backtrack where kube's RE2
+ * does not: V8 is told to switch a regexp that backtracks excessively to its
+ * linear-time engine (process-wide; same results, only bounded time), and a
+ * pattern with what that engine and RE2 cannot run (backreferences,
+ * lookarounds) is refused: a literal one when the CRD is written, one built
+ * from the object when the rule runs. Some patterns the engine cannot run
+ * although RE2 can (large counted repetitions) still backtrack.
  */
 type Any = any; // cel-js internals reached through the probe are untyped
+
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+
+/** regexProblem: why pattern is not a regular expression as RE2 takes it (in JavaScript's syntax), or undefined. */
+export function regexProblem(pattern: string): string | undefined {
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  // Outside character classes: \1..\9 and \k<name> are backreferences, (?= (?! (?<= (?<! lookarounds.
+  const outsideClasses = pattern.replace(/\\./g, (e) => (/^\\([1-9]|k)$/.test(e) ? e : '')).replace(/\[(?:[^\]\\]|\\.)*\]/g, '');
+  if (/\\[1-9]|\\k/.test(outsideClasses)) return 'invalid escape sequence: backreferences are not supported (RE2)';
+  if (/\(\?(?:=|!|<=|<!)/.test(outsideClasses)) return 'invalid or unsupported Perl syntax: lookarounds are not supported (RE2)';
+  return undefined;
+}
 
 /** Meter counts the cost units of one request's rule evaluations. */
 export class Meter {
@@ -73,6 +97,9 @@ function sizeUnits(v: unknown): number {
 
 /** The AST nodes whose values are charged their size when evaluated. */
 const sized = new WeakSet<object>();
+/** The AST nodes that give the pattern of matches/find/findAll, checked when evaluated. */
+const patterns = new WeakSet<object>();
+const regexFunctions = new Set(['matches', 'find', 'findAll']);
 
 /** Receiver methods whose cost grows with the size of their receiver and arguments (kube's cost model charges them so). */
 const linearFunctions = new Set(['contains', 'matches', 'indexOf', 'lastIndexOf', 'lowerAscii', 'upperAscii', 'trim', 'split', 'replace', 'find', 'findAll', 'join', 'reverse', 'startsWith', 'endsWith', 'substring', 'isSorted', 'sum', 'min', 'max']);
@@ -81,13 +108,17 @@ const linearFunctions = new Set(['contains', 'matches', 'indexOf', 'lastIndexOf'
  * chargeSizes marks the nodes of a compiled expression whose cost grows with
  * a value's size: the results of `+` (what a concatenation builds), the
  * operands of `in`, `==` and `!=` (a scan or a deep comparison), and the
- * receivers and arguments of string and list methods that scan them.
+ * receivers and arguments of string and list methods that scan them; and
+ * the patterns of matches/find/findAll, checked for what RE2 refuses.
  */
 export function chargeSizes(node: unknown, seen = new Set<unknown>()): void {
   if (typeof node !== 'object' || node === null || seen.has(node)) return;
   seen.add(node);
   const n = node as { op?: string; args?: unknown };
   const operands = Array.isArray(n.args) ? (n.args as unknown[]) : [];
+  const pattern = (operands[2] as unknown[] | undefined)?.[0];
+  // Literal patterns were checked when the CRD was written; the others are checked as they are made.
+  if (n.op === 'rcall' && regexFunctions.has(operands[0] as string) && typeof pattern === 'object' && pattern !== null && (pattern as { op?: string }).op !== 'value') patterns.add(pattern);
   if (n.op === 'rcall' && linearFunctions.has(operands[0] as string)) {
     for (const o of [operands[1], ...((operands[2] as unknown[] | undefined) ?? [])]) if (typeof o === 'object' && o !== null) sized.add(o);
   } else if (n.op === '+') sized.add(n);
@@ -136,6 +167,10 @@ function meterEvaluation(): void {
     function (this: unknown, ...args: unknown[]): unknown {
       const result = original.apply(this, args);
       if (running !== undefined && sized.has(args[0] as object)) running.charge(sizeUnits(result));
+      if (typeof result === 'string' && patterns.has(args[0] as object)) {
+        const problem = regexProblem(result);
+        if (problem !== undefined) throw new Error(`invalid regular expression: ${problem}`);
+      }
       return result;
     },
   );

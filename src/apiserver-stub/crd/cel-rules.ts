@@ -1,7 +1,7 @@
 import type { StatusCause } from '../../kube/types.ts';
-import { optionalRuleEnv, regexProblem, ruleEnv } from './cel-env.ts';
+import { optionalRuleEnv, ruleEnv } from './cel-env.ts';
 import { fieldProblem, rootSchema } from './cel-fields.ts';
-import { chargeSizes } from './cel-meter.ts';
+import { chargeSizes, regexProblem } from './cel-meter.ts';
 import { rewriteRule } from './cel-rewrite.ts';
 import type { JsonSchemaProps } from './schema.ts';
 

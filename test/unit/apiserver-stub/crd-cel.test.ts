@@ -59,6 +59,7 @@ const evaluated: Array<[string, ValidationRule, Record<string, unknown>, string[
   ['kube library: isIP and isCIDR', { rule: 'isIP("10.0.0.1") && isIP("fd00::1") && !isIP("example.com") && !isIP("::ffff:1.2.3.4") && isCIDR("10.0.0.0/8") && !isCIDR("10.0.0.0/33") && !isCIDR("10.0.0.0")' }, {}, []],
   ['RE2 (?i) flag in a literal pattern', { rule: 'self.name.matches("^(?i)[a-z_]+(\\\\.[a-z]+)*$") && !self.name.matches("^(?i)x$")' }, { name: 'Foo.BAR' }, []],
   ['kube library: format', { rule: '!format.dns1123Label().validate("ok-1").hasValue() && format.dns1123Label().validate("Bad_").value().size() > 0 && format.named("uuid").hasValue() && !format.named("nope").hasValue() && !format.dns1123SubdomainPrefix().validate("web-").hasValue()' }, {}, []],
+  ['a pattern built from the object is checked for what RE2 refuses', { rule: 'self.tags.all(p, !self.name.matches(p))' }, { name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab', tags: ['^(a*)*\\1$'] }, ['spec: Invalid value: "object": invalid regular expression: invalid escape sequence: backreferences are not supported (RE2) evaluating rule: self.tags.all(p, !self.name.matches(p))']],
   ['kube library: string functions', { rule: '"abc".charAt(1) == "b" && "a-b-c".replace("-", "+") == "a+b+c" && "abc".reverse() == "cba" && "x12y3".findAll("[0-9]+") == ["12", "3"]' }, {}, []],
 ];
 
