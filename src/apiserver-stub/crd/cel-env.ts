@@ -10,9 +10,6 @@ import './cel-meter.ts'; // meters every cel-js evaluation in the process
  *
  * Cost, and the time of regular expressions, are bounded by cel-meter.ts.
  */
-
-
-
 const options = {
   enableOptionalTypes: true,
   homogeneousAggregateLiterals: false,
