@@ -113,6 +113,14 @@ function errorText(error: unknown): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
+/** evaluationFailure words a rule that failed to evaluate as kube does (an overload missing at run time: dynamic values such as int-or-string). */
+function evaluationFailure(result: unknown, c: CompiledRule): string {
+  if ((result as { code?: string })?.code === 'no_such_overload') {
+    return `'no such overload': call arguments did not match a supported operator, function or macro signature for rule: ${ruleErrorString(c.rule)}`;
+  }
+  return `${result instanceof Error ? errorText(result) : `rule evaluated to ${typeof result}, not a bool`} evaluating rule: ${ruleErrorString(c.rule)}`;
+}
+
 /** messageOf evaluates messageExpression as kube does: a trimmed one-line non-empty string, else the message or default. */
 function messageOf(c: CompiledRule, vars: Obj): string {
   if (c.message !== undefined) {
@@ -160,7 +168,7 @@ function runRules(site: Site, w: Walk): boolean {
     if (w.meter.exhausted) return fail(budgetMessage), false;
     if (result === true) continue;
     if (result instanceof Error || typeof result !== 'boolean') {
-      fail(`${result instanceof Error ? errorText(result) : `rule evaluated to ${typeof result}, not a bool`} evaluating rule: ${ruleErrorString(c.rule)}`);
+      fail(evaluationFailure(result, c));
       continue;
     }
     if (!c.usesOldSelf && site.unchanged) continue;

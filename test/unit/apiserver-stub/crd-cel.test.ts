@@ -48,6 +48,7 @@ const evaluated: Array<[string, ValidationRule, Record<string, unknown>, string[
   ['formats: date-time as timestamp, duration, byte as bytes', { rule: 'self.at > timestamp("2020-01-01T00:00:00Z") && self.timeout < duration("1h") && self.data.size() == 3' }, { at: '2024-05-01T10:00:00Z', timeout: '90s', data: 'YWJj' }, []],
   ['int-or-string', { rule: 'type(self.port) == int ? self.port > 0 : self.port.size() > 0' }, { port: 8080 }, []],
   ['a missing key is an evaluation error', { rule: 'self.name == "x"' }, {}, ['spec: Invalid value: "object": no such key: name evaluating rule: self.name == "x"']],
+  ['an overload missing at run time (int-or-string)', { rule: 'self.port > 0' }, { port: 'http' }, ['spec: Invalid value: "object": \'no such overload\': call arguments did not match a supported operator, function or macro signature for rule: self.port > 0']],
   ['messageExpression', { rule: 'self.min <= self.max', messageExpression: '"min " + string(self.min) + " exceeds max " + string(self.max)' }, { min: 3, max: 2 }, ['spec: Invalid value: "object": min 3 exceeds max 2']],
   ['a failing messageExpression falls back to message', { rule: 'false', message: 'plain', messageExpression: 'self.nope' }, {}, ['spec: Invalid value: "object": plain']],
   ['fieldPath is appended to the path', { rule: 'self.min >= 0', fieldPath: '.min' }, { min: -1 }, ['spec.min: Invalid value: "object": failed rule: self.min >= 0']],
