@@ -2,6 +2,7 @@ import type { KubeObject, StatusCause } from '../../kube/types.ts';
 import { isDNS1035Label, isDNS1123Subdomain } from '../../kube/names.ts';
 import type { Strategy } from '../resource.ts';
 import type { CrdSpec, CrdVersion } from './defs.ts';
+import { ruleProblems } from './cel-rules.ts';
 import { schemaProblems } from './schema.ts';
 
 /**
@@ -66,7 +67,10 @@ function validateVersions(versions: unknown): StatusCause[] {
     else seen.add(v.name);
     const schema = v?.schema?.openAPIV3Schema;
     if (schema === undefined) causes.push(required(`${at}.schema.openAPIV3Schema`));
-    else schemaProblems(schema, `${at}.schema.openAPIV3Schema`, causes);
+    else {
+      schemaProblems(schema, `${at}.schema.openAPIV3Schema`, causes);
+      ruleProblems(schema, `${at}.schema.openAPIV3Schema`, causes);
+    }
     const scale = v?.subresources?.scale;
     if (scale && (typeof scale.specReplicasPath !== 'string' || !scale.specReplicasPath.startsWith('.spec.'))) causes.push(invalid(`${at}.subresources.scale.specReplicasPath`, scale.specReplicasPath, 'should be a json path under .spec'));
   });

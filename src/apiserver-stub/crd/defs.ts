@@ -1,6 +1,7 @@
 import type { KubeObject, StatusCause } from '../../kube/types.ts';
 import { humanAge, type Column, type Printer } from '../printers.ts';
 import type { ResourceDef, Strategy } from '../resource.ts';
+import { hasRules, validateRules } from './cel-validate.ts';
 import { pruneAndDefault, validateSchema, type JsonSchemaProps } from './schema.ts';
 
 /**
@@ -75,7 +76,18 @@ export function printerOf(columns: readonly PrinterColumn[] | undefined): Printe
   };
 }
 
-/** customStrategy prunes, defaults and validates against the version's schema, as kube's customresource strategy. */
+/**
+ * Schema errors that stop the CEL rules from running (kube's hasBlockingErr):
+ * rules assume the schema's types, required fields and size bounds.
+ */
+function blocksRules(causes: StatusCause[]): boolean {
+  const blocking = new Set(['FieldValueNotSupported', 'FieldValueRequired', 'FieldValueTooLong', 'FieldValueTooMany']);
+  return causes.some((c) => blocking.has(c.reason ?? '') || (c.message ?? '').includes(' in body must be of type '));
+}
+
+const rulesNotChecked: StatusCause = { reason: 'FieldValueInvalid', field: '<nil>', message: 'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation' };
+
+/** customStrategy prunes, defaults and validates against the version's schema and its CEL rules, as kube's customresource strategy. */
 function customStrategy(schema: JsonSchemaProps | undefined, status: boolean, scale: ScalePaths | undefined): Strategy {
   return {
     prepareForCreate(obj) {
@@ -84,8 +96,9 @@ function customStrategy(schema: JsonSchemaProps | undefined, status: boolean, sc
     defaults(obj) {
       pruneAndDefault(schema, obj);
     },
-    validate(obj): StatusCause[] {
+    validate(obj, old): StatusCause[] {
       const causes = validateSchema(schema, obj);
+      if (hasRules(schema)) causes.push(...(blocksRules(causes) ? [rulesNotChecked] : validateRules(schema, obj, old)));
       if (scale) {
         const replicas = readPath(obj, scale.specReplicasPath);
         if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)) {

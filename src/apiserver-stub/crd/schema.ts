@@ -1,4 +1,5 @@
 import type { StatusCause } from '../../kube/types.ts';
+import type { ValidationRule } from './cel-rules.ts';
 
 /**
  * A CRD version's structural schema (apiextensions `JSONSchemaProps`) and
@@ -6,7 +7,8 @@ import type { StatusCause } from '../../kube/types.ts';
  * does not declare (unless `x-kubernetes-preserve-unknown-fields`), fill
  * `default`s, and validate types, required, enum, bounds and patterns with
  * kube's messages (`spec.replicas in body must be of type integer`).
- * Not supported: oneOf/anyOf/allOf/not and CEL `x-kubernetes-validations`.
+ * CEL `x-kubernetes-validations` rules are cel-rules.ts's and cel-validate.ts's.
+ * Not supported: oneOf/anyOf/allOf/not.
  */
 export interface JsonSchemaProps {
   type?: string;
@@ -26,10 +28,15 @@ export interface JsonSchemaProps {
   minItems?: number;
   maxItems?: number;
   pattern?: string;
+  format?: string;
   description?: string;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-int-or-string'?: boolean;
   'x-kubernetes-embedded-resource'?: boolean;
+  'x-kubernetes-validations'?: ValidationRule[];
+  'x-kubernetes-list-type'?: string;
+  'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-map-type'?: string;
 }
 
 type Obj = Record<string, unknown>;
