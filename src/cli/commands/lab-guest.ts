@@ -3,7 +3,7 @@ import { defineCommand } from '../command.ts';
 import { serveGuestExec } from '../../lab/cluster/guest-exec.ts';
 import { componentSpecs, startNodeHalf } from '../../lab/cluster/lab.ts';
 import { setupControlPlaneNetwork } from '../../lab/cluster/network.ts';
-import { startUnixRelay } from '../../lab/cluster/relay.ts';
+import { startUnixRelay, stopRelay } from '../../lab/cluster/relay.ts';
 import { labPaths, readState, type ComponentRecord } from '../../lab/cluster/state.ts';
 import { restartProcess, startFresh, stopComponents, type ComponentSpec } from '../../lab/cluster/supervisor.ts';
 import { GUEST_API_SOCKET, GUEST_EXEC_PORT, GUEST_LINK } from '../../lab/cluster/uml.ts';
@@ -51,7 +51,7 @@ export default defineCommand({
       process.once('SIGINT', resolve);
     });
     agent.close();
-    relay.close();
+    stopRelay(relay);
     await stopComponents([...components.values()]);
     return 0;
   },

@@ -1,5 +1,5 @@
 import { defineCommand } from '../command.ts';
-import { startRelay } from '../../lab/cluster/relay.ts';
+import { startRelay, stopRelay } from '../../lab/cluster/relay.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
 import { createLogger } from '../../util/log.ts';
 
@@ -25,7 +25,7 @@ export default defineCommand({
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
     });
-    server.close();
+    stopRelay(server);
     return 0;
   },
 });

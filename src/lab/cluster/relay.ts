@@ -17,8 +17,24 @@ function splice(client: Socket, upstream: Socket): void {
   };
   client.on('error', closeBoth);
   upstream.on('error', closeBoth);
+  // One side gone (also destroyed by stopRelay) ends the other.
+  client.once('close', closeBoth);
+  upstream.once('close', closeBoth);
   client.pipe(upstream);
   upstream.pipe(client);
+}
+
+const openConnections = new WeakMap<Server, Set<Socket>>();
+
+/**
+ * stopRelay stops accepting and ends every relayed connection: a relay holds
+ * nothing worth draining, its clients (watches through the `kubernetes`
+ * Service) reconnect, and waiting for them would keep it running past
+ * `ferry down`'s grace period.
+ */
+export function stopRelay(server: Server): void {
+  server.close();
+  for (const socket of openConnections.get(server) ?? []) socket.destroy();
 }
 
 function listen(server: Server, where: ListenOptions): Promise<Server> {
@@ -32,7 +48,14 @@ function listen(server: Server, where: ListenOptions): Promise<Server> {
 }
 
 function relayTo(target: NetConnectOpts): Server {
-  return createServer((client) => splice(client, connect(target)));
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.once('close', () => sockets.delete(client));
+    splice(client, connect(target));
+  });
+  openConnections.set(server, sockets);
+  return server;
 }
 
 /** startRelay accepts TCP on host:port and splices each connection to a Unix socket. */

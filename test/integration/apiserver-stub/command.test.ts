@@ -1,11 +1,11 @@
-import test, { type ExecutionContext } from 'ava';
-import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import test from 'ava';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { kubectl, kubectls, tempDir } from './server-fixture.ts';
+import { kubectl, kubectls, startApiserverProcess, tempDir } from './server-fixture.ts';
 
 /** `ferry apiserver` as a process: flags, the printed kubectl hint, the kubeconfig it writes, token auth, the Unix socket. */
 function status(options: RequestOptions, tls: boolean): Promise<number> {
@@ -19,22 +19,6 @@ function status(options: RequestOptions, tls: boolean): Promise<number> {
   });
 }
 
-/** startApiserver runs `ferry apiserver` on a free loopback port (memory store) and waits for its start banner. */
-async function startApiserver(t: ExecutionContext, args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; out: string }> {
-  const child = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!/KUBECONFIG=/.test(out)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no start banner: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, out };
-}
-
 test('ferry apiserver: prints how to reach it, writes a kubeconfig, serves HTTPS and the Unix socket with token auth', async (t) => {
   const dir = await tempDir(t);
   // kubectl sends bearer tokens only over HTTPS: serve with a throwaway self-signed certificate.
@@ -42,7 +26,7 @@ test('ferry apiserver: prints how to reach it, writes a kubeconfig, serves HTTPS
   const tokenFile = join(dir, 'tokens.csv');
   await writeFile(tokenFile, 'tok123,admin,1,"system:masters"\n');
   const socketPath = join(dir, 'run', 'api.sock');
-  const { child, out } = await startApiserver(t, ['--data-dir', dir, '--unix-socket', socketPath, '--token-auth-file', tokenFile, '--tls-cert-file', join(dir, 'cert.pem'), '--tls-private-key-file', join(dir, 'key.pem')]);
+  const { child, out } = await startApiserverProcess(t, ['--data-dir', dir, '--unix-socket', socketPath, '--token-auth-file', tokenFile, '--tls-cert-file', join(dir, 'cert.pem'), '--tls-private-key-file', join(dir, 'key.pem')]);
   const url = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
   t.regex(out, /kubectl --server https:\/\/127\.0\.0\.1:\d+ get namespaces/);
   const bin = kubectls()[0];
@@ -84,7 +68,7 @@ test('ferry apiserver by default: HTTPS with its own CA, the admin token in the 
 
   const dir = await tempDir(t);
   const socketPath = join(dir, 'api.sock');
-  const { child, out } = await startApiserver(t, ['--data-dir', dir, '--unix-socket', socketPath]);
+  const { child, out } = await startApiserverProcess(t, ['--data-dir', dir, '--unix-socket', socketPath]);
   const port = Number(/listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
   t.is(await status({ host: '127.0.0.1', port, path: '/api/v1/namespaces' }, true), 401);
   t.is(await status({ host: '127.0.0.1', port, path: '/version' }, true), 200);

@@ -1,8 +1,7 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { execFile } from '../../../src/util/exec.ts';
-import { tempDir } from './server-fixture.ts';
+import { startApiserverProcess, tempDir } from './server-fixture.ts';
 
 /**
  * Issues 16 (acceptance 4) and 17 (acceptance 3): helm 4 with its defaults
@@ -17,15 +16,7 @@ const HELM = '/usr/local/bin/helm';
 
 test('helm create, install, list, upgrade, rollback, history and uninstall with helm\'s defaults', async (t) => {
   const dir = await tempDir(t, 'ferry-helm-');
-  const api = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    api.kill('SIGKILL');
-  });
-  let banner = '';
-  api.stdout.on('data', (c: Buffer) => (banner += c.toString()));
-  for (const deadline = Date.now() + 30_000; !/KUBECONFIG=/.test(banner); await new Promise((r) => setTimeout(r, 50))) {
-    if (Date.now() > deadline || api.exitCode !== null) throw new Error(`no start banner: ${banner}`);
-  }
+  await startApiserverProcess(t, ['--data-dir', join(dir, 'data')]);
   const env = { ...process.env, KUBECONFIG: join(dir, 'data', 'kubeconfig'), HELM_CACHE_HOME: join(dir, 'helm-cache'), HELM_CONFIG_HOME: join(dir, 'helm-config'), HELM_DATA_HOME: join(dir, 'helm-data') };
   const run = async (file: string, args: string[]) => {
     const r = await execFile(file, args, { allowFailure: true, timeoutMs: 60_000, env });

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -62,4 +62,18 @@ export function kubectl(bin: string, url: string, cacheDir: string, args: string
     });
     if (input !== undefined) child.stdin?.end(input);
   });
+}
+
+/** startApiserverProcess runs `ferry apiserver` on a free loopback port (memory store) with `args` and waits for its start banner. */
+export async function startApiserverProcess(t: ExecutionContext, args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; out: string }> {
+  const child = spawn('./bin/ferry', ['apiserver', '--listen', '127.0.0.1:0', '--storage', 'memory', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  for (const deadline = Date.now() + 30_000; !/KUBECONFIG=/.test(out); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no start banner: ${out}`);
+  }
+  return { child, out };
 }

@@ -1,11 +1,10 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, makeInformer, type V1Service } from '@kubernetes/client-node';
 import { parseCidr, parsePortRange } from '../../../src/apiserver-stub/allocators/cidr.ts';
 import type { KubeObject } from '../../../src/kube/types.ts';
 import { ServiceAllocator } from '../../../src/apiserver-stub/allocators/service-allocator.ts';
-import { startServer, tempDir } from './server-fixture.ts';
+import { startApiserverProcess, startServer, tempDir } from './server-fixture.ts';
 
 /**
  * Issue 16 part 4: the whole IPv4 service CIDR serves ClusterIPs (kube's
@@ -53,15 +52,7 @@ test('the /12 allocator stays cheap: 5,000 dynamic ClusterIPs, distinct and insi
 
 test('client-node loads the plain-HTTP kubeconfig ferry apiserver writes, and an informer over services sees a create', async (t) => {
   const dir = await tempDir(t);
-  const child = spawn('./bin/ferry', ['apiserver', '--plain-http', '--listen', '127.0.0.1:0', '--storage', 'memory', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => void child.kill('SIGKILL'));
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!/KUBECONFIG=/.test(out)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no start banner: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await startApiserverProcess(t, ['--plain-http', '--data-dir', dir]);
   const kc = new KubeConfig();
   kc.loadFromFile(join(dir, 'kubeconfig'));
   t.regex(kc.getCurrentCluster()!.server, /^http:\/\/127\.0\.0\.1:\d+$/);

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { componentSpecs } from '../../../src/lab/cluster/lab.ts';
 import { planLab, type ProxyMode } from '../../../src/lab/cluster/plan.ts';
 import { renderKubeconfig } from '../../../src/lab/cluster/kubeconfig.ts';
-import { startRelay } from '../../../src/lab/cluster/relay.ts';
+import { startRelay, stopRelay } from '../../../src/lab/cluster/relay.ts';
 import { labPaths, readState, writeState } from '../../../src/lab/cluster/state.ts';
 import { currentLab } from '../../../src/lab/cluster/current.ts';
 
@@ -83,6 +83,29 @@ test('the relay splices TCP connections to the Unix socket, both ways', async (t
     c.on('error', reject);
   });
   t.is(answer, 'echo:ping');
+});
+
+test('stopRelay ends the relayed connections at once, upstream side too, rather than waiting for them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-relay-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const socket = join(dir, 'api.sock');
+  let upstreamClosed!: () => void;
+  const closedUpstream = new Promise<void>((r) => (upstreamClosed = r));
+  const upstream = createServer((c) => c.on('close', upstreamClosed));
+  await new Promise<void>((r) => upstream.listen(socket, r));
+  t.teardown(() => upstream.close());
+  const relay = await startRelay('127.0.0.1', 0, socket);
+  const { port } = relay.address() as { port: number };
+  const client = connect(port, '127.0.0.1');
+  await new Promise((r) => client.once('connect', r));
+  const clientClosed = new Promise((r) => client.once('close', r));
+  client.on('error', () => undefined);
+  // A watch that never ends by itself.
+  await new Promise((r) => setTimeout(r, 50));
+  const closedRelay = new Promise((r) => relay.once('close', r));
+  stopRelay(relay);
+  await Promise.all([clientClosed, closedUpstream, closedRelay]);
+  t.true(client.destroyed, 'the client was cut, as the upstream end and the listener');
 });
 
 test('currentLab: --name, else the lab of $KUBECONFIG, else the only running lab, else lab', (t) => {
