@@ -13,6 +13,7 @@ import { bundlePath, repoPath } from '../../util/repo.ts';
 import { ApiClient } from '../../client/api-client.ts';
 import { restartProxyPod } from './data-plane.ts';
 import { freePort } from '../../util/free-port.ts';
+import { ensureCa } from '../../apiserver-stub/pki.ts';
 import { componentKubeconfigPath, controllerManagerIdentity, nodeIdentity, schedulerIdentity, writeComponentKubeconfigs, type ComponentIdentity } from './component-credentials.ts';
 
 /**
@@ -170,9 +171,11 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   const inGuest = plan.mode === 'ipvs';
   const specs = componentSpecs(plan, paths, paths.socket, apiPort, opts.proxyArgs);
   writeState(paths, state);
-  await writeComponentKubeconfigs(paths, apiPort, [controllerManagerIdentity, schedulerIdentity, ...(inGuest ? [] : plan.nodes.map((n) => nodeIdentity(n.name)))]);
+  // The CA first, so the apiserver finds it; the components' certificates while the apiserver and network start.
+  ensureCa(paths.data);
+  const credentials = writeComponentKubeconfigs(paths, apiPort, [controllerManagerIdentity, schedulerIdentity, ...(inGuest ? [] : plan.nodes.map((n) => nodeIdentity(n.name)))]);
   const apiserver = start(specs.apiserver);
-  await (inGuest ? setupGuestLink(plan) : setupControlPlaneNetwork(plan));
+  await Promise.all([inGuest ? setupGuestLink(plan) : setupControlPlaneNetwork(plan), credentials]);
   opts.mark?.('network');
   // Nodes build their networks (or the guest boots) while the apiserver starts: a node agent
   // retries registration until the apiserver answers.
