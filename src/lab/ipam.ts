@@ -3,7 +3,9 @@ import { InvalidArgumentError } from '../util/errors.ts';
 /**
  * Pod address management for one node (host-local IPAM in CNI terms): the
  * node's podCIDR, its first address for the node's bridge (the pods' default
- * gateway) and the rest handed to pods, lowest free first.
+ * gateway) and the rest handed to pods round-robin from the last one handed
+ * out, as host-local does: an address just released is not given to the
+ * next pod, whose peers may still hold the old pod's MAC for it.
  */
 
 export interface Cidr {
@@ -42,23 +44,28 @@ export class PodIpam {
   private readonly used = new Set<number>();
   private readonly first: number;
   private readonly last: number;
+  private lastAllocated: number;
 
   constructor(cidr: string) {
     this.cidr = parseCidr(cidr);
     this.first = this.cidr.base + 2;
     this.last = this.cidr.base + 2 ** (32 - this.cidr.prefix) - 2;
     this.gateway = intToIp(this.cidr.base + 1);
+    this.lastAllocated = this.last;
   }
 
   get prefix(): number {
     return this.cidr.prefix;
   }
 
-  /** allocate returns the lowest free address; throws when the range is exhausted. */
+  /** allocate returns the next free address after the last one handed out (wrapping); throws when the range is exhausted. */
   allocate(): string {
-    for (let n = this.first; n <= this.last; n++) {
+    const size = this.last - this.first + 1;
+    for (let i = 1; i <= size; i++) {
+      const n = this.first + ((this.lastAllocated - this.first + i) % size);
       if (!this.used.has(n)) {
         this.used.add(n);
+        this.lastAllocated = n;
         return intToIp(n);
       }
     }

@@ -121,6 +121,8 @@ export async function setupPodNetwork(nodeNs: string, podNs: string, ipam: PodIp
     await ip(['-n', nodeNs, 'link', 'set', hostIf, 'type', 'bridge_slave', 'hairpin', 'on']);
     await addAddress(podNs, 'eth0', `${address}/${ipam.prefix}`);
     await addRoute(podNs, ['default', 'via', ipam.gateway]);
+    // The node may still hold a neighbour entry for this address from the pod that had it before.
+    await ip(['-n', nodeNs, 'neigh', 'flush', 'to', address], { allowFailure: true });
     return { ns: podNs, ip: address };
   } catch (error) {
     await teardownPodNetwork(podNs);
