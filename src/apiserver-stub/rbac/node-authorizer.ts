@@ -6,17 +6,7 @@ import type { Attributes } from './attributes.ts';
 import { ruleAllows, type PolicyRule } from './authorizer.ts';
 import { edgesOf, NodeGraph, type ReferencedKind } from './node-graph.ts';
 
-/**
- * NodeAuthorizer is kube's Node authorizer (`plugin/pkg/auth/authorizer/node`)
- * with the NodeRestriction admission plugin's checks: a node's agent,
- * `system:node:<name>` in `system:nodes`, reads the Secrets, ConfigMaps and
- * PersistentVolumeClaims and asks tokens for the ServiceAccounts of the pods
- * bound to it, and nothing else of those kinds; it writes only its own Node
- * and Lease and the pods bound to it; the rest is kube's `system:node` role.
- * Kube keeps a graph of pods fed by informers; here the pods of the one
- * namespace in question are read from the store, so a pod bound a moment
- * ago counts at once.
- */
+/** A Node authorizer's answer: no opinion leaves the request to the next authorizer (RBAC). */
 export type NodeDecision = { decision: 'allow' | 'deny' | 'no-opinion'; reason: string };
 
 const read = ['get', 'list', 'watch'];
@@ -31,7 +21,7 @@ export const nodeRules: readonly PolicyRule[] = [
   // Ferry's agent keeps a finalizer on its pods and writes their logs to the apiserver, which kubelet does not.
   { verbs: ['update', 'patch', 'delete'], apiGroups: [''], resources: ['pods', 'pods/log'] },
   { verbs: ['create', 'update', 'patch'], apiGroups: ['', 'events.k8s.io'], resources: ['events'] },
-  { verbs: ['get'], apiGroups: [''], resources: ['secrets', 'configmaps', 'persistentvolumeclaims', 'persistentvolumes'] },
+  { verbs: ['get'], apiGroups: [''], resources: ['secrets', 'configmaps', 'persistentvolumeclaims'] },
   { verbs: ['create'], apiGroups: [''], resources: ['serviceaccounts/token'] },
   { verbs: ['get', 'create', 'update', 'patch', 'delete'], apiGroups: ['coordination.k8s.io'], resources: ['leases'] },
 ];
@@ -48,6 +38,19 @@ const noOpinion = (reason = ''): NodeDecision => ({ decision: 'no-opinion', reas
 const deny = (reason: string): NodeDecision => ({ decision: 'deny', reason });
 const referenced = new Set(['secrets', 'configmaps', 'persistentvolumeclaims']);
 
+/**
+ * NodeAuthorizer is kube's Node authorizer (`plugin/pkg/auth/authorizer/node`)
+ * with the NodeRestriction admission plugin's checks: a node's agent,
+ * `system:node:<name>` in `system:nodes`, reads the Secrets, ConfigMaps and
+ * PersistentVolumeClaims and asks tokens for the ServiceAccounts of the pods
+ * bound to it, and nothing else of those kinds; it writes only its own Node
+ * and Lease and the pods bound to it; the rest is kube's `system:node` role.
+ * As kube's, it looks relationships up in a graph of pods fed by a watch
+ * (node-graph.ts); on a miss it reads the namespace's pods from the store,
+ * so a pod bound a moment ago counts at once. PersistentVolumes, which kube
+ * reaches through a pod's claims, are not a node's to read here (no
+ * provisioner binds them).
+ */
 export class NodeAuthorizer {
   private readonly backend: Backend;
   private readonly graph: NodeGraph;

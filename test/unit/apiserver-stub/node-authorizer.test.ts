@@ -45,6 +45,7 @@ const cases: Array<[string, Attributes, 'allow' | 'deny' | 'no-opinion']> = [
   ['a ConfigMap from a projected volume', res('get', 'configmaps', 'kube-root-ca.crt'), 'allow'],
   ['an unrelated ConfigMap', res('get', 'configmaps', 'kube-proxy', { namespace: 'kube-system' }), 'no-opinion'],
   ['its pod\'s claim', res('get', 'persistentvolumeclaims', 'data'), 'allow'],
+  ['a PersistentVolume', res('get', 'persistentvolumes', 'pv-1', { namespace: '' }), 'no-opinion'],
   ['a token for its pod\'s account', res('create', 'serviceaccounts', 'web-sa', { subresource: 'token' }), 'allow'],
   ['a token for another account', res('create', 'serviceaccounts', 'default', { subresource: 'token' }), 'no-opinion'],
   ['its pod\'s status', res('patch', 'pods', 'web', { subresource: 'status' }), 'allow'],
