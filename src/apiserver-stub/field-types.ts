@@ -1,4 +1,5 @@
 import type { KubeObject, StatusCause } from '../kube/types.ts';
+import { isRecord } from '../util/records.ts';
 
 /**
  * The JSON type of every field the server and its controllers read, per
@@ -173,10 +174,6 @@ function kindFields(kind: string): FieldType {
   return struct({ apiVersion: str, kind: str, metadata: objectMeta, ...(Object.hasOwn(specs, kind) ? specs[kind] : {}) });
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function typeName(type: FieldType): string {
   if (typeof type === 'string') return type === 'int-or-string' ? 'integer or string' : type;
   if ('list' in type) return 'array';
@@ -194,18 +191,18 @@ function matches(value: unknown, type: FieldType): boolean {
     case 'boolean':
       return typeof value === 'boolean';
     case 'object':
-      return isPlainObject(value);
+      return isRecord(value);
     case 'int-or-string':
       return typeof value === 'string' || Number.isSafeInteger(value);
     default:
-      return 'list' in type ? Array.isArray(value) : isPlainObject(value);
+      return 'list' in type ? Array.isArray(value) : isRecord(value);
   }
 }
 
 /** shortValue renders a wrong value for a message without serialising a large or deep one. */
 function shortValue(value: unknown): string {
   if (Array.isArray(value)) return 'array';
-  if (isPlainObject(value)) return 'object';
+  if (isRecord(value)) return 'object';
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 64 ? `${text.slice(0, 61)}...` : text;
 }

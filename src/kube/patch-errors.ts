@@ -1,3 +1,5 @@
+import { isRecord } from '../util/records.ts';
+
 /** PatchError reports a patch that cannot be applied (bad document, failed test op, bad path). */
 export class PatchError extends Error {
   constructor(message: string) {
@@ -10,7 +12,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type JsonObject = { [key: string]: Json };
 
 export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return isRecord(value);
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {

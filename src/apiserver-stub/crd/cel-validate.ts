@@ -6,6 +6,7 @@ import { celFieldName } from './cel-fields.ts';
 import { Meter, metered } from './cel-meter.ts';
 import { compiledRules, type CompiledRule } from './cel-rules.ts';
 import type { JsonSchemaProps } from './schema.ts';
+import { isRecord } from '../../util/records.ts';
 
 /**
  * Evaluating `x-kubernetes-validations` on a custom resource write (kube's
@@ -23,7 +24,6 @@ export const RULE_COST_BUDGET = 1_000_000;
 export const RULE_TIME_BUDGET_MS = 1000;
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const rootFields = new Set(['apiVersion', 'kind', 'metadata']);
 
 const durationOf = ruleEnv.parse('duration(self)');
@@ -57,7 +57,7 @@ export function toCel(schema: JsonSchemaProps | undefined, v: unknown): unknown 
     return Number.isInteger(v) ? BigInt(v) : v;
   }
   if (Array.isArray(v)) return v.map((x) => toCel(schema?.items, x));
-  if (!isObj(v)) return v;
+  if (!isRecord(v)) return v;
   const out: Obj = {};
   for (const [k, x] of Object.entries(v)) {
     const prop = schema?.properties?.[k];
@@ -75,7 +75,7 @@ export function toCel(schema: JsonSchemaProps | undefined, v: unknown): unknown 
 function rootSelf(schema: JsonSchemaProps, obj: Obj): unknown {
   const self = toCel(schema, { ...obj, metadata: undefined }) as Obj;
   delete self.metadata;
-  const meta = isObj(obj.metadata) ? obj.metadata : {};
+  const meta = isRecord(obj.metadata) ? obj.metadata : {};
   self.metadata = Object.fromEntries(['name', 'generateName'].filter((k) => typeof meta[k] === 'string').map((k) => [k, meta[k]]));
   return self;
 }
@@ -149,7 +149,7 @@ interface Site {
 function runRules(site: Site, w: Walk): boolean {
   const rules = compiledRules(site.schema);
   if (rules.length === 0) return true;
-  const convert = (v: unknown): unknown => (site.root && isObj(v) ? rootSelf(site.schema, v) : toCel(site.schema, v));
+  const convert = (v: unknown): unknown => (site.root && isRecord(v) ? rootSelf(site.schema, v) : toCel(site.schema, v));
   const self = convert(site.value);
   // A null old value is no old value (kube validates only non-null values, and correlates only those).
   const oldSelf = site.old === undefined || site.old === null ? undefined : convert(site.old);
@@ -183,8 +183,8 @@ function runRules(site: Site, w: Walk): boolean {
 /** correlatedItem finds the old item of a `x-kubernetes-list-type: map` list with the same keys. */
 function correlatedItem(schema: JsonSchemaProps, item: unknown, old: unknown): unknown {
   const keys = schema['x-kubernetes-list-map-keys'];
-  if (schema['x-kubernetes-list-type'] !== 'map' || !keys || !Array.isArray(old) || !isObj(item)) return undefined;
-  return old.find((o) => isObj(o) && keys.every((k) => deepEqual(o[k], item[k])));
+  if (schema['x-kubernetes-list-type'] !== 'map' || !keys || !Array.isArray(old) || !isRecord(item)) return undefined;
+  return old.find((o) => isRecord(o) && keys.every((k) => deepEqual(o[k], item[k])));
 }
 
 /** child is the site of a correlatable child (object field, map entry, list-map item), unchanged when it equals its old value. */
@@ -206,8 +206,8 @@ function visit(site: Site, w: Walk): boolean {
     }
     return true;
   }
-  if (!isObj(value)) return true;
-  const oldObj = isObj(old) ? old : {};
+  if (!isRecord(value)) return true;
+  const oldObj = isRecord(old) ? old : {};
   for (const [key, v] of Object.entries(value)) {
     if (site.root && rootFields.has(key) && !schema.properties?.[key]) continue;
     const prop = schema.properties?.[key];
@@ -237,7 +237,7 @@ export function validateRules(schema: JsonSchemaProps | undefined, obj: unknown,
   if (!schema || !hasRules(schema)) return [];
   const w: Walk = { meter: new Meter(budget.units, budget.millis), causes: [] };
   // The root is unchanged when all but metadata (resourceVersion, managedFields...) is.
-  const unchanged = isObj(obj) && isObj(old) && deepEqual({ ...obj, metadata: undefined }, { ...old, metadata: undefined });
+  const unchanged = isRecord(obj) && isRecord(old) && deepEqual({ ...obj, metadata: undefined }, { ...old, metadata: undefined });
   visit({ schema, value: obj, old, unchanged, path: '', root: true }, w);
   return w.causes;
 }

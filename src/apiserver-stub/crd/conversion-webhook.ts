@@ -3,6 +3,7 @@ import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
 import type { KubeObject } from '../../kube/types.ts';
 import { ApiError } from '../errors.ts';
+import { isRecord } from '../../util/records.ts';
 
 /**
  * A CRD's conversion webhook, called as kube-apiserver calls it
@@ -61,7 +62,6 @@ export function conversionFailed(message: string): ApiError {
   return error;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** goError words a Node request failure as Go's net/http client would, which is what kube's message carries. */
 function goError(error: NodeJS.ErrnoException, host: string, port: number): string {
@@ -181,22 +181,22 @@ function responseObjects(reply: unknown, uid: string, what: string, version: 'v1
   const fail = (why: string) => conversionFailed(`${what} failed: ${why}`);
   // kube checks v1beta1 answers for neither their kind nor their uid (older webhooks did not echo them).
   if (version === 'v1beta1') {
-    const response = isObject(reply) ? reply.response : undefined;
-    if (!isObject(response)) throw fail('no response provided');
+    const response = isRecord(reply) ? reply.response : undefined;
+    if (!isRecord(response)) throw fail('no response provided');
     return successObjects(response, fail);
   }
-  if (!isObject(reply) || reply.apiVersion !== 'apiextensions.k8s.io/v1' || reply.kind !== 'ConversionReview') {
-    const got = isObject(reply) ? `${String(reply.apiVersion)}, Kind=${String(reply.kind)}` : typeof reply;
+  if (!isRecord(reply) || reply.apiVersion !== 'apiextensions.k8s.io/v1' || reply.kind !== 'ConversionReview') {
+    const got = isRecord(reply) ? `${String(reply.apiVersion)}, Kind=${String(reply.kind)}` : typeof reply;
     throw fail(`expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, got ${got}`);
   }
   const response = reply.response;
-  if (!isObject(response)) throw fail('no response provided');
+  if (!isRecord(response)) throw fail('no response provided');
   if (response.uid !== uid) throw fail(`expected response.uid=${JSON.stringify(uid)}, got ${JSON.stringify(response.uid ?? '')}`);
   return successObjects(response, fail);
 }
 
 function successObjects(response: Record<string, unknown>, fail: (why: string) => ApiError): unknown[] {
-  const result = isObject(response.result) ? response.result : {};
+  const result = isRecord(response.result) ? response.result : {};
   if (result.status !== 'Success') {
     throw fail(typeof result.message === 'string' && result.message !== '' ? result.message : `response.result.status was '${String(result.status ?? '')}', not 'Success'`);
   }
@@ -205,11 +205,11 @@ function successObjects(response: Record<string, unknown>, fail: (why: string) =
 
 /** checkConverted: the object is in the desired version and keeps kind, name, namespace and uid (kube's validateConvertedObject). */
 function checkConverted(original: KubeObject, converted: unknown, desired: string): string | undefined {
-  if (!isObject(converted)) return `invalid object of type ${typeof converted}`;
+  if (!isRecord(converted)) return `invalid object of type ${typeof converted}`;
   if (converted.apiVersion !== desired) return `invalid groupVersion (expected ${desired}, received ${String(converted.apiVersion)})`;
   if (converted.kind !== original.kind) return `invalid kind (expected ${String(original.kind)}, received ${String(converted.kind)})`;
   const meta = converted.metadata;
-  if (!isObject(meta)) return 'missing metadata in converted object';
+  if (!isRecord(meta)) return 'missing metadata in converted object';
   const before = original.metadata ?? {};
   for (const field of ['name', 'namespace', 'uid'] as const) {
     if ((meta[field] ?? '') !== (before[field] ?? '')) return `must have the same ${field === 'uid' ? 'UID' : field}: ${String(before[field] ?? '')} != ${String(meta[field] ?? '')}`;
@@ -217,7 +217,7 @@ function checkConverted(original: KubeObject, converted: unknown, desired: strin
   for (const field of ['labels', 'annotations'] as const) {
     const map = meta[field];
     if (map === undefined || map === null) continue;
-    if (!isObject(map)) return `invalid metadata.${field} of type ${typeof map} in converted object`;
+    if (!isRecord(map)) return `invalid metadata.${field} of type ${typeof map} in converted object`;
     const bad = Object.entries(map).find(([, v]) => typeof v !== 'string');
     if (bad) return `metadata.${field}[${bad[0]}] must be a string, but is ${typeof bad[1]} in converted object`;
   }

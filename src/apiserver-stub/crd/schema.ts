@@ -1,5 +1,6 @@
 import type { StatusCause } from '../../kube/types.ts';
 import type { ValidationRule } from './cel-rules.ts';
+import { isRecord } from '../../util/records.ts';
 
 /**
  * A CRD version's structural schema (apiextensions `JSONSchemaProps`) and
@@ -39,8 +40,6 @@ export interface JsonSchemaProps {
   'x-kubernetes-map-type'?: string;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`);
 
 /** The root fields every object has whatever its schema says (kube handles metadata itself). */
@@ -53,14 +52,14 @@ export function pruneAndDefault(schema: JsonSchemaProps | undefined, value: unkn
     if (schema.items) value.forEach((v, i) => pruneAndDefault(schema.items, v, `${path}[${i}]`, pruned));
     return pruned;
   }
-  if (!isObj(value)) return pruned;
+  if (!isRecord(value)) return pruned;
   const props = schema.properties;
   const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true || schema['x-kubernetes-embedded-resource'] === true;
   const additional = schema.additionalProperties;
   for (const key of Object.keys(value)) {
     if (path === '' && rootFields.has(key)) continue;
     if (props && Object.hasOwn(props, key)) pruneAndDefault(props[key], value[key], join(path, key), pruned);
-    else if (isObj(additional)) pruneAndDefault(additional, value[key], join(path, key), pruned);
+    else if (isRecord(additional)) pruneAndDefault(additional, value[key], join(path, key), pruned);
     else if (!preserve && additional !== true) {
       delete value[key];
       pruned.push(join(path, key));
@@ -123,11 +122,11 @@ export function validateSchema(schema: JsonSchemaProps | undefined, value: unkno
     if (schema.maxItems !== undefined && value.length > schema.maxItems) out.push({ reason: 'FieldValueTooMany', field: path, message: `Too many: ${value.length}: must have at most ${schema.maxItems} items` });
     value.forEach((v, i) => validateSchema(schema.items, v, `${path}[${i}]`, out));
   }
-  if (isObj(value)) {
+  if (isRecord(value)) {
     for (const key of schema.required ?? []) if (value[key] === undefined) out.push({ reason: 'FieldValueRequired', field: join(path, key), message: 'Required value' });
     for (const [key, v] of Object.entries(value)) {
       if (path === '' && key === 'metadata') continue;
-      const prop = schema.properties?.[key] ?? (isObj(schema.additionalProperties) ? schema.additionalProperties : undefined);
+      const prop = schema.properties?.[key] ?? (isRecord(schema.additionalProperties) ? schema.additionalProperties : undefined);
       validateSchema(prop, v, join(path, key), out);
     }
   }
@@ -164,6 +163,6 @@ export function schemaProblems(schema: JsonSchemaProps | undefined, path: string
   if (schema.pattern !== undefined && safeRegExp(schema.pattern) === undefined) out.push({ reason: 'FieldValueInvalid', field: `${path}.pattern`, message: `Invalid value: ${JSON.stringify(schema.pattern)}: must be a valid regular expression` });
   for (const [k, p] of Object.entries(schema.properties ?? {})) schemaProblems(p, `${path}.properties[${k}]`, out, false);
   if (schema.items) schemaProblems(schema.items, `${path}.items`, out, false);
-  if (isObj(schema.additionalProperties)) schemaProblems(schema.additionalProperties as JsonSchemaProps, `${path}.additionalProperties`, out, false);
+  if (isRecord(schema.additionalProperties)) schemaProblems(schema.additionalProperties as JsonSchemaProps, `${path}.additionalProperties`, out, false);
   return out;
 }

@@ -7,6 +7,7 @@ import { checkKind } from './admission.ts';
 import type { Ctx } from './context.ts';
 import type { Attributes } from '../rbac/attributes.ts';
 import type { PolicyRule } from '../rbac/authorizer.ts';
+import { asRecord as obj } from '../../util/records.ts';
 
 /**
  * The self reviews kubectl asks: SelfSubjectReview (`kubectl auth whoami`),
@@ -34,7 +35,6 @@ export function userInfo(user: TokenUser | undefined): UserInfo {
 }
 
 type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
 
 async function accessReview(body: KubeObject, allows: (a: Attributes) => Promise<boolean>): Promise<KubeObject> {
   const spec = obj(body.spec) ?? {};

@@ -3,6 +3,7 @@ import { ApiError } from '../errors.ts';
 import { apiVersionOf, type ResourceDef } from '../resource.ts';
 import { decodePath, describePath, fieldSchema, fieldSetOf, listKind, removeAt, resolve, sameItem, scopeOf, valueAt, type FieldSet, type Scope } from './fieldset.ts';
 import { now, parseManaged, sameValue, serializeManaged, withManaged, type Managed } from './managers.ts';
+import { isRecord } from '../../util/records.ts';
 
 /**
  * Server-side apply (`application/apply-patch+yaml`), as structured-merge-diff
@@ -16,11 +17,10 @@ import { now, parseManaged, sameValue, serializeManaged, withManaged, type Manag
  */
 type Obj = Record<string, unknown>;
 type Schema = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function merge(scope: Scope, live: unknown, config: unknown, schema: Schema | undefined): unknown {
   const { definitions } = scope;
-  if (isObj(live) && isObj(config)) {
+  if (isRecord(live) && isRecord(config)) {
     const s = resolve(definitions, schema);
     if (s && !s.properties && !s.additionalProperties) return structuredClone(config);
     const out: Obj = { ...live };

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../../kube/types.ts';
 import type { Definitions } from '../openapi/definitions.ts';
 import { decodePath, encodePath, fieldSchema, keyElement, listKind, resolve, trackedRoot, valueAt, walk, type FieldSet, type Scope } from './fieldset.ts';
+import { isRecord } from '../../util/records.ts';
 
 /**
  * changedFields are the fields of next that old lacks or holds with another
@@ -18,7 +19,6 @@ import { decodePath, encodePath, fieldSchema, keyElement, listKind, resolve, tra
  */
 type Obj = Record<string, unknown>;
 type Schema = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export interface FieldChanges { changed: FieldSet; removed: FieldSet }
 
@@ -33,11 +33,11 @@ function isArbitrary(definitions: Definitions, schema: Schema | undefined): bool
 function shapeOf(definitions: Definitions, value: unknown, schema: Schema | undefined): Shape {
   if (Array.isArray(value)) {
     const kind = listKind(schema);
-    if (kind.kind === 'map' && value.every((v) => isObj(v) && v[kind.keys[0]!] !== undefined)) return value.length === 0 ? 'none' : 'map';
-    if (kind.kind === 'set' && value.every((v) => !isObj(v) && !Array.isArray(v))) return value.length === 0 ? 'none' : 'set';
+    if (kind.kind === 'map' && value.every((v) => isRecord(v) && v[kind.keys[0]!] !== undefined)) return value.length === 0 ? 'none' : 'map';
+    if (kind.kind === 'set' && value.every((v) => !isRecord(v) && !Array.isArray(v))) return value.length === 0 ? 'none' : 'set';
     return 'leaf';
   }
-  if (!isObj(value) || Object.keys(value).length === 0 || isArbitrary(definitions, schema)) return 'leaf';
+  if (!isRecord(value) || Object.keys(value).length === 0 || isArbitrary(definitions, schema)) return 'leaf';
   return 'struct';
 }
 

@@ -1,6 +1,7 @@
 import { cachedDefinitions, definitionName, type Definitions } from '../openapi/definitions.ts';
 import type { ResourceDef } from '../resource.ts';
 import { customSchema } from '../crd/openapi.ts';
+import { isRecord } from '../../util/records.ts';
 
 /**
  * Field sets as server-side apply tracks them (sigs.k8s.io/structured-merge-diff):
@@ -56,7 +57,6 @@ export function resolve(definitions: Definitions, schema: Schema | undefined): S
 
 const resolved = new WeakMap<Definitions, WeakMap<Schema, Schema>>();
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** ListKind tells how a list field merges, from its property schema: `keys` name a keyed item (the first is required). */
 export type ListKind = { kind: 'map'; keys: readonly string[] } | { kind: 'set' } | { kind: 'atomic' };
@@ -81,7 +81,7 @@ export function itemKey(keys: readonly string[], item: Obj): Obj {
 export const keyElement = (keys: readonly string[], item: Obj): string => `k:${JSON.stringify(itemKey(keys, item))}`;
 
 /** sameItem: two items of a keyed list are the same item. */
-export const sameItem = (keys: readonly string[], a: unknown, b: unknown): boolean => isObj(a) && isObj(b) && JSON.stringify(itemKey(keys, a)) === JSON.stringify(itemKey(keys, b));
+export const sameItem = (keys: readonly string[], a: unknown, b: unknown): boolean => isRecord(a) && isRecord(b) && JSON.stringify(itemKey(keys, a)) === JSON.stringify(itemKey(keys, b));
 
 /** childSchemas gives a struct's or map's schema for one of its fields, or undefined when it holds arbitrary JSON. */
 export function fieldSchema(definitions: Definitions, schema: Schema | undefined, field: string): Schema | undefined {
@@ -102,18 +102,18 @@ export function walk(scope: Scope, value: unknown, schema: Schema | undefined, p
   if (Array.isArray(value)) {
     const kind = listKind(schema);
     const items = resolve(definitions, schema)?.items as Schema | undefined;
-    if (kind.kind === 'map' && value.every((v) => isObj(v) && v[kind.keys[0]!] !== undefined)) {
+    if (kind.kind === 'map' && value.every((v) => isRecord(v) && v[kind.keys[0]!] !== undefined)) {
       for (const item of value as Obj[]) {
         const itemPath = [...path, keyElement(kind.keys, item)];
         out.add(encodePath(itemPath));
         walk(scope, item, items, itemPath, out);
       }
-    } else if (kind.kind === 'set' && value.every((v) => !isObj(v) && !Array.isArray(v))) {
+    } else if (kind.kind === 'set' && value.every((v) => !isRecord(v) && !Array.isArray(v))) {
       for (const v of value) out.add(encodePath([...path, `v:${JSON.stringify(v)}`]));
     } else out.add(encodePath(path));
     return;
   }
-  if (!isObj(value) || Object.keys(value).length === 0 || isArbitrary(definitions, schema)) {
+  if (!isRecord(value) || Object.keys(value).length === 0 || isArbitrary(definitions, schema)) {
     out.add(encodePath(path));
     return;
   }
@@ -130,7 +130,7 @@ export function trackedRoot(scope: Scope, obj: Obj): Obj {
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind') continue;
     if ((k === 'status') !== (scope.subresource === 'status')) continue;
-    if (k === 'metadata' && isObj(v)) {
+    if (k === 'metadata' && isRecord(v)) {
       const meta = Object.fromEntries(Object.entries(v).filter(([mk]) => !untrackedMeta.includes(mk)));
       if (Object.keys(meta).length > 0) out[k] = meta;
       continue;
@@ -151,15 +151,15 @@ export function fieldSetOf(scope: Scope, obj: Obj): FieldSet {
 function fillTree(definitions: Definitions, value: unknown, schema: Schema | undefined, into: Obj): Obj {
   if (Array.isArray(value)) {
     const kind = listKind(schema);
-    if (kind.kind === 'map' && value.every((v) => isObj(v) && v[kind.keys[0]!] !== undefined)) {
+    if (kind.kind === 'map' && value.every((v) => isRecord(v) && v[kind.keys[0]!] !== undefined)) {
       const items = resolve(definitions, schema)?.items as Schema | undefined;
       for (const item of value as Obj[]) into[keyElement(kind.keys, item)] = fillTree(definitions, item, items, { '.': {} });
-    } else if (kind.kind === 'set' && value.every((v) => !isObj(v) && !Array.isArray(v))) {
+    } else if (kind.kind === 'set' && value.every((v) => !isRecord(v) && !Array.isArray(v))) {
       for (const v of value) into[`v:${JSON.stringify(v)}`] = {};
     }
     return into;
   }
-  if (!isObj(value)) return into;
+  if (!isRecord(value)) return into;
   const s = resolve(definitions, schema);
   // Arbitrary JSON (no schema, or an object schema with no fields) is one leaf.
   if (!s || (s.type === 'object' && !s.properties && !s.additionalProperties)) return into;
@@ -187,7 +187,7 @@ export function fieldsV1Of(scope: Scope, obj: Obj): Obj {
     if (!Object.hasOwn(obj, k) || k === 'apiVersion' || k === 'kind') continue;
     if ((k === 'status') !== (scope.subresource === 'status')) continue;
     const v = obj[k];
-    if (k === 'metadata' && isObj(v)) {
+    if (k === 'metadata' && isRecord(v)) {
       const meta: Obj = {};
       let any = false;
       for (const mk in v) {
@@ -207,7 +207,7 @@ export function fieldsV1Of(scope: Scope, obj: Obj): Obj {
 export function valueAt(obj: unknown, path: Path): unknown {
   let v: unknown = obj;
   for (const pe of path) {
-    if (pe.startsWith('f:')) v = isObj(v) ? v[pe.slice(2)] : undefined;
+    if (pe.startsWith('f:')) v = isRecord(v) ? v[pe.slice(2)] : undefined;
     else if (pe.startsWith('k:')) {
       const want = JSON.parse(pe.slice(2)) as Obj;
       const keys = Object.keys(want);
@@ -230,7 +230,7 @@ export function removeAt(obj: Obj, path: Path): void {
   for (let n = path.length - 1; n >= 1; n--) {
     const parent = path.slice(0, n);
     const v = valueAt(obj, parent);
-    const empty = (isObj(v) && Object.keys(v).length === 0) || (Array.isArray(v) && v.length === 0);
+    const empty = (isRecord(v) && Object.keys(v).length === 0) || (Array.isArray(v) && v.length === 0);
     if (!empty || !parent[parent.length - 1]!.startsWith('f:')) break;
     removeOne(obj, parent);
   }
@@ -240,7 +240,7 @@ function removeOne(obj: Obj, path: Path): void {
   if (path.length === 0) return;
   const parent = valueAt(obj, path.slice(0, -1));
   const pe = path[path.length - 1]!;
-  if (pe.startsWith('f:') && isObj(parent)) delete parent[pe.slice(2)];
+  if (pe.startsWith('f:') && isRecord(parent)) delete parent[pe.slice(2)];
   else if (Array.isArray(parent)) {
     const target = valueAt(obj, path);
     const index = pe.startsWith('k:') ? parent.indexOf(target) : parent.findIndex((item) => JSON.stringify(item) === pe.slice(2));
@@ -274,10 +274,10 @@ export function toFieldsV1(set: FieldSet): Obj {
 
 /** fromFieldsV1 reads a FieldsV1 tree back into a set. */
 export function fromFieldsV1(tree: unknown, path: string[] = [], out: FieldSet = new Set()): FieldSet {
-  if (!isObj(tree)) return out;
+  if (!isRecord(tree)) return out;
   for (const [pe, child] of Object.entries(tree)) {
     if (pe === '.') out.add(encodePath(path));
-    else if (isObj(child) && Object.keys(child).length === 0) out.add(encodePath([...path, pe]));
+    else if (isRecord(child) && Object.keys(child).length === 0) out.add(encodePath([...path, pe]));
     else fromFieldsV1(child, [...path, pe], out);
   }
   return out;

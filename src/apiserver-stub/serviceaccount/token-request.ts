@@ -4,6 +4,7 @@ import { parseJsonObject, readBody, sendJson } from '../request.ts';
 import { checkKind } from '../handlers/admission.ts';
 import type { Ctx } from '../handlers/context.ts';
 import type { TokenSubject } from './token-signer.ts';
+import { isRecord } from '../../util/records.ts';
 
 const DEFAULT_EXPIRATION_S = 3600;
 const MIN_EXPIRATION_S = 600;
@@ -23,12 +24,10 @@ interface TokenRequestSpec {
   boundObjectRef?: BoundRef;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** validateSpec is kube's ValidateTokenRequest with its defaults (an hour; the API audience). */
 function validateSpec(body: KubeObject, issuer: string, name: string): TokenRequestSpec {
-  const spec = isObj(body.spec) ? body.spec : {};
+  const spec = isRecord(body.spec) ? body.spec : {};
   const causes: StatusCause[] = [];
   const expiration = spec.expirationSeconds ?? DEFAULT_EXPIRATION_S;
   if (typeof expiration !== 'number' || !Number.isInteger(expiration)) causes.push(cause.invalid('spec.expirationSeconds', expiration, 'must be an integer'));
@@ -38,7 +37,7 @@ function validateSpec(body: KubeObject, issuer: string, name: string): TokenRequ
   if (!Array.isArray(audiences) || audiences.some((a) => typeof a !== 'string' || a === '')) causes.push(cause.invalid('spec.audiences', audiences, 'must be a list of non-empty strings'));
   let bound: BoundRef | undefined;
   if (spec.boundObjectRef !== undefined && spec.boundObjectRef !== null) {
-    const ref = isObj(spec.boundObjectRef) ? spec.boundObjectRef : {};
+    const ref = isRecord(spec.boundObjectRef) ? spec.boundObjectRef : {};
     if (!(BOUND_KINDS as readonly unknown[]).includes(ref.kind)) causes.push(cause.unsupported('spec.boundObjectRef.kind', ref.kind, [...BOUND_KINDS]));
     else if (typeof ref.name !== 'string' || ref.name === '') causes.push(cause.required('spec.boundObjectRef.name'));
     else bound = { kind: ref.kind as BoundRef['kind'], name: ref.name, ...(typeof ref.uid === 'string' && ref.uid !== '' ? { uid: ref.uid } : {}), ...(typeof ref.apiVersion === 'string' ? { apiVersion: ref.apiVersion } : {}) };

@@ -2,13 +2,10 @@ import type { StatusCause } from '../../kube/types.ts';
 import { isIP } from 'node:net';
 import { cause } from '../errors.ts';
 import type { Strategy } from '../resource.ts';
+import { asRecord as obj } from '../../util/records.ts';
 
 /** Strategies of the simpler kinds: namespaces, nodes, endpoints, endpoint slices, events, configmaps. */
 type Obj = Record<string, unknown>;
-
-function obj(value: unknown): Obj | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Obj) : undefined;
-}
 
 export const namespaceStrategy: Strategy = {
   prepareForCreate(ns) {

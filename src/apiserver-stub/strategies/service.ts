@@ -4,6 +4,7 @@ import { isDNS1123Label, isDNS1123Subdomain, isValidPortName } from '../../kube/
 import { cause } from '../errors.ts';
 import type { Strategy } from '../resource.ts';
 import { needsClusterIP, needsNodePorts, type ServiceAllocator } from '../allocators/service-allocator.ts';
+import { asRecord as obj } from '../../util/records.ts';
 
 /**
  * Service defaults and validation as kube-apiserver (`SetDefaults_Service`,
@@ -15,10 +16,6 @@ type Obj = Record<string, unknown>;
 
 const types = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
 const protocols = ['TCP', 'UDP', 'SCTP'];
-
-function obj(value: unknown): Obj | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Obj) : undefined;
-}
 
 function spec(svc: KubeObject): Obj {
   const s = obj(svc.spec);

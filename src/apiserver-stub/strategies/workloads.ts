@@ -3,13 +3,12 @@ import { fromLabelSelector, matchesLabels, LabelSelectorParseError } from '../..
 import { isDNS1123Label } from '../../kube/names.ts';
 import { cause } from '../errors.ts';
 import type { Strategy } from '../resource.ts';
+import { asRecord as obj } from '../../util/records.ts';
+
+export { obj };
 
 /** Pods, Deployments and ReplicaSets: the defaults and checks the controllers and kubectl rely on. */
 type Obj = Record<string, unknown>;
-
-export function obj(value: unknown): Obj | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Obj) : undefined;
-}
 
 export function defaultPodSpec(spec: Obj): void {
   spec.restartPolicy ??= 'Always';
