@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../util/errors.ts';
+
 /**
  * The admission plugins one can turn off with `--disable-admission-plugins`,
  * by kube's names. Ferry always runs the others it has (NamespaceLifecycle,
@@ -20,6 +22,6 @@ export function enabledAdmissionPlugins(disabled: readonly AdmissionPlugin[]): R
 export function parseAdmissionPlugins(flag: string, values: readonly string[]): AdmissionPlugin[] {
   const names = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
   const unknown = names.find((n) => !isAdmissionPlugin(n));
-  if (unknown !== undefined) throw new Error(`--${flag} plugin "${unknown}" is unknown (Ferry can turn off: ${ADMISSION_PLUGINS.join(', ')})`);
+  if (unknown !== undefined) throw new InvalidArgumentError(`--${flag} plugin "${unknown}" is unknown (Ferry can turn off: ${ADMISSION_PLUGINS.join(', ')})`);
   return names as AdmissionPlugin[];
 }

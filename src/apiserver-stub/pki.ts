@@ -54,8 +54,15 @@ function certCovers(certFile: string, names: readonly string[]): boolean {
 
 const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-/** ensureCa makes (or reuses) the CA under dataDir/pki: what signs the serving and client certificates. */
-export function ensureCa(dataDir: string): { dir: string; caFile: string; caKey: string } {
+/** The CA under a data dir: what signs the serving and client certificates. */
+export interface CertificateAuthority {
+  readonly dir: string;
+  readonly caFile: string;
+  readonly caKey: string;
+}
+
+/** ensureCa makes (or reuses) the CA under dataDir/pki. */
+export function ensureCa(dataDir: string): CertificateAuthority {
   const dir = join(dataDir, 'pki');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caFile = join(dir, 'ca.crt');
@@ -69,10 +76,10 @@ export function ensureCa(dataDir: string): { dir: string; caFile: string; caKey:
 /**
  * issueClientCertificate signs a client certificate for `user` in `groups`
  * (CommonName and Organizations, as kube's x509 authenticator reads them)
- * with the CA under dataDir: what kubeadm gives each component.
+ * with the CA: what kubeadm gives each component.
  */
-export async function issueClientCertificate(dataDir: string, user: string, groups: readonly string[]): Promise<{ cert: Buffer; key: Buffer }> {
-  const { dir, caFile, caKey } = ensureCa(dataDir);
+export async function issueClientCertificate(ca: CertificateAuthority, user: string, groups: readonly string[]): Promise<{ cert: Buffer; key: Buffer }> {
+  const { dir, caFile, caKey } = ca;
   const work = mkdtempSync(join(dir, 'client-'));
   try {
     const [key, cert, config] = ['client.key', 'client.crt', 'client.cnf'].map((f) => join(work, f)) as [string, string, string];

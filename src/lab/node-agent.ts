@@ -184,6 +184,11 @@ export class NodeAgent {
     });
   }
 
+  /** followConfigMaps watches the ConfigMaps of the pods this node runs now. */
+  private followConfigMaps(): void {
+    this.configMaps.follow([...this.workers.values()].map((w) => w.pod));
+  }
+
   private ctx(): PodContext {
     return {
       prefix: this.o.prefix, nodeName: this.o.nodeName, nodeNs: this.nodeNs, hostIP: this.spec.internalIP, ipam: this.ipam,
@@ -227,7 +232,7 @@ export class NodeAgent {
       await this.addFinalizer(pod);
       worker = new PodWorker(this.ctx(), pod, () => this.dirty.add(key));
       this.workers.set(key, worker);
-      this.configMaps.follow([...this.workers.values()].map((w) => w.pod));
+      this.followConfigMaps();
       log.info(2, 'Starting pod', { pod: key, namespace: worker.ns });
       await worker.start();
     }
@@ -239,7 +244,7 @@ export class NodeAgent {
     log.info(2, 'Stopping pod', { pod: key, graceSeconds: grace / 1000 });
     const done = worker.stop(grace).finally(() => {
       this.workers.delete(key);
-      this.configMaps.follow([...this.workers.values()].map((w) => w.pod));
+      this.followConfigMaps();
       this.terminating.delete(key);
       this.reportedLogs.delete(key);
       this.events.forget(worker.uid);

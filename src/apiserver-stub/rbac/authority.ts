@@ -147,13 +147,13 @@ export class Authority {
   }
 }
 
+const socketUsers = new WeakMap<TLSSocket, UserInfo | undefined>();
+
 /**
  * certificateUser is kube's x509 authenticator: a client certificate that
  * verified against the client CA names the user by its CommonName and the
  * groups by its Organizations.
  */
-const socketUsers = new WeakMap<TLSSocket, UserInfo | undefined>();
-
 function certificateUser(req: IncomingMessage): UserInfo | undefined {
   const socket = req.socket as TLSSocket;
   if (!socket.encrypted || !socket.authorized) return undefined;

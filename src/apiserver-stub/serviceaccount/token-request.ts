@@ -24,7 +24,6 @@ interface TokenRequestSpec {
   boundObjectRef?: BoundRef;
 }
 
-
 /** validateSpec is kube's ValidateTokenRequest with its defaults (an hour; the API audience). */
 function validateSpec(body: KubeObject, issuer: string, name: string): TokenRequestSpec {
   const spec = isRecord(body.spec) ? body.spec : {};

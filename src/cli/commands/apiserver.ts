@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { parseAdmissionPlugins, type AdmissionPlugin } from '../../apiserver-stub/admission-plugins.ts';
+import { parseAdmissionPlugins } from '../../apiserver-stub/admission-plugins.ts';
 import { dirname, join, resolve } from 'node:path';
 import { defineCommand, commonFlags } from '../command.ts';
 import { InvalidArgumentError } from '../../util/errors.ts';
@@ -38,14 +38,6 @@ function kubeconfig(server: string, token: string | undefined, caFile?: string):
 function serviceAccountSigner(file: string | undefined, storage: string, dataDir: string, issuer: string): ServiceAccountTokenSigner {
   if (file === undefined && storage === 'memory') return ServiceAccountTokenSigner.ephemeral(issuer);
   return ServiceAccountTokenSigner.fromFile(file ?? join(dataDir, 'pki', 'sa.key'), issuer);
-}
-
-function admissionPluginsFlag(flag: string, values: readonly string[]): AdmissionPlugin[] {
-  try {
-    return parseAdmissionPlugins(flag, values);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
 }
 
 function isLoopback(host: string): boolean {
@@ -123,7 +115,7 @@ export default defineCommand({
       requestTimeoutMs: flags['request-timeout'],
       minRequestTimeoutMs: flags['min-request-timeout'] * 1000,
       eventTtlMs: flags['event-ttl'],
-      disableAdmissionPlugins: admissionPluginsFlag('disable-admission-plugins', flags['disable-admission-plugins'] ?? []),
+      disableAdmissionPlugins: parseAdmissionPlugins('disable-admission-plugins', flags['disable-admission-plugins'] ?? []),
       serviceAccountSigner: serviceAccountSigner(flags['service-account-signing-key-file'], flags.storage, dataDir, flags['service-account-issuer']),
       ...(flags['advertise-address'] ? { advertise: { address: flags['advertise-address'], port } } : {}),
     });

@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { ensureCa, issueClientCertificate } from '../../apiserver-stub/pki.ts';
+import { issueClientCertificate, type CertificateAuthority } from '../../apiserver-stub/pki.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
 import type { LabPaths } from './state.ts';
 
 /**
@@ -12,7 +12,7 @@ import type { LabPaths } from './state.ts';
  * authorizer), each with a client certificate from the lab's CA in a
  * kubeconfig of its own (kubeadm's controller-manager.conf, scheduler.conf,
  * kubelet.conf). The proxies and DNS run as pods under their
- * ServiceAccounts (data-plane.ts). The CA is made here, before the
+ * ServiceAccounts (data-plane.ts). `ferry up` makes the CA before the
  * apiserver starts, so the components start at once; the apiserver reuses it.
  */
 export interface ComponentIdentity {
@@ -30,19 +30,12 @@ export function componentKubeconfigPath(paths: LabPaths, id: ComponentIdentity):
   return join(paths.dir, 'components', `${id.file}.conf`);
 }
 
-/** writeComponentKubeconfigs issues each identity a certificate and writes its kubeconfig for https://127.0.0.1:<apiPort>. */
-export async function writeComponentKubeconfigs(paths: LabPaths, apiPort: number, ids: readonly ComponentIdentity[]): Promise<void> {
-  const { caFile } = ensureCa(paths.data);
+/** writeComponentKubeconfigs issues each identity a certificate from `ca` and writes its kubeconfig for https://127.0.0.1:<apiPort>. */
+export async function writeComponentKubeconfigs(paths: LabPaths, ca: CertificateAuthority, apiPort: number, ids: readonly ComponentIdentity[]): Promise<void> {
   mkdirSync(join(paths.dir, 'components'), { recursive: true, mode: 0o700 });
+  const caPem = readFileSync(ca.caFile);
   await Promise.all(ids.map(async (id) => {
-    const { cert, key } = await issueClientCertificate(paths.data, id.user, id.groups);
-    const kubeconfig = {
-      apiVersion: 'v1', kind: 'Config',
-      clusters: [{ name: 'lab', cluster: { server: `https://127.0.0.1:${apiPort}`, 'certificate-authority': caFile } }],
-      users: [{ name: id.user, user: { 'client-certificate-data': cert.toString('base64'), 'client-key-data': key.toString('base64') } }],
-      contexts: [{ name: 'lab', context: { cluster: 'lab', user: id.user } }],
-      'current-context': 'lab',
-    };
-    writeFileSync(componentKubeconfigPath(paths, id), stringify(kubeconfig), { mode: 0o600 });
+    const { cert, key } = await issueClientCertificate(ca, id.user, id.groups);
+    writeKubeconfig(componentKubeconfigPath(paths, id), id.file, `https://127.0.0.1:${apiPort}`, { ca: caPem, clientCert: cert, clientKey: key });
   }));
 }

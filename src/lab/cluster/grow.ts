@@ -9,6 +9,7 @@ import { etcNetnsDir, killNamespaceProcesses } from '../node-network.ts';
 import { LabError } from './errors.ts';
 import { componentSpecs, startNodeHalf } from './lab.ts';
 import { nodeIdentity, writeComponentKubeconfigs } from './component-credentials.ts';
+import { ensureCa } from '../../apiserver-stub/pki.ts';
 import { proxyPodOn } from './data-plane.ts';
 import { planLab, type NodePlan, type ProxyMode } from './plan.ts';
 import { labPaths, readState, writeState, type ComponentRecord, type LabState } from './state.ts';
@@ -132,7 +133,7 @@ export async function growLab(state: LabState, nodes: number, mode: ProxyMode, t
   writeState(paths, state);
   try {
     for (const n of added) await ip(['-n', grown.controlPlaneNs, 'route', 'replace', n.podCIDR, 'via', n.ip]);
-    await writeComponentKubeconfigs(paths, state.apiPort, added.map((n) => nodeIdentity(n.name)));
+    await writeComponentKubeconfigs(paths, ensureCa(paths.data), state.apiPort, added.map((n) => nodeIdentity(n.name)));
     const start = (spec: Parameters<typeof startFresh>[0]) => {
       const rec = startFresh(spec);
       mine.push(rec);

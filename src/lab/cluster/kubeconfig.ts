@@ -2,15 +2,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 
-/** Credentials of a TLS apiserver: its CA (PEM) and a bearer token. */
-export interface KubeconfigCredentials {
-  readonly ca: Buffer;
-  readonly token: string;
+/** Credentials of a TLS apiserver: its CA (PEM) and a bearer token or a client certificate and key (PEM). */
+export type KubeconfigCredentials = { readonly ca: Buffer } & ({ readonly token: string } | { readonly clientCert: Buffer; readonly clientKey: Buffer });
+
+function userOf(credentials: KubeconfigCredentials | undefined): Record<string, string> {
+  if (!credentials) return {};
+  if ('token' in credentials) return { token: credentials.token };
+  return { 'client-certificate-data': credentials.clientCert.toString('base64'), 'client-key-data': credentials.clientKey.toString('base64') };
 }
 
 /**
  * renderKubeconfig is a kubeconfig with one cluster, context and user named
- * after the lab: the server's CA and the admin token for HTTPS. A plain-HTTP
+ * after the lab: the server's CA and the user's token or client certificate
+ * for HTTPS. A plain-HTTP
  * server is marked `insecure-skip-tls-verify` (there is no TLS to verify):
  * @kubernetes/client-node refuses an http:// server without it.
  */
@@ -21,7 +25,7 @@ export function renderKubeconfig(name: string, server: string, credentials?: Kub
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: cluster, cluster: { server, ...trust } }],
-    users: [{ name: cluster, user: credentials ? { token: credentials.token } : {} }],
+    users: [{ name: cluster, user: userOf(credentials) }],
     contexts: [{ name: cluster, context: { cluster, user: cluster, namespace: 'default' } }],
     'current-context': cluster,
   });

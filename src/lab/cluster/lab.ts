@@ -172,8 +172,7 @@ export async function startLab(opts: StartOptions): Promise<LabState> {
   const specs = componentSpecs(plan, paths, paths.socket, apiPort, opts.proxyArgs);
   writeState(paths, state);
   // The CA first, so the apiserver finds it; the components' certificates while the apiserver and network start.
-  ensureCa(paths.data);
-  const credentials = writeComponentKubeconfigs(paths, apiPort, [controllerManagerIdentity, schedulerIdentity, ...(inGuest ? [] : plan.nodes.map((n) => nodeIdentity(n.name)))]);
+  const credentials = writeComponentKubeconfigs(paths, ensureCa(paths.data), apiPort, [controllerManagerIdentity, schedulerIdentity, ...(inGuest ? [] : plan.nodes.map((n) => nodeIdentity(n.name)))]);
   const apiserver = start(specs.apiserver);
   await Promise.all([inGuest ? setupGuestLink(plan) : setupControlPlaneNetwork(plan), credentials]);
   opts.mark?.('network');

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureServingPki, issueClientCertificate } from '../../../src/apiserver-stub/pki.ts';
+import { ensureCa, ensureServingPki, issueClientCertificate } from '../../../src/apiserver-stub/pki.ts';
 import { ApiServer } from '../../../src/apiserver-stub/server.ts';
 import { createBackend } from '../../../src/apiserver-stub/storage/registry.ts';
 import { kubectl, kubectls, tempDir } from './server-fixture.ts';
@@ -21,7 +21,7 @@ test('a node\'s certificate reaches its pods\' objects and its own Node, nothing
   t.teardown(() => server.close());
   const { port } = await server.listen('127.0.0.1', 0, { certFile: pki.certFile, keyFile: pki.keyFile, clientCaFile: pki.caFile });
   const url = `https://127.0.0.1:${port}`;
-  const cert = await issueClientCertificate(dir, 'system:node:a', ['system:nodes']);
+  const cert = await issueClientCertificate(ensureCa(dir), 'system:node:a', ['system:nodes']);
   await writeFile(join(dir, 'a.crt'), cert.cert);
   await writeFile(join(dir, 'a.key'), cert.key);
   const bin = kubectls()[0]!;
