@@ -2,6 +2,7 @@ import { createLogger } from '../util/log.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import { IptablesProxier, type IptablesMetrics } from './proxier.ts';
+import { detectHostFeatures } from './host-features.ts';
 import { createRunner, detectBackend } from './runner.ts';
 import { writeProcSysctl } from './sysctl.ts';
 
@@ -17,6 +18,8 @@ const log = createLogger('iptables');
  */
 export async function createProxier(config: ProxyConfig, metrics: IptablesMetrics): Promise<Proxier> {
   const backend = config.iptablesBackend ?? (await detectBackend());
-  log.info(1, 'iptables backend', { backend, how: config.iptablesBackend ? '--iptables-backend' : 'detected' });
-  return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now, sysctl: writeProcSysctl });
+  const host = await detectHostFeatures(backend);
+  log.info(1, 'iptables backend', { backend, how: config.iptablesBackend ? '--iptables-backend' : 'detected', ...host });
+  if (host.conntrackTCPLiberal) log.info(0, 'nf_conntrack_tcp_be_liberal set, not installing DROP rules for INVALID packets');
+  return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now, sysctl: writeProcSysctl, host });
 }

@@ -10,6 +10,7 @@ import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrac
 import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps } from './fixed-chains.ts';
 import { nodePortTargets } from './node-ports.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
+import type { IptablesHostFeatures } from './host-features.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
 import { ROUTE_LOCALNET, type SysctlWriter } from './sysctl.ts';
 
@@ -40,6 +41,8 @@ export interface IptablesProxierOptions {
   readonly now: () => number;
   /** Sets sysctls of the proxy's network namespace (route_localnet); unit tests pass a fake. */
   readonly sysctl: SysctlWriter;
+  /** What this node's iptables and conntrack offer, found at start (detectHostFeatures). */
+  readonly host: IptablesHostFeatures;
 }
 
 /**
@@ -133,9 +136,11 @@ export class IptablesProxier implements Proxier {
   }
 
   private renderOptions(state: ProxyState): RenderOptions {
-    const { config } = this.options;
+    const { config, host } = this.options;
     const nodeIPs = localIPv4s();
     return {
+      randomFully: host.randomFully,
+      conntrackTCPLiberal: host.conntrackTCPLiberal,
       clusterCIDRs: config.clusterCIDRs,
       masqueradeAll: config.masqueradeAll,
       masqueradeMark: masqueradeMark(config.masqueradeBit),

@@ -12,7 +12,7 @@ import {
   NAT_CHAINS,
   type JumpRule,
 } from './fixed-chains.ts';
-import { renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
+import { LARGE_CLUSTER_ENDPOINTS, renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
 import { comment, TableBuffer } from './rule-buffer.ts';
 
 export type { RenderOptions } from './render-service.ts';
@@ -63,19 +63,20 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
   if (options.localhostNodePorts) writeLocalnetFirewall(filter);
   for (const j of input.jumps) (j.table === 'filter' ? filter : nat).raw(['-I', j.from, ...j.args, '-j', j.to].join(' '));
 
-  writeFixedRules(filter, nat, options.masqueradeMark);
+  writeFixedRules(filter, nat, options);
 
   const active = new Set<string>();
   // Rules of unchanged services' chains stay installed; they count towards the
   // nat total as in kube-proxy (sync_proxy_rules_iptables_total{table}).
   let skippedNatRules = 0;
   const { state } = input;
+  const largeCluster = isLargeCluster(state);
   for (const svc of state.services.values()) {
     if (svc.clusterIPs.length === 0) continue; // headless: nothing to proxy
     const write = input.full || state.changed.has(svc.key);
     let fragment = write ? undefined : cache.get(svc.key);
     if (!fragment) {
-      fragment = renderService(options, svc, state.endpoints.get(svc.key) ?? []);
+      fragment = renderService(options, svc, state.endpoints.get(svc.key) ?? [], largeCluster);
       cache.set(svc.key, fragment);
     }
     for (const line of fragment.filterRules) filter.raw(line);
@@ -110,15 +111,29 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
   };
 }
 
-function writeFixedRules(filter: TableBuffer, nat: TableBuffer, mark: string): void {
-  filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
+/**
+ * isLargeCluster is kube-proxy's large-cluster mode, decided at each sync.
+ * As there, crossing the threshold does not force a full sync: unchanged
+ * services keep the rules they were written with until the next full one.
+ */
+function isLargeCluster(state: ProxyState): boolean {
+  let total = 0;
+  for (const key of state.services.keys()) total += state.endpoints.get(key)?.length ?? 0;
+  return total > LARGE_CLUSTER_ENDPOINTS;
+}
+
+function writeFixedRules(filter: TableBuffer, nat: TableBuffer, options: RenderOptions): void {
+  const mark = options.masqueradeMark;
+  // Out-of-window packets conntrack calls INVALID would otherwise reach an endpoint un-NATed and be reset (kubernetes#74839).
+  if (!options.conntrackTCPLiberal) filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding rules'), '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding conntrack rule'), '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
   nat.append(KUBE_MARK_MASQ, '-j', 'MARK', '--or-mark', mark);
   nat.append(KUBE_POSTROUTING, '-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN');
   // Clear the mark so a packet that is re-processed (e.g. an IPsec tunnel) is not masqueraded twice.
   nat.append(KUBE_POSTROUTING, '-j', 'MARK', '--xor-mark', mark);
-  nat.append(KUBE_POSTROUTING, ...comment('kubernetes service traffic requiring SNAT'), '-j', 'MASQUERADE', '--random-fully');
+  const random = options.randomFully ? ['--random-fully'] : [];
+  nat.append(KUBE_POSTROUTING, ...comment('kubernetes service traffic requiring SNAT'), '-j', 'MASQUERADE', ...random);
 }
 
 const NODEPORTS_COMMENT = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';

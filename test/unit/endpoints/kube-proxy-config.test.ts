@@ -7,7 +7,7 @@ import { encodeKubeProxyConfiguration, resolveProxySettings } from '../../../src
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import { IptablesProxier } from '../../../src/iptables/proxier.ts';
 import { FakeIptables, tracePacket } from '../../helpers/iptables-tracer.ts';
-import { ep, NODE_IP, state, svc } from '../iptables/fixtures.ts';
+import { ep, HOST, NODE_IP, state, svc } from '../iptables/fixtures.ts';
 
 // `ferry proxy --config`: kubeadm's KubeProxyConfiguration gives the same
 // ProxyConfig, and the same iptables rules, as the equivalent flags; flags
@@ -55,7 +55,7 @@ async function syncRules(config: ProxyConfig): Promise<{ restores: string[]; ipt
   const sysctls: string[] = [];
   const metrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } };
   const sysctl = async (key: string, value: string) => void sysctls.push(`${key}=${value}`);
-  const proxier = new IptablesProxier({ config, runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000, metrics, sysctl });
+  const proxier = new IptablesProxier({ config, runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000, metrics, sysctl, host: HOST });
   const web = svc('default', 'web', { clusterIPs: ['172.30.0.41'], type: 'NodePort', nodePort: 30080 });
   await proxier.sync(state([[web, [ep('10.244.1.5'), ep('10.244.2.7', { isLocal: false })]]]));
   await proxier.close();

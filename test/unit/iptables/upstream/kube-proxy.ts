@@ -1,5 +1,6 @@
 import type { ExecutionContext } from 'ava';
 import type { Endpoint, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
+import type { IptablesHostFeatures } from '../../../../src/iptables/host-features.ts';
 import { nodePortTargets } from '../../../../src/iptables/node-ports.ts';
 import { renderRules, type RenderOptions } from '../../../../src/iptables/render.ts';
 import { FakeIptables, tracePacket } from '../../../helpers/iptables-tracer.ts';
@@ -20,17 +21,16 @@ import { normalize, state } from '../fixtures.ts';
  *   non-cluster clients 203.0.113.0/24 with source range 203.0.113.0/25.
  *
  * Ported (overall.test.ts, flows.test.ts, policies.test.ts, repeated.test.ts,
- * and TestEndpointSliceE2E's chains in ../render-golden.test.ts):
+ * large-cluster.test.ts, and TestEndpointSliceE2E's chains in ../render-golden.test.ts):
  * TestOverallIPTablesRules, TestTracePacket, TestNoEndpointsReject,
  * TestClusterIPGeneral, TestLoadBalancer, TestNodePorts (IPv4),
  * TestHealthCheckNodePort, TestDropInvalidRule, TestMasqueradeRule,
  * TestExternalTrafficPolicyLocal/Cluster, TestInternalTrafficPolicy,
  * TestTerminatingEndpointsTrafficPolicyLocal/Cluster,
- * TestInternalExternalMasquerade, TestSyncProxyRulesRepeated.
+ * TestInternalExternalMasquerade, TestSyncProxyRulesRepeated,
+ * TestSyncProxyRulesLargeClusterMode.
  *
  * Not ported, and why (per-case omissions are listed in each file):
- * - TestSyncProxyRulesLargeClusterMode: Ferry has no large-cluster mode
- *   (dropping rule comments past 1000 endpoints) — a missing feature.
  * - TestNodePorts' IPv6 cases: Ferry's iptables mode is IPv4 only — a
  *   missing feature.
  * - Change-tracker tests (TestBuildServiceMap*, TestUpdateEndpointsMap, ...)
@@ -43,10 +43,9 @@ import { normalize, state } from '../fixtures.ts';
  *   tests in its own conntrack tests.
  *
  * Configuration translated, not left out: upstream's fake proxier has nfacct
- * counters and no --random-fully; Ferry has no nfacct counters and always
- * masquerades --random-fully. Both are configurations upstream tests too
- * (TestDropInvalidRule's first case, TestMasqueradeRule's randomFully case),
- * so the dumps are compared in that configuration (see translateDump).
+ * counters; Ferry's fake has none, which upstream tests too (TestDropInvalidRule's
+ * first case), so the dumps are compared without them (see translateDump).
+ * Its fake iptables has no --random-fully, nor has UPSTREAM_HOST.
  */
 export const SOURCE = 'kubernetes pkg/proxy/iptables/proxier_test.go @ aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212';
 
@@ -58,6 +57,9 @@ export const testExternalClientBlocked = '203.0.113.130';
 /** The IPv4 addresses of upstream's fake node (testNodeIPs without the IPv6 ones). */
 export const testNodeIPs = [testNodeIP, testNodeIPAlt, testExternalIP];
 
+/** UPSTREAM_HOST is NewFakeProxier's node: its fake iptables has no --random-fully; conntrack is strict. */
+export const UPSTREAM_HOST: IptablesHostFeatures = { randomFully: false, conntrackTCPLiberal: false };
+
 /** upstreamOptions are NewFakeProxier's settings as Ferry RenderOptions. */
 export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean } = {}): RenderOptions {
   return {
@@ -65,6 +67,7 @@ export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhost
     masqueradeAll: false,
     masqueradeMark: '0x4000',
     nodeIPs: [testNodeIP],
+    ...UPSTREAM_HOST,
     ...nodePortTargets({ nodePortAddresses: flags.nodePortAddresses ?? [], localhostNodePorts: flags.localhostNodePorts ?? true }, testNodeIPs, [testNodeIP]),
   };
 }
@@ -85,7 +88,7 @@ export async function sync(entries: ReadonlyArray<[ServicePort, Endpoint[]]>, op
  * translateDump turns Ferry's restore input and upstream's expected dump into
  * comparable text: Ferry's canary chains (upstream makes them outside the
  * restore) and mangle table go; upstream's nfacct counting (absent without
- * nfacct) goes; MASQUERADE gets --random-fully. Then chains' declarations are
+ * nfacct) goes. Then chains' declarations are
  * sorted and rules grouped per chain in their order (fixtures.normalize).
  */
 export function translateDump(text: string, from: 'ferry' | 'upstream'): string {
@@ -97,7 +100,7 @@ export function translateDump(text: string, from: 'ferry' | 'upstream'): string 
   } else {
     lines = lines
       .filter((l) => !l.includes('--nfacct-name localhost_nps_accepted_pkts'))
-      .map((l) => l.replace(' -m nfacct --nfacct-name ct_state_invalid_dropped_pkts', '').replace(/-j MASQUERADE$/, '-j MASQUERADE --random-fully'));
+      .map((l) => l.replace(' -m nfacct --nfacct-name ct_state_invalid_dropped_pkts', ''));
   }
   return normalize(lines.join('\n'));
 }
