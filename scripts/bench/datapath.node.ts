@@ -47,6 +47,7 @@ const config = (mode: DatapathMode): ProxyConfig => ({
   ipvsUdpTimeoutMs: 0,
   proxyPortRange: undefined,
   udpIdleTimeoutMs: 250,
+  conntrackTCPBeLiberal: false,
 });
 
 async function createProxier(mode: DatapathMode): Promise<Proxier> {
