@@ -65,8 +65,39 @@ function negative(q: Query, ctx: AnswerContext, rcode: number, zone: string): Cl
   return { message, chase: undefined };
 }
 
-/** answerCluster answers a question whose name is inside the cluster zone (the caller checked, and that the index has synced). */
+/**
+ * answerCluster answers a question whose name is inside the cluster zone
+ * (the caller checked, and that the index has synced). The names it makes
+ * spell the zone as the query did, as CoreDNS's do.
+ */
 export function answerCluster(q: Query, ctx: AnswerContext): ClusterAnswer {
+  const answer = answerClusterName(q, ctx);
+  respellZone(answer.message, ctx.zone, q.qname.slice(q.qname.length - ctx.zone.length));
+  return answer;
+}
+
+/**
+ * respellZone writes `zone` as `spelled` in the names of `message` that end
+ * in it (owners, SOA, NS and SRV targets): CoreDNS builds its answers under
+ * `qname[len(qname)-len(zone):]`, so `SvC1.TeStNs.SvC.cLuStEr.LoCaL SRV`
+ * names `svc1.testns.svc.cLuStEr.LoCaL`. An ExternalName's CNAME target, and
+ * the records owned by it, stay as the Service spells them.
+ */
+function respellZone(message: Message, zone: string, spelled: string): void {
+  if (spelled === zone) return;
+  const respell = (name: string) => (inZone(name.toLowerCase(), zone) ? name.slice(0, name.length - zone.length) + spelled : name);
+  const external = new Set<string>();
+  for (const rr of message.answer) if (rr.type === QTYPE.CNAME) external.add(rr.target);
+  for (const rr of [...message.answer, ...message.authority, ...message.additional]) {
+    if (!external.has(rr.name)) rr.name = respell(rr.name);
+    if (rr.type === QTYPE.SOA) {
+      rr.mname = respell(rr.mname);
+      rr.rname = respell(rr.rname);
+    } else if (rr.type === QTYPE.NS || rr.type === QTYPE.SRV) rr.target = respell(rr.target);
+  }
+}
+
+function answerClusterName(q: Query, ctx: AnswerContext): ClusterAnswer {
   const { zone } = ctx;
   if (q.name === zone) return answerApex(q, ctx);
   if (q.name === defaultNSName(zone)) return answerDefaultNS(q, ctx);

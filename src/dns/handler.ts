@@ -100,7 +100,11 @@ export class DnsHandler {
     if (q.edns && q.edns.version !== 0) return plain(RCODE.BADVERS);
     if (q.qtype === QTYPE.AXFR || q.qtype === QTYPE.IXFR) return plain(RCODE.REFUSED);
     if (q.qclass !== QCLASS_IN) return plain(RCODE.REFUSED);
-    const cacheKey = packet.toString('latin1', 12, q.questionEnd - 2).toLowerCase() + sizeClass(client.proto, q.edns ? q.edns.udpSize : -1, q.edns?.dnssecOk ?? false);
+    // Cluster answers keep the query's spelling of the zone, so they are cached per spelling (as scanQuery keys them);
+    // forwarded answers are cached by the name in lower case.
+    const question = packet.toString('latin1', 12, q.questionEnd - 2);
+    const size = sizeClass(client.proto, q.edns ? q.edns.udpSize : -1, q.edns?.dnssecOk ?? false);
+    const cacheKey = question + size;
     if (inZone(q.name, this.#o.zone)) {
       const synced = this.#o.controller.hasSynced();
       const { message, chase } = answerCluster(q, this.#ctx);
@@ -119,7 +123,7 @@ export class DnsHandler {
     if (!this.#o.acl.allows(client.address)) return plain(RCODE.REFUSED);
     const forwarder = this.#o.forwarder;
     if (!forwarder) return plain(RCODE.SERVFAIL);
-    return forwarder.forward(packet, cacheKey, q.questionEnd, client.proto === 'tcp').then(
+    return forwarder.forward(packet, question.toLowerCase() + size, q.questionEnd, client.proto === 'tcp').then(
       (response) => this.#done(response, client, q.qtype, 'forward', started),
       (error: unknown) => {
         log.info(2, 'Forwarding failed', { name: q.qname, err: getErrorMessage(error) });

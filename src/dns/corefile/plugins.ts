@@ -23,6 +23,8 @@ export interface KubernetesConfig {
   readonly noEndpoints: boolean;
   /** endpoint_pod_names: an endpoint without a hostname is named after its pod, not its dashed address. */
   readonly endpointPodNames: boolean;
+  /** `ignore empty_service`: a ClusterIP Service without a ready endpoint is NXDOMAIN. */
+  readonly ignoreEmptyService: boolean;
 }
 
 export interface HostsEntry {
@@ -130,6 +132,7 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
   let namespaces: string[] = [];
   let noEndpoints = false;
   let endpointPodNames = false;
+  let ignoreEmptyService = false;
   for (const o of d.block) {
     const opt = { ...o, name: `kubernetes: ${o.name}` };
     if (o.name === 'pods') {
@@ -143,9 +146,13 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
     } else if (o.name === 'namespaces') namespaces = [...o.args];
     else if (o.name === 'noendpoints') noEndpoints = true;
     else if (o.name === 'endpoint_pod_names') endpointPodNames = true;
-    else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'ignore', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
+    else if (o.name === 'ignore') {
+      if (o.args[0] !== 'empty_service') fail(opt, `unable to parse ignore value: ${JSON.stringify(o.args[0] ?? '')}`);
+      ignoreEmptyService = true;
+    }
+    else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
   }
-  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames };
+  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames, ignoreEmptyService };
 }
 
 function hosts(d: Directive, blockZones: readonly string[]): HostsConfig {

@@ -3,7 +3,9 @@ import { CLASSIC_UDP_SIZE, HEADER_SIZE, MAX_UDP_SIZE, QCLASS_IN, QTYPE } from '.
 /**
  * FastQuestion is what the hot path reads of a query: the question's end,
  * its type, and the EDNS payload size (-1 without OPT) and DO bit.
- * `key` is the question (name bytes in lower case + type) as a string.
+ * `key` is the question (name bytes as sent + type) as a string: answers
+ * keep the query's spelling of the zone (CoreDNS), so each spelling is its
+ * own cached response.
  */
 export interface FastQuestion {
   questionEnd: number;
@@ -50,12 +52,12 @@ export function scanQuery(buf: Buffer): FastQuestion | undefined {
     ednsSize = (buf[questionEnd + 3]! << 8) | buf[questionEnd + 4]!;
     dnssecOk = (buf[questionEnd + 7]! & 0x80) !== 0;
   } else if (questionEnd !== len) return undefined;
-  return { questionEnd, qtype, ednsSize, dnssecOk, key: buf.toString('latin1', HEADER_SIZE, off + 2).toLowerCase() };
+  return { questionEnd, qtype, ednsSize, dnssecOk, key: buf.toString('latin1', HEADER_SIZE, off + 2) };
 }
 
 /**
  * patchResponse copies a cached response for this query: the query's ID,
- * its RD and CD bits, and its spelling of the name (same length, case only).
+ * its RD and CD bits. The name is the cached one's byte for byte (the key holds it).
  */
 export function patchResponse(cached: Buffer, query: Buffer, questionEnd: number): Buffer {
   const out = Buffer.allocUnsafe(cached.length);

@@ -71,8 +71,11 @@ export function splitName(name: string): string[] {
 
 /**
  * NameCompressor writes names with RFC 1035 compression: each suffix written
- * at an offset below 0x4000 is remembered (case-insensitively) and later
- * names point at the longest known suffix.
+ * at an offset below 0x4000 is remembered and later names point at the
+ * longest known suffix. Suffixes match case-sensitively, as miekg/dns's
+ * compression map does for CoreDNS: a name keeps its own spelling, so an
+ * answer owned by `svc1.testns.svc.ClUsTeR.lOcAl` is not respelled by a
+ * pointer into a question that wrote `SvC1.TeStNs...`.
  */
 export class NameCompressor {
   #offsets = new Map<string, number>();
@@ -82,7 +85,7 @@ export class NameCompressor {
     const labels = splitName(name);
     const added: string[] = [];
     for (let i = 0; i < labels.length; i++) {
-      const suffix = labels.slice(i).join('.').toLowerCase();
+      const suffix = labels.slice(i).join('.');
       const known = this.#offsets.get(suffix);
       if (known !== undefined) {
         if (off + 2 > limit) return this.#undo(added);

@@ -1,6 +1,7 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../../src/dns/acl.ts';
+import type { DnsController } from '../../../../src/dns/controller.ts';
 import { DnsHandler } from '../../../../src/dns/handler.ts';
 import type { PodMode } from '../../../../src/dns/lookup.ts';
 import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
@@ -70,11 +71,11 @@ export function coreDnsIndex(o: { namespaces?: string[]; pods?: Array<[string, s
 }
 
 /**
- * ask sends one query to a handler over the index and decodes the answer.
+ * ask sends one query to a handler over the index (or a scoped view of it) and decodes the answer.
  * It asks over TCP: CoreDNS's handler tests see the plugin's whole answer,
  * before any server truncates it to a UDP size.
  */
-export async function ask(index: RecordIndex, qname: string, qtype: string | number, o: { podMode?: PodMode; localIPs?: string[] } = {}): Promise<Decoded> {
+export async function ask(index: DnsController, qname: string, qtype: string | number, o: { podMode?: PodMode; localIPs?: string[] } = {}): Promise<Decoded> {
   const h = new DnsHandler({
     controller: index, zone: 'cluster.local', ttl: 5, podMode: o.podMode ?? 'insecure', forwarder: undefined,
     acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined, localIPs: o.localIPs ?? [],
