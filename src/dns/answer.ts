@@ -106,7 +106,7 @@ function answerClusterName(q: Query, ctx: AnswerContext): ClusterAnswer {
     message.answer.push({ name: q.qname, ttl: DNS_VERSION_TTL, type: QTYPE.TXT, texts: [DNS_SCHEMA_VERSION] });
     return { message, chase: undefined };
   }
-  const request = parseRequest(q.name, zone);
+  const request = parseRequest(q.name, zone, ctx.zonal);
   if (!request) return negative(q, ctx, RCODE.NXDOMAIN, zone);
   const found = lookupRequest(request, ctx, q.qtype === QTYPE.SRV);
   if (found.kind === 'nxdomain') return negative(q, ctx, RCODE.NXDOMAIN, zone);

@@ -22,6 +22,8 @@ export interface HandlerOptions {
   zone: string;
   ttl: number;
   podMode: PodMode;
+  /** `kubernetes { zonal }`: `topozone.pin|prefer._zone.<svc>.<ns>.svc.<zone>` names; default off. */
+  zonal?: boolean;
   forwarder: Forwarder | undefined;
   acl: ClientAcl;
   metrics: DnsMetrics | undefined;
@@ -59,7 +61,7 @@ export class DnsHandler {
 
   constructor(options: HandlerOptions) {
     this.#o = options;
-    this.#ctx = { controller: options.controller, zone: options.zone, ttl: options.ttl, podMode: options.podMode, localIPs: options.localIPs ?? [] };
+    this.#ctx = { controller: options.controller, zone: options.zone, ttl: options.ttl, podMode: options.podMode, zonal: options.zonal ?? false, localIPs: options.localIPs ?? [] };
     this.#cacheSize = options.cacheSize ?? 100_000;
     options.controller.onChange(() => this.#clearCache());
   }

@@ -25,8 +25,8 @@ export class InformerFeed {
   readonly #informers: Array<Informer<Service> | Informer<EndpointSlice> | Informer<Namespace> | Informer<Pod>> = [];
   readonly #index: RecordIndex;
 
-  /** `keepPodNames` keeps endpoints' pod names, for `kubernetes { endpoint_pod_names }`. */
-  constructor(client: ApiClient, index: RecordIndex, podMode: PodMode, keepPodNames = false) {
+  /** `keepPodNames` keeps endpoints' pod names, for `kubernetes { endpoint_pod_names }`; `keepZones` their zones, for `zonal`. */
+  constructor(client: ApiClient, index: RecordIndex, podMode: PodMode, keepPodNames = false, keepZones = false) {
     this.#index = index;
     const services = new Informer<Service>({ client, resource: resources.services, transform: slimService });
     services.addHandlers({
@@ -34,7 +34,7 @@ export class InformerFeed {
       onUpdate: (_, s) => index.setService(toDnsService(s)),
       onDelete: (s) => index.deleteService(s.metadata?.namespace ?? 'default', s.metadata?.name ?? ''),
     });
-    const slices = new Informer<EndpointSlice>({ client, resource: resources.endpointslices, transform: (s) => slimEndpointSlice(s, LAST_CHANGE_TRIGGER_TIME, keepPodNames) });
+    const slices = new Informer<EndpointSlice>({ client, resource: resources.endpointslices, transform: (s) => slimEndpointSlice(s, LAST_CHANGE_TRIGGER_TIME, keepPodNames, keepZones) });
     const setSlice = (s: EndpointSlice) => {
       const slim = toDnsEndpointSlice(s);
       const trigger = s.metadata?.annotations?.[LAST_CHANGE_TRIGGER_TIME];

@@ -31,6 +31,8 @@ export interface LookupContext {
   controller: DnsController;
   zone: string;
   podMode: PodMode;
+  /** `kubernetes { zonal }`: zone-scoped names are parsed (parseRequest) and answered. */
+  zonal?: boolean;
 }
 
 /**
@@ -62,6 +64,7 @@ function findServices(r: RecordRequest, ctx: LookupContext, wantPorts: boolean):
   const svc = controller.service(r.namespace, r.service);
   if (!svc) return NXDOMAIN;
   const svcName = `${svc.name}.${svc.namespace}.svc.${zone}`;
+  if (r.topoZone !== undefined) return zonalItems(svc, controller.endpoints(svc.namespace, svc.name), r, svcName, wantPorts);
   const portQuery = r.port !== '' || wantPorts;
   // Without port labels an SRV question finds the name but may list no port: NODATA, not NXDOMAIN.
   const empty = r.port === '' ? NODATA : NXDOMAIN;
@@ -96,6 +99,20 @@ function endpointItems(svc: DnsService, endpoints: readonly DnsEndpoint[], r: Re
   // The specification: no ready endpoint is NXDOMAIN for a headless service.
   if (items.length) return { kind: 'found', items };
   return named && r.port === '' ? NODATA : NXDOMAIN;
+}
+
+/**
+ * zonalItems answers a zone-scoped name (CoreDNS `zonal`): defined for
+ * headless Services only (NXDOMAIN otherwise); the ready endpoints in the
+ * topology zone, and for `prefer` every ready endpoint when the zone has
+ * none. The name exists, so nothing found is NODATA.
+ */
+function zonalItems(svc: DnsService, endpoints: readonly DnsEndpoint[], r: RecordRequest, svcName: string, wantPorts: boolean): Lookup {
+  if (svc.kind !== 'Headless') return NXDOMAIN;
+  let inZone = endpoints.filter((ep) => ep.zone === r.topoZone);
+  if (r.zonePrefer && !inZone.some((ep) => ep.ready || svc.publishNotReady)) inZone = [...endpoints];
+  const found = endpointItems(svc, inZone, { ...r, endpoint: '' }, svcName, wantPorts);
+  return found.kind === 'found' ? found : NODATA;
 }
 
 /** matchPort: an absent port label (SRV without `_port._proto`) matches every port, named or not. */

@@ -39,6 +39,8 @@ export interface DnsEndpoint {
   ready: boolean;
   /** The pod behind it, kept only for `kubernetes { endpoint_pod_names }` (see slimEndpointSlice). */
   podName?: string;
+  /** Topology zone, lower case, kept only for `kubernetes { zonal }` (see slimEndpointSlice). */
+  zone?: string;
   /** Shared by every endpoint of one slice. */
   ports: readonly DnsPort[];
 }
@@ -113,8 +115,10 @@ export function toDnsEndpointSlice(slice: EndpointSlice): DnsEndpointSlice | und
   const endpoints: DnsEndpoint[] = [];
   for (const ep of slice.endpoints ?? []) {
     const podName = ep.targetRef?.kind === 'Pod' ? ep.targetRef.name : undefined;
+    // Lower case once here (CoreDNS): names arrive folded, so lookups compare without folding.
+    const zone = ep.zone ? ep.zone.toLowerCase() : undefined;
     for (const ip of ep.addresses ?? []) {
-      endpoints.push({ ip, hostname: ep.hostname || undefined, ready: ep.conditions?.ready !== false, ports, ...(podName ? { podName } : {}) });
+      endpoints.push({ ip, hostname: ep.hostname || undefined, ready: ep.conditions?.ready !== false, ports, ...(podName ? { podName } : {}), ...(zone ? { zone } : {}) });
     }
   }
   return { namespace: slice.metadata?.namespace ?? 'default', name: slice.metadata?.name ?? '', service, endpoints };
@@ -153,8 +157,8 @@ export function slimService(svc: Service): Service {
   };
 }
 
-/** slimEndpointSlice keeps what the index needs; pod names only when asked (`endpoint_pod_names`), since each costs memory. */
-export function slimEndpointSlice(slice: EndpointSlice, keepAnnotation: string, keepPodNames = false): EndpointSlice {
+/** slimEndpointSlice keeps what the index needs; pod names (`endpoint_pod_names`) and zones (`zonal`) only when asked, since each costs memory. */
+export function slimEndpointSlice(slice: EndpointSlice, keepAnnotation: string, keepPodNames = false, keepZones = false): EndpointSlice {
   const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
   const trigger = slice.metadata?.annotations?.[keepAnnotation];
   return {
@@ -163,6 +167,7 @@ export function slimEndpointSlice(slice: EndpointSlice, keepAnnotation: string, 
     endpoints: (slice.endpoints ?? []).map((e) => ({
       addresses: e.addresses, hostname: e.hostname, conditions: { ready: e.conditions?.ready },
       ...(keepPodNames && e.targetRef?.kind === 'Pod' ? { targetRef: { kind: 'Pod', name: e.targetRef.name } } : {}),
+      ...(keepZones && e.zone ? { zone: e.zone } : {}),
     })),
     ports: internPorts(slice.ports) as DnsPort[],
   };

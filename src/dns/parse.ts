@@ -14,14 +14,20 @@ export interface RecordRequest {
   service: string;
   namespace: string;
   podOrSvc: '' | 'svc' | 'pod';
+  /** A zone-scoped name's topology zone (`kubernetes { zonal }`), lower case; undefined otherwise. */
+  topoZone?: string;
+  /** The `prefer` directive: an empty zone falls back to every endpoint (`pin`: NODATA). */
+  zonePrefer?: boolean;
 }
 
 /**
  * parseRequest splits `name` (lower-case, no trailing dot, inside `zone`)
  * into a RecordRequest. It returns undefined for names no record can have
  * (neither svc nor pod under the zone, or too many labels): NXDOMAIN.
+ * With `zonal`, `topozone.pin|prefer._zone.service.namespace.svc` is a
+ * zone-scoped name (the topology zone is every label left of the directive).
  */
-export function parseRequest(name: string, zone: string): RecordRequest | undefined {
+export function parseRequest(name: string, zone: string, zonal = false): RecordRequest | undefined {
   const r: RecordRequest = { port: '', protocol: '', endpoint: '', service: '', namespace: '', podOrSvc: '' };
   const base = name === zone ? '' : name.slice(0, name.length - zone.length - 1);
   if (base === '' || base === 'svc' || base === 'pod') return r;
@@ -44,7 +50,15 @@ export function parseRequest(name: string, zone: string): RecordRequest | undefi
     r.port = stripUnderscore(segs[0]!);
     return r;
   }
-  return undefined;
+  return zonal ? zonalRequest(r, segs, last) : undefined;
+}
+
+/** zonalRequest reads `topozone.pin|prefer._zone` left of the service (CoreDNS parseRequest's zonal arm); else the name is too long. */
+function zonalRequest(r: RecordRequest, segs: string[], last: number): RecordRequest | undefined {
+  if (segs[last] !== '_zone' || r.podOrSvc !== 'svc') return undefined;
+  const directive = segs[last - 1];
+  if (directive !== 'pin' && directive !== 'prefer') return undefined;
+  return { ...r, topoZone: segs.slice(0, last - 1).join('.'), zonePrefer: directive === 'prefer' };
 }
 
 function stripUnderscore(label: string): string {

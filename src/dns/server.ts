@@ -27,6 +27,8 @@ export interface DnsServerOptions {
   zone: string;
   ttl: number;
   podMode: PodMode;
+  /** `kubernetes { zonal }`: zone-scoped names of headless services. */
+  zonal?: boolean;
   upstreams: Upstream[];
   forwardAllow: string[];
   /** Non-loopback addresses this server answers on (the apex NS glue); see boundIPs. */
@@ -99,6 +101,7 @@ export class DnsServer {
       zone: o.zone,
       ttl: o.ttl,
       podMode: o.podMode,
+      zonal: o.zonal ?? false,
       localIPs: o.localIPs ?? [],
       forwarder: o.upstreams.length ? this.#forwarder : undefined,
       acl: new ClientAcl(o.forwardAllow),

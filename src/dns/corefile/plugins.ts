@@ -25,6 +25,8 @@ export interface KubernetesConfig {
   readonly endpointPodNames: boolean;
   /** `ignore empty_service`: a ClusterIP Service without a ready endpoint is NXDOMAIN. */
   readonly ignoreEmptyService: boolean;
+  /** `zonal`: zone-scoped names of headless services (`us-west-2a.pin._zone.db.prod.svc.<zone>`). */
+  readonly zonal: boolean;
 }
 
 export interface HostsEntry {
@@ -133,6 +135,7 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
   let noEndpoints = false;
   let endpointPodNames = false;
   let ignoreEmptyService = false;
+  let zonal = false;
   for (const o of d.block) {
     const opt = { ...o, name: `kubernetes: ${o.name}` };
     if (o.name === 'pods') {
@@ -146,13 +149,16 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
     } else if (o.name === 'namespaces') namespaces = [...o.args];
     else if (o.name === 'noendpoints') noEndpoints = true;
     else if (o.name === 'endpoint_pod_names') endpointPodNames = true;
-    else if (o.name === 'ignore') {
+    else if (o.name === 'zonal') {
+      if (o.args.length > 0) fail(opt, 'Wrong argument count or unexpected line ending');
+      zonal = true;
+    } else if (o.name === 'ignore') {
       if (o.args[0] !== 'empty_service') fail(opt, `unable to parse ignore value: ${JSON.stringify(o.args[0] ?? '')}`);
       ignoreEmptyService = true;
     }
     else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
   }
-  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames, ignoreEmptyService };
+  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames, ignoreEmptyService, zonal };
 }
 
 function hosts(d: Directive, blockZones: readonly string[]): HostsConfig {

@@ -137,11 +137,12 @@ export class CorefileRunner {
       return;
     }
     const keepPodNames = configs.some((c) => c.kubernetes?.endpointPodNames);
-    if (this.#feedMode !== `${podMode}/${keepPodNames}`) {
-      // Pods are only watched in verified mode, pod names kept only for endpoint_pod_names: either change needs other informers.
+    const keepZones = configs.some((c) => c.kubernetes?.zonal);
+    if (this.#feedMode !== `${podMode}/${keepPodNames}/${keepZones}`) {
+      // Pods are only watched in verified mode, pod names and zones kept only for endpoint_pod_names and zonal: each change needs other informers.
       await this.#feed?.stop();
-      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, keepPodNames);
-      this.#feedMode = `${podMode}/${keepPodNames}`;
+      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, keepPodNames, keepZones);
+      this.#feedMode = `${podMode}/${keepPodNames}/${keepZones}`;
       this.#feed.start();
     }
   }
@@ -167,6 +168,7 @@ export class CorefileRunner {
       zone: k?.zone ?? 'invalid',
       ttl: k?.ttl ?? 5,
       podMode: k?.podMode ?? 'disabled',
+      zonal: k?.zonal ?? false,
       upstreams,
       forwardAllow: this.#o.forwardAllow,
       localIPs: boundIPs(host),
