@@ -23,6 +23,8 @@ export interface DnsController {
   /** hasNamespace reports whether names in `ns` may exist (CoreDNS namespaceExposed). */
   hasNamespace(ns: string): boolean;
   service(ns: string, name: string): DnsService | undefined;
+  /** services lists every Service, in no particular order (zone transfers). */
+  services(): Iterable<DnsService>;
   /** endpoints lists every endpoint of every slice of the service, ready or not. */
   endpoints(ns: string, service: string): readonly DnsEndpoint[];
   servicesByClusterIP(ip: string): readonly DnsService[];

@@ -64,6 +64,10 @@ export class RecordIndex implements DnsController {
     return this.#services.get(key(ns, name));
   }
 
+  services(): Iterable<DnsService> {
+    return this.#services.values();
+  }
+
   endpoints(ns: string, service: string): readonly DnsEndpoint[] {
     return this.#endpoints.get(key(ns, service)) ?? NO_ENDPOINTS;
   }

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Client } from './handler.ts';
 import type { PacketHandler } from './packet-handler.ts';
 import { createLogger } from '../util/log.ts';
 
@@ -18,12 +19,16 @@ export interface TcpServerOptions {
   maxConnections: number;
   /** Most open connections from one client address; more are closed at once. Default 100. */
   maxConnectionsPerSource?: number;
+  /** Zone transfers (`transfer`, transfer.ts): the messages answering an AXFR/IXFR, or undefined for the handler to answer. */
+  transfer?: { messages(packet: Buffer, client: Client): Iterable<Buffer> | undefined };
 }
 
 interface Conn {
   readonly socket: Socket;
   readonly source: string;
   timer: NodeJS.Timeout;
+  /** A zone transfer being written: other answers on this connection wait for it, so its messages stay together. */
+  busy: Promise<void> | undefined;
 }
 
 /**
@@ -42,6 +47,7 @@ export class TcpServer {
   readonly #messageMs: number;
   readonly #max: number;
   readonly #maxPerSource: number;
+  readonly #transfer: TcpServerOptions['transfer'];
   // Open connections in order of last activity (connect or a whole message): the first is evicted first.
   readonly #conns = new Map<Socket, Conn>();
   readonly #perSource = new Map<string, number>();
@@ -52,6 +58,7 @@ export class TcpServer {
     this.#messageMs = options.messageTimeoutMs ?? 3000;
     this.#max = options.maxConnections;
     this.#maxPerSource = options.maxConnectionsPerSource ?? 100;
+    this.#transfer = options.transfer;
     this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
     this.#server.on('error', (err) => log.error('TCP server error', { err }));
   }
@@ -83,7 +90,7 @@ export class TcpServer {
       oldest?.destroy();
     }
     this.#perSource.set(source, fromSource + 1);
-    const conn: Conn = { socket, source, timer: setTimeout(() => socket.destroy(), this.#idleMs) };
+    const conn: Conn = { socket, source, timer: setTimeout(() => socket.destroy(), this.#idleMs), busy: undefined };
     this.#conns.set(socket, conn);
     socket.on('close', () => this.#forget(conn));
     return conn;
@@ -123,8 +130,14 @@ export class TcpServer {
         if (pending.length - off - 2 < len) break;
         const msg = Buffer.from(pending.subarray(off + 2, off + 2 + len));
         off += 2 + len;
+        const xfr = this.#transfer?.messages(msg, client);
+        if (xfr) {
+          this.#startTransfer(conn, xfr);
+          continue;
+        }
         const answer = this.#handler.handle(msg, client);
-        if (answer instanceof Promise) void answer.then((buf) => buf && write(socket, buf));
+        if (conn.busy) void Promise.all([conn.busy, answer]).then(([, buf]) => buf && write(socket, buf));
+        else if (answer instanceof Promise) void answer.then((buf) => buf && write(socket, buf));
         else if (answer) write(socket, answer);
       }
       pending = off === pending.length ? Buffer.alloc(0) : pending.subarray(off);
@@ -137,16 +150,58 @@ export class TcpServer {
     });
   }
 
+  /** #startTransfer writes a transfer's messages after whatever transfer the connection is writing. */
+  #startTransfer(conn: Conn, messages: Iterable<Buffer>): void {
+    const after = (conn.busy ?? Promise.resolve()).then(() => this.#stream(conn, messages));
+    conn.busy = after;
+    void after.finally(() => {
+      if (conn.busy === after) conn.busy = undefined;
+    });
+  }
+
+  /**
+   * #stream writes one message at a time and waits for the client to take
+   * each (the messages are built as they are pulled), so a large zone costs
+   * one message of memory per transfer. Writing counts as activity: a client
+   * that stops reading for the idle timeout is closed.
+   */
+  async #stream(conn: Conn, messages: Iterable<Buffer>): Promise<void> {
+    try {
+      for (const message of messages) {
+        if (conn.socket.destroyed) return;
+        this.#rearm(conn, false);
+        if (!write(conn.socket, message)) await drained(conn.socket);
+      }
+    } catch (error) {
+      log.error('Zone transfer failed', { client: conn.source, err: error });
+      conn.socket.destroy();
+    }
+  }
+
   close(): Promise<void> {
     for (const socket of this.#conns.keys()) socket.destroy();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 }
 
-function write(socket: Socket, answer: Buffer): void {
-  if (socket.destroyed || answer.length > 0xffff) return;
+/** write frames and sends one answer; false when the socket's buffer is full (wait for 'drain'). */
+function write(socket: Socket, answer: Buffer): boolean {
+  if (socket.destroyed || answer.length > 0xffff) return true;
   const frame = Buffer.allocUnsafe(2 + answer.length);
   frame.writeUInt16BE(answer.length, 0);
   answer.copy(frame, 2);
-  socket.write(frame);
+  return socket.write(frame);
+}
+
+/** drained resolves when the socket can take more, or is gone. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.once('drain', done);
+    socket.once('close', done);
+  });
 }

@@ -10,6 +10,7 @@ import type { PodMode } from './lookup.ts';
 import { MallocTrimmer } from './malloc-trim.ts';
 import { DnsMetrics } from './metrics.ts';
 import { TcpServer } from './server-tcp.ts';
+import { ZoneTransfer, type TransferConfig } from './transfer.ts';
 import { UdpServer } from './server-udp.ts';
 import { AddressSockets } from './server-udp-addresses.ts';
 import { BatchUdpServer } from './udp-batch/server.ts';
@@ -63,6 +64,8 @@ export interface DnsServerOptions {
    * one the queries for its zones (several Corefile blocks on one port).
    */
   listen?: boolean;
+  /** `transfer`: AXFR/IXFR of the cluster zone over TCP; without it transfers are REFUSED. */
+  transfer?: TransferConfig;
   batchable?: (response: Buffer) => boolean;
 }
 
@@ -112,7 +115,8 @@ export class DnsServer {
     if (batch) batch.handler = this.entry;
     o.controller.onChange((kind, at) => at !== undefined && this.metrics.programmed(kind, at));
     this.#udp = batch ?? new UdpServer(this.entry, this.#family);
-    this.#tcp = new TcpServer(this.entry, { idleTimeoutMs: 10_000, maxConnections: 1000 });
+    const transfer = o.transfer && new ZoneTransfer(o.transfer, { controller: o.controller, zone: o.zone, ttl: o.ttl, podMode: o.podMode, zonal: o.zonal ?? false, localIPs: o.localIPs ?? [] });
+    this.#tcp = new TcpServer(this.entry, { idleTimeoutMs: 10_000, maxConnections: 1000, ...(transfer ? { transfer } : {}) });
     this.#trimmer = new MallocTrimmer(o.controller);
   }
 

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parseDuration } from '../../util/duration.ts';
 import type { PodMode } from '../lookup.ts';
+import type { TransferConfig } from '../transfer.ts';
 import { CorefileError } from './errors.ts';
 import type { Directive, ServerBlock } from './parse.ts';
 
@@ -86,6 +87,8 @@ export interface ServerConfig {
   readonly forward: ForwardConfig | undefined;
   /** `cache`: how answers from upstream are kept; undefined: not at all. */
   readonly cache: CacheConfig | undefined;
+  /** `transfer`: AXFR/IXFR of the cluster zone, to the clients listed. */
+  readonly transfer: TransferConfig | undefined;
   readonly health: { readonly address: string; readonly lameduckMs: number } | undefined;
   readonly ready: string | undefined;
   readonly prometheus: string | undefined;
@@ -224,6 +227,23 @@ function cache(d: Directive): CacheConfig {
   return { capacity: success.capacity + denial.capacity, successTtl: success.ttl, denialTtl: denial.ttl, minTtl, disabledZones };
 }
 
+/** transfer reads `transfer [ZONES] { to * | to ADDR[:PORT]... }` (CoreDNS plugin/transfer setup.go); ferry sends no NOTIFY, so no `source`. */
+function transfer(d: Directive, blockZones: readonly string[]): TransferConfig {
+  const zones = d.args.length ? d.args.map(fqdn) : blockZones.map(fqdn);
+  const to: string[] = [];
+  for (const o of d.block) {
+    if (o.name !== 'to') fail(d, `unknown property ${JSON.stringify(o.name)}${o.name === 'source' ? ' (not implemented by ferry: it sends no NOTIFY)' : ''}`);
+    if (o.args.length === 0) fail(d, 'to: want * or addresses');
+    for (const host of o.args) {
+      const ip = host === '*' ? host : host.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([0-9.]+):\d+$/, '$1');
+      if (ip !== '*' && !isIP(ip)) fail(d, `to: ${JSON.stringify(host)} is not an address`);
+      to.push(ip);
+    }
+  }
+  if (to.length === 0) fail(d, "'to' is required");
+  return { zones, to };
+}
+
 function forward(d: Directive): ForwardConfig {
   const [from, ...to] = d.args;
   if (from !== '.') fail(d, `forwarding only ${JSON.stringify(from)} is not implemented by ferry (forward . is)`);
@@ -278,6 +298,7 @@ const PLUGINS: Record<string, (d: Directive, c: Draft) => void> = {
   hosts: (d, c) => (c.hosts = hosts(d, c.zones)),
   rewrite: (d, c) => (noBlock(d), (c.rewrites = [...c.rewrites, rewrite(d)])),
   forward: (d, c) => (c.forward = forward(d)),
+  transfer: (d, c) => (c.transfer = transfer(d, c.zones)),
 };
 
 /**
@@ -289,7 +310,7 @@ export function serverConfig(block: ServerBlock): ServerConfig {
   if (ports.size > 1) throw new CorefileError(block.line, 'the keys of one server block must share a port');
   const c: Draft = {
     zones: block.keys.map((k) => k.zone), port: block.keys[0]!.port, bind: [], kubernetes: undefined, hosts: undefined, rewrites: [], forward: undefined,
-    cache: undefined, health: undefined, ready: undefined, prometheus: undefined, errors: false, log: false, loop: false, loadbalance: false, reload: undefined,
+    cache: undefined, transfer: undefined, health: undefined, ready: undefined, prometheus: undefined, errors: false, log: false, loop: false, loadbalance: false, reload: undefined,
   };
   const seen = new Set<string>();
   for (const d of block.directives) {

@@ -180,6 +180,7 @@ export class CorefileRunner {
       forwardMaxNegativeTtl: c.cache?.denialTtl,
       forwardMinTtl: c.cache?.minTtl,
       forwardPolicy: c.forward?.policy,
+      ...(c.transfer && k ? { transfer: c.transfer } : {}),
       ...(o.listen === false ? { listen: false } : {}),
       ...(chained || dispatch ? { wrapHandler: (h: DnsHandler) => (dispatch ? new ZoneDispatch([{ zones: c.zones, entry: own(h) }, ...o.dispatchTo!]) : own(h)) } : {}),
       ...(c.loadbalance ? { batchable: (r: Buffer) => r.readUInt16BE(6) < 2 } : {}),

@@ -29,6 +29,8 @@ export function scopedController(inner: DnsController, k: Pick<KubernetesConfig,
       const svc = exposed(ns) ? inner.service(ns, name) : undefined;
       return svc && k.ignoreEmptyService && svc.kind === 'ClusterIP' && !endpoints(ns, name).some((e) => e.ready || svc.publishNotReady) ? undefined : svc;
     },
+    // Every Service of an exposed namespace, an empty one too: CoreDNS's transfer lists them regardless of `ignore empty_service`.
+    services: () => [...inner.services()].filter((s) => exposed(s.namespace)),
     endpoints,
     servicesByClusterIP: (ip) => inner.servicesByClusterIP(ip).filter((s: DnsService) => exposed(s.namespace)),
     endpointsByIP: (ip) => (k.noEndpoints ? NO_REFS : inner.endpointsByIP(ip).filter((r) => exposed(r.service.namespace)).map((r) => ({ ...r, endpoint: named(r.endpoint) }))),

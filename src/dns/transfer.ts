@@ -1,0 +1,205 @@
+import { replyTo, soaRecord, type AnswerContext } from './answer.ts';
+import type { Client } from './handler.ts';
+import { ipFamily } from './lookup.ts';
+import { defaultNSName, nsAddresses } from './ns.ts';
+import type { DnsService } from './object.ts';
+import { endpointName, inZone } from './parse.ts';
+import { HEADER_SIZE, MAX_TCP_SIZE, QTYPE, RCODE } from './wire/constants.ts';
+import { encodeMessage, type ResourceRecord } from './wire/message.ts';
+import { readName } from './wire/name.ts';
+import { parseQuery, type Query } from './wire/query.ts';
+
+/** TransferConfig is the Corefile's `transfer [ZONES] { to * | to ADDR... }`. */
+export interface TransferConfig {
+  /** Zones transfers are served for (lower case, trailing dot); the server block's by default. */
+  readonly zones: readonly string[];
+  /** `*`, or the client addresses allowed. */
+  readonly to: readonly string[];
+}
+
+/**
+ * CoreDNS's transfer plugin flushes a message before its records pass 63,000
+ * bytes (uncompressed, as dns.Len counts them), leaving room for the header
+ * and question within the 64 KB a TCP message holds.
+ */
+export const TRANSFER_CHUNK_BYTES = 63_000;
+
+/**
+ * ZoneTransfer answers AXFR, and IXFR by falling back to AXFR unless the
+ * client's serial is current, for the cluster zone over TCP, as CoreDNS's
+ * `transfer` plugin with the kubernetes plugin as its source
+ * (plugin/transfer/transfer.go, plugin/kubernetes/xfr.go). The records come
+ * from a generator and are cut into messages of at most
+ * TRANSFER_CHUNK_BYTES, so a large zone is never built whole: the TCP server
+ * writes one message at a time and waits for the client to read it.
+ */
+export class ZoneTransfer {
+  readonly #config: TransferConfig;
+  readonly #ctx: AnswerContext;
+
+  constructor(config: TransferConfig, ctx: AnswerContext) {
+    this.#config = config;
+    this.#ctx = ctx;
+  }
+
+  /**
+   * messages answers `packet` when it is a transfer of a zone this server
+   * transfers: the response messages, in order. Undefined for any other
+   * query (and for a zone it is not authoritative for): the handler answers
+   * it, REFUSED for a transfer.
+   */
+  messages(packet: Buffer, client: Client): Iterable<Buffer> | undefined {
+    const xfr = readTransferQuery(packet);
+    if (!xfr) return undefined;
+    const { q, serial } = xfr;
+    if (!this.#config.zones.some((z) => z === '.' || inZone(q.name, z.slice(0, -1)))) return undefined;
+    const reply = (rcode: number, answer: ResourceRecord[] = []) => [encodeMessage({ ...replyTo(q, rcode), answer }, MAX_TCP_SIZE)];
+    if (!allowed(this.#config.to, client.address)) return reply(RCODE.REFUSED);
+    if (serial === null) return reply(RCODE.SERVFAIL);
+    // Authoritative for the cluster zone itself, not for names below it.
+    if (q.name !== this.#ctx.zone) return undefined;
+    // Before the informers sync the zone is incomplete: nothing to transfer yet.
+    if (!this.#ctx.controller.hasSynced()) return reply(RCODE.SERVFAIL);
+    const soa = soaRecord(this.#ctx.zone, this.#ctx);
+    if (serial !== 0 && soa.type === QTYPE.SOA && soa.serial === serial) return reply(RCODE.NOERROR, [soa]);
+    return chunked(q, zoneRecords(this.#ctx, soa));
+  }
+}
+
+/** allowed: `to *`, or the client's address among those listed (an IPv4-mapped address counts as IPv4). */
+function allowed(to: readonly string[], address: string): boolean {
+  const ip = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return to.some((t) => t === '*' || t === ip);
+}
+
+/**
+ * readTransferQuery reads an AXFR or IXFR query; `serial` is 0 for AXFR, the
+ * serial of the IXFR's authority SOA, or null when an IXFR does not carry
+ * exactly one SOA (CoreDNS answers that SERVFAIL). Undefined for any other query.
+ */
+export function readTransferQuery(packet: Buffer): { q: Query; serial: number | null } | undefined {
+  let questionEnd: number;
+  let qtype: number;
+  try {
+    questionEnd = readName(packet, HEADER_SIZE).end + 4;
+    if (questionEnd > packet.length) return undefined;
+    qtype = packet.readUInt16BE(questionEnd - 4);
+  } catch {
+    return undefined;
+  }
+  if (qtype !== QTYPE.AXFR && qtype !== QTYPE.IXFR) return undefined;
+  const nscount = packet.readUInt16BE(8);
+  let serial: number | null = 0;
+  let rest = questionEnd;
+  try {
+    if (qtype === QTYPE.IXFR) {
+      serial = null;
+      if (nscount === 1) {
+        const owner = readName(packet, questionEnd);
+        const type = packet.readUInt16BE(owner.end);
+        const rdEnd = owner.end + 10 + packet.readUInt16BE(owner.end + 8);
+        if (type === QTYPE.SOA) serial = packet.readUInt32BE(readName(packet, readName(packet, owner.end + 10).end).end);
+        rest = rdEnd;
+      }
+    }
+    // Without its authority section the query is one the ordinary parser reads (question, OPT).
+    const plain = Buffer.concat([packet.subarray(0, questionEnd), packet.subarray(rest)]);
+    plain.writeUInt16BE(0, 8);
+    return { q: parseQuery(plain), serial };
+  } catch {
+    return undefined;
+  }
+}
+
+/** chunked cuts the records into response messages of at most TRANSFER_CHUNK_BYTES of records each. */
+function* chunked(q: Query, records: Iterable<ResourceRecord>): Generator<Buffer> {
+  let batch: ResourceRecord[] = [];
+  let size = 0;
+  for (const rr of records) {
+    const len = recordLength(rr);
+    if (batch.length > 0 && size + len > TRANSFER_CHUNK_BYTES) {
+      yield encodeMessage({ ...replyTo(q, RCODE.NOERROR), answer: batch }, MAX_TCP_SIZE);
+      batch = [];
+      size = 0;
+    }
+    batch.push(rr);
+    size += len;
+  }
+  if (batch.length > 0) yield encodeMessage({ ...replyTo(q, RCODE.NOERROR), answer: batch }, MAX_TCP_SIZE);
+}
+
+/** recordLength is a record's uncompressed wire length (miekg/dns Len): compression only makes it shorter. */
+export function recordLength(rr: ResourceRecord): number {
+  const name = (n: string) => (n === '' ? 1 : Buffer.byteLength(n, 'latin1') + 2);
+  const fixed = name(rr.name) + 10;
+  switch (rr.type) {
+    case QTYPE.A:
+      return fixed + 4;
+    case QTYPE.AAAA:
+      return fixed + 16;
+    case QTYPE.CNAME:
+    case QTYPE.PTR:
+    case QTYPE.NS:
+      return fixed + name(rr.target);
+    case QTYPE.SRV:
+      return fixed + 6 + name(rr.target);
+    case QTYPE.TXT:
+      return fixed + rr.texts.reduce((n, t) => n + 1 + Buffer.byteLength(t), 0);
+    case QTYPE.SOA:
+      return fixed + name(rr.mname) + name(rr.rname) + 20;
+    case 'raw':
+      return fixed + rr.rdata.length;
+  }
+}
+
+/**
+ * zoneRecords lists the zone as CoreDNS's kubernetes Transfer does: the SOA,
+ * the apex NS and its glue, then each Service of an exposed namespace in
+ * order of name (then namespace), then the SOA again.
+ */
+export function* zoneRecords(ctx: AnswerContext, soa: ResourceRecord): Generator<ResourceRecord> {
+  const { zone, ttl } = ctx;
+  yield soa;
+  const glue = nsAddresses(ctx);
+  const hosts = new Set(glue.map((a) => a.name));
+  if (hosts.size === 0) hosts.add(defaultNSName(zone));
+  for (const target of hosts) yield { name: zone, ttl, type: QTYPE.NS, target };
+  for (const a of glue) yield address(a.name, a.ip, ttl);
+  const services = [...ctx.controller.services()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+  for (const svc of services) if (ctx.controller.hasNamespace(svc.namespace)) yield* serviceRecords(svc, ctx);
+  yield soa;
+}
+
+function serviceRecords(svc: DnsService, ctx: AnswerContext): ResourceRecord[] {
+  const { ttl } = ctx;
+  const svcName = `${svc.name}.${svc.namespace}.svc.${ctx.zone}`;
+  const portName = (name: string, protocol: string) => `_${name.toLowerCase()}._${protocol.toLowerCase()}.${svcName}`;
+  const out: ResourceRecord[] = [];
+  if (svc.kind === 'ExternalName') {
+    // A CNAME only when the external name is a name (CoreDNS HostType), not an address.
+    if (svc.externalName !== '' && ipFamily(svc.externalName) === 0) out.push({ name: svcName, ttl, type: QTYPE.CNAME, target: svc.externalName });
+    return out;
+  }
+  if (svc.kind === 'ClusterIP') {
+    for (const ip of svc.clusterIPs) out.push(address(svcName, ip, ttl));
+    for (const p of svc.ports) {
+      // The SRV without port labels is there for peer-finder (coredns#823); unnamed ports have no other.
+      out.push({ name: svcName, ttl, type: QTYPE.SRV, priority: 0, weight: 100, port: p.port, target: svcName });
+      if (p.name !== '') out.push({ name: portName(p.name, p.protocol), ttl, type: QTYPE.SRV, priority: 0, weight: 100, port: p.port, target: svcName });
+    }
+    return out;
+  }
+  const ready = ctx.controller.endpoints(svc.namespace, svc.name).filter((ep) => ep.ready || svc.publishNotReady);
+  // 100 shared among the Service's endpoints, as the SRV answers share it (CoreDNS calcSRVWeight, per Endpoints object).
+  const weight = Math.max(1, Math.floor(100 / Math.max(1, ready.length)));
+  for (const ep of ready) {
+    const target = `${endpointName(ep.ip, ep.hostname)}.${svcName}`;
+    out.push(address(svcName, ep.ip, ttl), address(target, ep.ip, ttl));
+    for (const p of ep.ports) if (p.name !== '') out.push({ name: portName(p.name, p.protocol), ttl, type: QTYPE.SRV, priority: 0, weight, port: p.port, target });
+  }
+  return out;
+}
+
+function address(name: string, ip: string, ttl: number): ResourceRecord {
+  return ipFamily(ip) === 6 ? { name, ttl, type: QTYPE.AAAA, address: ip } : { name, ttl, type: QTYPE.A, address: ip };
+}

@@ -1,0 +1,127 @@
+/**
+ * Zone transfer end to end: `ferry dns -conf` with CoreDNS's `transfer { to * }`
+ * next to `kubernetes` answers `dig AXFR cluster.local` over TCP with the
+ * cluster zone (SOA first and last), a big zone in several messages, IXFR
+ * with an old serial as AXFR and with the current serial as the SOA alone;
+ * `ferry dns` without `transfer` refuses AXFR.
+ */
+import test from 'ava';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { Service } from 'kubernetes-types/core/v1.d.ts';
+import { freePort } from '../../../src/util/free-port.ts';
+import { clusterIPService, createNamespace, createService, createSlice, slice, startCluster, startFerryDns, waitFor, type Cluster, type Teardown } from './harness.ts';
+
+const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
+const Z = 'cluster.local';
+const BULK = 2000;
+const run = promisify(execFile);
+
+/** startConf runs `ferry dns -conf FILE` and waits for /ready. */
+async function startConf(t: Teardown, url: string, corefile: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-xfr-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'Corefile'), corefile);
+  const proc = spawn(FERRY, ['dns', '-conf', join(dir, 'Corefile'), '--server', url], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  let exited = false;
+  proc.on('exit', () => (exited = true));
+  t.teardown(() => {
+    if (!exited) proc.kill('SIGKILL');
+  });
+  const line = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`ferry dns did not start:\n${log}`)), 20_000);
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /Serving DNS .*/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[0]);
+      }
+    });
+    proc.on('exit', (code) => fail(new Error(`ferry dns exited ${code}:\n${log}`)));
+  });
+  const ready = /ready=(\S+)/.exec(line)![1]!;
+  await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
+  return Number(/listen=\S+:(\d+)/.exec(line)![1]);
+}
+
+/** xfr runs dig for a transfer: the records (whitespace-normalised, SOA serial as S), the serial, and dig's comment lines. */
+async function xfr(port: number, args: string[]): Promise<{ records: string[]; serial: number; comments: string[] }> {
+  const { stdout } = await run('dig', ['-p', String(port), '@127.0.0.1', '+tries=1', '+time=5', '+nocookie', ...args], { maxBuffer: 64 << 20 });
+  const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  let serial = 0;
+  const records = lines.filter((l) => !l.startsWith(';')).map((l) => {
+    const f = l.split(/\s+/);
+    if (f[3] === 'SOA') {
+      serial = Number(f[6]);
+      f[6] = 'S';
+    }
+    return f.join(' ');
+  });
+  return { records, serial, comments: lines.filter((l) => l.startsWith(';')) };
+}
+
+async function populate(c: Cluster): Promise<void> {
+  await createNamespace(c, 'testns');
+  await createService(c, clusterIPService('testns', 'web', [{ name: 'http', port: 80 }], { clusterIP: '10.96.100.1' }));
+  await createService(c, clusterIPService('testns', 'hdls', [{ name: 'http', port: 80 }], { clusterIP: 'None' }));
+  await createSlice(c, slice('testns', 'hdls', 'hdls-1', [
+    { addresses: ['172.16.0.10'], hostname: 'db-0', conditions: { ready: true } },
+    { addresses: ['172.16.0.11'], conditions: { ready: true } },
+  ], [{ name: 'http', port: 8080 }]));
+}
+
+const SOA = `${Z}. 30 IN SOA ns.dns.${Z}. hostmaster.${Z}. S 7200 1800 86400 30`;
+
+test('dig AXFR/IXFR against ferry dns with transfer { to * }; without transfer AXFR is refused', async (t) => {
+  const c = await startCluster(t);
+  await populate(c);
+  const port = await startConf(t, c.url, `.:${await freePort()} {\n  bind 127.0.0.1\n  ready 127.0.0.1:0\n  kubernetes ${Z} {\n    ttl 30\n  }\n  transfer {\n    to *\n  }\n  forward . 127.0.0.1:9\n}\n`);
+  const axfr = await xfr(port, ['AXFR', Z]);
+  t.deepEqual(axfr.records, [
+    SOA,
+    `${Z}. 30 IN NS ns.dns.${Z}.`,
+    `hdls.testns.svc.${Z}. 30 IN A 172.16.0.10`,
+    `db-0.hdls.testns.svc.${Z}. 30 IN A 172.16.0.10`,
+    `_http._tcp.hdls.testns.svc.${Z}. 30 IN SRV 0 50 8080 db-0.hdls.testns.svc.${Z}.`,
+    `hdls.testns.svc.${Z}. 30 IN A 172.16.0.11`,
+    `172-16-0-11.hdls.testns.svc.${Z}. 30 IN A 172.16.0.11`,
+    `_http._tcp.hdls.testns.svc.${Z}. 30 IN SRV 0 50 8080 172-16-0-11.hdls.testns.svc.${Z}.`,
+    // The apiserver's own Service.
+    `kubernetes.default.svc.${Z}. 30 IN A 10.96.0.1`,
+    `kubernetes.default.svc.${Z}. 30 IN SRV 0 100 443 kubernetes.default.svc.${Z}.`,
+    `_https._tcp.kubernetes.default.svc.${Z}. 30 IN SRV 0 100 443 kubernetes.default.svc.${Z}.`,
+    `web.testns.svc.${Z}. 30 IN A 10.96.100.1`,
+    `web.testns.svc.${Z}. 30 IN SRV 0 100 80 web.testns.svc.${Z}.`,
+    `_http._tcp.web.testns.svc.${Z}. 30 IN SRV 0 100 80 web.testns.svc.${Z}.`,
+    SOA,
+  ]);
+  t.true(axfr.serial > 0);
+  t.deepEqual((await xfr(port, ['IXFR=1', Z])).records, axfr.records, 'an old serial gets the whole zone');
+  t.deepEqual((await xfr(port, [`IXFR=${axfr.serial}`, Z])).records, [SOA], 'the current serial gets the SOA alone');
+
+  // A big zone comes in several messages, each record once.
+  await Promise.all(Array.from({ length: 8 }, async (_, worker) => {
+    for (let i = worker; i < BULK; i += 8) {
+      const svc: Service = { apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'testns', name: `ext-${String(i).padStart(4, '0')}` }, spec: { type: 'ExternalName', externalName: `host-${i}.example.com` } };
+      await createService(c, svc);
+    }
+  }));
+  let big = axfr;
+  await waitFor(async () => (big = await xfr(port, ['AXFR', Z])).records.length === axfr.records.length + BULK, 20_000, 'the bulk services in the transfer');
+  t.is(new Set(big.records.filter((r) => r.startsWith('ext-'))).size, BULK);
+  t.is(big.records.at(0), SOA);
+  t.is(big.records.at(-1), SOA);
+  const messages = Number(/messages (\d+)/.exec(big.comments.join('\n'))?.[1]);
+  t.true(messages >= 3, `${messages} messages`);
+
+  // ferry dns without transfer: refused, as before.
+  const plain = await startFerryDns(t, c.url, ['--ttl', '30']);
+  const refused = await xfr(plain.port, ['AXFR', Z]);
+  t.deepEqual(refused.records, []);
+  t.regex(refused.comments.join('\n'), /Transfer failed/);
+});
