@@ -150,8 +150,14 @@ export function podIPFromName(label: string): string | undefined {
   return canonicalIPv6(ip);
 }
 
-/** endpointName is an endpoint's DNS label: its hostname, else its address with dashes (CoreDNS endpointHostname). */
+/**
+ * endpointName is an endpoint's DNS label: its hostname, else its address
+ * with dashes (CoreDNS endpointHostname); an IPv6 address ending in `::`
+ * gets a 0, so the label does not end in a dash.
+ */
 export function endpointName(ip: string, hostname: string | undefined): string {
   if (hostname) return hostname;
-  return ip.includes(':') ? ip.replaceAll(':', '-') : ip.replaceAll('.', '-');
+  if (!ip.includes(':')) return ip.replaceAll('.', '-');
+  const label = ip.replaceAll(':', '-');
+  return label.endsWith('-') ? `${label}0` : label;
 }

@@ -126,6 +126,12 @@ function address(d: Directive, text: string | undefined, fallback: string): stri
   return value;
 }
 
+/** flag reads an option that takes no argument (CoreDNS: c.ArgErr otherwise). */
+function flag(d: Directive, args: readonly string[]): true {
+  if (args.length > 0) fail(d, `Wrong argument count or unexpected line ending after ${JSON.stringify(args[0])}`);
+  return true;
+}
+
 function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConfig {
   const zones = (d.args.length ? d.args : blockZones).map(fqdn);
   const forwardZones = zones.filter((z) => !z.endsWith('in-addr.arpa.') && !z.endsWith('ip6.arpa.'));
@@ -142,25 +148,27 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
   for (const o of d.block) {
     const opt = { ...o, name: `kubernetes: ${o.name}` };
     if (o.name === 'pods') {
-      if (o.args.length !== 1 || !['insecure', 'verified', 'disabled'].includes(o.args[0]!)) fail(opt, 'want one of disabled, insecure, verified');
+      if (o.args.length !== 1 || !['insecure', 'verified', 'disabled'].includes(o.args[0]!)) fail(opt, 'wrong value for pods: want one of disabled, insecure, verified');
       podMode = o.args[0] as PodMode;
     } else if (o.name === 'ttl') ttl = int(opt, o.args[0], 0, 3600);
     else if (o.name === 'fallthrough') {
       fallthrough = o.args.map(fqdn);
       const bad = fallthrough.length === 0 ? zone : fallthrough.find((z) => !z.endsWith('in-addr.arpa.') && !z.endsWith('ip6.arpa.'));
       if (bad !== undefined) fail(opt, `falling through for the cluster zone (${bad}) is not implemented by ferry; in-addr.arpa and ip6.arpa are`);
-    } else if (o.name === 'namespaces') namespaces = [...o.args];
-    else if (o.name === 'noendpoints') noEndpoints = true;
-    else if (o.name === 'endpoint_pod_names') endpointPodNames = true;
-    else if (o.name === 'zonal') {
-      if (o.args.length > 0) fail(opt, 'Wrong argument count or unexpected line ending');
-      zonal = true;
-    } else if (o.name === 'ignore') {
+    } else if (o.name === 'namespaces') {
+      if (o.args.length === 0) fail(opt, 'Wrong argument count or unexpected line ending: want namespaces');
+      namespaces = [...o.args];
+    } else if (o.name === 'noendpoints') noEndpoints = flag(opt, o.args);
+    else if (o.name === 'endpoint_pod_names') endpointPodNames = flag(opt, o.args);
+    else if (o.name === 'zonal') zonal = flag(opt, o.args);
+    else if (o.name === 'ignore') {
       if (o.args[0] !== 'empty_service') fail(opt, `unable to parse ignore value: ${JSON.stringify(o.args[0] ?? '')}`);
       ignoreEmptyService = true;
     }
     else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
   }
+  // Zonal names select among endpoints; without them every zonal name would be NXDOMAIN (CoreDNS setup.go).
+  if (zonal && noEndpoints) fail(d, 'zonal requires the endpoint cache; remove noendpoints');
   return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames, ignoreEmptyService, zonal };
 }
 
