@@ -1,3 +1,4 @@
+import { podsEquivalent, servicesEquivalent, slicesEquivalent } from './equivalence.ts';
 import type { ChangeKind, DnsController, EndpointRef } from './controller.ts';
 import type { DnsEndpoint, DnsEndpointSlice, DnsPod, DnsService } from './object.ts';
 
@@ -96,6 +97,8 @@ export class RecordIndex implements DnsController {
   }
 
   setService(svc: DnsService, changedAtMs?: number): void {
+    const old = this.#services.get(key(svc.namespace, svc.name));
+    if (old && servicesEquivalent(old, svc)) return;
     const k = key(svc.namespace, svc.name);
     this.#unindexService(this.#services.get(k));
     this.#services.set(k, svc);
@@ -118,6 +121,8 @@ export class RecordIndex implements DnsController {
     const sk = key(slice.namespace, slice.name);
     const owner = this.#sliceOwner.get(sk);
     const k = key(slice.namespace, slice.service);
+    const old = owner === k ? this.#slices.get(k)?.get(slice.name) : undefined;
+    if (old && slicesEquivalent(old, slice)) return;
     // A slice moves to another service only by relabeling; drop it from the old one.
     if (owner !== undefined && owner !== k) this.deleteEndpointSlice(slice.namespace, slice.name);
     let slices = this.#slices.get(k);
@@ -146,6 +151,7 @@ export class RecordIndex implements DnsController {
 
   /** updatePod replaces pod `old` (as added before; undefined for a new pod) with `cur` (undefined when deleted). */
   updatePod(old: DnsPod | undefined, cur: DnsPod | undefined, changedAtMs?: number): void {
+    if (old && cur && podsEquivalent(old, cur)) return;
     if (old) this.#removePod(old);
     if (cur) {
       this.#podCount++;

@@ -1,0 +1,81 @@
+import test from 'ava';
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { scopedController } from '../../../../src/dns/corefile/scoped-controller.ts';
+import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
+import { RecordIndex } from '../../../../src/dns/records.ts';
+import { checkCase } from '../helpers.ts';
+import { ask, coreDnsIndex, SOA } from './fixture.ts';
+
+// CoreDNS's controller tests (plugin/kubernetes/controller_test.go,
+// controller_equivalence_test.go, coredns/coredns@4b26cced3), as what they
+// protect: which updates change the zone (the SOA serial moves and cached
+// answers go) and which do not, asked of Ferry's RecordIndex by counting
+// its change notifications; and noendpoints answering headless names NXDOMAIN.
+
+/** changes applies `first`, then counts the change notifications `second` causes. */
+function changes(first: (i: RecordIndex) => void, second: (i: RecordIndex) => void): number {
+  const index = new RecordIndex({ watchNamespaces: true });
+  first(index);
+  let n = 0;
+  index.onChange(() => n++);
+  second(index);
+  return n;
+}
+
+const svc = (spec: Service['spec']): Service => ({ metadata: { namespace: 'testns', name: 'svc' }, spec });
+// TestServiceModified's internal-zone column (the external one is k8s_external's).
+const serviceCases: Array<[name: string, old: Service | undefined, cur: Service | undefined, changed: boolean]> = [
+  ['added', undefined, svc({ clusterIP: '10.0.0.1' }), true],
+  ['deleted', svc({ clusterIP: '10.0.0.1' }), undefined, true],
+  ['added with external IPs', undefined, svc({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), true],
+  ['deleted with external IPs', svc({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), undefined, true],
+  ['external IPs changed only', svc({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), svc({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.2'] }), false],
+  ['external name changed', svc({ type: 'ExternalName', externalName: 'a.example' }), svc({ type: 'ExternalName', externalName: 'b.example' }), true],
+  ['port renamed', svc({ clusterIP: '10.0.0.1', ports: [{ name: 'test1', port: 80 }] }), svc({ clusterIP: '10.0.0.1', ports: [{ name: 'test2', port: 80 }] }), true],
+  ['port added', svc({ clusterIP: '10.0.0.1', ports: [{ name: 'test1', port: 80 }] }), svc({ clusterIP: '10.0.0.1', ports: [{ name: 'test2', port: 80 }, { name: 'test3', port: 81 }] }), true],
+];
+for (const [name, old, cur, changed] of serviceCases) {
+  test(`TestServiceModified: ${name}`, (t) => {
+    const n = changes((i) => old && i.setService(toDnsService(old)), (i) => (cur ? i.setService(toDnsService(cur)) : i.deleteService('testns', 'svc')));
+    t.is(n > 0, changed);
+  });
+}
+
+test('TestPodModified, TestDetectChangesPodUpdate: a pod update changes the zone only when its address does', (t) => {
+  const pod = (ips: string[]) => ({ namespace: 'testns', ips });
+  t.is(changes((i) => i.updatePod(undefined, pod(['10.240.0.1'])), (i) => i.updatePod(pod(['10.240.0.1']), pod(['10.240.0.1']))), 0);
+  t.is(changes((i) => i.updatePod(undefined, pod([])), (i) => i.updatePod(pod([]), pod(['10.240.0.1']))), 1);
+  t.is(changes((i) => i.updatePod(undefined, pod(['10.240.0.1'])), (i) => i.updatePod(pod(['10.240.0.1']), pod(['10.240.0.2']))), 1);
+});
+
+const base = { addresses: ['10.0.0.1'], hostname: 'a', conditions: { ready: true } };
+const slice = (endpoints: NonNullable<EndpointSlice['endpoints']>, ports: EndpointSlice['ports'] = [{ name: 'http', port: 80, protocol: 'TCP' }]): EndpointSlice => ({
+  metadata: { namespace: 'testns', name: 'svc-1', labels: { 'kubernetes.io/service-name': 'svc' } }, addressType: 'IPv4', endpoints, ports,
+});
+// TestSubsetsEquivalent and TestEndpointsEquivalent, as slice updates.
+const sliceCases: Array<[name: string, next: EndpointSlice, changed: boolean]> = [
+  ['identical', slice([base]), false],
+  ['different address count', slice([]), true],
+  ['different port count', slice([base], []), true],
+  ['different ip', slice([{ ...base, addresses: ['10.0.0.2'] }]), true],
+  ['different hostname', slice([{ ...base, hostname: 'b' }]), true],
+  ['different port number', slice([base], [{ name: 'http', port: 8080, protocol: 'TCP' }]), true],
+  ['different port protocol', slice([base], [{ name: 'http', port: 80, protocol: 'UDP' }]), true],
+  ['different subset count (a second endpoint)', slice([base, base]), true],
+  ['readiness changed (CoreDNS drops not-ready addresses)', slice([{ ...base, conditions: { ready: false } }]), true],
+];
+for (const [name, next, changed] of sliceCases) {
+  test(`TestSubsetsEquivalent / TestEndpointsEquivalent: ${name}`, (t) => {
+    t.is(changes((i) => i.setEndpointSlice(toDnsEndpointSlice(slice([base]))!), (i) => i.setEndpointSlice(toDnsEndpointSlice(next)!)) > 0, changed);
+  });
+}
+
+// TestEndpointsDisabled / TestEndpointsEnabled: with noendpoints a headless Service has no records.
+test('TestEndpointsDisabled: noendpoints answers a headless Service NXDOMAIN', async (t) => {
+  const scoped = scopedController(coreDnsIndex(), { namespaces: [], noEndpoints: true, endpointPodNames: false, ignoreEmptyService: false });
+  checkCase(t, await ask(scoped, 'hdls1.testns.svc.cluster.local.', 'A'), { qname: '', qtype: 'A', rcode: 'NXDOMAIN', ns: [SOA] });
+});
+test('TestEndpointsEnabled: with endpoints the headless Service answers', async (t) => {
+  checkCase(t, await ask(coreDnsIndex(), 'hdls1.testns.svc.cluster.local.', 'A'), { qname: '', qtype: 'A', rcode: 'NOERROR' });
+});
