@@ -131,7 +131,8 @@ export class RecordIndex implements DnsController {
     this.#sliceOwner.set(sk, k);
     this.#reindexEndpoints(slice.namespace, slice.service);
     const svc = this.service(slice.namespace, slice.service);
-    this.#changed(svc ? serviceKind(svc) : 'headless_with_selector', changedAtMs);
+    // Before its Service arrives a slice makes no record: nothing was programmed yet (CoreDNS: no observation).
+    this.#changed(svc ? serviceKind(svc) : 'headless_with_selector', svc ? changedAtMs : undefined);
   }
 
   deleteEndpointSlice(ns: string, name: string): void {

@@ -2,6 +2,7 @@ import test from 'ava';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { scopedController } from '../../../../src/dns/corefile/scoped-controller.ts';
+import { DnsMetrics } from '../../../../src/dns/metrics.ts';
 import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
 import { RecordIndex } from '../../../../src/dns/records.ts';
 import { checkCase } from '../helpers.ts';
@@ -79,3 +80,30 @@ test('TestEndpointsDisabled: noendpoints answers a headless Service NXDOMAIN', a
 test('TestEndpointsEnabled: with endpoints the headless Service answers', async (t) => {
   checkCase(t, await ask(coreDnsIndex(), 'hdls1.testns.svc.cluster.local.', 'A'), { qname: '', qtype: 'A', rcode: 'NOERROR' });
 });
+
+// TestEndpointLatencyRecorder_record (object/metrics_test.go): a slice change
+// with the endpoints controller's trigger time observes the programming
+// latency under its Service's kind; none without the annotation's time, and
+// none while the Service is not known yet (informer lag).
+const latencyCases: Array<[name: string, service: Service | undefined, triggerTime: boolean, label: string, samples: number]> = [
+  ['headless service with trigger annotation', svc({ clusterIP: 'None' }), true, 'headless_with_selector', 1],
+  ['ClusterIP service with trigger annotation', svc({ clusterIP: '10.0.0.1' }), true, 'cluster_ip', 1],
+  ['no annotation on headless', svc({ clusterIP: 'None' }), false, 'headless_with_selector', 0],
+  ['no annotation on ClusterIP', svc({ clusterIP: '10.0.0.1' }), false, 'cluster_ip', 0],
+  ['informer lag: no backing service', undefined, true, 'cluster_ip', 0],
+];
+for (const [name, service, triggerTime, label, samples] of latencyCases) {
+  test(`TestEndpointLatencyRecorder_record: ${name}`, async (t) => {
+    const index = new RecordIndex({ watchNamespaces: true });
+    const metrics = new DnsMetrics('dns://:53');
+    // As DnsServer wires them.
+    index.onChange((kind, at) => at !== undefined && metrics.programmed(kind, at));
+    if (service) index.setService(toDnsService(service));
+    index.setEndpointSlice(toDnsEndpointSlice(slice([base]))!, triggerTime ? Date.now() - 1000 : undefined);
+    const json = await metrics.registry.getMetricsAsJSON();
+    const histogram = json.find((m) => m.name === 'coredns_kubernetes_dns_programming_duration_seconds')!;
+    const counts = histogram.values.filter((v) => (v as { metricName?: string }).metricName?.endsWith('_count'));
+    t.is(counts.find((v) => v.labels.service_kind === label)?.value ?? 0, samples);
+    t.is(counts.reduce((n, v) => n + v.value, 0), samples, 'no sample under another kind');
+  });
+}
