@@ -1,3 +1,63 @@
+/*
+ * Upstream test inventory: every Test func of CoreDNS's plugin/kubernetes
+ * (coredns/coredns@4b26cced3), where Ferry runs it or why it does not.
+ * "Missing feature" means Ferry lacks what the test needs; a Corefile that
+ * asks for it is refused by name.
+ *
+ * handler_test.go
+ *   TestServeDNS, TestServeNamespaceDNS, TestNotSyncedServeDNS ... handler.test.ts
+ *   TestMultiClusterServeDNS ... multicluster zones, being built on a parallel branch (handler.test.ts)
+ * handler_case_test.go: TestPreserveCase ... case.test.ts
+ * handler_ignore_emptyservice_test.go: TestServeDNSEmptyService ... empty-service.test.ts
+ * handler_pod_{disabled,insecure,verified}_test.go: TestServeDNSModeDisabled, TestServeDNSModeInsecure,
+ *   TestServeDNSModeVerified ... zones.test.ts
+ * kubernetes_apex_test.go: TestServeDNSApex ... zones.test.ts
+ * reverse_test.go: TestReverse ... zones.test.ts (which lists its rows left out)
+ * ns_test.go
+ *   TestNsAddrs ... zones.test.ts
+ *   TestNsAddrsExternal, TestNsAddrsExternalHeadless, TestNsAddrsExternalWithPreexistingExternalIP ... the NS of the
+ *     k8s_external plugin's zone (nsAddrs with external=true): missing feature, Ferry has no k8s_external plugin
+ * zonal_test.go: TestServeDNSZonal, TestEndpointsEquivalentZoneChange ... zonal.test.ts
+ * xfr_test.go
+ *   TestKubernetesAXFR, TestKubernetesIXFRFallback, TestKubernetesIXFRCurrent, TestKubernetesAXFRMultipleNSAddrs,
+ *   TestKubernetesTransferNonAuthZone ... transfer.test.ts (dig AXFR/IXFR: test/integration/dns/transfer.test.ts)
+ *   TestKubernetesMultiClusterAXFR ... multicluster zones (parallel branch)
+ * kubernetes_test.go
+ *   TestEndpointHostname, TestServices (its cluster-zone rows), TestServicesAuthority ... lookup.test.ts
+ *   TestServices' clusterset.test rows ... multicluster zones (parallel branch)
+ * parse_test.go: TestParseRequest, TestParseInvalidRequest ... lookup.test.ts (multicluster rows: parallel branch)
+ * namespace_test.go: TestNamespaceValid, TestFilteredNamespaceExists, TestNamespaceExposed ... lookup.test.ts
+ *   (through hasNamespace; TestNamespaceExposed's two "nothing configured, any name" rows test the
+ *   configured-only half that Ferry does not split out: internals)
+ * setup_test.go, setup_ttl_test.go
+ *   TestKubernetesParse (rows for options Ferry has), TestKubernetesParseEndpointPodNames, TestKubernetesParseNoEndpoints,
+ *   TestKubernetesParseIgnoreEmptyService, TestKubernetesParseZonal, TestBoundIPs, TestKubernetesParseTTL ... setup.test.ts
+ *   TestKubernetesParse's endpoint, labels, namespace_labels, kubeconfig, startup_timeout, two-zone and
+ *   non-reverse fallthrough rows; TestKubernetesParseAPIRateLimiting ... missing features (setup.test.ts lists them)
+ *   TestKubernetesParseMulticluster ... multicluster zones (parallel branch)
+ * controller_test.go
+ *   TestEndpointsDisabled, TestEndpointsEnabled, TestServiceModified (its internal-zone column; the other is
+ *   k8s_external's), TestPodModified, TestDetectChangesPodUpdate ... controller.test.ts
+ *   TestMultiClusterHeadless ... multicluster zones (parallel branch)
+ * controller_equivalence_test.go
+ *   TestSubsetsEquivalent, TestEndpointsEquivalent ... controller.test.ts
+ *   TestMulticlusterEndpointsEquivalent, TestServiceImportEquivalent ... multicluster zones (parallel branch)
+ * object/metrics_test.go: TestEndpointLatencyRecorder_record ... controller.test.ts
+ * external_test.go: TestExternal ... External(), the lookup of the k8s_external plugin: missing feature,
+ *   Ferry has no k8s_external plugin
+ * metadata_test.go: TestMetadata, TestMetadataPodsVerified ... the kubernetes/* labels of the metadata plugin:
+ *   missing feature, Ferry has no metadata plugin
+ * metrics_test.go: TestSanitizeLabelValue ... the host label of CoreDNS's API client metrics
+ *   (coredns_kubernetes_rest_client_*): missing feature, Ferry exports no API client metrics
+ * informer_test.go: TestDefaultProcessor, TestDefaultProcessorWithPod ... client-go's delta processing into
+ *   CoreDNS's cache (internals); Ferry's informers → index path runs end to end in
+ *   test/integration/dns/propagation.test.ts and records.test.ts, its transforms in ../compact.test.ts
+ * object/deepcopy_test.go: TestDeepCopyObjectCopiesEveryField, TestDeepCopyObjectIsDeep,
+ *   TestDeepCopyObjectPreservesNilLabels ... Go runtime.Object deep copies of CoreDNS's cache types
+ *   (internals: Ferry's slim copies are plain data and never copied)
+ * autopath_test.go (benchmarks of the autopath plugin, which Ferry does not have), log_test.go: no Test funcs
+ */
+
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../../src/dns/acl.ts';
