@@ -11,6 +11,7 @@ import { ResponseArena } from './wire/arena.ts';
 import { patchResponse, scanQuery, sizeClass } from './wire/fast.ts';
 import { encodeMessage, type Message } from './wire/message.ts';
 import { parseQuery, type Query } from './wire/query.ts';
+import { readTransferQuery } from './transfer.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';
 
@@ -93,6 +94,9 @@ export class DnsHandler {
     try {
       q = parseQuery(packet);
     } catch (error) {
+      // An IXFR carries the client's SOA, which the query parser refuses: a transfer not served here is REFUSED, as an AXFR.
+      const xfr = readTransferQuery(packet);
+      if (xfr) return this.#done(encodeMessage(replyTo(xfr.q, RCODE.REFUSED, false), MAX_TCP_SIZE), client, xfr.q.qtype, '', started);
       if (error instanceof WireFormatError && error.id !== undefined) return this.#done(formErr(packet), client, 0, 'kubernetes', started);
       return undefined;
     }

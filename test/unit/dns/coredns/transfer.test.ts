@@ -1,6 +1,8 @@
 import test from 'ava';
+import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../../src/dns/acl.ts';
 import type { AnswerContext } from '../../../../src/dns/answer.ts';
 import { loadCorefile } from '../../../../src/dns/corefile/runner.ts';
+import { DnsHandler } from '../../../../src/dns/handler.ts';
 import { toDnsService } from '../../../../src/dns/object.ts';
 import type { RecordIndex } from '../../../../src/dns/records.ts';
 import { TRANSFER_CHUNK_BYTES, ZoneTransfer, type TransferConfig } from '../../../../src/dns/transfer.ts';
@@ -169,4 +171,15 @@ test('Corefile: transfer { to * | to ADDR }, zones from the block; to is require
   t.throws(() => block('transfer'), { message: /'to' is required/ });
   t.throws(() => block('transfer {\n    to\n  }'), { message: /to/ });
   t.is(loadCorefile('cluster.local {\n  kubernetes\n}\n')[0]!.transfer, undefined);
+});
+
+test('without transfer the handler refuses AXFR and IXFR (an IXFR with its SOA too), over UDP and TCP', async (t) => {
+  const h = new DnsHandler({ controller: exposedIndex(), zone: 'cluster.local', ttl: 5, podMode: 'disabled', forwarder: undefined, acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined });
+  for (const proto of ['udp', 'tcp'] as const) {
+    for (const query of [buildQuery('cluster.local.', 'AXFR'), ixfrQuery('cluster.local.', 1)]) {
+      const got = decode((await h.handle(query, { proto, address: '127.0.0.1', family: 4 }))!);
+      t.is(got.rcode, 'REFUSED', proto);
+      t.deepEqual(got.answer, []);
+    }
+  }
 });
