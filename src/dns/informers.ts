@@ -14,6 +14,12 @@ const log = createLogger('dns-informers');
 /** Pods that are gone or finished hold no address worth a record (CoreDNS's pod field selector). */
 const LIVE_PODS = 'status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown';
 
+/** FeedSelectors are the kubernetes plugin's label selectors ('' or absent: everything). */
+export interface FeedSelectors {
+  readonly labels?: string;
+  readonly namespaceLabels?: string;
+}
+
 /**
  * InformerFeed keeps a RecordIndex equal to the cluster: informers on
  * Services, EndpointSlices and Namespaces, and Pods only in `verified`
@@ -25,16 +31,20 @@ export class InformerFeed {
   readonly #informers: Array<Informer<Service> | Informer<EndpointSlice> | Informer<Namespace> | Informer<Pod>> = [];
   readonly #index: RecordIndex;
 
-  /** `keepPodNames` keeps endpoints' pod names, for `kubernetes { endpoint_pod_names }`; `keepZones` their zones, for `zonal`. */
-  constructor(client: ApiClient, index: RecordIndex, podMode: PodMode, keepPodNames = false, keepZones = false) {
+  /**
+   * `keepPodNames` keeps endpoints' pod names, for `kubernetes { endpoint_pod_names }`; `keepZones` their zones, for `zonal`;
+   * `selectors` are `labels` (Services, EndpointSlices and Pods) and `namespace_labels` (Namespaces), as CoreDNS lists and watches them.
+   */
+  constructor(client: ApiClient, index: RecordIndex, podMode: PodMode, keepPodNames = false, keepZones = false, selectors: FeedSelectors = {}) {
     this.#index = index;
-    const services = new Informer<Service>({ client, resource: resources.services, transform: slimService });
+    const labelSelector = selectors.labels || undefined;
+    const services = new Informer<Service>({ client, resource: resources.services, labelSelector, transform: slimService });
     services.addHandlers({
       onAdd: (s) => index.setService(toDnsService(s)),
       onUpdate: (_, s) => index.setService(toDnsService(s)),
       onDelete: (s) => index.deleteService(s.metadata?.namespace ?? 'default', s.metadata?.name ?? ''),
     });
-    const slices = new Informer<EndpointSlice>({ client, resource: resources.endpointslices, transform: (s) => slimEndpointSlice(s, LAST_CHANGE_TRIGGER_TIME, keepPodNames, keepZones) });
+    const slices = new Informer<EndpointSlice>({ client, resource: resources.endpointslices, labelSelector, transform: (s) => slimEndpointSlice(s, LAST_CHANGE_TRIGGER_TIME, keepPodNames, keepZones) });
     const setSlice = (s: EndpointSlice) => {
       const slim = toDnsEndpointSlice(s);
       const trigger = s.metadata?.annotations?.[LAST_CHANGE_TRIGGER_TIME];
@@ -47,14 +57,14 @@ export class InformerFeed {
       onUpdate: (_, s) => setSlice(s),
       onDelete: (s) => index.deleteEndpointSlice(s.metadata?.namespace ?? 'default', s.metadata?.name ?? ''),
     });
-    const namespaces = new Informer<Namespace>({ client, resource: resources.namespaces, transform: slimMeta });
+    const namespaces = new Informer<Namespace>({ client, resource: resources.namespaces, labelSelector: selectors.namespaceLabels || undefined, transform: slimMeta });
     namespaces.addHandlers({
       onAdd: (n) => index.setNamespace(n.metadata?.name ?? ''),
       onDelete: (n) => index.deleteNamespace(n.metadata?.name ?? ''),
     });
     this.#informers.push(services, slices, namespaces);
     if (podMode === 'verified') {
-      const pods = new Informer<Pod>({ client, resource: resources.pods, fieldSelector: LIVE_PODS, transform: slimPod });
+      const pods = new Informer<Pod>({ client, resource: resources.pods, labelSelector, fieldSelector: LIVE_PODS, transform: slimPod });
       pods.addHandlers({
         onAdd: (p) => index.updatePod(undefined, toDnsPod(p)),
         onUpdate: (old, p) => index.updatePod(toDnsPod(old), toDnsPod(p)),

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { formatLabelSelector, parseLabelSelector } from '../../kube/labels.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { PodMode } from '../lookup.ts';
 import type { TransferConfig } from '../transfer.ts';
@@ -28,6 +29,10 @@ export interface KubernetesConfig {
   readonly ignoreEmptyService: boolean;
   /** `zonal`: zone-scoped names of headless services (`us-west-2a.pin._zone.db.prod.svc.<zone>`). */
   readonly zonal: boolean;
+  /** `labels`: only Services, EndpointSlices (and pods) matching this selector are watched; '' all. Canonical form. */
+  readonly labels: string;
+  /** `namespace_labels`: only namespaces matching this selector are exposed; '' all. Canonical form. */
+  readonly namespaceLabels: string;
 }
 
 export interface HostsEntry {
@@ -126,6 +131,22 @@ function address(d: Directive, text: string | undefined, fallback: string): stri
   return value;
 }
 
+/**
+ * selector reads a label selector option (its arguments joined by spaces, as
+ * CoreDNS's) into apimachinery's canonical form: requirements sorted by key,
+ * set values sorted, so equal selectors compare equal.
+ */
+function selector(d: Directive, args: readonly string[], what: string): string {
+  if (args.length === 0) fail(d, 'Wrong argument count or unexpected line ending');
+  const text = args.join(' ');
+  try {
+    const reqs = parseLabelSelector(text).map((r) => (r.operator === 'in' || r.operator === 'notin' ? { ...r, values: [...r.values].sort() } : r));
+    return formatLabelSelector(reqs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
+  } catch (error) {
+    return fail(d, `unable to parse ${what} selector value: '${text}': ${(error as Error).message}`);
+  }
+}
+
 /** flag reads an option that takes no argument (CoreDNS: c.ArgErr otherwise). */
 function flag(d: Directive, args: readonly string[]): true {
   if (args.length > 0) fail(d, `Wrong argument count or unexpected line ending after ${JSON.stringify(args[0])}`);
@@ -145,6 +166,8 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
   let endpointPodNames = false;
   let ignoreEmptyService = false;
   let zonal = false;
+  let labels = '';
+  let namespaceLabels = '';
   for (const o of d.block) {
     const opt = { ...o, name: `kubernetes: ${o.name}` };
     if (o.name === 'pods') {
@@ -161,15 +184,18 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
     } else if (o.name === 'noendpoints') noEndpoints = flag(opt, o.args);
     else if (o.name === 'endpoint_pod_names') endpointPodNames = flag(opt, o.args);
     else if (o.name === 'zonal') zonal = flag(opt, o.args);
+    else if (o.name === 'labels') labels = selector(opt, o.args, 'label');
+    else if (o.name === 'namespace_labels') namespaceLabels = selector(opt, o.args, 'namespace_label');
     else if (o.name === 'ignore') {
       if (o.args[0] !== 'empty_service') fail(opt, `unable to parse ignore value: ${JSON.stringify(o.args[0] ?? '')}`);
       ignoreEmptyService = true;
     }
-    else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
+    else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
   }
   // Zonal names select among endpoints; without them every zonal name would be NXDOMAIN (CoreDNS setup.go).
   if (zonal && noEndpoints) fail(d, 'zonal requires the endpoint cache; remove noendpoints');
-  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames, ignoreEmptyService, zonal };
+  if (namespaces.length > 0 && namespaceLabels !== '') fail(d, 'namespaces and namespace_labels cannot both be set');
+  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames, ignoreEmptyService, zonal, labels, namespaceLabels };
 }
 
 function hosts(d: Directive, blockZones: readonly string[]): HostsConfig {

@@ -31,6 +31,9 @@ export function loadCorefile(text: string, file = 'Corefile'): ServerConfig[] {
 }
 
 function checkServers(configs: ServerConfig[]): ServerConfig[] {
+  // One watch serves every block: its label selectors must be the same in each.
+  const selectors = new Set(configs.filter((c) => c.kubernetes).map((c) => `${c.kubernetes!.labels}|${c.kubernetes!.namespaceLabels}`));
+  if (selectors.size > 1) throw new CorefileError(0, 'plugin/kubernetes: different labels or namespace_labels in two server blocks is not implemented by ferry');
   const served = new Set<string>();
   for (const c of configs) {
     if (c.bind.length > 1) throw new CorefileError(0, 'plugin/bind: more than one address is not implemented by ferry');
@@ -75,7 +78,9 @@ const readOrEmpty = (path: string) => {
 export class CorefileRunner {
   readonly #o: CorefileRunnerOptions;
   readonly #path: string | undefined;
-  readonly #index = new RecordIndex({ watchNamespaces: true });
+  #index = new RecordIndex({ watchNamespaces: true });
+  /** The label selectors the index was filled with: other selectors need an empty index. */
+  #selectors = '|';
   #feed: InformerFeed | undefined;
   #feedMode: string | undefined;
   #servers: DnsServer[] = [];
@@ -104,6 +109,16 @@ export class CorefileRunner {
   }
 
   async #serve(configs: ServerConfig[]): Promise<void> {
+    const k0 = configs.find((c) => c.kubernetes)?.kubernetes;
+    const selectors = k0 ? `${k0.labels}|${k0.namespaceLabels}` : '|';
+    if (selectors !== this.#selectors) {
+      // Objects outside the new selectors would stay in the index (no delete comes for them): start from an empty one.
+      await this.#feed?.stop();
+      this.#feed = undefined;
+      this.#feedMode = undefined;
+      this.#index = new RecordIndex({ watchNamespaces: true });
+      this.#selectors = selectors;
+    }
     const podMode: 'verified' | 'insecure' = configs.some((c) => c.kubernetes?.podMode === 'verified') ? 'verified' : 'insecure';
     const readText = this.#o.readText ?? readOrEmpty;
     const started: DnsServer[] = [];
@@ -138,11 +153,12 @@ export class CorefileRunner {
     }
     const keepPodNames = configs.some((c) => c.kubernetes?.endpointPodNames);
     const keepZones = configs.some((c) => c.kubernetes?.zonal);
-    if (this.#feedMode !== `${podMode}/${keepPodNames}/${keepZones}`) {
-      // Pods are only watched in verified mode, pod names and zones kept only for endpoint_pod_names and zonal: each change needs other informers.
+    const mode = `${podMode}/${keepPodNames}/${keepZones}/${selectors}`;
+    if (this.#feedMode !== mode) {
+      // Pods are only watched in verified mode, pod names and zones kept only for endpoint_pod_names and zonal, selectors go to the API: each change needs other informers.
       await this.#feed?.stop();
-      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, keepPodNames, keepZones);
-      this.#feedMode = `${podMode}/${keepPodNames}/${keepZones}`;
+      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, keepPodNames, keepZones, { labels: k0?.labels, namespaceLabels: k0?.namespaceLabels });
+      this.#feedMode = mode;
       this.#feed.start();
     }
   }

@@ -32,8 +32,9 @@
  * setup_test.go, setup_ttl_test.go
  *   TestKubernetesParse (rows for options Ferry has), TestKubernetesParseEndpointPodNames, TestKubernetesParseNoEndpoints,
  *   TestKubernetesParseIgnoreEmptyService, TestKubernetesParseZonal, TestBoundIPs, TestKubernetesParseTTL ... setup.test.ts
- *   TestKubernetesParse's endpoint, labels, namespace_labels, kubeconfig, startup_timeout, two-zone and
- *   non-reverse fallthrough rows; TestKubernetesParseAPIRateLimiting ... missing features (setup.test.ts lists them)
+ *   (labels and namespace_labels work end to end in test/integration/dns/labels.test.ts)
+ *   TestKubernetesParse's endpoint, kubeconfig, startup_timeout, two-zone and non-reverse fallthrough rows;
+ *   TestKubernetesParseAPIRateLimiting ... missing features (setup.test.ts lists them)
  *   TestKubernetesParseMulticluster ... multicluster zones (parallel branch)
  * controller_test.go
  *   TestEndpointsDisabled, TestEndpointsEnabled, TestServiceModified (its internal-zone column; the other is

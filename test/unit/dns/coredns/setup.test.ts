@@ -10,9 +10,9 @@ import { boundIPs } from '../../../../src/dns/ns.ts';
 // Left out, and why (each a kubernetes option Ferry does not have: a
 // missing feature, refused by name when a Corefile uses it):
 // - TestKubernetesParse's `kubernetes coredns.local test.local` (two cluster
-//   zones; Ferry serves one), `endpoint`, `labels`, `namespace_labels`,
-//   `kubeconfig`/`startup_timeout` rows; its fallthrough row (`fallthrough`
-//   for zones besides in-addr.arpa/ip6.arpa).
+//   zones; Ferry serves one), `endpoint`, `kubeconfig`/`startup_timeout`
+//   rows; its fallthrough row (`fallthrough` for zones besides
+//   in-addr.arpa/ip6.arpa).
 // - TestKubernetesParseAPIRateLimiting (`apiserver_qps`, `apiserver_burst`,
 //   `apiserver_max_inflight`).
 // - TestKubernetesParseMulticluster: being built on a parallel branch with `multicluster`.
@@ -20,7 +20,7 @@ import { boundIPs } from '../../../../src/dns/ns.ts';
 const parse = (text: string) => loadCorefile(`coredns.local {\n${text}\n}\n`)[0]!.kubernetes!;
 const opts = (options: string) => parse(`kubernetes coredns.local {\n${options}\n}`);
 
-const parseCases: Array<{ input: string; error?: RegExp; namespaces?: string[]; podMode?: string }> = [
+const parseCases: Array<{ input: string; error?: RegExp; namespaces?: string[]; podMode?: string; labels?: string; namespaceLabels?: string }> = [
   { input: 'kubernetes coredns.local', namespaces: [], podMode: 'disabled' },
   { input: 'kubernetes coredns.local {\n}', namespaces: [] },
   { input: 'kubernetes coredns.local {\n\tnamespaces demo\n}', namespaces: ['demo'] },
@@ -31,6 +31,12 @@ const parseCases: Array<{ input: string; error?: RegExp; namespaces?: string[]; 
   { input: 'kubernetes coredns.local {\n\tpods verified\n}', podMode: 'verified' },
   { input: 'kubernetes coredns.local {\n\tpods giant_seed\n}', error: /rong value for pods/ },
   { input: 'kubernetes coredns.local\nkubernetes cluster.local', error: /this plugin/ },
+  { input: 'kubernetes coredns.local {\n    labels environment=prod\n}', labels: 'environment=prod' },
+  { input: 'kubernetes coredns.local {\n    labels environment in (production, staging, qa),application=nginx\n}', labels: 'application=nginx,environment in (production,qa,staging)' },
+  { input: 'kubernetes coredns.local {\n    namespace_labels istio-injection=enabled\n}', namespaceLabels: 'istio-injection=enabled' },
+  { input: 'kubernetes coredns.local {\n    namespaces foo bar\n    namespace_labels istio-injection=enabled\n}', error: /namespaces and namespace_labels cannot both be set/ },
+  { input: 'kubernetes coredns.local {\n    labels\n}', error: /rong argument count or unexpected line ending/ },
+  { input: 'kubernetes coredns.local {\n    labels environment in (production, qa\n}', error: /unable to parse label selector/ },
 ];
 for (const tc of parseCases) {
   test(`TestKubernetesParse: ${JSON.stringify(tc.input)}`, (t) => {
@@ -42,6 +48,8 @@ for (const tc of parseCases) {
     t.is(k.zone, 'coredns.local');
     if (tc.namespaces) t.deepEqual(k.namespaces, tc.namespaces);
     if (tc.podMode) t.is(k.podMode as string, tc.podMode);
+    t.is(k.labels, tc.labels ?? '');
+    t.is(k.namespaceLabels, tc.namespaceLabels ?? '');
   });
 }
 

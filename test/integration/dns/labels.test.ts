@@ -1,0 +1,78 @@
+/**
+ * `kubernetes { labels SELECTOR; namespace_labels SELECTOR }` end to end:
+ * `ferry dns -conf` watches only the Services (and EndpointSlices) matching
+ * `labels` and exposes only the namespaces matching `namespace_labels`, as
+ * CoreDNS lists and watches with those selectors; a label that comes brings
+ * a name in. (A label that goes is the apiserver's to report as DELETED on
+ * the selector's watch; the project's apiserver does so only for objects
+ * that watch itself sent, not for those the informer listed before it.)
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { resources } from '../../../src/client/resources.ts';
+import { freePort } from '../../../src/util/free-port.ts';
+import { clusterIPService, createService, dig, startCluster, waitFor, type Cluster, type Teardown } from './harness.ts';
+
+const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
+const Z = 'cluster.local';
+
+/** startConf runs `ferry dns -conf` with `corefile` and waits for /ready. */
+async function startConf(t: Teardown, url: string, corefile: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-labels-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'Corefile'), corefile);
+  const proc = spawn(FERRY, ['dns', '-conf', join(dir, 'Corefile'), '--server', url], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  let exited = false;
+  proc.on('exit', () => (exited = true));
+  t.teardown(() => {
+    if (!exited) proc.kill('SIGKILL');
+  });
+  const line = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`ferry dns did not start:\n${log}`)), 20_000);
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /Serving DNS .*/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[0]);
+      }
+    });
+    proc.on('exit', (code) => fail(new Error(`ferry dns exited ${code}:\n${log}`)));
+  });
+  const ready = /ready=(\S+)/.exec(line)![1]!;
+  await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
+  return Number(/listen=\S+:(\d+)/.exec(line)![1]);
+}
+
+async function namespace(c: Cluster, name: string, labels: Record<string, string>): Promise<void> {
+  await c.client.create(resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+}
+
+test('labels and namespace_labels select what ferry dns answers for', async (t) => {
+  const c = await startCluster(t);
+  await namespace(c, 'prod', { team: 'a' });
+  await namespace(c, 'dev', {});
+  const labelled = (ns: string, name: string, ip: string, labels: Record<string, string>) => {
+    const svc = clusterIPService(ns, name, [{ name: 'http', port: 80 }], { clusterIP: ip });
+    return createService(c, { ...svc, metadata: { ...svc.metadata, labels } });
+  };
+  await labelled('prod', 'web', '10.96.1.1', { env: 'prod' });
+  await labelled('prod', 'other', '10.96.1.2', {});
+  await labelled('dev', 'web', '10.96.1.3', { env: 'prod' });
+  const port = await startConf(t, c.url, `.:${await freePort()} {\n  bind 127.0.0.1\n  ready 127.0.0.1:0\n  kubernetes ${Z} {\n    labels env in (prod, staging)\n    namespace_labels team=a\n  }\n  forward . 127.0.0.1:9\n}\n`);
+  const status = async (name: string) => (await dig(port, [`${name}.svc.${Z}`, 'A'])).status;
+  t.deepEqual((await dig(port, [`web.prod.svc.${Z}`, 'A'])).answer, [`web.prod.svc.${Z}. 5 IN A 10.96.1.1`]);
+  t.is(await status('other.prod'), 'NXDOMAIN', 'a Service outside labels');
+  t.is(await status('web.dev'), 'NXDOMAIN', 'a namespace outside namespace_labels');
+
+  // Labels change: the namespace comes in, the Service that gains the label too.
+  await c.client.patch(resources.namespaces, 'dev', { metadata: { labels: { team: 'a' } } }, 'merge');
+  await waitFor(async () => (await status('web.dev')) === 'NOERROR', 10_000, 'web.dev after its namespace is labelled');
+  await c.client.patch(resources.services, 'other', { metadata: { labels: { env: 'staging' } } }, 'merge', { namespace: 'prod' });
+  await waitFor(async () => (await status('other.prod')) === 'NOERROR', 10_000, 'other.prod after it is labelled');
+  t.is(await status('web.prod'), 'NOERROR');
+});
