@@ -26,6 +26,8 @@ export interface HandlerOptions {
   /** `kubernetes { zonal }`: `topozone.pin|prefer._zone.<svc>.<ns>.svc.<zone>` names; default off. */
   zonal?: boolean;
   forwarder: Forwarder | undefined;
+  /** `fallthrough`: zones (lower case, no trailing dot; '' is every name) whose cluster NXDOMAINs go to the upstream instead. */
+  fallthrough?: readonly string[];
   acl: ClientAcl;
   metrics: DnsMetrics | undefined;
   /** Non-loopback addresses this server answers on, for the apex NS and its glue (ns.ts); default none. */
@@ -114,12 +116,16 @@ export class DnsHandler {
     if (inZone(q.name, this.#o.zone)) {
       const synced = this.#o.controller.hasSynced();
       const { message, chase } = answerCluster(q, this.#ctx);
-      // As CoreDNS: before the informers sync, a name not found may yet exist, so
-      // NXDOMAIN becomes SERVFAIL (still authoritative, with the SOA); what is found is answered.
-      if (!synced && (message.flags & 0xf) === RCODE.NXDOMAIN) message.flags = (message.flags & ~0xf) | RCODE.SERVFAIL;
-      if (chase !== undefined) return this.#chase(q, message, chase, limit, client, started);
-      const response = encodeMessage(message, limit);
-      return this.#done(synced ? this.#remember(cacheKey, response) : response, client, q.qtype, 'kubernetes', started);
+      const nxdomain = (message.flags & 0xf) === RCODE.NXDOMAIN;
+      // `fallthrough` (CoreDNS checks it before the sync): a name the cluster does not have goes on to the upstream.
+      if (!nxdomain || !this.#fallsThrough(q.name)) {
+        // As CoreDNS: before the informers sync, a name not found may yet exist, so
+        // NXDOMAIN becomes SERVFAIL (still authoritative, with the SOA); what is found is answered.
+        if (!synced && nxdomain) message.flags = (message.flags & ~0xf) | RCODE.SERVFAIL;
+        if (chase !== undefined) return this.#chase(q, message, chase, limit, client, started);
+        const response = encodeMessage(message, limit);
+        return this.#done(synced ? this.#remember(cacheKey, response) : response, client, q.qtype, 'kubernetes', started);
+      }
     }
     if (q.qtype === QTYPE.PTR && this.#o.controller.hasSynced() && this.#reverseZones.some((z) => inZone(q.name, z))) {
       const ip = reverseToIP(q.name);
@@ -136,6 +142,10 @@ export class DnsHandler {
         return plain(RCODE.SERVFAIL);
       },
     );
+  }
+
+  #fallsThrough(name: string): boolean {
+    return this.#o.fallthrough?.some((z) => z === '' || inZone(name, z)) ?? false;
   }
 
   async #chase(q: Query, message: Message, target: string, limit: number, client: Client, started: number): Promise<Buffer | undefined> {

@@ -30,6 +30,8 @@ export interface DnsServerOptions {
   podMode: PodMode;
   /** `kubernetes { zonal }`: zone-scoped names of headless services. */
   zonal?: boolean;
+  /** `kubernetes { fallthrough }`: see HandlerOptions.fallthrough. */
+  fallthrough?: readonly string[];
   upstreams: Upstream[];
   forwardAllow: string[];
   /** Non-loopback addresses this server answers on (the apex NS glue); see boundIPs. */
@@ -105,6 +107,7 @@ export class DnsServer {
       ttl: o.ttl,
       podMode: o.podMode,
       zonal: o.zonal ?? false,
+      ...(o.fallthrough ? { fallthrough: o.fallthrough } : {}),
       localIPs: o.localIPs ?? [],
       forwarder: o.upstreams.length ? this.#forwarder : undefined,
       acl: new ClientAcl(o.forwardAllow),

@@ -18,7 +18,7 @@ export interface KubernetesConfig {
   readonly zone: string;
   readonly podMode: PodMode;
   readonly ttl: number;
-  /** Zones whose NXDOMAINs go on to the next plugin; reverse zones always do (unknown addresses are forwarded). */
+  /** Zones (FQDN, '.' all) whose NXDOMAINs go on to the upstream; reverse zones always do (unknown addresses are forwarded). */
   readonly fallthrough: readonly string[] | undefined;
   /** Exposed namespaces; empty: all. */
   readonly namespaces: readonly string[];
@@ -175,9 +175,8 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
       podMode = o.args[0] as PodMode;
     } else if (o.name === 'ttl') ttl = int(opt, o.args[0], 0, 3600);
     else if (o.name === 'fallthrough') {
-      fallthrough = o.args.map(fqdn);
-      const bad = fallthrough.length === 0 ? zone : fallthrough.find((z) => !z.endsWith('in-addr.arpa.') && !z.endsWith('ip6.arpa.'));
-      if (bad !== undefined) fail(opt, `falling through for the cluster zone (${bad}) is not implemented by ferry; in-addr.arpa and ip6.arpa are`);
+      // Without zones: every name. Reverse zones always fall through in ferry (unknown addresses go upstream).
+      fallthrough = o.args.length ? o.args.map(fqdn) : ['.'];
     } else if (o.name === 'namespaces') {
       if (o.args.length === 0) fail(opt, 'Wrong argument count or unexpected line ending: want namespaces');
       namespaces = [...o.args];

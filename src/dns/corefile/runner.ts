@@ -185,6 +185,7 @@ export class CorefileRunner {
       ttl: k?.ttl ?? 5,
       podMode: k?.podMode ?? 'disabled',
       zonal: k?.zonal ?? false,
+      ...(k?.fallthrough ? { fallthrough: k.fallthrough.map((z) => (z === '.' ? '' : z.slice(0, -1))) } : {}),
       upstreams,
       forwardAllow: this.#o.forwardAllow,
       localIPs: boundIPs(host),

@@ -33,7 +33,8 @@
  *   TestKubernetesParse (rows for options Ferry has), TestKubernetesParseEndpointPodNames, TestKubernetesParseNoEndpoints,
  *   TestKubernetesParseIgnoreEmptyService, TestKubernetesParseZonal, TestBoundIPs, TestKubernetesParseTTL ... setup.test.ts
  *   (labels and namespace_labels work end to end in test/integration/dns/labels.test.ts)
- *   TestKubernetesParse's endpoint, kubeconfig, startup_timeout, two-zone and non-reverse fallthrough rows;
+ *   (TestKubernetesParse's fallthrough row: fallthrough.test.ts, with the cluster zone falling through)
+ *   TestKubernetesParse's endpoint, kubeconfig, startup_timeout and two-zone rows;
  *   TestKubernetesParseAPIRateLimiting ... missing features (setup.test.ts lists them)
  *   TestKubernetesParseMulticluster ... multicluster zones (parallel branch)
  * controller_test.go

@@ -11,8 +11,7 @@ import { boundIPs } from '../../../../src/dns/ns.ts';
 // missing feature, refused by name when a Corefile uses it):
 // - TestKubernetesParse's `kubernetes coredns.local test.local` (two cluster
 //   zones; Ferry serves one), `endpoint`, `kubeconfig`/`startup_timeout`
-//   rows; its fallthrough row (`fallthrough` for zones besides
-//   in-addr.arpa/ip6.arpa).
+//   rows. (Its fallthrough row is in fallthrough.test.ts.)
 // - TestKubernetesParseAPIRateLimiting (`apiserver_qps`, `apiserver_burst`,
 //   `apiserver_max_inflight`).
 // - TestKubernetesParseMulticluster: being built on a parallel branch with `multicluster`.
