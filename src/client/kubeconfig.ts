@@ -26,6 +26,8 @@ export interface LoadOptions {
   readonly kubeconfig?: string | undefined;
   /** `--server` / `--master`: overrides the kubeconfig's server, or is used alone. */
   readonly server?: string | undefined;
+  /** A kubeconfig context to use instead of its current-context (CoreDNS's `kubeconfig FILE CONTEXT`). */
+  readonly context?: string | undefined;
   /** Environment to read `KUBECONFIG` and `KUBERNETES_SERVICE_*` from (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
   /** Service account directory (default /var/run/secrets/kubernetes.io/serviceaccount); a seam for tests. */
@@ -44,7 +46,7 @@ export function loadClientConfig(options: LoadOptions): ClientConfig {
   const env = options.env ?? process.env;
   const files = options.kubeconfig ? [options.kubeconfig] : (env.KUBECONFIG ?? '').split(':').filter((f) => f !== '' && existsSync(f));
   if (files.length > 0) {
-    const config = fromKubeconfig(files);
+    const config = fromKubeconfig(files, options.context);
     return options.server ? { ...config, server: options.server } : config;
   }
   if (options.server) return { server: options.server };
@@ -105,10 +107,10 @@ function lookup(files: KubeconfigFile[], list: 'clusters' | 'users' | 'contexts'
   return undefined;
 }
 
-function fromKubeconfig(paths: string[]): ClientConfig {
+function fromKubeconfig(paths: string[], contextName?: string): ClientConfig {
   const files = paths.map(readKubeconfig);
   const where = paths.join(':');
-  const current = files.map((f) => f.doc['current-context']).find((c) => c);
+  const current = contextName ?? files.map((f) => f.doc['current-context']).find((c) => c);
   if (!current) throw new KubeconfigError(`kubeconfig ${where}: no current-context`);
   const context = lookup(files, 'contexts', current);
   if (!context) throw new KubeconfigError(`kubeconfig ${where}: context ${JSON.stringify(current)} not found`);

@@ -7,7 +7,7 @@ import { ApiClient } from '../../client/api-client.ts';
 import { loadClientConfig } from '../../client/kubeconfig.ts';
 import { DEFAULT_FORWARD_ALLOW } from '../../dns/acl.ts';
 import { parseBindAddress } from '../../dns/health.ts';
-import { CorefileRunner } from '../../dns/corefile/runner.ts';
+import { apiConnection, CorefileRunner, loadCorefile, type ApiConnection } from '../../dns/corefile/runner.ts';
 import { parseUpstream } from '../../dns/upstream.ts';
 
 const log = createLogger('dns');
@@ -50,10 +50,14 @@ export default defineCommand({
     if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(zone)) throw new InvalidArgumentError(`invalid --cluster-domain ${JSON.stringify(zone)}`);
     flags.upstream?.forEach(parseUpstream); // refused at start with the flag's own message
     const conf = flags.conf;
-    const client = new ApiClient(loadClientConfig({ kubeconfig: flags.kubeconfig, server: flags.server }), { userAgent: 'ferry-dns' });
+    const text = conf === undefined ? corefileFromFlags({ ...flags, listen, zone }) : await readFile(conf, 'utf8');
+    // The Corefile's `kubeconfig FILE [CONTEXT]` wins over its `endpoint URL`, which wins over the flags (CoreDNS's order).
+    const via: ApiConnection = conf === undefined ? { endpoint: undefined, kubeconfig: undefined } : apiConnection(loadCorefile(text, conf));
+    const clientOptions = via.kubeconfig ? { kubeconfig: via.kubeconfig.file, context: via.kubeconfig.context } : { kubeconfig: flags.kubeconfig, server: via.endpoint ?? flags.server };
+    const client = new ApiClient(loadClientConfig(clientOptions), { userAgent: 'ferry-dns' });
     const runner = new CorefileRunner({ client, forwardAllow: flags['forward-allow'] }, conf);
     try {
-      await runner.start(conf === undefined ? corefileFromFlags({ ...flags, listen, zone }) : await readFile(conf, 'utf8'));
+      await runner.start(text);
     } catch (error) {
       await client.close();
       throw error;

@@ -33,6 +33,10 @@ export interface KubernetesConfig {
   readonly labels: string;
   /** `namespace_labels`: only namespaces matching this selector are exposed; '' all. Canonical form. */
   readonly namespaceLabels: string;
+  /** `endpoint URL...`: the API server (the first URL, as CoreDNS); undefined: `--server`/`--kubeconfig`. */
+  readonly endpoint: string | undefined;
+  /** `kubeconfig FILE [CONTEXT]`: how to reach the API server; it wins over `endpoint`, as in CoreDNS. */
+  readonly kubeconfig: { readonly file: string; readonly context: string | undefined } | undefined;
 }
 
 export interface HostsEntry {
@@ -168,6 +172,8 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
   let zonal = false;
   let labels = '';
   let namespaceLabels = '';
+  let endpoint: string | undefined;
+  let kubeconfig: KubernetesConfig['kubeconfig'];
   for (const o of d.block) {
     const opt = { ...o, name: `kubernetes: ${o.name}` };
     if (o.name === 'pods') {
@@ -185,16 +191,24 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
     else if (o.name === 'zonal') zonal = flag(opt, o.args);
     else if (o.name === 'labels') labels = selector(opt, o.args, 'label');
     else if (o.name === 'namespace_labels') namespaceLabels = selector(opt, o.args, 'namespace_label');
+    else if (o.name === 'endpoint') {
+      if (o.args.length === 0) fail(opt, 'Wrong argument count or unexpected line ending');
+      for (const url of o.args) if (!/^(https?|unix):\/\//.test(url)) fail(opt, `${JSON.stringify(url)}: want an http://, https:// or unix:// URL`);
+      endpoint = o.args[0];
+    } else if (o.name === 'kubeconfig') {
+      if (o.args.length !== 1 && o.args.length !== 2) fail(opt, 'Wrong argument count or unexpected line ending after kubeconfig');
+      kubeconfig = { file: o.args[0]!, context: o.args[1] };
+    }
     else if (o.name === 'ignore') {
       if (o.args[0] !== 'empty_service') fail(opt, `unable to parse ignore value: ${JSON.stringify(o.args[0] ?? '')}`);
       ignoreEmptyService = true;
     }
-    else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
+    else fail(d, `unknown property ${JSON.stringify(o.name)}${['multicluster', 'apiserver_qps', 'apiserver_burst', 'apiserver_max_inflight', 'startup_timeout'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
   }
   // Zonal names select among endpoints; without them every zonal name would be NXDOMAIN (CoreDNS setup.go).
   if (zonal && noEndpoints) fail(d, 'zonal requires the endpoint cache; remove noendpoints');
   if (namespaces.length > 0 && namespaceLabels !== '') fail(d, 'namespaces and namespace_labels cannot both be set');
-  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames, ignoreEmptyService, zonal, labels, namespaceLabels };
+  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames, ignoreEmptyService, zonal, labels, namespaceLabels, endpoint, kubeconfig };
 }
 
 function hosts(d: Directive, blockZones: readonly string[]): HostsConfig {

@@ -16,7 +16,7 @@ import { needsChain, PluginChain, ZoneDispatch, type ZoneBlock } from './chain.t
 import { CorefileError } from './errors.ts';
 import { HostsTable } from './hosts.ts';
 import { parseCorefile } from './parse.ts';
-import { serverConfig, type ServerConfig } from './plugins.ts';
+import { serverConfig, type KubernetesConfig, type ServerConfig } from './plugins.ts';
 import { scopedController } from './scoped-controller.ts';
 
 const log = createLogger('dns');
@@ -30,7 +30,19 @@ export function loadCorefile(text: string, file = 'Corefile'): ServerConfig[] {
   }
 }
 
+/** ApiConnection is how the kubernetes plugin reaches the API server (`endpoint`, `kubeconfig`); both undefined: the command's flags. */
+export type ApiConnection = Pick<KubernetesConfig, 'endpoint' | 'kubeconfig'>;
+
+/** apiConnection is the Corefile's way to the API server (one for every block: checkServers sees to it). */
+export function apiConnection(configs: readonly ServerConfig[]): ApiConnection {
+  const k = configs.find((c) => c.kubernetes)?.kubernetes;
+  return { endpoint: k?.endpoint, kubeconfig: k?.kubeconfig };
+}
+
 function checkServers(configs: ServerConfig[]): ServerConfig[] {
+  // One client serves every block: the blocks that say how to reach the API server must say the same.
+  const connections = new Set(configs.filter((c) => c.kubernetes).map((c) => JSON.stringify(apiConnection([c]))));
+  if (connections.size > 1) throw new CorefileError(0, 'plugin/kubernetes: different endpoint or kubeconfig in two server blocks is not implemented by ferry');
   // One watch serves every block: its label selectors must be the same in each.
   const selectors = new Set(configs.filter((c) => c.kubernetes).map((c) => `${c.kubernetes!.labels}|${c.kubernetes!.namespaceLabels}`));
   if (selectors.size > 1) throw new CorefileError(0, 'plugin/kubernetes: different labels or namespace_labels in two server blocks is not implemented by ferry');
@@ -235,6 +247,12 @@ export class CorefileRunner {
     } catch (error) {
       log.error('Corefile reload failed: keeping the running configuration', { file: this.#path, err: getErrorMessage(error) });
       this.#digest = d; // logged once per bad edit, not every interval
+      return;
+    }
+    if (JSON.stringify(apiConnection(configs)) !== JSON.stringify(apiConnection(this.#configs))) {
+      // The client was made from them at start (src/cli/commands/dns.ts).
+      log.error('Corefile reload failed: a new endpoint or kubeconfig needs a restart; keeping the running configuration', { file: this.#path });
+      this.#digest = d;
       return;
     }
     const previous = this.#configs;

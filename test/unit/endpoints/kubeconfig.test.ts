@@ -91,3 +91,24 @@ test('exec credential plugins are refused with a clear message', (t) => {
   const file = kubeconfig('exec.yaml', 'current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\nclusters: [{name: c, cluster: {server: "https://a"}}]\nusers: [{name: u, user: {exec: {command: aws}}}]');
   t.throws(() => loadClientConfig({ kubeconfig: file, env: {} }), { message: /user "u" uses exec credentials, which ferry does not support/ });
 });
+
+test('a named context is used instead of the current-context (CoreDNS kubeconfig FILE CONTEXT)', (t) => {
+  const two = kubeconfig('two-contexts.yaml', `
+apiVersion: v1
+kind: Config
+current-context: a
+contexts:
+- name: a
+  context: { cluster: a }
+- name: b
+  context: { cluster: b }
+clusters:
+- name: a
+  cluster: { server: http://127.0.0.1:1001 }
+- name: b
+  cluster: { server: http://127.0.0.1:1002 }
+`);
+  t.is(loadClientConfig({ kubeconfig: two, env: {} }).server, 'http://127.0.0.1:1001');
+  t.is(loadClientConfig({ kubeconfig: two, context: 'b', env: {} }).server, 'http://127.0.0.1:1002');
+  t.throws(() => loadClientConfig({ kubeconfig: two, context: 'c', env: {} }), { instanceOf: KubeconfigError, message: /context "c" not found/ });
+});

@@ -32,9 +32,10 @@
  * setup_test.go, setup_ttl_test.go
  *   TestKubernetesParse (rows for options Ferry has), TestKubernetesParseEndpointPodNames, TestKubernetesParseNoEndpoints,
  *   TestKubernetesParseIgnoreEmptyService, TestKubernetesParseZonal, TestBoundIPs, TestKubernetesParseTTL ... setup.test.ts
- *   (labels and namespace_labels work end to end in test/integration/dns/labels.test.ts)
+ *   (labels and namespace_labels work end to end in test/integration/dns/kubernetes-options.test.ts)
  *   (TestKubernetesParse's fallthrough row: fallthrough.test.ts, with the cluster zone falling through)
- *   TestKubernetesParse's endpoint, kubeconfig, startup_timeout and two-zone rows;
+ *   (endpoint and kubeconfig too: test/integration/dns/kubernetes-options.test.ts)
+ *   TestKubernetesParse's startup_timeout and two-zone rows;
  *   TestKubernetesParseAPIRateLimiting ... missing features (setup.test.ts lists them)
  *   TestKubernetesParseMulticluster ... multicluster zones (parallel branch)
  * controller_test.go

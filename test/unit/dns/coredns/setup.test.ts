@@ -9,9 +9,11 @@ import { boundIPs } from '../../../../src/dns/ns.ts';
 //
 // Left out, and why (each a kubernetes option Ferry does not have: a
 // missing feature, refused by name when a Corefile uses it):
-// - TestKubernetesParse's `kubernetes coredns.local test.local` (two cluster
-//   zones; Ferry serves one), `endpoint`, `kubeconfig`/`startup_timeout`
-//   rows. (Its fallthrough row is in fallthrough.test.ts.)
+// - TestKubernetesParse's `kubernetes coredns.local test.local` rows (two
+//   cluster zones; Ferry serves one) and its `startup_timeout` row (Ferry
+//   serves at once and answers SERVFAIL until the sync). (Its fallthrough
+//   row is in fallthrough.test.ts; `endpoint` and `kubeconfig` work end to
+//   end in test/integration/dns/kubernetes-options.test.ts.)
 // - TestKubernetesParseAPIRateLimiting (`apiserver_qps`, `apiserver_burst`,
 //   `apiserver_max_inflight`).
 // - TestKubernetesParseMulticluster: being built on a parallel branch with `multicluster`.
@@ -19,7 +21,7 @@ import { boundIPs } from '../../../../src/dns/ns.ts';
 const parse = (text: string) => loadCorefile(`coredns.local {\n${text}\n}\n`)[0]!.kubernetes!;
 const opts = (options: string) => parse(`kubernetes coredns.local {\n${options}\n}`);
 
-const parseCases: Array<{ input: string; error?: RegExp; namespaces?: string[]; podMode?: string; labels?: string; namespaceLabels?: string }> = [
+const parseCases: Array<{ input: string; error?: RegExp; namespaces?: string[]; podMode?: string; labels?: string; namespaceLabels?: string; endpoint?: string; kubeconfig?: { file: string; context: string | undefined } }> = [
   { input: 'kubernetes coredns.local', namespaces: [], podMode: 'disabled' },
   { input: 'kubernetes coredns.local {\n}', namespaces: [] },
   { input: 'kubernetes coredns.local {\n\tnamespaces demo\n}', namespaces: ['demo'] },
@@ -36,6 +38,12 @@ const parseCases: Array<{ input: string; error?: RegExp; namespaces?: string[]; 
   { input: 'kubernetes coredns.local {\n    namespaces foo bar\n    namespace_labels istio-injection=enabled\n}', error: /namespaces and namespace_labels cannot both be set/ },
   { input: 'kubernetes coredns.local {\n    labels\n}', error: /rong argument count or unexpected line ending/ },
   { input: 'kubernetes coredns.local {\n    labels environment in (production, qa\n}', error: /unable to parse label selector/ },
+  { input: 'kubernetes coredns.local {\n\tendpoint http://localhost:9090 http://localhost:9091\n}', endpoint: 'http://localhost:9090' },
+  { input: 'kubernetes coredns.local {\n    endpoint\n}', error: /rong argument count or unexpected line ending/ },
+  { input: 'kubernetes coredns.local {\n\tkubeconfig\n}', error: /Wrong argument count or unexpected line ending after/ },
+  { input: 'kubernetes coredns.local {\n\tkubeconfig file context extraarg\n}', error: /Wrong argument count or unexpected line ending after/ },
+  { input: 'kubernetes coredns.local {\n\tkubeconfig file\n}', kubeconfig: { file: 'file', context: undefined } },
+  { input: 'kubernetes coredns.local {\n\tkubeconfig file context\n}', kubeconfig: { file: 'file', context: 'context' } },
 ];
 for (const tc of parseCases) {
   test(`TestKubernetesParse: ${JSON.stringify(tc.input)}`, (t) => {
@@ -49,6 +57,8 @@ for (const tc of parseCases) {
     if (tc.podMode) t.is(k.podMode as string, tc.podMode);
     t.is(k.labels, tc.labels ?? '');
     t.is(k.namespaceLabels, tc.namespaceLabels ?? '');
+    t.is(k.endpoint, tc.endpoint);
+    t.deepEqual(k.kubeconfig, tc.kubeconfig);
   });
 }
 

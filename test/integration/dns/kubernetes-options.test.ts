@@ -1,4 +1,7 @@
 /**
+ * `kubernetes { endpoint URL }` and `kubernetes { kubeconfig FILE CONTEXT }`
+ * reach the API server without `--server`.
+ *
  * `kubernetes { labels SELECTOR; namespace_labels SELECTOR }` end to end:
  * `ferry dns -conf` watches only the Services (and EndpointSlices) matching
  * `labels` and exposes only the namespaces matching `namespace_labels`, as
@@ -20,11 +23,11 @@ const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
 const Z = 'cluster.local';
 
 /** startConf runs `ferry dns -conf` with `corefile` and waits for /ready. */
-async function startConf(t: Teardown, url: string, corefile: string): Promise<number> {
+async function startConf(t: Teardown, url: string | undefined, corefile: string | ((dir: string) => string)): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-labels-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'Corefile'), corefile);
-  const proc = spawn(FERRY, ['dns', '-conf', join(dir, 'Corefile'), '--server', url], { stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(join(dir, 'Corefile'), typeof corefile === 'string' ? corefile : corefile(dir));
+  const proc = spawn(FERRY, ['dns', '-conf', join(dir, 'Corefile'), ...(url ? ['--server', url] : [])], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
   let log = '';
   let exited = false;
   proc.on('exit', () => (exited = true));
@@ -75,4 +78,20 @@ test('labels and namespace_labels select what ferry dns answers for', async (t) 
   await c.client.patch(resources.services, 'other', { metadata: { labels: { env: 'staging' } } }, 'merge', { namespace: 'prod' });
   await waitFor(async () => (await status('other.prod')) === 'NOERROR', 10_000, 'other.prod after it is labelled');
   t.is(await status('web.prod'), 'NOERROR');
+});
+
+test('endpoint URL, and kubeconfig FILE CONTEXT (over endpoint), reach the API server without --server', async (t) => {
+  const c = await startCluster(t);
+  await namespace(c, 'prod', {});
+  await createService(c, clusterIPService('prod', 'web', [{ name: 'http', port: 80 }], { clusterIP: '10.96.1.1' }));
+  const block = (port: number, options: string) => `.:${port} {\n  bind 127.0.0.1\n  ready 127.0.0.1:0\n  kubernetes ${Z} {\n${options}\n  }\n  forward . 127.0.0.1:9\n}\n`;
+  const viaEndpoint = await startConf(t, undefined, block(await freePort(), `    endpoint ${c.url} http://127.0.0.1:9`));
+  t.deepEqual((await dig(viaEndpoint, [`web.prod.svc.${Z}`, 'A'])).answer, [`web.prod.svc.${Z}. 5 IN A 10.96.1.1`]);
+  const kubeconfigPort = await freePort();
+  const viaKubeconfig = await startConf(t, undefined, (dir) => {
+    // The current context names nothing that answers: the context the Corefile names is used.
+    writeFileSync(join(dir, 'kubeconfig'), `apiVersion: v1\nkind: Config\ncurrent-context: dead\ncontexts:\n- name: dead\n  context: { cluster: dead }\n- name: lab\n  context: { cluster: lab }\nclusters:\n- name: dead\n  cluster: { server: http://127.0.0.1:9 }\n- name: lab\n  cluster: { server: ${c.url} }\n`);
+    return block(kubeconfigPort, `    endpoint http://127.0.0.1:9\n    kubeconfig ${join(dir, 'kubeconfig')} lab`);
+  });
+  t.deepEqual((await dig(viaKubeconfig, [`web.prod.svc.${Z}`, 'A'])).answer, [`web.prod.svc.${Z}. 5 IN A 10.96.1.1`]);
 });
