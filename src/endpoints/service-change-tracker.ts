@@ -1,6 +1,6 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { isIPv4 as isIPv4Address } from 'node:net';
-import { cidrFamily } from './node-port-addresses.ts';
+import { canonicalIPs, parseCIDRSloppy } from '../util/sloppy-ip.ts';
 import { servicePortKey } from './proxy-state.ts';
 import type { Protocol, ServicePort, ServiceType, TrafficPolicy } from './proxy-state.ts';
 import { SnapshotMap } from './snapshot-map.ts';
@@ -10,8 +10,10 @@ const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
 
 /**
  * isIPv4 keeps the addresses of this proxy's family (Ferry programs IPv4).
- * Strict: one malformed address written into a ruleset fails the whole
- * restore or transaction, every service with it, so it is dropped here.
+ * Addresses are first read as kube-proxy reads them (canonicalIPs: leading
+ * zeros are decimal) and written in canonical form; one that is not an
+ * address would fail the whole restore or transaction, every service with
+ * it, so it is dropped here.
  */
 const isIPv4 = (ip: string): boolean => isIPv4Address(ip);
 
@@ -30,7 +32,7 @@ export function servicePorts(svc: Service | undefined): Map<string, ServicePort>
   const ports = new Map<string, ServicePort>();
   const spec = svc?.spec;
   if (!svc || !spec || spec.type === 'ExternalName') return ports;
-  const clusterIPs = (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter(isIPv4);
+  const clusterIPs = canonicalIPs(spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter(isIPv4);
   if (spec.clusterIP === 'None' || clusterIPs.length === 0) return ports;
   const namespace = svc.metadata?.namespace ?? '';
   const name = svc.metadata?.name ?? '';
@@ -38,9 +40,9 @@ export function servicePorts(svc: Service | undefined): Map<string, ServicePort>
   const externalTrafficPolicy: TrafficPolicy = spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
   const shared = {
     namespace, name, type, clusterIPs: Object.freeze(clusterIPs),
-    externalIPs: Object.freeze((spec.externalIPs ?? []).filter(isIPv4)),
-    loadBalancerIPs: Object.freeze((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(isIPv4)),
-    loadBalancerSourceRanges: Object.freeze((spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => cidrFamily(r) !== undefined)),
+    externalIPs: Object.freeze(canonicalIPs(spec.externalIPs ?? []).filter(isIPv4)),
+    loadBalancerIPs: Object.freeze(canonicalIPs((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '')).filter(isIPv4)),
+    loadBalancerSourceRanges: Object.freeze((spec.loadBalancerSourceRanges ?? []).map((r) => parseCIDRSloppy(r.trim())).filter((r) => r !== undefined)),
     sessionAffinity: Object.freeze(spec.sessionAffinity === 'ClientIP'
       ? { type: 'ClientIP' as const, timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS }
       : { type: 'None' as const }),

@@ -174,3 +174,18 @@ test('malformed addresses, ranges and ports are dropped before any mode writes t
   t.deepEqual(state.endpoints.get('ns1/s:p80')!.map((e) => e.ip), ['10.0.0.1']);
   t.false(state.endpoints.has('ns1/s:bad'));
 });
+
+test('addresses with leading zeros are read as kube-proxy reads them (decimal) and kept in canonical form', (t) => {
+  const b = new ProxyStateBuilder('node-a');
+  b.onServiceChange(undefined, service('bad', {
+    type: 'LoadBalancer', clusterIP: '172.30.0.041', clusterIPs: ['172.30.0.041'], externalIPs: ['192.168.099.022'],
+    loadBalancerSourceRanges: [' 203.0.113.000/025', '203.0.113.130/25', 'not-a-cidr'], ports: [{ name: 'p80', port: 80, nodePort: 3001 }],
+  }, { status: { loadBalancer: { ingress: [{ ip: '1.2.3.004' }] } } }));
+  b.onEndpointSliceChange(slice('bad-1', 'bad', [['10.180.00.001'], ['10.180.0.010'], ['10.180.0.300']]), false);
+  const state = b.build();
+  t.like(state.services.get('ns1/bad:p80'), {
+    clusterIPs: ['172.30.0.41'], externalIPs: ['192.168.99.22'], loadBalancerIPs: ['1.2.3.4'], loadBalancerSourceRanges: ['203.0.113.0/25', '203.0.113.128/25'],
+  });
+  // 10.180.0.300 is no address even read sloppily: dropped (it would fail the whole ruleset).
+  t.deepEqual(state.endpoints.get('ns1/bad:p80')!.map((e) => e.ip), ['10.180.0.1', '10.180.0.10']);
+});

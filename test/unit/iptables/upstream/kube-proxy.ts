@@ -1,6 +1,9 @@
 import type { ExecutionContext } from 'ava';
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Endpoint, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
 import type { IptablesHostFeatures } from '../../../../src/iptables/host-features.ts';
+import { ProxyStateBuilder } from '../../../../src/endpoints/state-builder.ts';
 import { nodePortTargets } from '../../../../src/iptables/node-ports.ts';
 import { renderRules, type RenderOptions } from '../../../../src/iptables/render.ts';
 import { FakeIptables, tracePacket } from '../../../helpers/iptables-tracer.ts';
@@ -79,6 +82,21 @@ export const remote = (ip: string, port = 80, over: Partial<Endpoint> = {}): End
 /** sync renders the services in full into a fresh fake, as one syncProxyRules. */
 export async function sync(entries: ReadonlyArray<[ServicePort, Endpoint[]]>, options: RenderOptions = upstreamOptions()): Promise<{ ipt: FakeIptables; text: string }> {
   const text = renderRules({ state: state(entries), full: true, installedChains: new Set(), jumps: [] }, options).text;
+  const ipt = new FakeIptables();
+  await ipt.restore(text);
+  return { ipt, text };
+}
+
+/**
+ * syncObjects is sync from Service and EndpointSlice objects, through the
+ * change trackers every mode reads them with (upstream's makeServiceMap and
+ * populateEndpointSlices), for the cases whose point is how objects are read.
+ */
+export async function syncObjects(services: readonly Service[], slices: readonly EndpointSlice[], options: RenderOptions = upstreamOptions()): Promise<{ ipt: FakeIptables; text: string }> {
+  const builder = new ProxyStateBuilder('test-hostname');
+  for (const s of services) builder.onServiceChange(undefined, s);
+  for (const s of slices) builder.onEndpointSliceChange(s, false);
+  const text = renderRules({ state: builder.build(), full: true, installedChains: new Set(), jumps: [] }, options).text;
   const ipt = new FakeIptables();
   await ipt.restore(text);
   return { ipt, text };
