@@ -17,6 +17,17 @@ const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
  */
 const isIPv4 = (ip: string): boolean => isIPv4Address(ip);
 
+/**
+ * loadBalancerVIPs are the ingress IPs a proxy serves: those whose ipMode is
+ * VIP or unset, as kube-proxy takes them since LoadBalancerIPMode (GA in
+ * 1.32). A Proxy-mode load balancer delivers traffic to the node or pod
+ * address itself; capturing its IP on the node would send pods' traffic to
+ * it past the load balancer (and its PROXY protocol or TLS).
+ */
+function loadBalancerVIPs(svc: Service): string[] {
+  return (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip && (i.ipMode ?? 'VIP') === 'VIP').map((i) => i.ip!);
+}
+
 /** serviceName is the NamespacedName string `ns/name` trackers key services by. */
 export function serviceName(obj: { metadata?: { namespace?: string; name?: string } }): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
@@ -41,7 +52,7 @@ export function servicePorts(svc: Service | undefined): Map<string, ServicePort>
   const shared = {
     namespace, name, type, clusterIPs: Object.freeze(clusterIPs),
     externalIPs: Object.freeze(canonicalIPs(spec.externalIPs ?? []).filter(isIPv4)),
-    loadBalancerIPs: Object.freeze(canonicalIPs((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '')).filter(isIPv4)),
+    loadBalancerIPs: Object.freeze(canonicalIPs(loadBalancerVIPs(svc)).filter(isIPv4)),
     loadBalancerSourceRanges: Object.freeze((spec.loadBalancerSourceRanges ?? []).map((r) => parseCIDRSloppy(r.trim())).filter((r) => r !== undefined)),
     sessionAffinity: Object.freeze(spec.sessionAffinity === 'ClientIP'
       ? { type: 'ClientIP' as const, timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS }

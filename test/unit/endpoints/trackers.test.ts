@@ -30,6 +30,13 @@ const portCases: Array<{ name: string; svc: Service; want: Record<string, unknow
     svc: service('lb', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: 'ClientIP', externalIPs: ['192.0.2.1', '2001:db8::1'], ports: [{ port: 80, nodePort: 30080 }] }, { status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } } }),
     want: [{ key: 'ns1/lb', type: 'LoadBalancer', nodePort: 30080, externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: { type: 'ClientIP', timeoutSeconds: 10800 }, externalIPs: ['192.0.2.1'], loadBalancerIPs: ['198.51.100.7'] }],
   },
+  {
+    name: 'LoadBalancer ingress with ipMode Proxy is not served (kube-proxy\'s LoadBalancerIPMode); VIP and unset are',
+    svc: service('ipmode', { type: 'LoadBalancer', ports: [{ port: 80, nodePort: 30080 }] }, {
+      status: { loadBalancer: { ingress: [{ ip: '198.51.100.1', ipMode: 'Proxy' }, { ip: '198.51.100.2', ipMode: 'VIP' }, { ip: '198.51.100.3' }, { hostname: 'lb.example' }] } },
+    }),
+    want: [{ key: 'ns1/ipmode', loadBalancerIPs: ['198.51.100.2', '198.51.100.3'] }],
+  },
 ];
 for (const tc of portCases) {
   test(`servicePorts: ${tc.name}`, (t) => {
