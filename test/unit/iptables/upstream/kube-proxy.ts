@@ -4,9 +4,11 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Endpoint, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
 import type { IptablesHostFeatures } from '../../../../src/iptables/host-features.ts';
 import { ProxyStateBuilder } from '../../../../src/endpoints/state-builder.ts';
+import { IptablesProxier, type IptablesMetrics } from '../../../../src/iptables/proxier.ts';
 import { nodePortTargets } from '../../../../src/iptables/node-ports.ts';
 import { renderRules, type RenderOptions } from '../../../../src/iptables/render.ts';
 import { FakeIptables, tracePacket } from '../../../helpers/iptables-tracer.ts';
+import { proxyConfig } from '../../../helpers/proxy-state-fixtures.ts';
 import { normalize, state } from '../fixtures.ts';
 
 /**
@@ -85,6 +87,29 @@ export async function sync(entries: ReadonlyArray<[ServicePort, Endpoint[]]>, op
   const ipt = new FakeIptables();
   await ipt.restore(text);
   return { ipt, text };
+}
+
+/**
+ * upstreamProxier is NewFakeProxier as a Ferry IptablesProxier on a fake
+ * iptables, for the cases that follow syncs over time or read metrics.
+ */
+export function upstreamProxier(t: ExecutionContext, metrics: IptablesMetrics): { ipt: FakeIptables; proxier: IptablesProxier } {
+  const ipt = new FakeIptables();
+  const proxier = new IptablesProxier({
+    config: proxyConfig({ clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' }), runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000,
+    sysctl: async () => {}, // recorded nowhere: these tests run in the machine's own namespace
+    host: UPSTREAM_HOST, metrics,
+  });
+  t.teardown(() => proxier.close());
+  return { ipt, proxier };
+}
+
+/** countRules is upstream's: the rules (`-A` lines) of one table of a restore input. */
+export function countRules(restore: string, table: string): number {
+  const lines = restore.split('\n').map((l) => l.trim());
+  const start = lines.indexOf(`*${table}`);
+  const end = lines.indexOf('COMMIT', start);
+  return lines.slice(start, end).filter((l) => l.startsWith('-A ')).length;
 }
 
 /**
