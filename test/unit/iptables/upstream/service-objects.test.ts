@@ -1,6 +1,10 @@
 import test from 'ava';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { request } from 'undici';
+import { ServiceHealthServer } from '../../../../src/endpoints/service-health.ts';
+import { ProxyStateBuilder } from '../../../../src/endpoints/state-builder.ts';
+import { freePort } from '../../../../src/util/free-port.ts';
 import { dedent } from '../fixtures.ts';
 import { runPacketFlowTests, syncObjects, testExternalClient, translateDump } from './kube-proxy.ts';
 
@@ -109,3 +113,44 @@ for (const tc of ipModeCases) {
     ]);
   });
 }
+
+// TestHealthCheckNodePortWhenTerminating: the health check counts only ready
+// local endpoints, so with only terminating ones on the node it fails and load
+// balancers drain the node (the terminating endpoints still serve what comes).
+// Upstream reads the count (LocalReadyEndpoints) off a ClusterIP service;
+// Ferry computes it for services with a health check node port, so the
+// service here is LoadBalancer with externalTrafficPolicy Local, and the count
+// is read from the health check node port itself (127.0.0.1).
+test('TestHealthCheckNodePortWhenTerminating: only ready local endpoints count; all terminating fails the check', async (t) => {
+  const port = await freePort();
+  const service: Service = {
+    metadata: { namespace: 'ns1', name: 'svc1' },
+    spec: {
+      type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: port, clusterIP: '172.30.1.1', clusterIPs: ['172.30.1.1'],
+      selector: { foo: 'bar' }, ports: [{ name: '', port: 80, targetPort: 80, protocol: 'TCP', nodePort: 30080 }],
+    },
+  };
+  const endpointSlice = (conditions: Array<[ready: boolean, serving?: boolean, terminating?: boolean]>): EndpointSlice => ({
+    metadata: { namespace: 'ns1', name: 'svc1-1', labels: { 'kubernetes.io/service-name': 'svc1' } },
+    addressType: 'IPv4', ports: [{ name: '', port: 80, protocol: 'TCP' }],
+    endpoints: conditions.map(([ready, serving, terminating], i) => ({
+      addresses: [`10.0.1.${i + 1}`], nodeName: 'test-hostname', conditions: { ready, ...(serving === undefined ? {} : { serving, terminating }) },
+    })),
+  });
+  const builder = new ProxyStateBuilder('test-hostname');
+  const health = new ServiceHealthServer('127.0.0.1', () => true);
+  t.teardown(() => health.close());
+  const check = async () => {
+    t.deepEqual(await health.syncFromState(builder.build()), []);
+    const r = await request(`http://127.0.0.1:${port}/`);
+    return { status: r.statusCode, localEndpoints: ((await r.body.json()) as { localEndpoints: number }).localEndpoints };
+  };
+  builder.onServiceChange(undefined, service);
+  // Three ready, one not ready (ignored).
+  const ready = endpointSlice([[true], [true], [true], [false]]);
+  builder.onEndpointSliceChange(ready, false);
+  t.deepEqual(await check(), { status: 200, localEndpoints: 3 });
+  // All terminating: serving, serving, serving, not serving.
+  builder.onEndpointSliceChange(endpointSlice([[false, true, false], [false, true, true], [false, true, true], [false, false, true]]), false);
+  t.deepEqual(await check(), { status: 503, localEndpoints: 0 });
+});
