@@ -148,6 +148,36 @@ export function translateDump(text: string, from: 'ferry' | 'upstream'): string 
   return normalize(lines.join('\n'));
 }
 
+/** Chains kube-proxy may create without jumping to them (upstream's checkIPTablesRuleJumps exemptions). */
+const FIXED_CHAINS = ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-FORWARD', 'KUBE-MARK-MASQ', 'KUBE-PROXY-FIREWALL', 'KUBE-FIREWALL'];
+const BUILTIN_TARGETS = new Set(['ACCEPT', 'REJECT', 'DROP', 'MARK', 'RETURN', 'DNAT', 'SNAT', 'MASQUERADE']);
+
+/**
+ * checkRuleJumps is upstream's checkIPTablesRuleJumps, the consistency check
+ * its assertIPTablesRulesEqual runs on a whole restore: per table, every
+ * chain jumped to or filled is created, every chain jumped to has rules
+ * (but KUBE-NODEPORTS), and no created chain but the fixed ones goes unused.
+ * Returns upstream's error text, or undefined when consistent.
+ */
+export function checkRuleJumps(restore: string): string | undefined {
+  const tables = restore.split(/^COMMIT$/m).map((t) => t.trim().split('\n').map((l) => l.trim())).filter((lines) => lines[0]?.startsWith('*'));
+  const names = (lines: string[], re: RegExp) => new Set(lines.map((l) => re.exec(l)?.[1]).filter((c): c is string => c !== undefined));
+  const minus = (a: Set<string>, b: Iterable<string>) => new Set([...a].filter((x) => !new Set(b).has(x)));
+  for (const lines of tables) {
+    const table = lines[0]!.slice(1);
+    const created = minus(names(lines, /^:(\S+)/), names(lines, /-X (\S+)/));
+    const filled = names(lines, /-A (\S+)/);
+    const jumped = minus(names(lines, /-j (\S+)/), BUILTIN_TARGETS);
+    const missing = new Set([...minus(jumped, created), ...minus(filled, created)]);
+    if (missing.size > 0) return `some chains in ${table} are used but were not created: [${[...missing].join(' ')}]`;
+    const empty = minus(minus(jumped, filled), ['KUBE-NODEPORTS']);
+    if (empty.size > 0) return `some chains in ${table} are jumped to but have no rules: [${[...empty].join(' ')}]`;
+    const extra = minus(minus(created, jumped), FIXED_CHAINS);
+    if (extra.size > 0) return `some chains in ${table} are created but not used: [${[...extra].join(' ')}]`;
+  }
+  return undefined;
+}
+
 /** PacketFlowTest is one row of upstream's packet-flow tables. */
 export interface PacketFlowTest {
   readonly name: string;

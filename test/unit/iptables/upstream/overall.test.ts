@@ -4,7 +4,7 @@ import { ProxyMetrics } from '../../../../src/endpoints/metrics.ts';
 import { FakeIptables } from '../../../helpers/iptables-tracer.ts';
 import { proxyState } from '../../../helpers/proxy-state-fixtures.ts';
 import { dedent, svc } from '../fixtures.ts';
-import { countRules, local, remote, runPacketFlowTests, sync, testExternalClient, testNodeIP, translateDump, upstreamProxier, type PacketFlowTest } from './kube-proxy.ts';
+import { checkRuleJumps, countRules, local, remote, runPacketFlowTests, sync, testExternalClient, testNodeIP, translateDump, upstreamProxier, type PacketFlowTest } from './kube-proxy.ts';
 
 // kube-proxy's TestOverallIPTablesRules and TestTracePacket (source in
 // kube-proxy.ts): six services covering ClusterIP, LoadBalancer with
@@ -136,6 +136,7 @@ const EXPECTED_OVERALL = dedent(`
 test('TestOverallIPTablesRules: the whole restore matches, line for line', async (t) => {
   const { text } = await sync(overallServices());
   t.is(translateDump(text, 'ferry'), translateDump(EXPECTED_OVERALL, 'upstream'));
+  t.is(checkRuleJumps(translateDump(text, 'ferry')), undefined, 'every jump lands in a created, filled chain; no chain unused');
 });
 
 test('TestOverallIPTablesRules: sync_proxy_rules_iptables_total{nat} is the nat rules the sync restored', async (t) => {

@@ -6,7 +6,7 @@ import { ServiceHealthServer } from '../../../../src/endpoints/service-health.ts
 import { ProxyStateBuilder } from '../../../../src/endpoints/state-builder.ts';
 import { freePort } from '../../../../src/util/free-port.ts';
 import { dedent } from '../fixtures.ts';
-import { runPacketFlowTests, syncObjects, testExternalClient, translateDump } from './kube-proxy.ts';
+import { checkRuleJumps, runPacketFlowTests, syncObjects, testExternalClient, translateDump } from './kube-proxy.ts';
 
 // kube-proxy's cases whose point is how Service and EndpointSlice objects are
 // read (source in kube-proxy.ts), so they start from the objects and go
@@ -77,6 +77,7 @@ test('TestBadIPs: leading zeros in every address are read as decimal and written
   };
   const { ipt, text } = await syncObjects([service], [slice('ns1', 'svc1', '10.180.00.001')]);
   t.is(translateDump(text, 'ferry'), translateDump(EXPECTED_BAD_IPS, 'upstream'));
+  t.is(checkRuleJumps(translateDump(text, 'ferry')), undefined);
   // And packets to the canonical addresses reach the endpoint (not in upstream's case; it compares the dump only).
   runPacketFlowTests(t, ipt, [
     { name: 'pod to cluster IP', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 80, output: '10.180.0.1:80' },
