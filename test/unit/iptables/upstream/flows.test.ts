@@ -10,11 +10,11 @@ import {
 // masquerading and external traffic policy (source in kube-proxy.ts), each
 // run through the rules Ferry renders for the same services.
 //
-// Left out of these tests, and why:
-// - TestNodePorts' three IPv6 cases: Ferry's iptables mode programs IPv4
-//   only (no ip6tables proxier) — a missing feature.
-// - TestDropInvalidRule's nfacct case (Ferry has no nfacct counters, a
-//   missing feature); its plain and tcpLiberal cases are ported.
+// Left out of these tests, and why (kube-proxy.ts lists every upstream test):
+// - TestNodePorts' three IPv6 cases: Ferry's iptables mode has no ip6tables
+//   proxier yet — a missing feature, not a reason; they go with that work.
+// - TestDropInvalidRule's nfacct case: Ferry creates no nfacct counters — a
+//   missing feature; its plain and tcpLiberal cases are ported.
 
 test('TestNoEndpointsReject: every address of a service without endpoints rejects', async (t) => {
   const { ipt } = await sync([[svc('ns1', 'svc1', { type: 'LoadBalancer', clusterIPs: ['172.30.0.41'], externalIPs: [testExternalIP], nodePort: 3001, loadBalancerIPs: ['1.2.3.4'] }), []]]);

@@ -25,32 +25,67 @@ import { normalize, state } from '../fixtures.ts';
  *   external IP 192.168.99.11 are local), LoadBalancer IPs 1.2.3.4, 5.6.7.8,
  *   non-cluster clients 203.0.113.0/24 with source range 203.0.113.0/25.
  *
- * Ported (overall.test.ts, flows.test.ts, policies.test.ts, repeated.test.ts,
- * large-cluster.test.ts, and TestEndpointSliceE2E's chains in ../render-golden.test.ts):
- * TestOverallIPTablesRules, TestTracePacket, TestNoEndpointsReject,
- * TestClusterIPGeneral, TestLoadBalancer, TestNodePorts (IPv4),
- * TestHealthCheckNodePort, TestDropInvalidRule, TestMasqueradeRule,
- * TestExternalTrafficPolicyLocal/Cluster, TestInternalTrafficPolicy,
- * TestTerminatingEndpointsTrafficPolicyLocal/Cluster,
- * TestInternalExternalMasquerade, TestSyncProxyRulesRepeated,
- * TestSyncProxyRulesLargeClusterMode.
+ * Every Test func of that file, and where it is (31; checked against the
+ * file at that commit — it has no TestEndpointSliceE2E and no
+ * TestDeleteEndpointConnections, which earlier versions of this list named):
  *
- * Not ported, and why (per-case omissions are listed in each file):
- * - TestNodePorts' IPv6 cases: Ferry's iptables mode is IPv4 only — a
- *   missing feature.
- * - Change-tracker tests (TestBuildServiceMap*, TestUpdateEndpointsMap, ...)
- *   and TestHealthCheckNodePortWhenTerminating: they expect tracker and
- *   health-server state, not rules; Ferry's own tests of those live in
- *   test/unit/endpoints.
- * - TestProxierMetricsIPTablesTotalRules, TestNoEndpointsMetric: metric
- *   values, not rules or packet flows.
- * - TestDeleteEndpointConnections*: conntrack command lines, which Ferry
- *   tests in its own conntrack tests.
+ * Ported:
+ * - TestCheckIPTablesRuleJumps: rule-jumps.test.ts; the check also runs on
+ *   Ferry's whole restores in overall.test.ts and service-objects.test.ts.
+ * - TestTracePacket, TestOverallIPTablesRules (with its nat rule-total
+ *   metric check): overall.test.ts.
+ * - TestNoEndpointsReject, TestClusterIPGeneral, TestLoadBalancer,
+ *   TestNodePorts (its 4 IPv4 cases), TestHealthCheckNodePort,
+ *   TestDropInvalidRule (2 of 3 cases), TestMasqueradeRule,
+ *   TestExternalTrafficPolicyLocal, TestExternalTrafficPolicyCluster: flows.test.ts.
+ * - TestComputeProbability: probability.test.ts.
+ * - TestInternalTrafficPolicy, TestTerminatingEndpointsTrafficPolicyLocal,
+ *   TestTerminatingEndpointsTrafficPolicyCluster, TestInternalExternalMasquerade
+ *   (its 4 configurations): policies.test.ts.
+ * - TestSyncProxyRulesLargeClusterMode: large-cluster.test.ts (one step
+ *   differs on purpose, said there).
+ * - TestSyncProxyRulesRepeated (with its rule-total, last-sync and
+ *   partial-restore-failure metric checks): repeated.test.ts.
+ * - TestNoEndpointsMetric, TestProxierMetricsIPTablesTotalRules: metrics.test.ts.
+ * - TestBadIPs, TestLoadBalancerIngressRouteTypeProxy (its 3 gate-on cases),
+ *   TestHealthCheckNodePortWhenTerminating: service-objects.test.ts, from
+ *   Service and EndpointSlice objects through the trackers.
  *
- * Configuration translated, not left out: upstream's fake proxier has nfacct
- * counters; Ferry's fake has none, which upstream tests too (TestDropInvalidRule's
- * first case), so the dumps are compared without them (see translateDump).
- * Its fake iptables has no --random-fully, nor has UPSTREAM_HOST.
+ * Not ported, and why:
+ * - TestParseIPTablesData, TestSortIPTablesRules: they test upstream's own
+ *   test helpers (splitting a dump into tables, sorting one for comparison),
+ *   not kube-proxy; Ferry's comparisons use FakeIptables and
+ *   fixtures.normalize instead.
+ * - TestBuildServiceMapAddRemove, TestBuildServiceMapServiceHeadless,
+ *   TestBuildServiceMapServiceTypeExternalName, TestBuildServiceMapServiceUpdate,
+ *   TestUpdateEndpointsMap: they test the change trackers' result structs
+ *   (ServicePortMap/EndpointsMap.Update), not rules; Ferry's trackers have
+ *   their own tests in test/unit/endpoints/trackers.test.ts (headless and
+ *   ExternalName skipped, no-op updates dropped, slices merged, UDP endpoints
+ *   deleted and services newly active, UDP cluster IPs of deleted services).
+ *   One difference is deliberate: a cluster IP still served by another UDP
+ *   port of the same service is not reported for a conntrack flush (upstream's
+ *   AddRemove case expects 172.30.55.4, and kube-proxy then flushes that IP's
+ *   live UDP flows).
+ *
+ * Cases left out of ported tests, and why:
+ * - TestNodePorts' 3 IPv6 cases: Ferry's iptables mode has no ip6tables
+ *   proxier — a missing feature, being added on another branch; the cases
+ *   belong with it.
+ * - TestDropInvalidRule's nfacct case: Ferry creates no nfacct counters
+ *   (kube-proxy's ct_state_invalid_dropped_pkts and localhost_nps_accepted_pkts,
+ *   behind its nfacct metrics) — a missing feature. This machine's kernel has
+ *   no nfnetlink_acct, so kube-proxy here would write exactly Ferry's rules.
+ * - TestLoadBalancerIngressRouteTypeProxy's 3 gate-off cases: LoadBalancerIPMode
+ *   is GA and locked on in the kube-proxy carried here (the test must emulate
+ *   1.31 to turn it off); Ferry, like it, always honours ipMode and refuses
+ *   featureGates.LoadBalancerIPMode: false.
+ *
+ * Dumps compared without nfacct: upstream's fake proxier has both nfacct
+ * counters, Ferry has none (above), so translateDump takes the nfacct matches
+ * out of upstream's dumps; without counters kube-proxy writes exactly those
+ * rules (TestDropInvalidRule's first case). Upstream's fake iptables has no
+ * --random-fully, nor has UPSTREAM_HOST.
  */
 export const SOURCE = 'kubernetes pkg/proxy/iptables/proxier_test.go @ aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212';
 
