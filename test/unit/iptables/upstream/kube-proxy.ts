@@ -74,8 +74,8 @@ import { normalize, state } from '../fixtures.ts';
  *   belong with it.
  * - TestDropInvalidRule's nfacct case: Ferry creates no nfacct counters
  *   (kube-proxy's ct_state_invalid_dropped_pkts and localhost_nps_accepted_pkts,
- *   behind its nfacct metrics) — a missing feature. This machine's kernel has
- *   no nfnetlink_acct, so kube-proxy here would write exactly Ferry's rules.
+ *   behind its nfacct metrics) — a missing feature (this machine's kernel has
+ *   nfnetlink_acct and xt_nfacct built in, so kube-proxy here would use them).
  * - TestLoadBalancerIngressRouteTypeProxy's 3 gate-off cases: LoadBalancerIPMode
  *   is GA and locked on in the kube-proxy carried here (the test must emulate
  *   1.31 to turn it off); Ferry, like it, always honours ipMode and refuses
