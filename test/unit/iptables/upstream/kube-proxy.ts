@@ -47,6 +47,10 @@ import { normalize, state } from '../fixtures.ts';
  * - TestSyncProxyRulesRepeated (with its rule-total, last-sync and
  *   partial-restore-failure metric checks): repeated.test.ts.
  * - TestNoEndpointsMetric, TestProxierMetricsIPTablesTotalRules: metrics.test.ts.
+ * - TestBuildServiceMapAddRemove (one expectation differs on purpose, said
+ *   there), TestBuildServiceMapServiceHeadless,
+ *   TestBuildServiceMapServiceTypeExternalName, TestBuildServiceMapServiceUpdate:
+ *   ../../endpoints/upstream-trackers.test.ts, through Ferry's trackers.
  * - TestBadIPs, TestLoadBalancerIngressRouteTypeProxy (its 3 gate-on cases),
  *   TestHealthCheckNodePortWhenTerminating: service-objects.test.ts, from
  *   Service and EndpointSlice objects through the trackers.
@@ -56,17 +60,11 @@ import { normalize, state } from '../fixtures.ts';
  *   test helpers (splitting a dump into tables, sorting one for comparison),
  *   not kube-proxy; Ferry's comparisons use FakeIptables and
  *   fixtures.normalize instead.
- * - TestBuildServiceMapAddRemove, TestBuildServiceMapServiceHeadless,
- *   TestBuildServiceMapServiceTypeExternalName, TestBuildServiceMapServiceUpdate,
- *   TestUpdateEndpointsMap: they test the change trackers' result structs
- *   (ServicePortMap/EndpointsMap.Update), not rules; Ferry's trackers have
- *   their own tests in test/unit/endpoints/trackers.test.ts (headless and
- *   ExternalName skipped, no-op updates dropped, slices merged, UDP endpoints
- *   deleted and services newly active, UDP cluster IPs of deleted services).
- *   One difference is deliberate: a cluster IP still served by another UDP
- *   port of the same service is not reported for a conntrack flush (upstream's
- *   AddRemove case expects 172.30.55.4, and kube-proxy then flushes that IP's
- *   live UDP flows).
+ * - TestUpdateEndpointsMap: it tests the endpoints tracker's result struct
+ *   (EndpointsMap.Update), not rules; Ferry's trackers have their own tests
+ *   in test/unit/endpoints/trackers.test.ts (slices merged, endpoints added
+ *   and removed, UDP endpoints deleted and services newly active, local
+ *   endpoints).
  *
  * Cases left out of ported tests, and why:
  * - TestNodePorts' 3 IPv6 cases: Ferry's iptables mode has no ip6tables
