@@ -49,7 +49,8 @@ import { normalize, state } from '../fixtures.ts';
  * - TestNoEndpointsMetric, TestProxierMetricsIPTablesTotalRules: metrics.test.ts.
  * - TestBuildServiceMapAddRemove (one expectation differs on purpose, said
  *   there), TestBuildServiceMapServiceHeadless,
- *   TestBuildServiceMapServiceTypeExternalName, TestBuildServiceMapServiceUpdate:
+ *   TestBuildServiceMapServiceTypeExternalName, TestBuildServiceMapServiceUpdate,
+ *   TestUpdateEndpointsMap (its 15 cases):
  *   ../../endpoints/upstream-trackers.test.ts, through Ferry's trackers.
  * - TestBadIPs, TestLoadBalancerIngressRouteTypeProxy (its 3 gate-on cases),
  *   TestHealthCheckNodePortWhenTerminating: service-objects.test.ts, from
@@ -60,12 +61,6 @@ import { normalize, state } from '../fixtures.ts';
  *   test helpers (splitting a dump into tables, sorting one for comparison),
  *   not kube-proxy; Ferry's comparisons use FakeIptables and
  *   fixtures.normalize instead.
- * - TestUpdateEndpointsMap: it tests the endpoints tracker's result struct
- *   (EndpointsMap.Update), not rules; Ferry's trackers have their own tests
- *   in test/unit/endpoints/trackers.test.ts (slices merged, endpoints added
- *   and removed, UDP endpoints deleted and services newly active, local
- *   endpoints).
- *
  * Cases left out of ported tests, and why:
  * - TestNodePorts' 3 IPv6 cases: Ferry's iptables mode has no ip6tables
  *   proxier — a missing feature, being added on another branch; the cases
