@@ -61,6 +61,7 @@ import { normalize, state } from '../fixtures.ts';
  *   test helpers (splitting a dump into tables, sorting one for comparison),
  *   not kube-proxy; Ferry's comparisons use FakeIptables and
  *   fixtures.normalize instead.
+ *
  * Cases left out of ported tests, and why:
  * - TestNodePorts' 3 IPv6 cases: Ferry's iptables mode has no ip6tables
  *   proxier — a missing feature, being added on another branch; the cases
