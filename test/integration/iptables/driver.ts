@@ -3,8 +3,8 @@
  * builds it (src/endpoints/backends.ts), inside a lab namespace for packet
  * tests
  * (`ip netns exec <node> node --import tsx driver.ts '<config json>'`). It
- * reads one JSON command per stdin line ({op:'sync', state},
- * {op:'metrics'} or {op:'cleanup'}) and answers one JSON line per command on stdout.
+ * reads one JSON command per stdin line ({op:'sync', state} or
+ * {op:'cleanup'}) and answers one JSON line per command on stdout.
  */
 import { createInterface } from 'node:readline';
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
@@ -22,7 +22,7 @@ export interface WireState {
   nodeIPs?: string[];
 }
 
-export type DriverCommand = { op: 'sync'; state: WireState } | { op: 'cleanup' } | { op: 'metrics' };
+export type DriverCommand = { op: 'sync'; state: WireState } | { op: 'cleanup' };
 
 function fromWire(w: WireState): ProxyState {
   return {
@@ -39,8 +39,7 @@ function fromWire(w: WireState): ProxyState {
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ProxyConfig;
 // Inside the node namespace: the iptables mode's sysctls are the node's own.
-const metrics = new ProxyMetrics();
-const proxier = await (await loadBackend(config.mode))(config, metrics);
+const proxier = await (await loadBackend(config.mode))(config, new ProxyMetrics());
 
 const reply = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
 for await (const line of createInterface({ input: process.stdin })) {
@@ -48,8 +47,6 @@ for await (const line of createInterface({ input: process.stdin })) {
   if (cmd.op === 'sync') {
     const r = await proxier.sync(fromWire(cmd.state));
     reply(r.ok ? r : { ok: false, error: r.error.message });
-  } else if (cmd.op === 'metrics') {
-    reply({ ok: true, text: await metrics.registry.metrics() });
   } else {
     await proxier.cleanup().then(() => reply({ ok: true }), (e: Error) => reply({ ok: false, error: e.message }));
   }

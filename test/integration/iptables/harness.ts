@@ -63,7 +63,7 @@ export class ProxyDriver {
     });
   }
 
-  private send(cmd: DriverCommand): Promise<{ ok: boolean; full?: boolean; error?: string; text?: string }> {
+  private send(cmd: DriverCommand): Promise<{ ok: boolean; full?: boolean; error?: string }> {
     return new Promise((resolve) => {
       this.pending.push((l) => resolve(JSON.parse(l)));
       this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
@@ -92,13 +92,6 @@ export class ProxyDriver {
     this.previousEndpoints = new Map(Object.entries(endpoints));
     this.previousServices = new Map(services.map((s) => [s.key, s]));
     return { full: r.full ?? false };
-  }
-
-  /** metrics is the proxy's /metrics text, from its registry in the driver. */
-  async metrics(): Promise<string> {
-    const r = await this.send({ op: 'metrics' });
-    if (!r.ok) throw new Error(`metrics failed: ${r.error}`);
-    return r.text ?? '';
   }
 
   async cleanup(): Promise<void> {

@@ -72,8 +72,8 @@ import { normalize, state } from '../fixtures.ts';
  *   featureGates.LoadBalancerIPMode: false.
  *
  * Upstream's fake proxier has both nfacct counters, and so has UPSTREAM_HOST
- * (Ferry makes them at start where the kernel has nfnetlink_acct:
- * nfacct-counters.ts), so the dumps compare with their nfacct matches. Upstream's fake iptables has no
+ * (IptablesHostFeatures.nfacctCounters), so the dumps compare with their
+ * nfacct matches. Upstream's fake iptables has no
  * --random-fully, nor has UPSTREAM_HOST.
  */
 export const SOURCE = 'kubernetes pkg/proxy/iptables/proxier_test.go @ aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212';
