@@ -12,14 +12,7 @@ import type { IptablesBackend } from './runner.ts';
 export interface IptablesHostFeatures {
   readonly randomFully: boolean;
   readonly conntrackTCPLiberal: boolean;
-  /** The nfacct counters made at start (nfacct.ts); rules count packets into them. Absent: none. */
-  readonly nfacctCounters?: ReadonlySet<string>;
 }
-
-/** kube-proxy's nfacct counters: INVALID packets KUBE-FORWARD drops, and packets accepted on localhost NodePorts. */
-export const NFACCT_CT_STATE_INVALID_DROPPED = 'ct_state_invalid_dropped_pkts';
-export const NFACCT_LOCALHOST_NODEPORTS_ACCEPTED = 'localhost_nps_accepted_pkts';
-export const NFACCT_COUNTERS = [NFACCT_CT_STATE_INVALID_DROPPED, NFACCT_LOCALHOST_NODEPORTS_ACCEPTED] as const;
 
 /** TCP_BE_LIBERAL is per network namespace; `--conntrack-tcp-be-liberal` sets it. */
 export const TCP_BE_LIBERAL = 'net.netfilter.nf_conntrack_tcp_be_liberal';

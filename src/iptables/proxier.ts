@@ -144,7 +144,6 @@ export class IptablesProxier implements Proxier {
     return {
       randomFully: host.randomFully,
       conntrackTCPLiberal: host.conntrackTCPLiberal,
-      nfacctCounters: host.nfacctCounters,
       clusterCIDRs: config.clusterCIDRs,
       masqueradeAll: config.masqueradeAll,
       masqueradeMark: masqueradeMark(config.masqueradeBit),

@@ -9,7 +9,6 @@ import {
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
 } from './fixed-chains.ts';
-import { NFACCT_LOCALHOST_NODEPORTS_ACCEPTED } from './host-features.ts';
 import { comment, protoMatch } from './rule-buffer.ts';
 
 /** RenderOptions are the node- and flag-derived inputs of rendering. */
@@ -33,8 +32,6 @@ export interface RenderOptions {
   readonly randomFully: boolean;
   /** nf_conntrack_tcp_be_liberal is set: INVALID packets are not dropped in KUBE-FORWARD. */
   readonly conntrackTCPLiberal: boolean;
-  /** nfacct counters that exist (host-features.ts): the rules they name count packets into them. */
-  readonly nfacctCounters?: ReadonlySet<string>;
 }
 
 /**
@@ -165,10 +162,6 @@ export function renderService(options: RenderOptions, svc: ServicePort, endpoint
   // Node port.
   if (svc.nodePort > 0) {
     const portMatch = [...proto, '--dport', String(svc.nodePort)];
-    if (hasEndpoints && options.localhostNodePorts && options.nfacctCounters?.has(NFACCT_LOCALHOST_NODEPORTS_ACCEPTED)) {
-      // Counts what localhost NodePorts accept (kube-proxy's metric of who relies on them), then the same jump.
-      w.nat(KUBE_NODEPORTS, ...comment(name), ...proto, '-d', '127.0.0.0/8', '--dport', String(svc.nodePort), '-m', 'nfacct', '--nfacct-name', NFACCT_LOCALHOST_NODEPORTS_ACCEPTED, '-j', chains.external);
-    }
     if (hasEndpoints) w.nat(KUBE_NODEPORTS, ...comment(name), ...portMatch, '-j', chains.external);
     if (externalFilter) {
       w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), '-m', 'addrtype', '--dst-type', 'LOCAL', ...portMatch, '-j', externalFilter.target);

@@ -12,7 +12,6 @@ import {
   NAT_CHAINS,
   type JumpRule,
 } from './fixed-chains.ts';
-import { NFACCT_CT_STATE_INVALID_DROPPED } from './host-features.ts';
 import { LARGE_CLUSTER_ENDPOINTS, renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
 import { comment, TableBuffer } from './rule-buffer.ts';
 
@@ -128,10 +127,7 @@ function isLargeCluster(state: ProxyState): boolean {
 function writeFixedRules(filter: TableBuffer, nat: TableBuffer, options: RenderOptions): void {
   const mark = options.masqueradeMark;
   // Out-of-window packets conntrack calls INVALID would otherwise reach an endpoint un-NATed and be reset (kubernetes#74839).
-  if (!options.conntrackTCPLiberal) {
-    const count = options.nfacctCounters?.has(NFACCT_CT_STATE_INVALID_DROPPED) ? ['-m', 'nfacct', '--nfacct-name', NFACCT_CT_STATE_INVALID_DROPPED] : [];
-    filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', ...count, '-j', 'DROP');
-  }
+  if (!options.conntrackTCPLiberal) filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding rules'), '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding conntrack rule'), '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
   nat.append(KUBE_MARK_MASQ, '-j', 'MARK', '--or-mark', mark);
