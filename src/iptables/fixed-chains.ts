@@ -16,6 +16,13 @@ export const KUBE_FIREWALL = 'KUBE-FIREWALL';
 /** KUBE-PROXY-CANARY is an empty chain whose disappearance means someone flushed the tables. */
 export const KUBE_PROXY_CANARY = 'KUBE-PROXY-CANARY';
 
+/**
+ * CT_STATE_INVALID_DROPPED_COUNTER is the nfacct object KUBE-FORWARD's
+ * "drop ctstate INVALID" rule counts into where the kernel has nfacct
+ * (kube-proxy's name, metric kubeproxy_iptables_ct_state_invalid_dropped_packets_total).
+ */
+export const CT_STATE_INVALID_DROPPED_COUNTER = 'ct_state_invalid_dropped_pkts';
+
 export const FILTER_CHAINS = [KUBE_NODEPORTS, KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_PROXY_FIREWALL] as const;
 export const NAT_CHAINS = [KUBE_NODEPORTS, KUBE_SERVICES, KUBE_MARK_MASQ, KUBE_POSTROUTING] as const;
 

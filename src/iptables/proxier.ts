@@ -7,7 +7,8 @@ import { createLogger } from '../util/log.ts';
 import { isServiceChain } from './chain-names.ts';
 import { cleanupRules } from './cleanup.ts';
 import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
-import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps } from './fixed-chains.ts';
+import { CT_STATE_INVALID_DROPPED_COUNTER, JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps } from './fixed-chains.ts';
+import type { NfacctCounters } from './nfacct-counters.ts';
 import { nodePortTargets } from './node-ports.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
@@ -40,6 +41,8 @@ export interface IptablesProxierOptions {
   readonly now: () => number;
   /** Sets sysctls of the proxy's network namespace (route_localnet); unit tests pass a fake. */
   readonly sysctl: SysctlWriter;
+  /** nfacct objects to count drops into; without it (unit tests) rules have no `-m nfacct`. */
+  readonly nfacct?: NfacctCounters;
 }
 
 /**
@@ -61,6 +64,8 @@ export class IptablesProxier implements Proxier {
   private lastCanaryCheck = 0;
   private readonly fragments: FragmentCache = new Map();
   private routeLocalnetSet = false;
+  /** nfacct objects created at the first sync (not in the constructor: --cleanup builds a proxier too). */
+  private nfacctCounters: ReadonlySet<string> | undefined;
 
   constructor(options: IptablesProxierOptions) {
     this.options = options;
@@ -80,6 +85,7 @@ export class IptablesProxier implements Proxier {
       }
       let installed = this.installedChains;
       let jumps: ReturnType<typeof missingJumps> = [];
+      this.nfacctCounters ??= (await this.options.nfacct?.ensure([CT_STATE_INVALID_DROPPED_COUNTER])) ?? new Set();
       const options = this.renderOptions(state);
       if (full) {
         const [filter, nat] = await Promise.all([runner.save('filter'), runner.save('nat')]);
@@ -141,6 +147,7 @@ export class IptablesProxier implements Proxier {
       masqueradeMark: masqueradeMark(config.masqueradeBit),
       nodeIPs,
       ...nodePortTargets(config, nodeIPs, state.nodeIPs),
+      nfacctCounters: this.nfacctCounters,
     };
   }
 
@@ -153,5 +160,6 @@ export class IptablesProxier implements Proxier {
 
   async close(): Promise<void> {
     await this.health.close();
+    this.options.nfacct?.close();
   }
 }

@@ -28,6 +28,8 @@ export interface RenderOptions {
    * localnet traffic. False: `! -d 127.0.0.0/8` keeps loopback out of KUBE-NODEPORTS.
    */
   readonly localhostNodePorts: boolean;
+  /** nfacct objects the proxier found usable at start: rules count into these (`-m nfacct`); none when absent. */
+  readonly nfacctCounters?: ReadonlySet<string>;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   KUBE_POSTROUTING,
   KUBE_PROXY_CANARY,
   KUBE_SERVICES,
+  CT_STATE_INVALID_DROPPED_COUNTER,
   NAT_CHAINS,
   type JumpRule,
 } from './fixed-chains.ts';
@@ -63,7 +64,7 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
   if (options.localhostNodePorts) writeLocalnetFirewall(filter);
   for (const j of input.jumps) (j.table === 'filter' ? filter : nat).raw(['-I', j.from, ...j.args, '-j', j.to].join(' '));
 
-  writeFixedRules(filter, nat, options.masqueradeMark);
+  writeFixedRules(filter, nat, options);
 
   const active = new Set<string>();
   // Rules of unchanged services' chains stay installed; they count towards the
@@ -110,8 +111,14 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
   };
 }
 
-function writeFixedRules(filter: TableBuffer, nat: TableBuffer, mark: string): void {
-  filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
+/** nfacctMatch counts a rule's packets into an nfacct object when the proxier has it (`-m nfacct` fails without one). */
+function nfacctMatch(options: RenderOptions, counter: string): string[] {
+  return options.nfacctCounters?.has(counter) ? ['-m', 'nfacct', '--nfacct-name', counter] : [];
+}
+
+function writeFixedRules(filter: TableBuffer, nat: TableBuffer, options: RenderOptions): void {
+  const mark = options.masqueradeMark;
+  filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', ...nfacctMatch(options, CT_STATE_INVALID_DROPPED_COUNTER), '-j', 'DROP');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding rules'), '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding conntrack rule'), '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
   nat.append(KUBE_MARK_MASQ, '-j', 'MARK', '--or-mark', mark);

@@ -13,9 +13,8 @@ import {
 // Left out of these tests, and why:
 // - TestNodePorts' three IPv6 cases: Ferry's iptables mode programs IPv4
 //   only (no ip6tables proxier) — a missing feature.
-// - TestDropInvalidRule's nfacct case (Ferry has no nfacct counters, a
-//   missing feature) and its --conntrack-tcp-be-liberal case (Ferry has no
-//   such flag, a missing feature); the plain case is ported.
+// - TestDropInvalidRule's --conntrack-tcp-be-liberal case (Ferry has no
+//   such flag, a missing feature); its cases with and without nfacct are ported.
 // - TestMasqueradeRule without --random-fully: Ferry always asks for it.
 
 test('TestNoEndpointsReject: every address of a service without endpoints rejects', async (t) => {
@@ -112,13 +111,20 @@ test('TestHealthCheckNodePort: accepted while the service exists, gone after', a
   runPacketFlowTests(t, (await sync([], opts)).ipt, [{ name: 'HealthCheckNodePort no longer has any rule', sourceIP: '1.2.3.4', destIP: testNodeIP, destPort: 30000, output: '' }]);
 });
 
-test('TestDropInvalidRule (no nfacct) and TestMasqueradeRule (randomFully): KUBE-FORWARD and KUBE-POSTROUTING', async (t) => {
+const forwardRules = (dropRule: string) => [
+  dropRule,
+  '-m comment --comment kubernetes forwarding rules -m mark --mark 0x4000/0x4000 -j ACCEPT',
+  '-m comment --comment kubernetes forwarding conntrack rule -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+];
+
+test('TestDropInvalidRule (nfacct ensured): the INVALID drop counts into ct_state_invalid_dropped_pkts', async (t) => {
   const { ipt } = await sync([]);
-  t.deepEqual(ipt.rules('filter', 'KUBE-FORWARD'), [
-    '-m conntrack --ctstate INVALID -j DROP',
-    '-m comment --comment kubernetes forwarding rules -m mark --mark 0x4000/0x4000 -j ACCEPT',
-    '-m comment --comment kubernetes forwarding conntrack rule -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-  ]);
+  t.deepEqual(ipt.rules('filter', 'KUBE-FORWARD'), forwardRules('-m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP'));
+});
+
+test('TestDropInvalidRule (no nfacct) and TestMasqueradeRule (randomFully): KUBE-FORWARD and KUBE-POSTROUTING', async (t) => {
+  const { ipt } = await sync([], upstreamOptions({ nfacct: false }));
+  t.deepEqual(ipt.rules('filter', 'KUBE-FORWARD'), forwardRules('-m conntrack --ctstate INVALID -j DROP'));
   t.deepEqual(ipt.rules('nat', 'KUBE-POSTROUTING'), [
     '-m mark ! --mark 0x4000/0x4000 -j RETURN',
     '-j MARK --xor-mark 0x4000',
