@@ -24,6 +24,7 @@ export interface RawProxyFlags {
   ipvsUdpTimeoutMs: number;
   proxyPortRange: string | undefined;
   udpIdleTimeoutMs: number;
+  conntrackTCPBeLiberal: boolean;
 }
 
 function checkCIDR(flag: string, cidr: string): string {
@@ -82,5 +83,6 @@ export function validateProxyConfig(raw: RawProxyFlags): ProxyConfig {
     ipvsUdpTimeoutMs: raw.ipvsUdpTimeoutMs,
     proxyPortRange: raw.proxyPortRange ? Object.freeze(parsePortRange(raw.proxyPortRange)) : undefined,
     udpIdleTimeoutMs: raw.udpIdleTimeoutMs,
+    conntrackTCPBeLiberal: raw.conntrackTCPBeLiberal,
   });
 }

@@ -5,6 +5,7 @@ import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import { CT_STATE_INVALID_DROPPED_COUNTER } from './fixed-chains.ts';
 import { KernelNfacctCounters } from './nfacct-counters.ts';
 import { IptablesProxier } from './proxier.ts';
+import { detectHostFeatures } from './host-features.ts';
 import { createRunner, detectBackend } from './runner.ts';
 import { writeProcSysctl } from './sysctl.ts';
 
@@ -22,8 +23,10 @@ const log = createLogger('iptables');
  */
 export async function createProxier(config: ProxyConfig, metrics: BackendMetrics): Promise<Proxier> {
   const backend = config.iptablesBackend ?? (await detectBackend());
-  log.info(1, 'iptables backend', { backend, how: config.iptablesBackend ? '--iptables-backend' : 'detected' });
+  const host = await detectHostFeatures(backend);
+  log.info(1, 'iptables backend', { backend, how: config.iptablesBackend ? '--iptables-backend' : 'detected', ...host });
+  if (host.conntrackTCPLiberal) log.info(0, 'nf_conntrack_tcp_be_liberal set, not installing DROP rules for INVALID packets');
   const nfacct = new KernelNfacctCounters();
   metrics.countCtStateInvalidDropped(() => nfacct.packets(CT_STATE_INVALID_DROPPED_COUNTER));
-  return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now, sysctl: writeProcSysctl, nfacct });
+  return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now, sysctl: writeProcSysctl, host, nfacct });
 }

@@ -11,6 +11,7 @@ import { CT_STATE_INVALID_DROPPED_COUNTER, JUMP_RULES, KUBE_PROXY_CANARY, KUBELE
 import type { NfacctCounters } from './nfacct-counters.ts';
 import { nodePortTargets } from './node-ports.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
+import type { IptablesHostFeatures } from './host-features.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
 import { ROUTE_LOCALNET, type SysctlWriter } from './sysctl.ts';
 
@@ -41,6 +42,8 @@ export interface IptablesProxierOptions {
   readonly now: () => number;
   /** Sets sysctls of the proxy's network namespace (route_localnet); unit tests pass a fake. */
   readonly sysctl: SysctlWriter;
+  /** What this node's iptables and conntrack offer, found at start (detectHostFeatures). */
+  readonly host: IptablesHostFeatures;
   /** nfacct objects to count drops into; without it (unit tests) rules have no `-m nfacct`. */
   readonly nfacct?: NfacctCounters;
 }
@@ -139,9 +142,11 @@ export class IptablesProxier implements Proxier {
   }
 
   private renderOptions(state: ProxyState): RenderOptions {
-    const { config } = this.options;
+    const { config, host } = this.options;
     const nodeIPs = localIPv4s();
     return {
+      randomFully: host.randomFully,
+      conntrackTCPLiberal: host.conntrackTCPLiberal,
       clusterCIDRs: config.clusterCIDRs,
       masqueradeAll: config.masqueradeAll,
       masqueradeMark: masqueradeMark(config.masqueradeBit),

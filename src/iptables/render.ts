@@ -13,7 +13,7 @@ import {
   NAT_CHAINS,
   type JumpRule,
 } from './fixed-chains.ts';
-import { renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
+import { LARGE_CLUSTER_ENDPOINTS, renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
 import { comment, TableBuffer } from './rule-buffer.ts';
 
 export type { RenderOptions } from './render-service.ts';
@@ -71,12 +71,13 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
   // nat total as in kube-proxy (sync_proxy_rules_iptables_total{table}).
   let skippedNatRules = 0;
   const { state } = input;
+  const largeCluster = isLargeCluster(state);
   for (const svc of state.services.values()) {
     if (svc.clusterIPs.length === 0) continue; // headless: nothing to proxy
     const write = input.full || state.changed.has(svc.key);
     let fragment = write ? undefined : cache.get(svc.key);
     if (!fragment) {
-      fragment = renderService(options, svc, state.endpoints.get(svc.key) ?? []);
+      fragment = renderService(options, svc, state.endpoints.get(svc.key) ?? [], largeCluster);
       cache.set(svc.key, fragment);
     }
     for (const line of fragment.filterRules) filter.raw(line);
@@ -116,16 +117,29 @@ function nfacctMatch(options: RenderOptions, counter: string): string[] {
   return options.nfacctCounters?.has(counter) ? ['-m', 'nfacct', '--nfacct-name', counter] : [];
 }
 
+/**
+ * isLargeCluster is kube-proxy's large-cluster mode, decided at each sync.
+ * As there, crossing the threshold does not force a full sync: unchanged
+ * services keep the rules they were written with until the next full one.
+ */
+function isLargeCluster(state: ProxyState): boolean {
+  let total = 0;
+  for (const key of state.services.keys()) total += state.endpoints.get(key)?.length ?? 0;
+  return total > LARGE_CLUSTER_ENDPOINTS;
+}
+
 function writeFixedRules(filter: TableBuffer, nat: TableBuffer, options: RenderOptions): void {
   const mark = options.masqueradeMark;
-  filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', ...nfacctMatch(options, CT_STATE_INVALID_DROPPED_COUNTER), '-j', 'DROP');
+  // Out-of-window packets conntrack calls INVALID would otherwise reach an endpoint un-NATed and be reset (kubernetes#74839).
+  if (!options.conntrackTCPLiberal) filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', ...nfacctMatch(options, CT_STATE_INVALID_DROPPED_COUNTER), '-j', 'DROP');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding rules'), '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding conntrack rule'), '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
   nat.append(KUBE_MARK_MASQ, '-j', 'MARK', '--or-mark', mark);
   nat.append(KUBE_POSTROUTING, '-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN');
   // Clear the mark so a packet that is re-processed (e.g. an IPsec tunnel) is not masqueraded twice.
   nat.append(KUBE_POSTROUTING, '-j', 'MARK', '--xor-mark', mark);
-  nat.append(KUBE_POSTROUTING, ...comment('kubernetes service traffic requiring SNAT'), '-j', 'MASQUERADE', '--random-fully');
+  const random = options.randomFully ? ['--random-fully'] : [];
+  nat.append(KUBE_POSTROUTING, ...comment('kubernetes service traffic requiring SNAT'), '-j', 'MASQUERADE', ...random);
 }
 
 const NODEPORTS_COMMENT = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';

@@ -5,7 +5,7 @@ import type { NfacctCounters } from '../../../src/iptables/nfacct-counters.ts';
 import { IptablesProxier } from '../../../src/iptables/proxier.ts';
 import { FakeIptables } from '../../helpers/iptables-tracer.ts';
 import { proxyConfig } from '../../helpers/proxy-state-fixtures.ts';
-import { ep, state, svc } from './fixtures.ts';
+import { ep, HOST, state, svc } from './fixtures.ts';
 
 // How the iptables proxier uses nfacct (kube-proxy's ctstate INVALID
 // counter): the objects are created at the first sync, not when the proxier
@@ -38,6 +38,7 @@ function setup(nfacct: FakeNfacct) {
     config: proxyConfig({ clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' }), runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000,
     sysctl: async () => {}, // never written: this test runs in the machine's own namespace
     metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } },
+    host: HOST,
     nfacct,
   });
   return { ipt, proxier };

@@ -6,7 +6,7 @@ import { IptablesRestoreError } from '../../../src/iptables/errors.ts';
 import { IptablesProxier } from '../../../src/iptables/proxier.ts';
 import { failedLine } from '../../../src/iptables/runner.ts';
 import { FakeIptables, tracePacket } from '../../helpers/iptables-tracer.ts';
-import { ep, NODE_IP, state, svc } from './fixtures.ts';
+import { ep, HOST, NODE_IP, state, svc } from './fixtures.ts';
 
 // The proxier over a stateful fake: what each sync leaves in the tables,
 // partial vs full syncs, failures, an external flush, and cleanup.
@@ -22,6 +22,7 @@ function setup(over: Partial<ProxyConfig> = {}) {
   const proxier = new IptablesProxier({
     config: { ...config, ...over }, runner: ipt, healthHost: '127.0.0.1', now: () => clock,
     sysctl: async (key, value) => void sysctls.push(`${key}=${value}`),
+    host: HOST,
     metrics: {
       iptablesRestoreFailures: { inc: () => counts.failures++ },
       iptablesPartialRestoreFailures: { inc: () => counts.partialFailures++ },
@@ -126,6 +127,7 @@ test('localhost NodePorts: a route_localnet that cannot be set is logged, and se
       tries++;
       throw new Error('EROFS: read-only file system');
     },
+    host: HOST,
     metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } },
   });
   t.like(await proxier.sync(state([[s1, [ep('10.180.0.1')]]])), { ok: true, full: true });

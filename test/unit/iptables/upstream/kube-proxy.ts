@@ -1,6 +1,7 @@
 import type { ExecutionContext } from 'ava';
 import type { Endpoint, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
 import { CT_STATE_INVALID_DROPPED_COUNTER } from '../../../../src/iptables/fixed-chains.ts';
+import type { IptablesHostFeatures } from '../../../../src/iptables/host-features.ts';
 import { nodePortTargets } from '../../../../src/iptables/node-ports.ts';
 import { renderRules, type RenderOptions } from '../../../../src/iptables/render.ts';
 import { FakeIptables, tracePacket } from '../../../helpers/iptables-tracer.ts';
@@ -21,17 +22,16 @@ import { normalize, state } from '../fixtures.ts';
  *   non-cluster clients 203.0.113.0/24 with source range 203.0.113.0/25.
  *
  * Ported (overall.test.ts, flows.test.ts, policies.test.ts, repeated.test.ts,
- * and TestEndpointSliceE2E's chains in ../render-golden.test.ts):
+ * large-cluster.test.ts, and TestEndpointSliceE2E's chains in ../render-golden.test.ts):
  * TestOverallIPTablesRules, TestTracePacket, TestNoEndpointsReject,
  * TestClusterIPGeneral, TestLoadBalancer, TestNodePorts (IPv4),
  * TestHealthCheckNodePort, TestDropInvalidRule, TestMasqueradeRule,
  * TestExternalTrafficPolicyLocal/Cluster, TestInternalTrafficPolicy,
  * TestTerminatingEndpointsTrafficPolicyLocal/Cluster,
- * TestInternalExternalMasquerade, TestSyncProxyRulesRepeated.
+ * TestInternalExternalMasquerade, TestSyncProxyRulesRepeated,
+ * TestSyncProxyRulesLargeClusterMode.
  *
  * Not ported, and why (per-case omissions are listed in each file):
- * - TestSyncProxyRulesLargeClusterMode: Ferry has no large-cluster mode
- *   (dropping rule comments past 1000 endpoints) — a missing feature.
  * - TestNodePorts' IPv6 cases: Ferry's iptables mode is IPv4 only — a
  *   missing feature.
  * - Change-tracker tests (TestBuildServiceMap*, TestUpdateEndpointsMap, ...)
@@ -46,16 +46,14 @@ import { normalize, state } from '../fixtures.ts';
  * Configuration: upstream's fake proxier has its nfacct counters, and so do
  * these tests (upstreamOptions; `nfacct: false` is TestDropInvalidRule's
  * case without them): the ctstate INVALID drop counts into
- * ct_state_invalid_dropped_pkts as upstream's dumps have it.
+ * ct_state_invalid_dropped_pkts as upstream's dumps have it. Upstream's fake
+ * iptables has no --random-fully, nor has UPSTREAM_HOST.
  *
- * Translated, not left out (see translateDump):
- * - upstream's fake has no --random-fully, Ferry always masquerades
- *   --random-fully: TestMasqueradeRule's randomFully case is that
- *   configuration, so MASQUERADE gets --random-fully in upstream's dumps.
- * - upstream's extra KUBE-NODEPORTS rule per NodePort that counts localhost
- *   NodePort packets into localhost_nps_accepted_pkts (the same jump as the
- *   rule after it, with `-d 127.0.0.0/8 -m nfacct`): Ferry does not count
- *   those packets (a missing feature), so those lines go from upstream's dumps.
+ * Translated, not left out (see translateDump): upstream's extra
+ * KUBE-NODEPORTS rule per NodePort that counts localhost NodePort packets
+ * into localhost_nps_accepted_pkts (the same jump as the rule after it, with
+ * `-d 127.0.0.0/8 -m nfacct`): Ferry does not count those packets (a missing
+ * feature), so those lines go from upstream's dumps.
  */
 export const SOURCE = 'kubernetes pkg/proxy/iptables/proxier_test.go @ aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212';
 
@@ -67,6 +65,9 @@ export const testExternalClientBlocked = '203.0.113.130';
 /** The IPv4 addresses of upstream's fake node (testNodeIPs without the IPv6 ones). */
 export const testNodeIPs = [testNodeIP, testNodeIPAlt, testExternalIP];
 
+/** UPSTREAM_HOST is NewFakeProxier's node: its fake iptables has no --random-fully; conntrack is strict. */
+export const UPSTREAM_HOST: IptablesHostFeatures = { randomFully: false, conntrackTCPLiberal: false };
+
 /** upstreamOptions are NewFakeProxier's settings as Ferry RenderOptions. */
 export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean; nfacct?: boolean } = {}): RenderOptions {
   return {
@@ -75,6 +76,7 @@ export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhost
     masqueradeAll: false,
     masqueradeMark: '0x4000',
     nodeIPs: [testNodeIP],
+    ...UPSTREAM_HOST,
     ...nodePortTargets({ nodePortAddresses: flags.nodePortAddresses ?? [], localhostNodePorts: flags.localhostNodePorts ?? true }, testNodeIPs, [testNodeIP]),
   };
 }
@@ -95,7 +97,7 @@ export async function sync(entries: ReadonlyArray<[ServicePort, Endpoint[]]>, op
  * translateDump turns Ferry's restore input and upstream's expected dump into
  * comparable text: Ferry's canary chains (upstream makes them outside the
  * restore) and mangle table go; upstream's localhost NodePort counting rules
- * go; MASQUERADE gets --random-fully. Then chains' declarations are
+ * go. Then chains' declarations are
  * sorted and rules grouped per chain in their order (fixtures.normalize).
  */
 export function translateDump(text: string, from: 'ferry' | 'upstream'): string {
@@ -105,9 +107,7 @@ export function translateDump(text: string, from: 'ferry' | 'upstream'): string 
     if (mangle >= 0) lines = lines.slice(0, mangle);
     lines = lines.filter((l) => !l.includes('KUBE-PROXY-CANARY'));
   } else {
-    lines = lines
-      .filter((l) => !l.includes('--nfacct-name localhost_nps_accepted_pkts'))
-      .map((l) => l.replace(/-j MASQUERADE$/, '-j MASQUERADE --random-fully'));
+    lines = lines.filter((l) => !l.includes('--nfacct-name localhost_nps_accepted_pkts'));
   }
   return normalize(lines.join('\n'));
 }

@@ -4,7 +4,7 @@ import { IptablesProxier } from '../../../../src/iptables/proxier.ts';
 import { FakeIptables } from '../../../helpers/iptables-tracer.ts';
 import { proxyConfig, proxyState } from '../../../helpers/proxy-state-fixtures.ts';
 import { svc } from '../fixtures.ts';
-import { remote, translateDump } from './kube-proxy.ts';
+import { remote, translateDump, UPSTREAM_HOST } from './kube-proxy.ts';
 
 // kube-proxy's TestSyncProxyRulesRepeated (source in kube-proxy.ts): what
 // each restore writes as services and endpoints come and go — only the
@@ -77,6 +77,7 @@ test('TestSyncProxyRulesRepeated: each sync writes what upstream writes', async 
   const proxier = new IptablesProxier({
     config: proxyConfig({ clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' }), runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000,
     sysctl: async () => {}, // recorded nowhere: this test runs in the machine's own namespace
+    host: UPSTREAM_HOST,
     // As upstream's fake proxier: every nfacct counter could be created.
     nfacct: { ensure: async (names) => new Set(names), packets: async () => undefined, close() {} },
     metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } },
