@@ -49,6 +49,8 @@ export interface BackendMetrics {
    * scrape; the iptables mode registers it, as kube-proxy does.
    */
   countCtStateInvalidDropped(read: ScrapedValue): void;
+  /** countLocalhostNodePortsAccepted registers `kubeproxy_iptables_localhost_nodeports_accepted_packets_total` the same way. */
+  countLocalhostNodePortsAccepted(read: ScrapedValue): void;
 }
 
 /**
@@ -110,5 +112,9 @@ export class ProxyMetrics implements BackendMetrics {
 
   countCtStateInvalidDropped(read: ScrapedValue): void {
     new ScrapedCounter('kubeproxy_iptables_ct_state_invalid_dropped_packets_total', 'packets dropped by iptables to work around conntrack problems', this.registry, read);
+  }
+
+  countLocalhostNodePortsAccepted(read: ScrapedValue): void {
+    new ScrapedCounter('kubeproxy_iptables_localhost_nodeports_accepted_packets_total', 'Number of packets accepted on nodeports of loopback interface', this.registry, read);
   }
 }

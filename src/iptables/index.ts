@@ -2,7 +2,7 @@ import { createLogger } from '../util/log.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { BackendMetrics } from '../endpoints/metrics.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
-import { CT_STATE_INVALID_DROPPED_COUNTER } from './fixed-chains.ts';
+import { CT_STATE_INVALID_DROPPED_COUNTER, LOCALHOST_NODEPORTS_COUNTER } from './fixed-chains.ts';
 import { KernelNfacctCounters } from './nfacct-counters.ts';
 import { IptablesProxier } from './proxier.ts';
 import { detectHostFeatures } from './host-features.ts';
@@ -18,8 +18,8 @@ const log = createLogger('iptables');
 /**
  * createProxier builds the iptables backend: `--iptables-backend` picks the
  * binaries, else detectBackend chooses as kube-proxy's image does. The
- * ctstate INVALID drops are counted in nfacct where the kernel has it, and
- * read from there at each scrape.
+ * ctstate INVALID drops and localhost NodePort packets are counted in nfacct
+ * where the kernel has it, and read from there at each scrape.
  */
 export async function createProxier(config: ProxyConfig, metrics: BackendMetrics): Promise<Proxier> {
   const backend = config.iptablesBackend ?? (await detectBackend());
@@ -28,5 +28,6 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
   if (host.conntrackTCPLiberal) log.info(0, 'nf_conntrack_tcp_be_liberal set, not installing DROP rules for INVALID packets');
   const nfacct = new KernelNfacctCounters();
   metrics.countCtStateInvalidDropped(() => nfacct.packets(CT_STATE_INVALID_DROPPED_COUNTER));
+  metrics.countLocalhostNodePortsAccepted(() => nfacct.packets(LOCALHOST_NODEPORTS_COUNTER));
   return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now, sysctl: writeProcSysctl, host, nfacct });
 }

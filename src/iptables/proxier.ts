@@ -7,7 +7,7 @@ import { createLogger } from '../util/log.ts';
 import { isServiceChain } from './chain-names.ts';
 import { cleanupRules } from './cleanup.ts';
 import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
-import { CT_STATE_INVALID_DROPPED_COUNTER, JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps } from './fixed-chains.ts';
+import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps, NFACCT_COUNTERS } from './fixed-chains.ts';
 import type { NfacctCounters } from './nfacct-counters.ts';
 import { nodePortTargets } from './node-ports.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
@@ -88,7 +88,7 @@ export class IptablesProxier implements Proxier {
       }
       let installed = this.installedChains;
       let jumps: ReturnType<typeof missingJumps> = [];
-      this.nfacctCounters ??= (await this.options.nfacct?.ensure([CT_STATE_INVALID_DROPPED_COUNTER])) ?? new Set();
+      this.nfacctCounters ??= (await this.options.nfacct?.ensure(NFACCT_COUNTERS)) ?? new Set();
       const options = this.renderOptions(state);
       if (full) {
         const [filter, nat] = await Promise.all([runner.save('filter'), runner.save('nat')]);

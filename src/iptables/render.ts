@@ -13,7 +13,7 @@ import {
   NAT_CHAINS,
   type JumpRule,
 } from './fixed-chains.ts';
-import { LARGE_CLUSTER_ENDPOINTS, renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
+import { LARGE_CLUSTER_ENDPOINTS, nfacctMatch, renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
 import { comment, TableBuffer } from './rule-buffer.ts';
 
 export type { RenderOptions } from './render-service.ts';
@@ -110,11 +110,6 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
       nat: nat.ruleCount + skippedNatRules - deletedChains - input.jumps.filter((j) => j.table === 'nat').length,
     },
   };
-}
-
-/** nfacctMatch counts a rule's packets into an nfacct object when the proxier has it (`-m nfacct` fails without one). */
-function nfacctMatch(options: RenderOptions, counter: string): string[] {
-  return options.nfacctCounters?.has(counter) ? ['-m', 'nfacct', '--nfacct-name', counter] : [];
 }
 
 /**

@@ -28,10 +28,8 @@ for (const backend of ['nft', 'legacy'] as const) rootTest(`iptables-${backend}:
   t.is(await sendAck(), 'R', 'without the proxy the node forwards the INVALID ACK and the pod resets it');
 
   const proxy = startProxy(topo, ['--mode', 'iptables', '--iptables-backend', backend], ['--metrics-bind-address', METRICS]);
-  const scrape = async () => {
-    const r = await topo.fixture.exec(topo.node, 'curl', ['-s', '-m', '1', `http://${METRICS}/metrics`], { allowFailure: true });
-    return DROPPED.exec(r.stdout)?.[1];
-  };
+  const metrics = async () => (await topo.fixture.exec(topo.node, 'curl', ['-s', '-m', '1', `http://${METRICS}/metrics`], { allowFailure: true })).stdout;
+  const scrape = async () => DROPPED.exec(await metrics())?.[1];
   const counting = `-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP`;
   const deadline = Date.now() + 15_000;
   let rules = '';
@@ -41,6 +39,7 @@ for (const backend of ['nft', 'legacy'] as const) rootTest(`iptables-${backend}:
   }
   t.true(rules.includes(counting), `KUBE-FORWARD counts its drops:\n${rules}\nproxy log:\n${proxy.log}`);
   t.is(await scrape(), '0', 'the object starts at 0');
+  t.regex(await metrics(), /^kubeproxy_iptables_localhost_nodeports_accepted_packets_total 0$/m, 'its localhost NodePort counter is exported too');
 
   for (let i = 0; i < 3; i++) t.is(await sendAck(), 'none', 'the INVALID ACK is dropped before it reaches the pod');
   t.is(await scrape(), '3', `three INVALID packets counted\n${proxy.log}`);

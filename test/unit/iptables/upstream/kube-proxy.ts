@@ -1,6 +1,6 @@
 import type { ExecutionContext } from 'ava';
 import type { Endpoint, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
-import { CT_STATE_INVALID_DROPPED_COUNTER } from '../../../../src/iptables/fixed-chains.ts';
+import { NFACCT_COUNTERS } from '../../../../src/iptables/fixed-chains.ts';
 import type { IptablesHostFeatures } from '../../../../src/iptables/host-features.ts';
 import { nodePortTargets } from '../../../../src/iptables/node-ports.ts';
 import { renderRules, type RenderOptions } from '../../../../src/iptables/render.ts';
@@ -43,17 +43,13 @@ import { normalize, state } from '../fixtures.ts';
  * - TestDeleteEndpointConnections*: conntrack command lines, which Ferry
  *   tests in its own conntrack tests.
  *
- * Configuration: upstream's fake proxier has its nfacct counters, and so do
- * these tests (upstreamOptions; `nfacct: false` is TestDropInvalidRule's
+ * Configuration: upstream's fake proxier has both its nfacct counters, and
+ * so do these tests (upstreamOptions; `nfacct: false` is TestDropInvalidRule's
  * case without them): the ctstate INVALID drop counts into
- * ct_state_invalid_dropped_pkts as upstream's dumps have it. Upstream's fake
- * iptables has no --random-fully, nor has UPSTREAM_HOST.
- *
- * Translated, not left out (see translateDump): upstream's extra
- * KUBE-NODEPORTS rule per NodePort that counts localhost NodePort packets
- * into localhost_nps_accepted_pkts (the same jump as the rule after it, with
- * `-d 127.0.0.0/8 -m nfacct`): Ferry does not count those packets (a missing
- * feature), so those lines go from upstream's dumps.
+ * ct_state_invalid_dropped_pkts, and each NodePort has the extra rule that
+ * counts localhost packets into localhost_nps_accepted_pkts, as upstream's
+ * dumps have them. Upstream's fake iptables has no --random-fully, nor has
+ * UPSTREAM_HOST.
  */
 export const SOURCE = 'kubernetes pkg/proxy/iptables/proxier_test.go @ aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212';
 
@@ -71,7 +67,7 @@ export const UPSTREAM_HOST: IptablesHostFeatures = { randomFully: false, conntra
 /** upstreamOptions are NewFakeProxier's settings as Ferry RenderOptions. */
 export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean; nfacct?: boolean } = {}): RenderOptions {
   return {
-    nfacctCounters: new Set(flags.nfacct === false ? [] : [CT_STATE_INVALID_DROPPED_COUNTER]),
+    nfacctCounters: new Set(flags.nfacct === false ? [] : NFACCT_COUNTERS),
     clusterCIDRs: ['10.0.0.0/8'],
     masqueradeAll: false,
     masqueradeMark: '0x4000',
@@ -96,9 +92,9 @@ export async function sync(entries: ReadonlyArray<[ServicePort, Endpoint[]]>, op
 /**
  * translateDump turns Ferry's restore input and upstream's expected dump into
  * comparable text: Ferry's canary chains (upstream makes them outside the
- * restore) and mangle table go; upstream's localhost NodePort counting rules
- * go. Then chains' declarations are
- * sorted and rules grouped per chain in their order (fixtures.normalize).
+ * restore) and mangle table go. Then chains' declarations are sorted and
+ * rules grouped per chain in their order (fixtures.normalize); upstream's
+ * dumps are compared as they are.
  */
 export function translateDump(text: string, from: 'ferry' | 'upstream'): string {
   let lines = text.split('\n').map((l) => l.trim());
@@ -106,8 +102,6 @@ export function translateDump(text: string, from: 'ferry' | 'upstream'): string 
     const mangle = lines.indexOf('*mangle');
     if (mangle >= 0) lines = lines.slice(0, mangle);
     lines = lines.filter((l) => !l.includes('KUBE-PROXY-CANARY'));
-  } else {
-    lines = lines.filter((l) => !l.includes('--nfacct-name localhost_nps_accepted_pkts'));
   }
   return normalize(lines.join('\n'));
 }
