@@ -25,6 +25,9 @@ export interface DnsServerOptions {
   host: string;
   port: number;
   zone: string;
+  /** Reverse zones answered from the cluster and zones whose NXDOMAINs are forwarded (see HandlerOptions; default kubeadm's). */
+  reverseZones?: readonly string[];
+  fallthrough?: readonly string[];
   ttl: number;
   podMode: PodMode;
   upstreams: Upstream[];
@@ -97,6 +100,8 @@ export class DnsServer {
     this.handler = new DnsHandler({
       controller: o.controller,
       zone: o.zone,
+      ...(o.reverseZones ? { reverseZones: o.reverseZones } : {}),
+      ...(o.fallthrough ? { fallthrough: o.fallthrough } : {}),
       ttl: o.ttl,
       podMode: o.podMode,
       localIPs: o.localIPs ?? [],

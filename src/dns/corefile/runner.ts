@@ -16,7 +16,7 @@ import { needsChain, PluginChain, ZoneDispatch, type ZoneBlock } from './chain.t
 import { CorefileError } from './errors.ts';
 import { HostsTable } from './hosts.ts';
 import { parseCorefile } from './parse.ts';
-import { serverConfig, type ServerConfig } from './plugins.ts';
+import { handlerZones, serverConfig, type ServerConfig } from './plugins.ts';
 import { scopedController } from './scoped-controller.ts';
 
 const log = createLogger('dns');
@@ -163,8 +163,8 @@ export class CorefileRunner {
       controller: k ? scopedController(this.#index, k) : this.#index,
       host,
       port: c.port,
-      // Without `kubernetes` the block serves no cluster zone: `.invalid` never exists (RFC 6761).
-      zone: k?.zone ?? 'invalid',
+      // Without `kubernetes` the block serves no cluster zone.
+      ...handlerZones(k),
       ttl: k?.ttl ?? 5,
       podMode: k?.podMode ?? 'disabled',
       upstreams,

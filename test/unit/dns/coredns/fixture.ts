@@ -69,14 +69,22 @@ export function coreDnsIndex(o: { namespaces?: string[]; pods?: Array<[string, s
   return index;
 }
 
+export interface AskOptions {
+  podMode?: PodMode;
+  localIPs?: string[];
+  /** The reverse zones the plugin is given, without fallthrough (default: kubeadm's, falling through). */
+  reverseZones?: string[];
+}
+
 /**
  * ask sends one query to a handler over the index and decodes the answer.
  * It asks over TCP: CoreDNS's handler tests see the plugin's whole answer,
  * before any server truncates it to a UDP size.
  */
-export async function ask(index: RecordIndex, qname: string, qtype: string | number, o: { podMode?: PodMode; localIPs?: string[] } = {}): Promise<Decoded> {
+export async function ask(index: RecordIndex, qname: string, qtype: string | number, o: AskOptions = {}): Promise<Decoded> {
   const h = new DnsHandler({
-    controller: index, zone: 'cluster.local', ttl: 5, podMode: o.podMode ?? 'insecure', forwarder: undefined,
+    controller: index, zone: 'cluster.local', ttl: 5,
+    ...(o.reverseZones ? { reverseZones: o.reverseZones, fallthrough: [] } : {}), podMode: o.podMode ?? 'insecure', forwarder: undefined,
     acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined, localIPs: o.localIPs ?? [],
   });
   const out = await h.handle(buildQuery(qname, qtype), { proto: 'tcp', address: '127.0.0.1', family: 4 });
