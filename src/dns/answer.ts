@@ -51,7 +51,7 @@ export function soaRecord(zone: string, ctx: AnswerContext): ResourceRecord {
     type: QTYPE.SOA,
     mname: `ns.dns.${zone}`,
     rname: `hostmaster.${zone}`,
-    serial: ctx.controller.modified(),
+    serial: (ctx.multicluster ? ctx.controller.multicluster?.modified() : undefined) ?? ctx.controller.modified(),
     refresh: 7200,
     retry: 1800,
     expire: 86400,
@@ -75,7 +75,7 @@ export function answerCluster(q: Query, ctx: AnswerContext): ClusterAnswer {
     message.answer.push({ name: q.qname, ttl: DNS_VERSION_TTL, type: QTYPE.TXT, texts: [DNS_SCHEMA_VERSION] });
     return { message, chase: undefined };
   }
-  const request = parseRequest(q.name, zone);
+  const request = parseRequest(q.name, zone, ctx.multicluster);
   if (!request || (request.podOrSvc !== '' && isReverseName(q.name))) return negative(q, ctx, RCODE.NXDOMAIN, zone);
   const found = lookupRequest(request, ctx, q.qtype === QTYPE.SRV);
   if (found.kind === 'nxdomain') return negative(q, ctx, RCODE.NXDOMAIN, zone);
@@ -177,11 +177,12 @@ function address(name: string, ip: string, ttl: number): ResourceRecord {
  * PTR of a whole address names the services and endpoints that have it, or
  * is NXDOMAIN with the reverse zone's SOA (the caller falls through if told
  * to); any other name is taken apart as a cluster name under that zone, where
- * service and pod names do not exist.
+ * service and pod names do not exist. In a `multicluster` zone services are
+ * ServiceImports.
  */
-export function answerZone(q: Query, zone: string, ctx: AnswerContext): ClusterAnswer {
-  if (zone === ctx.zone) return answerCluster(q, ctx);
-  const zoneCtx = { ...ctx, zone };
+export function answerZone(q: Query, zone: string, ctx: AnswerContext, multicluster = false): ClusterAnswer {
+  if (zone === ctx.zone && !multicluster) return answerCluster(q, ctx);
+  const zoneCtx = { ...ctx, zone, multicluster };
   const ip = q.qtype === QTYPE.PTR ? reverseToIP(q.name) : undefined;
   if (ip === undefined) return answerCluster(q, zoneCtx);
   const names = lookupPTR(ip, ctx);

@@ -35,6 +35,8 @@ export interface HandlerOptions {
    * no trailing dot, '.' for all); default kubeadm's in-addr.arpa and ip6.arpa.
    */
   fallthrough?: readonly string[];
+  /** `multicluster` zones (no trailing dot): answered from ServiceImports; may include `zone` itself. */
+  multiclusterZones?: readonly string[];
   /** Non-loopback addresses this server answers on, for the apex NS and its glue (ns.ts); default none. */
   localIPs?: readonly string[];
   /** Most prebuilt responses kept; the cache is emptied on every cluster change anyway. */
@@ -68,13 +70,15 @@ export class DnsHandler {
   /** The cluster zone and the reverse zones, longest first: a name belongs to the first that holds it. */
   readonly #zones: readonly string[];
   readonly #fallthrough: readonly string[];
+  readonly #multicluster: ReadonlySet<string>;
 
   constructor(options: HandlerOptions) {
     this.#o = options;
     this.#ctx = { controller: options.controller, zone: options.zone, ttl: options.ttl, podMode: options.podMode, localIPs: options.localIPs ?? [] };
     this.#cacheSize = options.cacheSize ?? 100_000;
     const kubeadm = ['in-addr.arpa', 'ip6.arpa'];
-    this.#zones = [options.zone, ...(options.reverseZones ?? kubeadm)].sort((a, b) => b.length - a.length);
+    this.#multicluster = new Set(options.multiclusterZones ?? []);
+    this.#zones = [...new Set([options.zone, ...this.#multicluster, ...(options.reverseZones ?? kubeadm)])].sort((a, b) => b.length - a.length);
     this.#fallthrough = options.fallthrough ?? kubeadm;
     options.controller.onChange(() => this.#clearCache());
   }
@@ -118,8 +122,10 @@ export class DnsHandler {
     const cacheKey = packet.toString('latin1', 12, q.questionEnd - 2).toLowerCase() + sizeClass(client.proto, q.edns ? q.edns.udpSize : -1, q.edns?.dnssecOk ?? false);
     const zone = this.#zones.find((z) => inZone(q.name, z));
     if (zone !== undefined) {
-      const synced = this.#o.controller.hasSynced();
-      const { message, chase } = answerZone(q, zone, this.#ctx);
+      const multicluster = this.#multicluster.has(zone);
+      // A multicluster zone waits for the ServiceImports too (while their CRD is absent, for ever).
+      const synced = this.#o.controller.hasSynced() && (!multicluster || this.#o.controller.multicluster?.hasSynced() === true);
+      const { message, chase } = answerZone(q, zone, this.#ctx, multicluster);
       const nxdomain = (message.flags & 0xf) === RCODE.NXDOMAIN;
       if (!nxdomain || !this.#fallsThrough(q.name)) {
         // As CoreDNS: before the informers sync, a name not found may yet exist, so

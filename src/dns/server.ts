@@ -28,6 +28,7 @@ export interface DnsServerOptions {
   /** Reverse zones answered from the cluster and zones whose NXDOMAINs are forwarded (see HandlerOptions; default kubeadm's). */
   reverseZones?: readonly string[];
   fallthrough?: readonly string[];
+  multiclusterZones?: readonly string[];
   ttl: number;
   podMode: PodMode;
   upstreams: Upstream[];
@@ -102,6 +103,7 @@ export class DnsServer {
       zone: o.zone,
       ...(o.reverseZones ? { reverseZones: o.reverseZones } : {}),
       ...(o.fallthrough ? { fallthrough: o.fallthrough } : {}),
+      ...(o.multiclusterZones ? { multiclusterZones: o.multiclusterZones } : {}),
       ttl: o.ttl,
       podMode: o.podMode,
       localIPs: o.localIPs ?? [],

@@ -38,7 +38,7 @@ export class PluginChain implements PacketHandler {
     const k = cfg.kubernetes;
     // A name a fallthrough zone holds may go upstream: it counts against max_concurrent.
     const fallsThrough = (z: string) => k?.fallthrough?.some((f) => f === '.' || inZone(z, f.slice(0, -1))) ?? false;
-    this.#localZones = k ? [k.zone, ...k.reverseZones].filter((z) => !fallsThrough(z)) : [];
+    this.#localZones = k ? [k.zone, ...k.reverseZones, ...k.multiclusterZones].filter((z) => !fallsThrough(z)) : [];
   }
 
   handle(packet: Buffer, client: Client): Answer | Promise<Answer> {

@@ -22,6 +22,8 @@ export interface KubernetesConfig {
    * zone's SOA unless `fallthrough` covers it.
    */
   readonly reverseZones: readonly string[];
+  /** `multicluster` zones (lower case, no trailing dot), each one of the plugin's zones: answered from ServiceImports. */
+  readonly multiclusterZones: readonly string[];
   /** Zones whose NXDOMAINs go on to the next plugin (FQDNs; `.` for every zone); undefined: none. */
   readonly fallthrough: readonly string[] | undefined;
   /** Exposed namespaces; empty: all. */
@@ -127,10 +129,15 @@ function address(d: Directive, text: string | undefined, fallback: string): stri
 
 function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConfig {
   const zones = (d.args.length ? d.args : blockZones).map(fqdn);
-  const forwardZones = zones.filter((z) => !z.endsWith('in-addr.arpa.') && !z.endsWith('ip6.arpa.'));
-  if (forwardZones.length !== 1 || forwardZones[0] === '.') fail(d, `want exactly one cluster zone besides in-addr.arpa and ip6.arpa, got ${JSON.stringify(forwardZones)}`);
+  const multicluster = d.block.filter((o) => o.name === 'multicluster').flatMap((o) => o.args.map(fqdn));
+  for (const z of multicluster) if (!zones.includes(z)) fail(d, `is not authoritative for the multicluster zone ${z} (authoritative zones: ${zones.join(' ')})`);
+  const isReverse = (z: string) => z.endsWith('in-addr.arpa.') || z.endsWith('ip6.arpa.');
+  // CoreDNS's primary zone is the first that is not a reverse zone; the others must be multicluster zones here.
+  const forwardZones = zones.filter((z) => !isReverse(z));
+  const extra = forwardZones.slice(1).filter((z) => !multicluster.includes(z));
+  if (forwardZones.length === 0 || forwardZones[0] === '.' || extra.length > 0) fail(d, `want exactly one cluster zone besides in-addr.arpa, ip6.arpa and multicluster zones, got ${JSON.stringify(forwardZones)}`);
   const zone = forwardZones[0]!.slice(0, -1);
-  const reverseZones = zones.filter((z) => !forwardZones.includes(z)).map((z) => z.slice(0, -1));
+  const reverseZones = zones.filter(isReverse).map((z) => z.slice(0, -1));
   let podMode: PodMode = 'disabled';
   let ttl = 5;
   let fallthrough: string[] | undefined;
@@ -149,15 +156,16 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
     } else if (o.name === 'namespaces') namespaces = [...o.args];
     else if (o.name === 'noendpoints') noEndpoints = true;
     else if (o.name === 'endpoint_pod_names') endpointPodNames = true;
-    else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'ignore', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
+    else if (o.name === 'multicluster') continue; // read above
+    else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'ignore', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
   }
-  return { zone, podMode, ttl, reverseZones, fallthrough, namespaces, noEndpoints, endpointPodNames };
+  return { zone, podMode, ttl, reverseZones, multiclusterZones: multicluster.map((z) => z.slice(0, -1)), fallthrough, namespaces, noEndpoints, endpointPodNames };
 }
 
 /** handlerZones gives the handler's zone options (no trailing dots) for a `kubernetes` config, or none without one. */
-export function handlerZones(k: KubernetesConfig | undefined): { zone: string; reverseZones: readonly string[]; fallthrough: readonly string[] } {
-  if (!k) return { zone: 'invalid', reverseZones: [], fallthrough: [] }; // `.invalid` never exists (RFC 6761)
-  return { zone: k.zone, reverseZones: k.reverseZones, fallthrough: k.fallthrough?.map((z) => (z === '.' ? z : z.slice(0, -1))) ?? [] };
+export function handlerZones(k: KubernetesConfig | undefined): { zone: string; reverseZones: readonly string[]; multiclusterZones: readonly string[]; fallthrough: readonly string[] } {
+  if (!k) return { zone: 'invalid', reverseZones: [], multiclusterZones: [], fallthrough: [] }; // `.invalid` never exists (RFC 6761)
+  return { zone: k.zone, reverseZones: k.reverseZones, multiclusterZones: k.multiclusterZones, fallthrough: k.fallthrough?.map((z) => (z === '.' ? z : z.slice(0, -1))) ?? [] };
 }
 
 function hosts(d: Directive, blockZones: readonly string[]): HostsConfig {

@@ -137,11 +137,13 @@ export class CorefileRunner {
       return;
     }
     const keepPodNames = configs.some((c) => c.kubernetes?.endpointPodNames);
-    if (this.#feedMode !== `${podMode}/${keepPodNames}`) {
-      // Pods are only watched in verified mode, pod names kept only for endpoint_pod_names: either change needs other informers.
+    const multicluster = configs.some((c) => (c.kubernetes?.multiclusterZones.length ?? 0) > 0);
+    const mode = `${podMode}/${keepPodNames}/${multicluster}`;
+    if (this.#feedMode !== mode) {
+      // Pods are only watched in verified mode, pod names kept only for endpoint_pod_names, imports for multicluster: each change needs other informers.
       await this.#feed?.stop();
-      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, keepPodNames);
-      this.#feedMode = `${podMode}/${keepPodNames}`;
+      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, keepPodNames, multicluster);
+      this.#feedMode = mode;
       this.#feed.start();
     }
   }
