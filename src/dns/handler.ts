@@ -67,7 +67,7 @@ export class DnsHandler {
   readonly #cache = new Map<string, Buffer>();
   readonly #arena = new ResponseArena();
   readonly #cacheSize: number;
-  /** The cluster zone and the reverse zones, longest first: a name belongs to the first that holds it. */
+  /** The cluster, multicluster and reverse zones, longest first: a name belongs to the first that holds it. */
   readonly #zones: readonly string[];
   readonly #fallthrough: readonly string[];
   readonly #multicluster: ReadonlySet<string>;
