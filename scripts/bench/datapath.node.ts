@@ -58,7 +58,7 @@ async function createProxier(mode: DatapathMode): Promise<Proxier> {
   return new IptablesProxier({
     config: config(mode),
     runner: createRunner(backend),
-    metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: { set() {} } },
+    metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } },
     healthHost: '0.0.0.0',
     now: Date.now,
     sysctl: writeProcSysctl, // runs inside the node namespace

@@ -61,7 +61,7 @@ export function benchProxyConfig(mode: string, iptablesBackend: 'nft' | 'legacy'
 }
 
 /** noIptablesMetrics stands in for the iptables proxier's metrics, which the benchmarks do not read. */
-export const noIptablesMetrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } };
+export const noIptablesMetrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } };
 
 /** oneEndpointChanged replaces the first endpoint by a new one (another port: another ip:port), the others unchanged. */
 export function oneEndpointChanged(endpoints: readonly Endpoint[], generation: number): Endpoint[] {

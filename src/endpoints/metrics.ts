@@ -33,8 +33,10 @@ export interface BackendMetrics {
   readonly iptablesRestoreFailures: Counter;
   /** `kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total`. */
   readonly iptablesPartialRestoreFailures: Counter;
-  /** `kubeproxy_sync_proxy_rules_iptables_total{table}`: rules the last sync wrote per table. */
+  /** `kubeproxy_sync_proxy_rules_iptables_total{table}`: rules the proxy owns per table after the last sync. */
   readonly iptablesRulesTotal: Gauge<'table'>;
+  /** `kubeproxy_sync_proxy_rules_iptables_last{table}`: rules the last sync wrote per table. */
+  readonly iptablesRulesLastSync: Gauge<'table'>;
   /** `kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy}`. */
   readonly noLocalEndpoints: Gauge<'traffic_policy'>;
   /** `kubeproxy_sync_proxy_rules_nftables_sync_failures_total`. */
@@ -76,6 +78,7 @@ export class ProxyMetrics implements BackendMetrics {
   readonly iptablesRestoreFailures: Counter;
   readonly iptablesPartialRestoreFailures: Counter;
   readonly iptablesRulesTotal: Gauge<'table'>;
+  readonly iptablesRulesLastSync: Gauge<'table'>;
   readonly noLocalEndpoints: Gauge<'traffic_policy'>;
   readonly nftablesSyncFailures: Counter;
   readonly nftablesTableRepairs: Counter;
@@ -103,6 +106,7 @@ export class ProxyMetrics implements BackendMetrics {
     this.iptablesRestoreFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total', help: 'Cumulative proxy iptables restore failures', registers });
     this.iptablesPartialRestoreFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total', help: 'Cumulative proxy iptables partial restore failures', registers });
     this.iptablesRulesTotal = new Gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_total', help: 'Total number of iptables rules owned by kube-proxy', labelNames: ['table'], registers });
+    this.iptablesRulesLastSync = new Gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_last', help: 'Number of iptables rules written by kube-proxy in last sync', labelNames: ['table'], registers });
     this.noLocalEndpoints = new Gauge({ name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total', help: 'Number of services with a Local traffic policy and no endpoints', labelNames: ['traffic_policy'], registers });
     this.nftablesSyncFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_nftables_sync_failures_total', help: 'Cumulative proxy nftables sync failures', registers });
     this.nftablesTableRepairs = new Counter({ name: 'ferry_proxy_nftables_table_repairs_total', help: 'Times the nftables table was found deleted or flushed from outside and rebuilt', registers });

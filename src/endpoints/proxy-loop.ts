@@ -15,6 +15,7 @@ import { ProxyStateBuilder } from './state-builder.ts';
 import { byNamespace, byServiceName } from '../client/store.ts';
 import { SyncRunner } from './sync-runner.ts';
 import { nodeHostIPs } from './node-port-addresses.ts';
+import { countNoLocalEndpoints } from './topology.ts';
 
 const log = createLogger('proxy');
 
@@ -132,6 +133,12 @@ export class ProxyLoop {
     this.runner.run();
   }
 
+  #publishNoLocalEndpoints(state: ProxyState): void {
+    const counts = countNoLocalEndpoints(state.services.values(), (key) => state.endpoints.get(key) ?? []);
+    this.#o.metrics.noLocalEndpoints.set({ traffic_policy: 'internal' }, counts.internal);
+    this.#o.metrics.noLocalEndpoints.set({ traffic_policy: 'external' }, counts.external);
+  }
+
   /** One sync: never throws; a failure is logged, counted and retried by the runner. */
   async #sync(): Promise<boolean> {
     const { metrics, health, proxier } = this.#o;
@@ -153,6 +160,7 @@ export class ProxyLoop {
     const now = this.#clock.now();
     metrics.lastSyncTimestamp.set(now / 1000);
     for (const t of this.builder.syncSucceeded()) metrics.networkProgrammingDuration.observe(Math.max(0, now - t) / 1000);
+    this.#publishNoLocalEndpoints(state);
     health.updated();
     this.#lastState = state;
     log.info(4, 'Synced proxy rules', { mode: proxier.mode, full: result.full, services: state.services.size, changed: state.changed.size, seconds: seconds.toFixed(3), ...result.stats });

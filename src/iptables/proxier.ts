@@ -29,6 +29,7 @@ export interface IptablesMetrics {
   readonly iptablesRestoreFailures: { inc(): void };
   readonly iptablesPartialRestoreFailures: { inc(): void };
   readonly iptablesRulesTotal: { set(labels: { table: string }, value: number): void };
+  readonly iptablesRulesLastSync: { set(labels: { table: string }, value: number): void };
 }
 
 /** IptablesProxierOptions are the proxier's explicit inputs (no flags, no globals). */
@@ -101,6 +102,8 @@ export class IptablesProxier implements Proxier {
       this.installedChains = rendered.activeChains;
       metrics.iptablesRulesTotal.set({ table: 'filter' }, rendered.ruleCounts.filter);
       metrics.iptablesRulesTotal.set({ table: 'nat' }, rendered.ruleCounts.nat);
+      metrics.iptablesRulesLastSync.set({ table: 'filter' }, rendered.writtenRuleCounts.filter);
+      metrics.iptablesRulesLastSync.set({ table: 'nat' }, rendered.writtenRuleCounts.nat);
       if (full) this.lastFullSync = this.lastCanaryCheck = now();
       this.needFullSync = false;
       this.lastSyncOk = true;

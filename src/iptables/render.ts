@@ -45,6 +45,8 @@ export interface Rendered {
   readonly deletedChains: number;
   /** Rules in our chains per table once `text` is restored (written plus left in place; not the jumps). */
   readonly ruleCounts: { readonly filter: number; readonly nat: number };
+  /** Rules `text` writes per table (kube-proxy's sync_proxy_rules_iptables_last): no jumps, no chain deletions. */
+  readonly writtenRuleCounts: { readonly filter: number; readonly nat: number };
 }
 
 /**
@@ -100,15 +102,15 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
     nat.raw(`-X ${chain}`);
     deletedChains++;
   }
+  const filterWritten = filter.ruleCount - input.jumps.filter((j) => j.table === 'filter').length;
+  const natWritten = nat.ruleCount - deletedChains - input.jumps.filter((j) => j.table === 'nat').length;
   return {
     // The mangle canary only needs (re)creating when everything is rewritten.
     text: filter.text() + nat.text() + (input.full ? `*mangle\n:${KUBE_PROXY_CANARY} - [0:0]\nCOMMIT\n` : ''),
     activeChains: active,
     deletedChains,
-    ruleCounts: {
-      filter: filter.ruleCount - input.jumps.filter((j) => j.table === 'filter').length,
-      nat: nat.ruleCount + skippedNatRules - deletedChains - input.jumps.filter((j) => j.table === 'nat').length,
-    },
+    ruleCounts: { filter: filterWritten, nat: natWritten + skippedNatRules },
+    writtenRuleCounts: { filter: filterWritten, nat: natWritten },
   };
 }
 

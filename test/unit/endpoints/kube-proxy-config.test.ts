@@ -53,7 +53,7 @@ test('the same file as JSON decodes the same', (t) => {
 async function syncRules(config: ProxyConfig): Promise<{ restores: string[]; ipt: FakeIptables; sysctls: string[] }> {
   const ipt = new FakeIptables();
   const sysctls: string[] = [];
-  const metrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } };
+  const metrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } };
   const sysctl = async (key: string, value: string) => void sysctls.push(`${key}=${value}`);
   const proxier = new IptablesProxier({ config, runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000, metrics, sysctl, host: HOST });
   const web = svc('default', 'web', { clusterIPs: ['172.30.0.41'], type: 'NodePort', nodePort: 30080 });

@@ -37,7 +37,7 @@ function setup(nfacct: FakeNfacct) {
   const proxier = new IptablesProxier({
     config: proxyConfig({ clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' }), runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000,
     sysctl: async () => {}, // never written: this test runs in the machine's own namespace
-    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } },
+    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } },
     host: HOST,
     nfacct,
   });

@@ -15,7 +15,7 @@ const config: ProxyConfig = proxyConfig({ nodeName: 'node1', clusterCIDRs: ['10.
 
 function setup(over: Partial<ProxyConfig> = {}) {
   const ipt = new FakeIptables();
-  const counts = { failures: 0, partialFailures: 0, rules: {} as Record<string, number> };
+  const counts = { failures: 0, partialFailures: 0, rules: {} as Record<string, number>, written: {} as Record<string, number> };
   // Sysctls the proxier set: recorded, never written (this test runs in the machine's own namespace).
   const sysctls: string[] = [];
   let clock = 1_000_000;
@@ -27,6 +27,7 @@ function setup(over: Partial<ProxyConfig> = {}) {
       iptablesRestoreFailures: { inc: () => counts.failures++ },
       iptablesPartialRestoreFailures: { inc: () => counts.partialFailures++ },
       iptablesRulesTotal: { set: ({ table }, v) => (counts.rules[table] = v) },
+      iptablesRulesLastSync: { set: ({ table }, v) => (counts.written[table] = v) },
     },
   });
   return { ipt, proxier, counts, sysctls, advance: (ms: number) => (clock += ms) };
@@ -128,7 +129,7 @@ test('localhost NodePorts: a route_localnet that cannot be set is logged, and se
       throw new Error('EROFS: read-only file system');
     },
     host: HOST,
-    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } },
+    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } },
   });
   t.like(await proxier.sync(state([[s1, [ep('10.180.0.1')]]])), { ok: true, full: true });
   t.is(trace(ipt, '172.30.0.41'), '10.180.0.1:80');

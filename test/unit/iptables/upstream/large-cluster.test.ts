@@ -38,7 +38,7 @@ test('TestSyncProxyRulesLargeClusterMode: comments go past 1000 endpoints, uncha
     config: proxyConfig({ masqueradeAll: true, syncPeriodMs: SYNC_PERIOD_MS, iptablesBackend: 'nft' }), runner: ipt, healthHost: '127.0.0.1', now: () => clock,
     sysctl: async () => {}, // recorded nowhere: this test runs in the machine's own namespace
     host: UPSTREAM_HOST,
-    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } },
+    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } },
   });
   t.teardown(() => proxier.close());
   const sync = async (entries: Array<[ServicePort, Endpoint[]]>, changed: ServicePort[]) => {
