@@ -51,3 +51,26 @@ for (const backend of ['nft', 'legacy'] as const) rootTest(`iptables-${backend}:
   const rootObject = await execFile(process.execPath, ['--import', 'tsx', nfacctDriver, 'get', 'ct_state_invalid_dropped_pkts']);
   t.is(rootObject.stdout.trim(), 'null', "the machine's own namespace has no such object");
 });
+
+// --conntrack-tcp-be-liberal: the proxy sets nf_conntrack_tcp_be_liberal=1 in
+// its namespace and, as kube-proxy, then drops no INVALID packets (only
+// out-of-window RSTs would be INVALID), so the same ACK reaches the pod.
+rootTest('--conntrack-tcp-be-liberal: the sysctl is set in the node namespace and INVALID packets are not dropped', async (t) => {
+  const { topo } = await startNode(t, 1);
+  const pod = topo.pods[0]!;
+  await sysctlIn(topo.node, 'net.netfilter.nf_conntrack_tcp_loose', '0');
+  const proxy = startProxy(topo, ['--mode', 'iptables', '--iptables-backend', 'nft', '--conntrack-tcp-be-liberal']);
+  const forwarding = '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules"';
+  const deadline = Date.now() + 15_000;
+  let rules = '';
+  while (!rules.includes(forwarding) && Date.now() < deadline) {
+    rules = (await topo.fixture.exec(topo.node, 'iptables-nft-save', ['-t', 'filter'])).stdout;
+    if (!rules.includes(forwarding)) await new Promise((r) => setTimeout(r, 200));
+  }
+  t.true(rules.includes(forwarding), `the proxy synced:\n${rules}\nproxy log:\n${proxy.log}`);
+  t.false(rules.includes('--ctstate INVALID'), 'no INVALID drop rule');
+  const liberal = await topo.fixture.exec(topo.node, 'cat', ['/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal']);
+  t.is(liberal.stdout.trim(), '1');
+  t.is((await topo.fixture.exec(topo.ext, 'python3', [tcpSegment, EXT_IP, pod.ip, '8080', 'A'])).stdout.trim(), 'R', 'the ACK reaches the pod, which resets it');
+  t.regex(proxy.log, /nf_conntrack_tcp_be_liberal set, not installing DROP rules for INVALID packets/);
+});
