@@ -54,6 +54,7 @@ export interface IptablesProxierOptions {
 export class IptablesProxier implements Proxier {
   readonly mode = 'iptables';
   readonly ipFamily: IPFamily;
+  readonly ipFamilies: readonly IPFamily[];
   private readonly options: IptablesProxierOptions;
   private readonly health: ServiceHealthServer;
   /** The following fields are mutated only inside sync(). */
@@ -69,6 +70,7 @@ export class IptablesProxier implements Proxier {
   constructor(options: IptablesProxierOptions) {
     this.options = options;
     this.ipFamily = options.runner.ipFamily ?? 4;
+    this.ipFamilies = [this.ipFamily];
     this.health = new ServiceHealthServer(options.healthHost, () => this.lastSyncOk);
   }
 

@@ -2,6 +2,7 @@ import test from 'ava';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { conntrackDeletions } from '../../../src/endpoints/conntrack.ts';
+import { primaryFamilyOf } from '../../../src/endpoints/primary-family.ts';
 import { ProxyStateBuilder } from '../../../src/endpoints/state-builder.ts';
 
 // One builder per IP family, as kube-proxy's per-family change trackers:
@@ -72,4 +73,12 @@ test('conntrack cleanup of an IPv6 snapshot asks for IPv6 entries (-f ipv6); IPv
     ['-D', '--orig-dst', '1.2.3.4', '--dst-nat', '10.180.0.1', '-p', 'udp'],
     ['-D', '-p', 'udp', '--dport', '30053', '--dst-nat', '10.180.0.1'],
   ]);
+});
+
+test('the primary family is the Node primary IP\'s, IPv4 when unknown', (t) => {
+  const node = (addresses: Array<[string, string]>) => ({ status: { addresses: addresses.map(([type, address]) => ({ type, address })) } });
+  t.is(primaryFamilyOf(node([['InternalIP', 'fd00:1::2'], ['InternalIP', '192.168.0.2']])), 6);
+  t.is(primaryFamilyOf(node([['ExternalIP', '2001:db8::2'], ['InternalIP', '192.168.0.2']])), 4, 'InternalIP before ExternalIP');
+  t.is(primaryFamilyOf(node([])), 4);
+  t.is(primaryFamilyOf(undefined), 4);
 });
