@@ -11,7 +11,8 @@ import { NODE_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
 // range, `ferry proxy --mode iptables` (an ip6tables proxier beside the
 // iptables one), a dual-stack Service whose IPv6 and IPv4 EndpointSlices
 // point at one pod. The client outside the cluster (ext) reaches the pod
-// through the IPv6 ClusterIP and NodePort, and the IPv4 ones still answer.
+// through the IPv6 ClusterIP and NodePort, and the IPv4 ones still answer;
+// each family's proxier serves the health check node port on its own family.
 // Lab addresses (ULA, only inside the lab namespaces):
 //   ext fd00:50::2 ── node fd00:50::1, cbr0 fd00:10:244:1::1/64 ── pod-0 fd00:10:244:1::10
 const ferryBin = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
@@ -23,6 +24,7 @@ const POD_IP6 = 'fd00:10:244:1::10';
 const CLUSTER_IP6 = 'fd00:10:96::50';
 const CLUSTER_IP4 = '172.30.0.50';
 const NODE_PORT = 30080;
+const HEALTH_CHECK_NODE_PORT = 30090;
 
 /** addIPv6 gives the topology's links IPv6 addresses (no duplicate address detection: they are usable at once) and routes. */
 async function addIPv6(topo: ProxyTopology): Promise<void> {
@@ -40,7 +42,7 @@ async function addIPv6(topo: ProxyTopology): Promise<void> {
 const manifest = JSON.stringify({
   apiVersion: 'v1', kind: 'List', items: [
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' },
-      spec: { type: 'NodePort', clusterIPs: [CLUSTER_IP6, CLUSTER_IP4], ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP', nodePort: NODE_PORT }] } },
+      spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: HEALTH_CHECK_NODE_PORT, clusterIPs: [CLUSTER_IP6, CLUSTER_IP4], ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP', nodePort: NODE_PORT }] } },
     ...(['IPv6', 'IPv4'] as const).map((family) => ({
       apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `web-${family.toLowerCase()}`, namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
       addressType: family, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
@@ -79,6 +81,11 @@ rootTest('a dual-stack Service answers over IPv6 on its ClusterIP and NodePort t
   t.true(await answers(`http://[${NODE_IP6}]:${NODE_PORT}/hostname`), 'IPv6 NodePort');
   t.true(await answers(`http://${CLUSTER_IP4}/hostname`), 'the IPv4 proxier beside it: IPv4 ClusterIP');
   t.true(await answers(`http://${NODE_IP}:${NODE_PORT}/hostname`), 'IPv4 NodePort');
+  // Both proxiers' health check servers hold the port: 0.0.0.0 and '::' (IPv6 only).
+  for (const host of [`[${NODE_IP6}]`, NODE_IP]) {
+    const health = await topo.fixture.exec(topo.ext, 'curl', ['-sS', '-m', '2', `http://${host}:${HEALTH_CHECK_NODE_PORT}/`], { allowFailure: true });
+    t.regex(health.stdout, /"localEndpoints":1/, `health check node port on ${host}: ${health.stderr}\n${log}`);
+  }
   // The pod saw the node's address, not ext's: traffic from outside the cluster CIDR is masqueraded in IPv6 too.
   const clientIP = await topo.curl(topo.ext, `http://[${CLUSTER_IP6}]/clientip`);
   t.regex(clientIP, /^\[?fd00:10:244:1::1\]?:\d+$/);
