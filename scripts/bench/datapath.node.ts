@@ -20,6 +20,7 @@ import type { Proxier } from '../../src/endpoints/proxier.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../../src/endpoints/proxy-state.ts';
 import { IptablesProxier } from '../../src/iptables/index.ts';
 import { writeProcSysctl } from '../../src/iptables/sysctl.ts';
+import { detectHostFeatures } from '../../src/iptables/host-features.ts';
 import { createRunner } from '../../src/iptables/runner.ts';
 import { createProxier as createUserspaceProxier } from '../../src/userspace/index.ts';
 import { IpvsProxier } from '../../src/ipvs/proxier.ts';
@@ -46,19 +47,22 @@ const config = (mode: DatapathMode): ProxyConfig => ({
   ipvsUdpTimeoutMs: 0,
   proxyPortRange: undefined,
   udpIdleTimeoutMs: 250,
+  conntrackTCPBeLiberal: false,
 });
 
 async function createProxier(mode: DatapathMode): Promise<Proxier> {
   if (mode === 'userspace') return createUserspaceProxier(config(mode), new ProxyMetrics());
   if (mode === 'ipvs') return new IpvsProxier(config(mode));
   const counter = { inc() {} };
+  const backend = mode === 'iptables-legacy' ? 'legacy' : 'nft';
   return new IptablesProxier({
     config: config(mode),
-    runner: createRunner(mode === 'iptables-legacy' ? 'legacy' : 'nft'),
-    metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: { set() {} } },
+    runner: createRunner(backend),
+    metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } },
     healthHost: '0.0.0.0',
     now: Date.now,
     sysctl: writeProcSysctl, // runs inside the node namespace
+    host: await detectHostFeatures(backend),
   });
 }
 

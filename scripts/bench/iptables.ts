@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { cleanupRules } from '../../src/iptables/cleanup.ts';
 import { IptablesProxier } from '../../src/iptables/proxier.ts';
 import { renderRules } from '../../src/iptables/render.ts';
+import { detectHostFeatures } from '../../src/iptables/host-features.ts';
 import { createRunner, type IptablesBackend, type IptablesRunner } from '../../src/iptables/runner.ts';
 import { BenchRecorder } from '../../src/bench/result.ts';
 import { aggregate, percentile as pct } from '../../src/bench/stats.ts';
@@ -54,11 +55,12 @@ const rows: Row[] = [];
 for (const [backend, sizes] of plan) {
   for (const n of sizes) {
     const runner = timedRunner(createRunner(backend));
+    const host = await detectHostFeatures(backend);
     await cleanupRules(runner);
     const cluster = benchCluster(n, ENDPOINTS);
-    const proxier = new IptablesProxier({ config: benchProxyConfig('iptables', backend), runner, metrics: noIptablesMetrics, healthHost: '127.0.0.1', now: Date.now, sysctl: async () => {} }); // localhostNodePorts is off: no sysctl
+    const proxier = new IptablesProxier({ config: benchProxyConfig('iptables', backend), runner, metrics: noIptablesMetrics, healthHost: '127.0.0.1', now: Date.now, sysctl: async () => {}, host }); // localhostNodePorts is off: no sysctl
     const state = snapshot(cluster, cluster.services.keys());
-    const opts = { clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeMark: '0x4000', nodePortIPs: 'all' as const, nodeIPs: [], localhostNodePorts: false };
+    const opts = { clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeMark: '0x4000', nodePortIPs: 'all' as const, nodeIPs: [], localhostNodePorts: false, ...host };
     const r0 = performance.now();
     const rendered = renderRules({ state, full: true, installedChains: new Set(), jumps: [] }, opts);
     const renderMs = performance.now() - r0;

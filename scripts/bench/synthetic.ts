@@ -56,12 +56,12 @@ export function benchProxyConfig(mode: string, iptablesBackend: 'nft' | 'legacy'
   return {
     mode, nodeName: BENCH_NODE, clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [], localhostNodePorts: false,
     syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, iptablesBackend, ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0,
-    ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250,
+    ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250, conntrackTCPBeLiberal: false,
   };
 }
 
 /** noIptablesMetrics stands in for the iptables proxier's metrics, which the benchmarks do not read. */
-export const noIptablesMetrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } };
+export const noIptablesMetrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } };
 
 /** oneEndpointChanged replaces the first endpoint by a new one (another port: another ip:port), the others unchanged. */
 export function oneEndpointChanged(endpoints: readonly Endpoint[], generation: number): Endpoint[] {

@@ -128,7 +128,6 @@ function validateUnimplemented(errs: Errors, c: KubeProxyConfiguration): void {
   accept('min', ct.min, [131072, 0]);
   accept('tcpEstablishedTimeout', ct.tcpEstablishedTimeout, [24 * MS.h, 0]);
   accept('tcpCloseWaitTimeout', ct.tcpCloseWaitTimeout, [MS.h, 0]);
-  accept('tcpBeLiberal', ct.tcpBeLiberal, [false]);
   accept('udpTimeout', ct.udpTimeout, [0]);
   accept('udpStreamTimeout', ct.udpStreamTimeout, [0]);
   const w = c.winkernel;

@@ -1,4 +1,26 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+
+/** ScrapedValue reads a value kept elsewhere (a kernel counter) when metrics are scraped; undefined: no sample. */
+export type ScrapedValue = () => Promise<number | undefined>;
+
+/**
+ * ScrapedCounter is a counter whose value is read at each scrape rather
+ * than counted here, like kube-proxy's nfacct collector: a value that cannot
+ * be read gives no sample at all (not a 0 that would look like a reset).
+ */
+class ScrapedCounter extends Counter {
+  readonly #read: ScrapedValue;
+
+  constructor(name: string, help: string, registry: Registry, read: ScrapedValue) {
+    super({ name, help, registers: [registry] });
+    this.#read = read;
+  }
+
+  override async get(): Promise<MetricObjectWithValues<MetricValue<string>>> {
+    const [metric, value] = await Promise.all([super.get(), this.#read()]);
+    return { ...metric, values: value === undefined ? [] : [{ value, labels: {} }] };
+  }
+}
 
 /**
  * BackendMetrics is the handle a backend gets at construction: the metrics
@@ -11,8 +33,10 @@ export interface BackendMetrics {
   readonly iptablesRestoreFailures: Counter;
   /** `kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total`. */
   readonly iptablesPartialRestoreFailures: Counter;
-  /** `kubeproxy_sync_proxy_rules_iptables_total{table}`: rules the last sync wrote per table. */
+  /** `kubeproxy_sync_proxy_rules_iptables_total{table}`: rules the proxy owns per table after the last sync. */
   readonly iptablesRulesTotal: Gauge<'table'>;
+  /** `kubeproxy_sync_proxy_rules_iptables_last{table}`: rules the last sync wrote per table. */
+  readonly iptablesRulesLastSync: Gauge<'table'>;
   /** `kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy}`. */
   readonly noLocalEndpoints: Gauge<'traffic_policy'>;
   /** `kubeproxy_sync_proxy_rules_nftables_sync_failures_total`. */
@@ -21,6 +45,14 @@ export interface BackendMetrics {
   readonly nftablesTableRepairs: Counter;
   /** `ferry_proxy_nftables_elements`: elements in the table's sets and maps after the last sync. */
   readonly nftablesElements: Gauge;
+  /**
+   * countCtStateInvalidDropped registers
+   * `kubeproxy_iptables_ct_state_invalid_dropped_packets_total`, read at each
+   * scrape; the iptables mode registers it, as kube-proxy does.
+   */
+  countCtStateInvalidDropped(read: ScrapedValue): void;
+  /** countLocalhostNodePortsAccepted registers `kubeproxy_iptables_localhost_nodeports_accepted_packets_total` the same way. */
+  countLocalhostNodePortsAccepted(read: ScrapedValue): void;
 }
 
 /**
@@ -46,6 +78,7 @@ export class ProxyMetrics implements BackendMetrics {
   readonly iptablesRestoreFailures: Counter;
   readonly iptablesPartialRestoreFailures: Counter;
   readonly iptablesRulesTotal: Gauge<'table'>;
+  readonly iptablesRulesLastSync: Gauge<'table'>;
   readonly noLocalEndpoints: Gauge<'traffic_policy'>;
   readonly nftablesSyncFailures: Counter;
   readonly nftablesTableRepairs: Counter;
@@ -73,10 +106,19 @@ export class ProxyMetrics implements BackendMetrics {
     this.iptablesRestoreFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total', help: 'Cumulative proxy iptables restore failures', registers });
     this.iptablesPartialRestoreFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total', help: 'Cumulative proxy iptables partial restore failures', registers });
     this.iptablesRulesTotal = new Gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_total', help: 'Total number of iptables rules owned by kube-proxy', labelNames: ['table'], registers });
+    this.iptablesRulesLastSync = new Gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_last', help: 'Number of iptables rules written by kube-proxy in last sync', labelNames: ['table'], registers });
     this.noLocalEndpoints = new Gauge({ name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total', help: 'Number of services with a Local traffic policy and no endpoints', labelNames: ['traffic_policy'], registers });
     this.nftablesSyncFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_nftables_sync_failures_total', help: 'Cumulative proxy nftables sync failures', registers });
     this.nftablesTableRepairs = new Counter({ name: 'ferry_proxy_nftables_table_repairs_total', help: 'Times the nftables table was found deleted or flushed from outside and rebuilt', registers });
     this.nftablesElements = new Gauge({ name: 'ferry_proxy_nftables_elements', help: 'Elements in the nftables sets and maps after the last sync', registers });
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  countCtStateInvalidDropped(read: ScrapedValue): void {
+    new ScrapedCounter('kubeproxy_iptables_ct_state_invalid_dropped_packets_total', 'packets dropped by iptables to work around conntrack problems', this.registry, read);
+  }
+
+  countLocalhostNodePortsAccepted(read: ScrapedValue): void {
+    new ScrapedCounter('kubeproxy_iptables_localhost_nodeports_accepted_packets_total', 'Number of packets accepted on nodeports of loopback interface', this.registry, read);
   }
 }

@@ -23,6 +23,7 @@ export interface RawProxyFlags {
   ipvsUdpTimeoutMs: number;
   proxyPortRange: string | undefined;
   udpIdleTimeoutMs: number;
+  conntrackTCPBeLiberal: boolean;
 }
 
 /** checkCIDR accepts a CIDR of either family (kube-proxy's dual-stack `--cluster-cidr`: each family's proxier takes its own). */
@@ -81,5 +82,6 @@ export function validateProxyConfig(raw: RawProxyFlags): ProxyConfig {
     ipvsUdpTimeoutMs: raw.ipvsUdpTimeoutMs,
     proxyPortRange: raw.proxyPortRange ? Object.freeze(parsePortRange(raw.proxyPortRange)) : undefined,
     udpIdleTimeoutMs: raw.udpIdleTimeoutMs,
+    conntrackTCPBeLiberal: raw.conntrackTCPBeLiberal,
   });
 }

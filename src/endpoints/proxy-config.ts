@@ -51,6 +51,12 @@ export interface ProxyConfig {
   readonly proxyPortRange: readonly [number, number] | undefined;
   /** `--udp-timeout` (default 250 ms): idle timeout of userspace UDP sessions. */
   readonly udpIdleTimeoutMs: number;
+  /**
+   * `--conntrack-tcp-be-liberal`: set nf_conntrack_tcp_be_liberal=1 in the
+   * proxy's network namespace at start, so only out-of-window RSTs count as
+   * INVALID; the iptables mode then installs no INVALID drop rule (it reads the sysctl).
+   */
+  readonly conntrackTCPBeLiberal: boolean;
 }
 
 /**

@@ -15,6 +15,7 @@ import { ProxyStateBuilder } from './state-builder.ts';
 import { byNamespace, byServiceName } from '../client/store.ts';
 import { SyncRunner } from './sync-runner.ts';
 import { nodeHostIPs } from './node-port-addresses.ts';
+import { countNoLocalEndpoints } from './topology.ts';
 
 const log = createLogger('proxy');
 
@@ -151,6 +152,12 @@ export class ProxyLoop {
     this.runner.run();
   }
 
+  #publishNoLocalEndpoints(state: ProxyState): void {
+    const counts = countNoLocalEndpoints(state.services.values(), (key) => state.endpoints.get(key) ?? []);
+    this.#o.metrics.noLocalEndpoints.set({ traffic_policy: 'internal' }, counts.internal);
+    this.#o.metrics.noLocalEndpoints.set({ traffic_policy: 'external' }, counts.external);
+  }
+
   /**
    * One sync: each family's snapshot to the proxier in turn. Never throws; a
    * failure is logged, counted and retried by the runner. A family that
@@ -187,6 +194,8 @@ export class ProxyLoop {
     metrics.lastSyncTimestamp.set(now / 1000);
     health.updated();
     const primary = synced[0]!;
+    // One gauge per process: the primary family's services (a dual-stack one would count twice).
+    this.#publishNoLocalEndpoints(primary.state);
     this.#lastState = primary.state;
     for (const { state, full: stateFull, stats } of synced) {
       log.info(4, 'Synced proxy rules', { mode: proxier.mode, family: `IPv${state.ipFamily ?? 4}`, full: stateFull, services: state.services.size, changed: state.changed.size, seconds: seconds.toFixed(3), ...stats });

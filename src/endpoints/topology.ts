@@ -56,3 +56,28 @@ export function categorizeEndpoints(svc: ServicePort, endpoints: readonly Endpoi
   const allReachable = [...cluster, ...local.filter((ep) => !seen.has(`${ep.ip}:${ep.port}`))];
   return { cluster, local, allReachable, hasAnyEndpoints };
 }
+
+/** NoLocalEndpoints counts services whose Local policy finds endpoints elsewhere but none on this node. */
+export interface NoLocalEndpoints {
+  readonly internal: number;
+  readonly external: number;
+}
+
+/**
+ * countNoLocalEndpoints is what kube-proxy publishes as
+ * sync_proxy_rules_no_local_endpoints_total after each sync: traffic under
+ * such a policy is dropped on this node, while a service with no endpoints
+ * at all (rejected everywhere) is not counted. Headless services have no rules.
+ */
+export function countNoLocalEndpoints(services: Iterable<ServicePort>, endpointsOf: (key: string) => readonly Endpoint[]): NoLocalEndpoints {
+  let internal = 0;
+  let external = 0;
+  for (const svc of services) {
+    if (svc.clusterIPs.length === 0) continue;
+    const cat = categorizeEndpoints(svc, endpointsOf(svc.key));
+    if (!cat.hasAnyEndpoints || cat.local === undefined || cat.local.length > 0) continue;
+    if (svc.internalTrafficPolicy === 'Local') internal++;
+    if (svc.externalTrafficPolicy === 'Local' && externallyAccessible(svc)) external++;
+  }
+  return { internal, external };
+}

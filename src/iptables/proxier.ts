@@ -8,9 +8,11 @@ import { createLogger } from '../util/log.ts';
 import { isServiceChain } from './chain-names.ts';
 import { cleanupRules } from './cleanup.ts';
 import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
-import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps } from './fixed-chains.ts';
+import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps, NFACCT_COUNTERS } from './fixed-chains.ts';
+import type { NfacctCounters } from './nfacct-counters.ts';
 import { nodePortTargets } from './node-ports.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
+import type { IptablesHostFeatures } from './host-features.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
 import { ROUTE_LOCALNET, type SysctlWriter } from './sysctl.ts';
 
@@ -28,6 +30,7 @@ export interface IptablesMetrics {
   readonly iptablesRestoreFailures: { inc(): void };
   readonly iptablesPartialRestoreFailures: { inc(): void };
   readonly iptablesRulesTotal: { set(labels: { table: string }, value: number): void };
+  readonly iptablesRulesLastSync: { set(labels: { table: string }, value: number): void };
 }
 
 /** IptablesProxierOptions are the proxier's explicit inputs (no flags, no globals). */
@@ -42,6 +45,10 @@ export interface IptablesProxierOptions {
   readonly now: () => number;
   /** Sets sysctls of the proxy's network namespace (route_localnet); unit tests pass a fake. */
   readonly sysctl: SysctlWriter;
+  /** What this node's iptables and conntrack offer, found at start (detectHostFeatures). */
+  readonly host: IptablesHostFeatures;
+  /** nfacct objects to count drops into; without it (unit tests) rules have no `-m nfacct`. */
+  readonly nfacct?: NfacctCounters;
 }
 
 /**
@@ -66,6 +73,8 @@ export class IptablesProxier implements Proxier {
   private lastCanaryCheck = 0;
   private readonly fragments: FragmentCache = new Map();
   private routeLocalnetSet = false;
+  /** nfacct objects created at the first sync (not in the constructor: --cleanup builds a proxier too). */
+  private nfacctCounters: ReadonlySet<string> | undefined;
 
   constructor(options: IptablesProxierOptions) {
     this.options = options;
@@ -87,6 +96,7 @@ export class IptablesProxier implements Proxier {
       }
       let installed = this.installedChains;
       let jumps: ReturnType<typeof missingJumps> = [];
+      this.nfacctCounters ??= (await this.options.nfacct?.ensure(NFACCT_COUNTERS)) ?? new Set();
       const options = this.renderOptions(state);
       if (full) {
         const [filter, nat] = await Promise.all([runner.save('filter'), runner.save('nat')]);
@@ -99,6 +109,8 @@ export class IptablesProxier implements Proxier {
       this.installedChains = rendered.activeChains;
       metrics.iptablesRulesTotal.set({ table: 'filter' }, rendered.ruleCounts.filter);
       metrics.iptablesRulesTotal.set({ table: 'nat' }, rendered.ruleCounts.nat);
+      metrics.iptablesRulesLastSync.set({ table: 'filter' }, rendered.writtenRuleCounts.filter);
+      metrics.iptablesRulesLastSync.set({ table: 'nat' }, rendered.writtenRuleCounts.nat);
       if (full) this.lastFullSync = this.lastCanaryCheck = now();
       this.needFullSync = false;
       this.lastSyncOk = true;
@@ -140,17 +152,20 @@ export class IptablesProxier implements Proxier {
   }
 
   private renderOptions(state: ProxyState): RenderOptions {
-    const { config } = this.options;
+    const { config, host } = this.options;
     const family = this.ipFamily;
     const nodeIPs = localIPs(family);
     return {
       ipFamily: family,
+      randomFully: host.randomFully,
+      conntrackTCPLiberal: host.conntrackTCPLiberal,
       // The local-traffic detector is the family's own pod CIDR (`--cluster-cidr` may be a dual-stack pair).
       clusterCIDRs: config.clusterCIDRs.filter((cidr) => cidrFamily(cidr) === family),
       masqueradeAll: config.masqueradeAll,
       masqueradeMark: masqueradeMark(config.masqueradeBit),
       nodeIPs,
       ...nodePortTargets(config, nodeIPs, state.nodeIPs, family),
+      nfacctCounters: this.nfacctCounters,
     };
   }
 
@@ -163,5 +178,6 @@ export class IptablesProxier implements Proxier {
 
   async close(): Promise<void> {
     await this.health.close();
+    this.options.nfacct?.close();
   }
 }

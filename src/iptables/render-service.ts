@@ -8,6 +8,7 @@ import {
   KUBE_NODEPORTS,
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
+  LOCALHOST_NODEPORTS_COUNTER,
 } from './fixed-chains.ts';
 import { comment, protoMatch } from './rule-buffer.ts';
 
@@ -31,7 +32,20 @@ export interface RenderOptions {
    * Never true for IPv6 (no route_localnet there: NodePorts never answer on ::1).
    */
   readonly localhostNodePorts: boolean;
+  /** MASQUERADE with `--random-fully` (iptables ≥ 1.6.2, host-features.ts). */
+  readonly randomFully: boolean;
+  /** nf_conntrack_tcp_be_liberal is set: INVALID packets are not dropped in KUBE-FORWARD. */
+  readonly conntrackTCPLiberal: boolean;
+  /** nfacct objects the proxier found usable at start: rules count into these (`-m nfacct`); none when absent. */
+  readonly nfacctCounters?: ReadonlySet<string>;
 }
+
+/**
+ * LARGE_CLUSTER_ENDPOINTS is kube-proxy's largeClusterEndpointsThreshold:
+ * with more endpoints than this, the per-endpoint rules go without comments,
+ * favouring iptables' speed over the dump's readability.
+ */
+export const LARGE_CLUSTER_ENDPOINTS = 1000;
 
 /**
  * ServiceFragment is everything one service port contributes to a restore.
@@ -52,13 +66,20 @@ export interface ServiceFragment {
 /** FragmentWriter collects one service's lines, routing nat lines by chain. */
 class FragmentWriter implements ServiceFragment {
   readonly options: RenderOptions;
+  readonly largeCluster: boolean;
   readonly filterRules: string[] = [];
   readonly natDispatch: string[] = [];
   readonly chains: string[] = [];
   readonly chainRules: string[] = [];
 
-  constructor(options: RenderOptions) {
+  constructor(options: RenderOptions, largeCluster: boolean) {
     this.options = options;
+    this.largeCluster = largeCluster;
+  }
+
+  /** endpointComment is the comment of KUBE-SVC → KUBE-SEP and KUBE-SEP rules, left out in large-cluster mode. */
+  endpointComment(text: string): string[] {
+    return this.largeCluster ? [] : comment(text);
   }
 
   filter(chain: string, ...args: readonly string[]): void {
@@ -75,6 +96,11 @@ class FragmentWriter implements ServiceFragment {
   }
 }
 
+/** nfacctMatch counts a rule's packets into an nfacct object when the proxier has it (`-m nfacct` fails without one). */
+export function nfacctMatch(options: RenderOptions, counter: string): string[] {
+  return options.nfacctCounters?.has(counter) ? ['-m', 'nfacct', '--nfacct-name', counter] : [];
+}
+
 /** probability is kube-proxy's `%0.10f` of 1/n. */
 export function probability(n: number): string {
   return (1 / n).toFixed(10);
@@ -88,8 +114,8 @@ const epString = (ep: Endpoint) => (ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}
  * KUBE-NODEPORTS, KUBE-EXTERNAL-SERVICES, KUBE-PROXY-FIREWALL) and its own
  * KUBE-SVC/SVL/EXT/FW/SEP chains, following kube-proxy v1.28 syncProxyRules.
  */
-export function renderService(options: RenderOptions, svc: ServicePort, endpoints: readonly Endpoint[]): ServiceFragment {
-  const w = new FragmentWriter(options);
+export function renderService(options: RenderOptions, svc: ServicePort, endpoints: readonly Endpoint[], largeCluster = false): ServiceFragment {
+  const w = new FragmentWriter(options, largeCluster);
   const name = svc.key;
   const chains = serviceChains(svc.key, svc.protocol);
   const proto = protoMatch(svc.protocol);
@@ -148,6 +174,11 @@ export function renderService(options: RenderOptions, svc: ServicePort, endpoint
   // Node port.
   if (svc.nodePort > 0) {
     const portMatch = [...proto, '--dport', String(svc.nodePort)];
+    const countLocalhost = nfacctMatch(options, LOCALHOST_NODEPORTS_COUNTER);
+    if (hasEndpoints && options.localhostNodePorts && countLocalhost.length > 0) {
+      // Only counts: the same jump as the next rule, for packets to 127.0.0.0/8.
+      w.nat(KUBE_NODEPORTS, ...comment(name), ...proto, '-d', '127.0.0.0/8', '--dport', String(svc.nodePort), ...countLocalhost, '-j', chains.external);
+    }
     if (hasEndpoints) w.nat(KUBE_NODEPORTS, ...comment(name), ...portMatch, '-j', chains.external);
     if (externalFilter) {
       w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), '-m', 'addrtype', '--dst-type', 'LOCAL', ...portMatch, '-j', externalFilter.target);
@@ -223,19 +254,19 @@ function writeServiceToEndpoints(w: FragmentWriter, svc: ServicePort, chain: str
   if (svc.sessionAffinity.type === 'ClientIP') {
     const seconds = String(svc.sessionAffinity.timeoutSeconds);
     for (const { ep, sep } of seps) {
-      w.nat(chain, ...comment(`${svc.key} -> ${epString(ep)}`), '-m', 'recent', '--name', sep, '--rcheck', '--seconds', seconds, '--reap', '-j', sep);
+      w.nat(chain, ...w.endpointComment(`${svc.key} -> ${epString(ep)}`), '-m', 'recent', '--name', sep, '--rcheck', '--seconds', seconds, '--reap', '-j', sep);
     }
   }
   seps.forEach(({ ep, sep }, i) => {
     const stat = i < seps.length - 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', probability(seps.length - i)] : [];
-    w.nat(chain, ...comment(`${svc.key} -> ${epString(ep)}`), ...stat, '-j', sep);
+    w.nat(chain, ...w.endpointComment(`${svc.key} -> ${epString(ep)}`), ...stat, '-j', sep);
   });
 }
 
 function writeEndpointChain(w: FragmentWriter, svc: ServicePort, chain: string, ep: Endpoint): void {
   w.declare(chain);
   // Hairpin: a pod reaching itself through the service must be SNATed, or it would answer itself directly.
-  w.nat(chain, ...comment(svc.key), '-s', ep.ip, '-j', KUBE_MARK_MASQ);
+  w.nat(chain, ...w.endpointComment(svc.key), '-s', ep.ip, '-j', KUBE_MARK_MASQ);
   const affinity = svc.sessionAffinity.type === 'ClientIP' ? ['-m', 'recent', '--name', chain, '--set'] : [];
-  w.nat(chain, ...comment(svc.key), ...affinity, ...protoMatch(svc.protocol), '-j', 'DNAT', '--to-destination', epString(ep));
+  w.nat(chain, ...w.endpointComment(svc.key), ...affinity, ...protoMatch(svc.protocol), '-j', 'DNAT', '--to-destination', epString(ep));
 }

@@ -9,10 +9,11 @@ import {
   KUBE_POSTROUTING,
   KUBE_PROXY_CANARY,
   KUBE_SERVICES,
+  CT_STATE_INVALID_DROPPED_COUNTER,
   NAT_CHAINS,
   type JumpRule,
 } from './fixed-chains.ts';
-import { renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
+import { LARGE_CLUSTER_ENDPOINTS, nfacctMatch, renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
 import { comment, TableBuffer } from './rule-buffer.ts';
 
 export type { RenderOptions } from './render-service.ts';
@@ -44,6 +45,8 @@ export interface Rendered {
   readonly deletedChains: number;
   /** Rules in our chains per table once `text` is restored (written plus left in place; not the jumps). */
   readonly ruleCounts: { readonly filter: number; readonly nat: number };
+  /** Rules `text` writes per table (kube-proxy's sync_proxy_rules_iptables_last): no jumps, no chain deletions. */
+  readonly writtenRuleCounts: { readonly filter: number; readonly nat: number };
 }
 
 /**
@@ -64,19 +67,20 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
   if (options.localhostNodePorts && !ipv6) writeLocalnetFirewall(filter);
   for (const j of input.jumps) (j.table === 'filter' ? filter : nat).raw(['-I', j.from, ...j.args, '-j', j.to].join(' '));
 
-  writeFixedRules(filter, nat, options.masqueradeMark);
+  writeFixedRules(filter, nat, options);
 
   const active = new Set<string>();
   // Rules of unchanged services' chains stay installed; they count towards the
   // nat total as in kube-proxy (sync_proxy_rules_iptables_total{table}).
   let skippedNatRules = 0;
   const { state } = input;
+  const largeCluster = isLargeCluster(state);
   for (const svc of state.services.values()) {
     if (svc.clusterIPs.length === 0) continue; // headless: nothing to proxy
     const write = input.full || state.changed.has(svc.key);
     let fragment = write ? undefined : cache.get(svc.key);
     if (!fragment) {
-      fragment = renderService(options, svc, state.endpoints.get(svc.key) ?? []);
+      fragment = renderService(options, svc, state.endpoints.get(svc.key) ?? [], largeCluster);
       cache.set(svc.key, fragment);
     }
     for (const line of fragment.filterRules) filter.raw(line);
@@ -100,27 +104,41 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
     nat.raw(`-X ${chain}`);
     deletedChains++;
   }
+  const filterWritten = filter.ruleCount - input.jumps.filter((j) => j.table === 'filter').length;
+  const natWritten = nat.ruleCount - deletedChains - input.jumps.filter((j) => j.table === 'nat').length;
   return {
     // The mangle canary only needs (re)creating when everything is rewritten.
     text: filter.text() + nat.text() + (input.full ? `*mangle\n:${KUBE_PROXY_CANARY} - [0:0]\nCOMMIT\n` : ''),
     activeChains: active,
     deletedChains,
-    ruleCounts: {
-      filter: filter.ruleCount - input.jumps.filter((j) => j.table === 'filter').length,
-      nat: nat.ruleCount + skippedNatRules - deletedChains - input.jumps.filter((j) => j.table === 'nat').length,
-    },
+    ruleCounts: { filter: filterWritten, nat: natWritten + skippedNatRules },
+    writtenRuleCounts: { filter: filterWritten, nat: natWritten },
   };
 }
 
-function writeFixedRules(filter: TableBuffer, nat: TableBuffer, mark: string): void {
-  filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
+/**
+ * isLargeCluster is kube-proxy's large-cluster mode, decided at each sync.
+ * As there, crossing the threshold does not force a full sync: unchanged
+ * services keep the rules they were written with until the next full one.
+ */
+function isLargeCluster(state: ProxyState): boolean {
+  let total = 0;
+  for (const key of state.services.keys()) total += state.endpoints.get(key)?.length ?? 0;
+  return total > LARGE_CLUSTER_ENDPOINTS;
+}
+
+function writeFixedRules(filter: TableBuffer, nat: TableBuffer, options: RenderOptions): void {
+  const mark = options.masqueradeMark;
+  // Out-of-window packets conntrack calls INVALID would otherwise reach an endpoint un-NATed and be reset (kubernetes#74839).
+  if (!options.conntrackTCPLiberal) filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', ...nfacctMatch(options, CT_STATE_INVALID_DROPPED_COUNTER), '-j', 'DROP');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding rules'), '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding conntrack rule'), '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
   nat.append(KUBE_MARK_MASQ, '-j', 'MARK', '--or-mark', mark);
   nat.append(KUBE_POSTROUTING, '-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN');
   // Clear the mark so a packet that is re-processed (e.g. an IPsec tunnel) is not masqueraded twice.
   nat.append(KUBE_POSTROUTING, '-j', 'MARK', '--xor-mark', mark);
-  nat.append(KUBE_POSTROUTING, ...comment('kubernetes service traffic requiring SNAT'), '-j', 'MASQUERADE', '--random-fully');
+  const random = options.randomFully ? ['--random-fully'] : [];
+  nat.append(KUBE_POSTROUTING, ...comment('kubernetes service traffic requiring SNAT'), '-j', 'MASQUERADE', ...random);
 }
 
 const NODEPORTS_COMMENT = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';

@@ -69,6 +69,7 @@ export function proxyConfig(over: Partial<ProxyConfig> = {}): ProxyConfig {
     ipvsUdpTimeoutMs: 0,
     proxyPortRange: undefined,
     udpIdleTimeoutMs: 250,
+    conntrackTCPBeLiberal: false,
     ...over,
   };
 }

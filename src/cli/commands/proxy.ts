@@ -17,6 +17,8 @@ import { ProxyMetrics } from '../../endpoints/metrics.ts';
 import { ProxyLoop } from '../../endpoints/proxy-loop.ts';
 import { detectPrimaryIPFamily } from '../../endpoints/primary-family.ts';
 import { validateProxyConfig } from '../../endpoints/proxy-config-validate.ts';
+import { TCP_BE_LIBERAL } from '../../iptables/host-features.ts';
+import { writeProcSysctl } from '../../iptables/sysctl.ts';
 
 const log = createLogger('proxy');
 
@@ -44,6 +46,7 @@ export const proxyFlags = {
   'ipvs-udp-timeout': { type: 'duration', default: '0s', help: 'IPVS UDP timeout (0 leaves the kernel value)' },
   'proxy-port-range': { type: 'string', help: 'userspace mode listener ports, begin-end or begin+offset (default: ephemeral)' },
   'udp-timeout': { type: 'duration', default: '250ms', help: 'userspace mode idle timeout of UDP sessions' },
+  'conntrack-tcp-be-liberal': { type: 'boolean', default: false, help: 'set nf_conntrack_tcp_be_liberal=1 (only out-of-window RSTs are INVALID; iptables mode then drops no INVALID packets)' },
   ...commonFlags,
   config: { type: 'string', help: 'path to a kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration (YAML or JSON); flags given explicitly override it' },
   'write-config-to': { type: 'string', help: 'write the effective configuration (KubeProxyConfiguration YAML) to this file and exit' },
@@ -70,7 +73,22 @@ export function proxyConfigFromFlags(flags: ProxyFlagValues): ProxyConfig {
     ipvsUdpTimeoutMs: flags['ipvs-udp-timeout'],
     proxyPortRange: flags['proxy-port-range'],
     udpIdleTimeoutMs: flags['udp-timeout'],
+    conntrackTCPBeLiberal: flags['conntrack-tcp-be-liberal'],
   });
+}
+
+/**
+ * setConntrackTCPBeLiberal is kube-proxy's conntracker.SetTCPBeLiberal, run
+ * before the backend starts so the iptables mode reads the new value. As
+ * there, failing to set it stops the proxy: the operator asked for it.
+ */
+async function setConntrackTCPBeLiberal(): Promise<void> {
+  try {
+    await writeProcSysctl(TCP_BE_LIBERAL, '1');
+  } catch (e) {
+    throw new InvalidArgumentError(`--conntrack-tcp-be-liberal: cannot set ${TCP_BE_LIBERAL}=1: ${(e as Error).message}`);
+  }
+  log.info(0, 'Set sysctl', { entry: TCP_BE_LIBERAL, value: 1 });
 }
 
 /** Flags kube-proxy still applies when given with --config (it documents the others as ignored then). */
@@ -118,6 +136,7 @@ export default defineCommand({
       return errors.length === 0 ? 0 : 1;
     }
     await cleanupOtherModes(config);
+    if (config.conntrackTCPBeLiberal) await setConntrackTCPBeLiberal();
     const client = new ApiClient(loadClientConfig({ kubeconfig: flags.kubeconfig, server: flags.server }), { userAgent: `ferry-proxy/${config.nodeName}` });
     let proxier;
     try {

@@ -103,6 +103,7 @@ const modes: Mode[] = [
         healthHost: '127.0.0.1',
         now: Date.now,
         sysctl: async () => {},
+        host: { randomFully: true, conntrackTCPLiberal: false },
       });
       return { proxier, runner, programmed: (ip) => runner.restores.some((text) => text.includes(ip)) };
     },

@@ -7,7 +7,7 @@ import { encodeKubeProxyConfiguration, resolveProxySettings } from '../../../src
 import type { ProxyConfig } from '../../../src/endpoints/proxy-config.ts';
 import { IptablesProxier } from '../../../src/iptables/proxier.ts';
 import { FakeIptables, tracePacket } from '../../helpers/iptables-tracer.ts';
-import { ep, NODE_IP, state, svc } from '../iptables/fixtures.ts';
+import { ep, HOST, NODE_IP, state, svc } from '../iptables/fixtures.ts';
 
 // `ferry proxy --config`: kubeadm's KubeProxyConfiguration gives the same
 // ProxyConfig, and the same iptables rules, as the equivalent flags; flags
@@ -53,9 +53,9 @@ test('the same file as JSON decodes the same', (t) => {
 async function syncRules(config: ProxyConfig): Promise<{ restores: string[]; ipt: FakeIptables; sysctls: string[] }> {
   const ipt = new FakeIptables();
   const sysctls: string[] = [];
-  const metrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } };
+  const metrics = { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } };
   const sysctl = async (key: string, value: string) => void sysctls.push(`${key}=${value}`);
-  const proxier = new IptablesProxier({ config, runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000, metrics, sysctl });
+  const proxier = new IptablesProxier({ config, runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000, metrics, sysctl, host: HOST });
   const web = svc('default', 'web', { clusterIPs: ['172.30.0.41'], type: 'NodePort', nodePort: 30080 });
   await proxier.sync(state([[web, [ep('10.244.1.5'), ep('10.244.2.7', { isLocal: false })]]]));
   await proxier.close();
@@ -105,6 +105,12 @@ test('--write-config-to output reads back to the same configuration', (t) => {
   t.like(parseYaml(encodeKubeProxyConfiguration(r.config)), { mode: 'iptables', clusterCIDR: '10.0.0.0/8', iptables: { syncPeriod: '30s', minSyncPeriod: '1s' } });
 });
 
+test('conntrack.tcpBeLiberal is --conntrack-tcp-be-liberal, both ways', (t) => {
+  t.true(proxyConfigFromFlags(fromFile(withFields({ conntrack: { tcpBeLiberal: true } })).flags).conntrackTCPBeLiberal);
+  t.false(proxyConfigFromFlags(fromFile(KUBEADM).flags).conntrackTCPBeLiberal);
+  t.like(parseYaml(fromFile(KUBEADM, ['--conntrack-tcp-be-liberal']).yaml), { conntrack: { tcpBeLiberal: true } });
+});
+
 const faults: Array<{ name: string; text: string; argv?: string[]; message: RegExp }> = [
   { name: 'unknown top-level field', text: withFields({ udpIdleTimeout: '250ms' }), message: /failed to load config file "config.conf": strict decoding error: unknown field "udpIdleTimeout"/ },
   { name: 'unknown nested field', text: withFields({ iptables: { masqueradebit: 3 } }), message: /unknown field "iptables.masqueradebit"/ },
@@ -119,7 +125,7 @@ const faults: Array<{ name: string; text: string; argv?: string[]; message: RegE
   { name: 'invalid explicit flag lands on its field', text: KUBEADM, argv: ['--iptables-masquerade-bit', '40'], message: /KubeProxyConfiguration.iptables.masqueradeBit: Invalid value: 40/ },
   { name: 'strictARP not implemented', text: withFields({ ipvs: { strictARP: true } }), message: /KubeProxyConfiguration.ipvs.strictARP: Unsupported value: true: not implemented by ferry/ },
   { name: 'detectLocalMode NodeCIDR not implemented', text: withFields({ detectLocalMode: 'NodeCIDR' }), message: /KubeProxyConfiguration.detectLocalMode: Unsupported value: "NodeCIDR": not implemented by ferry \(accepted: "ClusterCIDR"\)/ },
-  { name: 'conntrack tuning not implemented', text: withFields({ conntrack: { tcpBeLiberal: true, maxPerCore: 65536 } }), message: /\[KubeProxyConfiguration.conntrack.maxPerCore: Unsupported value: 65536.*, KubeProxyConfiguration.conntrack.tcpBeLiberal: Unsupported value: true/ },
+  { name: 'conntrack tuning not implemented', text: withFields({ conntrack: { tcpEstablishedTimeout: '2h0m0s', maxPerCore: 65536 } }), message: /\[KubeProxyConfiguration.conntrack.maxPerCore: Unsupported value: 65536.*, KubeProxyConfiguration.conntrack.tcpEstablishedTimeout: Unsupported value: 7200000/ },
   { name: 'bindAddress as node IP not implemented', text: withFields({ bindAddress: '192.168.0.2' }), message: /KubeProxyConfiguration.bindAddress: Unsupported value: "192.168.0.2": not implemented by ferry/ },
   { name: 'unknown feature gate', text: withFields({ featureGates: { SomeGate: true } }), message: /KubeProxyConfiguration.featureGates.SomeGate: Unsupported value: true/ },
   { name: 'winkernel settings', text: withFields({ winkernel: { enableDSR: true } }), message: /KubeProxyConfiguration.winkernel.enableDSR: Unsupported value: true/ },

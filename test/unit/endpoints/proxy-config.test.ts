@@ -12,7 +12,7 @@ import { ProxyStateBuilder } from '../../../src/endpoints/state-builder.ts';
 const defaults: RawProxyFlags = {
   mode: 'dry-run', nodeName: 'node-a', clusterCIDRs: [], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [], localhostNodePorts: true,
   syncPeriodMs: 30_000, minSyncPeriodMs: 1000, iptablesBackend: undefined, ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0,
-  ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250,
+  ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250, conntrackTCPBeLiberal: false,
 };
 
 const cases: Array<{ name: string; over: Partial<RawProxyFlags>; want: Record<string, unknown> | RegExp }> = [

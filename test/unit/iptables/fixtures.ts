@@ -1,4 +1,5 @@
 import type { Endpoint, ProxyState, ServicePort } from '../../../src/endpoints/proxy-state.ts';
+import type { IptablesHostFeatures } from '../../../src/iptables/host-features.ts';
 import type { RenderOptions } from '../../../src/iptables/render.ts';
 import { proxyState, servicePort } from '../../helpers/proxy-state-fixtures.ts';
 
@@ -22,7 +23,12 @@ export const OPTIONS: RenderOptions = {
   nodePortIPs: 'all',
   nodeIPs: [NODE_IP],
   localhostNodePorts: true,
+  randomFully: true,
+  conntrackTCPLiberal: false,
 };
+
+/** HOST is a node whose iptables has --random-fully and whose conntrack is strict (this machine's). */
+export const HOST: IptablesHostFeatures = { randomFully: true, conntrackTCPLiberal: false };
 
 /** svc builds a ClusterIP TCP service port `ns/name:p80` with overrides. */
 export const svc = servicePort;

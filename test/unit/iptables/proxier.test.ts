@@ -6,7 +6,7 @@ import { IptablesRestoreError } from '../../../src/iptables/errors.ts';
 import { IptablesProxier } from '../../../src/iptables/proxier.ts';
 import { failedLine } from '../../../src/iptables/runner.ts';
 import { FakeIptables, tracePacket } from '../../helpers/iptables-tracer.ts';
-import { ep, NODE_IP, state, svc } from './fixtures.ts';
+import { ep, HOST, NODE_IP, state, svc } from './fixtures.ts';
 
 // The proxier over a stateful fake: what each sync leaves in the tables,
 // partial vs full syncs, failures, an external flush, and cleanup.
@@ -15,17 +15,19 @@ const config: ProxyConfig = proxyConfig({ nodeName: 'node1', clusterCIDRs: ['10.
 
 function setup(over: Partial<ProxyConfig> = {}) {
   const ipt = new FakeIptables();
-  const counts = { failures: 0, partialFailures: 0, rules: {} as Record<string, number> };
+  const counts = { failures: 0, partialFailures: 0, rules: {} as Record<string, number>, written: {} as Record<string, number> };
   // Sysctls the proxier set: recorded, never written (this test runs in the machine's own namespace).
   const sysctls: string[] = [];
   let clock = 1_000_000;
   const proxier = new IptablesProxier({
     config: { ...config, ...over }, runner: ipt, healthHost: '127.0.0.1', now: () => clock,
     sysctl: async (key, value) => void sysctls.push(`${key}=${value}`),
+    host: HOST,
     metrics: {
       iptablesRestoreFailures: { inc: () => counts.failures++ },
       iptablesPartialRestoreFailures: { inc: () => counts.partialFailures++ },
       iptablesRulesTotal: { set: ({ table }, v) => (counts.rules[table] = v) },
+      iptablesRulesLastSync: { set: ({ table }, v) => (counts.written[table] = v) },
     },
   });
   return { ipt, proxier, counts, sysctls, advance: (ms: number) => (clock += ms) };
@@ -126,7 +128,8 @@ test('localhost NodePorts: a route_localnet that cannot be set is logged, and se
       tries++;
       throw new Error('EROFS: read-only file system');
     },
-    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } },
+    host: HOST,
+    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } },
   });
   t.like(await proxier.sync(state([[s1, [ep('10.180.0.1')]]])), { ok: true, full: true });
   t.is(trace(ipt, '172.30.0.41'), '10.180.0.1:80');

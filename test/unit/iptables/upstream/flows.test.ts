@@ -9,13 +9,8 @@ import {
 // kube-proxy's packet-flow tables for no endpoints, ClusterIP basics,
 // load balancer source ranges, node ports, health check node ports,
 // masquerading and external traffic policy (source in kube-proxy.ts), each
-// run through the rules Ferry renders for the same services.
-//
-// Left out of these tests, and why:
-// - TestDropInvalidRule's nfacct case (Ferry has no nfacct counters, a
-//   missing feature) and its --conntrack-tcp-be-liberal case (Ferry has no
-//   such flag, a missing feature); the plain case is ported.
-// - TestMasqueradeRule without --random-fully: Ferry always asks for it.
+// run through the rules Ferry renders for the same services. None of their
+// cases is left out.
 
 test('TestNoEndpointsReject: every address of a service without endpoints rejects', async (t) => {
   const { ipt } = await sync([[svc('ns1', 'svc1', { type: 'LoadBalancer', clusterIPs: ['172.30.0.41'], externalIPs: [testExternalIP], nodePort: 3001, loadBalancerIPs: ['1.2.3.4'] }), []]]);
@@ -123,19 +118,32 @@ test('TestHealthCheckNodePort: accepted while the service exists, gone after', a
   runPacketFlowTests(t, (await sync([], opts)).ipt, [{ name: 'HealthCheckNodePort no longer has any rule', sourceIP: '1.2.3.4', destIP: testNodeIP, destPort: 30000, output: '' }]);
 });
 
-test('TestDropInvalidRule (no nfacct) and TestMasqueradeRule (randomFully): KUBE-FORWARD and KUBE-POSTROUTING', async (t) => {
-  const { ipt } = await sync([]);
-  t.deepEqual(ipt.rules('filter', 'KUBE-FORWARD'), [
-    '-m conntrack --ctstate INVALID -j DROP',
-    '-m comment --comment kubernetes forwarding rules -m mark --mark 0x4000/0x4000 -j ACCEPT',
-    '-m comment --comment kubernetes forwarding conntrack rule -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-  ]);
-  t.deepEqual(ipt.rules('nat', 'KUBE-POSTROUTING'), [
-    '-m mark ! --mark 0x4000/0x4000 -j RETURN',
-    '-j MARK --xor-mark 0x4000',
-    '-m comment --comment kubernetes service traffic requiring SNAT -j MASQUERADE --random-fully',
-  ]);
-});
+const FORWARD_ACCEPTS = [
+  '-m comment --comment kubernetes forwarding rules -m mark --mark 0x4000/0x4000 -j ACCEPT',
+  '-m comment --comment kubernetes forwarding conntrack rule -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+];
+
+for (const tc of [
+  { tcpLiberal: false, nfacct: false, dropRule: ['-m conntrack --ctstate INVALID -j DROP'] },
+  { tcpLiberal: false, nfacct: true, dropRule: ['-m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP'] },
+  { tcpLiberal: true, nfacct: false, dropRule: [] },
+]) {
+  test(`TestDropInvalidRule: tcpLiberal is ${tc.tcpLiberal} and nfacctEnsured is ${tc.nfacct}`, async (t) => {
+    const { ipt } = await sync([], { ...upstreamOptions({ nfacct: tc.nfacct }), conntrackTCPLiberal: tc.tcpLiberal });
+    t.deepEqual(ipt.rules('filter', 'KUBE-FORWARD'), [...tc.dropRule, ...FORWARD_ACCEPTS]);
+  });
+}
+
+for (const randomFully of [false, true]) {
+  test(`TestMasqueradeRule: randomFully ${randomFully}`, async (t) => {
+    const { ipt } = await sync([], { ...upstreamOptions(), randomFully });
+    t.deepEqual(ipt.rules('nat', 'KUBE-POSTROUTING'), [
+      '-m mark ! --mark 0x4000/0x4000 -j RETURN',
+      '-j MARK --xor-mark 0x4000',
+      `-m comment --comment kubernetes service traffic requiring SNAT -j MASQUERADE${randomFully ? ' --random-fully' : ''}`,
+    ]);
+  });
+}
 
 const externalPolicyService = (policy: 'Local' | 'Cluster') =>
   svc('ns1', 'svc1', { type: 'LoadBalancer', externalTrafficPolicy: policy, clusterIPs: ['172.30.0.41'], externalIPs: [testExternalIP], nodePort: 3001, loadBalancerIPs: ['1.2.3.4'], healthCheckNodePort: policy === 'Local' ? 30000 : 0 });

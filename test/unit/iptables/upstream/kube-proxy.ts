@@ -1,5 +1,7 @@
 import type { ExecutionContext } from 'ava';
 import type { Endpoint, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
+import { NFACCT_COUNTERS } from '../../../../src/iptables/fixed-chains.ts';
+import type { IptablesHostFeatures } from '../../../../src/iptables/host-features.ts';
 import { nodePortTargets } from '../../../../src/iptables/node-ports.ts';
 import { renderRules, type RenderOptions } from '../../../../src/iptables/render.ts';
 import { FakeIptables, tracePacket } from '../../../helpers/iptables-tracer.ts';
@@ -22,17 +24,16 @@ import { normalize, state } from '../fixtures.ts';
  *   and 2001:db8:1::2, ClusterIP fd00:172:30::41, client 2600:5200::1.
  *
  * Ported (overall.test.ts, flows.test.ts, policies.test.ts, repeated.test.ts,
- * and TestEndpointSliceE2E's chains in ../render-golden.test.ts):
+ * large-cluster.test.ts, and TestEndpointSliceE2E's chains in ../render-golden.test.ts):
  * TestOverallIPTablesRules, TestTracePacket, TestNoEndpointsReject,
  * TestClusterIPGeneral, TestLoadBalancer, TestNodePorts (IPv4 and IPv6),
  * TestHealthCheckNodePort, TestDropInvalidRule, TestMasqueradeRule,
  * TestExternalTrafficPolicyLocal/Cluster, TestInternalTrafficPolicy,
  * TestTerminatingEndpointsTrafficPolicyLocal/Cluster,
- * TestInternalExternalMasquerade, TestSyncProxyRulesRepeated.
+ * TestInternalExternalMasquerade, TestSyncProxyRulesRepeated,
+ * TestSyncProxyRulesLargeClusterMode.
  *
  * Not ported, and why (per-case omissions are listed in each file):
- * - TestSyncProxyRulesLargeClusterMode: Ferry has no large-cluster mode
- *   (dropping rule comments past 1000 endpoints) — a missing feature.
  * - Change-tracker tests (TestBuildServiceMap*, TestUpdateEndpointsMap, ...)
  *   and TestHealthCheckNodePortWhenTerminating: they expect tracker and
  *   health-server state, not rules; Ferry's own tests of those live in
@@ -42,11 +43,13 @@ import { normalize, state } from '../fixtures.ts';
  * - TestDeleteEndpointConnections*: conntrack command lines, which Ferry
  *   tests in its own conntrack tests.
  *
- * Configuration translated, not left out: upstream's fake proxier has nfacct
- * counters and no --random-fully; Ferry has no nfacct counters and always
- * masquerades --random-fully. Both are configurations upstream tests too
- * (TestDropInvalidRule's first case, TestMasqueradeRule's randomFully case),
- * so the dumps are compared in that configuration (see translateDump).
+ * Configuration: upstream's fake proxier has both its nfacct counters, and
+ * so do these tests (upstreamOptions; `nfacct: false` is TestDropInvalidRule's
+ * case without them): the ctstate INVALID drop counts into
+ * ct_state_invalid_dropped_pkts, and each NodePort has the extra rule that
+ * counts localhost packets into localhost_nps_accepted_pkts, as upstream's
+ * dumps have them. Upstream's fake iptables has no --random-fully, nor has
+ * UPSTREAM_HOST.
  */
 export const SOURCE = 'kubernetes pkg/proxy/iptables/proxier_test.go @ aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212';
 
@@ -62,26 +65,30 @@ export const testNodeIPv6Alt = '2001:db8:1::2';
 /** The IPv6 addresses of upstream's fake node. */
 export const testNodeIPv6s = [testNodeIPv6, testNodeIPv6Alt];
 
-/** upstreamOptionsIPv6 are NewFakeProxier's settings for an IPv6 fake (ip6tables): its pod CIDR, its node addresses. */
-export function upstreamOptionsIPv6(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean } = {}): RenderOptions {
-  return {
-    ipFamily: 6,
-    clusterCIDRs: ['fd00:10::/64'],
-    masqueradeAll: false,
-    masqueradeMark: '0x4000',
-    nodeIPs: [testNodeIPv6],
-    ...nodePortTargets({ nodePortAddresses: flags.nodePortAddresses ?? [], localhostNodePorts: flags.localhostNodePorts ?? true }, testNodeIPv6s, [testNodeIP, testNodeIPv6], 6),
-  };
-}
+/** UPSTREAM_HOST is NewFakeProxier's node: its fake iptables has no --random-fully; conntrack is strict. */
+export const UPSTREAM_HOST: IptablesHostFeatures = { randomFully: false, conntrackTCPLiberal: false };
 
 /** upstreamOptions are NewFakeProxier's settings as Ferry RenderOptions. */
-export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean } = {}): RenderOptions {
+export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean; nfacct?: boolean } = {}): RenderOptions {
   return {
+    nfacctCounters: new Set(flags.nfacct === false ? [] : NFACCT_COUNTERS),
     clusterCIDRs: ['10.0.0.0/8'],
     masqueradeAll: false,
     masqueradeMark: '0x4000',
     nodeIPs: [testNodeIP],
+    ...UPSTREAM_HOST,
     ...nodePortTargets({ nodePortAddresses: flags.nodePortAddresses ?? [], localhostNodePorts: flags.localhostNodePorts ?? true }, testNodeIPs, [testNodeIP]),
+  };
+}
+
+/** upstreamOptionsIPv6 are NewFakeProxier's settings for an IPv6 fake (ip6tables): its pod CIDR, its node addresses. */
+export function upstreamOptionsIPv6(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean } = {}): RenderOptions {
+  return {
+    ...upstreamOptions(flags),
+    ipFamily: 6,
+    clusterCIDRs: ['fd00:10::/64'],
+    nodeIPs: [testNodeIPv6],
+    ...nodePortTargets({ nodePortAddresses: flags.nodePortAddresses ?? [], localhostNodePorts: flags.localhostNodePorts ?? true }, testNodeIPv6s, [testNodeIP, testNodeIPv6], 6),
   };
 }
 
@@ -100,9 +107,9 @@ export async function sync(entries: ReadonlyArray<[ServicePort, Endpoint[]]>, op
 /**
  * translateDump turns Ferry's restore input and upstream's expected dump into
  * comparable text: Ferry's canary chains (upstream makes them outside the
- * restore) and mangle table go; upstream's nfacct counting (absent without
- * nfacct) goes; MASQUERADE gets --random-fully. Then chains' declarations are
- * sorted and rules grouped per chain in their order (fixtures.normalize).
+ * restore) and mangle table go. Then chains' declarations are sorted and
+ * rules grouped per chain in their order (fixtures.normalize); upstream's
+ * dumps are compared as they are.
  */
 export function translateDump(text: string, from: 'ferry' | 'upstream'): string {
   let lines = text.split('\n').map((l) => l.trim());
@@ -110,10 +117,6 @@ export function translateDump(text: string, from: 'ferry' | 'upstream'): string 
     const mangle = lines.indexOf('*mangle');
     if (mangle >= 0) lines = lines.slice(0, mangle);
     lines = lines.filter((l) => !l.includes('KUBE-PROXY-CANARY'));
-  } else {
-    lines = lines
-      .filter((l) => !l.includes('--nfacct-name localhost_nps_accepted_pkts'))
-      .map((l) => l.replace(' -m nfacct --nfacct-name ct_state_invalid_dropped_pkts', '').replace(/-j MASQUERADE$/, '-j MASQUERADE --random-fully'));
   }
   return normalize(lines.join('\n'));
 }

@@ -4,7 +4,7 @@ import { IptablesProxier } from '../../../../src/iptables/proxier.ts';
 import { FakeIptables } from '../../../helpers/iptables-tracer.ts';
 import { proxyConfig, proxyState } from '../../../helpers/proxy-state-fixtures.ts';
 import { svc } from '../fixtures.ts';
-import { remote, translateDump } from './kube-proxy.ts';
+import { remote, translateDump, UPSTREAM_HOST } from './kube-proxy.ts';
 
 // kube-proxy's TestSyncProxyRulesRepeated (source in kube-proxy.ts): what
 // each restore writes as services and endpoints come and go — only the
@@ -74,10 +74,18 @@ const s4 = svc('ns4', 'svc4', { clusterIPs: ['172.30.0.44'] });
 
 test('TestSyncProxyRulesRepeated: each sync writes what upstream writes', async (t) => {
   const ipt = new FakeIptables();
+  const natRules = { total: 0, last: 0 };
   const proxier = new IptablesProxier({
     config: proxyConfig({ clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' }), runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000,
     sysctl: async () => {}, // recorded nowhere: this test runs in the machine's own namespace
-    metrics: { iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} }, iptablesRulesTotal: { set() {} } },
+    host: UPSTREAM_HOST,
+    // As upstream's fake proxier: every nfacct counter could be created.
+    nfacct: { ensure: async (names) => new Set(names), packets: async () => undefined, close() {} },
+    metrics: {
+      iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} },
+      iptablesRulesTotal: { set: ({ table }, v) => table === 'nat' && (natRules.total = v) },
+      iptablesRulesLastSync: { set: ({ table }, v) => table === 'nat' && (natRules.last = v) },
+    },
   });
   t.teardown(() => proxier.close());
   const step = async (entries: Array<[ServicePort, Endpoint[]]>, changed: ServicePort[], expected: string, what: string) => {
@@ -86,6 +94,10 @@ test('TestSyncProxyRulesRepeated: each sync writes what upstream writes', async 
     t.true(r.ok, what);
     const sent = ipt.restores.at(-1)!.split('\n').filter((l) => !l.startsWith('-I ')).join('\n');
     t.is(translateDump(sent, 'ferry'), translateDump(expected, 'upstream'), what);
+    // Upstream's metric checks: rules synced are the nat rules of its expected restore; the
+    // total is every rule of kube-proxy's nat chains, which here is what the fake table holds.
+    t.is(natRules.last, countRules(expected, 'nat'), `${what}: sync_proxy_rules_iptables_last{nat}`);
+    t.is(natRules.total, ipt.chains('nat').filter((c) => c.startsWith('KUBE-')).reduce((n, c) => n + ipt.rules('nat', c).length, 0), `${what}: sync_proxy_rules_iptables_total{nat}`);
   };
   const e1: [ServicePort, Endpoint[]] = [s1, [remote('10.0.1.1')]];
   const e2: [ServicePort, Endpoint[]] = [s2, [remote('10.0.2.1', 8080)]];
@@ -112,3 +124,11 @@ test('TestSyncProxyRulesRepeated: each sync writes what upstream writes', async 
     [D1, D3, LAST, ...SVC3_TWO, ...SVC1, '-X KUBE-SEP-AYCN5HPXMIRJNJXU', '-X KUBE-SVC-4SW47YFZTEDKD3PK'],
   ), 'the full resync after a failed partial one');
 });
+
+/** countRules is upstream's: the `-A` rules of one table of a restore input. */
+function countRules(restore: string, table: string): number {
+  const lines = restore.split('\n').map((l) => l.trim());
+  const start = lines.indexOf(`*${table}`);
+  const end = lines.indexOf('COMMIT', start);
+  return lines.slice(start, end).filter((l) => l.startsWith('-A ')).length;
+}
