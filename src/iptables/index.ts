@@ -5,6 +5,7 @@ import type { Proxier } from '../endpoints/proxier.ts';
 import type { BackendMetrics } from '../endpoints/metrics.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import { CT_STATE_INVALID_DROPPED_COUNTER, LOCALHOST_NODEPORTS_COUNTER } from './fixed-chains.ts';
+import { familyMetrics } from './family-metrics.ts';
 import { KernelNfacctCounters } from './nfacct-counters.ts';
 import { IptablesProxier } from './proxier.ts';
 import { detectHostFeatures } from './host-features.ts';
@@ -41,8 +42,9 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
   const nfacct = new KernelNfacctCounters();
   metrics.countCtStateInvalidDropped(() => nfacct.packets(CT_STATE_INVALID_DROPPED_COUNTER));
   metrics.countLocalhostNodePortsAccepted(() => nfacct.packets(LOCALHOST_NODEPORTS_COUNTER));
+  const metricsOf = familyMetrics(metrics);
   const make = (family: IPFamily) => new IptablesProxier({
-    config, runner: createRunner(backend, family), metrics, healthHost: family === 4 ? '0.0.0.0' : '::', now: Date.now, sysctl: writeProcSysctl, host, nfacct,
+    config, runner: createRunner(backend, family), metrics: metricsOf(family), healthHost: family === 4 ? '0.0.0.0' : '::', now: Date.now, sysctl: writeProcSysctl, host, nfacct,
   });
   const primary = config.primaryIPFamily ?? 4;
   const secondary: IPFamily = primary === 4 ? 6 : 4;
