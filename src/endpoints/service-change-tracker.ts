@@ -25,9 +25,9 @@ export function serviceName(obj: { metadata?: { namespace?: string; name?: strin
  * family programs, keyed `ns/name:portName`. Like kube-proxy's
  * ShouldSkipService, headless (clusterIP None), ExternalName and services
  * without a cluster IP of the family give an empty map; external and load
- * balancer IPs of the other family are left out. Source ranges of both
- * families stay: each backend writes its own family's, and a service whose
- * ranges are all of the other family stays closed to this one's clients.
+ * balancer IPs and source ranges of the other family are left out (so, as in
+ * kube-proxy, ranges only of the other family leave this one unfiltered), and
+ * a zero-masked range (0.0.0.0/0, ::/0) means "allow any", as none does.
  * The ServicePort objects are frozen.
  */
 export function servicePorts(svc: Service | undefined, family: IPFamily = 4): Map<string, ServicePort> {
@@ -45,7 +45,7 @@ export function servicePorts(svc: Service | undefined, family: IPFamily = 4): Ma
     namespace, name, type, clusterIPs: Object.freeze(clusterIPs),
     externalIPs: Object.freeze((spec.externalIPs ?? []).filter(isOfFamily)),
     loadBalancerIPs: Object.freeze((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(isOfFamily)),
-    loadBalancerSourceRanges: Object.freeze((spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => cidrFamily(r) !== undefined)),
+    loadBalancerSourceRanges: Object.freeze(sourceRanges(spec.loadBalancerSourceRanges ?? [], family)),
     sessionAffinity: Object.freeze(spec.sessionAffinity === 'ClientIP'
       ? { type: 'ClientIP' as const, timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS }
       : { type: 'None' as const }),
@@ -143,4 +143,10 @@ export class ServicePortMap {
     }
     return result;
   }
+}
+
+/** sourceRanges keeps the family's loadBalancerSourceRanges (trimmed: kube's validation allows padding); a zero-masked one allows any. */
+function sourceRanges(ranges: readonly string[], family: IPFamily): string[] {
+  const mine = ranges.map((r) => r.trim()).filter((r) => cidrFamily(r) === family);
+  return mine.some((r) => r.endsWith('/0')) ? [] : mine;
 }

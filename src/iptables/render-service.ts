@@ -1,4 +1,4 @@
-import { cidrFamily, inAnyCIDR, type IPFamily } from '../endpoints/node-port-addresses.ts';
+import { inAnyCIDR, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Endpoint, ServicePort } from '../endpoints/proxy-state.ts';
 import { categorizeEndpoints, externallyAccessible } from '../endpoints/topology.ts';
 import { endpointChain, serviceChains, type ServiceChains } from './chain-names.ts';
@@ -237,9 +237,7 @@ function writeFirewallChain(w: FragmentWriter, svc: ServicePort, chain: string, 
   const name = svc.key;
   w.declare(chain);
   let allowFromNode = false;
-  // Only the family's ranges can be written; with none, the chain lets nothing through.
-  const family = options.ipFamily ?? 4;
-  for (const cidr of svc.loadBalancerSourceRanges.filter((range) => cidrFamily(range) === family)) {
+  for (const cidr of svc.loadBalancerSourceRanges) {
     w.nat(chain, ...comment(`${name} loadbalancer IP`), '-s', cidr, '-j', externalChain);
     if (options.nodeIPs.some((ip) => inAnyCIDR(ip, [cidr]))) allowFromNode = true;
   }
