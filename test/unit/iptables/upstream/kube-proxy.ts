@@ -2,6 +2,7 @@ import type { ExecutionContext } from 'ava';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Endpoint, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
+import { NFACCT_COUNTERS } from '../../../../src/iptables/fixed-chains.ts';
 import type { IptablesHostFeatures } from '../../../../src/iptables/host-features.ts';
 import { ProxyStateBuilder } from '../../../../src/endpoints/state-builder.ts';
 import { IptablesProxier, type IptablesMetrics } from '../../../../src/iptables/proxier.ts';
@@ -24,6 +25,8 @@ import { normalize, state } from '../fixtures.ts';
  *   192.168.0.0/24 (this node 192.168.0.2, also 192.168.1.2 and the
  *   external IP 192.168.99.11 are local), LoadBalancer IPs 1.2.3.4, 5.6.7.8,
  *   non-cluster clients 203.0.113.0/24 with source range 203.0.113.0/25.
+ *   For IPv6 (TestNodePorts): pod IPs fd00:10::/64, node IPs 2001:db8::1
+ *   and 2001:db8:1::2, ClusterIP fd00:172:30::41, client 2600:5200::1.
  *
  * Every Test func of that file, and where it is (31; checked against the
  * file at that commit — it has no TestEndpointSliceE2E and no
@@ -35,8 +38,8 @@ import { normalize, state } from '../fixtures.ts';
  * - TestTracePacket, TestOverallIPTablesRules (with its nat rule-total
  *   metric check): overall.test.ts.
  * - TestNoEndpointsReject, TestClusterIPGeneral, TestLoadBalancer,
- *   TestNodePorts (its 4 IPv4 cases), TestHealthCheckNodePort,
- *   TestDropInvalidRule (2 of 3 cases), TestMasqueradeRule,
+ *   TestNodePorts (its 4 IPv4 and 3 IPv6 cases), TestHealthCheckNodePort,
+ *   TestDropInvalidRule (its 3 cases), TestMasqueradeRule,
  *   TestExternalTrafficPolicyLocal, TestExternalTrafficPolicyCluster: flows.test.ts.
  * - TestComputeProbability: probability.test.ts.
  * - TestInternalTrafficPolicy, TestTerminatingEndpointsTrafficPolicyLocal,
@@ -63,22 +66,17 @@ import { normalize, state } from '../fixtures.ts';
  *   fixtures.normalize instead.
  *
  * Cases left out of ported tests, and why:
- * - TestNodePorts' 3 IPv6 cases: Ferry's iptables mode has no ip6tables
- *   proxier — a missing feature, being added on another branch; the cases
- *   belong with it.
- * - TestDropInvalidRule's nfacct case: Ferry creates no nfacct counters
- *   (kube-proxy's ct_state_invalid_dropped_pkts and localhost_nps_accepted_pkts,
- *   behind its nfacct metrics) — a missing feature (this machine's kernel has
- *   nfnetlink_acct and xt_nfacct built in, so kube-proxy here would use them).
  * - TestLoadBalancerIngressRouteTypeProxy's 3 gate-off cases: LoadBalancerIPMode
  *   is GA and locked on in the kube-proxy carried here (the test must emulate
  *   1.31 to turn it off); Ferry, like it, always honours ipMode and refuses
  *   featureGates.LoadBalancerIPMode: false.
  *
- * Dumps compared without nfacct: upstream's fake proxier has both nfacct
- * counters, Ferry has none (above), so translateDump takes the nfacct matches
- * out of upstream's dumps; without counters kube-proxy writes exactly those
- * rules (TestDropInvalidRule's first case). Upstream's fake iptables has no
+ * Configuration: upstream's fake proxier has both its nfacct counters, and
+ * so do these tests (upstreamOptions and upstreamProxier; `nfacct: false` is
+ * TestDropInvalidRule's case without them): the ctstate INVALID drop counts
+ * into ct_state_invalid_dropped_pkts, and each NodePort has the extra rule
+ * that counts localhost packets into localhost_nps_accepted_pkts, as
+ * upstream's dumps have them. Upstream's fake iptables has no
  * --random-fully, nor has UPSTREAM_HOST.
  */
 export const SOURCE = 'kubernetes pkg/proxy/iptables/proxier_test.go @ aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212';
@@ -90,19 +88,35 @@ export const testExternalClient = '203.0.113.2';
 export const testExternalClientBlocked = '203.0.113.130';
 /** The IPv4 addresses of upstream's fake node (testNodeIPs without the IPv6 ones). */
 export const testNodeIPs = [testNodeIP, testNodeIPAlt, testExternalIP];
+export const testNodeIPv6 = '2001:db8::1';
+export const testNodeIPv6Alt = '2001:db8:1::2';
+/** The IPv6 addresses of upstream's fake node. */
+export const testNodeIPv6s = [testNodeIPv6, testNodeIPv6Alt];
 
 /** UPSTREAM_HOST is NewFakeProxier's node: its fake iptables has no --random-fully; conntrack is strict. */
 export const UPSTREAM_HOST: IptablesHostFeatures = { randomFully: false, conntrackTCPLiberal: false };
 
 /** upstreamOptions are NewFakeProxier's settings as Ferry RenderOptions. */
-export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean } = {}): RenderOptions {
+export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean; nfacct?: boolean } = {}): RenderOptions {
   return {
+    nfacctCounters: new Set(flags.nfacct === false ? [] : NFACCT_COUNTERS),
     clusterCIDRs: ['10.0.0.0/8'],
     masqueradeAll: false,
     masqueradeMark: '0x4000',
     nodeIPs: [testNodeIP],
     ...UPSTREAM_HOST,
     ...nodePortTargets({ nodePortAddresses: flags.nodePortAddresses ?? [], localhostNodePorts: flags.localhostNodePorts ?? true }, testNodeIPs, [testNodeIP]),
+  };
+}
+
+/** upstreamOptionsIPv6 are NewFakeProxier's settings for an IPv6 fake (ip6tables): its pod CIDR, its node addresses. */
+export function upstreamOptionsIPv6(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean } = {}): RenderOptions {
+  return {
+    ...upstreamOptions(flags),
+    ipFamily: 6,
+    clusterCIDRs: ['fd00:10::/64'],
+    nodeIPs: [testNodeIPv6],
+    ...nodePortTargets({ nodePortAddresses: flags.nodePortAddresses ?? [], localhostNodePorts: flags.localhostNodePorts ?? true }, testNodeIPv6s, [testNodeIP, testNodeIPv6], 6),
   };
 }
 
@@ -128,6 +142,8 @@ export function upstreamProxier(t: ExecutionContext, metrics: IptablesMetrics): 
     config: proxyConfig({ clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' }), runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000,
     sysctl: async () => {}, // recorded nowhere: these tests run in the machine's own namespace
     host: UPSTREAM_HOST, metrics,
+    // As upstream's fake proxier: every nfacct counter could be created.
+    nfacct: { ensure: async (names) => new Set(names), packets: async () => undefined, close() {} },
   });
   t.teardown(() => proxier.close());
   return { ipt, proxier };
@@ -159,9 +175,9 @@ export async function syncObjects(services: readonly Service[], slices: readonly
 /**
  * translateDump turns Ferry's restore input and upstream's expected dump into
  * comparable text: Ferry's canary chains (upstream makes them outside the
- * restore) and mangle table go; upstream's nfacct counting (absent without
- * nfacct) goes. Then chains' declarations are
- * sorted and rules grouped per chain in their order (fixtures.normalize).
+ * restore) and mangle table go. Then chains' declarations are sorted and
+ * rules grouped per chain in their order (fixtures.normalize); upstream's
+ * dumps are compared as they are.
  */
 export function translateDump(text: string, from: 'ferry' | 'upstream'): string {
   let lines = text.split('\n').map((l) => l.trim());
@@ -169,10 +185,6 @@ export function translateDump(text: string, from: 'ferry' | 'upstream'): string 
     const mangle = lines.indexOf('*mangle');
     if (mangle >= 0) lines = lines.slice(0, mangle);
     lines = lines.filter((l) => !l.includes('KUBE-PROXY-CANARY'));
-  } else {
-    lines = lines
-      .filter((l) => !l.includes('--nfacct-name localhost_nps_accepted_pkts'))
-      .map((l) => l.replace(' -m nfacct --nfacct-name ct_state_invalid_dropped_pkts', ''));
   }
   return normalize(lines.join('\n'));
 }
