@@ -207,3 +207,15 @@ test("source ranges as kube-proxy reads them: only the other family's leave this
   t.deepEqual(ranges(['10.0.0.0/8', '0.0.0.0/0']), []);
   t.deepEqual(ranges(['10.0.0.0/8', '::/0']), ['10.0.0.0/8']);
 });
+
+test('IPv6 addresses are kept in canonical form (Go\'s text), which chain hashes and endpoint strings are made of', (t) => {
+  const b = new ProxyStateBuilder('node-a', 6);
+  b.onServiceChange(undefined, service('v6', {
+    clusterIP: 'FD00:172:30:0:0:0:0:0041', clusterIPs: ['FD00:172:30:0:0:0:0:0041'], externalIPs: ['2001:DB8::0:1', '192.168.99.1'], ports: [{ name: 'p80', port: 80 }],
+    loadBalancerSourceRanges: ['2001:db8::1/64', '10.0.0.0/8'],
+  }));
+  b.onEndpointSliceChange({ ...slice('v6-1', 'v6', [['FD00:10:180::0001']]), addressType: 'IPv6' }, false);
+  const state = b.build();
+  t.like(state.services.get('ns1/v6:p80'), { clusterIPs: ['fd00:172:30::41'], externalIPs: ['2001:db8::1'], loadBalancerSourceRanges: ['2001:db8::/64'] });
+  t.deepEqual(state.endpoints.get('ns1/v6:p80')!.map((e) => e.ip), ['fd00:10:180::1']);
+});
