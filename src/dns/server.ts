@@ -26,12 +26,14 @@ export interface DnsServerOptions {
   host: string;
   port: number;
   zone: string;
+  /** Reverse zones answered from the cluster and zones whose NXDOMAINs are forwarded (see HandlerOptions; default kubeadm's). */
+  reverseZones?: readonly string[];
+  fallthrough?: readonly string[];
+  multiclusterZones?: readonly string[];
   ttl: number;
   podMode: PodMode;
   /** `kubernetes { zonal }`: zone-scoped names of headless services. */
   zonal?: boolean;
-  /** `kubernetes { fallthrough }`: see HandlerOptions.fallthrough. */
-  fallthrough?: readonly string[];
   upstreams: Upstream[];
   forwardAllow: string[];
   /** Non-loopback addresses this server answers on (the apex NS glue); see boundIPs. */
@@ -104,10 +106,12 @@ export class DnsServer {
     this.handler = new DnsHandler({
       controller: o.controller,
       zone: o.zone,
+      ...(o.reverseZones ? { reverseZones: o.reverseZones } : {}),
+      ...(o.fallthrough ? { fallthrough: o.fallthrough } : {}),
+      ...(o.multiclusterZones ? { multiclusterZones: o.multiclusterZones } : {}),
       ttl: o.ttl,
       podMode: o.podMode,
       zonal: o.zonal ?? false,
-      ...(o.fallthrough ? { fallthrough: o.fallthrough } : {}),
       localIPs: o.localIPs ?? [],
       forwarder: o.upstreams.length ? this.#forwarder : undefined,
       acl: new ClientAcl(o.forwardAllow),

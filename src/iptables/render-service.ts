@@ -1,4 +1,4 @@
-import { inAnyCIDR } from '../endpoints/node-port-addresses.ts';
+import { inAnyCIDR, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Endpoint, ServicePort } from '../endpoints/proxy-state.ts';
 import { categorizeEndpoints, externallyAccessible } from '../endpoints/topology.ts';
 import { endpointChain, serviceChains, type ServiceChains } from './chain-names.ts';
@@ -8,11 +8,14 @@ import {
   KUBE_NODEPORTS,
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
+  LOCALHOST_NODEPORTS_COUNTER,
 } from './fixed-chains.ts';
 import { comment, protoMatch } from './rule-buffer.ts';
 
 /** RenderOptions are the node- and flag-derived inputs of rendering. */
 export interface RenderOptions {
+  /** The family of the tables written (iptables or ip6tables); undefined: 4. */
+  readonly ipFamily?: IPFamily;
   /** `--cluster-cidr`; the first CIDR is the local-traffic detector (`! -s cidr`); empty: none. */
   readonly clusterCIDRs: readonly string[];
   readonly masqueradeAll: boolean;
@@ -26,12 +29,15 @@ export interface RenderOptions {
    * NodePorts answer on 127.0.0.1 (`--iptables-localhost-nodeports` and a
    * `--nodeport-addresses` that holds it): KUBE-FIREWALL blocks other
    * localnet traffic. False: `! -d 127.0.0.0/8` keeps loopback out of KUBE-NODEPORTS.
+   * Never true for IPv6 (no route_localnet there: NodePorts never answer on ::1).
    */
   readonly localhostNodePorts: boolean;
   /** MASQUERADE with `--random-fully` (iptables ≥ 1.6.2, host-features.ts). */
   readonly randomFully: boolean;
   /** nf_conntrack_tcp_be_liberal is set: INVALID packets are not dropped in KUBE-FORWARD. */
   readonly conntrackTCPLiberal: boolean;
+  /** nfacct objects the proxier found usable at start: rules count into these (`-m nfacct`); none when absent. */
+  readonly nfacctCounters?: ReadonlySet<string>;
 }
 
 /**
@@ -90,12 +96,18 @@ class FragmentWriter implements ServiceFragment {
   }
 }
 
+/** nfacctMatch counts a rule's packets into an nfacct object when the proxier has it (`-m nfacct` fails without one). */
+export function nfacctMatch(options: RenderOptions, counter: string): string[] {
+  return options.nfacctCounters?.has(counter) ? ['-m', 'nfacct', '--nfacct-name', counter] : [];
+}
+
 /** probability is kube-proxy's `%0.10f` of 1/n. */
 export function probability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
-const epString = (ep: Endpoint) => `${ep.ip}:${ep.port}`;
+/** epString is kube-proxy's endpoint string (net.JoinHostPort): `ip:port`, `[ip]:port` for IPv6; SEP chain names hash it. */
+const epString = (ep: Endpoint) => (ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`);
 
 /**
  * renderService renders one service port's dispatch rules (KUBE-SERVICES,
@@ -162,6 +174,11 @@ export function renderService(options: RenderOptions, svc: ServicePort, endpoint
   // Node port.
   if (svc.nodePort > 0) {
     const portMatch = [...proto, '--dport', String(svc.nodePort)];
+    const countLocalhost = nfacctMatch(options, LOCALHOST_NODEPORTS_COUNTER);
+    if (hasEndpoints && options.localhostNodePorts && countLocalhost.length > 0) {
+      // Only counts: the same jump as the next rule, for packets to 127.0.0.0/8.
+      w.nat(KUBE_NODEPORTS, ...comment(name), ...proto, '-d', '127.0.0.0/8', '--dport', String(svc.nodePort), ...countLocalhost, '-j', chains.external);
+    }
     if (hasEndpoints) w.nat(KUBE_NODEPORTS, ...comment(name), ...portMatch, '-j', chains.external);
     if (externalFilter) {
       w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), '-m', 'addrtype', '--dst-type', 'LOCAL', ...portMatch, '-j', externalFilter.target);

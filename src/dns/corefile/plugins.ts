@@ -18,7 +18,15 @@ export interface KubernetesConfig {
   readonly zone: string;
   readonly podMode: PodMode;
   readonly ttl: number;
-  /** Zones (FQDN, '.' all) whose NXDOMAINs go on to the upstream; reverse zones always do (unknown addresses are forwarded). */
+  /**
+   * Reverse zones it is authoritative for (lower case, no trailing dot), as
+   * listed: a PTR there is answered from the cluster, or NXDOMAIN with that
+   * zone's SOA unless `fallthrough` covers it.
+   */
+  readonly reverseZones: readonly string[];
+  /** `multicluster` zones (lower case, no trailing dot), each one of the plugin's zones: answered from ServiceImports. */
+  readonly multiclusterZones: readonly string[];
+  /** Zones whose NXDOMAINs go on to the next plugin (FQDNs; `.` for every zone); undefined: none. */
   readonly fallthrough: readonly string[] | undefined;
   /** Exposed namespaces; empty: all. */
   readonly namespaces: readonly string[];
@@ -159,9 +167,15 @@ function flag(d: Directive, args: readonly string[]): true {
 
 function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConfig {
   const zones = (d.args.length ? d.args : blockZones).map(fqdn);
-  const forwardZones = zones.filter((z) => !z.endsWith('in-addr.arpa.') && !z.endsWith('ip6.arpa.'));
-  if (forwardZones.length !== 1 || forwardZones[0] === '.') fail(d, `want exactly one cluster zone besides in-addr.arpa and ip6.arpa, got ${JSON.stringify(forwardZones)}`);
+  const multicluster = d.block.filter((o) => o.name === 'multicluster').flatMap((o) => o.args.map(fqdn));
+  for (const z of multicluster) if (!zones.includes(z)) fail(d, `is not authoritative for the multicluster zone ${z} (authoritative zones: ${zones.join(' ')})`);
+  const isReverse = (z: string) => z.endsWith('in-addr.arpa.') || z.endsWith('ip6.arpa.');
+  // CoreDNS's primary zone is the first that is not a reverse zone; the others must be multicluster zones here.
+  const forwardZones = zones.filter((z) => !isReverse(z));
+  const extra = forwardZones.slice(1).filter((z) => !multicluster.includes(z));
+  if (forwardZones.length === 0 || forwardZones[0] === '.' || extra.length > 0) fail(d, `want exactly one cluster zone besides in-addr.arpa, ip6.arpa and multicluster zones, got ${JSON.stringify(forwardZones)}`);
   const zone = forwardZones[0]!.slice(0, -1);
+  const reverseZones = zones.filter(isReverse).map((z) => z.slice(0, -1));
   let podMode: PodMode = 'disabled';
   let ttl = 5;
   let fallthrough: string[] | undefined;
@@ -181,13 +195,14 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
       podMode = o.args[0] as PodMode;
     } else if (o.name === 'ttl') ttl = int(opt, o.args[0], 0, 3600);
     else if (o.name === 'fallthrough') {
-      // Without zones: every name. Reverse zones always fall through in ferry (unknown addresses go upstream).
+      // CoreDNS: no zones means every zone of the plugin.
       fallthrough = o.args.length ? o.args.map(fqdn) : ['.'];
     } else if (o.name === 'namespaces') {
       if (o.args.length === 0) fail(opt, 'Wrong argument count or unexpected line ending: want namespaces');
       namespaces = [...o.args];
     } else if (o.name === 'noendpoints') noEndpoints = flag(opt, o.args);
     else if (o.name === 'endpoint_pod_names') endpointPodNames = flag(opt, o.args);
+    else if (o.name === 'multicluster') continue; // read above
     else if (o.name === 'zonal') zonal = flag(opt, o.args);
     else if (o.name === 'labels') labels = selector(opt, o.args, 'label');
     else if (o.name === 'namespace_labels') namespaceLabels = selector(opt, o.args, 'namespace_label');
@@ -198,17 +213,24 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
     } else if (o.name === 'kubeconfig') {
       if (o.args.length !== 1 && o.args.length !== 2) fail(opt, 'Wrong argument count or unexpected line ending after kubeconfig');
       kubeconfig = { file: o.args[0]!, context: o.args[1] };
-    }
-    else if (o.name === 'ignore') {
+    } else if (o.name === 'ignore') {
       if (o.args[0] !== 'empty_service') fail(opt, `unable to parse ignore value: ${JSON.stringify(o.args[0] ?? '')}`);
       ignoreEmptyService = true;
-    }
-    else fail(d, `unknown property ${JSON.stringify(o.name)}${['multicluster', 'apiserver_qps', 'apiserver_burst', 'apiserver_max_inflight', 'startup_timeout'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
+    } else fail(d, `unknown property ${JSON.stringify(o.name)}${['apiserver_qps', 'apiserver_burst', 'apiserver_max_inflight', 'startup_timeout'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
   }
   // Zonal names select among endpoints; without them every zonal name would be NXDOMAIN (CoreDNS setup.go).
   if (zonal && noEndpoints) fail(d, 'zonal requires the endpoint cache; remove noendpoints');
   if (namespaces.length > 0 && namespaceLabels !== '') fail(d, 'namespaces and namespace_labels cannot both be set');
-  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames, ignoreEmptyService, zonal, labels, namespaceLabels, endpoint, kubeconfig };
+  return {
+    zone, podMode, ttl, reverseZones, multiclusterZones: multicluster.map((z) => z.slice(0, -1)), fallthrough, namespaces, noEndpoints, endpointPodNames,
+    ignoreEmptyService, zonal, labels, namespaceLabels, endpoint, kubeconfig,
+  };
+}
+
+/** handlerZones gives the handler's zone options (no trailing dots) for a `kubernetes` config, or none without one. */
+export function handlerZones(k: KubernetesConfig | undefined): { zone: string; reverseZones: readonly string[]; multiclusterZones: readonly string[]; fallthrough: readonly string[] } {
+  if (!k) return { zone: 'invalid', reverseZones: [], multiclusterZones: [], fallthrough: [] }; // `.invalid` never exists (RFC 6761)
+  return { zone: k.zone, reverseZones: k.reverseZones, multiclusterZones: k.multiclusterZones, fallthrough: k.fallthrough?.map((z) => (z === '.' ? z : z.slice(0, -1))) ?? [] };
 }
 
 function hosts(d: Directive, blockZones: readonly string[]): HostsConfig {

@@ -16,7 +16,7 @@ import { needsChain, PluginChain, ZoneDispatch, type ZoneBlock } from './chain.t
 import { CorefileError } from './errors.ts';
 import { HostsTable } from './hosts.ts';
 import { parseCorefile } from './parse.ts';
-import { serverConfig, type KubernetesConfig, type ServerConfig } from './plugins.ts';
+import { handlerZones, serverConfig, type KubernetesConfig, type ServerConfig } from './plugins.ts';
 import { scopedController } from './scoped-controller.ts';
 
 const log = createLogger('dns');
@@ -165,11 +165,13 @@ export class CorefileRunner {
     }
     const keepPodNames = configs.some((c) => c.kubernetes?.endpointPodNames);
     const keepZones = configs.some((c) => c.kubernetes?.zonal);
-    const mode = `${podMode}/${keepPodNames}/${keepZones}/${selectors}`;
+    const multicluster = configs.some((c) => (c.kubernetes?.multiclusterZones.length ?? 0) > 0);
+    const mode = `${podMode}/${keepPodNames}/${keepZones}/${multicluster}/${selectors}`;
     if (this.#feedMode !== mode) {
-      // Pods are only watched in verified mode, pod names and zones kept only for endpoint_pod_names and zonal, selectors go to the API: each change needs other informers.
+      // Pods are only watched in verified mode, pod names and zones kept only for endpoint_pod_names and zonal, imports
+      // for multicluster, selectors go to the API: each change needs other informers.
       await this.#feed?.stop();
-      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, keepPodNames, keepZones, { labels: k0?.labels, namespaceLabels: k0?.namespaceLabels });
+      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, { keepPodNames, keepZones, multicluster, labels: k0?.labels, namespaceLabels: k0?.namespaceLabels });
       this.#feedMode = mode;
       this.#feed.start();
     }
@@ -192,12 +194,11 @@ export class CorefileRunner {
       controller: k ? scopedController(this.#index, k) : this.#index,
       host,
       port: c.port,
-      // Without `kubernetes` the block serves no cluster zone: `.invalid` never exists (RFC 6761).
-      zone: k?.zone ?? 'invalid',
+      // Without `kubernetes` the block serves no cluster zone.
+      ...handlerZones(k),
       ttl: k?.ttl ?? 5,
       podMode: k?.podMode ?? 'disabled',
       zonal: k?.zonal ?? false,
-      ...(k?.fallthrough ? { fallthrough: k.fallthrough.map((z) => (z === '.' ? '' : z.slice(0, -1))) } : {}),
       upstreams,
       forwardAllow: this.#o.forwardAllow,
       localIPs: boundIPs(host),

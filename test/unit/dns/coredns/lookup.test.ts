@@ -22,9 +22,9 @@ import { coreDnsIndex } from './fixture.ts';
 //   TestNamespaceExposed (hasNamespace of the scoped controller: Ferry has
 //   one function for "configured and existing"; upstream's configuredNamespace
 //   rows are checked through it).
-// Left out: the clusterset.test (multicluster) rows of TestServices and the
-// multicluster rows of the parse tests, which go with `multicluster` on its
-// parallel branch.
+// Left out: the clusterset.test (multicluster) rows of TestServices, which
+// the multicluster work (test/unit/dns/multicluster.test.ts) answers on the
+// wire instead.
 
 test('TestEndpointHostname', (t) => {
   const rows: Array<[ip: string, hostname: string, expected: string, podName: string, endpointPodNames: boolean]> = [
@@ -101,24 +101,25 @@ test('TestServicesAuthority: ns.dns.<zone> answers the server\'s address of the 
   t.deepEqual(glue.map((a) => [a.name, a.ip]), [[`ns.dns.${W}`, '1.2.3.4'], [`ns.dns.${W}`, '1:2::3:4']]);
 });
 
-/** upstream's recordRequest.String(): port.protocol.endpoint.cluster.service.namespace.podOrSvc (Ferry has no cluster field: ''). */
-const str = (r: RecordRequest) => [r.port, r.protocol, r.endpoint, '', r.service, r.namespace, r.podOrSvc].join('.');
+/** upstream's recordRequest.String(): port.protocol.endpoint.cluster.service.namespace.podOrSvc. */
+const str = (r: RecordRequest) => [r.port, r.protocol, r.endpoint, r.cluster, r.service, r.namespace, r.podOrSvc].join('.');
 const T = 'inter.webs.tests';
-const parseCases: Array<[query: string, expected: string, zonal: boolean, zone: string | undefined]> = [
+const parseCases: Array<[query: string, expected: string, zonal: boolean, zone: string | undefined, multicluster?: boolean]> = [
   [`_http._tcp.webs.mynamespace.svc.${T}`, 'http.tcp...webs.mynamespace.svc', false, undefined],
   [`1-2-3-4.webs.mynamespace.svc.${T}`, '..1-2-3-4..webs.mynamespace.svc', false, undefined],
   [T, '......', false, undefined],
   [`svc.${T}`, '......', false, undefined],
   [`pod.${T}`, '......', false, undefined],
   [`..webs.mynamespace.svc.${T}`, '....webs.mynamespace.svc', false, undefined],
+  [`1-2-3-4.cluster1.webs.mynamespace.svc.${T}`, '..1-2-3-4.cluster1.webs.mynamespace.svc', false, undefined, true],
   [`us-west-2a.pin._zone.webs.mynamespace.svc.${T}`, '....webs.mynamespace.svc', true, 'us-west-2a'],
   [`us-west-2a.prefer._zone.webs.mynamespace.svc.${T}`, '....webs.mynamespace.svc', true, 'us-west-2a'],
   [`corp.example.com.pin._zone.webs.mynamespace.svc.${T}`, '....webs.mynamespace.svc', true, 'corp.example.com'],
   [`us-west-2a._zone.webs.mynamespace.svc.${T}`, 'us-west-2a.zone...webs.mynamespace.svc', true, undefined],
 ];
 test('TestParseRequest', (t) => {
-  for (const [query, expected, zonal, zone] of parseCases) {
-    const r = parseRequest(query, T, zonal);
+  for (const [query, expected, zonal, zone, multicluster] of parseCases) {
+    const r = parseRequest(query, T, multicluster ?? false, zonal);
     t.truthy(r, query);
     // Ferry's podOrSvc is '' for the apex, svc.<zone> and pod.<zone>, as upstream's String() shows.
     t.is(str(r!), expected, query);
@@ -131,8 +132,10 @@ test('TestParseInvalidRequest', (t) => {
     t.is(parseRequest(query, T), undefined, query);
   }
   for (const query of [`us-west-2a.pin._zone.webs.mynamespace.pod.${T}`, `us-west-2a.florp._zone.webs.mynamespace.svc.${T}`]) {
-    t.is(parseRequest(query, T, true), undefined, `${query} (zonal)`);
+    t.is(parseRequest(query, T, false, true), undefined, `${query} (zonal)`);
   }
+  // Zone-scoped names are not defined in multicluster zones.
+  t.is(parseRequest(`us-west-2a.pin._zone.webs.mynamespace.svc.${T}`, T, true, true), undefined, 'zonal shape in a multicluster zone');
 });
 
 // APIConnServeTest's GetNamespaceByName finds every namespace but "nsnoexist".
