@@ -99,6 +99,8 @@ export interface MultiClusterView {
   /** modified is the time of the last multicluster change, Unix seconds (the multicluster zone's SOA serial). */
   modified(): number;
   serviceImport(ns: string, name: string): DnsServiceImport | undefined;
+  /** serviceImports lists every ServiceImport, in no particular order (zone transfers). */
+  serviceImports(): Iterable<DnsServiceImport>;
   /** endpoints lists the ready endpoints of every slice of the imported service. */
   endpoints(ns: string, service: string): readonly McEndpoint[];
 }
@@ -133,6 +135,10 @@ export class MultiClusterIndex implements MultiClusterView {
 
   serviceImport(ns: string, name: string): DnsServiceImport | undefined {
     return this.#imports.get(key(ns, name));
+  }
+
+  serviceImports(): Iterable<DnsServiceImport> {
+    return this.#imports.values();
   }
 
   endpoints(ns: string, service: string): readonly McEndpoint[] {

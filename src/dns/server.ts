@@ -122,7 +122,7 @@ export class DnsServer {
     if (batch) batch.handler = this.entry;
     o.controller.onChange((kind, at) => at !== undefined && this.metrics.programmed(kind, at));
     this.#udp = batch ?? new UdpServer(this.entry, this.#family);
-    const transfer = o.transfer && new ZoneTransfer(o.transfer, { controller: o.controller, zone: o.zone, ttl: o.ttl, podMode: o.podMode, zonal: o.zonal ?? false, localIPs: o.localIPs ?? [] });
+    const transfer = o.transfer && new ZoneTransfer(o.transfer, { controller: o.controller, zone: o.zone, ttl: o.ttl, podMode: o.podMode, zonal: o.zonal ?? false, localIPs: o.localIPs ?? [] }, o.multiclusterZones);
     this.#tcp = new TcpServer(this.entry, { idleTimeoutMs: 10_000, maxConnections: 1000, ...(transfer ? { transfer } : {}) });
     this.#trimmer = new MallocTrimmer(o.controller);
   }

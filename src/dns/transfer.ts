@@ -2,7 +2,8 @@ import { replyTo, soaRecord, type AnswerContext } from './answer.ts';
 import type { Client } from './handler.ts';
 import { ipFamily } from './lookup.ts';
 import { defaultNSName, nsAddresses } from './ns.ts';
-import type { DnsService } from './object.ts';
+import type { DnsServiceImport, MultiClusterView } from './multicluster.ts';
+import type { DnsEndpoint, DnsService } from './object.ts';
 import { endpointName, inZone } from './parse.ts';
 import { HEADER_SIZE, MAX_TCP_SIZE, QTYPE, RCODE } from './wire/constants.ts';
 import { encodeMessage, type ResourceRecord } from './wire/message.ts';
@@ -37,9 +38,13 @@ export class ZoneTransfer {
   readonly #config: TransferConfig;
   readonly #ctx: AnswerContext;
 
-  constructor(config: TransferConfig, ctx: AnswerContext) {
+  readonly #multicluster: readonly string[];
+
+  /** `multiclusterZones` (no trailing dot) are transferred from ServiceImports, as CoreDNS's transferMultiClusterServices. */
+  constructor(config: TransferConfig, ctx: AnswerContext, multiclusterZones: readonly string[] = []) {
     this.#config = config;
     this.#ctx = ctx;
+    this.#multicluster = multiclusterZones;
   }
 
   /**
@@ -56,13 +61,16 @@ export class ZoneTransfer {
     const reply = (rcode: number, answer: ResourceRecord[] = []) => [encodeMessage({ ...replyTo(q, rcode), answer }, MAX_TCP_SIZE)];
     if (!allowed(this.#config.to, client.address)) return reply(RCODE.REFUSED);
     if (serial === null) return reply(RCODE.SERVFAIL);
-    // Authoritative for the cluster zone itself, not for names below it.
-    if (q.name !== this.#ctx.zone) return undefined;
+    // Authoritative for the cluster zone and the multicluster zones themselves, not for names below them.
+    const multicluster = this.#multicluster.includes(q.name);
+    if (q.name !== this.#ctx.zone && !multicluster) return undefined;
+    const ctx: AnswerContext = { ...this.#ctx, zone: q.name, multicluster };
     // Before the informers sync the zone is incomplete: nothing to transfer yet.
-    if (!this.#ctx.controller.hasSynced()) return reply(RCODE.SERVFAIL);
-    const soa = soaRecord(this.#ctx.zone, this.#ctx);
+    const controller = ctx.controller;
+    if (!controller.hasSynced() || (multicluster && controller.multicluster?.hasSynced() !== true)) return reply(RCODE.SERVFAIL);
+    const soa = soaRecord(ctx.zone, ctx);
     if (serial !== 0 && soa.type === QTYPE.SOA && soa.serial === serial) return reply(RCODE.NOERROR, [soa]);
-    return chunked(q, zoneRecords(this.#ctx, soa));
+    return chunked(q, zoneRecords(ctx, soa));
   }
 }
 
@@ -165,15 +173,40 @@ export function* zoneRecords(ctx: AnswerContext, soa: ResourceRecord): Generator
   if (hosts.size === 0) hosts.add(defaultNSName(zone));
   for (const target of hosts) yield { name: zone, ttl, type: QTYPE.NS, target };
   for (const a of glue) yield address(a.name, a.ip, ttl);
-  const services = [...ctx.controller.services()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
-  for (const svc of services) if (ctx.controller.hasNamespace(svc.namespace)) yield* serviceRecords(svc, ctx);
+  const byName = <T extends { name: string; namespace: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0);
+  const view = ctx.controller.multicluster;
+  if (ctx.multicluster && view) {
+    for (const si of [...view.serviceImports()].sort(byName)) if (ctx.controller.hasNamespace(si.namespace)) yield* importRecords(si, view, ctx);
+  } else {
+    for (const svc of [...ctx.controller.services()].sort(byName)) if (ctx.controller.hasNamespace(svc.namespace)) yield* serviceRecords(svc, ctx);
+  }
   yield soa;
+}
+
+/**
+ * importRecords lists a ServiceImport's records as CoreDNS's
+ * transferMultiClusterServices: a ClusterSetIP import as a Service with
+ * those IPs; a headless one (or one without IPs) by its ready endpoints,
+ * named under the service without their cluster (as upstream's transfer
+ * names them).
+ */
+function importRecords(si: DnsServiceImport, view: MultiClusterView, ctx: AnswerContext): ResourceRecord[] {
+  const clusterSetIP = !si.headless && si.ips.length > 0;
+  const svc: DnsService = {
+    namespace: si.namespace, name: si.name, kind: clusterSetIP ? 'ClusterIP' : 'Headless', clusterIPs: clusterSetIP ? si.ips : [], externalName: '', ports: si.ports, publishNotReady: false,
+  };
+  return clusterSetIP ? serviceRecords(svc, ctx) : endpointRecords(svc, view.endpoints(si.namespace, si.name), ctx);
+}
+
+/** names gives a Service's name in the zone and its `_port._proto` SRV names. */
+function names(svc: DnsService, zone: string): { svcName: string; portName: (name: string, protocol: string) => string } {
+  const svcName = `${svc.name}.${svc.namespace}.svc.${zone}`;
+  return { svcName, portName: (name, protocol) => `_${name.toLowerCase()}._${protocol.toLowerCase()}.${svcName}` };
 }
 
 function serviceRecords(svc: DnsService, ctx: AnswerContext): ResourceRecord[] {
   const { ttl } = ctx;
-  const svcName = `${svc.name}.${svc.namespace}.svc.${ctx.zone}`;
-  const portName = (name: string, protocol: string) => `_${name.toLowerCase()}._${protocol.toLowerCase()}.${svcName}`;
+  const { svcName, portName } = names(svc, ctx.zone);
   const out: ResourceRecord[] = [];
   if (svc.kind === 'ExternalName') {
     // A CNAME only when the external name is a name (CoreDNS HostType), not an address.
@@ -189,7 +222,15 @@ function serviceRecords(svc: DnsService, ctx: AnswerContext): ResourceRecord[] {
     }
     return out;
   }
-  const ready = ctx.controller.endpoints(svc.namespace, svc.name).filter((ep) => ep.ready || svc.publishNotReady);
+  return endpointRecords(svc, ctx.controller.endpoints(svc.namespace, svc.name), ctx);
+}
+
+/** endpointRecords lists a headless Service's ready endpoints: its name and the endpoint's for each address, an SRV per named port. */
+function endpointRecords(svc: DnsService, endpoints: readonly DnsEndpoint[], ctx: AnswerContext): ResourceRecord[] {
+  const { ttl } = ctx;
+  const { svcName, portName } = names(svc, ctx.zone);
+  const out: ResourceRecord[] = [];
+  const ready = endpoints.filter((ep) => ep.ready || svc.publishNotReady);
   // 100 shared among the Service's endpoints, as the SRV answers share it (CoreDNS calcSRVWeight, per Endpoints object).
   const weight = Math.max(1, Math.floor(100 / Math.max(1, ready.length)));
   for (const ep of ready) {

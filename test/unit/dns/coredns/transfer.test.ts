@@ -16,10 +16,6 @@ import { coreDnsIndex } from './fixture.ts';
 // the serial out (helpers.ts); the serial is checked where it matters (IXFR).
 //
 // Left out, and why:
-// - TestKubernetesMultiClusterAXFR (the clusterset.local zone of
-//   `multicluster`): multicluster zones are being built on a parallel branch
-//   (TestMultiClusterServeDNS and the multicluster parse tests go with them);
-//   its transfer goes with that work.
 // - Upstream asks its Transfer() for a name below the zone too and answers
 //   with that name as the zone; Ferry transfers the cluster zone itself only
 //   (a name below it is not a zone, and is REFUSED as any transfer Ferry does
@@ -75,9 +71,9 @@ const EXPECTED = expectedZone.trim().split('\n').map((l) => l.replace(/(hostmast
 const ALL: TransferConfig = { zones: ['cluster.local.'], to: ['*'] };
 const client = (address = '127.0.0.1') => ({ proto: 'tcp' as const, address, family: 4 as const });
 
-function transfer(index: RecordIndex, o: { config?: TransferConfig; localIPs?: string[] } = {}): ZoneTransfer {
+function transfer(index: RecordIndex, o: { config?: TransferConfig; localIPs?: string[]; multiclusterZones?: string[] } = {}): ZoneTransfer {
   const ctx: AnswerContext = { controller: index, zone: 'cluster.local', ttl: 5, podMode: 'disabled', localIPs: o.localIPs ?? ['10.0.0.10'] };
-  return new ZoneTransfer(o.config ?? ALL, ctx);
+  return new ZoneTransfer(o.config ?? ALL, ctx, o.multiclusterZones);
 }
 
 const exposedIndex = () => coreDnsIndex({ namespaces: ['testns', 'kube-system'] });
@@ -119,6 +115,19 @@ for (const tc of transferCases) {
     t.deepEqual(records(messages), EXPECTED);
   });
 }
+
+// TestKubernetesMultiClusterAXFR: `kubernetes cluster.local clusterset.local { multicluster clusterset.local }`;
+// the clusterset zone comes from the ServiceImports (fixture.ts), upstream's
+// expectedMultiClusterZone being the cluster zone's records under
+// clusterset.local without the ExternalNames (which have no import).
+test('TestKubernetesMultiClusterAXFR: the multicluster zone from its ServiceImports', (t) => {
+  const index = coreDnsIndex({ namespaces: ['testns', 'kube-system'], multicluster: true });
+  const xfr = transfer(index, { config: { zones: ['cluster.local.', 'clusterset.local.'], to: ['*'] }, multiclusterZones: ['clusterset.local'] });
+  const expected = EXPECTED.filter((l) => !l.includes('\tCNAME\t')).map((l) => l.replaceAll('cluster.local.', 'clusterset.local.'));
+  t.deepEqual(records(run(xfr, buildQuery('clusterset.local.', 'AXFR'))), expected);
+  // The cluster zone next to it is still the Services'.
+  t.deepEqual(records(run(xfr, buildQuery('cluster.local.', 'AXFR'))), EXPECTED);
+});
 
 test('TestKubernetesIXFRCurrent: a current serial gets the SOA alone', (t) => {
   const index = exposedIndex();
