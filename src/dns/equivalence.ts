@@ -1,3 +1,4 @@
+import type { DnsServiceImport, McEndpointSlice } from './multicluster.ts';
 import type { DnsEndpoint, DnsEndpointSlice, DnsPod, DnsPort, DnsService } from './object.ts';
 
 /*
@@ -29,6 +30,16 @@ function endpointsEqual(a: DnsEndpoint, b: DnsEndpoint): boolean {
 /** slicesEquivalent: the same Service's slice with the same endpoints (address, name, readiness, pod, zone, ports), in order. */
 export function slicesEquivalent(a: DnsEndpointSlice, b: DnsEndpointSlice): boolean {
   return a.namespace === b.namespace && a.service === b.service && listEqual(a.endpoints, b.endpoints, endpointsEqual);
+}
+
+/** importsEquivalent: a ServiceImport's type, IPs and ports (CoreDNS serviceImportEquivalent). */
+export function importsEquivalent(a: DnsServiceImport, b: DnsServiceImport): boolean {
+  return a.headless === b.headless && listEqual(a.ips, b.ips, (x, y) => x === y) && portsEqual(a.ports, b.ports);
+}
+
+/** mcSlicesEquivalent: slicesEquivalent, and each endpoint from the same cluster (CoreDNS multiclusterEndpointsEquivalent). */
+export function mcSlicesEquivalent(a: McEndpointSlice, b: McEndpointSlice): boolean {
+  return a.namespace === b.namespace && a.service === b.service && listEqual(a.endpoints, b.endpoints, (x, y) => x.clusterId === y.clusterId && endpointsEqual(x, y));
 }
 
 /** podsEquivalent: the same namespace and addresses (all `--pods verified` asks of a pod). */

@@ -8,6 +8,7 @@
  * multicluster.kubernetes.io/source-cluster label names.
  */
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.d.ts';
+import { importsEquivalent, mcSlicesEquivalent } from './equivalence.ts';
 import type { ResourceRef } from '../client/resources.ts';
 import type { KubeObject } from '../client/api-client.ts';
 import { internPorts, type DnsEndpoint, type DnsPort } from './object.ts';
@@ -147,6 +148,8 @@ export class MultiClusterIndex implements MultiClusterView {
   }
 
   setServiceImport(si: DnsServiceImport): void {
+    const old = this.#imports.get(key(si.namespace, si.name));
+    if (old && importsEquivalent(old, si)) return;
     this.#imports.set(key(si.namespace, si.name), si);
     this.#changed();
   }
@@ -156,6 +159,9 @@ export class MultiClusterIndex implements MultiClusterView {
   }
 
   setEndpointSlice(slice: McEndpointSlice): void {
+    const filedUnder = this.#sliceOwner.get(key(slice.namespace, slice.name));
+    const old = filedUnder === key(slice.namespace, slice.service) ? this.#slices.get(filedUnder)?.get(slice.name) : undefined;
+    if (old && mcSlicesEquivalent(old, slice)) return;
     this.#unlink(slice.namespace, slice.name);
     const owner = key(slice.namespace, slice.service);
     let slices = this.#slices.get(owner);

@@ -3,6 +3,7 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { scopedController } from '../../../../src/dns/corefile/scoped-controller.ts';
 import { DnsMetrics } from '../../../../src/dns/metrics.ts';
+import { LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, MultiClusterIndex, toDnsServiceImport, toMcEndpointSlice, type McEndpointSlice } from '../../../../src/dns/multicluster.ts';
 import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
 import { RecordIndex } from '../../../../src/dns/records.ts';
 import { checkCase } from '../helpers.ts';
@@ -107,3 +108,46 @@ for (const [name, service, triggerTime, label, samples] of latencyCases) {
     t.is(counts.reduce((n, v) => n + v.value, 0), samples, 'no sample under another kind');
   });
 }
+
+// TestMulticlusterEndpointsEquivalent and TestServiceImportEquivalent, as updates of the multicluster index.
+const mcSlice = (cluster: string): McEndpointSlice => toMcEndpointSlice({
+  metadata: { namespace: 'testns', name: 'svc-1', labels: { [LABEL_SERVICE_NAME]: 'svc', [LABEL_SOURCE_CLUSTER]: cluster } },
+  addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true } }], ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+})!;
+const si = (type: string, port = 80) => toDnsServiceImport({ metadata: { namespace: 'testns', name: 'svc' }, spec: { type, ...(type === 'ClusterSetIP' ? { ips: ['10.0.0.9'] } : {}), ports: [{ name: 'http', port, protocol: 'TCP' }] } });
+function mcChanges(first: (m: MultiClusterIndex) => void, second: (m: MultiClusterIndex) => void): number {
+  let n = 0;
+  const m = new MultiClusterIndex(() => n++);
+  first(m);
+  n = 0;
+  second(m);
+  return n;
+}
+test('TestMulticlusterEndpointsEquivalent: the same slice from the same cluster changes nothing; another cluster does', (t) => {
+  t.is(mcChanges((m) => m.setEndpointSlice(mcSlice('cluster1')), (m) => m.setEndpointSlice(mcSlice('cluster1'))), 0);
+  t.is(mcChanges((m) => m.setEndpointSlice(mcSlice('cluster1')), (m) => m.setEndpointSlice(mcSlice('cluster2'))), 1);
+  t.is(mcChanges(() => undefined, (m) => m.setEndpointSlice(mcSlice('cluster1'))), 1, 'added');
+});
+test('TestServiceImportEquivalent: type and ports count; an identical import changes nothing', (t) => {
+  t.is(mcChanges((m) => m.setServiceImport(si('ClusterSetIP')), (m) => m.setServiceImport(si('ClusterSetIP'))), 0);
+  t.is(mcChanges(() => undefined, (m) => m.setServiceImport(si('ClusterSetIP'))), 1, 'added');
+  t.is(mcChanges((m) => m.setServiceImport(si('ClusterSetIP')), (m) => m.deleteServiceImport('testns', 'svc')), 1, 'removed');
+  t.is(mcChanges((m) => m.setServiceImport(si('ClusterSetIP')), (m) => m.setServiceImport(si('Headless'))), 1, 'type');
+  t.is(mcChanges((m) => m.setServiceImport(si('ClusterSetIP')), (m) => m.setServiceImport(si('ClusterSetIP', 8080))), 1, 'ports');
+});
+
+// TestMultiClusterHeadless: a headless ServiceImport with endpoints answers in the clusterset zone.
+test('TestMultiClusterHeadless: a headless import answers its endpoints', async (t) => {
+  const index = new RecordIndex({ watchNamespaces: true });
+  index.setNamespace('testns');
+  index.multicluster.setServiceImport(toDnsServiceImport({ metadata: { namespace: 'testns', name: 'svc2' }, spec: { type: 'Headless', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } }));
+  index.multicluster.setEndpointSlice(toMcEndpointSlice({
+    metadata: { namespace: 'testns', name: 'svc2-1', labels: { [LABEL_SERVICE_NAME]: 'svc2', [LABEL_SOURCE_CLUSTER]: 'cluster1' } },
+    addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.2'], conditions: { ready: true } }], ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+  })!);
+  index.multicluster.markSynced();
+  index.markSynced();
+  const got = await ask(index, 'svc2.testns.svc.clusterset.local.', 'A', { multiclusterZones: ['clusterset.local'] });
+  t.is(got.rcode, 'NOERROR');
+  t.deepEqual(got.answer, ['svc2.testns.svc.clusterset.local.\t5\tIN\tA\t10.0.0.2']);
+});

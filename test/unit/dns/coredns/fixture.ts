@@ -5,8 +5,7 @@
  * asks for it is refused by name.
  *
  * handler_test.go
- *   TestServeDNS, TestServeNamespaceDNS, TestNotSyncedServeDNS ... handler.test.ts
- *   TestMultiClusterServeDNS ... multicluster zones, being built on a parallel branch (handler.test.ts)
+ *   TestServeDNS, TestServeNamespaceDNS, TestNotSyncedServeDNS, TestMultiClusterServeDNS ... handler.test.ts
  * handler_case_test.go: TestPreserveCase ... case.test.ts
  * handler_ignore_emptyservice_test.go: TestServeDNSEmptyService ... empty-service.test.ts
  * handler_pod_{disabled,insecure,verified}_test.go: TestServeDNSModeDisabled, TestServeDNSModeInsecure,
@@ -20,31 +19,28 @@
  * zonal_test.go: TestServeDNSZonal, TestEndpointsEquivalentZoneChange ... zonal.test.ts
  * xfr_test.go
  *   TestKubernetesAXFR, TestKubernetesIXFRFallback, TestKubernetesIXFRCurrent, TestKubernetesAXFRMultipleNSAddrs,
- *   TestKubernetesTransferNonAuthZone ... transfer.test.ts (dig AXFR/IXFR: test/integration/dns/transfer.test.ts)
- *   TestKubernetesMultiClusterAXFR ... multicluster zones (parallel branch)
+ *   TestKubernetesTransferNonAuthZone, TestKubernetesMultiClusterAXFR ... transfer.test.ts
+ *   (dig AXFR/IXFR: test/integration/dns/transfer.test.ts; the TCP side: transfer-tcp.test.ts)
  * kubernetes_test.go
- *   TestEndpointHostname, TestServices (its cluster-zone rows), TestServicesAuthority ... lookup.test.ts
- *   TestServices' clusterset.test rows ... multicluster zones (parallel branch)
- * parse_test.go: TestParseRequest, TestParseInvalidRequest ... lookup.test.ts (multicluster rows: parallel branch)
+ *   TestEndpointHostname, TestServices (both zones' rows), TestServicesAuthority ... lookup.test.ts
+ * parse_test.go: TestParseRequest, TestParseInvalidRequest ... lookup.test.ts
  * namespace_test.go: TestNamespaceValid, TestFilteredNamespaceExists, TestNamespaceExposed ... lookup.test.ts
  *   (through hasNamespace; TestNamespaceExposed's two "nothing configured, any name" rows test the
  *   configured-only half that Ferry does not split out: internals)
  * setup_test.go, setup_ttl_test.go
  *   TestKubernetesParse (rows for options Ferry has), TestKubernetesParseEndpointPodNames, TestKubernetesParseNoEndpoints,
- *   TestKubernetesParseIgnoreEmptyService, TestKubernetesParseZonal, TestBoundIPs, TestKubernetesParseTTL ... setup.test.ts
- *   (labels and namespace_labels work end to end in test/integration/dns/kubernetes-options.test.ts)
- *   (TestKubernetesParse's fallthrough row: fallthrough.test.ts, with the cluster zone falling through)
- *   (endpoint and kubeconfig too: test/integration/dns/kubernetes-options.test.ts)
- *   TestKubernetesParse's startup_timeout and two-zone rows;
+ *   TestKubernetesParseIgnoreEmptyService, TestKubernetesParseZonal, TestKubernetesParseMulticluster, TestBoundIPs,
+ *   TestKubernetesParseTTL ... setup.test.ts
+ *   (its fallthrough row: fallthrough.test.ts; labels, namespace_labels, endpoint and kubeconfig also end
+ *   to end in test/integration/dns/kubernetes-options.test.ts)
+ *   TestKubernetesParse's startup_timeout row and its rows with two cluster zones, and
  *   TestKubernetesParseAPIRateLimiting ... missing features (setup.test.ts lists them)
- *   TestKubernetesParseMulticluster ... multicluster zones (parallel branch)
  * controller_test.go
  *   TestEndpointsDisabled, TestEndpointsEnabled, TestServiceModified (its internal-zone column; the other is
- *   k8s_external's), TestPodModified, TestDetectChangesPodUpdate ... controller.test.ts
- *   TestMultiClusterHeadless ... multicluster zones (parallel branch)
+ *   k8s_external's), TestPodModified, TestDetectChangesPodUpdate, TestMultiClusterHeadless ... controller.test.ts
  * controller_equivalence_test.go
- *   TestSubsetsEquivalent, TestEndpointsEquivalent ... controller.test.ts
- *   TestMulticlusterEndpointsEquivalent, TestServiceImportEquivalent ... multicluster zones (parallel branch)
+ *   TestSubsetsEquivalent, TestEndpointsEquivalent, TestMulticlusterEndpointsEquivalent,
+ *   TestServiceImportEquivalent ... controller.test.ts
  * object/metrics_test.go: TestEndpointLatencyRecorder_record ... controller.test.ts
  * external_test.go: TestExternal ... External(), the lookup of the k8s_external plugin: missing feature,
  *   Ferry has no k8s_external plugin

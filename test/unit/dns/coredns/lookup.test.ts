@@ -3,6 +3,7 @@ import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../../src/dns/acl.ts';
 import { scopedController } from '../../../../src/dns/corefile/scoped-controller.ts';
 import { DnsHandler } from '../../../../src/dns/handler.ts';
 import { lookupRequest } from '../../../../src/dns/lookup.ts';
+import { LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, toDnsServiceImport, toMcEndpointSlice } from '../../../../src/dns/multicluster.ts';
 import { nsAddresses } from '../../../../src/dns/ns.ts';
 import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
 import { endpointName, parseRequest, type RecordRequest } from '../../../../src/dns/parse.ts';
@@ -22,9 +23,8 @@ import { coreDnsIndex } from './fixture.ts';
 //   TestNamespaceExposed (hasNamespace of the scoped controller: Ferry has
 //   one function for "configured and existing"; upstream's configuredNamespace
 //   rows are checked through it).
-// Left out: the clusterset.test (multicluster) rows of TestServices, which
-// the multicluster work (test/unit/dns/multicluster.test.ts) answers on the
-// wire instead.
+// TestServices' clusterset.test rows ask the same of a multicluster zone
+// (APIConnServiceTest's SvcImportIndex and McEpIndex, from cluster1).
 
 test('TestEndpointHostname', (t) => {
   const rows: Array<[ip: string, hostname: string, expected: string, podName: string, endpointPodNames: boolean]> = [
@@ -154,5 +154,38 @@ for (const [name, configured, namespace, expected] of namespaceCases) {
     const index = coreDnsIndex({ namespaces: ['foobar', 'testns'] });
     const scoped = scopedController(index, { namespaces: configured, noEndpoints: false, endpointPodNames: false, ignoreEmptyService: false });
     t.is(scoped.hasNamespace(namespace), expected);
+  });
+}
+
+function importTestIndex(): RecordIndex {
+  const index = serviceTestIndex();
+  const http = [{ name: 'http', protocol: 'TCP', port: 80 }];
+  const mc = index.multicluster;
+  mc.setServiceImport(toDnsServiceImport({ metadata: { namespace: 'testns', name: 'svc1' }, spec: { type: 'ClusterSetIP', ips: ['10.0.0.1'], ports: http } }));
+  mc.setServiceImport(toDnsServiceImport({ metadata: { namespace: 'testns', name: 'svc-dual-stack' }, spec: { type: 'ClusterSetIP', ips: ['10.0.0.2', '10::2'], ports: http } }));
+  mc.setServiceImport(toDnsServiceImport({ metadata: { namespace: 'testns', name: 'hdls1' }, spec: { type: 'Headless' } }));
+  for (const [svc, ip, hostname] of [['svc1', '172.0.0.1', 'ep1a'], ['hdls1', '172.0.0.2', undefined]] as const) {
+    mc.setEndpointSlice(toMcEndpointSlice({
+      metadata: { namespace: 'testns', name: `${svc}-slice1`, labels: { [LABEL_SERVICE_NAME]: svc, [LABEL_SOURCE_CLUSTER]: 'cluster1' } }, addressType: 'IPv4',
+      endpoints: [{ addresses: [ip], ...(hostname ? { hostname } : {}), conditions: { ready: true } }], ports: http,
+    })!);
+  }
+  mc.markSynced();
+  return index;
+}
+const C = 'clusterset.test';
+const clustersetCases: Array<{ qname: string; qtype: 'A' | 'SRV'; answer: Array<{ host: string; name: string }> }> = [
+  { qname: `svc1.testns.svc.${C}`, qtype: 'A', answer: [{ host: '10.0.0.1', name: `svc1.testns.svc.${C}` }] },
+  { qname: `_http._tcp.svc1.testns.svc.${C}`, qtype: 'SRV', answer: [{ host: '10.0.0.1', name: `svc1.testns.svc.${C}` }] },
+  { qname: `ep1a.cluster1.svc1.testns.svc.${C}`, qtype: 'A', answer: [{ host: '172.0.0.1', name: `ep1a.cluster1.svc1.testns.svc.${C}` }] },
+  { qname: `_http._tcp.svc-dual-stack.testns.svc.${C}`, qtype: 'SRV', answer: ['10.0.0.2', '10::2'].map((host) => ({ host, name: `svc-dual-stack.testns.svc.${C}` })) },
+  { qname: `hdls1.testns.svc.${C}`, qtype: 'A', answer: [{ host: '172.0.0.2', name: `172-0-0-2.cluster1.hdls1.testns.svc.${C}` }] },
+];
+for (const tc of clustersetCases) {
+  test(`TestServices (multicluster): ${tc.qname} ${tc.qtype}`, (t) => {
+    const found = lookupRequest(parseRequest(tc.qname, C, true)!, { controller: importTestIndex(), zone: C, podMode: 'disabled', multicluster: true }, tc.qtype === 'SRV');
+    t.is(found.kind, 'found');
+    if (found.kind !== 'found') return;
+    t.deepEqual(found.items.map((i) => ({ host: i.host, name: i.target })), tc.answer);
   });
 }

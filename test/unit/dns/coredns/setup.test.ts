@@ -16,7 +16,6 @@ import { boundIPs } from '../../../../src/dns/ns.ts';
 //   end in test/integration/dns/kubernetes-options.test.ts.)
 // - TestKubernetesParseAPIRateLimiting (`apiserver_qps`, `apiserver_burst`,
 //   `apiserver_max_inflight`).
-// - TestKubernetesParseMulticluster: being built on a parallel branch with `multicluster`.
 
 const parse = (text: string) => loadCorefile(`coredns.local {\n${text}\n}\n`)[0]!.kubernetes!;
 const opts = (options: string) => parse(`kubernetes coredns.local {\n${options}\n}`);
@@ -91,3 +90,17 @@ test('TestBoundIPs: a listen address counts, loopback and none do not', (t) => {
   t.deepEqual(boundIPs('', {}), []);
   t.deepEqual(boundIPs('0.0.0.0', { lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }] }), []);
 });
+
+// TestKubernetesParseMulticluster (Ferry's zones carry no trailing dot).
+const multiclusterCases: Array<[input: string, want: string[] | RegExp]> = [
+  ['kubernetes coredns.local clusterset.local {\n\tmulticluster clusterset.local\n}', ['clusterset.local']],
+  ['kubernetes coredns.local {\n\tmulticluster clusterset.local\n}', /is not authoritative for the multicluster zone clusterset\.local\./],
+  ['kubernetes coredns.local clusterset.local {\n\tmulticluster clusterset.local test.local\n}', /is not authoritative for the multicluster zone test\.local\./],
+  ['kubernetes coredns.local {\n\tmulticluster\n}', []],
+];
+for (const [input, want] of multiclusterCases) {
+  test(`TestKubernetesParseMulticluster: ${JSON.stringify(input)}`, (t) => {
+    if (want instanceof RegExp) t.throws(() => parse(input), { message: want });
+    else t.deepEqual(parse(input).multiclusterZones, want);
+  });
+}
