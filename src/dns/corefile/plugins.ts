@@ -45,6 +45,12 @@ export interface KubernetesConfig {
   readonly endpoint: string | undefined;
   /** `kubeconfig FILE [CONTEXT]`: how to reach the API server; it wins over `endpoint`, as in CoreDNS. */
   readonly kubeconfig: { readonly file: string; readonly context: string | undefined } | undefined;
+  /**
+   * `startup_timeout DURATION`: how long to wait for the informers to sync
+   * before serving (CoreDNS's default is 5 s; ferry's is 0: it serves at once
+   * and answers SERVFAIL for what it cannot know yet).
+   */
+  readonly startupTimeoutMs: number;
 }
 
 export interface HostsEntry {
@@ -188,6 +194,7 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
   let namespaceLabels = '';
   let endpoint: string | undefined;
   let kubeconfig: KubernetesConfig['kubeconfig'];
+  let startupTimeoutMs = 0;
   for (const o of d.block) {
     const opt = { ...o, name: `kubernetes: ${o.name}` };
     if (o.name === 'pods') {
@@ -213,17 +220,20 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
     } else if (o.name === 'kubeconfig') {
       if (o.args.length !== 1 && o.args.length !== 2) fail(opt, 'Wrong argument count or unexpected line ending after kubeconfig');
       kubeconfig = { file: o.args[0]!, context: o.args[1] };
+    } else if (o.name === 'startup_timeout') {
+      if (o.args.length !== 1) fail(opt, 'Wrong argument count or unexpected line ending');
+      startupTimeoutMs = duration(opt, o.args[0]);
     } else if (o.name === 'ignore') {
       if (o.args[0] !== 'empty_service') fail(opt, `unable to parse ignore value: ${JSON.stringify(o.args[0] ?? '')}`);
       ignoreEmptyService = true;
-    } else fail(d, `unknown property ${JSON.stringify(o.name)}${['apiserver_qps', 'apiserver_burst', 'apiserver_max_inflight', 'startup_timeout'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
+    } else fail(d, `unknown property ${JSON.stringify(o.name)}${['apiserver_qps', 'apiserver_burst', 'apiserver_max_inflight'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
   }
   // Zonal names select among endpoints; without them every zonal name would be NXDOMAIN (CoreDNS setup.go).
   if (zonal && noEndpoints) fail(d, 'zonal requires the endpoint cache; remove noendpoints');
   if (namespaces.length > 0 && namespaceLabels !== '') fail(d, 'namespaces and namespace_labels cannot both be set');
   return {
     zone, podMode, ttl, reverseZones, multiclusterZones: multicluster.map((z) => z.slice(0, -1)), fallthrough, namespaces, noEndpoints, endpointPodNames,
-    ignoreEmptyService, zonal, labels, namespaceLabels, endpoint, kubeconfig,
+    ignoreEmptyService, zonal, labels, namespaceLabels, endpoint, kubeconfig, startupTimeoutMs,
   };
 }
 

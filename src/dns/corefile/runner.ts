@@ -132,6 +132,12 @@ export class CorefileRunner {
       this.#selectors = selectors;
     }
     const podMode: 'verified' | 'insecure' = configs.some((c) => c.kubernetes?.podMode === 'verified') ? 'verified' : 'insecure';
+    const startupTimeoutMs = Math.max(0, ...configs.map((c) => c.kubernetes?.startupTimeoutMs ?? 0));
+    if (startupTimeoutMs > 0 && k0) {
+      // `startup_timeout`: as CoreDNS, listen only once the informers have synced, or the timeout has passed.
+      await this.#watch(configs, podMode, selectors);
+      await this.#waitForSync(startupTimeoutMs);
+    }
     const readText = this.#o.readText ?? readOrEmpty;
     const started: DnsServer[] = [];
     const hostsTables: HostsTable[] = [];
@@ -150,6 +156,12 @@ export class CorefileRunner {
     } catch (error) {
       for (const h of hostsTables) h.stop();
       await Promise.all(started.map((s) => s.close()));
+      if (this.#servers.length === 0) {
+        // Nothing serves (a first start, or a reload that stopped the old servers): no watch either, until a start succeeds.
+        await this.#feed?.stop();
+        this.#feed = undefined;
+        this.#feedMode = undefined;
+      }
       throw error;
     }
     this.#servers = started;
@@ -163,6 +175,12 @@ export class CorefileRunner {
       this.#index.markSynced();
       return;
     }
+    await this.#watch(configs, podMode, selectors);
+  }
+
+  /** #watch starts the informers the configs need, unless the running ones already are those. */
+  async #watch(configs: ServerConfig[], podMode: 'verified' | 'insecure', selectors: string): Promise<void> {
+    const k0 = configs.find((c) => c.kubernetes)?.kubernetes;
     const keepPodNames = configs.some((c) => c.kubernetes?.endpointPodNames);
     const keepZones = configs.some((c) => c.kubernetes?.zonal);
     const multicluster = configs.some((c) => (c.kubernetes?.multiclusterZones.length ?? 0) > 0);
@@ -174,6 +192,18 @@ export class CorefileRunner {
       this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, { keepPodNames, keepZones, multicluster, labels: k0?.labels, namespaceLabels: k0?.namespaceLabels });
       this.#feedMode = mode;
       this.#feed.start();
+    }
+  }
+
+  /** #waitForSync resolves once the index has synced, or after `ms` with a warning (CoreDNS's startup_timeout). */
+  async #waitForSync(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!this.#index.hasSynced()) {
+      if (Date.now() >= deadline) {
+        log.warn('Starting the server with the Kubernetes API not synced', { startupTimeout: `${ms}ms` });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 

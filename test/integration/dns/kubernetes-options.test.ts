@@ -1,6 +1,7 @@
 /**
  * `kubernetes { endpoint URL }` and `kubernetes { kubeconfig FILE CONTEXT }`
- * reach the API server without `--server`.
+ * reach the API server without `--server`; `startup_timeout` holds the
+ * listening back until the informers have synced, or the timeout passed.
  *
  * `kubernetes { labels SELECTOR; namespace_labels SELECTOR }` end to end:
  * `ferry dns -conf` watches only the Services (and EndpointSlices) matching
@@ -23,7 +24,7 @@ const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
 const Z = 'cluster.local';
 
 /** startConf runs `ferry dns -conf` with `corefile` and waits for /ready. */
-async function startConf(t: Teardown, url: string | undefined, corefile: string | ((dir: string) => string)): Promise<number> {
+async function startConf(t: Teardown, url: string | undefined, corefile: string | ((dir: string) => string), o: { waitReady?: false; log?: (text: () => string) => void } = {}): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-labels-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'Corefile'), typeof corefile === 'string' ? corefile : corefile(dir));
@@ -46,8 +47,9 @@ async function startConf(t: Teardown, url: string | undefined, corefile: string 
     });
     proc.on('exit', (code) => fail(new Error(`ferry dns exited ${code}:\n${log}`)));
   });
+  o.log?.(() => log);
   const ready = /ready=(\S+)/.exec(line)![1]!;
-  await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
+  if (o.waitReady !== false) await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
   return Number(/listen=\S+:(\d+)/.exec(line)![1]);
 }
 
@@ -94,4 +96,18 @@ test('endpoint URL, and kubeconfig FILE CONTEXT (over endpoint), reach the API s
     return block(kubeconfigPort, `    endpoint http://127.0.0.1:9\n    kubeconfig ${join(dir, 'kubeconfig')} lab`);
   });
   t.deepEqual((await dig(viaKubeconfig, [`web.prod.svc.${Z}`, 'A'])).answer, [`web.prod.svc.${Z}. 5 IN A 10.96.1.1`]);
+});
+
+test('startup_timeout: ferry dns listens once synced, or after the timeout with a warning', async (t) => {
+  const c = await startCluster(t);
+  const block = (port: number, url: string) => `.:${port} {\n  bind 127.0.0.1\n  ready 127.0.0.1:0\n  kubernetes ${Z} {\n    endpoint ${url}\n    startup_timeout 10s\n  }\n  forward . 127.0.0.1:9\n}\n`;
+  let log = () => '';
+  await startConf(t, undefined, block(await freePort(), c.url), { log: (l) => (log = l) });
+  const synced = log().indexOf('Informers synced');
+  t.true(synced >= 0 && synced < log().indexOf('Serving DNS'), 'synced before serving');
+
+  const started = Date.now();
+  await startConf(t, undefined, block(await freePort(), 'http://127.0.0.1:9').replace('10s', '1s'), { waitReady: false, log: (l) => (log = l) });
+  t.true(Date.now() - started >= 1000, 'waited for the timeout');
+  t.regex(log(), /Kubernetes API not synced[^\n]*\n(.*\n)*.*Serving DNS/);
 });

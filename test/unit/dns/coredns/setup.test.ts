@@ -10,17 +10,16 @@ import { boundIPs } from '../../../../src/dns/ns.ts';
 // Left out, and why (each a kubernetes option Ferry does not have: a
 // missing feature, refused by name when a Corefile uses it):
 // - TestKubernetesParse's `kubernetes coredns.local test.local` rows (two
-//   cluster zones; Ferry serves one) and its `startup_timeout` row (Ferry
-//   serves at once and answers SERVFAIL until the sync). (Its fallthrough
-//   row is in fallthrough.test.ts; `endpoint` and `kubeconfig` work end to
-//   end in test/integration/dns/kubernetes-options.test.ts.)
+//   cluster zones; Ferry serves one). (Its fallthrough row is in
+//   fallthrough.test.ts; `endpoint`, `kubeconfig` and `startup_timeout` work
+//   end to end in test/integration/dns/kubernetes-options.test.ts.)
 // - TestKubernetesParseAPIRateLimiting (`apiserver_qps`, `apiserver_burst`,
 //   `apiserver_max_inflight`).
 
 const parse = (text: string) => loadCorefile(`coredns.local {\n${text}\n}\n`)[0]!.kubernetes!;
 const opts = (options: string) => parse(`kubernetes coredns.local {\n${options}\n}`);
 
-const parseCases: Array<{ input: string; error?: RegExp; namespaces?: string[]; podMode?: string; labels?: string; namespaceLabels?: string; endpoint?: string; kubeconfig?: { file: string; context: string | undefined } }> = [
+const parseCases: Array<{ input: string; error?: RegExp; namespaces?: string[]; podMode?: string; labels?: string; namespaceLabels?: string; endpoint?: string; kubeconfig?: { file: string; context: string | undefined }; startupTimeoutMs?: number }> = [
   { input: 'kubernetes coredns.local', namespaces: [], podMode: 'disabled' },
   { input: 'kubernetes coredns.local {\n}', namespaces: [] },
   { input: 'kubernetes coredns.local {\n\tnamespaces demo\n}', namespaces: ['demo'] },
@@ -43,6 +42,7 @@ const parseCases: Array<{ input: string; error?: RegExp; namespaces?: string[]; 
   { input: 'kubernetes coredns.local {\n\tkubeconfig file context extraarg\n}', error: /Wrong argument count or unexpected line ending after/ },
   { input: 'kubernetes coredns.local {\n\tkubeconfig file\n}', kubeconfig: { file: 'file', context: undefined } },
   { input: 'kubernetes coredns.local {\n\tkubeconfig file context\n}', kubeconfig: { file: 'file', context: 'context' } },
+  { input: 'kubernetes coredns.local {\n        kubeconfig file context\n        startup_timeout 1s\n}', kubeconfig: { file: 'file', context: 'context' }, startupTimeoutMs: 1000 },
 ];
 for (const tc of parseCases) {
   test(`TestKubernetesParse: ${JSON.stringify(tc.input)}`, (t) => {
@@ -58,6 +58,7 @@ for (const tc of parseCases) {
     t.is(k.namespaceLabels, tc.namespaceLabels ?? '');
     t.is(k.endpoint, tc.endpoint);
     t.deepEqual(k.kubeconfig, tc.kubeconfig);
+    t.is(k.startupTimeoutMs, tc.startupTimeoutMs ?? 0);
   });
 }
 
