@@ -5,6 +5,7 @@ import { InvalidArgumentError } from '../util/errors.ts';
 import type { ClientConfig } from './kubeconfig.ts';
 import { ApiError, ConnectionError } from './errors.ts';
 import type { Status } from './errors.ts';
+import { RequestLimiter, type RequestLimits } from './rate-limit.ts';
 import { resourcePath } from './resources.ts';
 import type { ResourceRef } from './resources.ts';
 import { readWatchEvents } from './watch-stream.ts';
@@ -71,6 +72,8 @@ export interface ApiClientOptions {
   readonly connections?: number;
   /** Sent as User-Agent (default `ferry`). */
   readonly userAgent?: string;
+  /** Client-side rate limits (QPS, burst, requests in flight); default none. */
+  readonly limits?: RequestLimits;
 }
 
 interface RawRequest {
@@ -101,6 +104,7 @@ export class ApiClient {
   readonly #userAgent: string;
   #tokenCache: { token: string; readAt: number } | undefined;
   #closed = false;
+  readonly #limiter: RequestLimiter | undefined;
 
   constructor(config: ClientConfig, options: ApiClientOptions = {}) {
     this.#config = config;
@@ -110,6 +114,8 @@ export class ApiClient {
     const { origin, connect } = connectionFor(config);
     this.#origin = origin;
     this.#dispatcher = new Agent({ connect, keepAliveTimeout: 30_000, connections: options.connections ?? 16 });
+    const l = options.limits;
+    this.#limiter = l && ((l.qps ?? 0) > 0 || (l.maxInflight ?? 0) > 0) ? new RequestLimiter(l) : undefined;
   }
 
   async get<T extends KubeObject>(ref: ResourceRef, name: string, at: { namespace?: string; subresource?: string } = {}): Promise<T> {
@@ -239,6 +245,8 @@ export class ApiClient {
     const token = this.#token();
     if (token) headers.authorization = `Bearer ${token}`;
     if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
+    // Rate limited as client-go's round tripper: the place in flight is given back once the headers are in.
+    const release = await this.#limiter?.acquire();
     try {
       return await request(this.#origin + req.path + queryString(req.query), {
         method: req.method,
@@ -251,6 +259,8 @@ export class ApiClient {
       });
     } catch (error) {
       throw new ConnectionError(this.server, req.what, error);
+    } finally {
+      release?.();
     }
   }
 

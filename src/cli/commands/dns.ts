@@ -54,7 +54,8 @@ export default defineCommand({
     // The Corefile's `kubeconfig FILE [CONTEXT]` wins over its `endpoint URL`, which wins over the flags (CoreDNS's order).
     const via: ApiConnection = conf === undefined ? { endpoint: undefined, kubeconfig: undefined } : apiConnection(loadCorefile(text, conf));
     const clientOptions = via.kubeconfig ? { kubeconfig: via.kubeconfig.file, context: via.kubeconfig.context } : { kubeconfig: flags.kubeconfig, server: via.endpoint ?? flags.server };
-    const client = new ApiClient(loadClientConfig(clientOptions), { userAgent: 'ferry-dns' });
+    const l = via.apiLimits;
+    const client = new ApiClient(loadClientConfig(clientOptions), { userAgent: 'ferry-dns', ...(l ? { limits: { qps: l.qps, burst: l.burst, maxInflight: l.maxInflight } } : {}) });
     const runner = new CorefileRunner({ client, forwardAllow: flags['forward-allow'] }, conf);
     try {
       await runner.start(text);

@@ -51,6 +51,8 @@ export interface KubernetesConfig {
    * and answers SERVFAIL for what it cannot know yet).
    */
   readonly startupTimeoutMs: number;
+  /** `apiserver_qps`, `apiserver_burst`, `apiserver_max_inflight`: the API client's rate limits (0: none). */
+  readonly apiLimits: { readonly qps: number; readonly burst: number; readonly maxInflight: number };
 }
 
 export interface HostsEntry {
@@ -165,6 +167,15 @@ function selector(d: Directive, args: readonly string[], what: string): string {
   }
 }
 
+/** nonNegative reads an `apiserver_*` limit (CoreDNS setup.go): one number, an integer when `integer`, at least 0. */
+function nonNegative(d: Directive, o: Directive, integer: boolean): number {
+  if (o.args.length !== 1) fail(d, 'Wrong argument count or unexpected line ending');
+  const n = Number(o.args[0]);
+  if (o.args[0] === '' || Number.isNaN(n) || (integer && !Number.isInteger(n))) fail(d, `invalid ${o.name} ${JSON.stringify(o.args[0])}`);
+  if (n < 0) fail(d, `${o.name} must be >= 0`);
+  return n;
+}
+
 /** flag reads an option that takes no argument (CoreDNS: c.ArgErr otherwise). */
 function flag(d: Directive, args: readonly string[]): true {
   if (args.length > 0) fail(d, `Wrong argument count or unexpected line ending after ${JSON.stringify(args[0])}`);
@@ -195,6 +206,7 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
   let endpoint: string | undefined;
   let kubeconfig: KubernetesConfig['kubeconfig'];
   let startupTimeoutMs = 0;
+  const apiLimits = { qps: 0, burst: 0, maxInflight: 0 };
   for (const o of d.block) {
     const opt = { ...o, name: `kubernetes: ${o.name}` };
     if (o.name === 'pods') {
@@ -223,17 +235,20 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
     } else if (o.name === 'startup_timeout') {
       if (o.args.length !== 1) fail(opt, 'Wrong argument count or unexpected line ending');
       startupTimeoutMs = duration(opt, o.args[0]);
-    } else if (o.name === 'ignore') {
+    } else if (o.name === 'apiserver_qps') apiLimits.qps = nonNegative(opt, o, false);
+    else if (o.name === 'apiserver_burst') apiLimits.burst = nonNegative(opt, o, true);
+    else if (o.name === 'apiserver_max_inflight') apiLimits.maxInflight = nonNegative(opt, o, true);
+    else if (o.name === 'ignore') {
       if (o.args[0] !== 'empty_service') fail(opt, `unable to parse ignore value: ${JSON.stringify(o.args[0] ?? '')}`);
       ignoreEmptyService = true;
-    } else fail(d, `unknown property ${JSON.stringify(o.name)}${['apiserver_qps', 'apiserver_burst', 'apiserver_max_inflight'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
+    } else fail(d, `unknown property ${JSON.stringify(o.name)}${o.name === 'tls' ? ' (not implemented by ferry)' : ''}`);
   }
   // Zonal names select among endpoints; without them every zonal name would be NXDOMAIN (CoreDNS setup.go).
   if (zonal && noEndpoints) fail(d, 'zonal requires the endpoint cache; remove noendpoints');
   if (namespaces.length > 0 && namespaceLabels !== '') fail(d, 'namespaces and namespace_labels cannot both be set');
   return {
     zone, podMode, ttl, reverseZones, multiclusterZones: multicluster.map((z) => z.slice(0, -1)), fallthrough, namespaces, noEndpoints, endpointPodNames,
-    ignoreEmptyService, zonal, labels, namespaceLabels, endpoint, kubeconfig, startupTimeoutMs,
+    ignoreEmptyService, zonal, labels, namespaceLabels, endpoint, kubeconfig, startupTimeoutMs, apiLimits,
   };
 }
 
@@ -335,7 +350,7 @@ function forward(d: Directive): ForwardConfig {
     else if (o.name === 'policy') {
       if (!['random', 'round_robin', 'sequential'].includes(o.args[0]!)) fail(d, `unknown policy ${JSON.stringify(o.args[0])}`);
       policy = o.args[0] as ForwardConfig['policy'];
-    } else fail(d, `unknown property ${JSON.stringify(o.name)}`);
+    } else fail(d, `unknown property ${JSON.stringify(o.name)}${o.name === 'tls' ? ' (not implemented by ferry)' : ''}`);
   }
   return { to, maxConcurrent, policy };
 }

@@ -31,18 +31,18 @@ export function loadCorefile(text: string, file = 'Corefile'): ServerConfig[] {
 }
 
 /** ApiConnection is how the kubernetes plugin reaches the API server (`endpoint`, `kubeconfig`); both undefined: the command's flags. */
-export type ApiConnection = Pick<KubernetesConfig, 'endpoint' | 'kubeconfig'>;
+export type ApiConnection = Pick<KubernetesConfig, 'endpoint' | 'kubeconfig'> & { readonly apiLimits?: KubernetesConfig['apiLimits'] };
 
 /** apiConnection is the Corefile's way to the API server (one for every block: checkServers sees to it). */
 export function apiConnection(configs: readonly ServerConfig[]): ApiConnection {
   const k = configs.find((c) => c.kubernetes)?.kubernetes;
-  return { endpoint: k?.endpoint, kubeconfig: k?.kubeconfig };
+  return { endpoint: k?.endpoint, kubeconfig: k?.kubeconfig, apiLimits: k?.apiLimits };
 }
 
 function checkServers(configs: ServerConfig[]): ServerConfig[] {
   // One client serves every block: the blocks that say how to reach the API server must say the same.
   const connections = new Set(configs.filter((c) => c.kubernetes).map((c) => JSON.stringify(apiConnection([c]))));
-  if (connections.size > 1) throw new CorefileError(0, 'plugin/kubernetes: different endpoint or kubeconfig in two server blocks is not implemented by ferry');
+  if (connections.size > 1) throw new CorefileError(0, 'plugin/kubernetes: different endpoint, kubeconfig or apiserver_* limits in two server blocks is not implemented by ferry');
   // One watch serves every block: its label selectors must be the same in each.
   const selectors = new Set(configs.filter((c) => c.kubernetes).map((c) => `${c.kubernetes!.labels}|${c.kubernetes!.namespaceLabels}`));
   if (selectors.size > 1) throw new CorefileError(0, 'plugin/kubernetes: different labels or namespace_labels in two server blocks is not implemented by ferry');
@@ -282,7 +282,7 @@ export class CorefileRunner {
     }
     if (JSON.stringify(apiConnection(configs)) !== JSON.stringify(apiConnection(this.#configs))) {
       // The client was made from them at start (src/cli/commands/dns.ts).
-      log.error('Corefile reload failed: a new endpoint or kubeconfig needs a restart; keeping the running configuration', { file: this.#path });
+      log.error('Corefile reload failed: a new endpoint, kubeconfig or apiserver_* limit needs a restart; keeping the running configuration', { file: this.#path });
       this.#digest = d;
       return;
     }

@@ -73,7 +73,7 @@ example.org:1053 example.net {$ZONE}:1053 {
 const faults: Array<{ name: string; text: string; message: RegExp }> = [
   { name: 'unknown plugin', text: '.:53 {\n    errors\n    whoami\n}\n', message: /^Corefile:3 - Error during parsing: Unknown directive 'whoami'$/ },
   { name: 'unknown option', text: '.:53 {\n    forward . 1.1.1.1 {\n        force_tcp\n    }\n}\n', message: /Corefile:2 - Error during parsing: plugin\/forward: unknown property "force_tcp"/ },
-  { name: 'option ferry does not implement', text: '.:53 {\n  kubernetes cluster.local {\n    apiserver_qps 50\n  }\n}\n', message: /plugin\/kubernetes: unknown property "apiserver_qps" \(not implemented by ferry\)/ },
+  { name: 'option ferry does not implement', text: '.:53 {\n  kubernetes cluster.local {\n    tls cert key ca\n  }\n}\n', message: /plugin\/kubernetes: unknown property "tls" \(not implemented by ferry\)/ },
   { name: 'missing brace', text: '.:53 {\n    errors\n', message: /missing }/ },
   { name: 'bad pods mode', text: '.:53 {\n  kubernetes cluster.local {\n    pods maybe\n  }\n}\n', message: /Corefile:3 - Error during parsing: plugin\/kubernetes: pods: wrong value for pods: want one of disabled, insecure, verified/ },
   { name: 'plugin twice', text: '.:53 {\n  cache 30\n  cache 60\n}\n', message: /Corefile:3 .*plugin\/cache: this plugin can only be used once per Server Block/ },

@@ -33,8 +33,8 @@
  *   TestKubernetesParseTTL ... setup.test.ts
  *   (its fallthrough row: fallthrough.test.ts; labels, namespace_labels, endpoint, kubeconfig and
  *   startup_timeout also end to end in test/integration/dns/kubernetes-options.test.ts)
- *   TestKubernetesParse's rows with two cluster zones, and TestKubernetesParseAPIRateLimiting ... missing
- *   features (setup.test.ts lists them)
+ *   TestKubernetesParseAPIRateLimiting ... api-limits.test.ts (the limits measured on real requests)
+ *   TestKubernetesParse's rows with two cluster zones ... missing feature (setup.test.ts lists them)
  * controller_test.go
  *   TestEndpointsDisabled, TestEndpointsEnabled, TestServiceModified (its internal-zone column; the other is
  *   k8s_external's), TestPodModified, TestDetectChangesPodUpdate, TestMultiClusterHeadless ... controller.test.ts

@@ -13,8 +13,6 @@ import { boundIPs } from '../../../../src/dns/ns.ts';
 //   cluster zones; Ferry serves one). (Its fallthrough row is in
 //   fallthrough.test.ts; `endpoint`, `kubeconfig` and `startup_timeout` work
 //   end to end in test/integration/dns/kubernetes-options.test.ts.)
-// - TestKubernetesParseAPIRateLimiting (`apiserver_qps`, `apiserver_burst`,
-//   `apiserver_max_inflight`).
 
 const parse = (text: string) => loadCorefile(`coredns.local {\n${text}\n}\n`)[0]!.kubernetes!;
 const opts = (options: string) => parse(`kubernetes coredns.local {\n${options}\n}`);
