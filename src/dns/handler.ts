@@ -38,6 +38,8 @@ export interface HandlerOptions {
    * no trailing dot, '.' for all); default kubeadm's in-addr.arpa and ip6.arpa.
    */
   fallthrough?: readonly string[];
+  /** More cluster zones, answered as `zone` is (`kubernetes coredns.local test.local`; no trailing dot). */
+  otherZones?: readonly string[];
   /** `multicluster` zones (no trailing dot): answered from ServiceImports; may include `zone` itself. */
   multiclusterZones?: readonly string[];
   /** Non-loopback addresses this server answers on, for the apex NS and its glue (ns.ts); default none. */
@@ -81,7 +83,7 @@ export class DnsHandler {
     this.#cacheSize = options.cacheSize ?? 100_000;
     const kubeadm = ['in-addr.arpa', 'ip6.arpa'];
     this.#multicluster = new Set(options.multiclusterZones ?? []);
-    this.#zones = [...new Set([options.zone, ...this.#multicluster, ...(options.reverseZones ?? kubeadm)])].sort((a, b) => b.length - a.length);
+    this.#zones = [...new Set([options.zone, ...(options.otherZones ?? []), ...this.#multicluster, ...(options.reverseZones ?? kubeadm)])].sort((a, b) => b.length - a.length);
     this.#fallthrough = options.fallthrough ?? kubeadm;
     options.controller.onChange(() => this.#clearCache());
   }

@@ -30,6 +30,7 @@ export interface DnsServerOptions {
   reverseZones?: readonly string[];
   fallthrough?: readonly string[];
   multiclusterZones?: readonly string[];
+  otherZones?: readonly string[];
   ttl: number;
   podMode: PodMode;
   /** `kubernetes { zonal }`: zone-scoped names of headless services. */
@@ -109,6 +110,7 @@ export class DnsServer {
       ...(o.reverseZones ? { reverseZones: o.reverseZones } : {}),
       ...(o.fallthrough ? { fallthrough: o.fallthrough } : {}),
       ...(o.multiclusterZones ? { multiclusterZones: o.multiclusterZones } : {}),
+      ...(o.otherZones ? { otherZones: o.otherZones } : {}),
       ttl: o.ttl,
       podMode: o.podMode,
       zonal: o.zonal ?? false,
@@ -122,7 +124,7 @@ export class DnsServer {
     if (batch) batch.handler = this.entry;
     o.controller.onChange((kind, at) => at !== undefined && this.metrics.programmed(kind, at));
     this.#udp = batch ?? new UdpServer(this.entry, this.#family);
-    const transfer = o.transfer && new ZoneTransfer(o.transfer, { controller: o.controller, zone: o.zone, ttl: o.ttl, podMode: o.podMode, zonal: o.zonal ?? false, localIPs: o.localIPs ?? [] }, o.multiclusterZones);
+    const transfer = o.transfer && new ZoneTransfer(o.transfer, { controller: o.controller, zone: o.zone, ttl: o.ttl, podMode: o.podMode, zonal: o.zonal ?? false, localIPs: o.localIPs ?? [] }, o.multiclusterZones, o.otherZones);
     this.#tcp = new TcpServer(this.entry, { idleTimeoutMs: 10_000, maxConnections: 1000, ...(transfer ? { transfer } : {}) });
     this.#trimmer = new MallocTrimmer(o.controller);
   }

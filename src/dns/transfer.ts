@@ -40,11 +40,17 @@ export class ZoneTransfer {
 
   readonly #multicluster: readonly string[];
 
-  /** `multiclusterZones` (no trailing dot) are transferred from ServiceImports, as CoreDNS's transferMultiClusterServices. */
-  constructor(config: TransferConfig, ctx: AnswerContext, multiclusterZones: readonly string[] = []) {
+  readonly #otherZones: readonly string[];
+
+  /**
+   * `multiclusterZones` (no trailing dot) are transferred from ServiceImports, as CoreDNS's
+   * transferMultiClusterServices; `otherZones`, the plugin's further cluster zones, as the cluster zone.
+   */
+  constructor(config: TransferConfig, ctx: AnswerContext, multiclusterZones: readonly string[] = [], otherZones: readonly string[] = []) {
     this.#config = config;
     this.#ctx = ctx;
     this.#multicluster = multiclusterZones;
+    this.#otherZones = otherZones;
   }
 
   /**
@@ -63,7 +69,7 @@ export class ZoneTransfer {
     if (serial === null) return reply(RCODE.SERVFAIL);
     // Authoritative for the cluster zone and the multicluster zones themselves, not for names below them.
     const multicluster = this.#multicluster.includes(q.name);
-    if (q.name !== this.#ctx.zone && !multicluster) return undefined;
+    if (q.name !== this.#ctx.zone && !multicluster && !this.#otherZones.includes(q.name)) return undefined;
     const ctx: AnswerContext = { ...this.#ctx, zone: q.name, multicluster };
     // Before the informers sync the zone is incomplete: nothing to transfer yet.
     const controller = ctx.controller;

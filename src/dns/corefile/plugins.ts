@@ -26,6 +26,8 @@ export interface KubernetesConfig {
   readonly reverseZones: readonly string[];
   /** `multicluster` zones (lower case, no trailing dot), each one of the plugin's zones: answered from ServiceImports. */
   readonly multiclusterZones: readonly string[];
+  /** The plugin's other zones (`kubernetes coredns.local test.local`), answered as `zone` is (lower case, no trailing dot). */
+  readonly otherZones: readonly string[];
   /** Zones whose NXDOMAINs go on to the next plugin (FQDNs; `.` for every zone); undefined: none. */
   readonly fallthrough: readonly string[] | undefined;
   /** Exposed namespaces; empty: all. */
@@ -189,8 +191,9 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
   const isReverse = (z: string) => z.endsWith('in-addr.arpa.') || z.endsWith('ip6.arpa.');
   // CoreDNS's primary zone is the first that is not a reverse zone; the others must be multicluster zones here.
   const forwardZones = zones.filter((z) => !isReverse(z));
-  const extra = forwardZones.slice(1).filter((z) => !multicluster.includes(z));
-  if (forwardZones.length === 0 || forwardZones[0] === '.' || extra.length > 0) fail(d, `want exactly one cluster zone besides in-addr.arpa, ip6.arpa and multicluster zones, got ${JSON.stringify(forwardZones)}`);
+  // The others are served the same records (CoreDNS answers every zone of the plugin alike).
+  const otherZones = forwardZones.slice(1).filter((z) => !multicluster.includes(z)).map((z) => z.slice(0, -1));
+  if (forwardZones.length === 0 || forwardZones.includes('.')) fail(d, `want cluster zones besides in-addr.arpa and ip6.arpa (not the root), got ${JSON.stringify(forwardZones)}`);
   const zone = forwardZones[0]!.slice(0, -1);
   const reverseZones = zones.filter(isReverse).map((z) => z.slice(0, -1));
   let podMode: PodMode = 'disabled';
@@ -247,15 +250,15 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
   if (zonal && noEndpoints) fail(d, 'zonal requires the endpoint cache; remove noendpoints');
   if (namespaces.length > 0 && namespaceLabels !== '') fail(d, 'namespaces and namespace_labels cannot both be set');
   return {
-    zone, podMode, ttl, reverseZones, multiclusterZones: multicluster.map((z) => z.slice(0, -1)), fallthrough, namespaces, noEndpoints, endpointPodNames,
+    zone, podMode, ttl, reverseZones, multiclusterZones: multicluster.map((z) => z.slice(0, -1)), otherZones, fallthrough, namespaces, noEndpoints, endpointPodNames,
     ignoreEmptyService, zonal, labels, namespaceLabels, endpoint, kubeconfig, startupTimeoutMs, apiLimits,
   };
 }
 
 /** handlerZones gives the handler's zone options (no trailing dots) for a `kubernetes` config, or none without one. */
-export function handlerZones(k: KubernetesConfig | undefined): { zone: string; reverseZones: readonly string[]; multiclusterZones: readonly string[]; fallthrough: readonly string[] } {
-  if (!k) return { zone: 'invalid', reverseZones: [], multiclusterZones: [], fallthrough: [] }; // `.invalid` never exists (RFC 6761)
-  return { zone: k.zone, reverseZones: k.reverseZones, multiclusterZones: k.multiclusterZones, fallthrough: k.fallthrough?.map((z) => (z === '.' ? z : z.slice(0, -1))) ?? [] };
+export function handlerZones(k: KubernetesConfig | undefined): { zone: string; otherZones: readonly string[]; reverseZones: readonly string[]; multiclusterZones: readonly string[]; fallthrough: readonly string[] } {
+  if (!k) return { zone: 'invalid', otherZones: [], reverseZones: [], multiclusterZones: [], fallthrough: [] }; // `.invalid` never exists (RFC 6761)
+  return { zone: k.zone, otherZones: k.otherZones, reverseZones: k.reverseZones, multiclusterZones: k.multiclusterZones, fallthrough: k.fallthrough?.map((z) => (z === '.' ? z : z.slice(0, -1))) ?? [] };
 }
 
 function hosts(d: Directive, blockZones: readonly string[]): HostsConfig {

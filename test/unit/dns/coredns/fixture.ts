@@ -34,7 +34,7 @@
  *   (its fallthrough row: fallthrough.test.ts; labels, namespace_labels, endpoint, kubeconfig and
  *   startup_timeout also end to end in test/integration/dns/kubernetes-options.test.ts)
  *   TestKubernetesParseAPIRateLimiting ... api-limits.test.ts (the limits measured on real requests)
- *   TestKubernetesParse's rows with two cluster zones ... missing feature (setup.test.ts lists them)
+ *   TestKubernetesParse's rows with two cluster zones ... two-zones.test.ts
  * controller_test.go
  *   TestEndpointsDisabled, TestEndpointsEnabled, TestServiceModified (its internal-zone column; the other is
  *   k8s_external's), TestPodModified, TestDetectChangesPodUpdate, TestMultiClusterHeadless ... controller.test.ts

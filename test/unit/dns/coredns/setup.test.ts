@@ -7,12 +7,11 @@ import { boundIPs } from '../../../../src/dns/ns.ts';
 // Ferry's loader inside a server block for its zone. Upstream's error texts
 // are checked by the substrings upstream checks.
 //
-// Left out, and why (each a kubernetes option Ferry does not have: a
-// missing feature, refused by name when a Corefile uses it):
-// - TestKubernetesParse's `kubernetes coredns.local test.local` rows (two
-//   cluster zones; Ferry serves one). (Its fallthrough row is in
-//   fallthrough.test.ts; `endpoint`, `kubeconfig` and `startup_timeout` work
-//   end to end in test/integration/dns/kubernetes-options.test.ts.)
+// TestKubernetesParse's rows with two zones are in two-zones.test.ts, its
+// fallthrough row in fallthrough.test.ts, TestKubernetesParseAPIRateLimiting
+// in api-limits.test.ts; `labels`, `namespace_labels`, `endpoint`,
+// `kubeconfig` and `startup_timeout` also work end to end in
+// test/integration/dns/kubernetes-options.test.ts.
 
 const parse = (text: string) => loadCorefile(`coredns.local {\n${text}\n}\n`)[0]!.kubernetes!;
 const opts = (options: string) => parse(`kubernetes coredns.local {\n${options}\n}`);
