@@ -27,7 +27,8 @@ export const TRANSFER_CHUNK_BYTES = 63_000;
 
 /**
  * ZoneTransfer answers AXFR, and IXFR by falling back to AXFR unless the
- * client's serial is current, for the cluster zone over TCP, as CoreDNS's
+ * client's serial is current, for the cluster zones (and multicluster
+ * zones) over TCP, as CoreDNS's
  * `transfer` plugin with the kubernetes plugin as its source
  * (plugin/transfer/transfer.go, plugin/kubernetes/xfr.go). The records come
  * from a generator and are cut into messages of at most
@@ -37,9 +38,7 @@ export const TRANSFER_CHUNK_BYTES = 63_000;
 export class ZoneTransfer {
   readonly #config: TransferConfig;
   readonly #ctx: AnswerContext;
-
   readonly #multicluster: readonly string[];
-
   readonly #otherZones: readonly string[];
 
   /**
@@ -67,7 +66,7 @@ export class ZoneTransfer {
     const reply = (rcode: number, answer: ResourceRecord[] = []) => [encodeMessage({ ...replyTo(q, rcode), answer }, MAX_TCP_SIZE)];
     if (!allowed(this.#config.to, client.address)) return reply(RCODE.REFUSED);
     if (serial === null) return reply(RCODE.SERVFAIL);
-    // Authoritative for the cluster zone and the multicluster zones themselves, not for names below them.
+    // Authoritative for the plugin's zones themselves, not for names below them.
     const multicluster = this.#multicluster.includes(q.name);
     if (q.name !== this.#ctx.zone && !multicluster && !this.#otherZones.includes(q.name)) return undefined;
     const ctx: AnswerContext = { ...this.#ctx, zone: q.name, multicluster };
