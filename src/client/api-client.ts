@@ -74,6 +74,22 @@ export interface ApiClientOptions {
   readonly userAgent?: string;
   /** Client-side rate limits (QPS, burst, requests in flight); default none. */
   readonly limits?: RequestLimits;
+  /** Told of every request once its response headers are in (or it failed), for client-go's request metrics. */
+  readonly onRequest?: (r: RequestRecord) => void;
+}
+
+/** RequestRecord is one request as client-go's metrics see it. */
+export interface RequestRecord {
+  /** The HTTP method (a watch is a GET). */
+  readonly method: string;
+  /** The API server's host:port. */
+  readonly host: string;
+  /** The status code, or `<error>` when no response came. */
+  readonly code: string;
+  /** From sending to the response headers. */
+  readonly seconds: number;
+  /** Spent waiting for the rate limiter first. */
+  readonly waitedSeconds: number;
 }
 
 interface RawRequest {
@@ -105,6 +121,8 @@ export class ApiClient {
   #tokenCache: { token: string; readAt: number } | undefined;
   #closed = false;
   readonly #limiter: RequestLimiter | undefined;
+  readonly #onRequest: ((r: RequestRecord) => void) | undefined;
+  readonly #host: string;
 
   constructor(config: ClientConfig, options: ApiClientOptions = {}) {
     this.#config = config;
@@ -113,6 +131,8 @@ export class ApiClient {
     this.#userAgent = options.userAgent ?? 'ferry';
     const { origin, connect } = connectionFor(config);
     this.#origin = origin;
+    this.#host = new URL(origin).host;
+    this.#onRequest = options.onRequest;
     this.#dispatcher = new Agent({ connect, keepAliveTimeout: 30_000, connections: options.connections ?? 16 });
     const l = options.limits;
     this.#limiter = l && ((l.qps ?? 0) > 0 || (l.maxInflight ?? 0) > 0) ? new RequestLimiter(l) : undefined;
@@ -246,9 +266,12 @@ export class ApiClient {
     if (token) headers.authorization = `Bearer ${token}`;
     if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
     // Rate limited as client-go's round tripper: the place in flight is given back once the headers are in.
+    const queued = performance.now();
     const release = await this.#limiter?.acquire();
+    const sent = performance.now();
+    let code = '<error>';
     try {
-      return await request(this.#origin + req.path + queryString(req.query), {
+      const response = await request(this.#origin + req.path + queryString(req.query), {
         method: req.method,
         headers,
         body: req.body === undefined ? null : typeof req.body === 'string' && req.contentType?.startsWith('text/') ? req.body : JSON.stringify(req.body),
@@ -257,10 +280,13 @@ export class ApiClient {
         bodyTimeout: opts.bodyTimeoutMs ?? this.#timeoutMs,
         signal: opts.signal,
       });
+      code = String(response.statusCode);
+      return response;
     } catch (error) {
       throw new ConnectionError(this.server, req.what, error);
     } finally {
       release?.();
+      this.#onRequest?.({ method: req.method, host: this.#host, code, seconds: (performance.now() - sent) / 1000, waitedSeconds: (sent - queued) / 1000 });
     }
   }
 

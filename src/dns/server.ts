@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { isIP } from 'node:net';
 import { ClientAcl } from './acl.ts';
+import type { ApiClientMetrics } from './client-metrics.ts';
 import type { DnsController } from './controller.ts';
 import { Forwarder, type Upstream } from './forward.ts';
 import { DnsHandler } from './handler.ts';
@@ -69,6 +70,8 @@ export interface DnsServerOptions {
    * one the queries for its zones (several Corefile blocks on one port).
    */
   listen?: boolean;
+  /** The API client's request metrics, shown on this server's /metrics too. */
+  clientMetrics?: ApiClientMetrics;
   /** `transfer`: AXFR/IXFR of the cluster zone over TCP; without it transfers are REFUSED. */
   transfer?: TransferConfig;
   batchable?: (response: Buffer) => boolean;
@@ -98,6 +101,7 @@ export class DnsServer {
 
   private constructor(o: DnsServerOptions) {
     this.metrics = new DnsMetrics(`dns://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
+    o.clientMetrics?.registerIn(this.metrics.registry);
     this.#forwarder = new Forwarder({
       upstreams: o.upstreams, timeoutMs: o.upstreamTimeoutMs ?? 2000, cacheSize: o.forwardCacheSize ?? 10_000, maxTtl: o.forwardMaxTtl,
       maxNegativeTtl: o.forwardMaxNegativeTtl, minTtl: o.forwardMinTtl, policy: o.forwardPolicy,

@@ -7,6 +7,7 @@ import { ApiClient } from '../../client/api-client.ts';
 import { loadClientConfig } from '../../client/kubeconfig.ts';
 import { DEFAULT_FORWARD_ALLOW } from '../../dns/acl.ts';
 import { parseBindAddress } from '../../dns/health.ts';
+import { ApiClientMetrics } from '../../dns/client-metrics.ts';
 import { apiConnection, CorefileRunner, loadCorefile, type ApiConnection } from '../../dns/corefile/runner.ts';
 import { parseUpstream } from '../../dns/upstream.ts';
 
@@ -55,8 +56,11 @@ export default defineCommand({
     const via: ApiConnection = conf === undefined ? { endpoint: undefined, kubeconfig: undefined } : apiConnection(loadCorefile(text, conf));
     const clientOptions = via.kubeconfig ? { kubeconfig: via.kubeconfig.file, context: via.kubeconfig.context } : { kubeconfig: flags.kubeconfig, server: via.endpoint ?? flags.server };
     const l = via.apiLimits;
-    const client = new ApiClient(loadClientConfig(clientOptions), { userAgent: 'ferry-dns', ...(l ? { limits: { qps: l.qps, burst: l.burst, maxInflight: l.maxInflight } } : {}) });
-    const runner = new CorefileRunner({ client, forwardAllow: flags['forward-allow'] }, conf);
+    const clientMetrics = new ApiClientMetrics();
+    const client = new ApiClient(loadClientConfig(clientOptions), {
+      userAgent: 'ferry-dns', onRequest: clientMetrics.observe, ...(l ? { limits: { qps: l.qps, burst: l.burst, maxInflight: l.maxInflight } } : {}),
+    });
+    const runner = new CorefileRunner({ client, forwardAllow: flags['forward-allow'], clientMetrics }, conf);
     try {
       await runner.start(text);
     } catch (error) {

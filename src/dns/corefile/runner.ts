@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { ApiClient } from '../../client/api-client.ts';
 import { createLogger } from '../../util/log.ts';
 import { getErrorMessage } from '../../util/errors.ts';
+import type { ApiClientMetrics } from '../client-metrics.ts';
 import type { Upstream } from '../forward.ts';
 import { InformerFeed } from '../informers.ts';
 import { boundIPs } from '../ns.ts';
@@ -68,6 +69,8 @@ export interface CorefileRunnerOptions {
   readonly client: ApiClient;
   /** `--forward-allow`: clients whose outside names are forwarded. */
   readonly forwardAllow: string[];
+  /** The API client's request metrics, for every server's /metrics. */
+  readonly clientMetrics?: ApiClientMetrics;
   /** Reads resolv.conf files named by `forward`; a missing one reads as empty. */
   readonly readText?: (path: string) => string;
 }
@@ -240,6 +243,7 @@ export class CorefileRunner {
       forwardMaxNegativeTtl: c.cache?.denialTtl,
       forwardMinTtl: c.cache?.minTtl,
       forwardPolicy: c.forward?.policy,
+      ...(this.#o.clientMetrics ? { clientMetrics: this.#o.clientMetrics } : {}),
       ...(c.transfer && k ? { transfer: c.transfer } : {}),
       ...(o.listen === false ? { listen: false } : {}),
       ...(chained || dispatch ? { wrapHandler: (h: DnsHandler) => (dispatch ? new ZoneDispatch([{ zones: c.zones, entry: own(h) }, ...o.dispatchTo!]) : own(h)) } : {}),

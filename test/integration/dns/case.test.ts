@@ -2,7 +2,8 @@
  * `dig` against `ferry dns`: answers spell the zone as each query did
  * (CoreDNS's TestPreserveCase), also when the answer comes from the
  * prebuilt responses (the batched UDP worker's copy among them): one
- * spelling's answer is never handed to another.
+ * spelling's answer is never handed to another. And its /metrics shows
+ * the API client's requests, as CoreDNS's does.
  */
 import test from 'ava';
 import { clusterIPService, createNamespace, createService, dig, startCluster, startFerryDns } from './harness.ts';
@@ -23,4 +24,13 @@ test('each spelling of the zone gets its own: SRV target, glue and SOA in the qu
       }
     }
   }
+});
+
+test('ferry dns /metrics shows its API client\'s requests (coredns_kubernetes_rest_client_*)', async (t) => {
+  const c = await startCluster(t);
+  const dns = await startFerryDns(t, c.url);
+  const text = await (await fetch(`http://${dns.metrics}/metrics`)).text();
+  const host = new URL(c.url).host;
+  t.regex(text, new RegExp(`coredns_kubernetes_rest_client_requests_total\\{code="200",method="GET",host="${host}"\\} \\d+`));
+  t.regex(text, new RegExp(`coredns_kubernetes_rest_client_request_duration_seconds_count\\{verb="GET",host="${host}"\\} \\d+`));
 });

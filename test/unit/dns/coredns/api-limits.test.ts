@@ -1,11 +1,13 @@
 import test from 'ava';
 import { ApiClient } from '../../../../src/client/api-client.ts';
+import { Registry } from 'prom-client';
 import { RequestLimiter } from '../../../../src/client/rate-limit.ts';
+import { ApiClientMetrics } from '../../../../src/dns/client-metrics.ts';
 import { resources } from '../../../../src/client/resources.ts';
 import { loadCorefile } from '../../../../src/dns/corefile/runner.ts';
 import { startCluster } from '../../../integration/dns/harness.ts';
 
-// CoreDNS's TestKubernetesParseAPIRateLimiting (plugin/kubernetes/
+// CoreDNS's TestKubernetesParseAPIRateLimiting and TestSanitizeLabelValue's metrics (plugin/kubernetes/
 // setup_test.go, coredns/coredns@4b26cced3): `apiserver_qps`,
 // `apiserver_burst` and `apiserver_max_inflight` read as upstream reads them,
 // and what they do to the API client (client-go's token bucket, CoreDNS's
@@ -62,4 +64,29 @@ test('an ApiClient with qps 10 and burst 1 spaces its requests to the apiserver'
   for (let i = 0; i < 4; i++) await client.list(resources.namespaces, {});
   // The first at once, three more at 10/s.
   t.true(performance.now() - started >= 280, `${Math.round(performance.now() - started)} ms for 4 lists`);
+});
+
+// metrics_test.go's TestSanitizeLabelValue guards the host label of these
+// metrics against invalid UTF-8 from Go byte strings; Ferry's host is a
+// JavaScript string, always valid, so the label is checked as it comes out.
+test('the API client\'s request metrics: coredns_kubernetes_rest_client_* by code, method and host', async (t) => {
+  const cluster = await startCluster(t);
+  const metrics = new ApiClientMetrics();
+  const client = new ApiClient({ server: cluster.url }, { onRequest: metrics.observe });
+  t.teardown(() => client.close());
+  await client.list(resources.namespaces, {});
+  await client.list(resources.namespaces, {});
+  await t.throwsAsync(client.get(resources.namespaces, 'nope'));
+  const down = new ApiClient({ server: 'http://127.0.0.1:9' }, { onRequest: metrics.observe });
+  t.teardown(() => down.close());
+  await t.throwsAsync(down.list(resources.namespaces, {}));
+  const registry = new Registry();
+  metrics.registerIn(registry);
+  const text = await registry.metrics();
+  const host = new URL(cluster.url).host;
+  t.regex(text, new RegExp(`coredns_kubernetes_rest_client_requests_total\\{code="200",method="GET",host="${host}"\\} 2`));
+  t.regex(text, new RegExp(`coredns_kubernetes_rest_client_requests_total\\{code="404",method="GET",host="${host}"\\} 1`));
+  t.regex(text, /coredns_kubernetes_rest_client_requests_total\{code="<error>",method="GET",host="127.0.0.1:9"\} 1/);
+  t.regex(text, new RegExp(`coredns_kubernetes_rest_client_request_duration_seconds_count\\{verb="GET",host="${host}"\\} 3`));
+  t.regex(text, /coredns_kubernetes_rest_client_rate_limiter_duration_seconds_count/);
 });

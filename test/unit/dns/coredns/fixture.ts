@@ -46,8 +46,9 @@
  *   Ferry has no k8s_external plugin
  * metadata_test.go: TestMetadata, TestMetadataPodsVerified ... the kubernetes/* labels of the metadata plugin:
  *   missing feature, Ferry has no metadata plugin
- * metrics_test.go: TestSanitizeLabelValue ... the host label of CoreDNS's API client metrics
- *   (coredns_kubernetes_rest_client_*): missing feature, Ferry exports no API client metrics
+ * metrics_test.go: TestSanitizeLabelValue ... api-limits.test.ts checks the host label of the API client
+ *   metrics it guards (coredns_kubernetes_rest_client_*); the sanitizing itself turns invalid UTF-8 bytes of a
+ *   Go string into U+FFFD, and a JavaScript string holds none (internals)
  * informer_test.go: TestDefaultProcessor, TestDefaultProcessorWithPod ... client-go's delta processing into
  *   CoreDNS's cache (internals); Ferry's informers → index path runs end to end in
  *   test/integration/dns/propagation.test.ts and records.test.ts, its transforms in ../compact.test.ts
