@@ -7,17 +7,25 @@ import { SET, type SetName } from './desired.ts';
  * set into a temporary one and swaps it in, so rules never see a half-filled
  * set; a partial sync adds and deletes only the entries that changed.
  */
+const HASH = 'family inet hashsize 1024 maxelem 1048576';
 const TYPES: Record<SetName, string> = {
-  [SET.clusterIP]: 'hash:ip,port family inet hashsize 1024 maxelem 1048576',
-  [SET.externalIP]: 'hash:ip,port family inet hashsize 1024 maxelem 1048576',
-  [SET.externalIPLocal]: 'hash:ip,port family inet hashsize 1024 maxelem 1048576',
-  [SET.loadBalancer]: 'hash:ip,port family inet hashsize 1024 maxelem 1048576',
-  [SET.loadBalancerLocal]: 'hash:ip,port family inet hashsize 1024 maxelem 1048576',
-  [SET.loopBack]: 'hash:ip,port,ip family inet hashsize 1024 maxelem 1048576',
+  [SET.clusterIP]: `hash:ip,port ${HASH}`,
+  [SET.externalIP]: `hash:ip,port ${HASH}`,
+  [SET.externalIPLocal]: `hash:ip,port ${HASH}`,
+  [SET.loadBalancer]: `hash:ip,port ${HASH}`,
+  [SET.loadBalancerLocal]: `hash:ip,port ${HASH}`,
+  [SET.loadBalancerFW]: `hash:ip,port ${HASH}`,
+  [SET.loadBalancerSourceIP]: `hash:ip,port,ip ${HASH}`,
+  [SET.loadBalancerSourceCIDR]: `hash:ip,port,net ${HASH}`,
+  [SET.loopBack]: `hash:ip,port,ip ${HASH}`,
   [SET.nodePortTCP]: 'bitmap:port range 0-65535',
   [SET.nodePortUDP]: 'bitmap:port range 0-65535',
+  [SET.nodePortSCTP]: `hash:ip,port ${HASH}`,
   [SET.nodePortLocalTCP]: 'bitmap:port range 0-65535',
   [SET.nodePortLocalUDP]: 'bitmap:port range 0-65535',
+  [SET.nodePortLocalSCTP]: `hash:ip,port ${HASH}`,
+  [SET.healthCheckNodePort]: 'bitmap:port range 0-65535',
+  [SET.ipvsIPs]: `hash:ip ${HASH}`,
 };
 const SET_NAMES = Object.keys(TYPES) as SetName[];
 const TMP_SUFFIX = '-TMP';

@@ -17,7 +17,8 @@ import { GracefulTermination } from './graceful.ts';
 import { applySysctls, nodePortAddresses } from './host.ts';
 import { ipsetRestore, renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
-import { missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
+import { legacyFilterCleanup, missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
+import type { IptablesHostFeatures } from '../iptables/host-features.ts';
 
 const log = createLogger('ipvs');
 
@@ -39,6 +40,8 @@ export interface IpvsProxierOptions {
   readonly runner?: IptablesRunner;
   /** `kubeproxy_sync_proxy_rules_iptables_restore_failures_total`, counted when iptables-restore fails. */
   readonly restoreFailures?: { inc(): void };
+  /** What this node's iptables offers (createProxier detects it at start); by default no --random-fully. */
+  readonly hostFeatures?: IptablesHostFeatures;
 }
 
 /**
@@ -60,6 +63,9 @@ export class IpvsProxier implements Proxier {
   private lastNodeIPs = '';
   private linkIndex = 0;
   private nodeIPs: string[] = [];
+  private hostAddresses = new Set<string>();
+  private primaryNodeIP: string | undefined;
+  private readonly randomFully: boolean;
   private desired = new DesiredIndex();
   private kernel = new Map<string, KernelVirtualServer>();
   private lastRules = '';
@@ -77,6 +83,7 @@ export class IpvsProxier implements Proxier {
     this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
     this.restoreFailures = options.restoreFailures;
+    this.randomFully = options.hostFeatures?.randomFully ?? false;
     if (options.registry) {
       const registers = [options.registry];
       this.opsCounter = new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers });
@@ -119,7 +126,7 @@ export class IpvsProxier implements Proxier {
   }
 
   private options() {
-    return { scheduler: this.config.ipvsScheduler, nodeIPs: this.nodeIPs };
+    return { scheduler: this.config.ipvsScheduler, nodeIPs: this.nodeIPs, hostAddresses: this.hostAddresses, primaryNodeIP: this.primaryNodeIP };
   }
 
   private async fullSync(state: ProxyState): Promise<Record<string, number>> {
@@ -132,6 +139,8 @@ export class IpvsProxier implements Proxier {
     const allAddresses = await rt.listAddresses();
     this.nodeIPs = nodePortAddresses(allAddresses, this.linkIndex, this.config.nodePortAddresses, state.nodeIPs);
     const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex).map((a) => a.address));
+    this.hostAddresses = new Set(allAddresses.filter((a) => a.index !== this.linkIndex).map((a) => a.address));
+    this.primaryNodeIP = state.nodeIPs?.find((ip) => !ip.includes(':'));
     phase('host');
 
     this.desired = new DesiredIndex();
@@ -157,10 +166,11 @@ export class IpvsProxier implements Proxier {
     phase('ipvs');
     await ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
     phase('ipset');
-    const jumps = missingJumps(await saveTables(this.iptables));
-    await this.restore(this.rules(jumps));
+    const saved = await saveTables(this.iptables);
+    const legacy = legacyFilterCleanup(saved);
+    await this.restore(this.rules(missingJumps(saved)));
+    if (legacy) await this.restore(legacy);
     this.lastRules = this.rules([]);
-    this.desired.takeRejectsChanged();
     phase('iptables');
     await this.applyAddresses(delAddrs, false);
     return { ...this.stats(ops, addAddrs.length + delAddrs.length), ...phase.done() };
@@ -178,11 +188,10 @@ export class IpvsProxier implements Proxier {
     phase('ipvs');
     const sets = this.desired.setEntries.drain();
     await ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey)));
-    if (this.desired.takeRejectsChanged()) {
-      const rules = this.rules([]);
-      if (rules !== this.lastRules) await this.restore(rules);
-      this.lastRules = rules;
-    }
+    // The rules follow REJECT targets, load balancer node access and which sets are empty.
+    const rules = this.rules([]);
+    if (rules !== this.lastRules) await this.restore(rules);
+    this.lastRules = rules;
     await this.applyAddresses(addrs.vanished, false);
     phase('rules');
     return { ...this.stats(ops, addrs.appeared.length + addrs.vanished.length), ...phase.done() };
@@ -205,7 +214,11 @@ export class IpvsProxier implements Proxier {
 
   private rules(jumps: readonly Jump[]): string {
     const c = this.config;
-    return renderRules({ masqueradeAll: c.masqueradeAll, clusterCIDRs: c.clusterCIDRs, masqueradeBit: c.masqueradeBit, rejects: this.desired.rejects(), jumps });
+    const d = this.desired;
+    return renderRules({
+      masqueradeAll: c.masqueradeAll, clusterCIDRs: c.clusterCIDRs, masqueradeBit: c.masqueradeBit, randomFully: this.randomFully,
+      setSize: (set) => d.setSize(set), noNodeAccess: d.noNodeAccess(), rejects: d.rejects(), jumps,
+    });
   }
 
   private async ensureLink(rt: RouteNetlink): Promise<number> {
