@@ -28,13 +28,14 @@ const TYPES: Record<SetName, string> = {
   [SET.ipvsIPs]: `hash:ip ${HASH}`,
 };
 const SET_NAMES = Object.keys(TYPES) as SetName[];
-const TMP_SUFFIX = '-TMP';
+/** Temporary set names are numbered: ipset names hold at most 31 characters, and KUBE-LOAD-BALANCER-SOURCE-CIDR has 30. */
+const tmpName = (i: number) => `KUBE-TMP-${i}`;
 
 /** renderFullRestore rebuilds every set from its entries (create if missing, fill a temp set, swap). */
 export function renderFullRestore(entries: (set: SetName) => Iterable<string>): string {
   const lines: string[] = [];
-  for (const name of SET_NAMES) {
-    const tmp = name + TMP_SUFFIX;
+  for (const [i, name] of SET_NAMES.entries()) {
+    const tmp = tmpName(i);
     lines.push(`create ${name} ${TYPES[name]} -exist`, `create ${tmp} ${TYPES[name]} -exist`, `flush ${tmp}`);
     for (const e of entries(name)) lines.push(`add ${tmp} ${e}`);
     lines.push(`swap ${tmp} ${name}`, `destroy ${tmp}`);
