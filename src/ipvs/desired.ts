@@ -165,9 +165,9 @@ export function serviceDesired(svc: ServicePort, endpoints: readonly Endpoint[],
   }
   if (svc.healthCheckNodePort > 0) entry(SET.healthCheckNodePort, String(svc.healthCheckNodePort));
   // Hairpin: a local endpoint reaching its own service is masqueraded (KUBE-LOOP-BACK).
-  for (const ep of eps.allReachable) {
-    if (ep.isLocal && isIPv4(ep.ip)) entry(SET.loopBack, `${ep.ip},${proto}:${ep.port},${ep.ip}`);
-  }
+  // As kube-proxy, every local endpoint gets its entry, ready or not: one may be chosen again before the next sync.
+  const loopBack = new Set(endpoints.filter((ep) => ep.isLocal && isIPv4(ep.ip)).map((ep) => `${ep.ip},${proto}:${ep.port},${ep.ip}`));
+  for (const e of loopBack) entry(SET.loopBack, e);
   return out;
 }
 
