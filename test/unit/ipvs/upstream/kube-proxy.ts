@@ -161,7 +161,9 @@ export class FakeNode {
   /** sync is one syncProxyRules: a full sync the first time, then partial ones. */
   sync(): void {
     const state = this.builder.build();
-    const opts = { scheduler: this.o.scheduler ?? 'rr', nodeIPs: this.nodeIPs, hostAddresses: new Set(this.o.hostAddresses ?? []) };
+    // As IpvsProxier: the primary node IP is the Node's IPv4 address (upstream's fake has none: its nodeIP is nil).
+    const primaryNodeIP = state.nodeIPs?.find((ip) => !ip.includes(':'));
+    const opts = { scheduler: this.o.scheduler ?? 'rr', nodeIPs: this.nodeIPs, hostAddresses: new Set(this.o.hostAddresses ?? []), primaryNodeIP };
     const touched = new Set<string>();
     const keys = this.synced ? state.changed : state.services.keys();
     if (!this.synced) {
