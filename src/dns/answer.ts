@@ -3,7 +3,7 @@ import type { Message, ResourceRecord } from './wire/message.ts';
 import type { Query } from './wire/query.ts';
 import { ipFamily, lookupPTR, lookupRequest, type Item } from './lookup.ts';
 import { defaultNSName, nsAddresses, type NsContext } from './ns.ts';
-import { inZone, parseRequest } from './parse.ts';
+import { inZone, parseRequest, reverseToIP } from './parse.ts';
 
 /** The schema version of the Kubernetes DNS specification we serve, and its TTL (CoreDNS). */
 export const DNS_SCHEMA_VERSION = '1.1.0';
@@ -51,7 +51,7 @@ export function soaRecord(zone: string, ctx: AnswerContext): ResourceRecord {
     type: QTYPE.SOA,
     mname: `ns.dns.${zone}`,
     rname: `hostmaster.${zone}`,
-    serial: ctx.controller.modified(),
+    serial: (ctx.multicluster ? ctx.controller.multicluster?.modified() : undefined) ?? ctx.controller.modified(),
     refresh: 7200,
     retry: 1800,
     expire: 86400,
@@ -75,8 +75,8 @@ export function answerCluster(q: Query, ctx: AnswerContext): ClusterAnswer {
     message.answer.push({ name: q.qname, ttl: DNS_VERSION_TTL, type: QTYPE.TXT, texts: [DNS_SCHEMA_VERSION] });
     return { message, chase: undefined };
   }
-  const request = parseRequest(q.name, zone);
-  if (!request) return negative(q, ctx, RCODE.NXDOMAIN, zone);
+  const request = parseRequest(q.name, zone, ctx.multicluster);
+  if (!request || (request.podOrSvc !== '' && isReverseName(q.name))) return negative(q, ctx, RCODE.NXDOMAIN, zone);
   const found = lookupRequest(request, ctx, q.qtype === QTYPE.SRV);
   if (found.kind === 'nxdomain') return negative(q, ctx, RCODE.NXDOMAIN, zone);
   const message = replyTo(q, RCODE.NOERROR);
@@ -171,14 +171,28 @@ function address(name: string, ip: string, ttl: number): ResourceRecord {
 }
 
 /**
- * answerReverse answers a PTR question for a cluster address, or returns
- * undefined when no service or endpoint has it (the caller falls through
- * to the upstream, as kubeadm's `fallthrough in-addr.arpa ip6.arpa`).
+ * answerZone answers a question inside one of the kubernetes plugin's zones
+ * (`zone`, the longest that holds the name; the caller checked): the cluster
+ * zone, or a reverse zone it is authoritative for. There, as CoreDNS: the
+ * PTR of a whole address names the services and endpoints that have it, or
+ * is NXDOMAIN with the reverse zone's SOA (the caller falls through if told
+ * to); any other name is taken apart as a cluster name under that zone, where
+ * service and pod names do not exist. In a `multicluster` zone services are
+ * ServiceImports.
  */
-export function answerReverse(q: Query, ip: string, ctx: AnswerContext): Message | undefined {
+export function answerZone(q: Query, zone: string, ctx: AnswerContext, multicluster = false): ClusterAnswer {
+  if (zone === ctx.zone && !multicluster) return answerCluster(q, ctx);
+  const zoneCtx = { ...ctx, zone, multicluster };
+  const ip = q.qtype === QTYPE.PTR ? reverseToIP(q.name) : undefined;
+  if (ip === undefined) return answerCluster(q, zoneCtx);
   const names = lookupPTR(ip, ctx);
-  if (names.length === 0) return undefined;
+  if (names.length === 0) return negative(q, zoneCtx, RCODE.NXDOMAIN, zone);
   const message = replyTo(q, RCODE.NOERROR);
   for (const target of names) message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.PTR, target });
-  return message;
+  return { message, chase: undefined };
+}
+
+/** isReverseName: names under in-addr.arpa and ip6.arpa hold no service or pod (CoreDNS Records). */
+function isReverseName(name: string): boolean {
+  return inZone(name, 'in-addr.arpa') || inZone(name, 'ip6.arpa');
 }

@@ -1,3 +1,4 @@
+import type { MultiClusterView } from './multicluster.ts';
 import type { DnsEndpoint, DnsService } from './object.ts';
 
 /** ChangeKind names what changed, for the programming-latency metric (service_kind label). */
@@ -27,6 +28,8 @@ export interface DnsController {
   endpoints(ns: string, service: string): readonly DnsEndpoint[];
   servicesByClusterIP(ip: string): readonly DnsService[];
   endpointsByIP(ip: string): readonly EndpointRef[];
+  /** The ServiceImports and multicluster slices, when `multicluster` zones are served. */
+  readonly multicluster?: MultiClusterView;
   /** hasPod reports whether a pod in `ns` has address `ip` (pods are only watched in `--pods verified` mode). */
   hasPod(ns: string, ip: string): boolean;
   /**

@@ -1,10 +1,10 @@
-import { answerCluster, answerReverse, replyTo, responseUdpSize, type AnswerContext } from './answer.ts';
+import { answerZone, replyTo, responseUdpSize, type AnswerContext } from './answer.ts';
 import type { DnsController } from './controller.ts';
 import { WireFormatError } from './errors.ts';
 import type { Forwarder } from './forward.ts';
 import type { ClientAcl } from './acl.ts';
 import type { DnsMetrics, Plugin, Proto } from './metrics.ts';
-import { inZone, reverseToIP } from './parse.ts';
+import { inZone } from './parse.ts';
 import type { PodMode } from './lookup.ts';
 import { CLASSIC_UDP_SIZE, FLAG, MAX_TCP_SIZE, QCLASS_IN, QTYPE, RCODE } from './wire/constants.ts';
 import { ResponseArena } from './wire/arena.ts';
@@ -25,6 +25,18 @@ export interface HandlerOptions {
   forwarder: Forwarder | undefined;
   acl: ClientAcl;
   metrics: DnsMetrics | undefined;
+  /**
+   * Reverse zones the server is authoritative for (lower case, no trailing
+   * dot); default kubeadm's in-addr.arpa and ip6.arpa.
+   */
+  reverseZones?: readonly string[];
+  /**
+   * Zones whose NXDOMAINs go on to the upstream instead (`kubernetes { fallthrough }`,
+   * no trailing dot, '.' for all); default kubeadm's in-addr.arpa and ip6.arpa.
+   */
+  fallthrough?: readonly string[];
+  /** `multicluster` zones (no trailing dot): answered from ServiceImports; may include `zone` itself. */
+  multiclusterZones?: readonly string[];
   /** Non-loopback addresses this server answers on, for the apex NS and its glue (ns.ts); default none. */
   localIPs?: readonly string[];
   /** Most prebuilt responses kept; the cache is emptied on every cluster change anyway. */
@@ -55,12 +67,19 @@ export class DnsHandler {
   readonly #cache = new Map<string, Buffer>();
   readonly #arena = new ResponseArena();
   readonly #cacheSize: number;
-  readonly #reverseZones = ['in-addr.arpa', 'ip6.arpa'];
+  /** The cluster, multicluster and reverse zones, longest first: a name belongs to the first that holds it. */
+  readonly #zones: readonly string[];
+  readonly #fallthrough: readonly string[];
+  readonly #multicluster: ReadonlySet<string>;
 
   constructor(options: HandlerOptions) {
     this.#o = options;
     this.#ctx = { controller: options.controller, zone: options.zone, ttl: options.ttl, podMode: options.podMode, localIPs: options.localIPs ?? [] };
     this.#cacheSize = options.cacheSize ?? 100_000;
+    const kubeadm = ['in-addr.arpa', 'ip6.arpa'];
+    this.#multicluster = new Set(options.multiclusterZones ?? []);
+    this.#zones = [...new Set([options.zone, ...this.#multicluster, ...(options.reverseZones ?? kubeadm)])].sort((a, b) => b.length - a.length);
+    this.#fallthrough = options.fallthrough ?? kubeadm;
     options.controller.onChange(() => this.#clearCache());
   }
 
@@ -101,20 +120,21 @@ export class DnsHandler {
     if (q.qtype === QTYPE.AXFR || q.qtype === QTYPE.IXFR) return plain(RCODE.REFUSED);
     if (q.qclass !== QCLASS_IN) return plain(RCODE.REFUSED);
     const cacheKey = packet.toString('latin1', 12, q.questionEnd - 2).toLowerCase() + sizeClass(client.proto, q.edns ? q.edns.udpSize : -1, q.edns?.dnssecOk ?? false);
-    if (inZone(q.name, this.#o.zone)) {
-      const synced = this.#o.controller.hasSynced();
-      const { message, chase } = answerCluster(q, this.#ctx);
-      // As CoreDNS: before the informers sync, a name not found may yet exist, so
-      // NXDOMAIN becomes SERVFAIL (still authoritative, with the SOA); what is found is answered.
-      if (!synced && (message.flags & 0xf) === RCODE.NXDOMAIN) message.flags = (message.flags & ~0xf) | RCODE.SERVFAIL;
-      if (chase !== undefined) return this.#chase(q, message, chase, limit, client, started);
-      const response = encodeMessage(message, limit);
-      return this.#done(synced ? this.#remember(cacheKey, response) : response, client, q.qtype, 'kubernetes', started);
-    }
-    if (q.qtype === QTYPE.PTR && this.#o.controller.hasSynced() && this.#reverseZones.some((z) => inZone(q.name, z))) {
-      const ip = reverseToIP(q.name);
-      const message = ip === undefined ? undefined : answerReverse(q, ip, this.#ctx);
-      if (message) return this.#done(this.#remember(cacheKey, encodeMessage(message, limit)), client, q.qtype, 'kubernetes', started);
+    const zone = this.#zones.find((z) => inZone(q.name, z));
+    if (zone !== undefined) {
+      const multicluster = this.#multicluster.has(zone);
+      // A multicluster zone waits for the ServiceImports too (while their CRD is absent, for ever).
+      const synced = this.#o.controller.hasSynced() && (!multicluster || this.#o.controller.multicluster?.hasSynced() === true);
+      const { message, chase } = answerZone(q, zone, this.#ctx, multicluster);
+      const nxdomain = (message.flags & 0xf) === RCODE.NXDOMAIN;
+      if (!nxdomain || !this.#fallsThrough(q.name)) {
+        // As CoreDNS: before the informers sync, a name not found may yet exist, so
+        // NXDOMAIN becomes SERVFAIL (still authoritative, with the SOA); what is found is answered.
+        if (!synced && nxdomain) message.flags = (message.flags & ~0xf) | RCODE.SERVFAIL;
+        if (chase !== undefined) return this.#chase(q, message, chase, limit, client, started);
+        const response = encodeMessage(message, limit);
+        return this.#done(synced ? this.#remember(cacheKey, response) : response, client, q.qtype, 'kubernetes', started);
+      }
     }
     if (!this.#o.acl.allows(client.address)) return plain(RCODE.REFUSED);
     const forwarder = this.#o.forwarder;
@@ -126,6 +146,11 @@ export class DnsHandler {
         return plain(RCODE.SERVFAIL);
       },
     );
+  }
+
+  /** #fallsThrough: an NXDOMAIN for `name` goes on to the upstream (`fallthrough` zones). */
+  #fallsThrough(name: string): boolean {
+    return this.#fallthrough.some((z) => z === '.' || inZone(name, z));
   }
 
   async #chase(q: Query, message: Message, target: string, limit: number, client: Client, started: number): Promise<Buffer | undefined> {

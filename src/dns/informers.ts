@@ -6,6 +6,7 @@ import { Informer } from '../client/informer.ts';
 import { LAST_CHANGE_TRIGGER_TIME } from '../endpoints/endpoints-change-tracker.ts';
 import { createLogger } from '../util/log.ts';
 import type { PodMode } from './lookup.ts';
+import { LABEL_SERVICE_NAME, SERVICE_IMPORTS, slimMcEndpointSlice, slimServiceImport, toDnsServiceImport, toMcEndpointSlice, type ServiceImport } from './multicluster.ts';
 import { slimEndpointSlice, slimMeta, slimPod, slimService, toDnsEndpointSlice, toDnsPod, toDnsService } from './object.ts';
 import type { RecordIndex } from './records.ts';
 
@@ -23,10 +24,15 @@ const LIVE_PODS = 'status.phase!=Succeeded,status.phase!=Failed,status.phase!=Un
  */
 export class InformerFeed {
   readonly #informers: Array<Informer<Service> | Informer<EndpointSlice> | Informer<Namespace> | Informer<Pod>> = [];
+  /** ServiceImports and multicluster slices, synced apart: their CRD may be absent. */
+  readonly #mcInformers: Array<Informer<ServiceImport> | Informer<EndpointSlice>> = [];
   readonly #index: RecordIndex;
 
-  /** `keepPodNames` keeps endpoints' pod names, for `kubernetes { endpoint_pod_names }`. */
-  constructor(client: ApiClient, index: RecordIndex, podMode: PodMode, keepPodNames = false) {
+  /**
+   * `keepPodNames` keeps endpoints' pod names, for `kubernetes { endpoint_pod_names }`;
+   * `multicluster` watches ServiceImports and multicluster slices too.
+   */
+  constructor(client: ApiClient, index: RecordIndex, podMode: PodMode, keepPodNames = false, multicluster = false) {
     this.#index = index;
     const services = new Informer<Service>({ client, resource: resources.services, transform: slimService });
     services.addHandlers({
@@ -62,6 +68,35 @@ export class InformerFeed {
       });
       this.#informers.push(pods);
     }
+    if (multicluster) this.#watchMultiCluster(client, index);
+  }
+
+  /**
+   * #watchMultiCluster watches what CoreDNS's `multicluster` watches:
+   * ServiceImports (a CRD's kind: while it is absent the list fails with 404
+   * and is retried with back-off, up to 30 s apart, as client-go's reflector
+   * does) and EndpointSlices carrying the MCS service-name label.
+   */
+  #watchMultiCluster(client: ApiClient, index: RecordIndex): void {
+    const mc = index.multicluster;
+    const imports = new Informer<ServiceImport>({ client, resource: SERVICE_IMPORTS, transform: slimServiceImport });
+    imports.addHandlers({
+      onAdd: (si) => mc.setServiceImport(toDnsServiceImport(si)),
+      onUpdate: (_, si) => mc.setServiceImport(toDnsServiceImport(si)),
+      onDelete: (si) => mc.deleteServiceImport(si.metadata?.namespace ?? 'default', si.metadata?.name ?? ''),
+    });
+    const slices = new Informer<EndpointSlice>({ client, resource: resources.endpointslices, labelSelector: LABEL_SERVICE_NAME, transform: slimMcEndpointSlice });
+    const setSlice = (s: EndpointSlice) => {
+      const slim = toMcEndpointSlice(s);
+      if (slim) mc.setEndpointSlice(slim);
+      else mc.deleteEndpointSlice(s.metadata?.namespace ?? 'default', s.metadata?.name ?? '');
+    };
+    slices.addHandlers({
+      onAdd: setSlice,
+      onUpdate: (_, s) => setSlice(s),
+      onDelete: (s) => mc.deleteEndpointSlice(s.metadata?.namespace ?? 'default', s.metadata?.name ?? ''),
+    });
+    this.#mcInformers.push(imports, slices);
   }
 
   /** start begins list+watch; the index is marked synced when every informer has listed. */
@@ -71,9 +106,15 @@ export class InformerFeed {
       this.#index.markSynced();
       log.info(0, 'Informers synced', this.#index.counts());
     });
+    if (this.#mcInformers.length === 0) return;
+    for (const informer of this.#mcInformers) informer.start();
+    void Promise.all(this.#mcInformers.map((i) => i.synced)).then(() => {
+      this.#index.multicluster.markSynced();
+      log.info(0, 'Multicluster informers synced');
+    });
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#informers.map((i) => i.stop()));
+    await Promise.all([...this.#informers, ...this.#mcInformers].map((i) => i.stop()));
   }
 }

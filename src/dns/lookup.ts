@@ -31,6 +31,8 @@ export interface LookupContext {
   controller: DnsController;
   zone: string;
   podMode: PodMode;
+  /** `zone` is a multicluster zone: services are ServiceImports (multicluster.ts). */
+  multicluster?: boolean;
 }
 
 /**
@@ -41,7 +43,8 @@ export interface LookupContext {
  */
 export function lookupRequest(r: RecordRequest, ctx: LookupContext, wantPorts: boolean): Lookup {
   if (r.podOrSvc === '') return NODATA;
-  return r.podOrSvc === 'pod' ? findPods(r, ctx) : findServices(r, ctx, wantPorts);
+  if (r.podOrSvc === 'pod') return findPods(r, ctx);
+  return ctx.multicluster ? findImports(r, ctx, wantPorts) : findServices(r, ctx, wantPorts);
 }
 
 function findPods(r: RecordRequest, ctx: LookupContext): Lookup {
@@ -96,6 +99,41 @@ function endpointItems(svc: DnsService, endpoints: readonly DnsEndpoint[], r: Re
   // The specification: no ready endpoint is NXDOMAIN for a headless service.
   if (items.length) return { kind: 'found', items };
   return named && r.port === '' ? NODATA : NXDOMAIN;
+}
+
+/**
+ * findImports finds a name in a multicluster zone, as CoreDNS's
+ * findMultiClusterServices: a ClusterSetIP import is its IPs, one item per
+ * port (none listed: no record, NXDOMAIN); a headless one, or an endpoint
+ * name (which must give the cluster), is the endpoints of its slices,
+ * named `<endpoint>.<cluster>.<service>.<namespace>.svc.<zone>`.
+ */
+function findImports(r: RecordRequest, ctx: LookupContext, wantPorts: boolean): Lookup {
+  const { controller, zone } = ctx;
+  const view = controller.multicluster;
+  if (!view || !controller.hasNamespace(r.namespace)) return NXDOMAIN;
+  if (r.service === '') return NODATA;
+  const si = view.serviceImport(r.namespace, r.service);
+  if (!si) return NXDOMAIN;
+  const svcName = `${si.name}.${si.namespace}.svc.${zone}`;
+  const portQuery = r.port !== '' || wantPorts;
+  const items: Item[] = [];
+  if (si.headless || r.endpoint !== '') {
+    for (const ep of view.endpoints(si.namespace, si.name)) {
+      const label = endpointName(ep.ip, ep.hostname);
+      if (r.endpoint !== '' && (label !== r.endpoint || ep.clusterId.toLowerCase() !== r.cluster)) continue;
+      const target = `${label}.${ep.clusterId}.${svcName}`;
+      if (!portQuery) items.push({ host: ep.ip, isName: false, port: 0, target });
+      else for (const p of ep.ports) if (matchPort(p, r)) items.push({ host: ep.ip, isName: false, port: p.port, target });
+    }
+  } else {
+    const ports = si.ports.filter((p) => matchPort(p, r));
+    for (const ip of si.ips) {
+      if (!portQuery && ports.length > 0) items.push({ host: ip, isName: false, port: 0, target: svcName });
+      else if (portQuery) for (const p of ports) items.push({ host: ip, isName: false, port: p.port, target: svcName });
+    }
+  }
+  return items.length ? { kind: 'found', items } : NXDOMAIN;
 }
 
 /** matchPort: an absent port label (SRV without `_port._proto`) matches every port, named or not. */

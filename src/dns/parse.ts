@@ -3,6 +3,7 @@
  * does (plugin/kubernetes/parse.go). Names have the forms
  *   _port._proto.service.namespace.svc.zone
  *   endpoint.service.namespace.svc.zone
+ *   endpoint.cluster.service.namespace.svc.zone   (multicluster zones)
  *   service.namespace.svc|pod.zone
  * An empty field was not present in the name. `podOrSvc` empty means the
  * apex, `svc.<zone>` or `pod.<zone>`, which answer NODATA.
@@ -11,6 +12,8 @@ export interface RecordRequest {
   port: string;
   protocol: string;
   endpoint: string;
+  /** The cluster id of a multicluster endpoint name. */
+  cluster: string;
   service: string;
   namespace: string;
   podOrSvc: '' | 'svc' | 'pod';
@@ -18,11 +21,11 @@ export interface RecordRequest {
 
 /**
  * parseRequest splits `name` (lower-case, no trailing dot, inside `zone`)
- * into a RecordRequest. It returns undefined for names no record can have
+ * into a RecordRequest; `multicluster` when `zone` is a multicluster zone. It returns undefined for names no record can have
  * (neither svc nor pod under the zone, or too many labels): NXDOMAIN.
  */
-export function parseRequest(name: string, zone: string): RecordRequest | undefined {
-  const r: RecordRequest = { port: '', protocol: '', endpoint: '', service: '', namespace: '', podOrSvc: '' };
+export function parseRequest(name: string, zone: string, multicluster = false): RecordRequest | undefined {
+  const r: RecordRequest = { port: '', protocol: '', endpoint: '', cluster: '', service: '', namespace: '', podOrSvc: '' };
   const base = name === zone ? '' : name.slice(0, name.length - zone.length - 1);
   if (base === '' || base === 'svc' || base === 'pod') return r;
   const segs = base.split('.');
@@ -37,6 +40,12 @@ export function parseRequest(name: string, zone: string): RecordRequest | undefi
   if (--last < 0) return r;
   if (last === 0) {
     r.endpoint = segs[0]!;
+    return r;
+  }
+  // In a multicluster zone two labels without underscores are endpoint.cluster, not _port._proto.
+  if (last === 1 && multicluster && !segs[0]!.startsWith('_') && !segs[1]!.startsWith('_')) {
+    r.endpoint = segs[0]!;
+    r.cluster = segs[1]!;
     return r;
   }
   if (last === 1) {

@@ -1,4 +1,5 @@
 import type { ChangeKind, DnsController, EndpointRef } from './controller.ts';
+import { MultiClusterIndex } from './multicluster.ts';
 import type { DnsEndpoint, DnsEndpointSlice, DnsPod, DnsService } from './object.ts';
 
 /** A flat string: a template literal would keep a cons string and a copy of `ns/` per key. */
@@ -37,9 +38,12 @@ export class RecordIndex implements DnsController {
   readonly #listeners: Array<(kind: ChangeKind, at: number | undefined) => void> = [];
   #synced = false;
   #modified = Math.floor(Date.now() / 1000);
+  /** ServiceImports and multicluster slices, for `multicluster` zones; its changes are changes of this index. */
+  readonly multicluster: MultiClusterIndex;
 
   constructor(options: { watchNamespaces: boolean }) {
     this.#watchNamespaces = options.watchNamespaces;
+    this.multicluster = new MultiClusterIndex(() => this.#changed('cluster_ip', undefined));
   }
 
   hasSynced(): boolean {

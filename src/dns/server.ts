@@ -25,6 +25,10 @@ export interface DnsServerOptions {
   host: string;
   port: number;
   zone: string;
+  /** Reverse zones answered from the cluster and zones whose NXDOMAINs are forwarded (see HandlerOptions; default kubeadm's). */
+  reverseZones?: readonly string[];
+  fallthrough?: readonly string[];
+  multiclusterZones?: readonly string[];
   ttl: number;
   podMode: PodMode;
   upstreams: Upstream[];
@@ -97,6 +101,9 @@ export class DnsServer {
     this.handler = new DnsHandler({
       controller: o.controller,
       zone: o.zone,
+      ...(o.reverseZones ? { reverseZones: o.reverseZones } : {}),
+      ...(o.fallthrough ? { fallthrough: o.fallthrough } : {}),
+      ...(o.multiclusterZones ? { multiclusterZones: o.multiclusterZones } : {}),
       ttl: o.ttl,
       podMode: o.podMode,
       localIPs: o.localIPs ?? [],

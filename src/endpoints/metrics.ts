@@ -1,4 +1,26 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+
+/** ScrapedValue reads a value kept elsewhere (a kernel counter) when metrics are scraped; undefined: no sample. */
+export type ScrapedValue = () => Promise<number | undefined>;
+
+/**
+ * ScrapedCounter is a counter whose value is read at each scrape rather
+ * than counted here, like kube-proxy's nfacct collector: a value that cannot
+ * be read gives no sample at all (not a 0 that would look like a reset).
+ */
+class ScrapedCounter extends Counter {
+  readonly #read: ScrapedValue;
+
+  constructor(name: string, help: string, registry: Registry, read: ScrapedValue) {
+    super({ name, help, registers: [registry] });
+    this.#read = read;
+  }
+
+  override async get(): Promise<MetricObjectWithValues<MetricValue<string>>> {
+    const [metric, value] = await Promise.all([super.get(), this.#read()]);
+    return { ...metric, values: value === undefined ? [] : [{ value, labels: {} }] };
+  }
+}
 
 /**
  * BackendMetrics is the handle a backend gets at construction: the metrics
@@ -23,6 +45,14 @@ export interface BackendMetrics {
   readonly nftablesTableRepairs: Counter;
   /** `ferry_proxy_nftables_elements`: elements in the table's sets and maps after the last sync. */
   readonly nftablesElements: Gauge;
+  /**
+   * countCtStateInvalidDropped registers
+   * `kubeproxy_iptables_ct_state_invalid_dropped_packets_total`, read at each
+   * scrape; the iptables mode registers it, as kube-proxy does.
+   */
+  countCtStateInvalidDropped(read: ScrapedValue): void;
+  /** countLocalhostNodePortsAccepted registers `kubeproxy_iptables_localhost_nodeports_accepted_packets_total` the same way. */
+  countLocalhostNodePortsAccepted(read: ScrapedValue): void;
 }
 
 /**
@@ -82,5 +112,13 @@ export class ProxyMetrics implements BackendMetrics {
     this.nftablesTableRepairs = new Counter({ name: 'ferry_proxy_nftables_table_repairs_total', help: 'Times the nftables table was found deleted or flushed from outside and rebuilt', registers });
     this.nftablesElements = new Gauge({ name: 'ferry_proxy_nftables_elements', help: 'Elements in the nftables sets and maps after the last sync', registers });
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  countCtStateInvalidDropped(read: ScrapedValue): void {
+    new ScrapedCounter('kubeproxy_iptables_ct_state_invalid_dropped_packets_total', 'packets dropped by iptables to work around conntrack problems', this.registry, read);
+  }
+
+  countLocalhostNodePortsAccepted(read: ScrapedValue): void {
+    new ScrapedCounter('kubeproxy_iptables_localhost_nodeports_accepted_packets_total', 'Number of packets accepted on nodeports of loopback interface', this.registry, read);
   }
 }

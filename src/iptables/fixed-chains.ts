@@ -16,6 +16,22 @@ export const KUBE_FIREWALL = 'KUBE-FIREWALL';
 /** KUBE-PROXY-CANARY is an empty chain whose disappearance means someone flushed the tables. */
 export const KUBE_PROXY_CANARY = 'KUBE-PROXY-CANARY';
 
+/**
+ * CT_STATE_INVALID_DROPPED_COUNTER is the nfacct object KUBE-FORWARD's
+ * "drop ctstate INVALID" rule counts into where the kernel has nfacct
+ * (kube-proxy's name, metric kubeproxy_iptables_ct_state_invalid_dropped_packets_total).
+ */
+export const CT_STATE_INVALID_DROPPED_COUNTER = 'ct_state_invalid_dropped_pkts';
+/**
+ * LOCALHOST_NODEPORTS_COUNTER is the nfacct object that counts NodePort
+ * packets to 127.0.0.0/8 (kube-proxy's name, metric
+ * kubeproxy_iptables_localhost_nodeports_accepted_packets_total): it tells
+ * an operator whether anything relies on localhost NodePorts.
+ */
+export const LOCALHOST_NODEPORTS_COUNTER = 'localhost_nps_accepted_pkts';
+/** NFACCT_COUNTERS are the objects the proxier creates at start. */
+export const NFACCT_COUNTERS = [CT_STATE_INVALID_DROPPED_COUNTER, LOCALHOST_NODEPORTS_COUNTER] as const;
+
 export const FILTER_CHAINS = [KUBE_NODEPORTS, KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_PROXY_FIREWALL] as const;
 export const NAT_CHAINS = [KUBE_NODEPORTS, KUBE_SERVICES, KUBE_MARK_MASQ, KUBE_POSTROUTING] as const;
 

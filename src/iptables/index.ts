@@ -1,7 +1,10 @@
 import { createLogger } from '../util/log.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
+import type { BackendMetrics } from '../endpoints/metrics.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
-import { IptablesProxier, type IptablesMetrics } from './proxier.ts';
+import { CT_STATE_INVALID_DROPPED_COUNTER, LOCALHOST_NODEPORTS_COUNTER } from './fixed-chains.ts';
+import { KernelNfacctCounters } from './nfacct-counters.ts';
+import { IptablesProxier } from './proxier.ts';
 import { detectHostFeatures } from './host-features.ts';
 import { createRunner, detectBackend } from './runner.ts';
 import { writeProcSysctl } from './sysctl.ts';
@@ -14,12 +17,17 @@ const log = createLogger('iptables');
 
 /**
  * createProxier builds the iptables backend: `--iptables-backend` picks the
- * binaries, else detectBackend chooses as kube-proxy's image does.
+ * binaries, else detectBackend chooses as kube-proxy's image does. The
+ * ctstate INVALID drops and localhost NodePort packets are counted in nfacct
+ * where the kernel has it, and read from there at each scrape.
  */
-export async function createProxier(config: ProxyConfig, metrics: IptablesMetrics): Promise<Proxier> {
+export async function createProxier(config: ProxyConfig, metrics: BackendMetrics): Promise<Proxier> {
   const backend = config.iptablesBackend ?? (await detectBackend());
   const host = await detectHostFeatures(backend);
   log.info(1, 'iptables backend', { backend, how: config.iptablesBackend ? '--iptables-backend' : 'detected', ...host });
   if (host.conntrackTCPLiberal) log.info(0, 'nf_conntrack_tcp_be_liberal set, not installing DROP rules for INVALID packets');
-  return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now, sysctl: writeProcSysctl, host });
+  const nfacct = new KernelNfacctCounters();
+  metrics.countCtStateInvalidDropped(() => nfacct.packets(CT_STATE_INVALID_DROPPED_COUNTER));
+  metrics.countLocalhostNodePortsAccepted(() => nfacct.packets(LOCALHOST_NODEPORTS_COUNTER));
+  return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now, sysctl: writeProcSysctl, host, nfacct });
 }

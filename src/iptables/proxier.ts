@@ -7,7 +7,8 @@ import { createLogger } from '../util/log.ts';
 import { isServiceChain } from './chain-names.ts';
 import { cleanupRules } from './cleanup.ts';
 import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
-import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps } from './fixed-chains.ts';
+import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps, NFACCT_COUNTERS } from './fixed-chains.ts';
+import type { NfacctCounters } from './nfacct-counters.ts';
 import { nodePortTargets } from './node-ports.ts';
 import { renderRules, type FragmentCache, type RenderOptions } from './render.ts';
 import type { IptablesHostFeatures } from './host-features.ts';
@@ -44,6 +45,8 @@ export interface IptablesProxierOptions {
   readonly sysctl: SysctlWriter;
   /** What this node's iptables and conntrack offer, found at start (detectHostFeatures). */
   readonly host: IptablesHostFeatures;
+  /** nfacct objects to count drops into; without it (unit tests) rules have no `-m nfacct`. */
+  readonly nfacct?: NfacctCounters;
 }
 
 /**
@@ -65,6 +68,8 @@ export class IptablesProxier implements Proxier {
   private lastCanaryCheck = 0;
   private readonly fragments: FragmentCache = new Map();
   private routeLocalnetSet = false;
+  /** nfacct objects created at the first sync (not in the constructor: --cleanup builds a proxier too). */
+  private nfacctCounters: ReadonlySet<string> | undefined;
 
   constructor(options: IptablesProxierOptions) {
     this.options = options;
@@ -84,6 +89,7 @@ export class IptablesProxier implements Proxier {
       }
       let installed = this.installedChains;
       let jumps: ReturnType<typeof missingJumps> = [];
+      this.nfacctCounters ??= (await this.options.nfacct?.ensure(NFACCT_COUNTERS)) ?? new Set();
       const options = this.renderOptions(state);
       if (full) {
         const [filter, nat] = await Promise.all([runner.save('filter'), runner.save('nat')]);
@@ -149,6 +155,7 @@ export class IptablesProxier implements Proxier {
       masqueradeMark: masqueradeMark(config.masqueradeBit),
       nodeIPs,
       ...nodePortTargets(config, nodeIPs, state.nodeIPs),
+      nfacctCounters: this.nfacctCounters,
     };
   }
 
@@ -161,5 +168,6 @@ export class IptablesProxier implements Proxier {
 
   async close(): Promise<void> {
     await this.health.close();
+    this.options.nfacct?.close();
   }
 }

@@ -8,6 +8,7 @@ import {
   KUBE_NODEPORTS,
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
+  LOCALHOST_NODEPORTS_COUNTER,
 } from './fixed-chains.ts';
 import { comment, protoMatch } from './rule-buffer.ts';
 
@@ -32,6 +33,8 @@ export interface RenderOptions {
   readonly randomFully: boolean;
   /** nf_conntrack_tcp_be_liberal is set: INVALID packets are not dropped in KUBE-FORWARD. */
   readonly conntrackTCPLiberal: boolean;
+  /** nfacct objects the proxier found usable at start: rules count into these (`-m nfacct`); none when absent. */
+  readonly nfacctCounters?: ReadonlySet<string>;
 }
 
 /**
@@ -88,6 +91,11 @@ class FragmentWriter implements ServiceFragment {
   declare(chain: string): void {
     this.chains.push(chain);
   }
+}
+
+/** nfacctMatch counts a rule's packets into an nfacct object when the proxier has it (`-m nfacct` fails without one). */
+export function nfacctMatch(options: RenderOptions, counter: string): string[] {
+  return options.nfacctCounters?.has(counter) ? ['-m', 'nfacct', '--nfacct-name', counter] : [];
 }
 
 /** probability is kube-proxy's `%0.10f` of 1/n. */
@@ -162,6 +170,11 @@ export function renderService(options: RenderOptions, svc: ServicePort, endpoint
   // Node port.
   if (svc.nodePort > 0) {
     const portMatch = [...proto, '--dport', String(svc.nodePort)];
+    const countLocalhost = nfacctMatch(options, LOCALHOST_NODEPORTS_COUNTER);
+    if (hasEndpoints && options.localhostNodePorts && countLocalhost.length > 0) {
+      // Only counts: the same jump as the next rule, for packets to 127.0.0.0/8.
+      w.nat(KUBE_NODEPORTS, ...comment(name), ...proto, '-d', '127.0.0.0/8', '--dport', String(svc.nodePort), ...countLocalhost, '-j', chains.external);
+    }
     if (hasEndpoints) w.nat(KUBE_NODEPORTS, ...comment(name), ...portMatch, '-j', chains.external);
     if (externalFilter) {
       w.filter(KUBE_EXTERNAL_SERVICES, ...comment(externalFilter.text), '-m', 'addrtype', '--dst-type', 'LOCAL', ...portMatch, '-j', externalFilter.target);

@@ -9,10 +9,11 @@ import {
   KUBE_POSTROUTING,
   KUBE_PROXY_CANARY,
   KUBE_SERVICES,
+  CT_STATE_INVALID_DROPPED_COUNTER,
   NAT_CHAINS,
   type JumpRule,
 } from './fixed-chains.ts';
-import { LARGE_CLUSTER_ENDPOINTS, renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
+import { LARGE_CLUSTER_ENDPOINTS, nfacctMatch, renderService, type RenderOptions, type ServiceFragment } from './render-service.ts';
 import { comment, TableBuffer } from './rule-buffer.ts';
 
 export type { RenderOptions } from './render-service.ts';
@@ -127,7 +128,7 @@ function isLargeCluster(state: ProxyState): boolean {
 function writeFixedRules(filter: TableBuffer, nat: TableBuffer, options: RenderOptions): void {
   const mark = options.masqueradeMark;
   // Out-of-window packets conntrack calls INVALID would otherwise reach an endpoint un-NATed and be reset (kubernetes#74839).
-  if (!options.conntrackTCPLiberal) filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
+  if (!options.conntrackTCPLiberal) filter.append(KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', ...nfacctMatch(options, CT_STATE_INVALID_DROPPED_COUNTER), '-j', 'DROP');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding rules'), '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
   filter.append(KUBE_FORWARD, ...comment('kubernetes forwarding conntrack rule'), '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
   nat.append(KUBE_MARK_MASQ, '-j', 'MARK', '--or-mark', mark);

@@ -27,7 +27,7 @@ export class PluginChain implements PacketHandler {
   readonly #inner: PacketHandler;
   readonly #cfg: ServerConfig;
   readonly #hosts: HostsTable | undefined;
-  /** Cluster zone and reverse zones: names the handler answers itself, never counted as forwarded. */
+  /** Cluster zone and reverse zones without fallthrough: names the handler answers itself, never counted as forwarded. */
   readonly #localZones: string[];
   #forwarding = 0;
 
@@ -35,7 +35,10 @@ export class PluginChain implements PacketHandler {
     this.#inner = inner;
     this.#cfg = cfg;
     this.#hosts = hosts;
-    this.#localZones = cfg.kubernetes ? [cfg.kubernetes.zone, 'in-addr.arpa', 'ip6.arpa'] : [];
+    const k = cfg.kubernetes;
+    // A name a fallthrough zone holds may go upstream: it counts against max_concurrent.
+    const fallsThrough = (z: string) => k?.fallthrough?.some((f) => f === '.' || inZone(z, f.slice(0, -1))) ?? false;
+    this.#localZones = k ? [k.zone, ...k.reverseZones, ...k.multiclusterZones].filter((z) => !fallsThrough(z)) : [];
   }
 
   handle(packet: Buffer, client: Client): Answer | Promise<Answer> {

@@ -16,7 +16,15 @@ export interface KubernetesConfig {
   readonly zone: string;
   readonly podMode: PodMode;
   readonly ttl: number;
-  /** Zones whose NXDOMAINs go on to the next plugin; reverse zones always do (unknown addresses are forwarded). */
+  /**
+   * Reverse zones it is authoritative for (lower case, no trailing dot), as
+   * listed: a PTR there is answered from the cluster, or NXDOMAIN with that
+   * zone's SOA unless `fallthrough` covers it.
+   */
+  readonly reverseZones: readonly string[];
+  /** `multicluster` zones (lower case, no trailing dot), each one of the plugin's zones: answered from ServiceImports. */
+  readonly multiclusterZones: readonly string[];
+  /** Zones whose NXDOMAINs go on to the next plugin (FQDNs; `.` for every zone); undefined: none. */
   readonly fallthrough: readonly string[] | undefined;
   /** Exposed namespaces; empty: all. */
   readonly namespaces: readonly string[];
@@ -121,9 +129,15 @@ function address(d: Directive, text: string | undefined, fallback: string): stri
 
 function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConfig {
   const zones = (d.args.length ? d.args : blockZones).map(fqdn);
-  const forwardZones = zones.filter((z) => !z.endsWith('in-addr.arpa.') && !z.endsWith('ip6.arpa.'));
-  if (forwardZones.length !== 1 || forwardZones[0] === '.') fail(d, `want exactly one cluster zone besides in-addr.arpa and ip6.arpa, got ${JSON.stringify(forwardZones)}`);
+  const multicluster = d.block.filter((o) => o.name === 'multicluster').flatMap((o) => o.args.map(fqdn));
+  for (const z of multicluster) if (!zones.includes(z)) fail(d, `is not authoritative for the multicluster zone ${z} (authoritative zones: ${zones.join(' ')})`);
+  const isReverse = (z: string) => z.endsWith('in-addr.arpa.') || z.endsWith('ip6.arpa.');
+  // CoreDNS's primary zone is the first that is not a reverse zone; the others must be multicluster zones here.
+  const forwardZones = zones.filter((z) => !isReverse(z));
+  const extra = forwardZones.slice(1).filter((z) => !multicluster.includes(z));
+  if (forwardZones.length === 0 || forwardZones[0] === '.' || extra.length > 0) fail(d, `want exactly one cluster zone besides in-addr.arpa, ip6.arpa and multicluster zones, got ${JSON.stringify(forwardZones)}`);
   const zone = forwardZones[0]!.slice(0, -1);
+  const reverseZones = zones.filter(isReverse).map((z) => z.slice(0, -1));
   let podMode: PodMode = 'disabled';
   let ttl = 5;
   let fallthrough: string[] | undefined;
@@ -137,15 +151,21 @@ function kubernetes(d: Directive, blockZones: readonly string[]): KubernetesConf
       podMode = o.args[0] as PodMode;
     } else if (o.name === 'ttl') ttl = int(opt, o.args[0], 0, 3600);
     else if (o.name === 'fallthrough') {
-      fallthrough = o.args.map(fqdn);
-      const bad = fallthrough.length === 0 ? zone : fallthrough.find((z) => !z.endsWith('in-addr.arpa.') && !z.endsWith('ip6.arpa.'));
-      if (bad !== undefined) fail(opt, `falling through for the cluster zone (${bad}) is not implemented by ferry; in-addr.arpa and ip6.arpa are`);
+      // CoreDNS: no zones means every zone of the plugin.
+      fallthrough = o.args.length ? o.args.map(fqdn) : ['.'];
     } else if (o.name === 'namespaces') namespaces = [...o.args];
     else if (o.name === 'noendpoints') noEndpoints = true;
     else if (o.name === 'endpoint_pod_names') endpointPodNames = true;
-    else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'ignore', 'multicluster', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
+    else if (o.name === 'multicluster') continue; // read above
+    else fail(d, `unknown property ${JSON.stringify(o.name)}${['kubeconfig', 'endpoint', 'labels', 'namespace_labels', 'ignore', 'apiserver_qps'].includes(o.name) ? ' (not implemented by ferry)' : ''}`);
   }
-  return { zone, podMode, ttl, fallthrough, namespaces, noEndpoints, endpointPodNames };
+  return { zone, podMode, ttl, reverseZones, multiclusterZones: multicluster.map((z) => z.slice(0, -1)), fallthrough, namespaces, noEndpoints, endpointPodNames };
+}
+
+/** handlerZones gives the handler's zone options (no trailing dots) for a `kubernetes` config, or none without one. */
+export function handlerZones(k: KubernetesConfig | undefined): { zone: string; reverseZones: readonly string[]; multiclusterZones: readonly string[]; fallthrough: readonly string[] } {
+  if (!k) return { zone: 'invalid', reverseZones: [], multiclusterZones: [], fallthrough: [] }; // `.invalid` never exists (RFC 6761)
+  return { zone: k.zone, reverseZones: k.reverseZones, multiclusterZones: k.multiclusterZones, fallthrough: k.fallthrough?.map((z) => (z === '.' ? z : z.slice(0, -1))) ?? [] };
 }
 
 function hosts(d: Directive, blockZones: readonly string[]): HostsConfig {

@@ -16,7 +16,7 @@ import { needsChain, PluginChain, ZoneDispatch, type ZoneBlock } from './chain.t
 import { CorefileError } from './errors.ts';
 import { HostsTable } from './hosts.ts';
 import { parseCorefile } from './parse.ts';
-import { serverConfig, type ServerConfig } from './plugins.ts';
+import { handlerZones, serverConfig, type ServerConfig } from './plugins.ts';
 import { scopedController } from './scoped-controller.ts';
 
 const log = createLogger('dns');
@@ -137,11 +137,13 @@ export class CorefileRunner {
       return;
     }
     const keepPodNames = configs.some((c) => c.kubernetes?.endpointPodNames);
-    if (this.#feedMode !== `${podMode}/${keepPodNames}`) {
-      // Pods are only watched in verified mode, pod names kept only for endpoint_pod_names: either change needs other informers.
+    const multicluster = configs.some((c) => (c.kubernetes?.multiclusterZones.length ?? 0) > 0);
+    const mode = `${podMode}/${keepPodNames}/${multicluster}`;
+    if (this.#feedMode !== mode) {
+      // Pods are only watched in verified mode, pod names kept only for endpoint_pod_names, imports for multicluster: each change needs other informers.
       await this.#feed?.stop();
-      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, keepPodNames);
-      this.#feedMode = `${podMode}/${keepPodNames}`;
+      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, keepPodNames, multicluster);
+      this.#feedMode = mode;
       this.#feed.start();
     }
   }
@@ -163,8 +165,8 @@ export class CorefileRunner {
       controller: k ? scopedController(this.#index, k) : this.#index,
       host,
       port: c.port,
-      // Without `kubernetes` the block serves no cluster zone: `.invalid` never exists (RFC 6761).
-      zone: k?.zone ?? 'invalid',
+      // Without `kubernetes` the block serves no cluster zone.
+      ...handlerZones(k),
       ttl: k?.ttl ?? 5,
       podMode: k?.podMode ?? 'disabled',
       upstreams,

@@ -27,6 +27,8 @@ export function scopedController(inner: DnsController, k: KubernetesConfig): Dns
     servicesByClusterIP: (ip) => inner.servicesByClusterIP(ip).filter((s: DnsService) => exposed(s.namespace)),
     endpointsByIP: (ip) => (k.noEndpoints ? NO_REFS : inner.endpointsByIP(ip).filter((r) => exposed(r.service.namespace)).map((r) => ({ ...r, endpoint: named(r.endpoint) }))),
     hasPod: (ns, ip) => exposed(ns) && inner.hasPod(ns, ip),
+    // Imports are looked up only in namespaces hasNamespace lets through.
+    ...(inner.multicluster ? { multicluster: inner.multicluster } : {}),
     onChange: (listener) => inner.onChange(listener),
   };
 }

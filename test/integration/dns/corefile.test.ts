@@ -256,3 +256,20 @@ test('reload: an edit that cannot start (its port is taken) restores the running
   t.regex(dns.stderr(), /Corefile reload failed to start: restoring the previous configuration.*EADDRINUSE/);
   t.true(dns.exited() === false);
 });
+
+test('a reverse zone given to kubernetes without fallthrough is authoritative: dig -x of an unknown address is NXDOMAIN with its SOA', async (t) => {
+  const c = await startCluster(t);
+  await populate(c);
+  const dir = tempDir(t);
+  const file = join(dir, 'Corefile');
+  const port = await freePort();
+  // Upstream 127.0.0.1:9 answers nothing: a passed-on query is SERVFAIL.
+  writeFileSync(file, `.:${port} {\n    bind 127.0.0.1\n    ready 127.0.0.1:0\n    kubernetes cluster.local 96.10.in-addr.arpa\n    forward . 127.0.0.1:9\n}\n`);
+  const dns = await startConf(t, c.url, file);
+  t.deepEqual((await dig(dns.port, ['-x', '10.96.100.1'])).answer, ['1.100.96.10.in-addr.arpa. 5 IN PTR web.testns.svc.cluster.local.']);
+  const unknown = await dig(dns.port, ['-x', '10.96.9.9']);
+  t.is(unknown.status, 'NXDOMAIN');
+  t.true(unknown.flags.includes('aa'), 'authoritative');
+  t.deepEqual(unknown.authority, ['96.10.in-addr.arpa. 5 IN SOA ns.dns.96.10.in-addr.arpa. hostmaster.96.10.in-addr.arpa. S 7200 1800 86400 5']);
+  t.is((await dig(dns.port, ['-x', '172.16.0.10'])).status, 'SERVFAIL', 'outside the listed reverse zone: passed on to forward');
+});

@@ -1,13 +1,9 @@
-import test, { type ExecutionContext } from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import test from 'ava';
 import { fileURLToPath } from 'node:url';
-import { addRoute, ip } from '../../../src/lab/netns.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
-import { EXT_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
+import type { ProxyTopology } from '../../helpers/proxy-topology.ts';
 import { NFT_BINARY } from '../../../src/nftables/binary.ts';
-import { SERVICE_CIDR } from './harness.ts';
+import { startNode, startProxy } from './ferry-node.ts';
 
 // End to end through the real parts: `ferry apiserver` and
 // `ferry proxy --mode iptables|nftables` run in the node namespace; kubectl creates a
@@ -26,32 +22,6 @@ const manifest = (addresses: string[]) => JSON.stringify({
   ],
 });
 
-/** startNode starts `ferry apiserver` in the node namespace of a 2-pod topology and returns a kubectl against it. */
-async function startNode(t: ExecutionContext) {
-  const topo = await ProxyTopology.create(t, 2);
-  await addRoute(topo.node, [SERVICE_CIDR, 'via', EXT_IP]);
-  for (let i = 0; i < 2; i++) await ip(['-n', topo.node, 'link', 'set', `veth${i}`, 'type', 'bridge_slave', 'hairpin', 'on']);
-  const dataDir = await mkdtemp(join(tmpdir(), 'fytest-ipt-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  topo.fixture.spawn(topo.node, ferryBin, ['apiserver', '--plain-http', '--listen', '127.0.0.1:6443', '--storage', 'memory', '--data-dir', dataDir, '--service-cluster-ip-range', SERVICE_CIDR]);
-  const kubectl = (args: string[], input?: string) =>
-    topo.fixture.exec(topo.node, 'kubectl', ['--server', 'http://127.0.0.1:6443', ...args], { input, allowFailure: true });
-  const deadline = Date.now() + 20_000;
-  while ((await kubectl(['get', 'namespaces'])).code !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  return { topo, kubectl };
-}
-
-/** startProxy runs `ferry proxy` in the node namespace against that apiserver; its log is collected. */
-function startProxy(topo: ProxyTopology, modeFlags: readonly string[], extra: readonly string[] = []) {
-  const proxy = topo.fixture.spawn(topo.node, ferryBin, [
-    'proxy', ...modeFlags, '--server', 'http://127.0.0.1:6443', '--hostname-override', 'node',
-    '--cluster-cidr', '10.244.0.0/16', '--min-sync-period', '0s', '--healthz-bind-address', '', '--metrics-bind-address', '', ...extra,
-  ]);
-  const state = { log: '', proxy };
-  proxy.stderr!.on('data', (b: Buffer) => (state.log += b.toString()));
-  return state;
-}
-
 /** until polls the cluster IP from the node until it answers `want` (10 s). */
 async function until(topo: ProxyTopology, want: string, ms = 10_000): Promise<boolean> {
   const end = Date.now() + ms;
@@ -69,7 +39,7 @@ const MODES: ReadonlyArray<{ name: string; flags: string[]; leftovers: () => [st
 ];
 
 for (const mode of MODES) rootTest(`ferry proxy --mode ${mode.name} programs services from the apiserver`, async (t) => {
-  const { topo, kubectl } = await startNode(t);
+  const { topo, kubectl } = await startNode(t, 2);
   const started = startProxy(topo, mode.flags);
   // --validate=false: the compact apiserver serves no OpenAPI schema for kubectl to validate against.
   const applied = await kubectl(['apply', '--validate=false', '-f', '-'], manifest([topo.pods[0]!.ip]));
@@ -93,7 +63,7 @@ for (const mode of MODES) rootTest(`ferry proxy --mode ${mode.name} programs ser
 });
 
 rootTest('ferry proxy --mode nftables rebuilds its table within one sync period after nft delete table and nft flush ruleset', async (t) => {
-  const { topo, kubectl } = await startNode(t);
+  const { topo, kubectl } = await startNode(t, 2);
   const metricsPort = 10249;
   const proxy = startProxy(topo, ['--mode', 'nftables'], ['--sync-period', '2s', '--metrics-bind-address', `127.0.0.1:${metricsPort}`]);
   t.is((await kubectl(['apply', '--validate=false', '-f', '-'], manifest([topo.pods[0]!.ip]))).code, 0);

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { addRoute, ip } from '../../../src/lab/netns.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { NODE_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
@@ -10,8 +11,10 @@ import { endpoint, ProxyDriver, proxyConfig, service } from './harness.ts';
 // route_localnet=1 in the node's namespace (only there), so
 // `curl 127.0.0.1:<nodePort>` on the node reaches a pod, and KUBE-FIREWALL
 // keeps other hosts from reaching what listens on the node's 127.0.0.1,
-// which route_localnet alone would let them do.
+// which route_localnet alone would let them do. Packets to localhost
+// NodePorts are counted in nfacct (kube-proxy's localhost_nps_accepted_pkts).
 const rootTest = isRoot ? test.serial : test.skip;
+const nfacctDriver = fileURLToPath(new URL('../netlink/nfacct-driver.ts', import.meta.url));
 const ROUTE_LOCALNET = '/proc/sys/net/ipv4/conf/all/route_localnet';
 
 rootTest('iptables: curl 127.0.0.1:<nodePort> on the node answers; a packet to 127.0.0.1 from outside the node is dropped', async (t) => {
@@ -44,6 +47,8 @@ rootTest('iptables: curl 127.0.0.1:<nodePort> on the node answers; a packet to 1
   t.is((await topo.fixture.exec(topo.node, 'sysctl', ['-n', 'net.ipv4.conf.all.route_localnet'])).stdout.trim(), '1', 'the proxier set route_localnet in the node namespace');
   t.is(await topo.curl(topo.node, 'http://127.0.0.1:30095/hostname'), 'pod-0');
   t.is(await topo.curl(topo.node, `http://${NODE_IP}:30095/hostname`), 'pod-0');
+  const counted = await topo.fixture.exec(topo.node, process.execPath, ['--import', 'tsx', nfacctDriver, 'get', 'localhost_nps_accepted_pkts']);
+  t.like(JSON.parse(counted.stdout), { packets: 1 }, 'the connection to 127.0.0.1 was counted (its first packet, which nat sees), the one to the node IP was not');
 
   await sendFromOutside('after-proxy');
   t.deepEqual(heard, ['before-proxy'], 'KUBE-FIREWALL dropped the outside packet to 127.0.0.1');

@@ -4,6 +4,7 @@ import { DnsHandler, type Client } from '../../../src/dns/handler.ts';
 import type { PacketHandler } from '../../../src/dns/packet-handler.ts';
 import { PluginChain } from '../../../src/dns/corefile/chain.ts';
 import { HostsTable } from '../../../src/dns/corefile/hosts.ts';
+import { handlerZones } from '../../../src/dns/corefile/plugins.ts';
 import { loadCorefile } from '../../../src/dns/corefile/runner.ts';
 import { scopedController } from '../../../src/dns/corefile/scoped-controller.ts';
 import { renameResponse, shuffleAddresses } from '../../../src/dns/corefile/wire-edit.ts';
@@ -23,7 +24,7 @@ const udp: Client = { proto: 'udp', address: '127.0.0.1', family: 4 };
 function chainFor(corefile: string, index: RecordIndex = fixtureIndex()): PacketHandler {
   const [c] = loadCorefile(corefile);
   const k = c!.kubernetes!;
-  const inner = new DnsHandler({ controller: scopedController(index, k), zone: k.zone, ttl: k.ttl, podMode: k.podMode, forwarder: undefined, acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined });
+  const inner = new DnsHandler({ controller: scopedController(index, k), ...handlerZones(k), ttl: k.ttl, podMode: k.podMode, forwarder: undefined, acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined });
   return new PluginChain(inner, c!, c!.hosts ? new HostsTable(c!.hosts) : undefined);
 }
 
@@ -138,4 +139,41 @@ test('shuffleAddresses keeps every record whole, by bytes (pointer owners) or by
     }
     t.is(orders.size, count);
   }
+});
+
+// The kubernetes plugin's reverse zones and fallthrough, as CoreDNS (handler.go, reverse.go):
+// a listed reverse zone is authoritative unless fallthrough covers it; names in no listed zone pass on.
+// Forwarded queries meet no upstream here, so SERVFAIL shows a query was passed on.
+const SOA_0_10 = '0.10.in-addr.arpa.\t5\tIN\tSOA\tns.dns.0.10.in-addr.arpa. hostmaster.0.10.in-addr.arpa. 7200 1800 86400 5';
+test('a reverse zone given to kubernetes without fallthrough is authoritative: an unknown address is NXDOMAIN with its SOA', async (t) => {
+  const h = chainFor(`.:53 {\n  kubernetes ${z} 0.10.in-addr.arpa\n}\n`);
+  t.deepEqual((await ask(h, '1.0.0.10.in-addr.arpa.', 'PTR')).answer, [`1.0.0.10.in-addr.arpa.\t5\tIN\tPTR\tsvc1.testns.svc.${z}.`]);
+  const unknown = await ask(h, '9.9.0.10.in-addr.arpa.', 'PTR');
+  t.like(unknown, { rcode: 'NXDOMAIN', answer: [], ns: [SOA_0_10] });
+  t.like(await ask(h, '0.10.in-addr.arpa.', 'SOA'), { rcode: 'NOERROR', answer: [SOA_0_10] });
+  t.like(await ask(h, 'svc1.testns.svc.0.10.in-addr.arpa.', 'A'), { rcode: 'NXDOMAIN', ns: [SOA_0_10] });
+  t.like(await ask(h, 'svc.0.10.in-addr.arpa.', 'A'), { rcode: 'NOERROR', answer: [], ns: [SOA_0_10] });
+  t.is((await ask(h, '2.0.0.172.in-addr.arpa.', 'PTR')).rcode, 'SERVFAIL', 'an address outside the listed reverse zones is passed on');
+});
+
+test('fallthrough for a reverse zone passes its unknown addresses on and still answers the known ones', async (t) => {
+  const h = chainFor(`.:53 {\n  kubernetes ${z} 0.10.in-addr.arpa {\n    fallthrough 0.10.in-addr.arpa\n  }\n}\n`);
+  t.deepEqual((await ask(h, '1.0.0.10.in-addr.arpa.', 'PTR')).answer, [`1.0.0.10.in-addr.arpa.\t5\tIN\tPTR\tsvc1.testns.svc.${z}.`]);
+  t.is((await ask(h, '9.9.0.10.in-addr.arpa.', 'PTR')).rcode, 'SERVFAIL');
+  t.is((await ask(h, `nope.testns.svc.${z}.`, 'A')).rcode, 'NXDOMAIN', 'the cluster zone is not covered');
+});
+
+test('fallthrough without zones covers the cluster zone too: its NXDOMAINs are passed on, NODATA is not', async (t) => {
+  const h = chainFor(`.:53 {\n  kubernetes ${z} in-addr.arpa {\n    fallthrough\n  }\n}\n`);
+  t.is((await ask(h, `nope.testns.svc.${z}.`, 'A')).rcode, 'SERVFAIL');
+  t.is((await ask(h, '9.9.0.10.in-addr.arpa.', 'PTR')).rcode, 'SERVFAIL');
+  t.like(await ask(h, `svc1.testns.svc.${z}.`, 'AAAA'), { rcode: 'NOERROR', answer: [] });
+  t.deepEqual((await ask(h, `svc1.testns.svc.${z}.`, 'A')).answer, [`svc1.testns.svc.${z}.\t5\tIN\tA\t10.0.0.1`]);
+});
+
+test("kubeadm's zones and fallthrough: known addresses answered, unknown ones passed on", async (t) => {
+  const h = chainFor(`.:53 {\n  kubernetes ${z} in-addr.arpa ip6.arpa {\n    fallthrough in-addr.arpa ip6.arpa\n  }\n}\n`);
+  t.deepEqual((await ask(h, '2.0.0.172.in-addr.arpa.', 'PTR')).answer, [`2.0.0.172.in-addr.arpa.\t5\tIN\tPTR\tpod-a.hdls1.testns.svc.${z}.`]);
+  t.is((await ask(h, '9.9.9.10.in-addr.arpa.', 'PTR')).rcode, 'SERVFAIL');
+  t.is((await ask(h, `nope.testns.svc.${z}.`, 'A')).rcode, 'NXDOMAIN');
 });

@@ -18,7 +18,7 @@ test("kubeadm's default Corefile reads into one server with every plugin's setti
   t.like(c, {
     zones: ['.'], port: 53, bind: [], errors: true, loop: true, loadbalance: true, log: false, cache: { successTtl: 30, denialTtl: 30, capacity: 19968 },
     health: { address: ':8080', lameduckMs: 5000 }, ready: ':8181', prometheus: ':9153',
-    kubernetes: { zone: 'cluster.local', podMode: 'insecure', ttl: 30, fallthrough: ['in-addr.arpa.', 'ip6.arpa.'], namespaces: [], noEndpoints: false },
+    kubernetes: { zone: 'cluster.local', podMode: 'insecure', ttl: 30, reverseZones: ['in-addr.arpa', 'ip6.arpa'], fallthrough: ['in-addr.arpa.', 'ip6.arpa.'], namespaces: [], noEndpoints: false },
     forward: { to: ['/etc/resolv.conf'], maxConcurrent: 1000, policy: 'random' },
     reload: { intervalMs: 30_000, jitterMs: 15_000 },
   });

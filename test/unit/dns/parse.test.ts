@@ -2,7 +2,7 @@ import test from 'ava';
 import { canonicalIPv6, endpointName, parseRequest, podIPFromName, reverseName, reverseToIP, type RecordRequest } from '../../../src/dns/parse.ts';
 
 const Z = 'cluster.local';
-const req = (r: Partial<RecordRequest>): RecordRequest => ({ port: '', protocol: '', endpoint: '', service: '', namespace: '', podOrSvc: '', ...r });
+const req = (r: Partial<RecordRequest>): RecordRequest => ({ port: '', protocol: '', endpoint: '', cluster: '', service: '', namespace: '', podOrSvc: '', ...r });
 
 const cases: Array<{ name: string; want: RecordRequest | undefined }> = [
   { name: Z, want: req({}) },
@@ -20,6 +20,13 @@ const cases: Array<{ name: string; want: RecordRequest | undefined }> = [
 for (const tc of cases) {
   test(`parseRequest ${tc.name}`, (t) => t.deepEqual(parseRequest(tc.name, Z), tc.want));
 }
+
+// CoreDNS parse.go: in a multicluster zone two plain labels are endpoint.cluster; an underscore keeps them _port._proto.
+test('parseRequest in a multicluster zone: endpoint.cluster, or _port._proto', (t) => {
+  t.deepEqual(parseRequest(`db-0.east.web.ns.svc.${Z}`, Z, true), req({ podOrSvc: 'svc', namespace: 'ns', service: 'web', endpoint: 'db-0', cluster: 'east' }));
+  t.deepEqual(parseRequest(`_http._tcp.web.ns.svc.${Z}`, Z, true), req({ podOrSvc: 'svc', namespace: 'ns', service: 'web', port: 'http', protocol: 'tcp' }));
+  t.deepEqual(parseRequest(`db-0.east.web.ns.svc.${Z}`, Z), req({ podOrSvc: 'svc', namespace: 'ns', service: 'web', port: 'db-0', protocol: 'east' }));
+});
 
 const pods: Array<[string, string | undefined]> = [
   ['1-2-3-4', '1.2.3.4'],

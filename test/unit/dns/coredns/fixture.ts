@@ -3,6 +3,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../../src/dns/acl.ts';
 import { DnsHandler } from '../../../../src/dns/handler.ts';
 import type { PodMode } from '../../../../src/dns/lookup.ts';
+import { LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, toDnsServiceImport, toMcEndpointSlice, type ServiceImport } from '../../../../src/dns/multicluster.ts';
 import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
 import { RecordIndex } from '../../../../src/dns/records.ts';
 import { buildQuery, decode, type Decoded } from '../helpers.ts';
@@ -56,17 +57,52 @@ const SLICES: EndpointSlice[] = [
 ];
 
 /**
+ * The same cluster as MCS API objects (svcImportIndex and mcEpsIndex in
+ * handler_test.go, same commit): a ServiceImport per Service but the
+ * ExternalNames, and the endpoints as slices from cluster `cluster1`.
+ */
+const imp = (namespace: string, name: string, type: string, ips: string[], ports = http): ServiceImport => ({ metadata: { namespace, name }, spec: { type, ips, ports } });
+const IMPORTS: ServiceImport[] = [
+  imp('kube-system', 'kubedns', 'ClusterSetIP', ['10.0.0.10'], [{ name: 'dns', protocol: 'UDP', port: 53 }]),
+  imp('testns', 'svc1', 'ClusterSetIP', ['10.0.0.1']),
+  imp('testns', 'svcempty', 'ClusterSetIP', ['10.0.0.1']),
+  imp('testns', 'svc6', 'ClusterSetIP', ['1234:abcd::1']),
+  imp('testns', 'hdls1', 'Headless', [], []),
+  imp('testns', 'hdlsprtls', 'Headless', [], []),
+  imp('unexposedns', 'svc1', 'ClusterSetIP', ['10.0.0.2']),
+  imp('testns', 'svc-dual-stack', 'ClusterSetIP', ['10.0.0.3', '10::3']),
+];
+const mcSlice = (s: EndpointSlice): EndpointSlice => {
+  const service = s.metadata!.labels!['kubernetes.io/service-name']!;
+  return { ...s, metadata: { ...s.metadata, labels: { [LABEL_SERVICE_NAME]: service, [LABEL_SOURCE_CLUSTER]: 'cluster1' } } };
+};
+
+/**
  * coreDnsIndex builds the index; `namespaces` are the ones that exist
  * (CoreDNS's exposed namespaces in the test at hand), `pods` the verified-mode pods.
  */
-export function coreDnsIndex(o: { namespaces?: string[]; pods?: Array<[string, string]>; synced?: boolean } = {}): RecordIndex {
+export function coreDnsIndex(o: { namespaces?: string[]; pods?: Array<[string, string]>; synced?: boolean; multicluster?: boolean } = {}): RecordIndex {
   const index = new RecordIndex({ watchNamespaces: true });
   for (const ns of o.namespaces ?? ['testns']) index.setNamespace(ns);
   for (const s of SERVICES) index.setService(toDnsService(s));
   for (const s of SLICES) index.setEndpointSlice(toDnsEndpointSlice(s)!);
   for (const [namespace, ip] of o.pods ?? []) index.updatePod(undefined, { namespace, ips: [ip] });
+  if (o.multicluster) {
+    for (const si of IMPORTS) index.multicluster.setServiceImport(toDnsServiceImport(si));
+    for (const s of SLICES) index.multicluster.setEndpointSlice(toMcEndpointSlice(mcSlice(s))!);
+    index.multicluster.markSynced();
+  }
   if (o.synced !== false) index.markSynced();
   return index;
+}
+
+export interface AskOptions {
+  podMode?: PodMode;
+  localIPs?: string[];
+  /** The reverse zones the plugin is given, without fallthrough (default: kubeadm's, falling through). */
+  reverseZones?: string[];
+  /** Zones answered from ServiceImports (the index must be built with `multicluster`). */
+  multiclusterZones?: string[];
 }
 
 /**
@@ -74,9 +110,11 @@ export function coreDnsIndex(o: { namespaces?: string[]; pods?: Array<[string, s
  * It asks over TCP: CoreDNS's handler tests see the plugin's whole answer,
  * before any server truncates it to a UDP size.
  */
-export async function ask(index: RecordIndex, qname: string, qtype: string | number, o: { podMode?: PodMode; localIPs?: string[] } = {}): Promise<Decoded> {
+export async function ask(index: RecordIndex, qname: string, qtype: string | number, o: AskOptions = {}): Promise<Decoded> {
   const h = new DnsHandler({
-    controller: index, zone: 'cluster.local', ttl: 5, podMode: o.podMode ?? 'insecure', forwarder: undefined,
+    controller: index, zone: 'cluster.local', ttl: 5,
+    ...(o.reverseZones ? { reverseZones: o.reverseZones, fallthrough: [] } : {}),
+    ...(o.multiclusterZones ? { multiclusterZones: o.multiclusterZones } : {}), podMode: o.podMode ?? 'insecure', forwarder: undefined,
     acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined, localIPs: o.localIPs ?? [],
   });
   const out = await h.handle(buildQuery(qname, qtype), { proto: 'tcp', address: '127.0.0.1', family: 4 });

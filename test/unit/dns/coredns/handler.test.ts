@@ -4,7 +4,8 @@ import { ask, coreDnsIndex, SOA } from './fixture.ts';
 
 // CoreDNS's TestServeDNS tables (commonDnsTestCases and dnsTestCases,
 // plugin/kubernetes/handler_test.go, source in fixture.ts) and
-// TestServeNamespaceDNS and TestNotSyncedServeDNS, answered by Ferry's
+// TestServeNamespaceDNS, TestNotSyncedServeDNS and TestMultiClusterServeDNS
+// (commonDnsTestCases and multiclusterDnsTestCases), answered by Ferry's
 // handler over the same cluster. Records are as upstream expects them.
 //
 // Left out, and why:
@@ -12,8 +13,6 @@ import { ask, coreDnsIndex, SOA } from './fixture.ts';
 //   truncated upstream answer to an ExternalName chase into its own, so the
 //   client retries over TCP; Ferry's forwarder asks that upstream again over
 //   TCP itself (forward.ts) and answers in full, so there is no TC to carry.
-// - TestMultiClusterServeDNS: Ferry has no multicluster zones
-//   (ServiceImport / clusterset) — a missing feature.
 
 const Z = 'cluster.local';
 const rr = (name: string, type: string, data: string, ttl = 5) => `${name}\t${ttl}\tIN\t${type}\t${data}`;
@@ -86,6 +85,36 @@ const dnsTestCases: DnsCase[] = [
 for (const tc of [...commonDnsTestCases, ...dnsTestCases]) {
   test(`TestServeDNS: ${tc.name}`, async (t) => {
     const got = await ask(coreDnsIndex(), tc.qname, tc.qtype);
+    checkCase(t, got, tc);
+    t.true(got.aa, 'authoritative');
+  });
+}
+
+// TestMultiClusterServeDNS: cluster.local is itself the multicluster zone, so
+// every name is answered from the ServiceImports and the cluster1 slices
+// (the Services are in the index too, and must not be what answers).
+const multiclusterDnsTestCases: DnsCase[] = [
+  {
+    name: 'SRV Service (Headless)', qname: `_http._tcp.hdls1.testns.svc.${Z}.`, qtype: 'SRV', rcode: 'NOERROR',
+    answer: ['172-0-0-2', '172-0-0-3', '5678-abcd--1', '5678-abcd--2', 'dup-name'].map((h) => rr(`_http._tcp.hdls1.testns.svc.${Z}.`, 'SRV', `0 16 80 ${h}.cluster1.hdls1.testns.svc.${Z}.`)),
+    extra: [
+      rr(`172-0-0-2.cluster1.hdls1.testns.svc.${Z}.`, 'A', '172.0.0.2'), rr(`172-0-0-3.cluster1.hdls1.testns.svc.${Z}.`, 'A', '172.0.0.3'),
+      rr(`5678-abcd--1.cluster1.hdls1.testns.svc.${Z}.`, 'AAAA', '5678:abcd::1'), rr(`5678-abcd--2.cluster1.hdls1.testns.svc.${Z}.`, 'AAAA', '5678:abcd::2'),
+      rr(`dup-name.cluster1.hdls1.testns.svc.${Z}.`, 'A', '172.0.0.4'), rr(`dup-name.cluster1.hdls1.testns.svc.${Z}.`, 'A', '172.0.0.5'),
+    ],
+  },
+  { name: 'A for a headless service: each IPv4 endpoint', qname: `hdls1.testns.svc.${Z}.`, qtype: 'A', rcode: 'NOERROR', answer: ['172.0.0.2', '172.0.0.3', '172.0.0.4', '172.0.0.5'].map((ip) => rr(`hdls1.testns.svc.${Z}.`, 'A', ip)) },
+  { name: 'AAAA of an endpoint, no trailing dot', qname: `5678-abcd--2.cluster1.hdls1.testns.svc.${Z}`, qtype: 'AAAA', rcode: 'NOERROR', answer: [rr(`5678-abcd--2.cluster1.hdls1.testns.svc.${Z}.`, 'AAAA', '5678:abcd::2')] },
+  { name: 'AAAA Endpoint', qname: `5678-abcd--1.cluster1.hdls1.testns.svc.${Z}.`, qtype: 'AAAA', rcode: 'NOERROR', answer: [rr(`5678-abcd--1.cluster1.hdls1.testns.svc.${Z}.`, 'AAAA', '5678:abcd::1')] },
+  { name: 'An Endpoint with no port', qname: `172-0-0-20.cluster1.hdlsprtls.testns.svc.${Z}.`, qtype: 'A', rcode: 'NOERROR', answer: [rr(`172-0-0-20.cluster1.hdlsprtls.testns.svc.${Z}.`, 'A', '172.0.0.20')] },
+  { name: 'AAAA Endpoint without specifying the clusterid', qname: `5678-abcd--1.hdls1.testns.svc.${Z}.`, qtype: 'AAAA', rcode: 'NXDOMAIN', ns: [SOA] },
+  { name: 'An Endpoint ip', qname: `172-0-0-2.cluster1.hdls1.testns.svc.${Z}.`, qtype: 'A', rcode: 'NOERROR', answer: [rr(`172-0-0-2.cluster1.hdls1.testns.svc.${Z}.`, 'A', '172.0.0.2')] },
+  { name: 'A Endpoint ip', qname: `172-0-0-3.cluster1.hdls1.testns.svc.${Z}.`, qtype: 'A', rcode: 'NOERROR', answer: [rr(`172-0-0-3.cluster1.hdls1.testns.svc.${Z}.`, 'A', '172.0.0.3')] },
+  { name: 'An Endpoint by name', qname: `dup-name.cluster1.hdls1.testns.svc.${Z}.`, qtype: 'A', rcode: 'NOERROR', answer: ['172.0.0.4', '172.0.0.5'].map((ip) => rr(`dup-name.cluster1.hdls1.testns.svc.${Z}.`, 'A', ip)) },
+];
+for (const tc of [...commonDnsTestCases, ...multiclusterDnsTestCases]) {
+  test(`TestMultiClusterServeDNS: ${tc.name}`, async (t) => {
+    const got = await ask(coreDnsIndex({ multicluster: true }), tc.qname, tc.qtype, { multiclusterZones: [Z] });
     checkCase(t, got, tc);
     t.true(got.aa, 'authoritative');
   });

@@ -6,15 +6,8 @@ import { checkCase, type DnsCase } from '../helpers.ts';
 import { ask, coreDnsIndex, SOA } from './fixture.ts';
 
 // CoreDNS's apex (kubernetes_apex_test.go), pod mode (handler_pod_*_test.go)
-// and reverse (reverse_test.go) tables, source in fixture.ts.
-//
-// Left out, and why:
-// - TestReverse's "101.0.0.10.in-addr.arpa. PTR" (NXDOMAIN with the reverse
-//   zone's SOA) and "svc1.testns.svc.0.10.in-addr.arpa. A": upstream's test
-//   makes CoreDNS authoritative for reverse zones; Ferry serves them as
-//   kubeadm's Corefile configures them (`fallthrough in-addr.arpa ip6.arpa`:
-//   unknown addresses go to the upstream) and cannot be made authoritative
-//   for a reverse zone — a missing feature.
+// and reverse (reverse_test.go) tables, source in fixture.ts. Nothing is
+// left out.
 
 const Z = 'cluster.local';
 const rr = (name: string, type: string, data: string) => `${name}\t5\tIN\t${type}\t${data}`;
@@ -84,19 +77,24 @@ function reverseIndex(): RecordIndex {
 const v6a = '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.c.b.a.4.3.2.1.ip6.arpa.';
 const v6b = 'a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.0.0.7.7.0.0.0.0.d.f.ip6.arpa.';
 const v6c = '6.a.b.9.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.0.0.7.7.0.0.0.0.d.f.ip6.arpa.';
+// TestReverse's plugin is given the cluster zone and four reverse zones, without fallthrough.
+const REVERSE_ZONES = ['0.10.in-addr.arpa', '168.192.in-addr.arpa', '0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.c.b.a.4.3.2.1.ip6.arpa', '0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.0.0.7.7.0.0.0.0.d.f.ip6.arpa'];
+const REVERSE_SOA = rr('0.10.in-addr.arpa.', 'SOA', 'ns.dns.0.10.in-addr.arpa. hostmaster.0.10.in-addr.arpa. 7200 1800 86400 5');
 const reverseCases: DnsCase[] = [
   { qname: '100.0.0.10.in-addr.arpa.', qtype: 'PTR', rcode: 'NOERROR', answer: [rr('100.0.0.10.in-addr.arpa.', 'PTR', `ep1a.svc1.testns.svc.${Z}.`)] },
   { qname: '100.1.168.192.in-addr.arpa.', qtype: 'PTR', rcode: 'NOERROR', answer: [rr('100.1.168.192.in-addr.arpa.', 'PTR', `svc1.testns.svc.${Z}.`)] },
   { qname: v6a, qtype: 'PTR', rcode: 'NOERROR', answer: [rr(v6a, 'PTR', `ep1b.svc1.testns.svc.${Z}.`)] },
   { qname: v6b, qtype: 'PTR', rcode: 'NOERROR', answer: [rr(v6b, 'PTR', `ip6svc1ex.svc1.testns.svc.${Z}.`)] },
   { qname: v6c, qtype: 'PTR', rcode: 'NOERROR', answer: [rr(v6c, 'PTR', `ip6svc1in.svc1.testns.svc.${Z}.`)] },
+  { qname: '101.0.0.10.in-addr.arpa.', qtype: 'PTR', rcode: 'NXDOMAIN', ns: [REVERSE_SOA] },
   { qname: `example.org.${Z}.`, qtype: 'PTR', rcode: 'NXDOMAIN', ns: [SOA] },
   { qname: `svc1.testns.svc.${Z}.`, qtype: 'PTR', rcode: 'NOERROR', answer: [], ns: [SOA] },
+  { qname: 'svc1.testns.svc.0.10.in-addr.arpa.', qtype: 'A', rcode: 'NXDOMAIN', ns: [REVERSE_SOA] },
   { qname: `100.0.0.10.${Z}.`, qtype: 'PTR', rcode: 'NXDOMAIN', ns: [SOA] },
   { qname: '99.0.0.10.in-addr.arpa.', qtype: 'PTR', rcode: 'NOERROR', answer: [rr('99.0.0.10.in-addr.arpa.', 'PTR', `double-ep.svc1.testns.svc.${Z}.`), rr('99.0.0.10.in-addr.arpa.', 'PTR', `double-ep.svc2.testns.svc.${Z}.`)] },
 ];
 for (const tc of reverseCases) {
-  test(`TestReverse: ${tc.qname} ${tc.qtype}`, async (t) => checkCase(t, await ask(reverseIndex(), tc.qname, tc.qtype), tc));
+  test(`TestReverse: ${tc.qname} ${tc.qtype}`, async (t) => checkCase(t, await ask(reverseIndex(), tc.qname, tc.qtype, { reverseZones: REVERSE_ZONES }), tc));
 }
 
 // TestNsAddrs (ns_test.go): this server (10.244.0.20) is an endpoint of a

@@ -13,8 +13,6 @@ import {
 // Left out of these tests, and why:
 // - TestNodePorts' three IPv6 cases: Ferry's iptables mode programs IPv4
 //   only (no ip6tables proxier) — a missing feature.
-// - TestDropInvalidRule's nfacct case (Ferry has no nfacct counters, a
-//   missing feature); its plain and tcpLiberal cases are ported.
 
 test('TestNoEndpointsReject: every address of a service without endpoints rejects', async (t) => {
   const { ipt } = await sync([[svc('ns1', 'svc1', { type: 'LoadBalancer', clusterIPs: ['172.30.0.41'], externalIPs: [testExternalIP], nodePort: 3001, loadBalancerIPs: ['1.2.3.4'] }), []]]);
@@ -116,11 +114,12 @@ const FORWARD_ACCEPTS = [
 ];
 
 for (const tc of [
-  { tcpLiberal: false, dropRule: ['-m conntrack --ctstate INVALID -j DROP'] },
-  { tcpLiberal: true, dropRule: [] },
+  { tcpLiberal: false, nfacct: false, dropRule: ['-m conntrack --ctstate INVALID -j DROP'] },
+  { tcpLiberal: false, nfacct: true, dropRule: ['-m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP'] },
+  { tcpLiberal: true, nfacct: false, dropRule: [] },
 ]) {
-  test(`TestDropInvalidRule: tcpLiberal is ${tc.tcpLiberal} and nfacctEnsured is false`, async (t) => {
-    const { ipt } = await sync([], { ...upstreamOptions(), conntrackTCPLiberal: tc.tcpLiberal });
+  test(`TestDropInvalidRule: tcpLiberal is ${tc.tcpLiberal} and nfacctEnsured is ${tc.nfacct}`, async (t) => {
+    const { ipt } = await sync([], { ...upstreamOptions({ nfacct: tc.nfacct }), conntrackTCPLiberal: tc.tcpLiberal });
     t.deepEqual(ipt.rules('filter', 'KUBE-FORWARD'), [...tc.dropRule, ...FORWARD_ACCEPTS]);
   });
 }

@@ -1,5 +1,6 @@
 import type { ExecutionContext } from 'ava';
 import type { Endpoint, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
+import { NFACCT_COUNTERS } from '../../../../src/iptables/fixed-chains.ts';
 import type { IptablesHostFeatures } from '../../../../src/iptables/host-features.ts';
 import { nodePortTargets } from '../../../../src/iptables/node-ports.ts';
 import { renderRules, type RenderOptions } from '../../../../src/iptables/render.ts';
@@ -42,10 +43,13 @@ import { normalize, state } from '../fixtures.ts';
  * - TestDeleteEndpointConnections*: conntrack command lines, which Ferry
  *   tests in its own conntrack tests.
  *
- * Configuration translated, not left out: upstream's fake proxier has nfacct
- * counters; Ferry's fake has none, which upstream tests too (TestDropInvalidRule's
- * first case), so the dumps are compared without them (see translateDump).
- * Its fake iptables has no --random-fully, nor has UPSTREAM_HOST.
+ * Configuration: upstream's fake proxier has both its nfacct counters, and
+ * so do these tests (upstreamOptions; `nfacct: false` is TestDropInvalidRule's
+ * case without them): the ctstate INVALID drop counts into
+ * ct_state_invalid_dropped_pkts, and each NodePort has the extra rule that
+ * counts localhost packets into localhost_nps_accepted_pkts, as upstream's
+ * dumps have them. Upstream's fake iptables has no --random-fully, nor has
+ * UPSTREAM_HOST.
  */
 export const SOURCE = 'kubernetes pkg/proxy/iptables/proxier_test.go @ aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212';
 
@@ -61,8 +65,9 @@ export const testNodeIPs = [testNodeIP, testNodeIPAlt, testExternalIP];
 export const UPSTREAM_HOST: IptablesHostFeatures = { randomFully: false, conntrackTCPLiberal: false };
 
 /** upstreamOptions are NewFakeProxier's settings as Ferry RenderOptions. */
-export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean } = {}): RenderOptions {
+export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean; nfacct?: boolean } = {}): RenderOptions {
   return {
+    nfacctCounters: new Set(flags.nfacct === false ? [] : NFACCT_COUNTERS),
     clusterCIDRs: ['10.0.0.0/8'],
     masqueradeAll: false,
     masqueradeMark: '0x4000',
@@ -87,9 +92,9 @@ export async function sync(entries: ReadonlyArray<[ServicePort, Endpoint[]]>, op
 /**
  * translateDump turns Ferry's restore input and upstream's expected dump into
  * comparable text: Ferry's canary chains (upstream makes them outside the
- * restore) and mangle table go; upstream's nfacct counting (absent without
- * nfacct) goes. Then chains' declarations are
- * sorted and rules grouped per chain in their order (fixtures.normalize).
+ * restore) and mangle table go. Then chains' declarations are sorted and
+ * rules grouped per chain in their order (fixtures.normalize); upstream's
+ * dumps are compared as they are.
  */
 export function translateDump(text: string, from: 'ferry' | 'upstream'): string {
   let lines = text.split('\n').map((l) => l.trim());
@@ -97,10 +102,6 @@ export function translateDump(text: string, from: 'ferry' | 'upstream'): string 
     const mangle = lines.indexOf('*mangle');
     if (mangle >= 0) lines = lines.slice(0, mangle);
     lines = lines.filter((l) => !l.includes('KUBE-PROXY-CANARY'));
-  } else {
-    lines = lines
-      .filter((l) => !l.includes('--nfacct-name localhost_nps_accepted_pkts'))
-      .map((l) => l.replace(' -m nfacct --nfacct-name ct_state_invalid_dropped_pkts', ''));
   }
   return normalize(lines.join('\n'));
 }

@@ -79,6 +79,8 @@ test('TestSyncProxyRulesRepeated: each sync writes what upstream writes', async 
     config: proxyConfig({ clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' }), runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000,
     sysctl: async () => {}, // recorded nowhere: this test runs in the machine's own namespace
     host: UPSTREAM_HOST,
+    // As upstream's fake proxier: every nfacct counter could be created.
+    nfacct: { ensure: async (names) => new Set(names), packets: async () => undefined, close() {} },
     metrics: {
       iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} },
       iptablesRulesTotal: { set: ({ table }, v) => table === 'nat' && (natRules.total = v) },
