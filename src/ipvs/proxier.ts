@@ -4,9 +4,7 @@ import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import type { ProxyState } from '../endpoints/proxy-state.ts';
 import { isErrno, type NetlinkError } from '../netlink/errors.ts';
-import { IpvsNetlink, IpvsUnavailableError } from '../netlink/ipvs.ts';
-import type { Request } from '../netlink/socket.ts';
-import { RouteNetlink } from '../netlink/rtnl.ts';
+import { IpvsUnavailableError } from '../netlink/ipvs.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';
 import { DesiredIndex, splitSetKey } from './desired-index.ts';
@@ -14,8 +12,12 @@ import { IpvsSyncError } from './errors.ts';
 import { destKey, vsKey } from './desired.ts';
 import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } from './diff.ts';
 import { GracefulTermination } from './graceful.ts';
-import { applySysctls, nodePortAddresses } from './host.ts';
-import { ipsetRestore, renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
+import { nodePortAddresses } from './host.ts';
+import { renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
+import { REAL_HOST, request, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
+import { ServiceHealthServer } from '../endpoints/service-health.ts';
+import { conntrackDeletions } from '../endpoints/conntrack.ts';
+import type { ServicePort } from '../endpoints/proxy-state.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
 import { legacyFilterCleanup, missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
 import type { IptablesHostFeatures } from '../iptables/host-features.ts';
@@ -42,6 +44,10 @@ export interface IpvsProxierOptions {
   readonly restoreFailures?: { inc(): void };
   /** What this node's iptables offers (createProxier detects it at start); by default no --random-fully. */
   readonly hostFeatures?: IptablesHostFeatures;
+  /** Listen address of health check node ports (default 0.0.0.0). */
+  readonly healthHost?: string;
+  /** IPVS, rtnetlink, ipset, sysctls and conntrack; the node's own by default (unit tests give fakes). */
+  readonly host?: IpvsHost;
 }
 
 /**
@@ -55,8 +61,12 @@ export class IpvsProxier implements Proxier {
   readonly mode = 'ipvs';
   private readonly config: ProxyConfig;
   private readonly iptables: IptablesRunner;
-  private ipvs: IpvsNetlink | undefined;
-  private rt: RouteNetlink | undefined;
+  private ipvs: IpvsOps | undefined;
+  private rt: RouteOps | undefined;
+  private readonly host: IpvsHost;
+  private readonly health: ServiceHealthServer;
+  private lastSyncOk = false;
+  private previousServices: ReadonlyMap<string, ServicePort> = new Map();
   private needFull = true;
   private lastFullAt = 0;
   /** The node IPs the last full sync worked NodePort addresses out from (joined). */
@@ -84,6 +94,8 @@ export class IpvsProxier implements Proxier {
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
     this.restoreFailures = options.restoreFailures;
     this.randomFully = options.hostFeatures?.randomFully ?? false;
+    this.host = options.host ?? REAL_HOST;
+    this.health = new ServiceHealthServer(options.healthHost ?? '0.0.0.0', () => this.lastSyncOk);
     if (options.registry) {
       const registers = [options.registry];
       this.opsCounter = new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers });
@@ -97,9 +109,9 @@ export class IpvsProxier implements Proxier {
     return run;
   }
 
-  private async open(): Promise<{ ipvs: IpvsNetlink; rt: RouteNetlink }> {
-    this.ipvs ??= await IpvsNetlink.open();
-    this.rt ??= RouteNetlink.open();
+  private async open(): Promise<{ ipvs: IpvsOps; rt: RouteOps }> {
+    this.ipvs ??= await this.host.openIpvs();
+    this.rt ??= this.host.openRoute();
     return { ipvs: this.ipvs, rt: this.rt };
   }
 
@@ -116,9 +128,12 @@ export class IpvsProxier implements Proxier {
           this.lastNodeIPs = nodeIPs;
         }
         this.startChecker();
+        this.lastSyncOk = true;
+        await this.afterSync(state);
         return { ok: true, full, stats };
       } catch (e) {
         this.needFull = true;
+        this.lastSyncOk = false;
         log.error('Sync failed; the next sync is a full one', { err: e });
         return { ok: false, error: e instanceof Error ? e : new Error(getErrorMessage(e)) };
       }
@@ -132,7 +147,7 @@ export class IpvsProxier implements Proxier {
   private async fullSync(state: ProxyState): Promise<Record<string, number>> {
     const { ipvs, rt } = await this.open();
     const phase = phaseTimer();
-    await applySysctls();
+    await this.host.applySysctls();
     const { ipvsTcpTimeoutMs: tcp, ipvsTcpFinTimeoutMs: fin, ipvsUdpTimeoutMs: udp } = this.config;
     if (tcp || fin || udp) await ipvs.setTimeouts({ tcp: Math.round(tcp / 1000), tcpFin: Math.round(fin / 1000), udp: Math.round(udp / 1000) });
     this.linkIndex = await this.ensureLink(rt);
@@ -164,7 +179,7 @@ export class IpvsProxier implements Proxier {
     phase('addresses');
     const ops = await this.applyVirtualServers(touched);
     phase('ipvs');
-    await ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
+    await this.host.ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
     phase('ipset');
     const saved = await saveTables(this.iptables);
     const legacy = legacyFilterCleanup(saved);
@@ -187,7 +202,7 @@ export class IpvsProxier implements Proxier {
     const ops = await this.applyVirtualServers(touched);
     phase('ipvs');
     const sets = this.desired.setEntries.drain();
-    await ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey)));
+    await this.host.ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey)));
     // The rules follow REJECT targets, load balancer node access and which sets are empty.
     const rules = this.rules([]);
     if (rules !== this.lastRules) await this.restore(rules);
@@ -221,7 +236,18 @@ export class IpvsProxier implements Proxier {
     });
   }
 
-  private async ensureLink(rt: RouteNetlink): Promise<number> {
+  /**
+   * afterSync does what follows programmed services, as kube-proxy's IPVS
+   * mode: health check node ports with their local endpoint counts, and
+   * stale UDP conntrack entries. Failures are logged, not fatal.
+   */
+  private async afterSync(state: ProxyState): Promise<void> {
+    for (const err of await this.health.syncFromState(state)) log.warn('health check node port', { err: err.message });
+    for (const err of await this.host.conntrack(conntrackDeletions(state, this.previousServices))) log.warn('conntrack cleanup failed', { err: err.message });
+    this.previousServices = state.services;
+  }
+
+  private async ensureLink(rt: RouteOps): Promise<number> {
     const existing = await rt.linkIndex(DUMMY_LINK);
     if (existing !== undefined) return existing;
     await rt.createDummyLink(DUMMY_LINK);
@@ -231,7 +257,7 @@ export class IpvsProxier implements Proxier {
   }
 
   /** readKernel dumps every virtual server and its real servers. */
-  private async readKernel(ipvs: IpvsNetlink): Promise<Map<string, KernelVirtualServer>> {
+  private async readKernel(ipvs: IpvsOps): Promise<Map<string, KernelVirtualServer>> {
     const model = new Map<string, KernelVirtualServer>();
     for (const service of await ipvs.listServices()) {
       const dests = new Map((await ipvs.listDestinations(service)).map((d) => [destKey(d.address, d.port), d] as const));
@@ -318,13 +344,13 @@ export class IpvsProxier implements Proxier {
   cleanup(): Promise<void> {
     return this.locked(async () => {
       try {
-        const ipvs = this.ipvs ?? (await IpvsNetlink.open());
+        const ipvs = this.ipvs ?? (await this.host.openIpvs());
         this.ipvs = ipvs;
         await ipvs.flush();
       } catch (e) {
         if (!(e instanceof IpvsUnavailableError)) throw e;
       }
-      const rt = (this.rt ??= RouteNetlink.open());
+      const rt = (this.rt ??= this.host.openRoute());
       const index = await rt.linkIndex(DUMMY_LINK);
       if (index !== undefined) await rt.deleteLink(index);
       await removeKubeChains(this.iptables);
@@ -340,6 +366,7 @@ export class IpvsProxier implements Proxier {
     return this.locked(async () => {
       if (this.timer) clearInterval(this.timer);
       this.timer = undefined;
+      await this.health.close();
       this.ipvs?.close();
       this.rt?.close();
       this.ipvs = undefined;
@@ -360,21 +387,3 @@ function phaseTimer(): ((name: string) => void) & { done(): Record<string, numbe
   };
   return Object.assign(mark, { done: () => times });
 }
-
-function request(ipvs: IpvsNetlink, op: IpvsOp): Request {
-  switch (op.kind) {
-    case 'newService':
-      return ipvs.newService(op.service);
-    case 'setService':
-      return ipvs.setService(op.service);
-    case 'delService':
-      return ipvs.delService(op.service);
-    case 'newDest':
-      return ipvs.newDest(op.service, op.dest);
-    case 'setDest':
-      return ipvs.setDest(op.service, op.dest);
-    case 'delDest':
-      return ipvs.delDest(op.service, op.dest);
-  }
-}
-

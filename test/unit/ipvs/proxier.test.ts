@@ -1,0 +1,158 @@
+import test from 'ava';
+import { get } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import type { ConntrackDeletion } from '../../../src/endpoints/conntrack.ts';
+import type { Endpoint, ProxyState } from '../../../src/endpoints/proxy-state.ts';
+import type { IptablesRunner } from '../../../src/iptables/runner.ts';
+import type { IpvsHost, IpvsOps, RouteOps } from '../../../src/ipvs/kernel.ts';
+import { IpvsProxier } from '../../../src/ipvs/proxier.ts';
+import type { DestinationStatus, ServiceKey, VirtualService } from '../../../src/netlink/ipvs.ts';
+import type { InterfaceAddress } from '../../../src/netlink/rtnl.ts';
+import type { Request } from '../../../src/netlink/socket.ts';
+import { proxyConfig, proxyState, servicePort } from '../../helpers/proxy-state-fixtures.ts';
+
+// IpvsProxier over a fake node (IPVS is not in this kernel): what it asks of
+// IPVS, rtnetlink, ipset, iptables and conntrack, and the health check node
+// ports it serves itself, as kube-proxy's IPVS mode does after each sync.
+
+const key = (s: ServiceKey) => `${s.protocol} ${s.address}:${s.port}`;
+
+/** FakeIpvs keeps virtual servers as the kernel would; each request runs when applied. */
+class FakeIpvs implements IpvsOps {
+  readonly services = new Map<string, { service: VirtualService; dests: Map<string, DestinationStatus> }>();
+  private readonly actions = new WeakMap<Request, () => void>();
+  private req(describe: string, action: () => void): Request {
+    const r: Request = { message: Buffer.alloc(0), describe: () => describe };
+    this.actions.set(r, action);
+    return r;
+  }
+  async setTimeouts(): Promise<void> {}
+  async listServices(): Promise<VirtualService[]> {
+    return [...this.services.values()].map((v) => v.service);
+  }
+  async listDestinations(s: ServiceKey): Promise<DestinationStatus[]> {
+    return [...(this.services.get(key(s))?.dests.values() ?? [])];
+  }
+  async apply(reqs: readonly Request[]): Promise<undefined[]> {
+    for (const r of reqs) this.actions.get(r)!();
+    return reqs.map(() => undefined);
+  }
+  async flush(): Promise<void> {
+    this.services.clear();
+  }
+  close(): void {}
+  newService = (s: VirtualService) => this.req('new', () => this.services.set(key(s), { service: s, dests: new Map() }));
+  setService = (s: VirtualService) => this.req('set', () => (this.services.get(key(s))!.service = s));
+  delService = (s: ServiceKey) => this.req('del', () => this.services.delete(key(s)));
+  newDest = (s: ServiceKey, d: Omit<DestinationStatus, 'activeConns' | 'inactiveConns' | 'persistConns'>) =>
+    this.req('newDest', () => this.services.get(key(s))!.dests.set(`${d.address}:${d.port}`, { ...d, activeConns: 1, inactiveConns: 0, persistConns: 0 }));
+  setDest = (s: ServiceKey, d: Omit<DestinationStatus, 'activeConns' | 'inactiveConns' | 'persistConns'>) =>
+    this.req('setDest', () => this.services.get(key(s))!.dests.set(`${d.address}:${d.port}`, { ...d, activeConns: 1, inactiveConns: 0, persistConns: 0 }));
+  delDest = (s: ServiceKey, d: { address: string; port: number }) => this.req('delDest', () => this.services.get(key(s))!.dests.delete(`${d.address}:${d.port}`));
+
+  /** dests lists one virtual server's real servers as `ip:port wN`. */
+  dests(k: string): string[] {
+    return [...(this.services.get(k)?.dests.values() ?? [])].map((d) => `${d.address}:${d.port} w${d.weight}`);
+  }
+}
+
+class FakeRoute implements RouteOps {
+  private dummy: number | undefined;
+  addresses: InterfaceAddress[] = [{ index: 2, address: '192.168.50.1', prefixLength: 24 }];
+  async linkIndex(): Promise<number | undefined> {
+    return this.dummy;
+  }
+  async createDummyLink(): Promise<void> {
+    this.dummy = 9;
+  }
+  async listAddresses(): Promise<InterfaceAddress[]> {
+    return [...this.addresses];
+  }
+  async applyAddresses(ops: ReadonlyArray<{ add: boolean; address: InterfaceAddress }>): Promise<undefined[]> {
+    for (const op of ops) this.addresses = op.add ? [...this.addresses, op.address] : this.addresses.filter((a) => a.address !== op.address.address);
+    return ops.map(() => undefined);
+  }
+  async deleteLink(): Promise<void> {
+    this.dummy = undefined;
+  }
+  close(): void {}
+}
+
+function fakeNode() {
+  const ipvs = new FakeIpvs();
+  const rt = new FakeRoute();
+  const ipset: string[] = [];
+  const restores: string[] = [];
+  const conntrack: ConntrackDeletion[] = [];
+  const host: IpvsHost = {
+    openIpvs: async () => ipvs, openRoute: () => rt, applySysctls: async () => {},
+    ipsetRestore: async (text) => void ipset.push(text),
+    conntrack: async (d) => (conntrack.push(...d), []),
+  };
+  const runner: IptablesRunner = { backend: 'nft', restore: async (text) => void restores.push(text), save: async () => '', chainExists: async () => true };
+  return { ipvs, rt, ipset, restores, conntrack, host, runner };
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+const probe = (port: number) =>
+  new Promise<{ status: number; body: { localEndpoints: number } } | 'refused'>((resolve) => {
+    get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(body) }));
+    }).on('error', () => resolve('refused'));
+  });
+
+const ep = (ip: string, isLocal: boolean): Endpoint => ({ ip, port: 8080, ready: true, serving: true, terminating: false, isLocal });
+
+test('IpvsProxier: health check node ports answer by local endpoints; virtual servers, addresses, ipsets and rules reach the node', async (t) => {
+  const node = fakeNode();
+  const hc = await freePort();
+  const proxier = new IpvsProxier(proxyConfig({ mode: 'ipvs' }), { host: node.host, runner: node.runner, healthHost: '127.0.0.1', hostFeatures: { randomFully: true, conntrackTCPLiberal: false } });
+  t.teardown(() => proxier.close());
+  const web = servicePort('ns', 'web', { type: 'LoadBalancer', clusterIPs: ['10.96.0.10'], nodePort: 30080, loadBalancerIPs: ['198.51.100.7'], externalTrafficPolicy: 'Local', healthCheckNodePort: hc });
+
+  const first = await proxier.sync(proxyState([[web, [ep('10.244.1.10', true), ep('10.244.2.10', false)]]]));
+  t.like(first, { ok: true, full: true });
+  t.deepEqual(await probe(hc), { status: 200, body: { service: { namespace: 'ns', name: 'web' }, localEndpoints: 1, serviceProxyHealthy: true } } as never);
+  t.deepEqual(node.ipvs.dests('TCP 10.96.0.10:80'), ['10.244.1.10:8080 w1', '10.244.2.10:8080 w1']);
+  t.deepEqual(node.ipvs.dests('TCP 192.168.50.1:30080'), ['10.244.1.10:8080 w1'], 'the NodePort of a Local service: the local endpoint');
+  t.deepEqual(node.rt.addresses.filter((a) => a.index === 9).map((a) => a.address).sort(), ['10.96.0.10', '198.51.100.7']);
+  t.regex(node.ipset[0]!, new RegExp(`create KUBE-HEALTH-CHECK-NODE-PORT bitmap:port range 0-65535 -exist\\ncreate (KUBE-TMP-\\d+) .*\\nflush \\1\\nadd \\1 ${hc}\\n`));
+  const rules = node.restores[0]!;
+  t.true(rules.includes('-A KUBE-NODE-PORT -m comment --comment "Kubernetes health check node port" -m set --match-set KUBE-HEALTH-CHECK-NODE-PORT dst -j ACCEPT'));
+  t.true(rules.includes('-j MASQUERADE --random-fully'));
+  t.true(rules.includes('-I INPUT 1 -m comment --comment "kubernetes health check rules" -j KUBE-NODE-PORT'));
+
+  // The local endpoint goes: 503, and its real server terminates (weight 0).
+  const second = await proxier.sync(proxyState([[web, [ep('10.244.2.10', false)]]], [web.key]));
+  t.like(second, { ok: true, full: false });
+  t.like(await probe(hc), { status: 503, body: { localEndpoints: 0 } });
+  t.deepEqual(node.ipvs.dests('TCP 10.96.0.10:80'), ['10.244.1.10:8080 w0', '10.244.2.10:8080 w1']);
+  t.deepEqual(node.ipset.at(-1), 'del KUBE-LOOP-BACK 10.244.1.10,tcp:8080,10.244.1.10 -exist\n');
+
+  // The service goes: so do its port, virtual servers and addresses.
+  await proxier.sync({ ...proxyState([]), changed: new Set([web.key]) });
+  t.is(await probe(hc), 'refused');
+  t.is(node.ipvs.services.size, 0);
+  t.deepEqual(node.rt.addresses.filter((a) => a.index === 9), []);
+});
+
+test('IpvsProxier: a UDP endpoint that goes has its conntrack entries flushed, as kube-proxy\'s IPVS mode', async (t) => {
+  const node = fakeNode();
+  const proxier = new IpvsProxier(proxyConfig({ mode: 'ipvs' }), { host: node.host, runner: node.runner, healthHost: '127.0.0.1' });
+  t.teardown(() => proxier.close());
+  const dns = servicePort('kube-system', 'dns', { protocol: 'UDP', port: 53, clusterIPs: ['10.96.0.53'] });
+  await proxier.sync(proxyState([[dns, [ep('10.244.1.20', false), ep('10.244.1.21', false)]]]));
+  t.deepEqual(node.conntrack, []);
+  const gone: ProxyState = { ...proxyState([[dns, [ep('10.244.1.21', false)]]], [dns.key]), udpConntrack: { deletedEndpoints: [{ serviceKey: dns.key, endpoint: '10.244.1.20:8080' }], newlyActiveServices: new Set() } };
+  await proxier.sync(gone);
+  t.deepEqual(node.conntrack, [['-D', '--orig-dst', '10.96.0.53', '--dst-nat', '10.244.1.20', '-p', 'udp']]);
+});
