@@ -6,6 +6,8 @@ import type { Request } from '../netlink/socket.ts';
 import type { IpvsOp } from './diff.ts';
 import { applySysctls } from './host.ts';
 import { ipsetRestore } from './ipset.ts';
+import type { IpvsProbeOps } from './can-use.ts';
+import { execFile } from '../util/exec.ts';
 
 /**
  * What the IPVS proxier asks of the node: IPVS and rtnetlink (the parts of
@@ -21,6 +23,8 @@ export interface IpvsHost {
   readonly ipsetRestore: (text: string) => Promise<void>;
   readonly applySysctls: () => Promise<void>;
   readonly conntrack: (deletions: readonly ConntrackDeletion[]) => Promise<Error[]>;
+  /** `ipset --version` output (`ipset v7.17, protocol version: 7`). */
+  readonly ipsetVersion: () => Promise<string>;
 }
 
 export const REAL_HOST: IpvsHost = {
@@ -29,7 +33,17 @@ export const REAL_HOST: IpvsHost = {
   ipsetRestore,
   applySysctls,
   conntrack: runConntrackDeletions,
+  ipsetVersion: async () => (await execFile('ipset', ['--version'], { timeoutMs: 10_000 })).stdout,
 };
+
+/** probeOps gives canUseIpvs the virtual server calls it needs, one netlink request each. */
+export function probeOps(ipvs: IpvsOps): IpvsProbeOps {
+  const run = async (r: Request) => {
+    const [err] = await ipvs.apply([r]);
+    if (err) throw err;
+  };
+  return { listServices: () => ipvs.listServices(), addService: (s) => run(ipvs.newService(s)), deleteService: (s) => run(ipvs.delService(s)) };
+}
 
 /** request turns an operation into its netlink request. */
 export function request(ipvs: IpvsOps, op: IpvsOp): Request {

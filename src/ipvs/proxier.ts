@@ -14,7 +14,8 @@ import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } fro
 import { GracefulTermination } from './graceful.ts';
 import { nodePortAddresses } from './host.ts';
 import { renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
-import { REAL_HOST, request, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
+import { probeOps, REAL_HOST, request, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
+import { canUseIpvs } from './can-use.ts';
 import { ServiceHealthServer } from '../endpoints/service-health.ts';
 import { conntrackDeletions } from '../endpoints/conntrack.ts';
 import type { ServicePort } from '../endpoints/proxy-state.ts';
@@ -66,6 +67,8 @@ export class IpvsProxier implements Proxier {
   private readonly host: IpvsHost;
   private readonly health: ServiceHealthServer;
   private lastSyncOk = false;
+  /** Set once canUseIpvs passed (kube-proxy checks at start; here before the first full sync). */
+  private usable = false;
   private previousServices: ReadonlyMap<string, ServicePort> = new Map();
   private needFull = true;
   private lastFullAt = 0;
@@ -146,6 +149,8 @@ export class IpvsProxier implements Proxier {
 
   private async fullSync(state: ProxyState): Promise<Record<string, number>> {
     const { ipvs, rt } = await this.open();
+    if (!this.usable) await canUseIpvs(probeOps(ipvs), this.host.ipsetVersion, this.config.ipvsScheduler);
+    this.usable = true;
     const phase = phaseTimer();
     await this.host.applySysctls();
     const { ipvsTcpTimeoutMs: tcp, ipvsTcpFinTimeoutMs: fin, ipvsUdpTimeoutMs: udp } = this.config;

@@ -88,6 +88,7 @@ function fakeNode() {
     openIpvs: async () => ipvs, openRoute: () => rt, applySysctls: async () => {},
     ipsetRestore: async (text) => void ipset.push(text),
     conntrack: async (d) => (conntrack.push(...d), []),
+    ipsetVersion: async () => 'ipset v7.17, protocol version: 7\n',
   };
   const runner: IptablesRunner = { backend: 'nft', restore: async (text) => void restores.push(text), save: async () => '', chainExists: async () => true };
   return { ipvs, rt, ipset, restores, conntrack, host, runner };

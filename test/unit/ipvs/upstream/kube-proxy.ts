@@ -29,8 +29,8 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *
  * Every `func Test...` in that file and what became of it:
  *
- * Ported (virtual-servers.test.ts, rules.test.ts, sync.test.ts):
- *   TestGetNodeIPs, TestNodePortIPv4, Test_syncEndpoint_updateWeightsOnRestart,
+ * Ported (virtual-servers.test.ts, rules.test.ts, sync.test.ts, can-use.test.ts):
+ *   TestCanUseIPVSProxier, TestGetNodeIPs, TestNodePortIPv4, Test_syncEndpoint_updateWeightsOnRestart,
  *   TestIPv4Proxier, TestMasqueradeRule, TestExternalIPsNoEndpoint,
  *   TestExternalIPs, TestOnlyLocalExternalIPs, TestLoadBalancer,
  *   TestOnlyLocalNodePorts, TestHealthCheckNodePort,
@@ -45,6 +45,10 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *   Test_EndpointSliceOnlyReadyAndTerminatingLocal, TestIpIsValidForSet,
  *   TestNoEndpointsMetric, TestDismissLocalhostRuleExist (its IPv4 case),
  *   TestLoadBalancerIngressRouteTypeProxy (five of its six cases).
+ *
+ * TestCanUseIPVSProxier's check runs before the proxier's first full sync
+ * (kube-proxy runs it before it starts; Ferry's --cleanup builds the IPVS
+ * backend on nodes without IPVS too, so the check cannot be in its factory).
  *
  * Left out, and why:
  * - TestNodePortIPv6, TestIPv6Proxier, TestCleanLegacyService6 and
@@ -65,10 +69,6 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  * - TestFilterCIDRs: the helper that splits excludeCIDRs between
  *   NewDualStackProxier's two proxiers; Ferry has neither dual-stack IPVS nor
  *   --ipvs-exclude-cidrs (missing features, above).
- * - TestCanUseIPVSProxier: kube-proxy's start-up probe (ipset version ≥ 6.0,
- *   a dummy virtual server with the configured scheduler). Ferry checks only
- *   that the IPVS generic netlink family exists; the ipset version and
- *   scheduler probe are a missing feature.
  * - TestCleanupLeftovers: runs CleanupLeftovers against fakes; Ferry's
  *   cleanup talks to the kernel (IPVS flush, kube-ipvs0, iptables, ipset),
  *   which needs IPVS, and User-Mode Linux does not boot on this machine.
