@@ -19,8 +19,15 @@ function serviceIPs(svc: ServicePort): string[] {
  * endpoints (they may hold ICMP-rejected "no endpoint" state), and all
  * entries to the IPs of UDP services deleted since `previous` (the last
  * synced services), which also supplies services deleted in this sync.
+ * For an IPv6 snapshot each filter ends with `-f ipv6` (conntrack looks at
+ * IPv4 entries unless told), as kube-proxy's parametersWithFamily.
  */
 export function conntrackDeletions(state: ProxyState, previous: ReadonlyMap<string, ServicePort>): ConntrackDeletion[] {
+  const out = familyBlindDeletions(state, previous);
+  return (state.ipFamily ?? 4) === 6 ? out.map((args) => [...args, '-f', 'ipv6']) : out;
+}
+
+function familyBlindDeletions(state: ProxyState, previous: ReadonlyMap<string, ServicePort>): ConntrackDeletion[] {
   const out: ConntrackDeletion[] = [];
   for (const { serviceKey, endpoint } of state.udpConntrack.deletedEndpoints) {
     const svc = state.services.get(serviceKey) ?? previous.get(serviceKey);

@@ -1,5 +1,5 @@
-import { isIPv4 } from 'node:net';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { familyOf, type IPFamily } from './node-port-addresses.ts';
 import { servicePortKey } from './proxy-state.ts';
 import type { Endpoint, Protocol } from './proxy-state.ts';
 import { SERVICE_NAME_LABEL } from '../client/store.ts';
@@ -31,15 +31,15 @@ export function sliceServiceName(slice: EndpointSlice): string | undefined {
   return svc ? `${slice.metadata?.namespace ?? ''}/${svc}` : undefined;
 }
 
-/** sliceInfo projects an IPv4 EndpointSlice; other address families give undefined (not this proxy's). */
-export function sliceInfo(slice: EndpointSlice): SliceInfo | undefined {
-  if (slice.addressType !== 'IPv4') return undefined;
+/** sliceInfo projects an EndpointSlice of the proxy's family (addressType IPv4 or IPv6); others give undefined (not this proxy's). */
+export function sliceInfo(slice: EndpointSlice, family: IPFamily = 4): SliceInfo | undefined {
+  if (slice.addressType !== `IPv${family}`) return undefined;
   const ports = (slice.ports ?? [])
     .filter((p) => Number.isInteger(p.port) && p.port! > 0 && p.port! < 65536)
     .map((p) => ({ name: p.name ?? '', port: p.port!, protocol: (p.protocol ?? 'TCP') as Protocol }));
   const endpoints = (slice.endpoints ?? [])
     // A malformed address would fail the whole ruleset it is written into.
-    .filter((e) => e.addresses.length > 0 && isIPv4(e.addresses[0]!))
+    .filter((e) => e.addresses.length > 0 && familyOf(e.addresses[0]!) === family)
     .map((e) => {
       const ready = e.conditions?.ready ?? true;
       // One object shape for every endpoint keeps V8 on its fast paths at 100k endpoints.

@@ -2,6 +2,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Endpoint } from './proxy-state.ts';
 import { mergeSlices, sliceInfo, sliceServiceName } from './endpoint-slice-cache.ts';
 import type { EndpointsOfService, SliceInfo } from './endpoint-slice-cache.ts';
+import type { IPFamily } from './node-port-addresses.ts';
 import { SnapshotMap } from './snapshot-map.ts';
 
 /** LAST_CHANGE_TRIGGER_TIME is set by the endpoint controllers; it starts the network programming latency clock. */
@@ -23,14 +24,17 @@ interface ServiceSlices {
  */
 export class EndpointsChangeTracker {
   readonly #nodeName: string;
+  readonly #family: IPFamily;
   readonly #services = new Map<string, ServiceSlices>();
   /** Names of services whose `pending` is not empty. */
   readonly #pending = new Set<string>();
   /** Service name → earliest trigger time (ms) among changes not yet checked out. */
   readonly #triggerTimes = new Map<string, number>();
 
-  constructor(nodeName: string) {
+  /** family: the IP family whose EndpointSlices (addressType IPv4 or IPv6) this tracker keeps. */
+  constructor(nodeName: string, family: IPFamily = 4) {
     this.#nodeName = nodeName;
+    this.#family = family;
   }
 
   /** update records a slice add/update (removed false) or delete (removed true); returns whether it changed anything. */
@@ -38,7 +42,7 @@ export class EndpointsChangeTracker {
     const name = sliceServiceName(slice);
     const sliceName = slice.metadata?.name ?? '';
     if (!name) return false;
-    const info = removed ? undefined : sliceInfo(slice);
+    const info = removed ? undefined : sliceInfo(slice, this.#family);
     let svc = this.#services.get(name);
     if (!svc) this.#services.set(name, (svc = { applied: new Map(), pending: new Map() }));
     const known = svc.pending.has(sliceName) ? svc.pending.get(sliceName) : svc.applied.get(sliceName);

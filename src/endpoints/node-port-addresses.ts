@@ -12,7 +12,8 @@ export const NODE_PORT_ADDRESSES_PRIMARY = 'primary';
 
 export type IPFamily = 4 | 6;
 
-const familyOf = (ip: string): IPFamily | undefined => (isIPv4(ip) ? 4 : isIPv6(ip) ? 6 : undefined);
+/** familyOf tells an address's family, or undefined when it is not an address. */
+export const familyOf = (ip: string): IPFamily | undefined => (isIPv4(ip) ? 4 : isIPv6(ip) ? 6 : undefined);
 
 /** cidrFamily tells the family of a CIDR `ip/bits`, or undefined when it is not one. */
 export function cidrFamily(cidr: string): IPFamily | undefined {

@@ -1,3 +1,4 @@
+import type { IPFamily } from './node-port-addresses.ts';
 import type { ProxyState } from './proxy-state.ts';
 
 /**
@@ -23,6 +24,11 @@ export type SyncResult =
  */
 export interface Proxier {
   readonly mode: string;
+  /**
+   * The IP families whose snapshots it syncs, primary first (a MetaProxier
+   * has two on a dual-stack node); undefined: IPv4 only.
+   */
+  readonly ipFamilies?: readonly IPFamily[];
   sync(state: ProxyState): Promise<SyncResult>;
   /** Removes everything this backend ever installed; safe to run twice and on a clean node. */
   cleanup(): Promise<void>;

@@ -1,4 +1,3 @@
-import { isIPv4 } from 'node:net';
 import { InvalidArgumentError } from '../util/errors.ts';
 import { cidrFamily, NODE_PORT_ADDRESSES_PRIMARY } from './node-port-addresses.ts';
 import type { ProxyConfig } from './proxy-config.ts';
@@ -27,9 +26,9 @@ export interface RawProxyFlags {
   conntrackTCPBeLiberal: boolean;
 }
 
+/** checkCIDR accepts a CIDR of either family (kube-proxy's dual-stack `--cluster-cidr`: each family's proxier takes its own). */
 function checkCIDR(flag: string, cidr: string): string {
-  const m = /^(.+)\/(\d{1,2})$/.exec(cidr);
-  if (!m || !isIPv4(m[1]!) || Number(m[2]) > 32) throw new InvalidArgumentError(`invalid --${flag} ${JSON.stringify(cidr)}: not an IPv4 CIDR`);
+  if (!cidrFamily(cidr)) throw new InvalidArgumentError(`invalid --${flag} ${JSON.stringify(cidr)}: not a CIDR`);
   return cidr;
 }
 

@@ -4,9 +4,18 @@
  * object → explicit arguments to a backend's factory. Backends never read
  * flags or globals. Durations are milliseconds.
  */
+import type { IPFamily } from './node-port-addresses.ts';
+
 export interface ProxyConfig {
   /** iptables | ipvs | userspace | dry-run. */
   readonly mode: string;
+  /**
+   * The node IP's family (kube-proxy's primary IP family), found at start
+   * from the Node object; undefined: IPv4. Dual-stack iptables mode puts this
+   * family's proxier first; the other family runs beside it when its
+   * ip6tables/iptables work.
+   */
+  readonly primaryIPFamily?: IPFamily;
   /** This node's name (`--hostname-override`, else the host name). */
   readonly nodeName: string;
   /** `--cluster-cidr`: pod CIDRs; traffic from outside them to a service is masqueraded. Empty: no local detection. */

@@ -43,13 +43,18 @@ export interface ProxyLoopOptions {
  * ProxyLoop is the watcher of `ferry proxy`: Service, EndpointSlice and Node
  * informers feed the change trackers; each change asks the SyncRunner for a
  * sync, which builds a ProxyState and hands it to the backend. Syncs start
- * only once Services and EndpointSlices have both synced.
+ * only once Services and EndpointSlices have both synced. A proxier of
+ * several IP families (a MetaProxier) gets one snapshot per family, each
+ * from a builder of its own, in one sync; the metrics and health stay one.
  */
 export class ProxyLoop {
   readonly services: Informer<Service>;
   readonly endpointSlices: Informer<EndpointSlice>;
   readonly node: Informer<Node>;
+  /** The primary family's builder. */
   readonly builder: ProxyStateBuilder;
+  /** One builder per family of the proxier, primary first. */
+  readonly builders: readonly ProxyStateBuilder[];
   readonly runner: SyncRunner;
   readonly #o: ProxyLoopOptions;
   readonly #clock: Clock;
@@ -59,7 +64,8 @@ export class ProxyLoop {
   constructor(options: ProxyLoopOptions) {
     this.#o = options;
     this.#clock = options.clock ?? realClock;
-    this.builder = new ProxyStateBuilder(options.nodeName);
+    this.builders = (options.proxier.ipFamilies ?? [4]).map((family) => new ProxyStateBuilder(options.nodeName, family));
+    this.builder = this.builders[0]!;
     const common = { client: options.client, resyncPeriodMs: options.configSyncPeriodMs, backoff: options.backoff };
     this.services = new Informer<Service>({ ...common, resource: resources.services, labelSelector: PROXY_LABEL_SELECTOR, indexers: { namespace: byNamespace } });
     this.endpointSlices = new Informer<EndpointSlice>({ ...common, resource: resources.endpointslices, labelSelector: PROXY_LABEL_SELECTOR, indexers: { namespace: byNamespace, service: byServiceName } });
@@ -82,7 +88,7 @@ export class ProxyLoop {
     });
   }
 
-  /** The snapshot of the last successful sync. */
+  /** The primary family's snapshot of the last successful sync. */
   get lastState(): ProxyState | undefined {
     return this.#lastState;
   }
@@ -108,23 +114,36 @@ export class ProxyLoop {
 
   #serviceChange(previous: Service | undefined, current: Service | undefined): void {
     this.#o.metrics.serviceChangesTotal.inc();
-    const pending = this.builder.onServiceChange(previous, current);
-    this.#o.metrics.serviceChangesPending.set(this.builder.pendingCounts().services);
+    let pending = false;
+    for (const builder of this.builders) pending = builder.onServiceChange(previous, current) || pending;
+    this.#setPendingGauges();
     if (pending) this.#queue();
   }
 
   #sliceChange(slice: EndpointSlice, removed: boolean): void {
     this.#o.metrics.endpointChangesTotal.inc();
-    const changed = this.builder.onEndpointSliceChange(slice, removed);
-    this.#o.metrics.endpointChangesPending.set(this.builder.pendingCounts().endpoints);
+    let changed = false;
+    for (const builder of this.builders) changed = builder.onEndpointSliceChange(slice, removed) || changed;
+    this.#setPendingGauges();
     if (changed) this.#queue();
   }
 
   #nodeChange(node: Node): void {
     this.#o.health.syncNode(node);
-    const labelsChanged = this.builder.setNodeLabels(node.metadata?.labels);
-    const ipsChanged = this.builder.setNodeIPs(nodeHostIPs(node));
-    if (labelsChanged || ipsChanged) this.#queue();
+    let changed = false;
+    for (const builder of this.builders) {
+      const labelsChanged = builder.setNodeLabels(node.metadata?.labels);
+      const ipsChanged = builder.setNodeIPs(nodeHostIPs(node));
+      changed = labelsChanged || ipsChanged || changed;
+    }
+    if (changed) this.#queue();
+  }
+
+  /** The *_changes_pending gauges: the most any family has pending (a dual-stack service is pending in both). */
+  #setPendingGauges(): void {
+    const counts = this.builders.map((b) => b.pendingCounts());
+    this.#o.metrics.serviceChangesPending.set(Math.max(...counts.map((c) => c.services)));
+    this.#o.metrics.endpointChangesPending.set(Math.max(...counts.map((c) => c.endpoints)));
   }
 
   #queue(): void {
@@ -139,32 +158,49 @@ export class ProxyLoop {
     this.#o.metrics.noLocalEndpoints.set({ traffic_policy: 'external' }, counts.external);
   }
 
-  /** One sync: never throws; a failure is logged, counted and retried by the runner. */
+  /**
+   * One sync: each family's snapshot to the proxier in turn. Never throws; a
+   * failure is logged, counted and retried by the runner. A family that
+   * synced forgets its changes even when another failed: the retry then
+   * redoes only the failed one's.
+   */
   async #sync(): Promise<boolean> {
     const { metrics, health, proxier } = this.#o;
     const started = performance.now();
-    const state = this.builder.build();
-    const pending = this.builder.pendingCounts();
-    metrics.serviceChangesPending.set(pending.services);
-    metrics.endpointChangesPending.set(pending.endpoints);
-    const result = await proxier.sync(state).catch((error: unknown) => ({ ok: false as const, error: error as Error }));
+    const synced: Array<{ state: ProxyState; full: boolean; stats: Record<string, number> | undefined; triggers: number[] }> = [];
+    let failure: Error | undefined;
+    for (const builder of this.builders) {
+      const state = builder.build();
+      const result = await proxier.sync(state).catch((error: unknown) => ({ ok: false as const, error: error as Error }));
+      if (!result.ok) {
+        log.error('Sync failed, retrying', { mode: proxier.mode, family: `IPv${state.ipFamily ?? 4}`, err: getErrorMessage(result.error) });
+        failure ??= result.error;
+        continue;
+      }
+      synced.push({ state, full: result.full, stats: result.stats, triggers: builder.syncSucceeded() });
+    }
+    this.#setPendingGauges();
     const seconds = (performance.now() - started) / 1000;
-    if (!result.ok) {
+    const now = this.#clock.now();
+    for (const { triggers } of synced) for (const t of triggers) metrics.networkProgrammingDuration.observe(Math.max(0, now - t) / 1000);
+    if (failure) {
       metrics.syncFailuresTotal.inc();
       health.queuedUpdate();
-      log.error('Sync failed, retrying', { mode: proxier.mode, err: getErrorMessage(result.error) });
       return false;
     }
+    const full = synced.some((s) => s.full);
     metrics.syncDuration.observe(seconds);
-    (result.full ? metrics.syncFullDuration : metrics.syncPartialDuration).observe(seconds);
-    const now = this.#clock.now();
+    (full ? metrics.syncFullDuration : metrics.syncPartialDuration).observe(seconds);
     metrics.lastSyncTimestamp.set(now / 1000);
-    for (const t of this.builder.syncSucceeded()) metrics.networkProgrammingDuration.observe(Math.max(0, now - t) / 1000);
-    this.#publishNoLocalEndpoints(state);
     health.updated();
-    this.#lastState = state;
-    log.info(4, 'Synced proxy rules', { mode: proxier.mode, full: result.full, services: state.services.size, changed: state.changed.size, seconds: seconds.toFixed(3), ...result.stats });
-    this.#o.onSynced?.(state);
+    const primary = synced[0]!;
+    // One gauge per process: the primary family's services (a dual-stack one would count twice).
+    this.#publishNoLocalEndpoints(primary.state);
+    this.#lastState = primary.state;
+    for (const { state, full: stateFull, stats } of synced) {
+      log.info(4, 'Synced proxy rules', { mode: proxier.mode, family: `IPv${state.ipFamily ?? 4}`, full: stateFull, services: state.services.size, changed: state.changed.size, seconds: seconds.toFixed(3), ...stats });
+    }
+    this.#o.onSynced?.(primary.state);
     return true;
   }
 }

@@ -7,6 +7,8 @@
  * Keys are kube-proxy's ServicePortName strings: `ns/name:portName`, or
  * `ns/name` for an unnamed port (so chain hashes and comments match kube-proxy's).
  */
+import type { IPFamily } from './node-port-addresses.ts';
+
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
@@ -72,6 +74,12 @@ export interface UdpConntrackWork {
 }
 
 export interface ProxyState {
+  /**
+   * The IP family this snapshot holds (kube-proxy runs one proxier per
+   * family): only its cluster, external and load balancer IPs and its
+   * EndpointSlices. Undefined means 4 (snapshots written by hand in tests).
+   */
+  readonly ipFamily?: IPFamily;
   /** Name of the node this proxy runs on (`--hostname-override` or the hostname). */
   readonly nodeName: string;
   /** Labels of this node's Node object (zone, hints); empty before it is seen. */

@@ -1,6 +1,5 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
-import { isIPv4 as isIPv4Address } from 'node:net';
-import { cidrFamily } from './node-port-addresses.ts';
+import { cidrFamily, familyOf, type IPFamily } from './node-port-addresses.ts';
 import { servicePortKey } from './proxy-state.ts';
 import type { Protocol, ServicePort, ServiceType, TrafficPolicy } from './proxy-state.ts';
 import { SnapshotMap } from './snapshot-map.ts';
@@ -9,11 +8,12 @@ import { SnapshotMap } from './snapshot-map.ts';
 const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
 
 /**
- * isIPv4 keeps the addresses of this proxy's family (Ferry programs IPv4).
- * Strict: one malformed address written into a ruleset fails the whole
- * restore or transaction, every service with it, so it is dropped here.
+ * ofFamily keeps the addresses of one proxy's family, as kube-proxy's
+ * per-family change trackers do (a dual-stack node runs one proxier per
+ * family). Strict: one malformed address written into a ruleset fails the
+ * whole restore or transaction, every service with it, so it is dropped here.
  */
-const isIPv4 = (ip: string): boolean => isIPv4Address(ip);
+const ofFamily = (family: IPFamily) => (ip: string): boolean => familyOf(ip) === family;
 
 /** serviceName is the NamespacedName string `ns/name` trackers key services by. */
 export function serviceName(obj: { metadata?: { namespace?: string; name?: string } }): string {
@@ -21,16 +21,21 @@ export function serviceName(obj: { metadata?: { namespace?: string; name?: strin
 }
 
 /**
- * servicePorts converts a Service into the ServicePorts a proxy programs,
- * keyed `ns/name:portName`. Like kube-proxy's ShouldSkipService, headless
- * (clusterIP None), ExternalName and IP-less services give an empty map.
+ * servicePorts converts a Service into the ServicePorts a proxy of one IP
+ * family programs, keyed `ns/name:portName`. Like kube-proxy's
+ * ShouldSkipService, headless (clusterIP None), ExternalName and services
+ * without a cluster IP of the family give an empty map; external and load
+ * balancer IPs and source ranges of the other family are left out (so, as in
+ * kube-proxy, ranges only of the other family leave this one unfiltered), and
+ * a zero-masked range (0.0.0.0/0, ::/0) means "allow any", as none does.
  * The ServicePort objects are frozen.
  */
-export function servicePorts(svc: Service | undefined): Map<string, ServicePort> {
+export function servicePorts(svc: Service | undefined, family: IPFamily = 4): Map<string, ServicePort> {
   const ports = new Map<string, ServicePort>();
   const spec = svc?.spec;
   if (!svc || !spec || spec.type === 'ExternalName') return ports;
-  const clusterIPs = (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter(isIPv4);
+  const isOfFamily = ofFamily(family);
+  const clusterIPs = (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter(isOfFamily);
   if (spec.clusterIP === 'None' || clusterIPs.length === 0) return ports;
   const namespace = svc.metadata?.namespace ?? '';
   const name = svc.metadata?.name ?? '';
@@ -38,9 +43,9 @@ export function servicePorts(svc: Service | undefined): Map<string, ServicePort>
   const externalTrafficPolicy: TrafficPolicy = spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
   const shared = {
     namespace, name, type, clusterIPs: Object.freeze(clusterIPs),
-    externalIPs: Object.freeze((spec.externalIPs ?? []).filter(isIPv4)),
-    loadBalancerIPs: Object.freeze((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(isIPv4)),
-    loadBalancerSourceRanges: Object.freeze((spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => cidrFamily(r) !== undefined)),
+    externalIPs: Object.freeze((spec.externalIPs ?? []).filter(isOfFamily)),
+    loadBalancerIPs: Object.freeze((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(isOfFamily)),
+    loadBalancerSourceRanges: Object.freeze(sourceRanges(spec.loadBalancerSourceRanges ?? [], family)),
     sessionAffinity: Object.freeze(spec.sessionAffinity === 'ClientIP'
       ? { type: 'ClientIP' as const, timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS }
       : { type: 'None' as const }),
@@ -77,16 +82,21 @@ interface ServiceChange {
  */
 export class ServiceChangeTracker {
   readonly #items = new Map<string, ServiceChange>();
+  readonly #family: IPFamily;
+
+  constructor(family: IPFamily = 4) {
+    this.#family = family;
+  }
 
   /** update records a change (undefined previous: add; undefined current: delete); returns whether changes are pending. */
   update(previous: Service | undefined, current: Service | undefined): boolean {
     const name = serviceName((current ?? previous)!);
     let change = this.#items.get(name);
     if (!change) {
-      change = { previous: servicePorts(previous), current: new Map() };
+      change = { previous: servicePorts(previous, this.#family), current: new Map() };
       this.#items.set(name, change);
     }
-    change.current = servicePorts(current);
+    change.current = servicePorts(current, this.#family);
     if (samePorts(change.previous, change.current)) this.#items.delete(name);
     return this.#items.size > 0;
   }
@@ -133,4 +143,10 @@ export class ServicePortMap {
     }
     return result;
   }
+}
+
+/** sourceRanges keeps the family's loadBalancerSourceRanges (trimmed: kube's validation allows padding); a zero-masked one allows any. */
+function sourceRanges(ranges: readonly string[], family: IPFamily): string[] {
+  const mine = ranges.map((r) => r.trim()).filter((r) => cidrFamily(r) === family);
+  return mine.some((r) => r.endsWith('/0')) ? [] : mine;
 }

@@ -32,7 +32,11 @@ export class ServiceHealthServer {
   /** Keyed by `namespace/name`. */
   private readonly listeners = new Map<string, Listener>();
 
-  /** host is the listen address ('0.0.0.0' in a node); isProxyHealthy feeds serviceProxyHealthy. */
+  /**
+   * host is the listen address ('0.0.0.0' in a node; '::' listens on IPv6
+   * only, so an IPv6 proxier's server sits beside the IPv4 one's on the same
+   * ports); isProxyHealthy feeds serviceProxyHealthy.
+   */
   constructor(host: string, isProxyHealthy: () => boolean) {
     this.host = host;
     this.isProxyHealthy = isProxyHealthy;
@@ -117,7 +121,7 @@ export class ServiceHealthServer {
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, ipv6Only: host.includes(':') }, () => {
       server.off('error', reject);
       resolve();
     });

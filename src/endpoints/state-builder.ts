@@ -3,6 +3,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { serviceOfPortKey, type ProxyState } from './proxy-state.ts';
 import { ServiceChangeTracker, ServicePortMap } from './service-change-tracker.ts';
 import { EndpointsChangeTracker, EndpointsMap } from './endpoints-change-tracker.ts';
+import type { IPFamily } from './node-port-addresses.ts';
 
 /**
  * ProxyStateBuilder turns informer events into immutable ProxyState
@@ -13,7 +14,8 @@ import { EndpointsChangeTracker, EndpointsMap } from './endpoints-change-tracker
  */
 export class ProxyStateBuilder {
   readonly #nodeName: string;
-  readonly #serviceChanges = new ServiceChangeTracker();
+  readonly #family: IPFamily;
+  readonly #serviceChanges: ServiceChangeTracker;
   readonly #endpointChanges: EndpointsChangeTracker;
   readonly #services = new ServicePortMap();
   readonly #endpoints = new EndpointsMap();
@@ -30,9 +32,16 @@ export class ProxyStateBuilder {
   /** Trigger times of the last built snapshot, reported by syncSucceeded. */
   #builtTriggerTimes = new Map<string, number>();
 
-  constructor(nodeName: string) {
+  /** family: the IP family of the snapshots (one builder per proxier, as kube-proxy's per-family trackers). */
+  constructor(nodeName: string, family: IPFamily = 4) {
     this.#nodeName = nodeName;
-    this.#endpointChanges = new EndpointsChangeTracker(nodeName);
+    this.#family = family;
+    this.#serviceChanges = new ServiceChangeTracker(family);
+    this.#endpointChanges = new EndpointsChangeTracker(nodeName, family);
+  }
+
+  get ipFamily(): IPFamily {
+    return this.#family;
   }
 
   /** onServiceChange feeds a Service add (prev undefined), update or delete (cur undefined); returns whether changes are pending. */
@@ -90,6 +99,7 @@ export class ProxyStateBuilder {
       if (t !== undefined) triggerTimes.set(key, t);
     }
     return Object.freeze({
+      ipFamily: this.#family,
       nodeName: this.#nodeName,
       nodeLabels: this.#nodeLabels,
       nodeIPs: this.#nodeIPs,

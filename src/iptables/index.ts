@@ -1,12 +1,15 @@
 import { createLogger } from '../util/log.ts';
+import { MetaProxier } from '../endpoints/meta-proxier.ts';
+import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { BackendMetrics } from '../endpoints/metrics.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import { CT_STATE_INVALID_DROPPED_COUNTER, LOCALHOST_NODEPORTS_COUNTER } from './fixed-chains.ts';
+import { familyMetrics } from './family-metrics.ts';
 import { KernelNfacctCounters } from './nfacct-counters.ts';
 import { IptablesProxier } from './proxier.ts';
 import { detectHostFeatures } from './host-features.ts';
-import { createRunner, detectBackend } from './runner.ts';
+import { createRunner, detectBackend, type IptablesBackend } from './runner.ts';
 import { writeProcSysctl } from './sysctl.ts';
 
 export { IptablesProxier } from './proxier.ts';
@@ -15,11 +18,21 @@ export { IptablesRestoreError, IptablesBackendError } from './errors.ts';
 
 const log = createLogger('iptables');
 
+/** familyWorks tells whether a family's nat table can be read with this backend (kube-proxy's iptables Present()). */
+export async function familyWorks(backend: IptablesBackend, family: IPFamily): Promise<boolean> {
+  return createRunner(backend, family).save('nat').then(() => true, () => false);
+}
+
 /**
  * createProxier builds the iptables backend: `--iptables-backend` picks the
  * binaries, else detectBackend chooses as kube-proxy's image does. The
  * ctstate INVALID drops and localhost NodePort packets are counted in nfacct
- * where the kernel has it, and read from there at each scrape.
+ * where the kernel has it, and read from there at each scrape (the counters
+ * are the kernel's, so both families' drops add up in them). As kube-proxy,
+ * a node whose iptables and ip6tables both work runs one proxier per family
+ * (a MetaProxier, the node IP's family first); otherwise the primary
+ * family's alone. The IPv6 proxier's health check node ports listen on '::'
+ * (IPv6 only) beside the IPv4 ones on 0.0.0.0.
  */
 export async function createProxier(config: ProxyConfig, metrics: BackendMetrics): Promise<Proxier> {
   const backend = config.iptablesBackend ?? (await detectBackend());
@@ -29,5 +42,16 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
   const nfacct = new KernelNfacctCounters();
   metrics.countCtStateInvalidDropped(() => nfacct.packets(CT_STATE_INVALID_DROPPED_COUNTER));
   metrics.countLocalhostNodePortsAccepted(() => nfacct.packets(LOCALHOST_NODEPORTS_COUNTER));
-  return new IptablesProxier({ config, runner: createRunner(backend), metrics, healthHost: '0.0.0.0', now: Date.now, sysctl: writeProcSysctl, host, nfacct });
+  const metricsOf = familyMetrics(metrics);
+  const make = (family: IPFamily) => new IptablesProxier({
+    config, runner: createRunner(backend, family), metrics: metricsOf(family), healthHost: family === 4 ? '0.0.0.0' : '::', now: Date.now, sysctl: writeProcSysctl, host, nfacct,
+  });
+  const primary = config.primaryIPFamily ?? 4;
+  const secondary: IPFamily = primary === 4 ? 6 : 4;
+  if (!(await familyWorks(backend, secondary))) {
+    log.info(0, 'Single-stack: the other family\'s iptables does not work here', { primary: `IPv${primary}`, missing: `IPv${secondary}` });
+    return make(primary);
+  }
+  log.info(0, 'Dual-stack: one iptables proxier per IP family', { primary: `IPv${primary}` });
+  return new MetaProxier([{ family: primary, proxier: make(primary) }, { family: secondary, proxier: make(secondary) }]);
 }

@@ -1,4 +1,5 @@
-import { localIPv4s } from '../endpoints/node-addresses.ts';
+import { localIPs } from '../endpoints/node-addresses.ts';
+import { cidrFamily, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import { masqueradeMark, type ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
@@ -35,9 +36,10 @@ export interface IptablesMetrics {
 /** IptablesProxierOptions are the proxier's explicit inputs (no flags, no globals). */
 export interface IptablesProxierOptions {
   readonly config: ProxyConfig;
+  /** The runner's family (iptables or ip6tables) is the proxier's. */
   readonly runner: IptablesRunner;
   readonly metrics: IptablesMetrics;
-  /** Listen address of health check node ports. */
+  /** Listen address of health check node ports ('::' for an IPv6 proxier beside an IPv4 one). */
   readonly healthHost: string;
   /** Clock, injected for tests of the full-sync period. */
   readonly now: () => number;
@@ -53,10 +55,13 @@ export interface IptablesProxierOptions {
  * IptablesProxier programs services with iptables-restore, kube-proxy's way:
  * one `iptables-restore --noflush` per sync, partial when it can be, full on
  * the first sync, every sync period, after any failure and after an external
- * flush (the canary chain vanished).
+ * flush (the canary chain vanished). It programs one IP family, as each of
+ * kube-proxy's per-family proxiers: a dual-stack node runs two.
  */
 export class IptablesProxier implements Proxier {
   readonly mode = 'iptables';
+  readonly ipFamily: IPFamily;
+  readonly ipFamilies: readonly IPFamily[];
   private readonly options: IptablesProxierOptions;
   private readonly health: ServiceHealthServer;
   /** The following fields are mutated only inside sync(). */
@@ -73,6 +78,8 @@ export class IptablesProxier implements Proxier {
 
   constructor(options: IptablesProxierOptions) {
     this.options = options;
+    this.ipFamily = options.runner.ipFamily ?? 4;
+    this.ipFamilies = [this.ipFamily];
     this.health = new ServiceHealthServer(options.healthHost, () => this.lastSyncOk);
   }
 
@@ -146,15 +153,18 @@ export class IptablesProxier implements Proxier {
 
   private renderOptions(state: ProxyState): RenderOptions {
     const { config, host } = this.options;
-    const nodeIPs = localIPv4s();
+    const family = this.ipFamily;
+    const nodeIPs = localIPs(family);
     return {
+      ipFamily: family,
       randomFully: host.randomFully,
       conntrackTCPLiberal: host.conntrackTCPLiberal,
-      clusterCIDRs: config.clusterCIDRs,
+      // The local-traffic detector is the family's own pod CIDR (`--cluster-cidr` may be a dual-stack pair).
+      clusterCIDRs: config.clusterCIDRs.filter((cidr) => cidrFamily(cidr) === family),
       masqueradeAll: config.masqueradeAll,
       masqueradeMark: masqueradeMark(config.masqueradeBit),
       nodeIPs,
-      ...nodePortTargets(config, nodeIPs, state.nodeIPs),
+      ...nodePortTargets(config, nodeIPs, state.nodeIPs, family),
       nfacctCounters: this.nfacctCounters,
     };
   }

@@ -1,4 +1,4 @@
-import { inAnyCIDR } from '../endpoints/node-port-addresses.ts';
+import { inAnyCIDR, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Endpoint, ServicePort } from '../endpoints/proxy-state.ts';
 import { categorizeEndpoints, externallyAccessible } from '../endpoints/topology.ts';
 import { endpointChain, serviceChains, type ServiceChains } from './chain-names.ts';
@@ -14,6 +14,8 @@ import { comment, protoMatch } from './rule-buffer.ts';
 
 /** RenderOptions are the node- and flag-derived inputs of rendering. */
 export interface RenderOptions {
+  /** The family of the tables written (iptables or ip6tables); undefined: 4. */
+  readonly ipFamily?: IPFamily;
   /** `--cluster-cidr`; the first CIDR is the local-traffic detector (`! -s cidr`); empty: none. */
   readonly clusterCIDRs: readonly string[];
   readonly masqueradeAll: boolean;
@@ -27,6 +29,7 @@ export interface RenderOptions {
    * NodePorts answer on 127.0.0.1 (`--iptables-localhost-nodeports` and a
    * `--nodeport-addresses` that holds it): KUBE-FIREWALL blocks other
    * localnet traffic. False: `! -d 127.0.0.0/8` keeps loopback out of KUBE-NODEPORTS.
+   * Never true for IPv6 (no route_localnet there: NodePorts never answer on ::1).
    */
   readonly localhostNodePorts: boolean;
   /** MASQUERADE with `--random-fully` (iptables ≥ 1.6.2, host-features.ts). */
@@ -103,7 +106,8 @@ export function probability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
-const epString = (ep: Endpoint) => `${ep.ip}:${ep.port}`;
+/** epString is kube-proxy's endpoint string (net.JoinHostPort): `ip:port`, `[ip]:port` for IPv6; SEP chain names hash it. */
+const epString = (ep: Endpoint) => (ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`);
 
 /**
  * renderService renders one service port's dispatch rules (KUBE-SERVICES,

@@ -63,7 +63,8 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
   for (const c of NAT_CHAINS) nat.declare(c);
   filter.declare(KUBE_PROXY_CANARY);
   nat.declare(KUBE_PROXY_CANARY);
-  if (options.localhostNodePorts) writeLocalnetFirewall(filter);
+  const ipv6 = options.ipFamily === 6;
+  if (options.localhostNodePorts && !ipv6) writeLocalnetFirewall(filter);
   for (const j of input.jumps) (j.table === 'filter' ? filter : nat).raw(['-I', j.from, ...j.args, '-j', j.to].join(' '));
 
   writeFixedRules(filter, nat, options);
@@ -93,7 +94,8 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
     for (const line of fragment.chainRules) nat.raw(line);
   }
   for (const key of cache.keys()) if (!state.services.has(key)) cache.delete(key);
-  writeNodePortDispatch(nat, options.nodePortIPs, options.localhostNodePorts);
+  if (ipv6) writeNodePortDispatchIPv6(nat, options.nodePortIPs);
+  else writeNodePortDispatch(nat, options.nodePortIPs, options.localhostNodePorts);
 
   let deletedChains = 0;
   for (const chain of [...input.installedChains].sort()) {
@@ -152,6 +154,19 @@ function writeNodePortDispatch(nat: TableBuffer, nodePortIPs: readonly string[] 
     if (!localhost && ip.startsWith('127.')) continue;
     nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-d', ip, '-j', KUBE_NODEPORTS);
   }
+}
+
+/**
+ * writeNodePortDispatchIPv6 is the IPv6 form, as kube-proxy's: loopback never
+ * takes NodePorts (route_localnet has no IPv6 counterpart, so a packet to ::1
+ * cannot be DNATed out of the host), whatever the flags say.
+ */
+function writeNodePortDispatchIPv6(nat: TableBuffer, nodePortIPs: readonly string[] | 'all'): void {
+  if (nodePortIPs === 'all') {
+    nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-m', 'addrtype', '--dst-type', 'LOCAL', '!', '-d', '::1/128', '-j', KUBE_NODEPORTS);
+    return;
+  }
+  for (const ip of nodePortIPs) if (ip !== '::1') nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-d', ip, '-j', KUBE_NODEPORTS);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { execFile, ExecError } from '../util/exec.ts';
+import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import { IptablesBackendError, IptablesRestoreError } from './errors.ts';
 
 export type IptablesBackend = 'nft' | 'legacy';
@@ -54,6 +55,8 @@ export async function detectBackend(): Promise<IptablesBackend> {
  */
 export interface IptablesRunner {
   readonly backend: IptablesBackend;
+  /** The family of the tables it runs on (iptables or ip6tables); undefined: 4. */
+  readonly ipFamily?: IPFamily;
   /** restore feeds text to `iptables-restore --noflush`; rejects with IptablesRestoreError. */
   restore(text: string): Promise<void>;
   /** save returns `iptables-save -t <table>` output. */
@@ -77,11 +80,13 @@ export function failedLine(stderr: string): number | undefined {
 // x 10 endpoints on a loaded 2-core machine; a hung binary must still not block syncs forever.
 const RESTORE_TIMEOUT_MS = 300_000;
 
-export function createRunner(backend: IptablesBackend): IptablesRunner {
-  // Debian names them iptables-nft-restore, iptables-legacy-save, ...
-  const bin = (tool: '' | '-save' | '-restore') => `iptables-${backend}${tool}`;
+/** createRunner runs one backend's binaries for one family: iptables-* for 4, ip6tables-* for 6. */
+export function createRunner(backend: IptablesBackend, ipFamily: IPFamily = 4): IptablesRunner {
+  // Debian names them iptables-nft-restore, ip6tables-legacy-save, ...
+  const bin = (tool: '' | '-save' | '-restore') => `${ipFamily === 6 ? 'ip6tables' : 'iptables'}-${backend}${tool}`;
   return {
     backend,
+    ipFamily,
     async restore(text) {
       try {
         await execFile(bin('-restore'), [...LOCK_ARGS, '--noflush', '--counters'], { input: text, timeoutMs: RESTORE_TIMEOUT_MS });
@@ -89,7 +94,7 @@ export function createRunner(backend: IptablesBackend): IptablesRunner {
         const stderr = e instanceof ExecError ? e.stderr : '';
         const line = failedLine(stderr);
         const lineText = line === undefined ? undefined : text.split('\n')[line - 1];
-        throw new IptablesRestoreError(`iptables-restore failed: ${stderr.trim() || String(e)}`, line, lineText, e);
+        throw new IptablesRestoreError(`${ipFamily === 6 ? 'ip6tables' : 'iptables'}-restore failed: ${stderr.trim() || String(e)}`, line, lineText, e);
       }
     },
     async save(table) {

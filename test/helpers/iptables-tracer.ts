@@ -137,8 +137,9 @@ export interface TraceResult {
  * KUBE-SERVICES first, following every branch of a `statistic` match so the
  * output lists all endpoints the flow may reach; then, with the destination
  * DNATed, filter KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-NODEPORTS and
- * KUBE-PROXY-FIREWALL. `nodeIPs` and loopback are the local addresses
- * (addrtype LOCAL). Rules that check state (affinity, mark, conntrack) never
+ * KUBE-PROXY-FIREWALL. `nodeIPs` and loopback (127.0.0.1, ::1) are the
+ * local addresses (addrtype LOCAL); addresses and CIDRs of either family
+ * match, so one tracer serves iptables and ip6tables dumps. Rules that check state (affinity, mark, conntrack) never
  * match a new packet.
  */
 export function tracePacket(ipt: FakeIptables, flow: PacketFlow, nodeIPs: readonly string[]): TraceResult {
@@ -147,12 +148,17 @@ export function tracePacket(ipt: FakeIptables, flow: PacketFlow, nodeIPs: readon
   walk(env, 'nat', 'KUBE-SERVICES');
   const endpoints = [...new Set(env.dnat)].sort();
   const verdicts: string[] = [];
-  const filtered: TraceEnv = { ...env, flow: { ...flow, destIP: endpoints[0]?.replace(/:\d+$/, '') ?? flow.destIP } };
+  const filtered: TraceEnv = { ...env, flow: { ...flow, destIP: endpoints[0] === undefined ? flow.destIP : hostOf(endpoints[0]) } };
   for (const chain of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) {
     const verdict = walk(filtered, 'filter', chain);
     if (verdict && verdict !== 'DNAT') verdicts.push(verdict);
   }
   return { output: [...endpoints, ...verdicts].join(', '), masq: env.masq || filtered.masq };
+}
+
+/** hostOf takes the address out of a DNAT destination: `ip:port`, or `[ip]:port` for IPv6. */
+function hostOf(destination: string): string {
+  return /^\[(.+)\]:\d+$/.exec(destination)?.[1] ?? destination.replace(/:\d+$/, '');
 }
 
 interface TraceEnv {

@@ -2,10 +2,22 @@ import type { KubeObject } from '../../kube/types.ts';
 import { apiErrors, cause } from '../errors.ts';
 import type { Reservation } from '../resource.ts';
 import { intToIp, offsetOf, type Ipv4Cidr } from './cidr.ts';
+import { bigIntToIpv6, offsetOf6, type Ipv6Cidr } from './ipv6-range.ts';
 import { RangeAllocator, staticBandSize } from './range.ts';
 
+export type IPFamilyName = 'IPv4' | 'IPv6';
+
+/** IpPool is one family's service range: its allocator and how offsets map to addresses. */
+interface IpPool {
+  readonly allocator: RangeAllocator;
+  offsetOf(ip: string): number | undefined;
+  ipAt(offset: number): string;
+  readonly range: string;
+}
+
 interface Usage {
-  readonly ips: readonly number[];
+  /** Offsets held, per family. */
+  readonly ips: Readonly<Partial<Record<IPFamilyName, readonly number[]>>>;
   readonly ports: readonly number[];
 }
 
@@ -20,6 +32,7 @@ interface ServiceSpecShape {
   type?: string;
   clusterIP?: string;
   clusterIPs?: string[];
+  ipFamilies?: string[];
   ports?: PortSpec[];
   externalTrafficPolicy?: string;
   healthCheckNodePort?: number;
@@ -50,17 +63,30 @@ export function needsNodePorts(spec: ServiceSpecShape): boolean {
 export class ServiceAllocator {
   readonly cidr: Ipv4Cidr;
   readonly portBase: number;
-  private readonly ips: RangeAllocator;
+  private readonly pools = new Map<IPFamilyName, IpPool>();
   private readonly ports: RangeAllocator;
   private readonly owners = new Map<string, Usage>();
 
-  constructor(cidr: Ipv4Cidr, portRange: { base: number; size: number }) {
+  /** cidr6: the IPv6 range of a dual-stack cluster (`--service-cluster-ip-range v4,v6`). */
+  constructor(cidr: Ipv4Cidr, portRange: { base: number; size: number }, cidr6?: Ipv6Cidr) {
     this.cidr = cidr;
     this.portBase = portRange.base;
-    this.ips = new RangeAllocator(cidr.size, staticBandSize(cidr.size));
-    this.ips.take(0);
-    if (cidr.size === 2 ** (32 - cidr.prefix)) this.ips.take(cidr.size - 1);
+    const ips = new RangeAllocator(cidr.size, staticBandSize(cidr.size));
+    ips.take(0);
+    if (cidr.size === 2 ** (32 - cidr.prefix)) ips.take(cidr.size - 1);
+    this.pools.set('IPv4', { allocator: ips, offsetOf: (ip) => offsetOf(cidr, ip), ipAt: (o) => intToIp(cidr.base + o), range: `${intToIp(cidr.base)}/${cidr.prefix}` });
+    if (cidr6) {
+      const ips6 = new RangeAllocator(cidr6.size, staticBandSize(cidr6.size));
+      ips6.take(0);
+      ips6.take(cidr6.size - 1);
+      this.pools.set('IPv6', { allocator: ips6, offsetOf: (ip) => offsetOf6(cidr6, ip), ipAt: (o) => bigIntToIpv6(cidr6.base + BigInt(o)), range: `${bigIntToIpv6(cidr6.base)}/${cidr6.prefix}` });
+    }
     this.ports = new RangeAllocator(portRange.size, staticBandSize(portRange.size));
+  }
+
+  /** families lists the IP families this cluster serves, primary first. */
+  families(): IPFamilyName[] {
+    return [...this.pools.keys()];
   }
 
   /** firstIP is the range's first usable address, where the `kubernetes` Service lives. */
@@ -70,11 +96,15 @@ export class ServiceAllocator {
 
   private usageOf(svc: KubeObject): Usage {
     const spec = specOf(svc);
-    const ips: number[] = [];
+    const ips: Partial<Record<IPFamilyName, number[]>> = {};
     const ports: number[] = [];
     if (needsClusterIP(spec) && spec.clusterIP) {
-      const o = offsetOf(this.cidr, spec.clusterIP);
-      if (o !== undefined) ips.push(o);
+      for (const ip of spec.clusterIPs ?? [spec.clusterIP]) {
+        for (const [family, pool] of this.pools) {
+          const o = pool.offsetOf(ip);
+          if (o !== undefined) (ips[family] ??= []).push(o);
+        }
+      }
     }
     for (const p of spec.ports ?? []) if (typeof p.nodePort === 'number') ports.push(p.nodePort - this.portBase);
     if (typeof spec.healthCheckNodePort === 'number') ports.push(spec.healthCheckNodePort - this.portBase);
@@ -83,11 +113,10 @@ export class ServiceAllocator {
 
   /** record sets what a stored Service holds (undefined: it was deleted). */
   record(key: string, svc: KubeObject | undefined): void {
-    const want = svc ? this.usageOf(svc) : { ips: [], ports: [] };
-    const had = this.owners.get(key) ?? { ips: [], ports: [] };
-    for (const o of had.ips) if (!want.ips.includes(o)) this.ips.release(o);
-    for (const o of had.ports) if (!want.ports.includes(o)) this.ports.release(o);
-    for (const o of want.ips) if (!had.ips.includes(o)) this.ips.take(o);
+    const want = svc ? this.usageOf(svc) : { ips: {}, ports: [] };
+    const had = this.owners.get(key) ?? { ips: {}, ports: [] };
+    this.releaseUnwanted(had, want);
+    for (const [family, pool] of this.pools) for (const o of want.ips[family] ?? []) if (!had.ips[family]?.includes(o)) pool.allocator.take(o);
     for (const o of want.ports) if (!had.ports.includes(o)) this.ports.take(o);
     if (svc) this.owners.set(key, want);
     else this.owners.delete(key);
@@ -100,11 +129,11 @@ export class ServiceAllocator {
    */
   reserve(svc: KubeObject): Reservation {
     const key = serviceKey(svc);
-    const mine = this.owners.get(key) ?? { ips: [], ports: [] };
-    const takenIps: number[] = [];
+    const mine = this.owners.get(key) ?? { ips: {}, ports: [] };
+    const takenIps: Array<[IpPool, number]> = [];
     const takenPorts: number[] = [];
     const rollback = (): void => {
-      for (const o of takenIps) this.ips.release(o);
+      for (const [pool, o] of takenIps) pool.allocator.release(o);
       for (const o of takenPorts) this.ports.release(o);
     };
     try {
@@ -117,34 +146,54 @@ export class ServiceAllocator {
     return {
       commit: () => {
         const want = this.usageOf(svc);
-        for (const o of mine.ips) if (!want.ips.includes(o)) this.ips.release(o);
-        for (const o of mine.ports) if (!want.ports.includes(o)) this.ports.release(o);
+        this.releaseUnwanted(mine, want);
         this.owners.set(key, want);
       },
       cancel: rollback,
     };
   }
 
+  /** releaseUnwanted frees what `had` holds and `want` no longer does. */
+  private releaseUnwanted(had: Usage, want: Usage): void {
+    for (const [family, pool] of this.pools) for (const o of had.ips[family] ?? []) if (!want.ips[family]?.includes(o)) pool.allocator.release(o);
+    for (const o of had.ports) if (!want.ports.includes(o)) this.ports.release(o);
+  }
+
   private invalid(svc: KubeObject, field: string, value: unknown, detail: string): Error {
     return apiErrors.invalid('Service', '', svc.metadata?.name ?? '', [cause.invalid(field, value, detail)]);
   }
 
-  private reserveClusterIP(svc: KubeObject, mine: Usage, taken: number[]): void {
+  /**
+   * reserveClusterIP gives the Service one address per family of its
+   * (defaulted) ipFamilies, in that order: the requested one, checked, or a
+   * free one; a family this cluster does not serve is refused.
+   */
+  private reserveClusterIP(svc: KubeObject, mine: Usage, taken: Array<[IpPool, number]>): void {
     const spec = specOf(svc);
     if (!needsClusterIP(spec)) return;
-    if (spec.clusterIP) {
-      const o = offsetOf(this.cidr, spec.clusterIP);
-      if (o === undefined) throw this.invalid(svc, 'spec.clusterIPs', [spec.clusterIP], `failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is ${intToIp(this.cidr.base)}/${this.cidr.prefix}`);
-      if (mine.ips.includes(o)) return;
-      if (!this.ips.take(o)) throw this.invalid(svc, 'spec.clusterIPs', [spec.clusterIP], `failed to allocate IP ${spec.clusterIP}: provided IP is already allocated`);
-      taken.push(o);
-      return;
+    const requested = spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : []);
+    const ips = (spec.ipFamilies ?? ['IPv4']).map((family, i) => {
+      const pool = this.pools.get(family as IPFamilyName);
+      if (!pool) throw this.invalid(svc, `spec.ipFamilies[${i}]`, family, 'not configured on this cluster');
+      return this.reserveIP(svc, pool, requested[i], mine.ips[family as IPFamilyName] ?? [], taken);
+    });
+    spec.clusterIP = ips[0];
+    spec.clusterIPs = ips;
+  }
+
+  private reserveIP(svc: KubeObject, pool: IpPool, ip: string | undefined, mine: readonly number[], taken: Array<[IpPool, number]>): string {
+    if (ip) {
+      const o = pool.offsetOf(ip);
+      if (o === undefined) throw this.invalid(svc, 'spec.clusterIPs', [ip], `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${pool.range}`);
+      if (mine.includes(o)) return ip;
+      if (!pool.allocator.take(o)) throw this.invalid(svc, 'spec.clusterIPs', [ip], `failed to allocate IP ${ip}: provided IP is already allocated`);
+      taken.push([pool, o]);
+      return ip;
     }
-    const o = this.ips.allocate();
+    const o = pool.allocator.allocate();
     if (o === undefined) throw apiErrors.internal('failed to allocate a serviceIP: range is full');
-    taken.push(o);
-    spec.clusterIP = intToIp(this.cidr.base + o);
-    spec.clusterIPs = [spec.clusterIP];
+    taken.push([pool, o]);
+    return pool.ipAt(o);
   }
 
   private takePort(svc: KubeObject, field: string, port: number, mine: Usage, taken: number[]): void {

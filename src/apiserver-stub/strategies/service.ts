@@ -28,7 +28,11 @@ function ports(s: Obj): Obj[] {
   return Array.isArray(s.ports) ? (s.ports.filter((p) => obj(p)) as Obj[]) : [];
 }
 
-export function defaultService(svc: KubeObject): void {
+/**
+ * defaultService sets kube's defaults; `served` are the cluster's IP
+ * families, primary first (a dual-stack `--service-cluster-ip-range` serves two).
+ */
+export function defaultService(svc: KubeObject, served: readonly string[] = ['IPv4']): void {
   const s = spec(svc);
   s.type ??= 'ClusterIP';
   s.sessionAffinity ??= 'None';
@@ -45,11 +49,28 @@ export function defaultService(svc: KubeObject): void {
   if (s.type === 'LoadBalancer') s.allocateLoadBalancerNodePorts ??= true;
   if (s.type !== 'ExternalName') {
     s.internalTrafficPolicy ??= 'Cluster';
-    s.ipFamilyPolicy ??= 'SingleStack';
-    s.ipFamilies ??= ['IPv4'];
     if (typeof s.clusterIP === 'string' && s.clusterIP !== '' && s.clusterIPs === undefined) s.clusterIPs = [s.clusterIP];
+    defaultIPFamilies(s, served);
   }
   svc.status ??= { loadBalancer: {} };
+}
+
+/**
+ * defaultIPFamilies follows kube's initIPFamilyFields: two requested families
+ * or cluster IPs make the policy RequireDualStack, else it is SingleStack;
+ * the families are those of the requested cluster IPs, else the cluster's
+ * primary; a dual-stack policy adds the other family where the cluster serves it.
+ */
+function defaultIPFamilies(s: Obj, served: readonly string[]): void {
+  const requested = (Array.isArray(s.clusterIPs) ? s.clusterIPs : []).filter((ip): ip is string => typeof ip === 'string' && isIP(ip) !== 0);
+  if (s.ipFamilyPolicy === undefined && ((Array.isArray(s.ipFamilies) && s.ipFamilies.length === 2) || requested.length === 2)) s.ipFamilyPolicy = 'RequireDualStack';
+  s.ipFamilyPolicy ??= 'SingleStack';
+  if (s.ipFamilies === undefined) s.ipFamilies = requested.length > 0 ? requested.map((ip) => (isIPv4(ip) ? 'IPv4' : 'IPv6')) : [served[0] ?? 'IPv4'];
+  const families = s.ipFamilies;
+  if (s.ipFamilyPolicy !== 'SingleStack' && Array.isArray(families) && families.length === 1) {
+    const other = served.find((f) => f !== families[0]);
+    if (other) s.ipFamilies = [...families, other];
+  }
 }
 
 /** carryAllocated keeps the stored ClusterIP and NodePorts when an update leaves them empty. */
@@ -133,16 +154,30 @@ function validateClusterIP(s: Obj, old: Obj | undefined, causes: StatusCause[]):
   if (ip !== undefined && ip !== '' && ip !== 'None' && (typeof ip !== 'string' || !isIP(ip))) {
     causes.push(cause.invalid('spec.clusterIP', ip, "must be empty, 'None', or a valid IP address"));
   }
-  if (typeof ip === 'string' && ip !== '' && ip !== 'None' && isIP(ip) && !isIPv4(ip)) causes.push(cause.invalid('spec.clusterIP', ip, 'only IPv4 service addresses are served'));
   if (Array.isArray(s.clusterIPs)) {
     if (s.clusterIPs.length > 2) causes.push(cause.tooMany('spec.clusterIPs', 2));
     if (s.clusterIPs.length > 0 && ip !== undefined && ip !== '' && s.clusterIPs[0] !== ip) causes.push(cause.invalid('spec.clusterIPs', s.clusterIPs, 'must have the clusterIP as its first value'));
   }
+  validateIPFamilies(s, causes);
   if (s.type === 'ExternalName' && ip !== undefined && ip !== '') causes.push(cause.forbidden('spec.clusterIP', 'may not be set for ExternalName services'));
   const oldIP = old?.clusterIP;
   if (old && old.type !== 'ExternalName' && s.type !== 'ExternalName' && typeof oldIP === 'string' && oldIP !== '' && ip !== oldIP) {
     causes.push(cause.invalid('spec.clusterIP', ip, 'field is immutable'));
   }
+}
+
+/** validateIPFamilies: one address per family, in the order of ipFamilies; two families need a dual-stack policy. */
+function validateIPFamilies(s: Obj, causes: StatusCause[]): void {
+  const families = Array.isArray(s.ipFamilies) ? s.ipFamilies : [];
+  if (families.length === 2 && families[0] === families[1]) causes.push(cause.invalid('spec.ipFamilies[1]', families[1], 'may not be duplicated'));
+  if (families.length === 2 && s.ipFamilyPolicy === 'SingleStack') {
+    causes.push(cause.invalid('spec.ipFamilyPolicy', s.ipFamilyPolicy, "must be 'RequireDualStack' or 'PreferDualStack' when multiple 'ipFamilies' are specified"));
+  }
+  if (!Array.isArray(s.clusterIPs)) return;
+  s.clusterIPs.forEach((ip, i) => {
+    if (typeof ip !== 'string' || isIP(ip) === 0 || families[i] === undefined) return;
+    if ((isIPv4(ip) ? 'IPv4' : 'IPv6') !== families[i]) causes.push(cause.invalid(`spec.clusterIPs[${i}]`, ip, `must be of IP family ${String(families[i])} (spec.ipFamilies[${i}])`));
+  });
 }
 
 function validateEnums(s: Obj, causes: StatusCause[]): void {
@@ -201,7 +236,7 @@ export function validateService(svc: KubeObject, old: KubeObject | undefined): S
 
 export function serviceStrategy(allocator: ServiceAllocator): Strategy {
   return {
-    defaults: defaultService,
+    defaults: (svc) => defaultService(svc, allocator.families()),
     prepareForCreate(svc) {
       svc.status = { loadBalancer: {} };
     },

@@ -8,7 +8,8 @@ import { ApiServer } from '../../apiserver-stub/server.ts';
 import { loadTokenFile } from '../../apiserver-stub/auth.ts';
 import { parseAuthorizationModes } from '../../apiserver-stub/rbac/authority.ts';
 import { altNames, ensureServingPki, type ServingPki } from '../../apiserver-stub/pki.ts';
-import { parseCidr, parsePortRange } from '../../apiserver-stub/allocators/cidr.ts';
+import { parsePortRange } from '../../apiserver-stub/allocators/cidr.ts';
+import { parseServiceCIDRs } from '../../apiserver-stub/allocators/ipv6-range.ts';
 import { ServiceAllocator } from '../../apiserver-stub/allocators/service-allocator.ts';
 import { DEFAULT_ISSUER, ServiceAccountTokenSigner } from '../../apiserver-stub/serviceaccount/token-signer.ts';
 import { createBackend, backendKinds, type BackendOptions } from '../../apiserver-stub/storage/registry.ts';
@@ -60,7 +61,7 @@ export default defineCommand({
     'data-dir': { type: 'string', default: './.ferry/apiserver', help: 'directory of the file store, and where the kubeconfig is written' },
     storage: { type: 'string', default: 'file', help: 'storage backend: file, memory or etcd' },
     'etcd-servers': { type: 'list', help: 'etcd client URLs for --storage=etcd' },
-    'service-cluster-ip-range': { type: 'string', default: '10.96.0.0/12', help: 'CIDR ClusterIPs are allocated from' },
+    'service-cluster-ip-range': { type: 'string', default: '10.96.0.0/12', help: "CIDR ClusterIPs are allocated from, or a dual-stack pair 'IPv4,IPv6' (e.g. 10.96.0.0/12,fd00:10:96::/112)" },
     'service-node-port-range': { type: 'string', default: '30000-32767', help: 'port range NodePorts are allocated from' },
     'advertise-address': { type: 'string', help: 'IP the `kubernetes` Service endpoints point at (its Endpoints/EndpointSlice are written only when set)' },
     'max-requests-inflight': { type: 'int', default: 400, help: 'read-only requests served at once (watches not counted); more get 429 with Retry-After; 0 is no limit' },
@@ -95,7 +96,7 @@ export default defineCommand({
     // Without TLS files (and without --plain-http) the server makes its own PKI and admin token, as kind and k3s do.
     let pki: ServingPki | undefined;
     if (!plain && !given) {
-      const serviceIP = new ServiceAllocator(parseCidr(flags['service-cluster-ip-range']), parsePortRange(flags['service-node-port-range'])).firstIP();
+      const serviceIP = new ServiceAllocator(parseServiceCIDRs(flags['service-cluster-ip-range']).v4, parsePortRange(flags['service-node-port-range'])).firstIP();
       pki = ensureServingPki(dataDir, altNames(host, serviceIP, flags['advertise-address'] ? [flags['advertise-address']] : []));
     }
     const clientCa = flags['client-ca-file'] ?? pki?.caFile;

@@ -15,6 +15,7 @@ import { listenHttp, parseBindAddress } from '../../endpoints/http-server.ts';
 import type { HttpServer } from '../../endpoints/http-server.ts';
 import { ProxyMetrics } from '../../endpoints/metrics.ts';
 import { ProxyLoop } from '../../endpoints/proxy-loop.ts';
+import { detectPrimaryIPFamily } from '../../endpoints/primary-family.ts';
 import { validateProxyConfig } from '../../endpoints/proxy-config-validate.ts';
 import { TCP_BE_LIBERAL } from '../../iptables/host-features.ts';
 import { writeProcSysctl } from '../../iptables/sysctl.ts';
@@ -136,8 +137,16 @@ export default defineCommand({
     }
     await cleanupOtherModes(config);
     if (config.conntrackTCPBeLiberal) await setConntrackTCPBeLiberal();
-    const proxier = await (await loadBackend(config.mode))(config, metrics);
     const client = new ApiClient(loadClientConfig({ kubeconfig: flags.kubeconfig, server: flags.server }), { userAgent: `ferry-proxy/${config.nodeName}` });
+    let proxier;
+    try {
+      // Dual-stack iptables mode puts the node IP's family first, as kube-proxy (the other modes are IPv4 only).
+      const primaryIPFamily = config.mode === 'iptables' ? await detectPrimaryIPFamily(client, config.nodeName) : undefined;
+      proxier = await (await loadBackend(config.mode))({ ...config, primaryIPFamily }, metrics);
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
     const health = new ProxierHealth({ healthTimeoutMs: 2 * config.syncPeriodMs });
     const servers: HttpServer[] = [];
     const loop = new ProxyLoop({ client, proxier, nodeName: config.nodeName, minSyncPeriodMs: config.minSyncPeriodMs, syncPeriodMs: config.syncPeriodMs, configSyncPeriodMs: flags['config-sync-period'], metrics, health });
@@ -154,7 +163,7 @@ export default defineCommand({
       await shutdown();
       throw error;
     }
-    log.info(0, 'Starting proxy', { mode: config.mode, node: config.nodeName, server: client.server, healthz: servers[0]?.address, metrics: servers[1]?.address });
+    log.info(0, 'Starting proxy', { mode: config.mode, families: (proxier.ipFamilies ?? [4]).map((f) => `IPv${f}`).join(','), node: config.nodeName, server: client.server, healthz: servers[0]?.address, metrics: servers[1]?.address });
     loop.start();
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));

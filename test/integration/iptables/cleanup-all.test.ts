@@ -7,12 +7,13 @@ import { endpoint, ProxyDriver, proxyConfig, service } from './harness.ts';
 // `ferry proxy --cleanup` removes what every mode left, whatever --mode says,
 // as kube-proxy's does: rules of the iptables mode in both backends, the
 // userspace mode's portal chains, ipsets of the IPVS mode (IPVS itself is not
-// in this kernel; its cleanup is tested under UML) and the nftables table.
+// in this kernel; its cleanup is tested under UML) and the nftables table;
+// and the IPv6 iptables proxier's chains (ip6tables) in both backends.
 const ferryBin = fileURLToPath(new URL('../../../bin/ferry', import.meta.url));
 const rootTest = isRoot ? test.serial : test.skip;
 const runnerModule = fileURLToPath(new URL('../../../src/iptables/runner.ts', import.meta.url));
 
-rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE- ipset and no nftables table', async (t) => {
+rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend or family, no KUBE- ipset and no nftables table', async (t) => {
   const fixture = new NetnsFixture(t);
   const ns = await fixture.add('node');
   const web = service('web', '172.30.0.10', { type: 'NodePort', nodePort: 30080 });
@@ -20,6 +21,16 @@ rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE
     const driver = new ProxyDriver(t, ns, proxyConfig(mode, mode === 'userspace' ? { iptablesBackend: 'legacy' } : {}));
     await driver.sync([web], { [web.key]: [endpoint('10.244.1.10')] });
   }
+  // What a dual-stack node's IPv6 proxier leaves: its chains and the jumps into them.
+  for (const bin of ['ip6tables-nft', 'ip6tables-legacy']) {
+    await fixture.exec(ns, bin, ['-t', 'nat', '-N', 'KUBE-SERVICES']);
+    await fixture.exec(ns, bin, ['-t', 'nat', '-N', 'KUBE-SVC-AAAABBBBCCCCDDDD']);
+    await fixture.exec(ns, bin, ['-t', 'nat', '-A', 'KUBE-SERVICES', '-d', 'fd00:172:30::41/128', '-j', 'KUBE-SVC-AAAABBBBCCCCDDDD']);
+    await fixture.exec(ns, bin, ['-t', 'nat', '-A', 'PREROUTING', '-j', 'KUBE-SERVICES']);
+    await fixture.exec(ns, bin, ['-t', 'filter', '-N', 'KUBE-FORWARD']);
+    await fixture.exec(ns, bin, ['-t', 'filter', '-A', 'FORWARD', '-j', 'KUBE-FORWARD']);
+  }
+  await fixture.exec(ns, 'ip6tables-nft', ['-A', 'INPUT', '-s', 'fd99::/64', '-j', 'ACCEPT']);
   // The IPVS mode's ipsets (IPVS itself is not in this kernel).
   await fixture.exec(ns, 'ipset', ['create', 'KUBE-CLUSTER-IP', 'hash:ip,port']);
   // Someone else's rules stay.
@@ -29,6 +40,8 @@ rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE
   const dump = async () => [
     (await fixture.exec(ns, 'iptables-nft-save', [])).stdout,
     (await fixture.exec(ns, 'iptables-legacy-save', [])).stdout,
+    (await fixture.exec(ns, 'ip6tables-nft-save', [])).stdout,
+    (await fixture.exec(ns, 'ip6tables-legacy-save', [])).stdout,
     (await fixture.exec(ns, 'ipset', ['list', '-n'])).stdout,
     (await fixture.exec(ns, NFT_BINARY, ['list', 'tables'])).stdout,
   ].join('\n');
@@ -43,6 +56,7 @@ rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend, no KUBE
   t.notRegex(after, /KUBE-/);
   t.notRegex(after, /table ip ferry/);
   t.regex(after, /-A INPUT -s 10\.99\.0\.0\/16 -j ACCEPT/);
+  t.regex(after, /-A INPUT -s fd99::\/64 -j ACCEPT/);
   t.regex(after, /table ip theirs/);
   // Safe on a clean node, and twice.
   t.is((await fixture.exec(ns, ferryBin, ['proxy', '--cleanup'], { allowFailure: true })).code, 0);

@@ -20,6 +20,8 @@ const cases: Array<{ name: string; over: Partial<RawProxyFlags>; want: Record<st
   { name: 'cluster CIDRs and port range forms', over: { clusterCIDRs: ['10.0.0.0/8', ' 192.168.0.0/16'], proxyPortRange: '30000+100' }, want: { clusterCIDRs: ['10.0.0.0/8', '192.168.0.0/16'], proxyPortRange: [30000, 30100] } },
   { name: 'unknown mode', over: { mode: 'ebpf' }, want: /invalid --mode "ebpf": want one of iptables, nftables, ipvs, userspace, dry-run/ },
   { name: 'bad CIDR', over: { clusterCIDRs: ['10.0.0.0/33'] }, want: /invalid --cluster-cidr "10.0.0.0\/33"/ },
+  { name: 'bad IPv6 CIDR', over: { clusterCIDRs: ['fd00::/129'] }, want: /invalid --cluster-cidr "fd00::\/129": not a CIDR/ },
+  { name: 'dual-stack cluster CIDRs (each proxier keeps its own)', over: { clusterCIDRs: ['10.244.0.0/16', 'fd00:10:244::/56'] }, want: { clusterCIDRs: ['10.244.0.0/16', 'fd00:10:244::/56'] } },
   { name: 'masquerade bit out of range', over: { masqueradeBit: 32 }, want: /--iptables-masquerade-bit 32/ },
   { name: 'min sync above sync period', over: { minSyncPeriodMs: 60_000 }, want: /--min-sync-period: must be <= --sync-period/ },
   { name: 'iptables backend', over: { iptablesBackend: 'xtables' }, want: /--iptables-backend "xtables": want nft or legacy/ },

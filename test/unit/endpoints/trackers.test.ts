@@ -170,7 +170,18 @@ test('malformed addresses, ranges and ports are dropped before any mode writes t
   const state = b.build();
   const svc = state.services.get('ns1/s:p80')!;
   t.deepEqual(svc.externalIPs, ['192.168.99.1']);
-  t.deepEqual(svc.loadBalancerSourceRanges, ['10.0.0.0/8', '192.168.0.0/16', 'fd00::/64']);
+  t.deepEqual(svc.loadBalancerSourceRanges, ['10.0.0.0/8', '192.168.0.0/16'], "the IPv4 proxier keeps its own family's ranges");
   t.deepEqual(state.endpoints.get('ns1/s:p80')!.map((e) => e.ip), ['10.0.0.1']);
   t.false(state.endpoints.has('ns1/s:bad'));
+});
+
+test("source ranges as kube-proxy reads them: only the other family's leave this one unfiltered, a zero-masked one allows any", (t) => {
+  const ranges = (loadBalancerSourceRanges: string[]) => {
+    const b = new ProxyStateBuilder('node-a');
+    b.onServiceChange(undefined, service('s', { ports: [{ name: 'p80', port: 80 }], loadBalancerSourceRanges }));
+    return b.build().services.get('ns1/s:p80')!.loadBalancerSourceRanges;
+  };
+  t.deepEqual(ranges(['fd00::/64']), []);
+  t.deepEqual(ranges(['10.0.0.0/8', '0.0.0.0/0']), []);
+  t.deepEqual(ranges(['10.0.0.0/8', '::/0']), ['10.0.0.0/8']);
 });

@@ -20,3 +20,19 @@ for (const tc of cases) {
     t.deepEqual(nodePortTargets({ nodePortAddresses: tc.flag, localhostNodePorts: tc.localhost ?? true }, LOCAL, tc.primary), tc.want);
   });
 }
+
+// The IPv6 proxier: its own family's CIDRs, and never loopback (no
+// route_localnet for IPv6). Local IPs: 2001:db8::1 (eth0), fd00:10:244:1::1 (cbr0).
+const LOCAL6 = ['2001:db8::1', 'fd00:10:244:1::1'];
+const cases6: Array<{ name: string; flag: string[]; primary?: string[]; want: ReturnType<typeof nodePortTargets> }> = [
+  { name: 'default: every local address, never localhost', flag: [], want: { nodePortIPs: 'all', localhostNodePorts: false } },
+  { name: 'IPv4 CIDRs alone are ignored', flag: ['192.168.0.0/16'], want: { nodePortIPs: 'all', localhostNodePorts: false } },
+  { name: 'its own CIDR picks its addresses', flag: ['192.168.0.0/16', '2001:db8::/64'], want: { nodePortIPs: ['2001:db8::1'], localhostNodePorts: false } },
+  { name: 'a CIDR with ::1 lists it, localhost stays off (the renderer skips it)', flag: ['::1/128'], want: { nodePortIPs: ['::1'], localhostNodePorts: false } },
+  { name: 'primary: the node IP of the family', flag: ['primary'], primary: ['192.168.50.1', '2001:db8::1'], want: { nodePortIPs: ['2001:db8::1'], localhostNodePorts: false } },
+];
+for (const tc of cases6) {
+  test(`nodePortTargets IPv6: ${tc.name}`, (t) => {
+    t.deepEqual(nodePortTargets({ nodePortAddresses: tc.flag, localhostNodePorts: true }, LOCAL6, tc.primary, 6), tc.want);
+  });
+}

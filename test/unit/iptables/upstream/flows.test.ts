@@ -2,17 +2,15 @@ import test from 'ava';
 import type { Endpoint, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
 import { svc } from '../fixtures.ts';
 import {
-  local, remote, runPacketFlowTests, sync, testExternalClient, testExternalClientBlocked, testExternalIP, testNodeIP, testNodeIPAlt, upstreamOptions, type PacketFlowTest,
+  local, remote, runPacketFlowTests, sync, testExternalClient, testExternalClientBlocked, testExternalIP, testNodeIP, testNodeIPAlt, testNodeIPs,
+  testNodeIPv6, testNodeIPv6Alt, testNodeIPv6s, upstreamOptions, upstreamOptionsIPv6, type PacketFlowTest,
 } from './kube-proxy.ts';
 
 // kube-proxy's packet-flow tables for no endpoints, ClusterIP basics,
 // load balancer source ranges, node ports, health check node ports,
 // masquerading and external traffic policy (source in kube-proxy.ts), each
-// run through the rules Ferry renders for the same services.
-//
-// Left out of these tests, and why:
-// - TestNodePorts' three IPv6 cases: Ferry's iptables mode programs IPv4
-//   only (no ip6tables proxier) — a missing feature.
+// run through the rules Ferry renders for the same services. None of their
+// cases is left out.
 
 test('TestNoEndpointsReject: every address of a service without endpoints rejects', async (t) => {
   const { ipt } = await sync([[svc('ns1', 'svc1', { type: 'LoadBalancer', clusterIPs: ['172.30.0.41'], externalIPs: [testExternalIP], nodePort: 3001, loadBalancerIPs: ['1.2.3.4'] }), []]]);
@@ -71,31 +69,43 @@ test('TestLoadBalancer: source ranges on two LB IPs; node ports bypass them', as
   ]);
 });
 
-const nodePortCases: Array<{ name: string; localhostNodePorts: boolean; nodePortAddresses: string[]; allowAltNodeIP: boolean; expectFirewall: boolean }> = [
-  { name: 'ipv4, localhost-nodeports enabled', localhostNodePorts: true, nodePortAddresses: [], allowAltNodeIP: true, expectFirewall: true },
-  { name: 'ipv4, localhost-nodeports disabled', localhostNodePorts: false, nodePortAddresses: [], allowAltNodeIP: true, expectFirewall: false },
-  { name: 'ipv4, localhost-nodeports disabled, localhost in nodeport-addresses', localhostNodePorts: false, nodePortAddresses: ['192.168.0.0/24', '127.0.0.1/32'], allowAltNodeIP: false, expectFirewall: false },
-  { name: 'ipv4, localhost-nodeports enabled, multiple nodeport-addresses', localhostNodePorts: false, nodePortAddresses: ['192.168.0.0/24', '192.168.1.0/24', '2001:db8::/64'], allowAltNodeIP: true, expectFirewall: false },
+const nodePortCases: Array<{ name: string; family: 4 | 6; localhostNodePorts: boolean; nodePortAddresses: string[]; allowAltNodeIP: boolean; expectFirewall: boolean }> = [
+  { name: 'ipv4, localhost-nodeports enabled', family: 4, localhostNodePorts: true, nodePortAddresses: [], allowAltNodeIP: true, expectFirewall: true },
+  { name: 'ipv4, localhost-nodeports disabled', family: 4, localhostNodePorts: false, nodePortAddresses: [], allowAltNodeIP: true, expectFirewall: false },
+  { name: 'ipv4, localhost-nodeports disabled, localhost in nodeport-addresses', family: 4, localhostNodePorts: false, nodePortAddresses: ['192.168.0.0/24', '127.0.0.1/32'], allowAltNodeIP: false, expectFirewall: false },
+  { name: 'ipv4, localhost-nodeports enabled, multiple nodeport-addresses', family: 4, localhostNodePorts: false, nodePortAddresses: ['192.168.0.0/24', '192.168.1.0/24', '2001:db8::/64'], allowAltNodeIP: true, expectFirewall: false },
+  { name: 'ipv6, localhost-nodeports enabled', family: 6, localhostNodePorts: true, nodePortAddresses: [], allowAltNodeIP: true, expectFirewall: false },
+  { name: 'ipv6, localhost-nodeports disabled', family: 6, localhostNodePorts: false, nodePortAddresses: [], allowAltNodeIP: true, expectFirewall: false },
+  { name: 'ipv6, localhost-nodeports disabled, multiple nodeport-addresses', family: 6, localhostNodePorts: false, nodePortAddresses: ['192.168.0.0/24', '192.168.1.0/24', '2001:db8::/64'], allowAltNodeIP: false, expectFirewall: false },
 ];
+/** Upstream's per-family addresses of TestNodePorts. */
+const nodePortAddresses = {
+  4: { svcIP: '172.30.0.41', epIP1: '10.180.0.1', epIP2: '10.180.2.1', podIP: '10.0.0.2', client: testExternalClient, nodeIP: testNodeIP, altNodeIP: testNodeIPAlt, localhost: '127.0.0.1', output: '10.180.0.1:80, 10.180.2.1:80' },
+  6: { svcIP: 'fd00:172:30::41', epIP1: 'fd00:10:180::1', epIP2: 'fd00:10:180::2:1', podIP: 'fd00:10::2', client: '2600:5200::1', nodeIP: testNodeIPv6, altNodeIP: testNodeIPv6Alt, localhost: '::1', output: '[fd00:10:180::1]:80, [fd00:10:180::2:1]:80' },
+} as const;
 for (const tc of nodePortCases) {
   test(`TestNodePorts: ${tc.name}`, async (t) => {
+    const a = nodePortAddresses[tc.family];
+    const flags = { nodePortAddresses: tc.nodePortAddresses, localhostNodePorts: tc.localhostNodePorts };
     const { ipt } = await sync(
-      [[svc('ns1', 'svc1', { type: 'NodePort', clusterIPs: ['172.30.0.41'], nodePort: 3001 }), [remote('10.180.0.1'), local('10.180.2.1')]]],
-      upstreamOptions({ nodePortAddresses: tc.nodePortAddresses, localhostNodePorts: tc.localhostNodePorts }),
+      [[svc('ns1', 'svc1', { type: 'NodePort', clusterIPs: [a.svcIP], nodePort: 3001 }), [remote(a.epIP1), local(a.epIP2)]]],
+      tc.family === 4 ? upstreamOptions(flags) : upstreamOptionsIPv6(flags),
     );
-    const output = '10.180.0.1:80, 10.180.2.1:80';
+    const { output } = a;
     const flows: PacketFlowTest[] = [
-      { name: 'pod to cluster IP', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 80, output },
-      { name: 'external to nodePort', sourceIP: testExternalClient, destIP: testNodeIP, destPort: 3001, output, masq: true },
-      { name: 'node to nodePort', sourceIP: testNodeIP, destIP: testNodeIP, destPort: 3001, output, masq: true },
-      tc.localhostNodePorts
-        ? { name: 'localhost to nodePort gets masqueraded', sourceIP: '127.0.0.1', destIP: '127.0.0.1', destPort: 3001, output, masq: true }
-        : { name: 'localhost to nodePort is ignored', sourceIP: '127.0.0.1', destIP: '127.0.0.1', destPort: 3001, output: '' },
+      { name: 'pod to cluster IP', sourceIP: a.podIP, destIP: a.svcIP, destPort: 80, output },
+      { name: 'external to nodePort', sourceIP: a.client, destIP: a.nodeIP, destPort: 3001, output, masq: true },
+      { name: 'node to nodePort', sourceIP: a.nodeIP, destIP: a.nodeIP, destPort: 3001, output, masq: true },
+      // Localhost NodePorts exist in IPv4 only, and only when not disabled.
+      tc.family === 4 && tc.localhostNodePorts
+        ? { name: 'localhost to nodePort gets masqueraded', sourceIP: a.localhost, destIP: a.localhost, destPort: 3001, output, masq: true }
+        : { name: 'localhost to nodePort is ignored', sourceIP: a.localhost, destIP: a.localhost, destPort: 3001, output: '' },
       tc.allowAltNodeIP
-        ? { name: 'external to nodePort on secondary IP', sourceIP: testExternalClient, destIP: testNodeIPAlt, destPort: 3001, output, masq: true }
-        : { name: 'secondary nodeIP ignores NodePorts', sourceIP: testExternalClient, destIP: testNodeIPAlt, destPort: 3001, output: '' },
+        ? { name: 'external to nodePort on secondary IP', sourceIP: a.client, destIP: a.altNodeIP, destPort: 3001, output, masq: true }
+        : { name: 'secondary nodeIP ignores NodePorts', sourceIP: a.client, destIP: a.altNodeIP, destPort: 3001, output: '' },
     ];
-    runPacketFlowTests(t, ipt, flows);
+    // Upstream's fake node has every address of both families.
+    runPacketFlowTests(t, ipt, flows, [...testNodeIPs, ...testNodeIPv6s]);
     const firewall = ipt.rules('filter', 'KUBE-FIREWALL');
     t.deepEqual(firewall, tc.expectFirewall ? ['-m comment --comment block incoming localnet connections -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP'] : []);
   });

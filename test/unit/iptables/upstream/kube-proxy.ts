@@ -20,11 +20,13 @@ import { normalize, state } from '../fixtures.ts';
  *   192.168.0.0/24 (this node 192.168.0.2, also 192.168.1.2 and the
  *   external IP 192.168.99.11 are local), LoadBalancer IPs 1.2.3.4, 5.6.7.8,
  *   non-cluster clients 203.0.113.0/24 with source range 203.0.113.0/25.
+ *   For IPv6 (TestNodePorts): pod IPs fd00:10::/64, node IPs 2001:db8::1
+ *   and 2001:db8:1::2, ClusterIP fd00:172:30::41, client 2600:5200::1.
  *
  * Ported (overall.test.ts, flows.test.ts, policies.test.ts, repeated.test.ts,
  * large-cluster.test.ts, and TestEndpointSliceE2E's chains in ../render-golden.test.ts):
  * TestOverallIPTablesRules, TestTracePacket, TestNoEndpointsReject,
- * TestClusterIPGeneral, TestLoadBalancer, TestNodePorts (IPv4),
+ * TestClusterIPGeneral, TestLoadBalancer, TestNodePorts (IPv4 and IPv6),
  * TestHealthCheckNodePort, TestDropInvalidRule, TestMasqueradeRule,
  * TestExternalTrafficPolicyLocal/Cluster, TestInternalTrafficPolicy,
  * TestTerminatingEndpointsTrafficPolicyLocal/Cluster,
@@ -32,8 +34,6 @@ import { normalize, state } from '../fixtures.ts';
  * TestSyncProxyRulesLargeClusterMode.
  *
  * Not ported, and why (per-case omissions are listed in each file):
- * - TestNodePorts' IPv6 cases: Ferry's iptables mode is IPv4 only — a
- *   missing feature.
  * - Change-tracker tests (TestBuildServiceMap*, TestUpdateEndpointsMap, ...)
  *   and TestHealthCheckNodePortWhenTerminating: they expect tracker and
  *   health-server state, not rules; Ferry's own tests of those live in
@@ -60,6 +60,10 @@ export const testExternalClient = '203.0.113.2';
 export const testExternalClientBlocked = '203.0.113.130';
 /** The IPv4 addresses of upstream's fake node (testNodeIPs without the IPv6 ones). */
 export const testNodeIPs = [testNodeIP, testNodeIPAlt, testExternalIP];
+export const testNodeIPv6 = '2001:db8::1';
+export const testNodeIPv6Alt = '2001:db8:1::2';
+/** The IPv6 addresses of upstream's fake node. */
+export const testNodeIPv6s = [testNodeIPv6, testNodeIPv6Alt];
 
 /** UPSTREAM_HOST is NewFakeProxier's node: its fake iptables has no --random-fully; conntrack is strict. */
 export const UPSTREAM_HOST: IptablesHostFeatures = { randomFully: false, conntrackTCPLiberal: false };
@@ -74,6 +78,17 @@ export function upstreamOptions(flags: { nodePortAddresses?: string[]; localhost
     nodeIPs: [testNodeIP],
     ...UPSTREAM_HOST,
     ...nodePortTargets({ nodePortAddresses: flags.nodePortAddresses ?? [], localhostNodePorts: flags.localhostNodePorts ?? true }, testNodeIPs, [testNodeIP]),
+  };
+}
+
+/** upstreamOptionsIPv6 are NewFakeProxier's settings for an IPv6 fake (ip6tables): its pod CIDR, its node addresses. */
+export function upstreamOptionsIPv6(flags: { nodePortAddresses?: string[]; localhostNodePorts?: boolean } = {}): RenderOptions {
+  return {
+    ...upstreamOptions(flags),
+    ipFamily: 6,
+    clusterCIDRs: ['fd00:10::/64'],
+    nodeIPs: [testNodeIPv6],
+    ...nodePortTargets({ nodePortAddresses: flags.nodePortAddresses ?? [], localhostNodePorts: flags.localhostNodePorts ?? true }, testNodeIPv6s, [testNodeIP, testNodeIPv6], 6),
   };
 }
 

@@ -1,0 +1,49 @@
+import type { IPFamily } from './node-port-addresses.ts';
+import type { Proxier, SyncResult } from './proxier.ts';
+import type { ProxyState } from './proxy-state.ts';
+
+/** FamilyProxier is one proxier of a MetaProxier and the IP family it programs. */
+export interface FamilyProxier {
+  readonly family: IPFamily;
+  readonly proxier: Proxier;
+}
+
+/**
+ * MetaProxier is kube-proxy's metaproxier: one proxier per IP family behind
+ * the Proxier contract, the primary family (the node IP's) first. The proxy
+ * loop builds one snapshot per family (`ipFamilies`), and each snapshot goes
+ * to its family's proxier; cleanup and close reach them all.
+ */
+export class MetaProxier implements Proxier {
+  readonly mode: string;
+  readonly ipFamilies: readonly IPFamily[];
+  readonly #byFamily: ReadonlyMap<IPFamily, Proxier>;
+
+  constructor(proxiers: readonly FamilyProxier[]) {
+    if (proxiers.length === 0) throw new Error('MetaProxier needs at least one proxier');
+    this.mode = proxiers[0]!.proxier.mode;
+    this.ipFamilies = Object.freeze(proxiers.map((p) => p.family));
+    this.#byFamily = new Map(proxiers.map((p) => [p.family, p.proxier]));
+  }
+
+  /** proxierOf returns the proxier of a family, if this MetaProxier has one. */
+  proxierOf(family: IPFamily): Proxier | undefined {
+    return this.#byFamily.get(family);
+  }
+
+  async sync(state: ProxyState): Promise<SyncResult> {
+    const family = state.ipFamily ?? 4;
+    const proxier = this.#byFamily.get(family);
+    if (!proxier) return { ok: false, error: new Error(`no proxier for IPv${family}`) };
+    return proxier.sync(state);
+  }
+
+  async cleanup(): Promise<void> {
+    // One after the other: both families' tools may share the xtables lock.
+    for (const proxier of this.#byFamily.values()) await proxier.cleanup();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#byFamily.values()].map((p) => p.close()));
+  }
+}
