@@ -27,7 +27,11 @@ export interface RejectTarget {
   readonly port: number;
 }
 
-/** Names of the ipsets the iptables rules match on (kube-proxy's, IPv4), with kube-proxy's comments. */
+/**
+ * The ipsets the iptables rules match on, by kube-proxy's IPv4 names; each
+ * IP family's proxier has its own sets (ipset.ts names the IPv6 ones).
+ * A service port's entries are of its cluster IP's family, as its proxier's.
+ */
 export const SET = {
   clusterIP: 'KUBE-CLUSTER-IP',
   externalIP: 'KUBE-EXTERNAL-IP',
@@ -131,7 +135,7 @@ export function serviceDesired(svc: ServicePort, endpoints: readonly Endpoint[],
   const bind = (address: string, always: boolean) => {
     if (!always && opts.hostAddresses?.has(address)) return;
     addresses.push(address);
-    if (isIPv4(address)) setEntries.push([SET.ipvsIPs, address]);
+    setEntries.push([SET.ipvsIPs, address]);
   };
   const entry = (set: SetName, value: string) => setEntries.push([set, value]);
 
@@ -139,7 +143,7 @@ export function serviceDesired(svc: ServicePort, endpoints: readonly Endpoint[],
     add(ip, svc.port, internal);
     reject(ip, svc.port);
     bind(ip, true);
-    if (isIPv4(ip)) entry(SET.clusterIP, ipPort(ip));
+    entry(SET.clusterIP, ipPort(ip));
   }
   // externalTrafficPolicy Local keeps the client's address: its external IPs
   // go in the -LOCAL set only, whose rules accept without the masquerade mark.
@@ -148,13 +152,13 @@ export function serviceDesired(svc: ServicePort, endpoints: readonly Endpoint[],
     add(ip, svc.port, external);
     reject(ip, svc.port);
     bind(ip, false);
-    if (isIPv4(ip)) entry(local ? SET.externalIPLocal : SET.externalIP, ipPort(ip));
+    entry(local ? SET.externalIPLocal : SET.externalIP, ipPort(ip));
   }
   for (const ip of svc.loadBalancerIPs) {
     add(ip, svc.port, external);
     reject(ip, svc.port);
     bind(ip, false);
-    if (isIPv4(ip)) loadBalancerEntries(svc, ip, local, opts.primaryNodeIP, out);
+    loadBalancerEntries(svc, ip, local, opts.primaryNodeIP, out);
   }
   const nodeIPs = opts.nodeIPs.filter((ip) => sameFamily(ip, svc.clusterIPs[0]!));
   // As kube-proxy: without a NodePort address the node port gets no virtual server and no set entry.
@@ -166,7 +170,7 @@ export function serviceDesired(svc: ServicePort, endpoints: readonly Endpoint[],
   if (svc.healthCheckNodePort > 0) entry(SET.healthCheckNodePort, String(svc.healthCheckNodePort));
   // Hairpin: a local endpoint reaching its own service is masqueraded (KUBE-LOOP-BACK).
   // As kube-proxy, every local endpoint gets its entry, ready or not: one may be chosen again before the next sync.
-  const loopBack = new Set(endpoints.filter((ep) => ep.isLocal && isIPv4(ep.ip)).map((ep) => `${ep.ip},${proto}:${ep.port},${ep.ip}`));
+  const loopBack = new Set(endpoints.filter((ep) => ep.isLocal && sameFamily(ep.ip, svc.clusterIPs[0]!)).map((ep) => `${ep.ip},${proto}:${ep.port},${ep.ip}`));
   for (const e of loopBack) entry(SET.loopBack, e);
   return out;
 }
@@ -186,7 +190,7 @@ function loadBalancerEntries(svc: ServicePort, ip: string, local: boolean, prima
   if (ranges.length === 0) return;
   out.setEntries.push([SET.loadBalancerFW, ipPort]);
   for (const cidr of ranges) out.setEntries.push([SET.loadBalancerSourceCIDR, `${ipPort},${cidr}`]);
-  if (primaryNodeIP !== undefined && inAnyCIDR(primaryNodeIP, ranges)) out.setEntries.push([SET.loadBalancerSourceIP, `${ipPort},${ip}`]);
+  if (primaryNodeIP !== undefined && sameFamily(primaryNodeIP, ip) && inAnyCIDR(primaryNodeIP, ranges)) out.setEntries.push([SET.loadBalancerSourceIP, `${ipPort},${ip}`]);
   else out.noNodeAccess.push({ address: ip, protocol: proto, port: svc.port });
 }
 
@@ -198,7 +202,7 @@ function nodePortEntries(svc: ServicePort, nodeIPs: readonly string[], local: bo
     SCTP: [SET.nodePortSCTP, SET.nodePortLocalSCTP],
   };
   const [set, localSet] = sets[svc.protocol];
-  const values = svc.protocol === 'SCTP' ? nodeIPs.filter(isIPv4).map((ip) => `${ip},sctp:${svc.nodePort}`) : [String(svc.nodePort)];
+  const values = svc.protocol === 'SCTP' ? nodeIPs.map((ip) => `${ip},sctp:${svc.nodePort}`) : [String(svc.nodePort)];
   for (const v of values) setEntries.push([set, v]);
   if (local) for (const v of values) setEntries.push([localSet, v]);
 }

@@ -1,5 +1,7 @@
 import { chainsInSave, type IptablesRunner } from '../iptables/runner.ts';
+import { cidrFamily, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import { SET, type NoNodeAccess, type RejectTarget, type SetName } from './desired.ts';
+import { ipsetName } from './ipset.ts';
 import { masqueradeMark } from '../endpoints/proxy-config.ts';
 
 /**
@@ -27,6 +29,8 @@ export interface RuleOptions {
   readonly rejects: readonly RejectTarget[];
   /** Jumps to insert (full syncs), see missingJumps. */
   readonly jumps: readonly Jump[];
+  /** The proxier's IP family (ip6tables and the KUBE-6- sets for 6); 4 by default. */
+  readonly family?: IPFamily;
 }
 
 /** Ferry's own chain: REJECT for services without endpoints (kube-proxy's IPVS mode leaves that to IPVS). */
@@ -126,24 +130,24 @@ const SET_RULES: ReadonlyArray<{ set: SetName; table: 'nat' | 'filter'; from: st
   { set: SET.loadBalancerSourceIP, table: 'filter', from: 'KUBE-SOURCE-RANGES-FIREWALL', to: 'RETURN', match: 'dst,dst,src' },
 ];
 
-const IPV4_CIDR = /^\d+\.\d+\.\d+\.\d+\/\d+$/;
-const matchSet = (set: SetName, match: string) => `-m comment --comment "${COMMENT[set]}" -m set --match-set ${set} ${match}`;
+const matchSet = (set: SetName, match: string, family: IPFamily) => `-m comment --comment "${COMMENT[set]}" -m set --match-set ${ipsetName(set, family)} ${match}`;
 
 /** renderRules is the iptables-restore input (for --noflush: only the chains declared here are rewritten). */
 export function renderRules(o: RuleOptions): string {
-  const nat: string[] = ['-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN'];
+  const family = o.family ?? 4;
+  const nat: string[] = [`-A KUBE-SERVICES -s ${family === 4 ? '127.0.0.0/8' : '::1/128'} -j RETURN`];
   const filter: string[] = [];
   const has = (set: SetName) => o.setSize(set) > 0;
   for (const r of SET_RULES) {
-    if (has(r.set)) (r.table === 'nat' ? nat : filter).push(`-A ${r.from}${r.proto ? ` -p ${r.proto}` : ''} ${matchSet(r.set, r.match)} -j ${r.to}`);
+    if (has(r.set)) (r.table === 'nat' ? nat : filter).push(`-A ${r.from}${r.proto ? ` -p ${r.proto}` : ''} ${matchSet(r.set, r.match, family)} -j ${r.to}`);
   }
-  nat.push(...serviceMarks(o, has));
+  nat.push(...serviceMarks(o, has, family));
   nat.push('-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODE-PORT', '-A KUBE-LOAD-BALANCER -j KUBE-MARK-MASQ');
   filter.push('-A KUBE-SOURCE-RANGES-FIREWALL -j DROP');
   for (const n of o.noNodeAccess) filter.push(`-A KUBE-IPVS-OUT-FILTER -s ${n.address} -m ipvs --vaddr ${n.address} --vproto ${n.protocol} --vport ${n.port} -j DROP`);
   // Accept what IPVS serves, in case other rules would block it (kube-proxy's acceptIPVSTraffic).
-  for (const set of [SET.clusterIP, SET.loadBalancer]) if (has(set)) nat.push(`-A KUBE-SERVICES -m set --match-set ${set} dst,dst -j ACCEPT`);
-  filter.push(...filterRules(o));
+  for (const set of [SET.clusterIP, SET.loadBalancer]) if (has(set)) nat.push(`-A KUBE-SERVICES -m set --match-set ${ipsetName(set, family)} dst,dst -j ACCEPT`);
+  filter.push(...filterRules(o, family));
   const mark = masqueradeMark(o.masqueradeBit);
   nat.push(
     `-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`,
@@ -154,57 +158,58 @@ export function renderRules(o: RuleOptions): string {
   const declare = (chains: readonly string[]) => chains.map((c) => `:${c} - [0:0]`);
   return [
     '*nat', ...declare(NAT_CHAINS), ...nat, ...insertJumps(o.jumps, 'nat'), 'COMMIT',
-    '*filter', ...declare(FILTER_CHAINS), ...filter, ...rejectRules(o.rejects), ...insertJumps(o.jumps, 'filter'), 'COMMIT',
+    '*filter', ...declare(FILTER_CHAINS), ...filter, ...rejectRules(o.rejects, family), ...insertJumps(o.jumps, 'filter'), 'COMMIT',
   ].join('\n') + '\n';
 }
 
 /** serviceMarks: the masquerade marks of cluster IPs (by --masquerade-all, the cluster CIDR, or else the source) and external IPs. */
-function serviceMarks(o: RuleOptions, has: (set: SetName) => boolean): string[] {
+function serviceMarks(o: RuleOptions, has: (set: SetName) => boolean, family: IPFamily): string[] {
   const out: string[] = [];
   if (has(SET.clusterIP)) {
-    const clusterIP = `-A KUBE-SERVICES ${matchSet(SET.clusterIP, '')}`.trimEnd();
+    const clusterIP = `-A KUBE-SERVICES ${matchSet(SET.clusterIP, '', family)}`.trimEnd();
     // kube-proxy's local detector knows one cluster CIDR per family; without one, node-originated traffic from a service VIP is masqueraded.
-    const cidr = o.clusterCIDRs.find((c) => IPV4_CIDR.test(c));
+    const cidr = o.clusterCIDRs.find((c) => cidrFamily(c) === family);
     if (o.masqueradeAll) out.push(`${clusterIP} dst,dst -j KUBE-MARK-MASQ`);
     else if (cidr) out.push(`${clusterIP} dst,dst ! -s ${cidr} -j KUBE-MARK-MASQ`);
     else out.push(`${clusterIP} src,dst -j KUBE-MARK-MASQ`);
   }
   // External IPs: accepted from off the machine, or when they are local addresses; only the non-Local ones get the mark.
   const accept = (set: SetName) => {
-    const base = `-A KUBE-SERVICES ${matchSet(set, 'dst,dst')}`;
+    const base = `-A KUBE-SERVICES ${matchSet(set, 'dst,dst', family)}`;
     return [`${base} -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j ACCEPT`, `${base} -m addrtype --dst-type LOCAL -j ACCEPT`];
   };
-  if (has(SET.externalIP)) out.push(`-A KUBE-SERVICES ${matchSet(SET.externalIP, 'dst,dst')} -j KUBE-MARK-MASQ`, ...accept(SET.externalIP));
+  if (has(SET.externalIP)) out.push(`-A KUBE-SERVICES ${matchSet(SET.externalIP, 'dst,dst', family)} -j KUBE-MARK-MASQ`, ...accept(SET.externalIP));
   if (has(SET.externalIPLocal)) out.push(...accept(SET.externalIPLocal));
   return out;
 }
 
 /** filterRules: forwarding of marked and established traffic, health check node ports, and the kube-ipvs0 access filter. */
-function filterRules(o: RuleOptions): string[] {
+function filterRules(o: RuleOptions, family: IPFamily): string[] {
   const mark = masqueradeMark(o.masqueradeBit);
-  const ret = (set: SetName, match: string) => `-A KUBE-IPVS-FILTER -m set --match-set ${set} ${match} -j RETURN`;
+  const ret = (set: SetName, match: string) => `-A KUBE-IPVS-FILTER -m set --match-set ${ipsetName(set, family)} ${match} -j RETURN`;
   return [
     `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`,
     '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-    `-A KUBE-NODE-PORT ${matchSet(SET.healthCheckNodePort, 'dst')} -j ACCEPT`,
+    `-A KUBE-NODE-PORT ${matchSet(SET.healthCheckNodePort, 'dst', family)} -j ACCEPT`,
     // Other ports of the addresses on kube-ipvs0 are closed (kubernetes#72236).
     ret(SET.loadBalancer, 'dst,dst'),
     ret(SET.clusterIP, 'dst,dst'),
     ret(SET.externalIP, 'dst,dst'),
     ret(SET.externalIPLocal, 'dst,dst'),
     ret(SET.healthCheckNodePort, 'dst'),
-    `-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set ${SET.ipvsIPs} dst -j REJECT`,
+    `-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set ${ipsetName(SET.ipvsIPs, family)} dst -j REJECT`,
   ];
 }
 
 /** rejectRules: Ferry's REJECT for each service address (and node port) without endpoints. */
-function rejectRules(rejects: readonly RejectTarget[]): string[] {
+function rejectRules(rejects: readonly RejectTarget[], family: IPFamily): string[] {
   const out: string[] = [];
   for (const r of rejects) {
-    if (r.address !== undefined && r.address.includes(':')) continue; // IPv6 rules belong to ip6tables
+    if (r.address !== undefined && r.address.includes(':') !== (family === 6)) continue; // the other family's proxier has it
     const proto = r.protocol.toLowerCase();
-    const dst = r.address === undefined ? '-m addrtype --dst-type LOCAL' : `-d ${r.address}/32`;
-    out.push(`-A ${NO_ENDPOINTS_CHAIN} ${dst} -p ${proto} -m ${proto} --dport ${r.port} -m comment --comment "service has no endpoints" -j REJECT --reject-with icmp-port-unreachable`);
+    const dst = r.address === undefined ? '-m addrtype --dst-type LOCAL' : `-d ${r.address}/${family === 4 ? 32 : 128}`;
+    const icmp = family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable';
+    out.push(`-A ${NO_ENDPOINTS_CHAIN} ${dst} -p ${proto} -m ${proto} --dport ${r.port} -m comment --comment "service has no endpoints" -j REJECT --reject-with ${icmp}`);
   }
   return out;
 }

@@ -105,12 +105,13 @@ const cases: Case[] = [
     sets: [],
   },
   {
-    name: 'IPv6 service: IPv6 NodePort address only, no IPv4 ipset entries',
+    // The IPv6 proxier's sets (ipset.ts names them KUBE-6-...).
+    name: 'IPv6 service: IPv6 NodePort address only, entries of its family',
     svc: { clusterIPs: ['fd00:96::10'], nodePort: 30083 },
     eps: [ep('fd00:244::10')],
     virtualServers: { [vsKey('TCP', 'fd00:96::10', 80)]: ['fd00:244::10:8080:1'], [vsKey('TCP', 'fd00::1', 30083)]: ['fd00:244::10:8080:1'] },
     addresses: ['fd00:96::10'],
-    sets: [`${SET.nodePortTCP} 30083`],
+    sets: [`${SET.clusterIP} fd00:96::10,tcp:80`, `${SET.ipvsIPs} fd00:96::10`, `${SET.nodePortTCP} 30083`],
   },
 ];
 

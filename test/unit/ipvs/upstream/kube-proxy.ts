@@ -1,5 +1,6 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { IPFamily } from '../../../../src/endpoints/node-port-addresses.ts';
 import { ProxyStateBuilder } from '../../../../src/endpoints/state-builder.ts';
 import { DesiredIndex, splitSetKey } from '../../../../src/ipvs/desired-index.ts';
 import { destKey, type SetName } from '../../../../src/ipvs/desired.ts';
@@ -29,8 +30,8 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *
  * Every `func Test...` in that file and what became of it:
  *
- * Ported (virtual-servers.test.ts, rules.test.ts, sync.test.ts, can-use.test.ts):
- *   TestCanUseIPVSProxier, TestGetNodeIPs, TestNodePortIPv4, Test_syncEndpoint_updateWeightsOnRestart,
+ * Ported (virtual-servers.test.ts, rules.test.ts, sync.test.ts, can-use.test.ts, ipv6.test.ts):
+ *   TestCanUseIPVSProxier, TestGetNodeIPs, TestNodePortIPv6, TestIPv6Proxier, TestNodePortIPv4, Test_syncEndpoint_updateWeightsOnRestart,
  *   TestIPv4Proxier, TestMasqueradeRule, TestExternalIPsNoEndpoint,
  *   TestExternalIPs, TestOnlyLocalExternalIPs, TestLoadBalancer,
  *   TestOnlyLocalNodePorts, TestHealthCheckNodePort,
@@ -43,7 +44,7 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *   Test_EndpointSliceReadyAndTerminatingLocal,
  *   Test_EndpointSliceOnlyReadyAndTerminatingCluster,
  *   Test_EndpointSliceOnlyReadyAndTerminatingLocal, TestIpIsValidForSet,
- *   TestNoEndpointsMetric, TestDismissLocalhostRuleExist (its IPv4 case),
+ *   TestNoEndpointsMetric, TestDismissLocalhostRuleExist,
  *   TestLoadBalancerIngressRouteTypeProxy (five of its six cases).
  *
  * TestCanUseIPVSProxier's check runs before the proxier's first full sync
@@ -51,16 +52,12 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  * backend on nodes without IPVS too, so the check cannot be in its factory).
  *
  * Left out, and why:
- * - TestNodePortIPv6, TestIPv6Proxier, TestCleanLegacyService6 and
- *   TestDismissLocalhostRuleExist's IPv6 case: Ferry's IPVS mode is IPv4
- *   only (the watcher keeps IPv4 service addresses, the ipsets and rules are
- *   IPv4: no KUBE-6- sets, no ip6tables). IPv6 IPVS is a missing feature.
  * - TestLoadBalancerIngressRouteTypeProxy, case "LoadBalancerIPMode enabled,
  *   ipMode Proxy" (expects no virtual server for the load balancer IP): Ferry
  *   ignores status.loadBalancer.ingress[].ipMode (the watcher, src/endpoints,
  *   keeps every ingress IP). A missing feature, in every mode.
  * - TestCleanLegacyService, TestCleanLegacyServiceWithRealServers,
- *   TestCleanLegacyRealServersExcludeCIDRs: kube-proxy deletes every virtual
+ *   TestCleanLegacyRealServersExcludeCIDRs, TestCleanLegacyService6: kube-proxy deletes every virtual
  *   server of its family that it does not want unless it lies in
  *   --ipvs-exclude-cidrs; Ferry has no --ipvs-exclude-cidrs (ipvs.excludeCIDRs
  *   is refused as not implemented) and deletes only the stale virtual servers
@@ -115,6 +112,8 @@ export interface FakeNodeOptions {
   readonly scheduler?: string;
   readonly masqueradeAll?: boolean;
   readonly randomFully?: boolean;
+  /** The proxier's IP family (upstream's NewFakeProxier ipFamily); 4 by default. */
+  readonly family?: IPFamily;
 }
 
 /** A virtual server as upstream's fake IPVS shows it, with its real servers as `ip:port` (weight 1 unless said). */
@@ -133,7 +132,7 @@ const DUMMY_INDEX = 9;
  * diff operations are applied to, as IpvsProxier does.
  */
 export class FakeNode {
-  readonly builder = new ProxyStateBuilder(testHostname);
+  readonly builder: ProxyStateBuilder;
   readonly kernel = new Map<string, KernelVirtualServer>();
   readonly bound = new Set<string>();
   private desired = new DesiredIndex();
@@ -144,6 +143,7 @@ export class FakeNode {
 
   constructor(o: FakeNodeOptions = {}) {
     this.o = o;
+    this.builder = new ProxyStateBuilder(testHostname, o.family ?? 4);
     const addresses = (o.hostAddresses ?? []).map((address) => ({ index: 2, address, prefixLength: address.includes(':') ? 64 : 24 }));
     this.nodeIPs = nodePortAddresses(addresses, DUMMY_INDEX, o.nodePortAddresses ?? []);
   }
@@ -162,7 +162,7 @@ export class FakeNode {
   sync(): void {
     const state = this.builder.build();
     // As IpvsProxier: the primary node IP is the Node's IPv4 address (upstream's fake has none: its nodeIP is nil).
-    const primaryNodeIP = state.nodeIPs?.find((ip) => !ip.includes(':'));
+    const primaryNodeIP = state.nodeIPs?.find((ip) => ip.includes(':') === (this.o.family === 6));
     const opts = { scheduler: this.o.scheduler ?? 'rr', nodeIPs: this.nodeIPs, hostAddresses: new Set(this.o.hostAddresses ?? []), primaryNodeIP };
     const touched = new Set<string>();
     const keys = this.synced ? state.changed : state.services.keys();
@@ -219,7 +219,7 @@ export class FakeNode {
     const d = this.desired;
     return renderRules({
       masqueradeAll: this.o.masqueradeAll ?? false, clusterCIDRs: [], masqueradeBit: 14, randomFully: this.o.randomFully ?? false,
-      setSize: (set) => d.setSize(set), noNodeAccess: d.noNodeAccess(), rejects: d.rejects(), jumps: [],
+      setSize: (set) => d.setSize(set), noNodeAccess: d.noNodeAccess(), rejects: d.rejects(), jumps: [], family: this.o.family ?? 4,
     });
   }
 }
