@@ -16,12 +16,14 @@ import { nodePortAddresses } from './host.ts';
 import { renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
 import { probeOps, REAL_HOST, request, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
 import { canUseIpvs } from './can-use.ts';
+import { phaseTimer } from './phases.ts';
 import { ServiceHealthServer } from '../endpoints/service-health.ts';
 import { conntrackDeletions } from '../endpoints/conntrack.ts';
 import type { ServicePort } from '../endpoints/proxy-state.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
 import { legacyFilterCleanup, missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
 import type { IptablesHostFeatures } from '../iptables/host-features.ts';
+import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 
 const log = createLogger('ipvs');
 
@@ -45,8 +47,10 @@ export interface IpvsProxierOptions {
   readonly restoreFailures?: { inc(): void };
   /** What this node's iptables offers (createProxier detects it at start); by default no --random-fully. */
   readonly hostFeatures?: IptablesHostFeatures;
-  /** Listen address of health check node ports (default 0.0.0.0). */
+  /** Listen address of health check node ports (default 0.0.0.0, '::' for IPv6). */
   readonly healthHost?: string;
+  /** The IP family this proxier programs (one proxier per family on a dual-stack node); 4 by default. */
+  readonly family?: IPFamily;
   /** IPVS, rtnetlink, ipset, sysctls and conntrack; the node's own by default (unit tests give fakes). */
   readonly host?: IpvsHost;
 }
@@ -79,6 +83,7 @@ export class IpvsProxier implements Proxier {
   private hostAddresses = new Set<string>();
   private primaryNodeIP: string | undefined;
   private readonly randomFully: boolean;
+  readonly family: IPFamily;
   private desired = new DesiredIndex();
   private kernel = new Map<string, KernelVirtualServer>();
   private lastRules = '';
@@ -92,13 +97,14 @@ export class IpvsProxier implements Proxier {
 
   constructor(config: ProxyConfig, options: IpvsProxierOptions = {}) {
     this.config = config;
-    this.iptables = options.runner ?? createRunner(config.iptablesBackend ?? 'nft');
+    this.family = options.family ?? 4;
+    this.iptables = options.runner ?? createRunner(config.iptablesBackend ?? 'nft', this.family);
     this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
     this.restoreFailures = options.restoreFailures;
     this.randomFully = options.hostFeatures?.randomFully ?? false;
     this.host = options.host ?? REAL_HOST;
-    this.health = new ServiceHealthServer(options.healthHost ?? '0.0.0.0', () => this.lastSyncOk);
+    this.health = new ServiceHealthServer(options.healthHost ?? (this.family === 4 ? '0.0.0.0' : '::'), () => this.lastSyncOk);
     if (options.registry) {
       const registers = [options.registry];
       this.opsCounter = new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers });
@@ -158,9 +164,10 @@ export class IpvsProxier implements Proxier {
     this.linkIndex = await this.ensureLink(rt);
     const allAddresses = await rt.listAddresses();
     this.nodeIPs = nodePortAddresses(allAddresses, this.linkIndex, this.config.nodePortAddresses, state.nodeIPs);
-    const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex).map((a) => a.address));
+    // kube-ipvs0 holds both families' service addresses: each family's proxier minds its own.
+    const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex && this.ofFamily(a.address)).map((a) => a.address));
     this.hostAddresses = new Set(allAddresses.filter((a) => a.index !== this.linkIndex).map((a) => a.address));
-    this.primaryNodeIP = state.nodeIPs?.find((ip) => !ip.includes(':'));
+    this.primaryNodeIP = state.nodeIPs?.find((ip) => this.ofFamily(ip));
     phase('host');
 
     this.desired = new DesiredIndex();
@@ -184,7 +191,7 @@ export class IpvsProxier implements Proxier {
     phase('addresses');
     const ops = await this.applyVirtualServers(touched);
     phase('ipvs');
-    await this.host.ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
+    await this.host.ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set), this.family));
     phase('ipset');
     const saved = await saveTables(this.iptables);
     const legacy = legacyFilterCleanup(saved);
@@ -207,7 +214,7 @@ export class IpvsProxier implements Proxier {
     const ops = await this.applyVirtualServers(touched);
     phase('ipvs');
     const sets = this.desired.setEntries.drain();
-    await this.host.ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey)));
+    await this.host.ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey), this.family));
     // The rules follow REJECT targets, load balancer node access and which sets are empty.
     const rules = this.rules([]);
     if (rules !== this.lastRules) await this.restore(rules);
@@ -237,7 +244,7 @@ export class IpvsProxier implements Proxier {
     const d = this.desired;
     return renderRules({
       masqueradeAll: c.masqueradeAll, clusterCIDRs: c.clusterCIDRs, masqueradeBit: c.masqueradeBit, randomFully: this.randomFully,
-      setSize: (set) => d.setSize(set), noNodeAccess: d.noNodeAccess(), rejects: d.rejects(), jumps,
+      setSize: (set) => d.setSize(set), noNodeAccess: d.noNodeAccess(), rejects: d.rejects(), jumps, family: this.family,
     });
   }
 
@@ -252,6 +259,10 @@ export class IpvsProxier implements Proxier {
     this.previousServices = state.services;
   }
 
+  private ofFamily(ip: string): boolean {
+    return ip.includes(':') === (this.family === 6);
+  }
+
   private async ensureLink(rt: RouteOps): Promise<number> {
     const existing = await rt.linkIndex(DUMMY_LINK);
     if (existing !== undefined) return existing;
@@ -264,7 +275,8 @@ export class IpvsProxier implements Proxier {
   /** readKernel dumps every virtual server and its real servers. */
   private async readKernel(ipvs: IpvsOps): Promise<Map<string, KernelVirtualServer>> {
     const model = new Map<string, KernelVirtualServer>();
-    for (const service of await ipvs.listServices()) {
+    // The other family's virtual servers belong to its proxier.
+    for (const service of (await ipvs.listServices()).filter((s) => this.ofFamily(s.address))) {
       const dests = new Map((await ipvs.listDestinations(service)).map((d) => [destKey(d.address, d.port), d] as const));
       model.set(vsKey(service.protocol, service.address, service.port), { service, dests });
     }
@@ -379,16 +391,4 @@ export class IpvsProxier implements Proxier {
       this.needFull = true;
     });
   }
-}
-
-/** phaseTimer records how long each phase of a full sync took, as `ms_<phase>` stats. */
-function phaseTimer(): ((name: string) => void) & { done(): Record<string, number> } {
-  const times: Record<string, number> = {};
-  let last = performance.now();
-  const mark = (name: string) => {
-    const now = performance.now();
-    times[`ms_${name}`] = Math.round(now - last);
-    last = now;
-  };
-  return Object.assign(mark, { done: () => times });
 }

@@ -61,3 +61,28 @@ rootTest('the IPVS mode ipsets and rules load with ipset and iptables-restore (n
     t.is((await save()).split('\n').filter((l) => l.startsWith('-A INPUT')).length, 4, `${backend}: INPUT jumps to KUBE-NODE-PORT, KUBE-PROXY-FIREWALL, KUBE-IPVS-FILTER, KUBE-IPVS-NO-ENDPOINTS and nothing else`);
   }
 });
+
+const entries6: Partial<Record<SetName, string[]>> = {
+  [SET.clusterIP]: ['fd00:96::10,tcp:80'], [SET.externalIP]: ['2001:db8::5,tcp:80'], [SET.loadBalancer]: ['2001:db8::7,tcp:80'], [SET.loadBalancerFW]: ['2001:db8::7,tcp:80'],
+  [SET.loadBalancerSourceCIDR]: ['2001:db8::7,tcp:80,2001:db8:1::/64'], [SET.loopBack]: ['fd00:244::10,tcp:8080,fd00:244::10'], [SET.nodePortTCP]: ['30080'],
+  [SET.nodePortSCTP]: ['fd00::1,sctp:30082'], [SET.healthCheckNodePort]: ['30000'], [SET.ipvsIPs]: ['fd00:96::10'],
+};
+
+rootTest('the IPv6 proxier\'s KUBE-6- ipsets and rules load with ipset and ip6tables-restore (nft and legacy)', async (t) => {
+  const fixture = new NetnsFixture(t);
+  const ns = await fixture.add('node6');
+  await fixture.exec(ns, 'ipset', ['restore'], { input: renderFullRestore((s) => entries6[s] ?? [], 6) });
+  const sets = (await fixture.exec(ns, 'ipset', ['list', '-n'])).stdout.split('\n').filter(Boolean);
+  t.true(sets.length === Object.keys(SET).length && sets.every((n) => n.startsWith('KUBE-6-')), sets.join(' '));
+  const text = renderRules({
+    masqueradeAll: false, clusterCIDRs: ['fd00:244::/64'], masqueradeBit: 14, randomFully: false, setSize: (s) => entries6[s]?.length ?? 0, noNodeAccess: [],
+    rejects: [{ protocol: 'TCP', address: 'fd00:96::30', port: 80 }], jumps: missingJumps(''), family: 6,
+  });
+  for (const backend of ['nft', 'legacy']) {
+    await fixture.exec(ns, `ip6tables-${backend}-restore`, ['--noflush'], { input: text });
+    const saved = (await fixture.exec(ns, `ip6tables-${backend}-save`, [])).stdout;
+    t.regex(saved, /-A KUBE-SERVICES -s ::1\/128 -j RETURN/, backend);
+    t.regex(saved, /-A KUBE-IPVS-NO-ENDPOINTS -d fd00:96::30\/128 .*-j REJECT --reject-with icmp6-port-unreachable/, backend);
+    t.deepEqual(missingJumps(saved), [], `${backend}: every jump in place`);
+  }
+});

@@ -57,7 +57,7 @@ class FakeIpvs implements IpvsOps {
 }
 
 class FakeRoute implements RouteOps {
-  private dummy: number | undefined;
+  dummy: number | undefined;
   addresses: InterfaceAddress[] = [{ index: 2, address: '192.168.50.1', prefixLength: 24 }];
   async linkIndex(): Promise<number | undefined> {
     return this.dummy;
@@ -156,4 +156,32 @@ test('IpvsProxier: a UDP endpoint that goes has its conntrack entries flushed, a
   const gone: ProxyState = { ...proxyState([[dns, [ep('10.244.1.21', false)]]], [dns.key]), udpConntrack: { deletedEndpoints: [{ serviceKey: dns.key, endpoint: '10.244.1.20:8080' }], newlyActiveServices: new Set() } };
   await proxier.sync(gone);
   t.deepEqual(node.conntrack, [['-D', '--orig-dst', '10.96.0.53', '--dst-nat', '10.244.1.20', '-p', 'udp']]);
+});
+
+test('IpvsProxier, IPv6: the IPv6 proxier programs its family\'s virtual servers, addresses, KUBE-6- sets and ip6tables rules, and leaves the IPv4 ones alone', async (t) => {
+  const node = fakeNode();
+  // The IPv4 proxier's work, already on the node: a virtual server and an address on kube-ipvs0.
+  node.rt.dummy = 9;
+  node.rt.addresses.push({ index: 9, address: '10.96.0.10', prefixLength: 32 }, { index: 2, address: 'fd00::1', prefixLength: 64 });
+  await node.ipvs.apply([node.ipvs.newService({ protocol: 'TCP', address: '10.96.0.10', port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 0xffffffff })]);
+  const proxier = new IpvsProxier(proxyConfig({ mode: 'ipvs', clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/64'] }), { host: node.host, runner: node.runner, healthHost: '127.0.0.1', family: 6 });
+  t.teardown(() => proxier.close());
+  const web = servicePort('ns', 'web', { type: 'NodePort', clusterIPs: ['fd00:96::10'], nodePort: 30080 });
+
+  t.like(await proxier.sync({ ...proxyState([[web, [ep('fd00:244::10', true)]]]), ipFamily: 6 }), { ok: true });
+  t.deepEqual([...node.ipvs.services.keys()].sort(), ['TCP 10.96.0.10:80', 'TCP fd00:96::10:80', 'TCP fd00::1:30080']);
+  t.deepEqual(node.ipvs.dests('TCP fd00::1:30080'), ['fd00:244::10:8080 w1']);
+  t.deepEqual(node.rt.addresses.filter((a) => a.index === 9).map((a) => `${a.address}/${a.prefixLength}`).sort(), ['10.96.0.10/32', 'fd00:96::10/128']);
+  const sets = node.ipset.join('');
+  t.regex(sets, /create KUBE-6-CLUSTER-IP hash:ip,port family inet6 hashsize 1024 maxelem 1048576 -exist\n/);
+  t.regex(sets, /add KUBE-6-TMP-\d+ fd00:96::10,tcp:80\n/);
+  t.false(/ KUBE-(?!6-)/.test(sets), 'no IPv4 set touched');
+  const rules = node.restores.join('');
+  t.true(rules.includes('-A KUBE-SERVICES -s ::1/128 -j RETURN'));
+  t.true(rules.includes('--match-set KUBE-6-CLUSTER-IP dst,dst ! -s fd00:244::/64 -j KUBE-MARK-MASQ'), 'the IPv6 cluster CIDR');
+
+  // The IPv6 service goes: its virtual servers and address go, the IPv4 ones stay.
+  await proxier.sync({ ...proxyState([]), changed: new Set([web.key]), ipFamily: 6 });
+  t.deepEqual([...node.ipvs.services.keys()], ['TCP 10.96.0.10:80']);
+  t.deepEqual(node.rt.addresses.filter((a) => a.index === 9).map((a) => a.address), ['10.96.0.10']);
 });

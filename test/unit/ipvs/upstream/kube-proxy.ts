@@ -47,6 +47,10 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *   TestNoEndpointsMetric, TestDismissLocalhostRuleExist,
  *   TestLoadBalancerIngressRouteTypeProxy (five of its six cases).
  *
+ * The IPv6 tests run the IPv6 proxier's state builder, desired state, KUBE-6-
+ * sets and ip6tables rules (a dual-stack node runs one IPVS proxier per
+ * family, as kube-proxy's NewDualStackProxier).
+ *
  * TestCanUseIPVSProxier's check runs before the proxier's first full sync
  * (kube-proxy runs it before it starts; Ferry's --cleanup builds the IPVS
  * backend on nodes without IPVS too, so the check cannot be in its factory).
