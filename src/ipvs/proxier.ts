@@ -84,6 +84,8 @@ export class IpvsProxier implements Proxier {
   private primaryNodeIP: string | undefined;
   private readonly randomFully: boolean;
   readonly family: IPFamily;
+  /** The proxy loop builds this family's snapshots for it. */
+  readonly ipFamilies: readonly IPFamily[];
   private desired = new DesiredIndex();
   private kernel = new Map<string, KernelVirtualServer>();
   private lastRules = '';
@@ -98,6 +100,7 @@ export class IpvsProxier implements Proxier {
   constructor(config: ProxyConfig, options: IpvsProxierOptions = {}) {
     this.config = config;
     this.family = options.family ?? 4;
+    this.ipFamilies = [this.family];
     this.iptables = options.runner ?? createRunner(config.iptablesBackend ?? 'nft', this.family);
     this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;

@@ -167,6 +167,7 @@ test('IpvsProxier, IPv6: the IPv6 proxier programs its family\'s virtual servers
   const proxier = new IpvsProxier(proxyConfig({ mode: 'ipvs', clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/64'] }), { host: node.host, runner: node.runner, healthHost: '127.0.0.1', family: 6 });
   t.teardown(() => proxier.close());
   const web = servicePort('ns', 'web', { type: 'NodePort', clusterIPs: ['fd00:96::10'], nodePort: 30080 });
+  t.deepEqual(proxier.ipFamilies, [6], 'the proxy loop sends it IPv6 snapshots');
 
   t.like(await proxier.sync({ ...proxyState([[web, [ep('fd00:244::10', true)]]]), ipFamily: 6 }), { ok: true });
   t.deepEqual([...node.ipvs.services.keys()].sort(), ['TCP 10.96.0.10:80', 'TCP fd00:96::10:80', 'TCP fd00::1:30080']);
