@@ -68,8 +68,8 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *   on its own addresses (kube-ipvs0 or NodePort addresses). A missing
  *   feature; its flag belongs to src/endpoints' configuration.
  * - TestFilterCIDRs: the helper that splits excludeCIDRs between
- *   NewDualStackProxier's two proxiers; Ferry has neither dual-stack IPVS nor
- *   --ipvs-exclude-cidrs (missing features, above).
+ *   NewDualStackProxier's two proxiers; Ferry runs the two proxiers but has
+ *   no --ipvs-exclude-cidrs to split (the missing feature above).
  * - TestCleanupLeftovers: runs CleanupLeftovers against fakes; Ferry's
  *   cleanup talks to the kernel (IPVS flush, kube-ipvs0, iptables, ipset),
  *   which needs IPVS, and User-Mode Linux does not boot on this machine.
