@@ -5,7 +5,7 @@ import { RouteNetlink } from '../netlink/rtnl.ts';
 import type { Request } from '../netlink/socket.ts';
 import type { IpvsOp } from './diff.ts';
 import { applySysctls } from './host.ts';
-import { ipsetRestore } from './ipset.ts';
+import { destroyKubeSets, ipsetRestore } from './ipset.ts';
 import type { IpvsProbeOps } from './can-use.ts';
 import { execFile } from '../util/exec.ts';
 
@@ -23,6 +23,8 @@ export interface IpvsHost {
   readonly ipsetRestore: (text: string) => Promise<void>;
   readonly applySysctls: () => Promise<void>;
   readonly conntrack: (deletions: readonly ConntrackDeletion[]) => Promise<Error[]>;
+  /** destroySets removes every KUBE- ipset (cleanup). */
+  readonly destroySets: () => Promise<void>;
   /** `ipset --version` output (`ipset v7.17, protocol version: 7`). */
   readonly ipsetVersion: () => Promise<string>;
 }
@@ -33,6 +35,7 @@ export const REAL_HOST: IpvsHost = {
   ipsetRestore,
   applySysctls,
   conntrack: runConntrackDeletions,
+  destroySets: destroyKubeSets,
   ipsetVersion: async () => (await execFile('ipset', ['--version'], { timeoutMs: 10_000 })).stdout,
 };
 

@@ -13,7 +13,7 @@ import { destKey, vsKey } from './desired.ts';
 import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } from './diff.ts';
 import { GracefulTermination } from './graceful.ts';
 import { nodePortAddresses } from './host.ts';
-import { renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
+import { renderDelta, renderFullRestore } from './ipset.ts';
 import { probeOps, REAL_HOST, request, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
 import { canUseIpvs } from './can-use.ts';
 import { phaseTimer } from './phases.ts';
@@ -374,7 +374,7 @@ export class IpvsProxier implements Proxier {
       const index = await rt.linkIndex(DUMMY_LINK);
       if (index !== undefined) await rt.deleteLink(index);
       await removeKubeChains(this.iptables);
-      await destroyKubeSets();
+      await this.host.destroySets();
       this.kernel.clear();
       this.desired = new DesiredIndex();
       this.lastRules = '';

@@ -30,9 +30,11 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *
  * Every `func Test...` in that file and what became of it:
  *
- * Ported (virtual-servers.test.ts, rules.test.ts, sync.test.ts, can-use.test.ts, ipv6.test.ts):
- *   TestCanUseIPVSProxier, TestGetNodeIPs, TestNodePortIPv6, TestIPv6Proxier, TestNodePortIPv4, Test_syncEndpoint_updateWeightsOnRestart,
- *   TestIPv4Proxier, TestMasqueradeRule, TestExternalIPsNoEndpoint,
+ * Ported (virtual-servers.test.ts, rules.test.ts, sync.test.ts,
+ * can-use.test.ts, ipv6.test.ts, cleanup.test.ts):
+ *   TestCleanupLeftovers, TestCanUseIPVSProxier, TestGetNodeIPs,
+ *   TestNodePortIPv4, TestNodePortIPv6, Test_syncEndpoint_updateWeightsOnRestart,
+ *   TestIPv4Proxier, TestIPv6Proxier, TestMasqueradeRule, TestExternalIPsNoEndpoint,
  *   TestExternalIPs, TestOnlyLocalExternalIPs, TestLoadBalancer,
  *   TestOnlyLocalNodePorts, TestHealthCheckNodePort,
  *   TestLoadBalancerSourceRanges, TestAcceptIPVSTraffic,
@@ -70,9 +72,6 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  * - TestFilterCIDRs: the helper that splits excludeCIDRs between
  *   NewDualStackProxier's two proxiers; Ferry runs the two proxiers but has
  *   no --ipvs-exclude-cidrs to split (the missing feature above).
- * - TestCleanupLeftovers: runs CleanupLeftovers against fakes; Ferry's
- *   cleanup talks to the kernel (IPVS flush, kube-ipvs0, iptables, ipset),
- *   which needs IPVS, and User-Mode Linux does not boot on this machine.
  * - Test_getFirstColumn: parses /proc/modules for kube-proxy's module check;
  *   Ferry has no module check (it resolves the netlink family instead).
  * - Test_updateEndpointsMap, TestBuildServiceMapAddRemove,
