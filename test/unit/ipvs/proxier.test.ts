@@ -19,7 +19,7 @@ const freePort = () =>
   });
 
 const probe = (port: number) =>
-  new Promise<{ status: number; body: { localEndpoints: number } } | 'refused'>((resolve) => {
+  new Promise<{ status: number; body: { service?: { namespace: string; name: string }; localEndpoints: number; serviceProxyHealthy?: boolean } } | 'refused'>((resolve) => {
     get({ host: '127.0.0.1', port, path: '/' }, (res) => {
       let body = '';
       res.on('data', (c) => (body += c));
@@ -38,7 +38,7 @@ test('IpvsProxier: health check node ports answer by local endpoints; virtual se
 
   const first = await proxier.sync(proxyState([[web, [ep('10.244.1.10', true), ep('10.244.2.10', false)]]]));
   t.like(first, { ok: true, full: true });
-  t.deepEqual(await probe(hc), { status: 200, body: { service: { namespace: 'ns', name: 'web' }, localEndpoints: 1, serviceProxyHealthy: true } } as never);
+  t.like(await probe(hc), { status: 200, body: { service: { namespace: 'ns', name: 'web' }, localEndpoints: 1, serviceProxyHealthy: true } });
   t.deepEqual(node.ipvs.dests('TCP 10.96.0.10:80'), ['10.244.1.10:8080 w1', '10.244.2.10:8080 w1']);
   t.deepEqual(node.ipvs.dests('TCP 192.168.50.1:30080'), ['10.244.1.10:8080 w1'], 'the NodePort of a Local service: the local endpoint');
   t.deepEqual(node.rt.addresses.filter((a) => a.index === 9).map((a) => a.address).sort(), ['10.96.0.10', '198.51.100.7']);

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { SET } from '../../../../src/ipvs/desired.ts';
+import { SET, type SetName } from '../../../../src/ipvs/desired.ts';
 import { nodePortAddresses } from '../../../../src/ipvs/host.ts';
 import { IPVS_SVC_F_PERSISTENT } from '../../../../src/netlink/ipvs.ts';
 import { chainRules, FakeNode, makeTestEndpointSlice, makeTestService, rule, testHostname, type ChainRule, type FakeVirtualServer } from './kube-proxy.ts';
@@ -19,7 +19,7 @@ interface NodePortCase {
   nodeIPs: string[];
   nodePortAddresses: string[];
   ipvs: Record<string, FakeVirtualServer>;
-  ipsets?: Partial<Record<string, string[]>>;
+  ipsets?: Partial<Record<SetName, string[]>>;
   chains?: Record<string, ChainRule[]>;
 }
 
@@ -91,7 +91,7 @@ for (const c of nodePortCases) {
     const node = new FakeNode({ hostAddresses: c.nodeIPs, nodePortAddresses: c.nodePortAddresses }).addServices(...c.services).addSlices(...c.endpoints);
     node.sync();
     t.deepEqual(node.ipvs(), c.ipvs);
-    for (const [set, entries] of Object.entries(c.ipsets ?? {})) t.deepEqual(node.ipset(set as never), [...entries!].sort(), set);
+    for (const [set, entries] of Object.entries(c.ipsets ?? {}) as Array<[SetName, string[]]>) t.deepEqual(node.ipset(set), [...entries].sort(), set);
     for (const [chain, rules] of Object.entries(c.chains ?? {})) t.deepEqual(chainRules(node.rules(), chain), rules, chain);
   });
 }
