@@ -1,6 +1,7 @@
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { familyOf, type IPFamily } from './node-port-addresses.ts';
 import { servicePortKey } from './proxy-state.ts';
+import { parseIPSloppy } from '../util/sloppy-ip.ts';
 import type { Endpoint, Protocol } from './proxy-state.ts';
 import { SERVICE_NAME_LABEL } from '../client/store.ts';
 
@@ -38,14 +39,12 @@ export function sliceInfo(slice: EndpointSlice, family: IPFamily = 4): SliceInfo
     .filter((p) => Number.isInteger(p.port) && p.port! > 0 && p.port! < 65536)
     .map((p) => ({ name: p.name ?? '', port: p.port!, protocol: (p.protocol ?? 'TCP') as Protocol }));
   const endpoints = (slice.endpoints ?? [])
-    // A malformed address would fail the whole ruleset it is written into.
-    .filter((e) => e.addresses.length > 0 && familyOf(e.addresses[0]!) === family)
     .map((e) => {
       const ready = e.conditions?.ready ?? true;
       // One object shape for every endpoint keeps V8 on its fast paths at 100k endpoints.
       return {
-        // kube-proxy uses the first address: the others are the same endpoint.
-        ip: e.addresses[0]!,
+        // kube-proxy uses the first address (the others are the same endpoint), read as it reads it: leading zeros are decimal.
+        ip: parseIPSloppy(e.addresses[0] ?? '') ?? '',
         ready,
         serving: e.conditions?.serving ?? ready,
         terminating: e.conditions?.terminating ?? false,
@@ -54,6 +53,8 @@ export function sliceInfo(slice: EndpointSlice, family: IPFamily = 4): SliceInfo
         hostname: e.hostname ?? undefined,
       };
     })
+    // A malformed address would fail the whole ruleset it is written into.
+    .filter((e) => familyOf(e.ip) === family)
     .sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
   return { ports, endpoints };
 }

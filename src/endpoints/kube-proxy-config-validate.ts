@@ -47,6 +47,8 @@ const DETECT_LOCAL_MODES = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'Inter
 const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'];
 /** Feature gates whose behaviour Ferry always has, so any value is accepted (NFTablesProxyMode gated the mode in 1.29–1.30). */
 const ACCEPTED_FEATURE_GATES = new Set(['NFTablesProxyMode']);
+/** Feature gates Ferry carries out in one position only: that value is accepted, the other refused (LoadBalancerIPMode is GA and locked on from 1.32). */
+const FIXED_FEATURE_GATES = new Map([['LoadBalancerIPMode', true]]);
 
 type Errors = string[];
 const P = 'KubeProxyConfiguration';
@@ -136,7 +138,10 @@ function validateUnimplemented(errs: Errors, c: KubeProxyConfiguration): void {
   if (lg.format !== 'text') notImplemented(errs, 'logging.format', lg.format, ['text']);
   if (lg.vmodule.length > 0) notImplemented(errs, 'logging.vmodule', lg.vmodule, [[]]);
   for (const f of ['text', 'json'] as const) if (lg.options[f].splitStream) notImplemented(errs, `logging.options.${f}.splitStream`, true, [false]);
-  for (const [gate, on] of Object.entries(c.featureGates)) if (!ACCEPTED_FEATURE_GATES.has(gate)) notImplemented(errs, `featureGates.${gate}`, on, []);
+  for (const [gate, on] of Object.entries(c.featureGates)) {
+    const fixed = FIXED_FEATURE_GATES.get(gate);
+    if (!ACCEPTED_FEATURE_GATES.has(gate) && fixed !== on) notImplemented(errs, `featureGates.${gate}`, on, fixed === undefined ? [] : [fixed]);
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
+import { canonicalIPs, parseCIDRSloppy } from '../util/sloppy-ip.ts';
 import { cidrFamily, familyOf, type IPFamily } from './node-port-addresses.ts';
 import { servicePortKey } from './proxy-state.ts';
 import type { Protocol, ServicePort, ServiceType, TrafficPolicy } from './proxy-state.ts';
@@ -10,10 +11,23 @@ const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
 /**
  * ofFamily keeps the addresses of one proxy's family, as kube-proxy's
  * per-family change trackers do (a dual-stack node runs one proxier per
- * family). Strict: one malformed address written into a ruleset fails the
- * whole restore or transaction, every service with it, so it is dropped here.
+ * family). Addresses are first read as kube-proxy reads them (canonicalIPs:
+ * leading zeros are decimal) and kept in canonical form; one that is not an
+ * address would fail the whole restore or transaction, every service with
+ * it, so it is dropped here.
  */
 const ofFamily = (family: IPFamily) => (ip: string): boolean => familyOf(ip) === family;
+
+/**
+ * loadBalancerVIPs are the ingress IPs a proxy serves: those whose ipMode is
+ * VIP or unset, as kube-proxy takes them since LoadBalancerIPMode (GA in
+ * 1.32). A Proxy-mode load balancer delivers traffic to the node or pod
+ * address itself; capturing its IP on the node would send pods' traffic to
+ * it past the load balancer (and its PROXY protocol or TLS).
+ */
+function loadBalancerVIPs(svc: Service): string[] {
+  return (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip && (i.ipMode ?? 'VIP') === 'VIP').map((i) => i.ip!);
+}
 
 /** serviceName is the NamespacedName string `ns/name` trackers key services by. */
 export function serviceName(obj: { metadata?: { namespace?: string; name?: string } }): string {
@@ -35,7 +49,7 @@ export function servicePorts(svc: Service | undefined, family: IPFamily = 4): Ma
   const spec = svc?.spec;
   if (!svc || !spec || spec.type === 'ExternalName') return ports;
   const isOfFamily = ofFamily(family);
-  const clusterIPs = (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter(isOfFamily);
+  const clusterIPs = canonicalIPs(spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter(isOfFamily);
   if (spec.clusterIP === 'None' || clusterIPs.length === 0) return ports;
   const namespace = svc.metadata?.namespace ?? '';
   const name = svc.metadata?.name ?? '';
@@ -43,8 +57,8 @@ export function servicePorts(svc: Service | undefined, family: IPFamily = 4): Ma
   const externalTrafficPolicy: TrafficPolicy = spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
   const shared = {
     namespace, name, type, clusterIPs: Object.freeze(clusterIPs),
-    externalIPs: Object.freeze((spec.externalIPs ?? []).filter(isOfFamily)),
-    loadBalancerIPs: Object.freeze((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(isOfFamily)),
+    externalIPs: Object.freeze(canonicalIPs(spec.externalIPs ?? []).filter(isOfFamily)),
+    loadBalancerIPs: Object.freeze(canonicalIPs(loadBalancerVIPs(svc)).filter(isOfFamily)),
     loadBalancerSourceRanges: Object.freeze(sourceRanges(spec.loadBalancerSourceRanges ?? [], family)),
     sessionAffinity: Object.freeze(spec.sessionAffinity === 'ClientIP'
       ? { type: 'ClientIP' as const, timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS }
@@ -147,6 +161,7 @@ export class ServicePortMap {
 
 /** sourceRanges keeps the family's loadBalancerSourceRanges (trimmed: kube's validation allows padding); a zero-masked one allows any. */
 function sourceRanges(ranges: readonly string[], family: IPFamily): string[] {
-  const mine = ranges.map((r) => r.trim()).filter((r) => cidrFamily(r) === family);
+  // Read as kube-proxy reads them (ParseCIDRSloppy), host bits cleared as its IPNet.String writes them.
+  const mine = ranges.map((r) => parseCIDRSloppy(r.trim())).filter((r): r is string => r !== undefined && cidrFamily(r) === family);
   return mine.some((r) => r.endsWith('/0')) ? [] : mine;
 }

@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../util/log.ts';
 import type { ProxyState } from './proxy-state.ts';
-import { categorizeEndpoints } from './topology.ts';
 
 const log = createLogger('service-health');
 
@@ -91,16 +90,20 @@ export class ServiceHealthServer {
    */
   async syncFromState(state: ProxyState): Promise<Error[]> {
     const wanted = new Map<string, HealthCheckService>();
-    const local = new Map<string, number>();
+    // kube-proxy's LocalReadyEndpoints: only ready local endpoints count, so the
+    // check fails (load balancers drain the node) when it has only terminating
+    // ones, which still serve what arrives; counted by IP across the service's ports.
+    const localIPs = new Map<string, Set<string>>();
     for (const svc of state.services.values()) {
       if (svc.healthCheckNodePort <= 0) continue;
       const key = `${svc.namespace}/${svc.name}`;
       wanted.set(key, { namespace: svc.namespace, name: svc.name, port: svc.healthCheckNodePort });
-      const cat = categorizeEndpoints(svc, state.endpoints.get(svc.key) ?? []);
-      local.set(key, (local.get(key) ?? 0) + (cat.local?.length ?? 0));
+      let ips = localIPs.get(key);
+      if (!ips) localIPs.set(key, (ips = new Set()));
+      for (const ep of state.endpoints.get(svc.key) ?? []) if (ep.isLocal && ep.ready) ips.add(ep.ip);
     }
     const errors = await this.syncServices(wanted);
-    this.syncEndpoints(local);
+    this.syncEndpoints(new Map([...localIPs].map(([key, ips]) => [key, ips.size])));
     return errors;
   }
 

@@ -128,6 +128,7 @@ const faults: Array<{ name: string; text: string; argv?: string[]; message: RegE
   { name: 'conntrack tuning not implemented', text: withFields({ conntrack: { tcpEstablishedTimeout: '2h0m0s', maxPerCore: 65536 } }), message: /\[KubeProxyConfiguration.conntrack.maxPerCore: Unsupported value: 65536.*, KubeProxyConfiguration.conntrack.tcpEstablishedTimeout: Unsupported value: 7200000/ },
   { name: 'bindAddress as node IP not implemented', text: withFields({ bindAddress: '192.168.0.2' }), message: /KubeProxyConfiguration.bindAddress: Unsupported value: "192.168.0.2": not implemented by ferry/ },
   { name: 'unknown feature gate', text: withFields({ featureGates: { SomeGate: true } }), message: /KubeProxyConfiguration.featureGates.SomeGate: Unsupported value: true/ },
+  { name: 'LoadBalancerIPMode off (Ferry, like kube-proxy from 1.32, always honours ipMode)', text: withFields({ featureGates: { LoadBalancerIPMode: false } }), message: /KubeProxyConfiguration.featureGates.LoadBalancerIPMode: Unsupported value: false: not implemented by ferry \(accepted: true\)/ },
   { name: 'winkernel settings', text: withFields({ winkernel: { enableDSR: true } }), message: /KubeProxyConfiguration.winkernel.enableDSR: Unsupported value: true/ },
   { name: 'qps not implemented', text: withFields({ clientConnection: { qps: 50 } }), message: /KubeProxyConfiguration.clientConnection.qps: Unsupported value: 50/ },
 ];
@@ -137,9 +138,9 @@ for (const tc of faults) {
   });
 }
 
-test('accepted: kube defaults written out, the NFTablesProxyMode gate, nodePortAddresses primary, a userspace portRange', (t) => {
+test('accepted: kube defaults written out, the NFTablesProxyMode gate, LoadBalancerIPMode on, nodePortAddresses primary, a userspace portRange', (t) => {
   const text = withFields({
-    featureGates: { NFTablesProxyMode: true }, oomScoreAdj: -999, conntrack: { maxPerCore: 0, tcpEstablishedTimeout: '24h0m0s' },
+    featureGates: { NFTablesProxyMode: true, LoadBalancerIPMode: true }, oomScoreAdj: -999, conntrack: { maxPerCore: 0, tcpEstablishedTimeout: '24h0m0s' },
     nodePortAddresses: ['primary'], portRange: '30000-30100', mode: 'userspace', bindAddressHardFail: true,
   });
   const { flags } = fromFile(text);

@@ -30,6 +30,13 @@ const portCases: Array<{ name: string; svc: Service; want: Record<string, unknow
     svc: service('lb', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: 'ClientIP', externalIPs: ['192.0.2.1', '2001:db8::1'], ports: [{ port: 80, nodePort: 30080 }] }, { status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } } }),
     want: [{ key: 'ns1/lb', type: 'LoadBalancer', nodePort: 30080, externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: { type: 'ClientIP', timeoutSeconds: 10800 }, externalIPs: ['192.0.2.1'], loadBalancerIPs: ['198.51.100.7'] }],
   },
+  {
+    name: 'LoadBalancer ingress with ipMode Proxy is not served (kube-proxy\'s LoadBalancerIPMode); VIP and unset are',
+    svc: service('ipmode', { type: 'LoadBalancer', ports: [{ port: 80, nodePort: 30080 }] }, {
+      status: { loadBalancer: { ingress: [{ ip: '198.51.100.1', ipMode: 'Proxy' }, { ip: '198.51.100.2', ipMode: 'VIP' }, { ip: '198.51.100.3' }, { hostname: 'lb.example' }] } },
+    }),
+    want: [{ key: 'ns1/ipmode', loadBalancerIPs: ['198.51.100.2', '198.51.100.3'] }],
+  },
 ];
 for (const tc of portCases) {
   test(`servicePorts: ${tc.name}`, (t) => {
@@ -175,6 +182,21 @@ test('malformed addresses, ranges and ports are dropped before any mode writes t
   t.false(state.endpoints.has('ns1/s:bad'));
 });
 
+test('addresses with leading zeros are read as kube-proxy reads them (decimal) and kept in canonical form', (t) => {
+  const b = new ProxyStateBuilder('node-a');
+  b.onServiceChange(undefined, service('bad', {
+    type: 'LoadBalancer', clusterIP: '172.30.0.041', clusterIPs: ['172.30.0.041'], externalIPs: ['192.168.099.022'],
+    loadBalancerSourceRanges: [' 203.0.113.000/025', '203.0.113.130/25', 'not-a-cidr'], ports: [{ name: 'p80', port: 80, nodePort: 3001 }],
+  }, { status: { loadBalancer: { ingress: [{ ip: '1.2.3.004' }] } } }));
+  b.onEndpointSliceChange(slice('bad-1', 'bad', [['10.180.00.001'], ['10.180.0.010'], ['10.180.0.300']]), false);
+  const state = b.build();
+  t.like(state.services.get('ns1/bad:p80'), {
+    clusterIPs: ['172.30.0.41'], externalIPs: ['192.168.99.22'], loadBalancerIPs: ['1.2.3.4'], loadBalancerSourceRanges: ['203.0.113.0/25', '203.0.113.128/25'],
+  });
+  // 10.180.0.300 is no address even read sloppily: dropped (it would fail the whole ruleset).
+  t.deepEqual(state.endpoints.get('ns1/bad:p80')!.map((e) => e.ip), ['10.180.0.1', '10.180.0.10']);
+});
+
 test("source ranges as kube-proxy reads them: only the other family's leave this one unfiltered, a zero-masked one allows any", (t) => {
   const ranges = (loadBalancerSourceRanges: string[]) => {
     const b = new ProxyStateBuilder('node-a');
@@ -184,4 +206,16 @@ test("source ranges as kube-proxy reads them: only the other family's leave this
   t.deepEqual(ranges(['fd00::/64']), []);
   t.deepEqual(ranges(['10.0.0.0/8', '0.0.0.0/0']), []);
   t.deepEqual(ranges(['10.0.0.0/8', '::/0']), ['10.0.0.0/8']);
+});
+
+test('IPv6 addresses are kept in canonical form (Go\'s text), which chain hashes and endpoint strings are made of', (t) => {
+  const b = new ProxyStateBuilder('node-a', 6);
+  b.onServiceChange(undefined, service('v6', {
+    clusterIP: 'FD00:172:30:0:0:0:0:0041', clusterIPs: ['FD00:172:30:0:0:0:0:0041'], externalIPs: ['2001:DB8::0:1', '192.168.99.1'], ports: [{ name: 'p80', port: 80 }],
+    loadBalancerSourceRanges: ['2001:db8::1/64', '10.0.0.0/8'],
+  }));
+  b.onEndpointSliceChange({ ...slice('v6-1', 'v6', [['FD00:10:180::0001']]), addressType: 'IPv6' }, false);
+  const state = b.build();
+  t.like(state.services.get('ns1/v6:p80'), { clusterIPs: ['fd00:172:30::41'], externalIPs: ['2001:db8::1'], loadBalancerSourceRanges: ['2001:db8::/64'] });
+  t.deepEqual(state.endpoints.get('ns1/v6:p80')!.map((e) => e.ip), ['fd00:10:180::1']);
 });

@@ -4,7 +4,8 @@ import { FakeIptables, tracePacket } from '../../helpers/iptables-tracer.ts';
 import { dedent, ep, NODE_IP, normalize, OPTIONS, state, svc } from './fixtures.ts';
 
 // Golden cases of the renderer for kube-proxy's own scenarios
-// (TestOverallIPTablesRulesWithMultipleServices and friends): the same
+// (after TestOverallIPTablesRulesWithMultipleServices and friends of older
+// proxier_test.go versions; kube-proxy.ts lists the carried ones): the same
 // inputs must give the same chain names and the same rules.
 
 const multiple = state([
@@ -179,9 +180,12 @@ for (const tc of remoteOnlyFlows) {
 }
 
 // An unnamed port is `ns/name` in kube-proxy (no trailing colon), which names
-// its chains and comments. Expected lines from kube-proxy's
-// TestEndpointSliceE2E (pkg/proxy/iptables/proxier_test.go, as carried by
-// aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212).
+// its chains and comments. Expected lines from kube-proxy's expected dump for
+// this service (ns1/svc1, cluster IP 172.30.1.1, endpoints 10.0.1.1-3) in
+// the TestInternalTrafficPolicyE2E of pkg/proxy/iptables/proxier_test.go
+// before its packet-flow rewrite; the file at
+// aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212 checks the
+// same service with packet flows only (TestInternalTrafficPolicy).
 test('golden: unnamed port is ns/name, with kube-proxy chain hashes and comments', (t) => {
   const unnamed = svc('ns1', 'svc1', { portName: '', clusterIPs: ['172.30.1.1'] });
   t.is(unnamed.key, 'ns1/svc1');

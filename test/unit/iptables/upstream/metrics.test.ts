@@ -5,8 +5,11 @@ import { DryRunProxier } from '../../../../src/endpoints/dry-run-proxier.ts';
 import { ProxierHealth } from '../../../../src/endpoints/healthz.ts';
 import { ProxyMetrics } from '../../../../src/endpoints/metrics.ts';
 import { ProxyLoop } from '../../../../src/endpoints/proxy-loop.ts';
+import { proxyState } from '../../../helpers/proxy-state-fixtures.ts';
 import { until } from '../../../helpers/until.ts';
 import { FakeApiserver } from '../../endpoints/fake-apiserver.ts';
+import { svc } from '../fixtures.ts';
+import { countRules, remote, upstreamProxier } from './kube-proxy.ts';
 
 // kube-proxy's TestNoEndpointsMetric (source in kube-proxy.ts): after a sync,
 // sync_proxy_rules_no_local_endpoints_total{traffic_policy} counts services
@@ -62,3 +65,21 @@ for (const tc of cases) {
     t.deepEqual({ internal: gauge(text, 'internal'), external: gauge(text, 'external') }, { internal: tc.internal ?? 0, external: tc.external ?? 0 });
   });
 }
+
+// kube-proxy's TestProxierMetricsIPTablesTotalRules: after each sync,
+// sync_proxy_rules_iptables_total{table} is the number of rules in that
+// table's part of the restore (every one, as both syncs rewrite svc1 whole),
+// read here from the /metrics registry the proxier publishes to.
+test('TestProxierMetricsIPTablesTotalRules: the rule totals match the rules restored, before and after endpoints', async (t) => {
+  const metrics = new ProxyMetrics();
+  const { ipt, proxier } = upstreamProxier(t, metrics);
+  const total = async (table: string) => (await metrics.iptablesRulesTotal.get()).values.find((v) => v.labels.table === table)?.value;
+  const s1 = svc('ns1', 'svc1', { clusterIPs: ['172.30.0.41'], nodePort: 31201 });
+  for (const [what, endpoints] of [['no endpoints', []], ['two endpoints', [remote('10.0.0.2'), remote('10.0.0.5')]]] as const) {
+    t.true((await proxier.sync(proxyState([[s1, [...endpoints]]], [s1.key]))).ok, what);
+    const restore = ipt.restores.at(-1)!;
+    t.true(countRules(restore, 'nat') > 0 && countRules(restore, 'filter') > 0, `${what}: both tables written`);
+    t.is(await total('filter'), countRules(restore, 'filter'), `${what}: filter`);
+    t.is(await total('nat'), countRules(restore, 'nat'), `${what}: nat`);
+  }
+});

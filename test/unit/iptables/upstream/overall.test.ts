@@ -1,8 +1,10 @@
 import test from 'ava';
 import type { Endpoint, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
+import { ProxyMetrics } from '../../../../src/endpoints/metrics.ts';
 import { FakeIptables } from '../../../helpers/iptables-tracer.ts';
+import { proxyState } from '../../../helpers/proxy-state-fixtures.ts';
 import { dedent, svc } from '../fixtures.ts';
-import { local, remote, runPacketFlowTests, sync, testExternalClient, testNodeIP, translateDump, type PacketFlowTest } from './kube-proxy.ts';
+import { checkRuleJumps, countRules, local, remote, runPacketFlowTests, sync, testExternalClient, testNodeIP, translateDump, upstreamProxier, type PacketFlowTest } from './kube-proxy.ts';
 
 // kube-proxy's TestOverallIPTablesRules and TestTracePacket (source in
 // kube-proxy.ts): six services covering ClusterIP, LoadBalancer with
@@ -134,6 +136,16 @@ const EXPECTED_OVERALL = dedent(`
 test('TestOverallIPTablesRules: the whole restore matches, line for line', async (t) => {
   const { text } = await sync(overallServices());
   t.is(translateDump(text, 'ferry'), translateDump(EXPECTED_OVERALL, 'upstream'));
+  t.is(checkRuleJumps(translateDump(text, 'ferry')), undefined, 'every jump lands in a created, filled chain; no chain unused');
+});
+
+test('TestOverallIPTablesRules: sync_proxy_rules_iptables_total{nat} is the nat rules the sync restored', async (t) => {
+  const metrics = new ProxyMetrics();
+  const { ipt, proxier } = upstreamProxier(t, metrics);
+  const entries = overallServices();
+  t.true((await proxier.sync(proxyState(entries, entries.map(([s]) => s.key)))).ok);
+  const nat = (await metrics.iptablesRulesTotal.get()).values.find((v) => v.labels.table === 'nat')?.value;
+  t.is(nat, countRules(ipt.restores.at(-1)!, 'nat'));
 });
 
 // TestTracePacket's flows, whose static rules are the overall scenario's.

@@ -1,10 +1,8 @@
 import test from 'ava';
 import type { Endpoint, ProxyState, ServicePort } from '../../../../src/endpoints/proxy-state.ts';
-import { IptablesProxier } from '../../../../src/iptables/proxier.ts';
-import { FakeIptables } from '../../../helpers/iptables-tracer.ts';
-import { proxyConfig, proxyState } from '../../../helpers/proxy-state-fixtures.ts';
+import { proxyState } from '../../../helpers/proxy-state-fixtures.ts';
 import { svc } from '../fixtures.ts';
-import { remote, translateDump, UPSTREAM_HOST } from './kube-proxy.ts';
+import { countRules, remote, translateDump, upstreamProxier } from './kube-proxy.ts';
 
 // kube-proxy's TestSyncProxyRulesRepeated (source in kube-proxy.ts): what
 // each restore writes as services and endpoints come and go — only the
@@ -73,21 +71,13 @@ const s3 = svc('ns3', 'svc3', { clusterIPs: ['172.30.0.43'] });
 const s4 = svc('ns4', 'svc4', { clusterIPs: ['172.30.0.44'] });
 
 test('TestSyncProxyRulesRepeated: each sync writes what upstream writes', async (t) => {
-  const ipt = new FakeIptables();
   const natRules = { total: 0, last: 0 };
-  const proxier = new IptablesProxier({
-    config: proxyConfig({ clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' }), runner: ipt, healthHost: '127.0.0.1', now: () => 1_000_000,
-    sysctl: async () => {}, // recorded nowhere: this test runs in the machine's own namespace
-    host: UPSTREAM_HOST,
-    // As upstream's fake proxier: every nfacct counter could be created.
-    nfacct: { ensure: async (names) => new Set(names), packets: async () => undefined, close() {} },
-    metrics: {
-      iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc() {} },
-      iptablesRulesTotal: { set: ({ table }, v) => table === 'nat' && (natRules.total = v) },
-      iptablesRulesLastSync: { set: ({ table }, v) => table === 'nat' && (natRules.last = v) },
-    },
+  let partialRestoreFailures = 0;
+  const { ipt, proxier } = upstreamProxier(t, {
+    iptablesRestoreFailures: { inc() {} }, iptablesPartialRestoreFailures: { inc: () => partialRestoreFailures++ },
+    iptablesRulesTotal: { set: ({ table }, v) => table === 'nat' && (natRules.total = v) },
+    iptablesRulesLastSync: { set: ({ table }, v) => table === 'nat' && (natRules.last = v) },
   });
-  t.teardown(() => proxier.close());
   const step = async (entries: Array<[ServicePort, Endpoint[]]>, changed: ServicePort[], expected: string, what: string) => {
     const snapshot: ProxyState = proxyState(entries, changed.map((s) => s.key));
     const r = await proxier.sync(snapshot);
@@ -118,17 +108,11 @@ test('TestSyncProxyRulesRepeated: each sync writes what upstream writes', async 
 
   // The partial sync deleting svc4 fails; the retry is a full resync that deletes svc4's chains.
   ipt.failNextRestore = 1;
+  t.is(partialRestoreFailures, 0, 'no partial restore failed before');
   t.false((await proxier.sync(proxyState([e1, e3c], [s4.key]))).ok);
+  t.is(partialRestoreFailures, 1, 'sync_proxy_rules_iptables_partial_restore_failures_total counted the failure');
   await step([e1, e3c], [s4], FILTER() + NAT(
     ['KUBE-SEP-AYCN5HPXMIRJNJXU', 'KUBE-SEP-DKCFIS26GWF2WLWC', 'KUBE-SEP-JVVZVJ7BSEPPRNBS', 'KUBE-SEP-SNQ3ZNILQDEJNDQO', 'KUBE-SVC-4SW47YFZTEDKD3PK', 'KUBE-SVC-X27LE4BHSL4DOUIK', 'KUBE-SVC-XPGD46QRK7WJZT7O'],
     [D1, D3, LAST, ...SVC3_TWO, ...SVC1, '-X KUBE-SEP-AYCN5HPXMIRJNJXU', '-X KUBE-SVC-4SW47YFZTEDKD3PK'],
   ), 'the full resync after a failed partial one');
 });
-
-/** countRules is upstream's: the `-A` rules of one table of a restore input. */
-function countRules(restore: string, table: string): number {
-  const lines = restore.split('\n').map((l) => l.trim());
-  const start = lines.indexOf(`*${table}`);
-  const end = lines.indexOf('COMMIT', start);
-  return lines.slice(start, end).filter((l) => l.startsWith('-A ')).length;
-}
