@@ -47,7 +47,7 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *   Test_EndpointSliceOnlyReadyAndTerminatingCluster,
  *   Test_EndpointSliceOnlyReadyAndTerminatingLocal, TestIpIsValidForSet,
  *   TestNoEndpointsMetric, TestDismissLocalhostRuleExist,
- *   TestLoadBalancerIngressRouteTypeProxy (five of its six cases).
+ *   TestLoadBalancerIngressRouteTypeProxy (its three gate-on cases).
  *
  * The IPv6 tests run the IPv6 proxier's state builder, desired state, KUBE-6-
  * sets and ip6tables rules (a dual-stack node runs one IPVS proxier per
@@ -58,10 +58,10 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  * backend on nodes without IPVS too, so the check cannot be in its factory).
  *
  * Left out, and why:
- * - TestLoadBalancerIngressRouteTypeProxy, case "LoadBalancerIPMode enabled,
- *   ipMode Proxy" (expects no virtual server for the load balancer IP): Ferry
- *   ignores status.loadBalancer.ingress[].ipMode (the watcher, src/endpoints,
- *   keeps every ingress IP). A missing feature, in every mode.
+ * - TestLoadBalancerIngressRouteTypeProxy's 3 gate-off cases: LoadBalancerIPMode
+ *   is GA and locked on in the kube-proxy carried here (the test must emulate
+ *   1.31 to turn it off); Ferry, like it, always honours ipMode and refuses
+ *   featureGates.LoadBalancerIPMode: false.
  * - TestCleanLegacyService, TestCleanLegacyServiceWithRealServers,
  *   TestCleanLegacyRealServersExcludeCIDRs, TestCleanLegacyService6: kube-proxy deletes every virtual
  *   server of its family that it does not want unless it lies in

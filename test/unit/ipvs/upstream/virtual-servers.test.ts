@@ -177,12 +177,10 @@ test('TestSessionAffinity: every virtual server of a ClientIP service is persist
   for (const v of all) t.deepEqual({ timeout: v.timeout, persistent: (v.flags & IPVS_SVC_F_PERSISTENT) !== 0 }, { timeout: 10800, persistent: true });
 });
 
-// Five of the six cases: Ferry ignores ingress ipMode (see kube-proxy.ts), so
-// "LoadBalancerIPMode enabled, ipMode Proxy" (1 virtual server) is left out.
+// The three cases with the LoadBalancerIPMode gate on (see kube-proxy.ts for
+// the gate-off ones): an ingress IP with ipMode Proxy gets no virtual server.
 const ipModeCases: Array<{ name: string; svcIP: string; lbIP: string; ipMode?: 'Proxy' | 'VIP'; expected: number }> = [
-  { name: 'LoadBalancerIPMode disabled, ipMode Proxy', svcIP: '10.20.30.41', lbIP: '1.2.3.4', ipMode: 'Proxy', expected: 2 },
-  { name: 'LoadBalancerIPMode disabled, ipMode VIP', svcIP: '10.20.30.42', lbIP: '1.2.3.5', ipMode: 'VIP', expected: 2 },
-  { name: 'LoadBalancerIPMode disabled, ipMode nil', svcIP: '10.20.30.43', lbIP: '1.2.3.6', expected: 2 },
+  { name: 'LoadBalancerIPMode enabled, ipMode Proxy', svcIP: '10.20.30.41', lbIP: '1.2.3.4', ipMode: 'Proxy', expected: 1 },
   { name: 'LoadBalancerIPMode enabled, ipMode VIP', svcIP: '10.20.30.42', lbIP: '1.2.3.5', ipMode: 'VIP', expected: 2 },
   { name: 'LoadBalancerIPMode enabled, ipMode nil', svcIP: '10.20.30.43', lbIP: '1.2.3.6', expected: 2 },
 ];
