@@ -31,7 +31,10 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  * Every `func Test...` in that file and what became of it:
  *
  * Ported (virtual-servers.test.ts, rules.test.ts, sync.test.ts,
- * can-use.test.ts, ipv6.test.ts, cleanup.test.ts):
+ * can-use.test.ts, ipv6.test.ts, cleanup.test.ts, trackers.test.ts):
+ *   TestBuildServiceMapAddRemove, TestBuildServiceMapServiceHeadless,
+ *   TestBuildServiceMapServiceTypeExternalName,
+ *   TestBuildServiceMapServiceUpdate, Test_HealthCheckNodePortWhenTerminating,
  *   TestCleanupLeftovers, TestCanUseIPVSProxier, TestGetNodeIPs,
  *   TestNodePortIPv4, TestNodePortIPv6, Test_syncEndpoint_updateWeightsOnRestart,
  *   TestIPv4Proxier, TestIPv6Proxier, TestMasqueradeRule, TestExternalIPsNoEndpoint,
@@ -74,13 +77,10 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *   no --ipvs-exclude-cidrs to split (the missing feature above).
  * - Test_getFirstColumn: parses /proc/modules for kube-proxy's module check;
  *   Ferry has no module check (it resolves the netlink family instead).
- * - Test_updateEndpointsMap, TestBuildServiceMapAddRemove,
- *   TestBuildServiceMapServiceHeadless,
- *   TestBuildServiceMapServiceTypeExternalName,
- *   TestBuildServiceMapServiceUpdate, Test_HealthCheckNodePortWhenTerminating:
- *   they expect the shared change trackers' state (endpoints maps, stale UDP
- *   endpoints, health check ports, local ready counts), the same for every
- *   mode; Ferry's tests of those live in test/unit/endpoints.
+ *
+ * Covered elsewhere: Test_updateEndpointsMap is the iptables proxier's
+ * TestUpdateEndpointsMap table (the same 15 cases) for the change tracker
+ * every mode shares; it is ported in test/unit/endpoints/upstream-trackers.test.ts.
  */
 export const SOURCE = 'kubernetes pkg/proxy/ipvs/proxier_test.go @ aroradaman/kubernetes@4177b600d4b97a67b765a18ddeeb295ef757b212';
 
