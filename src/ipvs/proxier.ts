@@ -12,6 +12,7 @@ import { IpvsSyncError } from './errors.ts';
 import { destKey, vsKey } from './desired.ts';
 import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } from './diff.ts';
 import { GracefulTermination } from './graceful.ts';
+import { excludeCIDRsOf, excludedAddresses } from './exclude.ts';
 import { nodePortAddresses } from './host.ts';
 import { renderDelta, renderFullRestore } from './ipset.ts';
 import { probeOps, REAL_HOST, request, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
@@ -59,7 +60,9 @@ export interface IpvsProxierOptions {
  * IpvsProxier is kube-proxy's IPVS mode over Ferry's own netlink bindings.
  * A full sync (the first, after a failure, and every resync) reads the
  * kernel's virtual servers and kube-ipvs0 addresses and rebuilds ipsets and
- * rules; a partial sync recomputes only the changed service ports and sends
+ * rules, deleting every virtual server of its family it does not want unless
+ * its address lies in `--ipvs-exclude-cidrs` (kube-proxy's cleanLegacyService);
+ * a partial sync recomputes only the changed service ports and sends
  * only the operations they need. All operations go out in netlink batches.
  */
 export class IpvsProxier implements Proxier {
@@ -83,6 +86,8 @@ export class IpvsProxier implements Proxier {
   private hostAddresses = new Set<string>();
   private primaryNodeIP: string | undefined;
   private readonly randomFully: boolean;
+  /** Whether an address lies in this family's `--ipvs-exclude-cidrs`. */
+  private readonly excluded: (ip: string) => boolean;
   readonly family: IPFamily;
   /** The proxy loop builds this family's snapshots for it. */
   readonly ipFamilies: readonly IPFamily[];
@@ -101,6 +106,7 @@ export class IpvsProxier implements Proxier {
     this.config = config;
     this.family = options.family ?? 4;
     this.ipFamilies = [this.family];
+    this.excluded = excludedAddresses(excludeCIDRsOf(this.family, config.ipvsExcludeCIDRs));
     this.iptables = options.runner ?? createRunner(config.iptablesBackend ?? 'nft', this.family);
     this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
@@ -181,9 +187,8 @@ export class IpvsProxier implements Proxier {
     phase('desired');
 
     this.kernel = await this.readKernel(ipvs);
-    // Stale virtual servers are ours when their address is on kube-ipvs0 or is a NodePort address.
-    const ours = (k: KernelVirtualServer) => bound.has(k.service.address) || this.nodeIPs.includes(k.service.address);
-    for (const [key, k] of this.kernel) if (this.desired.virtualServers.has(key) || ours(k)) touched.add(key);
+    // kube-proxy's cleanLegacyService: any of this family's not wanted goes, unless excluded (applyVirtualServers).
+    for (const key of this.kernel.keys()) touched.add(key);
     this.adoptTerminating();
     phase('readKernel');
 
@@ -206,7 +211,6 @@ export class IpvsProxier implements Proxier {
     return { ...this.stats(ops, addAddrs.length + delAddrs.length), ...phase.done() };
   }
 
-
   private async partialSync(state: ProxyState): Promise<Record<string, number>> {
     const phase = phaseTimer();
     const touched = new Set<string>();
@@ -226,7 +230,6 @@ export class IpvsProxier implements Proxier {
     phase('rules');
     return { ...this.stats(ops, addrs.appeared.length + addrs.vanished.length), ...phase.done() };
   }
-
 
   private stats(ipvsOps: number, addressOps: number): Record<string, number> {
     this.terminatingGauge?.set(this.graceful.size);
@@ -309,7 +312,12 @@ export class IpvsProxier implements Proxier {
   private async applyVirtualServers(touched: Iterable<string>): Promise<number> {
     const ipvs = this.ipvs!;
     const planned: Array<{ key: string; op: IpvsOp }> = [];
-    for (const key of touched) for (const op of diffVirtualServer(this.desired.virtualServers.get(key), this.kernel.get(key))) planned.push({ key, op });
+    for (const key of touched) {
+      const [want, have] = [this.desired.virtualServers.get(key), this.kernel.get(key)];
+      // A virtual server in --ipvs-exclude-cidrs that is not wanted is another party's: kept, real servers and all.
+      if (!want && have && this.excluded(have.service.address)) continue;
+      for (const op of diffVirtualServer(want, have)) planned.push({ key, op });
+    }
     if (planned.length === 0) return 0;
     const errors = await ipvs.apply(planned.map(({ op }) => request(ipvs, op)));
     const failed: NetlinkError[] = [];
