@@ -31,7 +31,8 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  * Every `func Test...` in that file and what became of it:
  *
  * Ported (virtual-servers.test.ts, rules.test.ts, sync.test.ts,
- * can-use.test.ts, ipv6.test.ts, cleanup.test.ts, trackers.test.ts):
+ * can-use.test.ts, ipv6.test.ts, cleanup.test.ts, trackers.test.ts,
+ * clean-legacy.test.ts):
  *   TestBuildServiceMapAddRemove, TestBuildServiceMapServiceHeadless,
  *   TestBuildServiceMapServiceTypeExternalName,
  *   TestBuildServiceMapServiceUpdate, Test_HealthCheckNodePortWhenTerminating,
@@ -50,7 +51,11 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *   Test_EndpointSliceOnlyReadyAndTerminatingCluster,
  *   Test_EndpointSliceOnlyReadyAndTerminatingLocal, TestIpIsValidForSet,
  *   TestNoEndpointsMetric, TestDismissLocalhostRuleExist,
- *   TestLoadBalancerIngressRouteTypeProxy (its three gate-on cases).
+ *   TestLoadBalancerIngressRouteTypeProxy (its three gate-on cases),
+ *   TestCleanLegacyService, TestCleanLegacyServiceWithRealServers,
+ *   TestCleanLegacyRealServersExcludeCIDRs, TestCleanLegacyService6,
+ *   TestFilterCIDRs (--ipvs-exclude-cidrs, over IpvsProxier and the fake
+ *   node in fake-host.ts rather than this file's FakeNode).
  *
  * The IPv6 tests run the IPv6 proxier's state builder, desired state, KUBE-6-
  * sets and ip6tables rules (a dual-stack node runs one IPVS proxier per
@@ -65,16 +70,6 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  *   is GA and locked on in the kube-proxy carried here (the test must emulate
  *   1.31 to turn it off); Ferry, like it, always honours ipMode and refuses
  *   featureGates.LoadBalancerIPMode: false.
- * - TestCleanLegacyService, TestCleanLegacyServiceWithRealServers,
- *   TestCleanLegacyRealServersExcludeCIDRs, TestCleanLegacyService6: kube-proxy deletes every virtual
- *   server of its family that it does not want unless it lies in
- *   --ipvs-exclude-cidrs; Ferry has no --ipvs-exclude-cidrs (ipvs.excludeCIDRs
- *   is refused as not implemented) and deletes only the stale virtual servers
- *   on its own addresses (kube-ipvs0 or NodePort addresses). A missing
- *   feature; its flag belongs to src/endpoints' configuration.
- * - TestFilterCIDRs: the helper that splits excludeCIDRs between
- *   NewDualStackProxier's two proxiers; Ferry runs the two proxiers but has
- *   no --ipvs-exclude-cidrs to split (the missing feature above).
  * - Test_getFirstColumn: parses /proc/modules for kube-proxy's module check;
  *   Ferry has no module check (it resolves the netlink family instead).
  *
