@@ -48,6 +48,7 @@ const config = (mode: DatapathMode): ProxyConfig => ({
   proxyPortRange: undefined,
   udpIdleTimeoutMs: 250,
   conntrackTCPBeLiberal: false,
+  ipvsExcludeCIDRs: [],
 });
 
 async function createProxier(mode: DatapathMode): Promise<Proxier> {

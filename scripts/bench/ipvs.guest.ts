@@ -99,7 +99,7 @@ async function proxierSyncs(): Promise<Record<string, unknown>> {
   const proxier = new IpvsProxier({
     mode: 'ipvs', nodeName: 'bench', clusterCIDRs: ['10.128.0.0/10'], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [], localhostNodePorts: true,
     syncPeriodMs: 30_000, minSyncPeriodMs: 1_000, iptablesBackend: 'legacy', ipvsScheduler: 'rr',
-    ipvsTcpTimeoutMs: 0, ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250, conntrackTCPBeLiberal: false,
+    ipvsTcpTimeoutMs: 0, ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250, conntrackTCPBeLiberal: false, ipvsExcludeCIDRs: [],
   });
   const services = new Map<string, ServicePort>();
   const endpoints = new Map<string, readonly Endpoint[]>();

@@ -56,7 +56,7 @@ export function benchProxyConfig(mode: string, iptablesBackend: 'nft' | 'legacy'
   return {
     mode, nodeName: BENCH_NODE, clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [], localhostNodePorts: false,
     syncPeriodMs: 3_600_000, minSyncPeriodMs: 0, iptablesBackend, ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0,
-    ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250, conntrackTCPBeLiberal: false,
+    ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250, conntrackTCPBeLiberal: false, ipvsExcludeCIDRs: [],
   };
 }
 

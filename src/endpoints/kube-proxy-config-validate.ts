@@ -86,7 +86,6 @@ function validateIPVS(errs: Errors, c: KubeProxyConfiguration): void {
   if (s.scheduler && !IPVS_SCHEDULERS.includes(s.scheduler)) unsupported(errs, 'ipvs.scheduler', s.scheduler, IPVS_SCHEDULERS);
   for (const f of ['tcpTimeout', 'tcpFinTimeout', 'udpTimeout'] as const) if (s[f] < 0) invalid(errs, `ipvs.${f}`, s[f], 'must be greater than or equal to 0');
   s.excludeCIDRs.forEach((cidr, i) => isCIDR(cidr) || invalid(errs, `ipvs.excludeCIDRs[${i}]`, cidr, 'must be a valid CIDR block'));
-  if (s.excludeCIDRs.length > 0) notImplemented(errs, 'ipvs.excludeCIDRs', s.excludeCIDRs, [[]]);
   if (s.strictARP) notImplemented(errs, 'ipvs.strictARP', true, [false]);
 }
 

@@ -84,6 +84,12 @@ const FIELDS: Record<string, FieldMapping> = {
   'ipvs-tcp-timeout': { path: 'ipvs.tcpTimeout', read: (c) => c.ipvs.tcpTimeout, write: (c, v: number) => (c.ipvs.tcpTimeout = v), isDefault: always },
   'ipvs-tcpfin-timeout': { path: 'ipvs.tcpFinTimeout', read: (c) => c.ipvs.tcpFinTimeout, write: (c, v: number) => (c.ipvs.tcpFinTimeout = v), isDefault: always },
   'ipvs-udp-timeout': { path: 'ipvs.udpTimeout', read: (c) => c.ipvs.udpTimeout, write: (c, v: number) => (c.ipvs.udpTimeout = v), isDefault: always },
+  'ipvs-exclude-cidrs': {
+    path: 'ipvs.excludeCIDRs',
+    read: (c) => (c.ipvs.excludeCIDRs.length ? c.ipvs.excludeCIDRs : undefined),
+    write: (c, v: string[]) => (c.ipvs.excludeCIDRs = v),
+    isDefault: (c) => c.ipvs.excludeCIDRs.length === 0,
+  },
   'conntrack-tcp-be-liberal': { path: 'conntrack.tcpBeLiberal', read: (c) => c.conntrack.tcpBeLiberal, write: (c, v: boolean) => (c.conntrack.tcpBeLiberal = v), isDefault: (c) => !c.conntrack.tcpBeLiberal },
   'proxy-port-range': { path: 'portRange', read: (c) => orUndefined(c.portRange), write: (c, v: string) => (c.portRange = v), isDefault: always },
   kubeconfig: { path: 'clientConnection.kubeconfig', read: (c) => orUndefined(c.clientConnection.kubeconfig), write: (c, v: string) => (c.clientConnection.kubeconfig = v), isDefault: always },

@@ -21,12 +21,13 @@ export interface RawProxyFlags {
   ipvsTcpTimeoutMs: number;
   ipvsTcpFinTimeoutMs: number;
   ipvsUdpTimeoutMs: number;
+  ipvsExcludeCIDRs: string[];
   proxyPortRange: string | undefined;
   udpIdleTimeoutMs: number;
   conntrackTCPBeLiberal: boolean;
 }
 
-/** checkCIDR accepts a CIDR of either family (kube-proxy's dual-stack `--cluster-cidr`: each family's proxier takes its own). */
+/** checkCIDR accepts a CIDR of either family (kube-proxy's dual-stack `--cluster-cidr` and `--ipvs-exclude-cidrs`: each family's proxier takes its own). */
 function checkCIDR(flag: string, cidr: string): string {
   if (!cidrFamily(cidr)) throw new InvalidArgumentError(`invalid --${flag} ${JSON.stringify(cidr)}: not a CIDR`);
   return cidr;
@@ -80,6 +81,7 @@ export function validateProxyConfig(raw: RawProxyFlags): ProxyConfig {
     ipvsTcpTimeoutMs: raw.ipvsTcpTimeoutMs,
     ipvsTcpFinTimeoutMs: raw.ipvsTcpFinTimeoutMs,
     ipvsUdpTimeoutMs: raw.ipvsUdpTimeoutMs,
+    ipvsExcludeCIDRs: Object.freeze(raw.ipvsExcludeCIDRs.map((c) => checkCIDR('ipvs-exclude-cidrs', c.trim()))),
     proxyPortRange: raw.proxyPortRange ? Object.freeze(parsePortRange(raw.proxyPortRange)) : undefined,
     udpIdleTimeoutMs: raw.udpIdleTimeoutMs,
     conntrackTCPBeLiberal: raw.conntrackTCPBeLiberal,

@@ -47,6 +47,13 @@ export interface ProxyConfig {
   readonly ipvsTcpTimeoutMs: number;
   readonly ipvsTcpFinTimeoutMs: number;
   readonly ipvsUdpTimeoutMs: number;
+  /**
+   * `--ipvs-exclude-cidrs`: CIDRs (either family) whose IPVS virtual servers
+   * the IPVS mode leaves alone. Every other virtual server of a proxier's
+   * family that it does not want is deleted on a full sync, as kube-proxy's
+   * cleanLegacyService; each family's proxier keeps its own family's CIDRs.
+   */
+  readonly ipvsExcludeCIDRs: readonly string[];
   /** `--proxy-port-range` for userspace listeners, e.g. [30000, 32767]; undefined means ephemeral ports. */
   readonly proxyPortRange: readonly [number, number] | undefined;
   /** `--udp-timeout` (default 250 ms): idle timeout of userspace UDP sessions. */

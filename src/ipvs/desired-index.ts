@@ -1,5 +1,5 @@
 import type { ProxyState } from '../endpoints/proxy-state.ts';
-import { serviceDesired, type DesiredOptions, type RejectTarget, type ServiceDesired, type SetName, type VirtualServerSpec } from './desired.ts';
+import { serviceDesired, type DesiredOptions, type NoNodeAccess, type RejectTarget, type ServiceDesired, type SetName, type VirtualServerSpec } from './desired.ts';
 import { RefCount } from './refcount.ts';
 
 /**
@@ -16,8 +16,10 @@ export class DesiredIndex {
   readonly addresses = new RefCount<string>();
   /** Keys are `SET entry`. */
   readonly setEntries = new RefCount<string>();
+  /** Entries per ipset, so the rules of an empty set can be left out (as kube-proxy does) without scanning. */
+  private readonly setSizes = new Map<SetName, number>();
   private readonly rejectsByService = new Map<string, readonly RejectTarget[]>();
-  private rejectsChanged = true;
+  private readonly noNodeAccessByService = new Map<string, readonly NoNodeAccess[]>();
 
   /**
    * update recomputes one service port from the snapshot (removing it when
@@ -37,9 +39,22 @@ export class DesiredIndex {
       touched.add(vs);
     }
     for (const a of next.addresses) this.addresses.add(a);
-    for (const [set, e] of next.setEntries) this.setEntries.add(`${set} ${e}`);
-    if (next.rejects.length > 0 || old?.rejects.length) this.rejectsChanged = true;
+    for (const [set, e] of next.setEntries) this.addEntry(set, e);
     if (next.rejects.length > 0) this.rejectsByService.set(key, next.rejects);
+    if (next.noNodeAccess.length > 0) this.noNodeAccessByService.set(key, next.noNodeAccess);
+  }
+
+  private addEntry(set: SetName, entry: string): void {
+    const k = `${set} ${entry}`;
+    if (!this.setEntries.has(k)) this.setSizes.set(set, (this.setSizes.get(set) ?? 0) + 1);
+    this.setEntries.add(k);
+  }
+
+  private removeEntry(set: SetName, entry: string): void {
+    const k = `${set} ${entry}`;
+    if (!this.setEntries.has(k)) return;
+    this.setEntries.remove(k);
+    if (!this.setEntries.has(k)) this.setSizes.set(set, (this.setSizes.get(set) ?? 1) - 1);
   }
 
   private remove(key: string, old: ServiceDesired, touched: Set<string>): void {
@@ -50,8 +65,9 @@ export class DesiredIndex {
       touched.add(vs);
     }
     for (const a of old.addresses) this.addresses.remove(a);
-    for (const [set, e] of old.setEntries) this.setEntries.remove(`${set} ${e}`);
-    if (this.rejectsByService.delete(key)) this.rejectsChanged = true;
+    for (const [set, e] of old.setEntries) this.removeEntry(set, e);
+    this.rejectsByService.delete(key);
+    this.noNodeAccessByService.delete(key);
   }
 
   serviceKeys(): IterableIterator<string> {
@@ -62,11 +78,14 @@ export class DesiredIndex {
     return [...this.rejectsByService.values()].flat();
   }
 
-  /** takeRejectsChanged tells (once) whether the REJECT targets changed since the last call. */
-  takeRejectsChanged(): boolean {
-    const changed = this.rejectsChanged;
-    this.rejectsChanged = false;
-    return changed;
+  /** noNodeAccess lists the load balancer IP:ports the node itself must not reach. */
+  noNodeAccess(): NoNodeAccess[] {
+    return [...this.noNodeAccessByService.values()].flat();
+  }
+
+  /** setSize is the number of entries one ipset holds. */
+  setSize(set: SetName): number {
+    return this.setSizes.get(set) ?? 0;
   }
 
   /** entriesOf lists the current entries of one ipset. */

@@ -31,16 +31,19 @@ export async function applySysctls(): Promise<void> {
   }
 }
 
-const unusable = (ip: string): boolean => ip.startsWith('127.') || ip === '::1' || ip.startsWith('169.254.') || ip.toLowerCase().startsWith('fe80:');
+// As kube-proxy's isValidForSet: loopback and IPv6 link-local never; IPv4 link-local (169.254/16) counts.
+const unusable = (ip: string): boolean => ip.startsWith('127.') || ip === '::1' || ip.toLowerCase().startsWith('fe80:');
 
 /**
  * nodePortAddresses picks the local addresses NodePorts answer on: every
- * address not on kube-ipvs0 (and not loopback or link-local), restricted per
+ * address not on kube-ipvs0 (and not loopback or IPv6 link-local), restricted per
  * family by `--nodeport-addresses` as kube-proxy does (a family without CIDRs
  * of its own keeps all its addresses; `primary` keeps the node's primary IPs).
  */
 export function nodePortAddresses(all: readonly InterfaceAddress[], dummyIndex: number, flag: readonly string[], primaryIPs?: readonly string[]): string[] {
-  const ips = all.filter((a) => a.index !== dummyIndex && !unusable(a.address)).map((a) => a.address);
+  // An address also bound on kube-ipvs0 is a service address, whichever other device holds it too.
+  const onDummy = new Set(all.filter((a) => a.index === dummyIndex).map((a) => a.address));
+  const ips = all.filter((a) => !onDummy.has(a.address) && !unusable(a.address)).map((a) => a.address);
   const cidrs = { 4: nodePortCIDRs(flag, 4, primaryIPs), 6: nodePortCIDRs(flag, 6, primaryIPs) };
   const picked = ips.filter((ip) => {
     const mine = cidrs[isIPv4(ip) ? 4 : 6];

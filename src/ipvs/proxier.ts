@@ -4,9 +4,7 @@ import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import type { ProxyState } from '../endpoints/proxy-state.ts';
 import { isErrno, type NetlinkError } from '../netlink/errors.ts';
-import { IpvsNetlink, IpvsUnavailableError } from '../netlink/ipvs.ts';
-import type { Request } from '../netlink/socket.ts';
-import { RouteNetlink } from '../netlink/rtnl.ts';
+import { IpvsUnavailableError } from '../netlink/ipvs.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';
 import { DesiredIndex, splitSetKey } from './desired-index.ts';
@@ -14,10 +12,19 @@ import { IpvsSyncError } from './errors.ts';
 import { destKey, vsKey } from './desired.ts';
 import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } from './diff.ts';
 import { GracefulTermination } from './graceful.ts';
-import { applySysctls, nodePortAddresses } from './host.ts';
-import { ipsetRestore, renderDelta, renderFullRestore, destroyKubeSets } from './ipset.ts';
+import { excludeCIDRsOf, excludedAddresses } from './exclude.ts';
+import { nodePortAddresses } from './host.ts';
+import { renderDelta, renderFullRestore } from './ipset.ts';
+import { probeOps, REAL_HOST, request, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
+import { canUseIpvs } from './can-use.ts';
+import { phaseTimer } from './phases.ts';
+import { ServiceHealthServer } from '../endpoints/service-health.ts';
+import { conntrackDeletions } from '../endpoints/conntrack.ts';
+import type { ServicePort } from '../endpoints/proxy-state.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
-import { missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
+import { legacyFilterCleanup, missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
+import type { IptablesHostFeatures } from '../iptables/host-features.ts';
+import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 
 const log = createLogger('ipvs');
 
@@ -39,27 +46,51 @@ export interface IpvsProxierOptions {
   readonly runner?: IptablesRunner;
   /** `kubeproxy_sync_proxy_rules_iptables_restore_failures_total`, counted when iptables-restore fails. */
   readonly restoreFailures?: { inc(): void };
+  /** What this node's iptables offers (createProxier detects it at start); by default no --random-fully. */
+  readonly hostFeatures?: IptablesHostFeatures;
+  /** Listen address of health check node ports (default 0.0.0.0, '::' for IPv6). */
+  readonly healthHost?: string;
+  /** The IP family this proxier programs (one proxier per family on a dual-stack node); 4 by default. */
+  readonly family?: IPFamily;
+  /** IPVS, rtnetlink, ipset, sysctls and conntrack; the node's own by default (unit tests give fakes). */
+  readonly host?: IpvsHost;
 }
 
 /**
  * IpvsProxier is kube-proxy's IPVS mode over Ferry's own netlink bindings.
  * A full sync (the first, after a failure, and every resync) reads the
  * kernel's virtual servers and kube-ipvs0 addresses and rebuilds ipsets and
- * rules; a partial sync recomputes only the changed service ports and sends
+ * rules, deleting every virtual server of its family it does not want unless
+ * its address lies in `--ipvs-exclude-cidrs` (kube-proxy's cleanLegacyService);
+ * a partial sync recomputes only the changed service ports and sends
  * only the operations they need. All operations go out in netlink batches.
  */
 export class IpvsProxier implements Proxier {
   readonly mode = 'ipvs';
   private readonly config: ProxyConfig;
   private readonly iptables: IptablesRunner;
-  private ipvs: IpvsNetlink | undefined;
-  private rt: RouteNetlink | undefined;
+  private ipvs: IpvsOps | undefined;
+  private rt: RouteOps | undefined;
+  private readonly host: IpvsHost;
+  private readonly health: ServiceHealthServer;
+  private lastSyncOk = false;
+  /** Set once canUseIpvs passed (kube-proxy checks at start; here before the first full sync). */
+  private usable = false;
+  private previousServices: ReadonlyMap<string, ServicePort> = new Map();
   private needFull = true;
   private lastFullAt = 0;
   /** The node IPs the last full sync worked NodePort addresses out from (joined). */
   private lastNodeIPs = '';
   private linkIndex = 0;
   private nodeIPs: string[] = [];
+  private hostAddresses = new Set<string>();
+  private primaryNodeIP: string | undefined;
+  private readonly randomFully: boolean;
+  /** Whether an address lies in this family's `--ipvs-exclude-cidrs`. */
+  private readonly excluded: (ip: string) => boolean;
+  readonly family: IPFamily;
+  /** The proxy loop builds this family's snapshots for it. */
+  readonly ipFamilies: readonly IPFamily[];
   private desired = new DesiredIndex();
   private kernel = new Map<string, KernelVirtualServer>();
   private lastRules = '';
@@ -73,10 +104,16 @@ export class IpvsProxier implements Proxier {
 
   constructor(config: ProxyConfig, options: IpvsProxierOptions = {}) {
     this.config = config;
-    this.iptables = options.runner ?? createRunner(config.iptablesBackend ?? 'nft');
+    this.family = options.family ?? 4;
+    this.ipFamilies = [this.family];
+    this.excluded = excludedAddresses(excludeCIDRsOf(this.family, config.ipvsExcludeCIDRs));
+    this.iptables = options.runner ?? createRunner(config.iptablesBackend ?? 'nft', this.family);
     this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
     this.restoreFailures = options.restoreFailures;
+    this.randomFully = options.hostFeatures?.randomFully ?? false;
+    this.host = options.host ?? REAL_HOST;
+    this.health = new ServiceHealthServer(options.healthHost ?? (this.family === 4 ? '0.0.0.0' : '::'), () => this.lastSyncOk);
     if (options.registry) {
       const registers = [options.registry];
       this.opsCounter = new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers });
@@ -90,9 +127,9 @@ export class IpvsProxier implements Proxier {
     return run;
   }
 
-  private async open(): Promise<{ ipvs: IpvsNetlink; rt: RouteNetlink }> {
-    this.ipvs ??= await IpvsNetlink.open();
-    this.rt ??= RouteNetlink.open();
+  private async open(): Promise<{ ipvs: IpvsOps; rt: RouteOps }> {
+    this.ipvs ??= await this.host.openIpvs();
+    this.rt ??= this.host.openRoute();
     return { ipvs: this.ipvs, rt: this.rt };
   }
 
@@ -109,9 +146,12 @@ export class IpvsProxier implements Proxier {
           this.lastNodeIPs = nodeIPs;
         }
         this.startChecker();
+        this.lastSyncOk = true;
+        await this.afterSync(state);
         return { ok: true, full, stats };
       } catch (e) {
         this.needFull = true;
+        this.lastSyncOk = false;
         log.error('Sync failed; the next sync is a full one', { err: e });
         return { ok: false, error: e instanceof Error ? e : new Error(getErrorMessage(e)) };
       }
@@ -119,19 +159,24 @@ export class IpvsProxier implements Proxier {
   }
 
   private options() {
-    return { scheduler: this.config.ipvsScheduler, nodeIPs: this.nodeIPs };
+    return { scheduler: this.config.ipvsScheduler, nodeIPs: this.nodeIPs, hostAddresses: this.hostAddresses, primaryNodeIP: this.primaryNodeIP };
   }
 
   private async fullSync(state: ProxyState): Promise<Record<string, number>> {
     const { ipvs, rt } = await this.open();
+    if (!this.usable) await canUseIpvs(probeOps(ipvs), this.host.ipsetVersion, this.config.ipvsScheduler);
+    this.usable = true;
     const phase = phaseTimer();
-    await applySysctls();
+    await this.host.applySysctls();
     const { ipvsTcpTimeoutMs: tcp, ipvsTcpFinTimeoutMs: fin, ipvsUdpTimeoutMs: udp } = this.config;
     if (tcp || fin || udp) await ipvs.setTimeouts({ tcp: Math.round(tcp / 1000), tcpFin: Math.round(fin / 1000), udp: Math.round(udp / 1000) });
     this.linkIndex = await this.ensureLink(rt);
     const allAddresses = await rt.listAddresses();
     this.nodeIPs = nodePortAddresses(allAddresses, this.linkIndex, this.config.nodePortAddresses, state.nodeIPs);
-    const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex).map((a) => a.address));
+    // kube-ipvs0 holds both families' service addresses: each family's proxier minds its own.
+    const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex && this.ofFamily(a.address)).map((a) => a.address));
+    this.hostAddresses = new Set(allAddresses.filter((a) => a.index !== this.linkIndex).map((a) => a.address));
+    this.primaryNodeIP = state.nodeIPs?.find((ip) => this.ofFamily(ip));
     phase('host');
 
     this.desired = new DesiredIndex();
@@ -142,9 +187,8 @@ export class IpvsProxier implements Proxier {
     phase('desired');
 
     this.kernel = await this.readKernel(ipvs);
-    // Stale virtual servers are ours when their address is on kube-ipvs0 or is a NodePort address.
-    const ours = (k: KernelVirtualServer) => bound.has(k.service.address) || this.nodeIPs.includes(k.service.address);
-    for (const [key, k] of this.kernel) if (this.desired.virtualServers.has(key) || ours(k)) touched.add(key);
+    // kube-proxy's cleanLegacyService: any of this family's not wanted goes, unless excluded (applyVirtualServers).
+    for (const key of this.kernel.keys()) touched.add(key);
     this.adoptTerminating();
     phase('readKernel');
 
@@ -155,17 +199,17 @@ export class IpvsProxier implements Proxier {
     phase('addresses');
     const ops = await this.applyVirtualServers(touched);
     phase('ipvs');
-    await ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set)));
+    await this.host.ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set), this.family));
     phase('ipset');
-    const jumps = missingJumps(await saveTables(this.iptables));
-    await this.restore(this.rules(jumps));
+    const saved = await saveTables(this.iptables);
+    const legacy = legacyFilterCleanup(saved);
+    await this.restore(this.rules(missingJumps(saved)));
+    if (legacy) await this.restore(legacy);
     this.lastRules = this.rules([]);
-    this.desired.takeRejectsChanged();
     phase('iptables');
     await this.applyAddresses(delAddrs, false);
     return { ...this.stats(ops, addAddrs.length + delAddrs.length), ...phase.done() };
   }
-
 
   private async partialSync(state: ProxyState): Promise<Record<string, number>> {
     const phase = phaseTimer();
@@ -177,17 +221,15 @@ export class IpvsProxier implements Proxier {
     const ops = await this.applyVirtualServers(touched);
     phase('ipvs');
     const sets = this.desired.setEntries.drain();
-    await ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey)));
-    if (this.desired.takeRejectsChanged()) {
-      const rules = this.rules([]);
-      if (rules !== this.lastRules) await this.restore(rules);
-      this.lastRules = rules;
-    }
+    await this.host.ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey), this.family));
+    // The rules follow REJECT targets, load balancer node access and which sets are empty.
+    const rules = this.rules([]);
+    if (rules !== this.lastRules) await this.restore(rules);
+    this.lastRules = rules;
     await this.applyAddresses(addrs.vanished, false);
     phase('rules');
     return { ...this.stats(ops, addrs.appeared.length + addrs.vanished.length), ...phase.done() };
   }
-
 
   private stats(ipvsOps: number, addressOps: number): Record<string, number> {
     this.terminatingGauge?.set(this.graceful.size);
@@ -205,10 +247,29 @@ export class IpvsProxier implements Proxier {
 
   private rules(jumps: readonly Jump[]): string {
     const c = this.config;
-    return renderRules({ masqueradeAll: c.masqueradeAll, clusterCIDRs: c.clusterCIDRs, masqueradeBit: c.masqueradeBit, rejects: this.desired.rejects(), jumps });
+    const d = this.desired;
+    return renderRules({
+      masqueradeAll: c.masqueradeAll, clusterCIDRs: c.clusterCIDRs, masqueradeBit: c.masqueradeBit, randomFully: this.randomFully,
+      setSize: (set) => d.setSize(set), noNodeAccess: d.noNodeAccess(), rejects: d.rejects(), jumps, family: this.family,
+    });
   }
 
-  private async ensureLink(rt: RouteNetlink): Promise<number> {
+  /**
+   * afterSync does what follows programmed services, as kube-proxy's IPVS
+   * mode: health check node ports with their local endpoint counts, and
+   * stale UDP conntrack entries. Failures are logged, not fatal.
+   */
+  private async afterSync(state: ProxyState): Promise<void> {
+    for (const err of await this.health.syncFromState(state)) log.warn('health check node port', { err: err.message });
+    for (const err of await this.host.conntrack(conntrackDeletions(state, this.previousServices))) log.warn('conntrack cleanup failed', { err: err.message });
+    this.previousServices = state.services;
+  }
+
+  private ofFamily(ip: string): boolean {
+    return ip.includes(':') === (this.family === 6);
+  }
+
+  private async ensureLink(rt: RouteOps): Promise<number> {
     const existing = await rt.linkIndex(DUMMY_LINK);
     if (existing !== undefined) return existing;
     await rt.createDummyLink(DUMMY_LINK);
@@ -218,9 +279,10 @@ export class IpvsProxier implements Proxier {
   }
 
   /** readKernel dumps every virtual server and its real servers. */
-  private async readKernel(ipvs: IpvsNetlink): Promise<Map<string, KernelVirtualServer>> {
+  private async readKernel(ipvs: IpvsOps): Promise<Map<string, KernelVirtualServer>> {
     const model = new Map<string, KernelVirtualServer>();
-    for (const service of await ipvs.listServices()) {
+    // The other family's virtual servers belong to its proxier.
+    for (const service of (await ipvs.listServices()).filter((s) => this.ofFamily(s.address))) {
       const dests = new Map((await ipvs.listDestinations(service)).map((d) => [destKey(d.address, d.port), d] as const));
       model.set(vsKey(service.protocol, service.address, service.port), { service, dests });
     }
@@ -250,7 +312,12 @@ export class IpvsProxier implements Proxier {
   private async applyVirtualServers(touched: Iterable<string>): Promise<number> {
     const ipvs = this.ipvs!;
     const planned: Array<{ key: string; op: IpvsOp }> = [];
-    for (const key of touched) for (const op of diffVirtualServer(this.desired.virtualServers.get(key), this.kernel.get(key))) planned.push({ key, op });
+    for (const key of touched) {
+      const [want, have] = [this.desired.virtualServers.get(key), this.kernel.get(key)];
+      // A virtual server in --ipvs-exclude-cidrs that is not wanted is another party's: kept, real servers and all.
+      if (!want && have && this.excluded(have.service.address)) continue;
+      for (const op of diffVirtualServer(want, have)) planned.push({ key, op });
+    }
     if (planned.length === 0) return 0;
     const errors = await ipvs.apply(planned.map(({ op }) => request(ipvs, op)));
     const failed: NetlinkError[] = [];
@@ -305,17 +372,17 @@ export class IpvsProxier implements Proxier {
   cleanup(): Promise<void> {
     return this.locked(async () => {
       try {
-        const ipvs = this.ipvs ?? (await IpvsNetlink.open());
+        const ipvs = this.ipvs ?? (await this.host.openIpvs());
         this.ipvs = ipvs;
         await ipvs.flush();
       } catch (e) {
         if (!(e instanceof IpvsUnavailableError)) throw e;
       }
-      const rt = (this.rt ??= RouteNetlink.open());
+      const rt = (this.rt ??= this.host.openRoute());
       const index = await rt.linkIndex(DUMMY_LINK);
       if (index !== undefined) await rt.deleteLink(index);
       await removeKubeChains(this.iptables);
-      await destroyKubeSets();
+      await this.host.destroySets();
       this.kernel.clear();
       this.desired = new DesiredIndex();
       this.lastRules = '';
@@ -327,6 +394,7 @@ export class IpvsProxier implements Proxier {
     return this.locked(async () => {
       if (this.timer) clearInterval(this.timer);
       this.timer = undefined;
+      await this.health.close();
       this.ipvs?.close();
       this.rt?.close();
       this.ipvs = undefined;
@@ -335,33 +403,3 @@ export class IpvsProxier implements Proxier {
     });
   }
 }
-
-/** phaseTimer records how long each phase of a full sync took, as `ms_<phase>` stats. */
-function phaseTimer(): ((name: string) => void) & { done(): Record<string, number> } {
-  const times: Record<string, number> = {};
-  let last = performance.now();
-  const mark = (name: string) => {
-    const now = performance.now();
-    times[`ms_${name}`] = Math.round(now - last);
-    last = now;
-  };
-  return Object.assign(mark, { done: () => times });
-}
-
-function request(ipvs: IpvsNetlink, op: IpvsOp): Request {
-  switch (op.kind) {
-    case 'newService':
-      return ipvs.newService(op.service);
-    case 'setService':
-      return ipvs.setService(op.service);
-    case 'delService':
-      return ipvs.delService(op.service);
-    case 'newDest':
-      return ipvs.newDest(op.service, op.dest);
-    case 'setDest':
-      return ipvs.setDest(op.service, op.dest);
-    case 'delDest':
-      return ipvs.delDest(op.service, op.dest);
-  }
-}
-

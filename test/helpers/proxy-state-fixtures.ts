@@ -70,6 +70,7 @@ export function proxyConfig(over: Partial<ProxyConfig> = {}): ProxyConfig {
     proxyPortRange: undefined,
     udpIdleTimeoutMs: 250,
     conntrackTCPBeLiberal: false,
+    ipvsExcludeCIDRs: [],
     ...over,
   };
 }

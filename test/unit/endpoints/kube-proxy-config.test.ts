@@ -111,6 +111,15 @@ test('conntrack.tcpBeLiberal is --conntrack-tcp-be-liberal, both ways', (t) => {
   t.like(parseYaml(fromFile(KUBEADM, ['--conntrack-tcp-be-liberal']).yaml), { conntrack: { tcpBeLiberal: true } });
 });
 
+test('ipvs.excludeCIDRs is --ipvs-exclude-cidrs, both ways', (t) => {
+  const cidrs = ['10.96.200.0/24', 'fd00:200::/64'];
+  t.deepEqual(proxyConfigFromFlags(fromFile(withFields({ mode: 'ipvs', ipvs: { excludeCIDRs: cidrs } })).flags).ipvsExcludeCIDRs, cidrs);
+  t.deepEqual(proxyConfigFromFlags(fromFile(KUBEADM).flags).ipvsExcludeCIDRs, [], 'kubeadm writes excludeCIDRs: null');
+  t.deepEqual(proxyConfigFromFlags(fromFlags(['--ipvs-exclude-cidrs', '10.96.200.0/24,fd00:200::/64'])).ipvsExcludeCIDRs, cidrs, 'comma-separated');
+  t.like(parseYaml(fromFile(KUBEADM, ['--ipvs-exclude-cidrs', '10.96.200.0/24,fd00:200::/64']).yaml), { ipvs: { excludeCIDRs: cidrs } });
+  t.throws(() => proxyConfigFromFlags(fromFlags(['--ipvs-exclude-cidrs', '10.96.200.0/24,nonsense'])), { message: 'invalid --ipvs-exclude-cidrs "nonsense": not a CIDR' });
+});
+
 const faults: Array<{ name: string; text: string; argv?: string[]; message: RegExp }> = [
   { name: 'unknown top-level field', text: withFields({ udpIdleTimeout: '250ms' }), message: /failed to load config file "config.conf": strict decoding error: unknown field "udpIdleTimeout"/ },
   { name: 'unknown nested field', text: withFields({ iptables: { masqueradebit: 3 } }), message: /unknown field "iptables.masqueradebit"/ },
@@ -123,6 +132,7 @@ const faults: Array<{ name: string; text: string; argv?: string[]; message: RegE
   { name: 'bad cluster CIDR', text: withFields({ clusterCIDR: '10.244.0.0/40' }), message: /KubeProxyConfiguration.clusterCIDR: Invalid value: "10.244.0.0\/40"/ },
   { name: 'bad healthz address', text: withFields({ healthzBindAddress: 'localhost' }), message: /KubeProxyConfiguration.healthzBindAddress: Invalid value: "localhost": must be IP:port/ },
   { name: 'invalid explicit flag lands on its field', text: KUBEADM, argv: ['--iptables-masquerade-bit', '40'], message: /KubeProxyConfiguration.iptables.masqueradeBit: Invalid value: 40/ },
+  { name: 'bad IPVS exclude CIDR', text: withFields({ ipvs: { excludeCIDRs: ['10.96.200.0/24', '10.96.201.1'] } }), message: /^KubeProxyConfiguration.ipvs.excludeCIDRs\[1\]: Invalid value: "10.96.201.1": must be a valid CIDR block$/ },
   { name: 'strictARP not implemented', text: withFields({ ipvs: { strictARP: true } }), message: /KubeProxyConfiguration.ipvs.strictARP: Unsupported value: true: not implemented by ferry/ },
   { name: 'detectLocalMode NodeCIDR not implemented', text: withFields({ detectLocalMode: 'NodeCIDR' }), message: /KubeProxyConfiguration.detectLocalMode: Unsupported value: "NodeCIDR": not implemented by ferry \(accepted: "ClusterCIDR"\)/ },
   { name: 'conntrack tuning not implemented', text: withFields({ conntrack: { tcpEstablishedTimeout: '2h0m0s', maxPerCore: 65536 } }), message: /\[KubeProxyConfiguration.conntrack.maxPerCore: Unsupported value: 65536.*, KubeProxyConfiguration.conntrack.tcpEstablishedTimeout: Unsupported value: 7200000/ },

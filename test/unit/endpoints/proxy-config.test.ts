@@ -12,7 +12,7 @@ import { ProxyStateBuilder } from '../../../src/endpoints/state-builder.ts';
 const defaults: RawProxyFlags = {
   mode: 'dry-run', nodeName: 'node-a', clusterCIDRs: [], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [], localhostNodePorts: true,
   syncPeriodMs: 30_000, minSyncPeriodMs: 1000, iptablesBackend: undefined, ipvsScheduler: 'rr', ipvsTcpTimeoutMs: 0,
-  ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250, conntrackTCPBeLiberal: false,
+  ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250, conntrackTCPBeLiberal: false, ipvsExcludeCIDRs: [],
 };
 
 const cases: Array<{ name: string; over: Partial<RawProxyFlags>; want: Record<string, unknown> | RegExp }> = [
@@ -29,6 +29,9 @@ const cases: Array<{ name: string; over: Partial<RawProxyFlags>; want: Record<st
   { name: 'nodeport addresses primary', over: { nodePortAddresses: ['primary'] }, want: { nodePortAddresses: ['primary'] } },
   { name: 'nodeport addresses primary with CIDRs', over: { nodePortAddresses: ['primary', '10.0.0.0/8'] }, want: /--nodeport-addresses "primary,10.0.0.0\/8": can't use both 'primary' and CIDRs/ },
   { name: 'nodeport addresses not a CIDR', over: { nodePortAddresses: ['10.0.0.1'] }, want: /--nodeport-addresses "10.0.0.1": must be a valid CIDR or 'primary'/ },
+  { name: 'IPVS exclude CIDRs of both families', over: { ipvsExcludeCIDRs: ['10.96.200.0/24', ' fd00:200::/64'] }, want: { ipvsExcludeCIDRs: ['10.96.200.0/24', 'fd00:200::/64'] } },
+  { name: 'IPVS exclude CIDR not a CIDR', over: { ipvsExcludeCIDRs: ['10.96.200.0/24', '10.96.201.1'] }, want: /^invalid --ipvs-exclude-cidrs "10.96.201.1": not a CIDR$/ },
+  { name: 'IPVS exclude CIDR with a bad prefix', over: { ipvsExcludeCIDRs: ['fd00::/200'] }, want: /^invalid --ipvs-exclude-cidrs "fd00::\/200": not a CIDR$/ },
   { name: 'port range reversed', over: { proxyPortRange: '3000-2000' }, want: /--proxy-port-range "3000-2000"/ },
 ];
 for (const tc of cases) {

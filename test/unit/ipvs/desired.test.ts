@@ -30,7 +30,7 @@ const cases: Case[] = [
     eps: [ep('10.244.1.10'), ep('10.244.1.11', { ready: false, serving: false })],
     virtualServers: { [vsKey('TCP', '10.96.0.10', 80)]: ['10.244.1.10:8080:1'] },
     addresses: ['10.96.0.10'],
-    sets: [`${SET.clusterIP} 10.96.0.10,tcp:80`],
+    sets: [`${SET.clusterIP} 10.96.0.10,tcp:80`, `${SET.ipvsIPs} 10.96.0.10`],
   },
   {
     name: 'NodePort on each IPv4 node address, external IP, LB IP, hairpin entry for a local endpoint',
@@ -47,6 +47,9 @@ const cases: Case[] = [
       `${SET.clusterIP} 10.96.0.10,tcp:80`,
       `${SET.externalIP} 203.0.113.5,tcp:80`,
       `${SET.loadBalancer} 198.51.100.7,tcp:80`,
+      `${SET.ipvsIPs} 10.96.0.10`,
+      `${SET.ipvsIPs} 203.0.113.5`,
+      `${SET.ipvsIPs} 198.51.100.7`,
       `${SET.nodePortTCP} 30080`,
       `${SET.loopBack} 10.244.1.10,tcp:8080,10.244.1.10`,
     ],
@@ -60,7 +63,7 @@ const cases: Case[] = [
       [vsKey('UDP', '192.168.50.1', 30081)]: ['10.244.1.10:8080:1'],
     },
     addresses: ['10.96.0.10'],
-    sets: [`${SET.clusterIP} 10.96.0.10,udp:80`, `${SET.nodePortUDP} 30081`, `${SET.nodePortLocalUDP} 30081`, `${SET.loopBack} 10.244.1.10,udp:8080,10.244.1.10`],
+    sets: [`${SET.ipvsIPs} 10.96.0.10`, `${SET.clusterIP} 10.96.0.10,udp:80`, `${SET.nodePortUDP} 30081`, `${SET.nodePortLocalUDP} 30081`, `${SET.loopBack} 10.244.1.10,udp:8080,10.244.1.10`],
   },
   {
     // kube-proxy's IPVS mode (kubernetes#97081): pods and the node still reach a
@@ -76,7 +79,9 @@ const cases: Case[] = [
     addresses: ['10.96.0.10', '203.0.113.5'],
     sets: [
       `${SET.clusterIP} 10.96.0.10,tcp:80`,
-      `${SET.externalIP} 203.0.113.5,tcp:80`,
+      `${SET.ipvsIPs} 10.96.0.10`,
+      `${SET.ipvsIPs} 203.0.113.5`,
+      // As kube-proxy: a Local policy's external IP is in the -LOCAL set only.
       `${SET.externalIPLocal} 203.0.113.5,tcp:80`,
       `${SET.nodePortTCP} 30084`,
       `${SET.nodePortLocalTCP} 30084`,
@@ -88,7 +93,7 @@ const cases: Case[] = [
     eps: [],
     virtualServers: { [vsKey('TCP', '10.96.0.10', 80)]: [], [vsKey('TCP', '192.168.50.1', 30082)]: [] },
     addresses: ['10.96.0.10'],
-    sets: [`${SET.clusterIP} 10.96.0.10,tcp:80`, `${SET.nodePortTCP} 30082`],
+    sets: [`${SET.clusterIP} 10.96.0.10,tcp:80`, `${SET.ipvsIPs} 10.96.0.10`, `${SET.nodePortTCP} 30082`],
     rejects: 2,
   },
   {
@@ -100,12 +105,13 @@ const cases: Case[] = [
     sets: [],
   },
   {
-    name: 'IPv6 service: IPv6 NodePort address only, no IPv4 ipset entries',
+    // The IPv6 proxier's sets (ipset.ts names them KUBE-6-...).
+    name: 'IPv6 service: IPv6 NodePort address only, entries of its family',
     svc: { clusterIPs: ['fd00:96::10'], nodePort: 30083 },
     eps: [ep('fd00:244::10')],
     virtualServers: { [vsKey('TCP', 'fd00:96::10', 80)]: ['fd00:244::10:8080:1'], [vsKey('TCP', 'fd00::1', 30083)]: ['fd00:244::10:8080:1'] },
     addresses: ['fd00:96::10'],
-    sets: [`${SET.nodePortTCP} 30083`],
+    sets: [`${SET.clusterIP} fd00:96::10,tcp:80`, `${SET.ipvsIPs} fd00:96::10`, `${SET.nodePortTCP} 30083`],
   },
 ];
 
@@ -115,7 +121,7 @@ for (const c of cases) {
     const vs = Object.fromEntries([...d.virtualServers].map(([k, v]) => [k, [...v.dests.values()].map((x) => `${x.address}:${x.port}:${x.weight}`).sort()]));
     t.deepEqual(vs, c.virtualServers);
     t.deepEqual(d.addresses, c.addresses);
-    t.deepEqual(d.setEntries.map(([s, e]) => `${s} ${e}`), c.sets);
+    t.deepEqual(d.setEntries.map(([s, e]) => `${s} ${e}`).sort(), [...c.sets].sort());
     t.is(d.rejects.length, c.rejects ?? 0);
   });
 }

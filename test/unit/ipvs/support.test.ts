@@ -2,7 +2,7 @@ import test from 'ava';
 import { GracefulTermination } from '../../../src/ipvs/graceful.ts';
 import { nodePortAddresses } from '../../../src/ipvs/host.ts';
 import { renderDelta, renderFullRestore } from '../../../src/ipvs/ipset.ts';
-import { missingJumps, renderRules } from '../../../src/ipvs/iptables.ts';
+import { legacyFilterCleanup, missingJumps, renderRules } from '../../../src/ipvs/iptables.ts';
 import { RefCount } from '../../../src/ipvs/refcount.ts';
 import { SET } from '../../../src/ipvs/desired.ts';
 
@@ -51,16 +51,21 @@ test('NodePort addresses: every non-loopback address off kube-ipvs0, filtered by
 test('ipset full restore rebuilds each set into a temporary one and swaps it in', (t) => {
   const text = renderFullRestore((set) => (set === SET.clusterIP ? ['10.96.0.10,tcp:80'] : []));
   t.true(text.includes('create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 1048576 -exist\n'));
-  t.true(text.includes('add KUBE-CLUSTER-IP-TMP 10.96.0.10,tcp:80\nswap KUBE-CLUSTER-IP-TMP KUBE-CLUSTER-IP\ndestroy KUBE-CLUSTER-IP-TMP\n'));
+  t.true(/add (KUBE-TMP-\d+) 10\.96\.0\.10,tcp:80\nswap \1 KUBE-CLUSTER-IP\ndestroy \1\n/.test(text));
+  // ipset names hold at most 31 characters.
+  t.true(text.split(/\s+/).filter((w) => w.startsWith('KUBE-')).every((name) => name.length <= 31));
   t.is(renderDelta([[SET.nodePortTCP, '30080']], [[SET.clusterIP, '10.96.0.10,tcp:80']]), 'del KUBE-CLUSTER-IP 10.96.0.10,tcp:80 -exist\nadd KUBE-NODE-PORT-TCP 30080 -exist\n');
   t.is(renderDelta([], []), '');
 });
 
-test('iptables rules: masquerade by cluster CIDR, hairpin, NodePort marks, REJECT for services without endpoints', (t) => {
+test('iptables rules: masquerade by cluster CIDR, hairpin, NodePort marks, REJECT for services without endpoints, legacy filter chain removed', (t) => {
   const text = renderRules({
     masqueradeAll: false,
     clusterCIDRs: ['10.244.0.0/16'],
     masqueradeBit: 14,
+    randomFully: true,
+    setSize: () => 1,
+    noNodeAccess: [],
     rejects: [
       { protocol: 'TCP', address: '10.96.0.30', port: 80 },
       { protocol: 'UDP', address: undefined, port: 30053 },
@@ -71,21 +76,28 @@ test('iptables rules: masquerade by cluster CIDR, hairpin, NodePort marks, REJEC
   for (const want of [
     '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
     '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
-    '-A KUBE-SERVICES -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" ! -s 10.244.0.0/16 -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ',
+    '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
+    '-A KUBE-SERVICES -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP dst,dst ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ',
     '-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODE-PORT',
-    '-A KUBE-SERVICES -d 10.96.0.30/32 -p tcp -m tcp --dport 80 -m comment --comment "service has no endpoints" -j REJECT --reject-with icmp-port-unreachable',
-    '-A KUBE-SERVICES -m addrtype --dst-type LOCAL -p udp -m udp --dport 30053 -m comment --comment "service has no endpoints" -j REJECT --reject-with icmp-port-unreachable',
+    '-A KUBE-IPVS-NO-ENDPOINTS -d 10.96.0.30/32 -p tcp -m tcp --dport 80 -m comment --comment "service has no endpoints" -j REJECT --reject-with icmp-port-unreachable',
+    '-A KUBE-IPVS-NO-ENDPOINTS -m addrtype --dst-type LOCAL -p udp -m udp --dport 30053 -m comment --comment "service has no endpoints" -j REJECT --reject-with icmp-port-unreachable',
   ]) {
     t.true(lines.includes(want), want);
   }
   t.is(lines.filter((l) => l === 'COMMIT').length, 2);
   // externalTrafficPolicy Local keeps the client address: each -LOCAL set returns before its masquerade mark.
-  for (const [local, masq] of [['KUBE-NODE-PORT-LOCAL-TCP', 'KUBE-NODE-PORT-TCP'], ['KUBE-NODE-PORT-LOCAL-UDP', 'KUBE-NODE-PORT-UDP'], ['KUBE-EXTERNAL-IP-LOCAL', 'KUBE-EXTERNAL-IP'], ['KUBE-LOAD-BALANCER-LOCAL', 'KUBE-LOAD-BALANCER']]) {
+  for (const [local, masq] of [['KUBE-NODE-PORT-LOCAL-TCP', 'KUBE-NODE-PORT-TCP'], ['KUBE-NODE-PORT-LOCAL-UDP', 'KUBE-NODE-PORT-UDP'], ['KUBE-LOAD-BALANCER-LOCAL', 'KUBE-LOAD-BALANCER']]) {
     const ret = lines.findIndex((l) => l.includes(`--match-set ${local} `) && l.endsWith('-j RETURN'));
-    const mark = lines.findIndex((l) => l.includes(`--match-set ${masq} `) && l.endsWith('-j KUBE-MARK-MASQ'));
+    const mark = lines.findIndex((l) => (l.includes(`--match-set ${masq} `) || l.startsWith(`-A ${masq} `)) && l.endsWith('-j KUBE-MARK-MASQ'));
     t.true(ret >= 0 && ret < mark, `${local} RETURN before the ${masq} masquerade mark`);
   }
+  t.false(lines.some((l) => l.includes('--match-set KUBE-EXTERNAL-IP-LOCAL ') && l.endsWith('-j KUBE-MARK-MASQ')), 'Local external IPs are accepted unmarked');
   t.false(lines.some((l) => l.startsWith('-I PREROUTING')), 'present jump not inserted again');
   t.true(lines.includes('-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING'));
-  t.true(lines.includes('-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES'));
+  t.true(lines.includes('-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "services without endpoints" -j KUBE-IPVS-NO-ENDPOINTS'));
+  t.true(lines.includes('-I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD'));
+
+  const saved = '*filter\n:INPUT ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT\n*nat\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n';
+  t.is(legacyFilterCleanup(saved), '*filter\n:KUBE-SERVICES - [0:0]\n-D INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n-X KUBE-SERVICES\nCOMMIT\n');
+  t.is(legacyFilterCleanup('*nat\n:KUBE-SERVICES - [0:0]\nCOMMIT\n*filter\nCOMMIT\n'), '', 'the nat chain stays');
 });
