@@ -130,9 +130,10 @@ class WatchStream {
 
   /**
    * onEvent forwards a store event through the selectors. With selectors, an
-   * object that stops matching is sent as DELETED and one that starts
-   * matching as ADDED, as the watch cache does, as far as this stream knows
-   * what the client holds.
+   * object that stops matching is sent as DELETED (with its previous content
+   * at the event's revision) and one that starts matching as ADDED, as the
+   * watch cache's cacheWatcher does by testing the previous object too; where
+   * the store no longer has it, what this stream sent stands in for it.
    */
   private onEvent(event: StoreEvent, predicate: (obj: KubeObject) => boolean): boolean {
     this.lastRevision = event.revision;
@@ -141,7 +142,9 @@ class WatchStream {
     const key = event.key;
     // Selectors read labels, names and fields, all present on the stored value.
     const matches = predicate(event.value as KubeObject);
-    const had = this.sent.has(key);
+    const prev = event.prevValue;
+    const prevMatched = prev !== undefined && predicate(prev as KubeObject);
+    const had = this.sent.has(key) || prevMatched;
     if (event.type === 'DELETED') {
       this.sent.delete(key);
       return matches || had ? this.sendObject('DELETED', kv) : true;
@@ -149,10 +152,11 @@ class WatchStream {
     if (!matches) {
       if (!had) return true;
       this.sent.delete(key);
-      return this.sendObject('DELETED', kv);
+      return this.sendObject('DELETED', prevMatched ? { value: prev, revision: event.revision } : kv);
     }
     this.sent.add(key);
-    const type = event.type === 'MODIFIED' && !had && this.complete ? 'ADDED' : event.type;
+    const known = prev !== undefined || this.complete;
+    const type = event.type === 'MODIFIED' && !had && known ? 'ADDED' : event.type;
     return this.sendObject(type, kv);
   }
 

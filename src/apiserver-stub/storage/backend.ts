@@ -37,6 +37,8 @@ export interface StoreEvent {
   readonly value: StoredValue;
   /** Revision of this event (for DELETED, the revision of the delete). */
   readonly revision: number;
+  /** For MODIFIED, the value it replaced, where the store still has it (a selector watch needs it, as the watch cache's PrevObject). */
+  readonly prevValue?: StoredValue | undefined;
 }
 
 export interface ListOptions {

@@ -230,7 +230,8 @@ export class EtcdBackend implements Backend {
     this.revision = Math.max(this.revision, revision);
     const key = kv.key.toString('utf8');
     if (type === 'Delete') return { type: 'DELETED', key, value: prev ? parseValue(prev) : {}, revision };
-    return { type: kv.create_revision === kv.mod_revision ? 'ADDED' : 'MODIFIED', key, value: parseValue(kv), revision };
+    if (kv.create_revision === kv.mod_revision) return { type: 'ADDED', key, value: parseValue(kv), revision };
+    return { type: 'MODIFIED', key, value: parseValue(kv), revision, prevValue: prev ? parseValue(prev) : undefined };
   }
 
   private async watchFailed(queue: WatchQueue, fromRevision: number, error: Error): Promise<void> {

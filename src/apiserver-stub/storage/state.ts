@@ -24,7 +24,7 @@ export function planWrite(op: WriteOp, current: KeyValue | undefined, revision: 
   if (op.expectedRevision !== undefined && op.expectedRevision !== current.revision) {
     throw new ConflictError(key, op.expectedRevision, current.revision);
   }
-  if (op.op === 'update') return { event: { type: 'MODIFIED', key, value: op.value, revision }, prev: current };
+  if (op.op === 'update') return { event: { type: 'MODIFIED', key, value: op.value, revision, prevValue: current.value }, prev: current };
   return { event: { type: 'DELETED', key, value: current.value, revision }, prev: current };
 }
 

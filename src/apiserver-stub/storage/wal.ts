@@ -38,7 +38,8 @@ export function replayEntry(record: WalRecord, prev: KeyValue | undefined, file:
   }
   if (record.op === 'delete') return { event: { type: 'DELETED', key, value: prev!.value, revision }, prev };
   const value = record.value ?? {};
-  return { event: { type: record.op === 'create' ? 'ADDED' : 'MODIFIED', key, value, revision }, prev };
+  if (record.op === 'create') return { event: { type: 'ADDED', key, value, revision }, prev };
+  return { event: { type: 'MODIFIED', key, value, revision, prevValue: prev!.value }, prev };
 }
 
 export interface WalContents {

@@ -163,6 +163,22 @@ test('watch with a label selector: leaving the selector is DELETED, entering it 
   t.deepEqual(events.map((e) => e.type), ['ADDED', 'DELETED', 'ADDED']);
 });
 
+test('watch with a label selector from a list\'s resourceVersion: an object from the list that leaves the selector is DELETED (its last matching content), then ADDED', async (t) => {
+  const { url } = await startServer(t);
+  await call(url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'm', labels: { sel: 'yes' } } });
+  const list = await call(url, 'GET', '/api/v1/namespaces/default/configmaps?labelSelector=sel%3Dyes');
+  t.is(list.body.items.length, 1);
+  const rv = list.body.metadata.resourceVersion;
+  const events = await readWatch(url, `/api/v1/namespaces/default/configmaps?watch=1&labelSelector=sel%3Dyes&resourceVersion=${rv}`, 2, async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/m', { metadata: { labels: { sel: 'no' } } }, 'application/merge-patch+json');
+    await call(url, 'PATCH', '/api/v1/namespaces/default/configmaps/m', { metadata: { labels: { sel: 'yes' } } }, 'application/merge-patch+json');
+  });
+  t.deepEqual(events.map((e) => e.type), ['DELETED', 'ADDED']);
+  t.is(events[0]!.object.metadata.labels.sel, 'yes', 'as kube, DELETED carries the content that last matched');
+  t.true(Number(events[0]!.object.metadata.resourceVersion) > Number(rv), "at the change's resourceVersion");
+});
+
 test('deletion: finalizers and bound pods wait (deletionTimestamp), grace 0 and the last finalizer remove; propagation finalizers and namespaces cascade', async (t) => {
   const { url } = await startServer(t);
   const pods = '/api/v1/namespaces/default/pods';

@@ -7,9 +7,8 @@
  * `ferry dns -conf` watches only the Services (and EndpointSlices) matching
  * `labels` and exposes only the namespaces matching `namespace_labels`, as
  * CoreDNS lists and watches with those selectors; a label that comes brings
- * a name in. (A label that goes is the apiserver's to report as DELETED on
- * the selector's watch; the project's apiserver does so only for objects
- * that watch itself sent, not for those the informer listed before it.)
+ * a name in, and one that goes takes it out (the apiserver reports it as
+ * DELETED on the selector's watch).
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
@@ -80,6 +79,10 @@ test('labels and namespace_labels select what ferry dns answers for', async (t) 
   await c.client.patch(resources.services, 'other', { metadata: { labels: { env: 'staging' } } }, 'merge', { namespace: 'prod' });
   await waitFor(async () => (await status('other.prod')) === 'NOERROR', 10_000, 'other.prod after it is labelled');
   t.is(await status('web.prod'), 'NOERROR');
+
+  // A label that goes: the Service the informer listed leaves the selector.
+  await c.client.patch(resources.services, 'web', { metadata: { labels: { env: 'test' } } }, 'merge', { namespace: 'prod' });
+  await waitFor(async () => (await status('web.prod')) === 'NXDOMAIN', 10_000, 'web.prod after its label changes');
 });
 
 test('endpoint URL, and kubeconfig FILE CONTEXT (over endpoint), reach the API server without --server', async (t) => {

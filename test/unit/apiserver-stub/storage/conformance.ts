@@ -142,7 +142,7 @@ const cases: Array<{ name: string; run: Case }> = [
     },
   },
   {
-    name: 'watch delivers changes under its prefix in revision order; DELETED carries the last value',
+    name: 'watch delivers changes under its prefix in revision order; MODIFIED carries the value it replaced, DELETED the last value',
     run: async (t, store, root) => {
       const from = store.currentRevision();
       const got = new Collector();
@@ -159,6 +159,7 @@ const cases: Array<{ name: string; run: Case }> = [
       const revisions = got.events.map((e) => e.revision);
       t.deepEqual(revisions, [...revisions].sort((x, y) => x - y));
       t.is(got.events[1]!.revision, a2.revision);
+      t.deepEqual(got.events[1]!.prevValue, { v: 1 });
       t.deepEqual(got.events[3]!.value, { v: 2 });
       t.is(got.events[3]!.revision, del.revision);
       t.is(got.closedWith, undefined);
