@@ -23,6 +23,21 @@ export function servicesEquivalent(a: DnsService, b: DnsService): boolean {
     listEqual(a.clusterIPs, b.clusterIPs, (x, y) => x === y) && portsEqual(a.ports, b.ports);
 }
 
+const NO_EXTERNAL: readonly string[] = [];
+
+/**
+ * externalChanged: whether an update changes the `k8s_external` zone
+ * (CoreDNS serviceModified's second result): a Service with external
+ * addresses added or deleted, its external addresses changed, or its ports.
+ * undefined stands for no Service.
+ */
+export function externalChanged(a: DnsService | undefined, b: DnsService | undefined): boolean {
+  const ea = a?.externalIPs ?? NO_EXTERNAL;
+  const eb = b?.externalIPs ?? NO_EXTERNAL;
+  if (!a || !b) return ea.length > 0 || eb.length > 0;
+  return !listEqual(ea, eb, (x, y) => x === y) || !portsEqual(a.ports, b.ports);
+}
+
 function endpointsEqual(a: DnsEndpoint, b: DnsEndpoint): boolean {
   return a.ip === b.ip && a.hostname === b.hostname && a.ready === b.ready && a.podName === b.podName && a.zone === b.zone && portsEqual(a.ports, b.ports);
 }

@@ -29,6 +29,13 @@ export interface DnsService {
   ports: readonly DnsPort[];
   /** publishNotReadyAddresses, or the tolerate-unready-endpoints annotation. */
   publishNotReady: boolean;
+  /**
+   * spec.externalIPs, then each LoadBalancer ingress's IP (or hostname), as
+   * CoreDNS's object.Service.ExternalIPs: what `k8s_external` answers. Set
+   * by toDnsService (a shared empty list when none); optional for the
+   * records other sources build (ServiceImports), which have none.
+   */
+  externalIPs?: readonly string[];
 }
 
 export interface DnsEndpoint {
@@ -77,7 +84,16 @@ export function toDnsService(svc: Service): DnsService {
     externalName: kind === 'ExternalName' ? (spec.externalName ?? '').toLowerCase().replace(/\.$/, '') : '',
     ports: internPorts(spec.ports),
     publishNotReady: spec.publishNotReadyAddresses === true || svc.metadata?.annotations?.[TOLERATE_UNREADY] === 'true',
+    // Always set, so every DnsService has one shape (the lookup path stays monomorphic).
+    externalIPs: externalIPs(svc) ?? NO_IPS,
   };
+}
+
+/** externalIPs lists spec.externalIPs then the LoadBalancer ingress addresses (hostname when no IP); undefined when none. */
+function externalIPs(svc: Service): string[] | undefined {
+  const ingress = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip || i.hostname || '').filter((a) => a !== '');
+  const all = [...(svc.spec?.externalIPs ?? []), ...ingress];
+  return all.length > 0 ? all : undefined;
 }
 
 function clusterIPs(svc: Service): string[] | undefined {
@@ -144,6 +160,8 @@ const meta = (m: Meta | undefined): Meta => ({ name: m?.name, namespace: m?.name
 export function slimService(svc: Service): Service {
   const spec = svc.spec ?? {};
   const tolerate = svc.metadata?.annotations?.[TOLERATE_UNREADY];
+  // External addresses folded into spec.externalIPs (toDnsService reads them back): kept only when there are any.
+  const external = externalIPs(svc);
   return {
     metadata: { ...meta(svc.metadata), ...(tolerate ? { annotations: { [TOLERATE_UNREADY]: tolerate } } : {}) },
     spec: {
@@ -153,6 +171,7 @@ export function slimService(svc: Service): Service {
       publishNotReadyAddresses: spec.publishNotReadyAddresses,
       // Interned, and in the lower case toDnsService keeps: the index shares the same list.
       ports: internPorts(spec.ports) as DnsPort[],
+      ...(external ? { externalIPs: external } : {}),
     },
   };
 }

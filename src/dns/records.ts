@@ -1,4 +1,4 @@
-import { podsEquivalent, servicesEquivalent, slicesEquivalent } from './equivalence.ts';
+import { externalChanged, podsEquivalent, servicesEquivalent, slicesEquivalent } from './equivalence.ts';
 import type { ChangeKind, DnsController, EndpointRef } from './controller.ts';
 import { MultiClusterIndex } from './multicluster.ts';
 import type { DnsEndpoint, DnsEndpointSlice, DnsPod, DnsService } from './object.ts';
@@ -23,6 +23,8 @@ export class RecordIndex implements DnsController {
   /** Flattened endpoints per service key, rebuilt when one of its slices changes. */
   readonly #endpoints = new Map<string, DnsEndpoint[]>();
   readonly #byClusterIP = new Map<string, DnsService[]>();
+  /** Services by external address, for `k8s_external`'s PTR answers (CoreDNS SvcExtIndexReverse). */
+  readonly #byExternalIP = new Map<string, DnsService[]>();
   readonly #byEndpointIP = new Map<string, EndpointRef[]>();
   /**
    * Namespace of each pod address, the only thing a verified pod record
@@ -39,6 +41,8 @@ export class RecordIndex implements DnsController {
   readonly #listeners: Array<(kind: ChangeKind, at: number | undefined) => void> = [];
   #synced = false;
   #modified = Math.floor(Date.now() / 1000);
+  /** Time of the last change to the `k8s_external` zone (its SOA serial; CoreDNS extModified). */
+  #externalModified = Math.floor(Date.now() / 1000);
   /** ServiceImports and multicluster slices, for `multicluster` zones; its changes are changes of this index. */
   readonly multicluster: MultiClusterIndex;
 
@@ -59,6 +63,14 @@ export class RecordIndex implements DnsController {
 
   modified(): number {
     return this.#modified;
+  }
+
+  externalModified(): number {
+    return this.#externalModified;
+  }
+
+  servicesByExternalIP(ip: string): readonly DnsService[] {
+    return this.#byExternalIP.get(ip) ?? NONE;
   }
 
   hasNamespace(ns: string): boolean {
@@ -101,14 +113,19 @@ export class RecordIndex implements DnsController {
   }
 
   setService(svc: DnsService, changedAtMs?: number): void {
-    const old = this.#services.get(key(svc.namespace, svc.name));
-    if (old && servicesEquivalent(old, svc)) return;
     const k = key(svc.namespace, svc.name);
-    this.#unindexService(this.#services.get(k));
+    const old = this.#services.get(k);
+    // An external address change alone leaves the cluster zone (its serial, its prebuilt answers) as it was.
+    const internal = !old || !servicesEquivalent(old, svc);
+    const external = externalChanged(old, svc);
+    if (!internal && !external) return;
+    this.#unindexService(old);
     this.#services.set(k, svc);
     for (const ip of svc.clusterIPs) push(this.#byClusterIP, ip, svc);
+    for (const ip of svc.externalIPs ?? NONE) push(this.#byExternalIP, ip, svc);
     this.#reindexEndpoints(svc.namespace, svc.name);
-    this.#changed(serviceKind(svc), changedAtMs);
+    if (external) this.#externalModified = Math.floor(Date.now() / 1000);
+    if (internal) this.#changed(serviceKind(svc), changedAtMs);
   }
 
   deleteService(ns: string, name: string): void {
@@ -118,6 +135,7 @@ export class RecordIndex implements DnsController {
     this.#unindexService(old);
     this.#services.delete(k);
     this.#reindexEndpoints(ns, name);
+    if (externalChanged(old, undefined)) this.#externalModified = Math.floor(Date.now() / 1000);
     this.#changed(serviceKind(old), undefined);
   }
 
@@ -202,7 +220,9 @@ export class RecordIndex implements DnsController {
 
   #unindexService(svc: DnsService | undefined): void {
     if (!svc) return;
-    for (const ip of svc.clusterIPs) remove(this.#byClusterIP, ip, (s) => s.namespace === svc.namespace && s.name === svc.name);
+    const same = (s: DnsService) => s.namespace === svc.namespace && s.name === svc.name;
+    for (const ip of svc.clusterIPs) remove(this.#byClusterIP, ip, same);
+    for (const ip of svc.externalIPs ?? NONE) remove(this.#byExternalIP, ip, same);
   }
 
   #reindexEndpoints(ns: string, service: string): void {

@@ -4,6 +4,7 @@ import { parseDuration } from '../../util/duration.ts';
 import type { PodMode } from '../lookup.ts';
 import type { TransferConfig } from '../transfer.ts';
 import { CorefileError } from './errors.ts';
+import { k8sExternal, type K8sExternalConfig } from './k8s-external.ts';
 import type { Directive, ServerBlock } from './parse.ts';
 
 /**
@@ -124,6 +125,8 @@ export interface ServerConfig {
   readonly loop: boolean;
   readonly loadbalance: boolean;
   readonly reload: { readonly intervalMs: number; readonly jitterMs: number } | undefined;
+  /** `k8s_external` (./k8s-external.ts); undefined: not used. */
+  readonly k8sExternal?: K8sExternalConfig;
 }
 
 const fail = (d: Directive, message: string): never => {
@@ -396,6 +399,7 @@ const PLUGINS: Record<string, (d: Directive, c: Draft) => void> = {
   rewrite: (d, c) => (noBlock(d), (c.rewrites = [...c.rewrites, rewrite(d)])),
   forward: (d, c) => (c.forward = forward(d)),
   transfer: (d, c) => (c.transfer = transfer(d, c.zones)),
+  k8s_external: (d, c) => (c.k8sExternal = k8sExternal(d, c.zones)),
 };
 
 /**

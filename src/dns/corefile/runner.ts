@@ -16,6 +16,7 @@ import { parseUpstream, resolvConfUpstreams, withoutSelf } from '../upstream.ts'
 import { needsChain, PluginChain, ZoneDispatch, type ZoneBlock } from './chain.ts';
 import { CorefileError } from './errors.ts';
 import { HostsTable } from './hosts.ts';
+import { K8sExternal } from '../k8s-external.ts';
 import { parseCorefile } from './parse.ts';
 import { handlerZones, serverConfig, type KubernetesConfig, type ServerConfig } from './plugins.ts';
 import { scopedController } from './scoped-controller.ts';
@@ -47,6 +48,8 @@ function checkServers(configs: ServerConfig[]): ServerConfig[] {
   // One watch serves every block: its label selectors must be the same in each.
   const selectors = new Set(configs.filter((c) => c.kubernetes).map((c) => `${c.kubernetes!.labels}|${c.kubernetes!.namespaceLabels}`));
   if (selectors.size > 1) throw new CorefileError(0, 'plugin/kubernetes: different labels or namespace_labels in two server blocks is not implemented by ferry');
+  const orphan = configs.find((c) => c.k8sExternal && !c.kubernetes);
+  if (orphan) throw new CorefileError(0, 'plugin/k8s_external: kubernetes plugin not loaded');
   const served = new Set<string>();
   for (const c of configs) {
     if (c.bind.length > 1) throw new CorefileError(0, 'plugin/bind: more than one address is not implemented by ferry');
@@ -220,9 +223,14 @@ export class CorefileRunner {
     if (hosts) hostsTables.push(hosts);
     await hosts?.start();
     const k = c.kubernetes;
-    const chained = needsChain(c);
+    const external = c.k8sExternal;
+    const chained = needsChain(c) || external !== undefined;
     const dispatch = (o.dispatchTo?.length ?? 0) > 0;
-    const own = (h: DnsHandler): PacketHandler => (chained ? new PluginChain(h, c, hosts) : h);
+    const localIPs = boundIPs(host);
+    // k8s_external answers its zones before the kubernetes plugin sees them (its place in CoreDNS's plugin order).
+    const withExternal = (h: PacketHandler): PacketHandler =>
+      external && k ? new K8sExternal(h, external, { controller: scopedController(this.#index, k), localIPs, externalModified: () => this.#index.externalModified(), servicesByExternalIP: (ip) => this.#index.servicesByExternalIP(ip) }) : h;
+    const own = (h: DnsHandler): PacketHandler => (chained ? new PluginChain(withExternal(h), c, hosts) : h);
     const server = await DnsServer.start({
       controller: k ? scopedController(this.#index, k) : this.#index,
       host,
@@ -234,7 +242,7 @@ export class CorefileRunner {
       zonal: k?.zonal ?? false,
       upstreams,
       forwardAllow: this.#o.forwardAllow,
-      localIPs: boundIPs(host),
+      localIPs,
       healthAddress: c.health?.address ?? '',
       readyAddress: c.ready ?? '',
       metricsAddress: c.prometheus ?? '',
