@@ -58,6 +58,10 @@ export class K8sExternal implements PacketHandler {
     this.#src = source;
   }
 
+  get source(): ExternalSource {
+    return this.#src;
+  }
+
   handle(packet: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
     let q: Query;
     try {

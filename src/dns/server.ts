@@ -4,7 +4,7 @@ import { ClientAcl } from './acl.ts';
 import type { ApiClientMetrics } from './client-metrics.ts';
 import type { DnsController } from './controller.ts';
 import { Forwarder, type Upstream } from './forward.ts';
-import { DnsHandler } from './handler.ts';
+import { DnsHandler, type Client } from './handler.ts';
 import type { PacketHandler } from './packet-handler.ts';
 import { startHttp } from './health.ts';
 import type { PodMode } from './lookup.ts';
@@ -74,6 +74,8 @@ export interface DnsServerOptions {
   clientMetrics?: ApiClientMetrics;
   /** `transfer`: AXFR/IXFR of the cluster zone over TCP; without it transfers are REFUSED. */
   transfer?: TransferConfig;
+  /** Transfers of other plugins' zones (`k8s_external`), asked when the cluster zones' is not the one asked for. */
+  moreTransfers?: { messages(packet: Buffer, client: Client): Iterable<Buffer> | undefined };
   batchable?: (response: Buffer) => boolean;
 }
 
@@ -129,7 +131,9 @@ export class DnsServer {
     o.controller.onChange((kind, at) => at !== undefined && this.metrics.programmed(kind, at));
     this.#udp = batch ?? new UdpServer(this.entry, this.#family);
     const transfer = o.transfer && new ZoneTransfer(o.transfer, { controller: o.controller, zone: o.zone, ttl: o.ttl, podMode: o.podMode, zonal: o.zonal ?? false, localIPs: o.localIPs ?? [] }, o.multiclusterZones, o.otherZones);
-    this.#tcp = new TcpServer(this.entry, { idleTimeoutMs: 10_000, maxConnections: 1000, ...(transfer ? { transfer } : {}) });
+    const more = o.moreTransfers;
+    const transfers = transfer && more ? { messages: (p: Buffer, c: Client) => transfer.messages(p, c) ?? more.messages(p, c) } : transfer ?? more;
+    this.#tcp = new TcpServer(this.entry, { idleTimeoutMs: 10_000, maxConnections: 1000, ...(transfers ? { transfer: transfers } : {}) });
     this.#trimmer = new MallocTrimmer(o.controller);
   }
 

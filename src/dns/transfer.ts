@@ -80,7 +80,7 @@ export class ZoneTransfer {
 }
 
 /** allowed: `to *`, or the client's address among those listed (an IPv4-mapped address counts as IPv4). */
-function allowed(to: readonly string[], address: string): boolean {
+export function allowed(to: readonly string[], address: string): boolean {
   const ip = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
   return to.some((t) => t === '*' || t === ip);
 }
@@ -125,7 +125,7 @@ export function readTransferQuery(packet: Buffer): { q: Query; serial: number | 
 }
 
 /** chunked cuts the records into response messages of at most TRANSFER_CHUNK_BYTES of records each. */
-function* chunked(q: Query, records: Iterable<ResourceRecord>): Generator<Buffer> {
+export function* chunked(q: Query, records: Iterable<ResourceRecord>): Generator<Buffer> {
   let batch: ResourceRecord[] = [];
   let size = 0;
   for (const rr of records) {

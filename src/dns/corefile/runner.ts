@@ -9,7 +9,7 @@ import type { Upstream } from '../forward.ts';
 import { InformerFeed } from '../informers.ts';
 import { boundIPs } from '../ns.ts';
 import { RecordIndex } from '../records.ts';
-import type { DnsHandler } from '../handler.ts';
+import type { Client, DnsHandler } from '../handler.ts';
 import type { PacketHandler } from '../packet-handler.ts';
 import { DnsServer } from '../server.ts';
 import { parseUpstream, resolvConfUpstreams, withoutSelf } from '../upstream.ts';
@@ -17,6 +17,7 @@ import { needsChain, PluginChain, ZoneDispatch, type ZoneBlock } from './chain.t
 import { CorefileError } from './errors.ts';
 import { HostsTable } from './hosts.ts';
 import { K8sExternal } from '../k8s-external.ts';
+import { ExternalTransfer } from '../k8s-external-transfer.ts';
 import { parseCorefile } from './parse.ts';
 import { handlerZones, serverConfig, type KubernetesConfig, type ServerConfig } from './plugins.ts';
 import { scopedController } from './scoped-controller.ts';
@@ -228,8 +229,14 @@ export class CorefileRunner {
     const dispatch = (o.dispatchTo?.length ?? 0) > 0;
     const localIPs = boundIPs(host);
     // k8s_external answers its zones before the kubernetes plugin sees them (its place in CoreDNS's plugin order).
-    const withExternal = (h: PacketHandler): PacketHandler =>
-      external && k ? new K8sExternal(h, external, { controller: scopedController(this.#index, k), localIPs, externalModified: () => this.#index.externalModified(), servicesByExternalIP: (ip) => this.#index.servicesByExternalIP(ip) }) : h;
+    let externalTransfer: ExternalTransfer | undefined;
+    const withExternal = (h: PacketHandler): PacketHandler => {
+      if (!external || !k) return h;
+      const source = { controller: scopedController(this.#index, k), localIPs, externalModified: () => this.#index.externalModified(), servicesByExternalIP: (ip: string) => this.#index.servicesByExternalIP(ip) };
+      const plugin = new K8sExternal(h, external, source);
+      if (c.transfer) externalTransfer = new ExternalTransfer(c.transfer, plugin, external.zones, external.headless);
+      return plugin;
+    };
     const own = (h: DnsHandler): PacketHandler => (chained ? new PluginChain(withExternal(h), c, hosts) : h);
     const server = await DnsServer.start({
       controller: k ? scopedController(this.#index, k) : this.#index,
@@ -253,6 +260,7 @@ export class CorefileRunner {
       forwardPolicy: c.forward?.policy,
       ...(this.#o.clientMetrics ? { clientMetrics: this.#o.clientMetrics } : {}),
       ...(c.transfer && k ? { transfer: c.transfer } : {}),
+      ...(c.transfer && external ? { moreTransfers: { messages: (p: Buffer, cl: Client) => externalTransfer?.messages(p, cl) } } : {}),
       ...(o.listen === false ? { listen: false } : {}),
       ...(chained || dispatch ? { wrapHandler: (h: DnsHandler) => (dispatch ? new ZoneDispatch([{ zones: c.zones, entry: own(h) }, ...o.dispatchTo!]) : own(h)) } : {}),
       ...(c.loadbalance ? { batchable: (r: Buffer) => r.readUInt16BE(6) < 2 } : {}),

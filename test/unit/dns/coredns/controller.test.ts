@@ -26,7 +26,7 @@ function changes(first: (i: RecordIndex) => void, second: (i: RecordIndex) => vo
 }
 
 const svc = (spec: Service['spec']): Service => ({ metadata: { namespace: 'testns', name: 'svc' }, spec });
-// TestServiceModified's internal-zone column (the external one is k8s_external's).
+// TestServiceModified's internal-zone column (the external one: external.test.ts).
 const serviceCases: Array<[name: string, old: Service | undefined, cur: Service | undefined, changed: boolean]> = [
   ['added', undefined, svc({ clusterIP: '10.0.0.1' }), true],
   ['deleted', svc({ clusterIP: '10.0.0.1' }), undefined, true],

@@ -5,6 +5,7 @@ import { k8sExternal, type K8sExternalConfig } from '../../../../src/dns/corefil
 import { parseCorefile } from '../../../../src/dns/corefile/parse.ts';
 import { loadCorefile } from '../../../../src/dns/corefile/runner.ts';
 import type { Client } from '../../../../src/dns/handler.ts';
+import { ExternalTransfer } from '../../../../src/dns/k8s-external-transfer.ts';
 import { externalNsAddresses, K8sExternal } from '../../../../src/dns/k8s-external.ts';
 import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
 import { RecordIndex } from '../../../../src/dns/records.ts';
@@ -118,13 +119,16 @@ test('without headless a headless Service has no external records', async (t) =>
   checkCase(t, await ask(plugin(externalIndex(), { headless: false }), `svc-headless.${TN}`, 'A'), row(`svc-headless.${TN}`, 'A', 'NXDOMAIN', []));
 });
 
-// apex_test.go TestApex (zone example.com, ns1's address from externalAddress: 127.0.0.1 here this server's own).
+// apex_test.go TestApex (zone example.com, ns1's address from externalAddress: 127.0.0.1, here this server's own),
+// with three rows of apex.go's own (dns. A, ns2.dns., a.b.dns.: NODATA and NXDOMAIN below the apex label).
 const APEX: DnsCase[] = [
   { qname: 'example.com.', qtype: 'SOA', rcode: 'NOERROR', answer: [SOA], ns: [] },
   { qname: 'example.com.', qtype: 'NS', rcode: 'NOERROR', answer: ['example.com.\t5\tIN\tNS\tns1.dns.example.com.'], extra: [A('ns1.dns.example.com.', '127.0.0.1')] },
   { qname: 'example.com.', qtype: 'SRV', rcode: 'NOERROR', answer: [], ns: [SOA] },
   { qname: 'dns.example.com.', qtype: 'A', rcode: 'NOERROR', answer: [], ns: [SOA] },
   { qname: 'dns.example.com.', qtype: 'SRV', rcode: 'NOERROR', answer: [], ns: [SOA] },
+  { qname: 'dns.example.com.', qtype: 'NS', rcode: 'NOERROR', answer: [], ns: [SOA] },
+  { qname: 'ns1.dns.example.com.', qtype: 'NS', rcode: 'NOERROR', answer: [], ns: [SOA] },
   { qname: 'ns1.dns.example.com.', qtype: 'A', rcode: 'NOERROR', answer: [A('ns1.dns.example.com.', '127.0.0.1')] },
   { qname: 'ns1.dns.example.com.', qtype: 'AAAA', rcode: 'NOERROR', answer: [], ns: [SOA] },
   { qname: 'ns1.dns.example.com.', qtype: 'SRV', rcode: 'NOERROR', answer: [], ns: [SOA] },
@@ -225,4 +229,41 @@ test('TestSetup: zones, apex, ttl, headless, fallthrough', (t) => {
   t.throws(() => parse('k8s_external example.org {\n unknown\n}'), { message: /unknown property 'unknown'/ });
   t.throws(() => loadCorefile('. {\n k8s_external example.org\n}'), { message: /kubernetes plugin not loaded/ });
   t.truthy(loadCorefile('. {\n kubernetes cluster.local\n k8s_external example.org\n}')[0]!.k8sExternal);
+});
+
+// transfer_test.go TestTransferAXFR / TestTransferIXFR: an AXFR of example.com holds exactly the records of
+// TestExternal's and TestApex's successful answers (but PTR and the wildcard row); an IXFR at the current serial the SOA alone.
+function transfer(index: RecordIndex, qtype: string, serial?: number): string[] {
+  const p = plugin(index, { zones: ['example.com'] }, ['127.0.0.1']);
+  const xfr = new ExternalTransfer({ zones: ['example.com.'], to: ['*'] }, p, ['example.com'], true);
+  let query = buildQuery('example.com', qtype);
+  if (serial !== undefined) {
+    // The IXFR's authority SOA: owner example.com, rdata names as root labels, serial then four counters.
+    const soa = Buffer.concat([Buffer.from([7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0]), Buffer.alloc(20)]);
+    soa.writeUInt32BE(serial, 13 + 10 + 2);
+    query = Buffer.concat([query, soa]);
+    query.writeUInt16BE(1, 8);
+  }
+  const messages = xfr.messages(query, TCP);
+  if (!messages) throw new Error('no transfer');
+  return [...messages].flatMap((m) => decode(m).answer);
+}
+
+test('TestTransferAXFR: the zone is what the queries answer', (t) => {
+  const expected = new Set([...TESTS, ...APEX].filter((tc) => tc.rcode === 'NOERROR').flatMap((tc) => tc.answer ?? []).filter((rr) => !rr.includes('*') && !rr.includes('\tPTR\t')));
+  const got = transfer(externalIndex(), 'AXFR');
+  t.deepEqual([...new Set(got)].sort(), [...expected].sort());
+  t.is(got[0], SOA);
+  t.is(got.at(-1), SOA);
+});
+
+test('TestTransferIXFR: at the current serial, the SOA alone; other zones are not its to transfer', (t) => {
+  const index = externalIndex();
+  t.deepEqual(transfer(index, 'IXFR', index.externalModified()), [SOA]);
+  t.true(transfer(index, 'IXFR', index.externalModified() - 10).length > 2);
+  const xfr = new ExternalTransfer({ zones: ['example.com.'], to: ['*'] }, plugin(index), ['example.com'], true);
+  t.is(xfr.messages(buildQuery('testns.example.com', 'AXFR'), TCP), undefined);
+  t.is(xfr.messages(buildQuery('svc1.testns.example.com', 'A'), TCP), undefined);
+  const refused = new ExternalTransfer({ zones: ['example.com.'], to: ['10.9.9.9'] }, plugin(index), ['example.com'], true).messages(buildQuery('example.com', 'AXFR'), TCP);
+  t.is(decode([...refused!][0]!).rcode, 'REFUSED');
 });

@@ -14,8 +14,7 @@
  * reverse_test.go: TestReverse ... zones.test.ts (which lists its rows left out)
  * ns_test.go
  *   TestNsAddrs ... zones.test.ts
- *   TestNsAddrsExternal, TestNsAddrsExternalHeadless, TestNsAddrsExternalWithPreexistingExternalIP ... the NS of the
- *     k8s_external plugin's zone (nsAddrs with external=true): missing feature, Ferry has no k8s_external plugin
+ *   TestNsAddrsExternal, TestNsAddrsExternalHeadless, TestNsAddrsExternalWithPreexistingExternalIP ... external.test.ts
  * zonal_test.go: TestServeDNSZonal, TestEndpointsEquivalentZoneChange ... zonal.test.ts
  * xfr_test.go
  *   TestKubernetesAXFR, TestKubernetesIXFRFallback, TestKubernetesIXFRCurrent, TestKubernetesAXFRMultipleNSAddrs,
@@ -37,13 +36,13 @@
  *   TestKubernetesParse's rows with two cluster zones ... two-zones.test.ts
  * controller_test.go
  *   TestEndpointsDisabled, TestEndpointsEnabled, TestServiceModified (its internal-zone column; the other is
- *   k8s_external's), TestPodModified, TestDetectChangesPodUpdate, TestMultiClusterHeadless ... controller.test.ts
+ *   external.test.ts), TestPodModified, TestDetectChangesPodUpdate, TestMultiClusterHeadless ... controller.test.ts
  * controller_equivalence_test.go
  *   TestSubsetsEquivalent, TestEndpointsEquivalent, TestMulticlusterEndpointsEquivalent,
  *   TestServiceImportEquivalent ... controller.test.ts
  * object/metrics_test.go: TestEndpointLatencyRecorder_record ... controller.test.ts
- * external_test.go: TestExternal ... External(), the lookup of the k8s_external plugin: missing feature,
- *   Ferry has no k8s_external plugin
+ * external_test.go: TestExternal ... external.test.ts (with plugin/k8s_external's own TestApex, TestSetup,
+ *   TestTransferAXFR, TestTransferIXFR)
  * metadata_test.go: TestMetadata, TestMetadataPodsVerified ... the kubernetes/* labels of the metadata plugin:
  *   missing feature, Ferry has no metadata plugin
  * metrics_test.go: TestSanitizeLabelValue ... api-limits.test.ts checks the host label of the API client
