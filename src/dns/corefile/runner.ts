@@ -232,7 +232,8 @@ export class CorefileRunner {
     let externalTransfer: ExternalTransfer | undefined;
     const withExternal = (h: PacketHandler): PacketHandler => {
       if (!external || !k) return h;
-      const source = { controller: scopedController(this.#index, k), localIPs, externalModified: () => this.#index.externalModified(), servicesByExternalIP: (ip: string) => this.#index.servicesByExternalIP(ip) };
+      // Upstream's External reads the Service index itself: `ignore empty_service` does not hide a Service there.
+      const source = { controller: scopedController(this.#index, { ...k, ignoreEmptyService: false }), localIPs, externalModified: () => this.#index.externalModified(), servicesByExternalIP: (ip: string) => this.#index.servicesByExternalIP(ip) };
       const plugin = new K8sExternal(h, external, source);
       if (c.transfer) externalTransfer = new ExternalTransfer(c.transfer, plugin, external.zones, external.headless);
       return plugin;

@@ -4,7 +4,8 @@
  * against a `ferry apiserver`, asked with dig. A Service's external IP and a
  * LoadBalancer's ingress address answer under example.org (A, SRV), a
  * headless Service its endpoints, the apex its SOA and NS, and other names
- * NXDOMAIN with the SOA; the cluster zone answers as before; an AXFR of
+ * NXDOMAIN with the SOA; the cluster zone answers as before (`ignore
+ * empty_service` hiding a Service there only); an AXFR of
  * example.org (the transfer plugin covering it) lists the same records;
  * an external IP added later is answered without a restart.
  */
@@ -58,7 +59,7 @@ test('dig: k8s_external answers external IPs, LoadBalancer ingress, headless end
   await createService(c, clusterIPService('prod', 'db', http, { clusterIP: 'None' }));
   await createSlice(c, slice('prod', 'db', 'db-1', [{ addresses: ['10.1.0.5'], hostname: 'db-0', conditions: { ready: true } }], http));
   await createService(c, clusterIPService('prod', 'internal', http, { clusterIP: '10.96.5.3' }));
-  const corefile = `.:${await freePort()} {\n  bind 127.0.0.1\n  ready 127.0.0.1:0\n  transfer example.org {\n    to *\n  }\n  kubernetes cluster.local\n  k8s_external example.org {\n    headless\n  }\n}\n`;
+  const corefile = `.:${await freePort()} {\n  bind 127.0.0.1\n  ready 127.0.0.1:0\n  transfer example.org {\n    to *\n  }\n  kubernetes cluster.local {\n    ignore empty_service\n  }\n  k8s_external example.org {\n    headless\n  }\n}\n`;
   const port = await startConf(t, c.url, corefile);
   const soa = 'example.org. 5 IN SOA ns1.dns.example.org. hostmaster.dns.example.org. S 7200 1800 86400 5';
 
@@ -74,12 +75,14 @@ test('dig: k8s_external answers external IPs, LoadBalancer ingress, headless end
   t.deepEqual((await dig(port, ['db-0.db.prod.example.org', 'A'])).answer, ['db-0.db.prod.example.org. 5 IN A 10.1.0.5']);
   t.deepEqual((await dig(port, ['example.org', 'SOA'])).answer, [soa]);
   t.deepEqual((await dig(port, ['example.org', 'NS'])).answer, ['example.org. 5 IN NS ns1.dns.example.org.']);
-  // A Service without external addresses has no external name; its cluster name answers as before (over UDP and TCP).
+  // A Service without external addresses has no external name; the cluster zone answers as before (over UDP and TCP).
   const none = await dig(port, ['internal.prod.example.org', 'A']);
   t.is(none.status, 'NXDOMAIN');
   t.deepEqual(none.authority, [soa]);
-  t.deepEqual((await dig(port, ['web.prod.svc.cluster.local', 'A'])).answer, ['web.prod.svc.cluster.local. 5 IN A 10.96.5.1']);
-  t.deepEqual((await dig(port, ['+tcp', 'web.prod.svc.cluster.local', 'A'])).answer, ['web.prod.svc.cluster.local. 5 IN A 10.96.5.1']);
+  t.deepEqual((await dig(port, ['db.prod.svc.cluster.local', 'A'])).answer, ['db.prod.svc.cluster.local. 5 IN A 10.1.0.5']);
+  t.deepEqual((await dig(port, ['+tcp', 'db.prod.svc.cluster.local', 'A'])).answer, ['db.prod.svc.cluster.local. 5 IN A 10.1.0.5']);
+  // `ignore empty_service` hides web (no endpoints) in the cluster zone only: CoreDNS's External reads the Service index itself.
+  t.is((await dig(port, ['web.prod.svc.cluster.local', 'A'])).status, 'NXDOMAIN');
 
   const axfr = (await dig(port, ['example.org', 'AXFR'])).answer;
   t.is(axfr[0], soa);
