@@ -19,7 +19,8 @@ import { HostsTable } from './hosts.ts';
 import { K8sExternal } from '../k8s-external.ts';
 import { ExternalTransfer } from '../k8s-external-transfer.ts';
 import { parseCorefile } from './parse.ts';
-import { handlerZones, serverConfig, type KubernetesConfig, type ServerConfig } from './plugins.ts';
+import { handlerZones, type KubernetesConfig } from './kubernetes.ts';
+import { serverConfig, type ServerConfig } from './plugins.ts';
 import { scopedController } from './scoped-controller.ts';
 
 const log = createLogger('dns');
