@@ -1,5 +1,5 @@
 import { COMBINED_LOG_FORMAT, COMMON_LOG_FORMAT, parseLogFormat, type FormatNode, type ResponseClass } from '../log-format.ts';
-import { CorefileError } from './errors.ts';
+import { fail, fqdn } from './directive-args.ts';
 import type { Directive } from './parse.ts';
 
 /**
@@ -20,11 +20,6 @@ export interface LogRule {
   /** Response classes logged; empty: all. */
   readonly classes: readonly ResponseClass[];
 }
-
-const fail = (d: Directive, message: string): never => {
-  throw new CorefileError(d.line, `plugin/${d.name}: ${message}`);
-};
-const fqdn = (z: string) => (z.toLowerCase().endsWith('.') ? z.toLowerCase() : `${z.toLowerCase()}.`);
 
 export function parseMetadata(d: Directive, blockZones: readonly string[]): MetadataConfig {
   if (d.block.length > 0) fail(d, 'Wrong argument count or unexpected line ending');

@@ -18,7 +18,8 @@ import { needsChain, PluginChain, ZoneDispatch, type ZoneBlock } from './chain.t
 import { CorefileError } from './errors.ts';
 import { HostsTable } from './hosts.ts';
 import { parseCorefile } from './parse.ts';
-import { handlerZones, serverConfig, type KubernetesConfig, type ServerConfig } from './plugins.ts';
+import { handlerZones, type KubernetesConfig } from './kubernetes.ts';
+import { serverConfig, type ServerConfig } from './plugins.ts';
 import { scopedController } from './scoped-controller.ts';
 
 const log = createLogger('dns');

@@ -1,6 +1,6 @@
 import type { DnsController, EndpointRef } from '../controller.ts';
 import type { DnsEndpoint, DnsService } from '../object.ts';
-import type { KubernetesConfig } from './plugins.ts';
+import type { KubernetesConfig } from './kubernetes.ts';
 
 const NO_ENDPOINTS: readonly DnsEndpoint[] = [];
 const NO_REFS: readonly EndpointRef[] = [];

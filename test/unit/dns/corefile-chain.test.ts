@@ -4,7 +4,7 @@ import { DnsHandler, type Client } from '../../../src/dns/handler.ts';
 import type { PacketHandler } from '../../../src/dns/packet-handler.ts';
 import { PluginChain } from '../../../src/dns/corefile/chain.ts';
 import { HostsTable } from '../../../src/dns/corefile/hosts.ts';
-import { handlerZones } from '../../../src/dns/corefile/plugins.ts';
+import { handlerZones } from '../../../src/dns/corefile/kubernetes.ts';
 import { loadCorefile } from '../../../src/dns/corefile/runner.ts';
 import { scopedController } from '../../../src/dns/corefile/scoped-controller.ts';
 import { renameResponse, shuffleAddresses } from '../../../src/dns/corefile/wire-edit.ts';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../src/dns/acl.ts';
 import { DnsHandler } from '../../../src/dns/handler.ts';
-import { handlerZones } from '../../../src/dns/corefile/plugins.ts';
+import { handlerZones } from '../../../src/dns/corefile/kubernetes.ts';
 import { loadCorefile } from '../../../src/dns/corefile/runner.ts';
 import { scopedController } from '../../../src/dns/corefile/scoped-controller.ts';
 import { LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, toDnsServiceImport, toMcEndpointSlice } from '../../../src/dns/multicluster.ts';

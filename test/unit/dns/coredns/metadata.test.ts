@@ -2,7 +2,7 @@ import test from 'ava';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../../src/dns/acl.ts';
 import { PluginChain } from '../../../../src/dns/corefile/chain.ts';
-import { handlerZones } from '../../../../src/dns/corefile/plugins.ts';
+import { handlerZones } from '../../../../src/dns/corefile/kubernetes.ts';
 import { loadCorefile } from '../../../../src/dns/corefile/runner.ts';
 import { scopedController } from '../../../../src/dns/corefile/scoped-controller.ts';
 import { DnsHandler, type Client } from '../../../../src/dns/handler.ts';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../../src/dns/acl.ts';
-import { handlerZones } from '../../../../src/dns/corefile/plugins.ts';
+import { handlerZones } from '../../../../src/dns/corefile/kubernetes.ts';
 import { loadCorefile } from '../../../../src/dns/corefile/runner.ts';
 import { scopedController } from '../../../../src/dns/corefile/scoped-controller.ts';
 import { DnsHandler } from '../../../../src/dns/handler.ts';
