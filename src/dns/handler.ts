@@ -55,6 +55,9 @@ export interface Client {
   proto: Proto;
   address: string;
   family: 4 | 6;
+  /** The client's port and the address it asked, where known: for `log`'s {port} and {local}. */
+  port?: number;
+  local?: string;
 }
 
 /**

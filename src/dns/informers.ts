@@ -6,6 +6,7 @@ import { Informer } from '../client/informer.ts';
 import { LAST_CHANGE_TRIGGER_TIME } from '../endpoints/endpoints-change-tracker.ts';
 import { createLogger } from '../util/log.ts';
 import type { PodMode } from './lookup.ts';
+import type { ClientPods } from './metadata.ts';
 import { LABEL_SERVICE_NAME, SERVICE_IMPORTS, slimMcEndpointSlice, slimServiceImport, toDnsServiceImport, toMcEndpointSlice, type ServiceImport } from './multicluster.ts';
 import { slimEndpointSlice, slimMeta, slimPod, slimService, toDnsEndpointSlice, toDnsPod, toDnsService } from './object.ts';
 import type { RecordIndex } from './records.ts';
@@ -27,6 +28,8 @@ export interface FeedOptions {
   readonly labels?: string;
   /** `namespace_labels`: Namespaces are listed and watched with it; '' or absent: all. */
   readonly namespaceLabels?: string;
+  /** Pods by address with their names and labels, for the kubernetes plugin's client metadata (verified mode only). */
+  readonly clientPods?: ClientPods;
 }
 
 /**
@@ -75,11 +78,14 @@ export class InformerFeed {
     });
     this.#informers.push(services, slices, namespaces);
     if (podMode === 'verified') {
-      const pods = new Informer<Pod>({ client, resource: resources.pods, labelSelector, fieldSelector: LIVE_PODS, transform: slimPod });
+      const cp = o.clientPods;
+      // Labels cost memory per pod: kept only for client metadata (`kubernetes/client-label/...`).
+      const transform = cp ? (p: Pod) => withLabels(slimPod(p), p.metadata?.labels) : slimPod;
+      const pods = new Informer<Pod>({ client, resource: resources.pods, labelSelector, fieldSelector: LIVE_PODS, transform });
       pods.addHandlers({
-        onAdd: (p) => index.updatePod(undefined, toDnsPod(p)),
-        onUpdate: (old, p) => index.updatePod(toDnsPod(old), toDnsPod(p)),
-        onDelete: (p) => index.updatePod(toDnsPod(p), undefined),
+        onAdd: (p) => (index.updatePod(undefined, toDnsPod(p)), cp?.update(undefined, p)),
+        onUpdate: (old, p) => (index.updatePod(toDnsPod(old), toDnsPod(p)), cp?.update(old, p)),
+        onDelete: (p) => (index.updatePod(toDnsPod(p), undefined), cp?.update(p, undefined)),
       });
       this.#informers.push(pods);
     }
@@ -132,4 +138,8 @@ export class InformerFeed {
   async stop(): Promise<void> {
     await Promise.all([...this.#informers, ...this.#mcInformers].map((i) => i.stop()));
   }
+}
+
+function withLabels(slim: Pod, labels: Record<string, string> | undefined): Pod {
+  return labels ? { ...slim, metadata: { ...slim.metadata, labels } } : slim;
 }

@@ -115,7 +115,7 @@ export class TcpServer {
     const source = socket.remoteAddress ?? '';
     const conn = this.#admit(socket, source);
     if (!conn) return;
-    const client = { proto: 'tcp' as const, address: source, family: (socket.remoteFamily === 'IPv6' ? 6 : 4) as 4 | 6 };
+    const client = { proto: 'tcp' as const, address: source, family: (socket.remoteFamily === 'IPv6' ? 6 : 4) as 4 | 6, port: socket.remotePort, local: socket.localAddress };
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       const wasMidMessage = pending.length > 0;

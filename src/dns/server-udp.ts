@@ -39,7 +39,7 @@ export class UdpServer {
   }
 
   #onMessage(msg: Buffer, rinfo: RemoteInfo): void {
-    const answer = this.#handler.handle(msg, { proto: 'udp', address: rinfo.address, family: rinfo.family === 'IPv6' ? 6 : 4 });
+    const answer = this.#handler.handle(msg, { proto: 'udp', address: rinfo.address, family: rinfo.family === 'IPv6' ? 6 : 4, port: rinfo.port });
     if (answer === undefined) return;
     if (answer instanceof Promise) void answer.then((buf) => buf && this.#send(buf, rinfo));
     else this.#send(answer, rinfo);

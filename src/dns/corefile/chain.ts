@@ -2,22 +2,21 @@ import type { Client } from '../handler.ts';
 import type { PacketHandler } from '../packet-handler.ts';
 import { inZone } from '../parse.ts';
 import { responseUdpSize, replyTo } from '../answer.ts';
-import { CLASSIC_UDP_SIZE, MAX_TCP_SIZE, RCODE, RCODE_NAMES, TYPE_NAMES } from '../wire/constants.ts';
+import type { ClientPods } from '../metadata.ts';
+import { CLASSIC_UDP_SIZE, MAX_TCP_SIZE, RCODE } from '../wire/constants.ts';
 import { encodeMessage } from '../wire/message.ts';
 import { parseQuery, type Query } from '../wire/query.ts';
-import { createLogger } from '../../util/log.ts';
 import type { HostsTable } from './hosts.ts';
 import type { ServerConfig } from './plugins.ts';
+import { QueryLog } from './query-log.ts';
 import { rewriteName, type Rewritten } from './rewrite.ts';
 import { renameResponse, shuffleAddresses, withQuestionName } from './wire-edit.ts';
-
-const log = createLogger('dns');
 
 type Answer = Buffer | undefined;
 
 /**
  * PluginChain runs a server block's plugins around the handler (which is
- * `kubernetes` + `forward`), in CoreDNS's plugin order: log, the block's
+ * `kubernetes` + `forward`), in CoreDNS's plugin order: log (query-log.ts), the block's
  * zones (other names REFUSED), rewrite, loadbalance, hosts, then the
  * handler, with `forward { max_concurrent }` answering REFUSED when that
  * many queries are already out upstream. A block that uses none of them
@@ -29,12 +28,16 @@ export class PluginChain implements PacketHandler {
   readonly #hosts: HostsTable | undefined;
   /** Cluster zone and reverse zones without fallthrough: names the handler answers itself, never counted as forwarded. */
   readonly #localZones: string[];
+  /** `log` (with `metadata`); undefined without `log`. */
+  readonly #log: QueryLog | undefined;
   #forwarding = 0;
 
-  constructor(inner: PacketHandler, cfg: ServerConfig, hosts: HostsTable | undefined) {
+  /** `clientPods` are the pods by address, for the kubernetes plugin's client metadata (`pods verified`). */
+  constructor(inner: PacketHandler, cfg: ServerConfig, hosts: HostsTable | undefined, clientPods?: ClientPods) {
     this.#inner = inner;
     this.#cfg = cfg;
     this.#hosts = hosts;
+    this.#log = cfg.log ? new QueryLog(cfg, clientPods) : undefined;
     const k = cfg.kubernetes;
     // A name a fallthrough zone holds may go upstream: it counts against max_concurrent.
     const fallsThrough = (z: string) => k?.fallthrough?.some((f) => f === '.' || inZone(z, f.slice(0, -1))) ?? false;
@@ -48,10 +51,12 @@ export class PluginChain implements PacketHandler {
     } catch {
       return this.#inner.handle(packet, client); // FORMERR or dropped, as the handler decides
     }
-    const started = this.#cfg.log ? performance.now() : 0;
+    const queryLog = this.#log;
+    if (!queryLog) return this.#run(q, packet, client);
+    const started = performance.now();
     const result = this.#run(q, packet, client);
-    if (!this.#cfg.log) return result;
-    return result instanceof Promise ? result.then((r) => this.#log(q, client, r, started)) : this.#log(q, client, result, started);
+    const logged = (r: Answer): Answer => (queryLog.write(q, packet.length, client, r, started), r);
+    return result instanceof Promise ? result.then(logged) : logged(result);
   }
 
   #run(q: Query, packet: Buffer, client: Client): Answer | Promise<Answer> {
@@ -82,13 +87,6 @@ export class PluginChain implements PacketHandler {
     return result.then(post).finally(() => this.#forwarding--);
   }
 
-  /** #log writes CoreDNS's `log` line: client, id, type, name, proto, size, rcode, response size, duration. */
-  #log(q: Query, client: Client, response: Answer, started: number): Answer {
-    const rcode = response ? RCODE_NAMES[response[3]! & 0xf] ?? String(response[3]! & 0xf) : '-';
-    const type = TYPE_NAMES[q.qtype] ?? `TYPE${q.qtype}`;
-    log.info(0, `${client.address} - ${q.id} "${type} IN ${q.qname}. ${client.proto}" ${rcode} ${response?.length ?? 0} ${((performance.now() - started) / 1000).toFixed(6)}s`);
-    return response;
-  }
 }
 
 /** needsChain says whether a server block has any plugin the handler alone does not carry out. */

@@ -4,6 +4,7 @@ import { address, duration, fail, fqdn, int, noArgs, noBlock } from './directive
 import { CorefileError } from './errors.ts';
 import { k8sExternal, type K8sExternalConfig } from './k8s-external.ts';
 import { kubernetes, type KubernetesConfig } from './kubernetes.ts';
+import { parseLog, parseMetadata, type LogRule, type MetadataConfig } from './metadata.ts';
 import type { Directive, ServerBlock } from './parse.ts';
 
 /**
@@ -77,6 +78,10 @@ export interface ServerConfig {
   readonly prometheus: string | undefined;
   readonly errors: boolean;
   readonly log: boolean;
+  /** `log`'s rules: name scopes, formats and classes (corefile/metadata.ts). */
+  readonly logRules: readonly LogRule[];
+  /** `metadata [ZONES...]`: metadata for `log`'s `{/label}` placeholders. */
+  readonly metadata: MetadataConfig | undefined;
   readonly loop: boolean;
   readonly loadbalance: boolean;
   readonly reload: { readonly intervalMs: number; readonly jitterMs: number } | undefined;
@@ -185,7 +190,8 @@ function forward(d: Directive): ForwardConfig {
 type Draft = { -readonly [K in keyof ServerConfig]: ServerConfig[K] };
 const PLUGINS: Record<string, (d: Directive, c: Draft) => void> = {
   errors: (d, c) => (noArgs(d), noBlock(d), (c.errors = true)),
-  log: (d, c) => (noArgs(d), noBlock(d), (c.log = true)),
+  log: (d, c) => ((c.log = true), (c.logRules = [...c.logRules, ...parseLog(d)])),
+  metadata: (d, c) => (c.metadata = parseMetadata(d, c.zones)),
   loop: (d, c) => (noArgs(d), noBlock(d), (c.loop = true)),
   loadbalance: (d, c) => {
     if (d.args.length > 0 && d.args[0] !== 'round_robin') fail(d, `policy ${JSON.stringify(d.args[0])} is not implemented by ferry (round_robin is)`);
@@ -231,14 +237,14 @@ export function serverConfig(block: ServerBlock): ServerConfig {
   if (ports.size > 1) throw new CorefileError(block.line, 'the keys of one server block must share a port');
   const c: Draft = {
     zones: block.keys.map((k) => k.zone), port: block.keys[0]!.port, bind: [], kubernetes: undefined, hosts: undefined, rewrites: [], forward: undefined,
-    cache: undefined, transfer: undefined, health: undefined, ready: undefined, prometheus: undefined, errors: false, log: false, loop: false, loadbalance: false, reload: undefined,
+    cache: undefined, transfer: undefined, health: undefined, ready: undefined, prometheus: undefined, errors: false, log: false, logRules: [], metadata: undefined, loop: false, loadbalance: false, reload: undefined,
   };
   const seen = new Set<string>();
   for (const d of block.directives) {
     if (d.name === 'import') throw new CorefileError(d.line, 'import is not implemented by ferry');
     const plugin = PLUGINS[d.name];
     if (!plugin) throw new CorefileError(d.line, `Unknown directive '${d.name}'`);
-    if (seen.has(d.name) && d.name !== 'rewrite') fail(d, 'this plugin can only be used once per Server Block');
+    if (seen.has(d.name) && d.name !== 'rewrite' && d.name !== 'log') fail(d, 'this plugin can only be used once per Server Block');
     seen.add(d.name);
     plugin(d, c);
   }

@@ -7,6 +7,7 @@ import { getErrorMessage } from '../../util/errors.ts';
 import type { ApiClientMetrics } from '../client-metrics.ts';
 import type { Upstream } from '../forward.ts';
 import { InformerFeed } from '../informers.ts';
+import { ClientPods } from '../metadata.ts';
 import { boundIPs } from '../ns.ts';
 import { RecordIndex } from '../records.ts';
 import type { Client, DnsHandler } from '../handler.ts';
@@ -103,6 +104,8 @@ export class CorefileRunner {
   #selectors = '|';
   #feed: InformerFeed | undefined;
   #feedMode: string | undefined;
+  /** Pods by address for the kubernetes plugin's client metadata; filled only while a `metadata` + `log` block needs it. */
+  readonly #clientPods = new ClientPods();
   #servers: DnsServer[] = [];
   #hosts: HostsTable[] = [];
   #configs: ServerConfig[] = [];
@@ -192,12 +195,17 @@ export class CorefileRunner {
     const keepPodNames = configs.some((c) => c.kubernetes?.endpointPodNames);
     const keepZones = configs.some((c) => c.kubernetes?.zonal);
     const multicluster = configs.some((c) => (c.kubernetes?.multiclusterZones.length ?? 0) > 0);
-    const mode = `${podMode}/${keepPodNames}/${keepZones}/${multicluster}/${selectors}`;
+    // Client pods (name, labels) are kept only for a block whose `log` can read `metadata`, in verified mode.
+    const clientPods = podMode === 'verified' && configs.some((c) => c.metadata && c.log);
+    const mode = `${podMode}/${keepPodNames}/${keepZones}/${multicluster}/${clientPods}/${selectors}`;
     if (this.#feedMode !== mode) {
       // Pods are only watched in verified mode, pod names and zones kept only for endpoint_pod_names and zonal, imports
       // for multicluster, selectors go to the API: each change needs other informers.
       await this.#feed?.stop();
-      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, { keepPodNames, keepZones, multicluster, labels: k0?.labels, namespaceLabels: k0?.namespaceLabels });
+      this.#clientPods.clear();
+      this.#feed = new InformerFeed(this.#o.client, this.#index, podMode, {
+        keepPodNames, keepZones, multicluster, labels: k0?.labels, namespaceLabels: k0?.namespaceLabels, ...(clientPods ? { clientPods: this.#clientPods } : {}),
+      });
       this.#feedMode = mode;
       this.#feed.start();
     }
@@ -239,7 +247,7 @@ export class CorefileRunner {
       if (c.transfer) externalTransfer = new ExternalTransfer(c.transfer, plugin, external.zones, external.headless);
       return plugin;
     };
-    const own = (h: DnsHandler): PacketHandler => (chained ? new PluginChain(withExternal(h), c, hosts) : h);
+    const own = (h: DnsHandler): PacketHandler => (chained ? new PluginChain(withExternal(h), c, hosts, this.#clientPods) : h);
     const server = await DnsServer.start({
       controller: k ? scopedController(this.#index, k) : this.#index,
       host,
@@ -265,7 +273,8 @@ export class CorefileRunner {
       ...(c.transfer && external ? { moreTransfers: { messages: (p: Buffer, cl: Client) => externalTransfer?.messages(p, cl) } } : {}),
       ...(o.listen === false ? { listen: false } : {}),
       ...(chained || dispatch ? { wrapHandler: (h: DnsHandler) => (dispatch ? new ZoneDispatch([{ zones: c.zones, entry: own(h) }, ...o.dispatchTo!]) : own(h)) } : {}),
-      ...(c.loadbalance ? { batchable: (r: Buffer) => r.readUInt16BE(6) < 2 } : {}),
+      // `log` sees every query: the batched worker must not answer one by itself.
+      ...(c.log ? { batchable: () => false } : c.loadbalance ? { batchable: (r: Buffer) => r.readUInt16BE(6) < 2 } : {}),
     });
     log.info(0, 'Serving DNS', {
       listen: `${host}:${server.port}`, zones: c.zones.join(','), zone: k?.zone, pods: k?.podMode,

@@ -103,7 +103,7 @@ export class BatchUdpServer {
 
   #onMiss(packet: Buffer, name: Buffer, local: Uint8Array | undefined): void {
     const address = `${name[4]}.${name[5]}.${name[6]}.${name[7]}`;
-    const answer = this.handler?.handle(packet, { proto: 'udp', address, family: 4 });
+    const answer = this.handler?.handle(packet, { proto: 'udp', address, family: 4, port: name.readUInt16BE(2) });
     if (answer instanceof Promise) void answer.then((buf) => buf && this.#send(buf, name, local));
     else if (answer) this.#send(answer, name, local);
   }

@@ -43,8 +43,7 @@
  * object/metrics_test.go: TestEndpointLatencyRecorder_record ... controller.test.ts
  * external_test.go: TestExternal ... external.test.ts (with plugin/k8s_external's own TestApex, TestSetup,
  *   TestTransferAXFR, TestTransferIXFR)
- * metadata_test.go: TestMetadata, TestMetadataPodsVerified ... the kubernetes/* labels of the metadata plugin:
- *   missing feature, Ferry has no metadata plugin
+ * metadata_test.go: TestMetadata, TestMetadataPodsVerified ... metadata.test.ts
  * metrics_test.go: TestSanitizeLabelValue ... api-limits.test.ts checks the host label of the API client
  *   metrics it guards (coredns_kubernetes_rest_client_*); the sanitizing itself turns invalid UTF-8 bytes of a
  *   Go string into U+FFFD, and a JavaScript string holds none (internals)
