@@ -5,50 +5,15 @@
  * keeps the old configuration serving when an edit is broken.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../../src/util/free-port.ts';
-import { clusterIPService, createNamespace, createService, createSlice, dig, slice, startCluster, startFerryDns, waitFor, type Cluster, type Teardown } from './harness.ts';
+import { clusterIPService, createNamespace, createService, createSlice, dig, slice, startCluster, startFerryDns, startFerryDnsConf, waitFor, type Cluster, type Teardown } from './harness.ts';
 
-const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
 
-interface Running {
-  port: number;
-  stderr: () => string;
-  proc: ReturnType<typeof spawn>;
-  exited: () => boolean;
-}
 
-/** startConf runs `ferry dns -conf FILE` and waits for /ready. */
-async function startConf(t: Teardown, url: string, file: string): Promise<Running> {
-  const proc = spawn(FERRY, ['dns', '-conf', file, '--server', url], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  let exited = false;
-  proc.on('exit', () => (exited = true));
-  t.teardown(() => {
-    if (!exited) proc.kill('SIGKILL');
-  });
-  const line = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`ferry dns did not start:\n${log}`)), 20_000);
-    proc.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /Serving DNS .*/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[0]);
-      }
-    });
-    proc.on('exit', (code) => fail(new Error(`ferry dns exited ${code}:\n${log}`)));
-  });
-  const port = Number(/listen=\S+:(\d+)/.exec(line)![1]);
-  // One "Serving DNS" line per server block: the one with /ready may come after the first.
-  await new Promise((r) => setTimeout(r, 500));
-  const ready = /Serving DNS .*ready=(\S+)/.exec(log)?.[1];
-  if (ready) await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
-  return { port, stderr: () => log, proc, exited: () => exited };
-}
+const startConf = (t: Teardown, url: string, file: string) => startFerryDnsConf(t, file, { url });
 
 function tempDir(t: Teardown): string {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-corefile-'));
@@ -159,8 +124,8 @@ ${extra}}
   const took = await waitFor(async () => (await dig(dns.port, ['app.example.com', 'A'])).answer[0]?.endsWith('10.0.0.2') === true, 8000, 'the reloaded Corefile');
   t.true(took < 8000);
   writeFileSync(file, corefile('10.0.0.3', '    frobnicate\n'));
-  await waitFor(() => /Corefile reload failed/.test(dns.stderr()), 8000, 'the reload error');
-  t.regex(dns.stderr(), /Corefile reload failed: keeping the running configuration.*Unknown directive 'frobnicate'/);
+  await waitFor(() => /Corefile reload failed/.test(dns.log()), 8000, 'the reload error');
+  t.regex(dns.log(), /Corefile reload failed: keeping the running configuration.*Unknown directive 'frobnicate'/);
   t.deepEqual((await dig(dns.port, ['app.example.com', 'A'])).answer, ['app.example.com. 3600 IN A 10.0.0.2'], 'the old configuration still serves');
   void c;
 });
@@ -197,7 +162,7 @@ example.test:${p2} {
   t.is((await dig(p1, ['web.testns.svc.cluster.local', 'A'])).status, 'NOERROR', 'still serving in lameduck');
   await waitFor(() => dns.exited(), 10_000, 'exit');
   t.true(Date.now() - stopped >= 1400, 'exited after the lameduck duration');
-  t.regex(dns.stderr(), /Going into lameduck mode/);
+  t.regex(dns.log(), /Going into lameduck mode/);
 });
 
 test('a Corefile without kubernetes needs no apiserver: ready at once, answering from hosts', async (t) => {
@@ -251,9 +216,9 @@ test('reload: an edit that cannot start (its port is taken) restores the running
   writeFileSync(file, corefile(port, '10.0.0.1'));
   const dns = await startConf(t, c.url, file);
   writeFileSync(file, corefile(taken, '10.0.0.2'));
-  await waitFor(() => /restoring the previous configuration/.test(dns.stderr()), 8000, 'the failed start');
+  await waitFor(() => /restoring the previous configuration/.test(dns.log()), 8000, 'the failed start');
   await waitFor(async () => (await dig(dns.port, ['app.example.com', 'A'])).answer[0]?.endsWith('10.0.0.1') === true, 5000, 'the restored configuration');
-  t.regex(dns.stderr(), /Corefile reload failed to start: restoring the previous configuration.*EADDRINUSE/);
+  t.regex(dns.log(), /Corefile reload failed to start: restoring the previous configuration.*EADDRINUSE/);
   t.true(dns.exited() === false);
 });
 

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -69,16 +69,22 @@ export interface FerryDns {
   alive: () => boolean;
 }
 
-/** startFerryDns runs `ferry dns` against `url` and waits until it serves and (unless told) /ready answers 200. */
-export async function startFerryDns(t: Teardown, url: string, extra: string[] = [], o: { waitReady?: boolean } = {}): Promise<FerryDns> {
-  const args = ['dns', '--server', url, '--listen', '127.0.0.1:0', '--health-bind-address', '127.0.0.1:0', '--ready-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0', ...extra];
-  if (!extra.some((a) => a.startsWith('--upstream'))) args.push('--upstream', '127.0.0.1:9');
-  const proc = spawn(FERRY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+/** Serving is a `ferry dns` process that printed its first "Serving DNS" line. */
+interface Serving {
+  readonly proc: ChildProcess;
+  readonly line: string;
+  readonly log: () => string;
+  readonly exited: () => boolean;
+}
+
+/** spawnUntilServing runs `ferry ARGS` (stopped at teardown) until it logs "Serving DNS", failing if it exits or takes 20 s. */
+async function spawnUntilServing(t: Teardown, args: string[], env?: NodeJS.ProcessEnv): Promise<Serving> {
+  const proc = spawn(FERRY, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let log = '';
   let exited = false;
   proc.on('exit', () => (exited = true));
   t.teardown(() => {
-    if (!exited) proc.kill('SIGTERM');
+    if (!exited) proc.kill('SIGKILL');
   });
   const line = await new Promise<string>((resolveLine, reject) => {
     const timer = setTimeout(() => reject(new Error(`ferry dns did not start:\n${log}`)), 20_000);
@@ -92,17 +98,54 @@ export async function startFerryDns(t: Teardown, url: string, extra: string[] = 
     });
     proc.on('exit', (code) => reject(new Error(`ferry dns exited ${code}:\n${log}`)));
   });
-  const field = (name: string) => new RegExp(`${name}=(\\S+)`).exec(line)?.[1] ?? '';
-  const dns: FerryDns = {
-    port: Number(field('listen').split(':').pop()),
-    ready: field('ready'),
-    metrics: field('metrics'),
-    proc,
-    stderr: () => log,
-    alive: () => !exited,
-  };
-  if (o.waitReady !== false) await waitFor(async () => (await fetch(`http://${dns.ready}/ready`)).status === 200, 20_000, 'ready');
+  return { proc, line, log: () => log, exited: () => exited };
+}
+
+const waitReady = (address: string) => waitFor(async () => (await fetch(`http://${address}/ready`)).status === 200, 20_000, 'ready');
+
+/** startFerryDns runs `ferry dns` against `url` and waits until it serves and (unless told) /ready answers 200. */
+export async function startFerryDns(t: Teardown, url: string, extra: string[] = [], o: { waitReady?: boolean } = {}): Promise<FerryDns> {
+  const args = ['dns', '--server', url, '--listen', '127.0.0.1:0', '--health-bind-address', '127.0.0.1:0', '--ready-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0', ...extra];
+  if (!extra.some((a) => a.startsWith('--upstream'))) args.push('--upstream', '127.0.0.1:9');
+  const s = await spawnUntilServing(t, args);
+  const field = (name: string) => new RegExp(`${name}=(\\S+)`).exec(s.line)?.[1] ?? '';
+  const dns: FerryDns = { port: Number(field('listen').split(':').pop()), ready: field('ready'), metrics: field('metrics'), proc: s.proc, stderr: s.log, alive: () => !s.exited() };
+  if (o.waitReady !== false) await waitReady(dns.ready);
   return dns;
+}
+
+/** writeCorefile writes a Corefile (its text, or made from the temporary directory it is written to) and gives its path. */
+export function writeCorefile(t: Teardown, corefile: string | ((dir: string) => string)): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-corefile-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'Corefile');
+  writeFileSync(file, typeof corefile === 'string' ? corefile : corefile(dir));
+  return file;
+}
+
+export interface FerryDnsConf {
+  /** The first server block's DNS port. */
+  readonly port: number;
+  readonly proc: ChildProcess;
+  readonly log: () => string;
+  readonly exited: () => boolean;
+}
+
+/**
+ * startFerryDnsConf runs `ferry dns -conf FILE` (with `--server url` when
+ * given; else the Corefile says how to reach the API, and $KUBECONFIG is
+ * cleared) and waits until its first block serves and, unless told not to,
+ * until the block with `ready` answers 200 (it may log after the first).
+ */
+export async function startFerryDnsConf(t: Teardown, file: string, o: { url?: string; waitReady?: boolean } = {}): Promise<FerryDnsConf> {
+  const s = await spawnUntilServing(t, ['dns', '-conf', file, ...(o.url ? ['--server', o.url] : [])], { ...process.env, KUBECONFIG: '' });
+  const port = Number(/listen=\S+:(\d+)/.exec(s.line)![1]);
+  const readyIn = (text: string) => /Serving DNS .*ready=(\S+)/.exec(text)?.[1];
+  if (o.waitReady !== false) {
+    const ready = readyIn(s.line) ?? (await new Promise((r) => setTimeout(r, 500)), readyIn(s.log()));
+    if (ready) await waitReady(ready);
+  }
+  return { port, proc: s.proc, log: s.log, exited: s.exited };
 }
 
 /** waitFor polls `check` every 20 ms until it is true, failing after `ms`. */

@@ -10,44 +10,12 @@
  * an external IP added later is answered without a restart.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { resources } from '../../../src/client/resources.ts';
 import { freePort } from '../../../src/util/free-port.ts';
-import { clusterIPService, createNamespace, createService, createSlice, dig, slice, startCluster, waitFor, type Teardown } from './harness.ts';
+import { clusterIPService, createNamespace, createService, createSlice, dig, slice, startCluster, startFerryDnsConf, waitFor, writeCorefile, type Teardown } from './harness.ts';
 
-const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
 
-/** startConf runs `ferry dns -conf` with `corefile` and waits for /ready; returns the DNS port. */
-async function startConf(t: Teardown, url: string, corefile: string): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-k8s-external-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'Corefile'), corefile);
-  const proc = spawn(FERRY, ['dns', '-conf', join(dir, 'Corefile'), '--server', url], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
-  let log = '';
-  let exited = false;
-  proc.on('exit', () => (exited = true));
-  t.teardown(() => {
-    if (!exited) proc.kill('SIGKILL');
-  });
-  const line = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`ferry dns did not start:\n${log}`)), 20_000);
-    proc.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /Serving DNS .*/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[0]);
-      }
-    });
-    proc.on('exit', (code) => fail(new Error(`ferry dns exited ${code}:\n${log}`)));
-  });
-  const ready = /ready=(\S+)/.exec(line)![1]!;
-  await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
-  return Number(/listen=\S+:(\d+)/.exec(line)![1]);
-}
+const startConf = async (t: Teardown, url: string, corefile: string) => (await startFerryDnsConf(t, writeCorefile(t, corefile), { url })).port;
 
 test('dig: k8s_external answers external IPs, LoadBalancer ingress, headless endpoints, apex, NXDOMAIN and AXFR', async (t) => {
   const c = await startCluster(t);

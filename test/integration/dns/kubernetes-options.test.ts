@@ -11,45 +11,19 @@
  * DELETED on the selector's watch).
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { resources } from '../../../src/client/resources.ts';
 import { freePort } from '../../../src/util/free-port.ts';
-import { clusterIPService, createService, dig, startCluster, waitFor, type Cluster, type Teardown } from './harness.ts';
+import { clusterIPService, createService, dig, startCluster, startFerryDnsConf, waitFor, writeCorefile, type Cluster, type Teardown } from './harness.ts';
 
-const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
 const Z = 'cluster.local';
 
-/** startConf runs `ferry dns -conf` with `corefile` and waits for /ready. */
+/** startConf runs `ferry dns -conf` with `corefile` (against `url` when given) and gives its port; `o.log` gets its log. */
 async function startConf(t: Teardown, url: string | undefined, corefile: string | ((dir: string) => string), o: { waitReady?: false; log?: (text: () => string) => void } = {}): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-labels-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'Corefile'), typeof corefile === 'string' ? corefile : corefile(dir));
-  const proc = spawn(FERRY, ['dns', '-conf', join(dir, 'Corefile'), ...(url ? ['--server', url] : [])], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
-  let log = '';
-  let exited = false;
-  proc.on('exit', () => (exited = true));
-  t.teardown(() => {
-    if (!exited) proc.kill('SIGKILL');
-  });
-  const line = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`ferry dns did not start:\n${log}`)), 20_000);
-    proc.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /Serving DNS .*/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[0]);
-      }
-    });
-    proc.on('exit', (code) => fail(new Error(`ferry dns exited ${code}:\n${log}`)));
-  });
-  o.log?.(() => log);
-  const ready = /ready=(\S+)/.exec(line)![1]!;
-  if (o.waitReady !== false) await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
-  return Number(/listen=\S+:(\d+)/.exec(line)![1]);
+  const dns = await startFerryDnsConf(t, writeCorefile(t, corefile), { url, waitReady: o.waitReady });
+  o.log?.(dns.log);
+  return dns.port;
 }
 
 async function namespace(c: Cluster, name: string, labels: Record<string, string>): Promise<void> {

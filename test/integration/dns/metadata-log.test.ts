@@ -7,37 +7,14 @@
  * a repeated one (the batched UDP worker must not answer it unseen).
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { resources } from '../../../src/client/resources.ts';
 import { freePort } from '../../../src/util/free-port.ts';
-import { clusterIPService, createNamespace, createService, dig, startCluster, waitFor, type Teardown } from './harness.ts';
+import { clusterIPService, createNamespace, createService, dig, startCluster, startFerryDnsConf, waitFor, writeCorefile, type Teardown } from './harness.ts';
 
-const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
 const Z = 'cluster.local';
 
-/** startConf runs `ferry dns -conf` with `corefile`, waits for /ready and gives its stderr so far. */
-async function startConf(t: Teardown, url: string, corefile: string): Promise<() => string> {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-metadata-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'Corefile'), corefile);
-  const proc = spawn(FERRY, ['dns', '-conf', join(dir, 'Corefile'), '--server', url], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
-  let log = '';
-  let exited = false;
-  proc.on('exit', () => (exited = true));
-  t.teardown(() => {
-    if (!exited) proc.kill('SIGKILL');
-  });
-  proc.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  await waitFor(() => exited || /Serving DNS .*ready=\S+/.test(log), 20_000, 'ferry dns serving');
-  if (exited) throw new Error(`ferry dns exited:\n${log}`);
-  const ready = /Serving DNS .*ready=(\S+)/.exec(log)![1]!;
-  await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
-  return () => log;
-}
+const startConf = async (t: Teardown, url: string, corefile: string) => (await startFerryDnsConf(t, writeCorefile(t, corefile), { url })).log;
 
 test('log "{/kubernetes/client-namespace} ..." names the client pod of each query and the parts of its name', async (t) => {
   const c = await startCluster(t);

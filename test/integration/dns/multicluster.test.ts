@@ -9,17 +9,12 @@
  * TestMultiClusterServeDNS expects of them.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.d.ts';
 import { resources, type ResourceRef } from '../../../src/client/resources.ts';
 import { LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, SERVICE_IMPORTS, type ServiceImport } from '../../../src/dns/multicluster.ts';
 import { freePort } from '../../../src/util/free-port.ts';
-import { clusterIPService, createNamespace, createService, dig, startCluster, waitFor, type Cluster, type Teardown } from './harness.ts';
+import { clusterIPService, createNamespace, createService, dig, startCluster, startFerryDnsConf, waitFor, writeCorefile, type Cluster, type Teardown } from './harness.ts';
 
-const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
 const CRDS: ResourceRef = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', namespaced: false };
 const CS = 'clusterset.local';
 
@@ -61,27 +56,10 @@ const SERVICE_IMPORT_CRD = {
   },
 };
 
-/** startConf runs `ferry dns -conf FILE` and waits for /ready (the cluster zone's informers). */
+/** startConf runs `ferry dns -conf` with `corefile` on a free port (its PORT) and waits for /ready (the cluster zone's informers). */
 async function startConf(t: Teardown, url: string, corefile: string): Promise<{ port: number; stderr: () => string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-mcs-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  writeFileSync(join(dir, 'Corefile'), corefile.replace('PORT', String(port)));
-  const proc = spawn(FERRY, ['dns', '-conf', join(dir, 'Corefile'), '--server', url], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  let exited = false;
-  proc.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  proc.on('exit', () => (exited = true));
-  t.teardown(() => {
-    if (!exited) proc.kill('SIGTERM');
-  });
-  await waitFor(() => {
-    if (exited) throw new Error(`ferry dns exited:\n${log}`);
-    return /Serving DNS .*ready=/.test(log);
-  }, 20_000, 'ferry dns to serve');
-  const ready = /Serving DNS .*ready=(\S+)/.exec(log)![1];
-  await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
-  return { port, stderr: () => log };
+  const dns = await startFerryDnsConf(t, writeCorefile(t, corefile.replace('PORT', String(await freePort()))), { url });
+  return { port: dns.port, stderr: dns.log };
 }
 
 async function populate(c: Cluster): Promise<void> {

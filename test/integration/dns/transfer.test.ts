@@ -6,48 +6,17 @@
  * `ferry dns` without `transfer` refuses AXFR.
  */
 import test from 'ava';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Service } from 'kubernetes-types/core/v1.d.ts';
 import { freePort } from '../../../src/util/free-port.ts';
-import { clusterIPService, createNamespace, createService, createSlice, slice, startCluster, startFerryDns, waitFor, type Cluster, type Teardown } from './harness.ts';
+import { clusterIPService, createNamespace, createService, createSlice, slice, startCluster, startFerryDns, startFerryDnsConf, waitFor, writeCorefile, type Cluster, type Teardown } from './harness.ts';
 
-const FERRY = resolve(import.meta.dirname, '../../../bin/ferry');
 const Z = 'cluster.local';
 const BULK = 2000;
 const run = promisify(execFile);
 
-/** startConf runs `ferry dns -conf FILE` and waits for /ready. */
-async function startConf(t: Teardown, url: string, corefile: string): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-xfr-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'Corefile'), corefile);
-  const proc = spawn(FERRY, ['dns', '-conf', join(dir, 'Corefile'), '--server', url], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  let exited = false;
-  proc.on('exit', () => (exited = true));
-  t.teardown(() => {
-    if (!exited) proc.kill('SIGKILL');
-  });
-  const line = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`ferry dns did not start:\n${log}`)), 20_000);
-    proc.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /Serving DNS .*/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[0]);
-      }
-    });
-    proc.on('exit', (code) => fail(new Error(`ferry dns exited ${code}:\n${log}`)));
-  });
-  const ready = /ready=(\S+)/.exec(line)![1]!;
-  await waitFor(async () => (await fetch(`http://${ready}/ready`)).status === 200, 20_000, 'ready');
-  return Number(/listen=\S+:(\d+)/.exec(line)![1]);
-}
+const startConf = async (t: Teardown, url: string, corefile: string) => (await startFerryDnsConf(t, writeCorefile(t, corefile), { url })).port;
 
 /** xfr runs dig for a transfer: the records (whitespace-normalised, SOA serial as S), the serial, and dig's comment lines. */
 async function xfr(port: number, args: string[]): Promise<{ records: string[]; serial: number; comments: string[] }> {
