@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Service, ServicePort as ApiServicePort } from 'kubernetes-types/core/v1.js';
+import { buildServiceMapAddRemove, buildServiceMapServiceUpdate, buildServiceMapSkipped, make, port } from './upstream-tracker-cases.ts';
 import { ProxyStateBuilder } from '../../../src/endpoints/state-builder.ts';
 import type { ProxyState } from '../../../src/endpoints/proxy-state.ts';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
@@ -9,14 +9,6 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 // of every upstream test is in test/unit/iptables/upstream/kube-proxy.ts):
 // the service ports the tracker keeps, the UDP cluster IPs it reports for a
 // conntrack flush, and the health check node ports, through Ferry's trackers.
-
-const port = (name: string, protocol: string, p: number, nodePort: number, targetPort = 0): ApiServicePort => ({ name, protocol, port: p, nodePort, targetPort });
-const make = (namespace: string, name: string, spec: Service['spec'], lbIP?: string): Service => ({
-  metadata: { namespace, name }, spec, ...(lbIP ? { status: { loadBalancer: { ingress: [{ ip: lbIP }] } } } : {}),
-});
-/** healthCheckNodePorts is upstream's svcPortMap.HealthCheckNodePorts(): per service, its port. */
-const healthCheckNodePorts = (state: ProxyState) =>
-  Object.fromEntries([...state.services.values()].filter((s) => s.healthCheckNodePort > 0).map((s) => [`${s.namespace}/${s.name}`, s.healthCheckNodePort]));
 
 test('TestBuildServiceMapAddRemove', (t) => {
   const services = [
@@ -28,43 +20,23 @@ test('TestBuildServiceMapAddRemove', (t) => {
       ports: [port('foobar2', 'UDP', 8677, 30063, 7002), port('baz', 'UDP', 8678, 30064, 7003)],
     }, '5.6.7.8'),
   ];
-  const b = new ProxyStateBuilder('test-hostname');
-  for (const s of services) b.onServiceChange(undefined, s);
-  let state = b.build();
-  t.is(state.services.size, 10);
-  t.deepEqual([...state.udpConntrack.deletedClusterIPs!], [], 'services only added, so nothing stale yet');
-  t.deepEqual(healthCheckNodePorts(state), { 'somewhere/only-local-load-balancer': 345 });
-  b.syncSucceeded();
-
-  // services[0] loses its first port; the other three are deleted.
-  b.onServiceChange(services[0], make('somewhere-else', 'cluster-ip', { type: 'ClusterIP', clusterIP: '172.30.55.4', ports: [port('somethingelse', 'UDP', 1235, 5321)] }));
-  for (const s of services.slice(1)) b.onServiceChange(s, undefined);
-  state = b.build();
-  t.is(state.services.size, 1);
   // Upstream also expects 172.30.55.4, whose "something" UDP port went; Ferry
   // leaves it out on purpose, as its "somethingelse" UDP port still serves it
   // (a flush by IP would cut that port's live flows).
-  t.deepEqual([...state.udpConntrack.deletedClusterIPs!].sort(), ['172.30.55.10', '172.30.55.11', '172.30.55.12']);
-  t.deepEqual(healthCheckNodePorts(state), {});
+  buildServiceMapAddRemove(t, 'test-hostname', services, 10, make('somewhere-else', 'cluster-ip', { type: 'ClusterIP', clusterIP: '172.30.55.4', ports: [port('somethingelse', 'UDP', 1235, 5321)] }), ['172.30.55.10', '172.30.55.11', '172.30.55.12']);
 });
 
 test('TestBuildServiceMapServiceHeadless', (t) => {
-  const b = new ProxyStateBuilder('test-hostname');
-  b.onServiceChange(undefined, make('somewhere-else', 'headless', { type: 'ClusterIP', clusterIP: 'None', ports: [port('rpc', 'UDP', 1234, 0)] }));
-  b.onServiceChange(undefined, make('somewhere-else', 'headless-without-port', { type: 'ClusterIP', clusterIP: 'None' }));
-  const state = b.build();
-  t.is(state.services.size, 0);
-  t.deepEqual([...state.udpConntrack.deletedClusterIPs!], []);
-  t.deepEqual(healthCheckNodePorts(state), {});
+  buildServiceMapSkipped(t, 'test-hostname', [
+    make('somewhere-else', 'headless', { type: 'ClusterIP', clusterIP: 'None', ports: [port('rpc', 'UDP', 1234, 0)] }),
+    make('somewhere-else', 'headless-without-port', { type: 'ClusterIP', clusterIP: 'None' }),
+  ]);
 });
 
 test('TestBuildServiceMapServiceTypeExternalName', (t) => {
-  const b = new ProxyStateBuilder('test-hostname');
-  b.onServiceChange(undefined, make('somewhere-else', 'external-name', { type: 'ExternalName', clusterIP: '172.30.55.4', externalName: 'foo2.bar.com', ports: [port('blah', 'UDP', 1235, 5321)] }));
-  const state = b.build();
-  t.is(state.services.size, 0);
-  t.deepEqual([...state.udpConntrack.deletedClusterIPs!], []);
-  t.deepEqual(healthCheckNodePorts(state), {});
+  buildServiceMapSkipped(t, 'test-hostname', [
+    make('somewhere-else', 'external-name', { type: 'ExternalName', clusterIP: '172.30.55.4', externalName: 'foo2.bar.com', ports: [port('blah', 'UDP', 1235, 5321)] }),
+  ]);
 });
 
 test('TestBuildServiceMapServiceUpdate', (t) => {
@@ -73,19 +45,7 @@ test('TestBuildServiceMapServiceUpdate', (t) => {
     type: 'LoadBalancer', clusterIP: '172.30.55.4', loadBalancerIP: '1.2.3.4', externalTrafficPolicy: 'Local', healthCheckNodePort: 345,
     ports: [port('something', 'UDP', 1234, 4321, 7002), port('somethingelse', 'TCP', 1235, 5321, 7003)],
   }, '1.2.3.4');
-  const b = new ProxyStateBuilder('test-hostname');
-  const step = (previous: Service | undefined, current: Service, hc: Record<string, number>, what: string) => {
-    b.onServiceChange(previous, current);
-    const state = b.build();
-    t.is(state.services.size, 2, what);
-    t.deepEqual([...state.udpConntrack.deletedClusterIPs!], [], `${what}: no stale UDP cluster IPs`);
-    t.deepEqual(healthCheckNodePorts(state), hc, what);
-    b.syncSucceeded();
-  };
-  step(undefined, v1, {}, 'added as ClusterIP');
-  step(v1, v2, { 'somewhere/some-service': 345 }, 'changed to LoadBalancer');
-  step(v2, v2, { 'somewhere/some-service': 345 }, 'no change');
-  step(v2, v1, {}, 'back to ClusterIP');
+  buildServiceMapServiceUpdate(t, 'test-hostname', v1, v2);
 });
 
 // TestUpdateEndpointsMap: slices added, updated and deleted between two

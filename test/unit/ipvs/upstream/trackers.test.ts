@@ -1,8 +1,7 @@
 import test from 'ava';
-import type { Service, ServicePort as ApiServicePort } from 'kubernetes-types/core/v1.js';
+import { buildServiceMapAddRemove, buildServiceMapServiceUpdate, buildServiceMapSkipped, make, port } from '../../endpoints/upstream-tracker-cases.ts';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { request } from 'undici';
-import type { ProxyState } from '../../../../src/endpoints/proxy-state.ts';
 import { ProxyStateBuilder } from '../../../../src/endpoints/state-builder.ts';
 import { IpvsProxier } from '../../../../src/ipvs/proxier.ts';
 import { freePort } from '../../../../src/util/free-port.ts';
@@ -16,14 +15,6 @@ import { testHostname } from './kube-proxy.ts';
 // reports for a conntrack flush, the health check node ports, and the ready
 // local endpoints a health check node port counts, read off IpvsProxier's own.
 
-const port = (name: string, protocol: string, p: number, nodePort: number, targetPort = 0): ApiServicePort => ({ name, protocol, port: p, nodePort, targetPort });
-const make = (namespace: string, name: string, spec: Service['spec'], ingressIP?: string): Service => ({
-  metadata: { namespace, name }, spec, ...(ingressIP ? { status: { loadBalancer: { ingress: [{ ip: ingressIP }] } } } : {}),
-});
-/** healthCheckNodePorts is upstream's svcPortMap.HealthCheckNodePorts(): per service, its port. */
-const healthCheckNodePorts = (state: ProxyState) =>
-  Object.fromEntries([...state.services.values()].filter((s) => s.healthCheckNodePort > 0).map((s) => [`${s.namespace}/${s.name}`, s.healthCheckNodePort]));
-
 test('TestBuildServiceMapAddRemove', (t) => {
   const services = [
     make('somewhere-else', 'cluster-ip', { type: 'ClusterIP', clusterIP: '172.16.55.4', ports: [port('something', 'UDP', 1234, 4321), port('somethingelse', 'UDP', 1235, 5321), port('somesctp', 'SCTP', 1236, 6321)] }),
@@ -36,44 +27,24 @@ test('TestBuildServiceMapAddRemove', (t) => {
       ports: [port('foobar2', 'UDP', 8677, 30063, 7002), port('baz', 'UDP', 8678, 30064, 7003), port('sctpbaz', 'SCTP', 8679, 30065, 7004)],
     }, '10.1.2.3'),
   ];
-  const b = new ProxyStateBuilder(testHostname);
-  for (const s of services) b.onServiceChange(undefined, s);
-  let state = b.build();
-  t.is(state.services.size, 12);
-  t.deepEqual([...state.udpConntrack.deletedClusterIPs!], [], 'services only added, so nothing stale yet');
-  t.deepEqual(healthCheckNodePorts(state), { 'somewhere/only-local-load-balancer': 345 });
-  b.syncSucceeded();
-
-  // services[0] loses its first port; the other three are deleted.
-  b.onServiceChange(services[0], make('somewhere-else', 'cluster-ip', { type: 'ClusterIP', clusterIP: '172.16.55.4', ports: [port('somethingelse', 'UDP', 1235, 5321)] }));
-  for (const s of services.slice(1)) b.onServiceChange(s, undefined);
-  state = b.build();
-  t.is(state.services.size, 1);
   // Upstream also expects 172.16.55.4, whose "something" UDP port went; Ferry
   // leaves it out on purpose, as its "somethingelse" UDP port still serves it
   // (a flush by IP would cut that port's live flows), as in the iptables port.
-  t.deepEqual([...state.udpConntrack.deletedClusterIPs!].sort(), ['172.16.55.10', '172.16.55.11', '172.16.55.12']);
-  t.deepEqual(healthCheckNodePorts(state), {});
+  buildServiceMapAddRemove(t, testHostname, services, 12, make('somewhere-else', 'cluster-ip', { type: 'ClusterIP', clusterIP: '172.16.55.4', ports: [port('somethingelse', 'UDP', 1235, 5321)] }), ['172.16.55.10', '172.16.55.11', '172.16.55.12']);
 });
 
 test('TestBuildServiceMapServiceHeadless', (t) => {
-  const b = new ProxyStateBuilder(testHostname);
-  b.onServiceChange(undefined, make('somewhere-else', 'headless', { type: 'ClusterIP', clusterIP: 'None', ports: [port('rpc', 'UDP', 1234, 0)] }));
-  b.onServiceChange(undefined, make('somewhere-else', 'headless-without-port', { type: 'ClusterIP', clusterIP: 'None' }));
-  b.onServiceChange(undefined, make('somewhere-else', 'headless-sctp', { type: 'ClusterIP', clusterIP: 'None', ports: [port('sip', 'SCTP', 1235, 0)] }));
-  const state = b.build();
-  t.is(state.services.size, 0);
-  t.deepEqual([...state.udpConntrack.deletedClusterIPs!], []);
-  t.deepEqual(healthCheckNodePorts(state), {});
+  buildServiceMapSkipped(t, testHostname, [
+    make('somewhere-else', 'headless', { type: 'ClusterIP', clusterIP: 'None', ports: [port('rpc', 'UDP', 1234, 0)] }),
+    make('somewhere-else', 'headless-without-port', { type: 'ClusterIP', clusterIP: 'None' }),
+    make('somewhere-else', 'headless-sctp', { type: 'ClusterIP', clusterIP: 'None', ports: [port('sip', 'SCTP', 1235, 0)] }),
+  ]);
 });
 
 test('TestBuildServiceMapServiceTypeExternalName', (t) => {
-  const b = new ProxyStateBuilder(testHostname);
-  b.onServiceChange(undefined, make('somewhere-else', 'external-name', { type: 'ExternalName', clusterIP: '172.16.55.4', externalName: 'foo2.bar.com', ports: [port('blah', 'UDP', 1235, 5321)] }));
-  const state = b.build();
-  t.is(state.services.size, 0);
-  t.deepEqual([...state.udpConntrack.deletedClusterIPs!], []);
-  t.deepEqual(healthCheckNodePorts(state), {});
+  buildServiceMapSkipped(t, testHostname, [
+    make('somewhere-else', 'external-name', { type: 'ExternalName', clusterIP: '172.16.55.4', externalName: 'foo2.bar.com', ports: [port('blah', 'UDP', 1235, 5321)] }),
+  ]);
 });
 
 test('TestBuildServiceMapServiceUpdate', (t) => {
@@ -82,19 +53,7 @@ test('TestBuildServiceMapServiceUpdate', (t) => {
     type: 'LoadBalancer', clusterIP: '172.16.55.4', loadBalancerIP: '5.6.7.8', externalTrafficPolicy: 'Local', healthCheckNodePort: 345,
     ports: [port('something', 'UDP', 1234, 4321, 7002), port('somethingelse', 'TCP', 1235, 5321, 7003)],
   }, '10.1.2.3');
-  const b = new ProxyStateBuilder(testHostname);
-  const step = (previous: Service | undefined, current: Service, hc: Record<string, number>, what: string) => {
-    b.onServiceChange(previous, current);
-    const state = b.build();
-    t.is(state.services.size, 2, what);
-    t.deepEqual([...state.udpConntrack.deletedClusterIPs!], [], `${what}: no stale UDP cluster IPs`);
-    t.deepEqual(healthCheckNodePorts(state), hc, what);
-    b.syncSucceeded();
-  };
-  step(undefined, v1, {}, 'added as ClusterIP');
-  step(v1, v2, { 'somewhere/some-service': 345 }, 'changed to LoadBalancer');
-  step(v2, v2, { 'somewhere/some-service': 345 }, 'no change');
-  step(v2, v1, {}, 'back to ClusterIP');
+  buildServiceMapServiceUpdate(t, testHostname, v1, v2);
 });
 
 // Test_HealthCheckNodePortWhenTerminating: upstream counts the services with
