@@ -62,8 +62,8 @@ export class ZoneTransfer {
     const xfr = readTransferQuery(packet);
     if (!xfr) return undefined;
     const { q, serial } = xfr;
-    if (!this.#config.zones.some((z) => z === '.' || inZone(q.name, z.slice(0, -1)))) return undefined;
-    const reply = (rcode: number, answer: ResourceRecord[] = []) => [encodeMessage({ ...replyTo(q, rcode), answer }, MAX_TCP_SIZE)];
+    if (!covers(this.#config, q.name)) return undefined;
+    const reply = (rcode: number, answer: ResourceRecord[] = []) => transferReply(q, rcode, answer);
     if (!allowed(this.#config.to, client.address)) return reply(RCODE.REFUSED);
     if (serial === null) return reply(RCODE.SERVFAIL);
     // Authoritative for the plugin's zones themselves, not for names below them.
@@ -77,6 +77,21 @@ export class ZoneTransfer {
     if (serial !== 0 && soa.type === QTYPE.SOA && soa.serial === serial) return reply(RCODE.NOERROR, [soa]);
     return chunked(q, zoneRecords(ctx, soa));
   }
+}
+
+/** covers: the `transfer` plugin's zones hold `name` (lower case, no trailing dot). */
+export function covers(config: TransferConfig, name: string): boolean {
+  return config.zones.some((z) => z === '.' || inZone(name, z.slice(0, -1)));
+}
+
+/** transferReply is a transfer's one-message answer: `rcode`, with `answer` (the SOA alone for a current IXFR). */
+export function transferReply(q: Query, rcode: number, answer: ResourceRecord[] = []): Buffer[] {
+  return [encodeMessage({ ...replyTo(q, rcode), answer }, MAX_TCP_SIZE)];
+}
+
+/** byName orders Services (and ServiceImports) by name, then namespace, as CoreDNS's transfers list them. */
+export function byName<T extends { name: string; namespace: string }>(a: T, b: T): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
 }
 
 /** allowed: `to *`, or the client's address among those listed (an IPv4-mapped address counts as IPv4). */
@@ -178,7 +193,6 @@ export function* zoneRecords(ctx: AnswerContext, soa: ResourceRecord): Generator
   if (hosts.size === 0) hosts.add(defaultNSName(zone));
   for (const target of hosts) yield { name: zone, ttl, type: QTYPE.NS, target };
   for (const a of glue) yield address(a.name, a.ip, ttl);
-  const byName = <T extends { name: string; namespace: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0);
   const view = ctx.controller.multicluster;
   if (ctx.multicluster && view) {
     for (const si of [...view.serviceImports()].sort(byName)) if (ctx.controller.hasNamespace(si.namespace)) yield* importRecords(si, view, ctx);
