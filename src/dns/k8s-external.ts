@@ -1,4 +1,4 @@
-import { replyTo, responseUdpSize } from './answer.ts';
+import { address, replyTo, responseUdpSize } from './answer.ts';
 import type { DnsController } from './controller.ts';
 import type { K8sExternalConfig } from './corefile/k8s-external.ts';
 import type { Client } from './handler.ts';
@@ -221,7 +221,7 @@ export class K8sExternal implements PacketHandler {
   /** nsRecords are the name server's addresses (externalNsAddresses) under `name`. */
   nsRecords(zone: string, name: string): ResourceRecord[] {
     const ttl = this.#cfg.ttl;
-    return externalNsAddresses(this.#src, zone, this.#cfg.headless).map(({ ip }) => (ipFamily(ip) === 6 ? { name, ttl, type: QTYPE.AAAA, address: ip } : { name, ttl, type: QTYPE.A, address: ip }));
+    return externalNsAddresses(this.#src, zone, this.#cfg.headless).map(({ ip }) => address(name, ip, ttl));
   }
 
   soa(zone: string): ResourceRecord {

@@ -1,4 +1,4 @@
-import { replyTo, soaRecord, type AnswerContext } from './answer.ts';
+import { address, replyTo, soaRecord, type AnswerContext } from './answer.ts';
 import type { Client } from './handler.ts';
 import { ipFamily } from './lookup.ts';
 import { defaultNSName, nsAddresses } from './ns.ts';
@@ -258,8 +258,4 @@ function endpointRecords(svc: DnsService, endpoints: readonly DnsEndpoint[], ctx
     for (const p of ep.ports) if (p.name !== '') out.push({ name: portName(p.name, p.protocol), ttl, type: QTYPE.SRV, priority: 0, weight, port: p.port, target });
   }
   return out;
-}
-
-function address(name: string, ip: string, ttl: number): ResourceRecord {
-  return ipFamily(ip) === 6 ? { name, ttl, type: QTYPE.AAAA, address: ip } : { name, ttl, type: QTYPE.A, address: ip };
 }
