@@ -106,6 +106,9 @@ export function allowed(to: readonly string[], address: string): boolean {
  * exactly one SOA (CoreDNS answers that SERVFAIL). Undefined for any other query.
  */
 export function readTransferQuery(packet: Buffer): { q: Query; serial: number | null } | undefined {
+  // Asked of every TCP query: the others are ruled out by their type alone, without building the name.
+  const plainType = plainQuestionType(packet);
+  if (plainType !== undefined && plainType !== QTYPE.AXFR && plainType !== QTYPE.IXFR) return undefined;
   let questionEnd: number;
   let qtype: number;
   try {
@@ -137,6 +140,19 @@ export function readTransferQuery(packet: Buffer): { q: Query; serial: number | 
   } catch {
     return undefined;
   }
+}
+
+/** plainQuestionType is the question's type past a name of plain labels; undefined for a compressed or malformed name, or a short packet. */
+function plainQuestionType(packet: Buffer): number | undefined {
+  let off = HEADER_SIZE;
+  for (;;) {
+    if (off >= packet.length) return undefined;
+    const len = packet[off]!;
+    if (len === 0) break;
+    if (len > 63) return undefined;
+    off += len + 1;
+  }
+  return off + 3 <= packet.length ? packet.readUInt16BE(off + 1) : undefined;
 }
 
 /** chunked cuts the records into response messages of at most TRANSFER_CHUNK_BYTES of records each. */
