@@ -1,3 +1,4 @@
+import { formatIPv6, ipv6Groups } from '../util/ipv6.ts';
 /**
  * RecordRequest is a cluster name taken apart, as CoreDNS's parseRequest
  * does (plugin/kubernetes/parse.go). Names have the forms
@@ -102,40 +103,14 @@ export function reverseToIP(name: string): string | undefined {
 
 /** canonicalIPv6 gives the RFC 5952 text of an IPv6 address (lower case, longest zero run as '::'). */
 export function canonicalIPv6(address: string): string {
-  const halves = address.toLowerCase().split('::');
-  const parse = (s: string | undefined) => (s ? s.split(':').map((g) => Number.parseInt(g, 16)) : []);
-  const left = parse(halves[0]);
-  const right = parse(halves[1]);
-  const groups = halves.length === 1 ? left : [...left, ...new Array<number>(Math.max(0, 8 - left.length - right.length)).fill(0), ...right];
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestAt < 0) return hex.join(':');
-  return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
+  return formatIPv6(ipv6Groups(address));
 }
 
 /** reverseName gives the PTR owner name of an address (no trailing dot). */
 export function reverseName(ip: string): string {
   if (ip.includes(':')) {
-    const halves = ip.split('::');
-    const parse = (s: string | undefined) => (s ? s.split(':') : []);
-    const left = parse(halves[0]);
-    const right = parse(halves[1]);
-    const groups = halves.length === 1 ? left : [...left, ...new Array<string>(8 - left.length - right.length).fill('0'), ...right];
-    return `${[...groups.map((g) => g.padStart(4, '0')).join('')].reverse().join('.')}.ip6.arpa`;
+    const hex = ipv6Groups(ip).map((g) => g.toString(16).padStart(4, '0')).join('');
+    return `${[...hex].reverse().join('.')}.ip6.arpa`;
   }
   return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
 }

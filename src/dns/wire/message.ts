@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { ipv6Groups } from '../../util/ipv6.ts';
 import { FLAG, HEADER_SIZE, MAX_TCP_SIZE, QTYPE } from './constants.ts';
 import { NameCompressor } from './name.ts';
 
@@ -191,17 +191,6 @@ export function ipv6Bytes(address: string): Buffer {
 }
 
 function writeIPv6(buf: Buffer, off: number, address: string): void {
-  let text = address;
-  const lastColon = text.lastIndexOf(':');
-  const dotted = text.slice(lastColon + 1);
-  if (isIPv4(dotted)) {
-    const v4 = dotted.split('.').map(Number);
-    text = `${text.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
-  }
-  const halves = text.split('::');
-  const parse = (s: string | undefined) => (s ? s.split(':').map((g) => Number.parseInt(g, 16)) : []);
-  const left = parse(halves[0]);
-  const right = parse(halves[1]);
-  const groups = halves.length === 1 ? left : [...left, ...new Array<number>(Math.max(0, 8 - left.length - right.length)).fill(0), ...right];
+  const groups = ipv6Groups(address);
   for (let i = 0; i < 8; i++) buf.writeUInt16BE(groups[i] ?? 0, off + i * 2);
 }
