@@ -12,7 +12,7 @@ import { IpvsSyncError } from './errors.ts';
 import { destKey, vsKey } from './desired.ts';
 import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } from './diff.ts';
 import { GracefulTermination } from './graceful.ts';
-import { excludeCIDRsOf, excludedAddresses } from './exclude.ts';
+import { excludeCIDRsOf } from './exclude.ts';
 import { nodePortAddresses } from './host.ts';
 import { renderDelta, renderFullRestore } from './ipset.ts';
 import { probeOps, REAL_HOST, request, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
@@ -24,7 +24,7 @@ import type { ServicePort } from '../endpoints/proxy-state.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
 import { legacyFilterCleanup, missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
 import type { IptablesHostFeatures } from '../iptables/host-features.ts';
-import type { IPFamily } from '../endpoints/node-port-addresses.ts';
+import { inAnyCIDR, type IPFamily } from '../endpoints/node-port-addresses.ts';
 
 const log = createLogger('ipvs');
 
@@ -86,8 +86,8 @@ export class IpvsProxier implements Proxier {
   private hostAddresses = new Set<string>();
   private primaryNodeIP: string | undefined;
   private readonly randomFully: boolean;
-  /** Whether an address lies in this family's `--ipvs-exclude-cidrs`. */
-  private readonly excluded: (ip: string) => boolean;
+  /** This family's `--ipvs-exclude-cidrs`, asked (inAnyCIDR) only of virtual servers nobody wants. */
+  private readonly excludeCIDRs: readonly string[];
   readonly family: IPFamily;
   /** The proxy loop builds this family's snapshots for it. */
   readonly ipFamilies: readonly IPFamily[];
@@ -106,7 +106,7 @@ export class IpvsProxier implements Proxier {
     this.config = config;
     this.family = options.family ?? 4;
     this.ipFamilies = [this.family];
-    this.excluded = excludedAddresses(excludeCIDRsOf(this.family, config.ipvsExcludeCIDRs));
+    this.excludeCIDRs = excludeCIDRsOf(this.family, config.ipvsExcludeCIDRs);
     this.iptables = options.runner ?? createRunner(config.iptablesBackend ?? 'nft', this.family);
     this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
@@ -315,7 +315,7 @@ export class IpvsProxier implements Proxier {
     for (const key of touched) {
       const [want, have] = [this.desired.virtualServers.get(key), this.kernel.get(key)];
       // A virtual server in --ipvs-exclude-cidrs that is not wanted is another party's: kept, real servers and all.
-      if (!want && have && this.excluded(have.service.address)) continue;
+      if (!want && have && inAnyCIDR(have.service.address, this.excludeCIDRs)) continue;
       for (const op of diffVirtualServer(want, have)) planned.push({ key, op });
     }
     if (planned.length === 0) return 0;
