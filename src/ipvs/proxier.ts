@@ -28,6 +28,9 @@ import { inAnyCIDR, type IPFamily } from '../endpoints/node-port-addresses.ts';
 
 const log = createLogger('ipvs');
 
+/** An operation on one virtual server (by vsKey). */
+type PlannedOp = { readonly key: string; readonly op: IpvsOp };
+
 export const DUMMY_LINK = 'kube-ipvs0';
 /**
  * Partial syncs trust the proxier's model of the kernel; a full sync re-reads
@@ -310,29 +313,41 @@ export class IpvsProxier implements Proxier {
   }
 
   private async applyVirtualServers(touched: Iterable<string>): Promise<number> {
-    const ipvs = this.ipvs!;
-    const planned: Array<{ key: string; op: IpvsOp }> = [];
+    const planned: PlannedOp[] = [];
     for (const key of touched) {
       const [want, have] = [this.desired.virtualServers.get(key), this.kernel.get(key)];
       // A virtual server in --ipvs-exclude-cidrs that is not wanted is another party's: kept, real servers and all.
       if (!want && have && inAnyCIDR(have.service.address, this.excludeCIDRs)) continue;
       for (const op of diffVirtualServer(want, have)) planned.push({ key, op });
     }
-    if (planned.length === 0) return 0;
+    const failed = await this.send(planned);
+    if (failed.length) throw new IpvsSyncError(failed);
+    return planned.length;
+  }
+
+  /**
+   * send applies planned operations in one netlink batch and records each one
+   * the kernel took (or failed with an error `reached` says leaves the wanted
+   * state) in the kernel model, the counter and graceful termination; it
+   * returns the other errors.
+   */
+  private async send(planned: readonly PlannedOp[], reached: (e: NetlinkError) => boolean = () => false): Promise<NetlinkError[]> {
+    if (planned.length === 0) return [];
+    const ipvs = this.ipvs!;
     const errors = await ipvs.apply(planned.map(({ op }) => request(ipvs, op)));
     const failed: NetlinkError[] = [];
     const now = Date.now();
     planned.forEach(({ key, op }, i) => {
       const error = errors[i];
-      if (error) return void failed.push(error);
+      if (error && !reached(error)) return void failed.push(error);
       applyOp(this.kernel, key, op);
       this.opsCounter?.inc({ op: op.kind });
       if (op.kind === 'delService') this.graceful.forgetVirtualServer(key);
       else if (op.kind === 'setDest' && op.terminating) this.graceful.start(key, destKey(op.dest.address, op.dest.port), now);
-      else if (op.kind === 'setDest' || op.kind === 'newDest') this.graceful.stop(key, destKey(op.dest.address, op.dest.port));
+      // A real server desired again, or deleted, is no longer terminating.
+      else if (op.kind === 'setDest' || op.kind === 'newDest' || op.kind === 'delDest') this.graceful.stop(key, destKey(op.dest.address, op.dest.port));
     });
-    if (failed.length) throw new IpvsSyncError(failed);
-    return planned.length;
+    return failed;
   }
 
   private startChecker(): void {
@@ -347,7 +362,7 @@ export class IpvsProxier implements Proxier {
     if (!ipvs || this.graceful.size === 0) return;
     try {
       const now = Date.now();
-      const planned: Array<{ key: string; op: IpvsOp }> = [];
+      const planned: PlannedOp[] = [];
       for (const key of this.graceful.virtualServers()) {
         const k = this.kernel.get(key);
         if (!k) {
@@ -356,13 +371,8 @@ export class IpvsProxier implements Proxier {
         }
         for (const d of this.graceful.due(key, await ipvs.listDestinations(k.service), now)) planned.push({ key, op: { kind: 'delDest', service: k.service, dest: d } });
       }
-      const errors = planned.length ? await ipvs.apply(planned.map(({ op }) => request(ipvs, op))) : [];
-      planned.forEach(({ key, op }, i) => {
-        if (errors[i] && !isErrno(errors[i], 'ENOENT')) return log.warn('Could not delete a terminated real server', { err: errors[i] });
-        applyOp(this.kernel, key, op);
-        if (op.kind === 'delDest') this.graceful.stop(key, destKey(op.dest.address, op.dest.port));
-        this.opsCounter?.inc({ op: op.kind });
-      });
+      // ENOENT: the real server is gone already.
+      for (const err of await this.send(planned, (e) => isErrno(e, 'ENOENT'))) log.warn('Could not delete a terminated real server', { err });
       this.terminatingGauge?.set(this.graceful.size);
     } catch (e) {
       log.warn('Graceful termination check failed', { err: e });
