@@ -88,11 +88,15 @@ export class DesiredIndex {
     return this.setSizes.get(set) ?? 0;
   }
 
-  /** entriesOf lists the current entries of one ipset. */
-  entriesOf(set: SetName): string[] {
-    const prefix = `${set} `;
-    const out: string[] = [];
-    for (const k of this.setEntries.keys()) if (k.startsWith(prefix)) out.push(k.slice(prefix.length));
+  /** entriesBySet lists every ipset's current entries, in one pass over them (a full sync rebuilds every set). */
+  entriesBySet(): Map<SetName, string[]> {
+    const out = new Map<SetName, string[]>();
+    for (const k of this.setEntries.keys()) {
+      const [set, entry] = splitSetKey(k);
+      let entries = out.get(set);
+      if (!entries) out.set(set, (entries = []));
+      entries.push(entry);
+    }
     return out;
   }
 }

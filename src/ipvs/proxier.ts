@@ -194,7 +194,8 @@ export class IpvsProxier implements Proxier {
     phase('addresses');
     const ops = await this.virtualServers.apply(ipvs, this.desired.virtualServers, touched);
     phase('ipvs');
-    await this.host.ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set), this.family));
+    const entries = this.desired.entriesBySet();
+    await this.host.ipsetRestore(renderFullRestore((set) => entries.get(set) ?? [], this.family));
     phase('ipset');
     const saved = await saveTables(this.iptables);
     const legacy = legacyFilterCleanup(saved);
