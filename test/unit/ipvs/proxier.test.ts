@@ -3,6 +3,7 @@ import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import type { Endpoint, ProxyState } from '../../../src/endpoints/proxy-state.ts';
+import { JUMPS } from '../../../src/ipvs/iptables.ts';
 import { IpvsProxier } from '../../../src/ipvs/proxier.ts';
 import { NetlinkError } from '../../../src/netlink/errors.ts';
 import { fakeNode } from './fake-host.ts';
@@ -129,4 +130,18 @@ test('IpvsProxier: the termination check deletes a terminating real server once 
   t.deepEqual(node.ipvs.dests('TCP 10.96.0.11:80'), ['10.244.2.10:8080 w1']);
   const ops = (await registry.getSingleMetric('kubeproxy_sync_proxy_rules_ipvs_operations_total')!.get()).values;
   t.is(ops.find((v) => v.labels.op === 'delDest')?.value, 2);
+});
+
+test('IpvsProxier: a full sync on a node that has the jumps restores the rules without them, and an unchanged partial sync restores nothing', async (t) => {
+  const node = fakeNode();
+  const dump = (table: string) => [`*${table}`, ...JUMPS.filter((j) => j.table === table).map((j) => `-A ${j.chain} ${j.rule}`), 'COMMIT', ''].join('\n');
+  const proxier = new IpvsProxier(proxyConfig({ mode: 'ipvs' }), { host: node.host, runner: { ...node.runner, save: async (table) => dump(table) }, healthHost: '127.0.0.1' });
+  t.teardown(() => proxier.close());
+  const web = servicePort('ns', 'web', { clusterIPs: ['10.96.0.12'] });
+  t.like(await proxier.sync(proxyState([[web, []]])), { ok: true, full: true });
+  t.is(node.restores.length, 1);
+  t.false(node.restores[0]!.includes('\n-I '), 'no jump inserted again');
+  t.regex(node.restores[0]!, /-A KUBE-IPVS-NO-ENDPOINTS -d 10\.96\.0\.12\/32 -p tcp/);
+  t.like(await proxier.sync(proxyState([[web, []]], [web.key])), { ok: true, full: false });
+  t.is(node.restores.length, 1, 'the rules are the ones restored');
 });
