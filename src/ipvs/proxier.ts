@@ -199,9 +199,11 @@ export class IpvsProxier implements Proxier {
     phase('ipset');
     const saved = await saveTables(this.iptables);
     const legacy = legacyFilterCleanup(saved);
-    await this.restore(this.rules(missingJumps(saved)));
+    // The jumps are nearly always in place already: then the text partial syncs compare with is the one restored.
+    const [rules, jumps] = [this.rules([]), missingJumps(saved)];
+    await this.restore(jumps.length > 0 ? this.rules(jumps) : rules);
     if (legacy) await this.restore(legacy);
-    this.lastRules = this.rules([]);
+    this.lastRules = rules;
     phase('iptables');
     await this.applyAddresses(delAddrs, false);
     return { ...this.stats(ops, addAddrs.length + delAddrs.length), ...phase.done() };
