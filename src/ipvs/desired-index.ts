@@ -45,16 +45,11 @@ export class DesiredIndex {
   }
 
   private addEntry(set: SetName, entry: string): void {
-    const k = `${set} ${entry}`;
-    if (!this.setEntries.has(k)) this.setSizes.set(set, (this.setSizes.get(set) ?? 0) + 1);
-    this.setEntries.add(k);
+    if (this.setEntries.add(`${set} ${entry}`)) this.setSizes.set(set, this.setSize(set) + 1);
   }
 
   private removeEntry(set: SetName, entry: string): void {
-    const k = `${set} ${entry}`;
-    if (!this.setEntries.has(k)) return;
-    this.setEntries.remove(k);
-    if (!this.setEntries.has(k)) this.setSizes.set(set, (this.setSizes.get(set) ?? 1) - 1);
+    if (this.setEntries.remove(`${set} ${entry}`)) this.setSizes.set(set, this.setSize(set) - 1);
   }
 
   private remove(key: string, old: ServiceDesired, touched: Set<string>): void {
