@@ -21,7 +21,7 @@ import type { ServicePort } from '../endpoints/proxy-state.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
 import { legacyFilterCleanup, missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
 import type { IptablesHostFeatures } from '../iptables/host-features.ts';
-import type { IPFamily } from '../endpoints/node-port-addresses.ts';
+import { familyOf, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import { VirtualServers } from './virtual-servers.ts';
 
 const log = createLogger('ipvs');
@@ -170,9 +170,9 @@ export class IpvsProxier implements Proxier {
     const allAddresses = await rt.listAddresses();
     this.nodeIPs = nodePortAddresses(allAddresses, this.linkIndex, this.config.nodePortAddresses, state.nodeIPs);
     // kube-ipvs0 holds both families' service addresses: each family's proxier minds its own.
-    const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex && this.ofFamily(a.address)).map((a) => a.address));
+    const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex && familyOf(a.address) === this.family).map((a) => a.address));
     this.hostAddresses = new Set(allAddresses.filter((a) => a.index !== this.linkIndex).map((a) => a.address));
-    this.primaryNodeIP = state.nodeIPs?.find((ip) => this.ofFamily(ip));
+    this.primaryNodeIP = state.nodeIPs?.find((ip) => familyOf(ip) === this.family);
     phase('host');
 
     this.desired = new DesiredIndex();
@@ -260,10 +260,6 @@ export class IpvsProxier implements Proxier {
     for (const err of await this.health.syncFromState(state)) log.warn('health check node port', { err: err.message });
     for (const err of await this.host.conntrack(conntrackDeletions(state, this.previousServices))) log.warn('conntrack cleanup failed', { err: err.message });
     this.previousServices = state.services;
-  }
-
-  private ofFamily(ip: string): boolean {
-    return ip.includes(':') === (this.family === 6);
   }
 
   private async ensureLink(rt: RouteOps): Promise<number> {
