@@ -24,42 +24,32 @@ import { detectHostFeatures } from '../../src/iptables/host-features.ts';
 import { createRunner } from '../../src/iptables/runner.ts';
 import { createProxier as createUserspaceProxier } from '../../src/userspace/index.ts';
 import { IpvsProxier } from '../../src/ipvs/proxier.ts';
+import { benchProxyConfig, noIptablesMetrics } from './synthetic.ts';
 
 export type DatapathMode = 'iptables-nft' | 'iptables-legacy' | 'userspace' | 'ipvs';
 
 /** clusterIP of service i: 10.96.1.0 upwards, inside the lab only. */
 export const clusterIP = (i: number): string => `10.96.${1 + (i >> 8)}.${i & 255}`;
 
+/** The lab node's proxy: pods 10.244.0.0/16, NodePorts on localhost too, kube-proxy's sync periods. */
 const config = (mode: DatapathMode): ProxyConfig => ({
-  mode: mode.startsWith('iptables') ? 'iptables' : mode,
+  // ipvs runs under UML, whose kernel has no nftables NAT (LAB.md).
+  ...benchProxyConfig(mode.startsWith('iptables') ? 'iptables' : mode, mode === 'iptables-legacy' || mode === 'ipvs' ? 'legacy' : 'nft'),
   nodeName: 'node',
   clusterCIDRs: ['10.244.0.0/16'],
-  masqueradeAll: false,
-  masqueradeBit: 14,
-  nodePortAddresses: [], localhostNodePorts: true,
+  localhostNodePorts: true,
   syncPeriodMs: 30_000,
   minSyncPeriodMs: 1_000,
-  // ipvs runs under UML, whose kernel has no nftables NAT (LAB.md).
-  iptablesBackend: mode === 'iptables-legacy' || mode === 'ipvs' ? 'legacy' : 'nft',
-  ipvsScheduler: 'rr',
-  ipvsTcpTimeoutMs: 0,
-  ipvsTcpFinTimeoutMs: 0,
-  ipvsUdpTimeoutMs: 0,
-  proxyPortRange: undefined,
-  udpIdleTimeoutMs: 250,
-  conntrackTCPBeLiberal: false,
-  ipvsExcludeCIDRs: [],
 });
 
 async function createProxier(mode: DatapathMode): Promise<Proxier> {
   if (mode === 'userspace') return createUserspaceProxier(config(mode), new ProxyMetrics());
   if (mode === 'ipvs') return new IpvsProxier(config(mode));
-  const counter = { inc() {} };
   const backend = mode === 'iptables-legacy' ? 'legacy' : 'nft';
   return new IptablesProxier({
     config: config(mode),
     runner: createRunner(backend),
-    metrics: { iptablesRestoreFailures: counter, iptablesPartialRestoreFailures: counter, iptablesRulesTotal: { set() {} }, iptablesRulesLastSync: { set() {} } },
+    metrics: noIptablesMetrics,
     healthHost: '0.0.0.0',
     now: Date.now,
     sysctl: writeProcSysctl, // runs inside the node namespace

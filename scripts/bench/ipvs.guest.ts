@@ -13,6 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Endpoint, ProxyState, ServicePort } from '../../src/endpoints/proxy-state.ts';
 import { IpvsProxier } from '../../src/ipvs/proxier.ts';
+import { benchProxyConfig } from './synthetic.ts';
 import { IpvsNetlink, type Destination, type VirtualService } from '../../src/netlink/ipvs.ts';
 import type { Request } from '../../src/netlink/socket.ts';
 import type { Figure } from '../../src/bench/result.ts';
@@ -96,11 +97,7 @@ async function measure(mode: string): Promise<Record<string, unknown>> {
 }
 
 async function proxierSyncs(): Promise<Record<string, unknown>> {
-  const proxier = new IpvsProxier({
-    mode: 'ipvs', nodeName: 'bench', clusterCIDRs: ['10.128.0.0/10'], masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [], localhostNodePorts: true,
-    syncPeriodMs: 30_000, minSyncPeriodMs: 1_000, iptablesBackend: 'legacy', ipvsScheduler: 'rr',
-    ipvsTcpTimeoutMs: 0, ipvsTcpFinTimeoutMs: 0, ipvsUdpTimeoutMs: 0, proxyPortRange: undefined, udpIdleTimeoutMs: 250, conntrackTCPBeLiberal: false, ipvsExcludeCIDRs: [],
-  });
+  const proxier = new IpvsProxier({ ...benchProxyConfig('ipvs', 'legacy'), clusterCIDRs: ['10.128.0.0/10'], localhostNodePorts: true, syncPeriodMs: 30_000, minSyncPeriodMs: 1_000 });
   const services = new Map<string, ServicePort>();
   const endpoints = new Map<string, readonly Endpoint[]>();
   for (let i = 0; i < SERVICES; i++) {

@@ -4,7 +4,8 @@ import { createServer as createTlsServer } from 'node:https';
 import { chmodSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Backend, StoreWatch } from './storage/backend.ts';
+import type { Backend } from './storage/backend.ts';
+import { StoreFeed } from './storage/store-feed.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { createLogger } from '../util/log.ts';
 import { ApiError, apiErrors, storeFailure } from './errors.ts';
@@ -103,8 +104,7 @@ export class ApiServer implements Api {
   readonly tokenSigner: ServiceAccountTokenSigner;
   private readonly advertise: { address: string; port: number } | undefined;
   private readonly servers: Server[] = [];
-  private serviceFeed: StoreWatch | undefined;
-  private closing = false;
+  private readonly serviceFeed: StoreFeed;
   private openApi: OpenApiDocs | undefined;
   private readonly inflight: InflightLimiter;
   private readonly requestTimeoutMs: number;
@@ -124,6 +124,7 @@ export class ApiServer implements Api {
     const plugins = enabledAdmissionPlugins(options.disableAdmissionPlugins ?? []);
     this.builtin = resourceDefs(serviceStrategy(this.allocator)).map((def) => new Registry(this.backend, this.withAdmission(def, plugins)));
     for (const r of this.builtin) this.byResource.set(`${r.def.group}/${r.def.resource}`, r);
+    this.serviceFeed = this.serviceFeedOf();
     this.eventExpiry = new EventExpiry(this.backend, this.registry('', 'events'), options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS);
     this.custom = new CustomResources(this.backend, this.registry('apiextensions.k8s.io', 'customresourcedefinitions'), () => {
       this.openApi = undefined;
@@ -165,34 +166,24 @@ export class ApiServer implements Api {
   /** start opens the store, loads allocations, and creates the default namespaces and the `kubernetes` Service. */
   async start(): Promise<void> {
     await this.backend.start();
-    await this.feedAllocator();
+    await this.serviceFeed.start();
     await bootstrap(this, this.allocator.firstIP(), this.advertise);
     this.eventExpiry.start();
     await this.custom.start();
     await this.authority.start(this);
   }
 
-  /** feedAllocator records every stored Service's addresses and ports, then follows changes. */
-  private async feedAllocator(): Promise<void> {
-    const services = this.registry('', 'services');
-    const list = await this.backend.list(services.prefix());
-    const seen = new Set<string>();
+  /**
+   * serviceFeedOf records every stored Service's addresses and ports in the
+   * allocator, then follows changes. A relist records what it lists again
+   * (record is idempotent) and leaves the rest as it was.
+   */
+  private serviceFeedOf(): StoreFeed {
     // The stored values themselves (read only): the allocator reads names and spec, not what toObject adds, on every Service write.
-    for (const kv of list.items) {
-      const svc = kv.value as KubeObject;
-      seen.add(serviceKey(svc));
-      this.allocator.record(serviceKey(svc), svc);
-    }
-    this.serviceFeed = await this.backend.watch(services.prefix(), list.revision, {
-      onEvent: (event) => {
-        const svc = event.value as KubeObject;
-        this.allocator.record(serviceKey(svc), event.type === 'DELETED' ? undefined : svc);
-      },
-      onClose: (reason) => {
-        if (this.closing) return;
-        log.warn('Service allocation feed closed; relisting', { reason });
-        setTimeout(() => void this.feedAllocator().catch((error: unknown) => log.error('Relisting services failed', { error })), 1000).unref();
-      },
+    return new StoreFeed(this.backend, this.registry('', 'services').prefix(), 'Service allocation', {
+      reset: () => {},
+      put: (_key, value) => this.allocator.record(serviceKey(value as KubeObject), value as KubeObject),
+      remove: (_key, value) => this.allocator.record(serviceKey(value as KubeObject), undefined),
     });
   }
 
@@ -343,9 +334,8 @@ export class ApiServer implements Api {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
     this.eventExpiry.stop();
-    this.serviceFeed?.close();
+    this.serviceFeed.close();
     this.custom.close();
     this.authority.close();
     await Promise.all(

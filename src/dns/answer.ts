@@ -197,7 +197,8 @@ function srvRecords(q: Query, items: Item[], ctx: AnswerContext, message: Messag
   }
 }
 
-function address(name: string, ip: string, ttl: number): ResourceRecord {
+/** address is the A or AAAA record for `ip`, by its family. */
+export function address(name: string, ip: string, ttl: number): ResourceRecord {
   return ipFamily(ip) === 6 ? { name, ttl, type: QTYPE.AAAA, address: ip } : { name, ttl, type: QTYPE.A, address: ip };
 }
 

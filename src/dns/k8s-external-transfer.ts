@@ -1,11 +1,10 @@
-import { replyTo } from './answer.ts';
 import type { Client } from './handler.ts';
 import type { K8sExternal } from './k8s-external.ts';
 import type { DnsService } from './object.ts';
 import { endpointName } from './parse.ts';
-import { allowed, chunked, readTransferQuery, type TransferConfig } from './transfer.ts';
-import { MAX_TCP_SIZE, QTYPE, RCODE } from './wire/constants.ts';
-import { encodeMessage, type ResourceRecord } from './wire/message.ts';
+import { allowed, byName, chunked, covers, readTransferQuery, transferReply, type TransferConfig } from './transfer.ts';
+import { QTYPE, RCODE } from './wire/constants.ts';
+import type { ResourceRecord } from './wire/message.ts';
 import type { Query } from './wire/query.ts';
 
 /**
@@ -38,8 +37,8 @@ export class ExternalTransfer {
     const { q, serial } = xfr;
     // Authoritative for the zones themselves, not for names below them (transfer.ErrNotAuthoritative).
     if (!this.#zones.includes(q.name)) return undefined;
-    if (!this.#config.zones.some((z) => z === '.' || z.slice(0, -1) === q.name || q.name.endsWith(`.${z.slice(0, -1)}`))) return undefined;
-    const reply = (rcode: number, answer: ResourceRecord[] = []) => [encodeMessage({ ...replyTo(q, rcode), answer }, MAX_TCP_SIZE)];
+    if (!covers(this.#config, q.name)) return undefined;
+    const reply = (rcode: number, answer: ResourceRecord[] = []) => transferReply(q, rcode, answer);
     if (!allowed(this.#config.to, client.address)) return reply(RCODE.REFUSED);
     if (serial === null) return reply(RCODE.SERVFAIL);
     const soa = this.#plugin.soa(q.name);
@@ -54,7 +53,6 @@ export class ExternalTransfer {
     yield { name: zone, ttl: soa.ttl, type: QTYPE.NS, target: ns };
     yield* this.#plugin.nsRecords(zone, ns);
     const controller = this.#plugin.source.controller;
-    const byName = (a: DnsService, b: DnsService) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0);
     const seen = new Set<string>();
     for (const svc of [...controller.services()].sort(byName)) {
       if (!controller.hasNamespace(svc.namespace)) continue;

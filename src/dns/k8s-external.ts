@@ -1,9 +1,10 @@
-import { replyTo, responseUdpSize } from './answer.ts';
+import { address, replyTo, responseUdpSize } from './answer.ts';
 import type { DnsController } from './controller.ts';
 import type { K8sExternalConfig } from './corefile/k8s-external.ts';
 import type { Client } from './handler.ts';
 import { ipFamily } from './lookup.ts';
 import type { DnsPort, DnsService } from './object.ts';
+import { longestZone } from './metadata.ts';
 import type { PacketHandler } from './packet-handler.ts';
 import { endpointName, inZone, reverseToIP } from './parse.ts';
 import { CLASSIC_UDP_SIZE, MAX_TCP_SIZE, QTYPE, RCODE } from './wire/constants.ts';
@@ -78,9 +79,7 @@ export class K8sExternal implements PacketHandler {
 
   /** zoneOf is the most specific of the plugin's zones holding `name`. */
   zoneOf(name: string): string | undefined {
-    let best: string | undefined;
-    for (const z of this.#cfg.zones) if (within(name, z) && (best === undefined || z.length > best.length)) best = z;
-    return best;
+    return longestZone(name, this.#cfg.zones);
   }
 
   /** answer is the response to `q` in `zone`; undefined when it falls through to the next plugin. */
@@ -222,7 +221,7 @@ export class K8sExternal implements PacketHandler {
   /** nsRecords are the name server's addresses (externalNsAddresses) under `name`. */
   nsRecords(zone: string, name: string): ResourceRecord[] {
     const ttl = this.#cfg.ttl;
-    return externalNsAddresses(this.#src, zone, this.#cfg.headless).map(({ ip }) => (ipFamily(ip) === 6 ? { name, ttl, type: QTYPE.AAAA, address: ip } : { name, ttl, type: QTYPE.A, address: ip }));
+    return externalNsAddresses(this.#src, zone, this.#cfg.headless).map(({ ip }) => address(name, ip, ttl));
   }
 
   soa(zone: string): ResourceRecord {

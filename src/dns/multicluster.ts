@@ -112,6 +112,8 @@ export class MultiClusterIndex implements MultiClusterView {
   /** Slices per service key, by slice name; the owner of each slice key. */
   readonly #slices = new Map<string, Map<string, McEndpointSlice>>();
   readonly #sliceOwner = new Map<string, string>();
+  /** Ready endpoints per service key, flattened when one of its slices changes (as RecordIndex's), not on every lookup. */
+  readonly #endpoints = new Map<string, McEndpoint[]>();
   readonly #onChange: () => void;
   #synced = false;
   #modified = Math.floor(Date.now() / 1000);
@@ -143,8 +145,7 @@ export class MultiClusterIndex implements MultiClusterView {
   }
 
   endpoints(ns: string, service: string): readonly McEndpoint[] {
-    const slices = this.#slices.get(key(ns, service));
-    return slices ? [...slices.values()].flatMap((s) => s.endpoints) : NONE;
+    return this.#endpoints.get(key(ns, service)) ?? NONE;
   }
 
   setServiceImport(si: DnsServiceImport): void {
@@ -168,6 +169,7 @@ export class MultiClusterIndex implements MultiClusterView {
     if (!slices) this.#slices.set(owner, (slices = new Map()));
     slices.set(slice.name, slice);
     this.#sliceOwner.set(key(slice.namespace, slice.name), owner);
+    this.#flatten(owner);
     this.#changed();
   }
 
@@ -184,7 +186,14 @@ export class MultiClusterIndex implements MultiClusterView {
     const slices = this.#slices.get(owner);
     slices?.delete(name);
     if (slices?.size === 0) this.#slices.delete(owner);
+    this.#flatten(owner);
     return true;
+  }
+
+  #flatten(owner: string): void {
+    const slices = this.#slices.get(owner);
+    if (slices) this.#endpoints.set(owner, [...slices.values()].flatMap((s) => s.endpoints));
+    else this.#endpoints.delete(owner);
   }
 
   #changed(): void {

@@ -1,4 +1,4 @@
-import { replyTo, soaRecord, type AnswerContext } from './answer.ts';
+import { address, replyTo, soaRecord, type AnswerContext } from './answer.ts';
 import type { Client } from './handler.ts';
 import { ipFamily } from './lookup.ts';
 import { defaultNSName, nsAddresses } from './ns.ts';
@@ -62,8 +62,8 @@ export class ZoneTransfer {
     const xfr = readTransferQuery(packet);
     if (!xfr) return undefined;
     const { q, serial } = xfr;
-    if (!this.#config.zones.some((z) => z === '.' || inZone(q.name, z.slice(0, -1)))) return undefined;
-    const reply = (rcode: number, answer: ResourceRecord[] = []) => [encodeMessage({ ...replyTo(q, rcode), answer }, MAX_TCP_SIZE)];
+    if (!covers(this.#config, q.name)) return undefined;
+    const reply = (rcode: number, answer: ResourceRecord[] = []) => transferReply(q, rcode, answer);
     if (!allowed(this.#config.to, client.address)) return reply(RCODE.REFUSED);
     if (serial === null) return reply(RCODE.SERVFAIL);
     // Authoritative for the plugin's zones themselves, not for names below them.
@@ -79,6 +79,21 @@ export class ZoneTransfer {
   }
 }
 
+/** covers: the `transfer` plugin's zones hold `name` (lower case, no trailing dot). */
+export function covers(config: TransferConfig, name: string): boolean {
+  return config.zones.some((z) => z === '.' || inZone(name, z.slice(0, -1)));
+}
+
+/** transferReply is a transfer's one-message answer: `rcode`, with `answer` (the SOA alone for a current IXFR). */
+export function transferReply(q: Query, rcode: number, answer: ResourceRecord[] = []): Buffer[] {
+  return [encodeMessage({ ...replyTo(q, rcode), answer }, MAX_TCP_SIZE)];
+}
+
+/** byName orders Services (and ServiceImports) by name, then namespace, as CoreDNS's transfers list them. */
+export function byName<T extends { name: string; namespace: string }>(a: T, b: T): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
+}
+
 /** allowed: `to *`, or the client's address among those listed (an IPv4-mapped address counts as IPv4). */
 export function allowed(to: readonly string[], address: string): boolean {
   const ip = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
@@ -91,6 +106,9 @@ export function allowed(to: readonly string[], address: string): boolean {
  * exactly one SOA (CoreDNS answers that SERVFAIL). Undefined for any other query.
  */
 export function readTransferQuery(packet: Buffer): { q: Query; serial: number | null } | undefined {
+  // Asked of every TCP query: the others are ruled out by their type alone, without building the name.
+  const plainType = plainQuestionType(packet);
+  if (plainType !== undefined && plainType !== QTYPE.AXFR && plainType !== QTYPE.IXFR) return undefined;
   let questionEnd: number;
   let qtype: number;
   try {
@@ -122,6 +140,19 @@ export function readTransferQuery(packet: Buffer): { q: Query; serial: number | 
   } catch {
     return undefined;
   }
+}
+
+/** plainQuestionType is the question's type past a name of plain labels; undefined for a compressed or malformed name, or a short packet. */
+function plainQuestionType(packet: Buffer): number | undefined {
+  let off = HEADER_SIZE;
+  for (;;) {
+    if (off >= packet.length) return undefined;
+    const len = packet[off]!;
+    if (len === 0) break;
+    if (len > 63) return undefined;
+    off += len + 1;
+  }
+  return off + 3 <= packet.length ? packet.readUInt16BE(off + 1) : undefined;
 }
 
 /** chunked cuts the records into response messages of at most TRANSFER_CHUNK_BYTES of records each. */
@@ -178,7 +209,6 @@ export function* zoneRecords(ctx: AnswerContext, soa: ResourceRecord): Generator
   if (hosts.size === 0) hosts.add(defaultNSName(zone));
   for (const target of hosts) yield { name: zone, ttl, type: QTYPE.NS, target };
   for (const a of glue) yield address(a.name, a.ip, ttl);
-  const byName = <T extends { name: string; namespace: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0);
   const view = ctx.controller.multicluster;
   if (ctx.multicluster && view) {
     for (const si of [...view.serviceImports()].sort(byName)) if (ctx.controller.hasNamespace(si.namespace)) yield* importRecords(si, view, ctx);
@@ -244,8 +274,4 @@ function endpointRecords(svc: DnsService, endpoints: readonly DnsEndpoint[], ctx
     for (const p of ep.ports) if (p.name !== '') out.push({ name: portName(p.name, p.protocol), ttl, type: QTYPE.SRV, priority: 0, weight, port: p.port, target });
   }
   return out;
-}
-
-function address(name: string, ip: string, ttl: number): ResourceRecord {
-  return ipFamily(ip) === 6 ? { name, ttl, type: QTYPE.AAAA, address: ip } : { name, ttl, type: QTYPE.A, address: ip };
 }

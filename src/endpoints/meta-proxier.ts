@@ -26,11 +26,6 @@ export class MetaProxier implements Proxier {
     this.#byFamily = new Map(proxiers.map((p) => [p.family, p.proxier]));
   }
 
-  /** proxierOf returns the proxier of a family, if this MetaProxier has one. */
-  proxierOf(family: IPFamily): Proxier | undefined {
-    return this.#byFamily.get(family);
-  }
-
   async sync(state: ProxyState): Promise<SyncResult> {
     const family = state.ipFamily ?? 4;
     const proxier = this.#byFamily.get(family);

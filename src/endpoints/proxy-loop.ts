@@ -51,8 +51,6 @@ export class ProxyLoop {
   readonly services: Informer<Service>;
   readonly endpointSlices: Informer<EndpointSlice>;
   readonly node: Informer<Node>;
-  /** The primary family's builder. */
-  readonly builder: ProxyStateBuilder;
   /** One builder per family of the proxier, primary first. */
   readonly builders: readonly ProxyStateBuilder[];
   readonly runner: SyncRunner;
@@ -65,7 +63,6 @@ export class ProxyLoop {
     this.#o = options;
     this.#clock = options.clock ?? realClock;
     this.builders = (options.proxier.ipFamilies ?? [4]).map((family) => new ProxyStateBuilder(options.nodeName, family));
-    this.builder = this.builders[0]!;
     const common = { client: options.client, resyncPeriodMs: options.configSyncPeriodMs, backoff: options.backoff };
     this.services = new Informer<Service>({ ...common, resource: resources.services, labelSelector: PROXY_LABEL_SELECTOR, indexers: { namespace: byNamespace } });
     this.endpointSlices = new Informer<EndpointSlice>({ ...common, resource: resources.endpointslices, labelSelector: PROXY_LABEL_SELECTOR, indexers: { namespace: byNamespace, service: byServiceName } });

@@ -73,7 +73,8 @@ export function countNoLocalEndpoints(services: Iterable<ServicePort>, endpoints
   let internal = 0;
   let external = 0;
   for (const svc of services) {
-    if (svc.clusterIPs.length === 0) continue;
+    // Most services have no Local policy: skip them before categorizing, on every sync's path.
+    if (svc.clusterIPs.length === 0 || !usesLocalEndpoints(svc)) continue;
     const cat = categorizeEndpoints(svc, endpointsOf(svc.key));
     if (!cat.hasAnyEndpoints || cat.local === undefined || cat.local.length > 0) continue;
     if (svc.internalTrafficPolicy === 'Local') internal++;

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatIPv6, ipv6Groups } from './ipv6.ts';
 
 /**
  * Addresses read the way kube-proxy reads them (k8s.io/utils/net
@@ -25,11 +26,10 @@ function canonicalIPv6(text: string): string | undefined {
   const v4 = tail?.[2]?.includes('.') ? sloppyIPv4(tail[2]) : undefined;
   const written = tail && v4 ? tail[1] + v4 : text;
   if (!isIPv6(written) || written.includes('%')) return undefined;
-  // WHATWG URL serialises IPv6 hosts in RFC 5952 form, as Go prints them.
-  const host = new URL(`http://[${written}]/`).hostname.slice(1, -1);
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
-  if (!mapped) return host;
-  const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  const groups = ipv6Groups(written);
+  const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
+  if (!mapped) return formatIPv6(groups);
+  const [hi, lo] = [groups[6]!, groups[7]!];
   return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
 }
 
@@ -50,15 +50,6 @@ export function canonicalIPs(texts: readonly string[]): string[] {
   return out;
 }
 
-/** ipv6Bytes expands a canonical IPv6 text into its 16 bytes. */
-function ipv6Bytes(ip: string): number[] {
-  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
-  const groups = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const h = groups(head);
-  const t = groups(tail);
-  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  return all.flatMap((g) => [g >> 8, g & 255]);
-}
 
 /** maskBytes zeroes the host bits of an address's bytes. */
 function maskBytes(bytes: number[], bits: number): number[] {
@@ -83,7 +74,6 @@ export function parseCIDRSloppy(text: string): string | undefined {
   // An IPv4-mapped network written as IPv6 is left out: no family reads it as its own.
   if (ip === undefined || v6 !== ip.includes(':') || bits > (v6 ? 128 : 32)) return undefined;
   if (!v6) return `${maskBytes(ip.split('.').map(Number), bits).join('.')}/${bits}`;
-  const bytes = maskBytes(ipv6Bytes(ip), bits);
-  const groups = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16));
-  return `${canonicalIPv6(groups.join(':'))}/${bits}`;
+  const bytes = maskBytes(ipv6Groups(ip).flatMap((g) => [g >> 8, g & 255]), bits);
+  return `${formatIPv6(Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!))}/${bits}`;
 }

@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { InvalidArgumentError } from '../../util/errors.ts';
+import { formatIPv6, ipv6Groups } from '../../util/ipv6.ts';
 import { parseCidr, type Ipv4Cidr } from './cidr.ts';
 
 /** Ipv6Cidr is an IPv6 service range; offsets count from the network address. */
@@ -12,28 +13,14 @@ export interface Ipv6Cidr {
 /** kube-apiserver's limit: an IPv6 service range holds at most 2^20 addresses (a /108). */
 const MIN_IPV6_PREFIX = 108;
 
-/** ipv6ToBigInt reads an IPv6 address (any valid spelling) as a 128-bit number. */
+/** ipv6ToBigInt reads an IPv6 address (any valid spelling, an IPv4 tail too) as a 128-bit number. */
 export function ipv6ToBigInt(ip: string): bigint {
-  const [head, tail] = ip.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g || '0', 16)), 0n);
+  return ipv6Groups(ip).reduce((acc, g) => (acc << 16n) + BigInt(g), 0n);
 }
 
 /** bigIntToIpv6 spells an address as RFC 5952 does (lower case, the longest run of zero groups as `::`). */
 export function bigIntToIpv6(n: bigint): string {
-  const groups = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(16 * (7 - i))) & 0xffffn));
-  let best = { at: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > best.len && j - i >= 2) best = { at: i, len: j - i };
-    i = j === i ? i + 1 : j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best.at < 0) return hex.join(':');
-  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
+  return formatIPv6(Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(16 * (7 - i))) & 0xffffn)));
 }
 
 /** parseIpv6Cidr parses `fd00:10:96::/112`: a /108 or smaller, of at least 8 addresses. */

@@ -1,5 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import v8 from 'node:v8';
+import { celNodes, regexFunctions, type CelNode } from './cel-ast.ts';
 
 /**
  * Bounding what CRD validation rules cost (kube charges CEL evaluation by a
@@ -99,7 +100,6 @@ function sizeUnits(v: unknown): number {
 const sized = new WeakSet<object>();
 /** The AST nodes that give the pattern of matches/find/findAll, checked when evaluated. */
 const patterns = new WeakSet<object>();
-const regexFunctions = new Set(['matches', 'find', 'findAll']);
 
 /** Receiver methods whose cost grows with the size of their receiver and arguments (kube's cost model charges them so). */
 const linearFunctions = new Set(['contains', 'matches', 'indexOf', 'lastIndexOf', 'lowerAscii', 'upperAscii', 'trim', 'split', 'replace', 'find', 'findAll', 'join', 'reverse', 'startsWith', 'endsWith', 'substring', 'isSorted', 'sum', 'min', 'max']);
@@ -111,10 +111,11 @@ const linearFunctions = new Set(['contains', 'matches', 'indexOf', 'lastIndexOf'
  * receivers and arguments of string and list methods that scan them; and
  * the patterns of matches/find/findAll, checked for what RE2 refuses.
  */
-export function chargeSizes(node: unknown, seen = new Set<unknown>()): void {
-  if (typeof node !== 'object' || node === null || seen.has(node)) return;
-  seen.add(node);
-  const n = node as { op?: string; args?: unknown };
+export function chargeSizes(ast: unknown): void {
+  for (const n of celNodes(ast)) markSized(n);
+}
+
+function markSized(n: CelNode): void {
   const operands = Array.isArray(n.args) ? (n.args as unknown[]) : [];
   const pattern = (operands[2] as unknown[] | undefined)?.[0];
   // Literal patterns were checked when the CRD was written; the others are checked as they are made.
@@ -124,7 +125,6 @@ export function chargeSizes(node: unknown, seen = new Set<unknown>()): void {
   } else if (n.op === '+') sized.add(n);
   else if (n.op === 'in' && typeof operands[1] === 'object' && operands[1] !== null) sized.add(operands[1]);
   else if (n.op === '==' || n.op === '!=') for (const o of operands) if (typeof o === 'object' && o !== null) sized.add(o);
-  for (const child of Array.isArray(node) ? node : n.op !== undefined ? [n.args] : []) chargeSizes(child, seen);
 }
 
 type Method = (...args: unknown[]) => unknown;

@@ -1,3 +1,5 @@
+import { celNodes, regexFunctions, type CelNode as Node } from './cel-ast.ts';
+
 /**
  * Source rewrites for what real CRDs' rules hold and cel-js does not take as
  * cel-go does (found running the Gateway API CRDs' rules):
@@ -10,14 +12,6 @@
  * A rule is rewritten one site at a time and parsed again, so nested sites
  * are found in the rewritten source.
  */
-type Node = { op?: string; args?: unknown; range?: { start: number; end: number } };
-
-const regexFunctions = new Set(['matches', 'find', 'findAll']);
-
-function children(n: Node): unknown[] {
-  if (Array.isArray(n)) return n;
-  return n.op !== undefined ? [n.args] : [];
-}
 
 /** chainBase is the node under a chain of field selections. */
 function chainBase(n: Node): Node {
@@ -27,26 +21,21 @@ function chainBase(n: Node): Node {
 }
 
 /** site finds the first rewrite in the AST: the range to replace and its replacement. */
-function site(node: unknown, source: string, seen = new Set<unknown>()): { start: number; end: number; text: string } | undefined {
-  if (typeof node !== 'object' || node === null || seen.has(node)) return undefined;
-  seen.add(node);
-  const n = node as Node;
-  if (n.op === 'call' && Array.isArray(n.args) && n.args[0] === 'has' && n.range) {
-    const arg = (n.args[1] as Node[] | undefined)?.[0];
-    if (arg?.op === '.' && Array.isArray(arg.args) && chainBase(arg).op !== 'id') {
-      const base = arg.args[0] as Node;
-      if (base.range) return { ...n.range, text: `(${JSON.stringify(arg.args[1])} in (${source.slice(base.range.start, base.range.end)}))` };
+function site(ast: unknown, source: string): { start: number; end: number; text: string } | undefined {
+  for (const n of celNodes(ast)) {
+    if (n.op === 'call' && Array.isArray(n.args) && n.args[0] === 'has' && n.range) {
+      const arg = (n.args[1] as Node[] | undefined)?.[0];
+      if (arg?.op === '.' && Array.isArray(arg.args) && chainBase(arg).op !== 'id') {
+        const base = arg.args[0] as Node;
+        if (base.range) return { ...n.range, text: `(${JSON.stringify(arg.args[1])} in (${source.slice(base.range.start, base.range.end)}))` };
+      }
     }
-  }
-  if (n.op === 'rcall' && Array.isArray(n.args) && regexFunctions.has(n.args[0] as string)) {
-    const pattern = (n.args[2] as Node[] | undefined)?.[0];
-    if (pattern?.op === 'value' && typeof pattern.args === 'string' && pattern.range && /\(\?i\)|\(\?P</.test(pattern.args)) {
-      return { ...pattern.range, text: JSON.stringify(toJavaScriptPattern(pattern.args)) };
+    if (n.op === 'rcall' && Array.isArray(n.args) && regexFunctions.has(n.args[0] as string)) {
+      const pattern = (n.args[2] as Node[] | undefined)?.[0];
+      if (pattern?.op === 'value' && typeof pattern.args === 'string' && pattern.range && /\(\?i\)|\(\?P</.test(pattern.args)) {
+        return { ...pattern.range, text: JSON.stringify(toJavaScriptPattern(pattern.args)) };
+      }
     }
-  }
-  for (const c of children(n)) {
-    const found = site(c, source, seen);
-    if (found) return found;
   }
   return undefined;
 }

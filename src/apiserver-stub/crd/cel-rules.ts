@@ -1,6 +1,7 @@
 import type { StatusCause } from '../../kube/types.ts';
 import { optionalRuleEnv, ruleEnv } from './cel-env.ts';
 import { fieldProblem, rootSchema } from './cel-fields.ts';
+import { celNodes, regexFunctions } from './cel-ast.ts';
 import { chargeSizes, regexProblem } from './cel-meter.ts';
 import { rewriteRule } from './cel-rewrite.ts';
 import type { JsonSchemaProps } from './schema.ts';
@@ -83,34 +84,21 @@ function compile(env: typeof ruleEnv, given: string, want: 'bool' | 'string', se
   return program;
 }
 
-const regexFunctions = new Set(['matches', 'find', 'findAll']);
-
 /** literalPatternProblem finds a literal pattern of matches/find/findAll that JavaScript cannot parse or RE2 would refuse (checked at compile time, as kube's library does). */
-function literalPatternProblem(node: unknown, source: string, seen = new Set<unknown>()): Error | undefined {
-  if (typeof node !== 'object' || node === null || seen.has(node)) return undefined;
-  seen.add(node);
-  const n = node as { op?: string; args?: unknown; start?: number };
-  if (n.op === 'rcall' && Array.isArray(n.args) && regexFunctions.has(n.args[0] as string)) {
-    const pattern = (n.args[2] as Array<{ op?: string; args?: unknown }> | undefined)?.[0];
+function literalPatternProblem(ast: unknown, source: string): Error | undefined {
+  for (const n of celNodes(ast)) {
+    if (n.op !== 'rcall' || !Array.isArray(n.args) || !regexFunctions.has(n.args[0] as string)) continue;
+    const pattern = (n.args[2] as Array<{ op?: string; args?: unknown; start?: number }> | undefined)?.[0];
     const problem = pattern?.op === 'value' && typeof pattern.args === 'string' ? regexProblem(pattern.args) : undefined;
-    if (problem !== undefined) return new Error(celError({ summary: `invalid ${n.args[0]} argument: ${problem}`, range: { start: (pattern as { start?: number }).start ?? 0 } }, source));
-  }
-  const args = Array.isArray(node) ? node : n.op !== undefined ? [n.args] : [];
-  for (const a of args) {
-    const found = literalPatternProblem(a, source, seen);
-    if (found) return found;
+    if (problem !== undefined) return new Error(celError({ summary: `invalid ${n.args[0]} argument: ${problem}`, range: { start: pattern!.start ?? 0 } }, source));
   }
   return undefined;
 }
 
 /** usesOldSelf: whether the rule's expression names oldSelf (then it is a transition rule). */
-function usesOldSelf(node: unknown, seen = new Set<unknown>()): boolean {
-  if (typeof node !== 'object' || node === null || seen.has(node)) return false;
-  seen.add(node);
-  const n = node as { op?: string; args?: unknown };
-  if (n.op === 'id') return n.args === 'oldSelf';
-  const args = Array.isArray(node) ? node : n.op !== undefined ? [n.args] : [];
-  return args.some((a) => usesOldSelf(a, seen));
+function usesOldSelf(ast: unknown): boolean {
+  for (const n of celNodes(ast)) if (n.op === 'id' && n.args === 'oldSelf') return true;
+  return false;
 }
 
 function compileRule(rule: ValidationRule, schema: JsonSchemaProps): CompiledRule | Error {

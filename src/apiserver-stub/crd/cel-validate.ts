@@ -196,8 +196,10 @@ function visit(site: Site, w: Walk): boolean {
   const { schema, value, old } = site;
   if (value === null || value === undefined) return true;
   if (!runRules(site, w)) return false;
+  // Only subtrees whose schema declares a rule are walked: elsewhere there is nothing to run, so neither
+  // CEL values nor old-value comparisons are worth making.
   if (Array.isArray(value)) {
-    if (!schema.items) return true;
+    if (!schema.items || !hasRules(schema.items)) return true;
     const correlatable = schema['x-kubernetes-list-type'] === 'map';
     for (const [i, item] of value.entries()) {
       const path = `${site.path}[${i}]`;
@@ -214,7 +216,7 @@ function visit(site: Site, w: Walk): boolean {
     const additional = typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined;
     const path = prop ? (site.path === '' ? key : `${site.path}.${key}`) : `${site.path}[${key}]`;
     const sub = prop ?? additional;
-    if (sub && !visit(child(sub, v, oldObj[key], path), w)) return false;
+    if (sub && hasRules(sub) && !visit(child(sub, v, oldObj[key], path), w)) return false;
   }
   return true;
 }

@@ -3,18 +3,18 @@ import type { Backend, StoredValue, StoreWatch } from './backend.ts';
 
 const log = createLogger('apiserver');
 
-/** What a StoreFeed tells its cache: start again from a list, an object stored, an object gone. */
+/** What a StoreFeed tells its cache: start again from a list, an object stored, an object gone (with its last value). */
 export interface StoreFeedHandlers {
   reset(): void;
   put(key: string, value: StoredValue): void;
-  remove(key: string): void;
+  remove(key: string, value: StoredValue): void;
 }
 
 /**
  * StoreFeed keeps an in-process cache of what the store holds under a
  * prefix: a list, then a watch from the list's revision, listed again a
  * second after the watch ends (a reflector in its simplest form, for the
- * authorizers' caches).
+ * authorizers' caches and the Service allocator).
  */
 export class StoreFeed {
   private feed: StoreWatch | undefined;
@@ -38,7 +38,7 @@ export class StoreFeed {
     this.feed = await this.backend.watch(this.prefix, list.revision, {
       // Returns nothing: a false would pause the watch.
       onEvent: (event) => {
-        if (event.type === 'DELETED') this.handlers.remove(event.key);
+        if (event.type === 'DELETED') this.handlers.remove(event.key, event.value);
         else this.handlers.put(event.key, event.value);
       },
       onClose: (reason) => {

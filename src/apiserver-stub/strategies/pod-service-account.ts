@@ -26,6 +26,9 @@ function accessVolume(): Volume {
 
 const mountsServiceAccount = (c: Container) => (c.volumeMounts ?? []).some((m) => m.mountPath === SERVICE_ACCOUNT_MOUNT);
 
+/** accountNameOf is the account a pod runs as: `serviceAccountName`, else the deprecated `serviceAccount`, else `default`. */
+const accountNameOf = (spec: PodSpec): string => spec.serviceAccountName || spec.serviceAccount || 'default';
+
 /**
  * admitServiceAccount is the mutating half of kube's ServiceAccount
  * admission for a new pod: the pod runs as `default` unless it names another
@@ -38,7 +41,7 @@ const mountsServiceAccount = (c: Container) => (c.volumeMounts ?? []).some((m) =
 export function admitServiceAccount(pod: Pod, account?: ServiceAccount): void {
   const spec = pod.spec as PodSpec | undefined;
   if (!spec) return;
-  const name = spec.serviceAccountName || spec.serviceAccount || 'default';
+  const name = accountNameOf(spec);
   spec.serviceAccountName = name;
   spec.serviceAccount = name;
   if ((spec.imagePullSecrets ?? []).length === 0 && (account?.imagePullSecrets ?? []).length > 0) {
@@ -93,7 +96,7 @@ export async function admitPodServiceAccount(pod: Pod, lookup: ServiceAccountLoo
     if (spec.serviceAccountName) throw apiErrors.forbidden({ group: '', resource: 'pods' }, podName, 'a mirror pod may not reference service accounts');
     return;
   }
-  const name = spec.serviceAccountName || spec.serviceAccount || 'default';
+  const name = accountNameOf(spec);
   const account = await findServiceAccount(lookup, meta.namespace, name);
   if (!account) {
     throw apiErrors.forbidden({ group: '', resource: 'pods' }, podName, `error looking up service account ${meta.namespace}/${name}: serviceaccount "${name}" not found`);

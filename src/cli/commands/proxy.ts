@@ -22,6 +22,9 @@ import { writeProcSysctl } from '../../iptables/sysctl.ts';
 
 const log = createLogger('proxy');
 
+/** The modes that run a proxier per IP family where both work. */
+const DUAL_STACK_MODES = new Set(['iptables', 'ipvs']);
+
 /** proxyFlags are `ferry proxy`'s flags, spelled as kube-proxy's where they overlap. */
 export const proxyFlags = {
   kubeconfig: { type: 'string', help: 'path to a kubeconfig file (else $KUBECONFIG, --server, or the in-cluster service account)' },
@@ -142,8 +145,8 @@ export default defineCommand({
     const client = new ApiClient(loadClientConfig({ kubeconfig: flags.kubeconfig, server: flags.server }), { userAgent: `ferry-proxy/${config.nodeName}` });
     let proxier;
     try {
-      // Dual-stack iptables mode puts the node IP's family first, as kube-proxy (the other modes are IPv4 only).
-      const primaryIPFamily = config.mode === 'iptables' ? await detectPrimaryIPFamily(client, config.nodeName) : undefined;
+      // The dual-stack modes put the node IP's family first, as kube-proxy (nftables and userspace are IPv4 only).
+      const primaryIPFamily = DUAL_STACK_MODES.has(config.mode) ? await detectPrimaryIPFamily(client, config.nodeName) : undefined;
       proxier = await (await loadBackend(config.mode))({ ...config, primaryIPFamily }, metrics);
     } catch (error) {
       await client.close();

@@ -1,4 +1,4 @@
-import { CorefileError } from './errors.ts';
+import { fail } from './directive-args.ts';
 import type { Directive } from './parse.ts';
 
 /**
@@ -21,9 +21,6 @@ const bare = (z: string) => z.toLowerCase().replace(/\.$/, '');
 
 /** k8sExternal reads the directive; `blockZones` are the server block's zones (FQDNs). */
 export function k8sExternal(d: Directive, blockZones: readonly string[]): K8sExternalConfig {
-  const fail = (message: string): never => {
-    throw new CorefileError(d.line, `plugin/k8s_external: ${message}`);
-  };
   const zones = (d.args.length > 0 ? d.args : blockZones).map(bare);
   let apex = 'dns';
   let ttl = 5;
@@ -31,17 +28,17 @@ export function k8sExternal(d: Directive, blockZones: readonly string[]): K8sExt
   let fallthrough: string[] | undefined;
   for (const o of d.block) {
     if (o.name === 'ttl') {
-      if (o.args.length === 0) fail('Wrong argument count or unexpected line ending');
+      if (o.args.length === 0) fail(d, 'Wrong argument count or unexpected line ending');
       const t = Number(o.args[0]);
-      if (!/^-?\d+$/.test(o.args[0]!)) fail(`invalid ttl ${JSON.stringify(o.args[0])}`);
-      if (t < 0 || t > 3600) fail(`ttl must be in range [0, 3600]: ${t}`);
+      if (!/^-?\d+$/.test(o.args[0]!)) fail(d, `invalid ttl ${JSON.stringify(o.args[0])}`);
+      if (t < 0 || t > 3600) fail(d, `ttl must be in range [0, 3600]: ${t}`);
       ttl = t;
     } else if (o.name === 'apex') {
-      if (o.args.length === 0) fail('Wrong argument count or unexpected line ending');
+      if (o.args.length === 0) fail(d, 'Wrong argument count or unexpected line ending');
       apex = o.args[0]!.toLowerCase();
     } else if (o.name === 'headless') headless = true;
     else if (o.name === 'fallthrough') fallthrough = o.args.length > 0 ? o.args.map(bare) : [''];
-    else fail(`unknown property '${o.name}'`);
+    else fail(d, `unknown property '${o.name}'`);
   }
   return { zones, apex, ttl, headless, fallthrough };
 }

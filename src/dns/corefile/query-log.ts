@@ -1,6 +1,7 @@
 import type { Client } from '../handler.ts';
 import { formatLogLine, responseClass, responseType, usesMetadata } from '../log-format.ts';
 import { kubernetesMetadata, longestZone, type ClientPods, type Metadata } from '../metadata.ts';
+import { inZone } from '../parse.ts';
 import type { Query } from '../wire/query.ts';
 import { createLogger } from '../../util/log.ts';
 import type { LogRule } from './metadata.ts';
@@ -16,7 +17,8 @@ const log = createLogger('dns');
  * whose format reads it, and only with a `metadata` plugin, as in CoreDNS.
  */
 export class QueryLog {
-  readonly #rules: readonly LogRule[];
+  /** The rules with their name scopes as zones (no trailing dot; '' is the root), worked out once, not per query. */
+  readonly #rules: ReadonlyArray<LogRule & { readonly zone: string }>;
   readonly #cfg: ServerConfig;
   readonly #clientPods: ClientPods | undefined;
   /** Zones (no trailing dot; '' is the root) metadata is collected for; undefined without `metadata`. */
@@ -25,7 +27,7 @@ export class QueryLog {
 
   constructor(cfg: ServerConfig, clientPods: ClientPods | undefined) {
     this.#cfg = cfg;
-    this.#rules = cfg.logRules;
+    this.#rules = cfg.logRules.map((r) => ({ ...r, zone: r.nameScope.slice(0, -1) }));
     this.#clientPods = cfg.kubernetes?.podMode === 'verified' ? clientPods : undefined;
     this.#metadataZones = cfg.metadata?.zones.map((z) => z.slice(0, -1));
     const k = cfg.kubernetes;
@@ -34,7 +36,7 @@ export class QueryLog {
 
   /** write logs one query: `query` as asked (before any rewrite), its packet size, the response and when it began (performance.now()). */
   write(query: Query, querySize: number, client: Client, response: Buffer | undefined, started: number): void {
-    const rule = this.#rules.find((r) => r.nameScope === '.' || longestZone(query.name, [r.nameScope.slice(0, -1)]) !== undefined);
+    const rule = this.#rules.find((r) => r.zone === '' || inZone(query.name, r.zone));
     if (!rule) return;
     const wantsMetadata = this.#metadataZones !== undefined && usesMetadata(rule.format);
     const type = rule.classes.length > 0 || wantsMetadata ? responseType(query, response) : undefined;

@@ -34,6 +34,20 @@ test('a ClusterIP past the first 65,536 addresses of 10.96.0.0/12 is accepted; o
   t.is((await createService(url, 'broadcast', '10.111.255.255')).status, 422);
 });
 
+test('a deleted Service gives its ClusterIP back: the allocator follows the store', async (t) => {
+  const { url } = await startServer(t);
+  t.is((await createService(url, 'first', '10.96.7.7')).status, 201);
+  t.is((await createService(url, 'second', '10.96.7.7')).status, 422, 'taken while the first holds it');
+  t.is((await fetch(`${url}/api/v1/namespaces/default/services/first`, { method: 'DELETE' })).status, 200);
+  // The allocator learns of the delete from the store's watch, a moment after the DELETE answered.
+  let again = await createService(url, 'second', '10.96.7.7');
+  for (let i = 0; i < 50 && again.status === 422; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    again = await createService(url, 'second', '10.96.7.7');
+  }
+  t.is(again.status, 201, JSON.stringify(again.json));
+});
+
 test('the /12 allocator stays cheap: 5,000 dynamic ClusterIPs, distinct and inside the range, in well under a second', (t) => {
   const allocator = new ServiceAllocator(parseCidr('10.96.0.0/12'), parsePortRange('30000-32767'));
   const seen = new Set<string>();

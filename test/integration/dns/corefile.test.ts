@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../../src/util/free-port.ts';
-import { clusterIPService, createNamespace, createService, createSlice, dig, slice, startCluster, startFerryDns, startFerryDnsConf, waitFor, type Cluster, type Teardown } from './harness.ts';
+import { dig, populateWebAndHeadless, startCluster, startFerryDns, startFerryDnsConf, waitFor, type Teardown } from './harness.ts';
 
 
 
@@ -19,16 +19,6 @@ function tempDir(t: Teardown): string {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-corefile-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-async function populate(c: Cluster): Promise<void> {
-  await createNamespace(c, 'testns');
-  await createService(c, clusterIPService('testns', 'web', [{ name: 'http', port: 80 }], { clusterIP: '10.96.100.1' }));
-  await createService(c, clusterIPService('testns', 'hdls', [{ name: 'http', port: 80 }], { clusterIP: 'None' }));
-  await createSlice(c, slice('testns', 'hdls', 'hdls-1', [
-    { addresses: ['172.16.0.10'], hostname: 'db-0', conditions: { ready: true } },
-    { addresses: ['172.16.0.11'], conditions: { ready: true } },
-  ], [{ name: 'http', port: 8080 }]));
 }
 
 /** kubeadmFor points kubeadm's Corefile at test ports and a resolv.conf of our own; every plugin stays. */
@@ -44,7 +34,7 @@ const sorted = (r: { status: string; answer: string[]; authority: string[]; addi
 
 for (const fixture of ['kubeadm.Corefile', 'kubeadm-nocache-cluster.Corefile']) test(`${fixture}, kubeadm's default, answers as today's flags do`, async (t) => {
   const c = await startCluster(t);
-  await populate(c);
+  await populateWebAndHeadless(c);
   const dir = tempDir(t);
   writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\n'); // port 53 on loopback: nothing answers, as --upstream 127.0.0.1:9 below
   const file = join(dir, 'Corefile');
@@ -65,7 +55,7 @@ for (const fixture of ['kubeadm.Corefile', 'kubeadm-nocache-cluster.Corefile']) 
 
 test('a hosts block (inline and file, fallthrough) and rewrite name rules answer with the names asked', async (t) => {
   const c = await startCluster(t);
-  await populate(c);
+  await populateWebAndHeadless(c);
   const dir = tempDir(t);
   writeFileSync(join(dir, 'hosts'), '10.9.9.9 files.example.com\n');
   const file = join(dir, 'Corefile');
@@ -132,7 +122,7 @@ ${extra}}
 
 test('several server blocks on their own ports, and health { lameduck } serving on after SIGTERM', async (t) => {
   const c = await startCluster(t);
-  await populate(c);
+  await populateWebAndHeadless(c);
   const dir = tempDir(t);
   const [p1, p2] = [await freePort(), await freePort()];
   const file = join(dir, 'Corefile');
@@ -176,7 +166,7 @@ test('a Corefile without kubernetes needs no apiserver: ready at once, answering
 
 test('server blocks sharing a port: each query goes to the block of the most specific zone', async (t) => {
   const c = await startCluster(t);
-  await populate(c);
+  await populateWebAndHeadless(c);
   const dir = tempDir(t);
   const port = await freePort();
   const file = join(dir, 'Corefile');
@@ -224,7 +214,7 @@ test('reload: an edit that cannot start (its port is taken) restores the running
 
 test('a reverse zone given to kubernetes without fallthrough is authoritative: dig -x of an unknown address is NXDOMAIN with its SOA', async (t) => {
   const c = await startCluster(t);
-  await populate(c);
+  await populateWebAndHeadless(c);
   const dir = tempDir(t);
   const file = join(dir, 'Corefile');
   const port = await freePort();

@@ -230,6 +230,21 @@ export async function createNamespace(c: Cluster, name: string): Promise<void> {
   await c.client.create(resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
 
+/**
+ * populateWebAndHeadless creates namespace testns with ClusterIP Service web
+ * (10.96.100.1, port http 80) and headless Service hdls with two ready
+ * endpoints (172.16.0.10 named db-0, 172.16.0.11; port http 8080).
+ */
+export async function populateWebAndHeadless(c: Cluster): Promise<void> {
+  await createNamespace(c, 'testns');
+  await createService(c, clusterIPService('testns', 'web', [{ name: 'http', port: 80 }], { clusterIP: '10.96.100.1' }));
+  await createService(c, clusterIPService('testns', 'hdls', [{ name: 'http', port: 80 }], { clusterIP: 'None' }));
+  await createSlice(c, slice('testns', 'hdls', 'hdls-1', [
+    { addresses: ['172.16.0.10'], hostname: 'db-0', conditions: { ready: true } },
+    { addresses: ['172.16.0.11'], conditions: { ready: true } },
+  ], [{ name: 'http', port: 8080 }]));
+}
+
 /** createPod creates a pod and sets its status (phase Running, podIP). */
 export async function createPod(c: Cluster, ns: string, name: string, ip: string, spec: Partial<Pod['spec']> = {}): Promise<Pod> {
   const pod = await c.client.create<Pod>(resources.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: ns, name }, spec: { containers: [{ name: 'c', image: 'none' }], ...spec } }, { namespace: ns });

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Service } from 'kubernetes-types/core/v1.d.ts';
 import { freePort } from '../../../src/util/free-port.ts';
-import { clusterIPService, createNamespace, createService, createSlice, slice, startCluster, startFerryDns, startFerryDnsConf, waitFor, writeCorefile, type Cluster, type Teardown } from './harness.ts';
+import { createService, populateWebAndHeadless, startCluster, startFerryDns, startFerryDnsConf, waitFor, writeCorefile, type Teardown } from './harness.ts';
 
 const Z = 'cluster.local';
 const BULK = 2000;
@@ -34,21 +34,11 @@ async function xfr(port: number, args: string[]): Promise<{ records: string[]; s
   return { records, serial, comments: lines.filter((l) => l.startsWith(';')) };
 }
 
-async function populate(c: Cluster): Promise<void> {
-  await createNamespace(c, 'testns');
-  await createService(c, clusterIPService('testns', 'web', [{ name: 'http', port: 80 }], { clusterIP: '10.96.100.1' }));
-  await createService(c, clusterIPService('testns', 'hdls', [{ name: 'http', port: 80 }], { clusterIP: 'None' }));
-  await createSlice(c, slice('testns', 'hdls', 'hdls-1', [
-    { addresses: ['172.16.0.10'], hostname: 'db-0', conditions: { ready: true } },
-    { addresses: ['172.16.0.11'], conditions: { ready: true } },
-  ], [{ name: 'http', port: 8080 }]));
-}
-
 const SOA = `${Z}. 30 IN SOA ns.dns.${Z}. hostmaster.${Z}. S 7200 1800 86400 30`;
 
 test('dig AXFR/IXFR against ferry dns with transfer { to * }; without transfer AXFR is refused', async (t) => {
   const c = await startCluster(t);
-  await populate(c);
+  await populateWebAndHeadless(c);
   const port = await startConf(t, c.url, `.:${await freePort()} {\n  bind 127.0.0.1\n  ready 127.0.0.1:0\n  kubernetes ${Z} {\n    ttl 30\n  }\n  transfer {\n    to *\n  }\n  forward . 127.0.0.1:9\n}\n`);
   const axfr = await xfr(port, ['AXFR', Z]);
   t.deepEqual(axfr.records, [

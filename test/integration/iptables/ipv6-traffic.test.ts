@@ -1,11 +1,9 @@
 import test from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ip, sysctlIn } from '../../../src/lab/netns.ts';
 import { isRoot } from '../../helpers/netns-fixture.ts';
 import { NODE_IP, ProxyTopology } from '../../helpers/proxy-topology.ts';
+import { startApiserver, startProxy } from './ferry-node.ts';
 
 // IPv6 through the real parts: `ferry apiserver` with a dual-stack service
 // range, `ferry proxy --mode iptables` (an ip6tables proxier beside the
@@ -54,37 +52,28 @@ const manifest = JSON.stringify({
 rootTest('a dual-stack Service answers over IPv6 on its ClusterIP and NodePort through ferry proxy\'s ip6tables proxier', async (t) => {
   const topo = await ProxyTopology.create(t, 1);
   await addIPv6(topo);
-  const dataDir = await mkdtemp(join(tmpdir(), 'fytest-ipt6-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  topo.fixture.spawn(topo.node, ferryBin, ['apiserver', '--plain-http', '--listen', '127.0.0.1:6443', '--storage', 'memory', '--data-dir', dataDir, '--service-cluster-ip-range', '172.30.0.0/16,fd00:10:96::/112']);
-  const kubectl = (args: string[], input?: string) => topo.fixture.exec(topo.node, 'kubectl', ['--server', 'http://127.0.0.1:6443', ...args], { input, allowFailure: true });
-  for (const end = Date.now() + 20_000; (await kubectl(['get', 'namespaces'])).code !== 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 200));
+  const kubectl = await startApiserver(t, topo, '172.30.0.0/16,fd00:10:96::/112');
   const applied = await kubectl(['apply', '--validate=false', '-f', '-'], manifest);
   t.is(applied.code, 0, applied.stderr);
   const stored = JSON.parse((await kubectl(['get', 'service', 'web', '-o', 'json'])).stdout) as { spec: { ipFamilies: string[]; ipFamilyPolicy: string } };
   t.deepEqual(stored.spec.ipFamilies, ['IPv6', 'IPv4']);
   t.is(stored.spec.ipFamilyPolicy, 'RequireDualStack');
 
-  const proxy = topo.fixture.spawn(topo.node, ferryBin, [
-    'proxy', '--mode', 'iptables', '--iptables-backend', 'nft', '--server', 'http://127.0.0.1:6443', '--hostname-override', 'node',
-    '--cluster-cidr', '10.244.0.0/16,fd00:10:244::/48', '--min-sync-period', '0s', '--healthz-bind-address', '', '--metrics-bind-address', '',
-  ]);
-  let log = '';
-  proxy.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+  const proxy = startProxy(topo, ['--mode', 'iptables', '--iptables-backend', 'nft'], [], '10.244.0.0/16,fd00:10:244::/48');
   const answers = async (url: string, ms = 15_000) => {
     for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
       if ((await topo.curl(topo.ext, url, 1).catch(() => '')) === 'pod-0') return true;
     }
     return false;
   };
-  t.true(await answers(`http://[${CLUSTER_IP6}]/hostname`), `IPv6 ClusterIP from outside the cluster; proxy log:\n${log}`);
+  t.true(await answers(`http://[${CLUSTER_IP6}]/hostname`), `IPv6 ClusterIP from outside the cluster; proxy log:\n${proxy.log}`);
   t.true(await answers(`http://[${NODE_IP6}]:${NODE_PORT}/hostname`), 'IPv6 NodePort');
   t.true(await answers(`http://${CLUSTER_IP4}/hostname`), 'the IPv4 proxier beside it: IPv4 ClusterIP');
   t.true(await answers(`http://${NODE_IP}:${NODE_PORT}/hostname`), 'IPv4 NodePort');
   // Both proxiers' health check servers hold the port: 0.0.0.0 and '::' (IPv6 only).
   for (const host of [`[${NODE_IP6}]`, NODE_IP]) {
     const health = await topo.fixture.exec(topo.ext, 'curl', ['-sS', '-m', '2', `http://${host}:${HEALTH_CHECK_NODE_PORT}/`], { allowFailure: true });
-    t.regex(health.stdout, /"localEndpoints":1/, `health check node port on ${host}: ${health.stderr}\n${log}`);
+    t.regex(health.stdout, /"localEndpoints":1/, `health check node port on ${host}: ${health.stderr}\n${proxy.log}`);
   }
   // The pod saw the node's address, not ext's: traffic from outside the cluster CIDR is masqueraded in IPv6 too.
   const clientIP = await topo.curl(topo.ext, `http://[${CLUSTER_IP6}]/clientip`);
@@ -96,7 +85,7 @@ rootTest('a dual-stack Service answers over IPv6 on its ClusterIP and NodePort t
   t.regex(nat6, new RegExp(`--to-destination \\[${POD_IP6}\\]:8080`));
   t.notRegex(nat6, /172\.30\.0\.50|10\.244\.1\.10/, 'no IPv4 address in the IPv6 tables');
 
-  proxy.kill('SIGTERM');
+  proxy.proxy.kill('SIGTERM');
   const cleanup = await topo.fixture.exec(topo.node, ferryBin, ['proxy', '--cleanup'], { allowFailure: true });
   t.is(cleanup.code, 0, cleanup.stderr);
   for (const save of ['ip6tables-nft-save', 'iptables-nft-save']) t.notRegex((await topo.fixture.exec(topo.node, save, [])).stdout, /KUBE-/, save);

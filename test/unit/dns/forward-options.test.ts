@@ -1,36 +1,13 @@
 import test from 'ava';
-import { createSocket, type Socket } from 'node:dgram';
 import { Forwarder } from '../../../src/dns/forward.ts';
+import { fakeUpstream } from './fake-upstream.ts';
 import { buildQuery } from './helpers.ts';
 
 // Forwarder options a Corefile sets: `forward { policy }`, `cache TTL`
 // (the longest a response is kept), and no `cache` at all. Upstreams are
 // loopback UDP sockets answering every A question with one record of TTL 300.
 
-interface FakeUpstream {
-  port: number;
-  queries: number;
-  socket: Socket;
-}
-
-async function upstream(t: { teardown(fn: () => void): void }): Promise<FakeUpstream> {
-  const socket = createSocket('udp4');
-  const u: FakeUpstream = { port: 0, queries: 0, socket };
-  socket.on('message', (q, rinfo) => {
-    u.queries++;
-    const header = Buffer.from(q.subarray(0, 12));
-    header.writeUInt16BE(0x8180, 2);
-    header.writeUInt16BE(1, 6);
-    header.writeUInt16BE(0, 10);
-    const questionEnd = q.indexOf(0, 12) + 5;
-    const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x01, 0x2c, 0, 4, 192, 0, 2, 1]);
-    socket.send(Buffer.concat([header, q.subarray(12, questionEnd), answer]), rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((ok) => socket.bind(0, '127.0.0.1', () => ok()));
-  u.port = socket.address().port;
-  t.teardown(() => socket.close());
-  return u;
-}
+const upstream = (t: { teardown(fn: () => void): void }) => fakeUpstream(t, 300);
 
 async function ask(f: Forwarder, name: string): Promise<Buffer> {
   const q = buildQuery(name, 'A');

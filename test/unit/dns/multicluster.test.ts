@@ -97,3 +97,22 @@ test('until the ServiceImports have listed (their CRD absent) the clusterset zon
   idx.multicluster.markSynced();
   t.is((await ask(idx, `web.testns.svc.${CS}.`, 'A')).rcode, 'NXDOMAIN', 'a deleted import is gone');
 });
+
+test('an import’s endpoints follow its slices: updated, relabelled to another service, deleted', (t) => {
+  const mc = index().multicluster;
+  const ips = (service: string) => mc.endpoints('testns', service).map((e) => `${e.clusterId}/${e.ip}`).sort();
+  t.deepEqual(ips('db'), ['east/172.16.1.10', 'west/172.16.2.10']);
+  const west = (service: string, addresses: string[]) => toMcEndpointSlice({
+    metadata: { namespace: 'testns', name: 'db-west', labels: { [LABEL_SERVICE_NAME]: service, [LABEL_SOURCE_CLUSTER]: 'west' } },
+    addressType: 'IPv4', endpoints: [{ addresses }], ports: http,
+  })!;
+  mc.setEndpointSlice(west('db', ['172.16.2.11']));
+  t.deepEqual(ips('db'), ['east/172.16.1.10', 'west/172.16.2.11']);
+  mc.setEndpointSlice(west('cache', ['172.16.2.11']));
+  t.deepEqual(ips('db'), ['east/172.16.1.10']);
+  t.deepEqual(ips('cache'), ['west/172.16.2.11']);
+  mc.deleteEndpointSlice('testns', 'db-west');
+  mc.deleteEndpointSlice('testns', 'db-east');
+  t.deepEqual(ips('cache'), []);
+  t.deepEqual(ips('db'), []);
+});

@@ -4,9 +4,9 @@ import { ProxierHealth } from '../../../src/endpoints/healthz.ts';
 import { MetaProxier } from '../../../src/endpoints/meta-proxier.ts';
 import { ProxyMetrics } from '../../../src/endpoints/metrics.ts';
 import { ProxyLoop } from '../../../src/endpoints/proxy-loop.ts';
-import type { Proxier, SyncResult } from '../../../src/endpoints/proxier.ts';
 import type { ProxyState } from '../../../src/endpoints/proxy-state.ts';
 import { FakeApiserver } from './fake-apiserver.ts';
+import { FlakyProxier, until } from './flaky-proxier.ts';
 
 // A dual-stack node: one proxier per IP family behind a MetaProxier, fed by
 // one ProxyLoop (one set of informers, one metrics registry, one health).
@@ -23,38 +23,13 @@ const slice = (family: 4 | 6, ips: string[]) => ({
   ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
 });
 
-/** RecordingProxier keeps the snapshots it was given and fails while `failing` is set. */
-class RecordingProxier implements Proxier {
-  readonly mode = 'recording';
-  failing = false;
-  readonly states: ProxyState[] = [];
-  async sync(state: ProxyState): Promise<SyncResult> {
-    if (this.failing) return { ok: false, error: new Error('injected failure') };
-    this.states.push(state);
-    return { ok: true, full: true };
-  }
-  cleanups = 0;
-  cleanup = async () => {
-    this.cleanups++;
-  };
-  close = async () => {};
-}
-
-async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const endpointsOf = (s: ProxyState | undefined) => s?.endpoints.get('ns1/web:http')?.map((e) => e.ip) ?? [];
 
 test('each family proxier gets its own family snapshot; a failing family is retried alone', async (t) => {
   const api = new FakeApiserver();
   const client = new ApiClient({ server: await api.listen() });
-  const v4 = new RecordingProxier();
-  const v6 = new RecordingProxier();
+  const v4 = new FlakyProxier();
+  const v6 = new FlakyProxier();
   const proxier = new MetaProxier([{ family: 6, proxier: v6 }, { family: 4, proxier: v4 }]);
   const metrics = new ProxyMetrics();
   const health = new ProxierHealth({ healthTimeoutMs: 400 });
@@ -69,7 +44,7 @@ test('each family proxier gets its own family snapshot; a failing family is retr
   });
   t.deepEqual(proxier.ipFamilies, [6, 4], 'the primary family (the node IP\'s) first');
   loop.start();
-  await waitFor('first syncs', () => v4.states.length >= 1 && v6.states.length >= 1, 5000);
+  await until(() => v4.states.length >= 1 && v6.states.length >= 1, 5000, 'first syncs');
   t.deepEqual(v4.states[0]!.services.get('ns1/web:http')?.clusterIPs, ['172.30.0.41']);
   t.deepEqual(v6.states[0]!.services.get('ns1/web:http')?.clusterIPs, ['fd00:172:30::41']);
   t.deepEqual(endpointsOf(v4.states[0]), ['10.0.0.1']);
@@ -79,11 +54,11 @@ test('each family proxier gets its own family snapshot; a failing family is retr
   v6.failing = true;
   api.upsert(SLICES, slice(6, ['fd00:10::1', 'fd00:10::2']));
   api.upsert(SLICES, slice(4, ['10.0.0.1', '10.0.0.2']));
-  await waitFor('IPv4 synced while IPv6 fails', () => endpointsOf(v4.states.at(-1)).length === 2, 5000);
-  await waitFor('unhealthy while a family fails', () => health.status().healthy === false, 3000);
+  await until(() => endpointsOf(v4.states.at(-1)).length === 2, 5000, 'IPv4 synced while IPv6 fails');
+  await until(() => health.status().healthy === false, 3000, 'unhealthy while a family fails');
   const v4Count = v4.states.length;
   v6.failing = false;
-  await waitFor('IPv6 retried', () => endpointsOf(v6.states.at(-1)).length === 2 && health.status().healthy, 5000);
+  await until(() => endpointsOf(v6.states.at(-1)).length === 2 && health.status().healthy, 5000, 'IPv6 retried');
   t.deepEqual([...v6.states.at(-1)!.changed], ['ns1/web:http'], 'the IPv6 change survived its failed syncs');
   t.true(v4.states.slice(v4Count).every((s) => s.changed.size === 0), 'IPv4 forgot its synced change');
   t.regex(await metrics.registry.metrics(), /ferry_proxy_sync_failures_total [1-9]/);

@@ -1,13 +1,10 @@
 import test from 'ava';
-import { PassThrough } from 'node:stream';
 import { ApiClient } from '../../../src/client/api-client.ts';
-import { DryRunProxier } from '../../../src/endpoints/dry-run-proxier.ts';
 import { ProxierHealth } from '../../../src/endpoints/healthz.ts';
 import { ProxyMetrics } from '../../../src/endpoints/metrics.ts';
 import { ProxyLoop } from '../../../src/endpoints/proxy-loop.ts';
-import type { Proxier, SyncResult } from '../../../src/endpoints/proxier.ts';
-import type { ProxyState } from '../../../src/endpoints/proxy-state.ts';
 import { FakeApiserver } from './fake-apiserver.ts';
+import { FlakyProxier, until } from './flaky-proxier.ts';
 
 const SVC = '/api/v1/services';
 const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';
@@ -18,29 +15,6 @@ const slice = (name: string, svcName: string, ips: string[]) => ({
   metadata: { namespace: 'ns1', name, labels: { 'kubernetes.io/service-name': svcName } }, addressType: 'IPv4',
   ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true }, nodeName: 'node-a' })),
 });
-
-/** FlakyProxier wraps the dry-run one and fails while `failing` is set. */
-class FlakyProxier implements Proxier {
-  readonly mode = 'flaky';
-  failing = false;
-  readonly states: ProxyState[] = [];
-  readonly inner = new DryRunProxier(new PassThrough().resume());
-  async sync(state: ProxyState): Promise<SyncResult> {
-    if (this.failing) return { ok: false, error: new Error('injected failure') };
-    this.states.push(state);
-    return this.inner.sync(state);
-  }
-  cleanup = async () => {};
-  close = async () => {};
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('syncs only after services and slices synced, then follows changes; failures are retried and keep changes', async (t) => {
   const api = new FakeApiserver();

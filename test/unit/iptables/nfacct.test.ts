@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ProxyMetrics } from '../../../src/endpoints/metrics.ts';
 import { CT_STATE_INVALID_DROPPED_COUNTER, LOCALHOST_NODEPORTS_COUNTER, NFACCT_COUNTERS } from '../../../src/iptables/fixed-chains.ts';
-import type { NfacctCounters } from '../../../src/iptables/nfacct-counters.ts';
+import { KernelNfacctCounters, type NfacctCounters, type NfacctObjects } from '../../../src/iptables/nfacct-counters.ts';
 import { IptablesProxier } from '../../../src/iptables/proxier.ts';
 import { FakeIptables } from '../../helpers/iptables-tracer.ts';
 import { proxyConfig } from '../../helpers/proxy-state-fixtures.ts';
@@ -99,4 +99,35 @@ test('kubeproxy_iptables_localhost_nodeports_accepted_packets_total is read at e
   const text = await metrics.registry.metrics();
   t.regex(text, /^# HELP kubeproxy_iptables_localhost_nodeports_accepted_packets_total Number of packets accepted on nodeports of loopback interface$/m);
   t.regex(text, /^kubeproxy_iptables_localhost_nodeports_accepted_packets_total 2$/m);
+});
+
+/** FakeNfacctObjects stands for the kernel's objects behind KernelNfacctCounters; `failing` names refuse creation. */
+class FakeNfacctObjects implements NfacctObjects {
+  readonly ensured: string[] = [];
+  private readonly failing: ReadonlySet<string>;
+  constructor(failing: readonly string[] = []) {
+    this.failing = new Set(failing);
+  }
+  async ensure(name: string): Promise<void> {
+    this.ensured.push(name);
+    if (this.failing.has(name)) throw new Error('EOPNOTSUPP');
+  }
+  async get(name: string) {
+    return { name, packets: 5, bytes: 300 };
+  }
+  close(): void {}
+}
+
+test('the kernel counters are created once: a second proxier (dual-stack) gets the first answer without asking again', async (t) => {
+  const kernel = new FakeNfacctObjects([LOCALHOST_NODEPORTS_COUNTER]);
+  let opened = 0;
+  const counters = new KernelNfacctCounters(() => (opened++, kernel));
+  t.is(opened, 0, 'no socket until first use');
+  const ipv4 = await counters.ensure(NFACCT_COUNTERS);
+  const ipv6 = await counters.ensure(NFACCT_COUNTERS);
+  t.deepEqual([...ipv4], [CT_STATE_INVALID_DROPPED_COUNTER], 'an object that could not be created is not usable');
+  t.deepEqual([...ipv6], [CT_STATE_INVALID_DROPPED_COUNTER], 'the second proxier gets the same answer');
+  t.deepEqual(kernel.ensured, [...NFACCT_COUNTERS], 'each object asked for once');
+  t.is(await counters.packets(CT_STATE_INVALID_DROPPED_COUNTER), 5);
+  t.is(opened, 1);
 });

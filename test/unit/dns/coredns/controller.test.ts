@@ -7,7 +7,7 @@ import { LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, MultiClusterIndex, toDnsServi
 import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
 import { RecordIndex } from '../../../../src/dns/records.ts';
 import { checkCase } from '../helpers.ts';
-import { ask, coreDnsIndex, SOA } from './fixture.ts';
+import { ask, coreDnsIndex, SERVICE_MODIFIED, SOA } from './fixture.ts';
 
 // CoreDNS's controller tests (plugin/kubernetes/controller_test.go,
 // controller_equivalence_test.go, coredns/coredns@4b26cced3), as what they
@@ -26,18 +26,8 @@ function changes(first: (i: RecordIndex) => void, second: (i: RecordIndex) => vo
 }
 
 const svc = (spec: Service['spec']): Service => ({ metadata: { namespace: 'testns', name: 'svc' }, spec });
-// TestServiceModified's internal-zone column (the external one: external.test.ts).
-const serviceCases: Array<[name: string, old: Service | undefined, cur: Service | undefined, changed: boolean]> = [
-  ['added', undefined, svc({ clusterIP: '10.0.0.1' }), true],
-  ['deleted', svc({ clusterIP: '10.0.0.1' }), undefined, true],
-  ['added with external IPs', undefined, svc({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), true],
-  ['deleted with external IPs', svc({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), undefined, true],
-  ['external IPs changed only', svc({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), svc({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.2'] }), false],
-  ['external name changed', svc({ type: 'ExternalName', externalName: 'a.example' }), svc({ type: 'ExternalName', externalName: 'b.example' }), true],
-  ['port renamed', svc({ clusterIP: '10.0.0.1', ports: [{ name: 'test1', port: 80 }] }), svc({ clusterIP: '10.0.0.1', ports: [{ name: 'test2', port: 80 }] }), true],
-  ['port added', svc({ clusterIP: '10.0.0.1', ports: [{ name: 'test1', port: 80 }] }), svc({ clusterIP: '10.0.0.1', ports: [{ name: 'test2', port: 80 }, { name: 'test3', port: 81 }] }), true],
-];
-for (const [name, old, cur, changed] of serviceCases) {
+// TestServiceModified's internal-zone column (fixture.ts; the external one: external.test.ts).
+for (const [name, old, cur, changed] of SERVICE_MODIFIED) {
   test(`TestServiceModified: ${name}`, (t) => {
     const n = changes((i) => old && i.setService(toDnsService(old)), (i) => (cur ? i.setService(toDnsService(cur)) : i.deleteService('testns', 'svc')));
     t.is(n > 0, changed);

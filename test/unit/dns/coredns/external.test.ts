@@ -10,6 +10,7 @@ import { externalNsAddresses, K8sExternal } from '../../../../src/dns/k8s-extern
 import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
 import { RecordIndex } from '../../../../src/dns/records.ts';
 import { buildQuery, checkCase, decode, type DnsCase } from '../helpers.ts';
+import { SERVICE_MODIFIED } from './fixture.ts';
 
 // CoreDNS's k8s_external plugin tests (plugin/k8s_external/external_test.go TestExternal,
 // apex_test.go TestApex, setup_test.go TestSetup; plugin/kubernetes/ns_test.go
@@ -182,19 +183,9 @@ test('the apex NS glue is the DNS Service\'s external address, named ns1.dns.<zo
   checkCase(t, await ask(p, 'example.com.', 'NS'), { qname: '', qtype: '', rcode: 'NOERROR', answer: ['example.com.\t5\tIN\tNS\tns1.dns.example.com.'], extra: [A('ns1.dns.example.com.', '1.2.3.4')] });
 });
 
-// controller_test.go TestServiceModified's external column: which updates change the external zone's serial.
+// controller_test.go TestServiceModified's external column (fixture.ts): which updates change the external zone's serial.
 const spec = (s: Service['spec']): Service => ({ metadata: { namespace: 'testns', name: 'svc' }, spec: s });
-const modified: Array<[name: string, old: Service | undefined, cur: Service | undefined, changed: boolean]> = [
-  ['added', undefined, spec({ clusterIP: '10.0.0.1' }), false],
-  ['deleted', spec({ clusterIP: '10.0.0.1' }), undefined, false],
-  ['added with external IPs', undefined, spec({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), true],
-  ['deleted with external IPs', spec({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), undefined, true],
-  ['external IPs changed only', spec({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), spec({ clusterIP: '10.0.0.1', externalIPs: ['10.0.0.2'] }), true],
-  ['external name changed', spec({ type: 'ExternalName', externalName: 'a.example' }), spec({ type: 'ExternalName', externalName: 'b.example' }), false],
-  ['port renamed', spec({ clusterIP: '10.0.0.1', ports: [{ name: 'test1', port: 80 }] }), spec({ clusterIP: '10.0.0.1', ports: [{ name: 'test2', port: 80 }] }), true],
-  ['port added', spec({ clusterIP: '10.0.0.1', ports: [{ name: 'test1', port: 80 }] }), spec({ clusterIP: '10.0.0.1', ports: [{ name: 'test2', port: 80 }, { name: 'test3', port: 81 }] }), true],
-];
-for (const [name, old, cur, changed] of modified) {
+for (const [name, old, cur, , changed] of SERVICE_MODIFIED) {
   test(`TestServiceModified (external zone): ${name}`, async (t) => {
     const index = new RecordIndex({ watchNamespaces: true });
     if (old) index.setService(toDnsService(old));

@@ -1,9 +1,9 @@
 import test from 'ava';
-import { createSocket } from 'node:dgram';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../../src/dns/acl.ts';
 import { loadCorefile } from '../../../../src/dns/corefile/runner.ts';
 import { Forwarder } from '../../../../src/dns/forward.ts';
 import { DnsHandler } from '../../../../src/dns/handler.ts';
+import { fakeUpstream } from '../fake-upstream.ts';
 import { buildQuery, checkCase, decode } from '../helpers.ts';
 import { coreDnsIndex, SOA } from './fixture.ts';
 
@@ -15,27 +15,8 @@ import { coreDnsIndex, SOA } from './fixture.ts';
 
 const UPSTREAM_ADDRESS = '192.0.2.1';
 
-/** upstream answers every question with one A record. */
-async function upstream(t: { teardown(fn: () => void): void }): Promise<{ port: number; queries: () => number }> {
-  const socket = createSocket('udp4');
-  let queries = 0;
-  socket.on('message', (q, rinfo) => {
-    queries++;
-    const header = Buffer.from(q.subarray(0, 12));
-    header.writeUInt16BE(0x8180, 2);
-    header.writeUInt16BE(1, 6);
-    header.writeUInt16BE(0, 10);
-    const questionEnd = q.indexOf(0, 12) + 5;
-    const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 192, 0, 2, 1]);
-    socket.send(Buffer.concat([header, q.subarray(12, questionEnd), answer]), rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((ok) => socket.bind(0, '127.0.0.1', () => ok()));
-  t.teardown(() => socket.close());
-  return { port: socket.address().port, queries: () => queries };
-}
-
 async function handler(t: { teardown(fn: () => void): void }, fallthrough: string[] | undefined, synced = true) {
-  const u = await upstream(t);
+  const u = await fakeUpstream(t, 30);
   const forwarder = new Forwarder({ upstreams: [{ address: '127.0.0.1', port: u.port }], timeoutMs: 1000, cacheSize: 0 });
   t.teardown(() => forwarder.close());
   const h = new DnsHandler({
@@ -43,7 +24,7 @@ async function handler(t: { teardown(fn: () => void): void }, fallthrough: strin
     ...(fallthrough ? { fallthrough } : {}),
   });
   const ask = async (qname: string, qtype = 'A') => decode((await h.handle(buildQuery(qname, qtype), { proto: 'udp', address: '127.0.0.1', family: 4 }))!);
-  return { ask, queries: u.queries };
+  return { ask, queries: () => u.queries };
 }
 
 test('fallthrough (every zone): a missing cluster name is the upstream\'s answer, twice (never cached as NXDOMAIN)', async (t) => {

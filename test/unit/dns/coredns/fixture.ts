@@ -137,6 +137,22 @@ const mcSlice = (s: EndpointSlice): EndpointSlice => {
 };
 
 /**
+ * controller_test.go TestServiceModified: a Service update (undefined: none)
+ * and whether it changes the cluster zone (controller.test.ts) and the
+ * `k8s_external` zone (external.test.ts), CoreDNS's two columns.
+ */
+export const SERVICE_MODIFIED: Array<[name: string, old: Service | undefined, cur: Service | undefined, cluster: boolean, external: boolean]> = [
+  ['added', undefined, service('testns', 'svc', { clusterIP: '10.0.0.1' }), true, false],
+  ['deleted', service('testns', 'svc', { clusterIP: '10.0.0.1' }), undefined, true, false],
+  ['added with external IPs', undefined, service('testns', 'svc', { clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), true, true],
+  ['deleted with external IPs', service('testns', 'svc', { clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), undefined, true, true],
+  ['external IPs changed only', service('testns', 'svc', { clusterIP: '10.0.0.1', externalIPs: ['10.0.0.1'] }), service('testns', 'svc', { clusterIP: '10.0.0.1', externalIPs: ['10.0.0.2'] }), false, true],
+  ['external name changed', service('testns', 'svc', { type: 'ExternalName', externalName: 'a.example' }), service('testns', 'svc', { type: 'ExternalName', externalName: 'b.example' }), true, false],
+  ['port renamed', service('testns', 'svc', { clusterIP: '10.0.0.1', ports: [{ name: 'test1', port: 80 }] }), service('testns', 'svc', { clusterIP: '10.0.0.1', ports: [{ name: 'test2', port: 80 }] }), true, true],
+  ['port added', service('testns', 'svc', { clusterIP: '10.0.0.1', ports: [{ name: 'test1', port: 80 }] }), service('testns', 'svc', { clusterIP: '10.0.0.1', ports: [{ name: 'test2', port: 80 }, { name: 'test3', port: 81 }] }), true, true],
+];
+
+/**
  * coreDnsIndex builds the index; `namespaces` are the ones that exist
  * (CoreDNS's exposed namespaces in the test at hand), `pods` the verified-mode pods.
  */
