@@ -45,16 +45,11 @@ export class DesiredIndex {
   }
 
   private addEntry(set: SetName, entry: string): void {
-    const k = `${set} ${entry}`;
-    if (!this.setEntries.has(k)) this.setSizes.set(set, (this.setSizes.get(set) ?? 0) + 1);
-    this.setEntries.add(k);
+    if (this.setEntries.add(`${set} ${entry}`)) this.setSizes.set(set, this.setSize(set) + 1);
   }
 
   private removeEntry(set: SetName, entry: string): void {
-    const k = `${set} ${entry}`;
-    if (!this.setEntries.has(k)) return;
-    this.setEntries.remove(k);
-    if (!this.setEntries.has(k)) this.setSizes.set(set, (this.setSizes.get(set) ?? 1) - 1);
+    if (this.setEntries.remove(`${set} ${entry}`)) this.setSizes.set(set, this.setSize(set) - 1);
   }
 
   private remove(key: string, old: ServiceDesired, touched: Set<string>): void {
@@ -88,11 +83,15 @@ export class DesiredIndex {
     return this.setSizes.get(set) ?? 0;
   }
 
-  /** entriesOf lists the current entries of one ipset. */
-  entriesOf(set: SetName): string[] {
-    const prefix = `${set} `;
-    const out: string[] = [];
-    for (const k of this.setEntries.keys()) if (k.startsWith(prefix)) out.push(k.slice(prefix.length));
+  /** entriesBySet lists every ipset's current entries, in one pass over them (a full sync rebuilds every set). */
+  entriesBySet(): Map<SetName, string[]> {
+    const out = new Map<SetName, string[]>();
+    for (const k of this.setEntries.keys()) {
+      const [set, entry] = splitSetKey(k);
+      let entries = out.get(set);
+      if (!entries) out.set(set, (entries = []));
+      entries.push(entry);
+    }
     return out;
   }
 }

@@ -1,5 +1,4 @@
-import { BlockList } from 'node:net';
-import { cidrFamily, familyOf, type IPFamily } from '../endpoints/node-port-addresses.ts';
+import { cidrFamily, type IPFamily } from '../endpoints/node-port-addresses.ts';
 
 /**
  * `--ipvs-exclude-cidrs`: virtual servers on these addresses belong to
@@ -15,18 +14,4 @@ import { cidrFamily, familyOf, type IPFamily } from '../endpoints/node-port-addr
  */
 export function excludeCIDRsOf(family: IPFamily, cidrs: readonly string[]): string[] {
   return cidrs.filter((cidr) => cidrFamily(cidr) === family);
-}
-
-/** excludedAddresses returns a test for "this address lies in one of the CIDRs", built once per proxier. */
-export function excludedAddresses(cidrs: readonly string[]): (ip: string) => boolean {
-  if (cidrs.length === 0) return () => false;
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const [base, bits] = cidr.split('/');
-    list.addSubnet(base!, Number(bits), cidrFamily(cidr) === 6 ? 'ipv6' : 'ipv4');
-  }
-  return (ip) => {
-    const family = familyOf(ip);
-    return family !== undefined && list.check(ip, family === 6 ? 'ipv6' : 'ipv4');
-  };
 }

@@ -4,6 +4,7 @@ import type { BackendMetrics } from '../endpoints/metrics.ts';
 import { MetaProxier } from '../endpoints/meta-proxier.ts';
 import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import { detectHostFeatures } from '../iptables/host-features.ts';
+import { familyWorks } from '../iptables/index.ts';
 import { createRunner, detectBackend } from '../iptables/runner.ts';
 import { createLogger } from '../util/log.ts';
 import { IpvsProxier } from './proxier.ts';
@@ -25,8 +26,7 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
     new IpvsProxier(config, { ...(first ? { registry: metrics.registry } : {}), restoreFailures: metrics.iptablesRestoreFailures, runner: createRunner(backend, family), hostFeatures, family });
   const primary = config.primaryIPFamily ?? 4;
   const secondary: IPFamily = primary === 4 ? 6 : 4;
-  const works = await createRunner(backend, secondary).save('nat').then(() => true, () => false);
-  if (!works) {
+  if (!(await familyWorks(backend, secondary))) {
     log.info(0, 'Single-stack: the other family\'s iptables does not work here', { primary: `IPv${primary}`, missing: `IPv${secondary}` });
     return make(primary, true);
   }

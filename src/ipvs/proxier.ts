@@ -9,13 +9,10 @@ import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';
 import { DesiredIndex, splitSetKey } from './desired-index.ts';
 import { IpvsSyncError } from './errors.ts';
-import { destKey, vsKey } from './desired.ts';
-import { applyOp, diffVirtualServer, type IpvsOp, type KernelVirtualServer } from './diff.ts';
-import { GracefulTermination } from './graceful.ts';
-import { excludeCIDRsOf, excludedAddresses } from './exclude.ts';
+import { excludeCIDRsOf } from './exclude.ts';
 import { nodePortAddresses } from './host.ts';
 import { renderDelta, renderFullRestore } from './ipset.ts';
-import { probeOps, REAL_HOST, request, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
+import { probeOps, REAL_HOST, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
 import { canUseIpvs } from './can-use.ts';
 import { phaseTimer } from './phases.ts';
 import { ServiceHealthServer } from '../endpoints/service-health.ts';
@@ -24,7 +21,8 @@ import type { ServicePort } from '../endpoints/proxy-state.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
 import { legacyFilterCleanup, missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
 import type { IptablesHostFeatures } from '../iptables/host-features.ts';
-import type { IPFamily } from '../endpoints/node-port-addresses.ts';
+import { familyOf, type IPFamily } from '../endpoints/node-port-addresses.ts';
+import { VirtualServers } from './virtual-servers.ts';
 
 const log = createLogger('ipvs');
 
@@ -86,39 +84,37 @@ export class IpvsProxier implements Proxier {
   private hostAddresses = new Set<string>();
   private primaryNodeIP: string | undefined;
   private readonly randomFully: boolean;
-  /** Whether an address lies in this family's `--ipvs-exclude-cidrs`. */
-  private readonly excluded: (ip: string) => boolean;
   readonly family: IPFamily;
   /** The proxy loop builds this family's snapshots for it. */
   readonly ipFamilies: readonly IPFamily[];
   private desired = new DesiredIndex();
-  private kernel = new Map<string, KernelVirtualServer>();
+  private readonly virtualServers: VirtualServers;
   private lastRules = '';
-  private readonly graceful: GracefulTermination;
   private readonly checkIntervalMs: number;
   private timer: NodeJS.Timeout | undefined;
   private lock: Promise<unknown> = Promise.resolve();
-  private readonly opsCounter: Counter<'op'> | undefined;
-  private readonly terminatingGauge: Gauge | undefined;
   private readonly restoreFailures: { inc(): void } | undefined;
 
   constructor(config: ProxyConfig, options: IpvsProxierOptions = {}) {
     this.config = config;
     this.family = options.family ?? 4;
     this.ipFamilies = [this.family];
-    this.excluded = excludedAddresses(excludeCIDRsOf(this.family, config.ipvsExcludeCIDRs));
     this.iptables = options.runner ?? createRunner(config.iptablesBackend ?? 'nft', this.family);
-    this.graceful = new GracefulTermination(options.gracefulTimeoutMs ?? 15 * 60_000);
     this.checkIntervalMs = options.gracefulCheckIntervalMs ?? 2_000;
     this.restoreFailures = options.restoreFailures;
     this.randomFully = options.hostFeatures?.randomFully ?? false;
     this.host = options.host ?? REAL_HOST;
     this.health = new ServiceHealthServer(options.healthHost ?? (this.family === 4 ? '0.0.0.0' : '::'), () => this.lastSyncOk);
-    if (options.registry) {
-      const registers = [options.registry];
-      this.opsCounter = new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers });
-      this.terminatingGauge = new Gauge({ name: 'kubeproxy_ipvs_terminating_real_servers', help: 'Real servers at weight 0 waiting for their connections to end', registers });
-    }
+    const registers = options.registry ? [options.registry] : undefined;
+    this.virtualServers = new VirtualServers({
+      family: this.family,
+      excludeCIDRs: excludeCIDRsOf(this.family, config.ipvsExcludeCIDRs),
+      gracefulTimeoutMs: options.gracefulTimeoutMs ?? 15 * 60_000,
+      ...(registers && {
+        opsCounter: new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers }),
+        terminatingGauge: new Gauge({ name: 'kubeproxy_ipvs_terminating_real_servers', help: 'Real servers at weight 0 waiting for their connections to end', registers }),
+      }),
+    });
   }
 
   private locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -174,9 +170,9 @@ export class IpvsProxier implements Proxier {
     const allAddresses = await rt.listAddresses();
     this.nodeIPs = nodePortAddresses(allAddresses, this.linkIndex, this.config.nodePortAddresses, state.nodeIPs);
     // kube-ipvs0 holds both families' service addresses: each family's proxier minds its own.
-    const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex && this.ofFamily(a.address)).map((a) => a.address));
+    const bound = new Set(allAddresses.filter((a) => a.index === this.linkIndex && familyOf(a.address) === this.family).map((a) => a.address));
     this.hostAddresses = new Set(allAddresses.filter((a) => a.index !== this.linkIndex).map((a) => a.address));
-    this.primaryNodeIP = state.nodeIPs?.find((ip) => this.ofFamily(ip));
+    this.primaryNodeIP = state.nodeIPs?.find((ip) => familyOf(ip) === this.family);
     phase('host');
 
     this.desired = new DesiredIndex();
@@ -186,10 +182,9 @@ export class IpvsProxier implements Proxier {
     this.desired.setEntries.drain();
     phase('desired');
 
-    this.kernel = await this.readKernel(ipvs);
-    // kube-proxy's cleanLegacyService: any of this family's not wanted goes, unless excluded (applyVirtualServers).
-    for (const key of this.kernel.keys()) touched.add(key);
-    this.adoptTerminating();
+    await this.virtualServers.read(ipvs, this.desired.virtualServers);
+    // kube-proxy's cleanLegacyService: any of this family's not wanted goes, unless excluded (VirtualServers.apply).
+    for (const key of this.virtualServers.keys()) touched.add(key);
     phase('readKernel');
 
     const want = new Set(this.desired.addresses.keys());
@@ -197,15 +192,18 @@ export class IpvsProxier implements Proxier {
     const delAddrs = [...bound].filter((a) => !want.has(a) && !a.toLowerCase().startsWith('fe80'));
     await this.applyAddresses(addAddrs, true);
     phase('addresses');
-    const ops = await this.applyVirtualServers(touched);
+    const ops = await this.virtualServers.apply(ipvs, this.desired.virtualServers, touched);
     phase('ipvs');
-    await this.host.ipsetRestore(renderFullRestore((set) => this.desired.entriesOf(set), this.family));
+    const entries = this.desired.entriesBySet();
+    await this.host.ipsetRestore(renderFullRestore((set) => entries.get(set) ?? [], this.family));
     phase('ipset');
     const saved = await saveTables(this.iptables);
     const legacy = legacyFilterCleanup(saved);
-    await this.restore(this.rules(missingJumps(saved)));
+    // The jumps are nearly always in place already: then the text partial syncs compare with is the one restored.
+    const [rules, jumps] = [this.rules([]), missingJumps(saved)];
+    await this.restore(jumps.length > 0 ? this.rules(jumps) : rules);
     if (legacy) await this.restore(legacy);
-    this.lastRules = this.rules([]);
+    this.lastRules = rules;
     phase('iptables');
     await this.applyAddresses(delAddrs, false);
     return { ...this.stats(ops, addAddrs.length + delAddrs.length), ...phase.done() };
@@ -218,7 +216,7 @@ export class IpvsProxier implements Proxier {
     const addrs = this.desired.addresses.drain();
     phase('desired');
     await this.applyAddresses(addrs.appeared, true);
-    const ops = await this.applyVirtualServers(touched);
+    const ops = await this.virtualServers.apply(this.ipvs!, this.desired.virtualServers, touched);
     phase('ipvs');
     const sets = this.desired.setEntries.drain();
     await this.host.ipsetRestore(renderDelta(sets.appeared.map(splitSetKey), sets.vanished.map(splitSetKey), this.family));
@@ -232,8 +230,7 @@ export class IpvsProxier implements Proxier {
   }
 
   private stats(ipvsOps: number, addressOps: number): Record<string, number> {
-    this.terminatingGauge?.set(this.graceful.size);
-    return { virtualServers: this.desired.virtualServers.size, realServers: this.desired.realServers, ipvsOps, addressOps, terminating: this.graceful.size };
+    return { virtualServers: this.desired.virtualServers.size, realServers: this.desired.realServers, ipvsOps, addressOps, terminating: this.virtualServers.terminating() };
   }
 
   private async restore(text: string): Promise<void> {
@@ -265,10 +262,6 @@ export class IpvsProxier implements Proxier {
     this.previousServices = state.services;
   }
 
-  private ofFamily(ip: string): boolean {
-    return ip.includes(':') === (this.family === 6);
-  }
-
   private async ensureLink(rt: RouteOps): Promise<number> {
     const existing = await rt.linkIndex(DUMMY_LINK);
     if (existing !== undefined) return existing;
@@ -276,27 +269,6 @@ export class IpvsProxier implements Proxier {
     const index = await rt.linkIndex(DUMMY_LINK);
     if (index === undefined) throw new Error(`${DUMMY_LINK} vanished right after it was created`);
     return index;
-  }
-
-  /** readKernel dumps every virtual server and its real servers. */
-  private async readKernel(ipvs: IpvsOps): Promise<Map<string, KernelVirtualServer>> {
-    const model = new Map<string, KernelVirtualServer>();
-    // The other family's virtual servers belong to its proxier.
-    for (const service of (await ipvs.listServices()).filter((s) => this.ofFamily(s.address))) {
-      const dests = new Map((await ipvs.listDestinations(service)).map((d) => [destKey(d.address, d.port), d] as const));
-      model.set(vsKey(service.protocol, service.address, service.port), { service, dests });
-    }
-    return model;
-  }
-
-  /** adoptTerminating makes weight-0 real servers nobody wants (say, from before a restart) terminate. */
-  private adoptTerminating(): void {
-    const now = Date.now();
-    for (const [key, k] of this.kernel) {
-      const want = this.desired.virtualServers.get(key);
-      if (!want) continue;
-      for (const [dk, d] of k.dests) if (d.weight === 0 && !want.dests.has(dk)) this.graceful.start(key, dk, now);
-    }
   }
 
   private async applyAddresses(addresses: readonly string[], add: boolean): Promise<void> {
@@ -309,64 +281,10 @@ export class IpvsProxier implements Proxier {
     if (errors.length) throw new IpvsSyncError(errors);
   }
 
-  private async applyVirtualServers(touched: Iterable<string>): Promise<number> {
-    const ipvs = this.ipvs!;
-    const planned: Array<{ key: string; op: IpvsOp }> = [];
-    for (const key of touched) {
-      const [want, have] = [this.desired.virtualServers.get(key), this.kernel.get(key)];
-      // A virtual server in --ipvs-exclude-cidrs that is not wanted is another party's: kept, real servers and all.
-      if (!want && have && this.excluded(have.service.address)) continue;
-      for (const op of diffVirtualServer(want, have)) planned.push({ key, op });
-    }
-    if (planned.length === 0) return 0;
-    const errors = await ipvs.apply(planned.map(({ op }) => request(ipvs, op)));
-    const failed: NetlinkError[] = [];
-    const now = Date.now();
-    planned.forEach(({ key, op }, i) => {
-      const error = errors[i];
-      if (error) return void failed.push(error);
-      applyOp(this.kernel, key, op);
-      this.opsCounter?.inc({ op: op.kind });
-      if (op.kind === 'delService') this.graceful.forgetVirtualServer(key);
-      else if (op.kind === 'setDest' && op.terminating) this.graceful.start(key, destKey(op.dest.address, op.dest.port), now);
-      else if (op.kind === 'setDest' || op.kind === 'newDest') this.graceful.stop(key, destKey(op.dest.address, op.dest.port));
-    });
-    if (failed.length) throw new IpvsSyncError(failed);
-    return planned.length;
-  }
-
   private startChecker(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.locked(() => this.checkTerminating()), this.checkIntervalMs);
+    this.timer = setInterval(() => void this.locked(async () => this.ipvs && (await this.virtualServers.checkTerminating(this.ipvs))), this.checkIntervalMs);
     this.timer.unref();
-  }
-
-  /** checkTerminating deletes terminating real servers that are idle or out of time. */
-  private async checkTerminating(): Promise<void> {
-    const ipvs = this.ipvs;
-    if (!ipvs || this.graceful.size === 0) return;
-    try {
-      const now = Date.now();
-      const planned: Array<{ key: string; op: IpvsOp }> = [];
-      for (const key of this.graceful.virtualServers()) {
-        const k = this.kernel.get(key);
-        if (!k) {
-          this.graceful.forgetVirtualServer(key);
-          continue;
-        }
-        for (const d of this.graceful.due(key, await ipvs.listDestinations(k.service), now)) planned.push({ key, op: { kind: 'delDest', service: k.service, dest: d } });
-      }
-      const errors = planned.length ? await ipvs.apply(planned.map(({ op }) => request(ipvs, op))) : [];
-      planned.forEach(({ key, op }, i) => {
-        if (errors[i] && !isErrno(errors[i], 'ENOENT')) return log.warn('Could not delete a terminated real server', { err: errors[i] });
-        applyOp(this.kernel, key, op);
-        if (op.kind === 'delDest') this.graceful.stop(key, destKey(op.dest.address, op.dest.port));
-        this.opsCounter?.inc({ op: op.kind });
-      });
-      this.terminatingGauge?.set(this.graceful.size);
-    } catch (e) {
-      log.warn('Graceful termination check failed', { err: e });
-    }
   }
 
   cleanup(): Promise<void> {
@@ -383,7 +301,7 @@ export class IpvsProxier implements Proxier {
       if (index !== undefined) await rt.deleteLink(index);
       await removeKubeChains(this.iptables);
       await this.host.destroySets();
-      this.kernel.clear();
+      this.virtualServers.forget();
       this.desired = new DesiredIndex();
       this.lastRules = '';
       this.needFull = true;

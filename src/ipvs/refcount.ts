@@ -10,21 +10,26 @@ export class RefCount<K> {
   private readonly appeared = new Set<K>();
   private readonly vanished = new Set<K>();
 
-  add(k: K): void {
+  /** add counts a user of k; true when it is k's first. */
+  add(k: K): boolean {
     const n = this.counts.get(k) ?? 0;
     this.counts.set(k, n + 1);
-    if (n === 0 && !this.vanished.delete(k)) this.appeared.add(k);
+    if (n > 0) return false;
+    if (!this.vanished.delete(k)) this.appeared.add(k);
+    return true;
   }
 
-  remove(k: K): void {
+  /** remove uncounts a user of k; true when it was k's last. */
+  remove(k: K): boolean {
     const n = this.counts.get(k) ?? 0;
-    if (n === 0) return;
+    if (n === 0) return false;
     if (n > 1) {
       this.counts.set(k, n - 1);
-      return;
+      return false;
     }
     this.counts.delete(k);
     if (!this.appeared.delete(k)) this.vanished.add(k);
+    return true;
   }
 
   has(k: K): boolean {

@@ -1,8 +1,9 @@
 import test from 'ava';
 import type { Endpoint, ServicePort } from '../../../src/endpoints/proxy-state.ts';
+import { DesiredIndex } from '../../../src/ipvs/desired-index.ts';
 import { serviceDesired, SET, vsKey } from '../../../src/ipvs/desired.ts';
 import { IPVS_SVC_F_PERSISTENT } from '../../../src/netlink/ipvs.ts';
-import { servicePort } from '../../helpers/proxy-state-fixtures.ts';
+import { proxyState, servicePort } from '../../helpers/proxy-state-fixtures.ts';
 
 /**
  * Test addresses: service IPs 10.96.0.0/16, pods 10.244.0.0/16, node
@@ -133,4 +134,27 @@ test('desired: ClientIP affinity is persistence with the service timeout; the sc
     { scheduler: service.scheduler, flags: service.flags, timeout: service.timeout, netmask: service.netmask },
     { scheduler: 'lc', flags: IPVS_SVC_F_PERSISTENT, timeout: 10800, netmask: 0xffffffff },
   );
+});
+
+test('DesiredIndex.entriesBySet: every ipset\'s entries in one pass, as the full sync\'s restore takes them; shared entries once, gone ones gone', (t) => {
+  const index = new DesiredIndex();
+  const opts = { scheduler: 'rr', nodeIPs: [] };
+  const a = servicePort('ns', 'a', { clusterIPs: ['10.96.0.1'] });
+  const a2 = servicePort('ns', 'a', { portName: 'p81', port: 81, clusterIPs: ['10.96.0.1'] });
+  const b = servicePort('ns', 'b', { clusterIPs: ['10.96.0.2'] });
+  const local: Endpoint = { ip: '10.244.0.5', port: 8080, ready: true, serving: true, terminating: false, isLocal: true };
+  let state = proxyState([[a, [local]], [a2, []], [b, []]]);
+  for (const key of state.services.keys()) index.update(key, state, opts, new Set());
+  t.deepEqual(Object.fromEntries(index.entriesBySet()), {
+    [SET.clusterIP]: ['10.96.0.1,tcp:80', '10.96.0.1,tcp:81', '10.96.0.2,tcp:80'],
+    [SET.ipvsIPs]: ['10.96.0.1', '10.96.0.2'],
+    [SET.loopBack]: ['10.244.0.5,tcp:8080,10.244.0.5'],
+  });
+  state = proxyState([[a, [local]], [a2, []]], [b.key]);
+  index.update(b.key, state, opts, new Set());
+  t.deepEqual(Object.fromEntries(index.entriesBySet()), {
+    [SET.clusterIP]: ['10.96.0.1,tcp:80', '10.96.0.1,tcp:81'],
+    [SET.ipvsIPs]: ['10.96.0.1'],
+    [SET.loopBack]: ['10.244.0.5,tcp:8080,10.244.0.5'],
+  });
 });

@@ -1,6 +1,7 @@
 import type { ConntrackDeletion } from '../../../src/endpoints/conntrack.ts';
 import type { IptablesRunner } from '../../../src/iptables/runner.ts';
 import type { IpvsHost, IpvsOps, RouteOps } from '../../../src/ipvs/kernel.ts';
+import type { NetlinkError } from '../../../src/netlink/errors.ts';
 import type { DestinationStatus, ServiceKey, VirtualService } from '../../../src/netlink/ipvs.ts';
 import type { InterfaceAddress } from '../../../src/netlink/rtnl.ts';
 import type { Request } from '../../../src/netlink/socket.ts';
@@ -28,9 +29,14 @@ export class FakeIpvs implements IpvsOps {
   async listDestinations(s: ServiceKey): Promise<DestinationStatus[]> {
     return [...(this.services.get(key(s))?.dests.values() ?? [])];
   }
-  async apply(reqs: readonly Request[]): Promise<undefined[]> {
-    for (const r of reqs) this.actions.get(r)!();
-    return reqs.map(() => undefined);
+  /** refuse makes the kernel refuse a request, by its description, with an error; it takes every one by default. */
+  refuse: (describe: string) => NetlinkError | undefined = () => undefined;
+  async apply(reqs: readonly Request[]): Promise<Array<NetlinkError | undefined>> {
+    return reqs.map((r) => {
+      const error = this.refuse(r.describe());
+      if (!error) this.actions.get(r)!();
+      return error;
+    });
   }
   async flush(): Promise<void> {
     this.services.clear();
@@ -43,7 +49,7 @@ export class FakeIpvs implements IpvsOps {
     this.req('newDest', () => this.services.get(key(s))!.dests.set(`${d.address}:${d.port}`, { ...d, activeConns: 1, inactiveConns: 0, persistConns: 0 }));
   setDest = (s: ServiceKey, d: Omit<DestinationStatus, 'activeConns' | 'inactiveConns' | 'persistConns'>) =>
     this.req('setDest', () => this.services.get(key(s))!.dests.set(`${d.address}:${d.port}`, { ...d, activeConns: 1, inactiveConns: 0, persistConns: 0 }));
-  delDest = (s: ServiceKey, d: { address: string; port: number }) => this.req('delDest', () => this.services.get(key(s))!.dests.delete(`${d.address}:${d.port}`));
+  delDest = (s: ServiceKey, d: { address: string; port: number }) => this.req(`delDest ${d.address}:${d.port}`, () => this.services.get(key(s))!.dests.delete(`${d.address}:${d.port}`));
 
   /** dests lists one virtual server's real servers as `ip:port wN`. */
   dests(k: string): string[] {

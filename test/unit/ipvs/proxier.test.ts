@@ -1,10 +1,14 @@
 import test from 'ava';
 import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
 import type { Endpoint, ProxyState } from '../../../src/endpoints/proxy-state.ts';
+import { JUMPS } from '../../../src/ipvs/iptables.ts';
 import { IpvsProxier } from '../../../src/ipvs/proxier.ts';
+import { NetlinkError } from '../../../src/netlink/errors.ts';
 import { fakeNode } from './fake-host.ts';
 import { proxyConfig, proxyState, servicePort } from '../../helpers/proxy-state-fixtures.ts';
+import { until } from '../../helpers/until.ts';
 
 // IpvsProxier over a fake node (IPVS is not in this kernel): what it asks of
 // IPVS, rtnetlink, ipset, iptables and conntrack, and the health check node
@@ -101,4 +105,43 @@ test('IpvsProxier, IPv6: the IPv6 proxier programs its family\'s virtual servers
   await proxier.sync({ ...proxyState([]), changed: new Set([web.key]), ipFamily: 6 });
   t.deepEqual([...node.ipvs.services.keys()], ['TCP 10.96.0.10:80']);
   t.deepEqual(node.rt.addresses.filter((a) => a.index === 9).map((a) => a.address), ['10.96.0.10']);
+});
+
+test('IpvsProxier: the termination check deletes a terminating real server once it is idle (or already gone), and counts it', async (t) => {
+  const node = fakeNode();
+  const registry = new Registry();
+  const proxier = new IpvsProxier(proxyConfig({ mode: 'ipvs' }), { host: node.host, runner: node.runner, healthHost: '127.0.0.1', registry, gracefulCheckIntervalMs: 5 });
+  t.teardown(() => proxier.close());
+  const web = servicePort('ns', 'web', { clusterIPs: ['10.96.0.11'] });
+  await proxier.sync(proxyState([[web, [ep('10.244.1.10', false), ep('10.244.1.11', false), ep('10.244.2.10', false)]]]));
+  t.like(await proxier.sync(proxyState([[web, [ep('10.244.2.10', false)]]], [web.key])), { ok: true, full: false });
+  const vs = node.ipvs.services.get('TCP 10.96.0.11:80')!;
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.deepEqual(node.ipvs.dests('TCP 10.96.0.11:80'), ['10.244.1.10:8080 w0', '10.244.1.11:8080 w0', '10.244.2.10:8080 w1'], 'connections left: kept at weight 0');
+
+  // 10.244.1.10 goes idle; 10.244.1.11 vanishes as the check deletes it (ENOENT: the state it wanted).
+  const idle = vs.dests.get('10.244.1.10:8080')!;
+  vs.dests.set('10.244.1.10:8080', { ...idle, activeConns: 0 });
+  const other = vs.dests.get('10.244.1.11:8080')!;
+  vs.dests.set('10.244.1.11:8080', { ...other, activeConns: 0 });
+  node.ipvs.refuse = (what) => (what === 'delDest 10.244.1.11:8080' ? (vs.dests.delete('10.244.1.11:8080'), new NetlinkError(2, what)) : undefined);
+  const gauge = async () => (await registry.getSingleMetric('kubeproxy_ipvs_terminating_real_servers')!.get()).values[0]?.value;
+  await until('the idle real servers deleted', async () => node.ipvs.dests('TCP 10.96.0.11:80').length === 1 && (await gauge()) === 0, 2_000, 5);
+  t.deepEqual(node.ipvs.dests('TCP 10.96.0.11:80'), ['10.244.2.10:8080 w1']);
+  const ops = (await registry.getSingleMetric('kubeproxy_sync_proxy_rules_ipvs_operations_total')!.get()).values;
+  t.is(ops.find((v) => v.labels.op === 'delDest')?.value, 2);
+});
+
+test('IpvsProxier: a full sync on a node that has the jumps restores the rules without them, and an unchanged partial sync restores nothing', async (t) => {
+  const node = fakeNode();
+  const dump = (table: string) => [`*${table}`, ...JUMPS.filter((j) => j.table === table).map((j) => `-A ${j.chain} ${j.rule}`), 'COMMIT', ''].join('\n');
+  const proxier = new IpvsProxier(proxyConfig({ mode: 'ipvs' }), { host: node.host, runner: { ...node.runner, save: async (table) => dump(table) }, healthHost: '127.0.0.1' });
+  t.teardown(() => proxier.close());
+  const web = servicePort('ns', 'web', { clusterIPs: ['10.96.0.12'] });
+  t.like(await proxier.sync(proxyState([[web, []]])), { ok: true, full: true });
+  t.is(node.restores.length, 1);
+  t.false(node.restores[0]!.includes('\n-I '), 'no jump inserted again');
+  t.regex(node.restores[0]!, /-A KUBE-IPVS-NO-ENDPOINTS -d 10\.96\.0\.12\/32 -p tcp/);
+  t.like(await proxier.sync(proxyState([[web, []]], [web.key])), { ok: true, full: false });
+  t.is(node.restores.length, 1, 'the rules are the ones restored');
 });

@@ -8,15 +8,16 @@ import { SET } from '../../../src/ipvs/desired.ts';
 
 test('RefCount reports an object once when its first user comes and once when its last goes', (t) => {
   const r = new RefCount<string>();
-  r.add('10.96.0.10');
-  r.add('10.96.0.10');
-  r.add('10.96.0.11');
+  t.true(r.add('10.96.0.10'), 'its first user');
+  t.false(r.add('10.96.0.10'));
+  t.true(r.add('10.96.0.11'));
   t.deepEqual(r.drain(), { appeared: ['10.96.0.10', '10.96.0.11'], vanished: [] });
-  r.remove('10.96.0.10');
+  t.false(r.remove('10.96.0.10'), 'a user is left');
   t.deepEqual(r.drain(), { appeared: [], vanished: [] });
-  r.remove('10.96.0.10');
-  r.remove('10.96.0.11');
-  r.add('10.96.0.11'); // gone and back within one sync: no change
+  t.true(r.remove('10.96.0.10'), 'its last user');
+  t.false(r.remove('10.96.0.10'), 'no user to remove');
+  t.true(r.remove('10.96.0.11'));
+  t.true(r.add('10.96.0.11')); // gone and back within one sync: no change
   t.deepEqual(r.drain(), { appeared: [], vanished: ['10.96.0.10'] });
 });
 

@@ -1,20 +1,16 @@
 import test from 'ava';
-import type { Service } from 'kubernetes-types/core/v1.js';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { SET } from '../../../../src/ipvs/desired.ts';
 import { ipsetName } from '../../../../src/ipvs/ipset.ts';
-import { chainRules, FakeNode, makeTestEndpointSlice, makeTestService, rule, type FakeVirtualServer } from './kube-proxy.ts';
+import { chainRules, FakeNode, makeTestEndpointSlice, makeTestService, p80, rule, testCases, twoFamilyServices, vs, type NodePortCase, type ProxierCase } from './kube-proxy.ts';
 
 // kube-proxy's IPv6 IPVS proxier tests (source and the list in kube-proxy.ts):
 // the IPv6 proxier of a node (upstream's NewFakeProxier with IPv6Protocol),
 // whose state builder keeps IPv6 addresses only.
 
-const vs = (...dests: string[]): FakeVirtualServer => ({ scheduler: 'rr', flags: 0, timeout: 0, dests });
-const p80 = (protocol: 'TCP' | 'UDP' | 'SCTP' = 'TCP') => [{ name: 'p80', port: 80, protocol }];
 const nodePortService = (clusterIP: string, protocol: 'TCP' | 'UDP' | 'SCTP') =>
   makeTestService('ns1', 'svc1', { type: 'NodePort', clusterIP, ports: [{ name: 'p80', port: 80, protocol, nodePort: 3001 }] });
 
-const nodePortCases: Array<{ name: string; services: Service[]; endpoints: EndpointSlice[]; nodeIPs: string[]; nodePortAddresses: string[]; ipvs: Record<string, FakeVirtualServer>; sctp?: string[] }> = [
+const nodePortCases: NodePortCase[] = [
   {
     name: '1 service with node port, has 2 endpoints',
     services: [nodePortService('2020::1', 'TCP')],
@@ -50,32 +46,14 @@ const nodePortCases: Array<{ name: string; services: Service[]; endpoints: Endpo
     nodeIPs: ['2001:db8::1:1', '2001:db8::1:2'],
     nodePortAddresses: [],
     ipvs: { '2001:db8::1:1:3001/SCTP': vs('2001::1:80'), '2001:db8::1:2:3001/SCTP': vs('2001::1:80'), '2020::1:80/SCTP': vs('2001::1:80') },
-    sctp: ['2001:db8::1:1,sctp:3001', '2001:db8::1:2,sctp:3001'],
+    ipsets: { [SET.nodePortSCTP]: ['2001:db8::1:1,sctp:3001', '2001:db8::1:2,sctp:3001'] },
   },
 ];
 
-for (const c of nodePortCases) {
-  test(`TestNodePortIPv6: ${c.name}`, (t) => {
-    const node = new FakeNode({ family: 6, hostAddresses: c.nodeIPs, nodePortAddresses: c.nodePortAddresses }).addServices(...c.services).addSlices(...c.endpoints);
-    node.sync();
-    t.deepEqual(node.ipvs(), c.ipvs);
-    if (c.sctp) t.deepEqual(node.ipset(SET.nodePortSCTP), c.sctp);
-  });
-}
+testCases('TestNodePortIPv6', 6, nodePortCases);
 
-const ipv6ProxierCases: Array<{ name: string; services: Service[]; endpoints: EndpointSlice[]; ipvs: Record<string, FakeVirtualServer> }> = [
-  {
-    name: '2 services with Cluster IP, each with endpoints',
-    services: [
-      makeTestService('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }),
-      makeTestService('ns2', 'svc2', { clusterIP: '1002:ab8::2:1', ports: [{ name: 'p8080', port: 8080, protocol: 'TCP' }] }),
-    ],
-    endpoints: [
-      makeTestEndpointSlice('ns1', 'svc1', 1, { endpoints: [{ addresses: ['10.180.0.1'] }], ports: p80() }),
-      makeTestEndpointSlice('ns2', 'svc2', 1, { addressType: 'IPv6', endpoints: [{ addresses: ['1009:ab8::5:6'] }], ports: [{ name: 'p8080', port: 8080, protocol: 'TCP' }] }),
-    ],
-    ipvs: { '1002:ab8::2:1:8080/TCP': vs('1009:ab8::5:6:8080') },
-  },
+const ipv6ProxierCases: ProxierCase[] = [
+  { name: '2 services with Cluster IP, each with endpoints', ...twoFamilyServices(), ipvs: { '1002:ab8::2:1:8080/TCP': vs('1009:ab8::5:6:8080') } },
   {
     name: 'cluster IP service with no endpoints',
     services: [makeTestService('ns1', 'svc1', { clusterIP: '2001::1', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] })],
@@ -84,13 +62,7 @@ const ipv6ProxierCases: Array<{ name: string; services: Service[]; endpoints: En
   },
 ];
 
-for (const c of ipv6ProxierCases) {
-  test(`TestIPv6Proxier: ${c.name}`, (t) => {
-    const node = new FakeNode({ family: 6 }).addServices(...c.services).addSlices(...c.endpoints);
-    node.sync();
-    t.deepEqual(node.ipvs(), c.ipvs);
-  });
-}
+testCases('TestIPv6Proxier', 6, ipv6ProxierCases);
 
 test('TestDismissLocalhostRuleExist: ipv6 rule', (t) => {
   const node = new FakeNode({ family: 6 });

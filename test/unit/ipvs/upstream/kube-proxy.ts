@@ -1,3 +1,4 @@
+import test from 'ava';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { IPFamily } from '../../../../src/endpoints/node-port-addresses.ts';
@@ -243,3 +244,53 @@ export function chainRules(text: string, chain: string): ChainRule[] {
 
 /** rule builds an expected ChainRule as upstream writes them: JumpChain and MatchSet ('' for none). */
 export const rule = (jump: string, matchSet = '', source?: string): ChainRule => ({ jump, matchSet, ...(source ? { source } : {}) });
+
+/** vs is an expected virtual server as upstream's fake IPVS shows it: scheduler rr, no flags, these real servers. */
+export const vs = (...dests: string[]): FakeVirtualServer => ({ scheduler: 'rr', flags: 0, timeout: 0, dests });
+
+/** p80 is upstream's port `p80` (80) of a Service or EndpointSlice. */
+export const p80 = (protocol: 'TCP' | 'UDP' | 'SCTP' = 'TCP') => [{ name: 'p80', port: 80, protocol }];
+
+/** ProxierCase is a case of TestIPv4Proxier or TestIPv6Proxier: the objects and the virtual servers one family's proxier makes of them. */
+export interface ProxierCase {
+  readonly name: string;
+  readonly services: Service[];
+  readonly endpoints: EndpointSlice[];
+  readonly ipvs: Record<string, FakeVirtualServer>;
+}
+
+/** NodePortCase is a case of TestNodePortIPv4 or TestNodePortIPv6: a ProxierCase on a node with these addresses and --nodeport-addresses. */
+export interface NodePortCase extends ProxierCase {
+  readonly nodeIPs: string[];
+  readonly nodePortAddresses: string[];
+  /** Entries of some ipsets (by their IPv4 name), in any order. */
+  readonly ipsets?: Partial<Record<SetName, string[]>>;
+  readonly chains?: Record<string, ChainRule[]>;
+}
+
+/** testCases runs upstream's table test `name` for one family's proxier: a sync, then the virtual servers, ipsets and chains the case lists. */
+export function testCases(name: string, family: IPFamily, cases: ReadonlyArray<ProxierCase | NodePortCase>): void {
+  for (const c of cases) {
+    test(`${name}: ${c.name}`, (t) => {
+      const host = 'nodeIPs' in c ? { hostAddresses: c.nodeIPs, nodePortAddresses: c.nodePortAddresses } : {};
+      const node = new FakeNode({ family, ...host }).addServices(...c.services).addSlices(...c.endpoints);
+      node.sync();
+      t.deepEqual(node.ipvs(), c.ipvs);
+      if (!('nodeIPs' in c)) return;
+      for (const [set, entries] of Object.entries(c.ipsets ?? {}) as Array<[SetName, string[]]>) t.deepEqual(node.ipset(set), [...entries].sort(), set);
+      for (const [chain, rules] of Object.entries(c.chains ?? {})) t.deepEqual(chainRules(node.rules(), chain), rules, chain);
+    });
+  }
+}
+
+/** TestIPv4Proxier's and TestIPv6Proxier's first case: an IPv4 and an IPv6 ClusterIP service, each with an endpoint of its family. */
+export const twoFamilyServices = (): Pick<ProxierCase, 'services' | 'endpoints'> => ({
+  services: [
+    makeTestService('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }),
+    makeTestService('ns2', 'svc2', { clusterIP: '1002:ab8::2:1', ports: [{ name: 'p8080', port: 8080, protocol: 'TCP' }] }),
+  ],
+  endpoints: [
+    makeTestEndpointSlice('ns1', 'svc1', 1, { endpoints: [{ addresses: ['10.180.0.1'] }], ports: p80() }),
+    makeTestEndpointSlice('ns2', 'svc2', 1, { addressType: 'IPv6', endpoints: [{ addresses: ['1009:ab8::5:6'] }], ports: [{ name: 'p8080', port: 8080, protocol: 'TCP' }] }),
+  ],
+});

@@ -1,27 +1,11 @@
 import test from 'ava';
-import type { Service } from 'kubernetes-types/core/v1.js';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { SET, type SetName } from '../../../../src/ipvs/desired.ts';
+import { SET } from '../../../../src/ipvs/desired.ts';
 import { nodePortAddresses } from '../../../../src/ipvs/host.ts';
 import { IPVS_SVC_F_PERSISTENT } from '../../../../src/netlink/ipvs.ts';
-import { chainRules, FakeNode, makeTestEndpointSlice, makeTestService, rule, testHostname, type ChainRule, type FakeVirtualServer } from './kube-proxy.ts';
+import { FakeNode, makeTestEndpointSlice, makeTestService, p80, rule, testCases, testHostname, twoFamilyServices, vs, type NodePortCase, type ProxierCase } from './kube-proxy.ts';
 
 // Virtual servers, real servers and ipset entries of kube-proxy's IPVS
 // proxier tests (source and the list of ported tests in kube-proxy.ts).
-
-const vs = (...dests: string[]): FakeVirtualServer => ({ scheduler: 'rr', flags: 0, timeout: 0, dests });
-const p80 = (protocol: 'TCP' | 'UDP' | 'SCTP' = 'TCP') => [{ name: 'p80', port: 80, protocol }];
-
-interface NodePortCase {
-  name: string;
-  services: Service[];
-  endpoints: EndpointSlice[];
-  nodeIPs: string[];
-  nodePortAddresses: string[];
-  ipvs: Record<string, FakeVirtualServer>;
-  ipsets?: Partial<Record<SetName, string[]>>;
-  chains?: Record<string, ChainRule[]>;
-}
 
 const nodePortService = (protocol: 'TCP' | 'UDP' | 'SCTP', local = false) =>
   makeTestService('ns1', 'svc1', { type: 'NodePort', clusterIP: '10.20.30.41', ports: [{ name: 'p80', port: 80, protocol, nodePort: 3001 }], ...(local ? { externalTrafficPolicy: 'Local' } : {}) });
@@ -86,29 +70,10 @@ const nodePortCases: NodePortCase[] = [
   },
 ];
 
-for (const c of nodePortCases) {
-  test(`TestNodePortIPv4: ${c.name}`, (t) => {
-    const node = new FakeNode({ hostAddresses: c.nodeIPs, nodePortAddresses: c.nodePortAddresses }).addServices(...c.services).addSlices(...c.endpoints);
-    node.sync();
-    t.deepEqual(node.ipvs(), c.ipvs);
-    for (const [set, entries] of Object.entries(c.ipsets ?? {}) as Array<[SetName, string[]]>) t.deepEqual(node.ipset(set), [...entries].sort(), set);
-    for (const [chain, rules] of Object.entries(c.chains ?? {})) t.deepEqual(chainRules(node.rules(), chain), rules, chain);
-  });
-}
+testCases('TestNodePortIPv4', 4, nodePortCases);
 
-const ipv4ProxierCases: Array<{ name: string; services: Service[]; endpoints: EndpointSlice[]; ipvs: Record<string, FakeVirtualServer> }> = [
-  {
-    name: '2 services with Cluster IP, each with endpoints',
-    services: [
-      makeTestService('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }),
-      makeTestService('ns2', 'svc2', { clusterIP: '1002:ab8::2:1', ports: [{ name: 'p8080', port: 8080, protocol: 'TCP' }] }),
-    ],
-    endpoints: [
-      makeTestEndpointSlice('ns1', 'svc1', 1, { endpoints: [{ addresses: ['10.180.0.1'] }], ports: p80() }),
-      makeTestEndpointSlice('ns2', 'svc2', 1, { addressType: 'IPv6', endpoints: [{ addresses: ['1009:ab8::5:6'] }], ports: [{ name: 'p8080', port: 8080, protocol: 'TCP' }] }),
-    ],
-    ipvs: { '10.20.30.41:80/TCP': vs('10.180.0.1:80') },
-  },
+const ipv4ProxierCases: ProxierCase[] = [
+  { name: '2 services with Cluster IP, each with endpoints', ...twoFamilyServices(), ipvs: { '10.20.30.41:80/TCP': vs('10.180.0.1:80') } },
   {
     name: 'cluster IP service with no endpoints',
     services: [makeTestService('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] })],
@@ -117,13 +82,7 @@ const ipv4ProxierCases: Array<{ name: string; services: Service[]; endpoints: En
   },
 ];
 
-for (const c of ipv4ProxierCases) {
-  test(`TestIPv4Proxier: ${c.name}`, (t) => {
-    const node = new FakeNode().addServices(...c.services).addSlices(...c.endpoints);
-    node.sync();
-    t.deepEqual(node.ipvs(), c.ipvs);
-  });
-}
+testCases('TestIPv4Proxier', 4, ipv4ProxierCases);
 
 test('TestExternalIPsNoEndpoint: the external IP has a virtual server without real servers', (t) => {
   const node = new FakeNode().addServices(
