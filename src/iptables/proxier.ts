@@ -2,12 +2,11 @@ import { localIPs } from '../endpoints/node-addresses.ts';
 import { cidrFamily, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import { masqueradeMark, type ProxyConfig } from '../endpoints/proxy-config.ts';
-import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
+import type { ProxyState } from '../endpoints/proxy-state.ts';
 import { ServiceHealthServer } from '../endpoints/service-health.ts';
 import { createLogger } from '../util/log.ts';
 import { isServiceChain } from './chain-names.ts';
 import { cleanupRules } from './cleanup.ts';
-import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
 import { JUMP_RULES, KUBE_PROXY_CANARY, KUBELET_JUMP_RULES, missingJumps, NFACCT_COUNTERS } from './fixed-chains.ts';
 import type { NfacctCounters } from './nfacct-counters.ts';
 import { nodePortTargets } from './node-ports.ts';
@@ -15,6 +14,7 @@ import { renderRules, type FragmentCache, type RenderOptions } from './render.ts
 import type { IptablesHostFeatures } from './host-features.ts';
 import { chainsInSave, type IptablesRunner } from './runner.ts';
 import { ROUTE_LOCALNET, type SysctlWriter } from './sysctl.ts';
+import { SyncHousekeeping } from '../endpoints/sync-housekeeping.ts';
 
 const log = createLogger('iptables');
 
@@ -64,11 +64,11 @@ export class IptablesProxier implements Proxier {
   readonly ipFamilies: readonly IPFamily[];
   private readonly options: IptablesProxierOptions;
   private readonly health: ServiceHealthServer;
+  private readonly housekeeping: SyncHousekeeping;
   /** The following fields are mutated only inside sync(). */
   private needFullSync = true;
   private lastFullSync = 0;
   private installedChains: ReadonlySet<string> = new Set();
-  private previousServices: ReadonlyMap<string, ServicePort> = new Map();
   private lastSyncOk = false;
   private lastCanaryCheck = 0;
   private readonly fragments: FragmentCache = new Map();
@@ -81,6 +81,7 @@ export class IptablesProxier implements Proxier {
     this.ipFamily = options.runner.ipFamily ?? 4;
     this.ipFamilies = [this.ipFamily];
     this.health = new ServiceHealthServer(options.healthHost, () => this.lastSyncOk);
+    this.housekeeping = new SyncHousekeeping(this.health, log);
   }
 
   async sync(state: ProxyState): Promise<SyncResult> {
@@ -114,7 +115,7 @@ export class IptablesProxier implements Proxier {
       if (full) this.lastFullSync = this.lastCanaryCheck = now();
       this.needFullSync = false;
       this.lastSyncOk = true;
-      await this.afterRestore(state);
+      await this.housekeeping.afterSync(state);
       return { ok: true, full, stats: { ...rendered.ruleCounts, services: state.services.size, deletedChains: rendered.deletedChains } };
     } catch (e) {
       metrics.iptablesRestoreFailures.inc();
@@ -123,15 +124,6 @@ export class IptablesProxier implements Proxier {
       this.lastSyncOk = false;
       return { ok: false, error: e as Error };
     }
-  }
-
-  /** afterRestore does what follows installed rules: health check ports and conntrack; its failures are logged, not fatal. */
-  private async afterRestore(state: ProxyState): Promise<void> {
-    for (const err of await this.health.syncFromState(state)) log.warn('health check node port', { err: err.message });
-    for (const err of await runConntrackDeletions(conntrackDeletions(state, this.previousServices))) {
-      log.warn('conntrack cleanup failed', { err: err.message });
-    }
-    this.previousServices = state.services;
   }
 
   /**

@@ -16,13 +16,12 @@ import { probeOps, REAL_HOST, type IpvsHost, type IpvsOps, type RouteOps } from 
 import { canUseIpvs } from './can-use.ts';
 import { phaseTimer } from './phases.ts';
 import { ServiceHealthServer } from '../endpoints/service-health.ts';
-import { conntrackDeletions } from '../endpoints/conntrack.ts';
-import type { ServicePort } from '../endpoints/proxy-state.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
 import { legacyFilterCleanup, missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
 import type { IptablesHostFeatures } from '../iptables/host-features.ts';
 import { familyOf, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import { VirtualServers } from './virtual-servers.ts';
+import { SyncHousekeeping } from '../endpoints/sync-housekeeping.ts';
 
 const log = createLogger('ipvs');
 
@@ -71,10 +70,10 @@ export class IpvsProxier implements Proxier {
   private rt: RouteOps | undefined;
   private readonly host: IpvsHost;
   private readonly health: ServiceHealthServer;
+  private readonly housekeeping: SyncHousekeeping;
   private lastSyncOk = false;
   /** Set once canUseIpvs passed (kube-proxy checks at start; here before the first full sync). */
   private usable = false;
-  private previousServices: ReadonlyMap<string, ServicePort> = new Map();
   private needFull = true;
   private lastFullAt = 0;
   /** The node IPs the last full sync worked NodePort addresses out from (joined). */
@@ -105,6 +104,7 @@ export class IpvsProxier implements Proxier {
     this.randomFully = options.hostFeatures?.randomFully ?? false;
     this.host = options.host ?? REAL_HOST;
     this.health = new ServiceHealthServer(options.healthHost ?? (this.family === 4 ? '0.0.0.0' : '::'), () => this.lastSyncOk);
+    this.housekeeping = new SyncHousekeeping(this.health, log, this.host.conntrack);
     const registers = options.registry ? [options.registry] : undefined;
     this.virtualServers = new VirtualServers({
       family: this.family,
@@ -143,7 +143,7 @@ export class IpvsProxier implements Proxier {
         }
         this.startChecker();
         this.lastSyncOk = true;
-        await this.afterSync(state);
+        await this.housekeeping.afterSync(state);
         return { ok: true, full, stats };
       } catch (e) {
         this.needFull = true;
@@ -249,17 +249,6 @@ export class IpvsProxier implements Proxier {
       masqueradeAll: c.masqueradeAll, clusterCIDRs: c.clusterCIDRs, masqueradeBit: c.masqueradeBit, randomFully: this.randomFully,
       setSize: (set) => d.setSize(set), noNodeAccess: d.noNodeAccess(), rejects: d.rejects(), jumps, family: this.family,
     });
-  }
-
-  /**
-   * afterSync does what follows programmed services, as kube-proxy's IPVS
-   * mode: health check node ports with their local endpoint counts, and
-   * stale UDP conntrack entries. Failures are logged, not fatal.
-   */
-  private async afterSync(state: ProxyState): Promise<void> {
-    for (const err of await this.health.syncFromState(state)) log.warn('health check node port', { err: err.message });
-    for (const err of await this.host.conntrack(conntrackDeletions(state, this.previousServices))) log.warn('conntrack cleanup failed', { err: err.message });
-    this.previousServices = state.services;
   }
 
   private async ensureLink(rt: RouteOps): Promise<number> {

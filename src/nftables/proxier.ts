@@ -1,10 +1,9 @@
 import type { Counter } from 'prom-client';
-import { conntrackDeletions, runConntrackDeletions } from '../endpoints/conntrack.ts';
 import { localIPv4s } from '../endpoints/node-addresses.ts';
 import { inAnyCIDR, nodePortCIDRs } from '../endpoints/node-port-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import { masqueradeMark, type ProxyConfig } from '../endpoints/proxy-config.ts';
-import type { ProxyState, ServicePort } from '../endpoints/proxy-state.ts';
+import type { ProxyState } from '../endpoints/proxy-state.ts';
 import { ServiceHealthServer } from '../endpoints/service-health.ts';
 import { createLogger } from '../util/log.ts';
 import { CANARY_CHAIN, TABLE, type LayoutOptions } from './layout.ts';
@@ -12,6 +11,7 @@ import type { NftRunner } from './runner.ts';
 import type { RenderOptions } from './service.ts';
 import { encodable, encodeSets } from './element-encoding.ts';
 import { TableModel, type Transaction } from './table-model.ts';
+import { SyncHousekeeping } from '../endpoints/sync-housekeeping.ts';
 
 const log = createLogger('nftables');
 
@@ -61,11 +61,12 @@ export class NftablesProxier implements Proxier {
   #needFullSync = true;
   #lastFullSync = 0;
   #lastSyncOk = false;
-  #previousServices: ReadonlyMap<string, ServicePort> = new Map();
+  readonly #housekeeping: SyncHousekeeping;
 
   constructor(options: NftablesProxierOptions) {
     this.#o = options;
     this.#health = new ServiceHealthServer(options.healthHost, () => this.#lastSyncOk);
+    this.#housekeeping = new SyncHousekeeping(this.#health, log);
   }
 
   async sync(state: ProxyState): Promise<SyncResult> {
@@ -90,7 +91,7 @@ export class NftablesProxier implements Proxier {
       this.#needFullSync = false;
       this.#lastSyncOk = true;
       metrics.elements.set(tx.elements);
-      await this.#afterCommit(state);
+      await this.#housekeeping.afterSync(state);
       return { ok: true, full, stats: { services: state.services.size, elements: tx.elements, elementOps: tx.elementOps, chains: tx.chains, bytes: tx.text.length } };
     } catch (e) {
       metrics.syncFailures.inc();
@@ -120,12 +121,6 @@ export class NftablesProxier implements Proxier {
   /** #tableIntact reads one small chain: gone with `delete table` or `flush ruleset`, empty after `flush table`. */
   async #tableIntact(): Promise<boolean> {
     return (await this.#o.runner.chainRules(CANARY_CHAIN)) > 0;
-  }
-
-  async #afterCommit(state: ProxyState): Promise<void> {
-    for (const err of await this.#health.syncFromState(state)) log.warn('health check node port', { err: err.message });
-    for (const err of await runConntrackDeletions(conntrackDeletions(state, this.#previousServices))) log.warn('conntrack cleanup failed', { err: err.message });
-    this.#previousServices = state.services;
   }
 
   async cleanup(): Promise<void> {
