@@ -1,3 +1,4 @@
+import type { Logger } from '../util/log.ts';
 import type { IPFamily } from './node-port-addresses.ts';
 import type { Proxier, SyncResult } from './proxier.ts';
 import type { ProxyState } from './proxy-state.ts';
@@ -41,4 +42,21 @@ export class MetaProxier implements Proxier {
   async close(): Promise<void> {
     await Promise.all([...this.#byFamily.values()].map((p) => p.close()));
   }
+}
+
+/**
+ * proxierPerFamily is kube-proxy's choice between NewDualStackProxier and a
+ * single-stack proxier: where the other family's tools work too, one
+ * proxier per family in a MetaProxier, the primary first; else the
+ * primary's alone. `make` is told which proxier is the first built (the one
+ * that registers per-process metrics).
+ */
+export function proxierPerFamily(primary: IPFamily, otherWorks: boolean, make: (family: IPFamily, first: boolean) => Proxier, log: Logger, what: string): Proxier {
+  const secondary: IPFamily = primary === 4 ? 6 : 4;
+  if (!otherWorks) {
+    log.info(0, 'Single-stack: the other family\'s iptables does not work here', { primary: `IPv${primary}`, missing: `IPv${secondary}` });
+    return make(primary, true);
+  }
+  log.info(0, `Dual-stack: one ${what} proxier per IP family`, { primary: `IPv${primary}` });
+  return new MetaProxier([{ family: primary, proxier: make(primary, true) }, { family: secondary, proxier: make(secondary, false) }]);
 }

@@ -1,5 +1,5 @@
 import { createLogger } from '../util/log.ts';
-import { MetaProxier } from '../endpoints/meta-proxier.ts';
+import { proxierPerFamily } from '../endpoints/meta-proxier.ts';
 import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { BackendMetrics } from '../endpoints/metrics.ts';
@@ -9,7 +9,7 @@ import { familyMetrics } from './family-metrics.ts';
 import { KernelNfacctCounters } from './nfacct-counters.ts';
 import { IptablesProxier } from './proxier.ts';
 import { detectHostFeatures } from './host-features.ts';
-import { createRunner, detectBackend, type IptablesBackend } from './runner.ts';
+import { createRunner, detectBackend, familyWorks } from './runner.ts';
 import { writeProcSysctl } from './sysctl.ts';
 
 export { IptablesProxier } from './proxier.ts';
@@ -17,11 +17,6 @@ export { renderRules } from './render.ts';
 export { IptablesRestoreError, IptablesBackendError } from './errors.ts';
 
 const log = createLogger('iptables');
-
-/** familyWorks tells whether a family's nat table can be read with this backend (kube-proxy's iptables Present()). */
-export async function familyWorks(backend: IptablesBackend, family: IPFamily): Promise<boolean> {
-  return createRunner(backend, family).save('nat').then(() => true, () => false);
-}
 
 /**
  * createProxier builds the iptables backend: `--iptables-backend` picks the
@@ -47,11 +42,5 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
     config, runner: createRunner(backend, family), metrics: metricsOf(family), healthHost: family === 4 ? '0.0.0.0' : '::', now: Date.now, sysctl: writeProcSysctl, host, nfacct,
   });
   const primary = config.primaryIPFamily ?? 4;
-  const secondary: IPFamily = primary === 4 ? 6 : 4;
-  if (!(await familyWorks(backend, secondary))) {
-    log.info(0, 'Single-stack: the other family\'s iptables does not work here', { primary: `IPv${primary}`, missing: `IPv${secondary}` });
-    return make(primary);
-  }
-  log.info(0, 'Dual-stack: one iptables proxier per IP family', { primary: `IPv${primary}` });
-  return new MetaProxier([{ family: primary, proxier: make(primary) }, { family: secondary, proxier: make(secondary) }]);
+  return proxierPerFamily(primary, await familyWorks(backend, primary === 4 ? 6 : 4), make, log, 'iptables');
 }

@@ -115,3 +115,8 @@ export function chainsInSave(dump: string): string[] {
     .filter((l) => l.startsWith(':'))
     .map((l) => l.slice(1).split(' ')[0]!);
 }
+
+/** familyWorks tells whether a family's nat table can be read with this backend (kube-proxy's iptables Present()). */
+export async function familyWorks(backend: IptablesBackend, family: IPFamily): Promise<boolean> {
+  return createRunner(backend, family).save('nat').then(() => true, () => false);
+}

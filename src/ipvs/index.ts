@@ -1,11 +1,10 @@
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { BackendMetrics } from '../endpoints/metrics.ts';
-import { MetaProxier } from '../endpoints/meta-proxier.ts';
+import { proxierPerFamily } from '../endpoints/meta-proxier.ts';
 import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import { detectHostFeatures } from '../iptables/host-features.ts';
-import { familyWorks } from '../iptables/index.ts';
-import { createRunner, detectBackend } from '../iptables/runner.ts';
+import { createRunner, detectBackend, familyWorks } from '../iptables/runner.ts';
 import { createLogger } from '../util/log.ts';
 import { IpvsProxier } from './proxier.ts';
 
@@ -25,13 +24,7 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
   const make = (family: IPFamily, first: boolean) =>
     new IpvsProxier(config, { ...(first ? { registry: metrics.registry } : {}), restoreFailures: metrics.iptablesRestoreFailures, runner: createRunner(backend, family), hostFeatures, family });
   const primary = config.primaryIPFamily ?? 4;
-  const secondary: IPFamily = primary === 4 ? 6 : 4;
-  if (!(await familyWorks(backend, secondary))) {
-    log.info(0, 'Single-stack: the other family\'s iptables does not work here', { primary: `IPv${primary}`, missing: `IPv${secondary}` });
-    return make(primary, true);
-  }
-  log.info(0, 'Dual-stack: one IPVS proxier per IP family', { primary: `IPv${primary}` });
-  return new MetaProxier([{ family: primary, proxier: make(primary, true) }, { family: secondary, proxier: make(secondary, false) }]);
+  return proxierPerFamily(primary, await familyWorks(backend, primary === 4 ? 6 : 4), make, log, 'IPVS');
 }
 
 export { IpvsProxier, DUMMY_LINK } from './proxier.ts';
