@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { execFile } from '../util/exec.ts';
+import { versionAtLeast } from '../util/version.ts';
 import type { IptablesBackend } from './runner.ts';
 
 /**
@@ -22,11 +23,7 @@ const RANDOM_FULLY_SINCE = [1, 6, 2];
 
 /** supportsRandomFully reads `iptables v1.8.9 (nf_tables)` and compares the version with 1.6.2. */
 export function supportsRandomFully(versionLine: string): boolean {
-  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(versionLine);
-  if (!m) return false;
-  const v = m.slice(1).map(Number);
-  for (let i = 0; i < 3; i++) if (v[i] !== RANDOM_FULLY_SINCE[i]) return v[i]! > RANDOM_FULLY_SINCE[i]!;
-  return true;
+  return versionAtLeast(versionLine, RANDOM_FULLY_SINCE);
 }
 
 /** readSysctl reads /proc/sys/<key>; undefined where it does not exist (conntrack not loaded). */

@@ -1,5 +1,6 @@
 import { FerryError } from '../util/errors.ts';
 import type { ServiceKey, VirtualService } from '../netlink/ipvs.ts';
+import { versionAtLeast } from '../util/version.ts';
 
 /** IpvsUnusableError: this node cannot run the IPVS mode (kube-proxy refuses to start then). */
 export class IpvsUnusableError extends FerryError {
@@ -25,13 +26,6 @@ export interface IpvsProbeOps {
  */
 export const PROBE_SERVICE: Omit<VirtualService, 'scheduler'> = { protocol: 'TCP', address: '198.51.100.0', port: 20000, flags: 0, timeout: 0, netmask: 0xffffffff };
 
-const atLeast = (version: string, min: readonly number[]): boolean => {
-  const m = /(\d+)\.(\d+)/.exec(version);
-  if (!m) return false;
-  const [major, minor] = [Number(m[1]), Number(m[2])];
-  return major !== min[0] ? major > min[0]! : minor >= min[1]!;
-};
-
 /**
  * canUseIpvs is kube-proxy's CanUseIPVSProxier: ipset must be 6.0 or newer,
  * and the kernel must take a virtual server with the configured scheduler;
@@ -45,7 +39,7 @@ export async function canUseIpvs(ipvs: IpvsProbeOps, ipsetVersion: () => Promise
   } catch (e) {
     throw new IpvsUnusableError(`error getting ipset version: ${(e as Error).message}`, e);
   }
-  if (!atLeast(version, MIN_IPSET_VERSION)) throw new IpvsUnusableError(`ipset version ${version.trim()} is less than the required ${MIN_IPSET_VERSION.join('.')}`);
+  if (!versionAtLeast(version, MIN_IPSET_VERSION)) throw new IpvsUnusableError(`ipset version ${version.trim()} is less than the required ${MIN_IPSET_VERSION.join('.')}`);
   const wanted = scheduler || 'rr';
   const ask = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
     try {
