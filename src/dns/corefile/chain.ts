@@ -11,6 +11,7 @@ import type { ServerConfig } from './plugins.ts';
 import { QueryLog } from './query-log.ts';
 import { rewriteName, type Rewritten } from './rewrite.ts';
 import { renameResponse, shuffleAddresses, withQuestionName } from './wire-edit.ts';
+import { pluginZones } from './kubernetes.ts';
 
 type Answer = Buffer | undefined;
 
@@ -41,7 +42,7 @@ export class PluginChain implements PacketHandler {
     const k = cfg.kubernetes;
     // A name a fallthrough zone holds may go upstream: it counts against max_concurrent.
     const fallsThrough = (z: string) => k?.fallthrough?.some((f) => f === '.' || inZone(z, f.slice(0, -1))) ?? false;
-    this.#localZones = k ? [k.zone, ...k.reverseZones, ...k.multiclusterZones].filter((z) => !fallsThrough(z)) : [];
+    this.#localZones = k ? pluginZones(k).filter((z) => !fallsThrough(z)) : [];
   }
 
   handle(packet: Buffer, client: Client): Answer | Promise<Answer> {

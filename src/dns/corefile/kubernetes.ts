@@ -150,3 +150,8 @@ export function handlerZones(k: KubernetesConfig | undefined): { zone: string; o
   if (!k) return { zone: 'invalid', otherZones: [], reverseZones: [], multiclusterZones: [], fallthrough: [] }; // `.invalid` never exists (RFC 6761)
   return { zone: k.zone, otherZones: k.otherZones, reverseZones: k.reverseZones, multiclusterZones: k.multiclusterZones, fallthrough: k.fallthrough?.map((z) => (z === '.' ? z : z.slice(0, -1))) ?? [] };
 }
+
+/** pluginZones lists every zone the plugin answers (no trailing dots): the cluster zones, multicluster and reverse zones. */
+export function pluginZones(k: KubernetesConfig): string[] {
+  return [k.zone, ...k.otherZones, ...k.multiclusterZones, ...k.reverseZones];
+}

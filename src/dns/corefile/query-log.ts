@@ -6,6 +6,7 @@ import type { Query } from '../wire/query.ts';
 import { createLogger } from '../../util/log.ts';
 import type { LogRule } from './metadata.ts';
 import type { ServerConfig } from './plugins.ts';
+import { pluginZones } from './kubernetes.ts';
 
 const log = createLogger('dns');
 
@@ -31,7 +32,7 @@ export class QueryLog {
     this.#clientPods = cfg.kubernetes?.podMode === 'verified' ? clientPods : undefined;
     this.#metadataZones = cfg.metadata?.zones.map((z) => z.slice(0, -1));
     const k = cfg.kubernetes;
-    this.#k8sZones = k ? [k.zone, ...k.otherZones, ...k.multiclusterZones, ...k.reverseZones] : [];
+    this.#k8sZones = k ? pluginZones(k) : [];
   }
 
   /** write logs one query: `query` as asked (before any rewrite), its packet size, the response and when it began (performance.now()). */

@@ -99,6 +99,19 @@ test('forward max_concurrent: REFUSED once that many queries are out upstream', 
   t.is(pending.length, 3, 'a slot is free again once answers came back');
 });
 
+test('forward max_concurrent counts only names outside the plugin\'s zones: a second cluster zone is not REFUSED', async (t) => {
+  const [c] = loadCorefile('.:53 {\n  kubernetes cluster.local coredns.local\n  forward . 10.0.0.53 {\n    max_concurrent 1\n  }\n}\n');
+  const pending: Array<() => void> = [];
+  const slow: PacketHandler = { handle: (p) => new Promise((ok) => pending.push(() => ok(Buffer.from(p)))) };
+  const chain = new PluginChain(slow, c!, undefined);
+  const outside = chain.handle(buildQuery('example.com.', 'A'), udp);
+  const second = chain.handle(buildQuery('svc1.testns.svc.coredns.local.', 'A'), udp);
+  t.is(pending.length, 2, 'the second cluster zone\'s name went to the plugin, not refused');
+  pending.forEach((release) => release());
+  t.not(decode((await second)!).rcode, 'REFUSED');
+  await outside;
+});
+
 test('renameResponse maps owner and target names, keeping the records', (t) => {
   const h = chainFor(`.:53 {\n  kubernetes ${z}\n}\n`);
   const response = h.handle(buildQuery(`_http._tcp.svc1.testns.svc.${z}.`, 'SRV'), udp) as Buffer;
