@@ -48,7 +48,7 @@ async function measureFloor(cluster: BenchCluster): Promise<void> {
   try {
     const file = join(dir, 'full.nft');
     // The text the nftables proxier's first sync loads (no node IPs: the synthetic services use none).
-    writeFileSync(file, renderFullTransaction(snapshot(cluster, cluster.services.keys()), renderOptions(benchProxyConfig('nftables'), [])));
+    writeFileSync(file, renderFullTransaction(snapshot(cluster, cluster.services.keys()), renderOptions(benchProxyConfig('nftables'), [], 4)));
     const started = performance.now();
     const r = await execFile('/usr/bin/time', ['-f', '%M', 'nft', '-f', file]);
     const ms = performance.now() - started;

@@ -54,7 +54,7 @@ export class MetaProxier implements Proxier {
 export function proxierPerFamily(primary: IPFamily, otherWorks: boolean, make: (family: IPFamily, first: boolean) => Proxier, log: Logger, what: string): Proxier {
   const secondary: IPFamily = primary === 4 ? 6 : 4;
   if (!otherWorks) {
-    log.info(0, 'Single-stack: the other family\'s iptables does not work here', { primary: `IPv${primary}`, missing: `IPv${secondary}` });
+    log.info(0, `Single-stack: the other family's ${what} does not work here`, { primary: `IPv${primary}`, missing: `IPv${secondary}` });
     return make(primary, true);
   }
   log.info(0, `Dual-stack: one ${what} proxier per IP family`, { primary: `IPv${primary}` });

@@ -28,6 +28,7 @@ const NFNETLINK_V0 = 0;
 const ENOENT = 2;
 
 export const NFPROTO_IPV4 = 2;
+export const NFPROTO_IPV6 = 10;
 
 /** Verdict codes (nf_tables.h, linux/netfilter.h). */
 export const NF_DROP = 0;

@@ -1,37 +1,40 @@
 import { NF_ACCEPT, NF_DROP, NFT_GOTO, NFT_JUMP, type SetElement } from '../netlink/nftables.ts';
 import type { ElementText } from './table-model.ts';
 import { endpointMap, nodePortEndpointMap, PROTOCOLS, SETS } from './layout.ts';
+import { isIPv6 } from 'node:net';
+import { ipv6Groups } from '../util/ipv6.ts';
 
 /**
  * How elements of Ferry's sets and maps look to the kernel, so a cold load
  * can hand them over through netlink instead of nft's parser. Each part of a
- * concatenation takes a 4-byte register: addresses and ports in network
- * order (a port padded with two zero bytes), a protocol number padded with
- * three, a numgen slot as a host-order 32-bit integer (numgen's output).
+ * concatenation takes whole 4-byte registers: addresses (4 bytes, or 16 in
+ * the IPv6 table) and ports in network order (a port padded with two zero
+ * bytes), a protocol number padded with three, a numgen slot as a host-order
+ * 32-bit integer (numgen's output).
  * Interval sets (firewall-allow) are not encoded here; they go through nft.
  */
-type Field = 'ipv4' | 'proto' | 'port' | 'slot';
+type Field = 'addr' | 'proto' | 'port' | 'slot';
 
 interface Layout {
   readonly key: readonly Field[];
   readonly data?: readonly Field[] | 'verdict';
 }
 
-const VIP_PORT: Layout['key'] = ['ipv4', 'proto', 'port'];
-const ENDPOINT: readonly Field[] = ['ipv4', 'port'];
+const VIP_PORT: Layout['key'] = ['addr', 'proto', 'port'];
+const ENDPOINT: readonly Field[] = ['addr', 'port'];
 
 const LAYOUTS = new Map<string, Layout>([
-  [SETS.clusterIPs, { key: ['ipv4'] }],
-  [SETS.nodePortIPs, { key: ['ipv4'] }],
+  [SETS.clusterIPs, { key: ['addr'] }],
+  [SETS.nodePortIPs, { key: ['addr'] }],
   [SETS.serviceIPs, { key: VIP_PORT, data: 'verdict' }],
   [SETS.noEndpointServices, { key: VIP_PORT, data: 'verdict' }],
   [SETS.serviceNodePorts, { key: ['proto', 'port'], data: 'verdict' }],
   [SETS.noEndpointNodePorts, { key: ['proto', 'port'], data: 'verdict' }],
   [SETS.firewallIPs, { key: VIP_PORT }],
-  [SETS.hairpin, { key: ['ipv4', 'ipv4'] }],
+  [SETS.hairpin, { key: ['addr', 'addr'] }],
   ...PROTOCOLS.flatMap((p) =>
     [false, true].flatMap((cluster): Array<[string, Layout]> => [
-      [endpointMap(p, cluster), { key: ['ipv4', 'port', 'slot'], data: ENDPOINT }],
+      [endpointMap(p, cluster), { key: ['addr', 'port', 'slot'], data: ENDPOINT }],
       [nodePortEndpointMap(p, cluster), { key: ['port', 'slot'], data: ENDPOINT }],
     ]),
   ),
@@ -47,28 +50,33 @@ export function encodable(set: string): boolean {
 function encodeFields(fields: readonly Field[], text: string): Buffer {
   const parts = text.split(' . ');
   if (parts.length !== fields.length) throw new Error(`element "${text}" has ${parts.length} parts, want ${fields.length}`);
-  const out = Buffer.alloc(4 * fields.length);
-  fields.forEach((field, i) => {
-    const part = parts[i]!;
-    const at = 4 * i;
-    switch (field) {
-      case 'ipv4': {
+  return Buffer.concat(fields.map((field, i) => encodeField(field, parts[i]!)));
+}
+
+/** encodeField is one part of a concatenation, in its registers. */
+function encodeField(field: Field, part: string): Buffer {
+  const out = Buffer.alloc(field === 'addr' && part.includes(':') ? 16 : 4);
+  switch (field) {
+    case 'addr':
+      if (out.length === 16) {
+        if (!isIPv6(part)) throw new Error(`"${part}" is not an IPv6 address`);
+        ipv6Groups(part).forEach((g, j) => out.writeUInt16BE(g, 2 * j));
+      } else {
         const octets = part.split('.').map(Number);
         if (octets.length !== 4 || octets.some((o) => !(o >= 0 && o <= 255))) throw new Error(`"${part}" is not an IPv4 address`);
-        octets.forEach((o, j) => out.writeUInt8(o, at + j));
-        break;
+        octets.forEach((o, j) => out.writeUInt8(o, j));
       }
-      case 'proto':
-        out.writeUInt8(PROTOCOL_NUMBERS[part] ?? Number(part), at);
-        break;
-      case 'port':
-        out.writeUInt16BE(Number(part), at);
-        break;
-      case 'slot':
-        out.writeUInt32LE(Number(part), at);
-        break;
-    }
-  });
+      break;
+    case 'proto':
+      out.writeUInt8(PROTOCOL_NUMBERS[part] ?? Number(part), 0);
+      break;
+    case 'port':
+      out.writeUInt16BE(Number(part), 0);
+      break;
+    case 'slot':
+      out.writeUInt32LE(Number(part), 0);
+      break;
+  }
   return out;
 }
 

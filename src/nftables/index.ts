@@ -1,30 +1,64 @@
 import { release } from 'node:os';
 import type { BackendMetrics } from '../endpoints/metrics.ts';
+import { proxierPerFamily } from '../endpoints/meta-proxier.ts';
+import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
-import { NftablesProxier } from './proxier.ts';
+import { createLogger } from '../util/log.ts';
+import { nftFamily } from './layout.ts';
+import { NftablesProxier, type NftablesMetrics } from './proxier.ts';
 import { NftError, NftUnavailableError } from './errors.ts';
-import { createNftRunner } from './runner.ts';
+import { createNftRunner, type NftRunner } from './runner.ts';
 
 export { NftablesProxier } from './proxier.ts';
 export { renderFullTransaction } from './render.ts';
 export { NftError, NftUnavailableError };
 
+const log = createLogger('nftables');
+
 /**
  * createProxier builds the nftables backend: libnftables in-process when it
  * loads, else the nft binary. A dry run of an empty table proves, before the
- * first sync, that this kernel and nft accept what the proxier writes.
+ * first sync, that this kernel and nft accept what the proxier writes. As
+ * kube-proxy, a node whose kernel takes both families' tables runs one
+ * proxier per family (`ip ferry` and `ip6 ferry`, the node IP's family
+ * first); the IPv6 proxier's health check node ports listen on '::'.
  */
 export async function createProxier(config: ProxyConfig, metrics: BackendMetrics): Promise<Proxier> {
   checkKernel(release(), process.env.KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK);
-  const runner = createNftRunner();
-  await runner.check('add table ip ferry-probe\nadd map ip ferry-probe m { typeof ip daddr . tcp dport . numgen random mod 1 : ip daddr . tcp dport ; }\n');
-  return new NftablesProxier({
+  const primary = config.primaryIPFamily ?? 4;
+  const secondary: IPFamily = primary === 4 ? 6 : 4;
+  const runners = new Map<IPFamily, NftRunner>([[primary, createNftRunner(primary)]]);
+  await probe(runners.get(primary)!, primary);
+  const other = createNftRunner(secondary);
+  if (await probe(other, secondary).then(() => true, () => false)) runners.set(secondary, other);
+  else other.close();
+  const elementsOf = summedElements(metrics);
+  const make = (family: IPFamily) => new NftablesProxier({
     config,
-    runner,
-    metrics: { syncFailures: metrics.nftablesSyncFailures, tableRepairs: metrics.nftablesTableRepairs, elements: metrics.nftablesElements },
-    healthHost: '0.0.0.0',
+    family,
+    runner: runners.get(family)!,
+    metrics: { syncFailures: metrics.nftablesSyncFailures, tableRepairs: metrics.nftablesTableRepairs, elements: elementsOf(family) },
+    healthHost: family === 4 ? '0.0.0.0' : '::',
     now: Date.now,
+  });
+  return proxierPerFamily(primary, runners.has(secondary), make, log, 'nftables');
+}
+
+/** probe checks, without committing anything, that the kernel and nft take a map of the kind the family's table holds. */
+function probe(runner: NftRunner, family: IPFamily): Promise<void> {
+  const { nft: ip } = nftFamily(family);
+  return runner.check(`add table ${ip} ferry-probe\nadd map ${ip} ferry-probe m { typeof ${ip} daddr . tcp dport . numgen random mod 1 : ${ip} daddr . tcp dport ; }\n`);
+}
+
+/** summedElements reports both families' tables' elements added up in the one gauge, instead of whichever synced last. */
+function summedElements(metrics: BackendMetrics): (family: IPFamily) => NftablesMetrics['elements'] {
+  const byFamily = new Map<IPFamily, number>();
+  return (family) => ({
+    set(value) {
+      byFamily.set(family, value);
+      metrics.nftablesElements.set((byFamily.get(4) ?? 0) + (byFamily.get(6) ?? 0));
+    },
   });
 }
 

@@ -1,4 +1,6 @@
+import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Protocol } from '../endpoints/proxy-state.ts';
+import { NFPROTO_IPV4, NFPROTO_IPV6 } from '../netlink/nftables.ts';
 
 /**
  * The fixed part of Ferry's nftables table: its name, base chains, named
@@ -7,10 +9,35 @@ import type { Protocol } from '../endpoints/proxy-state.ts';
  * service's own), so the rules below never change with the cluster.
  */
 
-/** The table Ferry owns; it never touches any other. */
-export const TABLE = 'ip ferry';
-export const TABLE_FAMILY = 'ip';
+/** The tables Ferry owns, one per IP family as kube-proxy's; it never touches any other. */
 export const TABLE_NAME = 'ferry';
+
+/** NftFamily is what differs between the IPv4 and the IPv6 table. */
+export interface NftFamily {
+  readonly family: IPFamily;
+  /** `ip ferry` or `ip6 ferry`, as commands name the table. */
+  readonly table: string;
+  /** nft's table family, which is also the address expression's protocol (`ip daddr`, `ip6 saddr`). */
+  readonly nft: 'ip' | 'ip6';
+  readonly addrType: 'ipv4_addr' | 'ipv6_addr';
+  /** Loopback, which never accepts node ports in nftables mode. */
+  readonly loopback: string;
+  /** The table family's number on netlink. */
+  readonly nfproto: number;
+}
+
+const FAMILIES: Readonly<Record<IPFamily, NftFamily>> = {
+  4: { family: 4, table: `ip ${TABLE_NAME}`, nft: 'ip', addrType: 'ipv4_addr', loopback: '127.0.0.0/8', nfproto: NFPROTO_IPV4 },
+  6: { family: 6, table: `ip6 ${TABLE_NAME}`, nft: 'ip6', addrType: 'ipv6_addr', loopback: '::1', nfproto: NFPROTO_IPV6 },
+};
+
+export function nftFamily(family: IPFamily): NftFamily {
+  return FAMILIES[family];
+}
+
+/** The IPv4 table: the one lab nodes hold. */
+export const TABLE = FAMILIES[4].table;
+export const TABLE_FAMILY = FAMILIES[4].nft;
 
 export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 export type NftProtocol = (typeof PROTOCOLS)[number];
@@ -53,7 +80,9 @@ export const REJECT_CHAIN = 'reject-chain';
 
 /** LayoutOptions are the node- and flag-derived inputs of the fixed rules. */
 export interface LayoutOptions {
-  /** `--cluster-cidr`: the first is the local-traffic detector; empty: none. */
+  /** The table's family: every address below is of it. */
+  readonly family: IPFamily;
+  /** `--cluster-cidr` of this family: the first is the local-traffic detector; empty: none. */
   readonly clusterCIDRs: readonly string[];
   readonly masqueradeAll: boolean;
   /** e.g. `0x4000`. */
@@ -79,32 +108,32 @@ export const CANARY_CHAIN = 'nat-prerouting';
 
 const REGULAR_CHAINS = ['services', 'masquerading', REJECT_CHAIN, 'service-endpoints-check', 'nodeport-endpoints-check', 'cluster-ips-check', 'firewall-check'];
 
-function setDeclarations(): string[] {
+function setDeclarations({ table, nft: ip, addrType: addr }: NftFamily): string[] {
   const out = [
-    `add set ${TABLE} ${SETS.clusterIPs} { type ipv4_addr ; comment "Active ClusterIPs" ; }`,
-    `add map ${TABLE} ${SETS.serviceIPs} { type ipv4_addr . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }`,
-    `add map ${TABLE} ${SETS.serviceNodePorts} { type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }`,
-    `add map ${TABLE} ${SETS.noEndpointServices} { type ipv4_addr . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`,
-    `add map ${TABLE} ${SETS.noEndpointNodePorts} { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }`,
-    `add set ${TABLE} ${SETS.nodePortIPs} { type ipv4_addr ; comment "IPs that accept NodePort traffic" ; }`,
-    `add set ${TABLE} ${SETS.firewallIPs} { type ipv4_addr . inet_proto . inet_service ; comment "LoadBalancer IPs with loadBalancerSourceRanges" ; }`,
-    `add set ${TABLE} ${SETS.firewallAllow} { type ipv4_addr . inet_proto . inet_service . ipv4_addr ; flags interval ; comment "sources allowed by loadBalancerSourceRanges" ; }`,
-    `add set ${TABLE} ${SETS.hairpin} { type ipv4_addr . ipv4_addr ; comment "endpoints that may reach themselves through a service" ; }`,
+    `add set ${table} ${SETS.clusterIPs} { type ${addr} ; comment "Active ClusterIPs" ; }`,
+    `add map ${table} ${SETS.serviceIPs} { type ${addr} . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }`,
+    `add map ${table} ${SETS.serviceNodePorts} { type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }`,
+    `add map ${table} ${SETS.noEndpointServices} { type ${addr} . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`,
+    `add map ${table} ${SETS.noEndpointNodePorts} { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }`,
+    `add set ${table} ${SETS.nodePortIPs} { type ${addr} ; comment "IPs that accept NodePort traffic" ; }`,
+    `add set ${table} ${SETS.firewallIPs} { type ${addr} . inet_proto . inet_service ; comment "LoadBalancer IPs with loadBalancerSourceRanges" ; }`,
+    `add set ${table} ${SETS.firewallAllow} { type ${addr} . inet_proto . inet_service . ${addr} ; flags interval ; comment "sources allowed by loadBalancerSourceRanges" ; }`,
+    `add set ${table} ${SETS.hairpin} { type ${addr} . ${addr} ; comment "endpoints that may reach themselves through a service" ; }`,
   ];
   // Per-protocol typeof maps: nft 1.0.6 refuses later rules on a `th dport` concatenation map.
   for (const p of PROTOCOLS) {
     for (const cluster of [false, true]) {
-      out.push(`add map ${TABLE} ${endpointMap(p, cluster)} { typeof ip daddr . ${p} dport . numgen random mod 1 : ip daddr . ${p} dport ; }`);
-      out.push(`add map ${TABLE} ${nodePortEndpointMap(p, cluster)} { typeof ${p} dport . numgen random mod 1 : ip daddr . ${p} dport ; }`);
+      out.push(`add map ${table} ${endpointMap(p, cluster)} { typeof ${ip} daddr . ${p} dport . numgen random mod 1 : ${ip} daddr . ${p} dport ; }`);
+      out.push(`add map ${table} ${nodePortEndpointMap(p, cluster)} { typeof ${p} dport . numgen random mod 1 : ${ip} daddr . ${p} dport ; }`);
     }
   }
   return out;
 }
 
-function fixedRules(o: LayoutOptions): string[] {
-  const rule = (chain: string, text: string) => `add rule ${TABLE} ${chain} ${text}`;
+function fixedRules(o: LayoutOptions, { table, nft: ip, loopback }: NftFamily): string[] {
+  const rule = (chain: string, text: string) => `add rule ${table} ${chain} ${text}`;
   const mark = o.masqueradeMark;
-  const nodePortMatch = o.nodePortsOnAllAddresses ? 'fib daddr type local ip daddr != 127.0.0.0/8' : `ip daddr @${SETS.nodePortIPs}`;
+  const nodePortMatch = o.nodePortsOnAllAddresses ? `fib daddr type local ${ip} daddr != ${loopback}` : `${ip} daddr @${SETS.nodePortIPs}`;
   const out = [
     rule('nat-prerouting', 'jump services'),
     rule('nat-output', 'jump services'),
@@ -118,18 +147,18 @@ function fixedRules(o: LayoutOptions): string[] {
     rule('filter-output', 'ct state new jump service-endpoints-check'),
     rule('filter-output', 'ct state new jump cluster-ips-check'),
     rule(REJECT_CHAIN, 'reject'),
-    rule('firewall-check', `ip daddr . meta l4proto . th dport @${SETS.firewallIPs} ip daddr . meta l4proto . th dport . ip saddr != @${SETS.firewallAllow} drop`),
-    rule('service-endpoints-check', `ip daddr . meta l4proto . th dport vmap @${SETS.noEndpointServices}`),
+    rule('firewall-check', `${ip} daddr . meta l4proto . th dport @${SETS.firewallIPs} ${ip} daddr . meta l4proto . th dport . ${ip} saddr != @${SETS.firewallAllow} drop`),
+    rule('service-endpoints-check', `${ip} daddr . meta l4proto . th dport vmap @${SETS.noEndpointServices}`),
     rule('nodeport-endpoints-check', `${nodePortMatch} meta l4proto . th dport vmap @${SETS.noEndpointNodePorts}`),
     // Cluster IP traffic that reaches filtering was not DNATed: a port the service does not have.
-    rule('cluster-ips-check', `ip daddr @${SETS.clusterIPs} reject comment "reject traffic to invalid ports of ClusterIPs"`),
+    rule('cluster-ips-check', `${ip} daddr @${SETS.clusterIPs} reject comment "reject traffic to invalid ports of ClusterIPs"`),
     // Clear the mark so a packet processed again (a VXLAN skb reused) is not masqueraded twice.
     rule('masquerading', `meta mark & ${mark} == ${mark} meta mark set meta mark ^ ${mark} masquerade fully-random`),
-    rule('masquerading', `ct status dnat ip saddr . ip daddr @${SETS.hairpin} masquerade fully-random`),
+    rule('masquerading', `ct status dnat ${ip} saddr . ${ip} daddr @${SETS.hairpin} masquerade fully-random`),
   ];
-  if (o.masqueradeAll) out.push(rule('services', `ip daddr @${SETS.clusterIPs} meta mark set meta mark | ${mark}`));
-  else if (o.clusterCIDRs[0]) out.push(rule('services', `ip daddr @${SETS.clusterIPs} ip saddr != ${o.clusterCIDRs[0]} meta mark set meta mark | ${mark}`));
-  out.push(rule('services', `ip daddr . meta l4proto . th dport vmap @${SETS.serviceIPs}`));
+  if (o.masqueradeAll) out.push(rule('services', `${ip} daddr @${SETS.clusterIPs} meta mark set meta mark | ${mark}`));
+  else if (o.clusterCIDRs[0]) out.push(rule('services', `${ip} daddr @${SETS.clusterIPs} ${ip} saddr != ${o.clusterCIDRs[0]} meta mark set meta mark | ${mark}`));
+  out.push(rule('services', `${ip} daddr . meta l4proto . th dport vmap @${SETS.serviceIPs}`));
   out.push(rule('services', `${nodePortMatch} meta l4proto . th dport vmap @${SETS.serviceNodePorts}`));
   return out;
 }
@@ -141,13 +170,15 @@ function fixedRules(o: LayoutOptions): string[] {
  * layout, or of someone's edits, survives.
  */
 export function renderSkeleton(o: LayoutOptions): string[] {
+  const f = nftFamily(o.family);
+  const { table } = f;
   return [
-    `add table ${TABLE}`,
-    `delete table ${TABLE}`,
-    `add table ${TABLE} { comment "rules for ferry proxy --mode nftables" ; }`,
-    ...BASE_CHAINS.map(([name, type, hook, priority]) => `add chain ${TABLE} ${name} { type ${type} hook ${hook} priority ${priority} ; policy accept ; }`),
-    ...REGULAR_CHAINS.map((name) => `add chain ${TABLE} ${name}`),
-    ...setDeclarations(),
-    ...fixedRules(o),
+    `add table ${table}`,
+    `delete table ${table}`,
+    `add table ${table} { comment "rules for ferry proxy --mode nftables" ; }`,
+    ...BASE_CHAINS.map(([name, type, hook, priority]) => `add chain ${table} ${name} { type ${type} hook ${hook} priority ${priority} ; policy accept ; }`),
+    ...REGULAR_CHAINS.map((name) => `add chain ${table} ${name}`),
+    ...setDeclarations(f),
+    ...fixedRules(o, f),
   ];
 }

@@ -1,12 +1,12 @@
 import type { Counter } from 'prom-client';
-import { localIPv4s } from '../endpoints/node-addresses.ts';
-import { inAnyCIDR, nodePortCIDRs } from '../endpoints/node-port-addresses.ts';
+import { localIPs } from '../endpoints/node-addresses.ts';
+import { cidrFamily, inAnyCIDR, nodePortCIDRs, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import { masqueradeMark, type ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState } from '../endpoints/proxy-state.ts';
 import { ServiceHealthServer } from '../endpoints/service-health.ts';
 import { createLogger } from '../util/log.ts';
-import { CANARY_CHAIN, TABLE, type LayoutOptions } from './layout.ts';
+import { CANARY_CHAIN, nftFamily, type LayoutOptions } from './layout.ts';
 import type { NftRunner } from './runner.ts';
 import type { RenderOptions } from './service.ts';
 import { encodable, encodeSets } from './element-encoding.ts';
@@ -35,18 +35,20 @@ export interface NftablesMetrics {
 
 export interface NftablesProxierOptions {
   readonly config: ProxyConfig;
+  /** The family of the table this proxier owns (`ip ferry` or `ip6 ferry`); a dual-stack node runs one proxier per family. */
+  readonly family: IPFamily;
   readonly runner: NftRunner;
   readonly metrics: NftablesMetrics;
   /** Listen address of health check node ports. */
   readonly healthHost: string;
   readonly now: () => number;
-  /** This node's IPv4 addresses (read at every sync by default). */
+  /** This node's addresses of the family (read at every sync by default). */
   readonly nodeIPs?: () => string[];
 }
 
 /**
  * NftablesProxier programs services into one nftables table of its own
- * (`ip ferry`) in the flat layout: services are elements of shared maps, so
+ * (`ip ferry`, or `ip6 ferry` for IPv6) in the flat layout: services are elements of shared maps, so
  * a sync is a transaction of only what changed, computed from memory without
  * listing the kernel. Full (atomic, whole-table) syncs happen at start,
  * after any failure, hourly, and when the canary shows the table was deleted
@@ -62,28 +64,30 @@ export class NftablesProxier implements Proxier {
   #lastFullSync = 0;
   #lastSyncOk = false;
   readonly #housekeeping: SyncHousekeeping;
+  readonly #table: string;
 
   constructor(options: NftablesProxierOptions) {
     this.#o = options;
+    this.#table = nftFamily(options.family).table;
     this.#health = new ServiceHealthServer(options.healthHost, () => this.#lastSyncOk);
     this.#housekeeping = new SyncHousekeeping(this.#health, log);
   }
 
   async sync(state: ProxyState): Promise<SyncResult> {
-    const { runner, metrics, config, now } = this.#o;
+    const { runner, metrics, config, now, family } = this.#o;
     let full = this.#needFullSync || !this.#model || now() - this.#lastFullSync >= FULL_SYNC_PERIOD_MS;
     try {
       // The check is a netlink dump of one chain's single rule: cheap enough for every sync.
       let intact = full ? undefined : await this.#tableIntact();
       if (intact === false) {
-        log.info(0, 'the nftables table was deleted or flushed from outside: doing a full sync', { table: TABLE });
+        log.info(0, 'the nftables table was deleted or flushed from outside: doing a full sync', { table: this.#table });
         metrics.tableRepairs.inc();
         full = true;
       }
-      const nodeIPs = (this.#o.nodeIPs ?? localIPv4s)();
-      if (full) this.#model = new TableModel(renderOptions(config, nodeIPs));
+      const nodeIPs = this.#o.nodeIPs?.() ?? localIPs(family);
+      if (full) this.#model = new TableModel(renderOptions(config, nodeIPs, family));
       const model = this.#model!;
-      const nodePortIPs = nodePortAddresses(config, nodeIPs, state);
+      const nodePortIPs = nodePortAddresses(config, family, nodeIPs, state);
       if (full) intact ??= await this.#tableIntact();
       const tx = full ? await this.#fullSync(model, state, nodePortIPs, intact!) : model.partial(state, nodePortIPs);
       if (!full && tx.text) await runner.run(tx.text);
@@ -125,7 +129,7 @@ export class NftablesProxier implements Proxier {
 
   async cleanup(): Promise<void> {
     await this.#health.close();
-    await this.#o.runner.run(`add table ${TABLE}\ndelete table ${TABLE}\n`);
+    await this.#o.runner.run(`add table ${this.#table}\ndelete table ${this.#table}\n`);
     this.#needFullSync = true;
   }
 
@@ -140,19 +144,20 @@ export class NftablesProxier implements Proxier {
  * every local address accepts node ports (`fib daddr type local` then). As
  * kube-proxy's nftables mode, never loopback: no localhost node ports.
  */
-function nodePortAddresses(config: ProxyConfig, nodeIPs: readonly string[], state: ProxyState): string[] {
-  const cidrs = nodePortCIDRs(config.nodePortAddresses, 4, state.nodeIPs);
+function nodePortAddresses(config: ProxyConfig, family: IPFamily, nodeIPs: readonly string[], state: ProxyState): string[] {
+  const cidrs = nodePortCIDRs(config.nodePortAddresses, family, state.nodeIPs);
   return cidrs === 'all' ? [] : nodeIPs.filter((ip) => inAnyCIDR(ip, cidrs));
 }
 
-/** renderOptions derives the renderer's inputs from the configuration and this node's addresses. */
-export function renderOptions(config: ProxyConfig, nodeIPs: readonly string[]): RenderOptions {
+/** renderOptions derives the renderer's inputs for one family's table from the configuration and this node's addresses. */
+export function renderOptions(config: ProxyConfig, nodeIPs: readonly string[], family: IPFamily): RenderOptions {
   const layout: LayoutOptions = {
-    clusterCIDRs: config.clusterCIDRs.filter((c) => !c.includes(':')),
+    family,
+    clusterCIDRs: config.clusterCIDRs.filter((c) => cidrFamily(c) === family),
     masqueradeAll: config.masqueradeAll,
     masqueradeMark: masqueradeMark(config.masqueradeBit),
-    // Only IPv4 CIDRs count (a list of IPv6 ones alone is every address); `primary` never means all.
-    nodePortsOnAllAddresses: nodePortCIDRs(config.nodePortAddresses, 4, undefined) === 'all',
+    // Only this family's CIDRs count (a list of the other's alone is every address); `primary` never means all.
+    nodePortsOnAllAddresses: nodePortCIDRs(config.nodePortAddresses, family, undefined) === 'all',
   };
   return { ...layout, nodeIPs };
 }

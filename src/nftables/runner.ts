@@ -5,8 +5,9 @@ import { execFile, ExecError } from '../util/exec.ts';
 import { createLogger } from '../util/log.ts';
 import { NFT_BINARY } from './binary.ts';
 import { NftError, NftUnavailableError } from './errors.ts';
-import { NFPROTO_IPV4, NftablesNetlink, type SetElement } from '../netlink/nftables.ts';
-import { TABLE_NAME } from './layout.ts';
+import { NftablesNetlink, type SetElement } from '../netlink/nftables.ts';
+import { nftFamily, TABLE_NAME } from './layout.ts';
+import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import { LibNftablesContext } from './libnftables.ts';
 
 const log = createLogger('nftables');
@@ -23,7 +24,7 @@ export interface NftRunner {
   run(text: string): Promise<string>;
   /** check parses and evaluates `text` against the kernel without committing it (`nft --check`). */
   check(text: string): Promise<void>;
-  /** chainRules counts the rules of one of Ferry's chains (0 when it or the table is missing), without reading any set. */
+  /** chainRules counts the rules of one of the family's table's chains (0 when it or the table is missing), without reading any set. */
   chainRules(chain: string): Promise<number>;
   /**
    * addElements adds elements to the table's sets through netlink, past nft's
@@ -34,18 +35,23 @@ export interface NftRunner {
   close(): void;
 }
 
-/** TableNetlink opens its netlink socket on first use, in the namespace the proxier runs in. */
+/** TableNetlink reaches one family's table; it opens its netlink socket on first use, in the namespace the proxier runs in. */
 class TableNetlink {
+  readonly #nfproto: number;
   #netlink: NftablesNetlink | undefined;
+
+  constructor(family: IPFamily) {
+    this.#nfproto = nftFamily(family).nfproto;
+  }
 
   count(chain: string): Promise<number> {
     this.#netlink ??= NftablesNetlink.open();
-    return this.#netlink.countRules(NFPROTO_IPV4, TABLE_NAME, chain);
+    return this.#netlink.countRules(this.#nfproto, TABLE_NAME, chain);
   }
 
   add(sets: ReadonlyMap<string, Iterable<SetElement>>): Promise<void> {
     this.#netlink ??= NftablesNetlink.open();
-    return this.#netlink.addElements(NFPROTO_IPV4, TABLE_NAME, sets);
+    return this.#netlink.addElements(this.#nfproto, TABLE_NAME, sets);
   }
 
   close(): void {
@@ -96,10 +102,10 @@ class TransactionFiles {
   }
 }
 
-/** nftCliRunner spawns `nft` per transaction: the fallback when libnftables is missing. */
-export function nftCliRunner(): NftRunner {
+/** nftCliRunner spawns `nft` per transaction: the fallback when libnftables is missing. Netlink reaches `family`'s table. */
+export function nftCliRunner(family: IPFamily): NftRunner {
   const files = new TransactionFiles();
-  const table = new TableNetlink();
+  const table = new TableNetlink(family);
   return {
     kind: 'nft',
     run: (text) => (text.length >= BIG_TRANSACTION_BYTES ? files.with(text, (path) => nft(['-f', path])) : nft(['-f', '-'], text)),
@@ -119,10 +125,10 @@ export function nftCliRunner(): NftRunner {
  * ones go to a child `nft -f` when the binary is there, else to the
  * library from a file.
  */
-export function libnftablesRunner(options: { childForBig?: boolean } = {}): NftRunner {
+export function libnftablesRunner(options: { family: IPFamily; childForBig?: boolean }): NftRunner {
   const ctx = new LibNftablesContext();
   const files = new TransactionFiles();
-  const table = new TableNetlink();
+  const table = new TableNetlink(options.family);
   const childForBig = options.childForBig ?? true;
   return {
     kind: 'libnftables',
@@ -144,11 +150,11 @@ export function libnftablesRunner(options: { childForBig?: boolean } = {}): NftR
 }
 
 /** createNftRunner prefers libnftables in-process and falls back to the nft binary, saying so. */
-export function createNftRunner(): NftRunner {
+export function createNftRunner(family: IPFamily): NftRunner {
   try {
-    return libnftablesRunner();
+    return libnftablesRunner({ family });
   } catch (e) {
     log.warn('libnftables is not usable, using the nft binary (one process per transaction)', { err: (e as Error).message });
-    return nftCliRunner();
+    return nftCliRunner(family);
   }
 }

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import type { Endpoint, ServicePort } from '../endpoints/proxy-state.ts';
 import { categorizeEndpoints, externallyAccessible } from '../endpoints/topology.ts';
 import { base32 } from '../util/base32.ts';
-import { endpointMap, nftProtocol, nodePortEndpointMap, REJECT_CHAIN, SETS, TABLE, type LayoutOptions, type NftProtocol } from './layout.ts';
+import { endpointMap, nftFamily, nftProtocol, nodePortEndpointMap, REJECT_CHAIN, SETS, type LayoutOptions, type NftProtocol } from './layout.ts';
 import { sharedChainName, type SharedChain } from './shared-chains.ts';
-import { inAnyCIDR } from '../endpoints/node-port-addresses.ts';
+import { familyOf, inAnyCIDR } from '../endpoints/node-port-addresses.ts';
 
 /** RenderOptions are the layout's options plus this node's addresses. */
 export interface RenderOptions extends LayoutOptions {
-  /** This node's IPv4 addresses: LB source ranges that hold one let the node reach its own LB IPs. */
+  /** This node's addresses of the table's family: LB source ranges that hold one let the node reach its own LB IPs. */
   readonly nodeIPs: readonly string[];
 }
 
@@ -158,18 +158,21 @@ function hash8(text: string): string {
  */
 function affinityTargets(plan: Plan, out: Out, o: LayoutOptions): Targets {
   const { svc, p } = plan;
+  const { nft: ip, addrType } = nftFamily(o.family);
   const timeout = svc.sessionAffinity.type === 'ClientIP' ? svc.sessionAffinity.timeoutSeconds : 0;
   const base = `${svc.namespace}/${svc.name}/${p}/${svc.portName}`;
   const hash = hash8(`${svc.key}${p}`);
   const seen = new Set<string>();
   const endpointChain = (ep: Endpoint) => {
-    const suffix = `${hash8(`${svc.key}${p}${ep.ip}:${ep.port}/${timeout}`)}-${base}__${ep.ip}/${ep.port}`;
+    // Colons are not allowed in names: an IPv6 endpoint is spelled with dots there, as kube-proxy does.
+    const suffix = `${hash8(`${svc.key}${p}${ep.ip}:${ep.port}/${timeout}`)}-${base}__${ep.ip.replaceAll(':', '.')}/${ep.port}`;
     const chain = `endpoint-${suffix}`;
     const set = `affinity-${suffix}`;
     if (!seen.has(chain)) {
       seen.add(chain);
-      out.sets.push({ name: set, spec: `type ipv4_addr ; flags dynamic,timeout ; timeout ${timeout}s ; size 65535 ;` });
-      out.chains.push({ name: chain, rules: [`update @${set} { ip saddr } meta l4proto ${p} dnat to ${ep.ip}:${ep.port}`] });
+      out.sets.push({ name: set, spec: `type ${addrType} ; flags dynamic,timeout ; timeout ${timeout}s ; size 65535 ;` });
+      const to = o.family === 6 ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
+      out.chains.push({ name: chain, rules: [`update @${set} { ${ip} saddr } meta l4proto ${p} dnat to ${to}`] });
     }
     return { chain, set };
   };
@@ -177,7 +180,7 @@ function affinityTargets(plan: Plan, out: Out, o: LayoutOptions): Targets {
     if (eps.length === 0) return undefined;
     const name = `${prefix}-${hash}-${base}`;
     const chains = eps.map(endpointChain);
-    const rules = chains.map((c) => `ip saddr @${c.set} goto ${c.chain}`);
+    const rules = chains.map((c) => `${ip} saddr @${c.set} goto ${c.chain}`);
     rules.push(`numgen random mod ${eps.length} vmap { ${chains.map((c, i) => `${i} : goto ${c.chain}`).join(', ')} }`);
     out.chains.push({ name, rules });
     return name;
@@ -191,7 +194,7 @@ function affinityTargets(plan: Plan, out: Out, o: LayoutOptions): Targets {
     const mark = `meta mark set meta mark | ${o.masqueradeMark}`;
     const rules = plan.externalLocal
       ? [
-          ...(o.clusterCIDRs[0] ? [`ip saddr ${o.clusterCIDRs[0]} goto ${clusterChain}`] : []),
+          ...(o.clusterCIDRs[0] ? [`${ip} saddr ${o.clusterCIDRs[0]} goto ${clusterChain}`] : []),
           `fib saddr type local ${mark} goto ${clusterChain}`,
           ...(localChain && plan.local.length > 0 ? [`goto ${localChain}`] : []),
         ]
@@ -204,8 +207,8 @@ function affinityTargets(plan: Plan, out: Out, o: LayoutOptions): Targets {
 
 /** writeFirewall limits LB IPs with loadBalancerSourceRanges to those sources (and the node, through the LB IPs). */
 function writeFirewall(svc: ServicePort, p: NftProtocol, o: RenderOptions, elements: Element[]): void {
-  // As kube-proxy, only this family's ranges count: IPv6 ones alone leave IPv4 traffic unfiltered.
-  const ranges = svc.loadBalancerSourceRanges.map((c) => c.trim()).filter((c) => c !== '' && !c.includes(':'));
+  // As kube-proxy, only this family's ranges count: the other family's alone leave this one's traffic unfiltered.
+  const ranges = svc.loadBalancerSourceRanges.map((c) => c.trim()).filter((c) => c !== '' && familyOf(c.split('/')[0]!) === o.family);
   if (ranges.length === 0) return;
   // A node reaching its own LB IP loops back with that IP as the source.
   const fromNode = ranges.some((cidr) => o.nodeIPs.some((ip) => inAnyCIDR(ip, [cidr])));
@@ -223,14 +226,15 @@ function writeFirewall(svc: ServicePort, p: NftProtocol, o: RenderOptions, eleme
  * allows nested source ranges (10.0.0.0/8 and 10.1.0.0/16).
  */
 export function outermost(cidrs: readonly string[]): string[] {
-  const bits = (c: string) => Number(c.split('/')[1] ?? 32);
+  const host = (a: string) => (a.includes(':') ? 128 : 32);
+  const bits = (c: string) => Number(c.split('/')[1] ?? host(c));
   const byWidth = [...new Set(cidrs)].sort((a, b) => bits(a) - bits(b));
   const kept: string[] = [];
-  for (const c of byWidth) if (!kept.some((k) => inAnyCIDR(c.split('/')[0]!, [k.includes('/') ? k : `${k}/32`]))) kept.push(c);
+  for (const c of byWidth) if (!kept.some((k) => inAnyCIDR(c.split('/')[0]!, [k.includes('/') ? k : `${k}/${host(k)}`]))) kept.push(c);
   return kept;
 }
 
 /** ownChainRules renders the `add rule` lines of a service's own chain. */
-export function ownChainRules(chain: OwnChain): string[] {
-  return chain.rules.map((r) => `add rule ${TABLE} ${chain.name} ${r}`);
+export function ownChainRules(table: string, chain: OwnChain): string[] {
+  return chain.rules.map((r) => `add rule ${table} ${chain.name} ${r}`);
 }

@@ -1,4 +1,4 @@
-import { endpointMap, nodePortEndpointMap, PROTOCOLS, TABLE, type LayoutOptions } from './layout.ts';
+import { endpointMap, nftFamily, nodePortEndpointMap, PROTOCOLS, type LayoutOptions } from './layout.ts';
 
 /**
  * Shared chains pick an endpoint for every service with the same number of
@@ -40,7 +40,8 @@ export function sharedChainDependencies(c: SharedChain): SharedChain[] {
 /** sharedChainRules renders a shared chain's rules (`add rule` lines). */
 export function sharedChainRules(c: SharedChain, o: LayoutOptions): string[] {
   const name = sharedChainName(c);
-  const rule = (text: string) => `add rule ${TABLE} ${name} ${text}`;
+  const { table, nft: ip } = nftFamily(o.family);
+  const rule = (text: string) => `add rule ${table} ${name} ${text}`;
   const mark = `meta mark set meta mark | ${o.masqueradeMark}`;
   const goto = (target: SharedChain) => `goto ${sharedChainName(target)}`;
   switch (c.kind) {
@@ -48,9 +49,9 @@ export function sharedChainRules(c: SharedChain, o: LayoutOptions): string[] {
     case 'lb-cluster':
       return PROTOCOLS.map((p) => {
         const cluster = c.kind === 'lb-cluster';
-        const key = c.nodePort ? `${p} dport` : `ip daddr . ${p} dport`;
+        const key = c.nodePort ? `${p} dport` : `${ip} daddr . ${p} dport`;
         const map = c.nodePort ? nodePortEndpointMap(p, cluster) : endpointMap(p, cluster);
-        return rule(`meta l4proto ${p} dnat ip addr . port to ${key} . numgen random mod ${c.n} map @${map}`);
+        return rule(`meta l4proto ${p} dnat ${ip} addr . port to ${key} . numgen random mod ${c.n} map @${map}`);
       });
     case 'external':
       return [rule(`${mark} ${goto({ kind: 'lb', nodePort: c.nodePort, n: c.n })}`)];
@@ -58,7 +59,7 @@ export function sharedChainRules(c: SharedChain, o: LayoutOptions): string[] {
       const cluster: SharedChain = { kind: 'lb-cluster', nodePort: c.nodePort, n: c.n };
       const out: string[] = [];
       // Pods and the node would be dropped on a node without local endpoints: they use every endpoint.
-      if (o.clusterCIDRs[0]) out.push(rule(`ip saddr ${o.clusterCIDRs[0]} ${goto(cluster)} comment "short-circuit pod traffic"`));
+      if (o.clusterCIDRs[0]) out.push(rule(`${ip} saddr ${o.clusterCIDRs[0]} ${goto(cluster)} comment "short-circuit pod traffic"`));
       out.push(rule(`fib saddr type local ${mark} ${goto(cluster)} comment "short-circuit and masquerade traffic from this node"`));
       if (c.m > 0) out.push(rule(goto({ kind: 'lb', nodePort: c.nodePort, n: c.m })));
       return out;

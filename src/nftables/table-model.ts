@@ -1,5 +1,5 @@
 import type { ProxyState } from '../endpoints/proxy-state.ts';
-import { renderSkeleton, SETS, TABLE } from './layout.ts';
+import { nftFamily, renderSkeleton, SETS } from './layout.ts';
 import { ownChainRules, renderServicePort, type Element, type RenderOptions, type ServiceObjects } from './service.ts';
 import { sharedChainDependencies, sharedChainName, sharedChainRules, type SharedChain } from './shared-chains.ts';
 
@@ -57,6 +57,7 @@ export interface Transaction {
  */
 export class TableModel {
   readonly #options: RenderOptions;
+  readonly #table: string;
   #services = new Map<string, ServiceObjects>();
   #elements = new Map<string, ElementRecord>();
   #shared = new Set<string>();
@@ -64,6 +65,7 @@ export class TableModel {
 
   constructor(options: RenderOptions) {
     this.#options = options;
+    this.#table = nftFamily(options.family).table;
   }
 
   /**
@@ -76,7 +78,7 @@ export class TableModel {
     this.#elements = new Map();
     this.#shared = new Set();
     this.#ownChains = 0;
-    const tx = new TransactionBuilder();
+    const tx = new TransactionBuilder(this.#table);
     tx.head.push(...renderSkeleton(this.#options));
     this.#replace(NODE_OWNER, nodeObjects(nodePortIPs), tx, undefined);
     for (const svc of state.services.values()) {
@@ -99,7 +101,7 @@ export class TableModel {
 
   /** partial renders only the service ports in `state.changed` (and node port addresses, when they changed). */
   partial(state: ProxyState, nodePortIPs: readonly string[]): Transaction {
-    const tx = new TransactionBuilder();
+    const tx = new TransactionBuilder(this.#table);
     const touched: Touched = new Map();
     this.#replace(NODE_OWNER, nodeObjects(nodePortIPs), tx, touched);
     for (const key of state.changed) {
@@ -147,17 +149,18 @@ export class TableModel {
     const oldChains = new Set(previous?.chains.map((c) => c.name));
     const newChains = new Set(next?.chains.map((c) => c.name));
     const newSets = new Set(next?.sets.map((s) => s.name));
-    for (const s of next?.sets ?? []) tx.head.push(`add set ${TABLE} ${s.name} { ${s.spec} }`);
+    const table = this.#table;
+    for (const s of next?.sets ?? []) tx.head.push(`add set ${table} ${s.name} { ${s.spec} }`);
     for (const c of next?.chains ?? []) {
-      tx.head.push(`${oldChains.has(c.name) ? 'flush' : 'add'} chain ${TABLE} ${c.name}`);
-      tx.rules.push(...ownChainRules(c));
+      tx.head.push(`${oldChains.has(c.name) ? 'flush' : 'add'} chain ${table} ${c.name}`);
+      tx.rules.push(...ownChainRules(table, c));
     }
     for (const c of previous?.chains ?? []) {
       if (newChains.has(c.name)) continue;
-      tx.head.push(`flush chain ${TABLE} ${c.name}`);
-      tx.tail.push(`delete chain ${TABLE} ${c.name}`);
+      tx.head.push(`flush chain ${table} ${c.name}`);
+      tx.tail.push(`delete chain ${table} ${c.name}`);
     }
-    for (const s of previous?.sets ?? []) if (!newSets.has(s.name)) tx.tail.push(`delete set ${TABLE} ${s.name}`);
+    for (const s of previous?.sets ?? []) if (!newSets.has(s.name)) tx.tail.push(`delete set ${table} ${s.name}`);
     this.#ownChains += newChains.size - oldChains.size;
   }
 
@@ -166,7 +169,7 @@ export class TableModel {
     if (this.#shared.has(name)) return;
     for (const dep of sharedChainDependencies(c)) this.#ensureShared(dep, tx);
     this.#shared.add(name);
-    tx.head.push(`add chain ${TABLE} ${name}`);
+    tx.head.push(`add chain ${this.#table} ${name}`);
     tx.rules.push(...sharedChainRules(c, this.#options));
   }
 
@@ -199,11 +202,16 @@ function nodeObjects(nodePortIPs: readonly string[]): ServiceObjects {
  * refers to any more.
  */
 class TransactionBuilder {
+  readonly #table: string;
   readonly head: string[] = [];
   readonly rules: string[] = [];
   readonly tail: string[] = [];
   readonly #deletes = new Map<string, string[]>();
   readonly #adds = new Map<string, string[]>();
+
+  constructor(table: string) {
+    this.#table = table;
+  }
 
   deleteElement(set: string, key: string): void {
     let list = this.#deletes.get(set);
@@ -222,7 +230,7 @@ class TransactionBuilder {
     const batch = (verb: string, groups: Map<string, string[]>) => {
       for (const [set, items] of groups) {
         for (let i = 0; i < items.length; i += ELEMENTS_PER_COMMAND) {
-          lines.push(`${verb} element ${TABLE} ${set} { ${items.slice(i, i + ELEMENTS_PER_COMMAND).join(', ')} }`);
+          lines.push(`${verb} element ${this.#table} ${set} { ${items.slice(i, i + ELEMENTS_PER_COMMAND).join(', ')} }`);
         }
       }
     };

@@ -23,7 +23,7 @@ import { writeProcSysctl } from '../../iptables/sysctl.ts';
 const log = createLogger('proxy');
 
 /** The modes that run a proxier per IP family where both work. */
-const DUAL_STACK_MODES = new Set(['iptables', 'ipvs']);
+const DUAL_STACK_MODES = new Set(['iptables', 'ipvs', 'nftables']);
 
 /** proxyFlags are `ferry proxy`'s flags, spelled as kube-proxy's where they overlap. */
 export const proxyFlags = {
@@ -145,7 +145,7 @@ export default defineCommand({
     const client = new ApiClient(loadClientConfig({ kubeconfig: flags.kubeconfig, server: flags.server }), { userAgent: `ferry-proxy/${config.nodeName}` });
     let proxier;
     try {
-      // The dual-stack modes put the node IP's family first, as kube-proxy (nftables and userspace are IPv4 only).
+      // The dual-stack modes put the node IP's family first, as kube-proxy (userspace is IPv4 only).
       const primaryIPFamily = DUAL_STACK_MODES.has(config.mode) ? await detectPrimaryIPFamily(client, config.nodeName) : undefined;
       proxier = await (await loadBackend(config.mode))({ ...config, primaryIPFamily }, metrics);
     } catch (error) {

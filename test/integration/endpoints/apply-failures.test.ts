@@ -82,6 +82,7 @@ const modes: Mode[] = [
       const runner = new RefusingNft();
       const proxier = new NftablesProxier({
         config: proxyConfig({ mode: 'nftables', syncPeriodMs: SYNC_PERIOD_MS }),
+        family: 4,
         runner,
         metrics: { syncFailures: metrics.nftablesSyncFailures, tableRepairs: metrics.nftablesTableRepairs, elements: metrics.nftablesElements },
         healthHost: '127.0.0.1',

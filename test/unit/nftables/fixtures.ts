@@ -8,12 +8,22 @@ import { proxyState, servicePort } from '../../helpers/proxy-state-fixtures.ts';
 export const NODE_IP = '192.168.0.2';
 
 export const OPTIONS: RenderOptions = {
+  family: 4,
   clusterCIDRs: ['10.0.0.0/8'],
   masqueradeAll: false,
   masqueradeMark: '0x4000',
   nodePortsOnAllAddresses: true,
   nodeIPs: [NODE_IP],
 };
+
+/** toIPv6 is the IPv6 fixtures' twin of an IPv4 address a.b.c.d: fd00:a:b:c::d. */
+export const toIPv6 = (ip: string): string => {
+  const o = ip.split('.');
+  return `fd00:${o[0]}:${o[1]}:${o[2]}::${o[3]}`;
+};
+
+/** OPTIONS6 renders the IPv6 table, with the twins of OPTIONS' addresses. */
+export const OPTIONS6: RenderOptions = { ...OPTIONS, family: 6, clusterCIDRs: ['fd00:10::/32'], nodeIPs: [toIPv6(NODE_IP)] };
 
 export const svc = servicePort;
 
@@ -31,7 +41,9 @@ export function serviceLines(text: string): string[] {
 
 const SKELETON_PREFIXES = [
   'add table', 'delete table',
-  ...['filter-', 'nat-', 'services', 'masquerading', 'reject-chain', 'service-endpoints-check', 'nodeport-endpoints-check', 'cluster-ips-check', 'firewall-check']
-    .flatMap((c) => [`add chain ip ferry ${c}`, `add rule ip ferry ${c}`]),
-  'add set ip ferry cluster-ips {', 'add map ip ferry ', 'add set ip ferry nodeport-ips {', 'add set ip ferry firewall-', 'add set ip ferry hairpin-connections {',
+  ...['ip ferry', 'ip6 ferry'].flatMap((t) => [
+    ...['filter-', 'nat-', 'services', 'masquerading', 'reject-chain', 'service-endpoints-check', 'nodeport-endpoints-check', 'cluster-ips-check', 'firewall-check']
+      .flatMap((c) => [`add chain ${t} ${c}`, `add rule ${t} ${c}`]),
+    `add set ${t} cluster-ips {`, `add map ${t} `, `add set ${t} nodeport-ips {`, `add set ${t} firewall-`, `add set ${t} hairpin-connections {`,
+  ]),
 ];

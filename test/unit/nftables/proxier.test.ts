@@ -45,6 +45,7 @@ function setup(syncPeriodMs = 30_000) {
   let now = 1_000_000;
   const proxier = new NftablesProxier({
     config: proxyConfig({ mode: 'nftables', syncPeriodMs }),
+    family: 4,
     runner,
     metrics: { syncFailures: { inc: () => void counts.failures++ }, tableRepairs: { inc: () => void counts.repairs++ }, elements: { set: (v: number) => void (counts.elements = v) } },
     healthHost: '127.0.0.1',
