@@ -26,6 +26,9 @@ import { proxyConfig } from '../../helpers/proxy-state-fixtures.ts';
 import { TestApiserver, serviceObject, sliceObject, until } from './fixtures.ts';
 
 const SYNC_PERIOD_MS = 400;
+// The retry test's period: long enough that no periodic sync falls between the change and its refused sync on a busy machine
+// (a request arriving during a failed sync rightly runs sooner than the retry, as kube-proxy's RetryAfter allows).
+const RETRY_SYNC_PERIOD_MS = 2000;
 
 /** RefusingNft takes transactions as nft does, and refuses while `refusals` is above 0 (or always, at -1). */
 class RefusingNft implements NftRunner {
@@ -71,17 +74,17 @@ class RefusingIptables extends FakeIptables {
 interface Mode {
   readonly name: 'nftables' | 'iptables';
   readonly counter: RegExp;
-  build(metrics: ProxyMetrics): { proxier: Proxier; runner: { attempts: number; refusals: number }; programmed: (ip: string) => boolean };
+  build(metrics: ProxyMetrics, syncPeriodMs: number): { proxier: Proxier; runner: { attempts: number; refusals: number }; programmed: (ip: string) => boolean };
 }
 
 const modes: Mode[] = [
   {
     name: 'nftables',
     counter: /kubeproxy_sync_proxy_rules_nftables_sync_failures_total (\d+)/,
-    build(metrics) {
+    build(metrics, syncPeriodMs) {
       const runner = new RefusingNft();
       const proxier = new NftablesProxier({
-        config: proxyConfig({ mode: 'nftables', syncPeriodMs: SYNC_PERIOD_MS }),
+        config: proxyConfig({ mode: 'nftables', syncPeriodMs }),
         family: 4,
         runner,
         metrics: { syncFailures: metrics.nftablesSyncFailures, tableRepairs: metrics.nftablesTableRepairs, elements: metrics.nftablesElements },
@@ -95,10 +98,10 @@ const modes: Mode[] = [
   {
     name: 'iptables',
     counter: /kubeproxy_sync_proxy_rules_iptables_restore_failures_total (\d+)/,
-    build(metrics) {
+    build(metrics, syncPeriodMs) {
       const runner = new RefusingIptables();
       const proxier = new IptablesProxier({
-        config: proxyConfig({ mode: 'iptables', nodeName: 'node-a', syncPeriodMs: SYNC_PERIOD_MS, clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' }),
+        config: proxyConfig({ mode: 'iptables', nodeName: 'node-a', syncPeriodMs, clusterCIDRs: ['10.0.0.0/8'], iptablesBackend: 'nft' }),
         runner,
         metrics,
         healthHost: '127.0.0.1',
@@ -111,15 +114,15 @@ const modes: Mode[] = [
   },
 ];
 
-async function setup(t: ExecutionContext, mode: Mode) {
+async function setup(t: ExecutionContext, mode: Mode, syncPeriodMs = SYNC_PERIOD_MS) {
   const api = new TestApiserver('memory');
   await api.start();
   const client = new ApiClient({ server: api.url });
   const metrics = new ProxyMetrics();
-  const { proxier, runner, programmed } = mode.build(metrics);
-  const health = new ProxierHealth({ healthTimeoutMs: 2 * SYNC_PERIOD_MS });
+  const { proxier, runner, programmed } = mode.build(metrics, syncPeriodMs);
+  const health = new ProxierHealth({ healthTimeoutMs: 2 * syncPeriodMs });
   const healthz = await listenHttp({ host: '127.0.0.1', port: 0 }, healthzHandler(health, metrics));
-  const loop = new ProxyLoop({ client, proxier, nodeName: 'node-a', configSyncPeriodMs: 0, metrics, health, minSyncPeriodMs: 50, syncPeriodMs: SYNC_PERIOD_MS });
+  const loop = new ProxyLoop({ client, proxier, nodeName: 'node-a', configSyncPeriodMs: 0, metrics, health, minSyncPeriodMs: 50, syncPeriodMs });
   t.teardown(async () => {
     await loop.stop();
     await healthz.close();
@@ -140,7 +143,7 @@ const ports = [{ name: 'http', port: 80, protocol: 'TCP' as const }];
 
 for (const mode of modes) {
   test(`${mode.name}: an apply refused once is a counted sync failure, retried as a full sync that programs the change`, async (t) => {
-    const { client, loop, runner, programmed, counters, fullSyncs, healthzCode } = await setup(t, mode);
+    const { client, loop, runner, programmed, counters, fullSyncs, healthzCode } = await setup(t, mode, RETRY_SYNC_PERIOD_MS);
     await client.create(resources.services, serviceObject('default', 'web', ports));
     loop.start();
     await until(() => loop.lastState !== undefined, 10_000, () => 'first sync');
@@ -159,7 +162,7 @@ for (const mode of modes) {
     t.is(await fullSyncs(), fullBefore + 1, 'the retry after a failure is a full sync');
     t.true(runner.attempts >= attemptsBefore + 2, `attempts ${runner.attempts - attemptsBefore}`);
     // kube-proxy's RetryAfter(syncPeriod): the retry waits a sync period rather than spinning.
-    t.true(retriedAfter >= SYNC_PERIOD_MS * 0.9, `retried after ${retriedAfter} ms`);
+    t.true(retriedAfter >= RETRY_SYNC_PERIOD_MS * 0.9, `retried after ${retriedAfter} ms`);
     t.deepEqual(loop.lastState?.endpoints.get('default/web:http')?.map((e) => e.ip), ['10.3.0.7']);
     t.is(await healthzCode(), 200);
     t.log(`${mode.name}: refused once, counted (loop 1, ${mode.name} 1), programmed by the retry ${retriedAfter} ms after the change`);
