@@ -3,18 +3,25 @@ import type { Backend, StoredValue, StoreWatch } from './backend.ts';
 
 const log = createLogger('apiserver');
 
-/** What a StoreFeed tells its cache: start again from a list, an object stored, an object gone (with its last value). */
+/**
+ * What a StoreFeed tells its cache: start again from a list, an object
+ * stored, an object gone (with its last value), and that a list's objects
+ * have all been put. `revision` is the object's (its resourceVersion, as
+ * Registry.toObject stamps it); for a remove, the revision of the delete.
+ */
 export interface StoreFeedHandlers {
   reset(): void;
-  put(key: string, value: StoredValue): void;
-  remove(key: string, value: StoredValue): void;
+  put(key: string, value: StoredValue, revision: number): void;
+  remove(key: string, value: StoredValue, revision: number): void;
+  /** Called once a list's objects have been put (a cache that rebuilds something per change does it once per list). */
+  listed?(): void;
 }
 
 /**
  * StoreFeed keeps an in-process cache of what the store holds under a
  * prefix: a list, then a watch from the list's revision, listed again a
  * second after the watch ends (a reflector in its simplest form, for the
- * authorizers' caches and the Service allocator).
+ * authorizers' caches, the Service allocator and the served CRDs).
  */
 export class StoreFeed {
   private feed: StoreWatch | undefined;
@@ -34,12 +41,13 @@ export class StoreFeed {
   async start(): Promise<void> {
     const list = await this.backend.list(this.prefix);
     this.handlers.reset();
-    for (const kv of list.items) this.handlers.put(kv.key, kv.value);
+    for (const kv of list.items) this.handlers.put(kv.key, kv.value, kv.revision);
+    this.handlers.listed?.();
     this.feed = await this.backend.watch(this.prefix, list.revision, {
       // Returns nothing: a false would pause the watch.
       onEvent: (event) => {
-        if (event.type === 'DELETED') this.handlers.remove(event.key, event.value);
-        else this.handlers.put(event.key, event.value);
+        if (event.type === 'DELETED') this.handlers.remove(event.key, event.value, event.revision);
+        else this.handlers.put(event.key, event.value, event.revision);
       },
       onClose: (reason) => {
         if (this.closing) return;
