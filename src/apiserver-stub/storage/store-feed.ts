@@ -30,6 +30,8 @@ export class StoreFeed {
   private readonly prefix: string;
   private readonly what: string;
   private readonly handlers: StoreFeedHandlers;
+  /** Callers of caughtUp waiting for the cache to reach a revision. */
+  private waiters: Array<{ revision: number; done: (caught: boolean) => void }> = [];
 
   constructor(backend: Backend, prefix: string, what: string, handlers: StoreFeedHandlers) {
     this.backend = backend;
@@ -48,6 +50,7 @@ export class StoreFeed {
       onEvent: (event) => {
         if (event.type === 'DELETED') this.handlers.remove(event.key, event.value, event.revision);
         else this.handlers.put(event.key, event.value, event.revision);
+        this.wake();
       },
       onClose: (reason) => {
         if (this.closing) return;
@@ -55,10 +58,46 @@ export class StoreFeed {
         setTimeout(() => void this.start().catch((error: unknown) => log.error(`Relisting ${this.what} failed`, { error })), 1000).unref();
       },
     });
+    this.wake();
+  }
+
+  /**
+   * caughtUp resolves true once the cache holds every write under the prefix
+   * up to `revision` (at once if it does), or false after `ms` without: the
+   * watch is down, or, on etcd, nothing under the prefix was written since
+   * and no progress notification has come yet. With `ms` 0 it waits one turn
+   * of the event loop, which delivers what an in-process store has already
+   * queued for the watch (its writes queue events as they apply).
+   */
+  caughtUp(revision: number, ms: number): Promise<boolean> {
+    if (this.progress() >= revision) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const giveUp = () => waiter.done(false);
+      const timer = ms > 0 ? setTimeout(giveUp, ms).unref() : undefined;
+      const turn = ms > 0 ? undefined : setImmediate(giveUp);
+      const waiter = { revision, done: (caught: boolean) => {
+        clearTimeout(timer);
+        clearImmediate(turn);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(caught);
+      } };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private progress(): number {
+    return this.feed?.progressRevision() ?? 0;
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const progress = this.progress();
+    for (const w of this.waiters.filter((w) => w.revision <= progress)) w.done(true);
   }
 
   close(): void {
     this.closing = true;
     this.feed?.close();
+    for (const w of [...this.waiters]) w.done(false);
   }
 }
