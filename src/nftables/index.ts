@@ -2,13 +2,16 @@ import { release } from 'node:os';
 import type { BackendMetrics } from '../endpoints/metrics.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
-import { NftablesProxier } from './proxier.ts';
+import { createLogger } from '../util/log.ts';
+import { NftablesProxier, removeTable } from './proxier.ts';
 import { NftError, NftUnavailableError } from './errors.ts';
 import { createNftRunner } from './runner.ts';
 
 export { NftablesProxier } from './proxier.ts';
 export { renderFullTransaction } from './render.ts';
 export { NftError, NftUnavailableError };
+
+const log = createLogger('nftables');
 
 /**
  * createProxier builds the nftables backend: libnftables in-process when it
@@ -26,6 +29,24 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
     healthHost: '0.0.0.0',
     now: Date.now,
   });
+}
+
+/**
+ * cleanupLeftovers deletes Ferry's table, as NftablesProxier.cleanup does,
+ * without the dry run a proxier starts with: deleting a table needs none of
+ * what it proves. Where neither libnftables nor nft can run, the mode never
+ * ran either, and there is nothing to clean.
+ */
+export async function cleanupLeftovers(): Promise<void> {
+  const runner = createNftRunner();
+  try {
+    await removeTable(runner);
+  } catch (e) {
+    if (!(e instanceof NftUnavailableError)) throw e;
+    log.info(2, 'nftables not available here, nothing to clean', { err: e.message });
+  } finally {
+    runner.close();
+  }
 }
 
 /**

@@ -125,7 +125,7 @@ export class NftablesProxier implements Proxier {
 
   async cleanup(): Promise<void> {
     await this.#health.close();
-    await this.#o.runner.run(`add table ${TABLE}\ndelete table ${TABLE}\n`);
+    await removeTable(this.#o.runner);
     this.#needFullSync = true;
   }
 
@@ -155,4 +155,9 @@ export function renderOptions(config: ProxyConfig, nodeIPs: readonly string[]): 
     nodePortsOnAllAddresses: nodePortCIDRs(config.nodePortAddresses, 4, undefined) === 'all',
   };
   return { ...layout, nodeIPs };
+}
+
+/** removeTable deletes Ferry's table (adding it first, so that a node without it is no error). */
+export async function removeTable(runner: NftRunner): Promise<void> {
+  await runner.run(`add table ${TABLE}\ndelete table ${TABLE}\n`);
 }
