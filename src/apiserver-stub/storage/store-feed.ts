@@ -54,6 +54,8 @@ export class StoreFeed {
       },
       onClose: (reason) => {
         if (this.closing) return;
+        // Until the relist, the cache is not caught up with anything (caughtUp waits).
+        this.feed = undefined;
         log.warn(`${this.what} feed closed; relisting`, { reason });
         setTimeout(() => void this.start().catch((error: unknown) => log.error(`Relisting ${this.what} failed`, { error })), 1000).unref();
       },
