@@ -1,8 +1,8 @@
 import { access } from 'node:fs/promises';
 import { createLogger } from '../util/log.ts';
 import { getErrorMessage } from '../util/errors.ts';
-import { availableModes, loadBackend } from './backends.ts';
-import { ProxyMetrics } from './metrics.ts';
+import { familiesOnce } from '../iptables/runner.ts';
+import { availableModes, loadCleaner, type CleanupProbes } from './backends.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 
 const log = createLogger('proxy');
@@ -28,34 +28,34 @@ async function iptablesBackends(): Promise<Array<'nft' | 'legacy'>> {
  * cleanupAllModes removes what any proxy mode left on this node, as
  * kube-proxy's --cleanup does whatever --mode says: iptables chains in both
  * backends (iptables, ipvs and userspace modes), IPVS services, ipsets and
- * kube-ipvs0, and the nftables table. A mode that cannot be set up here (no
+ * kube-ipvs0, and the nftables table. A mode that cannot run here (no
  * IPVS, no nft) has nothing to clean; a cleanup that fails is reported and
- * the others go on.
+ * the others go on. No proxier is built: each mode's LeftoverCleaner runs
+ * only what removing needs, and what the node's tools can do (whether a
+ * backend's ip6tables works) is probed once for all the modes.
  */
 export async function cleanupAllModes(config: ProxyConfig, modes: readonly string[] = availableModes()): Promise<Error[]> {
   const errors: Error[] = [];
   const backends = await iptablesBackends();
+  const probes: CleanupProbes = { iptablesFamilies: familiesOnce() };
   for (const mode of modes) {
-    if (mode === 'dry-run') continue;
+    let cleanup;
+    try {
+      cleanup = await loadCleaner(mode);
+    } catch (e) {
+      // A mode whose module cannot load here cannot have left anything either.
+      log.info(2, 'Mode not available here, nothing to clean', { mode, err: getErrorMessage(e) });
+      continue;
+    }
+    if (!cleanup) continue;
     for (const iptablesBackend of IPTABLES_MODES.has(mode) ? backends : [undefined]) {
       const what = iptablesBackend ? `${mode} (iptables-${iptablesBackend})` : mode;
-      let proxier;
       try {
-        // A registry each: backends register their metrics when built, and several are built here.
-        proxier = await (await loadBackend(mode))({ ...config, mode, iptablesBackend }, new ProxyMetrics());
-      } catch (e) {
-        // A mode that cannot be set up on this node (no nft, no IPVS) cannot have left anything either.
-        log.info(2, 'Mode not available here, nothing to clean', { mode: what, err: getErrorMessage(e) });
-        continue;
-      }
-      try {
-        await proxier.cleanup();
+        await cleanup({ ...config, mode, iptablesBackend }, probes);
         log.info(2, 'Cleaned up', { mode: what });
       } catch (e) {
         log.warn('Cleanup failed', { mode: what, err: getErrorMessage(e) });
         errors.push(e as Error);
-      } finally {
-        await proxier.close();
       }
     }
   }

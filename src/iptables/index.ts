@@ -2,8 +2,10 @@ import { createLogger } from '../util/log.ts';
 import { proxierPerFamily } from '../endpoints/meta-proxier.ts';
 import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
+import type { CleanupProbes } from '../endpoints/backends.ts';
 import type { BackendMetrics } from '../endpoints/metrics.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
+import { cleanupRules } from './cleanup.ts';
 import { CT_STATE_INVALID_DROPPED_COUNTER, LOCALHOST_NODEPORTS_COUNTER } from './fixed-chains.ts';
 import { familyMetrics } from './family-metrics.ts';
 import { KernelNfacctCounters } from './nfacct-counters.ts';
@@ -43,4 +45,11 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
   });
   const primary = config.primaryIPFamily ?? 4;
   return proxierPerFamily(primary, await familyWorks(backend, primary === 4 ? 6 : 4), make, log, 'iptables');
+}
+
+/** cleanupLeftovers removes the iptables mode's chains and jumps in each family's tables of one backend, as IptablesProxier.cleanup does. */
+export async function cleanupLeftovers(config: ProxyConfig, probes: CleanupProbes): Promise<void> {
+  const backend = config.iptablesBackend ?? (await detectBackend());
+  // One after the other: both families' tools may share the xtables lock.
+  for (const family of await probes.iptablesFamilies(backend)) await cleanupRules(createRunner(backend, family));
 }

@@ -73,7 +73,7 @@ export class IptablesProxier implements Proxier {
   private lastCanaryCheck = 0;
   private readonly fragments: FragmentCache = new Map();
   private routeLocalnetSet = false;
-  /** nfacct objects created at the first sync (not in the constructor: --cleanup builds a proxier too). */
+  /** nfacct objects created at the first sync (not in the constructor: a proxier built and never synced leaves none). */
   private nfacctCounters: ReadonlySet<string> | undefined;
 
   constructor(options: IptablesProxierOptions) {

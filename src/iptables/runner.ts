@@ -120,3 +120,17 @@ export function chainsInSave(dump: string): string[] {
 export async function familyWorks(backend: IptablesBackend, family: IPFamily): Promise<boolean> {
   return createRunner(backend, family).save('nat').then(() => true, () => false);
 }
+
+/**
+ * familiesOnce answers which families' tables a backend's tools read: IPv4,
+ * and IPv6 where ip6tables works, probed once per backend however often it
+ * is asked (a cleanup asks for each iptables-based mode).
+ */
+export function familiesOnce(): (backend: IptablesBackend) => Promise<IPFamily[]> {
+  const found = new Map<IptablesBackend, Promise<IPFamily[]>>();
+  return (backend) => {
+    let families = found.get(backend);
+    if (!families) found.set(backend, (families = familyWorks(backend, 6).then((works): IPFamily[] => (works ? [4, 6] : [4]))));
+    return families;
+  };
+}

@@ -1,3 +1,4 @@
+import type { CleanupProbes } from '../endpoints/backends.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { BackendMetrics } from '../endpoints/metrics.ts';
@@ -6,6 +7,8 @@ import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import { detectHostFeatures } from '../iptables/host-features.ts';
 import { createRunner, detectBackend, familyWorks } from '../iptables/runner.ts';
 import { createLogger } from '../util/log.ts';
+import { removeIpvsLeftovers } from './cleanup.ts';
+import { REAL_HOST, type IpvsHost, type IpvsOps } from './kernel.ts';
 import { IpvsProxier } from './proxier.ts';
 
 const log = createLogger('ipvs');
@@ -27,4 +30,19 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
   return proxierPerFamily(primary, await familyWorks(backend, primary === 4 ? 6 : 4), make, log, 'IPVS');
 }
 
-export { IpvsProxier, DUMMY_LINK } from './proxier.ts';
+export { IpvsProxier } from './proxier.ts';
+export { DUMMY_LINK } from './kernel.ts';
+
+/** cleanupLeftovers removes what the IPVS mode left (cleanup.ts) in each family's tables of one backend, without building a proxier. */
+export async function cleanupLeftovers(config: ProxyConfig, probes: CleanupProbes, host: IpvsHost = REAL_HOST): Promise<void> {
+  const backend = config.iptablesBackend ?? (await detectBackend());
+  const runners = (await probes.iptablesFamilies(backend)).map((family) => createRunner(backend, family));
+  let ipvs: IpvsOps | undefined;
+  const rt = host.openRoute();
+  try {
+    await removeIpvsLeftovers({ ipvs: async () => (ipvs ??= await host.openIpvs()), rt }, runners, host);
+  } finally {
+    ipvs?.close();
+    rt.close();
+  }
+}

@@ -17,6 +17,9 @@ import { execFile } from '../util/exec.ts';
 export type IpvsOps = Pick<IpvsNetlink, 'setTimeouts' | 'listServices' | 'listDestinations' | 'apply' | 'flush' | 'close' | 'newService' | 'setService' | 'delService' | 'newDest' | 'setDest' | 'delDest'>;
 export type RouteOps = Pick<RouteNetlink, 'linkIndex' | 'createDummyLink' | 'listAddresses' | 'applyAddresses' | 'deleteLink' | 'close'>;
 
+/** DUMMY_LINK is the dummy link the IPVS mode binds service addresses to, as kube-proxy's. */
+export const DUMMY_LINK = 'kube-ipvs0';
+
 export interface IpvsHost {
   readonly openIpvs: () => Promise<IpvsOps>;
   readonly openRoute: () => RouteOps;

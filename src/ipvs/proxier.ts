@@ -4,7 +4,6 @@ import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import type { ProxyState } from '../endpoints/proxy-state.ts';
 import { isErrno, type NetlinkError } from '../netlink/errors.ts';
-import { IpvsUnavailableError } from '../netlink/ipvs.ts';
 import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';
 import { DesiredIndex, splitSetKey } from './desired-index.ts';
@@ -12,12 +11,13 @@ import { IpvsSyncError } from './errors.ts';
 import { excludeCIDRsOf } from './exclude.ts';
 import { nodePortAddresses } from './host.ts';
 import { renderDelta, renderFullRestore } from './ipset.ts';
-import { probeOps, REAL_HOST, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
+import { DUMMY_LINK, probeOps, REAL_HOST, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
+import { removeIpvsLeftovers } from './cleanup.ts';
 import { canUseIpvs } from './can-use.ts';
 import { phaseTimer } from './phases.ts';
 import { ServiceHealthServer } from '../endpoints/service-health.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
-import { legacyFilterCleanup, missingJumps, removeKubeChains, renderRules, saveTables, type Jump } from './iptables.ts';
+import { legacyFilterCleanup, missingJumps, renderRules, saveTables, type Jump } from './iptables.ts';
 import type { IptablesHostFeatures } from '../iptables/host-features.ts';
 import { familyOf, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import { VirtualServers } from './virtual-servers.ts';
@@ -25,7 +25,6 @@ import { SyncHousekeeping } from '../endpoints/sync-housekeeping.ts';
 
 const log = createLogger('ipvs');
 
-export const DUMMY_LINK = 'kube-ipvs0';
 /**
  * Partial syncs trust the proxier's model of the kernel; a full sync re-reads
  * the kernel at least this often (kube-proxy's FullSyncPeriod), repairing
@@ -278,18 +277,8 @@ export class IpvsProxier implements Proxier {
 
   cleanup(): Promise<void> {
     return this.locked(async () => {
-      try {
-        const ipvs = this.ipvs ?? (await this.host.openIpvs());
-        this.ipvs = ipvs;
-        await ipvs.flush();
-      } catch (e) {
-        if (!(e instanceof IpvsUnavailableError)) throw e;
-      }
-      const rt = (this.rt ??= this.host.openRoute());
-      const index = await rt.linkIndex(DUMMY_LINK);
-      if (index !== undefined) await rt.deleteLink(index);
-      await removeKubeChains(this.iptables);
-      await this.host.destroySets();
+      const kernel = { ipvs: async () => (this.ipvs ??= await this.host.openIpvs()), rt: (this.rt ??= this.host.openRoute()) };
+      await removeIpvsLeftovers(kernel, [this.iptables], this.host);
       this.virtualServers.forget();
       this.desired = new DesiredIndex();
       this.lastRules = '';

@@ -6,7 +6,7 @@ import type { Proxier } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import { createLogger } from '../util/log.ts';
 import { nftFamily } from './layout.ts';
-import { NftablesProxier, type NftablesMetrics } from './proxier.ts';
+import { NftablesProxier, removeTable, type NftablesMetrics } from './proxier.ts';
 import { NftError, NftUnavailableError } from './errors.ts';
 import { createNftRunner, type NftRunner } from './runner.ts';
 
@@ -60,6 +60,24 @@ function summedElements(metrics: BackendMetrics): (family: IPFamily) => Nftables
       metrics.nftablesElements.set((byFamily.get(4) ?? 0) + (byFamily.get(6) ?? 0));
     },
   });
+}
+
+/**
+ * cleanupLeftovers deletes Ferry's tables of both families, as the
+ * proxiers' cleanup does, without the dry run a proxier starts with:
+ * deleting a table needs none of what it proves. Where neither libnftables
+ * nor nft can run, the mode never ran either, and there is nothing to clean.
+ */
+export async function cleanupLeftovers(): Promise<void> {
+  const runner = createNftRunner(4);
+  try {
+    for (const family of [4, 6] as const) await removeTable(runner, family);
+  } catch (e) {
+    if (!(e instanceof NftUnavailableError)) throw e;
+    log.info(2, 'nftables not available here, nothing to clean', { err: e.message });
+  } finally {
+    runner.close();
+  }
 }
 
 /**

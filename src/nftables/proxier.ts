@@ -129,7 +129,7 @@ export class NftablesProxier implements Proxier {
 
   async cleanup(): Promise<void> {
     await this.#health.close();
-    await this.#o.runner.run(`add table ${this.#table}\ndelete table ${this.#table}\n`);
+    await removeTable(this.#o.runner, this.#o.family);
     this.#needFullSync = true;
   }
 
@@ -160,4 +160,10 @@ export function renderOptions(config: ProxyConfig, nodeIPs: readonly string[], f
     nodePortsOnAllAddresses: nodePortCIDRs(config.nodePortAddresses, family, undefined) === 'all',
   };
   return { ...layout, nodeIPs };
+}
+
+/** removeTable deletes Ferry's table of one family (adding it first, so that a node without it is no error). */
+export async function removeTable(runner: NftRunner, family: IPFamily): Promise<void> {
+  const { table } = nftFamily(family);
+  await runner.run(`add table ${table}\ndelete table ${table}\n`);
 }

@@ -25,3 +25,8 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
     tcpThreads: defaultTcpThreads(),
   });
 }
+
+/** cleanupLeftovers removes the portal chains and the jumps into them (IPv4, the mode's only family), as UserspaceProxier.cleanup does. */
+export async function cleanupLeftovers(config: ProxyConfig): Promise<void> {
+  await createPortalRunner(createRunner(config.iptablesBackend ?? (await detectBackend()))).removeAll();
+}

@@ -58,7 +58,7 @@ export class UserspaceProxier implements Proxier {
   /** Portal rule lines last written, per service key. */
   private rules = new Map<string, readonly string[]>();
   private needFullSync = true;
-  /** Its threads start with the first TCP listener, so `--cleanup` runs start none. */
+  /** Its threads start with the first TCP listener, so a proxier that never serves starts none. */
   private readonly engine: TcpEngine;
 
   constructor(options: UserspaceProxierOptions) {

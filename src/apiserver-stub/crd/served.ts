@@ -2,7 +2,8 @@ import type { KubeObject } from '../../kube/types.ts';
 import { createLogger } from '../../util/log.ts';
 import { Registry } from '../registry.ts';
 import type { ResourceDef } from '../resource.ts';
-import type { Backend, StoreWatch } from '../storage/backend.ts';
+import type { Backend, StoredValue } from '../storage/backend.ts';
+import { StoreFeed } from '../storage/store-feed.ts';
 import { crdDefs } from './defs.ts';
 import type { WebhookOptions } from './conversion-webhook.ts';
 import { endpointResolver, storageApiVersion, webhookConvert } from './conversion.ts';
@@ -16,15 +17,20 @@ const log = createLogger('apiserver');
  * soon as its write is seen on the store's watch, changes take effect the
  * same way, and a deleted CRD's objects are deleted with it. With
  * `conversion.strategy: Webhook` each version reads and writes through a
- * ConvertingStore that calls the CRD's webhook.
+ * ConvertingStore that calls the CRD's webhook. The CRDs come from a
+ * StoreFeed; a relist also stops serving (and deletes the objects of) the
+ * CRDs deleted while the feed was down.
  */
 export class CustomResources {
   /** `group/version/resource` → the registry serving that version. */
   private readonly byVersion = new Map<string, Registry>();
   /** CRD name → its registries, preferred version first. */
   private readonly byCrd = new Map<string, Registry[]>();
-  private feed: StoreWatch | undefined;
-  private closing = false;
+  /** CRD name → the CRD as last seen, served or not (a relist compares against it). */
+  private readonly seen = new Map<string, KubeObject>();
+  /** While a list is being put: the CRDs seen before it that it has not listed (yet). */
+  private unlisted: Map<string, KubeObject> | undefined;
+  private readonly feed: StoreFeed;
 
   private readonly backend: Backend;
   private readonly crds: Registry;
@@ -39,25 +45,40 @@ export class CustomResources {
     this.crds = crds;
     this.changed = changed;
     this.webhook = webhook;
-  }
-
-  async start(): Promise<void> {
-    const list = await this.backend.list(this.crds.prefix());
-    for (const kv of list.items) this.serve(this.crds.toObject(kv));
-    this.changed();
-    this.feed = await this.backend.watch(this.crds.prefix(), list.revision, {
-      onEvent: (event) => {
-        const crd = this.crds.toObject(event);
-        if (event.type === 'DELETED') void this.remove(crd);
-        else this.serve(crd);
+    this.feed = new StoreFeed(backend, crds.prefix(), 'CustomResourceDefinition', {
+      reset: () => void (this.unlisted = new Map(this.seen)),
+      put: (_key, value, revision) => this.put(this.toObject(value, revision)),
+      remove: (_key, value, revision) => {
+        void this.remove(this.toObject(value, revision));
         this.changed();
       },
-      onClose: (reason) => {
-        if (this.closing) return;
-        log.warn('CustomResourceDefinition feed closed; relisting', { reason });
-        setTimeout(() => void this.start().catch((error: unknown) => log.error('Relisting CRDs failed', { error })), 1000).unref();
-      },
+      listed: () => this.listed(),
     });
+  }
+
+  start(): Promise<void> {
+    return this.feed.start();
+  }
+
+  private toObject(value: StoredValue, revision: number): KubeObject {
+    return this.crds.toObject({ value, revision });
+  }
+
+  /** put serves a CRD listed or written; discovery is rebuilt per write, and once per list (in listed). */
+  private put(crd: KubeObject): void {
+    const name = crd.metadata!.name!;
+    this.seen.set(name, crd);
+    this.serve(crd);
+    if (this.unlisted) this.unlisted.delete(name);
+    else this.changed();
+  }
+
+  /** listed removes the CRDs a relist no longer finds: they were deleted while the feed was down. */
+  private listed(): void {
+    const gone = this.unlisted ?? new Map<string, KubeObject>();
+    this.unlisted = undefined;
+    for (const crd of gone.values()) void this.remove(crd);
+    this.changed();
   }
 
   private serve(crd: KubeObject): void {
@@ -89,6 +110,7 @@ export class CustomResources {
 
   /** remove stops serving a deleted CRD and deletes its objects, as kube's CRD finalizer does before the CRD goes. */
   private async remove(crd: KubeObject): Promise<void> {
+    this.seen.delete(crd.metadata!.name!);
     this.unserve(crd.metadata!.name!);
     const spec = crd.spec as { group?: string; names?: { plural?: string } } | undefined;
     if (!spec?.group || !spec.names?.plural) return;
@@ -119,7 +141,6 @@ export class CustomResources {
   }
 
   close(): void {
-    this.closing = true;
-    this.feed?.close();
+    this.feed.close();
   }
 }

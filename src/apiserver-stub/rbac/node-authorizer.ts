@@ -4,7 +4,7 @@ import type { UserInfo } from '../handlers/reviews.ts';
 import type { Backend } from '../storage/backend.ts';
 import type { Attributes } from './attributes.ts';
 import { ruleAllows, type PolicyRule } from './authorizer.ts';
-import { edgesOf, NodeGraph, type ReferencedKind } from './node-graph.ts';
+import { NodeGraph, type ReferencedKind } from './node-graph.ts';
 
 /** A Node authorizer's answer: no opinion leaves the request to the next authorizer (RBAC). */
 export type NodeDecision = { decision: 'allow' | 'deny' | 'no-opinion'; reason: string };
@@ -37,6 +37,13 @@ const allow: NodeDecision = { decision: 'allow', reason: '' };
 const noOpinion = (reason = ''): NodeDecision => ({ decision: 'no-opinion', reason });
 const deny = (reason: string): NodeDecision => ({ decision: 'deny', reason });
 const referenced = new Set(['secrets', 'configmaps', 'persistentvolumeclaims']);
+/**
+ * How long a miss waits for the graph to catch up. The in-process stores
+ * answer within a turn of the event loop; on etcd, when no pod was written
+ * since, the graph's watch shows its progress only on the next pod event or
+ * progress notification, so a true miss may wait this long.
+ */
+const CATCH_UP_MS = 1000;
 
 /**
  * NodeAuthorizer is kube's Node authorizer (`plugin/pkg/auth/authorizer/node`)
@@ -46,8 +53,9 @@ const referenced = new Set(['secrets', 'configmaps', 'persistentvolumeclaims']);
  * bound to it, and nothing else of those kinds; it writes only its own Node
  * and Lease and the pods bound to it; the rest is kube's `system:node` role.
  * As kube's, it looks relationships up in a graph of pods fed by a watch
- * (node-graph.ts); on a miss it reads the namespace's pods from the store,
- * so a pod bound a moment ago counts at once. PersistentVolumes, which kube
+ * (node-graph.ts); on a miss it waits for the graph to catch up with the
+ * store's revision, so a pod bound a moment ago counts at once, without a
+ * read of the store per request. PersistentVolumes, which kube
  * reaches through a pod's claims, are not a node's to read here (no
  * provisioner binds them).
  */
@@ -88,21 +96,16 @@ export class NodeAuthorizer {
   }
 
   /**
-   * related looks the object up in the graph; on a miss it reads the
-   * namespace's pods, since a pod bound a moment ago may not have reached
-   * the graph yet and its node is already starting it.
+   * related looks the object up in the graph once it has caught up with the
+   * store as it was when the request came: a miss waits for that (up to
+   * CATCH_UP_MS), since a pod bound a moment ago may not have reached the
+   * graph yet and its node is already starting it; a hit waits one turn, so
+   * a pod deleted a moment ago through an in-process store no longer counts.
    */
-  private related(node: string, a: Attributes & { kind: 'resource' }, kind: ReferencedKind): NodeDecision | Promise<NodeDecision> {
-    if (this.graph.related(node, a.namespace, kind, a.name)) return allow;
-    return this.backend.list(`/registry/pods/${a.namespace}/`).then((list) => {
-      const found = list.items.some((kv) => {
-        const pod = kv.value as Pod;
-        if (pod.spec?.nodeName !== node) return false;
-        const edges = edgesOf(node, pod);
-        return kind === 'serviceaccounts' ? edges.account === a.name : edges[kind].includes(a.name);
-      });
-      return found ? allow : noOpinion(`no relationship found between node '${node}' and this object`);
-    });
+  private async related(node: string, a: Attributes & { kind: 'resource' }, kind: ReferencedKind): Promise<NodeDecision> {
+    const found = () => this.graph.related(node, a.namespace, kind, a.name);
+    await this.graph.caughtUp(this.backend.currentRevision(), found() ? 0 : CATCH_UP_MS);
+    return found() ? allow : noOpinion(`no relationship found between node '${node}' and this object`);
   }
 
   /** boundPod is NodeRestriction's rule for pods: a node changes only the pods bound to it. */

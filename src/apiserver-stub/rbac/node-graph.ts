@@ -46,6 +46,11 @@ export class NodeGraph {
     this.feed.close();
   }
 
+  /** caughtUp resolves once the graph holds every pod write up to `revision`, or after `ms` (see StoreFeed.caughtUp). */
+  caughtUp(revision: number, ms: number): Promise<boolean> {
+    return this.feed.caughtUp(revision, ms);
+  }
+
   private set(key: string, pod: Pod | undefined): void {
     const before = this.nodeOfPod.get(key);
     if (before !== undefined) {

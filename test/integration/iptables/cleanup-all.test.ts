@@ -1,4 +1,7 @@
 import test from 'ava';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NFT_BINARY } from '../../../src/nftables/binary.ts';
 import { isRoot, NetnsFixture } from '../../helpers/netns-fixture.ts';
@@ -60,6 +63,39 @@ rootTest('ferry proxy --cleanup leaves no KUBE- chain in either backend or famil
   t.regex(after, /table ip theirs/);
   // Safe on a clean node, and twice.
   t.is((await fixture.exec(ns, ferryBin, ['proxy', '--cleanup'], { allowFailure: true })).code, 0);
+});
+
+/** The iptables tools the cleanup may probe, each wrapped to log how it was called and then run. */
+const WRAPPED = ['iptables', 'iptables-nft', 'iptables-legacy', 'ip6tables-nft', 'ip6tables-legacy', 'iptables-nft-save', 'iptables-legacy-save', 'ip6tables-nft-save', 'ip6tables-legacy-save'];
+
+rootTest('ferry proxy --cleanup runs no iptables --version and reads each backend\'s ip6tables once to probe it, and still cleans both families', async (t) => {
+  const fixture = new NetnsFixture(t);
+  const ns = await fixture.add('node');
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-cleanup-probes-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const log = join(dir, 'calls.log');
+  for (const tool of WRAPPED) {
+    await writeFile(join(dir, tool), `#!/bin/sh\necho "${tool} $*" >> ${log}\nexec /usr/sbin/${tool} "$@"\n`);
+    await chmod(join(dir, tool), 0o755);
+  }
+  for (const bin of ['ip6tables-nft', 'ip6tables-legacy']) {
+    await fixture.exec(ns, bin, ['-t', 'nat', '-N', 'KUBE-SERVICES']);
+    await fixture.exec(ns, bin, ['-t', 'nat', '-A', 'OUTPUT', '-j', 'KUBE-SERVICES']);
+  }
+
+  const r = await fixture.exec(ns, ferryBin, ['proxy', '--cleanup'], { allowFailure: true, env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` } });
+  t.is(r.code, 0, r.stderr);
+  for (const bin of ['ip6tables-nft-save', 'ip6tables-legacy-save']) t.notRegex((await fixture.exec(ns, bin, [])).stdout, /KUBE-/, bin);
+
+  const calls = (await readFile(log, 'utf8')).trim().split('\n');
+  const count = (line: string) => calls.filter((c) => c === line).length;
+  t.deepEqual(calls.filter((c) => / (--version|-V)$/.test(c)), [], 'no version probe: removing rules does not depend on the version');
+  for (const backend of ['nft', 'legacy']) {
+    const save = `ip6tables-${backend}-save -t`;
+    // The iptables and IPVS modes' cleanups each read every IPv6 table once; the probe reads nat once more.
+    t.true(count(`${save} filter`) > 0, `${backend}: the IPv6 tables were cleaned`);
+    t.is(count(`${save} nat`), count(`${save} filter`) + 1, `${backend}: one probe of ip6tables`);
+  }
 });
 
 rootTest('the default iptables backend is the one where kubelet made its chains, as kube-proxy\'s image chooses', async (t) => {

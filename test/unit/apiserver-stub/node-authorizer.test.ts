@@ -4,6 +4,8 @@ import { MemoryBackend } from '../../../src/apiserver-stub/storage/memory.ts';
 import { NodeAuthorizer, nodeNameOf } from '../../../src/apiserver-stub/rbac/node-authorizer.ts';
 import type { Attributes } from '../../../src/apiserver-stub/rbac/attributes.ts';
 import type { UserInfo } from '../../../src/apiserver-stub/handlers/reviews.ts';
+import { Authority } from '../../../src/apiserver-stub/rbac/authority.ts';
+import type { Backend, StoreWatch, WatchHandlers } from '../../../src/apiserver-stub/storage/backend.ts';
 
 // kube's Node authorizer and NodeRestriction, table-driven: node a runs pod
 // web (Secret tls, ConfigMap conf, a projected kube-root-ca.crt, account
@@ -102,4 +104,70 @@ test('the graph follows pods bound, moved and deleted after it started', async (
   t.is((await z.authorize(nodeA, get)).decision, 'no-opinion', 'bound elsewhere now');
   await backend.delete('/registry/pods/default/late');
   t.is((await z.authorize({ username: 'system:node:b', groups: ['system:nodes'] }, get)).decision, 'no-opinion', 'gone');
+});
+
+/** A MemoryBackend that counts reads of pods (lists and gets) and can hold its watch events back, as etcd's watch lags its writes. */
+function countingPods(memory: MemoryBackend, lagMs = 0): { backend: Backend; reads: () => number } {
+  let reads = 0;
+  const backend: Backend = Object.assign(Object.create(memory) as Backend, {
+    list: (...args: Parameters<Backend['list']>) => {
+      if (args[0].startsWith('/registry/pods/')) reads++;
+      return memory.list(...args);
+    },
+    get: (key: string) => {
+      if (key.startsWith('/registry/pods/')) reads++;
+      return memory.get(key);
+    },
+    watch: async (prefix: string, from: number, handlers: WatchHandlers): Promise<StoreWatch> => {
+      if (lagMs === 0) return memory.watch(prefix, from, handlers);
+      // Like etcd's: progress is the last event delivered, nothing about writes elsewhere.
+      let delivered = from;
+      const inner = await memory.watch(prefix, from, {
+        onEvent: (event) => void setTimeout(() => { delivered = event.revision; handlers.onEvent(event); }, lagMs),
+        onClose: (reason) => handlers.onClose(reason),
+      });
+      return { close: () => inner.close(), resume: () => inner.resume(), progressRevision: () => delivered };
+    },
+  });
+  return { backend, reads: () => reads };
+}
+
+test('a node reads the Secrets and ConfigMaps its pods use and no others, from the graph, with no read of the pods per request', async (t) => {
+  const memory = new MemoryBackend();
+  await memory.start();
+  await memory.create('/registry/pods/default/web', pod('web', 'a', { volumes: [{ name: 'tls', secret: { secretName: 'tls' } }, { name: 'conf', configMap: { name: 'conf' } }] }) as Record<string, unknown>);
+  await memory.create('/registry/pods/default/other', pod('other', 'b', { volumes: [{ name: 'tls', secret: { secretName: 'other-tls' } }] }) as Record<string, unknown>);
+  const { backend, reads } = countingPods(memory);
+  const authority = new Authority(backend, undefined, ['Node']);
+  await authority.start(undefined as never);
+  t.teardown(() => authority.close());
+  t.is(reads(), 1, 'the graph\'s list');
+  for (let i = 0; i < 20; i++) {
+    // Writes elsewhere move the store's revision on; the graph is still caught up with the pods.
+    await memory.create(`/registry/configmaps/default/noise-${i}`, { metadata: { name: `noise-${i}` } });
+    t.true((await authority.decide(nodeA, res('get', 'secrets', 'tls'))).allowed);
+    t.true((await authority.decide(nodeA, res('get', 'configmaps', 'conf'))).allowed);
+    const unused = await authority.decide(nodeA, res('get', 'secrets', 'other-tls'));
+    t.false(unused.allowed);
+    t.is(unused.reason, "no relationship found between node 'a' and this object");
+    t.false((await authority.decide(nodeA, res('get', 'configmaps', 'unused'))).allowed);
+  }
+  t.is(reads(), 1, 'no list or get of pods per request');
+});
+
+test('behind a lagging watch, a miss waits for the pod bound a moment ago instead of reading the pods', async (t) => {
+  const memory = new MemoryBackend();
+  await memory.start();
+  const { backend, reads } = countingPods(memory, 50);
+  const z = new NodeAuthorizer(backend);
+  await z.start();
+  t.teardown(() => z.close());
+  await memory.create('/registry/pods/default/late', pod('late', 'a', { volumes: [{ name: 's', secret: { secretName: 'late' } }] }) as Record<string, unknown>);
+  const started = Date.now();
+  t.is((await z.authorize(nodeA, res('get', 'secrets', 'late'))).decision, 'allow');
+  t.true(Date.now() - started >= 40, 'answered once the pod reached the graph');
+  const missed = Date.now();
+  t.is((await z.authorize(nodeA, res('get', 'secrets', 'unused'))).decision, 'no-opinion');
+  t.true(Date.now() - missed < 500, 'caught up: a miss is a miss at once');
+  t.is(reads(), 1, 'only the graph\'s list');
 });

@@ -9,7 +9,7 @@ import { ep, HOST, state, svc } from './fixtures.ts';
 
 // How the iptables proxier uses nfacct (kube-proxy's ctstate INVALID and
 // localhost NodePort counters): the objects are created at the first sync,
-// not when the proxier is built (--cleanup builds one too); rules count into
+// not when the proxier is built (a proxier never synced leaves none); rules count into
 // an object only when it could be created; the metrics are read at each scrape.
 
 /** FakeNfacct records calls; `usable` says which objects "the kernel" lets it create. */

@@ -63,8 +63,8 @@ import { renderRules } from '../../../../src/ipvs/iptables.ts';
  * family, as kube-proxy's NewDualStackProxier).
  *
  * TestCanUseIPVSProxier's check runs before the proxier's first full sync
- * (kube-proxy runs it before it starts; Ferry's --cleanup builds the IPVS
- * backend on nodes without IPVS too, so the check cannot be in its factory).
+ * (kube-proxy runs it before it starts; Ferry's factory touches no IPVS, which
+ * the proxier opens at its first full sync, and checks it there).
  *
  * Left out, and why:
  * - TestLoadBalancerIngressRouteTypeProxy's 3 gate-off cases: LoadBalancerIPMode
