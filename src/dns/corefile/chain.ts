@@ -7,6 +7,7 @@ import { CLASSIC_UDP_SIZE, MAX_TCP_SIZE, RCODE } from '../wire/constants.ts';
 import { encodeMessage } from '../wire/message.ts';
 import { parseQuery, type Query } from '../wire/query.ts';
 import type { HostsTable } from './hosts.ts';
+import type { K8sExternal } from '../k8s-external.ts';
 import type { ServerConfig } from './plugins.ts';
 import { QueryLog } from './query-log.ts';
 import { rewriteName, type Rewritten } from './rewrite.ts';
@@ -15,30 +16,41 @@ import { pluginZones } from './kubernetes.ts';
 
 type Answer = Buffer | undefined;
 
+/** ChainSteps are a block's plugins that answer from the parsed query inside the chain; each undefined when the block lacks it. */
+export interface ChainSteps {
+  readonly hosts?: HostsTable;
+  readonly k8sExternal?: K8sExternal;
+  /** The pods by address, for the kubernetes plugin's client metadata (`pods verified`) in `log`. */
+  readonly clientPods?: ClientPods;
+}
+
 /**
  * PluginChain runs a server block's plugins around the handler (which is
  * `kubernetes` + `forward`), in CoreDNS's plugin order: log (query-log.ts), the block's
- * zones (other names REFUSED), rewrite, loadbalance, hosts, then the
- * handler, with `forward { max_concurrent }` answering REFUSED when that
- * many queries are already out upstream. A block that uses none of them
- * gets the handler itself (see needsChain), keeping its fast path whole.
+ * zones (other names REFUSED), rewrite, loadbalance, hosts, k8s_external,
+ * then the handler, with `forward { max_concurrent }` answering REFUSED
+ * when that many queries are already out upstream. The query is parsed
+ * once, here: hosts and k8s_external answer from that Query. A block that
+ * uses none of them gets the handler itself (see needsChain), keeping its
+ * fast path whole.
  */
 export class PluginChain implements PacketHandler {
   readonly #inner: PacketHandler;
   readonly #cfg: ServerConfig;
   readonly #hosts: HostsTable | undefined;
+  readonly #external: K8sExternal | undefined;
   /** Cluster zone and reverse zones without fallthrough: names the handler answers itself, never counted as forwarded. */
   readonly #localZones: string[];
   /** `log` (with `metadata`); undefined without `log`. */
   readonly #log: QueryLog | undefined;
   #forwarding = 0;
 
-  /** `clientPods` are the pods by address, for the kubernetes plugin's client metadata (`pods verified`). */
-  constructor(inner: PacketHandler, cfg: ServerConfig, hosts: HostsTable | undefined, clientPods?: ClientPods) {
+  constructor(inner: PacketHandler, cfg: ServerConfig, steps: ChainSteps = {}) {
     this.#inner = inner;
     this.#cfg = cfg;
-    this.#hosts = hosts;
-    this.#log = cfg.log ? new QueryLog(cfg, clientPods) : undefined;
+    this.#hosts = steps.hosts;
+    this.#external = steps.k8sExternal;
+    this.#log = cfg.log ? new QueryLog(cfg, steps.clientPods) : undefined;
     const k = cfg.kubernetes;
     // A name a fallthrough zone holds may go upstream: it counts against max_concurrent.
     const fallsThrough = (z: string) => k?.fallthrough?.some((f) => f === '.' || inZone(z, f.slice(0, -1))) ?? false;
@@ -81,6 +93,8 @@ export class PluginChain implements PacketHandler {
     const max = this.#cfg.forward?.maxConcurrent;
     const forwarded = max !== undefined && !this.#localZones.some((z) => inZone(q.name, z));
     if (forwarded && this.#forwarding >= max) return encodeMessage(replyTo(q, RCODE.REFUSED, false), limit);
+    const fromExternal = this.#external?.respond(q, limit);
+    if (fromExternal) return post(fromExternal);
     const result = this.#inner.handle(packet, client);
     if (!(result instanceof Promise)) return post(result);
     if (!forwarded) return result.then(post);
@@ -92,7 +106,7 @@ export class PluginChain implements PacketHandler {
 
 /** needsChain says whether a server block has any plugin the handler alone does not carry out. */
 export function needsChain(cfg: ServerConfig): boolean {
-  return cfg.hosts !== undefined || cfg.rewrites.length > 0 || cfg.loadbalance || cfg.log || cfg.forward?.maxConcurrent !== undefined || !cfg.zones.includes('.');
+  return cfg.hosts !== undefined || cfg.k8sExternal !== undefined || cfg.rewrites.length > 0 || cfg.loadbalance || cfg.log || cfg.forward?.maxConcurrent !== undefined || !cfg.zones.includes('.');
 }
 
 /** ZoneBlock is one server block's entry on a shared port, with the zones it serves. */
