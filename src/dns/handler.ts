@@ -140,12 +140,13 @@ export class DnsHandler {
       const multicluster = this.#multicluster.has(zone);
       // A multicluster zone waits for the ServiceImports too (while their CRD is absent, for ever).
       const synced = this.#o.controller.hasSynced() && (!multicluster || this.#o.controller.multicluster?.hasSynced() === true);
-      const { message, chase } = answerZone(q, zone, this.#ctx, multicluster);
-      const nxdomain = (message.flags & 0xf) === RCODE.NXDOMAIN;
-      if (!nxdomain || !this.#fallsThrough(q.name)) {
+      // A name that does not exist in a fallthrough zone gets no answer here: it goes on to the upstream.
+      const answer = answerZone(q, zone, this.#ctx, multicluster, this.#fallsThrough);
+      if (answer) {
+        const { message, chase } = answer;
         // As CoreDNS: before the informers sync, a name not found may yet exist, so
         // NXDOMAIN becomes SERVFAIL (still authoritative, with the SOA); what is found is answered.
-        if (!synced && nxdomain) message.flags = (message.flags & ~0xf) | RCODE.SERVFAIL;
+        if (!synced && (message.flags & 0xf) === RCODE.NXDOMAIN) message.flags = (message.flags & ~0xf) | RCODE.SERVFAIL;
         if (chase !== undefined) return this.#chase(q, message, chase, limit, client, started);
         const response = encodeMessage(message, limit);
         return this.#done(synced ? this.#remember(cacheKey, response) : response, client, q.qtype, 'kubernetes', started);
@@ -164,9 +165,7 @@ export class DnsHandler {
   }
 
   /** #fallsThrough: an NXDOMAIN for `name` goes on to the upstream (`fallthrough` zones). */
-  #fallsThrough(name: string): boolean {
-    return this.#fallthrough.some((z) => z === '.' || inZone(name, z));
-  }
+  readonly #fallsThrough = (name: string): boolean => this.#fallthrough.some((z) => z === '.' || inZone(name, z));
 
   async #chase(q: Query, message: Message, target: string, limit: number, client: Client, started: number): Promise<Buffer | undefined> {
     try {
