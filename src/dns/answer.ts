@@ -13,6 +13,14 @@ export interface AnswerContext extends NsContext {
   ttl: number;
 }
 
+/** AnswerSettings are the kubernetes plugin's settings answers are built from, as HandlerOptions and DnsServerOptions carry them. */
+export type AnswerSettings = Pick<AnswerContext, 'controller' | 'zone' | 'ttl' | 'podMode'> & { zonal?: boolean; localIPs?: readonly string[] };
+
+/** answerContext is the context the answer builders take, the same for the handler's answers and the zone transfers. */
+export function answerContext(o: AnswerSettings): AnswerContext {
+  return { controller: o.controller, zone: o.zone, ttl: o.ttl, podMode: o.podMode, zonal: o.zonal ?? false, localIPs: o.localIPs ?? [] };
+}
+
 /**
  * ClusterAnswer is the response to a cluster name, and, when it is an
  * ExternalName CNAME pointing outside the zone, the target to chase through

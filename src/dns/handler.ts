@@ -1,4 +1,4 @@
-import { answerZone, replyTo, responseUdpSize, type AnswerContext } from './answer.ts';
+import { answerContext, answerZone, replyTo, responseUdpSize, type AnswerContext } from './answer.ts';
 import type { DnsController } from './controller.ts';
 import { WireFormatError } from './errors.ts';
 import type { Forwarder } from './forward.ts';
@@ -82,7 +82,7 @@ export class DnsHandler {
 
   constructor(options: HandlerOptions) {
     this.#o = options;
-    this.#ctx = { controller: options.controller, zone: options.zone, ttl: options.ttl, podMode: options.podMode, zonal: options.zonal ?? false, localIPs: options.localIPs ?? [] };
+    this.#ctx = answerContext(options);
     this.#cacheSize = options.cacheSize ?? 100_000;
     const kubeadm = ['in-addr.arpa', 'ip6.arpa'];
     this.#multicluster = new Set(options.multiclusterZones ?? []);
