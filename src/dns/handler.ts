@@ -93,6 +93,15 @@ export class DnsHandler {
 
   /** handle answers `packet`; a Promise only when the answer needs the upstream. */
   handle(packet: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
+    return this.#handle(packet, client, undefined);
+  }
+
+  /** handleParsed is handle for a query the plugin chain has parsed already (`q` is `packet` parsed), which is not parsed again. */
+  handleParsed(q: Query, packet: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
+    return this.#handle(packet, client, q);
+  }
+
+  #handle(packet: Buffer, client: Client, parsed: Query | undefined): Buffer | undefined | Promise<Buffer | undefined> {
     const started = performance.now();
     const fast = scanQuery(packet);
     if (fast && this.#o.controller.hasSynced()) {
@@ -105,7 +114,7 @@ export class DnsHandler {
     }
     let result: Buffer | undefined | Promise<Buffer | undefined>;
     try {
-      result = this.#slow(packet, client, started);
+      result = parsed ? this.#respond(parsed, packet, client, started) : this.#slow(packet, client, started);
     } catch (error) {
       log.error('Answering a query failed', { client: client.address, err: getErrorMessage(error) });
       result = servfailFromHeader(packet);
@@ -124,6 +133,11 @@ export class DnsHandler {
       if (error instanceof WireFormatError && error.id !== undefined) return this.#done(formErr(packet), client, 0, 'kubernetes', started);
       return undefined;
     }
+    return this.#respond(q, packet, client, started);
+  }
+
+  /** #respond answers the parsed query `q` (of `packet`) from the cluster zones or the upstream. */
+  #respond(q: Query, packet: Buffer, client: Client, started: number): Buffer | undefined | Promise<Buffer | undefined> {
     const limit = client.proto === 'tcp' ? MAX_TCP_SIZE : q.edns ? responseUdpSize(q.edns.udpSize) : CLASSIC_UDP_SIZE;
     const plain = (rcode: number) => this.#done(encodeMessage(replyTo(q, rcode, false), limit), client, q.qtype, '', started);
     if (q.opcode !== 0) return plain(RCODE.NOTIMP);

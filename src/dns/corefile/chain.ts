@@ -1,5 +1,5 @@
 import type { Client } from '../handler.ts';
-import type { PacketHandler } from '../packet-handler.ts';
+import { handParsed, type PacketHandler } from '../packet-handler.ts';
 import { inZone } from '../parse.ts';
 import { responseUdpSize, replyTo } from '../answer.ts';
 import type { ClientPods } from '../metadata.ts';
@@ -30,9 +30,9 @@ export interface ChainSteps {
  * zones (other names REFUSED), rewrite, loadbalance, hosts, k8s_external,
  * then the handler, with `forward { max_concurrent }` answering REFUSED
  * when that many queries are already out upstream. The query is parsed
- * once, here: hosts and k8s_external answer from that Query. A block that
- * uses none of them gets the handler itself (see needsChain), keeping its
- * fast path whole.
+ * once, here (or by ZoneDispatch): hosts, k8s_external and the handler
+ * (handleParsed) answer from that Query. A block that uses none of them
+ * gets the handler itself (see needsChain), keeping its fast path whole.
  */
 export class PluginChain implements PacketHandler {
   readonly #inner: PacketHandler;
@@ -64,6 +64,11 @@ export class PluginChain implements PacketHandler {
     } catch {
       return this.#inner.handle(packet, client); // FORMERR or dropped, as the handler decides
     }
+    return this.handleParsed(q, packet, client);
+  }
+
+  /** handleParsed runs the chain for a query parsed already (by ZoneDispatch). */
+  handleParsed(q: Query, packet: Buffer, client: Client): Answer | Promise<Answer> {
     const queryLog = this.#log;
     if (!queryLog) return this.#run(q, packet, client);
     const started = performance.now();
@@ -95,7 +100,7 @@ export class PluginChain implements PacketHandler {
     if (forwarded && this.#forwarding >= max) return encodeMessage(replyTo(q, RCODE.REFUSED, false), limit);
     const fromExternal = this.#external?.respond(q, limit);
     if (fromExternal) return post(fromExternal);
-    const result = this.#inner.handle(packet, client);
+    const result = handParsed(this.#inner, q, packet, client);
     if (!(result instanceof Promise)) return post(result);
     if (!forwarded) return result.then(post);
     this.#forwarding++;
@@ -129,12 +134,13 @@ export class ZoneDispatch implements PacketHandler {
   }
 
   handle(packet: Buffer, client: Client): Answer | Promise<Answer> {
-    let name: string;
+    let q: Query;
     try {
-      name = parseQuery(packet).name;
+      q = parseQuery(packet);
     } catch {
       return this.#blocks[0]!.entry.handle(packet, client);
     }
+    const name = q.name;
     let best = this.#blocks[0]!;
     let bestLength = -1;
     for (const block of this.#blocks) {
@@ -143,6 +149,6 @@ export class ZoneDispatch implements PacketHandler {
         if (length > bestLength) [best, bestLength] = [block, length];
       }
     }
-    return best.entry.handle(packet, client);
+    return handParsed(best.entry, q, packet, client);
   }
 }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../src/dns/acl.ts';
 import { DnsHandler, type Client } from '../../../src/dns/handler.ts';
 import type { PacketHandler } from '../../../src/dns/packet-handler.ts';
-import { PluginChain } from '../../../src/dns/corefile/chain.ts';
+import { PluginChain, ZoneDispatch } from '../../../src/dns/corefile/chain.ts';
 import { HostsTable } from '../../../src/dns/corefile/hosts.ts';
 import { K8sExternal } from '../../../src/dns/k8s-external.ts';
 import { handlerZones } from '../../../src/dns/corefile/kubernetes.ts';
@@ -97,6 +97,30 @@ test('k8s_external fallthrough passes its NXDOMAINs on to the kubernetes plugin,
   t.is(seen.queries, 0);
   t.is((await ask(h, 'nope.testns.example.com.', 'A')).rcode, 'SERVFAIL', 'passed on: no zone of the kubernetes plugin, no upstream');
   t.is(seen.queries, 1);
+});
+
+test('the chain hands the kubernetes handler the Query it parsed (handleParsed), after rewrite the rewritten one; answers are those of handle', async (t) => {
+  const [c] = loadCorefile(`.:53 {\n  rewrite name exact www.corp. svc1.testns.svc.${z}.\n  kubernetes ${z} in-addr.arpa {\n    fallthrough in-addr.arpa\n  }\n}\n`);
+  const k = c!.kubernetes!;
+  const options = { controller: scopedController(fixtureIndex(), k), ...handlerZones(k), ttl: k.ttl, podMode: k.podMode, forwarder: undefined, acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined };
+  const [handler, plain] = [new DnsHandler(options), new DnsHandler(options)];
+  const parsed: string[] = [];
+  const inner: PacketHandler = {
+    handle: () => t.fail('the packet was handed on unparsed'),
+    handleParsed: (q, p, client) => (parsed.push(q.qname), handler.handleParsed(q, p, client)),
+  };
+  const chain = new PluginChain(inner, c!);
+  for (const [name, qtype] of [[`svc1.testns.svc.${z}`, 'A'], [`nope.testns.svc.${z}`, 'A'], ['9.9.0.10.in-addr.arpa', 'PTR'], ['example.org', 'A']] as const) {
+    const query = buildQuery(name, qtype);
+    t.deepEqual(await chain.handle(query, udp), await plain.handle(query, udp), `${name} ${qtype}`);
+  }
+  t.deepEqual((await ask(chain, 'www.corp.', 'A')).answer, ['www.corp.\t5\tIN\tA\t10.0.0.1']);
+  t.deepEqual(parsed, [`svc1.testns.svc.${z}`, `nope.testns.svc.${z}`, '9.9.0.10.in-addr.arpa', 'example.org', `svc1.testns.svc.${z}`]);
+  // Blocks sharing a port: the dispatcher's parse is the chain's too.
+  const dispatch = new ZoneDispatch([{ zones: ['.'], entry: chain }, { zones: ['example.org.'], entry: { handle: () => t.fail('parsed again'), handleParsed: () => Buffer.from('example.org block') } }]);
+  t.deepEqual(await dispatch.handle(buildQuery('a.example.org', 'A'), udp), Buffer.from('example.org block'));
+  t.deepEqual((await ask(dispatch, `svc1.testns.svc.${z}.`, 'A')).answer, [`svc1.testns.svc.${z}.\t5\tIN\tA\t10.0.0.1`]);
+  t.is(parsed.length, 6);
 });
 
 test("a block's zones: names outside them are REFUSED", async (t) => {
