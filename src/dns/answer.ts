@@ -13,6 +13,14 @@ export interface AnswerContext extends NsContext {
   ttl: number;
 }
 
+/** AnswerSettings are the kubernetes plugin's settings answers are built from, as HandlerOptions and DnsServerOptions carry them. */
+export type AnswerSettings = Pick<AnswerContext, 'controller' | 'zone' | 'ttl' | 'podMode'> & { zonal?: boolean; localIPs?: readonly string[] };
+
+/** answerContext is the context the answer builders take, the same for the handler's answers and the zone transfers. */
+export function answerContext(o: AnswerSettings): AnswerContext {
+  return { controller: o.controller, zone: o.zone, ttl: o.ttl, podMode: o.podMode, zonal: o.zonal ?? false, localIPs: o.localIPs ?? [] };
+}
+
 /**
  * ClusterAnswer is the response to a cluster name, and, when it is an
  * ExternalName CNAME pointing outside the zone, the target to chase through
@@ -65,14 +73,25 @@ function negative(q: Query, ctx: AnswerContext, rcode: number, zone: string): Cl
   return { message, chase: undefined };
 }
 
+/** FallsThrough says whether an NXDOMAIN for `name` goes on to the next plugin (`kubernetes { fallthrough }`) instead of being answered. */
+export type FallsThrough = (name: string) => boolean;
+
+const NEVER: FallsThrough = () => false;
+
+/** nxdomain is the NXDOMAIN with the zone's SOA, or undefined when the name falls through (then no answer is built at all). */
+function nxdomain(q: Query, ctx: AnswerContext, zone: string, fallsThrough: FallsThrough): ClusterAnswer | undefined {
+  return fallsThrough(q.name) ? undefined : negative(q, ctx, RCODE.NXDOMAIN, zone);
+}
+
 /**
  * answerCluster answers a question whose name is inside the cluster zone
- * (the caller checked, and that the index has synced). The names it makes
- * spell the zone as the query did, as CoreDNS's do.
+ * (the caller checked, and that the index has synced); undefined for a name
+ * that does not exist and falls through. The names it makes spell the zone
+ * as the query did, as CoreDNS's do.
  */
-export function answerCluster(q: Query, ctx: AnswerContext): ClusterAnswer {
-  const answer = answerClusterName(q, ctx);
-  respellZone(answer.message, ctx.zone, q.qname.slice(q.qname.length - ctx.zone.length));
+function answerCluster(q: Query, ctx: AnswerContext, fallsThrough: FallsThrough): ClusterAnswer | undefined {
+  const answer = answerClusterName(q, ctx, fallsThrough);
+  if (answer) respellZone(answer.message, ctx.zone, q.qname.slice(q.qname.length - ctx.zone.length));
   return answer;
 }
 
@@ -97,7 +116,7 @@ function respellZone(message: Message, zone: string, spelled: string): void {
   }
 }
 
-function answerClusterName(q: Query, ctx: AnswerContext): ClusterAnswer {
+function answerClusterName(q: Query, ctx: AnswerContext, fallsThrough: FallsThrough): ClusterAnswer | undefined {
   const { zone } = ctx;
   if (q.name === zone) return answerApex(q, ctx);
   if (q.name === defaultNSName(zone)) return answerDefaultNS(q, ctx);
@@ -107,9 +126,9 @@ function answerClusterName(q: Query, ctx: AnswerContext): ClusterAnswer {
     return { message, chase: undefined };
   }
   const request = parseRequest(q.name, zone, ctx.multicluster, ctx.zonal);
-  if (!request || (request.podOrSvc !== '' && isReverseName(q.name))) return negative(q, ctx, RCODE.NXDOMAIN, zone);
+  if (!request || (request.podOrSvc !== '' && isReverseName(q.name))) return nxdomain(q, ctx, zone, fallsThrough);
   const found = lookupRequest(request, ctx, q.qtype === QTYPE.SRV);
-  if (found.kind === 'nxdomain') return negative(q, ctx, RCODE.NXDOMAIN, zone);
+  if (found.kind === 'nxdomain') return nxdomain(q, ctx, zone, fallsThrough);
   const message = replyTo(q, RCODE.NOERROR);
   let chase: string | undefined;
   switch (q.qtype) {
@@ -207,18 +226,19 @@ export function address(name: string, ip: string, ttl: number): ResourceRecord {
  * (`zone`, the longest that holds the name; the caller checked): the cluster
  * zone, or a reverse zone it is authoritative for. There, as CoreDNS: the
  * PTR of a whole address names the services and endpoints that have it, or
- * is NXDOMAIN with the reverse zone's SOA (the caller falls through if told
- * to); any other name is taken apart as a cluster name under that zone, where
- * service and pod names do not exist. In a `multicluster` zone services are
- * ServiceImports.
+ * is NXDOMAIN with the reverse zone's SOA; any other name is taken apart as
+ * a cluster name under that zone, where service and pod names do not exist.
+ * In a `multicluster` zone services are ServiceImports. A name that does not
+ * exist and `fallsThrough` gets no answer (undefined): it goes on to the
+ * next plugin, and no NXDOMAIN is built for nothing.
  */
-export function answerZone(q: Query, zone: string, ctx: AnswerContext, multicluster = false): ClusterAnswer {
-  if (zone === ctx.zone && !multicluster) return answerCluster(q, ctx);
+export function answerZone(q: Query, zone: string, ctx: AnswerContext, multicluster = false, fallsThrough = NEVER): ClusterAnswer | undefined {
+  if (zone === ctx.zone && !multicluster) return answerCluster(q, ctx, fallsThrough);
   const zoneCtx = { ...ctx, zone, multicluster };
   const ip = q.qtype === QTYPE.PTR ? reverseToIP(q.name) : undefined;
-  if (ip === undefined) return answerCluster(q, zoneCtx);
+  if (ip === undefined) return answerCluster(q, zoneCtx, fallsThrough);
   const names = lookupPTR(ip, ctx);
-  if (names.length === 0) return negative(q, zoneCtx, RCODE.NXDOMAIN, zone);
+  if (names.length === 0) return nxdomain(q, zoneCtx, zone, fallsThrough);
   const message = replyTo(q, RCODE.NOERROR);
   for (const target of names) message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.PTR, target });
   return { message, chase: undefined };

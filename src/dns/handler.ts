@@ -1,4 +1,4 @@
-import { answerZone, replyTo, responseUdpSize, type AnswerContext } from './answer.ts';
+import { answerContext, answerZone, replyTo, responseUdpSize, type AnswerContext } from './answer.ts';
 import type { DnsController } from './controller.ts';
 import { WireFormatError } from './errors.ts';
 import type { Forwarder } from './forward.ts';
@@ -82,7 +82,7 @@ export class DnsHandler {
 
   constructor(options: HandlerOptions) {
     this.#o = options;
-    this.#ctx = { controller: options.controller, zone: options.zone, ttl: options.ttl, podMode: options.podMode, zonal: options.zonal ?? false, localIPs: options.localIPs ?? [] };
+    this.#ctx = answerContext(options);
     this.#cacheSize = options.cacheSize ?? 100_000;
     const kubeadm = ['in-addr.arpa', 'ip6.arpa'];
     this.#multicluster = new Set(options.multiclusterZones ?? []);
@@ -93,6 +93,15 @@ export class DnsHandler {
 
   /** handle answers `packet`; a Promise only when the answer needs the upstream. */
   handle(packet: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
+    return this.#handle(packet, client, undefined);
+  }
+
+  /** handleParsed is handle for a query the plugin chain has parsed already (`q` is `packet` parsed), which is not parsed again. */
+  handleParsed(q: Query, packet: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
+    return this.#handle(packet, client, q);
+  }
+
+  #handle(packet: Buffer, client: Client, parsed: Query | undefined): Buffer | undefined | Promise<Buffer | undefined> {
     const started = performance.now();
     const fast = scanQuery(packet);
     if (fast && this.#o.controller.hasSynced()) {
@@ -105,7 +114,7 @@ export class DnsHandler {
     }
     let result: Buffer | undefined | Promise<Buffer | undefined>;
     try {
-      result = this.#slow(packet, client, started);
+      result = parsed ? this.#respond(parsed, packet, client, started) : this.#slow(packet, client, started);
     } catch (error) {
       log.error('Answering a query failed', { client: client.address, err: getErrorMessage(error) });
       result = servfailFromHeader(packet);
@@ -124,6 +133,11 @@ export class DnsHandler {
       if (error instanceof WireFormatError && error.id !== undefined) return this.#done(formErr(packet), client, 0, 'kubernetes', started);
       return undefined;
     }
+    return this.#respond(q, packet, client, started);
+  }
+
+  /** #respond answers the parsed query `q` (of `packet`) from the cluster zones or the upstream. */
+  #respond(q: Query, packet: Buffer, client: Client, started: number): Buffer | undefined | Promise<Buffer | undefined> {
     const limit = client.proto === 'tcp' ? MAX_TCP_SIZE : q.edns ? responseUdpSize(q.edns.udpSize) : CLASSIC_UDP_SIZE;
     const plain = (rcode: number) => this.#done(encodeMessage(replyTo(q, rcode, false), limit), client, q.qtype, '', started);
     if (q.opcode !== 0) return plain(RCODE.NOTIMP);
@@ -140,12 +154,13 @@ export class DnsHandler {
       const multicluster = this.#multicluster.has(zone);
       // A multicluster zone waits for the ServiceImports too (while their CRD is absent, for ever).
       const synced = this.#o.controller.hasSynced() && (!multicluster || this.#o.controller.multicluster?.hasSynced() === true);
-      const { message, chase } = answerZone(q, zone, this.#ctx, multicluster);
-      const nxdomain = (message.flags & 0xf) === RCODE.NXDOMAIN;
-      if (!nxdomain || !this.#fallsThrough(q.name)) {
+      // A name that does not exist in a fallthrough zone gets no answer here: it goes on to the upstream.
+      const answer = answerZone(q, zone, this.#ctx, multicluster, this.#fallsThrough);
+      if (answer) {
+        const { message, chase } = answer;
         // As CoreDNS: before the informers sync, a name not found may yet exist, so
         // NXDOMAIN becomes SERVFAIL (still authoritative, with the SOA); what is found is answered.
-        if (!synced && nxdomain) message.flags = (message.flags & ~0xf) | RCODE.SERVFAIL;
+        if (!synced && (message.flags & 0xf) === RCODE.NXDOMAIN) message.flags = (message.flags & ~0xf) | RCODE.SERVFAIL;
         if (chase !== undefined) return this.#chase(q, message, chase, limit, client, started);
         const response = encodeMessage(message, limit);
         return this.#done(synced ? this.#remember(cacheKey, response) : response, client, q.qtype, 'kubernetes', started);
@@ -164,9 +179,7 @@ export class DnsHandler {
   }
 
   /** #fallsThrough: an NXDOMAIN for `name` goes on to the upstream (`fallthrough` zones). */
-  #fallsThrough(name: string): boolean {
-    return this.#fallthrough.some((z) => z === '.' || inZone(name, z));
-  }
+  readonly #fallsThrough = (name: string): boolean => this.#fallthrough.some((z) => z === '.' || inZone(name, z));
 
   async #chase(q: Query, message: Message, target: string, limit: number, client: Client, started: number): Promise<Buffer | undefined> {
     try {

@@ -1,15 +1,13 @@
-import { address, replyTo, responseUdpSize } from './answer.ts';
+import { address, replyTo } from './answer.ts';
 import type { DnsController } from './controller.ts';
 import type { K8sExternalConfig } from './corefile/k8s-external.ts';
-import type { Client } from './handler.ts';
 import { ipFamily } from './lookup.ts';
 import type { DnsPort, DnsService } from './object.ts';
 import { longestZone } from './metadata.ts';
-import type { PacketHandler } from './packet-handler.ts';
 import { endpointName, inZone, reverseToIP } from './parse.ts';
-import { CLASSIC_UDP_SIZE, MAX_TCP_SIZE, QTYPE, RCODE } from './wire/constants.ts';
+import { QTYPE, RCODE } from './wire/constants.ts';
 import { encodeMessage, type Message, type ResourceRecord } from './wire/message.ts';
-import { parseQuery, type Query } from './wire/query.ts';
+import type { Query } from './wire/query.ts';
 
 /**
  * CoreDNS's `k8s_external` plugin (plugin/k8s_external and
@@ -19,8 +17,9 @@ import { parseQuery, type Query } from './wire/query.ts';
  * SRV records, headless Services (with `headless`) to their endpoints, the
  * apex to an SOA and an NS `ns1.<apex>.<zone>` whose glue is the DNS
  * Service's own external addresses, and any other name to NXDOMAIN with the
- * SOA. It sits in front of the kubernetes handler and hands it every name
- * outside its zones (and, with `fallthrough`, its NXDOMAINs).
+ * SOA. It is a step of the plugin chain (corefile/chain.ts), before the
+ * kubernetes plugin, which gets every name outside its zones (and, with
+ * `fallthrough`, its NXDOMAINs).
  */
 
 /** ExternalSource is what the plugin asks of the cluster besides the DnsController. */
@@ -48,13 +47,11 @@ const NO_PORT: readonly DnsPort[] = [{ name: '', protocol: '', port: -1 }];
 const strip = (label: string | undefined) => (label?.startsWith('_') ? label.slice(1) : label ?? '');
 const matches = (want: string, have: string) => want === '' || want.toLowerCase() === have.toLowerCase();
 
-export class K8sExternal implements PacketHandler {
-  readonly #next: PacketHandler;
+export class K8sExternal {
   readonly #cfg: K8sExternalConfig;
   readonly #src: ExternalSource;
 
-  constructor(next: PacketHandler, cfg: K8sExternalConfig, source: ExternalSource) {
-    this.#next = next;
+  constructor(cfg: K8sExternalConfig, source: ExternalSource) {
     this.#cfg = cfg;
     this.#src = source;
   }
@@ -63,18 +60,16 @@ export class K8sExternal implements PacketHandler {
     return this.#src;
   }
 
-  handle(packet: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
-    let q: Query;
-    try {
-      q = parseQuery(packet);
-    } catch {
-      return this.#next.handle(packet, client);
-    }
+  /**
+   * respond is the plugin's step in the chain (corefile/chain.ts): the
+   * encoded answer to the query the chain parsed, within `limit` bytes, or
+   * undefined when the query goes on to the kubernetes plugin (a name
+   * outside its zones, or an NXDOMAIN its `fallthrough` passes on).
+   */
+  respond(q: Query, limit: number): Buffer | undefined {
     const zone = this.zoneOf(q.name);
     const msg = zone === undefined ? undefined : this.answer(q, zone);
-    if (!msg) return this.#next.handle(packet, client);
-    const limit = client.proto === 'tcp' ? MAX_TCP_SIZE : q.edns ? responseUdpSize(q.edns.udpSize) : CLASSIC_UDP_SIZE;
-    return encodeMessage(msg, limit);
+    return msg && encodeMessage(msg, limit);
   }
 
   /** zoneOf is the most specific of the plugin's zones holding `name`. */

@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { isIP } from 'node:net';
 import { ClientAcl } from './acl.ts';
+import { answerContext } from './answer.ts';
 import type { ApiClientMetrics } from './client-metrics.ts';
 import type { DnsController } from './controller.ts';
 import { Forwarder, type Upstream } from './forward.ts';
@@ -130,7 +131,7 @@ export class DnsServer {
     if (batch) batch.handler = this.entry;
     o.controller.onChange((kind, at) => at !== undefined && this.metrics.programmed(kind, at));
     this.#udp = batch ?? new UdpServer(this.entry, this.#family);
-    const transfer = o.transfer && new ZoneTransfer(o.transfer, { controller: o.controller, zone: o.zone, ttl: o.ttl, podMode: o.podMode, zonal: o.zonal ?? false, localIPs: o.localIPs ?? [] }, o.multiclusterZones, o.otherZones);
+    const transfer = o.transfer && new ZoneTransfer(o.transfer, answerContext(o), o.multiclusterZones, o.otherZones);
     const more = o.moreTransfers;
     const transfers = transfer && more ? { messages: (p: Buffer, c: Client) => transfer.messages(p, c) ?? more.messages(p, c) } : transfer ?? more;
     this.#tcp = new TcpServer(this.entry, { idleTimeoutMs: 10_000, maxConnections: 1000, ...(transfers ? { transfer: transfers } : {}) });

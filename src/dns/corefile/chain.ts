@@ -1,5 +1,5 @@
 import type { Client } from '../handler.ts';
-import type { PacketHandler } from '../packet-handler.ts';
+import { handParsed, type PacketHandler } from '../packet-handler.ts';
 import { inZone } from '../parse.ts';
 import { responseUdpSize, replyTo } from '../answer.ts';
 import type { ClientPods } from '../metadata.ts';
@@ -7,6 +7,7 @@ import { CLASSIC_UDP_SIZE, MAX_TCP_SIZE, RCODE } from '../wire/constants.ts';
 import { encodeMessage } from '../wire/message.ts';
 import { parseQuery, type Query } from '../wire/query.ts';
 import type { HostsTable } from './hosts.ts';
+import type { K8sExternal } from '../k8s-external.ts';
 import type { ServerConfig } from './plugins.ts';
 import { QueryLog } from './query-log.ts';
 import { rewriteName, type Rewritten } from './rewrite.ts';
@@ -15,30 +16,41 @@ import { pluginZones } from './kubernetes.ts';
 
 type Answer = Buffer | undefined;
 
+/** ChainSteps are a block's plugins that answer from the parsed query inside the chain; each undefined when the block lacks it. */
+export interface ChainSteps {
+  readonly hosts?: HostsTable;
+  readonly k8sExternal?: K8sExternal;
+  /** The pods by address, for the kubernetes plugin's client metadata (`pods verified`) in `log`. */
+  readonly clientPods?: ClientPods;
+}
+
 /**
  * PluginChain runs a server block's plugins around the handler (which is
  * `kubernetes` + `forward`), in CoreDNS's plugin order: log (query-log.ts), the block's
- * zones (other names REFUSED), rewrite, loadbalance, hosts, then the
- * handler, with `forward { max_concurrent }` answering REFUSED when that
- * many queries are already out upstream. A block that uses none of them
+ * zones (other names REFUSED), rewrite, loadbalance, hosts, k8s_external,
+ * then the handler, with `forward { max_concurrent }` answering REFUSED
+ * when that many queries are already out upstream. The query is parsed
+ * once, here (or by ZoneDispatch): hosts, k8s_external and the handler
+ * (handleParsed) answer from that Query. A block that uses none of them
  * gets the handler itself (see needsChain), keeping its fast path whole.
  */
 export class PluginChain implements PacketHandler {
   readonly #inner: PacketHandler;
   readonly #cfg: ServerConfig;
   readonly #hosts: HostsTable | undefined;
+  readonly #external: K8sExternal | undefined;
   /** Cluster zone and reverse zones without fallthrough: names the handler answers itself, never counted as forwarded. */
   readonly #localZones: string[];
   /** `log` (with `metadata`); undefined without `log`. */
   readonly #log: QueryLog | undefined;
   #forwarding = 0;
 
-  /** `clientPods` are the pods by address, for the kubernetes plugin's client metadata (`pods verified`). */
-  constructor(inner: PacketHandler, cfg: ServerConfig, hosts: HostsTable | undefined, clientPods?: ClientPods) {
+  constructor(inner: PacketHandler, cfg: ServerConfig, steps: ChainSteps = {}) {
     this.#inner = inner;
     this.#cfg = cfg;
-    this.#hosts = hosts;
-    this.#log = cfg.log ? new QueryLog(cfg, clientPods) : undefined;
+    this.#hosts = steps.hosts;
+    this.#external = steps.k8sExternal;
+    this.#log = cfg.log ? new QueryLog(cfg, steps.clientPods) : undefined;
     const k = cfg.kubernetes;
     // A name a fallthrough zone holds may go upstream: it counts against max_concurrent.
     const fallsThrough = (z: string) => k?.fallthrough?.some((f) => f === '.' || inZone(z, f.slice(0, -1))) ?? false;
@@ -52,6 +64,11 @@ export class PluginChain implements PacketHandler {
     } catch {
       return this.#inner.handle(packet, client); // FORMERR or dropped, as the handler decides
     }
+    return this.handleParsed(q, packet, client);
+  }
+
+  /** handleParsed runs the chain for a query parsed already (by ZoneDispatch). */
+  handleParsed(q: Query, packet: Buffer, client: Client): Answer | Promise<Answer> {
     const queryLog = this.#log;
     if (!queryLog) return this.#run(q, packet, client);
     const started = performance.now();
@@ -81,7 +98,9 @@ export class PluginChain implements PacketHandler {
     const max = this.#cfg.forward?.maxConcurrent;
     const forwarded = max !== undefined && !this.#localZones.some((z) => inZone(q.name, z));
     if (forwarded && this.#forwarding >= max) return encodeMessage(replyTo(q, RCODE.REFUSED, false), limit);
-    const result = this.#inner.handle(packet, client);
+    const fromExternal = this.#external?.respond(q, limit);
+    if (fromExternal) return post(fromExternal);
+    const result = handParsed(this.#inner, q, packet, client);
     if (!(result instanceof Promise)) return post(result);
     if (!forwarded) return result.then(post);
     this.#forwarding++;
@@ -92,7 +111,7 @@ export class PluginChain implements PacketHandler {
 
 /** needsChain says whether a server block has any plugin the handler alone does not carry out. */
 export function needsChain(cfg: ServerConfig): boolean {
-  return cfg.hosts !== undefined || cfg.rewrites.length > 0 || cfg.loadbalance || cfg.log || cfg.forward?.maxConcurrent !== undefined || !cfg.zones.includes('.');
+  return cfg.hosts !== undefined || cfg.k8sExternal !== undefined || cfg.rewrites.length > 0 || cfg.loadbalance || cfg.log || cfg.forward?.maxConcurrent !== undefined || !cfg.zones.includes('.');
 }
 
 /** ZoneBlock is one server block's entry on a shared port, with the zones it serves. */
@@ -115,12 +134,13 @@ export class ZoneDispatch implements PacketHandler {
   }
 
   handle(packet: Buffer, client: Client): Answer | Promise<Answer> {
-    let name: string;
+    let q: Query;
     try {
-      name = parseQuery(packet).name;
+      q = parseQuery(packet);
     } catch {
       return this.#blocks[0]!.entry.handle(packet, client);
     }
+    const name = q.name;
     let best = this.#blocks[0]!;
     let bestLength = -1;
     for (const block of this.#blocks) {
@@ -129,6 +149,6 @@ export class ZoneDispatch implements PacketHandler {
         if (length > bestLength) [best, bestLength] = [block, length];
       }
     }
-    return best.entry.handle(packet, client);
+    return handParsed(best.entry, q, packet, client);
   }
 }

@@ -10,7 +10,7 @@ import { InformerFeed } from '../informers.ts';
 import { ClientPods } from '../metadata.ts';
 import { boundIPs } from '../ns.ts';
 import { RecordIndex } from '../records.ts';
-import type { Client, DnsHandler } from '../handler.ts';
+import type { DnsHandler } from '../handler.ts';
 import type { PacketHandler } from '../packet-handler.ts';
 import { DnsServer } from '../server.ts';
 import { parseUpstream, resolvConfUpstreams, withoutSelf } from '../upstream.ts';
@@ -233,21 +233,12 @@ export class CorefileRunner {
     if (hosts) hostsTables.push(hosts);
     await hosts?.start();
     const k = c.kubernetes;
-    const external = c.k8sExternal;
-    const chained = needsChain(c) || external !== undefined;
+    const chained = needsChain(c);
     const dispatch = (o.dispatchTo?.length ?? 0) > 0;
     const localIPs = boundIPs(host);
-    // k8s_external answers its zones before the kubernetes plugin sees them (its place in CoreDNS's plugin order).
-    let externalTransfer: ExternalTransfer | undefined;
-    const withExternal = (h: PacketHandler): PacketHandler => {
-      if (!external || !k) return h;
-      // Upstream's External reads the Service index itself: `ignore empty_service` does not hide a Service there.
-      const source = { controller: scopedController(this.#index, { ...k, ignoreEmptyService: false }), localIPs, externalModified: () => this.#index.externalModified(), servicesByExternalIP: (ip: string) => this.#index.servicesByExternalIP(ip) };
-      const plugin = new K8sExternal(h, external, source);
-      if (c.transfer) externalTransfer = new ExternalTransfer(c.transfer, plugin, external.zones, external.headless);
-      return plugin;
-    };
-    const own = (h: DnsHandler): PacketHandler => (chained ? new PluginChain(withExternal(h), c, hosts, this.#clientPods) : h);
+    const k8sExternal = this.#k8sExternal(c, localIPs);
+    const externalTransfer = k8sExternal && c.transfer ? new ExternalTransfer(c.transfer, k8sExternal, c.k8sExternal!.zones, c.k8sExternal!.headless) : undefined;
+    const own = (h: DnsHandler): PacketHandler => (chained ? new PluginChain(h, c, { hosts, k8sExternal, clientPods: this.#clientPods }) : h);
     const server = await DnsServer.start({
       controller: k ? scopedController(this.#index, k) : this.#index,
       host,
@@ -270,7 +261,7 @@ export class CorefileRunner {
       forwardPolicy: c.forward?.policy,
       ...(this.#o.clientMetrics ? { clientMetrics: this.#o.clientMetrics } : {}),
       ...(c.transfer && k ? { transfer: c.transfer } : {}),
-      ...(c.transfer && external ? { moreTransfers: { messages: (p: Buffer, cl: Client) => externalTransfer?.messages(p, cl) } } : {}),
+      ...(externalTransfer ? { moreTransfers: externalTransfer } : {}),
       ...(o.listen === false ? { listen: false } : {}),
       ...(chained || dispatch ? { wrapHandler: (h: DnsHandler) => (dispatch ? new ZoneDispatch([{ zones: c.zones, entry: own(h) }, ...o.dispatchTo!]) : own(h)) } : {}),
       // `log` sees every query: the batched worker must not answer one by itself.
@@ -281,6 +272,16 @@ export class CorefileRunner {
       upstreams: upstreams.map((u) => `${u.address}:${u.port}`).join(',') || 'none', apiserver: this.#o.client.server, ...server.httpAddresses,
     });
     return server;
+  }
+
+  /** #k8sExternal is the block's `k8s_external` plugin, a step of its chain (it answers its zones before the kubernetes plugin, as in CoreDNS's plugin order). */
+  #k8sExternal(c: ServerConfig, localIPs: readonly string[]): K8sExternal | undefined {
+    const k = c.kubernetes;
+    if (!c.k8sExternal || !k) return undefined;
+    // Upstream's External reads the Service index itself: `ignore empty_service` does not hide a Service there.
+    const controller = scopedController(this.#index, { ...k, ignoreEmptyService: false });
+    const index = this.#index;
+    return new K8sExternal(c.k8sExternal, { controller, localIPs, externalModified: () => index.externalModified(), servicesByExternalIP: (ip) => index.servicesByExternalIP(ip) });
   }
 
   #scheduleReload(): void {

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../../src/util/free-port.ts';
+import { fakeUpstream } from '../../unit/dns/fake-upstream.ts';
 import { dig, populateWebAndHeadless, startCluster, startFerryDns, startFerryDnsConf, waitFor, type Teardown } from './harness.ts';
 
 
@@ -227,4 +228,20 @@ test('a reverse zone given to kubernetes without fallthrough is authoritative: d
   t.true(unknown.flags.includes('aa'), 'authoritative');
   t.deepEqual(unknown.authority, ['96.10.in-addr.arpa. 5 IN SOA ns.dns.96.10.in-addr.arpa. hostmaster.96.10.in-addr.arpa. S 7200 1800 86400 5']);
   t.is((await dig(dns.port, ['-x', '172.16.0.10'])).status, 'SERVFAIL', 'outside the listed reverse zone: passed on to forward');
+});
+
+test('with fallthrough for its reverse zone, dig -x of an unknown address reaches the upstream; known addresses are answered', async (t) => {
+  const c = await startCluster(t);
+  await populateWebAndHeadless(c);
+  const upstream = await fakeUpstream(t, 60); // answers every question with A 192.0.2.1: a sign the query got there
+  const dir = tempDir(t);
+  const file = join(dir, 'Corefile');
+  const port = await freePort();
+  writeFileSync(file, `.:${port} {\n    bind 127.0.0.1\n    ready 127.0.0.1:0\n    kubernetes cluster.local 96.10.in-addr.arpa {\n        fallthrough 96.10.in-addr.arpa\n    }\n    forward . 127.0.0.1:${upstream.port}\n}\n`);
+  const dns = await startConf(t, c.url, file);
+  t.deepEqual((await dig(dns.port, ['-x', '10.96.100.1'])).answer, ['1.100.96.10.in-addr.arpa. 5 IN PTR web.testns.svc.cluster.local.']);
+  t.is(upstream.queries, 0);
+  const unknown = await dig(dns.port, ['-x', '10.96.9.9']);
+  t.like(unknown, { status: 'NOERROR', answer: ['9.9.96.10.in-addr.arpa. 60 IN A 192.0.2.1'], authority: [] });
+  t.is(upstream.queries, 1);
 });

@@ -2,8 +2,9 @@ import test from 'ava';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../src/dns/acl.ts';
 import { DnsHandler, type Client } from '../../../src/dns/handler.ts';
 import type { PacketHandler } from '../../../src/dns/packet-handler.ts';
-import { PluginChain } from '../../../src/dns/corefile/chain.ts';
+import { PluginChain, ZoneDispatch } from '../../../src/dns/corefile/chain.ts';
 import { HostsTable } from '../../../src/dns/corefile/hosts.ts';
+import { K8sExternal } from '../../../src/dns/k8s-external.ts';
 import { handlerZones } from '../../../src/dns/corefile/kubernetes.ts';
 import { loadCorefile } from '../../../src/dns/corefile/runner.ts';
 import { scopedController } from '../../../src/dns/corefile/scoped-controller.ts';
@@ -20,12 +21,15 @@ import { fixtureIndex, ZONE } from './fixtures.ts';
 
 const udp: Client = { proto: 'udp', address: '127.0.0.1', family: 4 };
 
-/** chainFor builds the block's handler as the runner does, over the fixture index. */
-function chainFor(corefile: string, index: RecordIndex = fixtureIndex()): PacketHandler {
+/** chainFor builds the block's handler as the runner does, over the fixture index; `seen` counts the queries the kubernetes plugin got. */
+function chainFor(corefile: string, index: RecordIndex = fixtureIndex(), seen = { queries: 0 }): PacketHandler {
   const [c] = loadCorefile(corefile);
   const k = c!.kubernetes!;
-  const inner = new DnsHandler({ controller: scopedController(index, k), ...handlerZones(k), ttl: k.ttl, podMode: k.podMode, forwarder: undefined, acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined });
-  return new PluginChain(inner, c!, c!.hosts ? new HostsTable(c!.hosts) : undefined);
+  const handler = new DnsHandler({ controller: scopedController(index, k), ...handlerZones(k), ttl: k.ttl, podMode: k.podMode, forwarder: undefined, acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined });
+  const inner: PacketHandler = { handle: (p, client) => (seen.queries++, handler.handle(p, client)) };
+  const source = { controller: index, localIPs: [], externalModified: () => index.externalModified(), servicesByExternalIP: (ip: string) => index.servicesByExternalIP(ip) };
+  const k8sExternal = c!.k8sExternal && new K8sExternal(c!.k8sExternal, source);
+  return new PluginChain(inner, c!, { hosts: c!.hosts ? new HostsTable(c!.hosts) : undefined, k8sExternal });
 }
 
 async function ask(h: PacketHandler, qname: string, qtype: string) {
@@ -70,6 +74,55 @@ test('hosts without fallthrough answers SERVFAIL for names it does not hold, as 
   t.is((await ask(open, `svc1.testns.svc.${z}.`, 'A')).rcode, 'NOERROR');
 });
 
+const EXT_SOA = 'example.com.\t5\tIN\tSOA\tns1.dns.example.com. hostmaster.dns.example.com. 7200 1800 86400 5';
+test('k8s_external is a step of the chain: it answers its zones itself, after rewrite, and passes other names on', async (t) => {
+  const index = fixtureIndex();
+  index.setService({ namespace: 'testns', name: 'web', kind: 'ClusterIP', clusterIPs: ['10.0.0.9'], externalIPs: ['192.0.2.10'], externalName: '', ports: [], publishNotReady: false });
+  const seen = { queries: 0 };
+  const h = chainFor(`.:53 {\n  rewrite name exact www.corp. web.testns.example.com.\n  kubernetes ${z}\n  k8s_external example.com\n}\n`, index, seen);
+  t.like(await ask(h, 'web.testns.example.com.', 'A'), { rcode: 'NOERROR', aa: true, answer: ['web.testns.example.com.\t5\tIN\tA\t192.0.2.10'] });
+  t.deepEqual((await ask(h, 'www.corp.', 'A')).answer, ['www.corp.\t5\tIN\tA\t192.0.2.10'], 'a rewritten name, answered under the name asked');
+  t.like(await ask(h, 'nope.testns.example.com.', 'A'), { rcode: 'NXDOMAIN', answer: [], ns: [EXT_SOA] });
+  t.is(seen.queries, 0, 'the kubernetes plugin got none of its names');
+  t.deepEqual((await ask(h, `web.testns.svc.${z}.`, 'A')).answer, [`web.testns.svc.${z}.\t5\tIN\tA\t10.0.0.9`]);
+  t.is(seen.queries, 1);
+});
+
+test('k8s_external fallthrough passes its NXDOMAINs on to the kubernetes plugin, not its NODATA', async (t) => {
+  const index = fixtureIndex();
+  index.setService({ namespace: 'testns', name: 'web', kind: 'ClusterIP', clusterIPs: ['10.0.0.9'], externalIPs: ['192.0.2.10'], externalName: '', ports: [], publishNotReady: false });
+  const seen = { queries: 0 };
+  const h = chainFor(`.:53 {\n  kubernetes ${z}\n  k8s_external example.com {\n    fallthrough\n  }\n}\n`, index, seen);
+  t.like(await ask(h, 'web.testns.example.com.', 'AAAA'), { rcode: 'NOERROR', answer: [], ns: [EXT_SOA] });
+  t.is(seen.queries, 0);
+  t.is((await ask(h, 'nope.testns.example.com.', 'A')).rcode, 'SERVFAIL', 'passed on: no zone of the kubernetes plugin, no upstream');
+  t.is(seen.queries, 1);
+});
+
+test('the chain hands the kubernetes handler the Query it parsed (handleParsed), after rewrite the rewritten one; answers are those of handle', async (t) => {
+  const [c] = loadCorefile(`.:53 {\n  rewrite name exact www.corp. svc1.testns.svc.${z}.\n  kubernetes ${z} in-addr.arpa {\n    fallthrough in-addr.arpa\n  }\n}\n`);
+  const k = c!.kubernetes!;
+  const options = { controller: scopedController(fixtureIndex(), k), ...handlerZones(k), ttl: k.ttl, podMode: k.podMode, forwarder: undefined, acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined };
+  const [handler, plain] = [new DnsHandler(options), new DnsHandler(options)];
+  const parsed: string[] = [];
+  const inner: PacketHandler = {
+    handle: () => t.fail('the packet was handed on unparsed'),
+    handleParsed: (q, p, client) => (parsed.push(q.qname), handler.handleParsed(q, p, client)),
+  };
+  const chain = new PluginChain(inner, c!);
+  for (const [name, qtype] of [[`svc1.testns.svc.${z}`, 'A'], [`nope.testns.svc.${z}`, 'A'], ['9.9.0.10.in-addr.arpa', 'PTR'], ['example.org', 'A']] as const) {
+    const query = buildQuery(name, qtype);
+    t.deepEqual(await chain.handle(query, udp), await plain.handle(query, udp), `${name} ${qtype}`);
+  }
+  t.deepEqual((await ask(chain, 'www.corp.', 'A')).answer, ['www.corp.\t5\tIN\tA\t10.0.0.1']);
+  t.deepEqual(parsed, [`svc1.testns.svc.${z}`, `nope.testns.svc.${z}`, '9.9.0.10.in-addr.arpa', 'example.org', `svc1.testns.svc.${z}`]);
+  // Blocks sharing a port: the dispatcher's parse is the chain's too.
+  const dispatch = new ZoneDispatch([{ zones: ['.'], entry: chain }, { zones: ['example.org.'], entry: { handle: () => t.fail('parsed again'), handleParsed: () => Buffer.from('example.org block') } }]);
+  t.deepEqual(await dispatch.handle(buildQuery('a.example.org', 'A'), udp), Buffer.from('example.org block'));
+  t.deepEqual((await ask(dispatch, `svc1.testns.svc.${z}.`, 'A')).answer, [`svc1.testns.svc.${z}.\t5\tIN\tA\t10.0.0.1`]);
+  t.is(parsed.length, 6);
+});
+
 test("a block's zones: names outside them are REFUSED", async (t) => {
   const h = chainFor(`${z}:53 {\n  kubernetes ${z}\n}\n`);
   t.is((await ask(h, `svc1.testns.svc.${z}.`, 'A')).rcode, 'NOERROR');
@@ -87,7 +140,7 @@ test('forward max_concurrent: REFUSED once that many queries are out upstream', 
   const [c] = loadCorefile('.:53 {\n  kubernetes cluster.local\n  forward . 10.0.0.53 {\n    max_concurrent 2\n  }\n}\n');
   const pending: Array<() => void> = [];
   const slow: PacketHandler = { handle: (p) => new Promise((ok) => pending.push(() => ok(Buffer.from(p)))) };
-  const chain = new PluginChain(slow, c!, undefined);
+  const chain = new PluginChain(slow, c!);
   const outside = () => chain.handle(buildQuery('example.com.', 'A'), udp);
   const first = [outside(), outside()];
   const third = decode((await outside())!);
@@ -103,7 +156,7 @@ test('forward max_concurrent counts only names outside the plugin\'s zones: a se
   const [c] = loadCorefile('.:53 {\n  kubernetes cluster.local coredns.local\n  forward . 10.0.0.53 {\n    max_concurrent 1\n  }\n}\n');
   const pending: Array<() => void> = [];
   const slow: PacketHandler = { handle: (p) => new Promise((ok) => pending.push(() => ok(Buffer.from(p)))) };
-  const chain = new PluginChain(slow, c!, undefined);
+  const chain = new PluginChain(slow, c!);
   const outside = chain.handle(buildQuery('example.com.', 'A'), udp);
   const second = chain.handle(buildQuery('svc1.testns.svc.coredns.local.', 'A'), udp);
   t.is(pending.length, 2, 'the second cluster zone\'s name went to the plugin, not refused');

@@ -1,6 +1,10 @@
 import test from 'ava';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../src/dns/acl.ts';
+import { answerZone, type AnswerContext } from '../../../src/dns/answer.ts';
 import { DnsHandler, type Client } from '../../../src/dns/handler.ts';
+import { inZone } from '../../../src/dns/parse.ts';
+import { RCODE } from '../../../src/dns/wire/constants.ts';
+import { parseQuery } from '../../../src/dns/wire/query.ts';
 import type { PodMode } from '../../../src/dns/lookup.ts';
 import type { RecordIndex } from '../../../src/dns/records.ts';
 import { buildQuery, checkCase, decode, type DnsCase, type QueryOptions } from './helpers.ts';
@@ -189,3 +193,17 @@ for (const m of malformed) {
     t.is(out!.readUInt16BE(0), m.packet.readUInt16BE(0));
   });
 }
+
+test('answerZone builds no NXDOMAIN for a name that falls through (undefined: passed on); found names and NODATA are answered alike', (t) => {
+  const ctx: AnswerContext = { controller: fixtureIndex(), zone: z, ttl: 30, podMode: 'insecure', localIPs: [] };
+  const q = (name: string, qtype: string) => parseQuery(buildQuery(name, qtype));
+  const rcode = (a: ReturnType<typeof answerZone>) => (a ? a.message.flags & 0xf : undefined);
+  const reverse = (name: string) => inZone(name, 'in-addr.arpa');
+  t.is(answerZone(q('9.9.0.10.in-addr.arpa', 'PTR'), 'in-addr.arpa', ctx, false, reverse), undefined, 'an unknown address in a fallthrough reverse zone');
+  t.is(rcode(answerZone(q('9.9.0.10.in-addr.arpa', 'PTR'), 'in-addr.arpa', ctx)), RCODE.NXDOMAIN, 'without fallthrough: NXDOMAIN');
+  t.deepEqual(answerZone(q('1.0.0.10.in-addr.arpa', 'PTR'), 'in-addr.arpa', ctx, false, reverse)?.message.answer.map((rr) => rr.type === 12 && rr.target), [`svc1.testns.svc.${z}`]);
+  t.is(rcode(answerZone(q(`nope.testns.svc.${z}`, 'A'), z, ctx, false, reverse)), RCODE.NXDOMAIN, 'a zone fallthrough does not cover');
+  const all = () => true;
+  t.is(answerZone(q(`nope.testns.svc.${z}`, 'A'), z, ctx, false, all), undefined);
+  t.is(rcode(answerZone(q(`svc1.testns.svc.${z}`, 'AAAA'), z, ctx, false, all)), RCODE.NOERROR, 'NODATA never falls through');
+});

@@ -9,6 +9,8 @@ import { ExternalTransfer } from '../../../../src/dns/k8s-external-transfer.ts';
 import { externalNsAddresses, K8sExternal } from '../../../../src/dns/k8s-external.ts';
 import { toDnsEndpointSlice, toDnsService } from '../../../../src/dns/object.ts';
 import { RecordIndex } from '../../../../src/dns/records.ts';
+import { MAX_TCP_SIZE } from '../../../../src/dns/wire/constants.ts';
+import { parseQuery } from '../../../../src/dns/wire/query.ts';
 import { buildQuery, checkCase, decode, type DnsCase } from '../helpers.ts';
 import { SERVICE_MODIFIED } from './fixture.ts';
 
@@ -46,17 +48,19 @@ function externalIndex(): RecordIndex {
 }
 
 const TCP: Client = { proto: 'tcp', address: '127.0.0.1', family: 4 };
-const NEXT = Buffer.from('next plugin');
 const CONFIG: K8sExternalConfig = { zones: ['example.com', 'in-addr.arpa'], apex: 'dns', ttl: 5, headless: true, fallthrough: undefined };
 
 function plugin(index: RecordIndex, cfg: Partial<K8sExternalConfig> = {}, localIPs: string[] = []): K8sExternal {
   const source = { controller: index, localIPs, externalModified: () => index.externalModified(), servicesByExternalIP: (ip: string) => index.servicesByExternalIP(ip) };
-  return new K8sExternal({ handle: () => NEXT }, { ...CONFIG, ...cfg }, source);
+  return new K8sExternal({ ...CONFIG, ...cfg }, source);
 }
 
+/** respond is the plugin's step in the chain: undefined passes the query on to the kubernetes plugin. */
+const respond = (p: K8sExternal, qname: string, qtype: string) => p.respond(parseQuery(buildQuery(qname, qtype)), MAX_TCP_SIZE);
+
 async function ask(p: K8sExternal, qname: string, qtype: string) {
-  const out = await p.handle(buildQuery(qname, qtype), TCP);
-  if (!out || out === NEXT) throw new Error(`no k8s_external answer to ${qname} ${qtype}`);
+  const out = respond(p, qname, qtype);
+  if (!out) throw new Error(`no k8s_external answer to ${qname} ${qtype}`);
   const d = decode(out);
   if (!d.aa) throw new Error('not authoritative');
   return d;
@@ -108,9 +112,9 @@ for (const [i, tc] of TESTS.entries()) {
 }
 
 test('names outside the zones go to the next plugin; fallthrough passes NXDOMAINs on, not NODATA', async (t) => {
-  t.is(await plugin(externalIndex()).handle(buildQuery('svc1.testns.svc.cluster.local', 'A'), TCP), NEXT);
+  t.is(respond(plugin(externalIndex()), 'svc1.testns.svc.cluster.local', 'A'), undefined);
   const fall = plugin(externalIndex(), { fallthrough: [''] });
-  t.is(await fall.handle(buildQuery(`svc0.${TN}`, 'A'), TCP), NEXT);
+  t.is(respond(fall, `svc0.${TN}`, 'A'), undefined);
   checkCase(t, await ask(fall, `svc1.${TN}`, 'AAAA'), row(`svc1.${TN}`, 'AAAA', 'NOERROR', []));
   const other = plugin(externalIndex(), { fallthrough: ['other.org'] });
   checkCase(t, await ask(other, `svc0.${TN}`, 'A'), row(`svc0.${TN}`, 'A', 'NXDOMAIN', []));

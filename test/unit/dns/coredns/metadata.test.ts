@@ -84,7 +84,7 @@ async function logLines(corefile: string, pods: ClientPods, queries: Array<[stri
   const [c] = loadCorefile(corefile);
   const k = c!.kubernetes!;
   const inner = new DnsHandler({ controller: scopedController(fixtureIndex(), k), ...handlerZones(k), ttl: k.ttl, podMode: k.podMode, forwarder: undefined, acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined });
-  const chain = new PluginChain(inner, c!, undefined, pods);
+  const chain = new PluginChain(inner, c!, { clientPods: pods });
   const lines: string[] = [];
   const write = process.stderr.write;
   process.stderr.write = ((s: string) => (lines.push(s.replace(/^I\d{4} [\d:.]+ dns\] /, '').trimEnd()), true)) as typeof process.stderr.write;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../../../src/dns/acl.ts';
-import type { AnswerContext } from '../../../../src/dns/answer.ts';
+import { answerContext, type AnswerContext, type AnswerSettings } from '../../../../src/dns/answer.ts';
 import { loadCorefile } from '../../../../src/dns/corefile/runner.ts';
 import { DnsHandler } from '../../../../src/dns/handler.ts';
 import { toDnsService } from '../../../../src/dns/object.ts';
@@ -191,4 +191,16 @@ test('without transfer the handler refuses AXFR and IXFR (an IXFR with its SOA t
       t.deepEqual(got.answer, []);
     }
   }
+});
+
+test('the handler and the transfer answer from one answer context: the apex SOA, NS and glue of an AXFR are what queries get', async (t) => {
+  const settings: AnswerSettings = { controller: exposedIndex(), zone: 'cluster.local', ttl: 7, podMode: 'disabled', localIPs: ['10.0.0.10', 'fd00::10'] };
+  t.deepEqual(answerContext(settings), { ...settings, zonal: false });
+  t.deepEqual(answerContext({ controller: settings.controller, zone: 'cluster.local', ttl: 7, podMode: 'disabled' }).localIPs, [], 'no addresses by default');
+  const h = new DnsHandler({ ...settings, forwarder: undefined, acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined });
+  const ask = async (qtype: string) => decode((await h.handle(buildQuery('cluster.local.', qtype), client()))!);
+  const zone = records(run(new ZoneTransfer(ALL, answerContext(settings)), buildQuery('cluster.local.', 'AXFR')));
+  const ns = await ask('NS');
+  t.deepEqual(zone.slice(0, 4), [...(await ask('SOA')).answer, ...ns.answer, ...ns.extra]);
+  t.deepEqual(ns.extra, ['ns.dns.cluster.local.\t7\tIN\tA\t10.0.0.10', 'ns.dns.cluster.local.\t7\tIN\tAAAA\tfd00::10']);
 });
