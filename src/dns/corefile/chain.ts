@@ -29,7 +29,8 @@ export interface ChainSteps {
  * `kubernetes` + `forward`), in CoreDNS's plugin order: log (query-log.ts), the block's
  * zones (other names REFUSED), rewrite, loadbalance, hosts, k8s_external,
  * then the handler, with `forward { max_concurrent }` answering REFUSED
- * when that many queries are already out upstream. The query is parsed
+ * (names hosts and k8s_external answer excepted) when that many queries
+ * are already out upstream. The query is parsed
  * once, here (or by ZoneDispatch): hosts, k8s_external and the handler
  * (handleParsed) answer from that Query. A block that uses none of them
  * gets the handler itself (see needsChain), keeping its fast path whole.
@@ -95,11 +96,12 @@ export class PluginChain implements PacketHandler {
     };
     const fromHosts = this.#hosts?.answer(q);
     if (fromHosts) return post(encodeMessage(fromHosts, limit));
+    // k8s_external answers before forward, as in CoreDNS's plugin order: its names are never REFUSED by max_concurrent.
+    const fromExternal = this.#external?.respond(q, limit);
+    if (fromExternal) return post(fromExternal);
     const max = this.#cfg.forward?.maxConcurrent;
     const forwarded = max !== undefined && !this.#localZones.some((z) => inZone(q.name, z));
     if (forwarded && this.#forwarding >= max) return encodeMessage(replyTo(q, RCODE.REFUSED, false), limit);
-    const fromExternal = this.#external?.respond(q, limit);
-    if (fromExternal) return post(fromExternal);
     const result = handParsed(this.#inner, q, packet, client);
     if (!(result instanceof Promise)) return post(result);
     if (!forwarded) return result.then(post);

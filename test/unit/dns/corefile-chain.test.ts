@@ -165,6 +165,21 @@ test('forward max_concurrent counts only names outside the plugin\'s zones: a se
   await outside;
 });
 
+test('forward max_concurrent never refuses k8s_external names: that plugin answers before forward, as in CoreDNS', async (t) => {
+  const [c] = loadCorefile('.:53 {\n  kubernetes cluster.local\n  k8s_external example.com\n  forward . 10.0.0.53 {\n    max_concurrent 1\n  }\n}\n');
+  const index = fixtureIndex();
+  index.setService({ namespace: 'testns', name: 'web', kind: 'ClusterIP', clusterIPs: ['10.0.0.9'], externalIPs: ['192.0.2.10'], externalName: '', ports: [], publishNotReady: false });
+  const source = { controller: index, localIPs: [], externalModified: () => index.externalModified(), servicesByExternalIP: (ip: string) => index.servicesByExternalIP(ip) };
+  const pending: Array<() => void> = [];
+  const slow: PacketHandler = { handle: (p) => new Promise((ok) => pending.push(() => ok(Buffer.from(p)))) };
+  const chain = new PluginChain(slow, c!, { k8sExternal: new K8sExternal(c!.k8sExternal!, source) });
+  const outside = chain.handle(buildQuery('example.net.', 'A'), udp);
+  t.is(decode((await chain.handle(buildQuery('example.org.', 'A'), udp))!).rcode, 'REFUSED', 'the one upstream slot is taken');
+  t.deepEqual(decode((await chain.handle(buildQuery('web.testns.example.com.', 'A'), udp))!).answer, ['web.testns.example.com.\t5\tIN\tA\t192.0.2.10']);
+  pending.forEach((release) => release());
+  await outside;
+});
+
 test('renameResponse maps owner and target names, keeping the records', (t) => {
   const h = chainFor(`.:53 {\n  kubernetes ${z}\n}\n`);
   const response = h.handle(buildQuery(`_http._tcp.svc1.testns.svc.${z}.`, 'SRV'), udp) as Buffer;
