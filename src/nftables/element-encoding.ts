@@ -1,8 +1,7 @@
 import { NF_ACCEPT, NF_DROP, NFT_GOTO, NFT_JUMP, type SetElement } from '../netlink/nftables.ts';
 import type { ElementText } from './table-model.ts';
 import { endpointMap, nodePortEndpointMap, PROTOCOLS, SETS } from './layout.ts';
-import { isIPv6 } from 'node:net';
-import { ipv6Groups } from '../util/ipv6.ts';
+import { ipToBytes } from '../netlink/addr.ts';
 
 /**
  * How elements of Ferry's sets and maps look to the kernel, so a cold load
@@ -55,18 +54,10 @@ function encodeFields(fields: readonly Field[], text: string): Buffer {
 
 /** encodeField is one part of a concatenation, in its registers. */
 function encodeField(field: Field, part: string): Buffer {
-  const out = Buffer.alloc(field === 'addr' && part.includes(':') ? 16 : 4);
+  // 4 bytes, or 16 for an address of the IPv6 table; throws for what is no address.
+  if (field === 'addr') return ipToBytes(part);
+  const out = Buffer.alloc(4);
   switch (field) {
-    case 'addr':
-      if (out.length === 16) {
-        if (!isIPv6(part)) throw new Error(`"${part}" is not an IPv6 address`);
-        ipv6Groups(part).forEach((g, j) => out.writeUInt16BE(g, 2 * j));
-      } else {
-        const octets = part.split('.').map(Number);
-        if (octets.length !== 4 || octets.some((o) => !(o >= 0 && o <= 255))) throw new Error(`"${part}" is not an IPv4 address`);
-        octets.forEach((o, j) => out.writeUInt8(o, j));
-      }
-      break;
     case 'proto':
       out.writeUInt8(PROTOCOL_NUMBERS[part] ?? Number(part), 0);
       break;
