@@ -9,8 +9,3 @@ export function localIPs(family: IPFamily): string[] {
     .filter((a) => a !== undefined && a.family === name && !a.internal)
     .map((a) => a!.address);
 }
-
-/** localIPv4s lists this node's own IPv4 addresses, loopback excluded. */
-export function localIPv4s(): string[] {
-  return localIPs(4);
-}
