@@ -57,6 +57,8 @@ export interface NftablesProxierOptions {
  */
 export class NftablesProxier implements Proxier {
   readonly mode = 'nftables';
+  /** Its table's family: the proxy loop sends it that family's snapshots, also when it runs alone (an IPv6 single-stack node). */
+  readonly ipFamilies: readonly IPFamily[];
   readonly #o: NftablesProxierOptions;
   readonly #health: ServiceHealthServer;
   #model: TableModel | undefined;
@@ -68,6 +70,7 @@ export class NftablesProxier implements Proxier {
 
   constructor(options: NftablesProxierOptions) {
     this.#o = options;
+    this.ipFamilies = [options.family];
     this.#table = nftFamily(options.family).table;
     this.#health = new ServiceHealthServer(options.healthHost, () => this.#lastSyncOk);
     this.#housekeeping = new SyncHousekeeping(this.#health, log);

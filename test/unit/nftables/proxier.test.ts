@@ -39,23 +39,33 @@ class RecordingRunner implements NftRunner {
   close(): void {}
 }
 
-function setup(syncPeriodMs = 30_000) {
+function setup(syncPeriodMs = 30_000, family: 4 | 6 = 4) {
   const runner = new RecordingRunner();
   const counts = { failures: 0, repairs: 0, elements: 0 };
   let now = 1_000_000;
   const proxier = new NftablesProxier({
     config: proxyConfig({ mode: 'nftables', syncPeriodMs }),
-    family: 4,
+    family,
     runner,
     metrics: { syncFailures: { inc: () => void counts.failures++ }, tableRepairs: { inc: () => void counts.repairs++ }, elements: { set: (v: number) => void (counts.elements = v) } },
     healthHost: '127.0.0.1',
     now: () => now,
-    nodeIPs: () => ['192.168.0.2'],
+    nodeIPs: () => [family === 4 ? '192.168.0.2' : 'fd00:192:168:0::2'],
   });
   return { runner, counts, proxier, advance: (ms: number) => (now += ms) };
 }
 
 const web = svc('ns', 'web', { clusterIPs: ['172.30.0.10'] });
+
+test('an IPv6 proxier asks the proxy loop for IPv6 snapshots, also alone, and writes them into the ip6 table', async (t) => {
+  const { runner, proxier } = setup(30_000, 6);
+  t.teardown(() => proxier.close());
+  t.deepEqual(proxier.ipFamilies, [6], 'the proxy loop builds its snapshots per ipFamilies, IPv4 when it is missing');
+  const web6 = svc('ns', 'web', { clusterIPs: ['fd00:172:30::10'] });
+  t.like(await proxier.sync({ ...state([[web6, [ep('fd00:10:180::1')]]]), ipFamily: 6 }), { ok: true, full: true });
+  t.true(runner.runs[0]!.startsWith('add table ip6 ferry\ndelete table ip6 ferry\n'));
+  t.true(runner.runs[0]!.includes('add element ip6 ferry service-ips { fd00:172:30::10 . tcp . 80 : goto lb-1 }'), runner.runs[0]);
+});
 const one = state([[web, [ep('10.180.0.1')]]]);
 const two = state([[web, [ep('10.180.0.1'), ep('10.180.0.2')]]]);
 
