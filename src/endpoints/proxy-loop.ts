@@ -45,7 +45,10 @@ export interface ProxyLoopOptions {
  * sync, which builds a ProxyState and hands it to the backend. Syncs start
  * only once Services and EndpointSlices have both synced. A proxier of
  * several IP families (a MetaProxier) gets one snapshot per family, each
- * from a builder of its own, in one sync; the metrics and health stay one.
+ * from a builder of its own; the metrics and health stay one. As with
+ * kube-proxy's per-family proxiers, a requested sync reaches only the
+ * families with changes (or whose last sync failed, or is a --sync-period
+ * old): an IPv4 endpoint change does not resync an idle IPv6 table.
  */
 export class ProxyLoop {
   readonly services: Informer<Service>;
@@ -58,16 +61,21 @@ export class ProxyLoop {
   readonly #clock: Clock;
   #lastState: ProxyState | undefined;
   #stopped = false;
+  /** Families with changes not yet synced (or whose last sync failed). */
+  readonly #dirty: Set<ProxyStateBuilder>;
+  /** When each family last synced successfully. */
+  readonly #lastSynced = new Map<ProxyStateBuilder, number>();
 
   constructor(options: ProxyLoopOptions) {
     this.#o = options;
     this.#clock = options.clock ?? realClock;
     this.builders = (options.proxier.ipFamilies ?? [4]).map((family) => new ProxyStateBuilder(options.nodeName, family));
+    this.#dirty = new Set(this.builders);
     const common = { client: options.client, resyncPeriodMs: options.configSyncPeriodMs, backoff: options.backoff };
     this.services = new Informer<Service>({ ...common, resource: resources.services, labelSelector: PROXY_LABEL_SELECTOR, indexers: { namespace: byNamespace } });
     this.endpointSlices = new Informer<EndpointSlice>({ ...common, resource: resources.endpointslices, labelSelector: PROXY_LABEL_SELECTOR, indexers: { namespace: byNamespace, service: byServiceName } });
     this.node = new Informer<Node>({ ...common, resource: resources.nodes, fieldSelector: `metadata.name=${options.nodeName}` });
-    this.runner = new SyncRunner({ fn: () => this.#sync(), minIntervalMs: options.minSyncPeriodMs, maxIntervalMs: options.syncPeriodMs, clock: this.#clock });
+    this.runner = new SyncRunner({ fn: (periodic) => this.#sync(periodic), minIntervalMs: options.minSyncPeriodMs, maxIntervalMs: options.syncPeriodMs, clock: this.#clock });
     this.services.addHandlers({
       onAdd: (s) => this.#serviceChange(undefined, s),
       onUpdate: (a, b) => this.#serviceChange(a, b),
@@ -111,29 +119,41 @@ export class ProxyLoop {
 
   #serviceChange(previous: Service | undefined, current: Service | undefined): void {
     this.#o.metrics.serviceChangesTotal.inc();
-    let pending = false;
-    for (const builder of this.builders) pending = builder.onServiceChange(previous, current) || pending;
+    const pending = this.#changed((builder) => builder.onServiceChange(previous, current));
     this.#setPendingGauges();
     if (pending) this.#queue();
   }
 
   #sliceChange(slice: EndpointSlice, removed: boolean): void {
     this.#o.metrics.endpointChangesTotal.inc();
-    let changed = false;
-    for (const builder of this.builders) changed = builder.onEndpointSliceChange(slice, removed) || changed;
+    const changed = this.#changed((builder) => builder.onEndpointSliceChange(slice, removed));
     this.#setPendingGauges();
     if (changed) this.#queue();
   }
 
   #nodeChange(node: Node): void {
     this.#o.health.syncNode(node);
-    let changed = false;
-    for (const builder of this.builders) {
+    const changed = this.#changed((builder) => {
       const labelsChanged = builder.setNodeLabels(node.metadata?.labels);
-      const ipsChanged = builder.setNodeIPs(nodeHostIPs(node));
-      changed = labelsChanged || ipsChanged || changed;
-    }
+      return builder.setNodeIPs(nodeHostIPs(node)) || labelsChanged;
+    });
     if (changed) this.#queue();
+  }
+
+  /** #changed feeds an event to every family's builder and marks those it changed; true when any. */
+  #changed(feed: (builder: ProxyStateBuilder) => boolean): boolean {
+    let any = false;
+    for (const builder of this.builders) {
+      if (!feed(builder)) continue;
+      this.#dirty.add(builder);
+      any = true;
+    }
+    return any;
+  }
+
+  /** #due: a periodic sync reaches every family, a requested one those with changes, a failed last sync, or a sync a --sync-period old. */
+  #due(builder: ProxyStateBuilder, periodic: boolean, now: number): boolean {
+    return periodic || this.#dirty.has(builder) || now - (this.#lastSynced.get(builder) ?? -Infinity) >= this.#o.syncPeriodMs;
   }
 
   /** The *_changes_pending gauges: the most any family has pending (a dual-stack service is pending in both). */
@@ -156,24 +176,30 @@ export class ProxyLoop {
   }
 
   /**
-   * One sync: each family's snapshot to the proxier in turn. Never throws; a
-   * failure is logged, counted and retried by the runner. A family that
-   * synced forgets its changes even when another failed: the retry then
-   * redoes only the failed one's.
+   * One sync: each due family's snapshot to the proxier in turn (see #due).
+   * Never throws; a failure is logged, counted and retried by the runner. A
+   * family that synced forgets its changes even when another failed: the
+   * retry then redoes only the failed one's.
    */
-  async #sync(): Promise<boolean> {
+  async #sync(periodic: boolean): Promise<boolean> {
     const { metrics, health, proxier } = this.#o;
     const started = performance.now();
     const synced: Array<{ state: ProxyState; full: boolean; stats: Record<string, number> | undefined; triggers: number[] }> = [];
     let failure: Error | undefined;
+    const startedAt = this.#clock.now();
     for (const builder of this.builders) {
+      if (!this.#due(builder, periodic, startedAt)) continue;
+      // Cleared before building: a change arriving during the sync marks the family again.
+      this.#dirty.delete(builder);
       const state = builder.build();
       const result = await proxier.sync(state).catch((error: unknown) => ({ ok: false as const, error: error as Error }));
       if (!result.ok) {
         log.error('Sync failed, retrying', { mode: proxier.mode, family: `IPv${state.ipFamily ?? 4}`, err: getErrorMessage(result.error) });
+        this.#dirty.add(builder);
         failure ??= result.error;
         continue;
       }
+      this.#lastSynced.set(builder, startedAt);
       synced.push({ state, full: result.full, stats: result.stats, triggers: builder.syncSucceeded() });
     }
     this.#setPendingGauges();
@@ -185,18 +211,20 @@ export class ProxyLoop {
       health.queuedUpdate();
       return false;
     }
+    health.updated();
+    if (synced.length === 0) return true; // the change that asked for this run was synced by the one before
     const full = synced.some((s) => s.full);
     metrics.syncDuration.observe(seconds);
     (full ? metrics.syncFullDuration : metrics.syncPartialDuration).observe(seconds);
     metrics.lastSyncTimestamp.set(now / 1000);
-    health.updated();
-    const primary = synced[0]!;
-    // One gauge per process: the primary family's services (a dual-stack one would count twice).
-    this.#publishNoLocalEndpoints(primary.state);
-    this.#lastState = primary.state;
     for (const { state, full: stateFull, stats } of synced) {
       log.info(4, 'Synced proxy rules', { mode: proxier.mode, family: `IPv${state.ipFamily ?? 4}`, full: stateFull, services: state.services.size, changed: state.changed.size, seconds: seconds.toFixed(3), ...stats });
     }
+    const primary = synced.find((s) => s.state.ipFamily === this.builders[0]!.ipFamily);
+    if (!primary) return true;
+    // One gauge per process: the primary family's services (a dual-stack one would count twice).
+    this.#publishNoLocalEndpoints(primary.state);
+    this.#lastState = primary.state;
     this.#o.onSynced?.(primary.state);
     return true;
   }

@@ -3,8 +3,13 @@ import { realClock } from './clock.ts';
 import type { Clock } from './clock.ts';
 
 export interface SyncRunnerOptions {
-  /** The sync; resolves true on success. It must not throw (a throw counts as a failure). */
-  readonly fn: () => Promise<boolean>;
+  /**
+   * The sync; resolves true on success. It must not throw (a throw counts as
+   * a failure). `periodic` is true for the first run and for the runs
+   * --sync-period brings without any request, false for requested runs and
+   * retries.
+   */
+  readonly fn: (periodic: boolean) => Promise<boolean>;
   /** `--min-sync-period`: runs start at least this far apart. */
   readonly minIntervalMs: number;
   /** `--sync-period`: a run happens at least this often even without requests. */
@@ -22,7 +27,7 @@ export interface SyncRunnerOptions {
  * have both synced); requests made earlier are served by the first run.
  */
 export class SyncRunner {
-  readonly #fn: () => Promise<boolean>;
+  readonly #fn: (periodic: boolean) => Promise<boolean>;
   readonly #minMs: number;
   readonly #maxMs: number;
   readonly #retryMs: number;
@@ -34,6 +39,8 @@ export class SyncRunner {
   #requested = false;
   #lastStart = -Infinity;
   #nextAt: number | undefined;
+  /** The pending run is a periodic one (see SyncRunnerOptions.fn). */
+  #nextPeriodic = false;
   #timer: unknown;
 
   constructor(options: SyncRunnerOptions) {
@@ -50,7 +57,7 @@ export class SyncRunner {
   start(): void {
     if (this.#started || this.#stopped) return;
     this.#started = true;
-    this.#schedule(this.#clock.now());
+    this.#schedule(this.#clock.now(), true);
   }
 
   /** run requests a sync as soon as min-sync-period allows. */
@@ -60,7 +67,7 @@ export class SyncRunner {
       this.#requested = true;
       return;
     }
-    this.#schedule(Math.max(this.#clock.now(), this.#lastStart + this.#minMs));
+    this.#schedule(Math.max(this.#clock.now(), this.#lastStart + this.#minMs), false);
   }
 
   /** stop cancels scheduled runs and waits for a running one; idempotent. */
@@ -72,31 +79,32 @@ export class SyncRunner {
   }
 
   /** Keeps the earliest pending run: a later request never delays an earlier one. */
-  #schedule(at: number): void {
+  #schedule(at: number, periodic: boolean): void {
     if (this.#stopped || (this.#nextAt !== undefined && this.#nextAt <= at)) return;
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#nextAt = at;
+    this.#nextPeriodic = periodic;
     this.#timer = this.#clock.setTimer(() => {
       this.#timer = undefined;
       this.#nextAt = undefined;
-      this.#running = this.#execute();
+      this.#running = this.#execute(this.#nextPeriodic);
     }, Math.max(0, at - this.#clock.now()));
   }
 
-  async #execute(): Promise<void> {
+  async #execute(periodic: boolean): Promise<void> {
     this.#lastStart = this.#clock.now();
     this.#requested = false;
     let ok: boolean;
     try {
-      ok = await this.#fn();
+      ok = await this.#fn(periodic);
     } catch {
       ok = false;
     }
     this.#running = undefined;
     if (this.#stopped) return;
     const earliest = this.#lastStart + this.#minMs;
-    if (this.#requested) this.#schedule(Math.max(this.#clock.now(), earliest));
-    else if (!ok) this.#schedule(Math.max(this.#clock.now() + this.#retryMs, earliest));
-    this.#schedule(this.#lastStart + this.#maxMs);
+    if (this.#requested) this.#schedule(Math.max(this.#clock.now(), earliest), false);
+    else if (!ok) this.#schedule(Math.max(this.#clock.now() + this.#retryMs, earliest), false);
+    this.#schedule(this.#lastStart + this.#maxMs, true);
   }
 }

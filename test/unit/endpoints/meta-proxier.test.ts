@@ -66,3 +66,35 @@ test('each family proxier gets its own family snapshot; a failing family is retr
   await proxier.cleanup();
   t.deepEqual([v4.cleanups, v6.cleanups], [1, 1]);
 });
+
+test('a change of one family syncs that family alone; the other syncs at --sync-period, as kube-proxy\'s per-family proxiers', async (t) => {
+  const api = new FakeApiserver();
+  const client = new ApiClient({ server: await api.listen() });
+  const v4 = new FlakyProxier();
+  const v6 = new FlakyProxier();
+  const proxier = new MetaProxier([{ family: 4, proxier: v4 }, { family: 6, proxier: v6 }]);
+  const syncPeriodMs = 3000;
+  api.upsert(SVC, dualStack);
+  api.upsert(SLICES, slice(4, ['10.0.0.1']));
+  api.upsert(SLICES, slice(6, ['fd00:10::1']));
+  const loop = new ProxyLoop({ client, proxier, nodeName: 'node-a', minSyncPeriodMs: 20, syncPeriodMs, configSyncPeriodMs: 0, metrics: new ProxyMetrics(), health: new ProxierHealth({ healthTimeoutMs: 2 * syncPeriodMs }), backoff: { connection: { initialMs: 10, maxMs: 20 } } });
+  t.teardown(async () => {
+    await loop.stop();
+    await client.close();
+    await api.close();
+  });
+  loop.start();
+  await until(() => v4.states.length === 1 && v6.states.length === 1, 5000, 'first syncs');
+  const firstSync = Date.now();
+
+  api.upsert(SLICES, slice(4, ['10.0.0.1', '10.0.0.2']));
+  await until(() => endpointsOf(v4.states.at(-1)).length === 2, 2000, 'the IPv4 change synced');
+  t.true(Date.now() - firstSync < syncPeriodMs, 'within the first sync period');
+  t.is(v6.states.length, 1, 'the IPv6 proxier was not asked to sync for an IPv4 change');
+  api.upsert(SLICES, slice(6, ['fd00:10::1', 'fd00:10::2']));
+  await until(() => endpointsOf(v6.states.at(-1)).length === 2, 2000, 'the IPv6 change synced');
+  t.is(v4.states.length, 2, 'nor the IPv4 one for an IPv6 change');
+
+  await until(() => v4.states.length === 3 && v6.states.length === 3, syncPeriodMs + 2000, 'the periodic sync of both');
+  t.deepEqual([v4.states[2]!.changed.size, v6.states[2]!.changed.size], [0, 0], 'periodic: nothing changed, both resynced');
+});

@@ -5,20 +5,22 @@ import { FakeClock } from './fake-clock.ts';
 function setup(options: { min?: number; max?: number; retry?: number; durationMs?: number; results?: boolean[] } = {}) {
   const clock = new FakeClock();
   const starts: number[] = [];
+  const periodic: boolean[] = [];
   let active = 0;
   let overlapped = false;
   const results = [...(options.results ?? [])];
   const runner = new SyncRunner({
     clock, minIntervalMs: options.min ?? 1000, maxIntervalMs: options.max ?? 30_000, retryIntervalMs: options.retry,
-    fn: async () => {
+    fn: async (isPeriodic) => {
       starts.push(clock.now());
+      periodic.push(isPeriodic);
       if (++active > 1) overlapped = true;
       if (options.durationMs) await new Promise<void>((r) => clock.setTimer(r, options.durationMs!));
       active--;
       return results.shift() ?? true;
     },
   });
-  return { clock, runner, starts, overlapped: () => overlapped, rel: () => starts.map((s) => s - 1_000_000) };
+  return { clock, runner, starts, periodic, overlapped: () => overlapped, rel: () => starts.map((s) => s - 1_000_000) };
 }
 
 test('nothing runs before start; requests made before are served by the first run', async (t) => {
@@ -93,4 +95,16 @@ test('stop cancels scheduled runs', async (t) => {
   runner.run();
   await clock.advance(100_000);
   t.deepEqual(rel(), [0]);
+});
+
+test('the sync is told which runs are periodic: the first and those --sync-period brings, not requested runs or retries', async (t) => {
+  const { clock, runner, rel, periodic } = setup({ min: 1000, max: 30_000, retry: 5000, results: [true, true, false, true, true] });
+  runner.start();
+  await clock.advance(2000);
+  runner.run();
+  await clock.advance(3000);
+  runner.run();
+  await clock.advance(70_000);
+  t.deepEqual(rel(), [0, 2000, 5000, 10_000, 40_000, 70_000]);
+  t.deepEqual(periodic, [true, false, false, false, true, true], 'first, requested, requested (fails), retry, periodic twice');
 });
