@@ -2,8 +2,8 @@ import test from 'ava';
 import { CustomResources } from '../../../src/apiserver-stub/crd/served.ts';
 import { Registry } from '../../../src/apiserver-stub/registry.ts';
 import { resourceDefs } from '../../../src/apiserver-stub/resources.ts';
-import type { Backend, StoredValue, WatchHandlers } from '../../../src/apiserver-stub/storage/backend.ts';
-import { MemoryBackend } from '../../../src/apiserver-stub/storage/memory.ts';
+import type { Backend, StoredValue } from '../../../src/apiserver-stub/storage/backend.ts';
+import { droppableStore } from '../../helpers/droppable-store.ts';
 import { until } from '../../helpers/until.ts';
 
 // CustomResources follows the stored CRDs through a StoreFeed: served from
@@ -31,30 +31,13 @@ function crd(plural: string, versions: string[]): StoredValue {
 interface Lab { backend: Backend; lists: () => number; drop: () => void; custom: CustomResources; changes: () => number }
 
 async function lab(t: { teardown(f: () => void): void }, seed: StoredValue[]): Promise<Lab> {
-  const memory = new MemoryBackend();
-  await memory.start();
+  const { memory, backend, drop, lists } = await droppableStore('customresourcedefinitions');
   for (const value of seed) await memory.create(`/registry/apiextensions.k8s.io/customresourcedefinitions/${(value.metadata as { name: string }).name}`, value);
-  let lists = 0;
-  let dropWatch = (): void => {};
-  const backend: Backend = Object.assign(Object.create(memory) as Backend, {
-    list: (...args: Parameters<Backend['list']>) => {
-      if (args[0].includes('customresourcedefinitions')) lists++;
-      return memory.list(...args);
-    },
-    watch: async (prefix: string, from: number, handlers: WatchHandlers) => {
-      const watch = await memory.watch(prefix, from, handlers);
-      dropWatch = () => {
-        watch.close();
-        handlers.onClose(new Error('dropped by the test'));
-      };
-      return watch;
-    },
-  });
   let changes = 0;
   const custom = new CustomResources(backend, new Registry(backend, crdDef), () => changes++);
   await custom.start();
   t.teardown(() => custom.close());
-  return { backend: memory, lists: () => lists, drop: () => dropWatch(), custom, changes: () => changes };
+  return { backend: memory, lists, drop, custom, changes: () => changes };
 }
 
 test('CRDs listed at start are served, with one rebuild of discovery for the whole list', async (t) => {

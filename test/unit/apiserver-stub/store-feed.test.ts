@@ -1,7 +1,7 @@
 import test from 'ava';
-import type { Backend, WatchHandlers } from '../../../src/apiserver-stub/storage/backend.ts';
 import { MemoryBackend } from '../../../src/apiserver-stub/storage/memory.ts';
 import { StoreFeed } from '../../../src/apiserver-stub/storage/store-feed.ts';
+import { droppableStore } from '../../helpers/droppable-store.ts';
 import { until } from '../../helpers/until.ts';
 
 // StoreFeed hands its cache each object's revision (what Registry.toObject
@@ -28,19 +28,7 @@ test('puts and removes carry the revision of their write; listed follows the lis
 });
 
 test('caughtUp says when the cache holds a revision: at once when it does, after the event when one is on its way, never while the watch is down', async (t) => {
-  const memory = new MemoryBackend();
-  await memory.start();
-  let drop = (): void => {};
-  const backend: Backend = Object.assign(Object.create(memory) as Backend, {
-    watch: async (prefix: string, from: number, handlers: WatchHandlers) => {
-      const watch = await memory.watch(prefix, from, handlers);
-      drop = () => {
-        watch.close();
-        handlers.onClose(new Error('dropped by the test'));
-      };
-      return watch;
-    },
-  });
+  const { memory, backend, drop } = await droppableStore();
   const keys = new Set<string>();
   const feed = new StoreFeed(backend, '/registry/things/', 'things', { reset: () => keys.clear(), put: (key) => void keys.add(key), remove: (key) => void keys.delete(key) });
   await feed.start();

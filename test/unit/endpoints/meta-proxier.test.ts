@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { ApiClient } from '../../../src/client/api-client.ts';
 import { ProxierHealth } from '../../../src/endpoints/healthz.ts';
 import { MetaProxier } from '../../../src/endpoints/meta-proxier.ts';
@@ -25,23 +25,30 @@ const slice = (family: 4 | 6, ips: string[]) => ({
 
 const endpointsOf = (s: ProxyState | undefined) => s?.endpoints.get('ns1/web:http')?.map((e) => e.ip) ?? [];
 
-test('each family proxier gets its own family snapshot; a failing family is retried alone', async (t) => {
+/** dualStackNode runs a ProxyLoop over a MetaProxier of two FlakyProxiers (`primary` first) against a fake apiserver holding the dual-stack Service. */
+async function dualStackNode(t: ExecutionContext, primary: 4 | 6, syncPeriodMs: number, healthTimeoutMs: number) {
   const api = new FakeApiserver();
   const client = new ApiClient({ server: await api.listen() });
   const v4 = new FlakyProxier();
   const v6 = new FlakyProxier();
-  const proxier = new MetaProxier([{ family: 6, proxier: v6 }, { family: 4, proxier: v4 }]);
+  const families = [{ family: 4 as const, proxier: v4 }, { family: 6 as const, proxier: v6 }];
+  const proxier = new MetaProxier(primary === 4 ? families : families.reverse());
   const metrics = new ProxyMetrics();
-  const health = new ProxierHealth({ healthTimeoutMs: 400 });
+  const health = new ProxierHealth({ healthTimeoutMs });
   api.upsert(SVC, dualStack);
   api.upsert(SLICES, slice(4, ['10.0.0.1']));
   api.upsert(SLICES, slice(6, ['fd00:10::1']));
-  const loop = new ProxyLoop({ client, proxier, nodeName: 'node-a', minSyncPeriodMs: 20, syncPeriodMs: 200, configSyncPeriodMs: 0, metrics, health, backoff: { connection: { initialMs: 10, maxMs: 20 } } });
+  const loop = new ProxyLoop({ client, proxier, nodeName: 'node-a', minSyncPeriodMs: 20, syncPeriodMs, configSyncPeriodMs: 0, metrics, health, backoff: { connection: { initialMs: 10, maxMs: 20 } } });
   t.teardown(async () => {
     await loop.stop();
     await client.close();
     await api.close();
   });
+  return { api, v4, v6, proxier, metrics, health, loop };
+}
+
+test('each family proxier gets its own family snapshot; a failing family is retried alone', async (t) => {
+  const { api, v4, v6, proxier, metrics, health, loop } = await dualStackNode(t, 6, 200, 400);
   t.deepEqual(proxier.ipFamilies, [6, 4], 'the primary family (the node IP\'s) first');
   loop.start();
   await until(() => v4.states.length >= 1 && v6.states.length >= 1, 5000, 'first syncs');
@@ -68,21 +75,8 @@ test('each family proxier gets its own family snapshot; a failing family is retr
 });
 
 test('a change of one family syncs that family alone; the other syncs at --sync-period, as kube-proxy\'s per-family proxiers', async (t) => {
-  const api = new FakeApiserver();
-  const client = new ApiClient({ server: await api.listen() });
-  const v4 = new FlakyProxier();
-  const v6 = new FlakyProxier();
-  const proxier = new MetaProxier([{ family: 4, proxier: v4 }, { family: 6, proxier: v6 }]);
   const syncPeriodMs = 3000;
-  api.upsert(SVC, dualStack);
-  api.upsert(SLICES, slice(4, ['10.0.0.1']));
-  api.upsert(SLICES, slice(6, ['fd00:10::1']));
-  const loop = new ProxyLoop({ client, proxier, nodeName: 'node-a', minSyncPeriodMs: 20, syncPeriodMs, configSyncPeriodMs: 0, metrics: new ProxyMetrics(), health: new ProxierHealth({ healthTimeoutMs: 2 * syncPeriodMs }), backoff: { connection: { initialMs: 10, maxMs: 20 } } });
-  t.teardown(async () => {
-    await loop.stop();
-    await client.close();
-    await api.close();
-  });
+  const { api, v4, v6, loop } = await dualStackNode(t, 4, syncPeriodMs, 2 * syncPeriodMs);
   loop.start();
   await until(() => v4.states.length === 1 && v6.states.length === 1, 5000, 'first syncs');
   const firstSync = Date.now();
