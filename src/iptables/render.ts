@@ -64,7 +64,9 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
   filter.declare(KUBE_PROXY_CANARY);
   nat.declare(KUBE_PROXY_CANARY);
   const ipv6 = options.ipFamily === 6;
-  if (options.localhostNodePorts && !ipv6) writeLocalnetFirewall(filter);
+  // route_localnet has no IPv6 counterpart: ::1 never takes NodePorts, whatever the flags say.
+  const localhostNodePorts = options.localhostNodePorts && !ipv6;
+  if (localhostNodePorts) writeLocalnetFirewall(filter);
   for (const j of input.jumps) (j.table === 'filter' ? filter : nat).raw(['-I', j.from, ...j.args, '-j', j.to].join(' '));
 
   writeFixedRules(filter, nat, options);
@@ -94,8 +96,7 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache: F
     for (const line of fragment.chainRules) nat.raw(line);
   }
   for (const key of cache.keys()) if (!state.services.has(key)) cache.delete(key);
-  if (ipv6) writeNodePortDispatchIPv6(nat, options.nodePortIPs);
-  else writeNodePortDispatch(nat, options.nodePortIPs, options.localhostNodePorts);
+  writeNodePortDispatch(nat, options.nodePortIPs, localhostNodePorts, ipv6);
 
   let deletedChains = 0;
   for (const chain of [...input.installedChains].sort()) {
@@ -143,30 +144,21 @@ function writeFixedRules(filter: TableBuffer, nat: TableBuffer, options: RenderO
 
 const NODEPORTS_COMMENT = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';
 
-function writeNodePortDispatch(nat: TableBuffer, nodePortIPs: readonly string[] | 'all', localhost: boolean): void {
+/**
+ * writeNodePortDispatch jumps to KUBE-NODEPORTS for the NodePort addresses.
+ * Without localhost NodePorts (always so for IPv6) loopback is kept out: a
+ * DNATed loopback packet is a martian the kernel logs about.
+ */
+function writeNodePortDispatch(nat: TableBuffer, nodePortIPs: readonly string[] | 'all', localhost: boolean, ipv6: boolean): void {
   if (nodePortIPs === 'all') {
-    // Without route_localnet a DNATed 127.0.0.1 packet is a martian the kernel logs about: keep loopback out.
-    const notLoopback = localhost ? [] : ['!', '-d', '127.0.0.0/8'];
+    const notLoopback = localhost ? [] : ['!', '-d', ipv6 ? '::1/128' : '127.0.0.0/8'];
     nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-m', 'addrtype', '--dst-type', 'LOCAL', ...notLoopback, '-j', KUBE_NODEPORTS);
     return;
   }
   for (const ip of nodePortIPs) {
-    if (!localhost && ip.startsWith('127.')) continue;
+    if (!localhost && (ipv6 ? ip === '::1' : ip.startsWith('127.'))) continue;
     nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-d', ip, '-j', KUBE_NODEPORTS);
   }
-}
-
-/**
- * writeNodePortDispatchIPv6 is the IPv6 form, as kube-proxy's: loopback never
- * takes NodePorts (route_localnet has no IPv6 counterpart, so a packet to ::1
- * cannot be DNATed out of the host), whatever the flags say.
- */
-function writeNodePortDispatchIPv6(nat: TableBuffer, nodePortIPs: readonly string[] | 'all'): void {
-  if (nodePortIPs === 'all') {
-    nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-m', 'addrtype', '--dst-type', 'LOCAL', '!', '-d', '::1/128', '-j', KUBE_NODEPORTS);
-    return;
-  }
-  for (const ip of nodePortIPs) if (ip !== '::1') nat.append(KUBE_SERVICES, ...comment(NODEPORTS_COMMENT), '-d', ip, '-j', KUBE_NODEPORTS);
 }
 
 /**
