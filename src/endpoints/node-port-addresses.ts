@@ -24,6 +24,15 @@ export function cidrFamily(cidr: string): IPFamily | undefined {
 }
 
 /**
+ * cidrsOfFamily keeps one family's CIDRs, in order: kube-proxy's filterCIDRs,
+ * which splits a dual-stack flag (`--cluster-cidr`, `--nodeport-addresses`,
+ * `--ipvs-exclude-cidrs`) between the IPv4 and IPv6 proxiers.
+ */
+export function cidrsOfFamily(family: IPFamily, cidrs: readonly string[]): string[] {
+  return cidrs.filter((cidr) => cidrFamily(cidr) === family);
+}
+
+/**
  * nodePortCIDRs returns the CIDRs that select one family's NodePort
  * addresses, or 'all' for every local address of that family. `flag` is
  * validated (CIDRs of either family, or exactly ['primary']).
@@ -33,7 +42,7 @@ export function nodePortCIDRs(flag: readonly string[], family: IPFamily, primary
     const primary = (primaryIPs ?? []).find((ip) => familyOf(ip) === family) ?? (family === 4 ? '127.0.0.1' : '::1');
     return [`${primary}/${family === 4 ? 32 : 128}`];
   }
-  const mine = flag.filter((cidr) => cidrFamily(cidr) === family);
+  const mine = cidrsOfFamily(family, flag);
   return mine.length === 0 ? 'all' : mine;
 }
 

@@ -1,5 +1,5 @@
 import { localIPs } from '../endpoints/node-addresses.ts';
-import { cidrFamily, type IPFamily } from '../endpoints/node-port-addresses.ts';
+import { cidrsOfFamily, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import { masqueradeMark, type ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState } from '../endpoints/proxy-state.ts';
@@ -152,7 +152,7 @@ export class IptablesProxier implements Proxier {
       randomFully: host.randomFully,
       conntrackTCPLiberal: host.conntrackTCPLiberal,
       // The local-traffic detector is the family's own pod CIDR (`--cluster-cidr` may be a dual-stack pair).
-      clusterCIDRs: config.clusterCIDRs.filter((cidr) => cidrFamily(cidr) === family),
+      clusterCIDRs: cidrsOfFamily(family, config.clusterCIDRs),
       masqueradeAll: config.masqueradeAll,
       masqueradeMark: masqueradeMark(config.masqueradeBit),
       nodeIPs,

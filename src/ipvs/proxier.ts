@@ -8,7 +8,6 @@ import { getErrorMessage } from '../util/errors.ts';
 import { createLogger } from '../util/log.ts';
 import { DesiredIndex, splitSetKey } from './desired-index.ts';
 import { IpvsSyncError } from './errors.ts';
-import { excludeCIDRsOf } from './exclude.ts';
 import { nodePortAddresses } from './host.ts';
 import { renderDelta, renderFullRestore } from './ipset.ts';
 import { DUMMY_LINK, probeOps, REAL_HOST, type IpvsHost, type IpvsOps, type RouteOps } from './kernel.ts';
@@ -19,7 +18,7 @@ import { ServiceHealthServer } from '../endpoints/service-health.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
 import { legacyFilterCleanup, missingJumps, renderRules, saveTables, type Jump } from './iptables.ts';
 import type { IptablesHostFeatures } from '../iptables/host-features.ts';
-import { familyOf, type IPFamily } from '../endpoints/node-port-addresses.ts';
+import { cidrsOfFamily, familyOf, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import { VirtualServers } from './virtual-servers.ts';
 import { SyncHousekeeping } from '../endpoints/sync-housekeeping.ts';
 
@@ -107,7 +106,7 @@ export class IpvsProxier implements Proxier {
     const registers = options.registry ? [options.registry] : undefined;
     this.virtualServers = new VirtualServers({
       family: this.family,
-      excludeCIDRs: excludeCIDRsOf(this.family, config.ipvsExcludeCIDRs),
+      excludeCIDRs: cidrsOfFamily(this.family, config.ipvsExcludeCIDRs),
       gracefulTimeoutMs: options.gracefulTimeoutMs ?? 15 * 60_000,
       ...(registers && {
         opsCounter: new Counter({ name: 'kubeproxy_sync_proxy_rules_ipvs_operations_total', help: 'IPVS netlink operations sent, by kind', labelNames: ['op'], registers }),

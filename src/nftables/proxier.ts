@@ -1,6 +1,6 @@
 import type { Counter } from 'prom-client';
 import { localIPs } from '../endpoints/node-addresses.ts';
-import { cidrFamily, inAnyCIDR, nodePortCIDRs, type IPFamily } from '../endpoints/node-port-addresses.ts';
+import { cidrsOfFamily, inAnyCIDR, nodePortCIDRs, type IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier, SyncResult } from '../endpoints/proxier.ts';
 import { masqueradeMark, type ProxyConfig } from '../endpoints/proxy-config.ts';
 import type { ProxyState } from '../endpoints/proxy-state.ts';
@@ -156,7 +156,7 @@ function nodePortAddresses(config: ProxyConfig, family: IPFamily, nodeIPs: reado
 export function renderOptions(config: ProxyConfig, nodeIPs: readonly string[], family: IPFamily): RenderOptions {
   const layout: LayoutOptions = {
     family,
-    clusterCIDRs: config.clusterCIDRs.filter((c) => cidrFamily(c) === family),
+    clusterCIDRs: cidrsOfFamily(family, config.clusterCIDRs),
     masqueradeAll: config.masqueradeAll,
     masqueradeMark: masqueradeMark(config.masqueradeBit),
     // Only this family's CIDRs count (a list of the other's alone is every address); `primary` never means all.

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { IPFamily } from '../../../../src/endpoints/node-port-addresses.ts';
 import { ProxyStateBuilder } from '../../../../src/endpoints/state-builder.ts';
-import { excludeCIDRsOf } from '../../../../src/ipvs/exclude.ts';
+import { cidrsOfFamily } from '../../../../src/endpoints/node-port-addresses.ts';
 import { IpvsProxier } from '../../../../src/ipvs/proxier.ts';
 import { IPVS_SVC_F_HASHED } from '../../../../src/netlink/ipvs.ts';
 import { proxyConfig } from '../../../helpers/proxy-state-fixtures.ts';
@@ -127,9 +127,9 @@ test('the IPv4 proxier spares only its own family\'s excluded CIDRs, and an excl
 });
 
 test('TestFilterCIDRs: each family\'s proxier takes its own family\'s CIDRs, in order', (t) => {
-  t.deepEqual(excludeCIDRsOf(6, []), [], 'an empty list gives an empty one');
+  t.deepEqual(cidrsOfFamily(6, []), [], 'an empty list gives an empty one');
   const cidrList = ['1000::/64', '10.0.0.0/16', '11.0.0.0/16', '2000::/64'];
-  t.deepEqual(excludeCIDRsOf(6, cidrList), ['1000::/64', '2000::/64']);
-  t.deepEqual(excludeCIDRsOf(4, cidrList), ['10.0.0.0/16', '11.0.0.0/16']);
-  t.deepEqual(excludeCIDRsOf(4, ['1000::/64', '2000::/64']), []);
+  t.deepEqual(cidrsOfFamily(6, cidrList), ['1000::/64', '2000::/64']);
+  t.deepEqual(cidrsOfFamily(4, cidrList), ['10.0.0.0/16', '11.0.0.0/16']);
+  t.deepEqual(cidrsOfFamily(4, ['1000::/64', '2000::/64']), []);
 });
