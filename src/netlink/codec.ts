@@ -238,6 +238,8 @@ function need(attrs: Attrs, type: number, size: number, what: string): Buffer {
 export const getU16 = (a: Attrs, type: number, what: string): number => need(a, type, 2, what).readUInt16LE(0);
 export const getBe16 = (a: Attrs, type: number, what: string): number => need(a, type, 2, what).readUInt16BE(0);
 export const getU32 = (a: Attrs, type: number, what: string): number => need(a, type, 4, what).readUInt32LE(0);
+/** getBe64 reads a big-endian u64 counter (exact below 2^53). */
+export const getBe64 = (a: Attrs, type: number, what: string): number => Number(need(a, type, 8, what).readBigUInt64BE(0));
 export const getOptU32 = (a: Attrs, type: number): number | undefined => {
   const b = a.get(type);
   return b && b.length >= 4 ? b.readUInt32LE(0) : undefined;

@@ -1,5 +1,6 @@
-import { MessageWriter, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, parseAttrs, getString, type NetlinkMessage } from './codec.ts';
+import { getBe64, MessageWriter, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, parseAttrs, getString, type NetlinkMessage } from './codec.ts';
 import { NetlinkDecodeError, isErrno } from './errors.ts';
+import { beginNfnl } from './nfnl.ts';
 import { NETLINK_NETFILTER, NetlinkSocket } from './socket.ts';
 
 // Extended accounting objects over nfnetlink (include/uapi/linux/netfilter/nfnetlink_acct.h):
@@ -10,7 +11,6 @@ const NFNL_MSG_ACCT_GET = 1;
 const NFACCT_NAME = 1;
 const NFACCT_PKTS = 2;
 const NFACCT_BYTES = 3;
-const NFNETLINK_V0 = 0;
 const AF_UNSPEC = 0;
 
 /** NFACCT_NAME_MAX is 32 bytes with the terminating NUL: names are at most 31 bytes. */
@@ -30,9 +30,7 @@ function checkName(name: string): void {
 
 function encode(command: number, flags: number, name: string): Buffer {
   checkName(name);
-  return new MessageWriter(64)
-    .begin((NFNL_SUBSYS_ACCT << 8) | command, flags)
-    .u8(AF_UNSPEC).u8(NFNETLINK_V0).u16(0) // struct nfgenmsg; res_id unused by this subsystem
+  return beginNfnl(new MessageWriter(64), NFNL_SUBSYS_ACCT, command, flags, AF_UNSPEC)
     .attrString(NFACCT_NAME, name)
     .end()
     .finish();
@@ -48,13 +46,8 @@ export const encodeGetAcct = (name: string): Buffer => encode(NFNL_MSG_ACCT_GET,
 export function decodeAcct(msg: NetlinkMessage): NfacctCounter {
   const attrs = parseAttrs(msg.body, 4);
   const name = getString(attrs, NFACCT_NAME);
-  const be64 = (type: number, what: string): number => {
-    const b = attrs.get(type);
-    if (!b || b.length < 8) throw new NetlinkDecodeError(`nfacct ${what}: attribute ${type} missing or short`);
-    return Number(b.readBigUInt64BE(0));
-  };
   if (name === undefined) throw new NetlinkDecodeError('nfacct reply without a name');
-  return { name, packets: be64(NFACCT_PKTS, 'packets'), bytes: be64(NFACCT_BYTES, 'bytes') };
+  return { name, packets: getBe64(attrs, NFACCT_PKTS, 'nfacct packets'), bytes: getBe64(attrs, NFACCT_BYTES, 'nfacct bytes') };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { MessageWriter, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST } from './codec.ts';
 import { NetlinkError } from './errors.ts';
+import { beginNfnl } from './nfnl.ts';
 import { NETLINK_NETFILTER, NetlinkSocket } from './socket.ts';
 
 // nf_tables over nfnetlink (include/uapi/linux/netfilter/nf_tables.h, nfnetlink.h).
@@ -24,7 +25,6 @@ const ELEMENT_LIST_BYTES = 60_000;
 const BATCH_BYTES = 4 << 20;
 const NFTA_RULE_TABLE = 1;
 const NFTA_RULE_CHAIN = 2;
-const NFNETLINK_V0 = 0;
 const ENOENT = 2;
 
 export const NFPROTO_IPV4 = 2;
@@ -62,9 +62,7 @@ export class NftablesNetlink {
 
   /** countRules returns how many rules a chain holds: 0 also when the table or chain does not exist. */
   async countRules(family: number, table: string, chain: string): Promise<number> {
-    const w = new MessageWriter(128)
-      .begin((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE, NLM_F_REQUEST | NLM_F_DUMP)
-      .u8(family).u8(NFNETLINK_V0).u16(0)
+    const w = beginNfnl(new MessageWriter(128), NFNL_SUBSYS_NFTABLES, NFT_MSG_GETRULE, NLM_F_REQUEST | NLM_F_DUMP, family)
       .attrString(NFTA_RULE_TABLE, table)
       .attrString(NFTA_RULE_CHAIN, chain)
       .end();
@@ -111,7 +109,7 @@ export class NftablesNetlink {
 }
 
 function batchMarker(type: number): Buffer {
-  return new MessageWriter(32).begin(type, NLM_F_REQUEST).u8(0).u8(NFNETLINK_V0).u16(NFNL_SUBSYS_NFTABLES << 8).end().finish();
+  return beginNfnl(new MessageWriter(32), 0, type, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES).end().finish();
 }
 
 /** newSetElemMessages encodes elements of one set as NEWSETELEM messages, each as full as a nested attribute allows. */
@@ -119,9 +117,7 @@ function* newSetElemMessages(family: number, table: string, set: string, element
   const it = elements[Symbol.iterator]();
   let next = it.next();
   while (!next.done) {
-    const w = new MessageWriter(ELEMENT_LIST_BYTES + 512)
-      .begin((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK)
-      .u8(family).u8(NFNETLINK_V0).u16(0)
+    const w = beginNfnl(new MessageWriter(ELEMENT_LIST_BYTES + 512), NFNL_SUBSYS_NFTABLES, NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK, family)
       .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
       .attrString(NFTA_SET_ELEM_LIST_SET, set);
     const start = w.length;
