@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { IPFamily } from './node-port-addresses.ts';
 
 /** ScrapedValue reads a value kept elsewhere (a kernel counter) when metrics are scraped; undefined: no sample. */
 export type ScrapedValue = () => Promise<number | undefined>;
@@ -20,6 +21,19 @@ class ScrapedCounter extends Counter {
     const [metric, value] = await Promise.all([super.get(), this.#read()]);
     return { ...metric, values: value === undefined ? [] : [{ value, labels: {} }] };
   }
+}
+
+/**
+ * familySum is how a dual-stack node's two proxiers share one gauge: each
+ * family's last value is kept (per label value) and the total of both is
+ * reported, instead of whichever proxier synced last.
+ */
+export function familySum(report: (label: string, total: number) => void): (family: IPFamily, label: string, value: number) => void {
+  const last = new Map<string, number>();
+  return (family, label, value) => {
+    last.set(`${family} ${label}`, value);
+    report(label, (last.get(`4 ${label}`) ?? 0) + (last.get(`6 ${label}`) ?? 0));
+  };
 }
 
 /**

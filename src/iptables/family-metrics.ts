@@ -1,4 +1,5 @@
 import type { IPFamily } from '../endpoints/node-port-addresses.ts';
+import { familySum } from '../endpoints/metrics.ts';
 import type { IptablesMetrics } from './proxier.ts';
 
 type RuleGauge = IptablesMetrics['iptablesRulesTotal'];
@@ -12,13 +13,8 @@ type RuleGauge = IptablesMetrics['iptablesRulesTotal'];
  */
 export function familyMetrics(metrics: IptablesMetrics): (family: IPFamily) => IptablesMetrics {
   const summed = (gauge: RuleGauge) => {
-    const byFamily = new Map<string, number>();
-    return (family: IPFamily): RuleGauge => ({
-      set({ table }, value) {
-        byFamily.set(`${family} ${table}`, value);
-        gauge.set({ table }, (byFamily.get(`4 ${table}`) ?? 0) + (byFamily.get(`6 ${table}`) ?? 0));
-      },
-    });
+    const add = familySum((table, total) => gauge.set({ table }, total));
+    return (family: IPFamily): RuleGauge => ({ set: ({ table }, value) => add(family, table, value) });
   };
   const total = summed(metrics.iptablesRulesTotal);
   const lastSync = summed(metrics.iptablesRulesLastSync);

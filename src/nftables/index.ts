@@ -1,12 +1,12 @@
 import { release } from 'node:os';
-import type { BackendMetrics } from '../endpoints/metrics.ts';
+import { familySum, type BackendMetrics } from '../endpoints/metrics.ts';
 import { proxierPerFamily } from '../endpoints/meta-proxier.ts';
 import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
 import { createLogger } from '../util/log.ts';
 import { nftFamily } from './layout.ts';
-import { NftablesProxier, removeTable, type NftablesMetrics } from './proxier.ts';
+import { NftablesProxier, removeTable } from './proxier.ts';
 import { NftError, NftUnavailableError } from './errors.ts';
 import { createNftRunner, type NftRunner } from './runner.ts';
 
@@ -33,12 +33,13 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
   const other = createNftRunner(secondary);
   if (await probe(other, secondary).then(() => true, () => false)) runners.set(secondary, other);
   else other.close();
-  const elementsOf = summedElements(metrics);
+  // Both families' tables' elements added up in the one gauge.
+  const elements = familySum((_, total) => metrics.nftablesElements.set(total));
   const make = (family: IPFamily) => new NftablesProxier({
     config,
     family,
     runner: runners.get(family)!,
-    metrics: { syncFailures: metrics.nftablesSyncFailures, tableRepairs: metrics.nftablesTableRepairs, elements: elementsOf(family) },
+    metrics: { syncFailures: metrics.nftablesSyncFailures, tableRepairs: metrics.nftablesTableRepairs, elements: { set: (value) => elements(family, '', value) } },
     healthHost: family === 4 ? '0.0.0.0' : '::',
     now: Date.now,
   });
@@ -49,17 +50,6 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
 function probe(runner: NftRunner, family: IPFamily): Promise<void> {
   const { nft: ip } = nftFamily(family);
   return runner.check(`add table ${ip} ferry-probe\nadd map ${ip} ferry-probe m { typeof ${ip} daddr . tcp dport . numgen random mod 1 : ${ip} daddr . tcp dport ; }\n`);
-}
-
-/** summedElements reports both families' tables' elements added up in the one gauge, instead of whichever synced last. */
-function summedElements(metrics: BackendMetrics): (family: IPFamily) => NftablesMetrics['elements'] {
-  const byFamily = new Map<IPFamily, number>();
-  return (family) => ({
-    set(value) {
-      byFamily.set(family, value);
-      metrics.nftablesElements.set((byFamily.get(4) ?? 0) + (byFamily.get(6) ?? 0));
-    },
-  });
 }
 
 /**
