@@ -1,9 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../util/log.ts';
+import type { IPFamily } from './node-port-addresses.ts';
 import type { ProxyState } from './proxy-state.ts';
 
 const log = createLogger('service-health');
+
+/** healthHostOf is where a family's proxier listens for health checks: '::' is IPv6 only, so both families' servers share the ports. */
+export const healthHostOf = (family: IPFamily): string => (family === 4 ? '0.0.0.0' : '::');
 
 /** HealthCheckService is one service with a health check node port (externalTrafficPolicy Local). */
 export interface HealthCheckService {

@@ -5,6 +5,7 @@ import type { Proxier } from '../endpoints/proxier.ts';
 import type { CleanupProbes } from '../endpoints/backends.ts';
 import type { BackendMetrics } from '../endpoints/metrics.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
+import { healthHostOf } from '../endpoints/service-health.ts';
 import { cleanupRules } from './cleanup.ts';
 import { CT_STATE_INVALID_DROPPED_COUNTER, LOCALHOST_NODEPORTS_COUNTER } from './fixed-chains.ts';
 import { familyMetrics } from './family-metrics.ts';
@@ -41,7 +42,7 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
   metrics.countLocalhostNodePortsAccepted(() => nfacct.packets(LOCALHOST_NODEPORTS_COUNTER));
   const metricsOf = familyMetrics(metrics);
   const make = (family: IPFamily) => new IptablesProxier({
-    config, runner: createRunner(backend, family), metrics: metricsOf(family), healthHost: family === 4 ? '0.0.0.0' : '::', now: Date.now, sysctl: writeProcSysctl, host, nfacct,
+    config, runner: createRunner(backend, family), metrics: metricsOf(family), healthHost: healthHostOf(family), now: Date.now, sysctl: writeProcSysctl, host, nfacct,
   });
   const primary = config.primaryIPFamily ?? 4;
   return proxierPerFamily(primary, await familyWorks(backend, primary === 4 ? 6 : 4), make, log, 'iptables');

@@ -14,7 +14,7 @@ import { DUMMY_LINK, probeOps, REAL_HOST, type IpvsHost, type IpvsOps, type Rout
 import { removeIpvsLeftovers } from './cleanup.ts';
 import { canUseIpvs } from './can-use.ts';
 import { phaseTimer } from './phases.ts';
-import { ServiceHealthServer } from '../endpoints/service-health.ts';
+import { healthHostOf, ServiceHealthServer } from '../endpoints/service-health.ts';
 import { createRunner, type IptablesRunner } from '../iptables/runner.ts';
 import { legacyFilterCleanup, missingJumps, renderRules, saveTables, type Jump } from './iptables.ts';
 import type { IptablesHostFeatures } from '../iptables/host-features.ts';
@@ -101,7 +101,7 @@ export class IpvsProxier implements Proxier {
     this.restoreFailures = options.restoreFailures;
     this.randomFully = options.hostFeatures?.randomFully ?? false;
     this.host = options.host ?? REAL_HOST;
-    this.health = new ServiceHealthServer(options.healthHost ?? (this.family === 4 ? '0.0.0.0' : '::'), () => this.lastSyncOk);
+    this.health = new ServiceHealthServer(options.healthHost ?? healthHostOf(this.family), () => this.lastSyncOk);
     this.housekeeping = new SyncHousekeeping(this.health, log, this.host.conntrack);
     const registers = options.registry ? [options.registry] : undefined;
     this.virtualServers = new VirtualServers({

@@ -4,6 +4,7 @@ import { proxierPerFamily } from '../endpoints/meta-proxier.ts';
 import type { IPFamily } from '../endpoints/node-port-addresses.ts';
 import type { Proxier } from '../endpoints/proxier.ts';
 import type { ProxyConfig } from '../endpoints/proxy-config.ts';
+import { healthHostOf } from '../endpoints/service-health.ts';
 import { createLogger } from '../util/log.ts';
 import { nftFamily } from './layout.ts';
 import { NftablesProxier, removeTable } from './proxier.ts';
@@ -40,7 +41,7 @@ export async function createProxier(config: ProxyConfig, metrics: BackendMetrics
     family,
     runner: runners.get(family)!,
     metrics: { syncFailures: metrics.nftablesSyncFailures, tableRepairs: metrics.nftablesTableRepairs, elements: { set: (value) => elements(family, '', value) } },
-    healthHost: family === 4 ? '0.0.0.0' : '::',
+    healthHost: healthHostOf(family),
     now: Date.now,
   });
   return proxierPerFamily(primary, runners.has(secondary), make, log, 'nftables');
