@@ -15,11 +15,21 @@ export function addressFamily(ip: string): number {
 
 /** ipToBytes encodes an IP literal in network order: 4 bytes for IPv4, 16 for IPv6. */
 export function ipToBytes(ip: string): Buffer {
-  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
-  if (!isIPv6(ip)) throw new InvalidArgumentError(`not an IP address: ${JSON.stringify(ip)}`);
-  const b = Buffer.alloc(16);
-  ipv6Groups(ip).forEach((g, i) => b.writeUInt16BE(g, i * 2));
+  const b = Buffer.alloc(ip.includes(':') ? 16 : 4);
+  writeIp(b, 0, ip);
   return b;
+}
+
+/** writeIp writes an IP literal in network order into `out` at `at` (4 or 16 bytes) and returns where the next field starts. */
+export function writeIp(out: Buffer, at: number, ip: string): number {
+  if (isIPv4(ip)) {
+    let octet = 0;
+    for (const part of ip.split('.')) out[at + octet++] = Number(part);
+    return at + 4;
+  }
+  if (!isIPv6(ip)) throw new InvalidArgumentError(`not an IP address: ${JSON.stringify(ip)}`);
+  ipv6Groups(ip).forEach((g, i) => out.writeUInt16BE(g, at + i * 2));
+  return at + 16;
 }
 
 /** bytesToIp decodes 4 bytes (or the first 4 of a 16-byte nf_inet_addr when family is AF_INET) or 16 bytes. */
