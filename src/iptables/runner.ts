@@ -82,8 +82,9 @@ const RESTORE_TIMEOUT_MS = 300_000;
 
 /** createRunner runs one backend's binaries for one family: iptables-* for 4, ip6tables-* for 6. */
 export function createRunner(backend: IptablesBackend, ipFamily: IPFamily = 4): IptablesRunner {
+  const tool = ipFamily === 6 ? 'ip6tables' : 'iptables';
   // Debian names them iptables-nft-restore, ip6tables-legacy-save, ...
-  const bin = (tool: '' | '-save' | '-restore') => `${ipFamily === 6 ? 'ip6tables' : 'iptables'}-${backend}${tool}`;
+  const bin = (suffix: '' | '-save' | '-restore') => `${tool}-${backend}${suffix}`;
   return {
     backend,
     ipFamily,
@@ -94,7 +95,7 @@ export function createRunner(backend: IptablesBackend, ipFamily: IPFamily = 4): 
         const stderr = e instanceof ExecError ? e.stderr : '';
         const line = failedLine(stderr);
         const lineText = line === undefined ? undefined : text.split('\n')[line - 1];
-        throw new IptablesRestoreError(`${ipFamily === 6 ? 'ip6tables' : 'iptables'}-restore failed: ${stderr.trim() || String(e)}`, line, lineText, e);
+        throw new IptablesRestoreError(`${tool}-restore failed: ${stderr.trim() || String(e)}`, line, lineText, e);
       }
     },
     async save(table) {
