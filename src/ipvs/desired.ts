@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import type { Endpoint, ServicePort } from '../endpoints/proxy-state.ts';
-import { inAnyCIDR } from '../endpoints/node-port-addresses.ts';
+import { cidrsOfFamily, inAnyCIDR } from '../endpoints/node-port-addresses.ts';
 import { categorizeEndpoints } from '../endpoints/topology.ts';
 import { IPVS_FWD_MASQ, IPVS_SVC_F_PERSISTENT, IPVS_SVC_F_SCHED_SH_FALLBACK, IPVS_SVC_F_SCHED_SH_PORT, type Destination, type IpvsProtocol, type VirtualService } from '../netlink/ipvs.ts';
 
@@ -186,7 +186,7 @@ function loadBalancerEntries(svc: ServicePort, ip: string, local: boolean, prima
   const ipPort = `${ip},${proto}:${svc.port}`;
   out.setEntries.push([SET.loadBalancer, ipPort]);
   if (local) out.setEntries.push([SET.loadBalancerLocal, ipPort]);
-  const ranges = svc.loadBalancerSourceRanges.filter((cidr) => sameFamily(cidr.split('/')[0]!, ip));
+  const ranges = cidrsOfFamily(isIPv4(ip) ? 4 : 6, svc.loadBalancerSourceRanges);
   if (ranges.length === 0) return;
   out.setEntries.push([SET.loadBalancerFW, ipPort]);
   for (const cidr of ranges) out.setEntries.push([SET.loadBalancerSourceCIDR, `${ipPort},${cidr}`]);
