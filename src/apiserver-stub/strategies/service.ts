@@ -55,6 +55,9 @@ export function defaultService(svc: KubeObject, served: readonly string[] = ['IP
   svc.status ??= { loadBalancer: {} };
 }
 
+/** ipFamilyName is an address's family as a Service spells it (`spec.ipFamilies`). */
+const ipFamilyName = (ip: string): 'IPv4' | 'IPv6' => (isIPv4(ip) ? 'IPv4' : 'IPv6');
+
 /**
  * defaultIPFamilies follows kube's initIPFamilyFields: two requested families
  * or cluster IPs make the policy RequireDualStack, else it is SingleStack;
@@ -65,7 +68,7 @@ function defaultIPFamilies(s: Obj, served: readonly string[]): void {
   const requested = (Array.isArray(s.clusterIPs) ? s.clusterIPs : []).filter((ip): ip is string => typeof ip === 'string' && isIP(ip) !== 0);
   if (s.ipFamilyPolicy === undefined && ((Array.isArray(s.ipFamilies) && s.ipFamilies.length === 2) || requested.length === 2)) s.ipFamilyPolicy = 'RequireDualStack';
   s.ipFamilyPolicy ??= 'SingleStack';
-  if (s.ipFamilies === undefined) s.ipFamilies = requested.length > 0 ? requested.map((ip) => (isIPv4(ip) ? 'IPv4' : 'IPv6')) : [served[0] ?? 'IPv4'];
+  if (s.ipFamilies === undefined) s.ipFamilies = requested.length > 0 ? requested.map(ipFamilyName) : [served[0] ?? 'IPv4'];
   const families = s.ipFamilies;
   if (s.ipFamilyPolicy !== 'SingleStack' && Array.isArray(families) && families.length === 1) {
     const other = served.find((f) => f !== families[0]);
@@ -176,7 +179,7 @@ function validateIPFamilies(s: Obj, causes: StatusCause[]): void {
   if (!Array.isArray(s.clusterIPs)) return;
   s.clusterIPs.forEach((ip, i) => {
     if (typeof ip !== 'string' || isIP(ip) === 0 || families[i] === undefined) return;
-    if ((isIPv4(ip) ? 'IPv4' : 'IPv6') !== families[i]) causes.push(cause.invalid(`spec.clusterIPs[${i}]`, ip, `must be of IP family ${String(families[i])} (spec.ipFamilies[${i}])`));
+    if (ipFamilyName(ip) !== families[i]) causes.push(cause.invalid(`spec.clusterIPs[${i}]`, ip, `must be of IP family ${String(families[i])} (spec.ipFamilies[${i}])`));
   });
 }
 
