@@ -55,10 +55,9 @@ export default defineCommand({
     // The Corefile's `kubeconfig FILE [CONTEXT]` wins over its `endpoint URL`, which wins over the flags (CoreDNS's order).
     const via: ApiConnection = conf === undefined ? { endpoint: undefined, kubeconfig: undefined } : apiConnection(loadCorefile(text, conf));
     const clientOptions = via.kubeconfig ? { kubeconfig: via.kubeconfig.file, context: via.kubeconfig.context } : { kubeconfig: flags.kubeconfig, server: via.endpoint ?? flags.server };
-    const l = via.apiLimits;
     const clientMetrics = new ApiClientMetrics();
     const client = new ApiClient(loadClientConfig(clientOptions), {
-      userAgent: 'ferry-dns', onRequest: clientMetrics.observe, ...(l ? { limits: { qps: l.qps, burst: l.burst, maxInflight: l.maxInflight } } : {}),
+      userAgent: 'ferry-dns', onRequest: clientMetrics.observe, ...(via.apiLimits ? { limits: via.apiLimits } : {}),
     });
     const runner = new CorefileRunner({ client, forwardAllow: flags['forward-allow'], clientMetrics }, conf);
     try {
