@@ -160,7 +160,7 @@ export class K8sExternal {
       if (seen.has(host) || (f !== 0 && f !== family)) continue;
       seen.add(host);
       if (f === 0) out.push({ name: owner, ttl, type: QTYPE.CNAME, target: host.replace(/\.$/, '') });
-      else out.push({ name: owner, ttl, type: family === 4 ? QTYPE.A : QTYPE.AAAA, address: host });
+      else out.push(address(owner, host, ttl));
     }
     return out;
   }
@@ -180,7 +180,7 @@ export class K8sExternal {
       seen.add(`${srvTarget}|${port}`);
       if (f === 0 || seen.has(`${srvTarget}@${host}`)) continue;
       seen.add(`${srvTarget}@${host}`);
-      extra.push({ name: srvTarget, ttl, type: f === 4 ? QTYPE.A : QTYPE.AAAA, address: host });
+      extra.push(address(srvTarget, host, ttl));
     }
     return [answer, extra];
   }
