@@ -7,9 +7,8 @@ import { ClientAcl, DEFAULT_FORWARD_ALLOW } from '../../src/dns/acl.ts';
 import { DnsHandler, type Client } from '../../src/dns/handler.ts';
 import { PluginChain } from '../../src/dns/corefile/chain.ts';
 import { handlerZones } from '../../src/dns/corefile/kubernetes.ts';
-import { loadCorefile } from '../../src/dns/corefile/runner.ts';
+import { k8sExternalPlugin, loadCorefile } from '../../src/dns/corefile/runner.ts';
 import { scopedController } from '../../src/dns/corefile/scoped-controller.ts';
-import { K8sExternal } from '../../src/dns/k8s-external.ts';
 import type { PacketHandler } from '../../src/dns/packet-handler.ts';
 import { RecordIndex } from '../../src/dns/records.ts';
 import { buildQuery } from '../../test/unit/dns/helpers.ts';
@@ -31,8 +30,7 @@ function chain(): PacketHandler {
   const k = c!.kubernetes!;
   const index = cluster();
   const inner = new DnsHandler({ controller: scopedController(index, k), ...handlerZones(k), ttl: k.ttl, podMode: k.podMode, forwarder: undefined, acl: new ClientAcl(DEFAULT_FORWARD_ALLOW), metrics: undefined });
-  const source = { controller: scopedController(index, { ...k, ignoreEmptyService: false }), localIPs: [], externalModified: () => index.externalModified(), servicesByExternalIP: (ip: string) => index.servicesByExternalIP(ip) };
-  return new PluginChain(inner, c!, { k8sExternal: new K8sExternal(c!.k8sExternal!, source) });
+  return new PluginChain(inner, c!, { k8sExternal: k8sExternalPlugin(c!, index, []) });
 }
 
 const client: Client = { proto: 'udp', address: '127.0.0.1', family: 4 };

@@ -162,11 +162,18 @@ function answerApex(q: Query, ctx: AnswerContext): ClusterAnswer {
  * `ns.dns.<zone>` (where CoreDNS would answer NODATA).
  */
 function nsRecords(q: Query, ctx: AnswerContext, message: Message): void {
+  const { ns, glue } = apexNS(q.qname, ctx);
+  message.answer.push(...ns);
+  message.additional.push(...glue);
+}
+
+/** apexNS is the apex's NS records, owned by `owner`, one per target name, and the targets' addresses (glue): for NS answers and zone transfers. */
+export function apexNS(owner: string, ctx: AnswerContext): { ns: ResourceRecord[]; glue: ResourceRecord[] } {
   const addresses = nsAddresses(ctx);
   const targets = new Set(addresses.map((a) => a.name));
   if (targets.size === 0) targets.add(defaultNSName(ctx.zone));
-  for (const target of targets) message.answer.push({ name: q.qname, ttl: ctx.ttl, type: QTYPE.NS, target });
-  for (const a of addresses) message.additional.push(address(a.name, a.ip, ctx.ttl));
+  const ns: ResourceRecord[] = [...targets].map((target) => ({ name: owner, ttl: ctx.ttl, type: QTYPE.NS, target }));
+  return { ns, glue: addresses.map((a) => address(a.name, a.ip, ctx.ttl)) };
 }
 
 /** answerDefaultNS answers `ns.dns.<zone>`: the name server addresses of the asked family (CoreDNS isDefaultNS), else NODATA. */

@@ -4,6 +4,7 @@ import type { K8sExternalConfig } from './corefile/k8s-external.ts';
 import { ipFamily } from './lookup.ts';
 import type { DnsPort, DnsService } from './object.ts';
 import { longestZone } from './metadata.ts';
+import { nsAddrs, type NsAddress } from './ns.ts';
 import { endpointName, inZone, reverseToIP } from './parse.ts';
 import { QTYPE, RCODE } from './wire/constants.ts';
 import { encodeMessage, type Message, type ResourceRecord } from './wire/message.ts';
@@ -160,7 +161,7 @@ export class K8sExternal {
       if (seen.has(host) || (f !== 0 && f !== family)) continue;
       seen.add(host);
       if (f === 0) out.push({ name: owner, ttl, type: QTYPE.CNAME, target: host.replace(/\.$/, '') });
-      else out.push({ name: owner, ttl, type: family === 4 ? QTYPE.A : QTYPE.AAAA, address: host });
+      else out.push(address(owner, host, ttl));
     }
     return out;
   }
@@ -180,7 +181,7 @@ export class K8sExternal {
       seen.add(`${srvTarget}|${port}`);
       if (f === 0 || seen.has(`${srvTarget}@${host}`)) continue;
       seen.add(`${srvTarget}@${host}`);
-      extra.push({ name: srvTarget, ttl, type: f === 4 ? QTYPE.A : QTYPE.AAAA, address: host });
+      extra.push(address(srvTarget, host, ttl));
     }
     return [answer, extra];
   }
@@ -229,30 +230,12 @@ export class K8sExternal {
 }
 
 /**
- * externalNsAddresses is CoreDNS's nsAddrs with external=true: for each
+ * externalNsAddresses is CoreDNS's nsAddrs with external=true (ns.ts's nsAddrs): for each
  * Service whose endpoint is this server, its external addresses named
  * `<service>.<namespace>.<zone>` (with `headless`, a headless Service's
  * endpoints named `<endpoint>.<service>.<namespace>.<zone>`); when no
  * Service has this server as endpoint, this server's own addresses.
  */
-export function externalNsAddresses(src: Pick<ExternalSource, 'controller' | 'localIPs'>, zone: string, headless: boolean): Array<{ name: string; ip: string }> {
-  const { controller } = src;
-  const out = new Map<string, { name: string; ip: string }>();
-  const add = (name: string, ip: string) => out.set(`${name}|${ip}`, { name, ip });
-  let found = false;
-  for (const local of src.localIPs) {
-    for (const { service } of controller.endpointsByIP(local)) {
-      found = true;
-      const svcName = join(service.name, service.namespace, zone);
-      if (headless && service.kind === 'Headless') {
-        for (const ep of controller.endpoints(service.namespace, service.name)) {
-          if (ep.ready || service.publishNotReady) add(`${endpointName(ep.ip, ep.hostname)}.${svcName}`, ep.ip);
-        }
-        continue;
-      }
-      for (const ip of service.externalIPs ?? []) if (ipFamily(ip) !== 0) add(svcName, ip);
-    }
-  }
-  if (!found) for (const ip of src.localIPs) add(join('ns.dns', zone), ip);
-  return [...out.values()];
+export function externalNsAddresses(src: Pick<ExternalSource, 'controller' | 'localIPs'>, zone: string, headless: boolean): NsAddress[] {
+  return nsAddrs(src.controller, zone, src.localIPs, { headless });
 }

@@ -115,14 +115,17 @@ function typeText(qtype: number): string {
   return TYPE_NAMES[qtype] ?? MORE_TYPES[qtype] ?? `TYPE${qtype}`;
 }
 
+const CLASS_NAMES: Record<number, string> = { 1: 'IN', 3: 'CH', 4: 'HS', 254: 'NONE', 255: 'ANY' };
+
 function classText(qclass: number): string {
-  return ({ 1: 'IN', 3: 'CH', 4: 'HS', 254: 'NONE', 255: 'ANY' } as Record<number, string>)[qclass] ?? `CLASS${qclass}`;
+  return CLASS_NAMES[qclass] ?? `CLASS${qclass}`;
 }
+
+const FLAG_NAMES: ReadonlyArray<[number, string]> = [[0x8000, 'qr'], [0x0400, 'aa'], [0x0200, 'tc'], [0x0100, 'rd'], [0x0080, 'ra'], [0x0040, 'z'], [0x0020, 'ad'], [0x0010, 'cd']];
 
 /** flagsText lists the set header flags as CoreDNS's {>rflags}: `qr,aa,tc,rd,ra,z,ad,cd`. */
 function flagsText(flags: number): string {
-  const names: Array<[number, string]> = [[0x8000, 'qr'], [0x0400, 'aa'], [0x0200, 'tc'], [0x0100, 'rd'], [0x0080, 'ra'], [0x0040, 'z'], [0x0020, 'ad'], [0x0010, 'cd']];
-  return names.filter(([bit]) => flags & bit).map(([, name]) => name).join(',');
+  return FLAG_NAMES.filter(([bit]) => flags & bit).map(([, name]) => name).join(',');
 }
 
 function bracketed(address: string): string {

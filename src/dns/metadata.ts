@@ -1,4 +1,5 @@
 import type { Pod } from 'kubernetes-types/core/v1.d.ts';
+import { podIPs } from './object.ts';
 import { inZone, parseRequest } from './parse.ts';
 
 /**
@@ -51,10 +52,6 @@ export class ClientPods {
 
 function clientPod(p: Pod): ClientPod {
   return { namespace: p.metadata?.namespace ?? 'default', name: p.metadata?.name ?? '', labels: p.metadata?.labels ?? {} };
-}
-
-function podIPs(p: Pod): string[] {
-  return p.status?.podIPs?.map((x) => x.ip).filter((ip): ip is string => !!ip) ?? (p.status?.podIP ? [p.status.podIP] : []);
 }
 
 /** KubernetesMetadataOptions are the kubernetes plugin's facts its metadata reads. */

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
+import type { DnsController } from './controller.ts';
 import type { LookupContext } from './lookup.ts';
 import { endpointName } from './parse.ts';
 
@@ -29,26 +30,34 @@ export interface NsContext extends LookupContext {
   localIPs: readonly string[];
 }
 
-/** nsAddresses lists the name server addresses (CoreDNS nsAddrs, internal names), deduplicated, in a stable order. */
+/** nsAddresses lists the kubernetes plugin's name server addresses (CoreDNS nsAddrs, internal names), deduplicated, in a stable order. */
 export function nsAddresses(ctx: NsContext): NsAddress[] {
-  const { controller, zone } = ctx;
+  return nsAddrs(ctx.controller, ctx.zone, ctx.localIPs);
+}
+
+/**
+ * nsAddrs is CoreDNS's nsAddrs: the kubernetes plugin's addresses (internal names, ClusterIPs), or with
+ * `external` k8s_external's (`<service>.<namespace>.<zone>` names, the Services' external addresses, a
+ * headless Service's endpoints only with `headless`; `zone` may be '', the root).
+ */
+export function nsAddrs(controller: DnsController, zone: string, localIPs: readonly string[], external?: { readonly headless: boolean }): NsAddress[] {
   const out = new Map<string, NsAddress>();
   const add = (name: string, ip: string) => out.set(`${name}|${ip}`, { name, ip });
+  const underZone = (name: string) => (zone === '' ? name : `${name}.${zone}`);
   let found = false;
-  for (const local of ctx.localIPs) {
+  for (const local of localIPs) {
     for (const { service } of controller.endpointsByIP(local)) {
       found = true;
-      const svcName = `${service.name}.${service.namespace}.svc.${zone}`;
-      if (service.kind !== 'Headless') {
-        for (const ip of service.clusterIPs) add(svcName, ip);
-        continue;
-      }
-      for (const ep of controller.endpoints(service.namespace, service.name)) {
-        if (ep.ready || service.publishNotReady) add(`${endpointName(ep.ip, ep.hostname)}.${svcName}`, ep.ip);
-      }
+      const svcName = external ? underZone(`${service.name}.${service.namespace}`) : `${service.name}.${service.namespace}.svc.${zone}`;
+      if (service.kind === 'Headless' && (!external || external.headless)) {
+        for (const ep of controller.endpoints(service.namespace, service.name)) {
+          if (ep.ready || service.publishNotReady) add(`${endpointName(ep.ip, ep.hostname)}.${svcName}`, ep.ip);
+        }
+      } else if (!external) for (const ip of service.clusterIPs) add(svcName, ip);
+      else for (const ip of service.externalIPs ?? []) if (isIP(ip) !== 0) add(svcName, ip);
     }
   }
-  if (!found) for (const ip of ctx.localIPs) add(defaultNSName(zone), ip);
+  if (!found) for (const ip of localIPs) add(external ? underZone('ns.dns') : defaultNSName(zone), ip);
   return [...out.values()];
 }
 

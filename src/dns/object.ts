@@ -144,7 +144,8 @@ export function toDnsPod(pod: Pod): DnsPod {
   return { namespace: pod.metadata?.namespace ?? 'default', ips: podIPs(pod) };
 }
 
-function podIPs(pod: Pod): string[] {
+/** podIPs are a pod's addresses: status.podIPs, else status.podIP. */
+export function podIPs(pod: Pod): string[] {
   return pod.status?.podIPs?.map((p) => p.ip).filter((ip): ip is string => !!ip) ?? (pod.status?.podIP ? [pod.status.podIP] : []);
 }
 

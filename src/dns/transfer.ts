@@ -1,7 +1,6 @@
-import { address, replyTo, soaRecord, type AnswerContext } from './answer.ts';
+import { address, apexNS, replyTo, soaRecord, type AnswerContext } from './answer.ts';
 import type { Client } from './handler.ts';
 import { ipFamily } from './lookup.ts';
-import { defaultNSName, nsAddresses } from './ns.ts';
 import type { DnsServiceImport, MultiClusterView } from './multicluster.ts';
 import type { DnsEndpoint, DnsService } from './object.ts';
 import { endpointName, inZone } from './parse.ts';
@@ -202,13 +201,10 @@ export function recordLength(rr: ResourceRecord): number {
  * order of name (then namespace), then the SOA again.
  */
 export function* zoneRecords(ctx: AnswerContext, soa: ResourceRecord): Generator<ResourceRecord> {
-  const { zone, ttl } = ctx;
   yield soa;
-  const glue = nsAddresses(ctx);
-  const hosts = new Set(glue.map((a) => a.name));
-  if (hosts.size === 0) hosts.add(defaultNSName(zone));
-  for (const target of hosts) yield { name: zone, ttl, type: QTYPE.NS, target };
-  for (const a of glue) yield address(a.name, a.ip, ttl);
+  const { ns, glue } = apexNS(ctx.zone, ctx);
+  yield* ns;
+  yield* glue;
   const view = ctx.controller.multicluster;
   if (ctx.multicluster && view) {
     for (const si of [...view.serviceImports()].sort(byName)) if (ctx.controller.hasNamespace(si.namespace)) yield* importRecords(si, view, ctx);

@@ -12,7 +12,7 @@ import type { ServerConfig } from './plugins.ts';
 import { QueryLog } from './query-log.ts';
 import { rewriteName, type Rewritten } from './rewrite.ts';
 import { renameResponse, shuffleAddresses, withQuestionName } from './wire-edit.ts';
-import { pluginZones } from './kubernetes.ts';
+import { handlerZones, pluginZones } from './kubernetes.ts';
 
 type Answer = Buffer | undefined;
 
@@ -54,7 +54,8 @@ export class PluginChain implements PacketHandler {
     this.#log = cfg.log ? new QueryLog(cfg, steps.clientPods) : undefined;
     const k = cfg.kubernetes;
     // A name a fallthrough zone holds may go upstream: it counts against max_concurrent.
-    const fallsThrough = (z: string) => k?.fallthrough?.some((f) => f === '.' || inZone(z, f.slice(0, -1))) ?? false;
+    const fallthrough = handlerZones(k).fallthrough;
+    const fallsThrough = (z: string) => fallthrough.some((f) => f === '.' || inZone(z, f));
     this.#localZones = k ? pluginZones(k).filter((z) => !fallsThrough(z)) : [];
   }
 

@@ -18,8 +18,11 @@ const log = createLogger('dns');
  * whose format reads it, and only with a `metadata` plugin, as in CoreDNS.
  */
 export class QueryLog {
-  /** The rules with their name scopes as zones (no trailing dot; '' is the root), worked out once, not per query. */
-  readonly #rules: ReadonlyArray<LogRule & { readonly zone: string }>;
+  /**
+   * The rules with their name scopes as zones (no trailing dot; '' is the root) and whether they
+   * collect metadata (a `metadata` plugin and a format that reads it), worked out once, not per query.
+   */
+  readonly #rules: ReadonlyArray<LogRule & { readonly zone: string; readonly wantsMetadata: boolean }>;
   readonly #cfg: ServerConfig;
   readonly #clientPods: ClientPods | undefined;
   /** Zones (no trailing dot; '' is the root) metadata is collected for; undefined without `metadata`. */
@@ -28,9 +31,9 @@ export class QueryLog {
 
   constructor(cfg: ServerConfig, clientPods: ClientPods | undefined) {
     this.#cfg = cfg;
-    this.#rules = cfg.logRules.map((r) => ({ ...r, zone: r.nameScope.slice(0, -1) }));
-    this.#clientPods = cfg.kubernetes?.podMode === 'verified' ? clientPods : undefined;
     this.#metadataZones = cfg.metadata?.zones.map((z) => z.slice(0, -1));
+    this.#rules = cfg.logRules.map((r) => ({ ...r, zone: r.nameScope.slice(0, -1), wantsMetadata: this.#metadataZones !== undefined && usesMetadata(r.format) }));
+    this.#clientPods = cfg.kubernetes?.podMode === 'verified' ? clientPods : undefined;
     const k = cfg.kubernetes;
     this.#k8sZones = k ? pluginZones(k) : [];
   }
@@ -39,7 +42,7 @@ export class QueryLog {
   write(query: Query, querySize: number, client: Client, response: Buffer | undefined, started: number): void {
     const rule = this.#rules.find((r) => r.zone === '' || inZone(query.name, r.zone));
     if (!rule) return;
-    const wantsMetadata = this.#metadataZones !== undefined && usesMetadata(rule.format);
+    const { wantsMetadata } = rule;
     const type = rule.classes.length > 0 || wantsMetadata ? responseType(query, response) : undefined;
     if (type !== undefined && rule.classes.length > 0 && !rule.classes.includes(responseClass(type))) return;
     const metadata = wantsMetadata ? this.#collect(query, client, type!) : undefined;

@@ -44,6 +44,18 @@ export function apiConnection(configs: readonly ServerConfig[]): ApiConnection {
   return { endpoint: k?.endpoint, kubeconfig: k?.kubeconfig, apiLimits: k?.apiLimits };
 }
 
+/**
+ * k8sExternalPlugin is a block's `k8s_external` plugin over `index`, a step of its chain (it answers its
+ * zones before the kubernetes plugin, as in CoreDNS's plugin order); undefined when the block has none.
+ */
+export function k8sExternalPlugin(c: ServerConfig, index: RecordIndex, localIPs: readonly string[]): K8sExternal | undefined {
+  const k = c.kubernetes;
+  if (!c.k8sExternal || !k) return undefined;
+  // Upstream's External reads the Service index itself: `ignore empty_service` does not hide a Service there.
+  const controller = scopedController(index, { ...k, ignoreEmptyService: false });
+  return new K8sExternal(c.k8sExternal, { controller, localIPs, externalModified: () => index.externalModified(), servicesByExternalIP: (ip) => index.servicesByExternalIP(ip) });
+}
+
 function checkServers(configs: ServerConfig[]): ServerConfig[] {
   // One client serves every block: the blocks that say how to reach the API server must say the same.
   const connections = new Set(configs.filter((c) => c.kubernetes).map((c) => JSON.stringify(apiConnection([c]))));
@@ -236,7 +248,7 @@ export class CorefileRunner {
     const chained = needsChain(c);
     const dispatch = (o.dispatchTo?.length ?? 0) > 0;
     const localIPs = boundIPs(host);
-    const k8sExternal = this.#k8sExternal(c, localIPs);
+    const k8sExternal = k8sExternalPlugin(c, this.#index, localIPs);
     const externalTransfer = k8sExternal && c.transfer ? new ExternalTransfer(c.transfer, k8sExternal, c.k8sExternal!.zones, c.k8sExternal!.headless) : undefined;
     const own = (h: DnsHandler): PacketHandler => (chained ? new PluginChain(h, c, { hosts, k8sExternal, clientPods: this.#clientPods }) : h);
     const server = await DnsServer.start({
@@ -272,16 +284,6 @@ export class CorefileRunner {
       upstreams: upstreams.map((u) => `${u.address}:${u.port}`).join(',') || 'none', apiserver: this.#o.client.server, ...server.httpAddresses,
     });
     return server;
-  }
-
-  /** #k8sExternal is the block's `k8s_external` plugin, a step of its chain (it answers its zones before the kubernetes plugin, as in CoreDNS's plugin order). */
-  #k8sExternal(c: ServerConfig, localIPs: readonly string[]): K8sExternal | undefined {
-    const k = c.kubernetes;
-    if (!c.k8sExternal || !k) return undefined;
-    // Upstream's External reads the Service index itself: `ignore empty_service` does not hide a Service there.
-    const controller = scopedController(this.#index, { ...k, ignoreEmptyService: false });
-    const index = this.#index;
-    return new K8sExternal(c.k8sExternal, { controller, localIPs, externalModified: () => index.externalModified(), servicesByExternalIP: (ip) => index.servicesByExternalIP(ip) });
   }
 
   #scheduleReload(): void {
