@@ -42,6 +42,8 @@ export class PluginChain implements PacketHandler {
   readonly #external: K8sExternal | undefined;
   /** Cluster zone and reverse zones without fallthrough: names the handler answers itself, never counted as forwarded. */
   readonly #localZones: string[];
+  /** The block's zones without their trailing dot ('' for the root zone, which holds every name). */
+  readonly #zones: readonly string[];
   /** `log` (with `metadata`); undefined without `log`. */
   readonly #log: QueryLog | undefined;
   #forwarding = 0;
@@ -49,6 +51,7 @@ export class PluginChain implements PacketHandler {
   constructor(inner: PacketHandler, cfg: ServerConfig, steps: ChainSteps = {}) {
     this.#inner = inner;
     this.#cfg = cfg;
+    this.#zones = cfg.zones.map(withoutDot);
     this.#hosts = steps.hosts;
     this.#external = steps.k8sExternal;
     this.#log = cfg.log ? new QueryLog(cfg, steps.clientPods) : undefined;
@@ -81,7 +84,7 @@ export class PluginChain implements PacketHandler {
 
   #run(q: Query, packet: Buffer, client: Client): Answer | Promise<Answer> {
     const limit = client.proto === 'tcp' ? MAX_TCP_SIZE : q.edns ? responseUdpSize(q.edns.udpSize) : CLASSIC_UDP_SIZE;
-    if (!this.#cfg.zones.some((z) => z === '.' || inZone(q.name, z.slice(0, -1)))) return encodeMessage(replyTo(q, RCODE.REFUSED, false), limit);
+    if (!this.#zones.some((z) => z === '' || inZone(q.name, z))) return encodeMessage(replyTo(q, RCODE.REFUSED, false), limit);
     let rewritten: Rewritten | undefined;
     if (this.#cfg.rewrites.length > 0) {
       rewritten = rewriteName(this.#cfg.rewrites, `${q.name}.`);
@@ -131,9 +134,12 @@ export interface ZoneBlock {
  */
 export class ZoneDispatch implements PacketHandler {
   readonly #blocks: readonly ZoneBlock[];
+  /** Each block's zones without their trailing dot ('' for the root zone). */
+  readonly #zones: ReadonlyArray<readonly string[]>;
 
   constructor(blocks: readonly ZoneBlock[]) {
     this.#blocks = blocks;
+    this.#zones = blocks.map((b) => b.zones.map(withoutDot));
   }
 
   handle(packet: Buffer, client: Client): Answer | Promise<Answer> {
@@ -146,12 +152,17 @@ export class ZoneDispatch implements PacketHandler {
     const name = q.name;
     let best = this.#blocks[0]!;
     let bestLength = -1;
-    for (const block of this.#blocks) {
-      for (const zone of block.zones) {
-        const length = zone === '.' ? 0 : inZone(name, zone.slice(0, -1)) ? zone.length : -1;
+    this.#blocks.forEach((block, i) => {
+      for (const zone of this.#zones[i]!) {
+        const length = zone === '' ? 0 : inZone(name, zone) ? zone.length + 1 : -1;
         if (length > bestLength) [best, bestLength] = [block, length];
       }
-    }
+    });
     return handParsed(best.entry, q, packet, client);
   }
+}
+
+/** withoutDot is a Corefile zone ('example.org.', '.') as names are compared: no trailing dot, '' for the root. */
+function withoutDot(zone: string): string {
+  return zone === '.' ? '' : zone.slice(0, -1);
 }
